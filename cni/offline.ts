@@ -1,0 +1,12 @@
+/**
+ * @module offline teardown loader
+ * The one place the plugin reaches for netlink: DEL while ipamd is
+ * unreachable. The import is dynamic so the bundle evaluates netlink (and, in
+ * the single executable, extracts its native addon) only on that rare path;
+ * every other call pays nothing for it.
+ */
+
+export async function offlineTearDown(t: { hostIf: string; ip?: string }): Promise<void> {
+  const { tearDownHostSide } = await import('../ipamd/netns/host-teardown.js');
+  await tearDownHostSide(t);
+}

@@ -1,0 +1,170 @@
+/**
+ * @module CNI results
+ * Builds the ADD success result from ipamd's {@link Allocation}, merges it
+ * into a `prevResult` when vpc-ipam is not first in a chain, and reads back
+ * what CHECK must verify. Pure functions; no I/O.
+ *
+ * Result shape (spec Section 5, "ADD Success"):
+ * interfaces = [host veth {name, mac}, Pod interface {name, mac, sandbox}],
+ * ips = [{address "ip/32", gateway 169.254.1.1, interface: index of the Pod interface}],
+ * routes = [{dst 0.0.0.0/0, gw 169.254.1.1}], dns from the configuration.
+ */
+
+import type { Allocation } from '../ipamd/api/protocol.js';
+import type { DnsConfig } from './config.js';
+import { CniCode, CniError } from './errors.js';
+import { compareVersions, type CniVersion } from './version.js';
+
+export interface CniInterface {
+  name: string;
+  mac?: string;
+  mtu?: number;
+  sandbox?: string;
+}
+export interface CniIpConfig {
+  /** 0.4.0 only. */
+  version?: '4' | '6';
+  address: string;
+  gateway?: string;
+  interface?: number;
+}
+export interface CniRoute {
+  dst: string;
+  gw?: string;
+  [k: string]: unknown;
+}
+export interface CniResult {
+  cniVersion: string;
+  interfaces?: CniInterface[];
+  ips?: CniIpConfig[];
+  routes?: CniRoute[];
+  dns?: DnsConfig;
+  [k: string]: unknown;
+}
+
+export const POD_GATEWAY = '169.254.1.1';
+
+export interface AddResultInput {
+  cniVersion: CniVersion;
+  ifName: string;
+  netns: string;
+  mtu: number;
+  dns: DnsConfig;
+  allocation: Allocation & { hostMac?: string };
+  /** Host veth MAC when ipamd did not report it (read from sysfs by the caller). */
+  hostMac?: string;
+}
+
+/** vpc-ipam's own part of a result (its interfaces indexed from 0). */
+export function buildAddResult(i: AddResultInput): CniResult {
+  const a = i.allocation;
+  const withMtu = compareVersions(i.cniVersion, '1.1.0') >= 0; // `mtu` on interfaces is 1.1.0
+  const interfaces: CniInterface[] = [];
+  if (a.hostIf) {
+    const host: CniInterface = { name: a.hostIf };
+    const mac = a.hostMac ?? i.hostMac;
+    if (mac) host.mac = mac;
+    if (withMtu) host.mtu = i.mtu;
+    interfaces.push(host);
+  }
+  const pod: CniInterface = { name: i.ifName };
+  if (a.podMac) pod.mac = a.podMac;
+  if (withMtu) pod.mtu = i.mtu;
+  pod.sandbox = i.netns;
+  interfaces.push(pod);
+  const ip: CniIpConfig = { address: `${a.ip}/${a.prefixLength || 32}`, gateway: a.gateway || POD_GATEWAY, interface: interfaces.length - 1 };
+  if (i.cniVersion === '0.4.0') ip.version = '4';
+  return {
+    cniVersion: i.cniVersion,
+    interfaces,
+    ips: [orderIp(ip)],
+    routes: [{ dst: '0.0.0.0/0', gw: a.gateway || POD_GATEWAY }],
+    dns: { ...i.dns },
+  };
+}
+
+/** Stable key order in output: version, address, gateway, interface (as libcni prints). */
+function orderIp(ip: CniIpConfig): CniIpConfig {
+  const out: CniIpConfig = ip.version ? { version: ip.version, address: ip.address } : { address: ip.address };
+  if (ip.gateway) out.gateway = ip.gateway;
+  if (ip.interface !== undefined) out.interface = ip.interface;
+  return out;
+}
+
+function isDnsEmpty(d: unknown): boolean {
+  if (!d || typeof d !== 'object') return true;
+  return Object.values(d as Record<string, unknown>).every((v) => v === undefined || v === '' || (Array.isArray(v) && v.length === 0));
+}
+
+/**
+ * vpc-ipam after another interface plugin: the spec says a plugin given a
+ * prevResult must output it with its own changes. We append our interfaces
+ * (shifting our `interface` indexes), IPs and routes (skipping identical
+ * routes) and keep the earlier DNS unless it is empty.
+ */
+export function mergeWithPrev(prev: Record<string, unknown>, ours: CniResult): CniResult {
+  const pInterfaces = Array.isArray(prev.interfaces) ? (prev.interfaces as CniInterface[]) : [];
+  const pIps = Array.isArray(prev.ips) ? (prev.ips as CniIpConfig[]) : [];
+  const pRoutes = Array.isArray(prev.routes) ? (prev.routes as CniRoute[]) : [];
+  const offset = pInterfaces.length;
+  const routes = [...pRoutes];
+  for (const r of ours.routes ?? []) if (!routes.some((x) => x.dst === r.dst && x.gw === r.gw)) routes.push(r);
+  return {
+    ...prev,
+    cniVersion: ours.cniVersion,
+    interfaces: [...pInterfaces, ...(ours.interfaces ?? [])],
+    ips: [...pIps, ...(ours.ips ?? []).map((ip) => ({ ...ip, interface: (ip.interface ?? 0) + offset }))],
+    routes,
+    dns: isDnsEmpty(prev.dns) ? ours.dns ?? {} : (prev.dns as DnsConfig),
+  };
+}
+
+/** What CHECK expects, read from prevResult. */
+export interface Expected {
+  ip: string;
+  podMac?: string;
+  hostIf?: string;
+  hostMac?: string;
+}
+
+/**
+ * Finds our Pod interface (name = CNI_IFNAME, sandbox = CNI_NETNS) and its
+ * /32 in prevResult. Anything missing is a CHECK failure (102): the spec
+ * requires the runtime to pass the ADD result, so a gap means drift.
+ */
+export function expectedFromPrev(prev: Record<string, unknown> | undefined, ifName: string, netns: string): Expected {
+  const fail = (why: string): never => {
+    throw new CniError(CniCode.CheckFailed, `prevResult: ${why}`);
+  };
+  if (!prev) return fail('missing (CHECK needs the ADD result)');
+  const ifs = Array.isArray(prev.interfaces) ? (prev.interfaces as CniInterface[]) : [];
+  const podIdx = ifs.findIndex((x) => x && x.name === ifName && x.sandbox === netns);
+  if (podIdx < 0) return fail(`no interface ${ifName} with sandbox ${netns}`);
+  const ips = Array.isArray(prev.ips) ? (prev.ips as CniIpConfig[]) : [];
+  const ip = ips.find((x) => x && x.interface === podIdx && typeof x.address === 'string' && x.address.endsWith('/32'));
+  if (!ip) return fail(`no /32 address on interface ${podIdx} (${ifName})`);
+  const out: Expected = { ip: ip.address.slice(0, -3) };
+  const podMac = ifs[podIdx]?.mac;
+  if (podMac) out.podMac = podMac;
+  // Our host veth is the host-side (no sandbox) interface with our name pattern.
+  const host = ifs.find((x) => x && !x.sandbox && /^vpc[0-9a-f]{11}$/.test(x.name));
+  if (host) {
+    out.hostIf = host.name;
+    if (host.mac) out.hostMac = host.mac;
+  }
+  return out;
+}
+
+/** The Pod address recorded in a DEL's prevResult, if any (used by the offline DEL). */
+export function podIpFromPrev(prev: Record<string, unknown> | undefined, ifName: string): string | undefined {
+  if (!prev) return undefined;
+  try {
+    const ifs = Array.isArray(prev.interfaces) ? (prev.interfaces as CniInterface[]) : [];
+    const idx = ifs.findIndex((x) => x && x.name === ifName && !!x.sandbox);
+    const ips = Array.isArray(prev.ips) ? (prev.ips as CniIpConfig[]) : [];
+    const ip = ips.find((x) => x && x.interface === idx && typeof x.address === 'string' && x.address.endsWith('/32'));
+    return ip ? ip.address.slice(0, -3) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * @module local API protocol
+ * What the CNI plugin and ipamd say to each other over the root-only Unix
+ * socket: one JSON object per line each way, one request per connection (the
+ * plugin is a short-lived process). Every request carries `v`; ipamd refuses
+ * a protocol it does not speak with code `BAD_VERSION` instead of guessing.
+ */
+
+export const PROTOCOL_VERSION = 1;
+export const DEFAULT_SOCKET_PATH = '/run/vpc-ipam/ipamd.sock';
+
+/** CNI cache key: (network name, container ID, interface name). */
+export interface AttachmentKey {
+  network: string;
+  containerId: string;
+  ifName: string;
+}
+
+export interface PodRef {
+  namespace?: string;
+  name?: string;
+  uid?: string;
+}
+
+/** Host-side plumbing request: present when ipamd should wire the Pod netns. */
+export interface NetnsSpec {
+  /** CNI_NETNS, e.g. /var/run/netns/x or /proc/123/ns/net. */
+  path: string;
+  mtu?: number;
+}
+
+export interface AddRequest extends AttachmentKey {
+  v: number;
+  op: 'add';
+  pod?: PodRef;
+  netns?: NetnsSpec;
+  /** How long the caller is willing to wait for the pool to grow, ms. */
+  waitMs?: number;
+}
+
+export interface DelRequest extends AttachmentKey {
+  v: number;
+  op: 'del';
+  netns?: NetnsSpec;
+}
+
+export interface CheckRequest extends AttachmentKey {
+  v: number;
+  op: 'check';
+  netns?: NetnsSpec;
+}
+
+export interface StatusRequest {
+  v: number;
+  op: 'status';
+}
+
+export interface GcRequest {
+  v: number;
+  op: 'gc';
+  network: string;
+  /** Attachments to keep; every other attachment of `network` is released. */
+  valid: Array<{ containerId: string; ifName: string }>;
+}
+
+export interface HelloRequest {
+  v: number;
+  op: 'hello';
+}
+
+export type Request = AddRequest | DelRequest | CheckRequest | StatusRequest | GcRequest | HelloRequest;
+
+/** What ipamd tells the plugin about an assigned address. */
+export interface Allocation {
+  ip: string;
+  /** Always 32 for IPv4 Pod addresses. */
+  prefixLength: number;
+  gateway: string;
+  interfaceId: string;
+  deviceIndex: number;
+  /** Policy-routing table for addresses on secondary interfaces (deviceIndex + 1); 0 = main. */
+  routeTable: number;
+  subnetCidr: string;
+  vpcCidrs: string[];
+  /** Host-side veth name, when ipamd did the plumbing. */
+  hostIf?: string;
+  /** Pod-side interface MAC, when ipamd did the plumbing. */
+  podMac?: string;
+}
+
+export interface PoolStatus {
+  ready: boolean;
+  /** Why not ready (empty and cannot grow, initialising, ...). */
+  reason?: string;
+  total: number;
+  assigned: number;
+  available: number;
+  cooling: number;
+}
+
+export interface ErrorBody {
+  code: string;
+  msg: string;
+  details?: string;
+  /** The plugin should answer "try again later" (CNI code 11). */
+  retryable?: boolean;
+}
+
+export type Response =
+  | { ok: true; allocation: Allocation; existing?: boolean }
+  | { ok: true; released: boolean }
+  | { ok: true; status: PoolStatus }
+  | { ok: true; released: number }
+  | { ok: true; protocol: number; version: string }
+  | { ok: false; error: ErrorBody };

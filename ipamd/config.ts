@@ -1,0 +1,193 @@
+/**
+ * @module config
+ * Parses, validates and freezes the daemon's settings once, at start. The
+ * AWS VPC CNI variables keep their names and meaning so users can move over;
+ * unlike the AWS CNI, an invalid value is an error naming the variable, never
+ * a silent default. Only entry points pass `process.env` here.
+ */
+import { Address4 } from 'ip-address';
+import { ConfigError } from '../providers/errors.js';
+import type { ProviderName } from '../providers/types.js';
+import { DEFAULT_SOCKET_PATH } from './api/protocol.js';
+
+export type PoolPolicyName = 'static' | 'adaptive';
+
+export interface WarmTargets {
+  /** Free addresses to keep, as a multiple of one interface's capacity (secondary-IP mode only). */
+  warmInterfaces: number;
+  /** Free addresses to keep; > 0 switches to IP-target mode. */
+  warmIps: number;
+  /** Floor on total addresses held; > 0 switches to IP-target mode. */
+  minimumIps: number;
+  /** Free (unused) prefixes to keep in prefix mode. */
+  warmPrefixes: number;
+}
+
+export interface AdaptiveSettings {
+  /** Lowest warm IP target the adaptive policy will choose. */
+  floor: number;
+  /** Highest warm IP target it will choose. */
+  ceiling: number;
+}
+
+export interface DaemonConfig {
+  provider: ProviderName;
+  stateDir: string;
+  socketPath: string;
+  /** host:port on loopback, or undefined when disabled. */
+  introspection: { host: string; port: number } | undefined;
+  metrics: { host: string; port: number } | undefined;
+  prefixDelegation: boolean;
+  /** Fall back to secondary IPs when no /28 can be had (AWS CNI has no fallback). */
+  prefixFallbackToIps: boolean;
+  targets: WarmTargets;
+  policy: PoolPolicyName;
+  adaptive: AdaptiveSettings;
+  /** Upper bound on interfaces; undefined = instance limit. */
+  maxInterfaces: number | undefined;
+  cooldownMs: number;
+  addWaitMs: number;
+  /** Pool check period; growth is also triggered immediately by demand. */
+  reconcileIntervalMs: number;
+  /** Full re-read of the node from the cloud. */
+  resyncIntervalMs: number;
+  /** Minimum time between two shrink actions (hysteresis, AWS uses 30 s). */
+  shrinkIntervalMs: number;
+  /** How long growth pauses after subnet-full / no-prefix errors. */
+  subnetFullBackoffMs: number;
+  cloudConcurrency: number;
+  cloudMaxAttempts: number;
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+  /** `stdout`, `stderr`, or a file path. */
+  logFile: string;
+  sim: { instanceType: string; subnetCidr: string; seed: number };
+  /** Everything else the providers read (AWS_*, AZURE_*, GCP_*, cluster settings), untouched. */
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function present(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+export function readInt(env: Env, name: string, def: number, opts: { min?: number; max?: number } = {}): number {
+  const raw = present(env, name);
+  if (raw === undefined) return def;
+  if (!/^-?\d+$/.test(raw)) throw new ConfigError(name, `expected a whole number, got "${raw}"`);
+  const n = Number(raw);
+  if (opts.min !== undefined && n < opts.min) throw new ConfigError(name, `must be >= ${opts.min}, got ${n}`);
+  if (opts.max !== undefined && n > opts.max) throw new ConfigError(name, `must be <= ${opts.max}, got ${n}`);
+  return n;
+}
+
+export function readBool(env: Env, name: string, def: boolean): boolean {
+  const raw = present(env, name);
+  if (raw === undefined) return def;
+  const v = raw.toLowerCase();
+  if (['true', '1', 'yes'].includes(v)) return true;
+  if (['false', '0', 'no'].includes(v)) return false;
+  throw new ConfigError(name, `expected true or false, got "${raw}"`);
+}
+
+function readEnum<T extends string>(env: Env, name: string, values: readonly T[], def: T): T {
+  const raw = present(env, name);
+  if (raw === undefined) return def;
+  if (!(values as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `expected one of ${values.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+function isLoopback(host: string): boolean {
+  if (host === 'localhost' || host === '::1') return true;
+  return Address4.isValid(host) && new Address4(host).isInSubnet(new Address4('127.0.0.0/8'));
+}
+
+/** Parses `host:port` or `:port`. Loopback-only listeners reject any other host. */
+export function readListen(env: Env, name: string, def: string, loopbackOnly: boolean) {
+  const raw = present(env, name) ?? def;
+  if (raw.toLowerCase() === 'off') return undefined;
+  const m = /^(\[[^\]]+\]|[^:]*):(\d{1,5})$/.exec(raw);
+  if (!m) throw new ConfigError(name, `expected host:port, :port or off, got "${raw}"`);
+  const host = (m[1] ?? '').replace(/^\[|\]$/g, '') || (loopbackOnly ? '127.0.0.1' : '0.0.0.0');
+  const port = Number(m[2]);
+  if (port > 65535) throw new ConfigError(name, `port ${port} is out of range`);
+  if (loopbackOnly && !isLoopback(host)) {
+    throw new ConfigError(name, `must bind to loopback (127.0.0.0/8 or ::1), got "${host}": introspection exposes Pod data`);
+  }
+  return { host, port };
+}
+
+function readCidr(env: Env, name: string, def: string): string {
+  const raw = present(env, name) ?? def;
+  if (!Address4.isValid(raw) || !raw.includes('/')) throw new ConfigError(name, `expected an IPv4 CIDR, got "${raw}"`);
+  const a = new Address4(raw);
+  if (a.startAddress().address !== a.addressMinusSuffix) {
+    throw new ConfigError(name, `${raw} is not a network address (did you mean ${a.startAddress().address}/${a.subnetMask}?)`);
+  }
+  return raw;
+}
+
+export function parseConfig(env: Env): DaemonConfig {
+  const prefixDelegation = readBool(env, 'ENABLE_PREFIX_DELEGATION', false);
+  const targets: WarmTargets = {
+    warmInterfaces: readInt(env, 'WARM_ENI_TARGET', 1, { min: 0, max: 100 }),
+    warmIps: readInt(env, 'WARM_IP_TARGET', 0, { min: 0, max: 4096 }),
+    minimumIps: readInt(env, 'MINIMUM_IP_TARGET', 0, { min: 0, max: 4096 }),
+    // The AWS manifest sets 1; code default 0 would leave PD with no warm pool at all.
+    warmPrefixes: readInt(env, 'WARM_PREFIX_TARGET', 1, { min: 0, max: 1000 }),
+  };
+  if (prefixDelegation && targets.warmIps === 0 && targets.minimumIps === 0 && targets.warmPrefixes === 0) {
+    throw new ConfigError(
+      'WARM_PREFIX_TARGET',
+      'with ENABLE_PREFIX_DELEGATION=true at least one of WARM_PREFIX_TARGET, WARM_IP_TARGET or MINIMUM_IP_TARGET must be > 0',
+    );
+  }
+  const maxEni = readInt(env, 'MAX_ENI', -1, { min: -1, max: 100 });
+  if (maxEni === 0) throw new ConfigError('MAX_ENI', 'must be -1 (instance limit) or at least 1');
+  const adaptive: AdaptiveSettings = {
+    floor: readInt(env, 'WARM_POOL_FLOOR', 1, { min: 0, max: 4096 }),
+    ceiling: readInt(env, 'WARM_POOL_CEILING', 64, { min: 1, max: 4096 }),
+  };
+  if (adaptive.floor > adaptive.ceiling) {
+    throw new ConfigError('WARM_POOL_FLOOR', `floor ${adaptive.floor} is above WARM_POOL_CEILING ${adaptive.ceiling}`);
+  }
+  const stateDir = present(env, 'VPC_IPAM_STATE_DIR') ?? '/run/vpc-ipam';
+  return Object.freeze({
+    provider: readEnum(env, 'VPC_IPAM_PROVIDER', ['sim', 'aws', 'azure', 'gcp'] as const, 'sim'),
+    stateDir,
+    socketPath: present(env, 'VPC_IPAM_SOCKET') ?? DEFAULT_SOCKET_PATH,
+    introspection: readListen(env, 'INTROSPECTION_BIND_ADDRESS', '127.0.0.1:61679', true),
+    metrics: readListen(env, 'VPC_IPAM_METRICS_ADDRESS', ':61678', false),
+    prefixDelegation,
+    prefixFallbackToIps: readBool(env, 'PREFIX_FALLBACK_TO_IPS', false),
+    targets: Object.freeze(targets),
+    policy: readEnum(env, 'WARM_POOL_POLICY', ['static', 'adaptive'] as const, 'static'),
+    adaptive: Object.freeze(adaptive),
+    maxInterfaces: maxEni > 0 ? maxEni : undefined,
+    cooldownMs: readInt(env, 'IP_COOLDOWN_PERIOD', 30, { min: 0, max: 3600 }) * 1000,
+    addWaitMs: readInt(env, 'VPC_IPAM_ADD_WAIT_SECONDS', 10, { min: 0, max: 300 }) * 1000,
+    reconcileIntervalMs: readInt(env, 'VPC_IPAM_RECONCILE_INTERVAL_SECONDS', 5, { min: 1, max: 600 }) * 1000,
+    resyncIntervalMs: readInt(env, 'VPC_IPAM_RESYNC_INTERVAL_SECONDS', 60, { min: 5, max: 3600 }) * 1000,
+    shrinkIntervalMs: readInt(env, 'VPC_IPAM_SHRINK_INTERVAL_SECONDS', 30, { min: 0, max: 3600 }) * 1000,
+    subnetFullBackoffMs: readInt(env, 'VPC_IPAM_SUBNET_FULL_BACKOFF_SECONDS', 120, { min: 1, max: 3600 }) * 1000,
+    cloudConcurrency: readInt(env, 'VPC_IPAM_CLOUD_CONCURRENCY', 2, { min: 1, max: 16 }),
+    cloudMaxAttempts: readInt(env, 'VPC_IPAM_CLOUD_MAX_ATTEMPTS', 6, { min: 1, max: 20 }),
+    logLevel: readEnum(env, 'VPC_IPAM_LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const, 'info'),
+    logFile: present(env, 'VPC_IPAM_LOG_FILE') ?? 'stdout',
+    sim: Object.freeze({
+      instanceType: present(env, 'VPC_IPAM_SIM_INSTANCE_TYPE') ?? 'm5.large',
+      subnetCidr: readCidr(env, 'VPC_IPAM_SIM_SUBNET_CIDR', '10.0.0.0/24'),
+      seed: readInt(env, 'VPC_IPAM_SIM_SEED', 1, { min: 0 }),
+    }),
+    env: Object.freeze({ ...env }),
+  });
+}
+
+/** The settings an operator sees at /v1/config: everything but the raw environment. */
+export function publicConfig(c: DaemonConfig): Omit<DaemonConfig, 'env'> {
+  const { env: _env, ...rest } = c;
+  return rest;
+}

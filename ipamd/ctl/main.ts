@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+/**
+ * @module vpc-ipamctl entry point
+ * Routes a verb to its command module. Heavy commands (simulate, emulate) are
+ * imported only when used.
+ */
+import { UsageError, type CtlCommand } from './command.js';
+
+type Loader = () => Promise<CtlCommand>;
+
+const COMMANDS: Record<string, Loader> = {
+  status: async () => (await import('./commands/status.js')).statusCommand,
+  add: async () => (await import('./commands/pod.js')).addCommand,
+  del: async () => (await import('./commands/pod.js')).delCommand,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  if (!verb || verb === 'help' || verb === '--help' || verb === '-h') {
+    const lines = await Promise.all(Object.values(COMMANDS).map(async (load) => load()));
+    process.stdout.write(
+      `vpc-ipamctl: operate and plan vpc-ipam\n\n${lines.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n')}\n\nRun "vpc-ipamctl VERB --help" for a verb's options.\n`,
+    );
+    return verb ? 0 : 2;
+  }
+  const load = COMMANDS[verb];
+  if (!load) {
+    process.stderr.write(`vpc-ipamctl: unknown verb "${verb}". Verbs: ${Object.keys(COMMANDS).join(', ')}\n`);
+    return 2;
+  }
+  const cmd = await load();
+  if (rest.includes('--help')) {
+    process.stdout.write(`${cmd.usage}\n`);
+    return 0;
+  }
+  try {
+    return await cmd.run(rest, process.env);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`vpc-ipamctl ${verb}: ${err.message}\nusage: ${cmd.usage}\n`);
+      return 2;
+    }
+    process.stderr.write(`vpc-ipamctl ${verb}: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => process.exit(code));

@@ -1,0 +1,309 @@
+/**
+ * @module daemon
+ * Wiring only: builds the datastore, allocator, reconciler and servers from a
+ * config, a provider, a clock and a checkpointer, and runs them. The same
+ * core (without servers) runs in the simulator on a virtual clock.
+ *
+ * Start order matters for "no lost state": read the node from the cloud,
+ * restore the checkpoint over it (assignments the cloud does not show are kept
+ * as orphans, never dropped), write it back, replay DELs the plugin spooled
+ * while we were down, and only then open the socket and report healthy.
+ */
+import { ConfigError } from '../providers/errors.js';
+import type { CloudProvider, InstanceLimits, NodeInventory } from '../providers/types.js';
+import { Allocator } from './allocator.js';
+import { ApiHandler } from './api/handler.js';
+import type { PoolStatus } from './api/protocol.js';
+import { CloudCaller } from './cloud/cloud-caller.js';
+import { publicConfig, type DaemonConfig } from './config.js';
+import type { Checkpointer } from './datastore/checkpoint.js';
+import { Datastore } from './datastore/datastore.js';
+import type { PoolSnapshot } from './datastore/types.js';
+import type { PodNetworkPlumber } from './netns/plumber.js';
+import { DaemonMetrics } from './observability/metrics.js';
+import type { Logger } from './observability/logger.js';
+import { formatStatusLine } from './observability/status-line.js';
+import type { PoolLimits } from './pool/planner.js';
+import { StaticPolicy, type PoolPolicy } from './pool/policy.js';
+import { PoolReconciler, type ReconcilerEvents, type SubnetSelector } from './pool/reconciler.js';
+import { replayPendingReleases } from './api/pending-release.js';
+import { HttpEndpoint } from './server/http.js';
+import { SocketServer } from './server/socket-server.js';
+import type { Clock } from './util/clock.js';
+
+export interface DaemonDeps {
+  config: DaemonConfig;
+  clock: Clock;
+  provider: CloudProvider;
+  checkpointer: Checkpointer;
+  plumber: PodNetworkPlumber;
+  log: Logger;
+  version: string;
+  policy?: PoolPolicy;
+  random?: () => number;
+  selectSubnets?: SubnetSelector;
+  interfaceTags?: () => Record<string, string>;
+  /** Interfaces that must not host Pods (e.g. the primary under custom networking). */
+  isUsable?: (nic: NodeInventory['interfaces'][number]) => boolean;
+  events?: ReconcilerEvents;
+  /** Directory the plugin spools DELs into while ipamd is down. */
+  pendingReleaseDir?: string;
+}
+
+export class IpamDaemon {
+  readonly datastore: Datastore;
+  readonly metrics: DaemonMetrics;
+  readonly caller: CloudCaller;
+  readonly policy: PoolPolicy;
+  allocator!: Allocator;
+  reconciler!: PoolReconciler;
+  handler!: ApiHandler;
+  node!: NodeInventory;
+  instanceLimits!: InstanceLimits;
+  poolLimits!: PoolLimits;
+  private initialised = false;
+  private readonly loop = new AbortController();
+  private loopDone: Promise<void> | undefined;
+  private socket: SocketServer | undefined;
+  private http: HttpEndpoint[] = [];
+
+  constructor(readonly d: DaemonDeps) {
+    const c = d.config;
+    this.datastore = new Datastore(c.prefixDelegation ? 'prefix' : 'ip', c.cooldownMs);
+    this.policy = d.policy ?? new StaticPolicy(c.targets);
+    this.metrics = new DaemonMetrics({
+      snapshot: () => this.snapshot(),
+      growthBlocked: () => this.reconciler?.growthBlocked,
+      orphaned: () => this.datastore.orphaned().length,
+      shortAddresses: () => this.reconciler?.plan?.shortAddresses ?? 0,
+    });
+    this.caller = new CloudCaller({
+      clock: d.clock,
+      concurrency: c.cloudConcurrency,
+      maxAttempts: c.cloudMaxAttempts,
+      random: d.random,
+      observer: this.metrics,
+    });
+  }
+
+  get ready(): boolean {
+    return this.initialised;
+  }
+
+  snapshot(): PoolSnapshot {
+    return this.datastore.snapshot(this.d.clock.now(), this.allocator?.waiting ?? 0);
+  }
+
+  /** Reads the node, restores the checkpoint, prepares the pool. No servers, no loop. */
+  async init(): Promise<void> {
+    const { config: c, clock, provider, log } = this.d;
+    this.node = await this.caller.call('describeNode', () => provider.describeNode());
+    this.instanceLimits = await this.caller.call('getLimits', () => provider.getLimits(this.node.instanceType));
+    const L = this.instanceLimits;
+    if (c.prefixDelegation && !L.supportsPrefixes) {
+      throw new ConfigError('ENABLE_PREFIX_DELEGATION', `instance type ${L.instanceType} cannot take delegated prefixes (Nitro instances only)`);
+    }
+    // A cloud that has only prefix blocks (GCP alias ranges) runs in prefix mode whatever the variable says.
+    this.datastore.mode = c.prefixDelegation || !L.supportsIps ? 'prefix' : 'ip';
+    this.poolLimits = {
+      maxInterfaces: Math.min(c.maxInterfaces ?? Infinity, L.maxInterfaces),
+      slotsPerInterface: L.ipv4PerInterface - 1,
+      canCreateInterfaces: L.canCreateInterfaces,
+    };
+    const now = clock.now();
+    for (const nic of this.node.interfaces) this.datastore.upsertInterface(nic, now, this.d.isUsable?.(nic) ?? true);
+    const cp = await this.d.checkpointer.load();
+    if (cp) {
+      const r = this.datastore.restore(cp.assignments, cp.cooling, now);
+      log.info(r, 'checkpoint restored');
+      if (r.orphaned > 0) {
+        log.warn({ orphaned: this.datastore.orphaned().map((a) => a.ip) }, 'checkpointed addresses not found on this node; kept until their Pods are deleted');
+      }
+    }
+    this.allocator = new Allocator({
+      datastore: this.datastore,
+      checkpointer: this.d.checkpointer,
+      clock,
+      addWaitMs: c.addWaitMs,
+      trigger: () => this.reconciler.trigger(),
+      growth: () => this.growthState(),
+      onAdd: (t) => this.policy.observeAdd?.(t),
+      onDel: (t) => this.policy.observeDel?.(t),
+      onAddLatency: (ms, waited) => this.metrics.observeAdd(ms, waited),
+    });
+    await this.allocator.persist();
+    const ev = this.d.events ?? {};
+    this.reconciler = new PoolReconciler({
+      datastore: this.datastore,
+      provider,
+      caller: this.caller,
+      clock,
+      policy: this.policy,
+      limits: this.poolLimits,
+      intervalMs: c.reconcileIntervalMs,
+      resyncIntervalMs: c.resyncIntervalMs,
+      shrinkIntervalMs: c.shrinkIntervalMs,
+      subnetFullBackoffMs: c.subnetFullBackoffMs,
+      selectSubnets: this.d.selectSubnets,
+      interfaceTags: this.d.interfaceTags,
+      waiting: () => this.allocator.waiting,
+      log,
+      events: {
+        ...ev,
+        onPoolChanged: () => {
+          this.allocator.notify();
+          ev.onPoolChanged?.();
+        },
+        onGrowthBlocked: (reason, code, until) => {
+          this.metrics.growthBlocked(code);
+          ev.onGrowthBlocked?.(reason, code, until);
+        },
+        onActionError: (a, err) => {
+          this.metrics.error((err as { code?: string }).code ?? 'INTERNAL');
+          ev.onActionError?.(a, err);
+        },
+      },
+    });
+    this.handler = new ApiHandler({
+      allocator: this.allocator,
+      datastore: this.datastore,
+      plumber: this.d.plumber,
+      vpcCidrs: () => this.node.vpcCidrs,
+      status: () => this.status(),
+      version: this.d.version,
+      onError: (code) => this.metrics.error(code),
+    });
+    if (this.d.pendingReleaseDir) {
+      const n = await replayPendingReleases(this.d.pendingReleaseDir, (req) => this.handler.handle(req), log);
+      if (n > 0) log.info({ replayed: n }, 'replayed DELs spooled by the plugin while ipamd was down');
+    }
+  }
+
+  /** Runs the pool loop in the background; the first tick fills the pool. */
+  async startLoop(): Promise<void> {
+    await this.reconciler.tick().catch((err) => this.d.log.error({ err }, 'first pool tick failed'));
+    this.initialised = true;
+    this.loopDone = this.reconciler.run(this.loop.signal);
+  }
+
+  async startServers(): Promise<{ introspectionPort?: number; metricsPort?: number }> {
+    const c = this.d.config;
+    this.socket = new SocketServer({
+      path: c.socketPath,
+      handle: (req) => this.handler.handle(req),
+      onBadRequest: (msg) => {
+        this.metrics.error('BAD_REQUEST');
+        this.d.log.warn({ msg }, 'bad request on the socket');
+      },
+    });
+    await this.socket.listen();
+    const out: { introspectionPort?: number; metricsPort?: number } = {};
+    if (c.introspection) {
+      const ep = new HttpEndpoint(c.introspection.host, c.introspection.port, this.introspectionRoutes());
+      out.introspectionPort = await ep.listen();
+      this.http.push(ep);
+    }
+    if (c.metrics) {
+      const ep = new HttpEndpoint(c.metrics.host, c.metrics.port, {
+        '/metrics': async () => {
+          const m = await this.metrics.render();
+          return { contentType: m.contentType, body: m.body };
+        },
+      });
+      out.metricsPort = await ep.listen();
+      this.http.push(ep);
+    }
+    return out;
+  }
+
+  /** Graceful stop: no new growth, finish in-flight requests and calls, write the checkpoint. */
+  async stop(): Promise<void> {
+    this.reconciler?.pauseGrowth();
+    await this.socket?.close();
+    this.loop.abort();
+    await this.loopDone?.catch(() => {});
+    if (this.allocator) await this.allocator.persist().catch((err) => this.d.log.error({ err }, 'final checkpoint failed'));
+    await Promise.allSettled(this.http.map((h) => h.close()));
+    await this.d.plumber.close().catch(() => {});
+    await this.d.provider.close?.();
+  }
+
+  status(): PoolStatus {
+    const s = this.snapshot();
+    const g = this.growthState();
+    const ready = this.initialised && (s.available > 0 || g.canGrow || s.cooling > 0);
+    return {
+      ready,
+      ...(ready ? {} : { reason: this.initialised ? `pool empty and cannot grow: ${g.reason}` : 'ipamd is initialising' }),
+      total: s.total,
+      assigned: s.assigned,
+      available: s.available,
+      cooling: s.cooling,
+    };
+  }
+
+  statusLine(): string {
+    const calls = Object.values(this.callCounts()).reduce((a, b) => a + b, 0);
+    return formatStatusLine({
+      snapshot: this.snapshot(),
+      reason: this.reconciler?.plan?.reason,
+      policy: this.policy.name === 'static' ? undefined : this.policy.explain(),
+      cloudCalls: calls,
+      growthBlocked: this.reconciler?.growthBlocked?.reason,
+    });
+  }
+
+  /** Cloud call attempts by operation, from the metrics registry. */
+  callCounts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    const m = this.metrics.registry.getSingleMetric('vpc_ipam_cloud_calls_total') as unknown as {
+      hashMap?: Record<string, { value: number; labels: { operation: string } }>;
+    };
+    for (const v of Object.values(m?.hashMap ?? {})) out[v.labels.operation] = (out[v.labels.operation] ?? 0) + v.value;
+    return out;
+  }
+
+  private growthState(): { canGrow: boolean; reason?: string } {
+    const blocked = this.reconciler?.growthBlocked;
+    if (blocked) return { canGrow: false, reason: `growth paused: ${blocked.reason}` };
+    const s = this.snapshot();
+    const L = this.poolLimits;
+    const usable = s.interfaces.filter((i) => i.usable);
+    const roomOnExisting = usable.some((i) => i.slotsUsed < L.slotsPerInterface);
+    const roomForNew = L.canCreateInterfaces && s.interfaces.length < L.maxInterfaces;
+    if (roomOnExisting || roomForNew) return { canGrow: true };
+    return { canGrow: false, reason: `node at capacity: ${s.interfaces.length} interfaces × ${L.slotsPerInterface} ${s.mode === 'prefix' ? 'prefixes' : 'IPs'} all in use` };
+  }
+
+  private introspectionRoutes() {
+    return {
+      '/healthz': async () => (this.initialised ? { body: { ok: true } } : { status: 503, body: { ok: false, reason: 'initialising' } }),
+      '/v1/pool': async () => {
+        const s = this.snapshot();
+        return {
+          body: {
+            total: s.total,
+            assigned: s.assigned,
+            available: s.available,
+            cooling: s.cooling,
+            waiting: s.waiting,
+            mode: s.mode,
+            interfaces: s.interfaces.length,
+            targetMode: this.reconciler.plan?.targetMode,
+            shortAddresses: this.reconciler.plan?.shortAddresses ?? 0,
+            excessAddresses: this.reconciler.plan?.excessAddresses ?? 0,
+            why: this.reconciler.plan?.reason,
+            policy: { name: this.policy.name, explain: this.policy.explain(), targets: this.policy.targets(s) },
+            growthBlocked: this.reconciler.growthBlocked ?? null,
+            limits: this.poolLimits,
+            status: this.status(),
+            statusLine: this.statusLine(),
+          },
+        };
+      },
+      '/v1/nics': async () => ({ body: { node: { ...this.node, interfaces: undefined }, interfaces: this.datastore.interfaceList(), snapshot: this.snapshot().interfaces } }),
+      '/v1/assignments': async () => ({ body: { assignments: this.datastore.list(), orphaned: this.datastore.orphaned() } }),
+      '/v1/config': async () => ({ body: publicConfig(this.d.config) }),
+    };
+  }
+}

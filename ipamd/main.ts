@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+/**
+ * @module vpc-ipamd entry point
+ * The only place (with cni/main.ts) that reads process.env. `vpc-ipamd` (or
+ * `vpc-ipamd run`) runs the node daemon; `vpc-ipamd monitor` runs the
+ * cluster-wide exhaustion monitor.
+ */
+import { IpamError } from '../providers/errors.js';
+import { installSignalHandlers, startDaemon, type RunningDaemon } from './run.js';
+import { VERSION } from './version.js';
+
+async function main(): Promise<void> {
+  const sub = process.argv[2];
+  if (sub === '--version' || sub === 'version') {
+    process.stdout.write(`vpc-ipamd ${VERSION}\n`);
+    return;
+  }
+  if (sub !== undefined && sub !== 'run') {
+    process.stderr.write(`vpc-ipamd: unknown command "${sub}". Usage: vpc-ipamd [run|version]\n`);
+    process.exit(2);
+  }
+  let running: RunningDaemon;
+  try {
+    running = await startDaemon(process.env);
+  } catch (err) {
+    const msg = IpamError.is(err) ? `${err.code}: ${err.message}` : (err as Error).stack ?? String(err);
+    process.stderr.write(`vpc-ipamd: cannot start: ${msg}\n`);
+    process.exit(1);
+  }
+  installSignalHandlers(running.stop, running.daemon.d.log);
+}
+
+void main();

@@ -1,0 +1,215 @@
+/**
+ * @module netlink plumber (main-thread side)
+ * The real {@link PodNetworkPlumber}: validates each request, then hands it to
+ * the single plumbing worker thread (netlink-worker.ts), which does the setns
+ * and netlink work. The daemon's main thread never changes namespace.
+ *
+ * Concurrency: jobs for the same attachment (same host veth name) run one
+ * after another; different Pods run concurrently in the worker, up to
+ * `maxInFlight` (the kernel's rtnl lock serialises most of the work anyway).
+ */
+
+import { Worker } from 'node:worker_threads';
+import { NetnsError } from '../../providers/errors.js';
+import { SystemClock, type Clock } from '../util/clock.js';
+import { hostVethName, type PodNetworkPlumber, type PodWiring, type WiredPod } from './plumber.js';
+import type { WorkerJob, WorkerOp, WorkerReply } from './netlink-worker.js';
+import { isIPv4 } from './netlink-ops.js';
+
+export interface NetlinkPlumberOptions {
+  /**
+   * Where the worker entry lives. Defaults to netlink-worker.{js,ts} beside
+   * this module; a daemon bundled into one file must ship the worker as its
+   * own bundle and pass its URL here.
+   */
+  workerUrl?: URL;
+  /** Jobs running at once in the worker (default 8). */
+  maxInFlight?: number;
+  /** A job that has not answered by then is failed (default 30 s; every netlink call has its own 2 s timeout). */
+  jobTimeoutMs?: number;
+  clock?: Clock;
+}
+
+/** `WiredPod` plus the host veth MAC, which the plugin reports in its CNI result. */
+export interface WiredPodWithHostMac extends WiredPod {
+  hostMac: string;
+}
+
+interface Pending {
+  resolve(v: unknown): void;
+  reject(e: Error): void;
+  timer: AbortController;
+}
+
+const IFNAME_RE = /^[^/:\s]{1,15}$/;
+
+/** Defence in depth: the socket server validated already, but this is where paths meet the kernel. */
+export function validateWiring(w: Partial<PodWiring>, needNetns: boolean, ipOptional = false): void {
+  const bad = (m: string): never => {
+    throw new NetnsError(`invalid wiring request: ${m}`);
+  };
+  if (typeof w.containerId !== 'string' || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(w.containerId)) bad('containerId');
+  if (typeof w.ifName !== 'string' || !IFNAME_RE.test(w.ifName) || w.ifName === '.' || w.ifName === '..') bad('ifName');
+  // DEL of an attachment ipamd does not know arrives without an address: the
+  // veth can still be found by name, only the rule cannot.
+  const noIp = ipOptional && (w.ip === undefined || w.ip === '');
+  if (!noIp && (typeof w.ip !== 'string' || !isIPv4(w.ip))) bad('ip');
+  if (needNetns && (typeof w.netnsPath !== 'string' || !w.netnsPath.startsWith('/'))) bad('netnsPath must be absolute');
+  if (w.mtu !== undefined && (!Number.isInteger(w.mtu) || w.mtu < 576 || w.mtu > 65535)) bad('mtu');
+  const t = w.routeTable;
+  if (t !== undefined && (!Number.isInteger(t) || t < 0 || t > 0x7fffffff || t === 253 || t === 255)) bad('routeTable');
+}
+
+export class NetlinkPlumber implements PodNetworkPlumber {
+  private worker: Worker | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+  private readonly perKey = new Map<string, Promise<unknown>>();
+  private closed = false;
+  private readonly workerUrl: URL;
+  private readonly maxInFlight: number;
+  private readonly jobTimeoutMs: number;
+  private readonly clock: Clock;
+
+  constructor(opts: NetlinkPlumberOptions = {}) {
+    const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+    this.workerUrl = opts.workerUrl ?? new URL(`./netlink-worker.${ext}`, import.meta.url);
+    this.maxInFlight = opts.maxInFlight ?? 8;
+    this.jobTimeoutMs = opts.jobTimeoutMs ?? 30_000;
+    this.clock = opts.clock ?? new SystemClock();
+  }
+
+  async setUp(w: PodWiring): Promise<WiredPodWithHostMac> {
+    validateWiring(w, true);
+    return (await this.submit('setUp', w)) as WiredPodWithHostMac;
+  }
+
+  /** Idempotent; `ip` may be empty when ipamd has no record (then only the veth is looked for). */
+  async tearDown(w: Omit<PodWiring, 'mtu'> & { netnsPath?: string }): Promise<void> {
+    validateWiring(w, false, true);
+    await this.submit('tearDown', { ...w, netnsPath: w.netnsPath ?? '', mtu: 0 });
+  }
+
+  async check(w: PodWiring): Promise<void> {
+    validateWiring(w, true);
+    await this.submit('check', w);
+  }
+
+  /** Starts the worker and waits until it answers, so the first Pod does not pay for it. Optional. */
+  async warmUp(): Promise<void> {
+    if (this.closed) throw new NetnsError('plumber closed');
+    await this.post('ping', undefined);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const w = this.worker;
+    this.worker = undefined;
+    this.failAll(new NetnsError('plumber closed'));
+    if (w) await w.terminate();
+  }
+
+  /** Serialises per attachment, bounds concurrency, then posts to the worker. */
+  private submit(op: WorkerOp, w: PodWiring): Promise<unknown> {
+    if (this.closed) return Promise.reject(new NetnsError('plumber closed'));
+    const key = hostVethName(w.containerId, w.ifName);
+    const prev = this.perKey.get(key) ?? Promise.resolve();
+    const job = prev.catch(() => undefined).then(() => this.withSlot(() => this.post(op, w)));
+    this.perKey.set(key, job);
+    const forget = () => {
+      if (this.perKey.get(key) === job) this.perKey.delete(key);
+    };
+    job.then(forget, forget);
+    return job;
+  }
+
+  private async withSlot<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.running >= this.maxInFlight) await new Promise<void>((r) => this.waiting.push(r));
+    this.running++;
+    try {
+      return await fn();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  private post(op: WorkerOp, w: PodWiring | undefined): Promise<unknown> {
+    const worker = this.ensureWorker();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = new AbortController();
+      this.clock.sleep(this.jobTimeoutMs, timer.signal).then(
+        () => {
+          this.pending.delete(id);
+          reject(new NetnsError(`${op} ${w ? `${w.containerId}/${w.ifName}` : ''}: no answer from the plumbing worker in ${this.jobTimeoutMs} ms`));
+        },
+        () => undefined, // aborted: the worker answered
+      );
+      this.pending.set(id, { resolve, reject, timer });
+      worker.postMessage({ id, op, w } satisfies WorkerJob);
+    });
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const worker = this.workerUrl.pathname.endsWith('.ts')
+      ? // Running from source (tsx, vitest): workers do not inherit the
+        // loader hooks on Node 20, so register tsx inside the worker first.
+        new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(this.workerUrl.href)}); })`, {
+          eval: true,
+          execArgv: [],
+        })
+      : new Worker(this.workerUrl);
+    // The daemon's lifetime is governed by its servers, not by this thread.
+    worker.unref();
+    worker.on('message', (r: WorkerReply) => {
+      const p = this.pending.get(r.id);
+      if (!p) return;
+      this.pending.delete(r.id);
+      p.timer.abort();
+      if (r.ok) p.resolve(r.value);
+      else p.reject(new NetnsError(r.error.message, { cause: r.error }));
+    });
+    const onDeath = (why: string) => {
+      if (this.worker === worker) this.worker = undefined;
+      this.failAll(new NetnsError(`plumbing worker ${why}`));
+    };
+    worker.on('error', (err) => onDeath(`failed: ${err.message}`));
+    worker.on('exit', (code) => onDeath(`exited with code ${code}`));
+    this.worker = worker;
+    return worker;
+  }
+
+  private failAll(err: NetnsError): void {
+    for (const [id, p] of this.pending) {
+      p.timer.abort();
+      p.reject(err);
+      this.pending.delete(id);
+    }
+  }
+}
+
+/** Minimal logger shape (pino-style) so this module does not depend on the daemon's logger. */
+export interface PlumberLog {
+  info(o: object, msg?: string): void;
+}
+
+/**
+ * Builds a {@link NetlinkPlumber} and waits for its worker to answer, so a
+ * broken environment (no koffi, no libc setns, not root) fails at daemon start
+ * rather than on the first Pod. The caller falls back to address-only mode.
+ */
+export async function createNetlinkPlumber(opts: NetlinkPlumberOptions & { log?: PlumberLog } = {}): Promise<NetlinkPlumber> {
+  const p = new NetlinkPlumber(opts);
+  try {
+    await p.warmUp();
+  } catch (err) {
+    await p.close();
+    throw err;
+  }
+  opts.log?.info({ worker: 'netlink' }, 'Pod network plumbing ready (netlink worker thread)');
+  return p;
+}

@@ -1,0 +1,196 @@
+/**
+ * @module Pod wiring (runs on the plumbing worker thread)
+ * The AWS-VPC-CNI-style point-to-point wiring of one Pod, as three functions:
+ * {@link wirePod}, {@link checkPod} and (via host-teardown) unwire. They get a
+ * host rtnetlink socket and a way to open a socket inside the Pod netns from
+ * the worker; they never call setns themselves (see README.md in this folder).
+ *
+ * Pod side:  <ifName> ip/32 up, `169.254.1.1 dev <ifName> scope link`,
+ *            `default via 169.254.1.1`, PERMANENT neigh 169.254.1.1 → host veth MAC.
+ * Host side: <hostIf> up, `<ip>/32 dev <hostIf> scope link` in main, and for
+ *            secondary-interface addresses `from <ip> lookup <table>` prio 1536.
+ */
+
+import * as fs from 'node:fs';
+import type { PodWiring } from './plumber.js';
+import { hostVethName } from './plumber.js';
+import { tearDownHostSide } from './host-teardown.js';
+import {
+  AF_INET,
+  CREATE_EXCL,
+  CREATE_REPLACE,
+  FROM_POD_RULE_PRIORITY,
+  OPTS,
+  POD_GATEWAY,
+  RT_TABLE_MAIN,
+  deleteLinkByName,
+  findLink,
+  ip4,
+  ip4ToString,
+  addFromRule,
+  linkRoute,
+  listRoutes,
+  listRules,
+  macToString,
+  setUp,
+  step,
+  vethLinkinfo,
+  type RtSocket,
+} from './netlink-ops.js';
+
+/** What the worker needs from its thread: the host socket and a netns-bound socket factory. */
+export interface WiringContext {
+  host: RtSocket;
+  /** Opens an rtnetlink socket bound to the netns behind `nsFd` (setns dance inside). */
+  openIn(nsFd: number): RtSocket;
+}
+
+export interface WiredPodFull {
+  hostIf: string;
+  podMac: string;
+  hostMac: string;
+}
+
+function openNetns(path: string): number {
+  try {
+    return fs.openSync(path, 'r');
+  } catch (err) {
+    throw new Error(`open netns ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * Creates the wiring. On any failure it deletes the host veth (which removes
+ * the Pod end, its addresses and routes, and the host route) and the rule,
+ * then rethrows: the kernel is left as it was found, except that a stale host
+ * veth of the same name (a crashed earlier attempt) is replaced.
+ */
+export async function wirePod(ctx: WiringContext, w: PodWiring): Promise<WiredPodFull> {
+  const hostIf = hostVethName(w.containerId, w.ifName);
+  const h = ctx.host;
+  const podNsFd = openNetns(w.netnsPath);
+  let pod: RtSocket | undefined;
+  let created = false;
+  try {
+    // A same-named host veth can only be a leftover of this very attachment
+    // (the name hashes the key): replace it, as the AWS plugin does.
+    await step(`delete stale host veth ${hostIf}`, () => deleteLinkByName(h, hostIf));
+    await step(`create veth ${hostIf} with peer ${w.ifName} in ${w.netnsPath}`, () =>
+      h.newLink({}, { ifname: hostIf, mtu: w.mtu, linkinfo: vethLinkinfo(w.ifName, podNsFd, w.mtu) }, { flags: CREATE_EXCL, ...OPTS }),
+    );
+    created = true;
+    const host = await step(`look up ${hostIf}`, () => findLink(h, hostIf));
+    if (!host) throw new Error(`host veth ${hostIf} vanished after creation`);
+    await step(`set ${hostIf} up`, () => setUp(h, host.index));
+
+    pod = ctx.openIn(podNsFd);
+    const p = pod;
+    const podLink = await step(`look up ${w.ifName} in Pod`, () => findLink(p, w.ifName));
+    if (!podLink) throw new Error(`Pod interface ${w.ifName} vanished after creation`);
+    const lo = await step('look up lo in Pod', () => findLink(p, 'lo'));
+    await step(`address ${w.ip}/32 on ${w.ifName}`, () =>
+      p.newAddress({ family: AF_INET, prefixlen: 32, index: podLink.index }, { local: ip4(w.ip), address: ip4(w.ip) }, { flags: CREATE_EXCL, ...OPTS }),
+    );
+    await step(`set ${w.ifName} up`, () => setUp(p, podLink.index));
+    if (lo && !lo.up) await step('set lo up', () => setUp(p, lo.index));
+    const [gwHdr, gwAttrs] = linkRoute(POD_GATEWAY, podLink.index);
+    await step(`route ${POD_GATEWAY} dev ${w.ifName}`, () => p.newRoute({ ...gwHdr }, { ...gwAttrs }, { flags: CREATE_EXCL, ...OPTS }));
+    await step(`default route via ${POD_GATEWAY}`, () =>
+      p.newRoute(
+        { family: AF_INET, dstLen: 0, table: RT_TABLE_MAIN, protocol: 'BOOT', scope: 'UNIVERSE', type: 'UNICAST' },
+        { gateway: ip4(POD_GATEWAY), oif: podLink.index },
+        { flags: CREATE_EXCL, ...OPTS },
+      ),
+    );
+    await step(`neighbour ${POD_GATEWAY} -> ${host.mac}`, () =>
+      p.newNeighbor(
+        { family: AF_INET, ifindex: podLink.index, state: { permanent: true } },
+        { dst: ip4(POD_GATEWAY), lladdr: Buffer.from(host.mac.split(':').map((x) => parseInt(x, 16))) },
+        { flags: CREATE_REPLACE, ...OPTS },
+      ),
+    );
+
+    // REPLACE, not EXCL: ipamd has just assigned this address to this Pod, so
+    // any other /32 route to it is stale by definition.
+    const [hrHdr, hrAttrs] = linkRoute(w.ip, host.index);
+    await step(`host route ${w.ip}/32 dev ${hostIf}`, () => h.newRoute({ ...hrHdr }, { ...hrAttrs }, { flags: CREATE_REPLACE, ...OPTS }));
+    if (w.routeTable > 0) {
+      await step(`rule from ${w.ip} lookup ${w.routeTable}`, () => addFromRule(h, w.ip, w.routeTable));
+    }
+    return { hostIf, podMac: podLink.mac, hostMac: host.mac };
+  } catch (err) {
+    if (created || w.routeTable > 0) {
+      // Best effort: report the original failure, not a rollback hiccup.
+      await tearDownHostSide({ hostIf, ip: w.ip, ownsAddress: true }, h).catch(() => undefined);
+    }
+    throw err;
+  } finally {
+    pod?.socket.close();
+    fs.closeSync(podNsFd);
+  }
+}
+
+/**
+ * Verifies every piece {@link wirePod} makes and throws one Error listing all
+ * that are missing or wrong (the caller turns it into a NetnsError).
+ */
+export async function checkPod(ctx: WiringContext, w: PodWiring): Promise<void> {
+  const hostIf = hostVethName(w.containerId, w.ifName);
+  const h = ctx.host;
+  const problems: string[] = [];
+  const host = await findLink(h, hostIf);
+  if (!host) problems.push(`host veth ${hostIf} missing`);
+  else {
+    if (!host.up) problems.push(`host veth ${hostIf} is down`);
+    if (host.kind !== 'veth') problems.push(`${hostIf} is a ${host.kind ?? 'non-veth'} link`);
+    if (host.mtu !== w.mtu) problems.push(`host veth ${hostIf} mtu ${host.mtu} != ${w.mtu}`);
+    const routes = await listRoutes(h);
+    if (!routes.some((r) => r.dst === w.ip && r.dstLen === 32 && r.oif === host.index)) problems.push(`host route ${w.ip}/32 dev ${hostIf} missing`);
+  }
+  if (w.routeTable > 0) {
+    const rules = await listRules(h);
+    if (!rules.some((r) => r.src === w.ip && r.srcLen === 32 && r.table === w.routeTable && r.priority === FROM_POD_RULE_PRIORITY)) {
+      problems.push(`rule ${FROM_POD_RULE_PRIORITY}: from ${w.ip} lookup ${w.routeTable} missing`);
+    }
+  }
+  let podNsFd: number | undefined;
+  try {
+    podNsFd = openNetns(w.netnsPath);
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
+  if (podNsFd !== undefined) {
+    const p = ctx.openIn(podNsFd);
+    try {
+      await checkPodSide(p, w, host?.mac, problems);
+    } finally {
+      p.socket.close();
+      fs.closeSync(podNsFd);
+    }
+  }
+  if (problems.length) throw new Error(problems.join('; '));
+}
+
+async function checkPodSide(p: RtSocket, w: PodWiring, hostMac: string | undefined, problems: string[]): Promise<void> {
+  const link = await findLink(p, w.ifName);
+  if (!link) {
+    problems.push(`interface ${w.ifName} missing in ${w.netnsPath}`);
+    return;
+  }
+  if (!link.up) problems.push(`${w.ifName} is down`);
+  if (link.mtu !== w.mtu) problems.push(`${w.ifName} mtu ${link.mtu} != ${w.mtu}`);
+  const addrs = await p.getAddresses({ family: AF_INET, index: link.index }, {}, OPTS);
+  const has = addrs.some((a) => a.data.index === link.index && a.data.prefixlen === 32 && ip4ToString(a.attrs.local ?? a.attrs.address) === w.ip);
+  if (!has) problems.push(`${w.ip}/32 not on ${w.ifName}`);
+  const routes = await listRoutes(p);
+  if (!routes.some((r) => r.dst === POD_GATEWAY && r.dstLen === 32 && r.oif === link.index)) problems.push(`route ${POD_GATEWAY} dev ${w.ifName} missing`);
+  if (!routes.some((r) => r.dstLen === 0 && r.gateway === POD_GATEWAY && r.oif === link.index)) problems.push(`default route via ${POD_GATEWAY} missing`);
+  const neighs = await p.getNeighbors({ family: AF_INET, ifindex: link.index }, {}, OPTS);
+  const gw = neighs.find((n) => n.data.ifindex === link.index && ip4ToString(n.attrs.dst) === POD_GATEWAY);
+  if (!gw) problems.push(`neighbour ${POD_GATEWAY} missing`);
+  else {
+    if (!gw.data.state?.permanent) problems.push(`neighbour ${POD_GATEWAY} not PERMANENT`);
+    const mac = macToString(gw.attrs.lladdr);
+    if (hostMac && mac !== hostMac) problems.push(`neighbour ${POD_GATEWAY} lladdr ${mac} != host veth MAC ${hostMac}`);
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * @module pool policy
+ * A policy turns what the daemon has observed into warm targets; the planner
+ * turns targets into actions. `static` is the AWS-compatible behaviour (the
+ * variables as set). Other policies (WARM_POOL_POLICY=adaptive) plug in here
+ * and must be able to say why they chose their targets.
+ */
+import type { WarmTargets } from '../config.js';
+import type { PoolSnapshot } from '../datastore/types.js';
+
+export interface PoolPolicy {
+  readonly name: string;
+  /** Targets for this moment. Pure with respect to its inputs and what it has observed. */
+  targets(s: PoolSnapshot): WarmTargets;
+  /** Why the targets are what they are, for /v1/pool and the status line. */
+  explain(): string;
+  /** An ADD asked for an address at `now`. */
+  observeAdd?(now: number): void;
+  /** A DEL released an address at `now`. */
+  observeDel?(now: number): void;
+  /** A cloud call that adds capacity took `ms`. */
+  observeGrowLatency?(kind: 'assign' | 'createInterface', ms: number): void;
+}
+
+export class StaticPolicy implements PoolPolicy {
+  readonly name = 'static';
+  constructor(private readonly t: WarmTargets) {}
+  targets(): WarmTargets {
+    return this.t;
+  }
+  explain(): string {
+    const t = this.t;
+    return `static targets: WARM_ENI_TARGET=${t.warmInterfaces} WARM_IP_TARGET=${t.warmIps} MINIMUM_IP_TARGET=${t.minimumIps} WARM_PREFIX_TARGET=${t.warmPrefixes}`;
+  }
+}

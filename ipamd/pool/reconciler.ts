@@ -1,0 +1,257 @@
+/**
+ * @module pool reconciler
+ * Keeps the node's pool at its targets. Each tick: snapshot the datastore,
+ * ask the policy for targets, ask the planner for actions, execute them one by
+ * one through the CloudCaller, and record the outcome. Ticks run on a timer
+ * and immediately when demand appears (an ADD found nothing free).
+ *
+ * Safety rules that live here rather than in the planner, because they need
+ * the datastore at execution time: a block is removed from the datastore
+ * before it is given back (so no ADD can take it meanwhile), and put back if
+ * the cloud call fails; an interface is deleted only if it is still empty.
+ */
+import type { CloudProvider, NetworkInterface } from '../../providers/types.js';
+import { CloudError, IpamError } from '../../providers/errors.js';
+import type { CloudCaller } from '../cloud/cloud-caller.js';
+import type { Datastore, SyncReport } from '../datastore/datastore.js';
+import type { PoolSnapshot } from '../datastore/types.js';
+import type { Clock } from '../util/clock.js';
+import { planPool, type PlanContext, type PoolAction, type PoolLimits, type PoolPlan } from './planner.js';
+import type { PoolPolicy } from './policy.js';
+
+export interface ReconcilerEvents {
+  onPlan?(plan: PoolPlan, s: PoolSnapshot): void;
+  onActionError?(action: PoolAction, err: unknown): void;
+  onGrowthBlocked?(reason: string, cloudCode: string, untilMs: number): void;
+  onPoolChanged?(): void;
+  onSync?(report: SyncReport): void;
+}
+
+/** Ordered subnet candidates for a new interface (node subnet, tagged Pod subnets, custom networking...). */
+export type SubnetSelector = (primary: NetworkInterface | undefined) => Promise<Array<{ subnetId: string; securityGroups?: string[] }>>;
+
+export interface ReconcilerOptions {
+  datastore: Datastore;
+  provider: CloudProvider;
+  caller: CloudCaller;
+  clock: Clock;
+  policy: PoolPolicy;
+  limits: PoolLimits;
+  intervalMs: number;
+  resyncIntervalMs: number;
+  shrinkIntervalMs: number;
+  subnetFullBackoffMs: number;
+  minInterfaceLifetimeMs?: number;
+  /** Tags for interfaces ipamd creates. */
+  interfaceTags?: () => Record<string, string>;
+  selectSubnets?: SubnetSelector;
+  /** ADDs currently waiting (demand). */
+  waiting: () => number;
+  events?: ReconcilerEvents;
+  log?: { info(o: object, m?: string): void; warn(o: object, m?: string): void; error(o: object, m?: string): void };
+}
+
+/** Blocks we just released are not re-added from a stale cloud read for this long. */
+const RELEASE_QUARANTINE_MS = 60_000;
+
+export class PoolReconciler {
+  private ctx: PlanContext;
+  private lastPlan: PoolPlan | undefined;
+  private lastResyncAt = -Infinity;
+  private readonly recentlyReleased = new Map<string, number>();
+  private wake: (() => void) | undefined;
+  private triggered = false;
+  private growthPaused = false;
+  readonly stats = { ticks: 0, actions: 0, errors: 0 };
+
+  constructor(private readonly o: ReconcilerOptions) {
+    this.ctx = {
+      shrinkIntervalMs: o.shrinkIntervalMs,
+      minInterfaceLifetimeMs: o.minInterfaceLifetimeMs ?? 60_000,
+    };
+  }
+
+  get plan(): PoolPlan | undefined {
+    return this.lastPlan;
+  }
+
+  get growthBlocked(): { until: number; reason: string } | undefined {
+    const until = this.ctx.growthBlockedUntil;
+    return until !== undefined && until > this.o.clock.now() ? { until, reason: this.ctx.growthBlockedReason ?? '' } : undefined;
+  }
+
+  /** Stops growing (graceful shutdown): in-flight calls finish, no new ones start. */
+  pauseGrowth(): void {
+    this.growthPaused = true;
+  }
+
+  /** Ask for a tick as soon as possible (demand appeared, a Pod left). */
+  trigger(): void {
+    this.triggered = true;
+    this.wake?.();
+  }
+
+  /** Runs until `signal` aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      this.triggered = false;
+      try {
+        await this.tick();
+      } catch (err) {
+        this.stats.errors++;
+        this.o.log?.error({ err }, 'pool tick failed');
+      }
+      if (!this.triggered) await this.idle(signal);
+    }
+  }
+
+  /** One pass: resync if due, plan, execute. */
+  async tick(): Promise<PoolPlan> {
+    this.stats.ticks++;
+    const now = this.o.clock.now();
+    if (now - this.lastResyncAt >= this.o.resyncIntervalMs) await this.resync();
+    const s = this.o.datastore.snapshot(this.o.clock.now(), this.o.waiting());
+    const plan = planPool(s, this.o.policy.targets(s), this.o.limits, this.ctx);
+    this.lastPlan = plan;
+    this.o.events?.onPlan?.(plan, s);
+    for (const action of plan.actions) {
+      if (this.growthPaused && (action.kind === 'assign' || action.kind === 'createInterface')) continue;
+      try {
+        await this.execute(action);
+        this.stats.actions++;
+      } catch (err) {
+        this.stats.errors++;
+        this.o.events?.onActionError?.(action, err);
+        this.handleError(action, err);
+        break;
+      }
+    }
+    return plan;
+  }
+
+  /** Re-reads the node from the cloud and folds it into the datastore. */
+  async resync(): Promise<SyncReport> {
+    const inv = await this.o.caller.call('describeNode', () => this.o.provider.describeNode());
+    const now = this.o.clock.now();
+    this.lastResyncAt = now;
+    for (const [cidr, at] of this.recentlyReleased) if (now - at > RELEASE_QUARANTINE_MS) this.recentlyReleased.delete(cidr);
+    const report = this.o.datastore.syncFromCloud(inv.interfaces, now, new Set(this.recentlyReleased.keys()));
+    if (report.keptInUse.length) {
+      this.o.log?.warn({ blocks: report.keptInUse }, 'cloud no longer reports blocks that Pods use; keeping them until confirmed and their Pods leave');
+    }
+    if (report.addedBlocks.length || report.removedBlocks.length || report.addedInterfaces.length) this.o.events?.onPoolChanged?.();
+    this.o.events?.onSync?.(report);
+    return report;
+  }
+
+  private async execute(a: PoolAction): Promise<void> {
+    const { datastore, provider, caller, clock } = this.o;
+    switch (a.kind) {
+      case 'assign': {
+        const started = clock.now();
+        const blocks = await caller.call('assignAddresses', () => provider.assignAddresses(a.interfaceId, { kind: a.blockKind, count: a.count }));
+        this.o.policy.observeGrowLatency?.('assign', clock.now() - started);
+        datastore.addBlocks(a.interfaceId, blocks);
+        this.ctx.lastGrowAt = clock.now();
+        this.o.log?.info({ interfaceId: a.interfaceId, blocks: blocks.map((b) => b.cidr) }, 'pool grew');
+        this.o.events?.onPoolChanged?.();
+        return;
+      }
+      case 'createInterface': {
+        const primary = datastore.interfaceList().find((i) => i.deviceIndex === 0);
+        const candidates = this.o.selectSubnets
+          ? await this.o.selectSubnets(primary)
+          : primary
+            ? [{ subnetId: primary.subnetId }]
+            : [];
+        if (candidates.length === 0) throw new IpamError('INTERNAL', 'no subnet to create an interface in');
+        let lastErr: unknown;
+        for (const c of candidates) {
+          try {
+            const started = clock.now();
+            const nic = await caller.call('createInterface', () =>
+              provider.createInterface({
+                subnetId: c.subnetId,
+                securityGroups: c.securityGroups,
+                tags: this.o.interfaceTags?.(),
+                initial: { kind: a.blockKind, count: a.count },
+              }),
+            );
+            this.o.policy.observeGrowLatency?.('createInterface', clock.now() - started);
+            datastore.upsertInterface(nic, clock.now());
+            this.ctx.lastGrowAt = clock.now();
+            this.o.log?.info({ interfaceId: nic.id, subnetId: c.subnetId, blocks: nic.blocks.length }, 'interface attached');
+            this.o.events?.onPoolChanged?.();
+            return;
+          } catch (err) {
+            lastErr = err;
+            // Only a full subnet is worth trying the next candidate for.
+            if (!(IpamError.is(err) && (err.code === 'CLOUD_SUBNET_FULL' || err.code === 'CLOUD_NO_PREFIX_BLOCK'))) throw err;
+          }
+        }
+        throw lastErr;
+      }
+      case 'release': {
+        const now = clock.now();
+        const refused = datastore.removeBlocks(a.interfaceId, a.cidrs, now);
+        const cidrs = a.cidrs.filter((c) => !refused.includes(c));
+        if (cidrs.length === 0) return;
+        const blocks = cidrs.map((cidr) => ({ cidr, kind: (cidr.endsWith('/32') ? 'ip' : 'prefix') as 'ip' | 'prefix' }));
+        try {
+          await caller.call('unassignAddresses', () => provider.unassignAddresses(a.interfaceId, blocks));
+        } catch (err) {
+          datastore.addBlocks(a.interfaceId, blocks); // still ours in the cloud
+          throw err;
+        }
+        for (const c of cidrs) this.recentlyReleased.set(c, clock.now());
+        this.ctx.lastShrinkAt = clock.now();
+        this.o.log?.info({ interfaceId: a.interfaceId, blocks: cidrs }, 'pool shrank');
+        return;
+      }
+      case 'deleteInterface': {
+        const nic = datastore.interfaceList().find((i) => i.id === a.interfaceId);
+        if (!nic || !datastore.removeInterface(a.interfaceId, clock.now())) return;
+        try {
+          await caller.call('deleteInterface', () => provider.deleteInterface(a.interfaceId));
+        } catch (err) {
+          datastore.upsertInterface(nic, nic.createdAt);
+          throw err;
+        }
+        for (const b of nic.blocks) this.recentlyReleased.set(b.cidr, clock.now());
+        this.ctx.lastShrinkAt = clock.now();
+        this.o.log?.info({ interfaceId: a.interfaceId }, 'interface deleted');
+        return;
+      }
+    }
+  }
+
+  private handleError(action: PoolAction, err: unknown): void {
+    const now = this.o.clock.now();
+    const code = IpamError.is(err) ? err.code : 'INTERNAL';
+    const cloudCode = CloudError.isCloud(err) ? err.cloudCode : code;
+    const growth = action.kind === 'assign' || action.kind === 'createInterface';
+    if (growth && (code === 'CLOUD_SUBNET_FULL' || code === 'CLOUD_NO_PREFIX_BLOCK' || code === 'CLOUD_UNAUTHORIZED')) {
+      this.ctx.growthBlockedUntil = now + this.o.subnetFullBackoffMs;
+      this.ctx.growthBlockedReason = `${cloudCode}: ${(err as Error).message}`;
+      this.o.events?.onGrowthBlocked?.(this.ctx.growthBlockedReason, cloudCode, this.ctx.growthBlockedUntil);
+      this.o.events?.onPoolChanged?.(); // waiters may now fail fast instead of waiting out their timeout
+    } else if (code === 'CLOUD_IP_LIMIT' || code === 'CLOUD_NIC_LIMIT' || code === 'CLOUD_NOT_FOUND') {
+      // Our view is out of date (someone else attached or removed things): re-read before the next plan.
+      this.lastResyncAt = -Infinity;
+    }
+    this.o.log?.warn({ action, code, cloudCode, err: (err as Error).message }, 'pool action failed');
+  }
+
+  private idle(signal: AbortSignal): Promise<void> {
+    const ac = new AbortController();
+    const onAbort = () => ac.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    return new Promise<void>((resolve) => {
+      this.wake = () => ac.abort();
+      this.o.clock.sleep(this.o.intervalMs, ac.signal).then(resolve, resolve);
+    }).finally(() => {
+      this.wake = undefined;
+      signal.removeEventListener('abort', onAbort);
+    });
+  }
+}

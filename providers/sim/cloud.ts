@@ -1,0 +1,354 @@
+/**
+ * @module sim cloud
+ * {@link SimCloud}: an in-memory cloud that behaves like EC2 where an IPAM
+ * daemon can tell the difference. It is the "outside world" shared by the
+ * {@link SimProvider} (one per simulated node) and, later, by the EC2, Azure
+ * and GCE HTTP emulators, so its API is a neutral library API: no clock of
+ * its own beyond timestamps, no latency, no throttling (see `faults.ts`,
+ * `latency.ts`), and every operation synchronous and atomic.
+ *
+ * What it models: VPCs; subnets with the five EC2-reserved addresses, live
+ * free counts and CIDR reservations; instances with per-type limits from
+ * `providers/limits`; interfaces with a primary address, secondary /32s,
+ * aligned /28 prefixes, security groups, tags and an attachment. Address
+ * choice is pseudo-random from a seed, so subnets fragment like real ones
+ * and a run replays identically. Failures are the typed errors of
+ * `providers/errors.ts` with EC2 codes by default (`sim-errors.ts`).
+ *
+ * Every read returns a deep copy; the records can only change through the
+ * methods here, each of which bumps {@link SimCloud.revision}.
+ */
+import type { CloudError } from '../errors.js';
+import type { InstanceLimits, Subnet, SubnetAllocations, SubnetFilter } from '../types.js';
+import { compareCidrs } from './addr.js';
+import { checkSimCloudState } from './cloud-state.js';
+import { interfaceMatches, subnetMatches, type InterfaceFilter } from './filters.js';
+import * as ops from './interface-ops.js';
+import type { CreateInterfaceOptions, IpRequest, PrefixRequest } from './interface-ops.js';
+import {
+  SIM_STATE_VERSION,
+  type SimAttachment,
+  type SimCloudState,
+  type SimInstanceView,
+  type SimInterface,
+  type SimReservation,
+  type SimSubnet,
+  type SimVpc,
+  type Tags,
+} from './model.js';
+import { Prng } from './prng.js';
+import { SimErrorFactory, type SimErrorCodes, type SimErrorKind } from './sim-errors.js';
+import { SimStore, type TimeSource } from './store.js';
+import { seedNode, type SeedNodeOptions } from './seed.js';
+import * as topo from './topology-ops.js';
+import type { CreateInstanceOptions, ReserveOptions } from './topology-ops.js';
+
+export interface SimCloudOptions {
+  /** PRNG seed for address choices (default 1). Same seed + same calls = same addresses. */
+  seed?: number;
+  /** Source of creation/attach timestamps; pass the daemon's Clock. Default: always 0. */
+  clock?: TimeSource;
+  /** `provider` field of thrown errors (default `sim`; the emulators pass `aws`, `azure`, `gcp`). */
+  provider?: string;
+  /** Overrides of the EC2 error codes, for other cloud flavours. */
+  errorCodes?: Partial<SimErrorCodes>;
+}
+
+const ZERO_CLOCK: TimeSource = { now: () => 0 };
+
+function copy<T>(v: T): T {
+  return structuredClone(v);
+}
+
+export class SimCloud {
+  private readonly store: SimStore;
+  private rev = 0;
+
+  constructor(opts: SimCloudOptions = {}) {
+    this.store = new SimStore(opts.seed ?? 1, new SimErrorFactory(opts.provider, opts.errorCodes), opts.clock ?? ZERO_CLOCK);
+  }
+
+  /** Increases by one on every successful mutation; lets a caller skip saving an unchanged cloud. */
+  get revision(): number {
+    return this.rev;
+  }
+
+  /** The error codes in force (EC2's unless overridden). */
+  get errorCodes(): SimErrorCodes {
+    return this.store.errors.codes;
+  }
+
+  /** A typed error of this cloud's flavour, for callers that fail on the cloud's behalf (providers, emulators). */
+  makeError(kind: SimErrorKind, operation: string, message: string): CloudError {
+    return this.store.fail(kind, operation, message);
+  }
+
+  /** Restarts the address-choice sequence from `seed`. */
+  reseed(seed: number): void {
+    this.store.prng = new Prng(seed);
+  }
+
+  private mutate<T>(fn: () => T): T {
+    const out = fn();
+    this.rev++;
+    return out;
+  }
+
+  // ---- topology -----------------------------------------------------------
+
+  createVpc(opts: { cidr: string; tags?: Tags }): SimVpc {
+    return this.mutate(() => copy(topo.createVpc(this.store, opts)));
+  }
+
+  createSubnet(opts: { vpcId: string; cidr: string; zone: string; tags?: Tags }): SimSubnet {
+    return this.mutate(() => copy(topo.createSubnet(this.store, opts)));
+  }
+
+  /** Adds (or replaces) an instance type unknown to the EC2 table, e.g. a tiny type for tests or an Azure VM size. */
+  defineInstanceType(limits: InstanceLimits): void {
+    this.mutate(() => this.store.instanceTypes.set(limits.instanceType, { ...limits }));
+  }
+
+  /** Limits of an instance type: run-time definitions first, then the EC2 table. */
+  instanceLimits(instanceType: string): InstanceLimits | undefined {
+    return this.store.limitsOf(instanceType);
+  }
+
+  /** Launches an instance with its primary interface at device index 0 (deleted with the instance). */
+  createInstance(opts: CreateInstanceOptions): SimInstanceView {
+    return this.mutate(() => this.getInstance(topo.createInstance(this.store, opts).id));
+  }
+
+  /**
+   * Terminates an instance: interfaces with deleteOnTermination are deleted,
+   * the others are detached and left `available` (leaked, as in EC2).
+   */
+  terminateInstance(instanceId: string): void {
+    this.mutate(() => topo.terminateInstance(this.store, instanceId));
+  }
+
+  /**
+   * A ready node in one call: the VPC (default 10.0.0.0/16), the node subnet,
+   * optionally an empty Pod subnet tagged `kubernetes.io/role/cni=1`, and an
+   * instance with its primary interface. Existing VPCs and subnets with the
+   * same CIDRs are reused, so calling it again adds a node to the same
+   * subnets. `seed` reseeds address choice first. Returns the instance id.
+   */
+  seedNode(opts: SeedNodeOptions): string {
+    return seedNode(this, opts);
+  }
+
+  // ---- subnet reservations --------------------------------------------------
+
+  /**
+   * Reserves a CIDR of a subnet: `blocked` (default) marks it used by
+   * someone outside the sim and must be free; `explicit` and `prefix` model
+   * EC2 CreateSubnetCidrReservation and only steer automatic choice.
+   */
+  reserveCidr(subnetId: string, cidr: string, opts: ReserveOptions = {}): SimReservation {
+    return this.mutate(() => copy(topo.reserveCidr(this.store, subnetId, cidr, opts)));
+  }
+
+  releaseReservation(reservationId: string): void {
+    this.mutate(() => topo.releaseReservation(this.store, reservationId));
+  }
+
+  /** Blocks `count` random free addresses (as /32 `blocked` reservations): other tenants fragmenting a subnet. */
+  occupyRandom(subnetId: string, count: number, description = 'occupied'): SimReservation[] {
+    return this.mutate(() => topo.occupyRandom(this.store, subnetId, count, description).map(copy));
+  }
+
+  describeReservations(subnetId?: string): SimReservation[] {
+    return [...this.store.reservations.values()].filter((r) => subnetId === undefined || r.subnetId === subnetId).map(copy);
+  }
+
+  // ---- interfaces ---------------------------------------------------------
+
+  /** CreateNetworkInterface: a detached interface with a primary address and any requested addresses. */
+  createInterface(opts: CreateInterfaceOptions): SimInterface {
+    return this.mutate(() => copy(ops.createInterface(this.store, opts)));
+  }
+
+  /** AttachNetworkInterface at `deviceIndex` (default: the lowest free one). */
+  attachInterface(interfaceId: string, instanceId: string, deviceIndex?: number): SimAttachment {
+    return this.mutate(() => {
+      const index = deviceIndex ?? this.store.lowestFreeDeviceIndex(instanceId);
+      ops.attachInterface(this.store, interfaceId, instanceId, index);
+      return copy(this.store.interfaces.get(interfaceId)!.attachment!);
+    });
+  }
+
+  modifyAttachment(interfaceId: string, change: { deleteOnTermination: boolean }): void {
+    this.mutate(() => ops.modifyAttachment(this.store, interfaceId, change));
+  }
+
+  detachInterface(interfaceId: string): void {
+    this.mutate(() => ops.detachInterface(this.store, interfaceId));
+  }
+
+  deleteInterface(interfaceId: string): void {
+    this.mutate(() => ops.deleteInterface(this.store, interfaceId));
+  }
+
+  /** Adds secondary addresses; returns those added (dotted form, ascending). */
+  assignPrivateIps(interfaceId: string, req: IpRequest): string[] {
+    return this.mutate(() => ops.assignPrivateIps(this.store, interfaceId, req));
+  }
+
+  /** Delegates prefixes; returns those added (CIDR form, ascending). */
+  assignPrefixes(interfaceId: string, req: PrefixRequest): string[] {
+    return this.mutate(() => ops.assignPrefixes(this.store, interfaceId, req));
+  }
+
+  unassignPrivateIps(interfaceId: string, ips: string[]): void {
+    this.mutate(() => ops.unassignPrivateIps(this.store, interfaceId, ips));
+  }
+
+  unassignPrefixes(interfaceId: string, prefixes: string[]): void {
+    this.mutate(() => ops.unassignPrefixes(this.store, interfaceId, prefixes));
+  }
+
+  /** CreateTags on VPCs, subnets, instances or interfaces; all ids are checked before any is tagged. */
+  createTags(resourceIds: string[], tags: Tags): void {
+    const targets = resourceIds.map((id) => this.taggable(id, 'CreateTags'));
+    this.mutate(() => {
+      for (const t of targets) Object.assign(t.tags, tags);
+    });
+  }
+
+  deleteTags(resourceIds: string[], keys: string[]): void {
+    const targets = resourceIds.map((id) => this.taggable(id, 'DeleteTags'));
+    this.mutate(() => {
+      for (const t of targets) for (const k of keys) delete t.tags[k];
+    });
+  }
+
+  // ---- reads --------------------------------------------------------------
+
+  getInterface(interfaceId: string): SimInterface {
+    return copy(this.store.nic(interfaceId, 'DescribeNetworkInterfaces'));
+  }
+
+  /** The interface holding an attachment id (EC2 detach/modify address attachments, not interfaces). */
+  findInterfaceByAttachment(attachmentId: string): SimInterface | undefined {
+    const nic = [...this.store.interfaces.values()].find((n) => n.attachment?.id === attachmentId);
+    return nic ? copy(nic) : undefined;
+  }
+
+  getInstance(instanceId: string): SimInstanceView {
+    const inst = this.store.instance(instanceId, 'DescribeInstances');
+    return { ...copy(inst), interfaces: this.store.attachedTo(inst.id).map(copy) };
+  }
+
+  getSubnet(subnetId: string): Subnet {
+    return this.subnetView(this.store.subnet(subnetId, 'DescribeSubnets'));
+  }
+
+  getVpc(vpcId: string): SimVpc {
+    return copy(this.store.vpc(vpcId, 'DescribeVpcs'));
+  }
+
+  /** DescribeNetworkInterfaces. Naming an unknown id is an error, as in EC2. Sorted by id. */
+  describeInterfaces(filter: InterfaceFilter = {}): SimInterface[] {
+    for (const id of filter.ids ?? []) this.store.nic(id, 'DescribeNetworkInterfaces');
+    return [...this.store.interfaces.values()]
+      .filter((n) => interfaceMatches(filter, n))
+      .sort((a, b) => (a.id < b.id ? -1 : 1))
+      .map(copy);
+  }
+
+  /** DescribeSubnets with live free-address counts. Naming an unknown id is an error. */
+  describeSubnets(filter: SubnetFilter = {}): Subnet[] {
+    for (const id of filter.ids ?? []) this.store.subnet(id, 'DescribeSubnets');
+    return [...this.store.subnets.values()].filter((s) => subnetMatches(filter, s)).map((s) => this.subnetView(s));
+  }
+
+  describeInstances(ids?: string[]): SimInstanceView[] {
+    const list = ids ?? [...this.store.instances.keys()];
+    return list.map((id) => this.getInstance(id));
+  }
+
+  describeVpcs(ids?: string[]): SimVpc[] {
+    const list = ids ?? [...this.store.vpcs.keys()];
+    return list.map((id) => this.getVpc(id));
+  }
+
+  lowestFreeDeviceIndex(instanceId: string): number {
+    this.store.instance(instanceId, 'DescribeInstances');
+    return this.store.lowestFreeDeviceIndex(instanceId);
+  }
+
+  /**
+   * Everything that occupies the subnet, ascending: the cloud-reserved
+   * addresses, interface primaries and secondaries (/32), prefixes, and
+   * `blocked`/`explicit` reservations. `prefix` reservations are left out
+   * because prefixes can still be delegated from them.
+   */
+  subnetAllocations(subnetId: string): SubnetAllocations {
+    const op = 'DescribeSubnets';
+    const subnet = this.store.subnet(subnetId, op);
+    const used = this.store.space(subnet.id, op).cloudReservedCidrs();
+    for (const n of this.store.interfaces.values()) {
+      if (n.subnetId !== subnet.id) continue;
+      used.push(`${n.primaryIp}/32`, ...n.privateIps.map((ip) => `${ip}/32`), ...n.prefixes);
+    }
+    for (const r of this.store.reservations.values()) if (r.subnetId === subnet.id && r.type !== 'prefix') used.push(r.cidr);
+    return { subnet: this.subnetView(subnet), used: used.sort(compareCidrs) };
+  }
+
+  /** Aligned, entirely free blocks of `prefixLength` the cloud could delegate now (EC2: /28). */
+  freePrefixBlocks(subnetId: string, prefixLength = ops.DEFAULT_PREFIX_LENGTH): number {
+    const op = 'DescribeSubnets';
+    return this.store.space(this.store.subnet(subnetId, op).id, op).countFreeBlocks(prefixLength);
+  }
+
+  // ---- persistence ----------------------------------------------------------
+
+  toJSON(): SimCloudState {
+    const sortById = <T extends { id: string }>(m: Map<string, T>): T[] => [...m.values()].sort((a, b) => (a.id < b.id ? -1 : 1)).map(copy);
+    return {
+      version: SIM_STATE_VERSION,
+      prngState: this.store.prng.state,
+      nextId: this.store.nextId,
+      vpcs: sortById(this.store.vpcs),
+      subnets: sortById(this.store.subnets),
+      reservations: sortById(this.store.reservations),
+      instances: sortById(this.store.instances),
+      interfaces: sortById(this.store.interfaces),
+      instanceTypes: [...this.store.instanceTypes.values()].map(copy),
+    };
+  }
+
+  /** Rebuilds a cloud saved by {@link toJSON}; throws CheckpointError when the state is malformed or inconsistent. */
+  static fromJSON(state: unknown, opts: Omit<SimCloudOptions, 'seed'> = {}): SimCloud {
+    const s = checkSimCloudState(state);
+    const cloud = new SimCloud(opts);
+    const st = cloud.store;
+    st.prng = new Prng(s.prngState);
+    st.nextId = s.nextId;
+    for (const v of s.vpcs) st.vpcs.set(v.id, copy(v));
+    for (const v of s.subnets) st.subnets.set(v.id, copy(v));
+    for (const v of s.reservations) st.reservations.set(v.id, copy(v));
+    for (const v of s.instances) st.instances.set(v.id, copy(v));
+    for (const v of s.interfaces) st.interfaces.set(v.id, copy(v));
+    for (const v of s.instanceTypes) st.instanceTypes.set(v.instanceType, copy(v));
+    st.rebuildSpaces();
+    return cloud;
+  }
+
+  // ---- helpers --------------------------------------------------------------
+
+  private subnetView(s: SimSubnet): Subnet {
+    const free = this.store.space(s.id, 'DescribeSubnets').freeCount();
+    return { id: s.id, cidr: s.cidr, zone: s.zone, vpcId: s.vpcId, availableAddresses: free, tags: { ...s.tags } };
+  }
+
+  private taggable(id: string, op: string): { tags: Tags } {
+    const st = this.store;
+    if (id.startsWith('eni-')) return st.nic(id, op);
+    if (id.startsWith('subnet-')) return st.subnet(id, op);
+    if (id.startsWith('vpc-')) return st.vpc(id, op);
+    if (id.startsWith('i-')) return st.instance(id, op);
+    throw st.fail('invalidParameter', op, `Invalid id: '${id}'`);
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * @module sim model
+ * The records the simulated cloud is made of. They are plain JSON data: the
+ * cloud keeps them in maps, hands out deep copies, and saves them as they
+ * are ({@link SimCloudState}). Names are neutral (an "interface" is an EC2
+ * ENI, an Azure NIC or a GCE nic) so the EC2, ARM and GCE emulators can
+ * share the model; the EC2 flavour shows only in ids (`eni-…`) and codes.
+ */
+import type { InstanceLimits } from '../types.js';
+import type { ReservationType } from './address-space.js';
+
+export type { ReservationType } from './address-space.js';
+
+export type Tags = Record<string, string>;
+
+export interface SimVpc {
+  id: string;
+  cidrs: string[];
+  /** Security group given to instances launched without one. */
+  defaultSecurityGroup: string;
+  tags: Tags;
+}
+
+export interface SimSubnet {
+  id: string;
+  vpcId: string;
+  cidr: string;
+  zone: string;
+  tags: Tags;
+}
+
+/** A subnet CIDR reservation (EC2 CreateSubnetCidrReservation), or space taken by someone outside the sim. */
+export interface SimReservation {
+  id: string;
+  subnetId: string;
+  cidr: string;
+  type: ReservationType;
+  description: string;
+}
+
+export interface SimAttachment {
+  id: string;
+  instanceId: string;
+  deviceIndex: number;
+  /** EC2 default for a secondary interface is false until ModifyNetworkInterfaceAttribute. */
+  deleteOnTermination: boolean;
+  /** Model time (ms) of the attach; an IMDS emulator adds its propagation delay to this. */
+  attachedAt: number;
+}
+
+/** EC2 status: `available` = detached, `in-use` = attached. */
+export type SimInterfaceStatus = 'available' | 'in-use';
+
+export interface SimInterface {
+  id: string;
+  mac: string;
+  vpcId: string;
+  subnetId: string;
+  zone: string;
+  primaryIp: string;
+  securityGroups: string[];
+  description: string;
+  tags: Tags;
+  createdAt: number;
+  status: SimInterfaceStatus;
+  attachment?: SimAttachment;
+  /** Secondary addresses (dotted, no suffix), ascending. */
+  privateIps: string[];
+  /** Delegated prefixes in CIDR form, ascending. */
+  prefixes: string[];
+}
+
+export interface SimInstance {
+  id: string;
+  instanceType: string;
+  zone: string;
+  vpcId: string;
+  subnetId: string;
+  primaryInterfaceId: string;
+  securityGroups: string[];
+  tags: Tags;
+  launchedAt: number;
+}
+
+/** An instance with its attached interfaces, by device index. */
+export interface SimInstanceView extends SimInstance {
+  interfaces: SimInterface[];
+}
+
+export const SIM_STATE_VERSION = 1;
+
+/** Everything `SimCloud.toJSON()` writes; `SimCloud.fromJSON()` reads it back. */
+export interface SimCloudState {
+  version: typeof SIM_STATE_VERSION;
+  /** PRNG state, so address choices continue the same sequence after a reload. */
+  prngState: number;
+  /** Next value of the id counter shared by every resource kind. */
+  nextId: number;
+  vpcs: SimVpc[];
+  subnets: SimSubnet[];
+  reservations: SimReservation[];
+  instances: SimInstance[];
+  interfaces: SimInterface[];
+  /** Instance types defined at run time (on top of the EC2 table). */
+  instanceTypes: InstanceLimits[];
+}

@@ -1,0 +1,54 @@
+/**
+ * @module sim seed
+ * `SimCloud.seedNode`: the network a daemon needs before it can start, in
+ * one call, for tests, the demo daemon and the emulators' fixtures.
+ */
+import type { SimCloud } from './cloud.js';
+import type { Tags } from './model.js';
+import type { CreateInstanceOptions } from './topology-ops.js';
+
+export interface SeedNodeOptions {
+  /** Any type of the EC2 table (t3.medium, m5.large, …) or one defined with `defineInstanceType`. */
+  instanceType: string;
+  /** The node subnet, e.g. `10.0.1.0/24`. */
+  subnetCidr: string;
+  /** Default `10.0.0.0/16`; must contain the subnets. */
+  vpcCidr?: string;
+  /** Optional second, empty subnet for Pods, tagged `kubernetes.io/role/cni=1`. */
+  podSubnetCidr?: string;
+  /** Default `us-east-1a`. */
+  zone?: string;
+  /** Reseeds the cloud's address choice before anything is created. */
+  seed?: number;
+  /** Default: the VPC's default security group. */
+  securityGroups?: string[];
+  /** Tags of the instance. */
+  tags?: Tags;
+}
+
+export const DEFAULT_VPC_CIDR = '10.0.0.0/16';
+export const DEFAULT_ZONE = 'us-east-1a';
+/** Tag that marks the Pod subnet, in the style of EKS subnet discovery tags. */
+export const POD_SUBNET_TAG = 'kubernetes.io/role/cni';
+
+function findOrCreateSubnet(cloud: SimCloud, vpcId: string, cidr: string, zone: string, tags: Tags): string {
+  const existing = cloud.describeSubnets({ vpcId }).find((s) => s.cidr === cidr);
+  if (existing) return existing.id;
+  return cloud.createSubnet({ vpcId, cidr, zone, tags }).id;
+}
+
+/** See {@link SimCloud.seedNode}. */
+export function seedNode(cloud: SimCloud, opts: SeedNodeOptions): string {
+  if (opts.seed !== undefined) cloud.reseed(opts.seed);
+  const vpcCidr = opts.vpcCidr ?? DEFAULT_VPC_CIDR;
+  const zone = opts.zone ?? DEFAULT_ZONE;
+  const vpc = cloud.describeVpcs().find((v) => v.cidrs.includes(vpcCidr)) ?? cloud.createVpc({ cidr: vpcCidr, tags: { Name: 'sim-vpc' } });
+  const subnetId = findOrCreateSubnet(cloud, vpc.id, opts.subnetCidr, zone, { Name: 'sim-nodes' });
+  if (opts.podSubnetCidr !== undefined) {
+    findOrCreateSubnet(cloud, vpc.id, opts.podSubnetCidr, zone, { Name: 'sim-pods', [POD_SUBNET_TAG]: '1' });
+  }
+  const launch: CreateInstanceOptions = { instanceType: opts.instanceType, subnetId };
+  if (opts.securityGroups) launch.securityGroups = opts.securityGroups;
+  if (opts.tags) launch.tags = opts.tags;
+  return cloud.createInstance(launch).id;
+}

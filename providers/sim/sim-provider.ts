@@ -1,0 +1,330 @@
+/**
+ * @module sim provider
+ * {@link SimProvider}: the {@link CloudProvider} of one simulated node, over
+ * a shared {@link SimCloud}. It makes the same calls an EC2 provider makes,
+ * in the same order, and each call goes through the same four steps:
+ *
+ * 1. counted under its EC2 action name ({@link SimProvider.callCounts});
+ * 2. checked by the fault injector (injected failures, token buckets), which
+ *    fails it at once;
+ * 3. delayed by its latency on the injected clock;
+ * 4. applied to the cloud model, atomically; after a successful mutation
+ *    `onMutate` runs (the daemon saves the cloud there).
+ *
+ * Because the latency comes before the model change, concurrent calls see
+ * each other's effects in the order they complete, as with a real cloud.
+ * Reads of the model that a real provider would have cached (the node's own
+ * interfaces, its instance type) cost no call.
+ */
+import type { Clock } from '../../ipamd/util/clock.js';
+import { CloudUnavailableError, IpamError } from '../errors.js';
+import { lookupEc2Limits } from '../limits/ec2-limits.js';
+import type {
+  AddressBlock,
+  AssignRequest,
+  CloudProvider,
+  CreateInterfaceRequest,
+  InstanceLimits,
+  NetworkInterface,
+  NodeInventory,
+  Subnet,
+  SubnetAllocations,
+  SubnetFilter,
+} from '../types.js';
+import { MUTATING_ACTIONS, type SimAction } from './actions.js';
+import type { SimCloud } from './cloud.js';
+import type { FaultInjector } from './faults.js';
+import type { CreateInterfaceOptions } from './interface-ops.js';
+import { resolveLatency, type LatencyOverrides, type LatencyTable } from './latency.js';
+import type { SimInterface } from './model.js';
+
+export interface SimProviderOptions {
+  cloud: SimCloud;
+  /** The node this provider speaks for (see `SimCloud.seedNode`). */
+  instanceId: string;
+  clock: Clock;
+  /** Overrides of {@link DEFAULT_LATENCY}; pass `ZERO_LATENCY` for instantaneous calls. */
+  latency?: LatencyOverrides;
+  faults?: FaultInjector;
+  /** Runs after every successful mutating call, with its action. Must not throw (see {@link SimProvider}). */
+  onMutate?: (action: SimAction) => void;
+}
+
+function isNotFound(err: unknown): boolean {
+  return IpamError.is(err) && err.code === 'CLOUD_NOT_FOUND';
+}
+
+/** The neutral view of an attached sim interface. */
+export function toNetworkInterface(nic: SimInterface, subnetCidr: string): NetworkInterface {
+  const blocks: AddressBlock[] = [
+    ...nic.privateIps.map((ip): AddressBlock => ({ cidr: `${ip}/32`, kind: 'ip' })),
+    ...nic.prefixes.map((p): AddressBlock => ({ cidr: p, kind: 'prefix' })),
+  ];
+  return {
+    id: nic.id,
+    deviceIndex: nic.attachment?.deviceIndex ?? -1,
+    mac: nic.mac,
+    subnetId: nic.subnetId,
+    subnetCidr,
+    primaryIp: nic.primaryIp,
+    securityGroups: [...nic.securityGroups],
+    blocks,
+    tags: { ...nic.tags },
+  };
+}
+
+export class SimProvider implements CloudProvider {
+  readonly name = 'sim' as const;
+  readonly instanceId: string;
+  private readonly cloud: SimCloud;
+  private readonly clock: Clock;
+  private readonly latency: LatencyTable;
+  private readonly faults: FaultInjector | undefined;
+  private readonly onMutate: ((action: SimAction) => void) | undefined;
+  private counts: Partial<Record<SimAction, number>> = {};
+
+  constructor(opts: SimProviderOptions) {
+    this.cloud = opts.cloud;
+    this.instanceId = opts.instanceId;
+    this.clock = opts.clock;
+    this.latency = resolveLatency(opts.latency);
+    this.faults = opts.faults;
+    this.onMutate = opts.onMutate;
+  }
+
+  /** Calls made so far, per EC2 action, including those that failed. */
+  callCounts(): Record<string, number> {
+    return { ...this.counts };
+  }
+
+  totalCalls(): number {
+    return Object.values(this.counts).reduce((a, b) => a + (b ?? 0), 0);
+  }
+
+  resetCallCounts(): void {
+    this.counts = {};
+  }
+
+  /** The four steps of every cloud call (see the module comment). */
+  private async call<T>(action: SimAction, apply: () => T): Promise<T> {
+    this.counts[action] = (this.counts[action] ?? 0) + 1;
+    this.faults?.check(action);
+    const ms = this.latency.actions[action];
+    if (ms > 0) await this.clock.sleep(ms);
+    const out = apply();
+    if (MUTATING_ACTIONS.has(action) && this.onMutate) {
+      try {
+        this.onMutate(action);
+      } catch (err) {
+        // The change is made but could not be recorded: to the caller that is a cloud outage.
+        throw new CloudUnavailableError({ provider: 'sim', operation: action, cloudCode: 'SimPersistFailed', message: 'onMutate failed', cause: err });
+      }
+    }
+    return out;
+  }
+
+  async describeNode(): Promise<NodeInventory> {
+    // One DescribeInstances returns the instance with its interfaces, addresses and prefixes.
+    return this.call('DescribeInstances', () => {
+      const inst = this.cloud.getInstance(this.instanceId);
+      const vpc = this.cloud.getVpc(inst.vpcId);
+      return {
+        instanceId: inst.id,
+        instanceType: inst.instanceType,
+        zone: inst.zone,
+        vpcId: inst.vpcId,
+        vpcCidrs: [...vpc.cidrs],
+        interfaces: inst.interfaces.map((n) => toNetworkInterface(n, this.cloud.getSubnet(n.subnetId).cidr)),
+      };
+    });
+  }
+
+  async getLimits(instanceType: string): Promise<InstanceLimits> {
+    const fromTable = lookupEc2Limits(instanceType);
+    if (fromTable) return neutralLimits(fromTable);
+    // Not in the built-in table: ask the cloud, which knows run-time defined types.
+    return this.call('DescribeInstanceTypes', () => {
+      const l = this.cloud.instanceLimits(instanceType);
+      if (!l) {
+        throw this.cloud.makeError('invalidInstanceType', 'DescribeInstanceTypes', `The instance type '${instanceType}' is not in the EC2 limits table nor defined in the sim`);
+      }
+      return neutralLimits(l);
+    });
+  }
+
+  async listSubnets(filter: SubnetFilter = {}): Promise<Subnet[]> {
+    return this.call('DescribeSubnets', () => this.cloud.describeSubnets(filter));
+  }
+
+  async describeSubnetAllocations(subnetId: string): Promise<SubnetAllocations> {
+    // EC2 has no such call; an AWS provider pages DescribeNetworkInterfaces filtered by subnet-id.
+    return this.call('DescribeNetworkInterfaces', () => this.cloud.subnetAllocations(subnetId));
+  }
+
+  async createInterface(req: CreateInterfaceRequest): Promise<NetworkInterface> {
+    const inst = this.cloud.getInstance(this.instanceId);
+    const limits = this.instanceLimits(inst.instanceType, 'CreateNetworkInterface');
+    // Checked up front, like the VPC CNI's hasRoomForEni, so a full node costs no calls.
+    if (inst.interfaces.length >= limits.maxInterfaces) {
+      throw this.cloud.makeError('attachmentLimit', 'AttachNetworkInterface', `Interface count ${inst.interfaces.length + 1} exceeds the limit for ${inst.instanceType}`);
+    }
+    const opts: CreateInterfaceOptions = {
+      subnetId: req.subnetId,
+      securityGroups: req.securityGroups ?? inst.interfaces.find((n) => n.attachment?.deviceIndex === 0)?.securityGroups ?? inst.securityGroups,
+      description: req.description ?? '',
+      tags: req.tags ?? {},
+    };
+    const initial = req.initial;
+    if (initial && initial.count > 0) {
+      this.checkInitial(initial, limits);
+      if (initial.kind === 'ip') opts.secondaryIps = { count: initial.count };
+      else opts.prefixes = { count: initial.count };
+    }
+
+    const nic = await this.call('CreateNetworkInterface', () => this.cloud.createInterface(opts));
+    try {
+      // The device index is chosen when the attach lands, so concurrent creates cannot collide.
+      await this.call('AttachNetworkInterface', () => this.cloud.attachInterface(nic.id, this.instanceId));
+    } catch (err) {
+      await this.bestEffort('DeleteNetworkInterface', () => this.cloud.deleteInterface(nic.id));
+      throw err;
+    }
+    const attachedAt = this.clock.now();
+    try {
+      await this.call('ModifyNetworkInterfaceAttribute', () => this.cloud.modifyAttachment(nic.id, { deleteOnTermination: true }));
+    } catch (err) {
+      await this.bestEffort('DetachNetworkInterface', () => this.cloud.detachInterface(nic.id));
+      await this.bestEffort('DeleteNetworkInterface', () => this.cloud.deleteInterface(nic.id));
+      throw err;
+    }
+    // Metadata shows the interface propagation ms after the attach; the Modify call overlaps that wait.
+    const wait = attachedAt + this.latency.metadataPropagationMs - this.clock.now();
+    if (wait > 0) await this.clock.sleep(wait);
+    const now = this.cloud.getInterface(nic.id);
+    return toNetworkInterface(now, this.cloud.getSubnet(now.subnetId).cidr);
+  }
+
+  async deleteInterface(interfaceId: string): Promise<void> {
+    const nic = this.peek(interfaceId);
+    if (!nic) return;
+    if (nic.attachment && nic.attachment.instanceId !== this.instanceId) {
+      throw this.cloud.makeError('interfaceInUse', 'DetachNetworkInterface', `Interface ${interfaceId} is attached to another instance (${nic.attachment.instanceId})`);
+    }
+    if (nic.attachment) {
+      const gone = await this.call('DetachNetworkInterface', () => {
+        try {
+          this.cloud.detachInterface(interfaceId);
+          return false;
+        } catch (err) {
+          // Interface gone, or already detached by someone else: nothing left to detach.
+          if (isNotFound(err)) return this.peek(interfaceId) === undefined;
+          throw err;
+        }
+      });
+      if (gone) return;
+    }
+    await this.call('DeleteNetworkInterface', () => {
+      try {
+        this.cloud.deleteInterface(interfaceId);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    });
+  }
+
+  async assignAddresses(interfaceId: string, req: AssignRequest): Promise<AddressBlock[]> {
+    const op = 'AssignPrivateIpAddresses';
+    if ((req.count === undefined) === (req.cidrs === undefined)) {
+      throw this.cloud.makeError('invalidParameter', op, 'give exactly one of count and cidrs');
+    }
+    if (req.count !== undefined && (!Number.isInteger(req.count) || req.count < 0)) {
+      throw this.cloud.makeError('invalidParameter', op, `count must be a non-negative integer, got ${req.count}`);
+    }
+    if (req.count === 0 || req.cidrs?.length === 0) return [];
+    if (req.kind === 'ip') {
+      const ips = await this.call(op, () =>
+        this.cloud.assignPrivateIps(interfaceId, req.count !== undefined ? { count: req.count } : { ips: req.cidrs! }),
+      );
+      return ips.map((ip) => ({ cidr: `${ip}/32`, kind: 'ip' }));
+    }
+    const prefixes = await this.call(op, () =>
+      this.cloud.assignPrefixes(interfaceId, req.count !== undefined ? { count: req.count } : { prefixes: req.cidrs! }),
+    );
+    return prefixes.map((cidr) => ({ cidr, kind: 'prefix' }));
+  }
+
+  async unassignAddresses(interfaceId: string, blocks: AddressBlock[]): Promise<void> {
+    if (!this.present(interfaceId, blocks)) return;
+    await this.call('UnassignPrivateIpAddresses', () => {
+      // Re-read at apply time: other calls may have changed the interface during the latency.
+      const p = this.present(interfaceId, blocks);
+      if (!p) return;
+      if (p.ips.length > 0) this.cloud.unassignPrivateIps(interfaceId, p.ips);
+      if (p.prefixes.length > 0) this.cloud.unassignPrefixes(interfaceId, p.prefixes);
+    });
+  }
+
+  // ---- helpers --------------------------------------------------------------
+
+  /** The blocks of `blocks` still on the interface, or undefined when none are (or the interface is gone). */
+  private present(interfaceId: string, blocks: AddressBlock[]): { ips: string[]; prefixes: string[] } | undefined {
+    const nic = this.peek(interfaceId);
+    if (!nic) return undefined;
+    const ownIps = new Set(nic.privateIps.map((ip) => `${ip}/32`));
+    const ownPrefixes = new Set(nic.prefixes);
+    const ips = blocks.filter((b) => b.kind === 'ip' && ownIps.has(b.cidr)).map((b) => b.cidr);
+    const prefixes = blocks.filter((b) => b.kind === 'prefix' && ownPrefixes.has(b.cidr)).map((b) => b.cidr);
+    return ips.length + prefixes.length > 0 ? { ips, prefixes } : undefined;
+  }
+
+  private peek(interfaceId: string): SimInterface | undefined {
+    try {
+      return this.cloud.getInterface(interfaceId);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  private instanceLimits(instanceType: string, op: string): InstanceLimits {
+    const l = this.cloud.instanceLimits(instanceType);
+    if (!l) throw this.cloud.makeError('invalidInstanceType', op, `The instance type '${instanceType}' is not known`);
+    return l;
+  }
+
+  /** Rejects an initial request the attach would refuse anyway, before any call is made. */
+  private checkInitial(initial: { kind: 'ip' | 'prefix'; count: number }, limits: InstanceLimits): void {
+    const op = 'CreateNetworkInterface';
+    if (!Number.isInteger(initial.count)) throw this.cloud.makeError('invalidParameter', op, `count must be an integer, got ${initial.count}`);
+    if (initial.kind === 'prefix' && !limits.supportsPrefixes) {
+      throw this.cloud.makeError('invalidParameter', op, `Instance type ${limits.instanceType} does not support prefix delegation`);
+    }
+    if (initial.kind === 'ip' && !limits.supportsIps) {
+      throw this.cloud.makeError('invalidParameter', op, `Instance type ${limits.instanceType} does not support secondary addresses`);
+    }
+    if (1 + initial.count > limits.ipv4PerInterface) {
+      throw this.cloud.makeError('addressLimit', op, `Number of private addresses will exceed limit (${1 + initial.count} > ${limits.ipv4PerInterface}).`);
+    }
+  }
+
+  /** A rollback step: errors are swallowed (what cannot be undone is a leak the leaked-interface sweep finds). */
+  private async bestEffort(action: SimAction, apply: () => void): Promise<void> {
+    try {
+      await this.call(action, apply);
+    } catch {
+      // Nothing more to do here; the original error is what the caller needs.
+    }
+  }
+}
+
+function neutralLimits(l: InstanceLimits): InstanceLimits {
+  return {
+    instanceType: l.instanceType,
+    maxInterfaces: l.maxInterfaces,
+    ipv4PerInterface: l.ipv4PerInterface,
+    supportsIps: l.supportsIps,
+    supportsPrefixes: l.supportsPrefixes,
+    prefixLength: l.prefixLength,
+    canCreateInterfaces: l.canCreateInterfaces,
+  };
+}

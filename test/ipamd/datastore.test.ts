@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { Datastore } from '../../ipamd/datastore/datastore.js';
+import type { NetworkInterface } from '../../providers/types.js';
+
+function nic(id: string, deviceIndex: number, blocks: string[]): NetworkInterface {
+  return {
+    id,
+    deviceIndex,
+    mac: `02:00:00:00:00:0${deviceIndex}`,
+    subnetId: 'subnet-1',
+    subnetCidr: '10.0.0.0/24',
+    primaryIp: `10.0.0.${10 + deviceIndex}`,
+    securityGroups: [],
+    tags: {},
+    blocks: blocks.map((cidr) => ({ cidr, kind: cidr.endsWith('/32') ? 'ip' : 'prefix' })),
+  };
+}
+const key = (c: string) => ({ network: 'vpc-ipam', containerId: c, ifName: 'eth0' });
+
+describe('Datastore', () => {
+  it('repeating an ADD with the same key returns the same IP', () => {
+    const ds = new Datastore('ip', 30_000);
+    ds.upsertInterface(nic('eni-0', 0, ['10.0.0.20/32', '10.0.0.21/32']), 0);
+    const a = ds.assign(key('c1'), {}, 0)!;
+    const b = ds.assign(key('c1'), {}, 1)!;
+    expect(b.existing).toBe(true);
+    expect(b.assignment.ip).toBe(a.assignment.ip);
+    expect(ds.snapshot(1).assigned).toBe(1);
+  });
+
+  it('bin-packs onto the fullest interface and the fullest prefix', () => {
+    const ds = new Datastore('prefix', 0);
+    ds.upsertInterface(nic('eni-0', 0, ['10.0.0.16/28', '10.0.0.32/28']), 0);
+    ds.upsertInterface(nic('eni-1', 1, ['10.0.1.16/28']), 0);
+    const ips = Array.from({ length: 20 }, (_, i) => ds.assign(key(`c${i}`), {}, 0)!.assignment);
+    // Everything lands on eni-0 (fullest after the first), filling one /28 before the next.
+    expect(new Set(ips.map((a) => a.interfaceId))).toEqual(new Set(['eni-0']));
+    expect(ips.slice(0, 16).every((a) => a.blockCidr === ips[0]!.blockCidr)).toBe(true);
+    // After churn the emptier prefix drains and becomes releasable.
+    for (let i = 16; i < 20; i++) ds.release(key(`c${i}`), 1);
+    const s = ds.snapshot(2);
+    expect(s.interfaces.find((i) => i.id === 'eni-0')!.freeBlocks).toHaveLength(1);
+    expect(s.interfaces.find((i) => i.id === 'eni-1')!.freeBlocks).toEqual(['10.0.1.16/28']);
+  });
+
+  it('cooling addresses are neither available nor handed out until the cooldown ends', () => {
+    const ds = new Datastore('ip', 30_000);
+    ds.upsertInterface(nic('eni-0', 0, ['10.0.0.20/32']), 0);
+    ds.assign(key('c1'), {}, 0);
+    ds.release(key('c1'), 1_000);
+    let s = ds.snapshot(1_000);
+    expect([s.available, s.cooling, s.nextCoolingExpiry]).toEqual([0, 1, 31_000]);
+    expect(ds.assign(key('c2'), {}, 30_999)).toBeUndefined();
+    expect(ds.assign(key('c2'), {}, 31_000)!.assignment.ip).toBe('10.0.0.20');
+    s = ds.snapshot(31_000);
+    expect([s.available, s.cooling, s.assigned]).toEqual([0, 0, 1]);
+  });
+
+  it('refuses to remove blocks with assigned or cooling addresses', () => {
+    const ds = new Datastore('ip', 30_000);
+    ds.upsertInterface(nic('eni-0', 0, ['10.0.0.20/32', '10.0.0.21/32', '10.0.0.22/32']), 0);
+    ds.assign(key('a'), {}, 0);
+    ds.assign(key('b'), {}, 0);
+    ds.release(key('b'), 0);
+    expect(ds.removeBlocks('eni-0', ['10.0.0.20/32', '10.0.0.21/32', '10.0.0.22/32'], 10)).toEqual(['10.0.0.20/32', '10.0.0.21/32']);
+    expect(ds.removeInterface('eni-0', 10)).toBe(false);
+  });
+
+  it('sync never force-removes an address a Pod uses, and ignores recently released blocks', () => {
+    const ds = new Datastore('ip', 0);
+    ds.upsertInterface(nic('eni-0', 0, ['10.0.0.20/32', '10.0.0.21/32']), 0);
+    ds.upsertInterface(nic('eni-1', 1, ['10.0.1.20/32']), 0);
+    ds.assign(key('a'), {}, 0); // 10.0.0.20 on eni-0 (lowest device index first)
+    const r = ds.syncFromCloud([nic('eni-0', 0, ['10.0.0.22/32', '10.0.0.23/32'])], 5, new Set(['10.0.0.23/32']));
+    expect(r.keptInUse).toEqual(['10.0.0.20/32']);
+    expect(r.removedBlocks).toEqual(['10.0.0.21/32']);
+    expect(r.addedBlocks).toEqual(['10.0.0.22/32']);
+    expect(r.removedInterfaces).toEqual(['eni-1']);
+    expect(ds.find(key('a'))!.ip).toBe('10.0.0.20');
+  });
+
+  it('restores assignments; unknown addresses become orphans that are kept and re-adopted', () => {
+    const ds = new Datastore('ip', 0);
+    ds.upsertInterface(nic('eni-0', 0, ['10.0.0.20/32']), 0);
+    const a = { ...key('a'), ip: '10.0.0.20', interfaceId: 'eni-0', blockCidr: '10.0.0.20/32', pod: {}, assignedAt: 0 };
+    const b = { ...key('b'), ip: '10.0.9.9', interfaceId: 'eni-9', blockCidr: '10.0.9.9/32', pod: {}, assignedAt: 0 };
+    expect(ds.restore([a, b], [], 1)).toEqual({ restored: 1, orphaned: 1 });
+    expect(ds.list()).toHaveLength(2);
+    ds.upsertInterface(nic('eni-9', 1, ['10.0.9.9/32']), 2);
+    expect(ds.orphaned()).toHaveLength(0);
+    expect(ds.snapshot(3).assigned).toBe(2);
+  });
+});

@@ -1,0 +1,188 @@
+import { describe, expect, it } from 'vitest';
+import { planPool, type PoolLimits } from '../../ipamd/pool/planner.js';
+import type { InterfaceView, PoolSnapshot } from '../../ipamd/datastore/types.js';
+import type { WarmTargets } from '../../ipamd/config.js';
+
+const M5_LARGE: PoolLimits = { maxInterfaces: 3, slotsPerInterface: 9, canCreateInterfaces: true };
+const AWS_DEFAULT: WarmTargets = { warmInterfaces: 1, warmIps: 0, minimumIps: 0, warmPrefixes: 1 };
+const ctx = { shrinkIntervalMs: 30_000, minInterfaceLifetimeMs: 60_000 };
+
+function iface(p: Partial<InterfaceView> & { id: string; deviceIndex: number }): InterfaceView {
+  return {
+    subnetId: 'subnet-1',
+    primary: p.deviceIndex === 0,
+    usable: true,
+    createdAt: 0,
+    slotsUsed: p.blocks ?? 0,
+    blocks: 0,
+    addresses: p.blocks ?? 0,
+    assigned: 0,
+    cooling: 0,
+    freeBlocks: [],
+    staleBlocks: [],
+    staleAssigned: 0,
+    ...p,
+  };
+}
+
+function snap(ifaces: InterfaceView[], extra: Partial<PoolSnapshot> = {}): PoolSnapshot {
+  const total = ifaces.reduce((n, i) => n + i.addresses, 0);
+  const assigned = ifaces.reduce((n, i) => n + i.assigned, 0);
+  const cooling = ifaces.reduce((n, i) => n + i.cooling, 0);
+  return { now: 1_000_000, mode: 'ip', blockSize: 1, total, assigned, cooling, available: total - assigned - cooling, nextCoolingExpiry: undefined, interfaces: ifaces, waiting: 0, ...extra };
+}
+
+const free = (n: number, prefix = '10.0.0.') => Array.from({ length: n }, (_, i) => `${prefix}${100 + i}/32`);
+
+describe('planPool: WARM_ENI_TARGET (AWS default)', () => {
+  it('fills the primary interface on an empty node', () => {
+    const p = planPool(snap([iface({ id: 'eni-0', deviceIndex: 0 })]), AWS_DEFAULT, M5_LARGE, ctx);
+    expect(p.targetMode).toBe('warm-interface');
+    expect(p.actions).toEqual([{ kind: 'assign', interfaceId: 'eni-0', blockKind: 'ip', count: 9 }]);
+  });
+
+  it('keeps a whole interface of free IPs: one Pod on a full primary creates a second interface (the AWS trap)', () => {
+    const p = planPool(snap([iface({ id: 'eni-0', deviceIndex: 0, blocks: 9, assigned: 1, freeBlocks: free(8) })]), AWS_DEFAULT, M5_LARGE, ctx);
+    expect(p.actions).toEqual([{ kind: 'createInterface', blockKind: 'ip', count: 9 }]);
+  });
+
+  it('counts cooling IPs as unavailable (AWS #2896): 9 free of which 3 cooling grows', () => {
+    const s = snap([
+      iface({ id: 'eni-0', deviceIndex: 0, blocks: 9, cooling: 3, freeBlocks: free(6) }),
+      iface({ id: 'eni-1', deviceIndex: 1, blocks: 9, assigned: 9 }),
+    ]);
+    expect(s.available).toBe(6);
+    const p = planPool(s, AWS_DEFAULT, M5_LARGE, ctx);
+    expect(p.actions).toEqual([{ kind: 'createInterface', blockKind: 'ip', count: 9 }]);
+  });
+
+  it('never releases single IPs, but deletes an empty secondary interface when the rest covers the target', () => {
+    const s = snap([
+      iface({ id: 'eni-0', deviceIndex: 0, blocks: 9, freeBlocks: free(9) }),
+      iface({ id: 'eni-1', deviceIndex: 1, blocks: 9, freeBlocks: free(9, '10.0.1.') }),
+    ]);
+    const p = planPool(s, AWS_DEFAULT, M5_LARGE, ctx);
+    expect(p.actions).toEqual([{ kind: 'deleteInterface', interfaceId: 'eni-1' }]);
+  });
+
+  it('does not delete an interface younger than the minimum lifetime', () => {
+    const s = snap([
+      iface({ id: 'eni-0', deviceIndex: 0, blocks: 9, freeBlocks: free(9) }),
+      iface({ id: 'eni-1', deviceIndex: 1, blocks: 9, freeBlocks: free(9, '10.0.1.'), createdAt: 1_000_000 - 10_000 }),
+    ]);
+    expect(planPool(s, AWS_DEFAULT, M5_LARGE, ctx).actions).toEqual([]);
+  });
+
+  it('stops at the instance limit and says so', () => {
+    const full = [0, 1, 2].map((d) => iface({ id: `eni-${d}`, deviceIndex: d, blocks: 9, assigned: 9 }));
+    const p = planPool(snap(full), AWS_DEFAULT, M5_LARGE, ctx);
+    expect(p.actions).toEqual([]);
+    expect(p.reason).toMatch(/at capacity/);
+  });
+
+  it('honours MAX_ENI through maxInterfaces', () => {
+    const s = snap([iface({ id: 'eni-0', deviceIndex: 0, blocks: 9, assigned: 9 })]);
+    expect(planPool(s, AWS_DEFAULT, { ...M5_LARGE, maxInterfaces: 1 }, ctx).actions).toEqual([]);
+  });
+
+  it('WARM_ENI_TARGET=0 grows only when nothing is free', () => {
+    const t = { ...AWS_DEFAULT, warmInterfaces: 0 };
+    expect(planPool(snap([iface({ id: 'eni-0', deviceIndex: 0, blocks: 2, assigned: 1, freeBlocks: free(1) })]), t, M5_LARGE, ctx).actions).toEqual([]);
+    expect(planPool(snap([iface({ id: 'eni-0', deviceIndex: 0, blocks: 2, assigned: 2 })]), t, M5_LARGE, ctx).actions).toEqual([
+      { kind: 'assign', interfaceId: 'eni-0', blockKind: 'ip', count: 7 },
+    ]);
+  });
+});
+
+describe('planPool: WARM_IP_TARGET / MINIMUM_IP_TARGET', () => {
+  const t = (warmIps: number, minimumIps: number): WarmTargets => ({ ...AWS_DEFAULT, warmIps, minimumIps });
+
+  it.each([
+    // [warm, min, total, assigned, cooling, expected assign count]
+    [5, 0, 0, 0, 0, 5],
+    [5, 0, 5, 2, 0, 2],
+    [5, 0, 5, 0, 2, 2], // cooling is not free
+    [2, 10, 0, 0, 0, 10], // floor wins
+    [5, 10, 10, 8, 0, 3],
+    [0, 10, 4, 0, 0, 6], // MINIMUM alone fills to the floor
+  ])('warm=%i min=%i total=%i assigned=%i cooling=%i → assign %i', (warm, min, total, assigned, cooling, want) => {
+    const s = snap([iface({ id: 'eni-0', deviceIndex: 0, blocks: total, assigned, cooling, freeBlocks: free(total - assigned - cooling) })]);
+    const p = planPool(s, t(warm, min), { ...M5_LARGE, slotsPerInterface: 49 }, ctx);
+    expect(p.targetMode).toBe('warm-ip');
+    expect(p.actions).toEqual([{ kind: 'assign', interfaceId: 'eni-0', blockKind: 'ip', count: want }]);
+  });
+
+  it('MINIMUM_IP_TARGET without WARM_IP_TARGET still grows for a waiting ADD (AWS strands Pods here)', () => {
+    const s = snap([iface({ id: 'eni-0', deviceIndex: 0, blocks: 10, assigned: 10 })], { waiting: 2 });
+    const p = planPool(s, t(0, 10), { ...M5_LARGE, slotsPerInterface: 49 }, ctx);
+    expect(p.shortAddresses).toBe(2);
+    expect(p.actions).toEqual([{ kind: 'assign', interfaceId: 'eni-0', blockKind: 'ip', count: 2 }]);
+  });
+
+  it('releases IPs over target from the emptiest interface, never below the floor', () => {
+    const s = snap([
+      iface({ id: 'eni-0', deviceIndex: 0, blocks: 9, assigned: 6, freeBlocks: free(3) }),
+      iface({ id: 'eni-1', deviceIndex: 1, blocks: 5, assigned: 1, freeBlocks: free(4, '10.0.1.') }),
+    ]);
+    const p = planPool(s, t(2, 0), M5_LARGE, ctx);
+    expect(p.excessAddresses).toBe(5);
+    expect(p.actions).toEqual([
+      { kind: 'release', interfaceId: 'eni-1', cidrs: free(4, '10.0.1.') },
+      { kind: 'release', interfaceId: 'eni-0', cidrs: free(1) },
+    ]);
+    const floor = planPool(s, t(2, 12), M5_LARGE, ctx);
+    expect(floor.excessAddresses).toBe(2);
+  });
+
+  it('deletes a whole empty interface instead of unassigning its IPs one by one', () => {
+    const s = snap([
+      iface({ id: 'eni-0', deviceIndex: 0, blocks: 9, assigned: 3, freeBlocks: free(6) }),
+      iface({ id: 'eni-1', deviceIndex: 1, blocks: 4, freeBlocks: free(4, '10.0.1.') }),
+    ]);
+    expect(planPool(s, t(5, 0), M5_LARGE, ctx).actions).toEqual([{ kind: 'deleteInterface', interfaceId: 'eni-1' }, { kind: 'release', interfaceId: 'eni-0', cidrs: free(1) }]);
+  });
+
+  it('holds excess during the shrink interval after a grow', () => {
+    const s = snap([iface({ id: 'eni-0', deviceIndex: 0, blocks: 9, freeBlocks: free(9) })]);
+    const p = planPool(s, t(2, 0), M5_LARGE, { ...ctx, lastGrowAt: s.now - 5_000 });
+    expect(p.actions).toEqual([]);
+    expect(p.reason).toMatch(/holding/);
+  });
+
+  it('does not grow while growth is blocked, and says why', () => {
+    const s = snap([iface({ id: 'eni-0', deviceIndex: 0 })]);
+    const p = planPool(s, t(5, 0), M5_LARGE, { ...ctx, growthBlockedUntil: s.now + 60_000, growthBlockedReason: 'InsufficientFreeAddressesInSubnet' });
+    expect(p.actions).toEqual([]);
+    expect(p.reason).toMatch(/paused .*InsufficientFreeAddressesInSubnet/);
+  });
+});
+
+describe('planPool: prefix delegation', () => {
+  const pd = (warmPrefixes: number, warmIps = 0, minimumIps = 0): WarmTargets => ({ ...AWS_DEFAULT, warmPrefixes, warmIps, minimumIps });
+  const pfx = (n: number, base = 0) => Array.from({ length: n }, (_, i) => `10.0.${base}.${i * 16}/28`);
+  const ps = (ifaces: InterfaceView[], extra: Partial<PoolSnapshot> = {}) => snap(ifaces, { mode: 'prefix', blockSize: 16, ...extra });
+
+  it('WARM_PREFIX_TARGET=1 adds a prefix as soon as the last free one gets its first Pod', () => {
+    const s = ps([iface({ id: 'eni-0', deviceIndex: 0, blocks: 1, slotsUsed: 1, addresses: 16, assigned: 1 })]);
+    expect(planPool(s, pd(1), M5_LARGE, ctx).actions).toEqual([{ kind: 'assign', interfaceId: 'eni-0', blockKind: 'prefix', count: 1 }]);
+  });
+
+  it('releases unused prefixes above WARM_PREFIX_TARGET', () => {
+    const s = ps([iface({ id: 'eni-0', deviceIndex: 0, blocks: 3, slotsUsed: 3, addresses: 48, assigned: 2, freeBlocks: pfx(2) })]);
+    expect(planPool(s, pd(1), M5_LARGE, ctx).actions).toEqual([{ kind: 'release', interfaceId: 'eni-0', cidrs: [pfx(2)[0]] }]);
+  });
+
+  it('WARM_IP_TARGET in prefix mode rounds up to whole prefixes (MINIMUM 20 == 32)', () => {
+    const s = ps([iface({ id: 'eni-0', deviceIndex: 0 })]);
+    const p = planPool(s, pd(0, 0, 20), M5_LARGE, ctx);
+    expect(p.actions).toEqual([{ kind: 'assign', interfaceId: 'eni-0', blockKind: 'prefix', count: 2 }]);
+    expect(p.shortAddresses).toBe(32);
+  });
+
+  it('releases empty blocks of the other mode after ENABLE_PREFIX_DELEGATION changed', () => {
+    const s = ps([iface({ id: 'eni-0', deviceIndex: 0, slotsUsed: 3, staleBlocks: ['10.0.0.5/32', '10.0.0.6/32'], staleAssigned: 1 })]);
+    const p = planPool(s, pd(1), M5_LARGE, ctx);
+    expect(p.actions[0]).toEqual({ kind: 'release', interfaceId: 'eni-0', cidrs: ['10.0.0.5/32', '10.0.0.6/32'] });
+    expect(p.actions[1]).toEqual({ kind: 'assign', interfaceId: 'eni-0', blockKind: 'prefix', count: 1 });
+  });
+});
