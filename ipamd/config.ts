@@ -10,7 +10,8 @@ import { ConfigError } from '../providers/errors.js';
 import type { ProviderName } from '../providers/types.js';
 import { DEFAULT_SOCKET_PATH } from './api/protocol.js';
 
-export type PoolPolicyName = 'static' | 'adaptive';
+/** `azure-batch`: Azure CNS batch/threshold sizing (AZURE_IP_BATCH_SIZE…), see ipamd/pool/azure-batch-policy.ts. */
+export type PoolPolicyName = 'static' | 'adaptive' | 'azure-batch';
 
 export interface WarmTargets {
   /** Free addresses to keep, as a multiple of one interface's capacity (secondary-IP mode only). */
@@ -21,6 +22,11 @@ export interface WarmTargets {
   minimumIps: number;
   /** Free (unused) prefixes to keep in prefix mode. */
   warmPrefixes: number;
+  /**
+   * Interfaces to keep attached even when they hold no addresses (default 0). Set by the adaptive policy: an
+   * empty interface costs one subnet address, attaching a new one costs seconds of Pod wait.
+   */
+  keepInterfaces?: number;
 }
 
 export interface AdaptiveSettings {
@@ -164,7 +170,7 @@ export function parseConfig(env: Env): DaemonConfig {
     prefixDelegation,
     prefixFallbackToIps: readBool(env, 'PREFIX_FALLBACK_TO_IPS', false),
     targets: Object.freeze(targets),
-    policy: readEnum(env, 'WARM_POOL_POLICY', ['static', 'adaptive'] as const, 'static'),
+    policy: readEnum(env, 'WARM_POOL_POLICY', ['static', 'adaptive', 'azure-batch'] as const, 'static'),
     adaptive: Object.freeze(adaptive),
     maxInterfaces: maxEni > 0 ? maxEni : undefined,
     cooldownMs: readInt(env, 'IP_COOLDOWN_PERIOD', 30, { min: 0, max: 3600 }) * 1000,

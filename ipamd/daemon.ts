@@ -24,10 +24,13 @@ import { DaemonMetrics } from './observability/metrics.js';
 import type { Logger } from './observability/logger.js';
 import { formatStatusLine } from './observability/status-line.js';
 import type { PoolLimits } from './pool/planner.js';
+import { AdaptivePolicy } from './pool/adaptive-policy.js';
 import { StaticPolicy, type PoolPolicy } from './pool/policy.js';
 import { PoolReconciler, type ReconcilerEvents, type SubnetSelector } from './pool/reconciler.js';
 import { replayPendingReleases } from './api/pending-release.js';
 import { HttpEndpoint } from './server/http.js';
+import type { EventSink } from './monitor/events.js';
+import { NodeMonitor } from './monitor/node-monitor.js';
 import { SocketServer } from './server/socket-server.js';
 import type { Clock } from './util/clock.js';
 
@@ -48,6 +51,12 @@ export interface DaemonDeps {
   events?: ReconcilerEvents;
   /** Directory the plugin spools DELs into while ipamd is down. */
   pendingReleaseDir?: string;
+  /** Where "pool cannot grow" events go (default: the log). The Kubernetes integration posts Events and a node condition. */
+  eventSink?: EventSink;
+  /** Node name for events (default: the instance id). */
+  nodeName?: () => string;
+  /** `false` keeps the subnet monitor from sampling even with servers running (events still flow). */
+  monitor?: boolean;
 }
 
 export class IpamDaemon {
@@ -61,7 +70,10 @@ export class IpamDaemon {
   node!: NodeInventory;
   instanceLimits!: InstanceLimits;
   poolLimits!: PoolLimits;
+  /** Subnet exhaustion monitor (ipamd/monitor): samples from startServers(), stopped in stop(). */
+  monitor!: NodeMonitor;
   private initialised = false;
+  private expected = 0;
   private readonly loop = new AbortController();
   private loopDone: Promise<void> | undefined;
   private socket: SocketServer | undefined;
@@ -70,7 +82,7 @@ export class IpamDaemon {
   constructor(readonly d: DaemonDeps) {
     const c = d.config;
     this.datastore = new Datastore(c.prefixDelegation ? 'prefix' : 'ip', c.cooldownMs);
-    this.policy = d.policy ?? new StaticPolicy(c.targets);
+    this.policy = d.policy ?? (c.policy === 'adaptive' ? this.adaptivePolicy(c) : new StaticPolicy(c.targets));
     this.metrics = new DaemonMetrics({
       snapshot: () => this.snapshot(),
       growthBlocked: () => this.reconciler?.growthBlocked,
@@ -83,6 +95,33 @@ export class IpamDaemon {
       maxAttempts: c.cloudMaxAttempts,
       random: d.random,
       observer: this.metrics,
+    });
+  }
+
+  /** Pods known to be coming that have no address yet (set by the Kubernetes Pod watch). */
+  get expectedDemand(): number {
+    return this.expected;
+  }
+
+  /**
+   * Tells the pool that `n` Pods bound to this node will ask for an address
+   * soon, so it grows before their ADDs arrive (see pool/demand.ts). Wakes the
+   * pool loop when demand rises. Not an integer >= 0: RangeError, no change.
+   */
+  setExpectedDemand(n: number): void {
+    if (!Number.isInteger(n) || n < 0) throw new RangeError(`expected demand must be an integer >= 0, got ${n}`);
+    const rose = n > this.expected;
+    this.expected = n;
+    if (rose) this.reconciler?.trigger();
+  }
+
+  /** WARM_POOL_POLICY=adaptive; it reads the pool limits lazily because they are known only after init(). */
+  private adaptivePolicy(c: DaemonConfig): PoolPolicy {
+    return new AdaptivePolicy({
+      ...c.adaptive,
+      minimumIps: c.targets.minimumIps,
+      reconcileIntervalMs: c.reconcileIntervalMs,
+      limits: () => this.poolLimits as PoolLimits | undefined,
     });
   }
 
@@ -110,6 +149,7 @@ export class IpamDaemon {
       slotsPerInterface: L.ipv4PerInterface - 1,
       canCreateInterfaces: L.canCreateInterfaces,
     };
+    this.monitor = new NodeMonitor(this);
     const now = clock.now();
     for (const nic of this.node.interfaces) this.datastore.upsertInterface(nic, now, this.d.isUsable?.(nic) ?? true);
     const cp = await this.d.checkpointer.load();
@@ -147,19 +187,26 @@ export class IpamDaemon {
       selectSubnets: this.d.selectSubnets,
       interfaceTags: this.d.interfaceTags,
       waiting: () => this.allocator.waiting,
+      expectedDemand: () => this.expected,
       log,
       events: {
         ...ev,
+        onPlan: (plan, s) => {
+          this.monitor.onPlan(plan);
+          ev.onPlan?.(plan, s);
+        },
         onPoolChanged: () => {
           this.allocator.notify();
           ev.onPoolChanged?.();
         },
         onGrowthBlocked: (reason, code, until) => {
           this.metrics.growthBlocked(code);
+          this.monitor.onGrowthBlocked(reason, code, until);
           ev.onGrowthBlocked?.(reason, code, until);
         },
         onActionError: (a, err) => {
           this.metrics.error((err as { code?: string }).code ?? 'INTERNAL');
+          this.monitor.onActionError(a, err);
           ev.onActionError?.(a, err);
         },
       },
@@ -213,6 +260,8 @@ export class IpamDaemon {
       out.metricsPort = await ep.listen();
       this.http.push(ep);
     }
+    // The monitor's only readers are /metrics and /v1/subnets, so it samples only when they exist.
+    this.monitor?.start();
     return out;
   }
 
@@ -222,6 +271,7 @@ export class IpamDaemon {
     await this.socket?.close();
     this.loop.abort();
     await this.loopDone?.catch(() => {});
+    await this.monitor?.stop();
     if (this.allocator) await this.allocator.persist().catch((err) => this.d.log.error({ err }, 'final checkpoint failed'));
     await Promise.allSettled(this.http.map((h) => h.close()));
     await this.d.plumber.close().catch(() => {});
@@ -287,6 +337,7 @@ export class IpamDaemon {
             available: s.available,
             cooling: s.cooling,
             waiting: s.waiting,
+            expectedDemand: this.expected,
             mode: s.mode,
             interfaces: s.interfaces.length,
             targetMode: this.reconciler.plan?.targetMode,
@@ -304,6 +355,7 @@ export class IpamDaemon {
       '/v1/nics': async () => ({ body: { node: { ...this.node, interfaces: undefined }, interfaces: this.datastore.interfaceList(), snapshot: this.snapshot().interfaces } }),
       '/v1/assignments': async () => ({ body: { assignments: this.datastore.list(), orphaned: this.datastore.orphaned() } }),
       '/v1/config': async () => ({ body: publicConfig(this.d.config) }),
+      '/v1/subnets': async () => ({ body: { enabled: this.monitor.enabled, intervalMs: this.monitor.settings.intervalMs, subnets: this.monitor.reports() } }),
     };
   }
 }

@@ -15,8 +15,18 @@ async function main(): Promise<void> {
     process.stdout.write(`vpc-ipamd ${VERSION}\n`);
     return;
   }
+  if (sub === 'monitor') {
+    // Lazy: the node daemon never loads the cluster monitor, and vice versa.
+    const { mainMonitor } = await import('./monitor/cluster-run.js');
+    await mainMonitor(process.env).catch((err) => {
+      const msg = IpamError.is(err) ? `${err.code}: ${err.message}` : (err as Error).stack ?? String(err);
+      process.stderr.write(`vpc-ipamd monitor: cannot start: ${msg}\n`);
+      process.exit(1);
+    });
+    return;
+  }
   if (sub !== undefined && sub !== 'run') {
-    process.stderr.write(`vpc-ipamd: unknown command "${sub}". Usage: vpc-ipamd [run|version]\n`);
+    process.stderr.write(`vpc-ipamd: unknown command "${sub}". Usage: vpc-ipamd [run|monitor|version]\n`);
     process.exit(2);
   }
   let running: RunningDaemon;

@@ -43,6 +43,10 @@ export async function startDaemon(env: NodeJS.ProcessEnv, log?: Logger): Promise
   const logger = log ?? createLogger(config.logLevel, config.logFile);
   const clock = new SystemClock();
   const built = await createProvider(config, clock, logger);
+  // Kubernetes integration only with MY_NODE_NAME; imported lazily so other runs never load the client (~700 ms).
+  const k8s = config.env.MY_NODE_NAME
+    ? await (await import('./k8s/agent.js')).K8sNodeAgent.create({ config, clock, log: logger, providerHooks: built.daemonHooks })
+    : undefined;
   const daemon = new IpamDaemon({
     config,
     clock,
@@ -52,16 +56,21 @@ export async function startDaemon(env: NodeJS.ProcessEnv, log?: Logger): Promise
     log: logger,
     version: VERSION,
     ...built.daemonHooks,
+    ...k8s?.hooks(),
     pendingReleaseDir: pendingReleaseDir(config.socketPath),
   });
   await daemon.init();
+  await k8s?.attach(daemon);
   await daemon.startLoop();
   const ports = await daemon.startServers();
+  k8s?.serve(daemon);
   logger.info({ provider: config.provider, socket: config.socketPath, ...ports, node: daemon.node.instanceId }, 'ipamd ready');
   return {
     daemon,
     ports,
     stop: async () => {
+      // Kubernetes loops first, so nothing releases or publishes while the daemon winds down.
+      await k8s?.stop({ checkUninstall: true });
       await daemon.stop();
       await built.close?.();
     },

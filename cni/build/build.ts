@@ -34,12 +34,12 @@ const outDir = path.join(root, 'dist/cni');
 export const BUNDLE = path.join(outDir, 'vpc-ipam.cjs');
 export const BINARY = path.join(outDir, 'vpc-ipam');
 
-/** Step 1: the bundle. Fast (~100 ms); tests call this when the bundle is missing or stale. */
-export async function buildBundle(): Promise<string> {
-  fs.mkdirSync(outDir, { recursive: true });
+/** Step 1: the bundle. Fast (~100 ms); tests build their own copy into a temp directory. */
+export async function buildBundle(outfile = BUNDLE, quiet = false): Promise<string> {
+  fs.mkdirSync(path.dirname(outfile), { recursive: true });
   const result = await esbuild.build({
     entryPoints: [path.join(root, 'cni/entry.ts')],
-    outfile: BUNDLE,
+    outfile,
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -52,8 +52,8 @@ export async function buildBundle(): Promise<string> {
     metafile: true,
   });
   const bytes = Object.values(result.metafile.outputs)[0]?.bytes ?? 0;
-  console.log(`bundle: ${path.relative(root, BUNDLE)} (${(bytes / 1024).toFixed(0)} KiB)`);
-  return BUNDLE;
+  if (!quiet) console.log(`bundle: ${path.relative(root, outfile)} (${(bytes / 1024).toFixed(0)} KiB)`);
+  return outfile;
 }
 
 function netlinkAddon(): string {
@@ -64,15 +64,29 @@ function netlinkAddon(): string {
   return file;
 }
 
-/** Steps 2-4. */
-export async function buildBinary(variant: Variant, patch: boolean): Promise<string> {
-  const blob = path.join(outDir, 'vpc-ipam.blob');
-  const seaConfig = path.join(outDir, 'sea-config.json');
+/**
+ * Steps 2-4. Intermediate files live in a private temp dir and the binary
+ * appears by rename, so concurrent builds (parallel test files) never see a
+ * half-written file.
+ */
+export async function buildBinary(variant: Variant, patch: boolean, bundle = BUNDLE): Promise<string> {
+  fs.mkdirSync(outDir, { recursive: true });
+  const work = fs.mkdtempSync(path.join(outDir, '.sea-'));
+  try {
+    return await buildBinaryIn(work, variant, patch, bundle);
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function buildBinaryIn(work: string, variant: Variant, patch: boolean, bundle: string): Promise<string> {
+  const blob = path.join(work, 'vpc-ipam.blob');
+  const seaConfig = path.join(work, 'sea-config.json');
   fs.writeFileSync(
     seaConfig,
     JSON.stringify(
       {
-        main: BUNDLE,
+        main: bundle,
         output: blob,
         disableExperimentalSEAWarning: true,
         useSnapshot: variant === 'snapshot',
@@ -86,7 +100,7 @@ export async function buildBinary(variant: Variant, patch: boolean): Promise<str
   const clean = cleanEnv();
   execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], { stdio: 'inherit', env: clean });
 
-  const tmp = `${BINARY}.tmp`;
+  const tmp = path.join(work, 'vpc-ipam');
   const bin = fs.readFileSync(process.execPath);
   if (patch) {
     for (const p of patchNodeEnvNames(bin)) console.log(`patched ${p.from} -> ${p.to} at ${p.sites.join(', ')}`);
@@ -98,7 +112,6 @@ export async function buildBinary(variant: Variant, patch: boolean): Promise<str
   await inject(tmp, 'NODE_SEA_BLOB', fs.readFileSync(blob), { sentinelFuse: SEA_FUSE });
   verify(tmp, patch);
   fs.renameSync(tmp, BINARY);
-  fs.rmSync(blob, { force: true });
   console.log(`binary: ${path.relative(root, BINARY)} (${variant}${patch ? ', NODE_OPTIONS/NODE_EXTRA_CA_CERTS ignored' : ''})`);
   return BINARY;
 }

@@ -176,6 +176,8 @@ function placeShrink(
     ctx.lastGrowAt === undefined ? Infinity : s.now - ctx.lastGrowAt,
     ctx.lastShrinkAt === undefined ? Infinity : s.now - ctx.lastShrinkAt,
   );
+  // Interfaces the targets want kept attached (empty or not) are never deleted.
+  let spare = Math.max(0, s.interfaces.length - (t.keepInterfaces ?? 0));
   const deletable = (i: InterfaceView) =>
     !i.primary &&
     i.assigned === 0 &&
@@ -191,12 +193,12 @@ function placeShrink(
       .filter(deletable)
       .sort((a, b) => b.deviceIndex - a.deviceIndex)
       .find((i) => s.available - i.addresses >= target);
-    if (victim && sinceChange >= ctx.shrinkIntervalMs) return { actions: [{ kind: 'deleteInterface', interfaceId: victim.id }], why: '' };
+    if (victim && spare > 0 && sinceChange >= ctx.shrinkIntervalMs) return { actions: [{ kind: 'deleteInterface', interfaceId: victim.id }], why: '' };
     return { actions: [], why: 'at target' };
   }
   if (excessBlocks === 0) {
     const idle = usable.find((i) => i.blocks === 0 && i.slotsUsed === 0 && deletable(i));
-    if (idle) return { actions: [{ kind: 'deleteInterface', interfaceId: idle.id }], why: '' };
+    if (idle && spare > 0) return { actions: [{ kind: 'deleteInterface', interfaceId: idle.id }], why: '' };
     return { actions: [], why: 'at target' };
   }
   if (sinceChange < ctx.shrinkIntervalMs) {
@@ -206,7 +208,8 @@ function placeShrink(
   let remaining = excessBlocks;
   // Whole empty interfaces first (one detach+delete instead of N unassigns), then blocks from the emptiest.
   for (const i of usable.filter(deletable).sort((a, b) => a.blocks - b.blocks || b.deviceIndex - a.deviceIndex)) {
-    if (i.blocks > remaining) continue;
+    if (i.blocks > remaining || spare === 0) continue;
+    spare--;
     actions.push({ kind: 'deleteInterface', interfaceId: i.id });
     remaining -= i.blocks;
   }

@@ -17,6 +17,7 @@ import type { Datastore, SyncReport } from '../datastore/datastore.js';
 import type { PoolSnapshot } from '../datastore/types.js';
 import type { Clock } from '../util/clock.js';
 import { planPool, type PlanContext, type PoolAction, type PoolLimits, type PoolPlan } from './planner.js';
+import { withExpectedDemand } from './demand.js';
 import type { PoolPolicy } from './policy.js';
 
 export interface ReconcilerEvents {
@@ -47,6 +48,8 @@ export interface ReconcilerOptions {
   selectSubnets?: SubnetSelector;
   /** ADDs currently waiting (demand). */
   waiting: () => number;
+  /** Pods known to be coming (Kubernetes Pod watch) that have no address yet; planned as demand. */
+  expectedDemand?: () => number;
   events?: ReconcilerEvents;
   log?: { info(o: object, m?: string): void; warn(o: object, m?: string): void; error(o: object, m?: string): void };
 }
@@ -110,7 +113,7 @@ export class PoolReconciler {
     this.stats.ticks++;
     const now = this.o.clock.now();
     if (now - this.lastResyncAt >= this.o.resyncIntervalMs) await this.resync();
-    const s = this.o.datastore.snapshot(this.o.clock.now(), this.o.waiting());
+    const s = withExpectedDemand(this.o.datastore.snapshot(this.o.clock.now(), this.o.waiting()), this.o.expectedDemand?.() ?? 0);
     const plan = planPool(s, this.o.policy.targets(s), this.o.limits, this.ctx);
     this.lastPlan = plan;
     this.o.events?.onPlan?.(plan, s);

@@ -97,5 +97,18 @@ export function checkSimCloudState(raw: unknown): SimCloudState {
       if (typeof o[k] !== 'boolean') bad(`${p}.${k}`, 'a boolean');
     }
   });
+  if (raw.secondaryRanges !== undefined) {
+    list(raw, 'secondaryRanges', (o, p) => {
+      for (const k of ['id', 'subnetId', 'name', 'cidr']) str(o, k, p);
+    });
+  }
+  if (raw.subnetReserved !== undefined) {
+    const r = raw.subnetReserved;
+    if (!isObj(r)) bad('subnetReserved', 'an object');
+    for (const k of ['first', 'last']) {
+      num(r, k, 'subnetReserved');
+      if (!Number.isInteger(r[k]) || (r[k] as number) < 0) bad(`subnetReserved.${k}`, 'a non-negative integer');
+    }
+  }
   return raw as unknown as SimCloudState;
 }

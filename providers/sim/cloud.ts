@@ -17,6 +17,10 @@
  *
  * Every read returns a deep copy; the records can only change through the
  * methods here, each of which bumps {@link SimCloud.revision}.
+ *
+ * For the GCE flavour a subnet can also carry named secondary ranges, and an
+ * interface's prefixes may come from them (alias IP ranges; see
+ * `secondary-ranges.ts`); `subnetReserved` sets GCE's reserved addresses.
  */
 import type { CloudError } from '../errors.js';
 import type { InstanceLimits, Subnet, SubnetAllocations, SubnetFilter } from '../types.js';
@@ -27,6 +31,8 @@ import * as ops from './interface-ops.js';
 import type { CreateInterfaceOptions, IpRequest, PrefixRequest } from './interface-ops.js';
 import {
   SIM_STATE_VERSION,
+  type SimReservedCounts,
+  type SimSecondaryRange,
   type SimAttachment,
   type SimCloudState,
   type SimInstanceView,
@@ -38,8 +44,11 @@ import {
 } from './model.js';
 import { Prng } from './prng.js';
 import { SimErrorFactory, type SimErrorCodes, type SimErrorKind } from './sim-errors.js';
-import { SimStore, type TimeSource } from './store.js';
+import { SimStore } from './store.js';
+import type { TimeSource } from './time.js';
 import { seedNode, type SeedNodeOptions } from './seed.js';
+import * as ranges from './secondary-ranges.js';
+import type { AliasRangeChange, AliasRangeSpec } from './secondary-ranges.js';
 import * as topo from './topology-ops.js';
 import type { CreateInstanceOptions, ReserveOptions } from './topology-ops.js';
 
@@ -52,6 +61,12 @@ export interface SimCloudOptions {
   provider?: string;
   /** Overrides of the EC2 error codes, for other cloud flavours. */
   errorCodes?: Partial<SimErrorCodes>;
+  /**
+   * Reserved addresses at the start and end of every subnet's primary range:
+   * EC2's first 4 and last 1 by default, GCE's first 2 and last 2. Saved
+   * with the cloud; when loading, a saved value wins over this one.
+   */
+  subnetReserved?: SimReservedCounts;
 }
 
 const ZERO_CLOCK: TimeSource = { now: () => 0 };
@@ -65,7 +80,7 @@ export class SimCloud {
   private rev = 0;
 
   constructor(opts: SimCloudOptions = {}) {
-    this.store = new SimStore(opts.seed ?? 1, new SimErrorFactory(opts.provider, opts.errorCodes), opts.clock ?? ZERO_CLOCK);
+    this.store = new SimStore(opts.seed ?? 1, new SimErrorFactory(opts.provider, opts.errorCodes), opts.clock ?? ZERO_CLOCK, opts.subnetReserved);
   }
 
   /** Increases by one on every successful mutation; lets a caller skip saving an unchanged cloud. */
@@ -136,6 +151,40 @@ export class SimCloud {
    */
   seedNode(opts: SeedNodeOptions): string {
     return seedNode(this, opts);
+  }
+
+  // ---- secondary ranges and alias ranges (GCE) ------------------------------
+
+  /** Adds a named secondary range to a subnet (GCE `secondaryIpRanges`); it overlaps nothing in the VPC. */
+  createSecondaryRange(opts: { subnetId: string; name: string; cidr: string }): SimSecondaryRange {
+    return this.mutate(() => copy(ranges.createSecondaryRange(this.store, opts)));
+  }
+
+  /** Secondary ranges of one subnet (or of all), by subnet then name. */
+  describeSecondaryRanges(subnetId?: string): SimSecondaryRange[] {
+    if (subnetId !== undefined) return this.store.rangesOf(this.store.subnet(subnetId, 'DescribeSubnets').id).map(copy);
+    return [...this.store.secondaryRanges.values()].sort((a, b) => (a.subnetId + a.name < b.subnetId + b.name ? -1 : 1)).map(copy);
+  }
+
+  /** The secondary range holding an address or CIDR, if any. */
+  findSecondaryRange(cidrOrIp: string): SimSecondaryRange | undefined {
+    const r = ranges.findRange(this.store, cidrOrIp);
+    return r ? copy(r) : undefined;
+  }
+
+  /** GCE updateNetworkInterface on the model: `desired` replaces the interface's alias ranges (see `secondary-ranges.ts`). */
+  replaceAliasRanges(interfaceId: string, desired: AliasRangeSpec[]): AliasRangeChange {
+    return this.mutate(() => ranges.replaceAliasRanges(this.store, interfaceId, desired));
+  }
+
+  /**
+   * Everything allocated in a secondary range (every interface's prefixes
+   * inside it), ascending, with the free address count. A secondary range
+   * has no reserved addresses.
+   */
+  secondaryRangeAllocations(rangeId: string): { range: SimSecondaryRange; used: string[]; free: number } {
+    const out = ranges.rangeAllocations(this.store, rangeId);
+    return { ...out, range: copy(out.range) };
   }
 
   // ---- subnet reservations --------------------------------------------------
@@ -290,16 +339,19 @@ export class SimCloud {
     const used = this.store.space(subnet.id, op).cloudReservedCidrs();
     for (const n of this.store.interfaces.values()) {
       if (n.subnetId !== subnet.id) continue;
-      used.push(`${n.primaryIp}/32`, ...n.privateIps.map((ip) => `${ip}/32`), ...n.prefixes);
+      // Prefixes from a secondary range (GCE alias ranges) are not in this subnet's space.
+      const own = n.prefixes.filter((p) => this.store.prefixSpace(n, p)?.rangeId === undefined);
+      used.push(`${n.primaryIp}/32`, ...n.privateIps.map((ip) => `${ip}/32`), ...own);
     }
     for (const r of this.store.reservations.values()) if (r.subnetId === subnet.id && r.type !== 'prefix') used.push(r.cidr);
     return { subnet: this.subnetView(subnet), used: used.sort(compareCidrs) };
   }
 
-  /** Aligned, entirely free blocks of `prefixLength` the cloud could delegate now (EC2: /28). */
+  /** Aligned, entirely free blocks of `prefixLength` the cloud could delegate now (EC2: /28), in a subnet or a secondary range. */
   freePrefixBlocks(subnetId: string, prefixLength = ops.DEFAULT_PREFIX_LENGTH): number {
     const op = 'DescribeSubnets';
-    return this.store.space(this.store.subnet(subnetId, op).id, op).countFreeBlocks(prefixLength);
+    const id = this.store.secondaryRanges.has(subnetId) ? subnetId : this.store.subnet(subnetId, op).id;
+    return this.store.space(id, op).countFreeBlocks(prefixLength);
   }
 
   // ---- persistence ----------------------------------------------------------
@@ -316,13 +368,15 @@ export class SimCloud {
       instances: sortById(this.store.instances),
       interfaces: sortById(this.store.interfaces),
       instanceTypes: [...this.store.instanceTypes.values()].map(copy),
+      secondaryRanges: sortById(this.store.secondaryRanges),
+      subnetReserved: { ...this.store.subnetReserved },
     };
   }
 
   /** Rebuilds a cloud saved by {@link toJSON}; throws CheckpointError when the state is malformed or inconsistent. */
   static fromJSON(state: unknown, opts: Omit<SimCloudOptions, 'seed'> = {}): SimCloud {
     const s = checkSimCloudState(state);
-    const cloud = new SimCloud(opts);
+    const cloud = new SimCloud({ ...opts, ...(s.subnetReserved ? { subnetReserved: s.subnetReserved } : {}) });
     const st = cloud.store;
     st.prng = new Prng(s.prngState);
     st.nextId = s.nextId;
@@ -332,6 +386,7 @@ export class SimCloud {
     for (const v of s.instances) st.instances.set(v.id, copy(v));
     for (const v of s.interfaces) st.interfaces.set(v.id, copy(v));
     for (const v of s.instanceTypes) st.instanceTypes.set(v.instanceType, copy(v));
+    for (const v of s.secondaryRanges ?? []) st.secondaryRanges.set(v.id, copy(v));
     st.rebuildSpaces();
     return cloud;
   }

@@ -18,7 +18,7 @@
  * Rejected calls take no token: EC2's throttling counts admitted requests.
  */
 import { CloudUnavailableError, ConfigError, ThrottledError, type CloudError } from '../errors.js';
-import type { TimeSource } from './store.js';
+import type { TimeSource } from './time.js';
 
 export interface RateLimit {
   /** Tokens added per second. */

@@ -8,7 +8,10 @@
 import type { SubnetFilter } from '../types.js';
 import type { SimInterface, SimInterfaceStatus, SimSubnet, Tags } from './model.js';
 
-/** Filters for interfaces, named after the EC2 filters they model. */
+/**
+ * Filters for interfaces, named after the EC2 filters they model. An absent
+ * field does not filter; an empty list matches nothing.
+ */
 export interface InterfaceFilter {
   /** `network-interface-id`; an unknown id is an error, as in EC2. */
   ids?: string[];

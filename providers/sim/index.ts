@@ -6,6 +6,7 @@
  * See docs/sim-cloud.md.
  */
 export { SIM_ACTIONS, MUTATING_ACTIONS, type SimAction } from './actions.js';
+export { Prng } from './prng.js';
 export { EC2_RESERVED, type ReservationType } from './address-space.js';
 export { SimCloud, type SimCloudOptions } from './cloud.js';
 export { FaultInjector, TokenBucket, type ErrorFactory, type FaultInjectorOptions, type RateLimit } from './faults.js';
@@ -13,6 +14,8 @@ export type { InterfaceFilter } from './filters.js';
 export { DEFAULT_PREFIX_LENGTH, type CreateInterfaceOptions, type IpRequest, type PrefixRequest } from './interface-ops.js';
 export { DEFAULT_LATENCY, ZERO_LATENCY, resolveLatency, type LatencyOverrides, type LatencyTable } from './latency.js';
 export type {
+  SimReservedCounts,
+  SimSecondaryRange,
   SimAttachment,
   SimCloudState,
   SimInstance,
@@ -28,4 +31,6 @@ export { loadSimCloud, openSimCloud, saveSimCloud } from './persist.js';
 export { DEFAULT_VPC_CIDR, DEFAULT_ZONE, POD_SUBNET_TAG, type SeedNodeOptions } from './seed.js';
 export { EC2_ERROR_CODES, SimErrorFactory, type SimErrorCodes, type SimErrorKind } from './sim-errors.js';
 export { SimProvider, toNetworkInterface, type SimProviderOptions } from './sim-provider.js';
+export { SECONDARY_RANGE_PREFIX, type AliasRangeChange, type AliasRangeSpec } from './secondary-ranges.js';
 export type { CreateInstanceOptions, ReserveOptions } from './topology-ops.js';
+export type { SimClock, TimeSource } from './time.js';

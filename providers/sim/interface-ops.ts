@@ -40,7 +40,7 @@ export interface CreateInterfaceOptions {
 export const DEFAULT_PREFIX_LENGTH = 28;
 
 /** Address ranges taken during one action, so a failure can give them all back. */
-class Claims {
+export class Claims {
   private readonly taken: Array<{ sp: SubnetSpace; start: number; size: number }> = [];
   take(sp: SubnetSpace, start: number, size: number): void {
     sp.take(start, size);
@@ -51,7 +51,7 @@ class Claims {
   }
 }
 
-function atomically<T>(fn: (claims: Claims) => T): T {
+export function atomically<T>(fn: (claims: Claims) => T): T {
   const claims = new Claims();
   try {
     return fn(claims);
@@ -251,12 +251,16 @@ export function deleteInterface(store: SimStore, nicId: string): void {
   store.interfaces.delete(nic.id);
 }
 
-/** Returns every address of an interface to its subnet. */
+/** Returns every address of an interface to its subnet (and prefixes to their secondary ranges). */
 export function releaseAll(store: SimStore, nic: SimInterface, op: string): void {
   const sp = store.space(nic.subnetId, op);
-  for (const c of [nic.primaryIp, ...nic.privateIps, ...nic.prefixes]) {
+  for (const c of [nic.primaryIp, ...nic.privateIps]) {
     const r = sp.rangeOf(parseBlock(c)!);
     if (r) sp.release(r.start, r.size);
+  }
+  for (const p of nic.prefixes) {
+    const at = store.prefixSpace(nic, p);
+    if (at) at.space.release(at.start, at.size);
   }
 }
 
@@ -317,10 +321,9 @@ export function unassignPrefixes(store: SimStore, nicId: string, prefixes: strin
     if (!nic.prefixes.includes(cidr)) throw store.fail('invalidParameter', op, `Some of the specified prefixes are not assigned to interface ${nic.id}: ${cidr}`);
     drop.add(cidr);
   }
-  const sp = store.space(nic.subnetId, op);
   for (const cidr of drop) {
-    const r = sp.rangeOf(parseBlock(cidr)!)!;
-    sp.release(r.start, r.size);
+    const at = store.prefixSpace(nic, cidr);
+    if (at) at.space.release(at.start, at.size);
   }
   nic.prefixes = nic.prefixes.filter((p) => !drop.has(p));
 }

@@ -66,8 +66,32 @@ export interface SimInterface {
   attachment?: SimAttachment;
   /** Secondary addresses (dotted, no suffix), ascending. */
   privateIps: string[];
-  /** Delegated prefixes in CIDR form, ascending. */
+  /**
+   * Delegated prefixes in CIDR form, ascending. Each lies in the interface's
+   * subnet or in one of that subnet's secondary ranges (GCE alias ranges);
+   * which one follows from the CIDR, since the ranges never overlap.
+   */
   prefixes: string[];
+}
+
+/**
+ * A named secondary range of a subnet (GCE `secondaryIpRanges`, e.g. `pods`).
+ * It holds only prefixes (alias IP ranges) of the subnet's interfaces, has
+ * no cloud-reserved addresses (GCE reserves none in secondary ranges), and
+ * need not lie inside the VPC's CIDRs (a GCE network has none).
+ */
+export interface SimSecondaryRange {
+  id: string;
+  subnetId: string;
+  /** Unique within its subnet; what a GCE request names (`subnetworkRangeName`). */
+  name: string;
+  cidr: string;
+}
+
+/** Cloud-reserved addresses at the start and end of every subnet's primary range. */
+export interface SimReservedCounts {
+  first: number;
+  last: number;
 }
 
 export interface SimInstance {
@@ -103,4 +127,8 @@ export interface SimCloudState {
   interfaces: SimInterface[];
   /** Instance types defined at run time (on top of the EC2 table). */
   instanceTypes: InstanceLimits[];
+  /** Secondary ranges; absent in states saved before they existed (read as none). */
+  secondaryRanges?: SimSecondaryRange[];
+  /** Reserved addresses per primary range; absent means EC2's (first 4, last 1). */
+  subnetReserved?: SimReservedCounts;
 }

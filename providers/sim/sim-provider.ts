@@ -16,7 +16,6 @@
  * Reads of the model that a real provider would have cached (the node's own
  * interfaces, its instance type) cost no call.
  */
-import type { Clock } from '../../ipamd/util/clock.js';
 import { CloudUnavailableError, IpamError } from '../errors.js';
 import { lookupEc2Limits } from '../limits/ec2-limits.js';
 import type {
@@ -37,12 +36,14 @@ import type { FaultInjector } from './faults.js';
 import type { CreateInterfaceOptions } from './interface-ops.js';
 import { resolveLatency, type LatencyOverrides, type LatencyTable } from './latency.js';
 import type { SimInterface } from './model.js';
+import type { SimClock } from './time.js';
 
 export interface SimProviderOptions {
   cloud: SimCloud;
   /** The node this provider speaks for (see `SimCloud.seedNode`). */
   instanceId: string;
-  clock: Clock;
+  /** The daemon's clock (ipamd's SystemClock or VirtualClock fit). */
+  clock: SimClock;
   /** Overrides of {@link DEFAULT_LATENCY}; pass `ZERO_LATENCY` for instantaneous calls. */
   latency?: LatencyOverrides;
   faults?: FaultInjector;
@@ -77,7 +78,7 @@ export class SimProvider implements CloudProvider {
   readonly name = 'sim' as const;
   readonly instanceId: string;
   private readonly cloud: SimCloud;
-  private readonly clock: Clock;
+  private readonly clock: SimClock;
   private readonly latency: LatencyTable;
   private readonly faults: FaultInjector | undefined;
   private readonly onMutate: ((action: SimAction) => void) | undefined;
@@ -164,6 +165,9 @@ export class SimProvider implements CloudProvider {
   async createInterface(req: CreateInterfaceRequest): Promise<NetworkInterface> {
     const inst = this.cloud.getInstance(this.instanceId);
     const limits = this.instanceLimits(inst.instanceType, 'CreateNetworkInterface');
+    if (!limits.canCreateInterfaces) {
+      throw this.cloud.makeError('operationNotPermitted', 'AttachNetworkInterface', `Interfaces cannot be attached to a running ${inst.instanceType}`);
+    }
     // Checked up front, like the VPC CNI's hasRoomForEni, so a full node costs no calls.
     if (inst.interfaces.length >= limits.maxInterfaces) {
       throw this.cloud.makeError('attachmentLimit', 'AttachNetworkInterface', `Interface count ${inst.interfaces.length + 1} exceeds the limit for ${inst.instanceType}`);

@@ -7,19 +7,18 @@
  * Address spaces are derived data: {@link SimStore.rebuildSpaces} recomputes
  * them from interfaces and reservations, which is how a saved cloud is
  * loaded and why a corrupt file (two owners of one address) is caught.
+ * A subnet's secondary ranges (GCE) get spaces of their own, keyed by the
+ * range id, with no reserved addresses.
  */
 import { CheckpointError, type CloudError } from '../errors.js';
 import type { InstanceLimits } from '../types.js';
 import { lookupEc2Limits } from '../limits/ec2-limits.js';
 import { parseBlock } from './addr.js';
-import { SubnetSpace } from './address-space.js';
-import type { SimInstance, SimInterface, SimReservation, SimSubnet, SimVpc } from './model.js';
+import { EC2_RESERVED, SubnetSpace } from './address-space.js';
+import type { SimInstance, SimInterface, SimReservation, SimReservedCounts, SimSecondaryRange, SimSubnet, SimVpc } from './model.js';
 import { Prng } from './prng.js';
 import type { SimErrorFactory, SimErrorKind } from './sim-errors.js';
-
-export interface TimeSource {
-  now(): number;
-}
+import type { TimeSource } from './time.js';
 
 export class SimStore {
   readonly vpcs = new Map<string, SimVpc>();
@@ -28,6 +27,7 @@ export class SimStore {
   readonly instances = new Map<string, SimInstance>();
   readonly interfaces = new Map<string, SimInterface>();
   readonly instanceTypes = new Map<string, InstanceLimits>();
+  readonly secondaryRanges = new Map<string, SimSecondaryRange>();
   readonly spaces = new Map<string, SubnetSpace>();
   prng: Prng;
   nextId = 1;
@@ -36,6 +36,8 @@ export class SimStore {
     seed: number,
     readonly errors: SimErrorFactory,
     readonly clock: TimeSource,
+    /** Reserved addresses of every primary range (EC2: first 4, last 1; GCE: first 2, last 2). */
+    readonly subnetReserved: SimReservedCounts = EC2_RESERVED,
   ) {
     this.prng = new Prng(seed);
   }
@@ -122,10 +124,34 @@ export class SimStore {
     return i;
   }
 
+  /** Secondary ranges of a subnet, by name. */
+  rangesOf(subnetId: string): SimSecondaryRange[] {
+    return [...this.secondaryRanges.values()].filter((r) => r.subnetId === subnetId).sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  /**
+   * The space holding a prefix of `nic`, with the prefix's offsets in it:
+   * the interface's subnet when the prefix lies there, else the secondary
+   * range of that subnet that contains it. Undefined when neither does.
+   */
+  prefixSpace(nic: Pick<SimInterface, 'subnetId'>, cidr: string): { space: SubnetSpace; start: number; size: number; rangeId?: string } | undefined {
+    const b = parseBlock(cidr);
+    if (!b) return undefined;
+    const own = this.spaces.get(nic.subnetId)?.rangeOf(b);
+    if (own) return { space: this.spaces.get(nic.subnetId)!, ...own };
+    for (const r of this.rangesOf(nic.subnetId)) {
+      const sp = this.spaces.get(r.id);
+      const inRange = sp?.rangeOf(b);
+      if (sp && inRange) return { space: sp, ...inRange, rangeId: r.id };
+    }
+    return undefined;
+  }
+
   /** Recomputes every subnet's address space from the records; throws CheckpointError on overlaps. */
   rebuildSpaces(): void {
     this.spaces.clear();
-    for (const s of this.subnets.values()) this.spaces.set(s.id, new SubnetSpace(s.cidr));
+    for (const s of this.subnets.values()) this.spaces.set(s.id, new SubnetSpace(s.cidr, this.subnetReserved));
+    for (const r of this.secondaryRanges.values()) this.spaces.set(r.id, new SubnetSpace(r.cidr, { first: 0, last: 0 }));
     const claim = (subnetId: string, cidr: string, what: string): void => {
       const sp = this.spaces.get(subnetId);
       const b = parseBlock(cidr);
@@ -148,7 +174,11 @@ export class SimStore {
     for (const n of this.interfaces.values()) {
       claim(n.subnetId, n.primaryIp, `interface ${n.id} primary`);
       for (const ip of n.privateIps) claim(n.subnetId, ip, `interface ${n.id} address`);
-      for (const p of n.prefixes) claim(n.subnetId, p, `interface ${n.id} prefix`);
+      for (const p of n.prefixes) {
+        const at = this.prefixSpace(n, p);
+        if (!at) throw new CheckpointError(`sim state: interface ${n.id} prefix ${p} is outside subnet ${n.subnetId} and its secondary ranges`);
+        claim(at.rangeId ?? n.subnetId, p, `interface ${n.id} prefix`);
+      }
     }
   }
 }

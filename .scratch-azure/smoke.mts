@@ -1,0 +1,18 @@
+import { seededWorld, startAzureEmulator } from '../providers/azure/emulator/index.js';
+import { AzureProvider, parseAzureSettings } from '../providers/azure/index.js';
+import { SystemClock } from '../ipamd/util/clock.js';
+const world = seededWorld({ vmName: 'node1', podSubnet: { name: 'pods', cidr: '10.240.16.0/24' } });
+const emu = await startAzureEmulator({ world });
+const settings = parseAzureSettings({ AZURE_ARM_ENDPOINT: emu.url, AZURE_IMDS_ENDPOINT: emu.url, AZURE_LRO_POLL_INTERVAL_MS: '20' });
+const p = new AzureProvider({ settings, clock: new SystemClock() });
+const t0 = Date.now();
+const inv = await p.describeNode();
+console.log(JSON.stringify(inv, null, 1));
+const added = await p.assignAddresses(inv.interfaces[0]!.id, { kind: 'ip', count: 3 });
+console.log('added', added, Date.now() - t0);
+await p.unassignAddresses(inv.interfaces[0]!.id, added.slice(0, 2));
+console.log((await p.describeNode()).interfaces[0]!.blocks, Date.now() - t0);
+console.log(await p.listSubnets());
+console.log(await p.describeSubnetAllocations(inv.interfaces[0]!.subnetId));
+console.log(emu.calls());
+await emu.close();

@@ -1,0 +1,153 @@
+/**
+ * @module CNI conflist
+ * Renders the plugin's network configuration list and installs it in the
+ * host CNI config dir. The kubelet reports the node Ready ("network ready")
+ * as soon as the runtime finds a config there, so it is written only once
+ * ipamd answers on its socket and the plugin binaries are in place: an early
+ * or stray conflist is the classic "Pods stuck in ContainerCreating"
+ * (aws-vpc-cni.md §1.1, the AWS entrypoint's waitForIPAM).
+ *
+ * Writes are atomic (temp file in the same dir, fsync, rename, fsync of the
+ * dir). The temp name does not end in .conf/.conflist/.json, so a runtime
+ * scanning the dir never loads a half-written file.
+ */
+import { accessSync, closeSync, constants, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { ConfigError } from '../../providers/errors.js';
+import { CONFLIST_NAME, NETWORK_NAME, PLUGIN_TYPE } from './names.js';
+
+export interface ConflistOptions {
+  socketPath: string;
+  mtu: number;
+  logFile?: string;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'off';
+  cniVersion: string;
+  /** Chained plugins after ours, e.g. portmap (hostPort) and bandwidth. */
+  chain: string[];
+  addWaitMs: number;
+}
+
+/** Chained plugins we know how to configure (the runtime fills their capabilities). */
+const CHAINED: Record<string, Record<string, unknown>> = {
+  portmap: { type: 'portmap', capabilities: { portMappings: true }, snat: true },
+  bandwidth: { type: 'bandwidth', capabilities: { bandwidth: true } },
+};
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function present(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+/** Reads the VPC_IPAM_CNI_* variables; invalid values name the variable. */
+export function conflistOptionsFromEnv(env: Env, socketPath: string, addWaitMs: number): ConflistOptions {
+  const mtuRaw = present(env, 'POD_MTU') ?? '9001';
+  const mtu = Number(mtuRaw);
+  if (!/^\d+$/.test(mtuRaw) || mtu < 576 || mtu > 9216) throw new ConfigError('POD_MTU', `expected 576..9216, got "${mtuRaw}"`);
+  const logLevel = (present(env, 'VPC_IPAM_CNI_LOG_LEVEL') ?? 'info') as ConflistOptions['logLevel'];
+  if (!['debug', 'info', 'warn', 'error', 'off'].includes(logLevel)) throw new ConfigError('VPC_IPAM_CNI_LOG_LEVEL', `expected debug, info, warn, error or off, got "${logLevel}"`);
+  const cniVersion = present(env, 'VPC_IPAM_CNI_VERSION') ?? '1.0.0';
+  if (!['0.4.0', '1.0.0', '1.1.0'].includes(cniVersion)) throw new ConfigError('VPC_IPAM_CNI_VERSION', `expected 0.4.0, 1.0.0 or 1.1.0, got "${cniVersion}"`);
+  const chain = (present(env, 'VPC_IPAM_CNI_CHAIN') ?? 'portmap')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '' && s !== 'none');
+  for (const c of chain) if (!CHAINED[c]) throw new ConfigError('VPC_IPAM_CNI_CHAIN', `unknown plugin "${c}" (known: ${Object.keys(CHAINED).join(', ')}, none)`);
+  const logFile = present(env, 'VPC_IPAM_CNI_LOG_FILE') ?? '/var/log/vpc-ipam/plugin.log';
+  if (!path.isAbsolute(logFile)) throw new ConfigError('VPC_IPAM_CNI_LOG_FILE', `must be an absolute host path, got "${logFile}"`);
+  return { socketPath, mtu, logFile, logLevel, cniVersion, chain, addWaitMs };
+}
+
+export function renderConflist(o: ConflistOptions): string {
+  const ours: Record<string, unknown> = {
+    type: PLUGIN_TYPE,
+    ipamdSocket: o.socketPath,
+    mtu: o.mtu,
+    logLevel: o.logLevel,
+    addWaitMs: o.addWaitMs,
+  };
+  if (o.logFile) ours.logFile = o.logFile;
+  const list: Record<string, unknown> = {
+    cniVersion: o.cniVersion,
+    name: NETWORK_NAME,
+    plugins: [ours, ...o.chain.map((c) => CHAINED[c]!)],
+  };
+  // libcni >= 1.1 picks the highest version it supports from cniVersions; older ones read cniVersion.
+  if (o.cniVersion !== '0.4.0') list.cniVersions = ['1.0.0', '1.1.0'].filter((v) => v >= o.cniVersion);
+  return `${JSON.stringify(list, null, 2)}\n`;
+}
+
+/** Binaries the conflist needs in the host CNI bin dir that are missing (or not executable). */
+export function missingBinaries(binDir: string, o: Pick<ConflistOptions, 'chain'>): string[] {
+  return [PLUGIN_TYPE, ...o.chain].filter((b) => {
+    try {
+      accessSync(path.join(binDir, b), constants.X_OK);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+}
+
+/** Other CNI configs the runtime would pick before ours (it uses the first by name). */
+export function configsBefore(confDir: string, name = CONFLIST_NAME): string[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(confDir);
+  } catch {
+    return [];
+  }
+  return entries.filter((f) => /\.(conflist|conf|json)$/.test(f) && f < name).sort();
+}
+
+/** Atomically installs `content` as `<confDir>/<name>`; returns false when it was already identical. */
+export function installConflist(confDir: string, content: string, name = CONFLIST_NAME): boolean {
+  const target = path.join(confDir, name);
+  try {
+    if (statSync(target).isFile() && readFileSync(target, 'utf8') === content) return false;
+  } catch {
+    // absent: install
+  }
+  const tmp = path.join(confDir, `.${name}.tmp-${process.pid}`);
+  try {
+    writeFileSync(tmp, content, { mode: 0o644 });
+    const fd = openSync(tmp, 'r+');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, target);
+    fsyncDir(confDir);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  return true;
+}
+
+/** Removes our conflist (uninstall only). True when there was one. */
+export function removeConflist(confDir: string, name = CONFLIST_NAME): boolean {
+  const target = path.join(confDir, name);
+  try {
+    statSync(target);
+  } catch {
+    return false;
+  }
+  rmSync(target, { force: true });
+  fsyncDir(confDir);
+  return true;
+}
+
+function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // Some filesystems refuse fsync on a directory; the rename is still atomic.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * @module adaptive pool policy
+ * `WARM_POOL_POLICY=adaptive`: keeps as many free addresses as the Pods this
+ * node is likely to ask for while the cloud is still adding more, instead of
+ * a fixed number (WARM_IP_TARGET) or a whole interface (WARM_ENI_TARGET).
+ *
+ * The warm target is the largest of three demands, clamped to
+ * [WARM_POOL_FLOOR, WARM_POOL_CEILING]:
+ * - rate: with ADDs arriving at λ (the faster of a 1-minute and a 15-minute
+ *   decaying rate), the one that starts a refill plus the (1 − ε) quantile of
+ *   Poisson(λ·H) more during the refill horizon H;
+ * - burst: the most ADDs seen inside one horizon in the last hour, because
+ *   real arrivals come in bursts (ReplicaSets, Jobs, rollouts), not Poisson;
+ * - scheduled: the size of a CronJob-like burst predicted to start within the
+ *   lead time, so a recurring burst is met without holding it all day.
+ *
+ * The horizon comes from measured cloud latency: two assign calls (one tick
+ * in flight, the next queued) while the node's interfaces have room; an
+ * interface create plus an assign when they are nearly full, so the slow
+ * create starts before the warm addresses run out.
+ *
+ * Departures are observed too: they show in the explanation, and addresses in
+ * cooldown are already excluded from "free" by the planner, so a churning
+ * node grows to cover them (aws-vpc-cni.md §3.7's trap does not apply).
+ */
+import type { WarmTargets } from '../config.js';
+import type { PoolSnapshot } from '../datastore/types.js';
+import { ArrivalLog, DecayingRate, DEFAULT_RECURRING, LatencyEstimate, poissonQuantile, RecurringBursts, type RecurringBurstOptions } from './adaptive-signals.js';
+import type { PoolLimits } from './planner.js';
+import type { PoolPolicy } from './policy.js';
+
+export interface AdaptivePolicyOptions {
+  /** WARM_POOL_FLOOR: never fewer free addresses than this. */
+  floor: number;
+  /** WARM_POOL_CEILING: never more than this. */
+  ceiling: number;
+  /** MINIMUM_IP_TARGET, still honoured as a floor on the addresses held. */
+  minimumIps?: number;
+  /** The node's limits once known (after init): shows when growth will need a new interface. */
+  limits?: () => PoolLimits | undefined;
+  /** The reconciler's period: targets are re-read at least this often, so predictions must lead by it. */
+  reconcileIntervalMs?: number;
+  /** How long a burst keeps raising the target. */
+  burstMemoryMs?: number;
+  /** How long an interface stays attached (possibly empty) after the pool last used it. */
+  keepInterfaceMs?: number;
+  /** Accepted chance that an ADD finds nothing ready, for Poisson-like arrivals. */
+  missProbability?: number;
+  /** Recurring-burst detection; `false` turns it off. */
+  recurring?: RecurringBurstOptions | false;
+  /** Assumed latencies until the first ones are measured. */
+  priorAssignMs?: number;
+  priorCreateMs?: number;
+}
+
+/** Everything the target was computed from; `explain()` prints it. */
+export interface AdaptiveDecision {
+  warm: number;
+  minimum: number;
+  /** Interfaces kept attached even if empty (the most the pool used within keepInterfaceMs). */
+  keepInterfaces: number;
+  rate: number;
+  burst: number;
+  scheduled: number;
+  /** Addresses the existing interfaces can still take (Infinity when limits are unknown). */
+  room: number;
+  /** True when the horizon is an interface create (the interfaces are nearly full). */
+  needsInterface: boolean;
+  horizonMs: number;
+  addsPerMin: { fast: number; slow: number };
+  delsPerMin: number;
+  assignMs: number;
+  createMs: number;
+  recurring: Array<{ periodMs: number; inMs: number; size: number }>;
+}
+
+const FAST_TAU_MS = 60_000;
+const SLOW_TAU_MS = 15 * 60_000;
+
+export class AdaptivePolicy implements PoolPolicy {
+  readonly name = 'adaptive';
+  private readonly fast = new DecayingRate(FAST_TAU_MS);
+  private readonly slow = new DecayingRate(SLOW_TAU_MS);
+  private readonly dels = new DecayingRate(SLOW_TAU_MS);
+  private readonly arrivals: ArrivalLog;
+  private readonly recurring: RecurringBursts | undefined;
+  private readonly assign: LatencyEstimate;
+  private readonly create: LatencyEstimate;
+  private readonly eps: number;
+  private readonly intervalMs: number;
+  private last: AdaptiveDecision | undefined;
+  /** lastUsed[k] = last time the pool had addresses on at least k interfaces. */
+  private readonly lastUsed: number[] = [];
+  private readonly keepMs: number;
+
+  constructor(private readonly o: AdaptivePolicyOptions) {
+    if (o.floor > o.ceiling) throw new RangeError(`adaptive policy: floor ${o.floor} is above ceiling ${o.ceiling}`);
+    this.arrivals = new ArrivalLog(o.burstMemoryMs ?? Number(process.env.BM ?? 60) * 60_000);
+    this.recurring = o.recurring === false ? undefined : new RecurringBursts(o.recurring ?? DEFAULT_RECURRING);
+    this.assign = new LatencyEstimate(o.priorAssignMs ?? 1_000);
+    this.create = new LatencyEstimate(o.priorCreateMs ?? 5_000);
+    this.eps = o.missProbability ?? 0.002;
+    this.intervalMs = o.reconcileIntervalMs ?? 5_000;
+    this.keepMs = o.keepInterfaceMs ?? 60 * 60_000;
+  }
+
+  observeAdd(now: number): void {
+    this.fast.record(now);
+    this.slow.record(now);
+    // An ADD a recurring burst accounts for is expected: it must not also raise the everyday target.
+    const expected = this.recurring?.expectedAdd(now, this.leadMs()) ?? false;
+    this.recurring?.record(now);
+    if (!expected) this.arrivals.record(now);
+  }
+
+  observeDel(now: number): void {
+    this.dels.record(now);
+  }
+
+  observeGrowLatency(kind: 'assign' | 'createInterface', ms: number): void {
+    (kind === 'assign' ? this.assign : this.create).observe(ms);
+  }
+
+  targets(s: PoolSnapshot): WarmTargets {
+    const d = this.decide(s);
+    this.last = d;
+    return { warmInterfaces: 0, warmIps: d.warm, minimumIps: d.minimum, warmPrefixes: 0, keepInterfaces: d.keepInterfaces };
+  }
+
+  /** The whole computation, without side effects beyond forgetting expired history. */
+  decide(s: PoolSnapshot): AdaptiveDecision {
+    const now = s.now;
+    const la = this.assign.value;
+    const lc = this.create.value;
+    const lambda = Math.max(this.fast.value(now), this.slow.value(now)); // ADDs per ms
+    const need = (h: number) => Math.max(1 + poissonQuantile(lambda * h, this.eps), this.arrivals.maxInWindow(h, now));
+    const room = this.room(s);
+    let horizonMs = 2 * la;
+    let warm = need(horizonMs);
+    let needsInterface = false;
+    const hc = lc + la;
+    const wc = need(hc);
+    if (room < wc && this.canAddInterface(s)) {
+      // The next refills will need a new interface: be ready for what arrives during its create.
+      needsInterface = true;
+      horizonMs = hc;
+      warm = Math.max(warm, wc);
+    }
+    const rate = 1 + poissonQuantile(lambda * horizonMs, this.eps);
+    const burst = this.arrivals.maxInWindow(horizonMs, now);
+    const due = this.recurring?.due(now, this.leadMs()) ?? [];
+    const scheduled = due.reduce((m, r) => Math.max(m, r.size), 0);
+    warm = Math.min(this.o.ceiling, Math.max(this.o.floor, warm, scheduled));
+    // MINIMUM_IP_TARGET keeps its meaning; at least 1 keeps the planner in IP-target mode even with floor 0.
+    const minimum = Math.max(this.o.minimumIps ?? 0, warm === 0 ? 1 : 0);
+    return {
+      warm,
+      minimum,
+      keepInterfaces: this.keepInterfaces(s),
+      rate,
+      burst,
+      scheduled,
+      room,
+      needsInterface,
+      horizonMs,
+      addsPerMin: { fast: this.fast.value(now) * 60_000, slow: this.slow.value(now) * 60_000 },
+      delsPerMin: this.dels.value(now) * 60_000,
+      assignMs: la,
+      createMs: lc,
+      recurring: (this.recurring?.list(now) ?? []).map((r) => ({ periodMs: r.periodMs, inMs: r.nextAt - now, size: r.size })),
+    };
+  }
+
+  explain(): string {
+    const d = this.last;
+    if (!d) return `adaptive: no decision yet (floor ${this.o.floor}, ceiling ${this.o.ceiling})`;
+    return explainDecision(d, this.o);
+  }
+
+  /** How early a predicted burst must be acted on: one idle reconcile period, an interface create, the jitter. */
+  private leadMs(): number {
+    return this.intervalMs + this.create.value + this.assign.value + (this.o.recurring ? this.o.recurring.toleranceMs : DEFAULT_RECURRING.toleranceMs);
+  }
+
+  /**
+   * Releasing addresses is cheap to undo (one 0.3 s assign); deleting an interface is not (a create and attach of
+   * seconds, while Pods wait). So interfaces the pool used within keepInterfaceMs stay attached, even empty:
+   * an empty interface holds no Pod addresses, only its own primary address.
+   */
+  private keepInterfaces(s: PoolSnapshot): number {
+    const inUse = s.interfaces.filter((i) => i.usable && (i.blocks > 0 || i.assigned > 0)).length;
+    for (let k = 1; k <= inUse; k++) this.lastUsed[k] = s.now;
+    let keep = 0;
+    for (let k = 1; k < this.lastUsed.length; k++) if (s.now - (this.lastUsed[k] ?? -Infinity) <= this.keepMs) keep = k;
+    return keep;
+  }
+
+  private room(s: PoolSnapshot): number {
+    const L = this.o.limits?.();
+    if (!L) return Infinity;
+    return s.interfaces.filter((i) => i.usable).reduce((n, i) => n + Math.max(0, L.slotsPerInterface - i.slotsUsed) * s.blockSize, 0);
+  }
+
+  private canAddInterface(s: PoolSnapshot): boolean {
+    const L = this.o.limits?.();
+    return L !== undefined && L.canCreateInterfaces && s.interfaces.length < L.maxInterfaces;
+  }
+}
+
+const perMin = (n: number) => (n >= 10 ? n.toFixed(0) : n.toFixed(1));
+const secs = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 0)} s`;
+
+/** One sentence per input: what was measured, what each demand asks for, and the clamp. */
+export function explainDecision(d: AdaptiveDecision, o: Pick<AdaptivePolicyOptions, 'floor' | 'ceiling' | 'minimumIps'>): string {
+  const parts = [
+    `adaptive: warm target ${d.warm} = max(rate ${d.rate}, burst ${d.burst}, scheduled ${d.scheduled}) within floor ${o.floor}..ceiling ${o.ceiling}`,
+    `ADDs ${perMin(d.addsPerMin.fast)}/min (1 min), ${perMin(d.addsPerMin.slow)}/min (15 min); DELs ${perMin(d.delsPerMin)}/min`,
+    `refill ${secs(d.assignMs)} per assign, ${secs(d.createMs)} per new interface; horizon ${secs(d.horizonMs)}${d.needsInterface ? ` (interfaces nearly full: room for ${d.room})` : ''}`,
+  ];
+  if (d.recurring.length) {
+    parts.push(
+      `recurring bursts: ${d.recurring.map((r) => `${r.size} ADDs every ${Math.round(r.periodMs / 60_000)} min, next in ${secs(Math.max(0, r.inMs))}`).join('; ')}`,
+    );
+  }
+  if (d.keepInterfaces > 1) parts.push(`${d.keepInterfaces} interfaces kept attached (used in the last hour)`);
+  if (d.minimum > 0) parts.push(`minimum ${d.minimum} held`);
+  return parts.join('; ');
+}

@@ -1,0 +1,240 @@
+/**
+ * @module aws provider
+ * {@link AwsProvider}: the {@link CloudProvider} of one EC2 instance, over
+ * `@aws-sdk/client-ec2` and IMDSv2.
+ *
+ * IMDS is for discovery (who am I, my primary interface, my groups) and for
+ * waiting until a new ENI is visible to the node. EC2 is the authority for
+ * everything ipamd might remove: `describeNode` reads the instance's ENIs
+ * with DescribeNetworkInterfaces, never from IMDS, because IMDS lags and a
+ * stale IMDS after a reboot made the VPC CNI drop in-use ENIs
+ * (amazon-vpc-cni-k8s#1967). When IMDS and EC2 disagree the provider logs
+ * it and counts it ({@link AwsProvider.stats}), and trusts EC2.
+ *
+ * Calls per operation: describeNode 1 (+1 DescribeSubnets per new subnet,
+ * cached); create 5 (DescribeInstances, Create, Attach, Modify, IMDS polls
+ * aside); delete 3; assign/unassign 1.
+ */
+import {
+  AssignPrivateIpAddressesCommand,
+  DescribeInstanceTypesCommand,
+  DescribeSubnetsCommand,
+  UnassignPrivateIpAddressesCommand,
+  type Filter,
+  type EC2Client,
+} from '@aws-sdk/client-ec2';
+import { Address4 } from 'ip-address';
+import type { Clock } from '../../ipamd/util/clock.js';
+import { CloudError, InvalidCloudRequestError } from '../errors.js';
+import { lookupEc2Limits } from '../limits/ec2-limits.js';
+import type {
+  AddressBlock,
+  AssignRequest,
+  CloudProvider,
+  CreateInterfaceRequest,
+  InstanceLimits,
+  NetworkInterface,
+  NodeInventory,
+  Subnet,
+  SubnetAllocations,
+  SubnetFilter,
+} from '../types.js';
+import { blocksOf, toInstanceLimits, toNetworkInterface, toSubnet } from './convert.js';
+import { Ec2Api } from './ec2-api.js';
+import { createAndAttach, detachAndDelete, type LifecycleDeps, type LifecycleLog } from './eni-lifecycle.js';
+import { discoverInstance, type ImdsClient, type InstanceIdentity } from './imds-client.js';
+
+export interface AwsProviderOptions {
+  ec2: EC2Client;
+  imds: ImdsClient;
+  clock: Clock;
+  /** Skips IMDS discovery (tests, or a caller that already did it). */
+  identity?: InstanceIdentity;
+  clusterName?: string;
+  /** How long a new ENI may take to appear in IMDS (default 30 s). */
+  attachWaitMs?: number;
+  log?: LifecycleLog & { info?(o: object, m?: string): void };
+}
+
+function neutral(l: InstanceLimits): InstanceLimits {
+  const { instanceType, maxInterfaces, ipv4PerInterface, supportsIps, supportsPrefixes, prefixLength, canCreateInterfaces } = l;
+  return { instanceType, maxInterfaces, ipv4PerInterface, supportsIps, supportsPrefixes, prefixLength, canCreateInterfaces };
+}
+
+export class AwsProvider implements CloudProvider {
+  readonly name = 'aws' as const;
+  readonly api: Ec2Api;
+  readonly identity: InstanceIdentity;
+  /** How often IMDS was seen behind EC2 during describeNode (it is then ignored). */
+  readonly stats = { imdsBehind: 0, imdsAhead: 0 };
+  private readonly d: LifecycleDeps;
+  private readonly subnetCidrs = new Map<string, string>();
+  private readonly limitsCache = new Map<string, InstanceLimits>();
+
+  private constructor(
+    private readonly o: AwsProviderOptions,
+    identity: InstanceIdentity,
+  ) {
+    this.api = new Ec2Api(o.ec2);
+    this.identity = identity;
+    this.subnetCidrs.set(identity.subnetId, identity.subnetCidr);
+    this.d = { api: this.api, imds: o.imds, clock: o.clock, identity, attachWaitMs: o.attachWaitMs ?? 30_000, clusterName: o.clusterName, log: o.log };
+  }
+
+  /** Discovers the instance from IMDS (unless `identity` is given) and returns a ready provider. */
+  static async create(o: AwsProviderOptions): Promise<AwsProvider> {
+    return new AwsProvider(o, o.identity ?? (await discoverInstance(o.imds)));
+  }
+
+  async describeNode(): Promise<NodeInventory> {
+    const id = this.identity;
+    const nics = (await this.api.describeInterfaces({ Filters: [{ Name: 'attachment.instance-id', Values: [id.instanceId] }] })).filter(
+      (n) => (n.Attachment?.NetworkCardIndex ?? 0) === 0 && n.Attachment?.InstanceId === id.instanceId,
+    );
+    await this.learnSubnets(nics.map((n) => n.SubnetId ?? ''));
+    const interfaces = nics
+      .map((n) => toNetworkInterface(n, this.subnetCidrs.get(n.SubnetId!) ?? ''))
+      .sort((a, b) => a.deviceIndex - b.deviceIndex);
+    await this.compareWithImds(interfaces);
+    return { instanceId: id.instanceId, instanceType: id.instanceType, zone: id.zone, vpcId: id.vpcId, vpcCidrs: [...id.vpcCidrs], interfaces };
+  }
+
+  async getLimits(instanceType: string): Promise<InstanceLimits> {
+    const table = lookupEc2Limits(instanceType);
+    if (table) return neutral(table);
+    const cached = this.limitsCache.get(instanceType);
+    if (cached) return { ...cached };
+    // Not in the generated table (a type newer than it): one DescribeInstanceTypes, then cached.
+    const out = await this.api.call('DescribeInstanceTypes', (c) => c.send(new DescribeInstanceTypesCommand({ InstanceTypes: [instanceType as never] })));
+    const info = out.InstanceTypes?.find((t) => t.InstanceType === instanceType);
+    if (!info) throw new InvalidCloudRequestError({ provider: 'aws', operation: 'DescribeInstanceTypes', cloudCode: 'InvalidInstanceType', message: `EC2 does not know instance type ${instanceType}` });
+    const limits = toInstanceLimits(info);
+    this.limitsCache.set(instanceType, limits);
+    return { ...limits };
+  }
+
+  async listSubnets(filter: SubnetFilter = {}): Promise<Subnet[]> {
+    const Filters: Filter[] = [];
+    if (filter.vpcId) Filters.push({ Name: 'vpc-id', Values: [filter.vpcId] });
+    if (filter.zone) Filters.push({ Name: 'availability-zone', Values: [filter.zone] });
+    for (const [k, v] of Object.entries(filter.tags ?? {})) Filters.push({ Name: `tag:${k}`, Values: [v] });
+    const out = await this.api.call('DescribeSubnets', (c) =>
+      c.send(new DescribeSubnetsCommand({ ...(filter.ids?.length ? { SubnetIds: filter.ids } : {}), ...(Filters.length ? { Filters } : {}) })),
+    );
+    const subnets = (out.Subnets ?? []).map(toSubnet);
+    for (const s of subnets) this.subnetCidrs.set(s.id, s.cidr);
+    return subnets;
+  }
+
+  async createInterface(req: CreateInterfaceRequest): Promise<NetworkInterface> {
+    const limits = await this.getLimits(this.identity.instanceType);
+    await this.learnSubnets([req.subnetId]);
+    return createAndAttach(this.d, limits, this.subnetCidrs.get(req.subnetId) ?? '', req);
+  }
+
+  async deleteInterface(interfaceId: string): Promise<void> {
+    await detachAndDelete(this.d, interfaceId);
+  }
+
+  async assignAddresses(interfaceId: string, req: AssignRequest): Promise<AddressBlock[]> {
+    const op = 'AssignPrivateIpAddresses';
+    if ((req.count === undefined) === (req.cidrs === undefined)) {
+      throw new InvalidCloudRequestError({ provider: 'aws', operation: op, cloudCode: 'InvalidParameterCombination', message: 'give exactly one of count and cidrs' });
+    }
+    if (req.count !== undefined && (!Number.isInteger(req.count) || req.count < 0)) {
+      throw new InvalidCloudRequestError({ provider: 'aws', operation: op, cloudCode: 'InvalidParameterValue', message: `count must be a non-negative integer, got ${req.count}` });
+    }
+    if (req.count === 0 || req.cidrs?.length === 0) return [];
+    const ip = req.kind === 'ip';
+    const input = {
+      NetworkInterfaceId: interfaceId,
+      ...(ip && req.count !== undefined ? { SecondaryPrivateIpAddressCount: req.count } : {}),
+      ...(ip && req.cidrs ? { PrivateIpAddresses: req.cidrs.map((c) => c.replace(/\/32$/, '')) } : {}),
+      ...(!ip && req.count !== undefined ? { Ipv4PrefixCount: req.count } : {}),
+      ...(!ip && req.cidrs ? { Ipv4Prefixes: req.cidrs } : {}),
+    };
+    const out = await this.api.call(op, (c) => c.send(new AssignPrivateIpAddressesCommand(input)));
+    if (ip) return (out.AssignedPrivateIpAddresses ?? []).map((a) => ({ cidr: `${a.PrivateIpAddress}/32`, kind: 'ip' }));
+    return (out.AssignedIpv4Prefixes ?? []).map((p) => ({ cidr: p.Ipv4Prefix!, kind: 'prefix' }));
+  }
+
+  async unassignAddresses(interfaceId: string, blocks: AddressBlock[]): Promise<void> {
+    if (blocks.length === 0) return;
+    try {
+      await this.unassign(interfaceId, blocks);
+    } catch (err) {
+      if (!CloudError.isCloud(err)) throw err;
+      if (err.code === 'CLOUD_NOT_FOUND') return; // the interface is gone, and its addresses with it
+      if (err.code !== 'CLOUD_INVALID') throw err;
+      // Some blocks are already gone (EC2 refuses the whole call): retry with those still there.
+      const [nic] = await this.api.describeInterfaces({ NetworkInterfaceIds: [interfaceId] }).catch((e: unknown) => {
+        if (CloudError.isCloud(e) && e.code === 'CLOUD_NOT_FOUND') return [];
+        throw e;
+      });
+      if (!nic) return;
+      const present = new Set(blocksOf(nic).map((b) => b.cidr));
+      const still = blocks.filter((b) => present.has(b.cidr));
+      if (still.length === 0) return;
+      if (still.length === blocks.length) throw err; // nothing was missing: the error is real
+      await this.unassign(interfaceId, still);
+    }
+  }
+
+  async describeSubnetAllocations(subnetId: string): Promise<SubnetAllocations> {
+    const [subnet] = await this.listSubnets({ ids: [subnetId] });
+    if (!subnet) throw new InvalidCloudRequestError({ provider: 'aws', operation: 'DescribeSubnets', cloudCode: 'InvalidSubnetID.NotFound', message: `subnet ${subnetId} not found` });
+    const nics = await this.api.describeInterfaces({ Filters: [{ Name: 'subnet-id', Values: [subnetId] }] });
+    const used = reservedCidrs(subnet.cidr);
+    for (const n of nics) {
+      if (n.PrivateIpAddress) used.push(`${n.PrivateIpAddress}/32`);
+      used.push(...blocksOf(n).map((b) => b.cidr));
+    }
+    return { subnet, used };
+  }
+
+  async close(): Promise<void> {
+    this.o.ec2.destroy();
+  }
+
+  // ---- helpers --------------------------------------------------------------
+
+  private async unassign(interfaceId: string, blocks: AddressBlock[]): Promise<void> {
+    const ips = blocks.filter((b) => b.kind === 'ip').map((b) => b.cidr.replace(/\/32$/, ''));
+    const prefixes = blocks.filter((b) => b.kind === 'prefix').map((b) => b.cidr);
+    await this.api.call('UnassignPrivateIpAddresses', (c) =>
+      c.send(new UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: interfaceId, ...(ips.length ? { PrivateIpAddresses: ips } : {}), ...(prefixes.length ? { Ipv4Prefixes: prefixes } : {}) })),
+    );
+  }
+
+  /** Subnet CIDRs never change, so one DescribeSubnets per subnet ever seen. */
+  private async learnSubnets(ids: string[]): Promise<void> {
+    const missing = [...new Set(ids)].filter((id) => id && !this.subnetCidrs.has(id));
+    if (missing.length > 0) await this.listSubnets({ ids: missing });
+  }
+
+  /** Logs (and counts) when IMDS disagrees with EC2; EC2 wins either way. IMDS failures are ignored here. */
+  private async compareWithImds(fromEc2: NetworkInterface[]): Promise<void> {
+    let macs: string[];
+    try {
+      macs = await this.o.imds.list('network/interfaces/macs/');
+    } catch {
+      return;
+    }
+    const ec2Macs = new Set(fromEc2.map((n) => n.mac));
+    const behind = fromEc2.filter((n) => !macs.includes(n.mac)).map((n) => n.id);
+    const ahead = macs.filter((m) => !ec2Macs.has(m));
+    if (behind.length) this.stats.imdsBehind++;
+    if (ahead.length) this.stats.imdsAhead++;
+    if (behind.length || ahead.length) {
+      this.o.log?.warn({ notInImds: behind, onlyInImds: ahead }, 'instance metadata disagrees with EC2 (IMDS lags); trusting EC2, removing nothing because of IMDS');
+    }
+  }
+}
+
+/** EC2's reserved addresses of a subnet: the first four and the last (cloud-apis.md §1.6). */
+function reservedCidrs(cidr: string): string[] {
+  const a = new Address4(cidr);
+  const start = a.startAddress().bigInt();
+  const end = a.endAddress().bigInt();
+  return [start, start + 1n, start + 2n, start + 3n, end].map((n) => `${Address4.fromBigInt(n).address}/32`);
+}

@@ -1,0 +1,36 @@
+/**
+ * @module ec2 client
+ * Builds the `@aws-sdk/client-ec2` client. Retries: the SDK keeps its
+ * standard retryer (throttling-aware backoff, retry quota) but with
+ * AWS_MAX_ATTEMPTS (default 2) attempts, because ipamd's CloudCaller retries
+ * each provider operation again (VPC_IPAM_CLOUD_MAX_ATTEMPTS, default 6)
+ * with its own backoff and a node-wide pause after a throttle. Attempts
+ * multiply: one logical operation makes at most 2 × 6 = 12 HTTP requests,
+ * where the SDK default (3) under the CNI-style 10 would make 30.
+ */
+import { EC2Client } from '@aws-sdk/client-ec2';
+import type { AwsCredentialIdentity } from '@aws-sdk/types';
+
+export interface Ec2ClientOptions {
+  region: string;
+  /** Default: the SDK's regional endpoint (or AWS_ENDPOINT_URL_EC2, which the SDK reads itself). */
+  endpoint?: string;
+  /** Default: the SDK's credential chain (env, web identity, instance role…). Tests pass fake static ones. */
+  credentials?: AwsCredentialIdentity;
+  maxAttempts?: number;
+  httpTimeoutMs?: number;
+}
+
+/** Fake credentials for the emulators: requests are signed as usual, nobody checks the signature. */
+export const EMULATOR_CREDENTIALS: AwsCredentialIdentity = Object.freeze({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'vpc-ipam-emulator-secret' });
+
+export function createEc2Client(o: Ec2ClientOptions): EC2Client {
+  return new EC2Client({
+    region: o.region,
+    ...(o.endpoint ? { endpoint: o.endpoint } : {}),
+    ...(o.credentials ? { credentials: o.credentials } : {}),
+    maxAttempts: o.maxAttempts ?? 2,
+    retryMode: 'standard',
+    requestHandler: { requestTimeout: o.httpTimeoutMs ?? 10_000, connectionTimeout: Math.min(o.httpTimeoutMs ?? 10_000, 3_000) },
+  });
+}

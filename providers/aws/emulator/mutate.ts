@@ -1,0 +1,169 @@
+/**
+ * @module ec2 mutating actions
+ * Create/Attach/Detach/Delete/ModifyNetworkInterfaceAttribute,
+ * Assign/UnassignPrivateIpAddresses and Create/DeleteTags, each one call of
+ * the sim cloud (which validates everything and changes nothing on failure).
+ * Parameter shapes are those the SDK sends (cloud-apis.md §1.2); each action
+ * answers only what EC2 answers (Assign: only the newly added addresses).
+ */
+import { InvalidCloudRequestError, IpamError, type CloudError } from '../../errors.js';
+import type { CreateInterfaceOptions } from '../../sim/interface-ops.js';
+import { PREFIX_SHORTAGE_MESSAGE, type ActionContext } from './context.js';
+import { oneInterface } from './describe.js';
+import { QueryError, type QueryParams } from './query.js';
+import { itemSet, leaf } from './xml.js';
+
+const RETURN_TRUE = leaf('return', true);
+
+/** Rewords prefix exhaustion as `InvalidParameterValue` when the emulator is set to (see context.ts). */
+function prefixShortage<T>(ctx: ActionContext, op: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (ctx.prefixShortage === 'InvalidParameterValue' && IpamError.is(err) && err.code === 'CLOUD_NO_PREFIX_BLOCK') {
+      throw new InvalidCloudRequestError({ provider: 'aws', operation: op, cloudCode: 'InvalidParameterValue', message: PREFIX_SHORTAGE_MESSAGE, cause: err });
+    }
+    throw err;
+  }
+}
+
+function positive(p: QueryParams, name: string): number | undefined {
+  const n = p.int(name);
+  if (n !== undefined && n < 1) throw new QueryError('InvalidParameterValue', `Value (${n}) for parameter ${name} is invalid. Must be at least 1.`);
+  return n;
+}
+
+function onlyOne(p: QueryParams, groups: string[][]): void {
+  const used = groups.filter((g) => g.some((name) => p.hasAny(name)));
+  if (used.length > 1) {
+    throw new QueryError('InvalidParameterCombination', `Specify only one of ${groups.map((g) => g.join('/')).join(' or ')}`);
+  }
+}
+
+export function createNetworkInterface(ctx: ActionContext, p: QueryParams): string {
+  const token = p.str('ClientToken');
+  if (token !== undefined) {
+    const prior = ctx.clientTokens.get(token);
+    const existing = prior !== undefined ? ctx.cloud.describeInterfaces().find((n) => n.id === prior) : undefined;
+    if (existing) return oneInterface(existing) + leaf('clientToken', token);
+  }
+  onlyOne(p, [['SecondaryPrivateIpAddressCount', 'PrivateIpAddresses'], ['Ipv4PrefixCount', 'Ipv4Prefix']]);
+  const opts: CreateInterfaceOptions = {
+    subnetId: p.required('SubnetId'),
+    securityGroups: p.list('SecurityGroupId'),
+    description: p.str('Description') ?? '',
+    tags: p.tagSpecifications('network-interface'),
+  };
+  const primary = p.str('PrivateIpAddress');
+  if (primary !== undefined) opts.primaryIp = primary;
+  const ipCount = positive(p, 'SecondaryPrivateIpAddressCount');
+  const namedIps = p.structField('PrivateIpAddresses', 'PrivateIpAddress');
+  if (ipCount !== undefined) opts.secondaryIps = { count: ipCount };
+  else if (namedIps.length > 0) opts.secondaryIps = { ips: namedIps };
+  const prefixCount = positive(p, 'Ipv4PrefixCount');
+  const namedPrefixes = p.structField('Ipv4Prefix', 'Ipv4Prefix');
+  if (prefixCount !== undefined) opts.prefixes = { count: prefixCount };
+  else if (namedPrefixes.length > 0) opts.prefixes = { prefixes: namedPrefixes };
+  const nic = prefixShortage(ctx, 'CreateNetworkInterface', () => ctx.cloud.createInterface(opts));
+  if (token !== undefined) ctx.clientTokens.set(token, nic.id);
+  return oneInterface(nic, 'pending') + leaf('clientToken', token);
+}
+
+export function attachNetworkInterface(ctx: ActionContext, p: QueryParams): string {
+  const nicId = p.required('NetworkInterfaceId');
+  const instanceId = p.required('InstanceId');
+  const deviceIndex = p.int('DeviceIndex');
+  if (deviceIndex === undefined) throw new QueryError('MissingParameter', 'The request must contain the parameter DeviceIndex');
+  const card = p.int('NetworkCardIndex') ?? 0;
+  if (card !== 0) throw new QueryError('InvalidParameterValue', `Network card index ${card} is not valid for this instance type (the emulator models one network card)`);
+  const a = ctx.cloud.attachInterface(nicId, instanceId, deviceIndex);
+  return leaf('attachmentId', a.id) + leaf('networkCardIndex', 0);
+}
+
+export function detachNetworkInterface(ctx: ActionContext, p: QueryParams): string {
+  const attachmentId = p.required('AttachmentId');
+  const nic = ctx.cloud.findInterfaceByAttachment(attachmentId);
+  if (!nic) throw attachmentNotFound(ctx, 'DetachNetworkInterface', attachmentId);
+  ctx.cloud.detachInterface(nic.id);
+  return RETURN_TRUE;
+}
+
+export function deleteNetworkInterface(ctx: ActionContext, p: QueryParams): string {
+  ctx.cloud.deleteInterface(p.required('NetworkInterfaceId'));
+  return RETURN_TRUE;
+}
+
+export function modifyNetworkInterfaceAttribute(ctx: ActionContext, p: QueryParams): string {
+  const nicId = p.required('NetworkInterfaceId');
+  for (const other of ['Description.Value', 'SourceDestCheck.Value', 'SecurityGroupId.1']) {
+    if (p.has(other)) throw new QueryError('UnsupportedOperation', `The emulator models only Attachment.DeleteOnTermination, not ${other}`);
+  }
+  const attachmentId = p.required('Attachment.AttachmentId');
+  const del = p.bool('Attachment.DeleteOnTermination');
+  if (del === undefined) throw new QueryError('MissingParameter', 'The request must contain the parameter Attachment.DeleteOnTermination');
+  const nic = ctx.cloud.getInterface(nicId);
+  if (nic.attachment?.id !== attachmentId) throw attachmentNotFound(ctx, 'ModifyNetworkInterfaceAttribute', attachmentId);
+  ctx.cloud.modifyAttachment(nicId, { deleteOnTermination: del });
+  return RETURN_TRUE;
+}
+
+export function assignPrivateIpAddresses(ctx: ActionContext, p: QueryParams): string {
+  const nicId = p.required('NetworkInterfaceId');
+  onlyOne(p, [['SecondaryPrivateIpAddressCount', 'PrivateIpAddress'], ['Ipv4PrefixCount', 'Ipv4Prefix']]);
+  const ipCount = positive(p, 'SecondaryPrivateIpAddressCount');
+  const ips = p.list('PrivateIpAddress');
+  const prefixCount = positive(p, 'Ipv4PrefixCount');
+  const prefixes = p.list('Ipv4Prefix');
+  let addedIps: string[] = [];
+  let addedPrefixes: string[] = [];
+  if (ipCount !== undefined) addedIps = ctx.cloud.assignPrivateIps(nicId, { count: ipCount });
+  else if (ips.length > 0) addedIps = ctx.cloud.assignPrivateIps(nicId, { ips });
+  else if (prefixCount !== undefined) addedPrefixes = prefixShortage(ctx, 'AssignPrivateIpAddresses', () => ctx.cloud.assignPrefixes(nicId, { count: prefixCount }));
+  else if (prefixes.length > 0) addedPrefixes = prefixShortage(ctx, 'AssignPrivateIpAddresses', () => ctx.cloud.assignPrefixes(nicId, { prefixes }));
+  else throw new QueryError('MissingParameter', 'Specify SecondaryPrivateIpAddressCount, PrivateIpAddress.N, Ipv4PrefixCount or Ipv4Prefix.N');
+  return (
+    leaf('networkInterfaceId', nicId) +
+    itemSet(
+      'assignedPrivateIpAddressesSet',
+      addedIps.map((ip) => leaf('privateIpAddress', ip)),
+    ) +
+    itemSet(
+      'assignedIpv4PrefixSet',
+      addedPrefixes.map((c) => leaf('ipv4Prefix', c)),
+    )
+  );
+}
+
+export function unassignPrivateIpAddresses(ctx: ActionContext, p: QueryParams): string {
+  const nicId = p.required('NetworkInterfaceId');
+  const ips = p.list('PrivateIpAddress');
+  const prefixes = p.list('Ipv4Prefix');
+  if (ips.length === 0 && prefixes.length === 0) throw new QueryError('MissingParameter', 'Specify PrivateIpAddress.N or Ipv4Prefix.N');
+  // Check the prefixes before touching the addresses, so a bad request changes nothing.
+  const nic = ctx.cloud.getInterface(nicId);
+  const missing = prefixes.filter((c) => !nic.prefixes.includes(c));
+  if (missing.length > 0) {
+    throw ctx.cloud.makeError('invalidParameter', 'UnassignPrivateIpAddresses', `Some of the specified prefixes are not assigned to interface ${nicId}: ${missing.join(', ')}`);
+  }
+  if (ips.length > 0) ctx.cloud.unassignPrivateIps(nicId, ips);
+  if (prefixes.length > 0) ctx.cloud.unassignPrefixes(nicId, prefixes);
+  return RETURN_TRUE;
+}
+
+export function createTags(ctx: ActionContext, p: QueryParams): string {
+  const ids = p.list('ResourceId');
+  if (ids.length === 0) throw new QueryError('MissingParameter', 'The request must contain the parameter ResourceId');
+  ctx.cloud.createTags(ids, p.tags());
+  return RETURN_TRUE;
+}
+
+export function deleteTags(ctx: ActionContext, p: QueryParams): string {
+  const ids = p.list('ResourceId');
+  if (ids.length === 0) throw new QueryError('MissingParameter', 'The request must contain the parameter ResourceId');
+  ctx.cloud.deleteTags(ids, Object.keys(p.tags()));
+  return RETURN_TRUE;
+}
+
+function attachmentNotFound(ctx: ActionContext, op: string, id: string): CloudError {
+  return ctx.cloud.makeError('attachmentNotFound', op, `The network interface attachment ID '${id}' does not exist`);
+}

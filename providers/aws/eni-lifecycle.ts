@@ -1,0 +1,198 @@
+/**
+ * @module eni lifecycle
+ * Creating and deleting an ENI, the multi-call operations of the AWS
+ * provider, in the VPC CNI's order (aws-vpc-cni.md §3.4, §3.5):
+ *
+ * create: DescribeInstances (free device index, current groups) →
+ * CreateNetworkInterface (tagged at creation, with its first addresses) →
+ * AttachNetworkInterface → ModifyNetworkInterfaceAttribute
+ * (DeleteOnTermination, so a terminated node takes the ENI with it) → wait
+ * until IMDS lists it. Any failure undoes what was done (detach, delete), so
+ * nothing leaks; an undo that itself keeps failing leaves a tagged,
+ * detached ENI that the leaked-ENI sweep (`eni-gc.ts`) deletes later.
+ *
+ * delete: DescribeNetworkInterfaces (attachment) → Detach → Delete, where
+ * "not found" at any step means done, and Delete is retried while EC2 still
+ * reports the ENI in use (a detach takes seconds on real EC2).
+ */
+import {
+  AttachNetworkInterfaceCommand,
+  CreateNetworkInterfaceCommand,
+  DeleteNetworkInterfaceCommand,
+  DescribeInstancesCommand,
+  DetachNetworkInterfaceCommand,
+  ModifyNetworkInterfaceAttributeCommand,
+  type CreateNetworkInterfaceCommandInput,
+} from '@aws-sdk/client-ec2';
+import type { Clock } from '../../ipamd/util/clock.js';
+import { CloudError, CloudUnavailableError, InvalidCloudRequestError, IpLimitError, NicLimitError } from '../errors.js';
+import type { CreateInterfaceRequest, InstanceLimits, NetworkInterface } from '../types.js';
+import { toNetworkInterface } from './convert.js';
+import { retryTransient, type Ec2Api } from './ec2-api.js';
+import type { ImdsClient, InstanceIdentity } from './imds-client.js';
+import { interfaceDescription, interfaceTags } from './tags.js';
+
+export interface LifecycleLog {
+  warn(o: object, m?: string): void;
+  error(o: object, m?: string): void;
+}
+
+export interface LifecycleDeps {
+  api: Ec2Api;
+  imds: ImdsClient;
+  clock: Clock;
+  identity: InstanceIdentity;
+  attachWaitMs: number;
+  clusterName?: string;
+  log?: LifecycleLog;
+}
+
+function isNotFound(err: unknown): boolean {
+  return CloudError.isCloud(err) && err.code === 'CLOUD_NOT_FOUND';
+}
+
+/** Interfaces attached to the instance on network card 0, with their device index. */
+async function attachedInterfaces(d: LifecycleDeps): Promise<{ indexes: Set<number>; primaryGroups: string[] }> {
+  const out = await d.api.call('DescribeInstances', (c) => c.send(new DescribeInstancesCommand({ InstanceIds: [d.identity.instanceId] })));
+  const inst = out.Reservations?.[0]?.Instances?.[0];
+  if (!inst) throw new CloudUnavailableError({ provider: 'aws', operation: 'DescribeInstances', cloudCode: 'MalformedResponse', message: `instance ${d.identity.instanceId} not in the response` });
+  const nics = (inst.NetworkInterfaces ?? []).filter((n) => (n.Attachment?.NetworkCardIndex ?? 0) === 0);
+  const primary = nics.find((n) => n.Attachment?.DeviceIndex === 0);
+  return {
+    indexes: new Set(nics.map((n) => n.Attachment?.DeviceIndex ?? -1)),
+    primaryGroups: (primary?.Groups ?? []).map((g) => g.GroupId ?? '').filter(Boolean),
+  };
+}
+
+/** See the module comment. Throws NicLimitError without any mutating call when the node is full. */
+export async function createAndAttach(d: LifecycleDeps, limits: InstanceLimits, subnetCidr: string, req: CreateInterfaceRequest): Promise<NetworkInterface> {
+  const op = 'CreateNetworkInterface';
+  const initial = req.initial && req.initial.count > 0 ? req.initial : undefined;
+  if (initial && (!Number.isInteger(initial.count) || 1 + initial.count > limits.ipv4PerInterface)) {
+    throw new IpLimitError({ provider: 'aws', operation: op, cloudCode: 'PrivateIpAddressLimitExceeded', message: `${initial.count} addresses do not fit an interface of ${limits.instanceType} (${limits.ipv4PerInterface - 1} slots)` });
+  }
+  if (initial?.kind === 'prefix' && !limits.supportsPrefixes) {
+    throw new InvalidCloudRequestError({ provider: 'aws', operation: op, cloudCode: 'InvalidParameterValue', message: `${limits.instanceType} cannot take /28 prefixes (Nitro only)` });
+  }
+  const { indexes, primaryGroups } = await attachedInterfaces(d);
+  if (indexes.size >= limits.maxInterfaces) {
+    throw new NicLimitError({ provider: 'aws', operation: 'AttachNetworkInterface', cloudCode: 'AttachmentLimitExceeded', message: `Interface count ${indexes.size + 1} exceeds the limit for ${limits.instanceType}` });
+  }
+  let deviceIndex = 1;
+  while (indexes.has(deviceIndex)) deviceIndex++;
+
+  const input: CreateNetworkInterfaceCommandInput = {
+    SubnetId: req.subnetId,
+    Description: req.description ?? interfaceDescription(d.identity.instanceId),
+    Groups: req.securityGroups?.length ? req.securityGroups : primaryGroups.length ? primaryGroups : d.identity.securityGroups,
+    TagSpecifications: [
+      {
+        ResourceType: 'network-interface',
+        Tags: Object.entries(interfaceTags({ instanceId: d.identity.instanceId, createdAt: d.clock.now(), clusterName: d.clusterName, extra: req.tags })).map(([Key, Value]) => ({ Key, Value })),
+      },
+    ],
+    ...(initial?.kind === 'ip' ? { SecondaryPrivateIpAddressCount: initial.count } : {}),
+    ...(initial?.kind === 'prefix' ? { Ipv4PrefixCount: initial.count } : {}),
+  };
+  const created = (await d.api.call(op, (c) => c.send(new CreateNetworkInterfaceCommand(input)))).NetworkInterface;
+  const eniId = created?.NetworkInterfaceId;
+  if (!created || !eniId) throw new CloudUnavailableError({ provider: 'aws', operation: op, cloudCode: 'MalformedResponse', message: 'no NetworkInterface in the response' });
+
+  let attachmentId: string | undefined;
+  try {
+    const att = await d.api.call('AttachNetworkInterface', (c) =>
+      c.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: eniId, InstanceId: d.identity.instanceId, DeviceIndex: deviceIndex, NetworkCardIndex: 0 })),
+    );
+    attachmentId = att.AttachmentId;
+    if (!attachmentId) throw new CloudUnavailableError({ provider: 'aws', operation: 'AttachNetworkInterface', cloudCode: 'MalformedResponse', message: 'no AttachmentId in the response' });
+    const aid = attachmentId;
+    await d.api.call('ModifyNetworkInterfaceAttribute', (c) =>
+      c.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: eniId, Attachment: { AttachmentId: aid, DeleteOnTermination: true } })),
+    );
+    await waitUntilVisible(d, created.MacAddress ?? '', eniId);
+  } catch (err) {
+    await undo(d, eniId, attachmentId, err);
+    throw err;
+  }
+  return toNetworkInterface(created, subnetCidr, deviceIndex);
+}
+
+/** Polls IMDS until it lists the ENI (doubling from 100 ms to 2 s), up to `attachWaitMs`. */
+async function waitUntilVisible(d: LifecycleDeps, mac: string, eniId: string): Promise<void> {
+  const deadline = d.clock.now() + d.attachWaitMs;
+  let delay = 100;
+  let last = 'not listed';
+  for (;;) {
+    try {
+      const macs = await d.imds.list('network/interfaces/macs/');
+      if (macs.includes(mac)) {
+        const id = (await d.imds.metaData(`network/interfaces/macs/${mac}/interface-id`))?.trim();
+        if (id === eniId) return;
+        last = `MAC ${mac} shows ${id ?? 'no interface id'}`;
+      }
+    } catch (err) {
+      last = (err as Error).message; // IMDS hiccup: keep polling until the deadline
+    }
+    const left = deadline - d.clock.now();
+    if (left <= 0) {
+      throw new CloudUnavailableError({ provider: 'aws', operation: 'AttachNetworkInterface', cloudCode: 'ImdsAttachTimeout', message: `${eniId} (${mac}) not visible in instance metadata after ${d.attachWaitMs} ms: ${last}` });
+    }
+    await d.clock.sleep(Math.min(delay, left));
+    delay = Math.min(delay * 2, 2_000);
+  }
+}
+
+/** Best-effort reversal of a half-made ENI; never throws (the caller rethrows the original error). */
+async function undo(d: LifecycleDeps, eniId: string, attachmentId: string | undefined, cause: unknown): Promise<void> {
+  try {
+    if (attachmentId) await detach(d, attachmentId);
+    await deleteWithRetry(d, eniId);
+  } catch (err) {
+    d.log?.error({ eniId, err: (err as Error).message, cause: (cause as Error).message }, 'could not undo a half-created ENI; the leaked-ENI sweep will delete it (it is tagged)');
+  }
+}
+
+async function detach(d: LifecycleDeps, attachmentId: string): Promise<void> {
+  try {
+    await retryTransient(d.clock, () => d.api.call('DetachNetworkInterface', (c) => c.send(new DetachNetworkInterfaceCommand({ AttachmentId: attachmentId }))));
+  } catch (err) {
+    if (!isNotFound(err)) throw err; // already detached
+  }
+}
+
+/** DeleteNetworkInterface, retried while throttled or still detaching; not-found is success. */
+async function deleteWithRetry(d: LifecycleDeps, eniId: string): Promise<void> {
+  try {
+    await retryTransient(d.clock, () => d.api.call('DeleteNetworkInterface', (c) => c.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: eniId }))), 10, 500);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+}
+
+/** Detaches (if attached to this instance) and deletes an ENI. Not-found is success. */
+export async function detachAndDelete(d: LifecycleDeps, eniId: string): Promise<void> {
+  let nic;
+  try {
+    [nic] = await d.api.describeInterfaces({ NetworkInterfaceIds: [eniId] });
+  } catch (err) {
+    if (isNotFound(err)) return;
+    throw err;
+  }
+  if (!nic) return;
+  const att = nic.Attachment;
+  if (att?.AttachmentId && att.InstanceId && att.InstanceId !== d.identity.instanceId) {
+    throw new InvalidCloudRequestError({ provider: 'aws', operation: 'DetachNetworkInterface', cloudCode: 'InvalidNetworkInterface.InUse', message: `${eniId} is attached to ${att.InstanceId}, not to this node` });
+  }
+  if (att?.DeviceIndex === 0) {
+    throw new InvalidCloudRequestError({ provider: 'aws', operation: 'DetachNetworkInterface', cloudCode: 'OperationNotPermitted', message: `${eniId} is the node's primary interface` });
+  }
+  if (att?.AttachmentId) {
+    const aid = att.AttachmentId;
+    try {
+      await d.api.call('DetachNetworkInterface', (c) => c.send(new DetachNetworkInterfaceCommand({ AttachmentId: aid })));
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+  await deleteWithRetry(d, eniId);
+}

@@ -1,0 +1,294 @@
+/**
+ * @module azure provider
+ * {@link AzureProvider}: the CloudProvider for an Azure VM, growing and
+ * shrinking the pool as secondary ipConfigurations of the VM's NIC.
+ *
+ * - describeNode: IMDS says who we are (subscription, resource group, VM,
+ *   scale set, NIC MACs); ARM is read for the NICs themselves. An
+ *   ipConfiguration is a pool address only once its provisioningState is
+ *   `Succeeded`.
+ * - assignAddresses: read the whole NIC, append N Dynamic ipConfigurations
+ *   (in the NIC's subnet or AZURE_POD_SUBNET_ID), PUT it back with
+ *   `If-Match: <etag>` and wait for the long-running operation. A 412 (the
+ *   NIC changed since our GET) or 409 (another operation in progress) is a
+ *   ConflictError: the CloudCaller retries, which re-reads. Nothing is lost
+ *   or duplicated: every write is a replacement computed from a fresh read,
+ *   guarded by the etag, and names we wrote but never reported (an
+ *   ambiguous failure after the PUT) are adopted by the next call instead of
+ *   being asked for again.
+ * - unassignAddresses: the same read-modify-write, leaving out the named
+ *   ipConfigurations that hold the given addresses.
+ * - Azure cannot hot-add NICs (canCreateInterfaces false) and has no prefix
+ *   blocks here (supportsPrefixes false); at most 256 ipConfigurations per NIC.
+ *
+ * Writes to one NIC are serialised in-process, so the daemon never races
+ * itself; other writers are handled by the etag.
+ */
+import { randomBytes } from 'node:crypto';
+import type { TokenCredential } from '@azure/core-auth';
+import type { Clock } from '../../ipamd/util/clock.js';
+import { ConflictError, InvalidCloudRequestError, IpLimitError } from '../errors.js';
+import type {
+  AddressBlock,
+  AssignRequest,
+  CloudProvider,
+  CreateInterfaceRequest,
+  InstanceLimits,
+  NetworkInterface,
+  NodeInventory,
+  Subnet,
+  SubnetAllocations,
+  SubnetFilter,
+} from '../types.js';
+import { ArmClient, type ArmNic } from './arm-client.js';
+import { normalizeMac, parseSubnetId, parseVmId, sameId } from './arm-ids.js';
+import type { AzureSettings } from './config.js';
+import { defaultCredential, StaticTestCredential } from './credential.js';
+import { readImdsInstance, type ImdsInstance } from './imds.js';
+import { reservedCidrs, subnetUsable } from './subnet-math.js';
+
+/** Azure: 256 IP configurations per NIC, the primary included (cloud-apis.md §4.3). */
+export const AZURE_IPCONFIGS_PER_NIC = 256;
+/** Prefix of the ipConfigurations this daemon creates. */
+export const IPCONFIG_PREFIX = 'vpcipam-';
+
+export interface AzureProviderOptions {
+  settings: AzureSettings;
+  clock: Clock;
+  /** Default: from `settings.credential`. */
+  credential?: TokenCredential;
+}
+
+export class AzureProvider implements CloudProvider {
+  readonly name = 'azure' as const;
+  private identity: ImdsInstance | undefined;
+  private arm: ArmClient | undefined;
+  private nicIds: string[] = [];
+  private vnetCidrs: string[] | undefined;
+  private readonly subnetCidrs = new Map<string, string>();
+  /** NIC id → names of ipConfigurations we PUT but have not reported as added yet. */
+  private readonly unreported = new Map<string, Set<string>>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly o: AzureProviderOptions) {}
+
+  private async client(): Promise<{ arm: ArmClient; me: ImdsInstance }> {
+    if (!this.identity) this.identity = await readImdsInstance(this.o.settings.imdsEndpoint, this.o.settings.imdsApiVersion);
+    if (!this.arm) {
+      const s = this.o.settings;
+      const credential = this.o.credential ?? (s.credential === 'static' ? new StaticTestCredential() : await defaultCredential(s.managedIdentityClientId));
+      this.arm = await ArmClient.create({
+        endpoint: s.armEndpoint,
+        subscriptionId: this.identity.subscriptionId,
+        credential,
+        lroPollIntervalMs: s.lroPollIntervalMs,
+        now: () => this.o.clock.now(),
+      });
+    }
+    return { arm: this.arm, me: this.identity };
+  }
+
+  /** The node's NIC ids, primary first, in IMDS (device) order; looked up once. */
+  private async discoverNics(arm: ArmClient, me: ImdsInstance): Promise<string[]> {
+    if (this.nicIds.length) return this.nicIds;
+    const vm = parseVmId(me.resourceId);
+    const list = await arm.listVmNics(me.resourceGroupName, vm?.vmss);
+    const mine = vm?.vmss ? list : list.filter((n) => sameId(n.virtualMachine?.id, me.resourceId));
+    const order = (n: ArmNic) => {
+      const i = me.macs.indexOf(normalizeMac(n.macAddress ?? '') ?? '');
+      return i >= 0 ? i : n.primary ? -1 : 1000;
+    };
+    mine.sort((a, b) => order(a) - order(b));
+    if (mine.length === 0) throw new InvalidCloudRequestError({ provider: 'azure', operation: 'describeNode', cloudCode: 'NotFound', message: `no NIC attached to ${me.resourceId}` });
+    this.nicIds = mine.map((n) => n.id!);
+    return this.nicIds;
+  }
+
+  async describeNode(): Promise<NodeInventory> {
+    const { arm, me } = await this.client();
+    const ids = await this.discoverNics(arm, me);
+    const interfaces: NetworkInterface[] = [];
+    for (const [i, id] of ids.entries()) interfaces.push(await this.toInterface(arm, await arm.getNic(id), i));
+    const primarySubnet = parseSubnetId(interfaces[0]!.subnetId)!;
+    if (!this.vnetCidrs) this.vnetCidrs = await arm.vnetPrefixes(primarySubnet.resourceGroup, primarySubnet.vnet);
+    // Everything is reported now, so nothing is left to adopt.
+    this.unreported.clear();
+    return {
+      instanceId: me.name,
+      instanceType: me.vmSize,
+      zone: me.zone || me.location,
+      vpcId: `/subscriptions/${primarySubnet.subscription}/resourceGroups/${primarySubnet.resourceGroup}/providers/Microsoft.Network/virtualNetworks/${primarySubnet.vnet}`,
+      vpcCidrs: [...this.vnetCidrs],
+      interfaces,
+    };
+  }
+
+  private async subnetCidr(arm: ArmClient, subnetId: string): Promise<string> {
+    const key = subnetId.toLowerCase();
+    let cidr = this.subnetCidrs.get(key);
+    if (!cidr) {
+      const s = await arm.getSubnet(subnetId);
+      cidr = s.addressPrefix ?? s.addressPrefixes?.[0] ?? '';
+      this.subnetCidrs.set(key, cidr);
+    }
+    return cidr;
+  }
+
+  private async toInterface(arm: ArmClient, nic: ArmNic, deviceIndex: number): Promise<NetworkInterface> {
+    const ipcs = nic.ipConfigurations ?? [];
+    const primary = ipcs.find((c) => c.primary) ?? ipcs[0];
+    const subnetId = primary?.subnet?.id ?? '';
+    return {
+      id: nic.id!,
+      deviceIndex,
+      mac: normalizeMac(nic.macAddress ?? '') ?? '',
+      subnetId,
+      subnetCidr: subnetId ? await this.subnetCidr(arm, subnetId) : '',
+      primaryIp: primary?.privateIPAddress ?? '',
+      securityGroups: nic.networkSecurityGroup?.id ? [nic.networkSecurityGroup.id] : [],
+      blocks: succeededBlocks(nic),
+      tags: { ...(nic.tags ?? {}) },
+    };
+  }
+
+  async getLimits(instanceType: string): Promise<InstanceLimits> {
+    return {
+      instanceType,
+      maxInterfaces: Math.max(1, this.nicIds.length),
+      ipv4PerInterface: AZURE_IPCONFIGS_PER_NIC,
+      supportsIps: true,
+      supportsPrefixes: false,
+      prefixLength: 28,
+      canCreateInterfaces: false,
+    };
+  }
+
+  async listSubnets(filter: SubnetFilter = {}): Promise<Subnet[]> {
+    const { arm, me } = await this.client();
+    const ids = await this.discoverNics(arm, me);
+    const primary = await arm.getNic(ids[0]!);
+    const ref = parseSubnetId((primary.ipConfigurations ?? []).find((c) => c.primary)?.subnet?.id ?? '');
+    if (!ref) return [];
+    const vnetId = `/subscriptions/${ref.subscription}/resourceGroups/${ref.resourceGroup}/providers/Microsoft.Network/virtualNetworks/${ref.vnet}`;
+    const [subnets, usages] = [await arm.listSubnets(ref.resourceGroup, ref.vnet), await arm.listUsage(ref.resourceGroup, ref.vnet)];
+    const out: Subnet[] = [];
+    for (const s of subnets) {
+      const cidr = s.addressPrefix ?? s.addressPrefixes?.[0] ?? '';
+      const u = usages.find((x) => sameId(x.id, s.id));
+      const available = u?.limit !== undefined && u.currentValue !== undefined ? u.limit - u.currentValue : subnetUsable(cidr) - (s.ipConfigurations?.length ?? 0);
+      out.push({ id: s.id!, cidr, zone: me.zone || me.location, vpcId: vnetId, availableAddresses: Math.max(0, available), tags: {} });
+    }
+    return out.filter(
+      (s) =>
+        (!filter.ids || filter.ids.some((id) => sameId(id, s.id))) &&
+        (!filter.vpcId || sameId(filter.vpcId, s.vpcId)) &&
+        (!filter.tags || Object.keys(filter.tags).length === 0),
+    );
+  }
+
+  /** Used addresses of a subnet for the monitor: Azure's 5 reserved plus every ipConfiguration (`$expand=ipConfigurations`). */
+  async describeSubnetAllocations(subnetId: string): Promise<SubnetAllocations> {
+    const { arm } = await this.client();
+    const s = await arm.getSubnet(subnetId, true);
+    const cidr = s.addressPrefix ?? s.addressPrefixes?.[0] ?? '';
+    const [subnet] = await this.listSubnets({ ids: [subnetId] });
+    if (!s.ipConfigurations) {
+      // ARM leaves the list out for very large subnets (cloud-apis.md §4.5): unknown is not empty.
+      throw new InvalidCloudRequestError({ provider: 'azure', operation: 'subnets.get', cloudCode: 'IpConfigurationsOmitted', message: `ARM did not list the ipConfigurations of ${subnetId}; per-address usage is unknown` });
+    }
+    const used = [...reservedCidrs(cidr), ...s.ipConfigurations.map((c) => c.privateIPAddress).filter((ip): ip is string => !!ip).map((ip) => (ip.includes('/') ? ip : `${ip}/32`))];
+    return { subnet: subnet ?? { id: s.id!, cidr, zone: '', vpcId: '', availableAddresses: 0, tags: {} }, used };
+  }
+
+  async createInterface(_req: CreateInterfaceRequest): Promise<NetworkInterface> {
+    throw new InvalidCloudRequestError({ provider: 'azure', operation: 'createInterface', cloudCode: 'OperationNotSupported', message: 'Azure cannot attach a NIC to a running VM' });
+  }
+
+  async deleteInterface(_id: string): Promise<void> {
+    throw new InvalidCloudRequestError({ provider: 'azure', operation: 'deleteInterface', cloudCode: 'OperationNotSupported', message: 'Azure cannot detach a NIC from a running VM' });
+  }
+
+  async assignAddresses(interfaceId: string, req: AssignRequest): Promise<AddressBlock[]> {
+    if (req.kind !== 'ip') {
+      throw new InvalidCloudRequestError({ provider: 'azure', operation: 'assignAddresses', cloudCode: 'OperationNotSupported', message: 'Azure NICs take secondary IPs, not prefixes, here' });
+    }
+    return this.locked(interfaceId, async () => {
+      const { arm } = await this.client();
+      const nic = await arm.getNic(interfaceId);
+      const ipcs = nic.ipConfigurations ?? [];
+      // Names from an earlier call whose outcome we never saw: count those that exist as added now.
+      const pending = this.unreported.get(interfaceId) ?? new Set<string>();
+      const adopted = ipcs.filter((c) => pending.has(c.name!) && c.provisioningState === 'Succeeded');
+      for (const n of [...pending]) if (!ipcs.some((c) => c.name === n && c.provisioningState !== 'Succeeded')) pending.delete(n);
+      const adoptedBlocks = adopted.map((c): AddressBlock => ({ cidr: `${c.privateIPAddress}/32`, kind: 'ip' }));
+      const have = new Set(ipcs.map((c) => c.privateIPAddress));
+      const wanted = req.cidrs ? req.cidrs.map((c) => c.replace(/\/32$/, '')).filter((ip) => !have.has(ip)) : undefined;
+      const want = wanted ? wanted.length : Math.max(0, (req.count ?? 0) - adopted.length);
+      if (want === 0) return adoptedBlocks;
+      if (nic.provisioningState === 'Updating') {
+        throw new ConflictError({ provider: 'azure', operation: 'networkInterfaces.createOrUpdate', cloudCode: 'AnotherOperationInProgress', message: `${nic.name} is being updated` });
+      }
+      if (ipcs.length + want > AZURE_IPCONFIGS_PER_NIC) {
+        throw new IpLimitError({ provider: 'azure', operation: 'assignAddresses', cloudCode: 'NetworkInterfaceIpConfigurationCountLimitReached', message: `${nic.name} has ${ipcs.length} of ${AZURE_IPCONFIGS_PER_NIC} IP configurations; cannot add ${want}` });
+      }
+      const primary = ipcs.find((c) => c.primary) ?? ipcs[0];
+      const subnet = { id: this.o.settings.podSubnetId ?? primary?.subnet?.id };
+      const names = Array.from({ length: want }, () => `${IPCONFIG_PREFIX}${randomBytes(5).toString('hex')}`);
+      const added = names.map((name, i) => ({
+        name,
+        primary: false,
+        privateIPAddressVersion: 'IPv4',
+        subnet,
+        ...(wanted ? { privateIPAllocationMethod: 'Static', privateIPAddress: wanted[i] } : { privateIPAllocationMethod: 'Dynamic' }),
+      }));
+      for (const n of names) pending.add(n);
+      this.unreported.set(interfaceId, pending);
+      const after = await arm.putNic(interfaceId, { ...nic, ipConfigurations: [...ipcs, ...added] }, nic.etag);
+      const mine = new Set(names);
+      const done = (after.ipConfigurations ?? []).filter((c) => mine.has(c.name!) && c.provisioningState === 'Succeeded' && c.privateIPAddress);
+      for (const c of done) pending.delete(c.name!);
+      return [...adoptedBlocks, ...done.map((c): AddressBlock => ({ cidr: `${c.privateIPAddress}/32`, kind: 'ip' }))];
+    });
+  }
+
+  async unassignAddresses(interfaceId: string, blocks: AddressBlock[]): Promise<void> {
+    const drop = new Set(blocks.filter((b) => b.kind === 'ip').map((b) => b.cidr.replace(/\/32$/, '')));
+    if (drop.size === 0) return;
+    await this.locked(interfaceId, async () => {
+      const { arm } = await this.client();
+      const nic = await arm.getNic(interfaceId);
+      const ipcs = nic.ipConfigurations ?? [];
+      const keep = ipcs.filter((c) => c.primary || !drop.has(c.privateIPAddress ?? ''));
+      if (keep.length === ipcs.length) return; // already gone
+      if (nic.provisioningState === 'Updating') {
+        throw new ConflictError({ provider: 'azure', operation: 'networkInterfaces.createOrUpdate', cloudCode: 'AnotherOperationInProgress', message: `${nic.name} is being updated` });
+      }
+      await arm.putNic(interfaceId, { ...nic, ipConfigurations: keep }, nic.etag);
+      const pending = this.unreported.get(interfaceId);
+      for (const c of ipcs) if (!keep.includes(c)) pending?.delete(c.name!);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.arm = undefined;
+  }
+
+  /** Runs `fn` after every earlier call on the same NIC has finished. */
+  private locked<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(key) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.locks.set(key, tail);
+    void tail.then(() => {
+      if (this.locks.get(key) === tail) this.locks.delete(key);
+    });
+    return run;
+  }
+}
+
+/** Secondary ipConfigurations that have succeeded, as /32 blocks. */
+export function succeededBlocks(nic: ArmNic): AddressBlock[] {
+  return (nic.ipConfigurations ?? [])
+    .filter((c) => !c.primary && c.provisioningState === 'Succeeded' && c.privateIPAddress)
+    .map((c) => ({ cidr: `${c.privateIPAddress}/32`, kind: 'ip' as const }));
+}

@@ -1,0 +1,308 @@
+/**
+ * @module azure emulator server
+ * ARM (Microsoft.Network) and Azure IMDS on one HTTP listener on loopback,
+ * over an {@link AzureWorld}, for `@azure/arm-network` pointed at it through
+ * its `endpoint` option (cloud-apis.md §4.1). Routes:
+ *
+ * - `GET|PUT …/providers/Microsoft.Network/networkInterfaces/{nic}`, `GET …/networkInterfaces`
+ * - `GET …/Microsoft.Compute/virtualMachineScaleSets/{vmss}/virtualMachines/{i}/networkInterfaces[/{nic}]`
+ * - `GET …/virtualNetworks/{vnet}`, `…/subnets`, `…/subnets/{subnet}` (`$expand=ipConfigurations`), `…/usages`
+ * - `GET /subscriptions/{sub}/providers/Microsoft.Network/locations/{loc}/operations/{id}`
+ * - `GET /metadata/instance[/compute|/network]` (IMDS, `Metadata: true` required)
+ *
+ * ARM requests need `api-version` and a bearer token (any token: this is a
+ * local emulator; the check proves the SDK's credential was used). Every
+ * call is first checked by the FaultInjector under its action name (see
+ * {@link AZURE_ACTIONS}); throttling answers 429 with `Retry-After`.
+ */
+import { randomUUID } from 'node:crypto';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { FaultInjector } from '../../sim/index.js';
+import { ArmError, toArmError } from './arm-error.js';
+import type { AzureWorld } from './azure-world.js';
+import { imdsJson, nicJson, subnetJson, usagesJson, vnetJson } from './json-views.js';
+import { NicOperations, type OperationOptions } from './operations.js';
+
+export const AZURE_ACTIONS = [
+  'GetNetworkInterface',
+  'PutNetworkInterface',
+  'ListNetworkInterfaces',
+  'GetVirtualNetwork',
+  'GetSubnet',
+  'ListSubnets',
+  'ListUsages',
+  'GetOperation',
+  'CompleteOperation',
+  'GetMetadata',
+] as const;
+export type AzureAction = (typeof AZURE_ACTIONS)[number];
+
+export interface AzureEmulatorOptions {
+  world: AzureWorld;
+  /** Default: a FaultInjector on the wall clock with Azure's throttling code. */
+  faults?: FaultInjector;
+  lro?: Partial<OperationOptions>;
+  /** VM whose metadata IMDS serves (default: the first VM). */
+  imdsVm?: string;
+  /** Retry-After sent with throttling errors that carry none (default 1000 ms). */
+  retryAfterMs?: number;
+  /** Omit a subnet's ipConfigurations above this many (ARM's behaviour on large subnets). */
+  subnetIpConfigListLimit?: number;
+  /** Default true: ARM calls need `Authorization: Bearer …`. */
+  requireAuth?: boolean;
+  /** Runs after every change to the world (persist it here). */
+  onChange?: () => void;
+  host?: string;
+  port?: number;
+}
+
+export interface AzureEmulator {
+  readonly url: string;
+  readonly port: number;
+  readonly world: AzureWorld;
+  readonly faults: FaultInjector;
+  readonly operations: NicOperations;
+  /** Calls per action, including failed ones. */
+  calls(): Record<string, number>;
+  /** Every request answered, in order (newest last; the last 5000 are kept). */
+  log(): RequestLogEntry[];
+  /** Runs after each successful NIC GET, before the response is sent (a test's "second writer" goes here). */
+  afterNicRead: ((nicName: string) => void) | undefined;
+  close(): Promise<void>;
+}
+
+export interface RequestLogEntry {
+  /** Wall-clock ms when the answer was sent. */
+  at: number;
+  method: string;
+  action: string;
+  path: string;
+  status: number;
+  code?: string;
+}
+
+type Reply = { status: number; body: unknown; headers?: Record<string, string> };
+
+const SUB = '/subscriptions/([^/]+)';
+const RG = `${SUB}/resourceGroups/([^/]+)/providers`;
+const ROUTES: Array<{ method: string; re: RegExp; action: AzureAction; name: string }> = [
+  { method: 'GET', re: new RegExp(`^${RG}/Microsoft\\.Network/networkInterfaces/([^/]+)$`, 'i'), action: 'GetNetworkInterface', name: 'nic' },
+  { method: 'PUT', re: new RegExp(`^${RG}/Microsoft\\.Network/networkInterfaces/([^/]+)$`, 'i'), action: 'PutNetworkInterface', name: 'nic' },
+  { method: 'GET', re: new RegExp(`^${RG}/Microsoft\\.Network/networkInterfaces$`, 'i'), action: 'ListNetworkInterfaces', name: 'nics' },
+  {
+    method: 'GET',
+    re: new RegExp(`^${RG}/Microsoft\\.Compute/virtualMachineScaleSets/([^/]+)/virtualMachines/([^/]+)/networkInterfaces/([^/]+)$`, 'i'),
+    action: 'GetNetworkInterface',
+    name: 'vmssNic',
+  },
+  {
+    method: 'GET',
+    re: new RegExp(`^${RG}/Microsoft\\.Compute/virtualMachineScaleSets/([^/]+)/virtualMachines/([^/]+)/networkInterfaces$`, 'i'),
+    action: 'ListNetworkInterfaces',
+    name: 'vmssNics',
+  },
+  { method: 'GET', re: new RegExp(`^${RG}/Microsoft\\.Network/virtualNetworks/([^/]+)$`, 'i'), action: 'GetVirtualNetwork', name: 'vnet' },
+  { method: 'GET', re: new RegExp(`^${RG}/Microsoft\\.Network/virtualNetworks/([^/]+)/subnets$`, 'i'), action: 'ListSubnets', name: 'subnets' },
+  { method: 'GET', re: new RegExp(`^${RG}/Microsoft\\.Network/virtualNetworks/([^/]+)/subnets/([^/]+)$`, 'i'), action: 'GetSubnet', name: 'subnet' },
+  { method: 'GET', re: new RegExp(`^${RG}/Microsoft\\.Network/virtualNetworks/([^/]+)/usages$`, 'i'), action: 'ListUsages', name: 'usages' },
+  { method: 'GET', re: new RegExp(`^${SUB}/providers/Microsoft\\.Network/locations/([^/]+)/operations/([^/]+)$`, 'i'), action: 'GetOperation', name: 'operation' },
+];
+
+const MAX_BODY = 4 * 1024 * 1024;
+
+export async function startAzureEmulator(o: AzureEmulatorOptions): Promise<AzureEmulator> {
+  const world = o.world;
+  const faults = o.faults ?? new FaultInjector({ clock: { now: () => Date.now() }, provider: 'azure', throttleCode: 'TooManyRequests' });
+  const retryAfterMs = o.retryAfterMs ?? 1000;
+  const lro: OperationOptions = { mode: 'async', pollsBeforeDone: 1, maxOperationMs: 2000, asyncAllocationErrors: false, ...o.lro };
+  const onChange = o.onChange ?? (() => {});
+  const operations = new NicOperations(world, faults, lro, onChange);
+  const counts: Record<string, number> = {};
+  const requestLog: RequestLogEntry[] = [];
+  let baseUrl = '';
+
+  const emulator: AzureEmulator = {
+    get url() {
+      return baseUrl;
+    },
+    get port() {
+      return Number(new URL(baseUrl).port);
+    },
+    world,
+    faults,
+    operations,
+    calls: () => ({ ...counts }),
+    log: () => [...requestLog],
+    afterNicRead: undefined,
+    close: async () => {
+      operations.drain();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+
+  const count = (action: string) => (counts[action] = (counts[action] ?? 0) + 1);
+
+  function scopeMatches(sub: string, rg?: string): boolean {
+    return sub.toLowerCase() === world.scope.subscription.toLowerCase() && (rg === undefined || rg.toLowerCase() === world.scope.resourceGroup.toLowerCase());
+  }
+
+  function notFound(what: string): ArmError {
+    return new ArmError(404, 'NotFound', `Resource ${what} not found.`);
+  }
+
+  function findNic(name: string, vmss?: { name: string; instanceId: string }) {
+    const nic = world.nic(name);
+    if (!nic) return undefined;
+    const vm = world.vmOf(nic);
+    const isVmss = vm?.vmss !== undefined;
+    if (vmss === undefined ? isVmss : !(isVmss && vm!.vmss!.name.toLowerCase() === vmss.name.toLowerCase() && vm!.vmss!.instanceId === vmss.instanceId)) return undefined;
+    return nic;
+  }
+
+  function arm(route: (typeof ROUTES)[number], m: RegExpExecArray, url: URL, req: http.IncomingMessage, body: unknown): Reply {
+    const g = m.slice(1);
+    if (!scopeMatches(g[0]!, route.name === 'operation' ? undefined : g[1])) throw notFound(url.pathname);
+    switch (route.name) {
+      case 'nic': {
+        const nic = findNic(g[2]!);
+        if (!nic) throw notFound(`networkInterfaces/${g[2]}`);
+        if (req.method === 'GET') {
+          const out = nicJson(world, world.cloud.getInterface(nic.id));
+          emulator.afterNicRead?.(g[2]!);
+          return { status: 200, body: out };
+        }
+        const ifMatch = header(req, 'if-match');
+        const r = operations.put(nic, body, ifMatch);
+        if (!r.operation) return { status: 200, body: nicJson(world, r.nic) };
+        const opUrl = `${baseUrl}${operations.operationPath(r.operation)}?api-version=${url.searchParams.get('api-version')}`;
+        return { status: 200, body: nicJson(world, r.nic), headers: { 'azure-asyncoperation': opUrl, 'retry-after': '0' } };
+      }
+      case 'nics':
+        return { status: 200, body: { value: world.nics().filter((n) => !world.vmOf(n)?.vmss).map((n) => nicJson(world, n)) } };
+      case 'vmssNic': {
+        const nic = findNic(g[4]!, { name: g[2]!, instanceId: g[3]! });
+        if (!nic) throw notFound(`virtualMachineScaleSets/${g[2]}/virtualMachines/${g[3]}/networkInterfaces/${g[4]}`);
+        const out = nicJson(world, nic);
+        emulator.afterNicRead?.(g[4]!);
+        return { status: 200, body: out };
+      }
+      case 'vmssNics': {
+        const list = world.nics().filter((n) => {
+          const vm = world.vmOf(n);
+          return vm?.vmss && vm.vmss.name.toLowerCase() === g[2]!.toLowerCase() && vm.vmss.instanceId === g[3];
+        });
+        return { status: 200, body: { value: list.map((n) => nicJson(world, n)) } };
+      }
+      case 'vnet':
+      case 'subnets':
+      case 'usages': {
+        const vnet = world.vnet(g[2]!);
+        if (!vnet) throw notFound(`virtualNetworks/${g[2]}`);
+        if (route.name === 'vnet') return { status: 200, body: vnetJson(world, vnet) };
+        if (route.name === 'usages') return { status: 200, body: usagesJson(world, vnet) };
+        return { status: 200, body: { value: world.subnetsOf(vnet).map((s) => subnetJson(world, s, { expand: false, listLimit: o.subnetIpConfigListLimit })) } };
+      }
+      case 'subnet': {
+        const s = world.subnet(g[2]!, g[3]!);
+        if (!s) throw notFound(`virtualNetworks/${g[2]}/subnets/${g[3]}`);
+        const expand = (url.searchParams.get('$expand') ?? '').toLowerCase().includes('ipconfigurations');
+        return { status: 200, body: subnetJson(world, s, { expand, listLimit: o.subnetIpConfigListLimit }) };
+      }
+      case 'operation': {
+        const op = operations.poll(g[2]!);
+        const out: Record<string, unknown> = { id: operations.operationPath(op.id), name: op.id, status: op.status, startTime: op.startTime };
+        if (op.endTime) out.endTime = op.endTime;
+        if (op.error) out.error = { code: op.error.code, message: op.error.message, details: [] };
+        return { status: 200, body: out, headers: op.status === 'InProgress' ? { 'retry-after': '0' } : {} };
+      }
+    }
+    throw notFound(url.pathname);
+  }
+
+  function imds(url: URL, req: http.IncomingMessage): Reply {
+    if (header(req, 'x-forwarded-for') !== undefined) return { status: 400, body: { error: 'Bad request. X-Forwarded-For header is not allowed.' } };
+    if (header(req, 'metadata')?.toLowerCase() !== 'true') return { status: 400, body: { error: 'Bad request. Required metadata header not specified' } };
+    if (!url.searchParams.get('api-version')) return { status: 400, body: { error: 'Bad request. api-version was not specified in the request.' } };
+    const vm = o.imdsVm ?? world.vms()[0]?.tags['azure:name'];
+    if (!vm) return { status: 404, body: { error: 'Not found' } };
+    const all = imdsJson(world, vm);
+    const sub = url.pathname.replace(/^\/metadata\/instance\/?/i, '').replace(/\/$/, '').toLowerCase();
+    if (sub === '') return { status: 200, body: all };
+    if (sub === 'compute' || sub === 'network') return { status: 200, body: all[sub] };
+    return { status: 404, body: { error: 'Not found' } };
+  }
+
+  function handle(req: http.IncomingMessage, rawBody: string): Reply {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (/^\/metadata\/instance(\/|$)/i.test(url.pathname)) {
+      count('GetMetadata');
+      faults.check('GetMetadata');
+      return imds(url, req);
+    }
+    const route = ROUTES.find((r) => r.method === req.method && r.re.test(url.pathname));
+    if (!route) throw new ArmError(req.method === 'GET' || req.method === 'PUT' ? 404 : 405, 'NotFound', `No route for ${req.method} ${url.pathname} in this emulator.`);
+    count(route.action);
+    if (!url.searchParams.get('api-version')) throw new ArmError(400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.");
+    if ((o.requireAuth ?? true) && !/^Bearer \S+/.test(header(req, 'authorization') ?? '')) {
+      throw new ArmError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.");
+    }
+    faults.check(route.action);
+    let body: unknown;
+    if (req.method === 'PUT') {
+      try {
+        body = JSON.parse(rawBody);
+      } catch {
+        throw new ArmError(400, 'InvalidRequestContent', 'The request content was invalid and could not be deserialized.');
+      }
+    }
+    return arm(route, route.re.exec(url.pathname)!, url, req, body);
+  }
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= MAX_BODY) chunks.push(c);
+    });
+    req.on('end', () => {
+      let reply: Reply;
+      try {
+        if (size > MAX_BODY) throw new ArmError(413, 'RequestEntityTooLarge', 'The request body is too large.');
+        reply = handle(req, Buffer.concat(chunks).toString('utf8'));
+      } catch (err) {
+        const e = toArmError(err, retryAfterMs);
+        reply = { status: e.status, body: e.body(), headers: e.headers };
+      }
+      const text = JSON.stringify(reply.body);
+      const path = (req.url ?? '/').split('?')[0]!;
+      const route = ROUTES.find((r) => r.method === req.method && r.re.test(path));
+      const code = (reply.body as { error?: { code?: string } } | undefined)?.error?.code;
+      requestLog.push({ at: Date.now(), method: req.method ?? '', action: route?.action ?? (path.startsWith('/metadata') ? 'GetMetadata' : 'unknown'), path, status: reply.status, ...(typeof code === 'string' ? { code } : {}) });
+      if (requestLog.length > 5000) requestLog.shift();
+      const id = randomUUID();
+      res.writeHead(reply.status, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(text),
+        'x-ms-request-id': id,
+        'x-ms-correlation-request-id': id,
+        ...reply.headers,
+      });
+      res.end(text);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port ?? 0, o.host ?? '127.0.0.1', () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  baseUrl = `http://${addr.address}:${addr.port}`;
+  return emulator;
+}
+
+function header(req: http.IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}

@@ -1,0 +1,71 @@
+/**
+ * @module azure IMDS client
+ * Reads `/metadata/instance` (cloud-apis.md §4.7). There is no Azure JS SDK
+ * client for instance metadata, so this is a plain `fetch` with the
+ * mandatory `Metadata: true` header and a configurable base URL (the
+ * emulator serves IMDS on its own listener). IMDS tells who we are (VM,
+ * scale set, subscription, resource group, NIC MACs); ARM is the authority
+ * for everything the daemon would act on.
+ */
+import { mapAzureError } from './errors.js';
+import { normalizeMac } from './arm-ids.js';
+
+export interface ImdsInstance {
+  subscriptionId: string;
+  resourceGroupName: string;
+  location: string;
+  name: string;
+  vmSize: string;
+  zone: string;
+  /** Empty for a VM outside a scale set. */
+  vmScaleSetName: string;
+  /** ARM id of the VM (a scale-set VM's id ends in `virtualMachines/{instanceId}`). */
+  resourceId: string;
+  /** NIC MACs in IMDS order (the first is the primary NIC), lower-case colon form. */
+  macs: string[];
+}
+
+interface RawImds {
+  compute?: Record<string, string | undefined>;
+  network?: { interface?: Array<{ macAddress?: string }> };
+}
+
+const TIMEOUT_MS = 5000;
+
+export async function readImdsInstance(baseUrl: string, apiVersion: string): Promise<ImdsInstance> {
+  const url = `${baseUrl}/metadata/instance?api-version=${encodeURIComponent(apiVersion)}&format=json`;
+  let res: Response;
+  try {
+    res = await fetch(url, { headers: { Metadata: 'true' }, signal: AbortSignal.timeout(TIMEOUT_MS) });
+  } catch (err) {
+    throw mapAzureError(err, 'imds.instance');
+  }
+  const text = await res.text();
+  if (!res.ok) {
+    throw mapAzureError({ name: 'RestError', statusCode: res.status, message: `IMDS ${res.status}: ${text.slice(0, 200)}`, response: { headers: res.headers } }, 'imds.instance');
+  }
+  let raw: RawImds;
+  try {
+    raw = JSON.parse(text) as RawImds;
+  } catch {
+    throw mapAzureError({ name: 'RestError', statusCode: 502, message: `IMDS answered non-JSON: ${text.slice(0, 200)}` }, 'imds.instance');
+  }
+  const c = raw.compute ?? {};
+  const need = (k: string): string => {
+    const v = c[k];
+    if (typeof v !== 'string' || v === '') throw mapAzureError({ name: 'RestError', statusCode: 502, message: `IMDS compute.${k} is missing` }, 'imds.instance');
+    return v;
+  };
+  const macs = (raw.network?.interface ?? []).map((i) => normalizeMac(i.macAddress ?? '')).filter((m): m is string => m !== undefined);
+  return {
+    subscriptionId: need('subscriptionId'),
+    resourceGroupName: need('resourceGroupName'),
+    location: need('location'),
+    name: need('name'),
+    vmSize: need('vmSize'),
+    zone: c.zone ?? '',
+    vmScaleSetName: c.vmScaleSetName ?? '',
+    resourceId: need('resourceId'),
+    macs,
+  };
+}

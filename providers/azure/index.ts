@@ -1,0 +1,12 @@
+/**
+ * @module azure
+ * The Azure adapter (`VPC_IPAM_PROVIDER=azure`): {@link AzureProvider} over
+ * `@azure/arm-network` and IMDS, its settings, credential and error mapping.
+ * The emulator lives in `./emulator/`. See docs/azure.md.
+ */
+export { AzureProvider, AZURE_IPCONFIGS_PER_NIC, IPCONFIG_PREFIX, succeededBlocks, type AzureProviderOptions } from './azure-provider.js';
+export { parseAzureSettings, type AzureSettings } from './config.js';
+export { StaticTestCredential, isLoopbackUrl, loopbackBearerPolicy } from './credential.js';
+export { mapAzureError, retryAfterMs, type LroFailure } from './errors.js';
+export { readImdsInstance, type ImdsInstance } from './imds.js';
+export { AZURE_RESERVED_PER_SUBNET, reservedCidrs, subnetUsable } from './subnet-math.js';

@@ -1,0 +1,178 @@
+/**
+ * CNI benchmark (`npm run bench:cni`, root only; not a test).
+ * Times ADD and DEL of this plugin (single executable, real ipamd on the sim
+ * cloud, netlink plumbing on) against Debian's `ptp` + `host-local` doing the
+ * same job (veth, /32-style point-to-point address, routes), interleaved Pod
+ * by Pod so background noise hits both alike. Every run is a fresh process
+ * exec'd as a runtime would, with NODE_OPTIONS / NODE_EXTRA_CA_CERTS unset.
+ * Also times bare start-up (VERSION) with those variables unset and set.
+ * Results go to docs/benchmarks.md between the bench:cni markers.
+ *
+ * BENCH_PODS (default 100) sets the number of Pods per plugin.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { hostVethName } from '../../ipamd/netns/plumber.js';
+import { ChainRunner, type Attachment } from '../cni/chain-runner.js';
+import { addNetns, deleteLinks, deleteNetnsWithPrefix, deleteRules, isRoot } from '../cni/netns-tools.js';
+import { bundledPlugin, cniEnv, REPO, runPlugin, seaPlugin, type PluginCommand } from '../cni/plugin-process.js';
+import { kill, startDaemon } from '../helpers/daemon-process.js';
+
+const PODS = Number(process.env.BENCH_PODS ?? 100);
+const NS = `vpcb${process.pid}-`;
+const DOC = path.join(REPO, 'docs/benchmarks.md');
+const START = '<!-- bench:cni:start -->';
+const END = '<!-- bench:cni:end -->';
+
+interface Stats {
+  n: number;
+  median: number;
+  p99: number;
+  min: number;
+}
+function stats(xs: number[]): Stats {
+  const s = [...xs].sort((a, b) => a - b);
+  const rank = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
+  return { n: s.length, median: rank(0.5), p99: rank(0.99), min: s[0]! };
+}
+const f = (x: number) => x.toFixed(1);
+
+async function timeRuns(cmd: PluginCommand, env: NodeJS.ProcessEnv, stdin: string, n: number): Promise<Stats> {
+  const ms: number[] = [];
+  for (let i = 0; i < n + 3; i++) {
+    const r = await runPlugin(cmd, env, stdin);
+    if (r.code !== 0) throw new Error(`${cmd.join(' ')} VERSION failed: ${r.stdout} ${r.stderr}`);
+    if (i >= 3) ms.push(r.ms); // 3 warm-up runs: page cache, not the plugin, is what they measure
+  }
+  return stats(ms);
+}
+
+async function main(): Promise<void> {
+  if (!isRoot()) {
+    console.log('bench:cni needs root (network namespaces, veth); skipped');
+    return;
+  }
+  for (const k of ['NODE_OPTIONS', 'NODE_EXTRA_CA_CERTS']) delete process.env[k];
+  const sea = await seaPlugin();
+  const bundle = await bundledPlugin();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vpc-bench-hostlocal-'));
+  // Pre-warmed pool: the benchmark measures the plugin path, not the simulated cloud's growth.
+  const ipamd = await startDaemon({
+    VPC_IPAM_PLUMBING: 'on',
+    VPC_IPAM_SIM_SUBNET_CIDR: '10.0.16.0/20',
+    VPC_IPAM_SIM_INSTANCE_TYPE: 'm5.4xlarge',
+    VPC_IPAM_METRICS_ADDRESS: 'off',
+    MINIMUM_IP_TARGET: String(PODS + 10),
+    VPC_IPAM_LOG_LEVEL: 'warn',
+  });
+  const ours = new ChainRunner(
+    { cniVersion: '1.1.0', name: 'vpc-net', plugins: [{ type: 'vpc-ipam', ipamdSocket: ipamd.socket, mtu: 9001, logLevel: 'warn' }] },
+    () => sea,
+  );
+  const ptp = new ChainRunner(
+    {
+      cniVersion: '1.0.0',
+      name: 'bench-ptp',
+      plugins: [{ type: 'ptp', mtu: 9001, ipMasq: false, ipam: { type: 'host-local', subnet: '198.19.0.0/16', dataDir, routes: [{ dst: '0.0.0.0/0' }] } }],
+    },
+    (type) => [`/usr/lib/cni/${type}`],
+  );
+  const pods: Array<{ a: Attachment; b: Attachment }> = [];
+  const t: Record<string, number[]> = { oursAdd: [], oursDel: [], ptpAdd: [], ptpDel: [] };
+  try {
+    // Wait until the pool holds the Pods (not timed).
+    for (let i = 0; i < 600; i++) {
+      const pool = (await (await fetch(`http://${ipamd.introspection}/v1/pool`)).json()) as { available: number };
+      if (pool.available >= PODS) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    for (let i = 0; i < PODS; i++) {
+      pods.push({
+        a: { containerId: `bench${process.pid}-v${i}`, netns: await addNetns(`${NS}v${i}`), ifName: 'eth0' },
+        b: { containerId: `bench${process.pid}-p${i}`, netns: await addNetns(`${NS}p${i}`), ifName: 'eth0' },
+      });
+    }
+    const results: Array<{ a: Record<string, unknown>; b: Record<string, unknown> }> = [];
+    for (const { a, b } of pods) {
+      const ra = await ours.add(a);
+      const rb = await ptp.add(b);
+      t.oursAdd!.push(ra.runs[0]!.ms);
+      t.ptpAdd!.push(rb.runs[0]!.ms);
+      results.push({ a: ra.result, b: rb.result });
+    }
+    for (let i = 0; i < pods.length; i++) {
+      t.oursDel!.push((await ours.del(pods[i]!.a, results[i]!.a))[0]!.ms);
+      t.ptpDel!.push((await ptp.del(pods[i]!.b, results[i]!.b))[0]!.ms);
+    }
+
+    const version = '{"cniVersion":"1.1.0"}';
+    const clean = cniEnv({ CNI_COMMAND: 'VERSION' });
+    const dirty = { ...clean, NODE_OPTIONS: '--max-old-space-size=64', NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/ca-certificates.crt' };
+    const startup = {
+      seaClean: await timeRuns(sea, clean, version, 40),
+      seaDirty: await timeRuns(sea, dirty, version, 40),
+      nodeBundleClean: await timeRuns(bundle, clean, version, 40),
+      nodeBundleDirty: await timeRuns(bundle, dirty, version, 40),
+      goPtp: await timeRuns(['/usr/lib/cni/ptp'], clean, version, 40),
+    };
+    const s = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, stats(v)])) as Record<keyof typeof t, Stats>;
+    const ratio = (a: Stats, b: Stats) => `${(a.median / b.median).toFixed(2)}× median, ${(a.p99 / b.p99).toFixed(2)}× p99`;
+    const lines = [
+      START,
+      `### CNI plugin: ADD/DEL latency (\`npm run bench:cni\`)`,
+      '',
+      `Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} cores, Node ${process.version}, ${PODS} Pods per plugin, interleaved; each value is one`,
+      'plugin process from exec to exit (spawned by Node, env = CNI_* + PATH only, NODE_OPTIONS / NODE_EXTRA_CA_CERTS unset).',
+      'vpc-ipam = single executable + warm ipamd (sim cloud, pool pre-warmed, netlink plumbing on). ptp = Debian containernetworking-plugins ptp + host-local.',
+      '',
+      '| plugin | ADD median ms | ADD p99 ms | DEL median ms | DEL p99 ms |',
+      '|---|---|---|---|---|',
+      `| vpc-ipam | ${f(s.oursAdd.median)} | ${f(s.oursAdd.p99)} | ${f(s.oursDel.median)} | ${f(s.oursDel.p99)} |`,
+      `| ptp + host-local | ${f(s.ptpAdd.median)} | ${f(s.ptpAdd.p99)} | ${f(s.ptpDel.median)} | ${f(s.ptpDel.p99)} |`,
+      '',
+      `Ratio vpc-ipam / ptp+host-local: ADD ${ratio(s.oursAdd, s.ptpAdd)}; DEL ${ratio(s.oursDel, s.ptpDel)}.`,
+      '',
+      'Start-up alone (`CNI_COMMAND=VERSION`, 40 runs after 3 warm-ups; "dirty" = NODE_OPTIONS=--max-old-space-size=64 and NODE_EXTRA_CA_CERTS=<215 KB bundle> set):',
+      '',
+      '| binary | median ms | p99 ms |',
+      '|---|---|---|',
+      `| vpc-ipam single executable, clean env | ${f(startup.seaClean.median)} | ${f(startup.seaClean.p99)} |`,
+      `| vpc-ipam single executable, dirty env | ${f(startup.seaDirty.median)} | ${f(startup.seaDirty.p99)} |`,
+      `| \`node vpc-ipam.cjs\` (plain Node), clean env | ${f(startup.nodeBundleClean.median)} | ${f(startup.nodeBundleClean.p99)} |`,
+      `| \`node vpc-ipam.cjs\` (plain Node), dirty env | ${f(startup.nodeBundleDirty.median)} | ${f(startup.nodeBundleDirty.p99)} |`,
+      `| Go ptp | ${f(startup.goPtp.median)} | ${f(startup.goPtp.p99)} |`,
+      END,
+    ];
+    const section = lines.join('\n');
+    console.log(section);
+    writeSection(section);
+  } finally {
+    for (let i = 0; i < pods.length; i++) {
+      await ours.del(pods[i]!.a).catch(() => undefined);
+      await ptp.del(pods[i]!.b).catch(() => undefined);
+    }
+    await kill(ipamd, 'SIGKILL');
+    await deleteLinks(pods.map((p) => hostVethName(p.a.containerId, 'eth0')));
+    await deleteRules((src) => src.startsWith('10.0.'));
+    await deleteNetnsWithPrefix(NS);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    fs.rmSync(ipamd.dir, { recursive: true, force: true });
+    fs.rmSync(path.dirname(bundle[1]!), { recursive: true, force: true });
+  }
+}
+
+/** Replaces only the text between the markers; creates the file or the section when missing. */
+function writeSection(section: string): void {
+  const old = fs.existsSync(DOC) ? fs.readFileSync(DOC, 'utf8') : '# Benchmarks\n';
+  const a = old.indexOf(START);
+  const b = old.indexOf(END);
+  const next = a >= 0 && b > a ? old.slice(0, a) + section + old.slice(b + END.length) : `${old.trimEnd()}\n\n${section}\n`;
+  fs.writeFileSync(DOC, next);
+  console.log(`wrote ${path.relative(REPO, DOC)}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
