@@ -52,6 +52,14 @@ export class Datastore {
   private readonly byKey = new Map<string, Assignment>();
   /** Restored assignments whose address the cloud does not show (yet): kept so nothing is lost. */
   private readonly orphans = new Map<string, Assignment>();
+  /**
+   * Prefix mode only: secondary-IP blocks are usable fallback capacity
+   * (PREFIX_FALLBACK_TO_IPS, set by the reconciler when no prefix block is
+   * left) instead of stale blocks to drain. They count in total/available and
+   * are handed out after prefix addresses, but are never "free blocks" to
+   * release for being over target: they drain once this goes back to false.
+   */
+  fallbackIps = false;
 
   constructor(
     public mode: BlockKind,
@@ -296,6 +304,13 @@ export class Datastore {
             nextCoolingExpiry = Math.min(nextCoolingExpiry ?? Infinity, a.coolingUntil!);
           }
         }
+        if (this.isFallback(b)) {
+          v.fallbackIps = (v.fallbackIps ?? 0) + 1;
+          v.addresses += b.addresses.length;
+          v.assigned += b.assigned;
+          v.cooling += blockCooling;
+          continue;
+        }
         if (b.kind !== this.mode) {
           v.staleAssigned += b.assigned;
           if (b.assigned === 0 && blockCooling === 0) v.staleBlocks.push(b.cidr);
@@ -338,6 +353,11 @@ export class Datastore {
     return 16;
   }
 
+  /** A secondary-IP block used as fallback capacity in prefix mode (see {@link fallbackIps}). */
+  private isFallback(b: BlockState): boolean {
+    return this.fallbackIps && this.mode === 'prefix' && b.kind === 'ip';
+  }
+
   private isCooling(a: AddressState, now: number): boolean {
     if (a.coolingUntil === undefined) return false;
     if (a.coolingUntil <= now) {
@@ -352,9 +372,10 @@ export class Datastore {
       .filter((i) => i.usable)
       .sort((a, b) => b.assigned - a.assigned || a.nic.deviceIndex - b.nic.deviceIndex);
     for (const i of ifaces) {
+      // Fallback /32s come after the mode's blocks, so they empty first and can drain.
       const blocks = [...i.blocks.values()]
-        .filter((b) => b.kind === this.mode && b.assigned < b.addresses.length)
-        .sort((a, b) => b.assigned - a.assigned || (a.cidr < b.cidr ? -1 : 1));
+        .filter((b) => (b.kind === this.mode || this.isFallback(b)) && b.assigned < b.addresses.length)
+        .sort((a, b) => Number(a.kind !== this.mode) - Number(b.kind !== this.mode) || b.assigned - a.assigned || (a.cidr < b.cidr ? -1 : 1));
       for (const b of blocks) {
         for (const a of b.addresses) if (!a.assignment && !this.isCooling(a, now)) return a;
       }

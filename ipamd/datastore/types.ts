@@ -45,6 +45,11 @@ export interface InterfaceView {
   staleBlocks: string[];
   /** Addresses still assigned in blocks of the other mode (kept until their Pods go). */
   staleAssigned: number;
+  /**
+   * Prefix mode with the IP fallback on: secondary-IP blocks counted as usable
+   * (their addresses are in `addresses`/`assigned`/`cooling`, not in `blocks`/`freeBlocks`).
+   */
+  fallbackIps?: number;
 }
 
 export interface PoolSnapshot {

@@ -77,6 +77,11 @@ export const SUBNET_GAUGES: ReadonlyArray<{ name: string; help: string; value: (
     help: 'Unix time of the cloud read the subnet numbers come from.',
     value: (r) => r.sampledAt / 1000,
   },
+  {
+    name: 'vpc_ipam_subnet_prefix_delegation',
+    help: '1 when the monitor counts this subnet in prefix mode (ENABLE_PREFIX_DELEGATION), so no free prefix block means Pods cannot start.',
+    value: (r) => (r.mode === 'prefix' ? 1 : 0),
+  },
   { name: 'vpc_ipam_subnet_read_failing', help: '1 when the last read of the subnet failed (numbers are from the last good read).', value: (r) => (r.error ? 1 : 0) },
 ];
 

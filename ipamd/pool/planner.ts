@@ -35,6 +35,14 @@ export interface PlanContext {
   shrinkIntervalMs: number;
   /** A new interface is not deleted before it is this old (attach churn is slow and costly). */
   minInterfaceLifetimeMs: number;
+  /**
+   * Block kind to grow with when it differs from the pool's mode: `ip` while
+   * prefix mode falls back to secondary IPs (PREFIX_FALLBACK_TO_IPS). The
+   * shortfall, counted in prefixes, is then asked for as that many addresses.
+   */
+  growKind?: BlockKind;
+  /** Interfaces not to grow on (their subnet just had no free prefix block). */
+  noGrowthOn?: ReadonlySet<string>;
 }
 
 export type PoolAction =
@@ -107,7 +115,11 @@ export function planPool(s: PoolSnapshot, t: WarmTargets, limits: PoolLimits, ct
   if (need > 0 && blocked) {
     decision = `short ${shortAddresses} but growth paused for ${Math.ceil((ctx.growthBlockedUntil! - s.now) / 1000)} s: ${ctx.growthBlockedReason ?? 'backing off'}`;
   } else if (need > 0) {
-    const growth = placeGrowth(usable, s.interfaces.length, need, fill, s.mode, limits);
+    const kind = ctx.growKind ?? s.mode;
+    // In blocks of the kind grown: a prefix shortfall asked for as /32s is blockSize times as many.
+    const units = kind === s.mode ? need : need * s.blockSize;
+    const growOn = ctx.noGrowthOn ? usable.filter((i) => !ctx.noGrowthOn!.has(i.id)) : usable;
+    const growth = placeGrowth(growOn, s.interfaces.length, units, fill, kind, limits);
     actions.push(...growth.actions);
     decision = growth.actions.length
       ? `short ${shortAddresses}: ${growth.actions.map(describe).join(', ')}`

@@ -39,6 +39,8 @@ export interface SimulationOptions {
   env?: Record<string, string>;
   /** Cloud call latencies; default `DEFAULT_LATENCY` (the same for every policy). */
   latency?: LatencyOverrides;
+  /** Called after every sample with the daemon and the trace time (ms): for tests and policy studies. */
+  observe?: (daemon: IpamDaemon, tMs: number) => void;
 }
 
 export interface SimulationResult {
@@ -106,6 +108,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationRun> {
   const sample = () => {
     const s = daemon.snapshot();
     rec.sample({ t: clock.now() - t0, held: s.total, assigned: s.assigned, cooling: s.cooling });
+    o.observe?.(daemon, clock.now() - t0);
   };
   sample();
 
