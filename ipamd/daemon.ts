@@ -184,6 +184,7 @@ export class IpamDaemon {
       resyncIntervalMs: c.resyncIntervalMs,
       shrinkIntervalMs: c.shrinkIntervalMs,
       subnetFullBackoffMs: c.subnetFullBackoffMs,
+      prefixFallbackToIps: c.prefixFallbackToIps,
       selectSubnets: this.d.selectSubnets,
       interfaceTags: this.d.interfaceTags,
       waiting: () => this.allocator.waiting,
@@ -204,6 +205,11 @@ export class IpamDaemon {
           this.monitor.onGrowthBlocked(reason, code, until);
           ev.onGrowthBlocked?.(reason, code, until);
         },
+        onSync: (report) => {
+          // The plugin may have spooled a DEL during a short socket outage: replay on every resync too.
+          void this.replaySpool();
+          ev.onSync?.(report);
+        },
         onActionError: (a, err) => {
           this.metrics.error((err as { code?: string }).code ?? 'INTERNAL');
           this.monitor.onActionError(a, err);
@@ -220,10 +226,21 @@ export class IpamDaemon {
       version: this.d.version,
       onError: (code) => this.metrics.error(code),
     });
-    if (this.d.pendingReleaseDir) {
-      const n = await replayPendingReleases(this.d.pendingReleaseDir, (req) => this.handler.handle(req), log);
-      if (n > 0) log.info({ replayed: n }, 'replayed DELs spooled by the plugin while ipamd was down');
-    }
+    await this.replaySpool();
+  }
+
+  private replaying: Promise<void> | undefined;
+
+  /** Replays DELs the plugin spooled while ipamd was unreachable (never two replays at once). */
+  private replaySpool(): Promise<void> {
+    const dir = this.d.pendingReleaseDir;
+    if (!dir || !this.handler) return Promise.resolve();
+    this.replaying ??= replayPendingReleases(dir, (req) => this.handler.handle(req), this.d.log)
+      .then((n) => {
+        if (n > 0) this.d.log.info({ replayed: n }, 'replayed DELs spooled by the plugin while ipamd was unreachable');
+      })
+      .finally(() => (this.replaying = undefined));
+    return this.replaying;
   }
 
   /** Runs the pool loop in the background; the first tick fills the pool. */

@@ -13,7 +13,10 @@ import { createLogger } from './observability/logger.js';
 import { installSignalHandlers, startDaemon } from './run.js';
 
 const root = path.resolve(process.env.VPC_IPAM_DEV_DIR ?? '.run');
+// The AWS provider against its embedded EC2+IMDS emulator, unless a provider is chosen (VPC_IPAM_PROVIDER=sim...).
+const providerDefaults: NodeJS.ProcessEnv = process.env.VPC_IPAM_PROVIDER ? {} : { VPC_IPAM_PROVIDER: 'aws', VPC_IPAM_AWS_EMBEDDED_EMULATOR: 'true' };
 const env: NodeJS.ProcessEnv = {
+  ...providerDefaults,
   VPC_IPAM_STATE_DIR: path.join(root, 'state'),
   VPC_IPAM_SOCKET: path.join(root, 'ipamd.sock'),
   VPC_IPAM_LOG_FILE: path.join(root, 'ipamd.log'),

@@ -15,9 +15,12 @@ import { createLogger, type Logger } from './observability/logger.js';
 import { createProvider } from './provider-factory.js';
 import { SystemClock } from './util/clock.js';
 import { VERSION } from './version.js';
+import type { K8sNodeAgent } from './k8s/agent.js';
 
 export interface RunningDaemon {
   daemon: IpamDaemon;
+  /** The Kubernetes integration, when MY_NODE_NAME is set. */
+  k8s?: K8sNodeAgent;
   ports: { introspectionPort?: number; metricsPort?: number };
   stop(): Promise<void>;
 }
@@ -67,6 +70,7 @@ export async function startDaemon(env: NodeJS.ProcessEnv, log?: Logger): Promise
   logger.info({ provider: config.provider, socket: config.socketPath, ...ports, node: daemon.node.instanceId }, 'ipamd ready');
   return {
     daemon,
+    ...(k8s ? { k8s } : {}),
     ports,
     stop: async () => {
       // Kubernetes loops first, so nothing releases or publishes while the daemon winds down.

@@ -32,7 +32,8 @@ export class CloudCaller {
   private throttledUntil = 0;
 
   constructor(opts: CloudCallerOptions) {
-    this.o = { baseDelayMs: 250, maxDelayMs: 20_000, random: Math.random, ...opts };
+    // `random: undefined` (the daemon passes its optional dep through) must not override the default.
+    this.o = { baseDelayMs: 250, maxDelayMs: 20_000, ...opts, random: opts.random ?? Math.random };
     this.queue = new PQueue({ concurrency: opts.concurrency });
   }
 

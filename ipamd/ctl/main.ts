@@ -12,6 +12,8 @@ const COMMANDS: Record<string, Loader> = {
   status: async () => (await import('./commands/status.js')).statusCommand,
   add: async () => (await import('./commands/pod.js')).addCommand,
   del: async () => (await import('./commands/pod.js')).delCommand,
+  subnets: async () => (await import('./commands/subnets.js')).subnetsCommand,
+  plan: async () => (await import('./commands/plan.js')).planCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

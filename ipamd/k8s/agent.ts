@@ -258,6 +258,10 @@ export class K8sNodeAgent {
     const st = daemon.status();
     if (!daemon.ready) return 'ipamd is initialising';
     if (!st.ready) return st.reason ?? 'pool not ready';
+    // Empty, short, and the first growth did not work (e.g. no PodSubnetConfig under custom networking).
+    const snap = daemon.snapshot();
+    const short = daemon.reconciler?.plan?.shortAddresses ?? 0;
+    if (snap.total === 0 && short > 0) return `pool is empty and could not grow yet (${daemon.reconciler.plan?.reason ?? 'no plan'})`;
     const missing = missingBinaries(binDir, this.conflist);
     if (missing.length) return `plugin binaries missing in ${binDir}: ${missing.join(', ')}`;
     try {

@@ -68,7 +68,7 @@ export function parseK8sSettings(env: Env): K8sSettings {
     customNetworking: custom,
     selectKey,
     reapIntervalMs: readInt(env, 'VPC_IPAM_K8S_REAP_INTERVAL_SECONDS', 300, { min: 1, max: 86_400 }) * 1000,
-    reapConfirmMs: readInt(env, 'VPC_IPAM_K8S_REAP_CONFIRM_SECONDS', 60, { min: 0, max: 86_400 }) * 1000,
+    reapConfirmMs: readInt(env, 'VPC_IPAM_K8S_REAP_CONFIRM_SECONDS', 60, { min: 1, max: 86_400 }) * 1000,
     publishIntervalMs: readInt(env, 'VPC_IPAM_K8S_PUBLISH_INTERVAL_SECONDS', 15, { min: 1, max: 3600 }) * 1000,
     heartbeatMs: readInt(env, 'VPC_IPAM_K8S_HEARTBEAT_SECONDS', 300, { min: 10, max: 86_400 }) * 1000,
     maxPodsCeiling: ceilingRaw === undefined ? undefined : readInt(env, 'VPC_IPAM_MAX_PODS_CEILING', 0, { min: 0, max: 100_000 }),

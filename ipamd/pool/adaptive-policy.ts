@@ -40,8 +40,12 @@ export interface AdaptivePolicyOptions {
   limits?: () => PoolLimits | undefined;
   /** The reconciler's period: targets are re-read at least this often, so predictions must lead by it. */
   reconcileIntervalMs?: number;
-  /** How long a burst keeps raising the target. */
+  /** How much ADD history the burst measure looks at. */
   burstMemoryMs?: number;
+  /** Share of remembered ADDs the burst measure may leave waiting (they would have needed a refill). */
+  burstShare?: number;
+  /** After start, before there is history: keep one interface's worth free for this long. */
+  warmupMs?: number;
   /** How long an interface stays attached (possibly empty) after the pool last used it. */
   keepInterfaceMs?: number;
   /** Accepted chance that an ADD finds nothing ready, for Poisson-like arrivals. */
@@ -62,6 +66,8 @@ export interface AdaptiveDecision {
   rate: number;
   burst: number;
   scheduled: number;
+  /** True during the warm-up after start (no history yet: one interface's worth is kept free). */
+  warmingUp: boolean;
   /** Addresses the existing interfaces can still take (Infinity when limits are unknown). */
   room: number;
   /** True when the horizon is an interface create (the interfaces are nearly full). */
@@ -71,7 +77,8 @@ export interface AdaptiveDecision {
   delsPerMin: number;
   assignMs: number;
   createMs: number;
-  recurring: Array<{ periodMs: number; inMs: number; size: number }>;
+  /** Periods of recurring bursts seen, and the next predicted burst if one is due. */
+  recurring: { periodsMs: number[]; next?: { inMs: number; size: number; periodMs: number } };
 }
 
 const FAST_TAU_MS = 60_000;
@@ -89,13 +96,19 @@ export class AdaptivePolicy implements PoolPolicy {
   private readonly eps: number;
   private readonly intervalMs: number;
   private last: AdaptiveDecision | undefined;
+  private lastAt: number | undefined;
   /** lastUsed[k] = last time the pool had addresses on at least k interfaces. */
   private readonly lastUsed: number[] = [];
   private readonly keepMs: number;
+  private readonly share: number;
+  private readonly warmupMs: number;
+  private startedAt: number | undefined;
 
   constructor(private readonly o: AdaptivePolicyOptions) {
     if (o.floor > o.ceiling) throw new RangeError(`adaptive policy: floor ${o.floor} is above ceiling ${o.ceiling}`);
-    this.arrivals = new ArrivalLog(o.burstMemoryMs ?? Number(process.env.BM ?? 60) * 60_000);
+    this.arrivals = new ArrivalLog(o.burstMemoryMs ?? 6 * 60 * 60_000);
+    this.share = o.burstShare ?? 0.005;
+    this.warmupMs = o.warmupMs ?? 10 * 60_000;
     this.recurring = o.recurring === false ? undefined : new RecurringBursts(o.recurring ?? DEFAULT_RECURRING);
     this.assign = new LatencyEstimate(o.priorAssignMs ?? 1_000);
     this.create = new LatencyEstimate(o.priorCreateMs ?? 5_000);
@@ -124,6 +137,7 @@ export class AdaptivePolicy implements PoolPolicy {
   targets(s: PoolSnapshot): WarmTargets {
     const d = this.decide(s);
     this.last = d;
+    this.lastAt = s.now;
     return { warmInterfaces: 0, warmIps: d.warm, minimumIps: d.minimum, warmPrefixes: 0, keepInterfaces: d.keepInterfaces };
   }
 
@@ -133,13 +147,14 @@ export class AdaptivePolicy implements PoolPolicy {
     const la = this.assign.value;
     const lc = this.create.value;
     const lambda = Math.max(this.fast.value(now), this.slow.value(now)); // ADDs per ms
-    const need = (h: number) => Math.max(1 + poissonQuantile(lambda * h, this.eps), this.arrivals.maxInWindow(h, now));
+    const need = (h: number) => Math.max(1 + poissonQuantile(lambda * h, this.eps), this.arrivals.burstQuantile(h, now, this.share));
     const room = this.room(s);
     let horizonMs = 2 * la;
     let warm = need(horizonMs);
     let needsInterface = false;
     const hc = lc + la;
-    const wc = need(hc);
+    // Only the steady rate decides an early interface: a remembered burst is met by the interfaces kept attached.
+    const wc = 1 + poissonQuantile(lambda * hc, this.eps);
     if (room < wc && this.canAddInterface(s)) {
       // The next refills will need a new interface: be ready for what arrives during its create.
       needsInterface = true;
@@ -147,10 +162,15 @@ export class AdaptivePolicy implements PoolPolicy {
       warm = Math.max(warm, wc);
     }
     const rate = 1 + poissonQuantile(lambda * horizonMs, this.eps);
-    const burst = this.arrivals.maxInWindow(horizonMs, now);
+    const burst = this.arrivals.burstQuantile(horizonMs, now, this.share);
     const due = this.recurring?.due(now, this.leadMs()) ?? [];
-    const scheduled = due.reduce((m, r) => Math.max(m, r.size), 0);
-    warm = Math.min(this.o.ceiling, Math.max(this.o.floor, warm, scheduled));
+    const scheduled = due[0]?.size ?? 0;
+    this.startedAt ??= now;
+    const warmingUp = now - this.startedAt < this.warmupMs;
+    const L = this.o.limits?.();
+    // A new node gets its DaemonSets and pending Pods at once, before there is any history to size from.
+    const warmup = warmingUp && L ? L.slotsPerInterface * s.blockSize : 0;
+    warm = Math.min(this.o.ceiling, Math.max(this.o.floor, warm, scheduled, warmup));
     // MINIMUM_IP_TARGET keeps its meaning; at least 1 keeps the planner in IP-target mode even with floor 0.
     const minimum = Math.max(this.o.minimumIps ?? 0, warm === 0 ? 1 : 0);
     return {
@@ -160,6 +180,7 @@ export class AdaptivePolicy implements PoolPolicy {
       rate,
       burst,
       scheduled,
+      warmingUp,
       room,
       needsInterface,
       horizonMs,
@@ -167,14 +188,18 @@ export class AdaptivePolicy implements PoolPolicy {
       delsPerMin: this.dels.value(now) * 60_000,
       assignMs: la,
       createMs: lc,
-      recurring: (this.recurring?.list(now) ?? []).map((r) => ({ periodMs: r.periodMs, inMs: r.nextAt - now, size: r.size })),
+      recurring: {
+        periodsMs: [], // filled in by explain(): scanning the history is too slow for every plan
+        ...(due[0] ? { next: { inMs: due[0].at - now, size: due[0].size, periodMs: due[0].periodMs } } : {}),
+      },
     };
   }
 
   explain(): string {
     const d = this.last;
     if (!d) return `adaptive: no decision yet (floor ${this.o.floor}, ceiling ${this.o.ceiling})`;
-    return explainDecision(d, this.o);
+    const periodsMs = this.recurring?.periods(this.lastAt ?? 0) ?? [];
+    return explainDecision({ ...d, recurring: { ...d.recurring, periodsMs } }, this.o);
   }
 
   /** How early a predicted burst must be acted on: one idle reconcile period, an interface create, the jitter. */
@@ -217,11 +242,15 @@ export function explainDecision(d: AdaptiveDecision, o: Pick<AdaptivePolicyOptio
     `ADDs ${perMin(d.addsPerMin.fast)}/min (1 min), ${perMin(d.addsPerMin.slow)}/min (15 min); DELs ${perMin(d.delsPerMin)}/min`,
     `refill ${secs(d.assignMs)} per assign, ${secs(d.createMs)} per new interface; horizon ${secs(d.horizonMs)}${d.needsInterface ? ` (interfaces nearly full: room for ${d.room})` : ''}`,
   ];
-  if (d.recurring.length) {
+  const r = d.recurring;
+  if (r.periodsMs.length) {
+    const every = r.periodsMs.map((p) => (p >= 3_600_000 ? `${p / 3_600_000} h` : `${p / 60_000} min`)).join(', ');
     parts.push(
-      `recurring bursts: ${d.recurring.map((r) => `${r.size} ADDs every ${Math.round(r.periodMs / 60_000)} min, next in ${secs(Math.max(0, r.inMs))}`).join('; ')}`,
+      `recurring bursts every ${every}` +
+        (r.next ? `: ${r.next.size} ADDs expected ${r.next.inMs >= 0 ? `in ${secs(r.next.inMs)}` : 'now'} (every ${Math.round(r.next.periodMs / 60_000)} min), warming up for them` : ''),
     );
   }
+  if (d.warmingUp) parts.push('warming up after start: one interface\'s worth kept free until there is history');
   if (d.keepInterfaces > 1) parts.push(`${d.keepInterfaces} interfaces kept attached (used in the last hour)`);
   if (d.minimum > 0) parts.push(`minimum ${d.minimum} held`);
   return parts.join('; ');

@@ -69,20 +69,30 @@ export class ArrivalLog {
     if (i > 0) this.t.splice(0, i);
   }
 
-  /** The most ADDs that fell inside any window of `windowMs` within the memory (two pointers, O(n)). */
-  maxInWindow(windowMs: number, now: number): number {
-    const cut = now - this.memoryMs;
-    let best = 0;
+  /**
+   * How many free addresses would have served all but a `share` of the remembered ADDs at once: for each ADD,
+   * k = the ADDs in the `windowMs` before it, itself included (with fewer than k free addresses it would have
+   * waited for a refill); the answer is the smallest w with at most ⌊share · n⌋ of the k above w.
+   * With share 0 this is the largest burst. Two pointers and a counting pass: O(n).
+   */
+  burstQuantile(windowMs: number, now: number, share: number): number {
+    this.prune(now);
+    const n = this.t.length;
+    if (n === 0) return 0;
+    const hist: number[] = [];
     let lo = 0;
-    for (let hi = 0; hi < this.t.length; hi++) {
-      if (this.t[hi]! < cut) {
-        lo = hi + 1;
-        continue;
-      }
+    for (let hi = 0; hi < n; hi++) {
       while (this.t[hi]! - this.t[lo]! > windowMs) lo++;
-      best = Math.max(best, hi - lo + 1);
+      const k = hi - lo + 1;
+      hist[k] = (hist[k] ?? 0) + 1;
     }
-    return best;
+    let allowed = Math.floor(share * n);
+    for (let w = hist.length - 1; w >= 1; w--) {
+      const above = hist[w] ?? 0; // ADDs whose k is exactly w would wait with w − 1 free
+      if (above > allowed) return w;
+      allowed -= above;
+    }
+    return 0;
   }
 
   get size(): number {
@@ -107,14 +117,11 @@ export function poissonQuantile(mu: number, eps: number): number {
   return n;
 }
 
-/** A recurring burst: CronJob-like, `size` ADDs every `periodMs`, the next one expected at `nextAt`. */
-export interface Recurrence {
+/** A predicted burst: `size` ADDs around `at`, because bursts came every `periodMs` before. */
+export interface PredictedBurst {
+  at: number;
   periodMs: number;
-  nextAt: number;
-  /** ADDs in the burst one period before `nextAt`: what to have ready. */
   size: number;
-  /** Predicted bursts that did not come; the recurrence is forgotten after two. */
-  misses: number;
 }
 
 export interface RecurringBurstOptions {
@@ -124,7 +131,7 @@ export interface RecurringBurstOptions {
   minSize: number;
   /** How far apart in time two onsets of one schedule may drift (controller and scheduler jitter). */
   toleranceMs: number;
-  /** Earlier onsets that must line up before a period is believed (false positives grow fast below 3). */
+  /** Earlier bursts, one period apart each, that must be seen before a period is believed. */
   confirmations: number;
   /** Periods to look for. CronJob schedules are whole minutes; the common ones are few. */
   periodsMs: readonly number[];
@@ -143,42 +150,51 @@ export const DEFAULT_RECURRING: RecurringBurstOptions = {
 };
 
 /**
- * Finds bursts of ADDs that recur with a fixed period (CronJobs fire on the
- * minute, so their Pods arrive in a burst at the same phase every period) and
- * predicts the next one, so the pool can be warmed just before it instead of
- * holding a burst's worth of addresses all day.
+ * Predicts CronJob-like bursts. CronJobs fire on the minute, so their Pods
+ * arrive in a burst at the same phase every period. A burst is expected at T
+ * with period P when bursts started at T − P, T − 2P, … T − cP (c =
+ * confirmations, each within the tolerance); its size is the median of those
+ * c bursts, so one big burst in a series (the hourly job at :00 joining the
+ * 5-minute one) does not inflate the next 5-minute prediction. The expected
+ * size at T is the largest over all periods. No schedule is stored: the
+ * prediction is a pure function of the onset history.
  */
 export class RecurringBursts {
   /** Burst onsets (time of the first ADD) and their sizes, oldest first. */
   private onsets: Array<{ at: number; size: number }> = [];
   private lastAdd = -Infinity;
-  private readonly rec = new Map<number, Recurrence>();
 
   constructor(private readonly o: RecurringBurstOptions = DEFAULT_RECURRING) {}
 
   record(now: number): void {
     const continues = now - this.lastAdd <= this.o.gapMs;
     this.lastAdd = now;
-    if (continues) {
+    if (continues && this.onsets.length) {
       this.onsets[this.onsets.length - 1]!.size++;
       return;
     }
     this.onsets.push({ at: now, size: 1 });
     const keep = now - (this.o.confirmations + 1) * Math.max(...this.o.periodsMs) - this.o.toleranceMs;
     while (this.onsets.length && this.onsets[0]!.at < keep) this.onsets.shift();
-    this.detect(now);
   }
 
-  /** Recurrences whose next burst is due within `leadMs` (or overdue by less than the tolerance) at `now`. */
-  due(now: number, leadMs: number): Recurrence[] {
-    this.expire(now);
-    return [...this.rec.values()].filter((r) => now >= r.nextAt - leadMs && now <= r.nextAt + this.o.toleranceMs);
-  }
-
-  /** All recurrences currently believed, shortest period first. */
-  list(now: number): Recurrence[] {
-    this.expire(now);
-    return [...this.rec.values()].sort((a, b) => a.periodMs - b.periodMs);
+  /** The bursts predicted to start in [now − tolerance, now + leadMs], largest first. */
+  due(now: number, leadMs: number): PredictedBurst[] {
+    const out: PredictedBurst[] = [];
+    const tol = this.o.toleranceMs;
+    for (const p of this.o.periodsMs) {
+      // Onsets one period before the window; each is a candidate series end.
+      for (const base of this.between(now - tol - p, now + leadMs - p)) {
+        const sizes = [base.size];
+        for (let k = 1; k < this.o.confirmations && sizes.length === k; k++) {
+          const hit = this.near(base.at - k * p);
+          if (hit) sizes.push(hit.size);
+        }
+        if (sizes.length < this.o.confirmations || sizes.some((x) => x < this.o.minSize)) continue;
+        out.push({ at: base.at + p, periodMs: p, size: median(sizes) });
+      }
+    }
+    return out.sort((a, b) => b.size - a.size || a.periodMs - b.periodMs);
   }
 
   /**
@@ -186,59 +202,50 @@ export class RecurringBursts {
    * has not yet exceeded the predicted size. Call before {@link record}.
    */
   expectedAdd(now: number, leadMs: number): boolean {
-    const size = this.due(now, leadMs).reduce((m, r) => Math.max(m, r.size), 0);
+    const size = this.due(now, leadMs)[0]?.size ?? 0;
     if (size === 0) return false;
     const current = now - this.lastAdd <= this.o.gapMs ? this.onsets[this.onsets.length - 1]!.size : 0;
     return current < size;
   }
 
-  private detect(at: number): void {
-    this.expire(at);
-    // A new onset confirms period P if earlier onsets of size ≥ minSize sit at at−P, at−2P, … (within tolerance).
+  /** Periods with a confirmed series ending at the latest burst that fits one: for the explanation. */
+  periods(now: number): number[] {
+    const found = new Set<number>();
     for (const p of this.o.periodsMs) {
-      let ok = true;
-      let size = 0;
-      for (let k = 1; k <= this.o.confirmations && ok; k++) {
-        const hit = this.find(at - k * p);
-        if (!hit || hit.size < this.o.minSize) ok = false;
-        else if (k === 1) size = hit.size;
-      }
-      const r = this.rec.get(p);
-      if (ok) this.rec.set(p, { periodMs: p, nextAt: at + p, size, misses: 0 });
-      else if (r && Math.abs(r.nextAt - at) <= this.o.toleranceMs) r.nextAt = at + p; // came, but the history is thin
-    }
-  }
-
-  private expire(now: number): void {
-    for (const [p, r] of this.rec) {
-      while (now > r.nextAt + this.o.toleranceMs) {
-        // The burst was due and its window is over: if it came, an onset near nextAt re-armed it in detect().
-        r.misses++;
-        r.nextAt += p;
-        if (r.misses >= 2) {
-          this.rec.delete(p);
-          break;
-        }
+      for (const base of this.between(now - p - this.o.toleranceMs, now)) {
+        let ok = base.size >= this.o.minSize;
+        for (let k = 1; k < this.o.confirmations && ok; k++) ok = (this.near(base.at - k * p)?.size ?? 0) >= this.o.minSize;
+        if (ok) found.add(p);
       }
     }
-    // Keep the size current: the burst one period before the next one is what the next one will look like.
-    for (const r of this.rec.values()) {
-      const prev = this.find(r.nextAt - r.periodMs);
-      if (prev) r.size = Math.max(prev.size, this.o.minSize);
-    }
+    return [...found].sort((a, b) => a - b);
   }
 
-  private find(t: number): { at: number; size: number } | undefined {
-    // Binary search for the onset closest to t.
+  private between(from: number, to: number): Array<{ at: number; size: number }> {
+    const out: Array<{ at: number; size: number }> = [];
+    for (let i = this.lowerBound(from); i < this.onsets.length && this.onsets[i]!.at <= to; i++) out.push(this.onsets[i]!);
+    return out;
+  }
+
+  private near(t: number): { at: number; size: number } | undefined {
+    let best: { at: number; size: number } | undefined;
+    for (const x of this.between(t - this.o.toleranceMs, t + this.o.toleranceMs)) if (!best || x.size > best.size) best = x;
+    return best;
+  }
+
+  private lowerBound(t: number): number {
     let lo = 0;
-    let hi = this.onsets.length - 1;
+    let hi = this.onsets.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (this.onsets[mid]!.at < t) lo = mid + 1;
       else hi = mid;
     }
-    const cands = [this.onsets[lo - 1], this.onsets[lo]].filter((x): x is { at: number; size: number } => x !== undefined);
-    const best = cands.sort((a, b) => Math.abs(a.at - t) - Math.abs(b.at - t))[0];
-    return best && Math.abs(best.at - t) <= this.o.toleranceMs ? best : undefined;
+    return lo;
   }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[(s.length - 1) >> 1]!;
 }

@@ -11,7 +11,7 @@
  * the cloud call fails; an interface is deleted only if it is still empty.
  */
 import type { CloudProvider, NetworkInterface } from '../../providers/types.js';
-import { CloudError, IpamError } from '../../providers/errors.js';
+import { CloudError, IpamError, NoPrefixBlockError } from '../../providers/errors.js';
 import type { CloudCaller } from '../cloud/cloud-caller.js';
 import type { Datastore, SyncReport } from '../datastore/datastore.js';
 import type { PoolSnapshot } from '../datastore/types.js';
@@ -19,6 +19,7 @@ import type { Clock } from '../util/clock.js';
 import { planPool, type PlanContext, type PoolAction, type PoolLimits, type PoolPlan } from './planner.js';
 import { withExpectedDemand } from './demand.js';
 import type { PoolPolicy } from './policy.js';
+import { PrefixFallback } from './prefix-fallback.js';
 
 export interface ReconcilerEvents {
   onPlan?(plan: PoolPlan, s: PoolSnapshot): void;
@@ -50,6 +51,8 @@ export interface ReconcilerOptions {
   waiting: () => number;
   /** Pods known to be coming (Kubernetes Pod watch) that have no address yet; planned as demand. */
   expectedDemand?: () => number;
+  /** PREFIX_FALLBACK_TO_IPS: grow with secondary IPs when no subnet has a free prefix block (prefix-fallback.ts). */
+  prefixFallbackToIps?: boolean;
   events?: ReconcilerEvents;
   log?: { info(o: object, m?: string): void; warn(o: object, m?: string): void; error(o: object, m?: string): void };
 }
@@ -66,12 +69,15 @@ export class PoolReconciler {
   private triggered = false;
   private growthPaused = false;
   readonly stats = { ticks: 0, actions: 0, errors: 0 };
+  /** Subnets without free prefix blocks, and the IP-fallback window (prefix mode only). */
+  readonly prefixFallback: PrefixFallback;
 
   constructor(private readonly o: ReconcilerOptions) {
     this.ctx = {
       shrinkIntervalMs: o.shrinkIntervalMs,
       minInterfaceLifetimeMs: o.minInterfaceLifetimeMs ?? 60_000,
     };
+    this.prefixFallback = new PrefixFallback(o.prefixFallbackToIps ?? false, o.subnetFullBackoffMs);
   }
 
   get plan(): PoolPlan | undefined {
@@ -114,7 +120,7 @@ export class PoolReconciler {
     const now = this.o.clock.now();
     if (now - this.lastResyncAt >= this.o.resyncIntervalMs) await this.resync();
     const s = withExpectedDemand(this.o.datastore.snapshot(this.o.clock.now(), this.o.waiting()), this.o.expectedDemand?.() ?? 0);
-    const plan = planPool(s, this.o.policy.targets(s), this.o.limits, this.ctx);
+    const plan = this.planWithFallback(s);
     this.lastPlan = plan;
     this.o.events?.onPlan?.(plan, s);
     for (const action of plan.actions) {
@@ -147,13 +153,71 @@ export class PoolReconciler {
     return report;
   }
 
+  /**
+   * planPool, steered in prefix mode by {@link PrefixFallback}: no prefix
+   * requests on interfaces whose subnet just had no free block, and /32s
+   * instead of prefixes inside an IP-fallback window. When the only
+   * interfaces with room are in such subnets and no new interface can be
+   * added, that is "no prefix left": fall back now, or pause growth.
+   */
+  private planWithFallback(s: PoolSnapshot): PoolPlan {
+    const targets = this.o.policy.targets(s);
+    const fb = this.prefixFallback;
+    if (s.mode !== 'prefix') return planPool(s, targets, this.o.limits, this.ctx);
+    this.ctx.growKind = fb.growKind(s.now);
+    const exhausted = fb.exhaustedSubnets(s.now);
+    this.ctx.noGrowthOn = this.ctx.growKind ? undefined : new Set(s.interfaces.filter((i) => exhausted.has(i.subnetId)).map((i) => i.id));
+    let plan = planPool(s, targets, this.o.limits, this.ctx);
+    const grows = plan.actions.some((a) => a.kind === 'assign' || a.kind === 'createInterface');
+    const skippedRoom = s.interfaces.some((i) => i.usable && this.ctx.noGrowthOn?.has(i.id) && i.slotsUsed < this.o.limits.slotsPerInterface);
+    if (plan.shortAddresses > 0 && !grows && skippedRoom && !this.growthBlocked) {
+      if (this.noPrefixLeft(s.now, 'every interface with room is in a subnet without free prefix blocks, and no interface can be added')) {
+        this.ctx.growKind = 'ip';
+        this.ctx.noGrowthOn = undefined;
+        plan = planPool(s, targets, this.o.limits, this.ctx);
+      }
+    }
+    return plan;
+  }
+
+  /** No prefix block anywhere: start the IP fallback (true), or pause growth when it is off (false). */
+  private noPrefixLeft(now: number, reason: string): boolean {
+    if (this.prefixFallback.enterIpMode(now)) {
+      this.o.datastore.fallbackIps = true;
+      this.o.log?.warn({ until: this.prefixFallback.ipModeEndsAt, reason }, 'no free prefix block in any candidate subnet: growing with secondary IPs (PREFIX_FALLBACK_TO_IPS)');
+      return true;
+    }
+    this.blockGrowth(now, 'InsufficientCidrBlocks', `no free prefix block: ${reason}`);
+    return false;
+  }
+
+  /** A prefix was obtained: prefixes work again, the fallback /32s drain from now on. */
+  private prefixObtained(kind: string): void {
+    if (kind !== 'prefix' || this.o.datastore.mode !== 'prefix') return;
+    if (this.o.datastore.fallbackIps) this.o.log?.info({}, 'prefix blocks available again: ending the secondary-IP fallback; its addresses drain as their Pods leave');
+    this.prefixFallback.prefixGrew();
+    this.o.datastore.fallbackIps = false;
+  }
+
+  private blockGrowth(now: number, cloudCode: string, reason: string): void {
+    this.ctx.growthBlockedUntil = now + this.o.subnetFullBackoffMs;
+    this.ctx.growthBlockedReason = reason;
+    this.o.events?.onGrowthBlocked?.(reason, cloudCode, this.ctx.growthBlockedUntil);
+    this.o.events?.onPoolChanged?.(); // waiters may now fail fast instead of waiting out their timeout
+  }
+
   private async execute(a: PoolAction): Promise<void> {
     const { datastore, provider, caller, clock } = this.o;
     switch (a.kind) {
       case 'assign': {
         const started = clock.now();
-        const blocks = await caller.call('assignAddresses', () => provider.assignAddresses(a.interfaceId, { kind: a.blockKind, count: a.count }));
+        const blocks = await caller.call('assignAddresses', () => provider.assignAddresses(a.interfaceId, { kind: a.blockKind, count: a.count })).catch((err: unknown) => {
+          const subnetId = datastore.interfaceById(a.interfaceId)?.subnetId;
+          if (a.blockKind === 'prefix' && subnetId && IpamError.is(err) && err.code === 'CLOUD_NO_PREFIX_BLOCK') this.prefixFallback.recordShortage([subnetId], clock.now());
+          throw err;
+        });
         this.o.policy.observeGrowLatency?.('assign', clock.now() - started);
+        this.prefixObtained(a.blockKind);
         datastore.addBlocks(a.interfaceId, blocks);
         this.ctx.lastGrowAt = clock.now();
         this.o.log?.info({ interfaceId: a.interfaceId, blocks: blocks.map((b) => b.cidr) }, 'pool grew');
@@ -168,8 +232,14 @@ export class PoolReconciler {
             ? [{ subnetId: primary.subnetId }]
             : [];
         if (candidates.length === 0) throw new IpamError('INTERNAL', 'no subnet to create an interface in');
+        const prefixGrowth = a.blockKind === 'prefix' && datastore.mode === 'prefix';
+        const exhausted = prefixGrowth ? this.prefixFallback.exhaustedSubnets(clock.now()) : new Set<string>();
+        const usableCandidates = candidates.filter((c) => !exhausted.has(c.subnetId));
+        if (usableCandidates.length === 0) {
+          throw new NoPrefixBlockError({ provider: provider.name, operation: 'createInterface', cloudCode: 'InsufficientCidrBlocks', message: `no free prefix block in any candidate subnet (${candidates.map((c) => c.subnetId).join(', ')})` });
+        }
         let lastErr: unknown;
-        for (const c of candidates) {
+        for (const c of usableCandidates) {
           try {
             const started = clock.now();
             const nic = await caller.call('createInterface', () =>
@@ -181,6 +251,7 @@ export class PoolReconciler {
               }),
             );
             this.o.policy.observeGrowLatency?.('createInterface', clock.now() - started);
+            this.prefixObtained(a.blockKind);
             datastore.upsertInterface(nic, clock.now());
             this.ctx.lastGrowAt = clock.now();
             this.o.log?.info({ interfaceId: nic.id, subnetId: c.subnetId, blocks: nic.blocks.length }, 'interface attached');
@@ -188,6 +259,7 @@ export class PoolReconciler {
             return;
           } catch (err) {
             lastErr = err;
+            if (prefixGrowth && IpamError.is(err) && err.code === 'CLOUD_NO_PREFIX_BLOCK') this.prefixFallback.recordShortage([c.subnetId], clock.now());
             // Only a full subnet is worth trying the next candidate for.
             if (!(IpamError.is(err) && (err.code === 'CLOUD_SUBNET_FULL' || err.code === 'CLOUD_NO_PREFIX_BLOCK'))) throw err;
           }
@@ -233,11 +305,13 @@ export class PoolReconciler {
     const code = IpamError.is(err) ? err.code : 'INTERNAL';
     const cloudCode = CloudError.isCloud(err) ? err.cloudCode : code;
     const growth = action.kind === 'assign' || action.kind === 'createInterface';
-    if (growth && (code === 'CLOUD_SUBNET_FULL' || code === 'CLOUD_NO_PREFIX_BLOCK' || code === 'CLOUD_UNAUTHORIZED')) {
-      this.ctx.growthBlockedUntil = now + this.o.subnetFullBackoffMs;
-      this.ctx.growthBlockedReason = `${cloudCode}: ${(err as Error).message}`;
-      this.o.events?.onGrowthBlocked?.(this.ctx.growthBlockedReason, cloudCode, this.ctx.growthBlockedUntil);
-      this.o.events?.onPoolChanged?.(); // waiters may now fail fast instead of waiting out their timeout
+    const prefixGrowth = growth && action.blockKind === 'prefix' && this.o.datastore.mode === 'prefix';
+    if (prefixGrowth && code === 'CLOUD_NO_PREFIX_BLOCK') {
+      // The subnet is recorded as without prefixes. One interface refused: the next tick tries the
+      // others, then a new interface in a sibling subnet; a new interface refused everywhere: fall back.
+      if (action.kind === 'assign' || this.noPrefixLeft(now, (err as Error).message)) this.trigger();
+    } else if (growth && (code === 'CLOUD_SUBNET_FULL' || code === 'CLOUD_NO_PREFIX_BLOCK' || code === 'CLOUD_UNAUTHORIZED')) {
+      this.blockGrowth(now, cloudCode, `${cloudCode}: ${(err as Error).message}`);
     } else if (code === 'CLOUD_IP_LIMIT' || code === 'CLOUD_NIC_LIMIT' || code === 'CLOUD_NOT_FOUND') {
       // Our view is out of date (someone else attached or removed things): re-read before the next plan.
       this.lastResyncAt = -Infinity;

@@ -48,7 +48,8 @@ export class SocketServer {
   async close(): Promise<void> {
     const s = this.server;
     this.server = undefined;
-    if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+    if (!s) return; // never listened: the socket file (if any) belongs to someone else
+    await new Promise<void>((resolve) => s.close(() => resolve()));
     await Promise.allSettled([...this.inflight]);
     await fs.rm(this.o.path, { force: true });
   }

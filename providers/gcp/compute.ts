@@ -71,7 +71,7 @@ export async function createComputeApi(o: ComputeOptions): Promise<ComputeApi> {
     import('@google-cloud/compute/build/src/v1/zone_operations_client.js'),
     import('@google-cloud/compute/build/src/v1/subnetworks_client.js'),
   ]);
-  const opts: Record<string, unknown> = { fallback: true };
+  const opts: NonNullable<ConstructorParameters<typeof InstancesClient>[0]> = { fallback: true };
   if (o.endpoint) Object.assign(opts, { apiEndpoint: o.endpoint.host, port: o.endpoint.port, protocol: o.endpoint.protocol });
   if (o.accessToken !== undefined) {
     const { OAuth2Client } = await import('google-auth-library');

@@ -46,7 +46,11 @@ export async function seaPlugin(): Promise<PluginCommand> {
   const srcTime = Math.max(newestSource(path.join(REPO, 'cni')), newestSource(path.join(REPO, 'ipamd/netns')), newestSource(path.join(REPO, 'ipamd/api')));
   if (!fs.existsSync(BINARY) || fs.statSync(BINARY).mtimeMs < srcTime) {
     const [, bundle] = await bundledPlugin();
-    await buildBinary(DEFAULT_VARIANT, true, bundle);
+    try {
+      await buildBinary(DEFAULT_VARIANT, true, bundle);
+    } finally {
+      fs.rmSync(path.dirname(bundle!), { recursive: true, force: true });
+    }
   }
   return [BINARY];
 }

@@ -5,6 +5,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION, type Response } from '../../ipamd/api/protocol.js';
+import { readdirSync } from 'node:fs';
+import { pendingReleaseDir, spoolPendingRelease } from '../../ipamd/api/pending-release.js';
 import { callIpamd } from '../../ipamd/ctl/socket-client.js';
 import { getJson, kill, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
 
@@ -89,5 +91,22 @@ describe('ipamd process under SIGKILL', () => {
     expect(pool.total).toBeGreaterThan(0);
     // Graceful stop writes the checkpoint and exits 0.
     expect(await kill(h, 'SIGTERM')).toBe(0);
+  });
+
+  it('replays DELs the plugin spooled while ipamd was down', async () => {
+    let h = await startDaemon({ IP_COOLDOWN_PERIOD: '0' });
+    handles.push(h);
+    const key = { network: 'vpc-ipam', ifName: 'eth0' };
+    for (const id of ['keep', 'gone']) {
+      expect(await callIpamd(h.socket, { v: PROTOCOL_VERSION, op: 'add', ...key, containerId: id })).toMatchObject({ ok: true });
+    }
+    await kill(h, 'SIGKILL');
+    const spool = pendingReleaseDir(h.socket);
+    await spoolPendingRelease(spool, { ...key, containerId: 'gone' });
+    h = await startDaemon({}, h);
+    handles.push(h);
+    const after = await getJson<{ assignments: AssignmentView[] }>(h, '/v1/assignments');
+    expect(after.assignments.map((a) => a.containerId)).toEqual(['keep']);
+    expect(readdirSync(spool)).toEqual([]);
   });
 });

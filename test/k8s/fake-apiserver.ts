@@ -93,7 +93,8 @@ export class FakeApiServer {
     const kc = {
       apiVersion: 'v1',
       kind: 'Config',
-      clusters: [{ name: 'fake', cluster: { server: this.url } }],
+      // client-node only speaks plain HTTP to a cluster marked insecure-skip-tls-verify.
+      clusters: [{ name: 'fake', cluster: { server: this.url, 'insecure-skip-tls-verify': true } }],
       users: [{ name: 'fake', user: { token: this.token } }],
       contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'fake' } }],
       'current-context': 'fake',

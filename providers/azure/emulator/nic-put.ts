@@ -55,6 +55,8 @@ export function planNicPut(world: AzureWorld, nic: SimInterface, body: unknown):
   const seen = new Set<string>();
   const plan: NicPutPlan = { add: [], remove: {} };
   let primaries = 0;
+  const ownIps = new Set([...current.values()].map((c) => c.ip));
+  const staticIps = new Set<string>();
   for (const [i, raw] of list.entries()) {
     const ipc = obj(raw);
     const p = obj(ipc?.properties) ?? {};
@@ -92,7 +94,14 @@ export function planNicPut(world: AzureWorld, nic: SimInterface, body: unknown):
     } else if (existing?.primary) {
       throw bad(`${name} is the primary IP configuration and must stay primary.`, 'OperationNotSupported');
     }
-    if (ip !== undefined && method === 'Static') checkStatic(world, subnet, ip, name);
+    if (ip !== undefined && method === 'Static') {
+      checkStatic(world, subnet, ip, name);
+      // The SimCloud treats an address the NIC already has as a no-op; ARM refuses a second ipConfiguration with it.
+      if (ownIps.has(ip) || staticIps.has(ip)) {
+        throw bad(`Private static IP address ${ip} of IP configuration ${name} is already allocated to another IP configuration.`, world.cloud.errorCodes.addressInUse);
+      }
+      staticIps.add(ip);
+    }
     plan.add.push({ name, subnet, ...(method === 'Static' ? { ip } : {}) });
   }
   if (primaries !== 1) throw bad(`Exactly one IP configuration must be primary, got ${primaries}.`);

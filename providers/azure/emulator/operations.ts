@@ -26,7 +26,7 @@
 import { randomUUID } from 'node:crypto';
 import { CloudError } from '../../errors.js';
 import type { FaultInjector, SimInterface } from '../../sim/index.js';
-import { ArmError } from './arm-error.js';
+import { ArmError, fromCloudError } from './arm-error.js';
 import { TAG, type AzureWorld, type PendingOp } from './azure-world.js';
 import { allocate, ipcTags, planNicPut, release } from './nic-put.js';
 
@@ -159,7 +159,7 @@ export class NicOperations {
     try {
       this.faults.check('CompleteOperation');
     } catch (err) {
-      error = CloudError.isCloud(err) ? { code: err.cloudCode, message: err.message } : { code: 'InternalServerError', message: String(err) };
+      error = CloudError.isCloud(err) ? { code: err.cloudCode, message: fromCloudError(err, 0).message } : { code: 'InternalServerError', message: String(err) };
     }
     const nic = this.world.cloud.getInterface(op.nicSimId);
     const pending = this.world.pending(nic);

@@ -1,0 +1,12 @@
+import { ThrottledError } from '../providers/errors.js';
+import { emulator } from '../test/providers/azure/helpers.js';
+import { startDaemon, kill, getJson } from '../test/helpers/daemon-process.js';
+const emu = await emulator({}, { retryAfterMs: 1000 });
+emu.faults.failNext('PutNetworkInterface', 2, () => new ThrottledError({ provider: 'azure', operation: 'PutNetworkInterface', cloudCode: 'TooManyRequests', message: 'Too many requests' }));
+const h = await startDaemon({ VPC_IPAM_PROVIDER: 'azure', AZURE_ARM_ENDPOINT: emu.url, AZURE_IMDS_ENDPOINT: emu.url, AZURE_LRO_POLL_INTERVAL_MS: '20', WARM_IP_TARGET: '2', VPC_IPAM_LOG_LEVEL: 'debug' });
+await new Promise((r) => setTimeout(r, 4000));
+console.log(emu.log().map((e) => `${e.at % 100000} ${e.method} ${e.action} ${e.status}`).join('\n'));
+await kill(h, 'SIGKILL');
+const fs = await import('node:fs');
+console.log(fs.readFileSync(h.dir + '/ipamd.log', 'utf8').split('\n').map((l) => l.slice(0, 600)).join('\n'));
+await emu.close();

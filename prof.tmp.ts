@@ -1,0 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { parseTrace } from './ipamd/sim/trace.js';
+import { simulate } from './ipamd/sim/engine.js';
+const [tr, pol] = process.argv.slice(2);
+const file = `test/bench/traces/${tr}.csv`;
+const t = parseTrace(readFileSync(file, 'utf8'), file);
+const s = performance.now(); const c = process.cpuUsage();
+const r = await simulate({ trace: t, instanceType: 'm5.large', env: pol === 'adaptive' ? { WARM_POOL_POLICY: 'adaptive' } : {} });
+const u = process.cpuUsage(c);
+console.log('wall', Math.round(performance.now() - s), 'cpu user', Math.round(u.user / 1000), 'sys', Math.round(u.system / 1000), r.result.avgIdleIps);

@@ -1,0 +1,204 @@
+/**
+ * The real daemon process with the azure adapter against the Azure emulator
+ * (ARM + IMDS, served by this test process so it can inject faults and look
+ * at the cloud): pool growth and shrink, the azure-batch policy, subnet
+ * full, throttling with Retry-After, concurrent writers (412/409), a failed
+ * long-running operation, and a SIGKILL restart. After each scenario the
+ * daemon's pool must equal the cloud's succeeded ipConfigurations exactly.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { PROTOCOL_VERSION, type Response } from '../../ipamd/api/protocol.js';
+import { callIpamd } from '../../ipamd/ctl/socket-client.js';
+import { CloudUnavailableError, ThrottledError } from '../../providers/errors.js';
+import type { AzureEmulator } from '../../providers/azure/emulator/index.js';
+import { getJson, kill, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
+import { cloudIpconfigs, emulator, NODES_ID, subnetFree } from '../providers/azure/helpers.js';
+
+let emu: AzureEmulator | undefined;
+const daemons: DaemonHandle[] = [];
+afterEach(async () => {
+  for (const d of daemons.splice(0)) await kill(d, 'SIGKILL');
+  await emu?.close();
+  emu = undefined;
+});
+
+function azureEnv(e: AzureEmulator, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    VPC_IPAM_PROVIDER: 'azure',
+    AZURE_ARM_ENDPOINT: e.url,
+    AZURE_IMDS_ENDPOINT: e.url,
+    AZURE_LRO_POLL_INTERVAL_MS: '20',
+    VPC_IPAM_RECONCILE_INTERVAL_SECONDS: '1',
+    VPC_IPAM_SHRINK_INTERVAL_SECONDS: '0',
+    IP_COOLDOWN_PERIOD: '0',
+    VPC_IPAM_CLOUD_MAX_ATTEMPTS: '8',
+    ...extra,
+  };
+}
+
+async function daemon(e: AzureEmulator, extra: Record<string, string> = {}): Promise<DaemonHandle> {
+  const h = await startDaemon(azureEnv(e, extra));
+  daemons.push(h);
+  return h;
+}
+
+interface NicView {
+  id: string;
+  blocks: Array<{ cidr: string }>;
+}
+
+async function poolIps(h: DaemonHandle): Promise<string[]> {
+  const { interfaces } = await getJson<{ interfaces: NicView[] }>(h, '/v1/nics');
+  return interfaces.flatMap((i) => i.blocks.map((b) => b.cidr.replace('/32', ''))).sort();
+}
+
+function cloudIps(e: AzureEmulator): string[] {
+  return [...cloudIpconfigs(e).values()].filter((c) => c.state === 'Succeeded').map((c) => c.ip).sort();
+}
+
+/** Polls until `pred` holds (no time limit of its own: the test timeout bounds it). */
+async function until<T>(what: () => Promise<T> | T, pred: (v: T) => boolean): Promise<T> {
+  for (;;) {
+    const v = await what();
+    if (pred(v)) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const pool = (h: DaemonHandle) => getJson<{ total: number; assigned: number; available: number; growthBlocked: { reason: string } | null; policy: { name: string; explain: string } }>(h, '/v1/pool');
+
+async function add(h: DaemonHandle, id: string): Promise<Response> {
+  return callIpamd(h.socket, { v: PROTOCOL_VERSION, op: 'add', network: 'vpc-ipam', containerId: id, ifName: 'eth0', waitMs: 20_000 });
+}
+async function del(h: DaemonHandle, id: string): Promise<Response> {
+  return callIpamd(h.socket, { v: PROTOCOL_VERSION, op: 'del', network: 'vpc-ipam', containerId: id, ifName: 'eth0' });
+}
+
+describe('vpc-ipamd on Azure (emulated)', () => {
+  it('grows the NIC for Pods and shrinks it back, the pool always equal to the cloud', async () => {
+    emu = await emulator();
+    const h = await daemon(emu, { WARM_IP_TARGET: '3' });
+    await until(() => pool(h), (p) => p.total === 3);
+    expect(await poolIps(h)).toEqual(cloudIps(emu));
+    const ips: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = await add(h, `pod${i}`);
+      expect(r.ok).toBe(true);
+      if (r.ok && 'allocation' in r) {
+        expect(r.allocation).toMatchObject({ prefixLength: 32, subnetCidr: '10.240.0.0/24', vpcCidrs: ['10.240.0.0/16'], routeTable: 0 });
+        ips.push(r.allocation.ip);
+      }
+    }
+    expect(new Set(ips).size).toBe(5);
+    await until(() => pool(h), (p) => p.total === 8 && p.available === 3);
+    expect(await poolIps(h)).toEqual(cloudIps(emu));
+    expect(ips.every((ip) => cloudIps(emu!).includes(ip))).toBe(true);
+    for (let i = 0; i < 5; i++) expect((await del(h, `pod${i}`)).ok).toBe(true);
+    await until(() => pool(h), (p) => p.total === 3);
+    await until(() => cloudIps(emu!), (c) => c.length === 3);
+    expect(await poolIps(h)).toEqual(cloudIps(emu));
+  });
+
+  it('sizes the pool in batches with WARM_POOL_POLICY=azure-batch', async () => {
+    emu = await emulator();
+    const h = await daemon(emu, { WARM_POOL_POLICY: 'azure-batch', AZURE_IP_BATCH_SIZE: '4', AZURE_REQUEST_THRESHOLD_PERCENT: '50', AZURE_RELEASE_THRESHOLD_PERCENT: '150' });
+    const first = await until(() => pool(h), (p) => p.total === 4);
+    expect(first.policy.name).toBe('azure-batch');
+    for (let i = 0; i < 3; i++) expect((await add(h, `b${i}`)).ok).toBe(true);
+    // free 1 < minFree 2 → the next multiple of 4.
+    await until(() => pool(h), (p) => p.total === 8);
+    for (let i = 0; i < 3; i++) expect((await del(h, `b${i}`)).ok).toBe(true);
+    // free 8 >= maxFree 6 → one batch back.
+    await until(() => pool(h), (p) => p.total === 4);
+    expect(await poolIps(h)).toEqual(cloudIps(emu));
+  });
+
+  it('stops growing on SubnetIsFull, allocates nothing, and says why', async () => {
+    emu = await emulator({ subnetCidr: '10.240.0.0/28' }, { lro: { asyncAllocationErrors: true } });
+    const free = subnetFree(emu);
+    const h = await daemon(emu, { WARM_IP_TARGET: '20' });
+    const p = await until(() => pool(h), (x) => x.growthBlocked !== null);
+    expect(p.growthBlocked!.reason).toMatch(/^SubnetIsFull: .*does not have enough capacity for 20 IP addresses/);
+    expect(p.total).toBe(0);
+    expect(subnetFree(emu)).toBe(free);
+    const r = await callIpamd(h.socket, { v: PROTOCOL_VERSION, op: 'add', network: 'vpc-ipam', containerId: 'x', ifName: 'eth0', waitMs: 100 });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error.code).toBe('POOL_EXHAUSTED');
+  });
+
+  it('honours Retry-After on 429 and still fills the pool', async () => {
+    emu = await emulator({}, { retryAfterMs: 1000 });
+    const throttled = () => new ThrottledError({ provider: 'azure', operation: 'PutNetworkInterface', cloudCode: 'TooManyRequests', message: 'Too many requests' });
+    emu.faults.failNext('PutNetworkInterface', 2, throttled);
+    const h = await daemon(emu, { WARM_IP_TARGET: '2' });
+    await until(() => pool(h), (p) => p.total === 2);
+    const puts = emu.log().filter((e) => e.action === 'PutNetworkInterface');
+    expect(puts.map((e) => e.status)).toEqual([429, 429, 200]);
+    // Each retry came no sooner than the server asked (lower bounds, not speed checks).
+    expect(puts[1]!.at - puts[0]!.at).toBeGreaterThanOrEqual(990);
+    expect(puts[2]!.at - puts[1]!.at).toBeGreaterThanOrEqual(990);
+    const metrics = await (await fetch(`http://${h.metrics}/metrics`)).text();
+    expect(metrics).toMatch(/vpc_ipam_cloud_calls_total\{operation="assignAddresses",result="TooManyRequests"\} 2/);
+    expect(await poolIps(h)).toEqual(cloudIps(emu));
+  });
+
+  it('resolves concurrent writers (412 etag, 409 in progress) without losing or duplicating an address', async () => {
+    emu = await emulator({}, { lro: { maxOperationMs: 300, pollsBeforeDone: 1000 } });
+    let writes = 0;
+    emu.afterNicRead = (name) => {
+      const nic = emu!.world.nic(name)!;
+      if (writes >= 2 || emu!.world.pending(nic)) return;
+      writes++;
+      const current = emu!.world.ipConfigs(nic).map((c) => ({ name: c.name, properties: { primary: c.primary, subnet: { id: NODES_ID }, privateIPAddress: c.ip } }));
+      const body = { properties: { ipConfigurations: [...current, { name: `other-${writes}`, properties: { subnet: { id: NODES_ID } } }] } };
+      // First a quick write that changes the etag (→ 412), then a slow one still running at our PUT (→ 409).
+      emu!.operations.put(nic, body, undefined, writes === 1 ? 'sync' : 'async');
+    };
+    const h = await daemon(emu, { WARM_IP_TARGET: '4', VPC_IPAM_RESYNC_INTERVAL_SECONDS: '5' });
+    await until(() => pool(h), (p) => p.available >= 4);
+    const statuses = emu.log().filter((e) => e.action === 'PutNetworkInterface').map((e) => e.status);
+    expect(statuses).toContain(412);
+    expect(statuses).toContain(409);
+    expect(statuses[statuses.length - 1]).toBe(200);
+    // After a resync the pool holds every succeeded ipConfiguration, the other writer's included, each once.
+    await until(() => cloudIps(emu!), (c) => c.length === 6);
+    const ips = await until(() => poolIps(h), (p) => p.length === 6);
+    expect(ips).toEqual(cloudIps(emu));
+    expect(new Set(ips).size).toBe(6);
+    expect([...cloudIpconfigs(emu).keys()]).toEqual(expect.arrayContaining(['other-1', 'other-2']));
+  });
+
+  it('leaves nothing half-done when a long-running operation fails, then succeeds on retry', async () => {
+    emu = await emulator();
+    const free = subnetFree(emu);
+    const seen: Array<{ status: string; ipconfigs: number; free: number }> = [];
+    emu.operations.onOperationDone = (op) => seen.push({ status: op.status, ipconfigs: cloudIpconfigs(emu!).size, free: subnetFree(emu!) });
+    emu.faults.failNext('CompleteOperation', 1, () => new CloudUnavailableError({ provider: 'azure', operation: 'CompleteOperation', cloudCode: 'NetworkingInternalOperationError', message: 'An unexpected error occurred.' }));
+    const h = await daemon(emu, { WARM_IP_TARGET: '3' });
+    await until(() => pool(h), (p) => p.total === 3);
+    expect(seen[0]).toEqual({ status: 'Failed', ipconfigs: 0, free });
+    expect(seen[seen.length - 1]).toEqual({ status: 'Succeeded', ipconfigs: 3, free: free - 3 });
+    expect(await poolIps(h)).toEqual(cloudIps(emu));
+    const metrics = await (await fetch(`http://${h.metrics}/metrics`)).text();
+    expect(metrics).toMatch(/vpc_ipam_cloud_calls_total\{operation="assignAddresses",result="NetworkingInternalOperationError"\} 1/);
+  });
+
+  it('after SIGKILL restarts with the same assignments and a pool equal to the cloud', async () => {
+    emu = await emulator();
+    let h = await daemon(emu, { WARM_IP_TARGET: '2' });
+    const got = new Map<string, string>();
+    for (let i = 0; i < 4; i++) {
+      const r = await add(h, `k${i}`);
+      if (r.ok && 'allocation' in r) got.set(`k${i}`, r.allocation.ip);
+    }
+    await until(() => pool(h), (p) => p.total === 6);
+    await kill(h, 'SIGKILL');
+    h = await startDaemon({}, h);
+    daemons.push(h);
+    const { assignments } = await getJson<{ assignments: Array<{ containerId: string; ip: string }> }>(h, '/v1/assignments');
+    expect(new Map(assignments.map((a) => [a.containerId, a.ip]))).toEqual(got);
+    expect(await poolIps(h)).toEqual(cloudIps(emu));
+    const again = await add(h, 'k0');
+    expect(again.ok && 'allocation' in again && again.allocation.ip).toBe(got.get('k0'));
+  });
+});

@@ -1,0 +1,136 @@
+/**
+ * What ipamd publishes on its Node, read back through the fake API server:
+ * max Pods, pool usage (and the monitor's reader of it), Events with the
+ * cloud's reason and node conditions when the subnet is exhausted, and the
+ * recovery. Also the Event sink's aggregation.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { K8sEventSink } from '../../ipamd/k8s/events.js';
+import { computeMaxPods } from '../../ipamd/k8s/node-publisher.js';
+import { NodeAnnotationUsageSource } from '../../ipamd/k8s/node-usage-source.js';
+import { parseNodePoolUsage } from '../../ipamd/monitor/pool-usage.js';
+import { silentLogger } from '../../ipamd/observability/logger.js';
+import { SystemClock } from '../../ipamd/util/clock.js';
+import { add, ipOf, startK8sDaemon, type K8sDaemon } from './daemon-harness.js';
+import { nodeObject, seedSimCloud, startFakeCluster, until, type FakeCluster } from './helpers.js';
+
+let c: FakeCluster;
+const daemons: K8sDaemon[] = [];
+beforeAll(async () => {
+  c = await startFakeCluster();
+});
+afterAll(async () => {
+  for (const d of daemons) await d.running.stop().catch(() => {});
+  await c.server.stop();
+});
+
+type Cond = { type: string; status: string; reason?: string; message?: string; lastTransitionTime?: string };
+const conditions = (node: string) => ((c.server.get('nodes', node).status as { conditions?: Cond[] }).conditions ?? []);
+const condition = (node: string, type: string) => conditions(node).find((x) => x.type === type);
+const events = (node: string, reason?: string) =>
+  c.server.list('events').filter((e) => (e.involvedObject as { kind: string; name: string }).name === node && (!reason || e.reason === reason));
+
+describe('publication on the Node', () => {
+  it('max Pods (label + annotation) and the pool usage the cluster monitor reads back', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ipamd-pub-'));
+    const cloud = seedSimCloud(path.join(dir, 'state'));
+    c.server.create('nodes', nodeObject('pub-1', { providerID: `aws:///${cloud.zone}/${cloud.instanceId}`, cpu: '2' }));
+    c.server.create('nodes', nodeObject('no-ipamd')); // a node without the annotation is skipped
+    const d = await startK8sDaemon(c, 'pub-1', { dir, env: { WARM_IP_TARGET: '2', MINIMUM_IP_TARGET: '4' } });
+    daemons.push(d);
+    for (let i = 0; i < 3; i++) ipOf(await add(d, `c${i}`, { uid: `u${i}` }));
+    // m5.large: 3 interfaces x (10 - 1) secondary IPs + 2 host-network Pods = 29 (EKS's eni-max-pods value).
+    const node = await until('published', () => {
+      const n = c.server.get('nodes', 'pub-1');
+      const ann = (n.metadata.annotations ?? {}) as Record<string, string>;
+      return ann['vpc-ipam.io/pool-usage'] && JSON.parse(ann['vpc-ipam.io/pool-usage'])[0]?.assigned === 3 ? n : undefined;
+    });
+    expect((node.metadata.labels as Record<string, string>)['vpc-ipam.io/max-pods']).toBe('29');
+    expect((node.metadata.annotations as Record<string, string>)['vpc-ipam.io/max-pods']).toBe('29');
+    const usage = parseNodePoolUsage((node.metadata.annotations as Record<string, string>)['vpc-ipam.io/pool-usage']!, 'pub-1');
+    const s = d.running.daemon.snapshot();
+    expect(usage).toEqual([expect.objectContaining({ node: 'pub-1', subnetId: cloud.nodeSubnet, total: s.total, assigned: 3, mode: 'ip' })]);
+    expect((node.metadata.annotations as Record<string, string>)['vpc-ipam.io/pool-summary']).toMatch(/^total=\d+ assigned=3 available=\d+ cooling=0 expected=0 mode=ip subnets=subnet-\S+ maxPods=29$/);
+    // The kubelet's labels and annotations are untouched (merge patch of our keys only).
+    expect((node.metadata.labels as Record<string, string>)['kubernetes.io/hostname']).toBe('pub-1');
+
+    const source = new NodeAnnotationUsageSource({ apis: c.apis, clock: new SystemClock(), pageSize: 1, log: silentLogger() });
+    expect(await source.usage()).toEqual(usage);
+    expect(source.stats.lists).toBeGreaterThan(1); // paged with limit/continue
+    // A corrupt or stale annotation is left out, not trusted.
+    c.server.mutate('nodes', 'no-ipamd', (n) => ((n.metadata.annotations as Record<string, string>)['vpc-ipam.io/pool-usage'] = '[{"node":"no-ipamd","subnetId":"s","total":1,"assigned":2}]'));
+    expect(await source.usage()).toEqual(usage);
+    expect(source.stats.invalid).toBe(1);
+    const old = new NodeAnnotationUsageSource({ apis: c.apis, clock: { now: () => Date.now() + 3_600_000, sleep: new SystemClock().sleep }, log: silentLogger() });
+    expect(await old.usage()).toEqual([]);
+  });
+
+  it('computes max Pods like EKS for prefixes, custom networking, ceilings', () => {
+    const limits = { maxInterfaces: 3, slotsPerInterface: 9, canCreateInterfaces: true };
+    expect(computeMaxPods({ limits, attachedInterfaces: 1, blockSize: 1, customNetworking: true, cpus: 2 }).maxPods).toBe(20);
+    expect(computeMaxPods({ limits, attachedInterfaces: 1, blockSize: 16, customNetworking: false, cpus: 2 })).toEqual({ maxPods: 110, podAddresses: 432 });
+    expect(computeMaxPods({ limits, attachedInterfaces: 1, blockSize: 16, customNetworking: false, cpus: 48 }).maxPods).toBe(250);
+    expect(computeMaxPods({ limits, attachedInterfaces: 1, blockSize: 16, customNetworking: false, cpus: 2, ceiling: 0 }).maxPods).toBe(434);
+    // A cloud that cannot attach interfaces at run time (Azure): what is attached is all there is.
+    expect(computeMaxPods({ limits: { ...limits, canCreateInterfaces: false, slotsPerInterface: 29 }, attachedInterfaces: 1, blockSize: 1, customNetworking: false, cpus: 2 }).maxPods).toBe(31);
+  });
+});
+
+describe('subnet exhaustion', () => {
+  it('Events with the cloud reason, conditions set and cleared, kubelet conditions intact', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ipamd-full-'));
+    const cloud = seedSimCloud(path.join(dir, 'state'), { tiny: '10.0.4.0/28', roomy: '10.0.5.0/24' }, { fill: ['tiny'] });
+    c.server.create('nodes', nodeObject('full-1', { providerID: `aws:///${cloud.zone}/${cloud.instanceId}`, labels: { 'vpc-ipam.io/pod-subnet-config': 'tiny' } }));
+    c.server.create('podsubnetconfigs', { metadata: { name: 'tiny' }, spec: { subnetIds: [cloud.subnets.tiny] } });
+    c.server.create('podsubnetconfigs', { metadata: { name: 'roomy' }, spec: { subnetIds: [cloud.subnets.roomy] } });
+    const d = await startK8sDaemon(c, 'full-1', {
+      dir,
+      env: { VPC_IPAM_CUSTOM_NETWORKING: 'true', WARM_IP_TARGET: '2', VPC_IPAM_SUBNET_FULL_BACKOFF_SECONDS: '1' },
+    });
+    daemons.push(d);
+    const failed = await until('PoolGrowthFailed Event', () => events('full-1', 'PoolGrowthFailed')[0]);
+    expect(failed.type).toBe('Warning');
+    expect(String(failed.message)).toMatch(/creating an interface failed: .*InsufficientFreeAddressesInSubnet/);
+    await until('growth-blocked condition', () => condition('full-1', 'VpcIpamPoolGrowthBlocked')?.status === 'True');
+    await until('exhausted condition', () => condition('full-1', 'VpcIpamPoolExhausted')?.status === 'True');
+    expect(condition('full-1', 'VpcIpamPoolGrowthBlocked')!.reason).toBe('SubnetFull');
+    expect(events('full-1', 'PoolGrowthBlocked').length).toBeGreaterThan(0);
+    expect(condition('full-1', 'Ready')).toMatchObject({ status: 'True', reason: 'KubeletReady' });
+
+    // The operator points the node at a subnet with room: growth resumes, conditions clear.
+    c.server.mutate('nodes', 'full-1', (n) => ((n.metadata.labels as Record<string, string>)['vpc-ipam.io/pod-subnet-config'] = 'roomy'));
+    await until('exhausted cleared', () => condition('full-1', 'VpcIpamPoolExhausted')?.status === 'False', 30_000);
+    await until('growth-blocked cleared', () => condition('full-1', 'VpcIpamPoolGrowthBlocked')?.status === 'False', 30_000);
+    expect(events('full-1', 'PoolRecovered')).toHaveLength(1);
+    expect(condition('full-1', 'Ready')!.status).toBe('True');
+    // Repeated failures were aggregated into few Events (count bumped), not one per pool tick.
+    const repeats = events('full-1', 'PoolGrowthFailed');
+    expect(repeats.length).toBe(1);
+  });
+});
+
+describe('K8sEventSink', () => {
+  it('aggregates repeats into one Event with a count; transition time moves only on a flip', async () => {
+    c.server.create('nodes', nodeObject('sink-1'));
+    const clock = new SystemClock();
+    const sink = new K8sEventSink({ apis: c.apis, clock, namespace: 'kube-system', instance: 'sink-1', log: silentLogger() });
+    const ev = (message: string) => ({ type: 'Warning' as const, reason: 'PoolGrowthBlocked', message, node: 'sink-1', at: clock.now(), cloudCode: 'X', condition: { type: 'T', status: 'True' as const, reason: 'R', message } });
+    await sink.emit(ev('one'));
+    const t1 = condition('sink-1', 'T')!.lastTransitionTime;
+    await new Promise((r) => setTimeout(r, 1100));
+    await sink.emit(ev('two'));
+    const list = events('sink-1');
+    expect(list).toHaveLength(1);
+    expect(list[0]).toMatchObject({ count: 2, message: 'two', metadata: expect.objectContaining({ namespace: 'kube-system' }) });
+    expect(condition('sink-1', 'T')).toMatchObject({ status: 'True', message: 'two', lastTransitionTime: t1 });
+    expect(sink.stats).toMatchObject({ created: 1, aggregated: 1, failures: 0 });
+    // Delivery failures are logged, never thrown (EventSink contract).
+    c.server.unavailable = true;
+    await expect(sink.emit(ev('three'))).resolves.toBeUndefined();
+    c.server.unavailable = false;
+    expect(sink.stats.failures).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,256 @@
+/**
+ * The Azure adapter against the emulator, through the real SDK: node
+ * discovery, growth and shrink by ipConfiguration, typed errors, and the
+ * concurrency rules (etag 412, 409 in progress, failed operations, an
+ * ambiguous outcome adopted instead of repeated).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { CloudCaller } from '../../../ipamd/cloud/cloud-caller.js';
+import { SystemClock } from '../../../ipamd/util/clock.js';
+import { CloudUnavailableError, ConflictError, IpamError, ThrottledError, type CloudError } from '../../../providers/errors.js';
+import type { CloudProvider } from '../../../providers/types.js';
+import { IPCONFIG_PREFIX } from '../../../providers/azure/index.js';
+import type { AzureEmulator } from '../../../providers/azure/emulator/index.js';
+import { cloudIpconfigs, emulator, nicIdOf, NODES_ID, PODS_ID, provider, subnetFree } from './helpers.js';
+
+let emu: AzureEmulator | undefined;
+afterEach(async () => {
+  await emu?.close();
+  emu = undefined;
+});
+
+const NIC = nicIdOf('node1-nic');
+const caller = () => new CloudCaller({ clock: new SystemClock(), concurrency: 1, maxAttempts: 6, baseDelayMs: 20 });
+const fail = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as CloudError);
+const uniq = (xs: string[]) => new Set(xs).size === xs.length;
+
+describe('describeNode and limits', () => {
+  it('finds the VM from IMDS and the NIC from ARM, with succeeded secondaries as /32 blocks', async () => {
+    emu = await emulator({ secondaryIps: 2, zone: '3' });
+    const p: CloudProvider = provider(emu);
+    const inv = await p.describeNode();
+    expect(inv).toMatchObject({ instanceId: 'node1', instanceType: 'Standard_D4s_v5', zone: '3', vpcCidrs: ['10.240.0.0/16'] });
+    expect(inv.vpcId).toMatch(/virtualNetworks\/vnet1$/);
+    const nic = inv.interfaces[0]!;
+    expect(nic).toMatchObject({ id: NIC, deviceIndex: 0, subnetId: NODES_ID, subnetCidr: '10.240.0.0/24', securityGroups: [] });
+    expect(nic.mac).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+    expect(nic.blocks.map((b) => b.cidr).sort()).toEqual([...cloudIpconfigs(emu).values()].map((c) => `${c.ip}/32`).sort());
+    expect(await p.getLimits(inv.instanceType)).toEqual({
+      instanceType: 'Standard_D4s_v5',
+      maxInterfaces: 1,
+      ipv4PerInterface: 256,
+      supportsIps: true,
+      supportsPrefixes: false,
+      prefixLength: 28,
+      canCreateInterfaces: false,
+    });
+  });
+
+  it('does not count an ipConfiguration whose operation has not succeeded', async () => {
+    emu = await emulator({}, { lro: { pollsBeforeDone: 1000, maxOperationMs: 60_000 } });
+    const p = provider(emu);
+    await p.describeNode();
+    const nic = emu.world.nic('node1-nic')!;
+    emu.operations.put(nic, { properties: { ipConfigurations: [{ name: 'ipconfig1', properties: { primary: true, subnet: { id: NODES_ID } } }, { name: 'later', properties: { subnet: { id: NODES_ID } } }] } }, undefined);
+    expect(cloudIpconfigs(emu).get('later')?.state).toBe('Updating');
+    expect((await p.describeNode()).interfaces[0]!.blocks).toEqual([]);
+  });
+
+  it('finds a uniform scale-set VM NIC under its VMSS path', async () => {
+    emu = await emulator({ vmName: 'aks-np1', vmss: { name: 'aks-np1-vmss', instanceId: '0' }, secondaryIps: 1 });
+    const inv = await provider(emu).describeNode();
+    expect(inv.instanceId).toBe('aks-np1-vmss_0');
+    expect(inv.interfaces[0]!.id).toMatch(/virtualMachineScaleSets\/aks-np1-vmss\/virtualMachines\/0\/networkInterfaces\/aks-np1-nic$/);
+    expect(inv.interfaces[0]!.blocks).toHaveLength(1);
+  });
+
+  it('refuses interfaces and prefixes: Azure cannot hot-add NICs', async () => {
+    emu = await emulator();
+    const p = provider(emu);
+    await p.describeNode();
+    expect(await fail(p.createInterface({ subnetId: NODES_ID }))).toMatchObject({ code: 'CLOUD_INVALID', cloudCode: 'OperationNotSupported' });
+    expect(await fail(p.assignAddresses(NIC, { kind: 'prefix', count: 1 }))).toMatchObject({ code: 'CLOUD_INVALID' });
+  });
+});
+
+describe('grow and shrink', () => {
+  it('adds Dynamic ipConfigurations by read-modify-write with the etag, and removes named ones', async () => {
+    emu = await emulator();
+    const p = provider(emu);
+    await p.describeNode();
+    const added = await p.assignAddresses(NIC, { kind: 'ip', count: 4 });
+    expect(added).toHaveLength(4);
+    const cloud = cloudIpconfigs(emu);
+    expect([...cloud.keys()].every((n) => n.startsWith(IPCONFIG_PREFIX))).toBe(true);
+    expect(added.map((b) => b.cidr).sort()).toEqual([...cloud.values()].map((c) => `${c.ip}/32`).sort());
+    const puts = emu.log().filter((e) => e.action === 'PutNetworkInterface');
+    expect(puts).toHaveLength(1);
+    await p.unassignAddresses(NIC, added.slice(0, 3));
+    expect([...cloudIpconfigs(emu).values()].map((c) => `${c.ip}/32`)).toEqual([added[3]!.cidr]);
+    // Already gone: no write at all.
+    const before = emu.calls().PutNetworkInterface;
+    await p.unassignAddresses(NIC, added.slice(0, 3));
+    expect(emu.calls().PutNetworkInterface).toBe(before);
+  });
+
+  it('puts new ipConfigurations in AZURE_POD_SUBNET_ID when set', async () => {
+    emu = await emulator({ podSubnet: { name: 'pods', cidr: '10.240.16.0/24' } });
+    const p = provider(emu, { AZURE_POD_SUBNET_ID: PODS_ID });
+    await p.describeNode();
+    const added = await p.assignAddresses(NIC, { kind: 'ip', count: 3 });
+    expect(added.every((b) => b.cidr.startsWith('10.240.16.'))).toBe(true);
+    expect(subnetFree(emu, 'pods')).toBe(248);
+    const inv = await p.describeNode();
+    expect(inv.interfaces[0]!.subnetId).toBe(NODES_ID);
+    expect(inv.interfaces[0]!.blocks).toHaveLength(3);
+    await p.unassignAddresses(NIC, added);
+    expect(subnetFree(emu, 'pods')).toBe(251);
+  });
+
+  it('reports subnets with live usage and allocations with Azure\'s 5 reserved addresses', async () => {
+    emu = await emulator({ secondaryIps: 2, podSubnet: { name: 'pods', cidr: '10.240.16.0/28' } });
+    const p = provider(emu);
+    const inv = await p.describeNode();
+    const subnets = await p.listSubnets();
+    expect(subnets.map((s) => [s.id, s.cidr, s.availableAddresses])).toEqual([
+      [NODES_ID, '10.240.0.0/24', 248],
+      [PODS_ID, '10.240.16.0/28', 11],
+    ]);
+    const alloc = await p.describeSubnetAllocations!(NODES_ID);
+    const expected = ['10.240.0.0', '10.240.0.1', '10.240.0.2', '10.240.0.3', '10.240.0.255', inv.interfaces[0]!.primaryIp, ...[...cloudIpconfigs(emu).values()].map((c) => c.ip)];
+    expect(alloc.used.sort()).toEqual(expected.map((ip) => `${ip}/32`).sort());
+    expect(alloc.subnet.availableAddresses).toBe(248);
+  });
+});
+
+describe('errors', () => {
+  it('maps SubnetIsFull to SubnetFullError, synchronous or in the operation result, allocating nothing', async () => {
+    for (const asyncAllocationErrors of [false, true]) {
+      emu = await emulator({ subnetCidr: '10.240.0.0/28' }, { lro: { asyncAllocationErrors } });
+      const p = provider(emu);
+      await p.describeNode();
+      const err = await fail(p.assignAddresses(NIC, { kind: 'ip', count: 11 }));
+      expect(err).toMatchObject({ code: 'CLOUD_SUBNET_FULL', cloudCode: 'SubnetIsFull', provider: 'azure', retryable: false });
+      expect(err!.message).toContain('does not have enough capacity for 11 IP addresses');
+      expect(cloudIpconfigs(emu).size).toBe(0);
+      expect(await p.assignAddresses(NIC, { kind: 'ip', count: 10 })).toHaveLength(10);
+      await emu.close();
+      emu = undefined;
+    }
+  });
+
+  it('maps 429 to ThrottledError with retryAfterMs from Retry-After, which the CloudCaller waits out', async () => {
+    emu = await emulator({}, { retryAfterMs: 1000 });
+    const p = provider(emu);
+    await p.describeNode();
+    emu.faults.failNext('PutNetworkInterface', 1, () => new ThrottledError({ provider: 'azure', operation: 'PutNetworkInterface', cloudCode: 'TooManyRequests', message: 'slow down' }));
+    const err = await fail(p.assignAddresses(NIC, { kind: 'ip', count: 1 }));
+    expect(err).toBeInstanceOf(ThrottledError);
+    expect(err).toMatchObject({ cloudCode: 'TooManyRequests', retryAfterMs: 1000, retryable: true });
+    emu.faults.failNext('PutNetworkInterface', 1, () => new ThrottledError({ provider: 'azure', operation: 'PutNetworkInterface', cloudCode: 'TooManyRequests', message: 'slow down' }));
+    const added = await caller().call('assignAddresses', () => p.assignAddresses(NIC, { kind: 'ip', count: 1 }));
+    expect(added).toHaveLength(1);
+    const puts = emu.log().filter((e) => e.action === 'PutNetworkInterface');
+    const [throttled, ok] = puts.slice(-2);
+    expect(throttled!.status).toBe(429);
+    expect(ok!.status).toBe(200);
+    const getAfter = emu.log().find((e) => e.action === 'GetNetworkInterface' && e.at > throttled!.at)!;
+    expect(getAfter.at - throttled!.at).toBeGreaterThanOrEqual(990); // Retry-After honoured (a lower bound)
+  });
+
+  it('resolves a second writer between our GET and PUT (412) by re-reading: nothing lost, nothing duplicated', async () => {
+    emu = await emulator({ secondaryIps: 1 }, { lro: { mode: 'sync' } });
+    const p = provider(emu);
+    await p.describeNode();
+    let armed = true;
+    emu.afterNicRead = (name) => {
+      if (!armed) return;
+      armed = false;
+      // Someone else (the AKS RP, another tool) adds an ipConfiguration right after our read.
+      const nic = emu!.world.nic(name)!;
+      const body = {
+        properties: {
+          ipConfigurations: [...emu!.world.ipConfigs(nic).map((c) => ({ name: c.name, properties: { primary: c.primary, subnet: { id: NODES_ID }, privateIPAddress: c.ip } })), { name: 'other-writer', properties: { subnet: { id: NODES_ID } } }],
+        },
+      };
+      emu!.operations.put(nic, body, undefined, 'sync');
+    };
+    const added = await caller().call('assignAddresses', () => p.assignAddresses(NIC, { kind: 'ip', count: 2 }));
+    expect(emu.log().filter((e) => e.action === 'PutNetworkInterface').map((e) => e.status)).toEqual([412, 200]);
+    const cloud = cloudIpconfigs(emu);
+    expect([...cloud.keys()]).toEqual(expect.arrayContaining(['ipconfig2', 'other-writer']));
+    expect(cloud.size).toBe(4);
+    expect(uniq([...cloud.values()].map((c) => c.ip))).toBe(true);
+    expect(added.map((b) => b.cidr.replace('/32', ''))).toEqual([...cloud.entries()].filter(([n]) => n.startsWith(IPCONFIG_PREFIX)).map(([, c]) => c.ip));
+  });
+
+  it('maps 409 AnotherOperationInProgress to ConflictError and succeeds once the other operation ends', async () => {
+    emu = await emulator({}, { lro: { pollsBeforeDone: 1000, maxOperationMs: 300 } });
+    const p = provider(emu);
+    await p.describeNode();
+    const nic = emu.world.nic('node1-nic')!;
+    emu.operations.put(nic, { properties: { ipConfigurations: [{ name: 'ipconfig1', properties: { primary: true, subnet: { id: NODES_ID } } }, { name: 'theirs', properties: { subnet: { id: NODES_ID } } }] } }, undefined);
+    const err = await fail(p.assignAddresses(NIC, { kind: 'ip', count: 1 }));
+    expect(err).toBeInstanceOf(ConflictError);
+    expect(err).toMatchObject({ cloudCode: 'AnotherOperationInProgress', retryable: true });
+    const added = await caller().call('assignAddresses', () => p.assignAddresses(NIC, { kind: 'ip', count: 1 }));
+    expect(added).toHaveLength(1);
+    const names = [...cloudIpconfigs(emu).keys()];
+    expect(names).toHaveLength(2);
+    expect(names).toContain('theirs');
+    expect(cloudIpconfigs(emu).get(names.find((n) => n.startsWith(IPCONFIG_PREFIX))!)!.ip).toBe(added[0]!.cidr.replace('/32', ''));
+  });
+
+  it('leaves nothing half-done when the long-running operation fails, and reports its code', async () => {
+    emu = await emulator({ secondaryIps: 2 });
+    const p = provider(emu);
+    const inv = await p.describeNode();
+    const before = cloudIpconfigs(emu);
+    const free = subnetFree(emu);
+    let atFailure: { ipconfigs: Map<string, unknown>; free: number } | undefined;
+    emu.operations.onOperationDone = (op) => {
+      if (op.status === 'Failed') atFailure = { ipconfigs: cloudIpconfigs(emu!), free: subnetFree(emu!) };
+    };
+    const injected = () => new CloudUnavailableError({ provider: 'azure', operation: 'CompleteOperation', cloudCode: 'NetworkingInternalOperationError', message: 'An error occurred.' });
+    emu.faults.failNext('CompleteOperation', 1, injected);
+    const err = await fail(p.assignAddresses(NIC, { kind: 'ip', count: 3 }));
+    expect(err).toMatchObject({ code: 'CLOUD_UNAVAILABLE', cloudCode: 'NetworkingInternalOperationError', message: 'azure networkInterfaces.createOrUpdate: NetworkingInternalOperationError: An error occurred.' });
+    expect(atFailure).toEqual({ ipconfigs: before, free });
+    // A shrink whose operation fails keeps the addresses where they were.
+    emu.faults.failNext('CompleteOperation', 1, injected);
+    expect(await fail(p.unassignAddresses(NIC, inv.interfaces[0]!.blocks))).toMatchObject({ code: 'CLOUD_UNAVAILABLE' });
+    expect(cloudIpconfigs(emu)).toEqual(before);
+    // Retried as the CloudCaller would: exactly the requested addresses, no strays.
+    emu.faults.failNext('CompleteOperation', 1, injected);
+    const added = await caller().call('assignAddresses', () => p.assignAddresses(NIC, { kind: 'ip', count: 3 }));
+    expect(added).toHaveLength(3);
+    expect(cloudIpconfigs(emu).size).toBe(5);
+    expect(subnetFree(emu)).toBe(free - 3);
+  });
+
+  it('adopts addresses from a write whose answer was lost instead of asking again', async () => {
+    emu = await emulator();
+    const p = provider(emu);
+    await p.describeNode();
+    // The operation succeeds, then the SDK's final GET of the NIC fails: our call sees an error.
+    emu.operations.onOperationDone = () => {
+      emu!.faults.failNext('GetNetworkInterface', 1, () => new CloudUnavailableError({ provider: 'azure', operation: 'GetNetworkInterface', cloudCode: 'InternalServerError', message: 'lost' }));
+      emu!.operations.onOperationDone = undefined;
+    };
+    const err = await fail(p.assignAddresses(NIC, { kind: 'ip', count: 2 }));
+    expect(IpamError.is(err) && err.code).toBe('CLOUD_UNAVAILABLE');
+    expect(cloudIpconfigs(emu).size).toBe(2);
+    const puts = emu.calls().PutNetworkInterface;
+    const again = await p.assignAddresses(NIC, { kind: 'ip', count: 2 });
+    expect(emu.calls().PutNetworkInterface).toBe(puts); // nothing asked twice
+    expect(again.map((b) => b.cidr).sort()).toEqual([...cloudIpconfigs(emu).values()].map((c) => `${c.ip}/32`).sort());
+  });
+
+  it('refuses to grow past 256 ipConfigurations per NIC', async () => {
+    emu = await emulator({ subnetCidr: '10.240.0.0/22' }, { lro: { mode: 'sync' } });
+    const p = provider(emu);
+    await p.describeNode();
+    expect(await p.assignAddresses(NIC, { kind: 'ip', count: 255 })).toHaveLength(255);
+    expect(await fail(p.assignAddresses(NIC, { kind: 'ip', count: 1 }))).toMatchObject({ code: 'CLOUD_IP_LIMIT' });
+  });
+});
