@@ -4,7 +4,7 @@ import { simulate } from './ipamd/sim/engine.js';
 const traces = process.argv[2]!.split(',');
 const policies: Record<string, Record<string,string>> = {
   default: {}, tight: { WARM_IP_TARGET: '1', MINIMUM_IP_TARGET: '12' }, aws2: { WARM_IP_TARGET: '2', MINIMUM_IP_TARGET: '12' },
-  pd: { ENABLE_PREFIX_DELEGATION: 'true', WARM_PREFIX_TARGET: '1' }, adaptive: { WARM_POOL_POLICY: 'adaptive' },
+  pd: { ENABLE_PREFIX_DELEGATION: 'true', WARM_PREFIX_TARGET: '1' }, adaptive: { WARM_POOL_POLICY: 'adaptive' }, apd: { WARM_POOL_POLICY: 'adaptive', ENABLE_PREFIX_DELEGATION: 'true' },
 };
 const only = process.argv[3]?.split(',');
 for (const tr of traces) {

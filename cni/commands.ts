@@ -6,7 +6,7 @@
  * the object to print on stdout, or undefined for "print nothing".
  */
 
-import type { AddRequest, Allocation, DelRequest, Response } from '../ipamd/api/protocol.js';
+import { PROTOCOL_VERSION, type AddRequest, type Allocation, type DelRequest, type Response } from '../ipamd/api/protocol.js';
 import { hostVethName } from '../ipamd/netns/plumber.js';
 import { IpamdUnavailableError, type IpamdClient, type RequestBody } from './client.js';
 import type { PluginConfig } from './config.js';
@@ -69,6 +69,8 @@ async function ask(deps: PluginDeps, req: RequestBody, timeoutMs: number, unavai
   return r.res;
 }
 
+const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
 const tryLater = (e: IpamdUnavailableError) => new CniError(CniCode.TryAgainLater, e.message, 'ipamd unreachable, try again later');
 
 function allocationOf(res: Response, op: string): Allocation | undefined {
@@ -93,7 +95,7 @@ async function cmdAdd(env: CniEnv, cfg: PluginConfig, deps: PluginDeps): Promise
   // ipamd may wait up to addWaitMs for the pool, then needs time to wire the Pod.
   const res = await ask(deps, req, cfg.addWaitMs + cfg.timeoutMs, tryLater);
   const a = allocationOf(res, 'add') as (Allocation & { hostMac?: string }) | undefined;
-  if (!a || typeof a.ip !== 'string') throw new CniError(CniCode.IpamdProtocol, 'ipamd add reply has no allocation');
+  if (!a || typeof a.ip !== 'string' || !IPV4_RE.test(a.ip)) throw new CniError(CniCode.IpamdProtocol, 'ipamd add reply has no valid allocation');
   const hostMac = a.hostMac ?? (a.hostIf ? deps.readHostMac(a.hostIf) : undefined);
   const ours = buildAddResult({ cniVersion: cfg.cniVersion, ifName: env.ifName, netns: env.netns, mtu: cfg.mtu, dns: cfg.dns, allocation: a, ...(hostMac ? { hostMac } : {}) });
   deps.log.info('added', { ip: a.ip, hostIf: a.hostIf, interfaceId: a.interfaceId, routeTable: a.routeTable, existing: 'existing' in res ? res.existing : undefined });
@@ -107,7 +109,7 @@ async function cmdAdd(env: CniEnv, cfg: PluginConfig, deps: PluginDeps): Promise
  * an error (5), so the runtime retries instead of the address leaking.
  */
 async function cmdDel(env: CniEnv, cfg: PluginConfig, deps: PluginDeps): Promise<undefined> {
-  const req: DelRequest = { v: 1, op: 'del', network: cfg.name, containerId: env.containerId, ifName: env.ifName };
+  const req: DelRequest = { v: PROTOCOL_VERSION, op: 'del', network: cfg.name, containerId: env.containerId, ifName: env.ifName };
   if (env.netns) req.netns = { path: env.netns };
   const { v: _v, ...body } = req;
   const r = await call(deps, body, cfg.timeoutMs);

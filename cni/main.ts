@@ -37,7 +37,7 @@ const MAX_STDIN = 4 << 20;
 
 /** Reads a host interface's MAC from sysfs; the name was produced by hostVethName or ipamd. */
 export function readHostMacSysfs(ifName: string): string | undefined {
-  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(ifName)) return undefined;
+  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(ifName) || ifName === '.' || ifName === '..') return undefined;
   try {
     return fs.readFileSync(`/sys/class/net/${ifName}/address`, 'utf8').trim();
   } catch {

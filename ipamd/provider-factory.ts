@@ -29,6 +29,8 @@ async function buildProvider(config: DaemonConfig, clock: Clock, log: Logger): P
       return (await import('./setup/aws.js')).setupAws(config, clock, log);
     case 'azure':
       return (await import('./setup/azure.js')).setupAzure(config, clock, log);
+    case 'gcp':
+      return (await import('./setup/gcp.js')).setupGcp(config, clock, log);
     default:
       throw new Error(`VPC_IPAM_PROVIDER=${config.provider} is not available in this build`);
   }

@@ -9,9 +9,13 @@ import { UsageError, type CtlCommand } from './command.js';
 type Loader = () => Promise<CtlCommand>;
 
 const COMMANDS: Record<string, Loader> = {
+  emulate: async () => (await import('./commands/emulate.js')).emulateCommand,
+  'max-pods': async () => (await import('./commands/max-pods.js')).maxPodsCommand,
+  'gc-enis': async () => (await import('./commands/gc-enis.js')).gcEnisCommand,
   status: async () => (await import('./commands/status.js')).statusCommand,
   add: async () => (await import('./commands/pod.js')).addCommand,
   del: async () => (await import('./commands/pod.js')).delCommand,
+  simulate: async () => (await import('./commands/simulate.js')).simulateCommand,
   subnets: async () => (await import('./commands/subnets.js')).subnetsCommand,
   plan: async () => (await import('./commands/plan.js')).planCommand,
 };

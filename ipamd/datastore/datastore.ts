@@ -306,6 +306,7 @@ export class Datastore {
         }
         if (this.isFallback(b)) {
           v.fallbackIps = (v.fallbackIps ?? 0) + 1;
+          if (b.assigned === 0 && blockCooling === 0) (v.freeFallbackIps ??= []).push(b.cidr);
           v.addresses += b.addresses.length;
           v.assigned += b.assigned;
           v.cooling += blockCooling;

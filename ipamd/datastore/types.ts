@@ -50,6 +50,8 @@ export interface InterfaceView {
    * (their addresses are in `addresses`/`assigned`/`cooling`, not in `blocks`/`freeBlocks`).
    */
   fallbackIps?: number;
+  /** Those of the fallback /32s with nothing assigned and nothing cooling. */
+  freeFallbackIps?: string[];
 }
 
 export interface PoolSnapshot {

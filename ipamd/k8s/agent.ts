@@ -65,6 +65,8 @@ export class K8sNodeAgent {
   private conflistLoop: Promise<void> | undefined;
   private daemon: IpamDaemon | undefined;
   conflistInstalledAt: number | undefined;
+  /** Why the conflist is not written (yet), for introspection and tests; undefined once it is. */
+  conflistBlockedBy: string | undefined;
 
   private constructor(
     private readonly o: K8sNodeAgentOptions,
@@ -234,6 +236,7 @@ export class K8sNodeAgent {
     let lastWhy = '';
     while (!this.stopper.signal.aborted) {
       const why = await this.notReadyReason(daemon, binDir);
+      this.conflistBlockedBy = why;
       if (why) {
         if (why !== lastWhy) log.warn({ why }, 'not writing the CNI config yet: the node stays NotReady until ipamd can serve Pods');
         lastWhy = why;

@@ -12,9 +12,10 @@
 import * as path from 'node:path';
 import * as client from 'prom-client';
 import { lookupEc2Limits } from '../../providers/limits/ec2-limits.js';
+import type { AwsProvider } from '../../providers/aws/aws-provider.js';
 import type { CloudProvider } from '../../providers/types.js';
 import { CloudCaller } from '../cloud/cloud-caller.js';
-import { parseConfig, type DaemonConfig } from '../config.js';
+import { parseConfig, readInt, type DaemonConfig } from '../config.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { createProvider } from '../provider-factory.js';
 import { HttpEndpoint } from '../server/http.js';
@@ -61,6 +62,21 @@ function newNodeCost(config: DaemonConfig, instanceType: string | undefined): Ne
     0,
   );
   return { addresses: f.subnetAddresses, blocks: f.blocks + f.subnetInterfaces };
+}
+
+/**
+ * The AWS leaked-ENI sweep (providers/aws/eni-gc.ts) as a leader task, loaded
+ * only for the AWS provider. VPC_IPAM_MONITOR_ENI_GC_INTERVAL_SECONDS (default
+ * 300, 0 = off) sets its period; one pass is one paginated Describe.
+ */
+async function awsLeakSweep(provider: CloudProvider, config: DaemonConfig, clock: Clock, log: Logger): Promise<MaintenanceTask | undefined> {
+  const everyS = readInt(config.env, 'VPC_IPAM_MONITOR_ENI_GC_INTERVAL_SECONDS', 300, { min: 0, max: 86_400 });
+  if (config.provider !== 'aws' || everyS === 0) return undefined;
+  const aws = provider as Partial<Pick<AwsProvider, 'api' | 'identity'>>;
+  if (!aws.api || !aws.identity) return undefined;
+  const [{ LeakedEniCollector }, { parseAwsSettings }] = await Promise.all([import('../../providers/aws/eni-gc.js'), import('../../providers/aws/settings.js')]);
+  const gc = new LeakedEniCollector({ ec2: aws.api, clock, vpcId: aws.identity.vpcId, clusterName: parseAwsSettings(config.env).clusterName, log });
+  return { name: 'leaked-interface-sweep', everyMs: everyS * 1000, run: () => gc.runPass() };
 }
 
 export async function startClusterMonitor(env: NodeJS.ProcessEnv, deps: ClusterMonitorDeps = {}): Promise<RunningClusterMonitor> {
@@ -112,7 +128,8 @@ export async function startClusterMonitor(env: NodeJS.ProcessEnv, deps: ClusterM
     log,
   });
   const maintenance: MaintenanceTask[] = [];
-  const sweep = provider ? leakSweepTask(provider, log) : undefined;
+  // A provider that offers a sweep itself wins; otherwise the AWS sweep when on AWS.
+  const sweep = provider ? (leakSweepTask(provider, log) ?? (await awsLeakSweep(provider, config, clock, log))) : undefined;
   if (sweep) maintenance.push(sweep);
   const cluster = new ClusterMonitor({ monitor, elector, clock, intervalMs: settings.intervalMs, maintenance, log });
   registerSubnetMetrics(registry, monitor);

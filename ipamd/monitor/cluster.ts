@@ -24,6 +24,8 @@ import type { NodePoolUsage } from './pool-usage.js';
 /** Periodic work only the leader does, after each monitor pass. */
 export interface MaintenanceTask {
   readonly name: string;
+  /** Run at most this often (default: every pass). A sweep needs no minute-by-minute cadence. */
+  readonly everyMs?: number;
   /** Runs once; `signal` aborts on leadership loss or stop. Errors are logged, never fatal. */
   run(signal: AbortSignal): Promise<unknown>;
 }
@@ -88,6 +90,7 @@ export interface ClusterMonitorOptions {
 export class ClusterMonitor {
   /** Completed leader passes (for tests and the status log). */
   passes = 0;
+  private readonly lastRun = new Map<string, number>();
 
   constructor(private readonly o: ClusterMonitorOptions) {}
 
@@ -109,6 +112,9 @@ export class ClusterMonitor {
     await this.o.monitor.sample(signal);
     for (const t of this.o.maintenance ?? []) {
       if (signal.aborted) break;
+      const last = this.lastRun.get(t.name);
+      if (t.everyMs !== undefined && last !== undefined && this.o.clock.now() - last < t.everyMs) continue;
+      this.lastRun.set(t.name, this.o.clock.now());
       try {
         await t.run(signal);
       } catch (err) {

@@ -44,7 +44,7 @@ export interface AdaptivePolicyOptions {
   burstMemoryMs?: number;
   /** Share of remembered ADDs the burst measure may leave waiting (they would have needed a refill). */
   burstShare?: number;
-  /** After start, before there is history: keep one interface's worth free for this long. */
+  /** After start, before there is history: keep what the AWS default keeps free for this long. */
   warmupMs?: number;
   /** How long an interface stays attached (possibly empty) after the pool last used it. */
   keepInterfaceMs?: number;
@@ -66,7 +66,8 @@ export interface AdaptiveDecision {
   rate: number;
   burst: number;
   scheduled: number;
-  /** True during the warm-up after start (no history yet: one interface's worth is kept free). */
+  /** During the warm-up after start (no history yet): what the AWS default keeps free, else 0. */
+  warmup: number;
   warmingUp: boolean;
   /** Addresses the existing interfaces can still take (Infinity when limits are unknown). */
   room: number;
@@ -103,6 +104,7 @@ export class AdaptivePolicy implements PoolPolicy {
   private readonly share: number;
   private readonly warmupMs: number;
   private startedAt: number | undefined;
+  private holdLog: Array<[number, number]> = [];
 
   constructor(private readonly o: AdaptivePolicyOptions) {
     if (o.floor > o.ceiling) throw new RangeError(`adaptive policy: floor ${o.floor} is above ceiling ${o.ceiling}`);
@@ -141,38 +143,41 @@ export class AdaptivePolicy implements PoolPolicy {
     return { warmInterfaces: 0, warmIps: d.warm, minimumIps: d.minimum, warmPrefixes: 0, keepInterfaces: d.keepInterfaces };
   }
 
-  /** The whole computation, without side effects beyond forgetting expired history. */
+  /**
+   * The whole computation. Side effects: it forgets history older than the memories, notes the first time it ran
+   * (the warm-up) and which interfaces are in use (see keepInterfaces).
+   */
   decide(s: PoolSnapshot): AdaptiveDecision {
     const now = s.now;
     const la = this.assign.value;
     const lc = this.create.value;
     const lambda = Math.max(this.fast.value(now), this.slow.value(now)); // ADDs per ms
-    const need = (h: number) => Math.max(1 + poissonQuantile(lambda * h, this.eps), this.arrivals.burstQuantile(h, now, this.share));
     const room = this.room(s);
+    // Refill horizon: one assign in flight and the next one queued behind it...
     let horizonMs = 2 * la;
-    let warm = need(horizonMs);
-    let needsInterface = false;
-    const hc = lc + la;
-    // Only the steady rate decides an early interface: a remembered burst is met by the interfaces kept attached.
-    const wc = 1 + poissonQuantile(lambda * hc, this.eps);
-    if (room < wc && this.canAddInterface(s)) {
-      // The next refills will need a new interface: be ready for what arrives during its create.
-      needsInterface = true;
-      horizonMs = hc;
-      warm = Math.max(warm, wc);
-    }
+    // ...or, when the interfaces are nearly full, an interface create: start it before the free addresses run out.
+    // Only the steady rate decides this; remembered bursts are met by the interfaces kept attached.
+    const rateForCreate = 1 + poissonQuantile(lambda * (lc + la), this.eps);
+    const needsInterface = room < rateForCreate && this.canAddInterface(s);
+    if (needsInterface) horizonMs = lc + la;
     const rate = 1 + poissonQuantile(lambda * horizonMs, this.eps);
-    const burst = this.arrivals.burstQuantile(horizonMs, now, this.share);
+    const burst = this.arrivals.burstQuantile(2 * la, now, this.share);
     const due = this.recurring?.due(now, this.leadMs()) ?? [];
     const scheduled = due[0]?.size ?? 0;
     this.startedAt ??= now;
     const warmingUp = now - this.startedAt < this.warmupMs;
     const L = this.o.limits?.();
-    // A new node gets its DaemonSets and pending Pods at once, before there is any history to size from.
-    const warmup = warmingUp && L ? L.slotsPerInterface * s.blockSize : 0;
-    warm = Math.min(this.o.ceiling, Math.max(this.o.floor, warm, scheduled, warmup));
+    // A new node gets its DaemonSets and pending Pods at once, before there is any history to size from: keep what
+    // the AWS default would keep free (an interface's worth of IPs, or one prefix) until there is.
+    const warmup = warmingUp && L ? (s.mode === 'prefix' ? s.blockSize : L.slotsPerInterface) : 0;
+    const warm = Math.min(this.o.ceiling, Math.max(this.o.floor, rate, burst, scheduled, warmup));
     // MINIMUM_IP_TARGET keeps its meaning; at least 1 keeps the planner in IP-target mode even with floor 0.
-    const minimum = Math.max(this.o.minimumIps ?? 0, warm === 0 ? 1 : 0);
+    const HOLD = Number(process.env.HOLD ?? 0) * 1000;
+    const inUse = s.assigned + s.cooling + warm;
+    this.holdLog.push([now, inUse]);
+    while (this.holdLog.length && this.holdLog[0]![0] < now - HOLD) this.holdLog.shift();
+    const held = HOLD > 0 ? Math.max(...this.holdLog.map((x) => x[1])) : 0;
+    const minimum = Math.max(this.o.minimumIps ?? 0, warm === 0 ? 1 : 0, held);
     return {
       warm,
       minimum,
@@ -180,6 +185,7 @@ export class AdaptivePolicy implements PoolPolicy {
       rate,
       burst,
       scheduled,
+      warmup,
       warmingUp,
       room,
       needsInterface,
@@ -238,7 +244,7 @@ const secs = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 0)} s`;
 /** One sentence per input: what was measured, what each demand asks for, and the clamp. */
 export function explainDecision(d: AdaptiveDecision, o: Pick<AdaptivePolicyOptions, 'floor' | 'ceiling' | 'minimumIps'>): string {
   const parts = [
-    `adaptive: warm target ${d.warm} = max(rate ${d.rate}, burst ${d.burst}, scheduled ${d.scheduled}) within floor ${o.floor}..ceiling ${o.ceiling}`,
+    `adaptive: warm target ${d.warm} = max(rate ${d.rate}, burst ${d.burst}, scheduled ${d.scheduled}${d.warmingUp ? `, warm-up ${d.warmup}` : ''}) within floor ${o.floor}..ceiling ${o.ceiling}`,
     `ADDs ${perMin(d.addsPerMin.fast)}/min (1 min), ${perMin(d.addsPerMin.slow)}/min (15 min); DELs ${perMin(d.delsPerMin)}/min`,
     `refill ${secs(d.assignMs)} per assign, ${secs(d.createMs)} per new interface; horizon ${secs(d.horizonMs)}${d.needsInterface ? ` (interfaces nearly full: room for ${d.room})` : ''}`,
   ];
@@ -250,7 +256,7 @@ export function explainDecision(d: AdaptiveDecision, o: Pick<AdaptivePolicyOptio
         (r.next ? `: ${r.next.size} ADDs expected ${r.next.inMs >= 0 ? `in ${secs(r.next.inMs)}` : 'now'} (every ${Math.round(r.next.periodMs / 60_000)} min), warming up for them` : ''),
     );
   }
-  if (d.warmingUp) parts.push('warming up after start: one interface\'s worth kept free until there is history');
+  if (d.warmingUp) parts.push('warm-up after start: as many free as WARM_ENI_TARGET=1 / WARM_PREFIX_TARGET=1 until there is history');
   if (d.keepInterfaces > 1) parts.push(`${d.keepInterfaces} interfaces kept attached (used in the last hour)`);
   if (d.minimum > 0) parts.push(`minimum ${d.minimum} held`);
   return parts.join('; ');

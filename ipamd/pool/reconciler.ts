@@ -176,6 +176,16 @@ export class PoolReconciler {
         this.ctx.noGrowthOn = undefined;
         plan = planPool(s, targets, this.o.limits, this.ctx);
       }
+    } else if (!this.ctx.growKind && this.o.datastore.fallbackIps && plan.shortAddresses > 0 && !grows && !this.growthBlocked) {
+      // The IP window is over but every slot holds a fallback /32: give one free /32 back to probe for a prefix.
+      const i = s.interfaces.find((v) => v.usable && v.freeFallbackIps?.length && !this.ctx.noGrowthOn?.has(v.id));
+      if (i) {
+        plan = {
+          ...plan,
+          actions: [...plan.actions, { kind: 'release', interfaceId: i.id, cidrs: [i.freeFallbackIps![0]!] }, { kind: 'assign', interfaceId: i.id, blockKind: 'prefix', count: 1 }],
+          reason: `${plan.reason}; probing for a prefix block in place of a fallback /32`,
+        };
+      }
     }
     return plan;
   }

@@ -12,21 +12,19 @@
  * Seeding (first start only): `VPC_IPAM_AZURE_EMULATOR_VM_SIZE`
  * (Standard_D4s_v5), `VPC_IPAM_AZURE_EMULATOR_SUBNET_CIDR` (10.240.0.0/24),
  * `VPC_IPAM_AZURE_EMULATOR_POD_SUBNET_CIDR` (none; when set, new
- * ipConfigurations go there), `VPC_IPAM_AZURE_EMULATOR_LRO` (async|sync).
+ * ipConfigurations go there); `VPC_IPAM_AZURE_EMULATOR_LRO` (async|sync).
  */
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError } from '../../providers/errors.js';
-import type { DaemonConfig } from '../config.js';
+import { readBool, type DaemonConfig } from '../config.js';
 import type { Logger } from '../observability/logger.js';
 import type { BuiltProvider } from '../provider-factory.js';
 import type { Clock } from '../util/clock.js';
 
-export const EMBEDDED_VM_NAME = 'aks-nodepool1-vm0';
-
-function readCidr(env: DaemonConfig['env'], name: string, def: string | undefined): string | undefined {
-  const raw = env[name]?.trim() || def;
-  if (raw === undefined) return undefined;
+function readCidr(env: DaemonConfig['env'], name: string): string | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
   if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(raw)) throw new ConfigError(name, `expected an IPv4 CIDR, got "${raw}"`);
   return raw;
 }
@@ -34,44 +32,34 @@ function readCidr(env: DaemonConfig['env'], name: string, def: string | undefine
 export async function setupAzure(config: DaemonConfig, clock: Clock, log: Logger): Promise<BuiltProvider> {
   const { AzureProvider, parseAzureSettings } = await import('../../providers/azure/index.js');
   const env = config.env;
-  const embedded = (env.VPC_IPAM_AZURE_EMBEDDED_EMULATOR ?? '').trim().toLowerCase();
-  if (!['', 'true', 'false', '1', '0'].includes(embedded)) {
-    throw new ConfigError('VPC_IPAM_AZURE_EMBEDDED_EMULATOR', `expected true or false, got "${env.VPC_IPAM_AZURE_EMBEDDED_EMULATOR}"`);
-  }
-  if (embedded !== 'true' && embedded !== '1') {
+  if (!readBool(env, 'VPC_IPAM_AZURE_EMBEDDED_EMULATOR', false)) {
     const settings = parseAzureSettings(env);
     log.info({ arm: settings.armEndpoint, imds: settings.imdsEndpoint, podSubnet: settings.podSubnetId, credential: settings.credential }, 'azure provider');
     return { provider: new AzureProvider({ settings, clock }) };
   }
-
-  const emu = await import('../../providers/azure/emulator/index.js');
   const lro = (env.VPC_IPAM_AZURE_EMULATOR_LRO ?? 'async').trim();
   if (lro !== 'async' && lro !== 'sync') throw new ConfigError('VPC_IPAM_AZURE_EMULATOR_LRO', `expected async or sync, got "${lro}"`);
-  const subnetCidr = readCidr(env, 'VPC_IPAM_AZURE_EMULATOR_SUBNET_CIDR', emu.AZURE_DEFAULTS.subnetCidr)!;
-  const podCidr = readCidr(env, 'VPC_IPAM_AZURE_EMULATOR_POD_SUBNET_CIDR', undefined);
+  const subnetCidr = readCidr(env, 'VPC_IPAM_AZURE_EMULATOR_SUBNET_CIDR');
+  const podSubnetCidr = readCidr(env, 'VPC_IPAM_AZURE_EMULATOR_POD_SUBNET_CIDR');
+  const vmSize = env.VPC_IPAM_AZURE_EMULATOR_VM_SIZE?.trim();
   mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
-  const file = path.join(config.stateDir, 'azure-cloud.json');
-  const { world, save, created } = emu.openAzureWorld(file, () =>
-    emu.seededWorld({
-      vmName: EMBEDDED_VM_NAME,
-      vmSize: env.VPC_IPAM_AZURE_EMULATOR_VM_SIZE?.trim() || emu.AZURE_DEFAULTS.vmSize,
-      subnetCidr,
-      ...(podCidr ? { podSubnet: { name: 'pods', cidr: podCidr } } : {}),
-    }),
-  );
-  const server = await emu.startAzureEmulator({ world, onChange: save, lro: { mode: lro } });
-  const pods = world.vnets().flatMap((v) => world.subnetsOf(v)).find((s) => s.tags[emu.TAG.name] === 'pods');
+  const stateFile = path.join(config.stateDir, 'azure-cloud.json');
+  const { startEmulatedAzureNode } = await import('../../providers/azure/emulator/node.js');
+  let node;
+  try {
+    node = await startEmulatedAzureNode({ stateFile, lro, ...(subnetCidr ? { subnetCidr } : {}), ...(podSubnetCidr ? { podSubnetCidr } : {}), ...(vmSize ? { vmSize } : {}) });
+  } catch (err) {
+    // A CIDR the cloud refuses (outside the VNet, too small) is a configuration mistake.
+    if ((err as { code?: string }).code === 'CLOUD_INVALID') throw new ConfigError('VPC_IPAM_AZURE_EMULATOR_SUBNET_CIDR', (err as Error).message);
+    throw err;
+  }
   const settings = parseAzureSettings({
     ...env,
-    AZURE_ARM_ENDPOINT: server.url,
-    AZURE_IMDS_ENDPOINT: server.url,
+    ...node.env,
     AZURE_CREDENTIAL: 'static',
-    AZURE_LRO_POLL_INTERVAL_MS: env.AZURE_LRO_POLL_INTERVAL_MS ?? '50',
-    ...(pods && !env.AZURE_POD_SUBNET_ID ? { AZURE_POD_SUBNET_ID: world.subnetArmId(pods) } : {}),
+    ...(env.AZURE_LRO_POLL_INTERVAL_MS ? { AZURE_LRO_POLL_INTERVAL_MS: env.AZURE_LRO_POLL_INTERVAL_MS } : {}),
+    ...(env.AZURE_POD_SUBNET_ID ? { AZURE_POD_SUBNET_ID: env.AZURE_POD_SUBNET_ID } : {}),
   });
-  log.info({ url: server.url, file, created, lro }, 'embedded Azure emulator started (ARM + IMDS on loopback)');
-  return {
-    provider: new AzureProvider({ settings, clock }),
-    close: () => server.close().then(save),
-  };
+  log.info({ url: node.endpoint, stateFile, vm: node.vmName, lro }, 'embedded Azure emulator started (ARM + IMDS on loopback)');
+  return { provider: new AzureProvider({ settings, clock }), close: () => node.close() };
 }

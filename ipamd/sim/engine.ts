@@ -60,14 +60,22 @@ export interface SimulationRun {
   /** Idle address-seconds over the trace (avgIdleIps × durationS, before rounding). */
   idleIpSeconds: number;
   adds: number;
-  /** Per ADD, in trace order: its wait (ms), whether it found no ready address, whether it failed. */
-  addOutcomes: Array<{ pod: string; waitMs: number; waited: boolean; failed: boolean }>;
+  /** Per ADD, in trace order: when (trace ms), its wait (ms), whether it found no ready address, whether it failed. */
+  addOutcomes: AddOutcome[];
   timeline: PoolSample[];
   /** Virtual ms ipamd took to become ready before the trace started. */
   startupMs: number;
   /** The policy's last explanation (what /v1/pool and the status line show). */
   policyExplain: string;
   config: DaemonConfig;
+}
+
+export interface AddOutcome {
+  pod: string;
+  atMs: number;
+  waitMs: number;
+  waited: boolean;
+  failed: boolean;
 }
 
 const NETWORK = 'sim';
@@ -129,7 +137,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationRun> {
     if (ev.op === 'add') {
       const requested = clock.now();
       const before = daemon.allocator.waiting;
-      const out = { pod: ev.pod, waitMs: 0, waited: false, failed: false };
+      const out: AddOutcome = { pod: ev.pod, atMs: ev.tMs, waitMs: 0, waited: false, failed: false };
       outcomes.push(out);
       const p = daemon.allocator.add(key, { namespace: NETWORK, name: ev.pod });
       // The allocator counts a waiter synchronously, before its first await: that is "found no ready IP".

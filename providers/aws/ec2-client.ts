@@ -22,13 +22,14 @@ export interface Ec2ClientOptions {
 }
 
 /** Fake credentials for the emulators: requests are signed as usual, nobody checks the signature. */
-export const EMULATOR_CREDENTIALS: AwsCredentialIdentity = Object.freeze({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'vpc-ipam-emulator-secret' });
+export const EMULATOR_CREDENTIALS: Readonly<AwsCredentialIdentity> = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'vpc-ipam-emulator-secret' };
 
 export function createEc2Client(o: Ec2ClientOptions): EC2Client {
   return new EC2Client({
     region: o.region,
     ...(o.endpoint ? { endpoint: o.endpoint } : {}),
-    ...(o.credentials ? { credentials: o.credentials } : {}),
+    // A copy: the SDK annotates the object it is given (feature tracking), so a frozen one breaks it.
+    ...(o.credentials ? { credentials: { ...o.credentials } } : {}),
     maxAttempts: o.maxAttempts ?? 2,
     retryMode: 'standard',
     requestHandler: { requestTimeout: o.httpTimeoutMs ?? 10_000, connectionTimeout: Math.min(o.httpTimeoutMs ?? 10_000, 3_000) },

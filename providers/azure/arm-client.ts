@@ -1,6 +1,7 @@
 /**
  * @module azure ARM client
- * The ARM calls the adapter makes, through `@azure/arm-network`, each
+ * The ARM calls the adapter makes, through `@azure/arm-network` (and
+ * `@azure/arm-compute` for uniform scale-set VMs, loaded only then), each
  * wrapped so that whatever fails comes out as a typed error (mapped once, in
  * `errors.ts`). Nothing here decides anything: `azure-provider.ts` does.
  *
@@ -11,8 +12,9 @@
  * loopback, with the bearer policy swapped for one that works over HTTP.
  */
 import type { TokenCredential } from '@azure/core-auth';
+import type { ComputeManagementClient } from '@azure/arm-compute';
 import type { NetworkInterface as ArmNic, NetworkManagementClient, Subnet as ArmSubnet, VirtualNetworkUsage } from '@azure/arm-network';
-import { parseNicId, parseSubnetId, type NicRef } from './arm-ids.js';
+import { nicId, parseNicId, parseSubnetId, type NicRef } from './arm-ids.js';
 import { isLoopbackUrl, loopbackBearerPolicy } from './credential.js';
 import { mapAzureError, type LroFailure } from './errors.js';
 
@@ -32,7 +34,39 @@ function lroFailureOf(body: unknown): LroFailure | undefined {
   return { code: e.error.code, message: typeof e.error.message === 'string' ? e.error.message : '' };
 }
 
+/** New ipConfigurations for {@link ArmClient.updateIpConfigs}. */
+export interface NewIpConfig {
+  name: string;
+  primary: false;
+  subnet: { id: string };
+  privateIPAllocationMethod: 'Dynamic' | 'Static';
+  privateIPAddress?: string;
+}
+
+export interface IpConfigChange {
+  add: NewIpConfig[];
+  /** Names of ipConfigurations to delete. */
+  remove: string[];
+}
+
+function clientOptions(o: ArmClientOptions) {
+  const insecure = o.endpoint.startsWith('http:');
+  if (insecure && !isLoopbackUrl(o.endpoint)) throw new Error(`refusing plain http to a non-loopback ARM endpoint ${o.endpoint}`);
+  return { endpoint: o.endpoint, allowInsecureConnection: insecure, retryOptions: { maxRetries: 0 } };
+}
+
+/** Plain HTTP (loopback emulator only): swap the SDK's bearer policy for one that works over HTTP. */
+function configure<T extends { pipeline: { removePolicy(p: { name: string }): unknown; addPolicy(p: never, o: { phase: 'Sign' }): void } }>(client: T, o: ArmClientOptions): T {
+  if (o.endpoint.startsWith('http:')) {
+    client.pipeline.removePolicy({ name: 'bearerTokenAuthenticationPolicy' });
+    client.pipeline.addPolicy(loopbackBearerPolicy(o.credential, `${o.endpoint}/.default`) as never, { phase: 'Sign' });
+  }
+  return client;
+}
+
 export class ArmClient {
+  private compute: ComputeManagementClient | undefined;
+
   private constructor(
     private readonly net: NetworkManagementClient,
     private readonly o: ArmClientOptions,
@@ -40,18 +74,7 @@ export class ArmClient {
 
   static async create(o: ArmClientOptions): Promise<ArmClient> {
     const { NetworkManagementClient } = await import('@azure/arm-network');
-    const insecure = o.endpoint.startsWith('http:');
-    if (insecure && !isLoopbackUrl(o.endpoint)) throw new Error(`refusing plain http to a non-loopback ARM endpoint ${o.endpoint}`);
-    const net = new NetworkManagementClient(o.credential, o.subscriptionId, {
-      endpoint: o.endpoint,
-      allowInsecureConnection: insecure,
-      retryOptions: { maxRetries: 0 },
-    });
-    if (insecure) {
-      net.pipeline.removePolicy({ name: 'bearerTokenAuthenticationPolicy' });
-      net.pipeline.addPolicy(loopbackBearerPolicy(o.credential, `${o.endpoint}/.default`) as never, { phase: 'Sign' });
-    }
-    return new ArmClient(net, o);
+    return new ArmClient(configure(new NetworkManagementClient(o.credential, o.subscriptionId, clientOptions(o)), o), o);
   }
 
   private async call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
@@ -85,25 +108,82 @@ export class ArmClient {
   }
 
   /**
-   * PUT the whole NIC with `If-Match: etag` and wait for its long-running
-   * operation. The last response body is captured so that a failed
-   * operation's `{error:{code,message}}` reaches the error mapping intact.
+   * Read-modify-write of a NIC's ipConfigurations: keep `nic`'s list minus
+   * `change.remove` (names), append `change.add`, and wait for the
+   * long-running operation. `nic` must be a fresh GET: its etag guards the
+   * write (`If-Match`), so a change by someone else in between is a 412.
+   *
+   * A plain VM's NIC is PUT whole through the Network RP. A uniform scale-set
+   * VM's NIC cannot be written there: its ipConfigurations live in the VM's
+   * model (`networkProfileConfiguration`), which is read, changed the same
+   * way and PUT through the Compute RP with the VM's etag (as Cilium's Azure
+   * IPAM does); the NIC is then read back for the addresses.
+   *
+   * The last response body is captured so that a failed operation's
+   * `{error:{code,message}}` reaches the error mapping intact.
    */
-  async putNic(id: string, nic: ArmNic, etag: string | undefined): Promise<ArmNic> {
+  async updateIpConfigs(id: string, nic: ArmNic, change: IpConfigChange): Promise<ArmNic> {
     const r = mustNic(id);
-    if (r.vmss) throw mapAzureError({ name: 'RestError', statusCode: 400, code: 'OperationNotSupported', message: `${id}: a uniform scale-set NIC is changed through its VM model` }, 'networkInterfaces.createOrUpdate');
+    if (r.vmss) return this.updateScaleSetVm(r, nic, change);
+    const drop = new Set(change.remove);
+    const ipConfigurations = [...(nic.ipConfigurations ?? []).filter((c) => !drop.has(c.name!)), ...change.add.map((a) => ({ ...a, privateIPAddressVersion: 'IPv4' }))];
+    const operation = 'networkInterfaces.createOrUpdate';
     let last: unknown;
     try {
-      return await this.net.networkInterfaces.beginCreateOrUpdateAndWait(r.resourceGroup, r.name, nic, {
+      return await this.net.networkInterfaces.beginCreateOrUpdateAndWait(r.resourceGroup, r.name, { ...nic, ipConfigurations }, {
         updateIntervalInMs: this.o.lroPollIntervalMs,
-        ...(etag ? { requestOptions: { customHeaders: { 'If-Match': etag } } } : {}),
+        ...(nic.etag ? { requestOptions: { customHeaders: { 'If-Match': nic.etag } } } : {}),
         onResponse: (raw) => {
           last = raw.parsedBody;
         },
       });
     } catch (err) {
-      throw mapAzureError(err, 'networkInterfaces.createOrUpdate', lroFailureOf(last), this.o.now());
+      throw mapAzureError(err, operation, lroFailureOf(last), this.o.now());
     }
+  }
+
+  private async updateScaleSetVm(r: NicRef & { vmss?: { name: string; instanceId: string } }, nic: ArmNic, change: IpConfigChange): Promise<ArmNic> {
+    const vmss = r.vmss!;
+    const compute = await this.computeClient();
+    const vm = await this.call('virtualMachineScaleSetVMs.get', () => compute.virtualMachineScaleSetVMs.get(r.resourceGroup, vmss.name, vmss.instanceId));
+    const configs = vm.networkProfileConfiguration?.networkInterfaceConfigurations ?? [];
+    const cfg = configs.find((c) => c.name.toLowerCase() === r.name.toLowerCase()) ?? (configs.length === 1 ? configs[0] : undefined);
+    if (!cfg) {
+      throw mapAzureError({ name: 'RestError', statusCode: 404, code: 'NotFound', message: `scale-set VM ${vmss.name}/${vmss.instanceId} has no network configuration ${r.name}` }, 'virtualMachineScaleSetVMs.update');
+    }
+    if (change.add.some((a) => a.privateIPAllocationMethod === 'Static')) {
+      throw mapAzureError({ name: 'RestError', statusCode: 400, code: 'OperationNotSupported', message: 'scale-set VM ipConfigurations cannot take static addresses' }, 'virtualMachineScaleSetVMs.update');
+    }
+    const drop = new Set(change.remove);
+    cfg.ipConfigurations = [
+      ...(cfg.ipConfigurations ?? []).filter((c) => !drop.has(c.name)),
+      ...change.add.map((a) => ({ name: a.name, primary: false, privateIPAddressVersion: 'IPv4', subnet: { id: a.subnet.id } })),
+    ];
+    // Images from a Compute Gallery make the PUT need gallery permissions (Azure/AKS#1819, cilium#19695).
+    if (vm.storageProfile?.imageReference) vm.storageProfile.imageReference = undefined;
+    const operation = 'virtualMachineScaleSetVMs.update';
+    let last: unknown;
+    try {
+      await compute.virtualMachineScaleSetVMs.beginUpdateAndWait(r.resourceGroup, vmss.name, vmss.instanceId, vm, {
+        updateIntervalInMs: this.o.lroPollIntervalMs,
+        ...(vm.etag ? { ifMatch: vm.etag } : {}),
+        onResponse: (raw) => {
+          last = raw.parsedBody;
+        },
+      });
+    } catch (err) {
+      throw mapAzureError(err, operation, lroFailureOf(last), this.o.now());
+    }
+    void nic;
+    return this.getNic(nicId(r));
+  }
+
+  private async computeClient(): Promise<ComputeManagementClient> {
+    if (!this.compute) {
+      const { ComputeManagementClient } = await import('@azure/arm-compute');
+      this.compute = configure(new ComputeManagementClient(this.o.credential, this.o.subscriptionId, clientOptions(this.o)), this.o);
+    }
+    return this.compute;
   }
 
   getSubnet(id: string, expandIpConfigurations = false): Promise<ArmSubnet> {

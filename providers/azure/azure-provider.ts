@@ -21,6 +21,9 @@
  * - Azure cannot hot-add NICs (canCreateInterfaces false) and has no prefix
  *   blocks here (supportsPrefixes false); at most 256 ipConfigurations per NIC.
  *
+ * A uniform scale-set VM's NIC is read through its VMSS path and changed
+ * through the VM's model (Compute RP), see `arm-client.ts`.
+ *
  * Writes to one NIC are serialised in-process, so the daemon never races
  * itself; other writers are handled by the etag.
  */
@@ -40,7 +43,7 @@ import type {
   SubnetAllocations,
   SubnetFilter,
 } from '../types.js';
-import { ArmClient, type ArmNic } from './arm-client.js';
+import { ArmClient, type ArmNic, type NewIpConfig } from './arm-client.js';
 import { normalizeMac, parseSubnetId, parseVmId, sameId } from './arm-ids.js';
 import type { AzureSettings } from './config.js';
 import { defaultCredential, StaticTestCredential } from './credential.js';
@@ -232,18 +235,19 @@ export class AzureProvider implements CloudProvider {
         throw new IpLimitError({ provider: 'azure', operation: 'assignAddresses', cloudCode: 'NetworkInterfaceIpConfigurationCountLimitReached', message: `${nic.name} has ${ipcs.length} of ${AZURE_IPCONFIGS_PER_NIC} IP configurations; cannot add ${want}` });
       }
       const primary = ipcs.find((c) => c.primary) ?? ipcs[0];
-      const subnet = { id: this.o.settings.podSubnetId ?? primary?.subnet?.id };
+      const subnet = { id: this.o.settings.podSubnetId ?? primary?.subnet?.id ?? '' };
       const names = Array.from({ length: want }, () => `${IPCONFIG_PREFIX}${randomBytes(5).toString('hex')}`);
-      const added = names.map((name, i) => ({
-        name,
-        primary: false,
-        privateIPAddressVersion: 'IPv4',
-        subnet,
-        ...(wanted ? { privateIPAllocationMethod: 'Static', privateIPAddress: wanted[i] } : { privateIPAllocationMethod: 'Dynamic' }),
-      }));
+      const add = names.map(
+        (name, i): NewIpConfig => ({
+          name,
+          primary: false,
+          subnet,
+          ...(wanted ? { privateIPAllocationMethod: 'Static', privateIPAddress: wanted[i] } : { privateIPAllocationMethod: 'Dynamic' }),
+        }),
+      );
       for (const n of names) pending.add(n);
       this.unreported.set(interfaceId, pending);
-      const after = await arm.putNic(interfaceId, { ...nic, ipConfigurations: [...ipcs, ...added] }, nic.etag);
+      const after = await arm.updateIpConfigs(interfaceId, nic, { add, remove: [] });
       const mine = new Set(names);
       const done = (after.ipConfigurations ?? []).filter((c) => mine.has(c.name!) && c.provisioningState === 'Succeeded' && c.privateIPAddress);
       for (const c of done) pending.delete(c.name!);
@@ -263,9 +267,10 @@ export class AzureProvider implements CloudProvider {
       if (nic.provisioningState === 'Updating') {
         throw new ConflictError({ provider: 'azure', operation: 'networkInterfaces.createOrUpdate', cloudCode: 'AnotherOperationInProgress', message: `${nic.name} is being updated` });
       }
-      await arm.putNic(interfaceId, { ...nic, ipConfigurations: keep }, nic.etag);
+      const remove = ipcs.filter((c) => !keep.includes(c)).map((c) => c.name!);
+      await arm.updateIpConfigs(interfaceId, nic, { add: [], remove });
       const pending = this.unreported.get(interfaceId);
-      for (const c of ipcs) if (!keep.includes(c)) pending?.delete(c.name!);
+      for (const n of remove) pending?.delete(n);
     });
   }
 

@@ -144,6 +144,9 @@ describe('vpc-ipamd on Azure (emulated)', () => {
 
   it('resolves concurrent writers (412 etag, 409 in progress) without losing or duplicating an address', async () => {
     emu = await emulator({}, { lro: { maxOperationMs: 300, pollsBeforeDone: 1000 } });
+    // No resync while the other writer is active: every NIC read below is the one before our PUT.
+    let h = await daemon(emu, { WARM_IP_TARGET: '2', VPC_IPAM_RESYNC_INTERVAL_SECONDS: '3600' });
+    await until(() => pool(h), (p) => p.total === 2);
     let writes = 0;
     emu.afterNicRead = (name) => {
       const nic = emu!.world.nic(name)!;
@@ -151,21 +154,25 @@ describe('vpc-ipamd on Azure (emulated)', () => {
       writes++;
       const current = emu!.world.ipConfigs(nic).map((c) => ({ name: c.name, properties: { primary: c.primary, subnet: { id: NODES_ID }, privateIPAddress: c.ip } }));
       const body = { properties: { ipConfigurations: [...current, { name: `other-${writes}`, properties: { subnet: { id: NODES_ID } } }] } };
-      // First a quick write that changes the etag (→ 412), then a slow one still running at our PUT (→ 409).
+      // Between our GET and our PUT: first a quick write that changes the etag (→ 412),
+      // then a slow one still running when we PUT (→ 409).
       emu!.operations.put(nic, body, undefined, writes === 1 ? 'sync' : 'async');
     };
-    const h = await daemon(emu, { WARM_IP_TARGET: '4', VPC_IPAM_RESYNC_INTERVAL_SECONDS: '5' });
-    await until(() => pool(h), (p) => p.available >= 4);
+    for (let i = 0; i < 2; i++) expect((await add(h, `c${i}`)).ok).toBe(true);
+    await until(() => pool(h), (p) => p.total === 4 && p.available === 2);
     const statuses = emu.log().filter((e) => e.action === 'PutNetworkInterface').map((e) => e.status);
-    expect(statuses).toContain(412);
-    expect(statuses).toContain(409);
+    expect(statuses.slice(1, 3)).toEqual([412, 409]);
     expect(statuses[statuses.length - 1]).toBe(200);
-    // After a resync the pool holds every succeeded ipConfiguration, the other writer's included, each once.
-    await until(() => cloudIps(emu!), (c) => c.length === 6);
-    const ips = await until(() => poolIps(h), (p) => p.length === 6);
-    expect(ips).toEqual(cloudIps(emu));
-    expect(new Set(ips).size).toBe(6);
-    expect([...cloudIpconfigs(emu).keys()]).toEqual(expect.arrayContaining(['other-1', 'other-2']));
+    const cloud = await until(() => cloudIps(emu!), (c) => c.length === 6);
+    expect(new Set(cloud).size).toBe(6);
+    const mine = await poolIps(h);
+    const theirs = ['other-1', 'other-2'].map((n) => cloudIpconfigs(emu!).get(n)!.ip);
+    expect([...mine, ...theirs].sort()).toEqual(cloud);
+    // A restarted daemon reads the NIC as it is: every address once, the other writer's included.
+    await kill(h, 'SIGTERM');
+    h = await startDaemon({}, h);
+    daemons.push(h);
+    expect(await poolIps(h)).toEqual(cloudIps(emu));
   });
 
   it('leaves nothing half-done when a long-running operation fails, then succeeds on retry', async () => {

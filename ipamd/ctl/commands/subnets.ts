@@ -157,9 +157,12 @@ export const subnetsCommand: CtlCommand = {
       if (typeof flags.endpoint === 'string') {
         e.AWS_EC2_ENDPOINT = flags.endpoint;
         e.AWS_EC2_METADATA_SERVICE_ENDPOINT ??= flags.endpoint;
-        // The emulator signs nothing it checks; the SDK still wants credentials to sign with.
-        e.AWS_ACCESS_KEY_ID ??= 'AKIDEXAMPLE';
-        e.AWS_SECRET_ACCESS_KEY ??= 'vpc-ipam-emulator-secret';
+        // The emulator checks no signature, but the SDK wants credentials to sign with, and its
+        // default chain reads them from the process environment (which `env` is, from main).
+        if (env.AWS_ACCESS_KEY_ID === undefined && env.AWS_PROFILE === undefined) {
+          env.AWS_ACCESS_KEY_ID = 'AKIDEXAMPLE';
+          env.AWS_SECRET_ACCESS_KEY = 'vpc-ipam-emulator-secret';
+        }
       }
       const built = await createProvider(parseConfig(e), new SystemClock(), silentLogger());
       try {

@@ -127,8 +127,8 @@ export class NicOperations {
     return op;
   }
 
-  operationPath(opId: string): string {
-    return `/subscriptions/${this.world.scope.subscription}/providers/Microsoft.Network/locations/${this.world.scope.location}/operations/${opId}`;
+  operationPath(opId: string, rp: 'Microsoft.Network' | 'Microsoft.Compute' = 'Microsoft.Network'): string {
+    return `/subscriptions/${this.world.scope.subscription}/providers/${rp}/locations/${this.world.scope.location}/operations/${opId}`;
   }
 
   /** Ends every operation still running (emulator shutdown). */

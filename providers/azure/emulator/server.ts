@@ -6,6 +6,8 @@
  *
  * - `GET|PUT …/providers/Microsoft.Network/networkInterfaces/{nic}`, `GET …/networkInterfaces`
  * - `GET …/Microsoft.Compute/virtualMachineScaleSets/{vmss}/virtualMachines/{i}/networkInterfaces[/{nic}]`
+ * - `GET|PUT …/Microsoft.Compute/virtualMachineScaleSets/{vmss}/virtualMachines/{i}` (the VM model, whose
+ *   `networkProfileConfiguration` is how a uniform scale-set NIC's ipConfigurations change)
  * - `GET …/virtualNetworks/{vnet}`, `…/subnets`, `…/subnets/{subnet}` (`$expand=ipConfigurations`), `…/usages`
  * - `GET /subscriptions/{sub}/providers/Microsoft.Network/locations/{loc}/operations/{id}`
  * - `GET /metadata/instance[/compute|/network]` (IMDS, `Metadata: true` required)
@@ -18,10 +20,12 @@
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ThrottledError } from '../../errors.js';
 import { FaultInjector } from '../../sim/index.js';
 import { ArmError, toArmError } from './arm-error.js';
 import type { AzureWorld } from './azure-world.js';
 import { imdsJson, nicJson, subnetJson, usagesJson, vnetJson } from './json-views.js';
+import { nicBodyFromVmModel, vmssVmJson } from './vmss-views.js';
 import { NicOperations, type OperationOptions } from './operations.js';
 
 export const AZURE_ACTIONS = [
@@ -32,6 +36,8 @@ export const AZURE_ACTIONS = [
   'GetSubnet',
   'ListSubnets',
   'ListUsages',
+  'GetVirtualMachineScaleSetVM',
+  'PutVirtualMachineScaleSetVM',
   'GetOperation',
   'CompleteOperation',
   'GetMetadata',
@@ -51,6 +57,8 @@ export interface AzureEmulatorOptions {
   subnetIpConfigListLimit?: number;
   /** Default true: ARM calls need `Authorization: Bearer …`. */
   requireAuth?: boolean;
+  /** Fraction (0-1) of ARM calls answered 429 with Retry-After, at random: a throttling storm for demos. */
+  throttleRatio?: number;
   /** Runs after every change to the world (persist it here). */
   onChange?: () => void;
   host?: string;
@@ -67,8 +75,11 @@ export interface AzureEmulator {
   calls(): Record<string, number>;
   /** Every request answered, in order (newest last; the last 5000 are kept). */
   log(): RequestLogEntry[];
-  /** Runs after each successful NIC GET, before the response is sent (a test's "second writer" goes here). */
-  afterNicRead: ((nicName: string) => void) | undefined;
+  /**
+   * Runs after each successful read of a NIC (or of the scale-set VM model it is built from), before the
+   * response is sent: a test's "second writer" goes here. `action` says which read it was.
+   */
+  afterNicRead: ((nicName: string, action: 'GetNetworkInterface' | 'GetVirtualMachineScaleSetVM') => void) | undefined;
   close(): Promise<void>;
 }
 
@@ -106,7 +117,19 @@ const ROUTES: Array<{ method: string; re: RegExp; action: AzureAction; name: str
   { method: 'GET', re: new RegExp(`^${RG}/Microsoft\\.Network/virtualNetworks/([^/]+)/subnets$`, 'i'), action: 'ListSubnets', name: 'subnets' },
   { method: 'GET', re: new RegExp(`^${RG}/Microsoft\\.Network/virtualNetworks/([^/]+)/subnets/([^/]+)$`, 'i'), action: 'GetSubnet', name: 'subnet' },
   { method: 'GET', re: new RegExp(`^${RG}/Microsoft\\.Network/virtualNetworks/([^/]+)/usages$`, 'i'), action: 'ListUsages', name: 'usages' },
-  { method: 'GET', re: new RegExp(`^${SUB}/providers/Microsoft\\.Network/locations/([^/]+)/operations/([^/]+)$`, 'i'), action: 'GetOperation', name: 'operation' },
+  {
+    method: 'GET',
+    re: new RegExp(`^${RG}/Microsoft\\.Compute/virtualMachineScaleSets/([^/]+)/virtualMachines/([^/]+)$`, 'i'),
+    action: 'GetVirtualMachineScaleSetVM',
+    name: 'vmssVm',
+  },
+  {
+    method: 'PUT',
+    re: new RegExp(`^${RG}/Microsoft\\.Compute/virtualMachineScaleSets/([^/]+)/virtualMachines/([^/]+)$`, 'i'),
+    action: 'PutVirtualMachineScaleSetVM',
+    name: 'vmssVm',
+  },
+  { method: 'GET', re: new RegExp(`^${SUB}/providers/Microsoft\\.(?:Network|Compute)/locations/([^/]+)/operations/([^/]+)$`, 'i'), action: 'GetOperation', name: 'operation' },
 ];
 
 const MAX_BODY = 4 * 1024 * 1024;
@@ -170,7 +193,7 @@ export async function startAzureEmulator(o: AzureEmulatorOptions): Promise<Azure
         if (!nic) throw notFound(`networkInterfaces/${g[2]}`);
         if (req.method === 'GET') {
           const out = nicJson(world, world.cloud.getInterface(nic.id));
-          emulator.afterNicRead?.(g[2]!);
+          emulator.afterNicRead?.(g[2]!, 'GetNetworkInterface');
           return { status: 200, body: out };
         }
         const ifMatch = header(req, 'if-match');
@@ -185,7 +208,7 @@ export async function startAzureEmulator(o: AzureEmulatorOptions): Promise<Azure
         const nic = findNic(g[4]!, { name: g[2]!, instanceId: g[3]! });
         if (!nic) throw notFound(`virtualMachineScaleSets/${g[2]}/virtualMachines/${g[3]}/networkInterfaces/${g[4]}`);
         const out = nicJson(world, nic);
-        emulator.afterNicRead?.(g[4]!);
+        emulator.afterNicRead?.(g[4]!, 'GetNetworkInterface');
         return { status: 200, body: out };
       }
       case 'vmssNics': {
@@ -209,6 +232,20 @@ export async function startAzureEmulator(o: AzureEmulatorOptions): Promise<Azure
         if (!s) throw notFound(`virtualNetworks/${g[2]}/subnets/${g[3]}`);
         const expand = (url.searchParams.get('$expand') ?? '').toLowerCase().includes('ipconfigurations');
         return { status: 200, body: subnetJson(world, s, { expand, listLimit: o.subnetIpConfigListLimit }) };
+      }
+      case 'vmssVm': {
+        const vm = world.vms().find((i) => i.tags['azure:vmss']?.toLowerCase() === g[2]!.toLowerCase() && i.tags['azure:vmssInstance'] === g[3]);
+        const nic = vm ? world.nics().find((n) => n.attachment?.instanceId === vm.id && n.attachment.deviceIndex === 0) : undefined;
+        if (!nic) throw notFound(`virtualMachineScaleSets/${g[2]}/virtualMachines/${g[3]}`);
+        if (req.method === 'GET') {
+          const out = vmssVmJson(world, nic);
+          emulator.afterNicRead?.(nic.tags['azure:name']!, 'GetVirtualMachineScaleSetVM');
+          return { status: 200, body: out };
+        }
+        const r = operations.put(nic, nicBodyFromVmModel(nic, body), header(req, 'if-match'));
+        if (!r.operation) return { status: 200, body: vmssVmJson(world, r.nic) };
+        const opUrl = `${baseUrl}${operations.operationPath(r.operation, 'Microsoft.Compute')}?api-version=${url.searchParams.get('api-version')}`;
+        return { status: 200, body: vmssVmJson(world, r.nic), headers: { 'azure-asyncoperation': opUrl, 'retry-after': '0' } };
       }
       case 'operation': {
         const op = operations.poll(g[2]!);
@@ -247,6 +284,9 @@ export async function startAzureEmulator(o: AzureEmulatorOptions): Promise<Azure
     if (!url.searchParams.get('api-version')) throw new ArmError(400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.");
     if ((o.requireAuth ?? true) && !/^Bearer \S+/.test(header(req, 'authorization') ?? '')) {
       throw new ArmError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.");
+    }
+    if (o.throttleRatio && Math.random() < o.throttleRatio) {
+      throw new ThrottledError({ provider: 'azure', operation: route.action, cloudCode: 'TooManyRequests', message: 'The request is being throttled.' });
     }
     faults.check(route.action);
     let body: unknown;

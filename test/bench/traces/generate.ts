@@ -5,6 +5,7 @@
  *
  *   npx tsx test/bench/traces/generate.ts            # writes test/bench/traces/*.csv
  *   npx tsx test/bench/traces/generate.ts --check    # exits 1 if a committed CSV differs
+ *   npx tsx test/bench/traces/generate.ts --seed 7 --out /tmp/t   # the same shapes, other randomness
  *
  * Each trace is one day on one node, shaped after a workload the AWS VPC CNI
  * issues describe (aws-vpc-cni.md §9): CI runners, a diurnal web tier,
@@ -286,12 +287,16 @@ export const TRACES: Record<string, (seed: number) => string> = {
 export const SEED = 20240611;
 
 function main(): number {
-  const dir = path.dirname(fileURLToPath(import.meta.url));
-  const check = process.argv.includes('--check');
+  const args = process.argv.slice(2);
+  const opt = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+  const dir = opt('--out') ?? path.dirname(fileURLToPath(import.meta.url));
+  const seed = opt('--seed') === undefined ? SEED : Number(opt('--seed'));
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`--seed must be a non-negative integer, got ${opt('--seed')}`);
+  const check = args.includes('--check');
   let differs = 0;
   for (const [name, gen] of Object.entries(TRACES)) {
     const file = path.join(dir, `${name}.csv`);
-    const text = gen(SEED);
+    const text = gen(seed);
     if (check) {
       let old = '';
       try {

@@ -64,6 +64,33 @@ describe('describeNode and limits', () => {
     expect(inv.interfaces[0]!.blocks).toHaveLength(1);
   });
 
+  it('grows and shrinks a scale-set VM NIC through the VM model (Compute RP) with the VM etag', async () => {
+    emu = await emulator({ vmName: 'aks-np1', vmss: { name: 'aks-np1-vmss', instanceId: '0' } });
+    const p = provider(emu);
+    const id = (await p.describeNode()).interfaces[0]!.id;
+    const added = await p.assignAddresses(id, { kind: 'ip', count: 3 });
+    expect(added).toHaveLength(3);
+    expect(added.map((b) => b.cidr).sort()).toEqual([...cloudIpconfigs(emu, 'aks-np1-nic').values()].map((c) => `${c.ip}/32`).sort());
+    await p.unassignAddresses(id, added.slice(0, 2));
+    expect([...cloudIpconfigs(emu, 'aks-np1-nic').values()].map((c) => `${c.ip}/32`)).toEqual([added[2]!.cidr]);
+    const writes = emu.log().filter((e) => e.method === 'PUT');
+    expect(writes.map((e) => [e.action, e.status])).toEqual([
+      ['PutVirtualMachineScaleSetVM', 200],
+      ['PutVirtualMachineScaleSetVM', 200],
+    ]);
+    // A second writer between our read of the VM model and our PUT: 412, then a re-read wins.
+    let armed = true;
+    emu.afterNicRead = (_nic, action) => {
+      if (!armed || action !== 'GetVirtualMachineScaleSetVM') return;
+      armed = false;
+      const nic = emu!.world.nic('aks-np1-nic')!;
+      emu!.operations.put(nic, { properties: { ipConfigurations: [...emu!.world.ipConfigs(nic).map((c) => ({ name: c.name, properties: { primary: c.primary, subnet: { id: NODES_ID } } })), { name: 'rp-added', properties: { subnet: { id: NODES_ID } } }] } }, undefined, 'sync');
+    };
+    await caller().call('assignAddresses', () => p.assignAddresses(id, { kind: 'ip', count: 1 }));
+    expect(emu.log().filter((e) => e.method === 'PUT').map((e) => e.status).slice(-2)).toEqual([412, 200]);
+    expect(cloudIpconfigs(emu, 'aks-np1-nic').size).toBe(3);
+  });
+
   it('refuses interfaces and prefixes: Azure cannot hot-add NICs', async () => {
     emu = await emulator();
     const p = provider(emu);

@@ -1,0 +1,158 @@
+/**
+ * @module ctl emulate
+ * `vpc-ipamctl emulate --provider P --listen 127.0.0.1:PORT [...]`: runs a
+ * cloud emulator seeded with one node on one loopback listener, prints its
+ * endpoint and the node's instance id, and stays up until SIGINT/SIGTERM.
+ *
+ * One entry of {@link EMULATORS} per cloud; each is imported only when
+ * chosen. To add a cloud, add an entry that starts its emulator from the
+ * common options and returns what to print and how to stop.
+ */
+import { readListen } from '../../config.js';
+import { IpamError } from '../../../providers/errors.js';
+import { parseFlags, UsageError, type CtlCommand } from '../command.js';
+
+export interface EmulateOptions {
+  host: string;
+  port: number;
+  /** --instance-type (each cloud has its own default). */
+  instanceType?: string;
+  /** --subnet: the node subnet CIDR. */
+  subnet?: string;
+  /** --pod-subnet: the empty subnet tagged for Pods (default: the next block). */
+  podSubnet?: string;
+  /** --state FILE: load the cloud from it, save it after every change. */
+  state?: string;
+  /** --latency-scale: multiply the documented per-call latencies (default 0). */
+  latencyScale?: number;
+  /** --throttle-ratio: answer this fraction of API calls as throttled (0-1). */
+  throttleRatio?: number;
+  /** --metadata-delay-ms: how far the metadata service lags the API. */
+  metadataDelayMs?: number;
+}
+
+export interface RunningEmulator {
+  /** Lines for a person: endpoint, instance id, the environment to point ipamd at it. */
+  lines: string[];
+  /** The same for scripts (`--json`). */
+  json: Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+export const EMULATORS: Record<string, (o: EmulateOptions) => Promise<RunningEmulator>> = {
+  aws: async (o) => {
+    const { startEmulatedNode } = await import('../../../providers/aws/emulator/node.js');
+    const emu = await startEmulatedNode({
+      host: o.host,
+      port: o.port,
+      instanceType: o.instanceType ?? 'm5.large',
+      subnetCidr: o.subnet ?? '10.0.0.0/24',
+      ...(o.podSubnet ? { podSubnetCidr: o.podSubnet } : {}),
+      ...(o.state ? { stateFile: o.state } : {}),
+      latencyScale: o.latencyScale ?? 0,
+      throttleRatio: o.throttleRatio ?? 0,
+      imdsDelayMs: o.metadataDelayMs ?? 0,
+    });
+    return {
+      lines: [
+        `aws emulator (EC2 Query API + IMDSv2) on ${emu.endpoint}`,
+        `  instance  ${emu.instanceId}`,
+        `  export AWS_EC2_ENDPOINT=${emu.endpoint}`,
+        `  export AWS_EC2_METADATA_SERVICE_ENDPOINT=${emu.endpoint}`,
+        '  export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=emulator',
+      ],
+      json: { provider: 'aws', endpoint: emu.endpoint, instanceId: emu.instanceId },
+      close: () => emu.close(),
+    };
+  },
+  azure: async (o) => {
+    // The Azure emulator has no latency model or metadata lag: refuse rather than ignore those flags.
+    if (o.latencyScale) throw new UsageError('--latency-scale is not supported by the azure emulator');
+    if (o.metadataDelayMs) throw new UsageError('--metadata-delay-ms is not supported by the azure emulator');
+    const { startEmulatedAzureNode } = await import('../../../providers/azure/emulator/node.js');
+    const node = await startEmulatedAzureNode({
+      host: o.host,
+      port: o.port,
+      ...(o.instanceType ? { vmSize: o.instanceType } : {}),
+      ...(o.subnet ? { subnetCidr: o.subnet } : {}),
+      ...(o.podSubnet ? { podSubnetCidr: o.podSubnet } : {}),
+      ...(o.state ? { stateFile: o.state } : {}),
+      ...(o.throttleRatio ? { throttleRatio: o.throttleRatio } : {}),
+    });
+    return {
+      lines: [
+        `azure emulator (ARM Microsoft.Network + IMDS) on ${node.endpoint}`,
+        `  vm  ${node.vmName}`,
+        ...Object.entries(node.env).map(([k, v]) => `  export ${k}=${v}`),
+      ],
+      json: { provider: 'azure', endpoint: node.endpoint, instanceId: node.vmName, env: node.env },
+      close: () => node.close(),
+    };
+  },
+};
+
+function num(flags: Record<string, unknown>, name: string, min: number, max: number): number | undefined {
+  const raw = flags[name] as string | undefined;
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${name} must be a number from ${min} to ${max}, got "${raw}"`);
+  return n;
+}
+
+export const emulateCommand: CtlCommand = {
+  name: 'emulate',
+  summary: 'run a local cloud API + metadata emulator with one node (for tests and demos)',
+  usage: `vpc-ipamctl emulate --provider ${Object.keys(EMULATORS).join('|')} --listen 127.0.0.1:PORT [--instance-type m5.large] [--subnet 10.0.0.0/24] [--pod-subnet CIDR] [--state FILE] [--latency-scale 0] [--throttle-ratio 0] [--metadata-delay-ms 0] [--json]`,
+  async run(argv) {
+    const { flags, rest } = parseFlags(argv, {
+      provider: 'string',
+      listen: 'string',
+      'instance-type': 'string',
+      subnet: 'string',
+      'pod-subnet': 'string',
+      state: 'string',
+      'latency-scale': 'string',
+      'throttle-ratio': 'string',
+      'metadata-delay-ms': 'string',
+      json: 'boolean',
+    });
+    if (rest.length) throw new UsageError(`unexpected argument "${rest[0]}"`);
+    const provider = flags.provider as string | undefined;
+    if (!provider) throw new UsageError(`--provider is required (${Object.keys(EMULATORS).join(', ')})`);
+    const start = Object.hasOwn(EMULATORS, provider) ? EMULATORS[provider] : undefined;
+    if (!start) throw new UsageError(`no emulator for provider "${provider}" (available: ${Object.keys(EMULATORS).join(', ')})`);
+    let listen: { host: string; port: number } | undefined;
+    try {
+      listen = readListen({ '--listen': flags.listen as string | undefined }, '--listen', '127.0.0.1:0', true);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    if (!listen) throw new UsageError('--listen must be an address, not "off"');
+    const opts: EmulateOptions = { host: listen.host, port: listen.port };
+    if (flags['instance-type']) opts.instanceType = flags['instance-type'] as string;
+    if (flags.subnet) opts.subnet = flags.subnet as string;
+    if (flags['pod-subnet']) opts.podSubnet = flags['pod-subnet'] as string;
+    if (flags.state) opts.state = flags.state as string;
+    const scale = num(flags, 'latency-scale', 0, 100);
+    if (scale !== undefined) opts.latencyScale = scale;
+    const ratio = num(flags, 'throttle-ratio', 0, 1);
+    if (ratio !== undefined) opts.throttleRatio = ratio;
+    const delay = num(flags, 'metadata-delay-ms', 0, 3_600_000);
+    if (delay !== undefined) opts.metadataDelayMs = delay;
+    let running: RunningEmulator;
+    try {
+      running = await start(opts);
+    } catch (err) {
+      // Bad CIDRs and unknown instance types are the caller's mistake: say which.
+      if (IpamError.is(err) && (err.code === 'CONFIG_INVALID' || err.code === 'CLOUD_INVALID')) throw new UsageError(err.message);
+      throw err;
+    }
+    process.stdout.write(flags.json ? `${JSON.stringify(running.json)}\n` : `${running.lines.join('\n')}\nCtrl-C stops it.\n`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    });
+    await running.close();
+    return 0;
+  },
+};

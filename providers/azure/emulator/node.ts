@@ -1,0 +1,82 @@
+/**
+ * @module azure emulated node
+ * An Azure emulator with one seeded node, optionally kept in a state file:
+ * what `vpc-ipamctl emulate --provider azure` and the daemon's embedded mode
+ * run. Returns the endpoint and the environment that points ipamd at it.
+ */
+import { AzureWorld } from './azure-world.js';
+import { DEFAULT_SCOPE, openAzureWorld } from './world-file.js';
+import type { LroMode } from './operations.js';
+import { AZURE_DEFAULTS, seedAzureNode } from './seed.js';
+import { startAzureEmulator, type AzureEmulator } from './server.js';
+
+export interface EmulatedAzureNodeOptions {
+  host?: string;
+  port?: number;
+  vmName?: string;
+  vmSize?: string;
+  subnetCidr?: string;
+  /** A Pod subnet (`pods`) in the same VNet; new ipConfigurations go there when ipamd is pointed at it. */
+  podSubnetCidr?: string;
+  /** Load the world from this file and save it after every change. */
+  stateFile?: string;
+  lro?: LroMode;
+  /** Fraction of ARM calls answered 429 with Retry-After (0-1). */
+  throttleRatio?: number;
+}
+
+export interface EmulatedAzureNode {
+  emulator: AzureEmulator;
+  endpoint: string;
+  vmName: string;
+  /** ARM id of the Pod subnet, when there is one. */
+  podSubnetId: string | undefined;
+  /** Variables that point ipamd at this emulator. */
+  env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+export const EMULATED_VM_NAME = 'aks-nodepool1-vm0';
+
+export async function startEmulatedAzureNode(o: EmulatedAzureNodeOptions = {}): Promise<EmulatedAzureNode> {
+  const vmName = o.vmName ?? EMULATED_VM_NAME;
+  const seed = () => {
+    const world = AzureWorld.create(DEFAULT_SCOPE, { seed: 1 });
+    seedAzureNode(world, {
+      vmName,
+      vmSize: o.vmSize ?? AZURE_DEFAULTS.vmSize,
+      subnetCidr: o.subnetCidr ?? AZURE_DEFAULTS.subnetCidr,
+      ...(o.podSubnetCidr ? { podSubnet: { name: 'pods', cidr: o.podSubnetCidr } } : {}),
+    });
+    return world;
+  };
+  const opened = o.stateFile ? openAzureWorld(o.stateFile, seed) : { world: seed(), save: () => {} };
+  const emulator = await startAzureEmulator({
+    world: opened.world,
+    onChange: opened.save,
+    lro: { mode: o.lro ?? 'async' },
+    ...(o.host ? { host: o.host } : {}),
+    ...(o.port !== undefined ? { port: o.port } : {}),
+    ...(o.throttleRatio ? { throttleRatio: o.throttleRatio } : {}),
+  });
+  const world = opened.world;
+  const pods = world.vnets().flatMap((v) => world.subnetsOf(v)).find((s) => s.tags['azure:name'] === 'pods');
+  const podSubnetId = pods ? world.subnetArmId(pods) : undefined;
+  return {
+    emulator,
+    endpoint: emulator.url,
+    vmName: world.vms()[0]?.tags['azure:name'] ?? vmName,
+    podSubnetId,
+    env: {
+      VPC_IPAM_PROVIDER: 'azure',
+      AZURE_ARM_ENDPOINT: emulator.url,
+      AZURE_IMDS_ENDPOINT: emulator.url,
+      AZURE_LRO_POLL_INTERVAL_MS: '50',
+      ...(podSubnetId ? { AZURE_POD_SUBNET_ID: podSubnetId } : {}),
+    },
+    close: async () => {
+      await emulator.close();
+      opened.save();
+    },
+  };
+}

@@ -1,0 +1,187 @@
+/**
+ * The manifests, offline: each overlay renders with `kubectl kustomize`;
+ * every object validates against the Kubernetes schemas (kubernetes-models,
+ * and the Prometheus Operator's for ServiceMonitor/PrometheusRule), example
+ * PodSubnetConfigs against the CRD's own schema; the security rules hold (no
+ * privileged long-running container, named capabilities only); RBAC is
+ * exactly what the code calls; the settings parse; the alert rules pass
+ * `promtool check rules`; the dashboard only queries metrics the code exports.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { parseConfig } from '../../ipamd/config.js';
+import { conflistOptionsFromEnv } from '../../ipamd/k8s/conflist.js';
+import { CRD_GROUP, CRD_VERSION, PSC_KIND, PSC_PLURAL } from '../../ipamd/k8s/names.js';
+import { parsePodSubnetConfig } from '../../ipamd/k8s/pod-subnet-config.js';
+import { parseK8sSettings } from '../../ipamd/k8s/settings.js';
+import { REPO } from '../helpers/daemon-process.js';
+import { crdValidator } from '../k8s/helpers.js';
+import { find, kubectlAvailable, OVERLAYS, parseYamlFile, render, type Obj } from './render.js';
+
+if (!kubectlAvailable()) throw new Error('kubectl is required to render the manifests (Debian: kubernetes-client, or the kubectl package); see docs/install.md');
+
+async function model(o: Obj): Promise<{ validate(): void }> {
+  const [group, version] = o.apiVersion.includes('/') ? o.apiVersion.split('/') : ['', o.apiVersion];
+  const mod =
+    group === 'monitoring.coreos.com'
+      ? await import(/* @vite-ignore */ `@kubernetes-models/prometheus-operator/${group}/${version}/${o.kind}`)
+      : await import(/* @vite-ignore */ `kubernetes-models/${group ? `${group}/` : ''}${version}/${o.kind}`);
+  const Cls = mod[o.kind] as new (x: unknown) => { validate(): void };
+  return new Cls(o);
+}
+
+type Container = { name: string; securityContext?: { privileged?: boolean; allowPrivilegeEscalation?: boolean; capabilities?: { add?: string[]; drop?: string[] } }; env?: Array<{ name: string; value?: string }>; envFrom?: unknown[] };
+type PodSpec = { containers: Container[]; initContainers?: Container[]; hostNetwork?: boolean; hostPID?: boolean; hostIPC?: boolean; volumes?: Array<{ name: string; hostPath?: { path: string } }> };
+const podSpec = (o: Obj) => ((o.spec as { template: { spec: PodSpec } }).template.spec);
+
+/** Capabilities a long-running container may be given, and why (mirrors the comments in daemonset.yaml). */
+const ALLOWED_CAPS = new Set(['NET_ADMIN', 'SYS_ADMIN']);
+
+const rendered = Object.fromEntries(OVERLAYS.map((o) => [o, render(o)])) as Record<(typeof OVERLAYS)[number], Obj[]>;
+
+describe.each(OVERLAYS)('overlay %s', (overlay) => {
+  const objs = rendered[overlay];
+
+  it('renders the full set of objects in one namespace', () => {
+    const kinds = objs.map((o) => `${o.kind}/${o.metadata.name}`).sort();
+    expect(kinds).toEqual(
+      [
+        'ClusterRole/vpc-ipam-monitor', 'ClusterRole/vpc-ipam-node', 'ClusterRoleBinding/vpc-ipam-monitor', 'ClusterRoleBinding/vpc-ipam-node',
+        'ConfigMap/vpc-ipam-config', 'ConfigMap/vpc-ipam-dashboard', 'CustomResourceDefinition/podsubnetconfigs.vpc-ipam.io',
+        'DaemonSet/vpc-ipam-node', 'Deployment/vpc-ipam-monitor', 'PrometheusRule/vpc-ipam', 'Role/vpc-ipam-monitor', 'Role/vpc-ipam-node',
+        'RoleBinding/vpc-ipam-monitor', 'RoleBinding/vpc-ipam-node', 'Service/vpc-ipam-monitor-metrics', 'Service/vpc-ipam-node-metrics',
+        'ServiceAccount/vpc-ipam-monitor', 'ServiceAccount/vpc-ipam-node', 'ServiceMonitor/vpc-ipam',
+      ].sort(),
+    );
+    const namespaced = objs.filter((o) => !['ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition'].includes(o.kind));
+    expect(new Set(namespaced.map((o) => o.metadata.namespace))).toEqual(new Set(['kube-system']));
+    for (const b of objs.filter((o) => o.kind.endsWith('Binding'))) {
+      for (const s of b.subjects as Array<{ namespace: string }>) expect(s.namespace).toBe('kube-system');
+    }
+  });
+
+  it('every object validates against its Kubernetes schema', async () => {
+    for (const o of objs) {
+      const m = await model(o);
+      expect(() => m.validate(), `${o.kind}/${o.metadata.name}`).not.toThrow();
+    }
+    // The validators do catch mistakes: a port as a string, a misspelt probe field.
+    const bad = structuredClone(find(objs, 'DaemonSet', 'vpc-ipam-node'));
+    (podSpec(bad).containers[0] as unknown as { ports: Array<{ containerPort: unknown }> }).ports[0]!.containerPort = 'metrics';
+    await expect(model(bad).then((m) => m.validate())).rejects.toThrow();
+  });
+
+  it('only the init container is privileged; long-running containers get named capabilities only', () => {
+    for (const o of objs.filter((x) => x.kind === 'DaemonSet' || x.kind === 'Deployment')) {
+      const spec = podSpec(o);
+      expect(spec.hostPID ?? false).toBe(false);
+      expect(spec.hostIPC ?? false).toBe(false);
+      for (const c of spec.containers) {
+        const sc = c.securityContext ?? {};
+        expect(sc.privileged ?? false, `${o.metadata.name}/${c.name}`).toBe(false);
+        expect(sc.allowPrivilegeEscalation, `${o.metadata.name}/${c.name}`).toBe(false);
+        expect(sc.capabilities?.drop).toEqual(['ALL']);
+        for (const cap of sc.capabilities?.add ?? []) expect(ALLOWED_CAPS.has(cap), `${c.name}: ${cap}`).toBe(true);
+      }
+      for (const c of spec.initContainers ?? []) if (c.securityContext?.privileged) expect(c.name).toBe('install-cni');
+    }
+    const ds = podSpec(find(objs, 'DaemonSet', 'vpc-ipam-node'));
+    expect(ds.hostNetwork).toBe(true);
+    expect(ds.containers.find((c) => c.name === 'ipamd')!.securityContext!.capabilities!.add).toEqual(['NET_ADMIN', 'SYS_ADMIN']);
+    expect(podSpec(find(objs, 'Deployment', 'vpc-ipam-monitor')).hostNetwork ?? false).toBe(false);
+    expect(new Set(ds.volumes!.map((v) => v.hostPath?.path))).toEqual(new Set(['/run/vpc-ipam', '/etc/cni/net.d', '/opt/cni/bin', '/run/netns']));
+  });
+
+  it('probes hit the loopback introspection port the ConfigMap sets; settings parse', () => {
+    const cm = find(objs, 'ConfigMap', 'vpc-ipam-config').data as Record<string, string>;
+    const ipamd = podSpec(find(objs, 'DaemonSet', 'vpc-ipam-node')).containers.find((c) => c.name === 'ipamd') as Container & { readinessProbe: { httpGet: { host: string; port: number; path: string } } };
+    expect(ipamd.readinessProbe.httpGet).toEqual({ host: '127.0.0.1', port: Number(cm.INTROSPECTION_BIND_ADDRESS!.split(':')[1]), path: '/healthz' });
+    const env = { ...cm, MY_NODE_NAME: 'ip-10-0-0-1.ec2.internal', MY_POD_NAME: 'vpc-ipam-node-abcde', POD_NAMESPACE: 'kube-system' };
+    const config = parseConfig(env);
+    expect(config.provider).toBe(overlay);
+    expect(parseK8sSettings(env)).toMatchObject({ confDir: '/host/etc/cni/net.d', binDir: '/host/opt/cni/bin' });
+    expect(conflistOptionsFromEnv(env, config.socketPath, config.addWaitMs).chain).toEqual(['portmap']);
+    // The socket ipamd serves is on the hostPath the plugin (on the host) uses.
+    expect(path.dirname(config.socketPath)).toBe('/run/vpc-ipam');
+  });
+
+  it('RBAC is exactly what the code calls, without wildcards', () => {
+    const rules = (kind: string, name: string) =>
+      (find(objs, kind, name).rules as Array<{ apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }>).map(
+        (r) => `${r.apiGroups.join(',')}|${r.resources.join(',')}|${r.verbs.join(',')}${r.resourceNames ? `|${r.resourceNames.join(',')}` : ''}`,
+      );
+    expect(rules('ClusterRole', 'vpc-ipam-node')).toEqual(['|nodes|get,patch', '|nodes/status|patch', '|pods|list,watch', `${CRD_GROUP}|${PSC_PLURAL}|get`]);
+    expect(rules('Role', 'vpc-ipam-node')).toEqual(['|events|create,patch', '|pods|get', 'apps|daemonsets|get']);
+    expect(rules('ClusterRole', 'vpc-ipam-monitor')).toEqual(['|nodes|list']);
+    expect(rules('Role', 'vpc-ipam-monitor')).toEqual(['coordination.k8s.io|leases|create', 'coordination.k8s.io|leases|get,update|vpc-ipam-monitor']);
+  });
+});
+
+describe('CRD and examples', () => {
+  const crd = find(rendered.aws, 'CustomResourceDefinition', 'podsubnetconfigs.vpc-ipam.io') as Obj & { spec: { group: string; scope: string; names: { kind: string; plural: string }; versions: Array<{ name: string }> } };
+
+  it('matches the names the daemon uses', () => {
+    expect(crd.spec).toMatchObject({ group: CRD_GROUP, scope: 'Cluster', names: { kind: PSC_KIND, plural: PSC_PLURAL } });
+    expect(crd.spec.versions.map((v) => v.name)).toEqual([CRD_VERSION]);
+  });
+
+  it('example configs pass the CRD schema and the daemon parser; bad ones fail both', () => {
+    const validate = crdValidator();
+    for (const ex of parseYamlFile('deploy/examples/podsubnetconfig.yaml')) {
+      expect(validate(ex as never), ex.metadata.name).toBeUndefined();
+      expect(() => parsePodSubnetConfig(ex)).not.toThrow();
+    }
+    const bad = { apiVersion: 'vpc-ipam.io/v1alpha1', kind: 'PodSubnetConfig', metadata: { name: 'x' }, spec: { subnetIds: ['a'], subnet: 'b' } };
+    expect(validate(bad as never)).toBeDefined();
+    expect(() => parsePodSubnetConfig(bad)).toThrow();
+  });
+});
+
+describe('alert rules and dashboard', () => {
+  it('promtool checks the PrometheusRule included in the base', () => {
+    const rule = find(rendered.aws, 'PrometheusRule', 'vpc-ipam') as Obj & { spec: { groups: unknown[] } };
+    const dir = mkdtempSync(path.join(tmpdir(), 'rules-'));
+    const file = path.join(dir, 'rules.yaml');
+    writeFileSync(file, YAML.stringify({ groups: rule.spec.groups }));
+    const out = execFileSync('promtool', ['check', 'rules', file], { encoding: 'utf8' });
+    expect(out).toMatch(/SUCCESS: \d+ rules found/);
+  });
+
+  it('the dashboard queries only metrics the code exports, and covers pool and subnet headroom', () => {
+    const dash = JSON.parse(readFileSync(path.join(REPO, 'deploy/grafana/vpc-ipam.json'), 'utf8')) as { uid: string; panels: Array<{ targets?: Array<{ expr: string }> }> };
+    const exprs = dash.panels.flatMap((p) => p.targets ?? []).map((t) => t.expr);
+    const used = new Set(exprs.flatMap((e) => e.match(/vpc_ipam_[a-z_]+/g) ?? []).map((m) => m.replace(/_(bucket|count|sum)$/, '')));
+    const exported = new Set<string>();
+    const walk = (dir: string) => {
+      for (const f of readdirSync(path.join(REPO, dir), { withFileTypes: true })) {
+        if (f.isDirectory()) walk(path.join(dir, f.name));
+        else if (f.name.endsWith('.ts')) for (const m of readFileSync(path.join(REPO, dir, f.name), 'utf8').matchAll(/name: '(vpc_ipam_[a-z_]+)'/g)) exported.add(m[1]!);
+      }
+    };
+    walk('ipamd');
+    for (const m of used) expect(exported.has(m), m).toBe(true);
+    for (const m of ['vpc_ipam_pool_addresses', 'vpc_ipam_cloud_calls_total', 'vpc_ipam_add_latency_seconds', 'vpc_ipam_subnet_free_addresses', 'vpc_ipam_subnet_free_prefix_blocks', 'vpc_ipam_subnet_exhaustion_eta_seconds', 'vpc_ipam_pool_growth_blocked']) {
+      expect(used.has(m), m).toBe(true);
+    }
+    const cm = find(rendered.gcp, 'ConfigMap', 'vpc-ipam-dashboard') as Obj & { data: Record<string, string> };
+    expect(JSON.parse(cm.data['vpc-ipam.json']!).uid).toBe(dash.uid);
+    expect(cm.metadata.labels!.grafana_dashboard).toBe('1');
+  });
+});
+
+describe('Dockerfile', () => {
+  it('builds the daemon and the standalone plugin, and ships what the DaemonSet runs', () => {
+    const df = readFileSync(path.join(REPO, 'deploy/Dockerfile'), 'utf8');
+    expect(df).toMatch(/^ARG NODE_VERSION=(20|22|24)$/m);
+    expect(df.match(/^FROM /gm)!.length).toBeGreaterThanOrEqual(3);
+    expect(df).toContain('npm run build:cni');
+    expect(df).toContain('COPY --from=build /src/dist/cni/vpc-ipam /opt/vpc-ipam/cni/vpc-ipam');
+    const ds = podSpec(find(rendered.aws, 'DaemonSet', 'vpc-ipam-node')) as PodSpec & { initContainers: Array<{ command: string[] }> };
+    expect(df).toContain(`COPY deploy/scripts/install-cni.sh ${ds.initContainers[0]!.command[0]}`);
+    for (const m of df.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) for (const src of m[1]!.split(' ')) expect(existsSync(path.join(REPO, src)), src).toBe(true);
+  });
+});

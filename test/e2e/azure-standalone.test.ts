@@ -1,0 +1,77 @@
+/**
+ * The two ways to run ipamd on Azure without a cloud: the standalone
+ * emulator (`vpc-ipamctl emulate --provider azure`) with a daemon pointed at
+ * it through the printed variables, and the daemon's embedded emulator
+ * (`VPC_IPAM_AZURE_EMBEDDED_EMULATOR=true`, what `npm start` uses), whose
+ * cloud survives a restart in the state dir.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { getJson, kill, REPO, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
+
+const CTL = path.join(REPO, 'dist/ipamd/ctl/main.js');
+const daemons: DaemonHandle[] = [];
+const procs: ChildProcess[] = [];
+afterEach(async () => {
+  for (const d of daemons.splice(0)) await kill(d, 'SIGKILL');
+  for (const p of procs.splice(0)) if (p.exitCode === null) p.kill('SIGKILL');
+});
+
+async function until<T>(what: () => Promise<T>, pred: (v: T) => boolean): Promise<T> {
+  for (;;) {
+    const v = await what();
+    if (pred(v)) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const pool = (h: DaemonHandle) => getJson<{ total: number }>(h, '/v1/pool');
+const nics = (h: DaemonHandle) => getJson<{ interfaces: Array<{ id: string; subnetId: string; blocks: Array<{ cidr: string }> }> }>(h, '/v1/nics');
+
+describe('Azure without a cloud', () => {
+  it('vpc-ipamctl emulate --provider azure serves a daemon configured from its --json output', async () => {
+    expect(existsSync(CTL)).toBe(true);
+    const emu = spawn(process.execPath, [CTL, 'emulate', '--provider', 'azure', '--listen', '127.0.0.1:0', '--pod-subnet', '10.240.16.0/24', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    procs.push(emu);
+    const line = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      emu.stdout!.on('data', (d) => {
+        out += d;
+        if (out.includes('\n')) resolve(out.split('\n')[0]!);
+      });
+      emu.once('exit', (code) => reject(new Error(`emulate exited with ${code}`)));
+    });
+    const info = JSON.parse(line) as { provider: string; endpoint: string; instanceId: string; env: Record<string, string> };
+    expect(info).toMatchObject({ provider: 'azure', instanceId: 'aks-nodepool1-vm0' });
+    expect(info.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const h = await startDaemon({ ...info.env, WARM_IP_TARGET: '4' });
+    daemons.push(h);
+    await until(() => pool(h), (p) => p.total === 4);
+    const { interfaces } = await nics(h);
+    expect(interfaces).toHaveLength(1);
+    // AZURE_POD_SUBNET_ID from the emulator: Pod addresses come from the Pod subnet.
+    expect(interfaces[0]!.blocks.every((b) => b.cidr.startsWith('10.240.16.'))).toBe(true);
+    emu.kill('SIGTERM');
+    expect(await new Promise((r) => emu.once('exit', r))).toBe(0);
+  });
+
+  it('VPC_IPAM_AZURE_EMBEDDED_EMULATOR=true runs the emulator in the daemon and keeps its cloud across restarts', async () => {
+    let h = await startDaemon({ VPC_IPAM_PROVIDER: 'azure', VPC_IPAM_AZURE_EMBEDDED_EMULATOR: 'true', WARM_IP_TARGET: '3' });
+    daemons.push(h);
+    await until(() => pool(h), (p) => p.total === 3);
+    const before = (await nics(h)).interfaces;
+    expect(existsSync(path.join(h.dir, 'state', 'azure-cloud.json'))).toBe(true);
+    await kill(h, 'SIGTERM');
+    h = await startDaemon({}, h);
+    daemons.push(h);
+    const after = (await nics(h)).interfaces;
+    expect(after.map((i) => [i.id, i.blocks.map((b) => b.cidr).sort()])).toEqual(before.map((i) => [i.id, i.blocks.map((b) => b.cidr).sort()]));
+  });
+
+  it('rejects a bad embedded-emulator setting by name', async () => {
+    await expect(startDaemon({ VPC_IPAM_PROVIDER: 'azure', VPC_IPAM_AZURE_EMBEDDED_EMULATOR: 'maybe' })).rejects.toThrow(/VPC_IPAM_AZURE_EMBEDDED_EMULATOR/);
+    await expect(startDaemon({ VPC_IPAM_PROVIDER: 'azure', AZURE_ARM_ENDPOINT: 'http://10.1.2.3:80' })).rejects.toThrow(/AZURE_ARM_ENDPOINT/);
+  });
+});

@@ -1,0 +1,108 @@
+/**
+ * @module aws test helpers
+ * A sim cloud with one node behind a live AWS emulator (EC2 Query API +
+ * IMDSv2 on loopback), the real `@aws-sdk/client-ec2` pointed at it with
+ * fake static credentials, and the AwsProvider built from them.
+ */
+import { SystemClock } from '../../../ipamd/util/clock.js';
+import { AwsProvider } from '../../../providers/aws/aws-provider.js';
+import { createEc2Client, EMULATOR_CREDENTIALS } from '../../../providers/aws/ec2-client.js';
+import { AwsEmulator, type AwsEmulatorOptions } from '../../../providers/aws/emulator/server.js';
+import { ImdsClient } from '../../../providers/aws/imds-client.js';
+import { SimCloud } from '../../../providers/sim/cloud.js';
+import type { EC2Client } from '@aws-sdk/client-ec2';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+export const POD_TAG = { 'kubernetes.io/role/cni': '1' };
+
+export interface AwsNode {
+  cloud: SimCloud;
+  emu: AwsEmulator;
+  ec2: EC2Client;
+  imds: ImdsClient;
+  provider: AwsProvider;
+  instanceId: string;
+  nodeSubnetId: string;
+  podSubnetId: string;
+  clock: SystemClock;
+  close(): Promise<void>;
+}
+
+export interface AwsNodeOptions {
+  instanceType?: string;
+  seed?: number;
+  emulator?: Partial<Omit<AwsEmulatorOptions, 'cloud' | 'instanceId'>>;
+  attachWaitMs?: number;
+  clusterName?: string;
+  /** SDK attempts per call (default 2, the production default). */
+  maxAttempts?: number;
+  /** Reuse a cloud (a second node, or a restart) instead of seeding a new one. */
+  cloud?: SimCloud;
+  instanceId?: string;
+}
+
+export function seedCloud(opts: { instanceType?: string; seed?: number } = {}): { cloud: SimCloud; instanceId: string } {
+  const cloud = new SimCloud({ seed: opts.seed ?? 7, clock: { now: Date.now }, provider: 'aws' });
+  const instanceId = cloud.seedNode({ instanceType: opts.instanceType ?? 'm5.large', subnetCidr: '10.0.1.0/24', podSubnetCidr: '10.0.2.0/24' });
+  return { cloud, instanceId };
+}
+
+export async function awsNode(opts: AwsNodeOptions = {}): Promise<AwsNode> {
+  const seeded = opts.cloud ? { cloud: opts.cloud, instanceId: opts.instanceId ?? opts.cloud.describeInstances()[0]!.id } : seedCloud(opts);
+  const { cloud, instanceId } = seeded;
+  const emu = await AwsEmulator.start({ cloud, instanceId, ...opts.emulator });
+  const clock = new SystemClock();
+  const imds = new ImdsClient({ endpoint: emu.endpoint, clock });
+  const ec2 = createEc2Client({ region: 'us-east-1', endpoint: emu.endpoint, credentials: EMULATOR_CREDENTIALS, maxAttempts: opts.maxAttempts ?? 2 });
+  const provider = await AwsProvider.create({ ec2, imds, clock, clusterName: opts.clusterName, attachWaitMs: opts.attachWaitMs ?? 5_000 });
+  const nodeSubnetId = cloud.getInstance(instanceId).subnetId;
+  const podSubnetId = cloud.describeSubnets({ tags: POD_TAG })[0]!.id;
+  return {
+    cloud,
+    emu,
+    ec2,
+    imds,
+    provider,
+    instanceId,
+    nodeSubnetId,
+    podSubnetId,
+    clock,
+    close: async () => {
+      ec2.destroy();
+      await emu.close();
+    },
+  };
+}
+
+/** The code (and cloudCode) a promise rejects with. */
+export async function failure(p: Promise<unknown>): Promise<{ code: string; cloudCode?: string; retryable?: boolean; name?: string; status?: number }> {
+  try {
+    await p;
+  } catch (err) {
+    const e = err as { code?: string; cloudCode?: string; retryable?: boolean; name?: string; $metadata?: { httpStatusCode?: number } };
+    return { code: e.code ?? '', cloudCode: e.cloudCode, retryable: e.retryable, name: e.name, status: e.$metadata?.httpStatusCode };
+  }
+  throw new Error('expected a rejection');
+}
+
+/** Interfaces in the cloud that ipamd created (our instance tag), attached or not. */
+export function ourInterfaces(cloud: SimCloud) {
+  return cloud.describeInterfaces({ tagKeys: ['vpc-ipam.io/instance-id'] });
+}
+
+/** Polls `check` every 20 ms until it returns a value other than undefined/false, or throws after `ms`. */
+export async function until<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
