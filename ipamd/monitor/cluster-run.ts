@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import * as client from 'prom-client';
 import { lookupEc2Limits } from '../../providers/limits/ec2-limits.js';
 import type { AwsProvider } from '../../providers/aws/aws-provider.js';
-import type { CloudProvider } from '../../providers/types.js';
+import type { CloudProvider, InstanceLimits } from '../../providers/types.js';
 import { CloudCaller } from '../cloud/cloud-caller.js';
 import { parseConfig, readInt, type DaemonConfig } from '../config.js';
 import { createLogger, type Logger } from '../observability/logger.js';
@@ -45,11 +45,8 @@ export interface ClusterMonitorDeps {
   integration?: MonitorIntegration;
 }
 
-/** New-node cost from the pool settings and VPC_IPAM_MONITOR_INSTANCE_TYPE (EC2 table). */
-function newNodeCost(config: DaemonConfig, instanceType: string | undefined): NewNodeCost | undefined {
-  if (!instanceType) return undefined;
-  const l = lookupEc2Limits(instanceType);
-  if (!l) return undefined;
+/** New-node cost from the pool settings and the limits of VPC_IPAM_MONITOR_INSTANCE_TYPE. */
+function newNodeCost(config: DaemonConfig, l: InstanceLimits): NewNodeCost {
   const maxInterfaces = Math.min(config.maxInterfaces ?? Infinity, l.maxInterfaces);
   const prefix = config.prefixDelegation;
   const f = nodeFootprint(
@@ -62,6 +59,14 @@ function newNodeCost(config: DaemonConfig, instanceType: string | undefined): Ne
     0,
   );
   return { addresses: f.subnetAddresses, blocks: f.blocks + f.subnetInterfaces };
+}
+
+/** Limits from the EC2 table, else from the provider (one call at start); undefined with a warning. */
+async function limitsOf(type: string | undefined, provider: CloudProvider | undefined, log: Logger): Promise<InstanceLimits | undefined> {
+  if (!type) return undefined;
+  const l = lookupEc2Limits(type) ?? (await provider?.getLimits(type).catch(() => undefined));
+  if (!l) log.warn({ instanceType: type }, 'VPC_IPAM_MONITOR_INSTANCE_TYPE is unknown to the EC2 table and the provider; headroom in nodes is left out');
+  return l;
 }
 
 /**
@@ -84,9 +89,6 @@ export async function startClusterMonitor(env: NodeJS.ProcessEnv, deps: ClusterM
   const settings = parseClusterMonitorSettings(config.env, config.provider);
   const log = deps.log ?? createLogger(config.logLevel, config.logFile).child({ component: 'monitor' });
   const clock = deps.clock ?? new SystemClock();
-  if (settings.instanceType && !lookupEc2Limits(settings.instanceType)) {
-    log.warn({ instanceType: settings.instanceType }, 'VPC_IPAM_MONITOR_INSTANCE_TYPE is not in the EC2 table; headroom in nodes is left out');
-  }
 
   let reader: SubnetReader;
   let provider: CloudProvider | undefined;
@@ -115,7 +117,8 @@ export async function startClusterMonitor(env: NodeJS.ProcessEnv, deps: ClusterM
     filter = provider ? { vpcId: (await call('describeNode', () => provider!.describeNode())).vpcId } : {};
     log.info({ filter }, 'no VPC_IPAM_MONITOR_SUBNETS, _SUBNET_TAGS or _VPC_ID: watching every subnet of this VPC');
   }
-  const cost = newNodeCost(config, settings.instanceType);
+  const typeLimits = await limitsOf(settings.instanceType, provider, log);
+  const cost = typeLimits ? newNodeCost(config, typeLimits) : undefined;
   const monitor = new SubnetMonitor({
     provider: reader,
     clock,

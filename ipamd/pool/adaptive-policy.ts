@@ -84,6 +84,8 @@ export interface AdaptiveDecision {
 
 const FAST_TAU_MS = 60_000;
 const SLOW_TAU_MS = 15 * 60_000;
+/** Keep an address ready only if an ADD within this long is more likely than the miss probability. */
+const LOOKAHEAD_MS = 15 * 60_000;
 
 export class AdaptivePolicy implements PoolPolicy {
   readonly name = 'adaptive';
@@ -104,7 +106,6 @@ export class AdaptivePolicy implements PoolPolicy {
   private readonly share: number;
   private readonly warmupMs: number;
   private startedAt: number | undefined;
-  private holdLog: Array<[number, number]> = [];
 
   constructor(private readonly o: AdaptivePolicyOptions) {
     if (o.floor > o.ceiling) throw new RangeError(`adaptive policy: floor ${o.floor} is above ceiling ${o.ceiling}`);
@@ -157,11 +158,15 @@ export class AdaptivePolicy implements PoolPolicy {
     let horizonMs = 2 * la;
     // ...or, when the interfaces are nearly full, an interface create: start it before the free addresses run out.
     // Only the steady rate decides this; remembered bursts are met by the interfaces kept attached.
-    const rateForCreate = 1 + poissonQuantile(lambda * (lc + la), this.eps);
+    const rateForCreate = 1 - Math.exp(-lambda * LOOKAHEAD_MS) > this.eps ? 1 + poissonQuantile(lambda * (lc + la), this.eps) : 0;
     const needsInterface = room < rateForCreate && this.canAddInterface(s);
     if (needsInterface) horizonMs = lc + la;
-    const rate = 1 + poissonQuantile(lambda * horizonMs, this.eps);
-    const burst = this.arrivals.burstQuantile(2 * la, now, this.share);
+    // One ready for the next ADD (unless none is likely within the look-ahead), plus those arriving while it refills.
+    const likely = 1 - Math.exp(-lambda * LOOKAHEAD_MS) > this.eps;
+    const rate = likely ? 1 + poissonQuantile(lambda * horizonMs, this.eps) : 0;
+    // A single ADD at a time is what the rate covers; a burst is two or more inside one refill.
+    const b = this.arrivals.burstQuantile(2 * la, now, this.share);
+    const burst = b >= 2 ? b : 0;
     const due = this.recurring?.due(now, this.leadMs()) ?? [];
     const scheduled = due[0]?.size ?? 0;
     this.startedAt ??= now;
@@ -172,12 +177,7 @@ export class AdaptivePolicy implements PoolPolicy {
     const warmup = warmingUp && L ? (s.mode === 'prefix' ? s.blockSize : L.slotsPerInterface) : 0;
     const warm = Math.min(this.o.ceiling, Math.max(this.o.floor, rate, burst, scheduled, warmup));
     // MINIMUM_IP_TARGET keeps its meaning; at least 1 keeps the planner in IP-target mode even with floor 0.
-    const HOLD = Number(process.env.HOLD ?? 0) * 1000;
-    const inUse = s.assigned + s.cooling + warm;
-    this.holdLog.push([now, inUse]);
-    while (this.holdLog.length && this.holdLog[0]![0] < now - HOLD) this.holdLog.shift();
-    const held = HOLD > 0 ? Math.max(...this.holdLog.map((x) => x[1])) : 0;
-    const minimum = Math.max(this.o.minimumIps ?? 0, warm === 0 ? 1 : 0, held);
+    const minimum = Math.max(this.o.minimumIps ?? 0, warm === 0 ? 1 : 0);
     return {
       warm,
       minimum,

@@ -60,6 +60,7 @@ export async function setupAws(config: DaemonConfig, clock: Clock, log: Logger, 
   const s = parseAwsSettings(config.env);
   const emu = s.embeddedEmulator ? await startEmbedded(config, s.embeddedImdsDelayMs, log) : undefined;
   if (emu && (s.ec2Endpoint || s.imdsEndpoint)) log.warn({}, 'VPC_IPAM_AWS_EMBEDDED_EMULATOR=true: ignoring AWS_EC2_ENDPOINT / AWS_EC2_METADATA_SERVICE_ENDPOINT');
+  let provider: AwsProvider | undefined;
   try {
     const imds = new ImdsClient({ endpoint: emu?.endpoint ?? s.imdsEndpoint, clock });
     const identity = await discoverInstance(imds);
@@ -70,14 +71,15 @@ export async function setupAws(config: DaemonConfig, clock: Clock, log: Logger, 
       maxAttempts: s.maxAttempts,
       httpTimeoutMs: s.httpTimeoutMs,
     });
-    const provider = await AwsProvider.create({ ec2, imds, clock, identity, clusterName: s.clusterName, attachWaitMs: s.attachWaitMs, log });
+    provider = await AwsProvider.create({ ec2, imds, clock, identity, clusterName: s.clusterName, attachWaitMs: s.attachWaitMs, log });
+    const aws = provider;
     const podSubnets = extras.podSubnets ?? staticPodSubnets(s.podSubnetIds, s.podSecurityGroups);
     if (s.customNetworking && !podSubnets) {
       throw new ConfigError('AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG', 'custom networking needs Pod subnets: set POD_SUBNET_IDS (and POD_SECURITY_GROUPS), or run with the Kubernetes PodSubnetConfig integration');
     }
     if (!extras.podSubnets && s.podSubnetIds.length) {
       // A typo in a static list should stop the daemon now, not fail every ENI creation later.
-      const found = await provider.listSubnets({ ids: s.podSubnetIds }).catch((err: Error) => {
+      const found = await aws.listSubnets({ ids: s.podSubnetIds }).catch((err: Error) => {
         throw new ConfigError('POD_SUBNET_IDS', `cannot describe ${s.podSubnetIds.join(', ')}: ${err.message}`);
       });
       const wrongZone = found.filter((x) => x.zone !== identity.zone || x.vpcId !== identity.vpcId);
@@ -85,10 +87,10 @@ export async function setupAws(config: DaemonConfig, clock: Clock, log: Logger, 
     }
     log.info({ instanceId: identity.instanceId, instanceType: identity.instanceType, zone: identity.zone, customNetworking: s.customNetworking }, 'aws provider ready');
     return {
-      provider,
+      provider: aws,
       daemonHooks: {
         selectSubnets: createAwsSubnetSelector({
-          provider,
+          provider: aws,
           vpcId: identity.vpcId,
           zone: identity.zone,
           nodeSubnetId: identity.subnetId,
@@ -105,6 +107,7 @@ export async function setupAws(config: DaemonConfig, clock: Clock, log: Logger, 
       },
     };
   } catch (err) {
+    await provider?.close();
     await emu?.close();
     throw err;
   }

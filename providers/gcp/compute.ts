@@ -39,6 +39,13 @@ export interface ComputeEndpoint {
 }
 
 export interface ComputeOptions {
+  /**
+   * The project, known from the metadata server. Given to the clients so
+   * Application Default Credentials never go looking for one: without it
+   * google-auth-library runs `gcloud config config-helper` when gcloud is
+   * installed, a slow child process (seconds) that may touch the network.
+   */
+  projectId: string;
   /** Undefined: compute.googleapis.com. */
   endpoint?: ComputeEndpoint;
   /** A static bearer token (emulators, externally minted tokens). Undefined: Application Default Credentials. */
@@ -71,7 +78,7 @@ export async function createComputeApi(o: ComputeOptions): Promise<ComputeApi> {
     import('@google-cloud/compute/build/src/v1/zone_operations_client.js'),
     import('@google-cloud/compute/build/src/v1/subnetworks_client.js'),
   ]);
-  const opts: NonNullable<ConstructorParameters<typeof InstancesClient>[0]> = { fallback: true };
+  const opts: NonNullable<ConstructorParameters<typeof InstancesClient>[0]> = { fallback: true, projectId: o.projectId };
   if (o.endpoint) Object.assign(opts, { apiEndpoint: o.endpoint.host, port: o.endpoint.port, protocol: o.endpoint.protocol });
   if (o.accessToken !== undefined) {
     const { OAuth2Client } = await import('google-auth-library');

@@ -31,6 +31,7 @@ export async function createGcpProvider(s: GcpSettings, clock: GcpClock, log?: L
   const id = await new GceMetadataClient(s.metadataHost, clock).identity();
   const target = { project: s.project ?? id.project, zone: s.zone ?? id.zone, instance: s.instance ?? id.instance };
   const compute = await createComputeApi({
+    projectId: target.project,
     ...(s.computeEndpoint ? { endpoint: s.computeEndpoint } : {}),
     ...(s.accessToken !== undefined ? { accessToken: s.accessToken } : {}),
     clock,

@@ -146,6 +146,22 @@ describe('aws daemon: prefix exhaustion', () => {
   });
 });
 
+describe('aws daemon: custom networking', () => {
+  it('puts Pod ENIs only in the configured subnet with its groups, and no Pods on the primary', async () => {
+    const emu = await startEmulator();
+    emulators.push(emu);
+    const podSubnet = emu.cloud.describeSubnets({ tags: { 'kubernetes.io/role/cni': '1' } })[0]!;
+    const d = await start({ AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'true', POD_SUBNET_IDS: podSubnet.id, POD_SECURITY_GROUPS: 'sg-0bada55', WARM_IP_TARGET: '3' }, {}, emu);
+    await until('an ENI in the Pod subnet', () => pool(d).interfaces.length === 2 && pool(d).available >= 3);
+    const ip = await d.add('a');
+    expect(ip.startsWith('10.0.2.')).toBe(true);
+    const eni = nodeNics(d).find((n) => n.attachment!.deviceIndex === 1)!;
+    expect(eni).toMatchObject({ subnetId: podSubnet.id, securityGroups: ['sg-0bada55'] });
+    expect(nodeNics(d)[0]!.privateIps).toEqual([]); // the primary holds nothing for Pods
+    expect(pool(d).interfaces[0]!.usable).toBe(false);
+  });
+});
+
 describe('aws daemon: failures', () => {
   it('a 30 % RequestLimitExceeded storm: the pool converges, every call is bounded, nothing is duplicated', async () => {
     const emu = await startEmulator({ throttleRatio: 0.3, seed: 11 });

@@ -7,7 +7,7 @@ import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import YAML from 'yaml';
-import Ajv from 'ajv';
+import { Ajv } from 'ajv';
 import { createApis, loadKubeConfig, type K8sApis } from '../../ipamd/k8s/client.js';
 import { SimCloud, saveSimCloud } from '../../providers/sim/index.js';
 import { SystemClock } from '../../ipamd/util/clock.js';

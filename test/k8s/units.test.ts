@@ -4,7 +4,10 @@
  * config choice, settings validation, providerID matching, the fake server's
  * strategic merge patch.
  */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { REPO } from '../helpers/daemon-process.js';
 import type { Assignment, PoolSnapshot } from '../../ipamd/datastore/types.js';
 import { providerIdMatches } from '../../ipamd/k8s/agent.js';
 import { expectedDemand, liveUids, staleAssignments } from '../../ipamd/k8s/pod-demand.js';
@@ -135,5 +138,31 @@ describe('fake server strategic merge patch', () => {
     const node = { status: { conditions: [{ type: 'Ready', status: 'True' }, { type: 'X', status: 'True' }], images: [{ names: ['a'] }] } };
     const out = strategicMergePatch(node, { status: { conditions: [{ type: 'X', $patch: 'delete' }, { type: 'Y', status: 'False' }], images: [{ names: ['b'] }] } }, MERGE_KEYS.nodes!);
     expect(out).toEqual({ status: { conditions: [{ type: 'Ready', status: 'True' }, { type: 'Y', status: 'False' }], images: [{ names: ['b'] }] } });
+  });
+});
+
+describe('lazy Kubernetes client', () => {
+  /** Bare packages reachable from `entry` through static (non-type) imports, following relative files. */
+  function staticPackages(entry: string): Set<string> {
+    const seen = new Set<string>();
+    const pkgs = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const src = readFileSync(file, 'utf8');
+      for (const m of src.matchAll(/^(?:import|export)\s+(?!type\b)[^;]*?\s+from\s+'([^']+)'/gms)) {
+        const spec = m[1]!;
+        if (spec.startsWith('.')) visit(path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts')));
+        else pkgs.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
+      }
+    };
+    visit(entry);
+    return pkgs;
+  }
+
+  it('the daemon entry does not load @kubernetes/client-node unless MY_NODE_NAME is set (dynamic import)', () => {
+    expect(staticPackages(path.join(REPO, 'ipamd/main.ts')).has('@kubernetes/client-node')).toBe(false);
+    expect(staticPackages(path.join(REPO, 'ipamd/k8s/agent.ts')).has('@kubernetes/client-node')).toBe(true);
+    expect(readFileSync(path.join(REPO, 'ipamd/run.ts'), 'utf8')).toMatch(/await import\('\.\/k8s\/agent\.js'\)/);
   });
 });

@@ -242,8 +242,10 @@ export class AwsEmulator {
       if (!String(req.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256')) {
         return fail(401, 'AuthFailure', 'AWS was not able to validate the provided access credentials');
       }
-      if (this.allowed && !this.allowed.has(action)) {
-        return fail(403, 'UnauthorizedOperation', `You are not authorized to perform this operation. User: arn:aws:iam::123456789012:user/emulator is not authorized to perform: ec2:${action}`);
+      // Tagging at creation needs ec2:CreateTags as well, as in IAM.
+      const denied = this.allowed && (!this.allowed.has(action) ? action : p.hasAny('TagSpecification') && !this.allowed.has('CreateTags') ? 'CreateTags' : undefined);
+      if (denied) {
+        return fail(403, 'UnauthorizedOperation', `You are not authorized to perform this operation. User: arn:aws:iam::123456789012:user/emulator is not authorized to perform: ec2:${denied}`);
       }
       if (this.throttleRatio > 0 && this.prng.next() < this.throttleRatio) return fail(503, 'RequestLimitExceeded', 'Request limit exceeded.');
       this.faults.check(action);

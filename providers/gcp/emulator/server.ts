@@ -46,6 +46,8 @@ export interface RecordedRequest {
   query: string;
   body: string;
   status: number;
+  /** Wall-clock ms when the request arrived. */
+  at: number;
 }
 
 const MAX_RECORDED = 500;
@@ -136,6 +138,7 @@ export class GceEmulator {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://emulator');
     const method = req.method ?? 'GET';
+    const at = Date.now();
     let api = 'unknown';
     let body = '';
     let status = 500;
@@ -165,7 +168,7 @@ export class GceEmulator {
       status = reply.status;
       if (!res.headersSent) sendJson(res, reply.status, reply.body, reply.headers);
     } finally {
-      this.record({ api, method, path: url.pathname, query: url.search, body, status });
+      this.record({ api, method, path: url.pathname, query: url.search, body, status, at });
     }
   }
 

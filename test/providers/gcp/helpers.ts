@@ -55,7 +55,7 @@ export function provider(t: TestEmulator, over: Partial<GcpSettings> = {}): Prom
 
 /** A second client of the same emulator (another writer, or a raw look at the API). */
 export function compute(t: TestEmulator, token = 'test-token'): Promise<ComputeApi> {
-  return createComputeApi({ endpoint: settingsFor(t.emu).computeEndpoint!, accessToken: token, clock: new SystemClock(), operationTimeoutMs: 30_000 });
+  return createComputeApi({ projectId: PROJECT, endpoint: settingsFor(t.emu).computeEndpoint!, accessToken: token, clock: new SystemClock(), operationTimeoutMs: 30_000 });
 }
 
 /** nic0's alias ranges as the cloud holds them. */

@@ -1,0 +1,10 @@
+import { AdaptivePolicy } from './ipamd/pool/adaptive-policy.js';
+const M = { maxInterfaces: 3, slotsPerInterface: 9, canCreateInterfaces: true };
+const p = new AdaptivePolicy({ floor: 1, ceiling: 64, limits: () => M });
+p.observeGrowLatency('assign', 300); p.observeGrowLatency('createInterface', 3400);
+const MIN = 60000;
+const adds = Array.from({ length: 300 }, (_, i) => 15 * MIN + i * 2000);
+for (const t of adds) p.observeAdd(t);
+const now = adds.at(-1)!;
+const s = { now, mode: 'ip', blockSize: 1, total: 2, assigned: 0, cooling: 0, available: 2, nextCoolingExpiry: undefined, waiting: 0, interfaces: [{ id: 'e', deviceIndex: 0, subnetId: 's', primary: true, usable: true, createdAt: 0, slotsUsed: 2, blocks: 2, addresses: 2, assigned: 0, cooling: 0, freeBlocks: [], staleBlocks: [], staleAssigned: 0 }] } as any;
+const d = p.decide(s); console.log(JSON.stringify(d));

@@ -1,0 +1,13 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { gce } from './helpers.js';
+import { EMULATOR_ACCESS_TOKEN } from '../../../providers/gcp/emulator/index.js';
+const t = await gce({}, { requiredToken: EMULATOR_ACCESS_TOKEN });
+const dir = mkdtempSync('/tmp/adc-');
+const env = { PATH: process.env.PATH, HOME: dir, VPC_IPAM_PROVIDER: 'gcp', GCP_COMPUTE_ENDPOINT: t.emu.url, GCE_METADATA_HOST: t.emu.host, VPC_IPAM_STATE_DIR: dir + '/state', VPC_IPAM_SOCKET: dir + '/s.sock', INTROSPECTION_BIND_ADDRESS: '127.0.0.1:0', VPC_IPAM_METRICS_ADDRESS: 'off', VPC_IPAM_LOG_FILE: dir + '/log', VPC_IPAM_PLUMBING: 'off' };
+const p = spawn(process.execPath, ['dist/ipamd/main.js'], { env, stdio: 'inherit' });
+await new Promise((r) => setTimeout(r, 12000));
+p.kill('SIGKILL');
+console.log(readFileSync(dir + '/log', 'utf8').slice(0, 3000));
+console.log(t.emu.requests().map((r) => `${r.at % 100000} ${r.api} ${r.path.slice(-40)} ${r.status}`).join('\n'));
+await t.emu.close();
