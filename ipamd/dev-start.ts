@@ -15,6 +15,11 @@ import { installSignalHandlers, startDaemon } from './run.js';
 const root = path.resolve(process.env.VPC_IPAM_DEV_DIR ?? '.run');
 // The AWS provider against its embedded EC2+IMDS emulator, unless a provider is chosen (VPC_IPAM_PROVIDER=sim...).
 const providerDefaults: NodeJS.ProcessEnv = process.env.VPC_IPAM_PROVIDER ? {} : { VPC_IPAM_PROVIDER: 'aws', VPC_IPAM_AWS_EMBEDDED_EMULATOR: 'true' };
+// Azure without an ARM endpoint: its embedded ARM+IMDS emulator, sized the AKS way (one NIC holds 255 IPs,
+// so the AWS default WARM_ENI_TARGET=1 would fill it).
+if (process.env.VPC_IPAM_PROVIDER === 'azure' && !process.env.AZURE_ARM_ENDPOINT) {
+  Object.assign(providerDefaults, { VPC_IPAM_AZURE_EMBEDDED_EMULATOR: 'true', WARM_POOL_POLICY: 'azure-batch' });
+}
 const env: NodeJS.ProcessEnv = {
   ...providerDefaults,
   VPC_IPAM_STATE_DIR: path.join(root, 'state'),

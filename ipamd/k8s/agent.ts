@@ -75,7 +75,7 @@ export class K8sNodeAgent {
     readonly nodeMeta: { uid?: string; providerId?: string; cpus?: number; zone?: string },
   ) {
     const s = settings;
-    this.sink = new K8sEventSink({ apis, clock: o.clock, namespace: s.namespace, instance: s.nodeName, log: o.log });
+    this.sink = new K8sEventSink({ apis, clock: o.clock, namespace: s.namespace, instance: s.nodeName, log: o.log, minWriteIntervalMs: s.eventIntervalMs });
     this.subnets = new NodeSubnets({ apis, nodeName: s.nodeName, customNetworking: s.customNetworking, selectKey: s.selectKey, fallback: o.providerHooks?.selectSubnets, clock: o.clock, log: o.log });
     this.conflist = conflistOptionsFromEnv(o.config.env, o.config.socketPath, o.config.addWaitMs);
   }

@@ -9,7 +9,9 @@
  *   from every namespace.
  * - Repeats are aggregated like the kubelet's recorder does: the same
  *   (reason, subnet, cloud code) within 10 minutes bumps `count` and
- *   `lastTimestamp` of the existing Event instead of creating another one.
+ *   `lastTimestamp` of the existing Event instead of creating another one,
+ *   and a spam filter writes one key at most every 30 s (repeats in between
+ *   are counted into the next write).
  * - Conditions are written with a strategic merge patch, whose merge key for
  *   `status.conditions` is `type`: the kubelet's own conditions are left
  *   alone. `lastTransitionTime` changes only when the status flips.
@@ -31,12 +33,20 @@ export interface K8sEventSinkOptions {
   log: { warn(o: object, m?: string): void; debug?(o: object, m?: string): void };
   /** Aggregation window; default 10 minutes like client-go's EventCorrelator. */
   aggregateMs?: number;
+  /**
+   * Spam filter: at most one API write per key in this window; repeats in
+   * between are counted and carried by the next write. Default 30 s (a failing
+   * pool tick can repeat every few seconds).
+   */
+  minWriteIntervalMs?: number;
 }
 
 interface Seen {
   name: string;
   count: number;
   lastAt: number;
+  /** Repeats not written yet (spam filter). */
+  pending: number;
 }
 
 function iso(ms: number): Date {
@@ -48,7 +58,7 @@ export class K8sEventSink implements EventSink {
   /** Condition status we last wrote, per node and type. */
   private readonly conditions = new Map<string, string>();
   private seq = 0;
-  readonly stats = { created: 0, aggregated: 0, conditions: 0, failures: 0 };
+  readonly stats = { created: 0, aggregated: 0, suppressed: 0, conditions: 0, failures: 0 };
 
   constructor(private readonly o: K8sEventSinkOptions) {}
 
@@ -70,15 +80,22 @@ export class K8sEventSink implements EventSink {
     const key = [e.node, e.type, e.reason, e.subnetId ?? '', e.cloudCode ?? ''].join('\u0000');
     const now = this.o.clock.now();
     const prev = this.seen.get(key);
+    if (prev && now - prev.lastAt < (this.o.minWriteIntervalMs ?? 30_000)) {
+      prev.pending++;
+      this.stats.suppressed++;
+      return;
+    }
     if (prev && now - prev.lastAt < (this.o.aggregateMs ?? 600_000)) {
+      const count = prev.count + prev.pending + 1;
       try {
         await apis.call('patch event', () =>
           apis.core.patchNamespacedEvent(
-            { name: prev.name, namespace, body: { count: prev.count + 1, lastTimestamp: iso(e.at).toISOString(), message: e.message } },
+            { name: prev.name, namespace, body: { count, lastTimestamp: iso(e.at).toISOString(), message: e.message } },
             patchOptions('merge'),
           ),
         );
-        prev.count++;
+        prev.count = count;
+        prev.pending = 0;
         prev.lastAt = now;
         this.stats.aggregated++;
         return;
@@ -103,7 +120,7 @@ export class K8sEventSink implements EventSink {
       count: 1,
     };
     await apis.call('create event', () => apis.core.createNamespacedEvent({ namespace, body }));
-    this.seen.set(key, { name, count: 1, lastAt: now });
+    this.seen.set(key, { name, count: 1, lastAt: now, pending: 0 });
     this.stats.created++;
   }
 

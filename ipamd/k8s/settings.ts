@@ -19,6 +19,7 @@
  * | HOST_CNI_CONFDIR_PATH | /host/etc/cni/net.d | host CNI config dir as mounted in the container |
  * | HOST_CNI_BIN_PATH | /host/opt/cni/bin | host CNI bin dir as mounted (checked before writing the conflist) |
  * | VPC_IPAM_K8S_TIMEOUT_SECONDS | 10 | bound on one API call |
+ * | VPC_IPAM_K8S_EVENT_INTERVAL_SECONDS | 30 | at most one write per repeated Event in this window |
  */
 import { readBool, readInt } from '../config.js';
 import { DEFAULT_CNI_BIN_DIR, DEFAULT_CNI_CONF_DIR, PSC_SELECT_KEY } from './names.js';
@@ -41,6 +42,7 @@ export interface K8sSettings {
   confDir: string;
   binDir: string;
   timeoutMs: number;
+  eventIntervalMs: number;
 }
 
 function present(env: Env, name: string): string | undefined {
@@ -76,5 +78,6 @@ export function parseK8sSettings(env: Env): K8sSettings {
     confDir: present(env, 'HOST_CNI_CONFDIR_PATH') ?? DEFAULT_CNI_CONF_DIR,
     binDir: present(env, 'HOST_CNI_BIN_PATH') ?? DEFAULT_CNI_BIN_DIR,
     timeoutMs: readInt(env, 'VPC_IPAM_K8S_TIMEOUT_SECONDS', 10, { min: 1, max: 300 }) * 1000,
+    eventIntervalMs: readInt(env, 'VPC_IPAM_K8S_EVENT_INTERVAL_SECONDS', 30, { min: 0, max: 3600 }) * 1000,
   };
 }

@@ -12,10 +12,9 @@
  */
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError } from '../../providers/errors.js';
+import { ConfigError, IpamError } from '../../providers/errors.js';
 import { createGcpProvider, type GcpSettings } from '../../providers/gcp/index.js';
-import { GCE_MAX_ALIAS_RANGES_PER_NIC, GceEmulator, newGceCloud, seedGceNode } from '../../providers/gcp/emulator/index.js';
-import { openSimCloud, saveSimCloud } from '../../providers/sim/index.js';
+import { GCE_MAX_ALIAS_RANGES_PER_NIC, startEmulatedGceNode, type EmulatedGceNode } from '../../providers/gcp/emulator/index.js';
 import { readBool, readInt, type DaemonConfig } from '../config.js';
 import type { Logger } from '../observability/logger.js';
 import type { BuiltProvider } from '../provider-factory.js';
@@ -79,44 +78,43 @@ export function readGcpSettings(env: Env): GcpSettings {
 }
 
 /** Starts the embedded emulator over `<state dir>/gcp-cloud.json`; returns it and the settings that point at it. */
-async function startEmbedded(config: DaemonConfig, settings: GcpSettings, clock: Clock, log: Logger): Promise<{ emulator: GceEmulator; settings: GcpSettings }> {
+async function startEmbedded(config: DaemonConfig, settings: GcpSettings, clock: Clock, log: Logger): Promise<{ node: EmulatedGceNode; settings: GcpSettings }> {
   for (const v of ['GCP_COMPUTE_ENDPOINT', 'GCE_METADATA_HOST'] as const) {
     if (present(config.env, v) !== undefined) throw new ConfigError(v, 'cannot be set with VPC_IPAM_GCP_EMBEDDED_EMULATOR=true (the embedded emulator provides both)');
   }
-  const podsCidr = present(config.env, 'VPC_IPAM_GCP_EMULATOR_PODS_CIDR') ?? '10.4.0.0/14';
   mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
-  const file = path.join(config.stateDir, 'gcp-cloud.json');
-  const cloud = openSimCloud(
-    file,
-    () => {
-      const c = newGceCloud({ seed: config.sim.seed, clock });
-      try {
-        seedGceNode(c, { podsRangeName: settings.podsRangeName, podsCidr });
-      } catch (err) {
-        throw new ConfigError('VPC_IPAM_GCP_EMULATOR_PODS_CIDR', (err as Error).message);
-      }
-      return c;
-    },
-    { clock, provider: 'gcp' },
-  );
-  const emulator = new GceEmulator({ cloud, onMutate: () => saveSimCloud(cloud, file) });
-  const port = await emulator.listen(0, '127.0.0.1');
-  log.info({ compute: emulator.url, metadata: emulator.host, state: file }, 'embedded GCE emulator listening');
+  const stateFile = path.join(config.stateDir, 'gcp-cloud.json');
+  let node: EmulatedGceNode;
+  try {
+    node = await startEmulatedGceNode({
+      stateFile,
+      clock,
+      seed: config.sim.seed,
+      podsRangeName: settings.podsRangeName,
+      podsCidr: present(config.env, 'VPC_IPAM_GCP_EMULATOR_PODS_CIDR') ?? '10.4.0.0/14',
+    });
+  } catch (err) {
+    // A bad CIDR is the operator's: say which variable.
+    if (IpamError.is(err) && err.code === 'CLOUD_INVALID') throw new ConfigError('VPC_IPAM_GCP_EMULATOR_PODS_CIDR', err.message);
+    throw err;
+  }
+  const port = Number(new URL(node.endpoint).port);
+  log.info({ compute: node.endpoint, metadata: node.emulator.host, state: stateFile }, 'embedded GCE emulator listening');
   return {
-    emulator,
-    settings: { ...settings, computeEndpoint: { protocol: 'http', host: '127.0.0.1', port }, metadataHost: emulator.host, accessToken: settings.accessToken ?? 'embedded-emulator-token' },
+    node,
+    settings: { ...settings, computeEndpoint: { protocol: 'http', host: '127.0.0.1', port }, metadataHost: node.emulator.host, accessToken: settings.accessToken ?? 'embedded-emulator-token' },
   };
 }
 
 export async function setupGcp(config: DaemonConfig, clock: Clock, log: Logger): Promise<BuiltProvider> {
   let settings = readGcpSettings(config.env);
-  let emulator: GceEmulator | undefined;
-  if (readBool(config.env, 'VPC_IPAM_GCP_EMBEDDED_EMULATOR', false)) ({ emulator, settings } = await startEmbedded(config, settings, clock, log));
+  let node: EmulatedGceNode | undefined;
+  if (readBool(config.env, 'VPC_IPAM_GCP_EMBEDDED_EMULATOR', false)) ({ node, settings } = await startEmbedded(config, settings, clock, log));
   try {
     const provider = await createGcpProvider(settings, clock, log);
-    return { provider, ...(emulator ? { close: () => emulator.close() } : {}) };
+    return { provider, ...(node ? { close: () => node.close() } : {}) };
   } catch (err) {
-    await emulator?.close();
+    await node?.close();
     throw err;
   }
 }

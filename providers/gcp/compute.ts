@@ -80,12 +80,15 @@ export async function createComputeApi(o: ComputeOptions): Promise<ComputeApi> {
   ]);
   const opts: NonNullable<ConstructorParameters<typeof InstancesClient>[0]> = { fallback: true, projectId: o.projectId };
   if (o.endpoint) Object.assign(opts, { apiEndpoint: o.endpoint.host, port: o.endpoint.port, protocol: o.endpoint.protocol });
+  const { GoogleAuth, OAuth2Client } = await import('google-auth-library');
   if (o.accessToken !== undefined) {
-    const { OAuth2Client } = await import('google-auth-library');
     const authClient = new OAuth2Client();
     // No expiry_date: the token is used as is and never refreshed (there is nothing to refresh it with).
     authClient.setCredentials({ access_token: o.accessToken });
     opts.authClient = authClient;
+  } else {
+    // One ADC object for the three clients, so they share one token (on GCE: from the metadata server).
+    opts.auth = new GoogleAuth({ projectId: o.projectId, scopes: ['https://www.googleapis.com/auth/cloud-platform'] });
   }
   const instances = new InstancesClient(opts);
   const zoneOps = new ZoneOperationsClient(opts);

@@ -16,7 +16,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { hostVethName } from '../../ipamd/netns/plumber.js';
 import { ChainRunner, type Attachment } from '../cni/chain-runner.js';
-import { addNetns, deleteLinks, deleteNetnsWithPrefix, deleteRules, isRoot } from '../cni/netns-tools.js';
+import { addNetns, deleteLinks, deleteNetnsWithPrefix, deleteRules, isRoot, runSubnet } from '../cni/netns-tools.js';
 import { bundledPlugin, cniEnv, REPO, runPlugin, seaPlugin, type PluginCommand } from '../cni/plugin-process.js';
 import { kill, startDaemon } from '../helpers/daemon-process.js';
 
@@ -95,11 +95,12 @@ async function main(): Promise<void> {
   for (const k of ['NODE_OPTIONS', 'NODE_EXTRA_CA_CERTS']) delete process.env[k];
   const sea = await seaPlugin();
   const bundle = await bundledPlugin();
+  const subnet = runSubnet(7);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vpc-bench-hostlocal-'));
   // Pre-warmed pool: the benchmark measures the plugin path, not the simulated cloud's growth.
   const ipamd = await startDaemon({
     VPC_IPAM_PLUMBING: 'on',
-    VPC_IPAM_SIM_SUBNET_CIDR: '10.0.16.0/20',
+    VPC_IPAM_SIM_SUBNET_CIDR: subnet.cidr,
     VPC_IPAM_SIM_INSTANCE_TYPE: 'm5.4xlarge',
     VPC_IPAM_METRICS_ADDRESS: 'off',
     MINIMUM_IP_TARGET: String(PODS + 10),
@@ -193,7 +194,7 @@ async function main(): Promise<void> {
     }
     await kill(ipamd, 'SIGKILL');
     await deleteLinks(pods.map((p) => hostVethName(p.a.containerId, 'eth0')));
-    await deleteRules((src) => src.startsWith('10.0.'));
+    await deleteRules(subnet.contains);
     await deleteNetnsWithPrefix(NS);
     fs.rmSync(dataDir, { recursive: true, force: true });
     fs.rmSync(ipamd.dir, { recursive: true, force: true });

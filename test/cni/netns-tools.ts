@@ -77,3 +77,20 @@ export async function ping(addr: string): Promise<boolean> {
     return false;
   }
 }
+
+/**
+ * A /20 of the sim VPC (10.0.0.0/16) chosen per process, so two runs on one
+ * machine (a developer's test run and a benchmark) rarely hand out the same
+ * Pod addresses, and each run's cleanup only touches its own rules. Block 0
+ * holds the sim's default node subnet and is never used.
+ */
+export function runSubnet(salt = 0): { cidr: string; contains(ip: string): boolean } {
+  const third = 16 * (1 + ((process.pid + salt) % 15));
+  return {
+    cidr: `10.0.${third}.0/20`,
+    contains: (ip) => {
+      const m = /^10\.0\.(\d+)\.\d+$/.exec(ip);
+      return !!m && Number(m[1]) >= third && Number(m[1]) < third + 16;
+    },
+  };
+}

@@ -80,7 +80,7 @@ describe('RBAC against real usage', () => {
       c.server.requests.length = 0;
       const d = await startK8sDaemon(c, 'rb-1', {
         dir,
-        env: { MY_POD_NAME: 'vpc-ipam-node-rb', POD_NAMESPACE: 'kube-system', VPC_IPAM_CUSTOM_NETWORKING: 'true', VPC_IPAM_K8S_REAP_INTERVAL_SECONDS: '1', VPC_IPAM_K8S_REAP_CONFIRM_SECONDS: '1' },
+        env: { MY_POD_NAME: 'vpc-ipam-node-rb', POD_NAMESPACE: 'kube-system', VPC_IPAM_K8S_EVENT_INTERVAL_SECONDS: '0', VPC_IPAM_CUSTOM_NETWORKING: 'true', VPC_IPAM_K8S_REAP_INTERVAL_SECONDS: '1', VPC_IPAM_K8S_REAP_CONFIRM_SECONDS: '1' },
       });
       // The named config is missing: repeated PoolGrowth/PodSubnetConfigInvalid Events (create, then patch to aggregate).
       await until('an aggregated Event', () => c.server.requests.some((r) => r.method === 'PATCH' && r.path.includes('/events/')), 30_000);

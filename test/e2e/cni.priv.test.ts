@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostVethName } from '../../ipamd/netns/plumber.js';
 import { ChainRunner, type Attachment, type ConfList } from '../cni/chain-runner.js';
-import { addNetns, deleteLinks, deleteNetnsWithPrefix, deleteRules, isRoot, linkNames, listNetns, ping, routes, rules } from '../cni/netns-tools.js';
+import { addNetns, deleteLinks, deleteNetnsWithPrefix, deleteRules, isRoot, linkNames, listNetns, ping, routes, rules, runSubnet } from '../cni/netns-tools.js';
 import { cniEnv, runPlugin, seaPlugin, type PluginCommand } from '../cni/plugin-process.js';
 import { getJson, kill, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
 
@@ -22,8 +22,7 @@ if (root && !haveDebianPlugins) console.log('cni.priv: /usr/lib/cni/{portmap,ban
 
 const NS = `vpct${process.pid}-`;
 const CID = `e2e${process.pid}-`;
-const SUBNET = '10.0.16.0/20';
-const inSubnet = (ip: string) => /^10\.0\.(1[6-9]|2\d|3[01])\.\d+$/.test(ip);
+const { cidr: SUBNET, contains: inSubnet } = runSubnet();
 const daemons: DaemonHandle[] = [];
 const containerIds = new Set<string>();
 /** Attachments ADDed and not yet DELeted, so afterAll can run the chain's DEL (portmap rules, bandwidth ifb). */

@@ -29,7 +29,7 @@ export function crdValidator(): (obj: K8sObject) => string | undefined {
   };
   const schema = crd.spec.versions.find((v) => v.name === 'v1alpha1')!.schema.openAPIV3Schema;
   const ajv = new Ajv({ strict: false, allErrors: true });
-  const validate = ajv.compile(stripK8sExtensions(schema));
+  const validate = ajv.compile(stripK8sExtensions(schema) as object);
   return (obj) => (validate(obj) ? undefined : ajv.errorsText(validate.errors, { dataVar: '' }));
 }
 

@@ -116,7 +116,7 @@ describe('K8sEventSink', () => {
   it('aggregates repeats into one Event with a count; transition time moves only on a flip', async () => {
     c.server.create('nodes', nodeObject('sink-1'));
     const clock = new SystemClock();
-    const sink = new K8sEventSink({ apis: c.apis, clock, namespace: 'kube-system', instance: 'sink-1', log: silentLogger() });
+    const sink = new K8sEventSink({ apis: c.apis, clock, namespace: 'kube-system', instance: 'sink-1', log: silentLogger(), minWriteIntervalMs: 0 });
     const ev = (message: string) => ({ type: 'Warning' as const, reason: 'PoolGrowthBlocked', message, node: 'sink-1', at: clock.now(), cloudCode: 'X', condition: { type: 'T', status: 'True' as const, reason: 'R', message } });
     await sink.emit(ev('one'));
     const t1 = condition('sink-1', 'T')!.lastTransitionTime;
@@ -132,5 +132,26 @@ describe('K8sEventSink', () => {
     await expect(sink.emit(ev('three'))).resolves.toBeUndefined();
     c.server.unavailable = false;
     expect(sink.stats.failures).toBeGreaterThan(0);
+  });
+
+  it('spam filter: repeats within the window are counted into the next write, not written', async () => {
+    c.server.create('nodes', nodeObject('sink-2'));
+    let now = 1_000_000;
+    const clock = { now: () => now, sleep: new SystemClock().sleep };
+    const sink = new K8sEventSink({ apis: c.apis, clock, namespace: 'kube-system', instance: 'sink-2', log: silentLogger(), minWriteIntervalMs: 30_000 });
+    const ev = () => ({ type: 'Warning' as const, reason: 'PoolGrowthFailed', message: 'm', node: 'sink-2', at: now, cloudCode: 'X' });
+    const writes = () => c.server.requests.filter((r) => r.path.startsWith('/api/v1/namespaces/kube-system/events')).length;
+    const before = writes();
+    await sink.emit(ev());
+    for (let i = 0; i < 5; i++) {
+      now += 1000;
+      await sink.emit(ev());
+    }
+    expect(writes() - before).toBe(1);
+    now += 30_000;
+    await sink.emit(ev());
+    expect(writes() - before).toBe(2);
+    expect(events('sink-2')).toEqual([expect.objectContaining({ count: 7 })]);
+    expect(sink.stats).toMatchObject({ created: 1, aggregated: 1, suppressed: 5 });
   });
 });

@@ -77,7 +77,13 @@ describe('subnet monitor in a running daemon', () => {
   it('vpc-ipamd monitor serves the whole sim cloud from the daemon\'s file, as leader', async () => {
     const h = started[0]!;
     const port = await freePort();
-    const env = { ...h.env, VPC_IPAM_MONITOR_INTERVAL_SECONDS: '1', VPC_IPAM_MONITOR_METRICS_ADDRESS: `127.0.0.1:${port}`, VPC_IPAM_LOG_FILE: path.join(h.dir, 'monitor.log') };
+    const env = {
+      ...h.env,
+      VPC_IPAM_MONITOR_INTERVAL_SECONDS: '1',
+      VPC_IPAM_MONITOR_METRICS_ADDRESS: `127.0.0.1:${port}`,
+      VPC_IPAM_MONITOR_INSTANCE_TYPE: 'm5.large',
+      VPC_IPAM_LOG_FILE: path.join(h.dir, 'monitor.log'),
+    };
     const proc = spawn(process.execPath, [DAEMON_JS, 'monitor'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     proc.stderr!.on('data', (d) => (err += d));
@@ -91,7 +97,10 @@ describe('subnet monitor in a running daemon', () => {
       expect(text).toMatch(/vpc_ipam_cloud_calls_total\{operation="describeSubnetAllocations",result="ok"\} \d+/);
       const cloud = loadSimCloud(path.join(h.dir, 'state', 'sim-cloud.json'))!;
       for (const s of cloud.describeSubnets()) {
-        expect(gaugeLine(text, 'vpc_ipam_subnet_free_addresses', `{subnet_id="${s.id}",zone="${s.zone}",cidr="${s.cidr}"}`)).toBe(s.availableAddresses);
+        const labels = `{subnet_id="${s.id}",zone="${s.zone}",cidr="${s.cidr}"}`;
+        expect(gaugeLine(text, 'vpc_ipam_subnet_free_addresses', labels)).toBe(s.availableAddresses);
+        // A new m5.large with WARM_ENI_TARGET=1 takes its primary + 9 warm IPs.
+        expect(gaugeLine(text, 'vpc_ipam_subnet_headroom_nodes', labels)).toBe(Math.floor(s.availableAddresses / 10));
       }
     } finally {
       const code = await new Promise<number | null>((resolve) => {

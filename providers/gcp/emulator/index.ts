@@ -9,3 +9,4 @@ export { EMULATOR_ACCESS_TOKEN } from './metadata-api.js';
 export { GceView, nicFingerprint, numericId, regionOf, type GceNode, type GceProject } from './gce-view.js';
 export { GCE_MAX_ALIAS_RANGES_PER_NIC, GCE_RESERVED, GCE_SEED_DEFAULTS, gceMachineType, newGceCloud, seedGceNode, type GceSeedOptions } from './seed.js';
 export type { OperationTiming } from './operations.js';
+export { startEmulatedGceNode, type EmulatedGceNode, type EmulatedGceNodeOptions } from './node.js';

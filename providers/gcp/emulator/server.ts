@@ -16,6 +16,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ThrottledError } from '../../errors.js';
 import type { FaultInjector, SimCloud } from '../../sim/index.js';
 import { routeOf } from './compute-api.js';
 import { GceView, type GceProject } from './gce-view.js';
@@ -37,6 +38,8 @@ export interface GceEmulatorOptions {
   requiredToken?: string;
   /** The node the metadata server describes (instance name); default the first one. */
   metadataInstance?: string;
+  /** Fraction (0-1) of Compute calls answered as throttled, at random: a throttling storm for demos. */
+  throttleRatio?: number;
 }
 
 export interface RecordedRequest {
@@ -63,6 +66,7 @@ export class GceEmulator {
   private readonly recorded: RecordedRequest[] = [];
   private metadataInstance: string | undefined;
   private port = 0;
+  private boundHost = '127.0.0.1';
 
   constructor(private readonly o: GceEmulatorOptions) {
     this.view = new GceView(o.cloud, { project: o.project ?? DEFAULT_PROJECT.project, projectNumber: o.projectNumber ?? DEFAULT_PROJECT.projectNumber });
@@ -88,17 +92,18 @@ export class GceEmulator {
       this.server.listen(port, host, () => resolve());
     });
     this.port = (this.server.address() as AddressInfo).port;
+    this.boundHost = host.includes(':') ? `[${host}]` : host;
     return this.port;
   }
 
-  /** `http://127.0.0.1:<port>`, for `GCP_COMPUTE_ENDPOINT`. */
+  /** `http://<host>:<port>`, for `GCP_COMPUTE_ENDPOINT`. */
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `http://${this.host}`;
   }
 
-  /** `127.0.0.1:<port>`, for `GCE_METADATA_HOST`. */
+  /** `<host>:<port>`, for `GCE_METADATA_HOST`. */
   get host(): string {
-    return `127.0.0.1:${this.port}`;
+    return `${this.boundHost}:${this.port}`;
   }
 
   /** Finishes pending operations (so their changes land and are saved), then closes. */
@@ -156,6 +161,9 @@ export class GceEmulator {
       const hook = this.hooks.get(api)?.shift();
       if (hook) await hook();
       this.o.faults?.check(api);
+      if (this.o.throttleRatio && Math.random() < this.o.throttleRatio) {
+        throw new ThrottledError({ provider: 'gcp', operation: api, cloudCode: 'rateLimitExceeded', message: 'Quota exceeded (emulated throttling storm)' });
+      }
       this.checkAuth(req);
       const out = route.run(
         { view: this.view, ops: this.ops, ...(this.o.faults ? { faults: this.o.faults } : {}), ...(this.o.onMutate ? { onMutate: this.o.onMutate } : {}) },

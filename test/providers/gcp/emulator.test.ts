@@ -80,7 +80,7 @@ describe('Compute REST as the SDK sees it', () => {
       networkInterface: 'nic0',
       networkInterfaceResource: { name: 'nic0', fingerprint: fp, aliasIpRanges: [{ ipCidrRange: '/28', subnetworkRangeName: 'pods' }] },
     });
-    const op = lro.latestResponse as { name: string; status: string };
+    const op = lro.latestResponse as unknown as { name: string; status: string };
     expect(op.status).toBe('PENDING');
     expect(cloudRanges(t)).toEqual([]);
     const seen: string[] = [];
@@ -139,7 +139,7 @@ describe('Compute REST as the SDK sees it', () => {
     const name = (first[0].latestResponse as { name: string }).name;
     await c.zoneOps.wait({ project: PROJECT, zone: ZONE, operation: name });
     const again = await c.instances.updateNetworkInterface({ ...REQ, networkInterface: 'nic0', requestId: 'b6a0e1a4-1111-4c1e-9a50-000000000001', networkInterfaceResource: body });
-    expect((again[0].latestResponse as { name: string; status: string })).toMatchObject({ name, status: 'DONE' });
+    expect(again[0].latestResponse as unknown as { name: string; status: string }).toMatchObject({ name, status: 'DONE' });
     expect(cloudRanges(t)).toHaveLength(1);
   });
 
