@@ -1,6 +1,8 @@
 /**
  * @module dev runner (`npm start`)
  * Runs ipamd in the foreground with paths a non-root user can write (./.run),
+ * by default with the AWS provider against its embedded EC2 + IMDSv2 emulator
+ * (VPC_IPAM_PROVIDER=aws, VPC_IPAM_AWS_EMBEDDED_EMULATOR=true; see docs/aws.md),
  * JSON logs to ./.run/ipamd.log, and a status line on the terminal each time
  * the pool changes. A small demo workload (on by default, VPC_IPAM_DEMO=off
  * to disable) adds and deletes Pods through the real socket so the pool moves.
@@ -19,6 +21,10 @@ const providerDefaults: NodeJS.ProcessEnv = process.env.VPC_IPAM_PROVIDER ? {} :
 // so the AWS default WARM_ENI_TARGET=1 would fill it).
 if (process.env.VPC_IPAM_PROVIDER === 'azure' && !process.env.AZURE_ARM_ENDPOINT) {
   Object.assign(providerDefaults, { VPC_IPAM_AZURE_EMBEDDED_EMULATOR: 'true', WARM_POOL_POLICY: 'azure-batch' });
+}
+// GCP without a Compute endpoint or metadata host: its embedded Compute+metadata emulator (docs/gcp.md).
+if (process.env.VPC_IPAM_PROVIDER === 'gcp' && !process.env.GCP_COMPUTE_ENDPOINT && !process.env.GCE_METADATA_HOST) {
+  Object.assign(providerDefaults, { VPC_IPAM_GCP_EMBEDDED_EMULATOR: 'true' });
 }
 const env: NodeJS.ProcessEnv = {
   ...providerDefaults,

@@ -63,7 +63,15 @@ export async function startDaemon(env: NodeJS.ProcessEnv, log?: Logger): Promise
     pendingReleaseDir: pendingReleaseDir(config.socketPath),
   });
   await daemon.init();
-  await k8s?.attach(daemon);
+  try {
+    await k8s?.attach(daemon);
+  } catch (err) {
+    // e.g. the Node is another machine: release what init opened before giving up.
+    await k8s?.stop();
+    await daemon.stop().catch(() => {});
+    await built.close?.();
+    throw err;
+  }
   await daemon.startLoop();
   const ports = await daemon.startServers();
   k8s?.serve(daemon);

@@ -63,7 +63,7 @@ export class ApiHandler {
 
   private async add(req: Extract<Request, { op: 'add' }>): Promise<Response> {
     const { assignment, existing } = await this.d.allocator.add(req, req.pod ?? {}, req.waitMs);
-    let wired: { hostIf?: string; podMac?: string } = {};
+    let wired: { hostIf?: string; hostMac?: string; podMac?: string } = {};
     if (req.netns) {
       const w = { ...this.wiring(assignment), netnsPath: req.netns.path, mtu: req.netns.mtu ?? DEFAULT_MTU };
       try {
@@ -112,7 +112,7 @@ export class ApiHandler {
     return { containerId: a.containerId, ifName: a.ifName, ip: a.ip, routeTable: this.routeTableOf(a), netnsPath: '', mtu: DEFAULT_MTU };
   }
 
-  private allocation(a: Assignment, wired: { hostIf?: string; podMac?: string }): Allocation {
+  private allocation(a: Assignment, wired: { hostIf?: string; hostMac?: string; podMac?: string }): Allocation {
     const nic = this.d.datastore.interfaceById(a.interfaceId);
     return {
       ip: a.ip,
@@ -124,6 +124,7 @@ export class ApiHandler {
       subnetCidr: nic?.subnetCidr ?? '',
       vpcCidrs: this.d.vpcCidrs(),
       ...(wired.hostIf ? { hostIf: wired.hostIf } : {}),
+      ...(wired.hostMac ? { hostMac: wired.hostMac } : {}),
       ...(wired.podMac ? { podMac: wired.podMac } : {}),
     };
   }

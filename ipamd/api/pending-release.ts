@@ -1,71 +1,170 @@
 /**
  * @module pending releases
- * When ipamd is down (restarting, upgrading), the CNI plugin still tears the
- * Pod's veth down and must not wedge Pod deletion, so it spools the DEL as a
- * file here and exits 0. ipamd replays the spool at start. File names are
- * built only from validated key parts, so nothing from outside reaches a path
- * unchecked.
+ * When ipamd is unreachable on DEL, the plugin tears down the host side itself
+ * and leaves a note here so ipamd releases the address when it comes back:
+ * `<dirname(ipamdSocket)>/pending-release/<network>__<containerId>__<ifName>.json`,
+ * holding the {@link DelRequest} as JSON. ipamd replays these at start and on
+ * every resync ({@link replayPendingReleases}).
+ *
+ * No netlink, no ipamd internals: both the plugin and the daemon import this.
+ * Writes are atomic (temp file, fsync, rename, fsync dir), so a reader never
+ * sees half a file; a crash leaves at most a `.tmp-*` file, which is ignored.
  */
-import { promises as fs } from 'node:fs';
+
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import type { DelRequest, Request, Response } from './protocol.js';
-import { PROTOCOL_VERSION } from './protocol.js';
+import { PROTOCOL_VERSION, type AttachmentKey, type DelRequest, type Request, type Response } from './protocol.js';
 import { parseRequest } from './validate.js';
 
-export const PENDING_RELEASE_DIRNAME = 'pending-release';
+export const PENDING_DIR_NAME = 'pending-release';
 
-/** Spool directory next to the socket: `/run/vpc-ipam/pending-release`. */
-export function pendingReleaseDir(socketPath: string): string {
-  return path.join(path.dirname(socketPath), PENDING_RELEASE_DIRNAME);
+/** The directory next to the socket: same root-only runtime directory, same lifetime. */
+export function pendingReleaseDir(ipamdSocket: string): string {
+  return path.join(path.dirname(ipamdSocket), PENDING_DIR_NAME);
 }
 
-export function pendingReleaseFile(dir: string, req: Pick<DelRequest, 'network' | 'containerId' | 'ifName'>): string {
-  return path.join(dir, `${req.network}__${req.containerId}__${req.ifName}.json`);
-}
-
-/** Atomically spools a DEL (temp file + rename). The caller validated the key. */
-export async function spoolPendingRelease(dir: string, req: Omit<DelRequest, 'v' | 'op'>): Promise<string> {
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-  const file = pendingReleaseFile(dir, req);
-  const tmp = `${file}.tmp-${process.pid}`;
-  const body: DelRequest = { v: PROTOCOL_VERSION, op: 'del', network: req.network, containerId: req.containerId, ifName: req.ifName };
-  await fs.writeFile(tmp, JSON.stringify(body) + '\n', { mode: 0o600 });
-  await fs.rename(tmp, file);
-  return file;
+function fnv1a(s: string): string {
+  let h = 0xcbf29ce484222325n;
+  for (const ch of s) {
+    h ^= BigInt(ch.codePointAt(0)!);
+    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return h.toString(16).padStart(16, '0');
 }
 
 /**
- * Replays every spooled DEL through `handle`, removing each file once it
- * succeeded. Unparseable files are moved aside (`.bad`) rather than retried forever.
+ * The file for one attachment. The key parts are already validated (no `/`,
+ * not `.`/`..`). Two cases get a hash suffix instead of the plain name: a
+ * part containing `__` (the plain name would be ambiguous) and names too long
+ * for a file system (255 bytes).
+ */
+export function pendingReleasePath(dir: string, key: AttachmentKey): string {
+  for (const part of [key.network, key.containerId, key.ifName]) {
+    if (!part || part.includes('/') || part === '.' || part === '..' || part.includes('\0')) {
+      throw new Error(`pending release: unsafe key part ${JSON.stringify(part)}`);
+    }
+  }
+  let base = `${key.network}__${key.containerId}__${key.ifName}`;
+  const ambiguous = [key.network, key.containerId, key.ifName].some((p) => p.includes('__'));
+  if (ambiguous || Buffer.byteLength(base) > 200) {
+    base = `${base.slice(0, 160)}__h${fnv1a(JSON.stringify([key.network, key.containerId, key.ifName]))}`;
+  }
+  return path.join(dir, `${base}.json`);
+}
+
+/** Writes the note atomically; returns its path. Throws on I/O failure (the plugin reports code 5). */
+export function writePendingRelease(dir: string, req: DelRequest): string {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = pendingReleasePath(dir, req);
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fd = fs.openSync(tmp, 'w', 0o600);
+  try {
+    fs.writeSync(fd, `${JSON.stringify(req)}\n`);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+  // Make the rename itself durable before reporting success to the runtime.
+  const dfd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(dfd);
+  } finally {
+    fs.closeSync(dfd);
+  }
+  return file;
+}
+
+export interface PendingRelease {
+  file: string;
+  request: DelRequest;
+}
+
+export interface PendingReleaseScan {
+  releases: PendingRelease[];
+  /** Files that could not be read or are not a valid DelRequest: left in place for an operator. */
+  invalid: Array<{ file: string; reason: string }>;
+}
+
+function isDelRequest(v: unknown): v is DelRequest {
+  const r = v as Partial<DelRequest> | null;
+  return (
+    typeof r === 'object' &&
+    r !== null &&
+    r.op === 'del' &&
+    typeof r.v === 'number' &&
+    typeof r.network === 'string' &&
+    typeof r.containerId === 'string' &&
+    typeof r.ifName === 'string' &&
+    (r.netns === undefined || (typeof r.netns === 'object' && r.netns !== null && typeof r.netns.path === 'string'))
+  );
+}
+
+/**
+ * Lists the pending releases in `dir` (a missing directory is an empty list).
+ * Sorted by file name for a deterministic replay order. Temp files are skipped.
+ */
+export async function readPendingReleases(dir: string): Promise<PendingReleaseScan> {
+  const scan: PendingReleaseScan = { releases: [], invalid: [] };
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return scan;
+    throw err;
+  }
+  for (const name of names.sort()) {
+    if (!name.endsWith('.json')) continue;
+    const file = path.join(dir, name);
+    try {
+      const req: unknown = JSON.parse(await fsp.readFile(file, 'utf8'));
+      if (!isDelRequest(req)) scan.invalid.push({ file, reason: 'not a DelRequest' });
+      else scan.releases.push({ file, request: { ...req, v: PROTOCOL_VERSION } });
+    } catch (err) {
+      scan.invalid.push({ file, reason: (err as Error).message });
+    }
+  }
+  return scan;
+}
+
+/** Call after ipamd has processed the release; a file already gone is fine. */
+export async function removePendingRelease(file: string): Promise<void> {
+  await fsp.rm(file, { force: true });
+}
+
+/**
+ * Replays every pending release through `handle` (the daemon's API handler,
+ * which validates the request again), removing each file once it succeeded.
+ * Invalid files are moved aside (`.bad`) for an operator rather than retried forever.
  */
 export async function replayPendingReleases(
   dir: string,
   handle: (req: Request) => Promise<Response>,
   log?: { warn(o: object, m?: string): void },
 ): Promise<number> {
-  let names: string[];
-  try {
-    names = await fs.readdir(dir);
-  } catch {
-    return 0;
+  const scan = await readPendingReleases(dir);
+  for (const bad of scan.invalid) {
+    log?.warn(bad, 'unreadable pending release moved aside');
+    await fsp.rename(bad.file, `${bad.file}.bad`).catch(() => {});
   }
   let done = 0;
-  for (const name of names.filter((n) => n.endsWith('.json'))) {
-    const file = path.join(dir, name);
+  for (const { file, request } of scan.releases) {
+    let res: Response;
     try {
-      const req = parseRequest((await fs.readFile(file, 'utf8')).trim());
-      if (req.op !== 'del') throw new Error(`spooled request is ${req.op}, not del`);
-      const res = await handle(req);
-      if (!res.ok) {
-        log?.warn({ file, error: res.error }, 'spooled DEL failed; will retry at next start');
-        continue;
-      }
-      await fs.rm(file, { force: true });
-      done++;
+      res = await handle(parseRequest(JSON.stringify(request)));
     } catch (err) {
-      log?.warn({ file, err: (err as Error).message }, 'unreadable spooled DEL moved aside');
-      await fs.rename(file, `${file}.bad`).catch(() => {});
+      log?.warn({ file, err: (err as Error).message }, 'invalid pending release moved aside');
+      await fsp.rename(file, `${file}.bad`).catch(() => {});
+      continue;
     }
+    if (!res.ok) {
+      log?.warn({ file, error: res.error }, 'pending release failed; will retry');
+      continue;
+    }
+    await removePendingRelease(file);
+    done++;
   }
   return done;
 }
+

@@ -84,6 +84,8 @@ export interface Allocation {
   vpcCidrs: string[];
   /** Host-side veth name, when ipamd did the plumbing. */
   hostIf?: string;
+  /** Host-side veth MAC, when ipamd did the plumbing. */
+  hostMac?: string;
   /** Pod-side interface MAC, when ipamd did the plumbing. */
   podMac?: string;
 }

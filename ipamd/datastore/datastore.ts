@@ -53,11 +53,8 @@ export class Datastore {
   /** Restored assignments whose address the cloud does not show (yet): kept so nothing is lost. */
   private readonly orphans = new Map<string, Assignment>();
   /**
-   * Prefix mode only: secondary-IP blocks are usable fallback capacity
-   * (PREFIX_FALLBACK_TO_IPS, set by the reconciler when no prefix block is
-   * left) instead of stale blocks to drain. They count in total/available and
-   * are handed out after prefix addresses, but are never "free blocks" to
-   * release for being over target: they drain once this goes back to false.
+   * Prefix mode: /32 blocks are usable fallback capacity (PREFIX_FALLBACK_TO_IPS, set by the reconciler),
+   * handed out after prefix addresses, never released as excess; back to false, they drain as stale blocks.
    */
   fallbackIps = false;
 

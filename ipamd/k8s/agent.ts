@@ -119,7 +119,12 @@ export class K8sNodeAgent {
           if (action.kind !== 'assign' && action.kind !== 'createInterface') return;
           const code = IpamError.is(err) ? err.code : 'INTERNAL';
           const cloudCode = CloudError.isCloud(err) ? err.cloudCode : code;
-          const reason = err instanceof ConfigError && err.variable.startsWith('PodSubnetConfig') ? EVENT_REASONS.podSubnetConfigInvalid : EVENT_REASONS.poolGrowthFailed;
+          const reason =
+            err instanceof ConfigError && err.variable.startsWith('PodSubnetConfig')
+              ? EVENT_REASONS.podSubnetConfigInvalid
+              : code === 'CLOUD_SUBNET_FULL' || code === 'CLOUD_NO_PREFIX_BLOCK'
+                ? EVENT_REASONS.subnetExhausted
+                : EVENT_REASONS.poolGrowthFailed;
           void this.sink.emit({
             type: 'Warning',
             reason,

@@ -31,6 +31,7 @@ export interface PodUnwiring {
 export interface WiredPod {
   hostIf: string;
   podMac: string;
+  hostMac?: string;
 }
 
 export interface PodNetworkPlumber {

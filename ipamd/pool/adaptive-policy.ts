@@ -7,21 +7,26 @@
  * The warm target is the largest of three demands, clamped to
  * [WARM_POOL_FLOOR, WARM_POOL_CEILING]:
  * - rate: with ADDs arriving at λ (the faster of a 1-minute and a 15-minute
- *   decaying rate), the one that starts a refill plus the (1 − ε) quantile of
+ *   decaying rate), one for the next ADD plus the (1 − ε) quantile of
  *   Poisson(λ·H) more during the refill horizon H;
- * - burst: the most ADDs seen inside one horizon in the last hour, because
- *   real arrivals come in bursts (ReplicaSets, Jobs, rollouts), not Poisson;
+ * - burst: real arrivals come in bursts (ReplicaSets, Jobs, rollouts), not
+ *   Poisson: enough for all but 0.5% of the last 6 hours' ADDs, counting for
+ *   each the ADDs inside one refill horizon before it;
  * - scheduled: the size of a CronJob-like burst predicted to start within the
- *   lead time, so a recurring burst is met without holding it all day.
+ *   lead time, so a recurring burst is met without holding it all day (and
+ *   its ADDs do not count as bursts).
  *
- * The horizon comes from measured cloud latency: two assign calls (one tick
- * in flight, the next queued) while the node's interfaces have room; an
+ * The horizon comes from measured cloud latency: two assign calls (one in
+ * flight, the next queued) while the node's interfaces have room; an
  * interface create plus an assign when they are nearly full, so the slow
- * create starts before the warm addresses run out.
+ * create starts before the warm addresses run out. Interfaces the pool used
+ * in the last hour stay attached even when empty (`keepInterfaces`), and the
+ * first 10 minutes keep what the AWS default keeps, before there is history.
  *
  * Departures are observed too: they show in the explanation, and addresses in
  * cooldown are already excluded from "free" by the planner, so a churning
  * node grows to cover them (aws-vpc-cni.md §3.7's trap does not apply).
+ * Tuned and checked with the simulator: docs/tuning.md, docs/benchmarks.md.
  */
 import type { WarmTargets } from '../config.js';
 import type { PoolSnapshot } from '../datastore/types.js';
@@ -242,7 +247,7 @@ const perMin = (n: number) => (n >= 10 ? n.toFixed(0) : n.toFixed(1));
 const secs = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 0)} s`;
 
 /** One sentence per input: what was measured, what each demand asks for, and the clamp. */
-export function explainDecision(d: AdaptiveDecision, o: Pick<AdaptivePolicyOptions, 'floor' | 'ceiling' | 'minimumIps'>): string {
+export function explainDecision(d: AdaptiveDecision, o: Pick<AdaptivePolicyOptions, 'floor' | 'ceiling' | 'minimumIps' | 'keepInterfaceMs'>): string {
   const parts = [
     `adaptive: warm target ${d.warm} = max(rate ${d.rate}, burst ${d.burst}, scheduled ${d.scheduled}${d.warmingUp ? `, warm-up ${d.warmup}` : ''}) within floor ${o.floor}..ceiling ${o.ceiling}`,
     `ADDs ${perMin(d.addsPerMin.fast)}/min (1 min), ${perMin(d.addsPerMin.slow)}/min (15 min); DELs ${perMin(d.delsPerMin)}/min`,
@@ -257,7 +262,8 @@ export function explainDecision(d: AdaptiveDecision, o: Pick<AdaptivePolicyOptio
     );
   }
   if (d.warmingUp) parts.push('warm-up after start: as many free as WARM_ENI_TARGET=1 / WARM_PREFIX_TARGET=1 until there is history');
-  if (d.keepInterfaces > 1) parts.push(`${d.keepInterfaces} interfaces kept attached (used in the last hour)`);
+  const keepMin = Math.round((o.keepInterfaceMs ?? 3_600_000) / 60_000);
+  if (d.keepInterfaces > 1) parts.push(`${d.keepInterfaces} interfaces kept attached (used in the last ${keepMin === 60 ? 'hour' : `${keepMin} min`})`);
   if (d.minimum > 0) parts.push(`minimum ${d.minimum} held`);
   return parts.join('; ');
 }

@@ -197,7 +197,7 @@ export class PoolReconciler {
       this.o.log?.warn({ until: this.prefixFallback.ipModeEndsAt, reason }, 'no free prefix block in any candidate subnet: growing with secondary IPs (PREFIX_FALLBACK_TO_IPS)');
       return true;
     }
-    this.blockGrowth(now, 'InsufficientCidrBlocks', `no free prefix block: ${reason}`);
+    this.blockGrowth(now, 'InsufficientCidrBlocks', `InsufficientCidrBlocks: no free prefix block in any candidate subnet (${reason})`);
     return false;
   }
 

@@ -26,7 +26,7 @@ export interface ChartSection {
 const W = 960;
 const H = 260;
 const PAD = { left: 44, right: 12, top: 12, bottom: 28 };
-const COLORS = { held: '#1f6feb', assigned: '#2da44e', cooling: '#d29922', peak: '#1f6feb22', wait: '#cf222e' };
+const COLORS = { held: '#1f6feb', assigned: '#2da44e', cooling: '#d29922', peak: '#1f6feb40', wait: '#cf222e' };
 
 interface Bucket {
   held: number;
@@ -81,7 +81,15 @@ export function renderSvg(section: ChartSection, yMax?: number): string {
   const x = (c: number) => PAD.left + c;
   const y = (v: number) => PAD.top + plotH - (v / top) * plotH;
   const line = (k: 'held' | 'assigned' | 'cooling') => buckets.map((b, c) => `${c === 0 ? 'M' : 'L'}${x(c)},${y(b[k]).toFixed(1)}`).join('');
-  const band = `M${x(0)},${y(0)}` + buckets.map((b, c) => `L${x(c)},${y(b.peak).toFixed(1)}`).join('') + `L${x(buckets.length - 1)},${y(0)}Z`;
+  // Between the slice's mean and its peak: where short peaks went above the line.
+  const band =
+    buckets.map((b, c) => `${c === 0 ? 'M' : 'L'}${x(c)},${y(b.peak).toFixed(1)}`).join('') +
+    buckets
+      .map((b, c) => ({ b, c }))
+      .reverse()
+      .map(({ b, c }) => `L${x(c)},${y(b.held).toFixed(1)}`)
+      .join('') +
+    'Z';
   const parts: string[] = [];
   const ys = niceStep(top, 5);
   for (let v = 0; v <= top + 1e-9; v += ys) {
@@ -124,7 +132,7 @@ function figures(r: SimulationResult): string {
 /** The whole page; sections share one y scale so policies compare at a glance. */
 export function renderChartPage(title: string, sections: ChartSection[], intro?: string): string {
   const yMax = Math.max(1, ...sections.flatMap((s) => s.timeline.map((p) => p.held)));
-  const legend = `<p class="legend"><span style="color:${COLORS.held}">━ IPs held</span> <span style="color:${COLORS.assigned}">━ assigned to Pods</span> <span style="color:${COLORS.cooling}">━ cooling down</span> <span style="color:#1f6feb88">▇ most held in the slice</span> <span style="color:${COLORS.wait}">| an ADD waited</span></p>`;
+  const legend = `<p class="legend"><span style="color:${COLORS.held}">━ IPs held</span> <span style="color:${COLORS.assigned}">━ assigned to Pods</span> <span style="color:${COLORS.cooling}">━ cooling down</span> <span style="color:#1f6feb88">▇ up to the most held within a column</span> <span style="color:${COLORS.wait}">| an ADD waited</span></p>`;
   const body = sections
     .map((s) => `<section><h2>${esc(s.heading)}</h2>${s.note ? `<p class="note">${esc(s.note)}</p>` : ''}<div class="row">${renderSvg(s, yMax)}${figures(s.result)}</div></section>`)
     .join('\n');

@@ -120,8 +120,12 @@ export async function simulate(o: SimulationOptions): Promise<SimulationRun> {
   };
   sample();
 
-  const outcomes: SimulationRun['addOutcomes'] = [];
-  const inflight = new Map<string, Promise<void>>();
+  const outcomes: AddOutcome[] = [];
+  /** Requests not yet answered, by event line. */
+  const inflight = new Map<number, Promise<void>>();
+  /** The sandbox each live pod has: a pod added again after its DEL is a new sandbox (a new container ID). */
+  const sandboxes = new Map<string, { containerId: string; added: Promise<void> }>();
+  const track = (line: number, p: Promise<void>) => inflight.set(line, p.finally(() => inflight.delete(line)));
   const advanceTo = async (t: number) => {
     for (let next = clock.nextAt(); next !== undefined && next <= t; next = clock.nextAt()) {
       await clock.runUntil(next);
@@ -133,38 +137,37 @@ export async function simulate(o: SimulationOptions): Promise<SimulationRun> {
 
   for (const ev of o.trace.events) {
     await advanceTo(t0 + ev.tMs);
-    const key = { network: NETWORK, containerId: ev.pod, ifName: IFNAME };
     if (ev.op === 'add') {
+      const containerId = `${ev.pod}-${ev.line}`;
       const requested = clock.now();
       const before = daemon.allocator.waiting;
       const out: AddOutcome = { pod: ev.pod, atMs: ev.tMs, waitMs: 0, waited: false, failed: false };
       outcomes.push(out);
-      const p = daemon.allocator.add(key, { namespace: NETWORK, name: ev.pod });
+      const p = daemon.allocator.add({ network: NETWORK, containerId, ifName: IFNAME }, { namespace: NETWORK, name: ev.pod });
       // The allocator counts a waiter synchronously, before its first await: that is "found no ready IP".
       out.waited = daemon.allocator.waiting > before;
-      inflight.set(
-        ev.pod,
-        p.then(
-          () => {
-            out.waitMs = clock.now() - requested;
-          },
-          (err: unknown) => {
-            if (!IpamError.is(err) || err.code !== 'POOL_EXHAUSTED') throw err;
-            out.waitMs = clock.now() - requested;
-            out.failed = true;
-            out.waited = true; // it found nothing, waited or not
-          },
-        ).finally(() => inflight.delete(ev.pod)),
+      const added = p.then(
+        () => {
+          out.waitMs = clock.now() - requested;
+        },
+        (err: unknown) => {
+          if (!IpamError.is(err) || err.code !== 'POOL_EXHAUSTED') throw err;
+          out.waitMs = clock.now() - requested;
+          out.failed = true;
+          out.waited = true; // it found nothing, waited or not
+        },
       );
+      sandboxes.set(ev.pod, { containerId, added });
+      track(ev.line, added);
     } else {
       // The runtime deletes a sandbox only after its ADD returned (CRI serialises per sandbox).
-      const pending = inflight.get(ev.pod);
+      const sb = sandboxes.get(ev.pod)!; // the parser guarantees a DEL follows its ADD
+      sandboxes.delete(ev.pod);
       const del = async () => {
-        await pending?.catch(() => {});
-        await daemon.allocator.del(key);
+        await sb.added.catch(() => {});
+        await daemon.allocator.del({ network: NETWORK, containerId: sb.containerId, ifName: IFNAME });
       };
-      const d = del();
-      inflight.set(`del:${ev.pod}:${ev.line}`, d.finally(() => inflight.delete(`del:${ev.pod}:${ev.line}`)));
+      track(ev.line, del());
     }
     await clock.runUntil(clock.now()); // let the request's synchronous effects settle before sampling
     sample();
@@ -174,7 +177,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationRun> {
   rec.finish();
   await drive(clock, daemon.stop(), 'daemon stop');
 
-  const waits = stats(outcomes);
+  const waits = waitStats(outcomes.map((x) => x.waitMs));
   const byAction = provider.callCounts();
   return {
     result: {
@@ -196,10 +199,6 @@ export async function simulate(o: SimulationOptions): Promise<SimulationRun> {
     policyExplain: daemon.policy.explain(),
     config,
   };
-}
-
-function stats(outcomes: Array<{ waitMs: number }>) {
-  return waitStats(outcomes.map((x) => x.waitMs));
 }
 
 /**

@@ -16,6 +16,10 @@ export interface PoolSample {
   /** Addresses the node holds (current mode, usable interfaces). */
   held: number;
   assigned: number;
+  /**
+   * Read at each sample. A cooldown ends by the clock alone, not by an event, so an expiry between samples shows at
+   * the next one (at most one reconcile period later). Only the chart uses it; idle (held − assigned) is exact.
+   */
   cooling: number;
 }
 

@@ -124,7 +124,7 @@ export class ArmClient {
    */
   async updateIpConfigs(id: string, nic: ArmNic, change: IpConfigChange): Promise<ArmNic> {
     const r = mustNic(id);
-    if (r.vmss) return this.updateScaleSetVm(r, nic, change);
+    if (r.vmss) return this.updateScaleSetVm(r, change);
     const drop = new Set(change.remove);
     const ipConfigurations = [...(nic.ipConfigurations ?? []).filter((c) => !drop.has(c.name!)), ...change.add.map((a) => ({ ...a, privateIPAddressVersion: 'IPv4' }))];
     const operation = 'networkInterfaces.createOrUpdate';
@@ -142,7 +142,7 @@ export class ArmClient {
     }
   }
 
-  private async updateScaleSetVm(r: NicRef & { vmss?: { name: string; instanceId: string } }, nic: ArmNic, change: IpConfigChange): Promise<ArmNic> {
+  private async updateScaleSetVm(r: NicRef, change: IpConfigChange): Promise<ArmNic> {
     const vmss = r.vmss!;
     const compute = await this.computeClient();
     const vm = await this.call('virtualMachineScaleSetVMs.get', () => compute.virtualMachineScaleSetVMs.get(r.resourceGroup, vmss.name, vmss.instanceId));
@@ -174,7 +174,6 @@ export class ArmClient {
     } catch (err) {
       throw mapAzureError(err, operation, lroFailureOf(last), this.o.now());
     }
-    void nic;
     return this.getNic(nicId(r));
   }
 

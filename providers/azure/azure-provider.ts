@@ -76,10 +76,10 @@ export class AzureProvider implements CloudProvider {
   constructor(private readonly o: AzureProviderOptions) {}
 
   private async client(): Promise<{ arm: ArmClient; me: ImdsInstance }> {
-    if (!this.identity) this.identity = await readImdsInstance(this.o.settings.imdsEndpoint, this.o.settings.imdsApiVersion);
+    if (!this.identity) this.identity = await readImdsInstance(this.o.settings.imdsEndpoint, this.o.settings.imdsApiVersion, this.o.clock);
     if (!this.arm) {
       const s = this.o.settings;
-      const credential = this.o.credential ?? (s.credential === 'static' ? new StaticTestCredential() : await defaultCredential(s.managedIdentityClientId));
+      const credential = this.o.credential ?? (s.credential === 'static' ? new StaticTestCredential(undefined, undefined, () => this.o.clock.now()) : await defaultCredential(s.managedIdentityClientId));
       this.arm = await ArmClient.create({
         endpoint: s.armEndpoint,
         subscriptionId: this.identity.subscriptionId,
@@ -215,6 +215,10 @@ export class AzureProvider implements CloudProvider {
     if (req.kind !== 'ip') {
       throw new InvalidCloudRequestError({ provider: 'azure', operation: 'assignAddresses', cloudCode: 'OperationNotSupported', message: 'Azure NICs take secondary IPs, not prefixes, here' });
     }
+    const bad = (message: string) => new InvalidCloudRequestError({ provider: 'azure', operation: 'assignAddresses', cloudCode: 'InvalidRequestFormat', message });
+    if ((req.count === undefined) === (req.cidrs === undefined)) throw bad('give exactly one of count or cidrs');
+    if (req.count !== undefined && (!Number.isInteger(req.count) || req.count < 0)) throw bad(`count must be a whole number >= 0, got ${req.count}`);
+    for (const c of req.cidrs ?? []) if (!/^\d{1,3}(\.\d{1,3}){3}(\/32)?$/.test(c)) throw bad(`not an IPv4 address or /32: ${c}`);
     return this.locked(interfaceId, async () => {
       const { arm } = await this.client();
       const nic = await arm.getNic(interfaceId);

@@ -21,6 +21,7 @@ export class StaticTestCredential implements TokenCredential {
   constructor(
     private readonly token = 'vpc-ipam-emulator-token',
     private readonly lifetimeMs = 3_600_000,
+    // Library code takes time from the daemon's Clock; the default is for tests and scripts.
     private readonly now: () => number = () => Date.now(),
   ) {}
 

@@ -9,6 +9,7 @@
  */
 import { mapAzureError } from './errors.js';
 import { normalizeMac } from './arm-ids.js';
+import type { Clock } from '../../ipamd/util/clock.js';
 
 export interface ImdsInstance {
   subscriptionId: string;
@@ -32,15 +33,22 @@ interface RawImds {
 
 const TIMEOUT_MS = 5000;
 
-export async function readImdsInstance(baseUrl: string, apiVersion: string): Promise<ImdsInstance> {
+export async function readImdsInstance(baseUrl: string, apiVersion: string, clock: Clock): Promise<ImdsInstance> {
   const url = `${baseUrl}/metadata/instance?api-version=${encodeURIComponent(apiVersion)}&format=json`;
+  // The timeout runs on the injected clock; `done` cancels it once the answer is in.
+  const timeout = new AbortController();
+  const done = new AbortController();
+  clock.sleep(TIMEOUT_MS, done.signal).then(() => timeout.abort(new Error(`IMDS did not answer within ${TIMEOUT_MS} ms`)), () => undefined);
   let res: Response;
+  let text: string;
   try {
-    res = await fetch(url, { headers: { Metadata: 'true' }, signal: AbortSignal.timeout(TIMEOUT_MS) });
+    res = await fetch(url, { headers: { Metadata: 'true' }, signal: timeout.signal });
+    text = await res.text();
   } catch (err) {
     throw mapAzureError(err, 'imds.instance');
+  } finally {
+    done.abort();
   }
-  const text = await res.text();
   if (!res.ok) {
     throw mapAzureError({ name: 'RestError', statusCode: res.status, message: `IMDS ${res.status}: ${text.slice(0, 200)}`, response: { headers: res.headers } }, 'imds.instance');
   }

@@ -136,16 +136,25 @@ async function main(): Promise<void> {
   for (const a of asked) if (!can.includes(a)) throw new Error(`provider "${a}" cannot run in this build (available: ${can.join(', ')})`);
   const providers = asked.length ? asked : can;
   const samples = new Map<string, Sample[]>(providers.map((p) => [p, []]));
+  const failed = new Map<string, string>();
   for (let run = 1; run <= RUNS; run++) {
     for (const p of providers) {
-      const s = await measure(p);
-      samples.get(p)!.push(s);
-      process.stdout.write(`run ${run}/${RUNS} ${p}: RSS ${mb(s.rssKb)} MB, peak ${mb(s.hwmKb)} MB, healthy after ${sec(s.startMs)} s, filled ${sec(s.fillMs)} s later\n`);
+      if (failed.has(p)) continue;
+      try {
+        const s = await measure(p);
+        samples.get(p)!.push(s);
+        process.stdout.write(`run ${run}/${RUNS} ${p}: RSS ${mb(s.rssKb)} MB, peak ${mb(s.hwmKb)} MB, healthy after ${sec(s.startMs)} s, filled ${sec(s.fillMs)} s later\n`);
+      } catch (err) {
+        // One provider's failure must not cost the others' figures; it is reported and fails the run.
+        failed.set(p, (err as Error).message);
+        process.stderr.write(`run ${run}/${RUNS} ${p}: FAILED: ${(err as Error).message}\n`);
+      }
     }
   }
+  const measured = providers.filter((p) => !failed.has(p));
   const date = new Date().toISOString().slice(0, 10);
   const env = `${date}, ${os.cpus().length} cores, Node ${process.version}, ${os.platform()} ${os.release()}`;
-  const rows = providers.map((p) => {
+  const rows = measured.map((p) => {
     const ss = samples.get(p)!;
     return { p, rss: median(ss.map((s) => s.rssKb)), hwm: median(ss.map((s) => s.hwmKb)), start: median(ss.map((s) => s.startMs)), fill: median(ss.map((s) => s.fillMs)) };
   });
@@ -155,6 +164,7 @@ async function main(): Promise<void> {
     `Measured ${env}. One real \`vpc-ipamd\` process per provider against that cloud's emulator (a separate`,
     `process, not counted), pool filled to ${FILL} free addresses (\`WARM_IP_TARGET=${FILL}\`), ${SETTLE_MS / 1000} s settle, then`,
     `/proc/<pid>/status; median of ${RUNS} runs, providers interleaved. Only the selected provider's SDK is loaded.`,
+    'ipamd reports healthy after its first pool tick, so "start to healthy" includes the first fill; "pool fill" is what remained after.',
     '',
     '| provider | RSS after start + fill (MB) | peak RSS, VmHWM (MB) | start to healthy (s) | pool fill (s) |',
     '|---|---|---|---|---|',
@@ -169,8 +179,9 @@ async function main(): Promise<void> {
       `**${r.p}**: daemon RSS ${mb(r.rss)} MB after start + pool fill of ${FILL} addresses (peak ${mb(r.hwm)} MB; median of ${RUNS}; ${env}; \`npm run bench:memory -- ${r.p}\`).`,
     );
   }
-  fs.writeFileSync(DOC, doc);
+  if (rows.length) fs.writeFileSync(DOC, doc);
   process.stdout.write(`${table}\n\nwritten to ${DOC}\n`);
+  if (failed.size) throw new Error(`not measured: ${[...failed].map(([p, m]) => `${p} (${m})`).join('; ')}`);
 }
 
 main().catch((err) => {

@@ -20,9 +20,10 @@ import { parsePodSubnetConfig } from '../../ipamd/k8s/pod-subnet-config.js';
 import { parseK8sSettings } from '../../ipamd/k8s/settings.js';
 import { REPO } from '../helpers/daemon-process.js';
 import { crdValidator } from '../k8s/helpers.js';
-import { find, kubectlAvailable, OVERLAYS, parseYamlFile, render, type Obj } from './render.js';
+import { find, kubectlProblem, OVERLAYS, parseYamlFile, render, type Obj } from './render.js';
 
-if (!kubectlAvailable()) throw new Error('kubectl is required to render the manifests (Debian: kubernetes-client, or the kubectl package); see docs/install.md');
+const problem = kubectlProblem();
+if (problem) throw new Error(`cannot render the manifests: ${problem}`);
 
 async function model(o: Obj): Promise<{ validate(): void }> {
   const [group, version] = o.apiVersion.includes('/') ? o.apiVersion.split('/') : ['', o.apiVersion];

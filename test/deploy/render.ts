@@ -12,12 +12,24 @@ export type Obj = { apiVersion: string; kind: string; metadata: { name: string; 
 
 export const OVERLAYS = ['aws', 'azure', 'gcp'] as const;
 
-export function kubectlAvailable(): string | undefined {
+/**
+ * Why `kubectl kustomize` cannot render here, or undefined when it can. The
+ * manifests use `patches` with targets and `labels` (kustomize >= v4.2,
+ * kubectl >= 1.22). Debian's own `kubernetes-client` (bookworm: 1.20.2, with
+ * kustomize v2.0.3) is too old for them, and its /usr/bin/kubectl collides
+ * with the `kubectl` package these machines come with, so it is not listed in
+ * .ci/packages.txt.
+ */
+export function kubectlProblem(): string | undefined {
+  let out: string;
   try {
-    return execFileSync('kubectl', ['version', '--client', '-o', 'json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    out = execFileSync('kubectl', ['version', '--client', '-o', 'json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   } catch {
-    return undefined;
+    return 'kubectl is not installed (kubectl >= 1.22 renders the manifests; see docs/install.md)';
   }
+  const v = (JSON.parse(out) as { kustomizeVersion?: string }).kustomizeVersion ?? '';
+  const major = Number(/^v(\d+)\./.exec(v)?.[1] ?? 0);
+  return major >= 4 ? undefined : `kubectl embeds kustomize ${v || '(unknown)'}; the manifests need kustomize >= v4.2 (kubectl >= 1.22)`;
 }
 
 export function render(overlay: string): Obj[] {

@@ -53,6 +53,18 @@ describe('aws daemon: warm pool in secondary-IP mode', () => {
     expect(eni.subnetId).toBe(nodeNics(d)[0]!.subnetId);
   });
 
+  it('WARM_ENI_TARGET=1: detaches and deletes the spare ENI once it is empty and past its minimum lifetime', { timeout: 120_000 }, async () => {
+    const d = await start({});
+    await d.add('a');
+    await until('a second ENI', () => pool(d).interfaces.length === 2);
+    await d.del('a');
+    // Interfaces live at least 60 s (attach churn is costly), so this waits in real time.
+    await until('back to one ENI', () => pool(d).interfaces.length === 1, 100_000);
+    expect(pool(d).total).toBe(9);
+    await until('EC2 agrees', () => ourInterfaces(d.cloud).length === 0);
+    expect(d.emu.counts()).toMatchObject({ DetachNetworkInterface: 1, DeleteNetworkInterface: 1 });
+  });
+
   it('WARM_IP_TARGET=3 + MINIMUM_IP_TARGET=6: grows to keep 3 free, shrinks back to the floor', async () => {
     const d = await start({ WARM_IP_TARGET: '3', MINIMUM_IP_TARGET: '6' });
     expect(pool(d).total).toBe(6);

@@ -184,7 +184,8 @@ describe.skipIf(!root || !haveDebianPlugins)('vpc-ipam CNI plugin end to end (ro
     const pool = await getJson<{ assigned: number; total: number; available: number }>(ipamd, '/v1/pool');
     expect(pool.assigned).toBe(0);
     expect(pool.available + (pool as unknown as { cooling: number }).cooling).toBe(pool.total);
-  }, 120_000);
+    // ~100 plugin processes of ~0.1 s CPU each on 2 shared cores: generous on purpose.
+  }, 240_000);
 
   it('DEL with ipamd down tears the host side down, spools the release, and ipamd replays it', async () => {
     const h = await startDaemon(daemonEnv());

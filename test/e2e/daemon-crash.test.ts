@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION, type Response } from '../../ipamd/api/protocol.js';
 import { readdirSync } from 'node:fs';
-import { pendingReleaseDir, spoolPendingRelease } from '../../ipamd/api/pending-release.js';
+import { pendingReleaseDir, writePendingRelease } from '../../ipamd/api/pending-release.js';
 import { callIpamd } from '../../ipamd/ctl/socket-client.js';
 import { getJson, kill, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
 
@@ -102,7 +102,7 @@ describe('ipamd process under SIGKILL', () => {
     }
     await kill(h, 'SIGKILL');
     const spool = pendingReleaseDir(h.socket);
-    await spoolPendingRelease(spool, { ...key, containerId: 'gone' });
+    writePendingRelease(spool, { v: PROTOCOL_VERSION, op: 'del', ...key, containerId: 'gone' });
     h = await startDaemon({}, h);
     handles.push(h);
     const after = await getJson<{ assignments: AssignmentView[] }>(h, '/v1/assignments');

@@ -91,7 +91,7 @@ describe('subnet exhaustion', () => {
       env: { VPC_IPAM_CUSTOM_NETWORKING: 'true', WARM_IP_TARGET: '2', VPC_IPAM_SUBNET_FULL_BACKOFF_SECONDS: '1' },
     });
     daemons.push(d);
-    const failed = await until('PoolGrowthFailed Event', () => events('full-1', 'PoolGrowthFailed')[0]);
+    const failed = await until('SubnetExhausted Event', () => events('full-1', 'SubnetExhausted')[0]);
     expect(failed.type).toBe('Warning');
     expect(String(failed.message)).toMatch(/creating an interface failed: .*InsufficientFreeAddressesInSubnet/);
     await until('growth-blocked condition', () => condition('full-1', 'VpcIpamPoolGrowthBlocked')?.status === 'True');
@@ -107,7 +107,7 @@ describe('subnet exhaustion', () => {
     expect(events('full-1', 'PoolRecovered')).toHaveLength(1);
     expect(condition('full-1', 'Ready')!.status).toBe('True');
     // Repeated failures were aggregated into few Events (count bumped), not one per pool tick.
-    const repeats = events('full-1', 'PoolGrowthFailed');
+    const repeats = events('full-1', 'SubnetExhausted');
     expect(repeats.length).toBe(1);
   });
 });

@@ -130,7 +130,26 @@ describe('simulate: hand-computed traces', () => {
   });
 });
 
-describe('simulate: determinism and speed', () => {
+describe('simulate: sandboxes', () => {
+  it('a pod added again after its DEL is a new sandbox, even while the first ADD is still waiting', async () => {
+    const r = await run({
+      instanceType: 'm5.large',
+      env: { WARM_IP_TARGET: '1' },
+      latency: only({ AssignPrivateIpAddresses: 1000 }),
+      rows: '0,add,a\n0,add,b\n0.5,del,b\n0.6,add,b\n5,add,c',
+    });
+    expect(r.addOutcomes.map((o) => [o.pod, o.failed])).toEqual([
+      ['a', false],
+      ['b', false],
+      ['b', false],
+      ['c', false],
+    ]);
+    // a, the second b and c hold addresses; the first b's address is cooling.
+    expect(r.timeline.at(-1)).toMatchObject({ assigned: 3, cooling: 1 });
+  });
+});
+
+describe('simulate: determinism', () => {
   const steady = parseTrace(readFileSync('test/bench/traces/steady.csv', 'utf8'), 'steady.csv');
 
   it('two replays of the same trace and settings give identical results', async () => {

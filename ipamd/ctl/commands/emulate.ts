@@ -89,6 +89,30 @@ export const EMULATORS: Record<string, (o: EmulateOptions) => Promise<RunningEmu
       close: () => node.close(),
     };
   },
+  gcp: async (o) => {
+    // No latency model or metadata lag in the GCE emulator: refuse rather than ignore those flags.
+    if (o.latencyScale) throw new UsageError('--latency-scale is not supported by the gcp emulator');
+    if (o.metadataDelayMs) throw new UsageError('--metadata-delay-ms is not supported by the gcp emulator');
+    const { startEmulatedGceNode } = await import('../../../providers/gcp/emulator/node.js');
+    const node = await startEmulatedGceNode({
+      host: o.host,
+      port: o.port,
+      ...(o.instanceType ? { machineType: o.instanceType } : {}),
+      ...(o.subnet ? { primaryCidr: o.subnet } : {}),
+      ...(o.podSubnet ? { podsCidr: o.podSubnet } : {}),
+      ...(o.state ? { stateFile: o.state } : {}),
+      ...(o.throttleRatio ? { throttleRatio: o.throttleRatio } : {}),
+    });
+    return {
+      lines: [
+        `gcp emulator (Compute REST + metadata server) on ${node.endpoint}`,
+        `  instance  ${node.instanceName}  (--pod-subnet is the Pods secondary range)`,
+        ...Object.entries(node.env).map(([k, v]) => `  export ${k}=${v}`),
+      ],
+      json: { provider: 'gcp', endpoint: node.endpoint, instanceId: node.instanceName, env: node.env },
+      close: () => node.close(),
+    };
+  },
 };
 
 function num(flags: Record<string, unknown>, name: string, min: number, max: number): number | undefined {

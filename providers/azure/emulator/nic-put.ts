@@ -68,7 +68,7 @@ export function planNicPut(world: AzureWorld, nic: SimInterface, body: unknown):
     if (primary) primaries++;
     const subnetRef = obj(p.subnet)?.id;
     if (typeof subnetRef !== 'string') throw bad(`ipConfigurations[${i}] (${name}): properties.subnet.id is required`);
-    const subnet = resolveSubnet(world, subnetRef, nic, name);
+    const subnet = resolveSubnet(world, subnetRef, nic);
     if (subnet.vpcId !== nicVnet) {
       throw bad(`IP configuration ${name} references subnet ${subnetRef} in another virtual network; all IP configurations of a NIC must be in the NIC's virtual network.`, 'InvalidRequestFormat');
     }
@@ -95,7 +95,7 @@ export function planNicPut(world: AzureWorld, nic: SimInterface, body: unknown):
       throw bad(`${name} is the primary IP configuration and must stay primary.`, 'OperationNotSupported');
     }
     if (ip !== undefined && method === 'Static') {
-      checkStatic(world, subnet, ip, name);
+      checkStatic(subnet, ip, name);
       // The SimCloud treats an address the NIC already has as a no-op; ARM refuses a second ipConfiguration with it.
       if (ownIps.has(ip) || staticIps.has(ip)) {
         throw bad(`Private static IP address ${ip} of IP configuration ${name} is already allocated to another IP configuration.`, world.cloud.errorCodes.addressInUse);
@@ -111,19 +111,18 @@ export function planNicPut(world: AzureWorld, nic: SimInterface, body: unknown):
   return plan;
 }
 
-function resolveSubnet(world: AzureWorld, ref: string, nic: SimInterface, name: string): SimSubnet {
+function resolveSubnet(world: AzureWorld, ref: string, nic: SimInterface): SimSubnet {
   const r = parseSubnetId(ref);
   const notFound = () =>
     new ArmError(400, 'InvalidResourceReference', `Resource ${ref} referenced by resource ${world.nicArmId(nic)} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.`);
   if (!r || !sameId(r.subscription, world.scope.subscription) || !sameId(r.resourceGroup, world.scope.resourceGroup)) throw notFound();
   const s = world.subnet(r.vnet, r.name);
   if (!s) throw notFound();
-  void name;
   return s;
 }
 
 /** Azure's own checks of a static address, with its codes (cloud-apis.md §4.6). */
-function checkStatic(world: AzureWorld, subnet: SimSubnet, ip: string, name: string): void {
+function checkStatic(subnet: SimSubnet, ip: string, name: string): void {
   const b = parseBlock(subnet.cidr)!;
   const a = parseBlock(ip)!;
   if (a.start < b.start || a.start >= b.start + BigInt(b.size)) {
@@ -133,7 +132,6 @@ function checkStatic(world: AzureWorld, subnet: SimSubnet, ip: string, name: str
   if (off < 4 || off === b.size - 1) {
     throw bad(`Private static IP address ${ip} falls within reserved IP range of subnet prefix ${subnet.cidr}.`, 'PrivateIPAddressInReservedRange');
   }
-  void world;
 }
 
 function subnetFull(world: AzureWorld, subnet: SimSubnet, count: number): ArmError {

@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { CloudCaller } from '../../../ipamd/cloud/cloud-caller.js';
+import { analyzeSubnet, RESERVED_RULES } from '../../../ipamd/monitor/subnet-space.js';
 import { SystemClock } from '../../../ipamd/util/clock.js';
 import { CloudUnavailableError, ConflictError, IpamError, ThrottledError, type CloudError } from '../../../providers/errors.js';
 import type { CloudProvider } from '../../../providers/types.js';
@@ -147,6 +148,24 @@ describe('grow and shrink', () => {
     const expected = ['10.240.0.0', '10.240.0.1', '10.240.0.2', '10.240.0.3', '10.240.0.255', inv.interfaces[0]!.primaryIp, ...[...cloudIpconfigs(emu).values()].map((c) => c.ip)];
     expect(alloc.used.sort()).toEqual(expected.map((ip) => `${ip}/32`).sort());
     expect(alloc.subnet.availableAddresses).toBe(248);
+  });
+});
+
+describe('exhaustion monitor input', () => {
+  it('gives the monitor used addresses that agree with ARM usage, other tenants and Pod-subnet addresses included', async () => {
+    emu = await emulator({ secondaryIps: 3, podSubnet: { name: 'pods', cidr: '10.240.16.0/26' } });
+    const pods = emu.world.subnet('vnet1', 'pods')!;
+    emu.world.cloud.occupyRandom(pods.id, 7, 'another tenant');
+    const p = provider(emu, { AZURE_POD_SUBNET_ID: PODS_ID });
+    const inv = await p.describeNode();
+    await p.assignAddresses(inv.interfaces[0]!.id, { kind: 'ip', count: 5 });
+    for (const id of [NODES_ID, PODS_ID]) {
+      const alloc = await p.describeSubnetAllocations!(id);
+      const space = analyzeSubnet(alloc.subnet.cidr, alloc.used, { reserved: RESERVED_RULES.azure, prefixLength: 28 });
+      expect(space.free).toBe(alloc.subnet.availableAddresses);
+    }
+    const pod = await p.describeSubnetAllocations!(PODS_ID);
+    expect(pod.subnet.availableAddresses).toBe(64 - 5 - 7 - 5);
   });
 });
 
