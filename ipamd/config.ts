@@ -63,6 +63,10 @@ export interface DaemonConfig {
   subnetFullBackoffMs: number;
   cloudConcurrency: number;
   cloudMaxAttempts: number;
+  /** MTU ipamd sets on the host links of secondary interfaces (the AWS CNI's AWS_VPC_ENI_MTU). */
+  interfaceMtu: number;
+  /** Configure host links and route tables of secondary interfaces (off by default on the sim cloud, whose MACs are not real). */
+  hostInterfaces: boolean;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
   /** `stdout`, `stderr`, or a file path. */
   logFile: string;
@@ -136,6 +140,11 @@ function readCidr(env: Env, name: string, def: string): string {
   return raw;
 }
 
+function defaultPolicy(env: Env, t: WarmTargets): PoolPolicyName {
+  const azure = present(env, 'VPC_IPAM_PROVIDER') === 'azure';
+  return azure && t.warmIps === 0 && t.minimumIps === 0 ? 'azure-batch' : 'static';
+}
+
 export function parseConfig(env: Env): DaemonConfig {
   const prefixDelegation = readBool(env, 'ENABLE_PREFIX_DELEGATION', false);
   const targets: WarmTargets = {
@@ -170,7 +179,9 @@ export function parseConfig(env: Env): DaemonConfig {
     prefixDelegation,
     prefixFallbackToIps: readBool(env, 'PREFIX_FALLBACK_TO_IPS', false),
     targets: Object.freeze(targets),
-    policy: readEnum(env, 'WARM_POOL_POLICY', ['static', 'adaptive', 'azure-batch'] as const, 'static'),
+    // Azure NICs hold 256 addresses and cannot be added at run time: WARM_ENI_TARGET's "one interface of
+    // free addresses" would take 255 per node, so Azure defaults to its own batch sizing unless IP targets are set.
+    policy: readEnum(env, 'WARM_POOL_POLICY', ['static', 'adaptive', 'azure-batch'] as const, defaultPolicy(env, targets)),
     adaptive: Object.freeze(adaptive),
     maxInterfaces: maxEni > 0 ? maxEni : undefined,
     cooldownMs: readInt(env, 'IP_COOLDOWN_PERIOD', 30, { min: 0, max: 3600 }) * 1000,
@@ -181,6 +192,9 @@ export function parseConfig(env: Env): DaemonConfig {
     subnetFullBackoffMs: readInt(env, 'VPC_IPAM_SUBNET_FULL_BACKOFF_SECONDS', 120, { min: 1, max: 3600 }) * 1000,
     cloudConcurrency: readInt(env, 'VPC_IPAM_CLOUD_CONCURRENCY', 2, { min: 1, max: 16 }),
     cloudMaxAttempts: readInt(env, 'VPC_IPAM_CLOUD_MAX_ATTEMPTS', 6, { min: 1, max: 20 }),
+    // AWS_VPC_ENI_MTU's range: 576 is the IPv4 minimum, 9001 the VPC jumbo-frame maximum.
+    interfaceMtu: readInt(env, 'VPC_IPAM_INTERFACE_MTU', 9001, { min: 576, max: 9001 }),
+    hostInterfaces: readBool(env, 'VPC_IPAM_HOST_INTERFACES', present(env, 'VPC_IPAM_PROVIDER') !== undefined && present(env, 'VPC_IPAM_PROVIDER') !== 'sim'),
     logLevel: readEnum(env, 'VPC_IPAM_LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const, 'info'),
     logFile: present(env, 'VPC_IPAM_LOG_FILE') ?? 'stdout',
     sim: Object.freeze({

@@ -20,6 +20,7 @@ import type { Checkpointer } from './datastore/checkpoint.js';
 import { Datastore } from './datastore/datastore.js';
 import type { PoolSnapshot } from './datastore/types.js';
 import type { PodNetworkPlumber } from './netns/plumber.js';
+import { HostInterfaceSync } from './netns/interface-sync.js';
 import { DaemonMetrics } from './observability/metrics.js';
 import type { Logger } from './observability/logger.js';
 import { formatStatusLine } from './observability/status-line.js';
@@ -64,6 +65,8 @@ export class IpamDaemon {
   readonly metrics: DaemonMetrics;
   readonly caller: CloudCaller;
   readonly policy: PoolPolicy;
+  /** Host links and route tables of secondary interfaces (netns/interface-sync.ts). */
+  readonly hostLinks: HostInterfaceSync;
   allocator!: Allocator;
   reconciler!: PoolReconciler;
   handler!: ApiHandler;
@@ -96,6 +99,7 @@ export class IpamDaemon {
       random: d.random,
       observer: this.metrics,
     });
+    this.hostLinks = new HostInterfaceSync({ plumber: d.plumber, mtu: c.interfaceMtu, log: d.log });
   }
 
   /** Pods known to be coming that have no address yet (set by the Kubernetes Pod watch). */
@@ -144,6 +148,7 @@ export class IpamDaemon {
     }
     // A cloud that has only prefix blocks (GCP alias ranges) runs in prefix mode whatever the variable says.
     this.datastore.mode = c.prefixDelegation || !L.supportsIps ? 'prefix' : 'ip';
+    this.datastore.defaultPrefixSize = 2 ** (32 - L.prefixLength);
     this.poolLimits = {
       maxInterfaces: Math.min(c.maxInterfaces ?? Infinity, L.maxInterfaces),
       slotsPerInterface: L.ipv4PerInterface - 1,
@@ -208,7 +213,17 @@ export class IpamDaemon {
         onSync: (report) => {
           // The plugin may have spooled a DEL during a short socket outage: replay on every resync too.
           void this.replaySpool();
+          // Also retries host links the kernel did not show yet, and empties tables of interfaces gone.
+          void this.syncHostLinks();
           ev.onSync?.(report);
+        },
+        onInterfaceAttached: (nic) => {
+          void this.syncHostLinks();
+          ev.onInterfaceAttached?.(nic);
+        },
+        onInterfaceDeleted: (nic) => {
+          void this.syncHostLinks();
+          ev.onInterfaceDeleted?.(nic);
         },
         onActionError: (a, err) => {
           this.metrics.error((err as { code?: string }).code ?? 'INTERNAL');
@@ -227,6 +242,15 @@ export class IpamDaemon {
       onError: (code) => this.metrics.error(code),
     });
     await this.replaySpool();
+    // Interfaces attached before this start (never rejects; an absent link is retried on resync).
+    await this.syncHostLinks();
+  }
+
+  /** Brings host links and route tables in line with the datastore's interfaces. Never rejects. */
+  syncHostLinks(): Promise<void> {
+    // The sim cloud's MACs belong to no real link; never let them match a host link by accident.
+    if (!this.d.config.hostInterfaces) return Promise.resolve();
+    return this.hostLinks.sync(this.datastore.interfaceList());
   }
 
   private replaying: Promise<void> | undefined;
@@ -291,6 +315,7 @@ export class IpamDaemon {
     await this.monitor?.stop();
     if (this.allocator) await this.allocator.persist().catch((err) => this.d.log.error({ err }, 'final checkpoint failed'));
     await Promise.allSettled(this.http.map((h) => h.close()));
+    await this.hostLinks.idle();
     await this.d.plumber.close().catch(() => {});
     await this.d.provider.close?.();
   }
@@ -369,7 +394,7 @@ export class IpamDaemon {
           },
         };
       },
-      '/v1/nics': async () => ({ body: { node: { ...this.node, interfaces: undefined }, interfaces: this.datastore.interfaceList(), snapshot: this.snapshot().interfaces } }),
+      '/v1/nics': async () => ({ body: { node: { ...this.node, interfaces: undefined }, interfaces: this.datastore.interfaceList(), snapshot: this.snapshot().interfaces, hostLinks: this.hostLinks.list() } }),
       '/v1/assignments': async () => ({ body: { assignments: this.datastore.list(), orphaned: this.datastore.orphaned() } }),
       '/v1/config': async () => ({ body: publicConfig(this.d.config) }),
       '/v1/subnets': async () => ({ body: { enabled: this.monitor.enabled, intervalMs: this.monitor.settings.intervalMs, subnets: this.monitor.reports() } }),

@@ -344,11 +344,14 @@ export class Datastore {
 
   // ---- internals -------------------------------------------------------------
 
+  /** Addresses in one prefix block before any exists (16 for an AWS /28; GCP alias blocks are configurable). */
+  defaultPrefixSize = 16;
+
   private prefixBlockSize(): number {
     for (const i of this.interfaces.values()) {
       for (const b of i.blocks.values()) if (b.kind === 'prefix') return b.addresses.length;
     }
-    return 16;
+    return this.defaultPrefixSize;
   }
 
   /** A secondary-IP block used as fallback capacity in prefix mode (see {@link fallbackIps}). */

@@ -7,13 +7,19 @@
  * Concurrency: jobs for the same attachment (same host veth name) run one
  * after another; different Pods run concurrently in the worker, up to
  * `maxInFlight` (the kernel's rtnl lock serialises most of the work anyway).
+ *
+ * Host interface links (setUpInterface/tearDownInterface) need no setns, yet
+ * they run on the same worker: the main thread then does no netlink I/O at
+ * all (netlink 0.3.0 calls can hang; here the job timeout bounds them), and
+ * jobs for one route table are serialised like those of one Pod.
  */
 
 import { Worker } from 'node:worker_threads';
 import { NetnsError } from '../../providers/errors.js';
 import { SystemClock, type Clock } from '../util/clock.js';
-import { hostVethName, type PodNetworkPlumber, type PodWiring, type WiredPod } from './plumber.js';
+import { hostVethName, type HostInterface, type PodNetworkPlumber, type PodWiring, type WiredPod } from './plumber.js';
 import type { WorkerJob, WorkerOp, WorkerReply } from './netlink-worker.js';
+import { checkDeviceIndex, routeTableFor, validateHostInterface, type HostInterfaceResult } from './host-interface.js';
 import { isIPv4 } from './netlink-ops.js';
 
 export interface NetlinkPlumberOptions {
@@ -97,10 +103,29 @@ export class NetlinkPlumber implements PodNetworkPlumber {
     await this.submit('check', w);
   }
 
+  /** Configures the host link of a secondary interface (host-interface.ts). */
+  async setUpInterface(i: HostInterface): Promise<'configured' | 'absent'> {
+    return (await this.configureInterface(i)).state;
+  }
+
+  /** {@link setUpInterface} with the details: link name, table, gateway, and what changed (empty = it was already right). */
+  async configureInterface(i: HostInterface): Promise<HostInterfaceResult> {
+    const spec = validateHostInterface(i);
+    const key = `table:${routeTableFor(spec.deviceIndex)}`;
+    return (await this.enqueue(key, () => this.post('setUpInterface', { i: spec }, `${spec.mac} (table ${routeTableFor(spec.deviceIndex)})`))) as HostInterfaceResult;
+  }
+
+  /** Empties route table deviceIndex + 1. Idempotent. */
+  async tearDownInterface(i: { deviceIndex: number }): Promise<void> {
+    checkDeviceIndex(i.deviceIndex); // the worker checks again; this fails fast without a round trip
+    const table = routeTableFor(i.deviceIndex);
+    await this.enqueue(`table:${table}`, () => this.post('tearDownInterface', { i: { deviceIndex: i.deviceIndex } as WorkerJob['i'] }, `table ${table}`));
+  }
+
   /** Starts the worker and waits until it answers, so the first Pod does not pay for it. Optional. */
   async warmUp(): Promise<void> {
     if (this.closed) throw new NetnsError('plumber closed');
-    await this.post('ping', undefined);
+    await this.post('ping', {}, '');
   }
 
   async close(): Promise<void> {
@@ -113,10 +138,14 @@ export class NetlinkPlumber implements PodNetworkPlumber {
 
   /** Serialises per attachment, bounds concurrency, then posts to the worker. */
   private submit(op: WorkerOp, w: PodWiring): Promise<unknown> {
+    return this.enqueue(hostVethName(w.containerId, w.ifName), () => this.post(op, { w }, `${w.containerId}/${w.ifName}`));
+  }
+
+  /** Runs `fn` after earlier jobs with the same key, within the concurrency bound. */
+  private enqueue(key: string, fn: () => Promise<unknown>): Promise<unknown> {
     if (this.closed) return Promise.reject(new NetnsError('plumber closed'));
-    const key = hostVethName(w.containerId, w.ifName);
     const prev = this.perKey.get(key) ?? Promise.resolve();
-    const job = prev.catch(() => undefined).then(() => this.withSlot(() => this.post(op, w)));
+    const job = prev.catch(() => undefined).then(() => this.withSlot(fn));
     this.perKey.set(key, job);
     const forget = () => {
       if (this.perKey.get(key) === job) this.perKey.delete(key);
@@ -136,7 +165,7 @@ export class NetlinkPlumber implements PodNetworkPlumber {
     }
   }
 
-  private post(op: WorkerOp, w: PodWiring | undefined): Promise<unknown> {
+  private post(op: WorkerOp, payload: Pick<WorkerJob, 'w' | 'i'>, label: string): Promise<unknown> {
     const worker = this.ensureWorker();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -144,12 +173,12 @@ export class NetlinkPlumber implements PodNetworkPlumber {
       this.clock.sleep(this.jobTimeoutMs, timer.signal).then(
         () => {
           this.pending.delete(id);
-          reject(new NetnsError(`${op} ${w ? `${w.containerId}/${w.ifName}` : ''}: no answer from the plumbing worker in ${this.jobTimeoutMs} ms`));
+          reject(new NetnsError(`${op} ${label}: no answer from the plumbing worker in ${this.jobTimeoutMs} ms`));
         },
         () => undefined, // aborted: the worker answered
       );
       this.pending.set(id, { resolve, reject, timer });
-      worker.postMessage({ id, op, w } satisfies WorkerJob);
+      worker.postMessage({ id, op, ...payload } satisfies WorkerJob);
     });
   }
 

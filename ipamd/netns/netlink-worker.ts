@@ -5,7 +5,8 @@
  * the daemon's main thread (and libuv's pool threads) in the host netns
  * forever. See README.md in this folder for the full hazard note.
  *
- * Messages: `{ id, op: 'setUp'|'tearDown'|'check'|'ping', w }` in,
+ * Messages: `{ id, op: 'setUp'|'tearDown'|'check'|'ping', w }` or
+ * `{ id, op: 'setUpInterface'|'tearDownInterface', i }` in,
  * `{ id, ok: true, value }` or `{ id, ok: false, error: { message, step?, errno? } }` out.
  */
 
@@ -17,12 +18,15 @@ import { hostVethName } from './plumber.js';
 import { tearDownHostSide } from './host-teardown.js';
 import { NetlinkStepError, createRtNetlink, type RtSocket } from './netlink-ops.js';
 import { checkPod, wirePod, type WiringContext } from './pod-wiring.js';
+import { setUpHostInterface, tearDownHostInterface, type HostInterfaceSpec } from './host-interface.js';
 
-export type WorkerOp = 'setUp' | 'tearDown' | 'check' | 'ping';
+export type WorkerOp = 'setUp' | 'tearDown' | 'check' | 'ping' | 'setUpInterface' | 'tearDownInterface';
 export interface WorkerJob {
   id: number;
   op: WorkerOp;
   w?: PodWiring;
+  /** Host interface jobs (host netns only: they never enter the setns window). */
+  i?: HostInterfaceSpec;
 }
 export type WorkerReply =
   | { id: number; ok: true; value: unknown }
@@ -73,6 +77,10 @@ async function run(ctx: WiringContext, job: WorkerJob): Promise<unknown> {
       return checkPod(ctx, job.w!);
     case 'ping':
       return true;
+    case 'setUpInterface':
+      return setUpHostInterface(ctx.host, job.i!);
+    case 'tearDownInterface':
+      return tearDownHostInterface(ctx.host, job.i!);
     case 'tearDown':
       // ipamd vouches for the address (it is still assigned to this attachment).
       return tearDownHostSide(

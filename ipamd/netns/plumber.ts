@@ -34,6 +34,17 @@ export interface WiredPod {
   hostMac?: string;
 }
 
+/** A secondary cloud interface as the host must see it (see host-interface.ts). */
+export interface HostInterface {
+  /** `NetworkInterface.mac`: how the Linux link is found. */
+  mac: string;
+  /** >= 1; its policy-routing table is deviceIndex + 1. */
+  deviceIndex: number;
+  /** The interface's subnet; the gateway is its network address + 1. */
+  subnetCidr: string;
+  mtu: number;
+}
+
 export interface PodNetworkPlumber {
   /** Creates veth, address, routes, neighbour, host route and rule. Undoes its own steps on failure. */
   setUp(w: PodWiring): Promise<WiredPod>;
@@ -41,6 +52,14 @@ export interface PodNetworkPlumber {
   tearDown(w: PodUnwiring): Promise<void>;
   /** Throws a NetnsError naming what is missing or wrong. */
   check(w: PodWiring): Promise<void>;
+  /**
+   * Optional: sets MTU and up on the host link with `i.mac`, and fills table
+   * deviceIndex + 1 with the gateway's link route and a default route via it.
+   * Idempotent. 'absent' when no link has that MAC (yet): the caller retries.
+   */
+  setUpInterface?(i: HostInterface): Promise<'configured' | 'absent'>;
+  /** Optional: empties table deviceIndex + 1 (the interface was deleted). Idempotent. */
+  tearDownInterface?(i: { deviceIndex: number }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -51,6 +70,11 @@ export class NoopPlumber implements PodNetworkPlumber {
   }
   async tearDown(): Promise<void> {}
   async check(): Promise<void> {}
+  /** No kernel state here: there is never a link to configure. */
+  async setUpInterface(): Promise<'configured' | 'absent'> {
+    return 'absent';
+  }
+  async tearDownInterface(): Promise<void> {}
   async close(): Promise<void> {}
 }
 

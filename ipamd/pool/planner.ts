@@ -96,7 +96,12 @@ export function planPool(s: PoolSnapshot, t: WarmTargets, limits: PoolLimits, ct
     targetMode = 'warm-prefix';
     const low = s.available < s.blockSize * t.warmPrefixes || (s.available === 0 && (s.waiting > 0 || t.warmPrefixes === 0));
     if (low) need = Math.max(1, t.warmPrefixes - freeBlocks, Math.ceil(s.waiting / s.blockSize));
-    else if (s.waiting === 0) excess = Math.max(freeBlocks - t.warmPrefixes, 0);
+    else if (s.waiting === 0) {
+      // With a target of 0 the pool grows when nothing is free; keep the block that growth added while it
+      // holds every free address, or the next plan would release it and the one after would grow again.
+      const keep = t.warmPrefixes === 0 && s.available <= freeBlocks * s.blockSize ? 1 : t.warmPrefixes;
+      excess = Math.max(freeBlocks - keep, 0);
+    }
     rule = `WARM_PREFIX_TARGET=${t.warmPrefixes} (${freeBlocks} unused prefixes)`;
   } else {
     targetMode = 'warm-interface';

@@ -27,6 +27,10 @@ export interface ReconcilerEvents {
   onGrowthBlocked?(reason: string, cloudCode: string, untilMs: number): void;
   onPoolChanged?(): void;
   onSync?(report: SyncReport): void;
+  /** An interface this reconciler created is attached and in the datastore (the host link may not exist yet). */
+  onInterfaceAttached?(nic: NetworkInterface): void;
+  /** An interface this reconciler deleted is gone from the cloud and the datastore. */
+  onInterfaceDeleted?(nic: NetworkInterface): void;
 }
 
 /** Ordered subnet candidates for a new interface (node subnet, tagged Pod subnets, custom networking...). */
@@ -265,6 +269,7 @@ export class PoolReconciler {
             datastore.upsertInterface(nic, clock.now());
             this.ctx.lastGrowAt = clock.now();
             this.o.log?.info({ interfaceId: nic.id, subnetId: c.subnetId, blocks: nic.blocks.length }, 'interface attached');
+            this.o.events?.onInterfaceAttached?.(nic);
             this.o.events?.onPoolChanged?.();
             return;
           } catch (err) {
@@ -305,6 +310,7 @@ export class PoolReconciler {
         for (const b of nic.blocks) this.recentlyReleased.set(b.cidr, clock.now());
         this.ctx.lastShrinkAt = clock.now();
         this.o.log?.info({ interfaceId: a.interfaceId }, 'interface deleted');
+        this.o.events?.onInterfaceDeleted?.(nic);
         return;
       }
     }

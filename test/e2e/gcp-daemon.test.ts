@@ -221,5 +221,8 @@ describe('vpc-ipamd on GCE (emulated)', () => {
       expect(e?.message).toMatch(msg);
     }
     expect(t.emu.calls()['instances.updateNetworkInterface']).toBeUndefined();
+    const embedded = { VPC_IPAM_PROVIDER: 'gcp', VPC_IPAM_GCP_EMBEDDED_EMULATOR: 'true' };
+    await expect(startDaemon({ ...embedded, VPC_IPAM_GCP_EMULATOR_PODS_CIDR: '10.0.0.0/8' })).rejects.toThrow(/VPC_IPAM_GCP_EMULATOR_PODS_CIDR: .*10\.0\.0\.0\/8/);
+    await expect(startDaemon({ ...embedded, GCP_COMPUTE_ENDPOINT: t.emu.url })).rejects.toThrow(/GCP_COMPUTE_ENDPOINT: cannot be set with VPC_IPAM_GCP_EMBEDDED_EMULATOR=true/);
   });
 });

@@ -186,3 +186,18 @@ describe('planPool: prefix delegation', () => {
     expect(p.actions[1]).toEqual({ kind: 'assign', interfaceId: 'eni-0', blockKind: 'prefix', count: 1 });
   });
 });
+
+describe('planPool: WARM_PREFIX_TARGET=0 (GCP runs in prefix mode without the PD variable)', () => {
+  const t: WarmTargets = { ...AWS_DEFAULT, warmPrefixes: 0 };
+  const pfxSnap = (i: InterfaceView) => snap([i], { mode: 'prefix', blockSize: 16 });
+  it('grows one block when nothing is free, then keeps it instead of oscillating', () => {
+    const empty = pfxSnap(iface({ id: 'nic0', deviceIndex: 0 }));
+    expect(planPool(empty, t, M5_LARGE, ctx).actions).toEqual([{ kind: 'assign', interfaceId: 'nic0', blockKind: 'prefix', count: 1 }]);
+    const grown = pfxSnap(iface({ id: 'nic0', deviceIndex: 0, blocks: 1, slotsUsed: 1, addresses: 16, freeBlocks: ['10.4.0.0/28'] }));
+    expect(planPool(grown, t, M5_LARGE, ctx).actions).toEqual([]);
+  });
+  it('still releases a second free block', () => {
+    const two = pfxSnap(iface({ id: 'nic0', deviceIndex: 0, blocks: 2, slotsUsed: 2, addresses: 32, freeBlocks: ['10.4.0.0/28', '10.4.0.16/28'] }));
+    expect(planPool(two, t, M5_LARGE, ctx).actions).toEqual([{ kind: 'release', interfaceId: 'nic0', cidrs: ['10.4.0.0/28'] }]);
+  });
+});

@@ -5,12 +5,15 @@
  * writer, throttling, exhaustion and fragmentation, failed and slow
  * operations, and secondary-range usage for the monitor.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CloudCaller } from '../../../ipamd/cloud/cloud-caller.js';
 import { SystemClock } from '../../../ipamd/util/clock.js';
 import { IpamError, type CloudError } from '../../../providers/errors.js';
 import { rangeUsage, type ComputeApi, type GcpProvider } from '../../../providers/gcp/index.js';
-import { nicFingerprint, seedGceNode } from '../../../providers/gcp/emulator/index.js';
+import { EMULATOR_ACCESS_TOKEN, nicFingerprint, seedGceNode } from '../../../providers/gcp/emulator/index.js';
 import { cloudRanges, compute, gce, internal, provider, TARGET, throttled, type TestEmulator } from './helpers.js';
 
 let t: TestEmulator | undefined;
@@ -280,6 +283,29 @@ describe('errors', () => {
     const e = await fail(provider(t, { metadataHost: `127.0.0.1:${port}` }));
     fake.close();
     expect(e).toMatchObject({ code: 'CLOUD_UNAVAILABLE', cloudCode: 'invalidMetadataResponse' });
+  });
+});
+
+describe('Application Default Credentials', () => {
+  it('without GCP_ACCESS_TOKEN takes the token from the metadata server, for the SDK and for the explicit empty-list PATCH', async () => {
+    t = await gce({}, { requiredToken: EMULATOR_ACCESS_TOKEN });
+    // ADC finds the metadata server through GCE_METADATA_HOST; HOME points at an empty dir so no gcloud file is found.
+    const saved = { host: process.env.GCE_METADATA_HOST, home: process.env.HOME, creds: process.env.GOOGLE_APPLICATION_CREDENTIALS };
+    process.env.GCE_METADATA_HOST = t.emu.host;
+    process.env.HOME = mkdtempSync(path.join(tmpdir(), 'adc-home-'));
+    delete process.env.GOOGLE_APPLICATION_CREDENTIALS;
+    try {
+      const p = await adapter(t, { accessToken: undefined });
+      const [b] = await p.assignAddresses('nic0', { kind: 'prefix', count: 1 });
+      await p.unassignAddresses('nic0', [b!]);
+      expect(cloudRanges(t)).toEqual([]);
+      expect(t.emu.requests('instances.updateNetworkInterface').map((r) => r.status)).toEqual([200, 200]);
+    } finally {
+      for (const [k, v] of [['GCE_METADATA_HOST', saved.host], ['HOME', saved.home], ['GOOGLE_APPLICATION_CREDENTIALS', saved.creds]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
   });
 });
 
