@@ -100,7 +100,7 @@ export class DaemonMetrics implements CallObserver {
     });
     this.errors = new client.Counter({
       name: 'vpc_ipam_errors_total',
-      help: 'Errors by stable error code (see docs/troubleshooting.md).',
+      help: 'Errors by stable error code (docs/troubleshooting.md lists them).',
       labelNames: ['code'],
       registers: [r],
     });
