@@ -1,36 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { planPool, type PoolLimits } from '../../ipamd/pool/planner.js';
+import { planPool } from '../../ipamd/pool/planner.js';
 import type { InterfaceView, PoolSnapshot } from '../../ipamd/datastore/types.js';
+import { iface, M5_LARGE, PLAN_CTX, snap } from '../helpers/pool-snapshots.js';
 import type { WarmTargets } from '../../ipamd/config.js';
 
-const M5_LARGE: PoolLimits = { maxInterfaces: 3, slotsPerInterface: 9, canCreateInterfaces: true };
 const AWS_DEFAULT: WarmTargets = { warmInterfaces: 1, warmIps: 0, minimumIps: 0, warmPrefixes: 1 };
-const ctx = { shrinkIntervalMs: 30_000, minInterfaceLifetimeMs: 60_000 };
-
-function iface(p: Partial<InterfaceView> & { id: string; deviceIndex: number }): InterfaceView {
-  return {
-    subnetId: 'subnet-1',
-    primary: p.deviceIndex === 0,
-    usable: true,
-    createdAt: 0,
-    slotsUsed: p.blocks ?? 0,
-    blocks: 0,
-    addresses: p.blocks ?? 0,
-    assigned: 0,
-    cooling: 0,
-    freeBlocks: [],
-    staleBlocks: [],
-    staleAssigned: 0,
-    ...p,
-  };
-}
-
-function snap(ifaces: InterfaceView[], extra: Partial<PoolSnapshot> = {}): PoolSnapshot {
-  const total = ifaces.reduce((n, i) => n + i.addresses, 0);
-  const assigned = ifaces.reduce((n, i) => n + i.assigned, 0);
-  const cooling = ifaces.reduce((n, i) => n + i.cooling, 0);
-  return { now: 1_000_000, mode: 'ip', blockSize: 1, total, assigned, cooling, available: total - assigned - cooling, nextCoolingExpiry: undefined, interfaces: ifaces, waiting: 0, ...extra };
-}
+const ctx = PLAN_CTX;
 
 const free = (n: number, prefix = '10.0.0.') => Array.from({ length: n }, (_, i) => `${prefix}${100 + i}/32`);
 

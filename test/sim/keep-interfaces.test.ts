@@ -5,36 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { WarmTargets } from '../../ipamd/config.js';
-import type { InterfaceView, PoolSnapshot } from '../../ipamd/datastore/types.js';
-import { planPool, type PoolLimits } from '../../ipamd/pool/planner.js';
+import { planPool } from '../../ipamd/pool/planner.js';
+import { iface, M5_LARGE, PLAN_CTX, snap } from '../helpers/pool-snapshots.js';
 
-const M5_LARGE: PoolLimits = { maxInterfaces: 3, slotsPerInterface: 9, canCreateInterfaces: true };
-const ctx = { shrinkIntervalMs: 30_000, minInterfaceLifetimeMs: 60_000 };
-const NOW = 10_000_000;
-
-function iface(p: Partial<InterfaceView> & { id: string; deviceIndex: number }): InterfaceView {
-  return {
-    subnetId: 'subnet-1',
-    primary: p.deviceIndex === 0,
-    usable: true,
-    createdAt: 0,
-    slotsUsed: p.blocks ?? 0,
-    blocks: 0,
-    addresses: p.blocks ?? 0,
-    assigned: 0,
-    cooling: 0,
-    freeBlocks: [],
-    staleBlocks: [],
-    staleAssigned: 0,
-    ...p,
-  };
-}
-
-function snap(ifaces: InterfaceView[]): PoolSnapshot {
-  const total = ifaces.reduce((n, i) => n + i.addresses, 0);
-  const assigned = ifaces.reduce((n, i) => n + i.assigned, 0);
-  return { now: NOW, mode: 'ip', blockSize: 1, total, assigned, cooling: 0, available: total - assigned, nextCoolingExpiry: undefined, interfaces: ifaces, waiting: 0 };
-}
+const ctx = PLAN_CTX;
 
 const free = (n: number, base: number) => Array.from({ length: n }, (_, i) => `10.0.0.${base + i}/32`);
 const targets = (keepInterfaces?: number): WarmTargets => ({ warmInterfaces: 0, warmIps: 1, minimumIps: 0, warmPrefixes: 0, keepInterfaces });
