@@ -5,38 +5,19 @@
 import { describe, expect, it } from 'vitest';
 import { AdaptivePolicy, type AdaptivePolicyOptions } from '../../ipamd/pool/adaptive-policy.js';
 import { ArrivalLog, DecayingRate, LatencyEstimate, poissonQuantile, RecurringBursts } from '../../ipamd/pool/adaptive-signals.js';
-import type { PoolLimits } from '../../ipamd/pool/planner.js';
 import type { InterfaceView, PoolSnapshot } from '../../ipamd/datastore/types.js';
+import { iface as makeInterface, M5_LARGE, snap as makeSnapshot } from '../helpers/pool-snapshots.js';
 
-const M5_LARGE: PoolLimits = { maxInterfaces: 3, slotsPerInterface: 9, canCreateInterfaces: true };
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 
 function iface(id: string, deviceIndex: number, p: Partial<InterfaceView> = {}): InterfaceView {
-  return {
-    id,
-    deviceIndex,
-    subnetId: 'subnet-1',
-    primary: deviceIndex === 0,
-    usable: true,
-    createdAt: 0,
-    slotsUsed: p.blocks ?? 0,
-    blocks: 0,
-    addresses: p.blocks ?? 0,
-    assigned: 0,
-    cooling: 0,
-    freeBlocks: [],
-    staleBlocks: [],
-    staleAssigned: 0,
-    ...p,
-  };
+  return makeInterface({ id, deviceIndex, ...p });
 }
 
 /** Default: two interfaces with plenty of room (7 + 9 slots), so growth is an assign call. */
 function snap(now: number, interfaces: InterfaceView[] = [iface('eni-0', 0, { blocks: 2 }), iface('eni-1', 1)], mode: 'ip' | 'prefix' = 'ip'): PoolSnapshot {
-  const total = interfaces.reduce((n, i) => n + i.addresses, 0);
-  const assigned = interfaces.reduce((n, i) => n + i.assigned, 0);
-  return { now, mode, blockSize: mode === 'prefix' ? 16 : 1, total, assigned, cooling: 0, available: total - assigned, nextCoolingExpiry: undefined, interfaces, waiting: 0 };
+  return makeSnapshot(interfaces, { now, mode, blockSize: mode === 'prefix' ? 16 : 1 });
 }
 
 /** A policy past its warm-up (first decision at t=0), with measured latencies 300 ms (assign) and 3400 ms (create). */
