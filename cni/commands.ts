@@ -94,7 +94,7 @@ async function cmdAdd(env: CniEnv, cfg: PluginConfig, deps: PluginDeps): Promise
   };
   // ipamd may wait up to addWaitMs for the pool, then needs time to wire the Pod.
   const res = await ask(deps, req, cfg.addWaitMs + cfg.timeoutMs, tryLater);
-  const a = allocationOf(res, 'add') as (Allocation & { hostMac?: string }) | undefined;
+  const a = allocationOf(res, 'add');
   if (!a || typeof a.ip !== 'string' || !IPV4_RE.test(a.ip)) throw new CniError(CniCode.IpamdProtocol, 'ipamd add reply has no valid allocation');
   const hostMac = a.hostMac ?? (a.hostIf ? deps.readHostMac(a.hostIf) : undefined);
   const ours = buildAddResult({ cniVersion: cfg.cniVersion, ifName: env.ifName, netns: env.netns, mtu: cfg.mtu, dns: cfg.dns, allocation: a, ...(hostMac ? { hostMac } : {}) });

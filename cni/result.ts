@@ -50,7 +50,7 @@ export interface AddResultInput {
   netns: string;
   mtu: number;
   dns: DnsConfig;
-  allocation: Allocation & { hostMac?: string };
+  allocation: Allocation;
   /** Host veth MAC when ipamd did not report it (read from sysfs by the caller). */
   hostMac?: string;
 }

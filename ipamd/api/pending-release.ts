@@ -15,6 +15,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { PROTOCOL_VERSION, type AttachmentKey, type DelRequest, type Request, type Response } from './protocol.js';
+import { writeFileAtomicSync } from '../../providers/atomic-file.js';
 import { parseRequest } from './validate.js';
 
 export const PENDING_DIR_NAME = 'pending-release';
@@ -57,22 +58,8 @@ export function pendingReleasePath(dir: string, key: AttachmentKey): string {
 export function writePendingRelease(dir: string, req: DelRequest): string {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = pendingReleasePath(dir, req);
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w', 0o600);
-  try {
-    fs.writeSync(fd, `${JSON.stringify(req)}\n`);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-  // Make the rename itself durable before reporting success to the runtime.
-  const dfd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(dfd);
-  } finally {
-    fs.closeSync(dfd);
-  }
+  // Durable before the runtime hears "DEL done": the release must not be lost.
+  writeFileAtomicSync(file, `${JSON.stringify(req)}\n`, 0o600);
   return file;
 }
 

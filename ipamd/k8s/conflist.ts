@@ -11,8 +11,9 @@
  * dir). The temp name does not end in .conf/.conflist/.json, so a runtime
  * scanning the dir never loads a half-written file.
  */
-import { accessSync, closeSync, constants, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import * as path from 'node:path';
+import { fsyncDirSync, writeFileAtomicSync } from '../../providers/atomic-file.js';
 import { ConfigError } from '../../providers/errors.js';
 import { CONFLIST_NAME, NETWORK_NAME, PLUGIN_TYPE } from './names.js';
 
@@ -109,21 +110,7 @@ export function installConflist(confDir: string, content: string, name = CONFLIS
   } catch {
     // absent: install
   }
-  const tmp = path.join(confDir, `.${name}.tmp-${process.pid}`);
-  try {
-    writeFileSync(tmp, content, { mode: 0o644 });
-    const fd = openSync(tmp, 'r+');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, target);
-    fsyncDir(confDir);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
+  writeFileAtomicSync(target, content, 0o644);
   return true;
 }
 
@@ -136,18 +123,6 @@ export function removeConflist(confDir: string, name = CONFLIST_NAME): boolean {
     return false;
   }
   rmSync(target, { force: true });
-  fsyncDir(confDir);
+  fsyncDirSync(confDir);
   return true;
-}
-
-function fsyncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch {
-    // Some filesystems refuse fsync on a directory; the rename is still atomic.
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
 }

@@ -11,7 +11,14 @@
  * (amazon-vpc-cni-k8s#1967). When IMDS and EC2 disagree the provider logs
  * it and counts it ({@link AwsProvider.stats}), and trusts EC2.
  *
- * Calls per operation: describeNode 1 (+1 DescribeSubnets per new subnet,
+ * No Describe storm: ipamd resyncs every minute on every node, so
+ * describeNode first reads the node's addresses from IMDS (local, free).
+ * When IMDS shows exactly what it showed at the last EC2 read, that read is
+ * still the truth and is served again; EC2 is asked when IMDS differs, after
+ * any mutation of ours, and at least every `ec2ResyncMs` (default 5 min).
+ * A stale IMDS can only delay noticing a change, never remove anything.
+ *
+ * Calls per operation: describeNode 0 while IMDS is unchanged, else 1 (+1 DescribeSubnets per new subnet,
  * cached); create 5 (DescribeInstances, Create, Attach, Modify, IMDS polls
  * aside); delete 3; assign/unassign 1.
  */
@@ -53,6 +60,8 @@ export interface AwsProviderOptions {
   clusterName?: string;
   /** How long a new ENI may take to appear in IMDS (default 30 s). */
   attachWaitMs?: number;
+  /** Longest time an unchanged IMDS view may stand in for DescribeNetworkInterfaces (default 5 min). */
+  ec2ResyncMs?: number;
   log?: LifecycleLog & { info?(o: object, m?: string): void };
 }
 
@@ -66,7 +75,9 @@ export class AwsProvider implements CloudProvider {
   readonly api: Ec2Api;
   readonly identity: InstanceIdentity;
   /** How often IMDS was seen behind EC2 during describeNode (it is then ignored). */
-  readonly stats = { imdsBehind: 0, imdsAhead: 0 };
+  readonly stats = { imdsBehind: 0, imdsAhead: 0, servedFromImds: 0 };
+  /** The last EC2-confirmed inventory and the IMDS view taken just before it. */
+  private confirmed: { at: number; imdsView: string; inventory: NodeInventory } | undefined;
   private readonly d: LifecycleDeps;
   private readonly subnetCidrs = new Map<string, string>();
   private readonly limitsCache = new Map<string, InstanceLimits>();
@@ -87,6 +98,37 @@ export class AwsProvider implements CloudProvider {
   }
 
   async describeNode(): Promise<NodeInventory> {
+    const imdsView = await this.imdsAddressView();
+    const c = this.confirmed;
+    if (c && imdsView !== undefined && imdsView === c.imdsView && this.o.clock.now() - c.at < (this.o.ec2ResyncMs ?? 300_000)) {
+      this.stats.servedFromImds++;
+      return structuredClone(c.inventory);
+    }
+    const inventory = await this.describeNodeFromEc2();
+    this.confirmed = imdsView === undefined ? undefined : { at: this.o.clock.now(), imdsView, inventory: structuredClone(inventory) };
+    return inventory;
+  }
+
+  /** Every interface's MAC with its addresses and prefixes as IMDS lists them; undefined if IMDS fails. */
+  private async imdsAddressView(): Promise<string | undefined> {
+    try {
+      const macs = (await this.o.imds.list('network/interfaces/macs/')).sort();
+      const parts = await Promise.all(
+        macs.map(async (mac) => {
+          const [ips, prefixes] = await Promise.all([
+            this.o.imds.list(`network/interfaces/macs/${mac}/local-ipv4s`),
+            this.o.imds.list(`network/interfaces/macs/${mac}/ipv4-prefix`),
+          ]);
+          return `${mac}=${ips.sort().join(',')};${prefixes.sort().join(',')}`;
+        }),
+      );
+      return parts.join('|');
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async describeNodeFromEc2(): Promise<NodeInventory> {
     const id = this.identity;
     const nics = (await this.api.describeInterfaces({ Filters: [{ Name: 'attachment.instance-id', Values: [id.instanceId] }] })).filter(
       (n) => (n.Attachment?.NetworkCardIndex ?? 0) === 0 && n.Attachment?.InstanceId === id.instanceId,
@@ -127,16 +169,19 @@ export class AwsProvider implements CloudProvider {
   }
 
   async createInterface(req: CreateInterfaceRequest): Promise<NetworkInterface> {
+    this.confirmed = undefined; // our own change: the next describeNode asks EC2
     const limits = await this.getLimits(this.identity.instanceType);
     await this.learnSubnets([req.subnetId]);
     return createAndAttach(this.d, limits, this.subnetCidrs.get(req.subnetId) ?? '', req);
   }
 
   async deleteInterface(interfaceId: string): Promise<void> {
+    this.confirmed = undefined; // our own change: the next describeNode asks EC2
     await detachAndDelete(this.d, interfaceId);
   }
 
   async assignAddresses(interfaceId: string, req: AssignRequest): Promise<AddressBlock[]> {
+    this.confirmed = undefined; // our own change: the next describeNode asks EC2
     const op = 'AssignPrivateIpAddresses';
     if ((req.count === undefined) === (req.cidrs === undefined)) {
       throw new InvalidCloudRequestError({ provider: 'aws', operation: op, cloudCode: 'InvalidParameterCombination', message: 'give exactly one of count and cidrs' });
@@ -159,6 +204,7 @@ export class AwsProvider implements CloudProvider {
   }
 
   async unassignAddresses(interfaceId: string, blocks: AddressBlock[]): Promise<void> {
+    this.confirmed = undefined; // our own change: the next describeNode asks EC2
     if (blocks.length === 0) return;
     try {
       await this.unassign(interfaceId, blocks);

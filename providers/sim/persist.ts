@@ -14,26 +14,16 @@
  * through, in order, with no write queue to manage. A sim state is small
  * (tens of KB), so the blocking is negligible next to simulated latencies.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomicSync } from '../atomic-file.js';
 import { CheckpointError } from '../errors.js';
 import { SimCloud, type SimCloudOptions } from './cloud.js';
 
 /** Atomically writes the cloud's state to `path`. Throws CheckpointError on any I/O failure. */
 export function saveSimCloud(cloud: SimCloud, path: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
   try {
-    writeFileSync(tmp, JSON.stringify(cloud.toJSON()));
-    const fd = openSync(tmp, 'r+');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-    fsyncDir(dirname(path));
+    writeFileAtomicSync(path, JSON.stringify(cloud.toJSON()));
   } catch (err) {
-    rmSync(tmp, { force: true });
     throw new CheckpointError(`cannot save sim cloud to ${path}: ${(err as Error).message}`, { cause: err });
   }
 }
@@ -67,17 +57,4 @@ export function openSimCloud(path: string, init: () => SimCloud, opts: Omit<SimC
   const cloud = init();
   saveSimCloud(cloud, path);
   return cloud;
-}
-
-/** Makes the rename durable. Some filesystems refuse fsync on a directory; that only weakens durability. */
-function fsyncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch {
-    // EISDIR/EINVAL/EPERM on some platforms: the rename itself is still atomic.
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
 }

@@ -9,7 +9,7 @@ import { PREFIX_SHORTAGE_MESSAGE } from '../../../providers/aws/emulator/context
 import { mapEc2Error } from '../../../providers/aws/errors.js';
 import { createAwsSubnetSelector, staticPodSubnets, usableUnderCustomNetworking } from '../../../providers/aws/subnets.js';
 import { TAG_CLUSTER, TAG_CREATED_AT, TAG_INSTANCE_ID } from '../../../providers/aws/tags.js';
-import { awsNode, failure, ourInterfaces, type AwsNode } from './helpers.js';
+import { awsNode, failure, ourInterfaces, until, type AwsNode } from './helpers.js';
 
 let node: AwsNode;
 afterEach(async () => node?.close());
@@ -29,6 +29,27 @@ describe('AwsProvider', () => {
     ]);
     expect(await p.getLimits('m5.large')).toMatchObject({ maxInterfaces: 3, ipv4PerInterface: 10, supportsPrefixes: true });
     expect(node.emu.counts().DescribeInstanceTypes).toBeUndefined(); // from the built-in table
+  });
+
+  it('resyncs from IMDS while it is unchanged, and asks EC2 when IMDS changes or after its own mutations (no Describe storm)', async () => {
+    node = await awsNode();
+    const p = node.provider;
+    const describes = () => node.emu.counts().DescribeNetworkInterfaces ?? 0;
+    const first = await p.describeNode();
+    expect(describes()).toBe(1);
+    for (let i = 0; i < 5; i++) expect(await p.describeNode()).toEqual(first);
+    expect(describes()).toBe(1); // five resyncs served from the unchanged IMDS view
+    expect(p.stats.servedFromImds).toBe(5);
+    // Someone else changes the node (IMDS shows it): EC2 is asked.
+    const primary = node.cloud.getInstance(node.instanceId).interfaces[0]!;
+    node.cloud.assignPrivateIps(primary.id, { count: 2 });
+    await until('IMDS shows the new addresses', async () => (await node.imds.list(`network/interfaces/macs/${primary.mac}/local-ipv4s`)).length === 3 || undefined);
+    expect((await p.describeNode()).interfaces[0]!.blocks).toHaveLength(2);
+    expect(describes()).toBe(2);
+    // Our own mutation invalidates the cached read even before IMDS shows it.
+    await p.assignAddresses(primary.id, { kind: 'ip', count: 1 });
+    expect((await p.describeNode()).interfaces[0]!.blocks).toHaveLength(3);
+    expect(describes()).toBe(3);
   });
 
   it('creates a tagged ENI with its first addresses, attached at the next device, DeleteOnTermination set, visible in IMDS', async () => {
