@@ -4,8 +4,11 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
-    // Privileged netns tests and daemon-process tests share kernel state and ports:
-    // files run in parallel workers, tests inside a file run in order.
+    // No test traffic leaves loopback (in workers and the Node processes they start: helpers/loopback-only.mjs);
+    // privileged files (*.priv.test.ts) run in a throwaway host netns of their own, a no-op for the rest.
+    setupFiles: ['test/helpers/loopback-only.mjs', 'test/priv-setup.ts'],
+    // Files run in parallel workers (privileged ones each in a namespace of its own),
+    // tests inside a file run in order.
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -10,8 +10,8 @@ import { PROTOCOL_VERSION, type AddRequest, type Allocation, type DelRequest, ty
 import { hostVethName } from '../ipamd/netns/plumber.js';
 import { IpamdUnavailableError, type IpamdClient, type RequestBody } from './client.js';
 import type { PluginConfig } from './config.js';
-import { CONTAINER_ID_RE, validateIfName, type CniEnv } from './env.js';
-import { CniCode, CniError, configError, fromIpamdError } from './errors.js';
+import type { CniEnv } from './env.js';
+import { CniCode, CniError, fromIpamdError } from './errors.js';
 import type { Logger } from './log.js';
 import { pendingReleaseDir } from '../ipamd/api/pending-release.js';
 import { buildAddResult, expectedFromPrev, mergeWithPrev, podIpFromPrev, type CniResult } from './result.js';
@@ -99,6 +99,9 @@ async function cmdAdd(env: CniEnv, cfg: PluginConfig, deps: PluginDeps): Promise
   const hostMac = a.hostMac ?? (a.hostIf ? deps.readHostMac(a.hostIf) : undefined);
   const ours = buildAddResult({ cniVersion: cfg.cniVersion, ifName: env.ifName, netns: env.netns, mtu: cfg.mtu, dns: cfg.dns, allocation: a, ...(hostMac ? { hostMac } : {}) });
   deps.log.info('added', { ip: a.ip, hostIf: a.hostIf, interfaceId: a.interfaceId, routeTable: a.routeTable, existing: 'existing' in res ? res.existing : undefined });
+  if (cfg.prevResultDropped) {
+    deps.log.warn('prevResult keys outside the CNI spec dropped from the result', { dropped: cfg.prevResultDropped });
+  }
   return cfg.prevResult ? mergeWithPrev(cfg.prevResult, ours) : ours;
 }
 
@@ -128,6 +131,9 @@ async function cmdDel(env: CniEnv, cfg: PluginConfig, deps: PluginDeps): Promise
 
 async function offlineDel(env: CniEnv, cfg: PluginConfig, deps: PluginDeps, req: DelRequest, why: IpamdUnavailableError): Promise<void> {
   const hostIf = hostVethName(env.containerId, env.ifName);
+  if (cfg.prevResultIgnored) {
+    deps.log.warn('prevResult unusable, ignored: the Pod address is left to ipamd', { why: cfg.prevResultIgnored });
+  }
   const ip = podIpFromPrev(cfg.prevResult, env.ifName);
   deps.log.warn('ipamd unreachable on DEL: tearing down the host side and recording a pending release', { reason: why.message, hostIf, ip });
   try {
@@ -179,16 +185,9 @@ async function cmdStatus(cfg: PluginConfig, deps: PluginDeps): Promise<undefined
 
 /** 1.1.0 GC: everything of this network not in `cni.dev/valid-attachments` is released by ipamd. */
 async function cmdGc(cfg: PluginConfig, deps: PluginDeps): Promise<undefined> {
+  // parseValidAttachments refused the whole GC for one malformed entry (ipamd's rules): dropping it
+  // would release a live Pod's address.
   const valid = cfg.validAttachments ?? [];
-  // A malformed entry must fail the whole GC: dropping it would release a live Pod's address.
-  valid.forEach((a, i) => {
-    if (!CONTAINER_ID_RE.test(a.containerId)) throw configError(`cni.dev/valid-attachments[${i}].containerID`, `invalid ${JSON.stringify(a.containerId)}`);
-    try {
-      validateIfName(a.ifName);
-    } catch {
-      throw configError(`cni.dev/valid-attachments[${i}].ifname`, `invalid ${JSON.stringify(a.ifName)}`);
-    }
-  });
   const res = await ask(deps, { op: 'gc', network: cfg.name, valid }, cfg.timeoutMs, tryLater);
   if (!res.ok) throw fromIpamdError('gc', res.error);
   deps.log.info('gc done', { valid: valid.length, released: 'released' in res ? res.released : undefined });

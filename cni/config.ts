@@ -7,8 +7,12 @@
  */
 
 import * as path from 'node:path';
+import { containerIdIssue, ifNameIssue, networkNameIssue } from '../ipamd/api/identifiers.js';
 import { DEFAULT_SOCKET_PATH } from '../ipamd/api/protocol.js';
-import { CniCode, CniError, configError, unsupportedField } from './errors.js';
+import { PLUGIN_TYPE } from '../ipamd/k8s/names.js';
+import { CniCode, CniError, CniIdentifierError, configError, unsupportedField } from './errors.js';
+import { parsePrevResult } from './prev-result.js';
+import type { CniResult } from './result.js';
 import { selectVersion, type CniVersion } from './version.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'off';
@@ -40,8 +44,12 @@ export interface PluginConfig {
   /** How long ADD lets ipamd wait for the pool to grow before "try again later". */
   addWaitMs: number;
   dns: DnsConfig;
-  /** The previous plugin's (ADD) or the final (CHECK/DEL) result, raw. */
-  prevResult?: Record<string, unknown>;
+  /** The previous plugin's (ADD) or the final (CHECK/DEL) result: spec fields only (prev-result.ts). */
+  prevResult?: CniResult;
+  /** prevResult keys dropped as not in the spec (logged by the verb). */
+  prevResultDropped?: string[];
+  /** DEL only: why prevResult was unusable and ignored (DEL must not fail on it). */
+  prevResultIgnored?: string;
   /** GC only: `cni.dev/valid-attachments`. */
   validAttachments?: ValidAttachment[];
 }
@@ -53,9 +61,6 @@ export const DEFAULTS = {
   timeoutMs: 5000,
   addWaitMs: 10_000,
 };
-
-/** Network names end up in file names (pending releases): the spec's rule, which excludes `/`. */
-const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 /** Parses stdin bytes as a JSON object; code 6 when that fails. */
 export function decodeConfig(bytes: Buffer | string): Record<string, unknown> {
@@ -114,26 +119,41 @@ export function parseValidAttachments(v: unknown): ValidAttachment[] {
   if (!Array.isArray(v)) throw configError('cni.dev/valid-attachments', 'missing or not a list');
   return v.map((a, i) => {
     const o = a as Record<string, unknown> | null;
-    const cid = o?.containerID;
-    const ifn = o?.ifname;
-    if (typeof cid !== 'string' || typeof ifn !== 'string' || cid === '' || ifn === '') {
-      throw configError(`cni.dev/valid-attachments[${i}]`, 'needs string containerID and ifname');
+    if (typeof o !== 'object' || o === null) throw configError(`cni.dev/valid-attachments[${i}]`, 'must be an object');
+    // The same rules as CNI_CONTAINERID/CNI_IFNAME: an entry ipamd would refuse must fail here, whole.
+    const bad = containerIdIssue(o.containerID) ?? ifNameIssue(o.ifname);
+    if (bad) {
+      const field = `cni.dev/valid-attachments[${i}].${bad.kind === 'ifName' ? 'ifname' : 'containerID'}`;
+      throw new CniIdentifierError(CniCode.InvalidNetworkConfig, field, bad.problem, bad.message);
     }
-    return { containerId: cid, ifName: ifn };
+    return { containerId: o.containerID as string, ifName: o.ifname as string };
   });
+}
+
+export interface ParseOptions {
+  /** GC: `cni.dev/valid-attachments` is mandatory. */
+  forGc?: boolean;
+  /** DEL: an unusable prevResult is ignored (noted in `prevResultIgnored`) instead of refused. */
+  lenientPrevResult?: boolean;
 }
 
 /**
  * Full validation of a decoded request configuration. `forGc` makes
  * `cni.dev/valid-attachments` mandatory.
  */
-export function parseConfig(raw: Record<string, unknown>, opts: { forGc?: boolean } = {}): PluginConfig {
+export function parseConfig(raw: Record<string, unknown>, opts: ParseOptions = {}): PluginConfig {
   const cniVersion = selectVersion(raw);
   const name = raw.name;
-  if (typeof name !== 'string' || !NAME_RE.test(name) || name.length > 128) {
-    throw configError('name', `must match ${NAME_RE.source} (at most 128 characters), got ${JSON.stringify(name)}`);
+  // Network names end up in file names (pending releases): the rules ipamd applies to `network`.
+  const nameIssue = networkNameIssue(name);
+  if (nameIssue) {
+    throw new CniIdentifierError(CniCode.InvalidNetworkConfig, 'name', nameIssue.problem, nameIssue.message);
   }
   if (typeof raw.type !== 'string' || raw.type === '') throw configError('type', 'missing');
+  // The runtime runs the binary named by `type`: another value means this file is not our configuration.
+  if (raw.type !== PLUGIN_TYPE) {
+    throw configError('type', `must be "${PLUGIN_TYPE}", got ${JSON.stringify(raw.type.slice(0, 80))}`);
+  }
   // vpc-ipam is its own IPAM and does no masquerading; silently ignoring
   // these would leave the operator believing they took effect.
   if (raw.ipam !== undefined) throw unsupportedField('ipam', raw.ipam);
@@ -142,15 +162,21 @@ export function parseConfig(raw: Record<string, unknown>, opts: { forGc?: boolea
   const logLevel = raw.logLevel ?? DEFAULTS.logLevel;
   if (typeof logLevel !== 'string' || !LOG_LEVELS.includes(logLevel as LogLevel)) throw configError('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`);
 
-  let prevResult: Record<string, unknown> | undefined;
+  let prev: ReturnType<typeof parsePrevResult> | undefined;
+  let prevIgnored: string | undefined;
   if (raw.prevResult !== undefined && raw.prevResult !== null) {
-    if (typeof raw.prevResult !== 'object' || Array.isArray(raw.prevResult)) throw configError('prevResult', 'must be an object');
-    prevResult = raw.prevResult as Record<string, unknown>;
+    try {
+      prev = parsePrevResult(raw.prevResult, cniVersion);
+    } catch (err) {
+      // DEL must complete even with a broken chain; it only reads the Pod address from prevResult.
+      if (!opts.lenientPrevResult || !(err instanceof CniError)) throw err;
+      prevIgnored = err.details;
+    }
   }
 
   const cfg: PluginConfig = {
     cniVersion,
-    name,
+    name: name as string,
     type: raw.type,
     ipamdSocket: absPath(raw, 'ipamdSocket') ?? DEFAULTS.ipamdSocket,
     mtu: int(raw, 'mtu', DEFAULTS.mtu, 576, 9216),
@@ -161,7 +187,9 @@ export function parseConfig(raw: Record<string, unknown>, opts: { forGc?: boolea
   };
   const logFile = absPath(raw, 'logFile');
   if (logFile) cfg.logFile = logFile;
-  if (prevResult) cfg.prevResult = prevResult;
+  if (prev) cfg.prevResult = prev.result;
+  if (prev?.dropped.length) cfg.prevResultDropped = prev.dropped;
+  if (prevIgnored) cfg.prevResultIgnored = prevIgnored;
   if (opts.forGc) cfg.validAttachments = parseValidAttachments(raw['cni.dev/valid-attachments']);
   return Object.freeze(cfg);
 }

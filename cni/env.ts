@@ -6,15 +6,12 @@
  */
 
 import * as fs from 'node:fs';
-import { CniCode, CniError, envError } from './errors.js';
+import { containerIdIssue, ifNameIssue, type IdentifierIssue } from '../ipamd/api/identifiers.js';
+import { BOOL_SPELLINGS, parseBool } from '../ipamd/util/bool.js';
+import { CniCode, CniError, CniIdentifierError, envError } from './errors.js';
 
 export const COMMANDS = ['ADD', 'DEL', 'CHECK', 'VERSION', 'STATUS', 'GC'] as const;
 export type CniCommand = (typeof COMMANDS)[number];
-
-/** Spec: starts alphanumeric, then alphanumerics, `_`, `.`, `-`. Excludes `/`, a leading `.`, and so `..`. */
-export const CONTAINER_ID_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-/** Not a spec limit: a guard against absurd input reaching file names and logs. */
-const MAX_CONTAINER_ID = 1024;
 
 export interface CniArgs {
   ignoreUnknown: boolean;
@@ -44,7 +41,7 @@ const KNOWN_ARGS: Record<string, keyof Omit<CniArgs, 'ignoreUnknown' | 'other'>>
 
 /**
  * `K=V;K=V` as libcni writes it. Unknown keys are an error unless
- * `IgnoreUnknown` is `1`/`true` (libcni's `types.LoadArgs` rule).
+ * `IgnoreUnknown` is true (`1`, `true`, … as util/bool.ts reads it; libcni's `types.LoadArgs` rule).
  */
 export function parseCniArgs(raw: string | undefined): CniArgs {
   const out: CniArgs = { ignoreUnknown: false, other: {} };
@@ -60,7 +57,12 @@ export function parseCniArgs(raw: string | undefined): CniArgs {
     if (!/^[A-Za-z0-9_.-]+$/.test(key)) throw envError('CNI_ARGS', `invalid key ${JSON.stringify(key)}`);
     if (/[\u0000-\u001f]/.test(value)) throw envError('CNI_ARGS', `control character in value of ${key}`);
     if (key === 'IgnoreUnknown') {
-      out.ignoreUnknown = value === '1' || value.toLowerCase() === 'true';
+      // libcni refuses a value it cannot read as a boolean; so do we, with the parser ipamd uses.
+      const b = parseBool(value);
+      if (b === undefined) {
+        throw envError('CNI_ARGS', `IgnoreUnknown=${JSON.stringify(value)}: expected ${BOOL_SPELLINGS}`);
+      }
+      out.ignoreUnknown = b;
       continue;
     }
     const field = KNOWN_ARGS[key];
@@ -76,34 +78,60 @@ export function parseCniArgs(raw: string | undefined): CniArgs {
   return out;
 }
 
+/** A `CNI_*` identifier refused by the rules shared with ipamd (code 4, same problem code as ipamd's). */
+function refuse(variable: string, i: IdentifierIssue): never {
+  throw new CniIdentifierError(CniCode.InvalidEnvironment, variable, i.problem, i.message);
+}
+
+/** The CNI spec's rule, as ipamd applies it (ipamd/api/identifiers.ts); unset counts as empty. */
 export function validateContainerId(id: string | undefined): string {
-  if (!id) throw envError('CNI_CONTAINERID', 'missing or empty');
-  if (id.length > MAX_CONTAINER_ID) throw envError('CNI_CONTAINERID', `longer than ${MAX_CONTAINER_ID} characters`);
-  if (!CONTAINER_ID_RE.test(id)) {
-    throw envError('CNI_CONTAINERID', `${JSON.stringify(id.slice(0, 80))} must match ${CONTAINER_ID_RE.source}`);
-  }
-  return id;
+  const i = containerIdIssue(id ?? '');
+  if (i) refuse('CNI_CONTAINERID', i);
+  return id!;
 }
 
-/** Linux rules as the spec states them: 1-15 bytes, not `.`/`..`, no `/`, `:` or whitespace. */
+/** The kernel's interface-name rules, as ipamd applies them (ipamd/api/identifiers.ts). */
 export function validateIfName(name: string | undefined): string {
-  if (!name) throw envError('CNI_IFNAME', 'missing or empty');
-  if (Buffer.byteLength(name) > 15) throw envError('CNI_IFNAME', `${JSON.stringify(name)} is longer than 15 bytes`);
-  if (name === '.' || name === '..') throw envError('CNI_IFNAME', `${JSON.stringify(name)} is not allowed`);
-  if (/[/:\s]/.test(name) || /[\u0000-\u001f\u007f]/.test(name)) {
-    throw envError('CNI_IFNAME', `${JSON.stringify(name)} contains '/', ':', whitespace or a control character`);
-  }
-  return name;
+  const i = ifNameIssue(name ?? '');
+  if (i) refuse('CNI_IFNAME', i);
+  return name!;
 }
 
-export type NetnsState = 'ok' | 'missing' | 'not-netns';
+export type NetnsState = 'ok' | 'missing' | 'not-netns' | 'host';
 
 const NSFS_MAGIC = 0x6e736673;
+
+/**
+ * `/proc/self` and `/proc/thread-self` mean the plugin to the plugin but
+ * ipamd to ipamd, which opens the path in its own process: send the absolute
+ * form so both name the same namespace.
+ */
+export function resolveSelfNetnsPath(path: string, pid = process.pid): string {
+  return path.replace(/^\/proc\/(self|thread-self)(?=\/|$)/, (_m, which: string) =>
+    which === 'self' ? `/proc/${pid}` : `/proc/${pid}/task/${pid}`,
+  );
+}
+
+/** Namespaces that are never a Pod's: the one the runtime runs the plugin in (the host's), and PID 1's. */
+function hostNamespaces(): Array<{ dev: number; ino: number }> {
+  const out: Array<{ dev: number; ino: number }> = [];
+  for (const p of ['/proc/self/ns/net', '/proc/1/ns/net']) {
+    try {
+      const s = fs.statSync(p);
+      out.push({ dev: s.dev, ino: s.ino });
+    } catch {
+      // Unreadable (a restricted /proc): ipamd refuses the same paths again when it opens them.
+    }
+  }
+  return out;
+}
 
 /** Real probe: statfs follows /proc/<pid>/ns/net and bind mounts to the nsfs superblock. */
 export function probeNetns(path: string): NetnsState {
   try {
-    return fs.statfsSync(path).type === NSFS_MAGIC ? 'ok' : 'not-netns';
+    if (fs.statfsSync(path).type !== NSFS_MAGIC) return 'not-netns';
+    const s = fs.statSync(path);
+    return hostNamespaces().some((h) => h.dev === s.dev && h.ino === s.ino) ? 'host' : 'ok';
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ESRCH' || code === 'ENOTDIR') return 'missing';
@@ -114,8 +142,9 @@ export function probeNetns(path: string): NetnsState {
 /**
  * Validates the netns for verbs that need it. ADD/CHECK need an existing
  * netns: a missing one is "container unknown" (3), which tells the runtime
- * there is nothing to clean up; a relative path or a non-netns file is an
- * invalid variable (4). DEL tolerates a missing netns (the spec asks it to).
+ * there is nothing to clean up; a relative path, a non-netns file or the
+ * host's own namespace is an invalid variable (4). DEL tolerates a missing
+ * netns (the spec asks it to). Returns the path in the form ipamd must open.
  */
 export function validateNetns(path: string | undefined, required: boolean, probe: (p: string) => NetnsState = probeNetns): string {
   if (!path) {
@@ -123,11 +152,13 @@ export function validateNetns(path: string | undefined, required: boolean, probe
     return '';
   }
   if (!path.startsWith('/') || path.includes('\0') || path.length > 4096) throw envError('CNI_NETNS', `${JSON.stringify(path.slice(0, 200))} is not an absolute path`);
-  if (!required) return path;
-  const state = probe(path);
+  const resolved = resolveSelfNetnsPath(path);
+  if (!required) return resolved;
+  const state = probe(resolved);
   if (state === 'missing') throw new CniError(CniCode.UnknownContainer, `CNI_NETNS ${path} does not exist`);
   if (state === 'not-netns') throw envError('CNI_NETNS', `${path} is not a network namespace`);
-  return path;
+  if (state === 'host') throw envError('CNI_NETNS', `${path} is the host's network namespace, not a Pod's; refusing to touch it`);
+  return resolved;
 }
 
 /**

@@ -82,6 +82,24 @@ export const configError = (key: string, why: string): CniError =>
 export const unsupportedField = (key: string, value: unknown): CniError =>
   new CniError(CniCode.UnsupportedField, `${key}=${JSON.stringify(value)} is not supported by vpc-ipam`, `Unsupported field ${key}=${JSON.stringify(value)}`);
 
+/**
+ * A container ID, interface name or network name broke the rules shared with
+ * ipamd (ipamd/api/identifiers.ts). `problem` is the same stable code ipamd's
+ * parser reports for the same name; `code` is 4 for a `CNI_*` variable, 7 for
+ * a configuration key.
+ */
+export class CniIdentifierError extends CniError {
+  constructor(
+    code: typeof CniCode.InvalidEnvironment | typeof CniCode.InvalidNetworkConfig,
+    readonly field: string,
+    readonly problem: string,
+    why: string,
+  ) {
+    const kind = code === CniCode.InvalidEnvironment ? 'environment variable' : 'network configuration:';
+    super(code, `${field}: ${why}`, `Invalid ${kind} ${field}`);
+  }
+}
+
 /** Maps an ipamd error body to the CNI code the runtime should act on. */
 export function fromIpamdError(op: string, e: ErrorBody): CniError {
   const details = `ipamd ${op}: ${e.code}: ${e.msg}${e.details ? ` (${e.details})` : ''}`;
@@ -94,6 +112,9 @@ export function fromIpamdError(op: string, e: ErrorBody): CniError {
       return new CniError(CniCode.InvalidNetworkConfig, details);
     case 'NETNS_FAILED':
       return new CniError(CniCode.NetnsFailed, details);
+    case 'NETNS_REFUSED':
+      // ipamd found CNI_NETNS to be the host's or its own namespace: the variable is what is wrong.
+      return new CniError(CniCode.InvalidEnvironment, details, 'Invalid environment variable CNI_NETNS');
     case 'BAD_REQUEST':
     case 'BAD_VERSION':
       return new CniError(CniCode.IpamdProtocol, details);

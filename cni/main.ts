@@ -21,6 +21,7 @@ import { parseEnv } from './env.js';
 import { CniCode, CniError } from './errors.js';
 import { bootstrapLogger, createLogger, type Logger } from './log.js';
 import { offlineTearDown } from './offline.js';
+import { ifNameIssue } from '../ipamd/api/identifiers.js';
 import { writePendingRelease } from '../ipamd/api/pending-release.js';
 import { versionForOutput, versionResult } from './version.js';
 
@@ -37,7 +38,8 @@ const MAX_STDIN = 4 << 20;
 
 /** Reads a host interface's MAC from sysfs; the name was produced by hostVethName or ipamd. */
 export function readHostMacSysfs(ifName: string): string | undefined {
-  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(ifName) || ifName === '.' || ifName === '..') return undefined;
+  // The shared interface-name rules keep it one path component (no `/`, not `.`/`..`).
+  if (ifNameIssue(ifName)) return undefined;
   try {
     return fs.readFileSync(`/sys/class/net/${ifName}/address`, 'utf8').trim();
   } catch {
@@ -84,7 +86,7 @@ export async function runCli(io: CliIo = realIo()): Promise<number> {
     const raw = decodeConfig(stdin);
     outVersion = versionForOutput(raw.cniVersion);
     const env = parseEnv(io.env);
-    const cfg = parseConfig(raw, { forGc: env.command === 'GC' });
+    const cfg = parseConfig(raw, { forGc: env.command === 'GC', lenientPrevResult: env.command === 'DEL' });
     outVersion = cfg.cniVersion;
     if (!io.deps?.log) log = createLogger({ level: cfg.logLevel, ...(cfg.logFile ? { file: cfg.logFile } : {}) });
     log.bind({ cmd: env.command, network: cfg.name, ...(env.containerId ? { containerId: env.containerId, ifName: env.ifName } : {}) });

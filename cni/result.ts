@@ -18,8 +18,13 @@ import { compareVersions, type CniVersion } from './version.js';
 export interface CniInterface {
   name: string;
   mac?: string;
+  /** 1.1.0. */
   mtu?: number;
   sandbox?: string;
+  /** 1.1.0, other plugins' interfaces only. */
+  socketPath?: string;
+  /** 1.1.0, other plugins' interfaces only. */
+  pciID?: string;
 }
 export interface CniIpConfig {
   /** 0.4.0 only. */
@@ -31,15 +36,20 @@ export interface CniIpConfig {
 export interface CniRoute {
   dst: string;
   gw?: string;
-  [k: string]: unknown;
+  /** 1.1.0: mtu, advmss, priority, table, scope (other plugins' routes only). */
+  mtu?: number;
+  advmss?: number;
+  priority?: number;
+  table?: number;
+  scope?: number;
 }
+/** Closed on purpose: only spec fields can reach our output (see prev-result.ts). */
 export interface CniResult {
   cniVersion: string;
   interfaces?: CniInterface[];
   ips?: CniIpConfig[];
   routes?: CniRoute[];
   dns?: DnsConfig;
-  [k: string]: unknown;
 }
 
 export const POD_GATEWAY = '169.254.1.1';
@@ -91,31 +101,29 @@ function orderIp(ip: CniIpConfig): CniIpConfig {
   return out;
 }
 
-function isDnsEmpty(d: unknown): boolean {
-  if (!d || typeof d !== 'object') return true;
-  return Object.values(d as Record<string, unknown>).every((v) => v === undefined || v === '' || (Array.isArray(v) && v.length === 0));
+function isDnsEmpty(d: DnsConfig | undefined): boolean {
+  if (!d) return true;
+  return Object.values(d).every((v) => v === undefined || v === '' || (Array.isArray(v) && v.length === 0));
 }
 
 /**
  * vpc-ipam after another interface plugin: the spec says a plugin given a
  * prevResult must output it with its own changes. We append our interfaces
  * (shifting our `interface` indexes), IPs and routes (skipping identical
- * routes) and keep the earlier DNS unless it is empty.
+ * routes) and keep the earlier DNS unless it is empty. `prev` has been through
+ * parsePrevResult, and only the spec's fields are copied, never the object.
  */
-export function mergeWithPrev(prev: Record<string, unknown>, ours: CniResult): CniResult {
-  const pInterfaces = Array.isArray(prev.interfaces) ? (prev.interfaces as CniInterface[]) : [];
-  const pIps = Array.isArray(prev.ips) ? (prev.ips as CniIpConfig[]) : [];
-  const pRoutes = Array.isArray(prev.routes) ? (prev.routes as CniRoute[]) : [];
+export function mergeWithPrev(prev: CniResult, ours: CniResult): CniResult {
+  const pInterfaces = prev.interfaces ?? [];
   const offset = pInterfaces.length;
-  const routes = [...pRoutes];
+  const routes = [...(prev.routes ?? [])];
   for (const r of ours.routes ?? []) if (!routes.some((x) => x.dst === r.dst && x.gw === r.gw)) routes.push(r);
   return {
-    ...prev,
     cniVersion: ours.cniVersion,
     interfaces: [...pInterfaces, ...(ours.interfaces ?? [])],
-    ips: [...pIps, ...(ours.ips ?? []).map((ip) => ({ ...ip, interface: (ip.interface ?? 0) + offset }))],
+    ips: [...(prev.ips ?? []), ...(ours.ips ?? []).map((ip) => ({ ...ip, interface: (ip.interface ?? 0) + offset }))],
     routes,
-    dns: isDnsEmpty(prev.dns) ? ours.dns ?? {} : (prev.dns as DnsConfig),
+    dns: isDnsEmpty(prev.dns) ? ours.dns ?? {} : prev.dns!,
   };
 }
 
@@ -132,22 +140,21 @@ export interface Expected {
  * /32 in prevResult. Anything missing is a CHECK failure (102): the spec
  * requires the runtime to pass the ADD result, so a gap means drift.
  */
-export function expectedFromPrev(prev: Record<string, unknown> | undefined, ifName: string, netns: string): Expected {
+export function expectedFromPrev(prev: CniResult | undefined, ifName: string, netns: string): Expected {
   const fail = (why: string): never => {
     throw new CniError(CniCode.CheckFailed, `prevResult: ${why}`);
   };
   if (!prev) return fail('missing (CHECK needs the ADD result)');
-  const ifs = Array.isArray(prev.interfaces) ? (prev.interfaces as CniInterface[]) : [];
-  const podIdx = ifs.findIndex((x) => x && x.name === ifName && x.sandbox === netns);
+  const ifs = prev.interfaces ?? [];
+  const podIdx = ifs.findIndex((x) => x.name === ifName && x.sandbox === netns);
   if (podIdx < 0) return fail(`no interface ${ifName} with sandbox ${netns}`);
-  const ips = Array.isArray(prev.ips) ? (prev.ips as CniIpConfig[]) : [];
-  const ip = ips.find((x) => x && x.interface === podIdx && typeof x.address === 'string' && x.address.endsWith('/32'));
+  const ip = (prev.ips ?? []).find((x) => x.interface === podIdx && x.address.endsWith('/32'));
   if (!ip) return fail(`no /32 address on interface ${podIdx} (${ifName})`);
   const out: Expected = { ip: ip.address.slice(0, -3) };
   const podMac = ifs[podIdx]?.mac;
   if (podMac) out.podMac = podMac;
   // Our host veth is the host-side (no sandbox) interface with our name pattern.
-  const host = ifs.find((x) => x && !x.sandbox && /^vpc[0-9a-f]{11}$/.test(x.name));
+  const host = ifs.find((x) => !x.sandbox && /^vpc[0-9a-f]{11}$/.test(x.name));
   if (host) {
     out.hostIf = host.name;
     if (host.mac) out.hostMac = host.mac;
@@ -156,15 +163,10 @@ export function expectedFromPrev(prev: Record<string, unknown> | undefined, ifNa
 }
 
 /** The Pod address recorded in a DEL's prevResult, if any (used by the offline DEL). */
-export function podIpFromPrev(prev: Record<string, unknown> | undefined, ifName: string): string | undefined {
+export function podIpFromPrev(prev: CniResult | undefined, ifName: string): string | undefined {
   if (!prev) return undefined;
-  try {
-    const ifs = Array.isArray(prev.interfaces) ? (prev.interfaces as CniInterface[]) : [];
-    const idx = ifs.findIndex((x) => x && x.name === ifName && !!x.sandbox);
-    const ips = Array.isArray(prev.ips) ? (prev.ips as CniIpConfig[]) : [];
-    const ip = ips.find((x) => x && x.interface === idx && typeof x.address === 'string' && x.address.endsWith('/32'));
-    return ip ? ip.address.slice(0, -3) : undefined;
-  } catch {
-    return undefined;
-  }
+  const idx = (prev.interfaces ?? []).findIndex((x) => x.name === ifName && !!x.sandbox);
+  if (idx < 0) return undefined;
+  const ip = (prev.ips ?? []).find((x) => x.interface === idx && x.address.endsWith('/32'));
+  return ip ? ip.address.slice(0, -3) : undefined;
 }

@@ -5,9 +5,15 @@
  * once: when the pool can still grow, or a cooling address will soon be free,
  * the ADD waits (bounded) for the growth it triggered, instead of making the
  * kubelet retry the whole sandbox.
+ *
+ * Callers serialise requests per attachment (api/handler.ts), so the key an
+ * ADD or DEL works on does not change under it; other keys do. A rollback
+ * that would collide with another attachment's change is therefore refused:
+ * memory then stays ahead of the disk in the safe direction (released, not
+ * restored), and the next write, or a repeated DEL, makes that durable.
  */
 import type { AttachmentKey, PodRef } from './api/protocol.js';
-import { PoolExhaustedError } from '../providers/errors.js';
+import { CheckpointError, PoolExhaustedError } from '../providers/errors.js';
 import type { Checkpointer } from './datastore/checkpoint.js';
 import { CHECKPOINT_VERSION } from './datastore/checkpoint.js';
 import type { Datastore } from './datastore/datastore.js';
@@ -32,6 +38,7 @@ export interface AllocatorOptions {
   onDel?: (now: number) => void;
   /** Called with how long an ADD waited for an address (ms) and whether it had to wait. */
   onAddLatency?: (ms: number, waited: boolean) => void;
+  log?: { warn(o: object, m?: string): void };
 }
 
 export interface AddOutcome {
@@ -43,6 +50,9 @@ export interface AddOutcome {
 export class Allocator {
   private waitingCount = 0;
   private readonly wakers = new Set<() => void>();
+  /** Rollbacks refused so far, and how many of them a successful write has since covered. */
+  private refusedRollbacks = 0;
+  private durableRollbacks = 0;
 
   constructor(private readonly o: AllocatorOptions) {}
 
@@ -56,7 +66,12 @@ export class Allocator {
     for (const wake of [...this.wakers]) wake();
   }
 
-  async add(key: AttachmentKey, pod: PodRef, waitMs = this.o.addWaitMs): Promise<AddOutcome> {
+  /**
+   * Assigns an address to `key` (or returns the one it holds), persisted before it resolves.
+   * When none is free it waits, bounded, unless `cancel` fires: a DEL for the same attachment
+   * arrived, and the runtime no longer wants this address.
+   */
+  async add(key: AttachmentKey, pod: PodRef, waitMs = this.o.addWaitMs, cancel?: AbortSignal): Promise<AddOutcome> {
     const { clock, datastore } = this.o;
     const started = clock.now();
     const deadline = started + Math.min(waitMs, this.o.addWaitMs);
@@ -66,7 +81,13 @@ export class Allocator {
       for (;;) {
         const got = datastore.assign(key, pod, clock.now());
         if (got) {
-          if (!got.existing) await this.persistOrUndo(() => datastore.unassign(key));
+          const mine = got.assignment;
+          if (!got.existing) {
+            await this.persistOrUndo(() => {
+              if (datastore.unassign(key, mine)) return undefined;
+              return `${who(mine)} no longer holds ${mine.ip} as this ADD left it`;
+            });
+          }
           const waitedMs = clock.now() - started;
           this.o.onAddLatency?.(waitedMs, waited);
           this.o.trigger(); // planning is cheap and pure; the planner decides whether anything is due
@@ -76,8 +97,12 @@ export class Allocator {
         const snap = datastore.snapshot(now);
         const growth = this.o.growth();
         const coolingSoon = snap.nextCoolingExpiry !== undefined && snap.nextCoolingExpiry <= deadline;
-        if ((!growth.canGrow && !coolingSoon) || now >= deadline) {
-          const why = !growth.canGrow ? growth.reason : `no address became free within ${deadline - started} ms`;
+        if ((!growth.canGrow && !coolingSoon) || now >= deadline || cancel?.aborted) {
+          const why = cancel?.aborted
+            ? 'not waiting: a DEL for this attachment arrived'
+            : !growth.canGrow
+              ? growth.reason
+              : `no address became free within ${deadline - started} ms`;
           throw new PoolExhaustedError(
             `no free address: ${snap.assigned} assigned, ${snap.cooling} cooling of ${snap.total}; ${why}`,
             why,
@@ -89,59 +114,83 @@ export class Allocator {
         }
         this.o.trigger();
         const until = coolingSoon ? Math.min(deadline, snap.nextCoolingExpiry!) : deadline;
-        await this.waitForChange(until - now);
+        await this.waitForChange(until - now, cancel);
       }
     } finally {
       if (waited) this.waitingCount--;
     }
   }
 
-  /** Releases `key` (into cooldown). Unknown keys are a successful no-op: DEL is idempotent. */
+  /**
+   * Releases `key` (into cooldown). Unknown keys are a successful no-op (DEL is idempotent), but
+   * after a refused rollback memory is ahead of the disk: then the no-op writes first, so its
+   * acknowledgement, too, means "on disk".
+   */
   async del(key: AttachmentKey): Promise<Assignment | undefined> {
     const { clock, datastore } = this.o;
     const a = datastore.release(key, clock.now());
-    if (!a) return undefined;
-    await this.persistOrUndo(() => datastore.restoreAssignment(a));
+    if (!a) {
+      if (this.refusedRollbacks > this.durableRollbacks) await this.persist();
+      return undefined;
+    }
+    await this.persistOrUndo(() => {
+      const holder = datastore.restoreAssignment(a);
+      return holder && `${a.ip} is now held by ${who(holder)}, so ${who(a)} stays released`;
+    });
     this.o.onDel?.(clock.now());
     this.o.trigger();
     return a;
   }
 
-  /** Releases every attachment of `network` that is not in `valid` (CNI GC). Returns how many. */
-  async gc(network: string, valid: Array<{ containerId: string; ifName: string }>): Promise<Assignment[]> {
+  /** The attachments of `network` that are not in `valid` (CNI GC); the caller releases each like a DEL. */
+  stale(network: string, valid: Array<{ containerId: string; ifName: string }>): Assignment[] {
     const keep = new Set(valid.map((v) => `${v.containerId}\u0000${v.ifName}`));
-    const stale = this.o.datastore.list().filter((a) => a.network === network && !keep.has(`${a.containerId}\u0000${a.ifName}`));
-    const released: Assignment[] = [];
-    for (const a of stale) if (await this.del(a)) released.push(a);
-    return released;
+    const kept = (a: Assignment) => keep.has(`${a.containerId}\u0000${a.ifName}`);
+    return this.o.datastore.list().filter((a) => a.network === network && !kept(a));
   }
 
   /** Writes the current state (used after restore and on shutdown). */
-  persist(): Promise<void> {
+  async persist(): Promise<void> {
     const { datastore, clock } = this.o;
-    return this.o.checkpointer.save(() => ({
-      version: CHECKPOINT_VERSION,
-      assignments: datastore.list(),
-      cooling: datastore.coolingEntries(clock.now()),
-    }));
+    let covered: number | undefined;
+    await this.o.checkpointer.save(() => {
+      // Group commit calls only the latest reader; what it read is what became durable.
+      covered = this.refusedRollbacks;
+      const cooling = datastore.coolingEntries(clock.now());
+      return { version: CHECKPOINT_VERSION, assignments: datastore.list(), cooling };
+    });
+    if (covered !== undefined && covered > this.durableRollbacks) this.durableRollbacks = covered;
   }
 
-  private async persistOrUndo(undo: () => void): Promise<void> {
+  /** Persists; if that fails, runs `undo`, which returns why it refused to roll back (or undefined). */
+  private async persistOrUndo(undo: () => string | undefined): Promise<void> {
     try {
       await this.persist();
     } catch (err) {
-      undo();
-      throw err;
+      const refused = undo();
+      if (refused === undefined) throw err;
+      this.refusedRollbacks++;
+      const msg = `${(err as Error).message}; rollback refused: ${refused}`;
+      this.o.log?.warn({ err, refused }, 'checkpoint write failed; rollback refused, it would collide');
+      throw new CheckpointError(msg, { cause: err });
     }
   }
 
-  private waitForChange(ms: number): Promise<void> {
+  private waitForChange(ms: number, cancel?: AbortSignal): Promise<void> {
     const ac = new AbortController();
     const wake = () => ac.abort();
     this.wakers.add(wake);
+    cancel?.addEventListener('abort', wake, { once: true });
     return this.o.clock
       .sleep(Math.max(0, ms), ac.signal)
       .catch(() => {})
-      .finally(() => this.wakers.delete(wake));
+      .finally(() => {
+        this.wakers.delete(wake);
+        cancel?.removeEventListener('abort', wake);
+      });
   }
+}
+
+function who(a: AttachmentKey): string {
+  return `${a.containerId}/${a.ifName} (${a.network})`;
 }

@@ -9,6 +9,7 @@ import { Address4 } from 'ip-address';
 import { ConfigError } from '../providers/errors.js';
 import type { ProviderName } from '../providers/types.js';
 import { DEFAULT_SOCKET_PATH } from './api/protocol.js';
+import { BOOL_SPELLINGS, parseBool } from './util/bool.js';
 
 /** `azure-batch`: Azure CNS batch/threshold sizing (AZURE_IP_BATCH_SIZE…), see ipamd/pool/azure-batch-policy.ts. */
 export type PoolPolicyName = 'static' | 'adaptive' | 'azure-batch';
@@ -92,13 +93,13 @@ export function readInt(env: Env, name: string, def: number, opts: { min?: numbe
   return n;
 }
 
+/** What the AWS VPC CNI accepts (Go's strconv.ParseBool), see util/bool.ts; `yes`/`no` are refused. */
 export function readBool(env: Env, name: string, def: boolean): boolean {
   const raw = present(env, name);
   if (raw === undefined) return def;
-  const v = raw.toLowerCase();
-  if (['true', '1', 'yes'].includes(v)) return true;
-  if (['false', '0', 'no'].includes(v)) return false;
-  throw new ConfigError(name, `expected true or false, got "${raw}"`);
+  const v = parseBool(raw);
+  if (v === undefined) throw new ConfigError(name, `expected true or false (${BOOL_SPELLINGS}), got "${raw}"`);
+  return v;
 }
 
 function readEnum<T extends string>(env: Env, name: string, values: readonly T[], def: T): T {

@@ -5,9 +5,11 @@
  * core (without servers) runs in the simulator on a virtual clock.
  *
  * Start order matters for "no lost state": read the node from the cloud,
- * restore the checkpoint over it (assignments the cloud does not show are kept
- * as orphans, never dropped), write it back, replay DELs the plugin spooled
- * while we were down, and only then open the socket and report healthy.
+ * delete the interfaces an earlier run left detached (a crash between create
+ * and attach), restore the checkpoint over it (assignments the cloud does not
+ * show are kept as orphans, never dropped), write it back, replay DELs the
+ * plugin spooled while we were down, and only then open the socket and report
+ * healthy.
  */
 import { ConfigError } from '../providers/errors.js';
 import type { CloudProvider, InstanceLimits, NodeInventory } from '../providers/types.js';
@@ -15,9 +17,11 @@ import { Allocator } from './allocator.js';
 import { ApiHandler } from './api/handler.js';
 import type { PoolStatus } from './api/protocol.js';
 import { CloudCaller } from './cloud/cloud-caller.js';
+import { LeakReclaimRunner } from './cloud/leak-reclaim.js';
 import { publicConfig, type DaemonConfig } from './config.js';
 import type { Checkpointer } from './datastore/checkpoint.js';
 import { Datastore } from './datastore/datastore.js';
+import { PersistenceHealth } from './datastore/persist-health.js';
 import type { PoolSnapshot } from './datastore/types.js';
 import type { PodNetworkPlumber } from './netns/plumber.js';
 import { HostInterfaceSync } from './netns/interface-sync.js';
@@ -25,8 +29,8 @@ import { DaemonMetrics } from './observability/metrics.js';
 import type { Logger } from './observability/logger.js';
 import { formatStatusLine } from './observability/status-line.js';
 import type { PoolLimits } from './pool/planner.js';
-import { AdaptivePolicy } from './pool/adaptive-policy.js';
-import { StaticPolicy, type PoolPolicy } from './pool/policy.js';
+import type { PoolPolicy } from './pool/policy.js';
+import { createPoolPolicy } from './pool/policy-factory.js';
 import { PoolReconciler, type ReconcilerEvents, type SubnetSelector } from './pool/reconciler.js';
 import { replayPendingReleases } from './api/pending-release.js';
 import { HttpEndpoint } from './server/http.js';
@@ -43,7 +47,6 @@ export interface DaemonDeps {
   plumber: PodNetworkPlumber;
   log: Logger;
   version: string;
-  policy?: PoolPolicy;
   random?: () => number;
   selectSubnets?: SubnetSelector;
   interfaceTags?: () => Record<string, string>;
@@ -67,6 +70,10 @@ export class IpamDaemon {
   readonly policy: PoolPolicy;
   /** Host links and route tables of secondary interfaces (netns/interface-sync.ts). */
   readonly hostLinks: HostInterfaceSync;
+  /** Interfaces this node left detached (cloud/leak-reclaim.ts). */
+  readonly leaks: LeakReclaimRunner;
+  /** The checkpointer as the daemon uses it: remembers whether the last write worked (readiness). */
+  readonly persistence: PersistenceHealth;
   allocator!: Allocator;
   reconciler!: PoolReconciler;
   handler!: ApiHandler;
@@ -79,13 +86,16 @@ export class IpamDaemon {
   private expected = 0;
   private readonly loop = new AbortController();
   private loopDone: Promise<void> | undefined;
+  private persistWatch: Promise<void> | undefined;
   private socket: SocketServer | undefined;
   private http: HttpEndpoint[] = [];
 
   constructor(readonly d: DaemonDeps) {
     const c = d.config;
     this.datastore = new Datastore(c.prefixDelegation ? 'prefix' : 'ip', c.cooldownMs);
-    this.policy = d.policy ?? (c.policy === 'adaptive' ? this.adaptivePolicy(c) : new StaticPolicy(c.targets));
+    this.persistence = new PersistenceHealth(d.checkpointer, d.clock);
+    // The one policy factory (also what the simulator replays); limits are read lazily, known after init().
+    this.policy = createPoolPolicy(c, { limits: () => this.poolLimits as PoolLimits | undefined });
     this.metrics = new DaemonMetrics({
       snapshot: () => this.snapshot(),
       growthBlocked: () => this.reconciler?.growthBlocked,
@@ -100,6 +110,7 @@ export class IpamDaemon {
       observer: this.metrics,
     });
     this.hostLinks = new HostInterfaceSync({ plumber: d.plumber, mtu: c.interfaceMtu, log: d.log });
+    this.leaks = new LeakReclaimRunner(d.provider, this.caller, d.log);
   }
 
   /** Pods known to be coming that have no address yet (set by the Kubernetes Pod watch). */
@@ -119,16 +130,6 @@ export class IpamDaemon {
     if (rose) this.reconciler?.trigger();
   }
 
-  /** WARM_POOL_POLICY=adaptive; it reads the pool limits lazily because they are known only after init(). */
-  private adaptivePolicy(c: DaemonConfig): PoolPolicy {
-    return new AdaptivePolicy({
-      ...c.adaptive,
-      minimumIps: c.targets.minimumIps,
-      reconcileIntervalMs: c.reconcileIntervalMs,
-      limits: () => this.poolLimits as PoolLimits | undefined,
-    });
-  }
-
   get ready(): boolean {
     return this.initialised;
   }
@@ -142,6 +143,8 @@ export class IpamDaemon {
     const { config: c, clock, provider, log } = this.d;
     this.node = await this.caller.call('describeNode', () => provider.describeNode());
     this.instanceLimits = await this.caller.call('getLimits', () => provider.getLimits(this.node.instanceType));
+    // Before the pool grows, so a leak's addresses are back in the subnet first.
+    await this.leaks.run(true);
     const L = this.instanceLimits;
     if (c.prefixDelegation && !L.supportsPrefixes) {
       throw new ConfigError('ENABLE_PREFIX_DELEGATION', `instance type ${L.instanceType} cannot take delegated prefixes (Nitro instances only)`);
@@ -157,7 +160,10 @@ export class IpamDaemon {
     this.monitor = new NodeMonitor(this);
     const now = clock.now();
     for (const nic of this.node.interfaces) this.datastore.upsertInterface(nic, now, this.d.isUsable?.(nic) ?? true);
-    const cp = await this.d.checkpointer.load();
+    // Before the first write: crashed writes' temp files go, and a real write proves the state dir works.
+    const swept = await this.persistence.prepare();
+    if (swept.length) log.info({ removed: swept }, 'removed temp files of interrupted checkpoint writes');
+    const cp = await this.persistence.load();
     if (cp) {
       const r = this.datastore.restore(cp.assignments, cp.cooling, now);
       log.info(r, 'checkpoint restored');
@@ -167,7 +173,7 @@ export class IpamDaemon {
     }
     this.allocator = new Allocator({
       datastore: this.datastore,
-      checkpointer: this.d.checkpointer,
+      checkpointer: this.persistence,
       clock,
       addWaitMs: c.addWaitMs,
       trigger: () => this.reconciler.trigger(),
@@ -175,8 +181,12 @@ export class IpamDaemon {
       onAdd: (t) => this.policy.observeAdd?.(t),
       onDel: (t) => this.policy.observeDel?.(t),
       onAddLatency: (ms, waited) => this.metrics.observeAdd(ms, waited),
+      log,
     });
-    await this.allocator.persist();
+    // A state dir that takes no write makes ipamd not ready (status, /healthz) rather than crash-loop.
+    await this.allocator
+      .persist()
+      .catch((err) => log.error({ err }, 'cannot write the checkpoint; not ready until a write succeeds'));
     const ev = this.d.events ?? {};
     this.reconciler = new PoolReconciler({
       datastore: this.datastore,
@@ -205,14 +215,18 @@ export class IpamDaemon {
           this.allocator.notify();
           ev.onPoolChanged?.();
         },
-        onGrowthBlocked: (reason, code, until) => {
+        onGrowthBlocked: (reason, code, until, typed) => {
+          // The typed code, so a policy reacts to "subnet full" the same way on every cloud.
+          this.policy.observeGrowthBlocked?.(typed ?? code, clock.now());
           this.metrics.growthBlocked(code);
           this.monitor.onGrowthBlocked(reason, code, until);
-          ev.onGrowthBlocked?.(reason, code, until);
+          ev.onGrowthBlocked?.(reason, code, until, typed);
         },
         onSync: (report) => {
           // The plugin may have spooled a DEL during a short socket outage: replay on every resync too.
           void this.replaySpool();
+          // A failed undo or a lost create answer since the last one (free when nothing is due).
+          void this.leaks.run(false);
           // Also retries host links the kernel did not show yet, and empties tables of interfaces gone.
           void this.syncHostLinks();
           ev.onSync?.(report);
@@ -272,6 +286,7 @@ export class IpamDaemon {
     await this.reconciler.tick().catch((err) => this.d.log.error({ err }, 'first pool tick failed'));
     this.initialised = true;
     this.loopDone = this.reconciler.run(this.loop.signal);
+    this.persistWatch = this.persistence.watch(() => this.allocator.persist(), this.loop.signal);
   }
 
   async startServers(): Promise<{ introspectionPort?: number; metricsPort?: number }> {
@@ -287,7 +302,8 @@ export class IpamDaemon {
     await this.socket.listen();
     const out: { introspectionPort?: number; metricsPort?: number } = {};
     if (c.introspection) {
-      const ep = new HttpEndpoint(c.introspection.host, c.introspection.port, this.introspectionRoutes());
+      const { host, port } = c.introspection;
+      const ep = new HttpEndpoint(host, port, this.introspectionRoutes(), 'INTROSPECTION_BIND_ADDRESS');
       out.introspectionPort = await ep.listen();
       this.http.push(ep);
     }
@@ -297,7 +313,7 @@ export class IpamDaemon {
           const m = await this.metrics.render();
           return { contentType: m.contentType, body: m.body };
         },
-      });
+      }, 'VPC_IPAM_METRICS_ADDRESS');
       out.metricsPort = await ep.listen();
       this.http.push(ep);
     }
@@ -312,10 +328,12 @@ export class IpamDaemon {
     await this.socket?.close();
     this.loop.abort();
     await this.loopDone?.catch(() => {});
+    await this.persistWatch;
     await this.monitor?.stop();
     if (this.allocator) await this.allocator.persist().catch((err) => this.d.log.error({ err }, 'final checkpoint failed'));
     await Promise.allSettled(this.http.map((h) => h.close()));
     await this.hostLinks.idle();
+    await this.leaks.idle();
     await this.d.plumber.close().catch(() => {});
     await this.d.provider.close?.();
   }
@@ -323,10 +341,12 @@ export class IpamDaemon {
   status(): PoolStatus {
     const s = this.snapshot();
     const g = this.growthState();
-    const ready = this.initialised && (s.available > 0 || g.canGrow || s.cooling > 0);
+    const persist = this.persistence.problem;
+    const ready = this.initialised && !persist && (s.available > 0 || g.canGrow || s.cooling > 0);
+    const reason = !this.initialised ? 'ipamd is initialising' : persist ?? `pool empty and cannot grow: ${g.reason}`;
     return {
       ready,
-      ...(ready ? {} : { reason: this.initialised ? `pool empty and cannot grow: ${g.reason}` : 'ipamd is initialising' }),
+      ...(ready ? {} : { reason }),
       total: s.total,
       assigned: s.assigned,
       available: s.available,
@@ -334,14 +354,17 @@ export class IpamDaemon {
     };
   }
 
+  /** One short line; counts and reason from one snapshot (observability/status-line.ts). */
   statusLine(): string {
     const calls = Object.values(this.callCounts()).reduce((a, b) => a + b, 0);
+    const snapshot = this.snapshot();
     return formatStatusLine({
-      snapshot: this.snapshot(),
-      reason: this.reconciler?.plan?.reason,
-      policy: this.policy.name === 'static' ? undefined : this.policy.explain(),
+      snapshot,
+      why: this.reconciler?.preview(snapshot)?.summary,
+      policy: this.policy.name === 'static' ? undefined : this.policy.name,
       cloudCalls: calls,
-      growthBlocked: this.reconciler?.growthBlocked?.reason,
+      growthBlocked: this.reconciler?.growthBlocked !== undefined,
+      expected: this.expected,
     });
   }
 
@@ -369,7 +392,13 @@ export class IpamDaemon {
 
   private introspectionRoutes() {
     return {
-      '/healthz': async () => (this.initialised ? { body: { ok: true } } : { status: 503, body: { ok: false, reason: 'initialising' } }),
+      // Readiness: initialised and able to persist (an ADD is answered only after its write).
+      '/healthz': async () => {
+        const why = !this.initialised ? 'initialising' : this.persistence.problem;
+        return why ? { status: 503, body: { ok: false, reason: why } } : { body: { ok: true } };
+      },
+      // Liveness: the process answers. A read-only disk is not fixed by a restart.
+      '/livez': async () => ({ body: { ok: true } }),
       '/v1/pool': async () => {
         const s = this.snapshot();
         return {

@@ -1,99 +1,105 @@
 /**
  * @module dev runner (`npm start`)
- * Runs ipamd in the foreground with paths a non-root user can write (./.run),
- * by default with the AWS provider against its embedded EC2 + IMDSv2 emulator
- * (VPC_IPAM_PROVIDER=aws, VPC_IPAM_AWS_EMBEDDED_EMULATOR=true; see docs/aws.md),
- * JSON logs to ./.run/ipamd.log, and a status line on the terminal each time
- * the pool changes. A small demo workload (on by default, VPC_IPAM_DEMO=off
- * to disable) adds and deletes Pods through the real socket so the pool moves.
- * Ctrl-C stops it cleanly; the checkpoint in ./.run/state survives.
+ * Runs ipamd in the foreground with paths a non-root user can write
+ * (./.run/<provider>/), by default with the AWS provider, and always, for
+ * aws, azure and gcp, against that provider's embedded emulator on loopback:
+ * `npm start` never reaches a real cloud or cluster unless
+ * VPC_IPAM_DEV_REAL_CLOUD=true says so (ipamd/dev-env.ts). JSON logs go to
+ * ./.run/<provider>/ipamd.log and the terminal shows a status line each time
+ * the pool changes. A small demo workload (VPC_IPAM_DEMO=off to disable)
+ * adds and deletes Pods through the real socket; Ctrl-C deletes them, then
+ * stops the daemon cleanly. The checkpoint survives.
  */
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { PROTOCOL_VERSION } from './api/protocol.js';
-import { callIpamd } from './ctl/socket-client.js';
-import { createLogger } from './observability/logger.js';
-import { installSignalHandlers, startDaemon } from './run.js';
-
-const root = path.resolve(process.env.VPC_IPAM_DEV_DIR ?? '.run');
-// The AWS provider against its embedded EC2+IMDS emulator, unless a provider is chosen (VPC_IPAM_PROVIDER=sim...).
-const providerDefaults: NodeJS.ProcessEnv = process.env.VPC_IPAM_PROVIDER ? {} : { VPC_IPAM_PROVIDER: 'aws', VPC_IPAM_AWS_EMBEDDED_EMULATOR: 'true' };
-// Azure without an ARM endpoint: its embedded ARM+IMDS emulator, sized the AKS way (one NIC holds 255 IPs,
-// so the AWS default WARM_ENI_TARGET=1 would fill it).
-if (process.env.VPC_IPAM_PROVIDER === 'azure' && !process.env.AZURE_ARM_ENDPOINT) {
-  Object.assign(providerDefaults, { VPC_IPAM_AZURE_EMBEDDED_EMULATOR: 'true', WARM_POOL_POLICY: 'azure-batch' });
-}
-// GCP without a Compute endpoint or metadata host: its embedded Compute+metadata emulator (docs/gcp.md).
-if (process.env.VPC_IPAM_PROVIDER === 'gcp' && !process.env.GCP_COMPUTE_ENDPOINT && !process.env.GCE_METADATA_HOST) {
-  Object.assign(providerDefaults, { VPC_IPAM_GCP_EMBEDDED_EMULATOR: 'true' });
-}
-const env: NodeJS.ProcessEnv = {
-  ...providerDefaults,
-  VPC_IPAM_STATE_DIR: path.join(root, 'state'),
-  VPC_IPAM_SOCKET: path.join(root, 'ipamd.sock'),
-  VPC_IPAM_LOG_FILE: path.join(root, 'ipamd.log'),
-  VPC_IPAM_PLUMBING: 'off',
-  ...process.env,
-};
+import { ConfigError, IpamError } from '../providers/errors.js';
+import { readInt } from './config.js';
+import { startDemo, type Demo } from './dev-demo.js';
+import { devEnvironment, type DevEnvironment } from './dev-env.js';
+import { installSignalHandlers, startDaemon, type RunningDaemon } from './run.js';
+import { quietAwsSdkNodeWarning } from './util/sdk-warnings.js';
 
 function stamp(): string {
   return new Date().toISOString().slice(11, 19);
 }
 
+function fail(err: unknown): never {
+  const msg = IpamError.is(err) ? `${err.code}: ${err.message}` : ((err as Error).stack ?? String(err));
+  process.stderr.write(`vpc-ipamd: cannot start: ${msg}\n`);
+  process.exit(1);
+}
+
+/** The banner says where each listener really is: loopback, or every interface of this host. */
+function listenerLine(kind: 'introspection' | 'metrics', r: RunningDaemon, pathName: string): string {
+  const c = r.daemon.d.config[kind];
+  const port = kind === 'metrics' ? r.ports.metricsPort : r.ports.introspectionPort;
+  if (!c || port === undefined) return 'off';
+  const wildcard = c.host === '0.0.0.0' || c.host === '::';
+  const host = wildcard ? '127.0.0.1' : c.host.includes(':') ? `[${c.host}]` : c.host;
+  return `http://${host}:${port}${pathName}${wildcard ? ` (listening on all interfaces, ${c.host})` : ''}`;
+}
+
+function banner(r: RunningDaemon, dev: DevEnvironment): string {
+  const d = r.daemon;
+  const cloud = dev.provider === 'sim' ? 'simulated cloud' : dev.realCloud ? 'REAL cloud' : 'emulator on loopback';
+  return [
+    `vpc-ipamd ${d.d.version}, ${dev.provider} provider (${cloud}): node ${d.node.instanceId} ` +
+      `(${d.node.instanceType}), mode ${d.datastore.mode}`,
+    `  socket         ${d.d.config.socketPath}`,
+    `  introspection  ${listenerLine('introspection', r, '/v1/pool')}`,
+    `  metrics        ${listenerLine('metrics', r, '/metrics')}`,
+    `  logs           ${d.d.config.logFile}`,
+    `  checkpoint     ${path.join(d.d.config.stateDir, 'ipam.json')}`,
+    'Ctrl-C deletes the demo Pods and stops it cleanly.',
+    '',
+  ].join('\n');
+}
+
 async function main(): Promise<void> {
-  const log = createLogger(env.VPC_IPAM_LOG_LEVEL ?? 'info', env.VPC_IPAM_LOG_FILE!);
-  const running = await startDaemon(env, log).catch((err: Error & { code?: string }) => {
-    process.stderr.write(`vpc-ipamd: cannot start: ${err.code ? `${err.code}: ` : ''}${err.message}\n`);
-    process.exit(1);
-  });
-  const { daemon, ports } = running;
-  process.stdout.write(
-    [
-      `vpc-ipamd ${daemon.d.version} on the ${daemon.d.config.provider} cloud: node ${daemon.node.instanceId} (${daemon.node.instanceType}), mode ${daemon.datastore.mode}`,
-      `  socket         ${daemon.d.config.socketPath}`,
-      `  introspection  http://127.0.0.1:${ports.introspectionPort ?? '-'}/v1/pool`,
-      `  metrics        ${ports.metricsPort ? `http://127.0.0.1:${ports.metricsPort}/metrics` : 'off'}`,
-      `  logs           ${env.VPC_IPAM_LOG_FILE}`,
-      `  checkpoint     ${path.join(daemon.d.config.stateDir, 'ipam.json')}`,
-      'Ctrl-C stops it cleanly.',
-      '',
-    ].join('\n'),
-  );
+  quietAwsSdkNodeWarning(process.env);
+  // `npm start | head` closes stdout early; the status line must not take the process (and its Ctrl-C cleanup) down.
+  process.stdout.on('error', () => {});
+  let dev: DevEnvironment;
+  let demoMs = 0;
+  try {
+    dev = devEnvironment(process.env);
+    const demo = dev.env.VPC_IPAM_DEMO?.trim() || 'on';
+    if (demo !== 'on' && demo !== 'off') throw new ConfigError('VPC_IPAM_DEMO', `expected on or off, got "${demo}"`);
+    if (demo === 'on') demoMs = readInt(dev.env, 'VPC_IPAM_DEMO_INTERVAL_MS', 1500, { min: 10, max: 600_000 });
+  } catch (err) {
+    fail(err);
+  }
+  // Libraries that read process.env themselves (SDK credential chains, metadata clients) must see the same.
+  for (const k of Object.keys(process.env)) if (!(k in dev.env)) delete process.env[k];
+  Object.assign(process.env, dev.env);
+  for (const note of dev.notes) process.stdout.write(`note: ${note}\n`);
+  const shared = path.join(path.dirname(dev.dir), 'state');
+  if (existsSync(shared)) {
+    process.stdout.write(`note: ${shared} (once shared by all providers) is no longer used; delete it when done\n`);
+  }
+
+  const running = await startDaemon(dev.env).catch(fail);
+  const { daemon } = running;
+  process.stdout.write(banner(running, dev));
   let last = '';
   const timer = setInterval(() => {
     const line = daemon.statusLine();
     if (line !== last) process.stdout.write(`[${stamp()}] ${line}\n`);
     last = line;
   }, 250);
-  const demo = env.VPC_IPAM_DEMO === 'off' ? undefined : startDemo(daemon.d.config.socketPath);
+  const say = (line: string) => process.stdout.write(`[${stamp()}] ${line}\n`);
+  const socket = daemon.d.config.socketPath;
+  const demo: Demo | undefined = demoMs
+    ? startDemo({ socket, assignments: () => daemon.datastore.list(), intervalMs: demoMs, say })
+    : undefined;
   installSignalHandlers(async () => {
+    // The demo's Pods go first, through the socket, while the daemon still serves it.
+    const deleted = (await demo?.stop()) ?? 0;
+    if (demo) say(`deleted ${deleted} demo Pod(s)`);
     clearInterval(timer);
-    await demo?.stop();
     await running.stop();
-    process.stdout.write(`[${stamp()}] stopped; checkpoint kept in ${daemon.d.config.stateDir}\n`);
-  }, log);
-}
-
-/** A few Pods come and go every couple of seconds, through the real socket. */
-function startDemo(socket: string) {
-  let stopped = false;
-  let n = 0;
-  const live: string[] = [];
-  const loop = (async () => {
-    while (!stopped) {
-      await new Promise((r) => setTimeout(r, 1500 + Math.random() * 2000));
-      if (stopped) break;
-      const add = live.length < 4 || (live.length < 20 && Math.random() < 0.55);
-      const containerId = add ? `demo-${process.pid}-${n++}` : live.splice(Math.floor(Math.random() * live.length), 1)[0]!;
-      const res = await callIpamd(socket, { v: PROTOCOL_VERSION, op: add ? 'add' : 'del', network: 'vpc-ipam', containerId, ifName: 'eth0' }).catch(() => undefined);
-      if (add && res?.ok) live.push(containerId);
-    }
-  })();
-  return {
-    stop: async () => {
-      stopped = true;
-      await loop;
-    },
-  };
+    say(`stopped; checkpoint kept in ${daemon.d.config.stateDir}`);
+  }, daemon.d.log);
 }
 
 void main();

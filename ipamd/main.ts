@@ -7,9 +7,11 @@
  */
 import { IpamError } from '../providers/errors.js';
 import { installSignalHandlers, startDaemon, type RunningDaemon } from './run.js';
+import { quietAwsSdkNodeWarning } from './util/sdk-warnings.js';
 import { VERSION } from './version.js';
 
 async function main(): Promise<void> {
+  quietAwsSdkNodeWarning(process.env);
   const sub = process.argv[2];
   if (sub === '--version' || sub === 'version') {
     process.stdout.write(`vpc-ipamd ${VERSION}\n`);

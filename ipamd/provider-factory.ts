@@ -2,26 +2,38 @@
  * @module provider factory
  * Loads the selected provider's module (and so its SDK) only when selected:
  * a node on AWS must not pay the GCP SDK's seconds and ~200 MB at start.
+ *
+ * `createProvider` gives the bare provider (the cluster monitor, ctl
+ * commands). `createNodeProvider` is the node daemon's: the same provider
+ * plus the subnet choice composed, once, from every Pod-subnet source the
+ * node has (setup/pod-subnets.ts). The pool policy is not built here: the
+ * daemon builds it (pool/policy-factory.ts), so the simulator gets it too.
  */
+import type { PodSubnetSource } from '../providers/pod-subnets.js';
 import type { CloudProvider } from '../providers/types.js';
 import type { DaemonConfig } from './config.js';
 import type { DaemonDeps } from './daemon.js';
 import type { Logger } from './observability/logger.js';
+import { podSubnetHooks, type ProviderSubnetFacts } from './setup/pod-subnets.js';
 import type { Clock } from './util/clock.js';
 
 export interface BuiltProvider {
   provider: CloudProvider;
-  /** Provider-specific daemon hooks: subnet choice, tags, interface usability. */
-  daemonHooks?: Partial<Pick<DaemonDeps, 'selectSubnets' | 'interfaceTags' | 'isUsable' | 'events' | 'policy'>>;
+  /** Provider-specific daemon hooks (createNodeProvider adds subnet choice and interface usability). */
+  daemonHooks?: Partial<Pick<DaemonDeps, 'selectSubnets' | 'interfaceTags' | 'isUsable'>>;
+  /** Providers that create interfaces: what the subnet choice needs from them. */
+  subnets?: ProviderSubnetFacts;
   /** Anything the provider started (embedded emulators) to stop after the daemon. */
   close?: () => Promise<void>;
 }
 
-export async function createProvider(config: DaemonConfig, clock: Clock, log: Logger): Promise<BuiltProvider> {
-  return withPolicy(config, await buildProvider(config, clock, log));
+/** What the node's composition hands to its provider. */
+export interface NodeProviderInputs {
+  /** The Kubernetes integration's PodSubnetConfig source (MY_NODE_NAME). */
+  kubernetesPodSubnets?: PodSubnetSource;
 }
 
-async function buildProvider(config: DaemonConfig, clock: Clock, log: Logger): Promise<BuiltProvider> {
+export async function createProvider(config: DaemonConfig, clock: Clock, log: Logger): Promise<BuiltProvider> {
   switch (config.provider) {
     case 'sim':
       return (await import('./setup/sim.js')).setupSim(config, clock, log);
@@ -36,28 +48,21 @@ async function buildProvider(config: DaemonConfig, clock: Clock, log: Logger): P
   }
 }
 
-/**
- * Provider-independent pool policies that need daemon hooks. `azure-batch`
- * (Azure CNS sizing) also listens to growth-blocked events to enter subnet
- * scarcity mode; it is loaded only when selected.
- */
-export async function withPolicy(config: DaemonConfig, built: BuiltProvider): Promise<BuiltProvider> {
-  if (config.policy !== 'azure-batch') return built;
-  const { AzureBatchPolicy, parseAzureBatchSettings } = await import('./pool/azure-batch-policy.js');
-  const policy = new AzureBatchPolicy(parseAzureBatchSettings(config.env));
-  const events = built.daemonHooks?.events ?? {};
-  return {
-    ...built,
-    daemonHooks: {
-      ...built.daemonHooks,
-      policy,
-      events: {
-        ...events,
-        onGrowthBlocked: (reason, cloudCode, untilMs) => {
-          policy.observeGrowthBlocked(cloudCode, untilMs - config.subnetFullBackoffMs);
-          events.onGrowthBlocked?.(reason, cloudCode, untilMs);
-        },
-      },
-    },
-  };
+/** The node daemon's provider: {@link createProvider} plus the one subnet-source seam. */
+export async function createNodeProvider(
+  config: DaemonConfig,
+  clock: Clock,
+  log: Logger,
+  node: NodeProviderInputs = {},
+): Promise<BuiltProvider> {
+  const built = await createProvider(config, clock, log);
+  try {
+    const { provider, subnets: facts } = built;
+    const hooks = podSubnetHooks({ env: config.env, provider, facts, kubernetes: node.kubernetesPodSubnets, log });
+    return { ...built, daemonHooks: { ...built.daemonHooks, ...hooks } };
+  } catch (err) {
+    await built.provider.close?.();
+    await built.close?.();
+    throw err;
+  }
 }

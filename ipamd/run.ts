@@ -6,14 +6,17 @@
  * checkpoint, then exits.
  */
 import * as path from 'node:path';
+import { ConfigError } from '../providers/errors.js';
 import { pendingReleaseDir } from './api/pending-release.js';
 import { parseConfig, type DaemonConfig } from './config.js';
 import { IpamDaemon } from './daemon.js';
 import { JsonFileCheckpointer } from './datastore/checkpoint.js';
 import { NoopPlumber, type PodNetworkPlumber } from './netns/plumber.js';
 import { createLogger, type Logger } from './observability/logger.js';
-import { createProvider } from './provider-factory.js';
+import { createNodeProvider, type BuiltProvider } from './provider-factory.js';
 import { SystemClock } from './util/clock.js';
+import { prepareSocketPath } from './server/socket-server.js';
+import { ensureDirSync } from './util/ensure-dir.js';
 import { VERSION } from './version.js';
 import type { K8sNodeAgent } from './k8s/agent.js';
 
@@ -25,10 +28,26 @@ export interface RunningDaemon {
   stop(): Promise<void>;
 }
 
+/** VPC_IPAM_PLUMBING: `on` (root required), `off`, or unset (on when root). */
+function plumbingSetting(env: DaemonConfig['env']): 'on' | 'off' | undefined {
+  const raw = env.VPC_IPAM_PLUMBING?.trim();
+  if (!raw) return undefined;
+  if (raw !== 'on' && raw !== 'off') throw new ConfigError('VPC_IPAM_PLUMBING', `expected on or off, got "${raw}"`);
+  const uid = process.getuid?.();
+  if (raw === 'on' && uid !== 0) throw new ConfigError('VPC_IPAM_PLUMBING', `on needs root; running as uid ${uid}`);
+  return raw;
+}
+
 async function createPlumber(config: DaemonConfig, log: Logger): Promise<PodNetworkPlumber> {
+  const setting = plumbingSetting(config.env);
+  const uid = process.getuid?.();
+  if (setting === 'off') {
+    log.warn('Pod network plumbing off (VPC_IPAM_PLUMBING=off): ADD assigns addresses only');
+    return new NoopPlumber();
+  }
   // Only root can create veths and enter network namespaces; without it ipamd still hands out addresses.
-  if (config.env.VPC_IPAM_PLUMBING === 'off' || process.getuid?.() !== 0) {
-    log.warn('Pod network plumbing disabled (not root or VPC_IPAM_PLUMBING=off): ADD assigns addresses only');
+  if (uid !== 0) {
+    log.warn({ uid }, `Pod network plumbing off: not running as root (uid ${uid}): ADD assigns addresses only`);
     return new NoopPlumber();
   }
   try {
@@ -43,25 +62,48 @@ async function createPlumber(config: DaemonConfig, log: Logger): Promise<PodNetw
 /** Starts a daemon from an environment; used by main and by the dev runner. */
 export async function startDaemon(env: NodeJS.ProcessEnv, log?: Logger): Promise<RunningDaemon> {
   const config = parseConfig(env);
+  plumbingSetting(config.env); // a bad value stops the start before the cloud is touched
+  // Local paths first, before any cloud call: a path ipamd cannot use stops it now, naming the variable.
+  ensureDirSync(config.stateDir, 'VPC_IPAM_STATE_DIR');
+  // A second daemon on this node stops here, before it reads the cloud or writes the checkpoint the first one owns.
+  await prepareSocketPath(config.socketPath, 'VPC_IPAM_SOCKET');
   const logger = log ?? createLogger(config.logLevel, config.logFile);
   const clock = new SystemClock();
-  const built = await createProvider(config, clock, logger);
   // Kubernetes integration only with MY_NODE_NAME; imported lazily so other runs never load the client (~700 ms).
+  // Before the provider: the node's PodSubnetConfig is one of the sources its subnet choice is built from.
   const k8s = config.env.MY_NODE_NAME
-    ? await (await import('./k8s/agent.js')).K8sNodeAgent.create({ config, clock, log: logger, providerHooks: built.daemonHooks })
+    ? await (await import('./k8s/agent.js')).K8sNodeAgent.create({ config, clock, log: logger })
     : undefined;
-  const daemon = new IpamDaemon({
-    config,
-    clock,
-    provider: built.provider,
-    checkpointer: new JsonFileCheckpointer(path.join(config.stateDir, 'ipam.json')),
-    plumber: await createPlumber(config, logger),
-    log: logger,
-    version: VERSION,
-    ...built.daemonHooks,
-    ...k8s?.hooks(),
-    pendingReleaseDir: pendingReleaseDir(config.socketPath),
-  });
+  let built: BuiltProvider;
+  let daemon: IpamDaemon;
+  try {
+    built = await createNodeProvider(config, clock, logger, k8s ? { kubernetesPodSubnets: k8s.podSubnets } : {});
+  } catch (err) {
+    await k8s?.stop();
+    throw err;
+  }
+  const plumber = await createPlumber(config, logger);
+  try {
+    daemon = new IpamDaemon({
+      config,
+      clock,
+      provider: built.provider,
+      checkpointer: new JsonFileCheckpointer(path.join(config.stateDir, 'ipam.json')),
+      plumber,
+      log: logger,
+      version: VERSION,
+      ...built.daemonHooks,
+      ...k8s?.hooks(),
+      pendingReleaseDir: pendingReleaseDir(config.socketPath),
+    });
+  } catch (err) {
+    // A bad policy setting (AZURE_*) is found when the daemon builds its policy: stop what was started.
+    await k8s?.stop();
+    await plumber.close().catch(() => {});
+    await built.provider.close?.();
+    await built.close?.();
+    throw err;
+  }
   await daemon.init();
   try {
     await k8s?.attach(daemon);
@@ -73,7 +115,13 @@ export async function startDaemon(env: NodeJS.ProcessEnv, log?: Logger): Promise
     throw err;
   }
   await daemon.startLoop();
-  const ports = await daemon.startServers();
+  const ports = await daemon.startServers().catch(async (err: unknown) => {
+    // A socket or port that cannot be had (EADDRINUSE…): stop what runs, so the process can exit with the error.
+    await k8s?.stop();
+    await daemon.stop().catch(() => {});
+    await built.close?.();
+    throw err;
+  });
   k8s?.serve(daemon);
   logger.info({ provider: config.provider, socket: config.socketPath, ...ports, node: daemon.node.instanceId }, 'ipamd ready');
   return {

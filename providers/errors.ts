@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'CHECKPOINT_FAILED'
   | 'NETNS_FAILED'
+  | 'NETNS_REFUSED'
   | 'CLOUD_THROTTLED'
   | 'CLOUD_SUBNET_FULL'
   | 'CLOUD_NO_PREFIX_BLOCK'
@@ -57,6 +58,21 @@ export class BadRequestError extends IpamError {
   }
 }
 
+/**
+ * A container ID, interface name or network name broke the shared rules
+ * (ipamd/api/identifiers.ts). `problem` is the rule's stable code, the same
+ * one the CNI plugin reports for the same name.
+ */
+export class InvalidIdentifierError extends BadRequestError {
+  constructor(
+    readonly field: string,
+    readonly problem: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** No address could be handed out in time (pool empty and could not grow). */
 export class PoolExhaustedError extends IpamError {
   constructor(
@@ -76,6 +92,13 @@ export class CheckpointError extends IpamError {
 export class NetnsError extends IpamError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('NETNS_FAILED', message, options);
+  }
+}
+
+/** The target namespace is the host's or ipamd's own (or no network namespace): nothing was touched. */
+export class NetnsRefusedError extends IpamError {
+  constructor(message: string) {
+    super('NETNS_REFUSED', message);
   }
 }
 

@@ -101,6 +101,14 @@ export interface AssignRequest {
   cidrs?: string[];
 }
 
+/** What {@link CloudProvider.reclaimLeakedInterfaces} did. */
+export interface ReclaimReport {
+  /** Interfaces deleted by this call. */
+  deleted: string[];
+  /** Interfaces that could not be deleted now; the next call tries again. */
+  retrying: string[];
+}
+
 /**
  * What ipamd needs from a cloud. Every method may throw a {@link CloudError}
  * subclass from `providers/errors.ts`; nothing else. Methods are idempotent
@@ -133,6 +141,16 @@ export interface CloudProvider {
 
   /** Detaches and deletes an interface ipamd created. Not-found is success. */
   deleteInterface(interfaceId: string): Promise<void>;
+
+  /**
+   * Optional (clouds that create interfaces): deletes the detached interfaces
+   * ipamd created for this node and left behind: by an earlier run killed
+   * between create and attach, or by an undo that could not finish. The
+   * daemon calls it at start (one cloud read) and after every resync (no
+   * call unless something is due). Never touches an interface a create of
+   * this run is still working on, nor an attached one.
+   */
+  reclaimLeakedInterfaces?(): Promise<ReclaimReport>;
 
   /** Adds blocks to an interface and returns exactly the blocks added. */
   assignAddresses(interfaceId: string, req: AssignRequest): Promise<AddressBlock[]>;

@@ -3,15 +3,18 @@
  * Executes one validated local-API request: the allocator decides the
  * address, the plumber wires the Pod, and each step undoes the previous one
  * when a later one fails, so a failed ADD leaves neither an assignment nor a
- * half-built veth behind.
+ * half-built veth behind. Requests for one attachment run one at a time
+ * (./attachment-lanes.ts), so each answer is the whole outcome: on disk and
+ * wired (or unwired), never a peer request's half-done state.
  */
 import { IpamError, NetnsError } from '../../providers/errors.js';
 import type { Allocator } from '../allocator.js';
 import type { Datastore } from '../datastore/datastore.js';
 import type { Assignment } from '../datastore/types.js';
 import { hostVethName, type PodNetworkPlumber } from '../netns/plumber.js';
-import type { Allocation, ErrorBody, PoolStatus, Request, Response } from './protocol.js';
+import type { Allocation, AttachmentKey, ErrorBody, PoolStatus, Request, Response } from './protocol.js';
 import { PROTOCOL_VERSION } from './protocol.js';
+import { AttachmentLanes } from './attachment-lanes.js';
 
 export const POD_GATEWAY = '169.254.1.1';
 const DEFAULT_MTU = 9001;
@@ -33,6 +36,9 @@ export function routeTableFor(deviceIndex: number): number {
 }
 
 export class ApiHandler {
+  /** Serialises ADD/DEL/CHECK/GC per attachment; other attachments stay concurrent. */
+  readonly lanes = new AttachmentLanes();
+
   constructor(private readonly d: HandlerDeps) {}
 
   async handle(req: Request): Promise<Response> {
@@ -43,16 +49,13 @@ export class ApiHandler {
         case 'status':
           return { ok: true, status: this.d.status() };
         case 'add':
-          return await this.add(req);
+          return await this.lanes.add(req, (cancel) => this.add(req, cancel));
         case 'del':
-          return await this.del(req);
+          return await this.lanes.del(req, () => this.del(req));
         case 'check':
-          return await this.check(req);
-        case 'gc': {
-          const released = await this.d.allocator.gc(req.network, req.valid);
-          for (const a of released) await this.d.plumber.tearDown(this.wiring(a)).catch(() => {});
-          return { ok: true, released: released.length };
-        }
+          return await this.lanes.run(req, () => this.check(req));
+        case 'gc':
+          return await this.gc(req);
       }
     } catch (err) {
       const body = errorBody(err);
@@ -61,8 +64,10 @@ export class ApiHandler {
     }
   }
 
-  private async add(req: Extract<Request, { op: 'add' }>): Promise<Response> {
-    const { assignment, existing } = await this.d.allocator.add(req, req.pod ?? {}, req.waitMs);
+  private async add(req: Extract<Request, { op: 'add' }>, cancel?: AbortSignal): Promise<Response> {
+    // A target that is the host's (or ipamd's) namespace is refused before an address is taken from the pool.
+    if (req.netns) await this.d.plumber.vetNetns?.(req.netns.path);
+    const { assignment, existing } = await this.d.allocator.add(req, req.pod ?? {}, req.waitMs, cancel);
     let wired: { hostIf?: string; hostMac?: string; podMac?: string } = {};
     if (req.netns) {
       const w = { ...this.wiring(assignment), netnsPath: req.netns.path, mtu: req.netns.mtu ?? DEFAULT_MTU };
@@ -84,17 +89,47 @@ export class ApiHandler {
   }
 
   private async del(req: Extract<Request, { op: 'del' }>): Promise<Response> {
-    const a = this.d.datastore.find(req);
+    return { ok: true, released: await this.release(req, req.netns?.path) };
+  }
+
+  /** Tears down, then releases `key`'s address (whichever it holds now). Runs in `key`'s lane. */
+  private async release(key: AttachmentKey, netnsPath?: string): Promise<boolean> {
+    const a = this.d.datastore.find(key);
     // Tear down first: an address must not be reused while a veth still routes to it.
     await this.d.plumber.tearDown({
-      containerId: req.containerId,
-      ifName: req.ifName,
-      netnsPath: req.netns?.path,
+      containerId: key.containerId,
+      ifName: key.ifName,
+      netnsPath,
       ip: a?.ip ?? '',
       routeTable: a ? this.routeTableOf(a) : 0,
     });
-    const released = await this.d.allocator.del(req);
-    return { ok: true, released: released !== undefined };
+    return (await this.d.allocator.del(key)) !== undefined;
+  }
+
+  /**
+   * CNI GC: releases, like a DEL each in its own lane, the attachments of the network that are not
+   * in `valid`. One that was changed meanwhile (deleted, or deleted and added again) is left alone.
+   * A teardown that fails keeps that address assigned and fails the GC, so the runtime retries it.
+   */
+  private async gc(req: Extract<Request, { op: 'gc' }>): Promise<Response> {
+    let released = 0;
+    const failed: Array<{ what: string; err: unknown }> = [];
+    for (const a of this.d.allocator.stale(req.network, req.valid)) {
+      const key: AttachmentKey = { network: a.network, containerId: a.containerId, ifName: a.ifName };
+      try {
+        if (await this.lanes.run(key, async () => this.d.datastore.find(key) === a && this.release(key))) released++;
+      } catch (err) {
+        failed.push({ what: `${a.containerId}/${a.ifName}`, err });
+      }
+    }
+    if (failed.length) {
+      const list = failed.map((f) => `${f.what}: ${(f.err as Error)?.message ?? String(f.err)}`).join('; ');
+      const first = failed[0]!.err;
+      const code = IpamError.is(first) ? first.code : 'INTERNAL';
+      const msg = `gc released ${released}, could not release ${failed.length}: ${list}`;
+      throw new IpamError(code, msg, { cause: first });
+    }
+    return { ok: true, released };
   }
 
   private async check(req: Extract<Request, { op: 'check' }>): Promise<Response> {

@@ -9,6 +9,19 @@
 export const PROTOCOL_VERSION = 1;
 export const DEFAULT_SOCKET_PATH = '/run/vpc-ipam/ipamd.sock';
 
+/**
+ * Size limits of one request line (bytes, newline excluded), sized from what a valid request can hold:
+ * - any op but `gc`: the longest fields are a 4 KiB netns path (PATH_MAX), two 253-character Pod names and a
+ *   256-character container ID: about 5.3 KiB, so 8 KiB;
+ * - `gc`: `valid` lists the node's attachments, at most {@link MAX_GC_ATTACHMENTS} (EKS's largest max-pods with
+ *   prefix delegation is 737; AKS and GKE stop at 250 and 256). An entry is at most 317 bytes (256-character ID,
+ *   a 15-byte interface name whose `"` and `\` JSON doubles, keys and punctuation), so 1024 of them and a
+ *   128-character network name fit 320 KiB: every gc request the validator accepts fits the line.
+ */
+export const MAX_REQUEST_LINE_BYTES = 8 * 1024;
+export const MAX_GC_ATTACHMENTS = 1024;
+export const MAX_GC_LINE_BYTES = 320 * 1024;
+
 /** CNI cache key: (network name, container ID, interface name). */
 export interface AttachmentKey {
   network: string;

@@ -1,25 +1,26 @@
 /**
  * @module request validation
  * Everything that arrives on the socket is checked here before it touches the
- * datastore, a path or the kernel. Container IDs follow the CNI spec's
- * alphabet, so `/` and `..` can never reach a file name or an interface name.
+ * datastore, a path or the kernel. Container IDs, interface names and network
+ * names are judged by ./identifiers.ts, the rule book the plugin uses too, so
+ * both sides accept and refuse the same names with the same problem code.
  */
 import { z } from 'zod';
-import { BadRequestError } from '../../providers/errors.js';
-import { PROTOCOL_VERSION, type Request } from './protocol.js';
+import { BadRequestError, InvalidIdentifierError } from '../../providers/errors.js';
+import { IDENTIFIER_CHECKS, type IdentifierKind, type IdentifierProblem } from './identifiers.js';
+import { MAX_GC_ATTACHMENTS, PROTOCOL_VERSION, type Request } from './protocol.js';
 
-/** CNI spec: alphanumerics, then alphanumerics, underscore, dot, hyphen. */
-export const CONTAINER_ID_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-/** Linux interface names: 1-15 chars, no slash, colon or whitespace, not "." or "..". */
-export const IFNAME_RE = /^(?!\.{1,2}$)[^/:\s]{1,15}$/;
+/** A zod field judged by the shared rule book; the problem code rides in the issue's params. */
+function identifier(kind: IdentifierKind) {
+  return z.any().superRefine((v: unknown, ctx) => {
+    const i = IDENTIFIER_CHECKS[kind](v);
+    if (i) ctx.addIssue({ code: z.ZodIssueCode.custom, message: i.message, params: { identifier: i.problem } });
+  }) as unknown as z.ZodType<string>;
+}
 
-const containerId = z
-  .string()
-  .max(256)
-  .regex(CONTAINER_ID_RE, 'container ID must match ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$')
-  .refine((s) => !s.includes('..'), 'container ID must not contain ".."');
-const ifName = z.string().regex(IFNAME_RE, 'interface name must be 1-15 chars without "/", ":" or spaces');
-const network = z.string().min(1).max(128).regex(/^[a-zA-Z0-9_.-]+$/, 'network name may use letters, digits, "_", "." and "-"');
+const containerId = identifier('containerId');
+const ifName = identifier('ifName');
+const network = identifier('network');
 const netns = z.object({ path: z.string().min(1).max(4096).startsWith('/'), mtu: z.number().int().min(576).max(9001).optional() }).strict();
 const pod = z
   .object({ namespace: z.string().max(253).optional(), name: z.string().max(253).optional(), uid: z.string().max(64).optional() })
@@ -37,7 +38,8 @@ const schema = z.discriminatedUnion('op', [
       v: z.literal(PROTOCOL_VERSION),
       op: z.literal('gc'),
       network,
-      valid: z.array(z.object({ containerId, ifName }).strict()).max(100_000),
+      // A node's attachments; the socket's line limit for gc is sized from this (api/protocol.ts).
+      valid: z.array(z.object({ containerId, ifName }).strict()).max(MAX_GC_ATTACHMENTS),
     })
     .strict(),
 ]);
@@ -58,7 +60,11 @@ export function parseRequest(line: string): Request {
   const r = schema.safeParse(raw);
   if (!r.success) {
     const issue = r.error.issues[0]!;
-    throw new BadRequestError(`${issue.path.join('.') || 'request'}: ${issue.message}`);
+    const where = issue.path.join('.') || 'request';
+    const custom = issue.code === z.ZodIssueCode.custom;
+    const problem = custom ? (issue.params?.identifier as IdentifierProblem | undefined) : undefined;
+    if (problem) throw new InvalidIdentifierError(where, problem, `${where}: ${issue.message}`);
+    throw new BadRequestError(`${where}: ${issue.message}`);
   }
   return r.data as Request;
 }

@@ -4,6 +4,7 @@
  * Routes a verb to its command module. Heavy commands (simulate, emulate) are
  * imported only when used.
  */
+import { quietAwsSdkNodeWarning } from '../util/sdk-warnings.js';
 import { UsageError, type CtlCommand } from './command.js';
 
 type Loader = () => Promise<CtlCommand>;
@@ -13,6 +14,7 @@ const COMMANDS: Record<string, Loader> = {
   'max-pods': async () => (await import('./commands/max-pods.js')).maxPodsCommand,
   'gc-enis': async () => (await import('./commands/gc-enis.js')).gcEnisCommand,
   status: async () => (await import('./commands/status.js')).statusCommand,
+  checkpoint: async () => (await import('./commands/checkpoint.js')).checkpointCommand,
   add: async () => (await import('./commands/pod.js')).addCommand,
   del: async () => (await import('./commands/pod.js')).delCommand,
   simulate: async () => (await import('./commands/simulate.js')).simulateCommand,
@@ -21,6 +23,7 @@ const COMMANDS: Record<string, Loader> = {
 };
 
 async function main(argv: string[]): Promise<number> {
+  quietAwsSdkNodeWarning(process.env);
   const [verb, ...rest] = argv;
   if (!verb || verb === 'help' || verb === '--help' || verb === '-h') {
     const lines = await Promise.all(Object.values(COMMANDS).map(async (load) => load()));

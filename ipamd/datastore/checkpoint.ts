@@ -13,9 +13,11 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { CheckpointError } from '../../providers/errors.js';
+import { assertCheckpointConsistent, CHECKPOINT_VERSION } from './checkpoint-verify.js';
+import { probeWritable, removeStaleTemps, tempName } from './checkpoint-temp.js';
 import type { Assignment } from './types.js';
 
-export const CHECKPOINT_VERSION = 'vpc-ipam/1';
+export { CHECKPOINT_VERSION };
 
 export interface CheckpointData {
   version: typeof CHECKPOINT_VERSION;
@@ -24,12 +26,22 @@ export interface CheckpointData {
 }
 
 export interface Checkpointer {
-  /** Undefined when no checkpoint exists yet (a fresh node). Throws on a corrupt or foreign file. */
+  /**
+   * Undefined when no checkpoint exists yet (a fresh node). Throws on a
+   * corrupt, foreign or inconsistent file (checkpoint-verify.ts), naming it.
+   */
   load(): Promise<CheckpointData | undefined>;
   /** Resolves once `read()`'s state at call time (or later) is durable. */
   save(read: () => CheckpointData): Promise<void>;
+  /** Where the state lives (the file), for messages. */
+  readonly location?: string;
+  /** At start, before the first write: removes temp files crashed writes left; returns their names. */
+  removeStaleTemps?(): Promise<string[]>;
+  /** Proves a durable write works now; throws a CheckpointError naming the state directory. */
+  probe?(): Promise<void>;
 }
 
+/** Decodes and verifies a checkpoint file's text (every inconsistency is named; see checkpoint-verify.ts). */
 export function parseCheckpoint(text: string, source: string): CheckpointData {
   let data: unknown;
   try {
@@ -37,19 +49,8 @@ export function parseCheckpoint(text: string, source: string): CheckpointData {
   } catch (err) {
     throw new CheckpointError(`${source}: not valid JSON (${(err as Error).message})`, { cause: err });
   }
-  const d = data as Partial<CheckpointData>;
-  if (d?.version !== CHECKPOINT_VERSION) {
-    throw new CheckpointError(`${source}: version ${JSON.stringify(d?.version)} is not ${CHECKPOINT_VERSION}; refusing to guess`);
-  }
-  if (!Array.isArray(d.assignments) || !Array.isArray(d.cooling)) {
-    throw new CheckpointError(`${source}: missing assignments or cooling list`);
-  }
-  for (const a of d.assignments) {
-    if (typeof a?.ip !== 'string' || typeof a.containerId !== 'string' || typeof a.network !== 'string' || typeof a.ifName !== 'string') {
-      throw new CheckpointError(`${source}: malformed assignment ${JSON.stringify(a)}`);
-    }
-  }
-  return d as CheckpointData;
+  assertCheckpointConsistent(data, source);
+  return data as CheckpointData;
 }
 
 export class JsonFileCheckpointer implements Checkpointer {
@@ -60,6 +61,18 @@ export class JsonFileCheckpointer implements Checkpointer {
   private seq = 0;
 
   constructor(readonly file: string) {}
+
+  get location(): string {
+    return this.file;
+  }
+
+  removeStaleTemps(): Promise<string[]> {
+    return removeStaleTemps(this.file);
+  }
+
+  probe(): Promise<void> {
+    return probeWritable(this.file);
+  }
 
   async load(): Promise<CheckpointData | undefined> {
     let text: string;
@@ -86,7 +99,7 @@ export class JsonFileCheckpointer implements Checkpointer {
 
   private async write(data: CheckpointData): Promise<void> {
     const dir = path.dirname(this.file);
-    const tmp = `${this.file}.tmp-${process.pid}-${this.seq++}`;
+    const tmp = tempName(this.file, process.pid, this.seq++);
     try {
       await fs.mkdir(dir, { recursive: true, mode: 0o700 });
       const fh = await fs.open(tmp, 'w', 0o600);
@@ -126,6 +139,8 @@ export class MemoryCheckpointer implements Checkpointer {
   }
 
   async load(): Promise<CheckpointData | undefined> {
+    // The same refusal as for a file, so tests and the simulator restore only consistent state.
+    if (this.data) assertCheckpointConsistent(this.data, 'checkpoint (memory)');
     return this.data && structuredClone(this.data);
   }
 

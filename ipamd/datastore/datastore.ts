@@ -178,11 +178,15 @@ export class Datastore {
     return { assignment: this.bind(addr, key, pod, now), existing: false };
   }
 
-  /** Undoes an assignment without cooldown (rollback of a change that could not be persisted). */
-  unassign(key: AttachmentKey): Assignment | undefined {
+  /**
+   * Undoes an assignment without cooldown (rollback of a change that could not be persisted).
+   * With `expected`, only that very assignment is undone: if `key` now holds another one (it was
+   * released and assigned again meanwhile), nothing changes and the result is undefined.
+   */
+  unassign(key: AttachmentKey, expected?: Assignment): Assignment | undefined {
     const k = keyString(key);
     const a = this.byKey.get(k);
-    if (!a) return undefined;
+    if (!a || (expected !== undefined && a !== expected)) return undefined;
     this.byKey.delete(k);
     const st = this.byIp.get(a.ip);
     if (st?.assignment === a) {
@@ -209,15 +213,27 @@ export class Datastore {
     return a;
   }
 
-  /** Puts back a released assignment (rollback of a release that could not be persisted). */
-  restoreAssignment(a: Assignment): void {
+  /**
+   * Puts back a released assignment (rollback of a release that could not be persisted).
+   * Refuses, changes nothing and returns the current holder, when the address (with no cooldown,
+   * or after it ran out) or the key went to someone else meanwhile: putting it back would give
+   * one address two holders. Undefined when it was put back.
+   */
+  restoreAssignment(a: Assignment): Assignment | undefined {
+    const k = keyString(a);
+    const mine = this.byKey.get(k) ?? this.orphans.get(k);
+    if (mine) return mine === a ? undefined : mine;
     const st = this.byIp.get(a.ip);
     if (!st) {
-      this.orphans.set(keyString(a), a);
-      return;
+      const other = [...this.orphans.values()].find((o) => o.ip === a.ip);
+      if (other) return other;
+      this.orphans.set(k, a);
+      return undefined;
     }
+    if (st.assignment) return st.assignment;
     st.coolingUntil = undefined;
     this.bindExisting(st, a);
+    return undefined;
   }
 
   list(): Assignment[] {

@@ -5,8 +5,10 @@
  *
  * 1. `create`: reads the Node (retrying until the API server answers: its
  *    labels choose the Pod subnets of the very first interface).
- * 2. `hooks()`: subnet choice from the PodSubnetConfig, interface usability
- *    (custom networking), the Event sink, the node name, action-error Events.
+ * 2. `podSubnets`: this node's PodSubnetConfig, the source the node's
+ *    composition (ipamd/setup/pod-subnets.ts) hands to the provider's subnet
+ *    choice; so the agent is created before the provider.
+ *    `hooks()`: the Event sink, the node name, action-error Events.
  * 3. `attach(daemon)` after `init()`: checks the Node is this machine, lists
  *    the node's Pods (demand) and starts the watch and the stale-assignment
  *    reaper, before the first pool tick.
@@ -25,6 +27,7 @@ import type { NodeInventory } from '../../providers/types.js';
 import { CloudError, ConfigError, IpamError } from '../../providers/errors.js';
 import type { Clock } from '../util/clock.js';
 import { createApis, describeError, loadKubeConfig, type K8sApis } from './client.js';
+import { ChainVersionProber, CniVersionError, NoCommonCniVersionError } from './cni-versions.js';
 import { conflistOptionsFromEnv, configsBefore, installConflist, missingBinaries, removeConflist, renderConflist, type ConflistOptions } from './conflist.js';
 import { K8sEventSink } from './events.js';
 import { EVENT_REASONS } from './names.js';
@@ -40,12 +43,6 @@ export interface K8sNodeAgentOptions {
   config: DaemonConfig;
   clock: Clock;
   log: Logger;
-  /**
-   * The provider's own hooks: its subnet choice is used when the node has no
-   * PodSubnetConfig, its usability rule is combined with ours, its events are
-   * chained before ours.
-   */
-  providerHooks?: Partial<Pick<DaemonDeps, 'selectSubnets' | 'isUsable' | 'events' | 'interfaceTags'>>;
 }
 
 /** Whether the Node's providerID names the instance the cloud provider found (`aws:///us-east-1a/i-0abc`). */
@@ -56,11 +53,14 @@ export function providerIdMatches(providerId: string, instanceId: string): boole
 
 export class K8sNodeAgent {
   readonly sink: K8sEventSink;
-  readonly subnets: NodeSubnets;
+  /** This node's PodSubnetConfig, read at every interface creation. */
+  readonly podSubnets: NodeSubnets;
   podWatch: NodePodWatch | undefined;
   reaper: StaleAssignmentReaper | undefined;
   publisher: NodePublisher | undefined;
   private readonly conflist: ConflistOptions;
+  /** Asks the chained plugins' binaries which spec versions they speak (cached per binary). */
+  readonly cniVersions: ChainVersionProber;
   private readonly stopper = new AbortController();
   private conflistLoop: Promise<void> | undefined;
   private daemon: IpamDaemon | undefined;
@@ -76,8 +76,9 @@ export class K8sNodeAgent {
   ) {
     const s = settings;
     this.sink = new K8sEventSink({ apis, clock: o.clock, namespace: s.namespace, instance: s.nodeName, log: o.log, minWriteIntervalMs: s.eventIntervalMs });
-    this.subnets = new NodeSubnets({ apis, nodeName: s.nodeName, customNetworking: s.customNetworking, selectKey: s.selectKey, fallback: o.providerHooks?.selectSubnets, clock: o.clock, log: o.log });
+    this.podSubnets = new NodeSubnets({ apis, nodeName: s.nodeName, selectKey: s.selectKey });
     this.conflist = conflistOptionsFromEnv(o.config.env, o.config.socketPath, o.config.addWaitMs);
+    this.cniVersions = new ChainVersionProber({ binDirs: [s.binDir], now: () => o.clock.now() });
   }
 
   /** Parses the settings (ConfigError on a bad one) and reads the Node, retrying until the API server answers. */
@@ -102,14 +103,11 @@ export class K8sNodeAgent {
     }
   }
 
-  /** Daemon hooks: put these into DaemonDeps. */
-  hooks(): Pick<DaemonDeps, 'selectSubnets' | 'isUsable' | 'eventSink' | 'nodeName' | 'events'> {
+  /** Daemon hooks: put these into DaemonDeps; `providerEvents` (if any) are chained before ours. */
+  hooks(providerEvents: ReconcilerEvents = {}): Pick<DaemonDeps, 'eventSink' | 'nodeName' | 'events'> {
     const node = this.settings.nodeName;
-    const pe: ReconcilerEvents = this.o.providerHooks?.events ?? {};
-    const providerUsable = this.o.providerHooks?.isUsable;
+    const pe = providerEvents;
     return {
-      selectSubnets: this.subnets.selectSubnets,
-      isUsable: (nic) => this.subnets.isUsable(nic) && (providerUsable?.(nic) ?? true),
       eventSink: this.sink,
       nodeName: () => node,
       events: {
@@ -237,20 +235,44 @@ export class K8sNodeAgent {
   private async keepConflist(daemon: IpamDaemon): Promise<void> {
     const { clock, log } = this.o;
     const { confDir, binDir } = this.settings;
-    const content = renderConflist(this.conflist);
     let lastWhy = '';
+    let lastLimit = '';
     while (!this.stopper.signal.aborted) {
-      const why = await this.notReadyReason(daemon, binDir);
+      let why = await this.notReadyReason(daemon, binDir);
+      let content = '';
+      let versions: { cniVersion: string; cniVersions: string[] } | undefined;
+      let versionProblem = false;
+      if (!why) {
+        // Rendered each round: a replaced plugin binary may change the versions (probes are cached per binary).
+        try {
+          const v = await this.cniVersions.negotiate(this.conflist.chain, this.conflist.cniVersion);
+          content = renderConflist(this.conflist, v);
+          versions = { cniVersion: v.cniVersion, cniVersions: v.cniVersions };
+          const limit = v.limitedBy.join(',');
+          if (limit && limit !== lastLimit) {
+            const o = { cniVersion: v.cniVersion, configured: this.conflist.cniVersion, limitedBy: v.limitedBy };
+            log.warn(o, 'CNI config cniVersion is below VPC_IPAM_CNI_VERSION: not every chained plugin speaks it');
+          }
+          lastLimit = limit;
+        } catch (err) {
+          // An existing conflist is left alone: it may be working, and removing it would turn the node NotReady.
+          why = `CNI versions: ${(err as Error).message}`;
+          versionProblem = true;
+          if (why !== lastWhy) this.reportVersionProblem(err, why);
+        }
+      }
       this.conflistBlockedBy = why;
       if (why) {
-        if (why !== lastWhy) log.warn({ why }, 'not writing the CNI config yet: the node stays NotReady until ipamd can serve Pods');
+        if (why !== lastWhy && !versionProblem) {
+          log.warn({ why }, 'not writing the CNI config yet: the node stays NotReady until ipamd can serve Pods');
+        }
         lastWhy = why;
       } else {
         lastWhy = '';
         try {
           if (installConflist(confDir, content)) {
             this.conflistInstalledAt = clock.now();
-            log.info({ dir: confDir }, 'CNI config installed');
+            log.info({ dir: confDir, ...versions }, 'CNI config installed');
             const before = configsBefore(confDir);
             if (before.length) log.warn({ before }, 'other CNI configs sort before ours; the runtime uses the first one, so Pods will not use vpc-ipam');
           }
@@ -260,6 +282,21 @@ export class K8sNodeAgent {
       }
       await clock.sleep(this.conflistInstalledAt !== undefined && !why ? 60_000 : 1_000, this.stopper.signal).catch(() => {});
     }
+  }
+
+  /** Logs (error: someone must fix the install) and puts a Warning Event on the Node. */
+  private reportVersionProblem(err: unknown, why: string): void {
+    const supported = err instanceof NoCommonCniVersionError ? err.supported : undefined;
+    const problem = err instanceof CniVersionError ? err.problem : 'internal';
+    const fields = { why, problem, ...(supported ? { supported } : {}) };
+    this.o.log.error(fields, 'not writing the CNI config: no CNI version every plugin can use (an old one is kept)');
+    void this.sink.emit({
+      type: 'Warning',
+      reason: EVENT_REASONS.cniVersionMismatch,
+      message: `not writing the CNI config: ${(err as Error).message}`.slice(0, 1000),
+      node: this.settings.nodeName,
+      at: this.o.clock.now(),
+    });
   }
 
   private async notReadyReason(daemon: IpamDaemon, binDir: string): Promise<string | undefined> {

@@ -7,14 +7,19 @@
  * or stray conflist is the classic "Pods stuck in ContainerCreating"
  * (aws-vpc-cni.md §1.1, the AWS entrypoint's waitForIPAM).
  *
+ * Its `cniVersion`/`cniVersions` are negotiated with the chained plugins'
+ * binaries first (./cni-versions.ts): only versions every plugin speaks.
+ *
  * Writes are atomic (temp file in the same dir, fsync, rename, fsync of the
  * dir). The temp name does not end in .conf/.conflist/.json, so a runtime
  * scanning the dir never loads a half-written file.
  */
 import { accessSync, constants, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import * as path from 'node:path';
+import { isSupported, SUPPORTED_VERSIONS } from '../../cni/version.js';
 import { fsyncDirSync, writeFileAtomicSync } from '../../providers/atomic-file.js';
 import { ConfigError } from '../../providers/errors.js';
+import type { NegotiatedVersions } from './cni-versions.js';
 import { CONFLIST_NAME, NETWORK_NAME, PLUGIN_TYPE } from './names.js';
 
 export interface ConflistOptions {
@@ -22,6 +27,10 @@ export interface ConflistOptions {
   mtu: number;
   logFile?: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'off';
+  /**
+   * VPC_IPAM_CNI_VERSION: the highest `cniVersion` to write, for runtimes that
+   * read only that field (libcni < 1.2 cannot parse newer results).
+   */
   cniVersion: string;
   /** Chained plugins after ours, e.g. portmap (hostPort) and bandwidth. */
   chain: string[];
@@ -49,7 +58,10 @@ export function conflistOptionsFromEnv(env: Env, socketPath: string, addWaitMs: 
   const logLevel = (present(env, 'VPC_IPAM_CNI_LOG_LEVEL') ?? 'info') as ConflistOptions['logLevel'];
   if (!['debug', 'info', 'warn', 'error', 'off'].includes(logLevel)) throw new ConfigError('VPC_IPAM_CNI_LOG_LEVEL', `expected debug, info, warn, error or off, got "${logLevel}"`);
   const cniVersion = present(env, 'VPC_IPAM_CNI_VERSION') ?? '1.0.0';
-  if (!['0.4.0', '1.0.0', '1.1.0'].includes(cniVersion)) throw new ConfigError('VPC_IPAM_CNI_VERSION', `expected 0.4.0, 1.0.0 or 1.1.0, got "${cniVersion}"`);
+  if (!isSupported(cniVersion)) {
+    const expected = SUPPORTED_VERSIONS.join(', ');
+    throw new ConfigError('VPC_IPAM_CNI_VERSION', `expected one of ${expected}, got "${cniVersion}"`);
+  }
   const chain = (present(env, 'VPC_IPAM_CNI_CHAIN') ?? 'portmap')
     .split(',')
     .map((s) => s.trim())
@@ -60,7 +72,8 @@ export function conflistOptionsFromEnv(env: Env, socketPath: string, addWaitMs: 
   return { socketPath, mtu, logFile, logLevel, cniVersion, chain, addWaitMs };
 }
 
-export function renderConflist(o: ConflistOptions): string {
+/** The conflist, with versions from {@link ChainVersionProber.negotiate} (never unchecked ones). */
+export function renderConflist(o: ConflistOptions, v: Pick<NegotiatedVersions, 'cniVersion' | 'cniVersions'>): string {
   const ours: Record<string, unknown> = {
     type: PLUGIN_TYPE,
     ipamdSocket: o.socketPath,
@@ -69,13 +82,14 @@ export function renderConflist(o: ConflistOptions): string {
     addWaitMs: o.addWaitMs,
   };
   if (o.logFile) ours.logFile = o.logFile;
+  // libcni >= 1.2 takes the highest of cniVersions + cniVersion it implements; older ones read cniVersion.
+  // Both come from the negotiation, so whichever a runtime picks, every plugin of the chain speaks it.
   const list: Record<string, unknown> = {
-    cniVersion: o.cniVersion,
+    cniVersion: v.cniVersion,
+    cniVersions: [...v.cniVersions],
     name: NETWORK_NAME,
     plugins: [ours, ...o.chain.map((c) => CHAINED[c]!)],
   };
-  // libcni >= 1.1 picks the highest version it supports from cniVersions; older ones read cniVersion.
-  if (o.cniVersion !== '0.4.0') list.cniVersions = ['1.0.0', '1.1.0'].filter((v) => v >= o.cniVersion);
   return `${JSON.stringify(list, null, 2)}\n`;
 }
 

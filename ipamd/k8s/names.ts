@@ -35,6 +35,8 @@ export const EVENT_REASONS = {
   poolRecovered: 'PoolRecovered',
   staleAssignmentReleased: 'StaleAssignmentReleased',
   podSubnetConfigInvalid: 'PodSubnetConfigInvalid',
+  /** No CNI spec version every chained plugin speaks (or a plugin binary refused): the conflist is not written. */
+  cniVersionMismatch: 'CniVersionMismatch',
 } as const;
 
 /** Source component on Events. */

@@ -22,6 +22,7 @@
  * | VPC_IPAM_K8S_EVENT_INTERVAL_SECONDS | 30 | at most one write per repeated Event in this window |
  */
 import { readBool, readInt } from '../config.js';
+import { readCustomNetworking } from '../setup/pod-subnets.js';
 import { DEFAULT_CNI_BIN_DIR, DEFAULT_CNI_CONF_DIR, PSC_SELECT_KEY } from './names.js';
 import { ConfigError } from '../../providers/errors.js';
 
@@ -61,7 +62,8 @@ export function parseK8sSettings(env: Env): K8sSettings {
   if (nodeName.length > 253 || !NODE_NAME_RE.test(nodeName)) throw new ConfigError('MY_NODE_NAME', `"${nodeName}" is not a valid Node name`);
   const selectKey = present(env, 'VPC_IPAM_POD_SUBNET_CONFIG_KEY') ?? PSC_SELECT_KEY;
   if (!LABEL_KEY_RE.test(selectKey)) throw new ConfigError('VPC_IPAM_POD_SUBNET_CONFIG_KEY', `"${selectKey}" is not a valid label key`);
-  const custom = readBool(env, 'VPC_IPAM_CUSTOM_NETWORKING', readBool(env, 'AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG', false));
+  // Read where the subnet choice reads it (setup/pod-subnets.ts), so max Pods and the pool agree.
+  const custom = readCustomNetworking(env).enabled;
   const ceilingRaw = present(env, 'VPC_IPAM_MAX_PODS_CEILING');
   return {
     nodeName,

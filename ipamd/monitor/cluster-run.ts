@@ -145,7 +145,7 @@ export async function startClusterMonitor(env: NodeJS.ProcessEnv, deps: ClusterM
       '/metrics': async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
       '/healthz': async () => ({ body: { ok: true, leader: cluster.isLeader(), identity: elector.identity } }),
       '/v1/subnets': async () => ({ body: { leader: cluster.isLeader(), intervalMs: settings.intervalMs, subnets: monitor.reports() } }),
-    });
+    }, 'VPC_IPAM_MONITOR_METRICS_ADDRESS');
     port = await endpoint.listen();
   }
   const abort = new AbortController();

@@ -15,12 +15,13 @@
  */
 
 import { Worker } from 'node:worker_threads';
-import { NetnsError } from '../../providers/errors.js';
+import { NetnsError, NetnsRefusedError } from '../../providers/errors.js';
 import { SystemClock, type Clock } from '../util/clock.js';
 import { hostVethName, type HostInterface, type PodNetworkPlumber, type PodWiring, type WiredPod } from './plumber.js';
 import type { WorkerJob, WorkerOp, WorkerReply } from './netlink-worker.js';
 import { checkDeviceIndex, routeTableFor, validateHostInterface, type HostInterfaceResult } from './host-interface.js';
 import { isIPv4 } from './netlink-ops.js';
+import { containerIdIssue, ifNameIssue } from '../api/identifiers.js';
 
 export interface NetlinkPlumberOptions {
   /**
@@ -47,15 +48,14 @@ interface Pending {
   timer: AbortController;
 }
 
-const IFNAME_RE = /^[^/:\s]{1,15}$/;
-
 /** Defence in depth: the socket server validated already, but this is where paths meet the kernel. */
 export function validateWiring(w: Partial<PodWiring>, needNetns: boolean, ipOptional = false): void {
   const bad = (m: string): never => {
     throw new NetnsError(`invalid wiring request: ${m}`);
   };
-  if (typeof w.containerId !== 'string' || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(w.containerId)) bad('containerId');
-  if (typeof w.ifName !== 'string' || !IFNAME_RE.test(w.ifName) || w.ifName === '.' || w.ifName === '..') bad('ifName');
+  // The socket's rules (api/identifiers.ts), so nothing ipamd accepted is refused here, or the reverse.
+  const id = containerIdIssue(w.containerId) ?? ifNameIssue(w.ifName);
+  if (id) bad(`${id.kind}: ${id.message}`);
   // DEL of an attachment ipamd does not know arrives without an address: the
   // veth can still be found by name, only the rule cannot.
   const noIp = ipOptional && (w.ip === undefined || w.ip === '');
@@ -103,6 +103,13 @@ export class NetlinkPlumber implements PodNetworkPlumber {
     await this.submit('check', w);
   }
 
+  /** Refuses (NetnsRefusedError) a path that is not a network namespace, or is the host's or ipamd's own. */
+  async vetNetns(netnsPath: string): Promise<void> {
+    if (typeof netnsPath !== 'string' || !netnsPath.startsWith('/')) throw new NetnsError('invalid netns path: must be absolute');
+    if (this.closed) throw new NetnsError('plumber closed');
+    await this.withSlot(() => this.post('vetNetns', { w: { netnsPath } }, netnsPath));
+  }
+
   /** Configures the host link of a secondary interface (host-interface.ts). */
   async setUpInterface(i: HostInterface): Promise<'configured' | 'absent'> {
     return (await this.configureInterface(i)).state;
@@ -128,12 +135,29 @@ export class NetlinkPlumber implements PodNetworkPlumber {
     await this.post('ping', {}, '');
   }
 
+  /**
+   * Lets jobs in flight finish (each is bounded by its job timeout), then asks
+   * the worker to end by itself; terminate() is only the fallback for a
+   * worker that does not answer.
+   */
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
+    await Promise.allSettled([...this.perKey.values()]);
     const w = this.worker;
+    if (!w) return;
+    const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+    const asked = this.post('shutdown', {}, '').catch(() => undefined);
+    const timer = new AbortController();
+    const late = this.clock.sleep(5_000, timer.signal).then(
+      () => 'late' as const,
+      () => 'exited' as const,
+    );
+    const outcome = await Promise.race([asked.then(() => exited).then(() => 'exited' as const), late]);
+    timer.abort();
     this.worker = undefined;
     this.failAll(new NetnsError('plumber closed'));
-    if (w) await w.terminate();
+    if (outcome === 'late') await w.terminate();
   }
 
   /** Serialises per attachment, bounds concurrency, then posts to the worker. */
@@ -166,6 +190,7 @@ export class NetlinkPlumber implements PodNetworkPlumber {
   }
 
   private post(op: WorkerOp, payload: Pick<WorkerJob, 'w' | 'i'>, label: string): Promise<unknown> {
+    if (op !== 'shutdown' && this.closed && !this.worker) return Promise.reject(new NetnsError('plumber closed'));
     const worker = this.ensureWorker();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -200,6 +225,7 @@ export class NetlinkPlumber implements PodNetworkPlumber {
       this.pending.delete(r.id);
       p.timer.abort();
       if (r.ok) p.resolve(r.value);
+      else if (r.error.code === 'NETNS_REFUSED') p.reject(new NetnsRefusedError(r.error.message));
       else p.reject(new NetnsError(r.error.message, { cause: r.error }));
     });
     const onDeath = (why: string) => {

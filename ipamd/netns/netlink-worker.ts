@@ -5,9 +5,13 @@
  * the daemon's main thread (and libuv's pool threads) in the host netns
  * forever. See README.md in this folder for the full hazard note.
  *
- * Messages: `{ id, op: 'setUp'|'tearDown'|'check'|'ping', w }` or
- * `{ id, op: 'setUpInterface'|'tearDownInterface', i }` in,
- * `{ id, ok: true, value }` or `{ id, ok: false, error: { message, step?, errno? } }` out.
+ * Messages: `{ id, op: 'setUp'|'tearDown'|'check'|'ping', w }`, `{ id, op: 'vetNetns', w: { netnsPath } }`,
+ * `{ id, op: 'setUpInterface'|'tearDownInterface', i }` or `{ id, op: 'shutdown' }` in,
+ * `{ id, ok: true, value }` or `{ id, ok: false, error: { message, step?, errno?, code? } }` out.
+ *
+ * Netlink goes through the synchronous transport (sync-netlink.ts): no native
+ * handle of this thread ever calls into JavaScript, so neither a failing
+ * kernel call nor the thread's shutdown can abort the process.
  */
 
 import * as fs from 'node:fs';
@@ -16,21 +20,38 @@ import koffi from 'koffi';
 import type { PodWiring } from './plumber.js';
 import { hostVethName } from './plumber.js';
 import { tearDownHostSide } from './host-teardown.js';
-import { NetlinkStepError, createRtNetlink, type RtSocket } from './netlink-ops.js';
-import { checkPod, wirePod, type WiringContext } from './pod-wiring.js';
+import { NetlinkStepError, type RtSocket } from './netlink-ops.js';
+import { NetnsGuard, NetnsRefusal } from './netns-guard.js';
+import { checkPod, openPodNetns, wirePod, type WiringContext } from './pod-wiring.js';
+import { createSyncRtNetlink } from './sync-netlink.js';
 import { setUpHostInterface, tearDownHostInterface, type HostInterfaceSpec } from './host-interface.js';
 
-export type WorkerOp = 'setUp' | 'tearDown' | 'check' | 'ping' | 'setUpInterface' | 'tearDownInterface';
+export type WorkerOp =
+  | 'setUp'
+  | 'tearDown'
+  | 'check'
+  | 'ping'
+  | 'vetNetns'
+  | 'setUpInterface'
+  | 'tearDownInterface'
+  | 'shutdown';
 export interface WorkerJob {
   id: number;
   op: WorkerOp;
-  w?: PodWiring;
+  w?: Partial<PodWiring>;
   /** Host interface jobs (host netns only: they never enter the setns window). */
   i?: HostInterfaceSpec;
 }
 export type WorkerReply =
   | { id: number; ok: true; value: unknown }
-  | { id: number; ok: false; error: { message: string; step?: string; errno?: string } };
+  | { id: number; ok: false; error: WorkerError };
+export interface WorkerError {
+  message: string;
+  step?: string;
+  errno?: string;
+  /** 'NETNS_REFUSED': the target namespace is the host's or ipamd's own. */
+  code?: string;
+}
 
 const CLONE_NEWNET = 0x40000000;
 
@@ -48,17 +69,30 @@ function main(): void {
     // between, and a socket stays bound to the netns it was created in.
     setns(nsFd);
     try {
-      return createRtNetlink();
+      return createSyncRtNetlink();
     } finally {
       setns(hostNsFd);
     }
   };
+  const guard = new NetnsGuard(hostNsFd);
+  const vet = (fd: number, path: string) => guard.check(fd, path);
 
   port.on('message', (job: WorkerJob) => {
-    // One host socket per job: netlink 0.3.0 mixes up concurrent multipart
-    // dumps on a shared socket ("Multipart message not terminated properly"),
-    // and a socket costs ~0.25 ms.
-    const ctx: WiringContext = { host: createRtNetlink(), openIn };
+    if (job.op === 'shutdown') {
+      // Every job has answered (the plumber waits for them): let the thread end by itself.
+      fs.closeSync(hostNsFd);
+      port.postMessage({ id: job.id, ok: true, value: true } satisfies WorkerReply);
+      port.close();
+      return;
+    }
+    let ctx: WiringContext;
+    try {
+      // One host socket per job keeps concurrent jobs' answers apart; a socket costs ~0.05 ms.
+      ctx = { host: createSyncRtNetlink(), openIn, vet };
+    } catch (err) {
+      port.postMessage({ id: job.id, ok: false, error: describe(err) } satisfies WorkerReply);
+      return;
+    }
     void run(ctx, job)
       .finally(() => ctx.host.socket.close())
       .then(
@@ -66,32 +100,38 @@ function main(): void {
         (err: unknown) => port.postMessage({ id: job.id, ok: false, error: describe(err) } satisfies WorkerReply),
       );
   });
-  port.on('close', () => fs.closeSync(hostNsFd));
 }
 
 async function run(ctx: WiringContext, job: WorkerJob): Promise<unknown> {
   switch (job.op) {
     case 'setUp':
-      return wirePod(ctx, job.w!);
+      return wirePod(ctx, job.w as PodWiring);
     case 'check':
-      return checkPod(ctx, job.w!);
+      return checkPod(ctx, job.w as PodWiring);
     case 'ping':
+    case 'shutdown':
+      return true;
+    case 'vetNetns':
+      fs.closeSync(openPodNetns(ctx, job.w!.netnsPath!));
       return true;
     case 'setUpInterface':
       return setUpHostInterface(ctx.host, job.i!);
     case 'tearDownInterface':
       return tearDownHostInterface(ctx.host, job.i!);
-    case 'tearDown':
+    case 'tearDown': {
+      const w = job.w as PodWiring;
       // ipamd vouches for the address (it is still assigned to this attachment).
       return tearDownHostSide(
-        { hostIf: hostVethName(job.w!.containerId, job.w!.ifName), ...(job.w!.ip ? { ip: job.w!.ip, ownsAddress: true } : {}) },
+        { hostIf: hostVethName(w.containerId, w.ifName), ...(w.ip ? { ip: w.ip, ownsAddress: true } : {}) },
         ctx.host,
       );
+    }
   }
 }
 
-function describe(err: unknown): { message: string; step?: string; errno?: string } {
+function describe(err: unknown): WorkerError {
   if (err instanceof NetlinkStepError) return { message: err.message, step: err.step, ...(err.errno ? { errno: err.errno } : {}) };
+  if (err instanceof NetnsRefusal) return { message: err.message, code: err.code };
   return { message: err instanceof Error ? err.message : String(err) };
 }
 

@@ -53,6 +53,11 @@ export interface PodNetworkPlumber {
   /** Throws a NetnsError naming what is missing or wrong. */
   check(w: PodWiring): Promise<void>;
   /**
+   * Optional: throws NetnsRefusedError when `netnsPath` is not a network
+   * namespace or is the host's or ipamd's own, before an address is assigned.
+   */
+  vetNetns?(netnsPath: string): Promise<void>;
+  /**
    * Optional: sets MTU and up on the host link with `i.mac`, and fills table
    * deviceIndex + 1 with the gateway's link route and a default route via it.
    * Idempotent. 'absent' when no link has that MAC (yet): the caller retries.

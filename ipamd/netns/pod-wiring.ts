@@ -43,6 +43,8 @@ export interface WiringContext {
   host: RtSocket;
   /** Opens an rtnetlink socket bound to the netns behind `nsFd` (setns dance inside). */
   openIn(nsFd: number): RtSocket;
+  /** Throws unless `nsFd` is a network namespace that is neither the host's nor ipamd's (netns-guard.ts). */
+  vet(nsFd: number, path: string): void;
 }
 
 export interface WiredPodFull {
@@ -51,12 +53,21 @@ export interface WiredPodFull {
   hostMac: string;
 }
 
-function openNetns(path: string): number {
+/** Opens a Pod's namespace and vets it before anything is touched; closes it again when refused. */
+export function openPodNetns(ctx: Pick<WiringContext, 'vet'>, path: string): number {
+  let fd: number;
   try {
-    return fs.openSync(path, 'r');
+    fd = fs.openSync(path, 'r');
   } catch (err) {
     throw new Error(`open netns ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
   }
+  try {
+    ctx.vet(fd, path);
+  } catch (err) {
+    fs.closeSync(fd);
+    throw err;
+  }
+  return fd;
 }
 
 /**
@@ -68,7 +79,7 @@ function openNetns(path: string): number {
 export async function wirePod(ctx: WiringContext, w: PodWiring): Promise<WiredPodFull> {
   const hostIf = hostVethName(w.containerId, w.ifName);
   const h = ctx.host;
-  const podNsFd = openNetns(w.netnsPath);
+  const podNsFd = openPodNetns(ctx, w.netnsPath);
   let pod: RtSocket | undefined;
   let created = false;
   try {
@@ -155,7 +166,7 @@ export async function checkPod(ctx: WiringContext, w: PodWiring): Promise<void> 
   }
   let podNsFd: number | undefined;
   try {
-    podNsFd = openNetns(w.netnsPath);
+    podNsFd = openPodNetns(ctx, w.netnsPath);
   } catch (err) {
     problems.push((err as Error).message);
   }

@@ -62,6 +62,8 @@ export interface PoolPlan {
   actions: PoolAction[];
   /** One sentence an operator can read: the numbers, the rule, the decision. */
   reason: string;
+  /** The reason without the numbers (the status line prints those itself): the rule and the decision. */
+  summary: string;
 }
 
 export const DEFAULT_PLAN_CONTEXT: PlanContext = { shrinkIntervalMs: 30_000, minInterfaceLifetimeMs: 60_000 };
@@ -102,7 +104,7 @@ export function planPool(s: PoolSnapshot, t: WarmTargets, limits: PoolLimits, ct
       const keep = t.warmPrefixes === 0 && s.available <= freeBlocks * s.blockSize ? 1 : t.warmPrefixes;
       excess = Math.max(freeBlocks - keep, 0);
     }
-    rule = `WARM_PREFIX_TARGET=${t.warmPrefixes} (${freeBlocks} unused prefixes)`;
+    rule = `WARM_PREFIX_TARGET=${t.warmPrefixes} (${freeBlocks} unused ${freeBlocks === 1 ? 'prefix' : 'prefixes'})`;
   } else {
     targetMode = 'warm-interface';
     const target = t.warmInterfaces * limits.slotsPerInterface;
@@ -140,6 +142,7 @@ export function planPool(s: PoolSnapshot, t: WarmTargets, limits: PoolLimits, ct
     excessAddresses: excess * s.blockSize,
     actions,
     reason: `${targetMode} (${rule}): ${counts}; ${decision}`,
+    summary: `${rule}: ${decision}`,
   };
 }
 

@@ -2,8 +2,9 @@
  * @module pool policy
  * A policy turns what the daemon has observed into warm targets; the planner
  * turns targets into actions. `static` is the AWS-compatible behaviour (the
- * variables as set). Other policies (WARM_POOL_POLICY=adaptive) plug in here
- * and must be able to say why they chose their targets.
+ * variables as set). Other policies (WARM_POOL_POLICY=adaptive, azure-batch)
+ * implement this interface, are built by policy-factory.ts (for the daemon and
+ * the simulator alike) and must be able to say why they chose their targets.
  */
 import type { WarmTargets } from '../config.js';
 import type { PoolSnapshot } from '../datastore/types.js';
@@ -20,6 +21,8 @@ export interface PoolPolicy {
   observeDel?(now: number): void;
   /** A cloud call that adds capacity took `ms`. */
   observeGrowLatency?(kind: 'assign' | 'createInterface', ms: number): void;
+  /** Growth paused at `now` because the cloud refused with `code` (typed, e.g. CLOUD_SUBNET_FULL). */
+  observeGrowthBlocked?(code: string, now: number): void;
 }
 
 export class StaticPolicy implements PoolPolicy {

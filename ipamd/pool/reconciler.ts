@@ -10,9 +10,11 @@
  * before it is given back (so no ADD can take it meanwhile), and put back if
  * the cloud call fails; an interface is deleted only if it is still empty.
  */
+import type { SubnetSelector } from '../../providers/pod-subnets.js';
 import type { CloudProvider, NetworkInterface } from '../../providers/types.js';
 import { CloudError, IpamError, NoPrefixBlockError } from '../../providers/errors.js';
 import type { CloudCaller } from '../cloud/cloud-caller.js';
+import type { WarmTargets } from '../config.js';
 import type { Datastore, SyncReport } from '../datastore/datastore.js';
 import type { PoolSnapshot } from '../datastore/types.js';
 import type { Clock } from '../util/clock.js';
@@ -24,7 +26,8 @@ import { PrefixFallback } from './prefix-fallback.js';
 export interface ReconcilerEvents {
   onPlan?(plan: PoolPlan, s: PoolSnapshot): void;
   onActionError?(action: PoolAction, err: unknown): void;
-  onGrowthBlocked?(reason: string, cloudCode: string, untilMs: number): void;
+  /** `code` is the typed error code (CLOUD_SUBNET_FULL...), the same on every cloud; `cloudCode` the cloud's own. */
+  onGrowthBlocked?(reason: string, cloudCode: string, untilMs: number, code?: string): void;
   onPoolChanged?(): void;
   onSync?(report: SyncReport): void;
   /** An interface this reconciler created is attached and in the datastore (the host link may not exist yet). */
@@ -33,8 +36,8 @@ export interface ReconcilerEvents {
   onInterfaceDeleted?(nic: NetworkInterface): void;
 }
 
-/** Ordered subnet candidates for a new interface (node subnet, tagged Pod subnets, custom networking...). */
-export type SubnetSelector = (primary: NetworkInterface | undefined) => Promise<Array<{ subnetId: string; securityGroups?: string[] }>>;
+/** Ordered subnet candidates for a new interface: providers/pod-subnets.ts builds it. */
+export type { SubnetSelector } from '../../providers/pod-subnets.js';
 
 export interface ReconcilerOptions {
   datastore: Datastore;
@@ -67,6 +70,7 @@ const RELEASE_QUARANTINE_MS = 60_000;
 export class PoolReconciler {
   private ctx: PlanContext;
   private lastPlan: PoolPlan | undefined;
+  private lastTargets: WarmTargets | undefined;
   private lastResyncAt = -Infinity;
   private readonly recentlyReleased = new Map<string, number>();
   private wake: (() => void) | undefined;
@@ -86,6 +90,15 @@ export class PoolReconciler {
 
   get plan(): PoolPlan | undefined {
     return this.lastPlan;
+  }
+
+  /**
+   * What the planner makes of `s` now, with the targets of the last tick: for display only (the status line),
+   * so its numbers and its reason come from one snapshot. Pure: no policy call, nothing executed.
+   */
+  preview(s: PoolSnapshot): PoolPlan | undefined {
+    if (!this.lastTargets) return undefined;
+    return planPool(withExpectedDemand(s, this.o.expectedDemand?.() ?? 0), this.lastTargets, this.o.limits, this.ctx);
   }
 
   get growthBlocked(): { until: number; reason: string } | undefined {
@@ -166,6 +179,7 @@ export class PoolReconciler {
    */
   private planWithFallback(s: PoolSnapshot): PoolPlan {
     const targets = this.o.policy.targets(s);
+    this.lastTargets = targets;
     const fb = this.prefixFallback;
     if (s.mode !== 'prefix') return planPool(s, targets, this.o.limits, this.ctx);
     this.ctx.growKind = fb.growKind(s.now);
@@ -188,6 +202,7 @@ export class PoolReconciler {
           ...plan,
           actions: [...plan.actions, { kind: 'release', interfaceId: i.id, cidrs: [i.freeFallbackIps![0]!] }, { kind: 'assign', interfaceId: i.id, blockKind: 'prefix', count: 1 }],
           reason: `${plan.reason}; probing for a prefix block in place of a fallback /32`,
+          summary: `${plan.summary}; probing for a prefix block in place of a fallback /32`,
         };
       }
     }
@@ -201,7 +216,8 @@ export class PoolReconciler {
       this.o.log?.warn({ until: this.prefixFallback.ipModeEndsAt, reason }, 'no free prefix block in any candidate subnet: growing with secondary IPs (PREFIX_FALLBACK_TO_IPS)');
       return true;
     }
-    this.blockGrowth(now, 'InsufficientCidrBlocks', `InsufficientCidrBlocks: no free prefix block in any candidate subnet (${reason})`);
+    const why = `InsufficientCidrBlocks: no free prefix block in any candidate subnet (${reason})`;
+    this.blockGrowth(now, 'InsufficientCidrBlocks', why, 'CLOUD_NO_PREFIX_BLOCK');
     return false;
   }
 
@@ -213,10 +229,10 @@ export class PoolReconciler {
     this.o.datastore.fallbackIps = false;
   }
 
-  private blockGrowth(now: number, cloudCode: string, reason: string): void {
+  private blockGrowth(now: number, cloudCode: string, reason: string, code: string): void {
     this.ctx.growthBlockedUntil = now + this.o.subnetFullBackoffMs;
     this.ctx.growthBlockedReason = reason;
-    this.o.events?.onGrowthBlocked?.(reason, cloudCode, this.ctx.growthBlockedUntil);
+    this.o.events?.onGrowthBlocked?.(reason, cloudCode, this.ctx.growthBlockedUntil, code);
     this.o.events?.onPoolChanged?.(); // waiters may now fail fast instead of waiting out their timeout
   }
 
@@ -327,7 +343,7 @@ export class PoolReconciler {
       // others, then a new interface in a sibling subnet; a new interface refused everywhere: fall back.
       if (action.kind === 'assign' || this.noPrefixLeft(now, (err as Error).message)) this.trigger();
     } else if (growth && (code === 'CLOUD_SUBNET_FULL' || code === 'CLOUD_NO_PREFIX_BLOCK' || code === 'CLOUD_UNAUTHORIZED')) {
-      this.blockGrowth(now, cloudCode, `${cloudCode}: ${(err as Error).message}`);
+      this.blockGrowth(now, cloudCode, `${cloudCode}: ${(err as Error).message}`, code);
     } else if (code === 'CLOUD_IP_LIMIT' || code === 'CLOUD_NIC_LIMIT' || code === 'CLOUD_NOT_FOUND') {
       // Our view is out of date (someone else attached or removed things): re-read before the next plan.
       this.lastResyncAt = -Infinity;

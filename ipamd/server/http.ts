@@ -5,6 +5,7 @@
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ConfigError } from '../../providers/errors.js';
 
 export type Route = () => Promise<{ status?: number; contentType?: string; body: unknown }>;
 
@@ -15,6 +16,8 @@ export class HttpEndpoint {
     private readonly host: string,
     private readonly port: number,
     private readonly routes: Record<string, Route>,
+    /** The setting that chose host and port, named when they cannot be bound. */
+    private readonly variable?: string,
   ) {}
 
   async listen(): Promise<number> {
@@ -22,6 +25,11 @@ export class HttpEndpoint {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.port, this.host, () => resolve());
+    }).catch((err: NodeJS.ErrnoException) => {
+      if (!this.variable) throw err;
+      const why = err.code === 'EADDRINUSE' ? ' (another process uses it: choose another port, or off)' : '';
+      const what = `cannot listen on ${this.host}:${this.port}: ${err.code ?? err.message}`;
+      throw new ConfigError(this.variable, `${what}${why}`);
     });
     this.server = server;
     return (server.address() as AddressInfo).port;

@@ -3,21 +3,38 @@
  * The CNI plugin's door into ipamd: a Unix socket, mode 0600 and owned by
  * root, so only root (the container runtime) can ask for addresses. One JSON
  * request line in, one JSON response line out. A malformed request gets an
- * error answer and changes nothing.
+ * error answer and changes nothing. A line longer than any valid request can
+ * be (api/protocol.ts) is refused as soon as it is known to be too long, and
+ * the connection is closed after the answer, so a runaway client cannot make
+ * ipamd buffer more than one request's worth.
  */
-import { promises as fs } from 'node:fs';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { ConfigError } from '../../providers/errors.js';
 import { errorBody } from '../api/handler.js';
-import type { Request, Response } from '../api/protocol.js';
+import { MAX_GC_LINE_BYTES, MAX_REQUEST_LINE_BYTES, type Request, type Response } from '../api/protocol.js';
 import { parseRequest } from '../api/validate.js';
-
-const MAX_REQUEST_BYTES = 4 * 1024 * 1024; // a GC list for a few thousand attachments fits
+import { ensureDirSync } from '../util/ensure-dir.js';
 
 export interface SocketServerOptions {
   path: string;
   handle: (req: Request) => Promise<Response>;
   onBadRequest?: (msg: string) => void;
+  /** The setting that chose `path`, named in listen errors (default VPC_IPAM_SOCKET). */
+  variable?: string;
+}
+
+/** The `op` of a request whose line is still arriving, when its first bytes show it. */
+function opOf(head: string): string | undefined {
+  return /"op"\s*:\s*"([^"\\]*)"/.exec(head)?.[1];
+}
+
+function tooLong(op: string | undefined): string {
+  return op === 'gc' || op === undefined
+    ? `request line longer than ${MAX_GC_LINE_BYTES} bytes, the most a gc request can take`
+    : `request line longer than ${MAX_REQUEST_LINE_BYTES} bytes, the most a "${op}" request can take ` +
+        `(only gc may be longer, up to ${MAX_GC_LINE_BYTES})`;
 }
 
 export class SocketServer {
@@ -26,9 +43,12 @@ export class SocketServer {
 
   constructor(private readonly o: SocketServerOptions) {}
 
+  private get variable(): string {
+    return this.o.variable ?? 'VPC_IPAM_SOCKET';
+  }
+
   async listen(): Promise<void> {
-    await fs.mkdir(path.dirname(this.o.path), { recursive: true, mode: 0o755 });
-    await this.removeStaleSocket();
+    await prepareSocketPath(this.o.path, this.variable);
     const server = net.createServer((sock) => this.serve(sock));
     // umask closes the window between bind() and chmod() in which the socket would be world-writable.
     const oldMask = process.umask(0o177);
@@ -37,10 +57,13 @@ export class SocketServer {
         server.once('error', reject);
         server.listen(this.o.path, () => resolve());
       });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? String(err);
+      throw new ConfigError(this.variable, `cannot listen on ${this.o.path}: ${code}`);
     } finally {
       process.umask(oldMask);
     }
-    await fs.chmod(this.o.path, 0o600);
+    await fs.promises.chmod(this.o.path, 0o600);
     this.server = server;
   }
 
@@ -51,32 +74,58 @@ export class SocketServer {
     if (!s) return; // never listened: the socket file (if any) belongs to someone else
     await new Promise<void>((resolve) => s.close(() => resolve()));
     await Promise.allSettled([...this.inflight]);
-    await fs.rm(this.o.path, { force: true });
+    await fs.promises.rm(this.o.path, { force: true });
   }
 
   private serve(sock: net.Socket): void {
-    let buf = '';
+    const chunks: Buffer[] = [];
+    let size = 0;
     let done = false;
-    sock.setEncoding('utf8');
+    let checkedOp = false;
     sock.setTimeout(5 * 60_000, () => sock.destroy());
     sock.on('error', () => {});
-    sock.on('data', (chunk: string) => {
-      if (done) return;
-      buf += chunk;
-      const nl = buf.indexOf('\n');
-      if (nl < 0 && buf.length <= MAX_REQUEST_BYTES) return;
-      done = true;
-      const line = nl < 0 ? buf : buf.slice(0, nl);
-      const work = this.answer(line, buf.length > MAX_REQUEST_BYTES && nl < 0).then((res) => {
-        if (!sock.destroyed) sock.end(JSON.stringify(res) + '\n');
-      });
-      this.inflight.add(work);
-      void work.finally(() => this.inflight.delete(work));
+    sock.on('data', (chunk: Buffer) => {
+      if (done) return; // one request per connection: what follows the line is not kept
+      const nl = chunk.indexOf(0x0a);
+      const part = nl < 0 ? chunk : chunk.subarray(0, nl);
+      chunks.push(part);
+      size += part.length;
+      if (size > MAX_REQUEST_LINE_BYTES && !checkedOp) {
+        // Only gc carries a list: a line past every other op's limit is refused now when its op is not gc.
+        checkedOp = true;
+        const op = opOf(Buffer.concat(chunks).subarray(0, MAX_REQUEST_LINE_BYTES).toString('utf8'));
+        if (op !== undefined && op !== 'gc') {
+          done = true;
+          return this.refuse(sock, tooLong(op));
+        }
+      }
+      if (size > MAX_GC_LINE_BYTES) {
+        done = true;
+        return this.refuse(sock, tooLong(undefined));
+      }
+      if (nl >= 0) {
+        done = true;
+        const line = Buffer.concat(chunks).toString('utf8');
+        chunks.length = 0;
+        const work = this.answer(line, size).then((res) => {
+          if (!sock.destroyed) sock.end(JSON.stringify(res) + '\n');
+        });
+        this.inflight.add(work);
+        void work.finally(() => this.inflight.delete(work));
+      }
     });
   }
 
-  private async answer(line: string, tooLarge: boolean): Promise<Response> {
-    if (tooLarge) return { ok: false, error: { code: 'BAD_REQUEST', msg: `request larger than ${MAX_REQUEST_BYTES} bytes` } };
+  /** Answers BAD_REQUEST and closes: nothing more of this connection is read or buffered. */
+  private refuse(sock: net.Socket, msg: string): void {
+    sock.pause();
+    sock.removeAllListeners('data');
+    this.o.onBadRequest?.(msg);
+    const res: Response = { ok: false, error: { code: 'BAD_REQUEST', msg } };
+    sock.end(JSON.stringify(res) + '\n', () => sock.destroy());
+  }
+
+  private async answer(line: string, bytes: number): Promise<Response> {
     let req: Request;
     try {
       req = parseRequest(line);
@@ -85,24 +134,42 @@ export class SocketServer {
       this.o.onBadRequest?.(body.msg);
       return { ok: false, error: body };
     }
+    if (req.op !== 'gc' && bytes > MAX_REQUEST_LINE_BYTES) {
+      const msg = tooLong(req.op);
+      this.o.onBadRequest?.(msg);
+      return { ok: false, error: { code: 'BAD_REQUEST', msg } };
+    }
     return this.o.handle(req);
   }
+}
 
-  private async removeStaleSocket(): Promise<void> {
-    try {
-      await fs.lstat(this.o.path);
-    } catch {
-      return;
-    }
-    const alive = await new Promise<boolean>((resolve) => {
-      const c = net.connect(this.o.path);
-      c.once('connect', () => {
-        c.destroy();
-        resolve(true);
-      });
-      c.once('error', () => resolve(false));
-    });
-    if (alive) throw new Error(`another ipamd is already serving ${this.o.path}`);
-    await fs.rm(this.o.path, { force: true });
+/**
+ * Makes `socketPath` ready to listen on: its directory exists, and a socket file left by a daemon that died is
+ * removed. A live socket means another ipamd; anything that is not a socket is refused, never removed (a typo in
+ * the variable must not delete the file it happens to name). Run before the daemon touches its cloud or its
+ * checkpoint too (ipamd/run.ts): a second daemon on a node must stop before it writes anything.
+ */
+export async function prepareSocketPath(socketPath: string, variable: string): Promise<void> {
+  ensureDirSync(path.dirname(socketPath), variable, 0o755);
+  let st: fs.Stats;
+  try {
+    st = await fs.promises.lstat(socketPath);
+  } catch {
+    return;
   }
+  if (!st.isSocket()) {
+    throw new ConfigError(variable, `${socketPath} exists and is not a socket; refusing to replace it`);
+  }
+  const alive = await new Promise<boolean>((resolve) => {
+    const c = net.connect(socketPath);
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+  if (alive) {
+    throw new ConfigError(variable, `another ipamd is already serving ${socketPath} (stop it, or use another path)`);
+  }
+  await fs.promises.rm(socketPath, { force: true });
 }

@@ -1,8 +1,10 @@
 /**
  * @module aws setup
  * `VPC_IPAM_PROVIDER=aws`: the daemon runs the AWS provider (EC2 through
- * `@aws-sdk/client-ec2`, IMDSv2) with AWS subnet choice and custom
- * networking hooks. Endpoints come from AWS_EC2_ENDPOINT and
+ * `@aws-sdk/client-ec2`, IMDSv2). It hands the node's subnet facts, EKS
+ * subnet discovery and the static POD_SUBNET_IDS config to the node's one
+ * subnet-source seam (setup/pod-subnets.ts), which also decides custom
+ * networking. Endpoints come from AWS_EC2_ENDPOINT and
  * AWS_EC2_METADATA_SERVICE_ENDPOINT (see docs/aws.md).
  *
  * `VPC_IPAM_AWS_EMBEDDED_EMULATOR=true` starts the EC2+IMDS emulator in this
@@ -12,27 +14,20 @@
  * saved after every change, so like the sim it outlives a daemon restart
  * (or SIGKILL). `VPC_IPAM_SIM_LATENCY_SCALE` scales its call latencies.
  */
-import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError } from '../../providers/errors.js';
+import { ConfigError, IpamError } from '../../providers/errors.js';
 import { AwsProvider } from '../../providers/aws/aws-provider.js';
 import { createEc2Client, EMULATOR_CREDENTIALS } from '../../providers/aws/ec2-client.js';
 import type { AwsEmulator } from '../../providers/aws/emulator/server.js';
 import { discoverInstance, ImdsClient } from '../../providers/aws/imds-client.js';
 import { parseAwsSettings } from '../../providers/aws/settings.js';
-import { createAwsSubnetSelector, staticPodSubnets, usableUnderCustomNetworking, type PodSubnetSource } from '../../providers/aws/subnets.js';
+import { POD_SUBNET_TAG } from '../../providers/aws/tags.js';
+import { staticPodSubnets } from '../../providers/pod-subnets.js';
 import type { DaemonConfig } from '../config.js';
 import type { Logger } from '../observability/logger.js';
 import type { BuiltProvider } from '../provider-factory.js';
 import type { Clock } from '../util/clock.js';
-
-export interface AwsSetupExtras {
-  /**
-   * Per-node Pod subnets (custom networking), e.g. from a node label →
-   * PodSubnetConfig CRD. Default: POD_SUBNET_IDS / POD_SECURITY_GROUPS.
-   */
-  podSubnets?: PodSubnetSource;
-}
+import { ensureDirSync } from '../util/ensure-dir.js';
 
 function latencyScale(raw: string | undefined): number {
   if (raw === undefined || raw.trim() === '') return 1;
@@ -42,7 +37,7 @@ function latencyScale(raw: string | undefined): number {
 }
 
 async function startEmbedded(config: DaemonConfig, imdsDelayMs: number, log: Logger): Promise<AwsEmulator> {
-  mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+  ensureDirSync(config.stateDir, 'VPC_IPAM_STATE_DIR');
   const { startEmulatedNode } = await import('../../providers/aws/emulator/node.js');
   const emu = await startEmulatedNode({
     instanceType: config.sim.instanceType,
@@ -51,12 +46,18 @@ async function startEmbedded(config: DaemonConfig, imdsDelayMs: number, log: Log
     stateFile: path.join(config.stateDir, 'aws-cloud.json'),
     imdsDelayMs,
     latencyScale: latencyScale(config.env.VPC_IPAM_SIM_LATENCY_SCALE),
+  }).catch((err: unknown) => {
+    // The emulated node is seeded from two variables only: a refusal (subnet too large, unknown type) is theirs.
+    const badSubnet = err instanceof ConfigError && err.variable.includes('subnet');
+    if (!IpamError.is(err) || (err.code !== 'CLOUD_INVALID' && !badSubnet)) throw err;
+    const badType = (err as { cloudCode?: string }).cloudCode === 'InvalidInstanceType';
+    throw new ConfigError(badType ? 'VPC_IPAM_SIM_INSTANCE_TYPE' : 'VPC_IPAM_SIM_SUBNET_CIDR', err.message);
   });
   log.info({ endpoint: emu.endpoint, instanceId: emu.instanceId }, 'embedded EC2+IMDS emulator started');
   return emu;
 }
 
-export async function setupAws(config: DaemonConfig, clock: Clock, log: Logger, extras: AwsSetupExtras = {}): Promise<BuiltProvider> {
+export async function setupAws(config: DaemonConfig, clock: Clock, log: Logger): Promise<BuiltProvider> {
   const s = parseAwsSettings(config.env);
   const emu = s.embeddedEmulator ? await startEmbedded(config, s.embeddedImdsDelayMs, log) : undefined;
   if (emu && (s.ec2Endpoint || s.imdsEndpoint)) log.warn({}, 'VPC_IPAM_AWS_EMBEDDED_EMULATOR=true: ignoring AWS_EC2_ENDPOINT / AWS_EC2_METADATA_SERVICE_ENDPOINT');
@@ -73,11 +74,7 @@ export async function setupAws(config: DaemonConfig, clock: Clock, log: Logger, 
     });
     provider = await AwsProvider.create({ ec2, imds, clock, identity, clusterName: s.clusterName, attachWaitMs: s.attachWaitMs, log });
     const aws = provider;
-    const podSubnets = extras.podSubnets ?? staticPodSubnets(s.podSubnetIds, s.podSecurityGroups);
-    if (s.customNetworking && !podSubnets) {
-      throw new ConfigError('AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG', 'custom networking needs Pod subnets: set POD_SUBNET_IDS (and POD_SECURITY_GROUPS), or run with the Kubernetes PodSubnetConfig integration');
-    }
-    if (!extras.podSubnets && s.podSubnetIds.length) {
+    if (s.podSubnetIds.length) {
       // A typo in a static list should stop the daemon now, not fail every ENI creation later.
       const found = await aws.listSubnets({ ids: s.podSubnetIds }).catch((err: Error) => {
         throw new ConfigError('POD_SUBNET_IDS', `cannot describe ${s.podSubnetIds.join(', ')}: ${err.message}`);
@@ -85,22 +82,18 @@ export async function setupAws(config: DaemonConfig, clock: Clock, log: Logger, 
       const wrongZone = found.filter((x) => x.zone !== identity.zone || x.vpcId !== identity.vpcId);
       if (wrongZone.length) throw new ConfigError('POD_SUBNET_IDS', `${wrongZone.map((x) => x.id).join(', ')} not in this node's VPC ${identity.vpcId} and zone ${identity.zone}`);
     }
-    log.info({ instanceId: identity.instanceId, instanceType: identity.instanceType, zone: identity.zone, customNetworking: s.customNetworking }, 'aws provider ready');
+    const { instanceId, instanceType, zone } = identity;
+    log.info({ instanceId, instanceType, zone }, 'aws provider ready');
+    const podSubnets = staticPodSubnets('POD_SUBNET_IDS', s.podSubnetIds, s.podSecurityGroups);
     return {
       provider: aws,
-      daemonHooks: {
-        selectSubnets: createAwsSubnetSelector({
-          provider: aws,
-          vpcId: identity.vpcId,
-          zone: identity.zone,
-          nodeSubnetId: identity.subnetId,
-          customNetworking: s.customNetworking,
-          podSubnets,
-          discovery: s.subnetDiscovery,
-          log,
-        }),
-        interfaceTags: () => s.additionalTags,
-        ...(s.customNetworking ? { isUsable: usableUnderCustomNetworking } : {}),
+      daemonHooks: { interfaceTags: () => s.additionalTags },
+      subnets: {
+        vpcId: identity.vpcId,
+        zone: identity.zone,
+        nodeSubnetId: identity.subnetId,
+        ...(podSubnets ? { static: podSubnets } : {}),
+        ...(s.subnetDiscovery ? { discoveryTag: POD_SUBNET_TAG } : {}),
       },
       close: async () => {
         await emu?.close();

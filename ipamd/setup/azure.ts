@@ -14,13 +14,13 @@
  * `VPC_IPAM_AZURE_EMULATOR_POD_SUBNET_CIDR` (none; when set, new
  * ipConfigurations go there); `VPC_IPAM_AZURE_EMULATOR_LRO` (async|sync).
  */
-import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError } from '../../providers/errors.js';
 import { readBool, type DaemonConfig } from '../config.js';
 import type { Logger } from '../observability/logger.js';
 import type { BuiltProvider } from '../provider-factory.js';
 import type { Clock } from '../util/clock.js';
+import { ensureDirSync } from '../util/ensure-dir.js';
 
 function readCidr(env: DaemonConfig['env'], name: string): string | undefined {
   const raw = env[name]?.trim();
@@ -42,7 +42,7 @@ export async function setupAzure(config: DaemonConfig, clock: Clock, log: Logger
   const subnetCidr = readCidr(env, 'VPC_IPAM_AZURE_EMULATOR_SUBNET_CIDR');
   const podSubnetCidr = readCidr(env, 'VPC_IPAM_AZURE_EMULATOR_POD_SUBNET_CIDR');
   const vmSize = env.VPC_IPAM_AZURE_EMULATOR_VM_SIZE?.trim();
-  mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+  ensureDirSync(config.stateDir, 'VPC_IPAM_STATE_DIR');
   const stateFile = path.join(config.stateDir, 'azure-cloud.json');
   const { startEmulatedAzureNode } = await import('../../providers/azure/emulator/node.js');
   let node;

@@ -10,7 +10,6 @@
  * This module is imported only when gcp is selected; it loads the Compute
  * SDK through `createGcpProvider`.
  */
-import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, IpamError } from '../../providers/errors.js';
 import { createGcpProvider, type GcpSettings } from '../../providers/gcp/index.js';
@@ -19,6 +18,7 @@ import { readBool, readInt, type DaemonConfig } from '../config.js';
 import type { Logger } from '../observability/logger.js';
 import type { BuiltProvider } from '../provider-factory.js';
 import type { Clock } from '../util/clock.js';
+import { ensureDirSync } from '../util/ensure-dir.js';
 
 type Env = DaemonConfig['env'];
 
@@ -82,7 +82,7 @@ async function startEmbedded(config: DaemonConfig, settings: GcpSettings, clock:
   for (const v of ['GCP_COMPUTE_ENDPOINT', 'GCE_METADATA_HOST'] as const) {
     if (present(config.env, v) !== undefined) throw new ConfigError(v, 'cannot be set with VPC_IPAM_GCP_EMBEDDED_EMULATOR=true (the embedded emulator provides both)');
   }
-  mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+  ensureDirSync(config.stateDir, 'VPC_IPAM_STATE_DIR');
   const stateFile = path.join(config.stateDir, 'gcp-cloud.json');
   let node: EmulatedGceNode;
   try {

@@ -9,13 +9,15 @@
  * latencies; tests use a small scale to stay fast, never 0 for realism.
  */
 import * as path from 'node:path';
-import { mkdirSync } from 'node:fs';
-import { ConfigError } from '../../providers/errors.js';
+import { ConfigError, IpamError } from '../../providers/errors.js';
 import { DEFAULT_LATENCY, SimCloud, SimProvider, openSimCloud, saveSimCloud, type LatencyOverrides } from '../../providers/sim/index.js';
+import { DEFAULT_VPC_CIDR } from '../../providers/sim/seed.js';
 import type { DaemonConfig } from '../config.js';
 import type { Logger } from '../observability/logger.js';
 import type { BuiltProvider } from '../provider-factory.js';
+import { vpcCidrFor } from '../sim/vpc.js';
 import type { Clock } from '../util/clock.js';
+import { ensureDirSync } from '../util/ensure-dir.js';
 
 export function scaledLatency(scale: number): LatencyOverrides {
   const actions = Object.fromEntries(Object.entries(DEFAULT_LATENCY.actions).map(([k, v]) => [k, Math.round(v * scale)]));
@@ -31,13 +33,23 @@ function readScale(raw: string | undefined): number {
 
 export async function setupSim(config: DaemonConfig, clock: Clock, log: Logger): Promise<BuiltProvider> {
   const scale = readScale(config.env.VPC_IPAM_SIM_LATENCY_SCALE);
-  mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+  ensureDirSync(config.stateDir, 'VPC_IPAM_STATE_DIR');
   const file = path.join(config.stateDir, 'sim-cloud.json');
+  const { instanceType, subnetCidr, seed } = config.sim;
   const cloud = openSimCloud(
     file,
     () => {
-      const c = new SimCloud({ seed: config.sim.seed, clock });
-      c.seedNode({ instanceType: config.sim.instanceType, subnetCidr: config.sim.subnetCidr, seed: config.sim.seed });
+      const c = new SimCloud({ seed, clock });
+      // The VPC follows the subnet (10.0.0.0/16 when it holds it, else the /16 around it): any private subnet works.
+      const vpcCidr = vpcCidrFor(subnetCidr, DEFAULT_VPC_CIDR);
+      try {
+        c.seedNode({ instanceType, subnetCidr, vpcCidr, seed });
+      } catch (err) {
+        // The only inputs are the two variables; the cloud's refusal (too small, unknown type) is theirs.
+        if (!IpamError.is(err) || err.code !== 'CLOUD_INVALID') throw err;
+        const variable = c.instanceLimits(instanceType) ? 'VPC_IPAM_SIM_SUBNET_CIDR' : 'VPC_IPAM_SIM_INSTANCE_TYPE';
+        throw new ConfigError(variable, err.message);
+      }
       return c;
     },
     { clock },
@@ -54,5 +66,6 @@ export async function setupSim(config: DaemonConfig, clock: Clock, log: Logger):
     latency: scaledLatency(scale),
     onMutate: () => saveSimCloud(cloud, file),
   });
-  return { provider };
+  // The sim attaches interfaces like EC2, so the node's subnet choice (and custom networking) applies to it.
+  return { provider, subnets: { vpcId: instance.vpcId, zone: instance.zone, nodeSubnetId: instance.subnetId } };
 }

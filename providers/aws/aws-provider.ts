@@ -18,6 +18,10 @@
  * any mutation of ours, and at least every `ec2ResyncMs` (default 5 min).
  * A stale IMDS can only delay noticing a change, never remove anything.
  *
+ * Interfaces this node left detached (a crash between create and attach, an
+ * undo that failed) are deleted by {@link AwsProvider.reclaimLeakedInterfaces}:
+ * one DescribeNetworkInterfaces at start, none later unless something is due.
+ *
  * Calls per operation: describeNode 0 while IMDS is unchanged, else 1 (+1 DescribeSubnets per new subnet,
  * cached); create 5 (DescribeInstances, Create, Attach, Modify, IMDS polls
  * aside); delete 3; assign/unassign 1.
@@ -33,6 +37,8 @@ import {
 import { Address4 } from 'ip-address';
 import type { Clock } from '../../ipamd/util/clock.js';
 import { CloudError, InvalidCloudRequestError } from '../errors.js';
+import { TAG_INSTANCE_ID, taggedCreatedAt } from '../interface-tags.js';
+import { LeakReclaimer } from '../leak-reclaim.js';
 import { lookupEc2Limits } from '../limits/ec2-limits.js';
 import type {
   AddressBlock,
@@ -42,13 +48,15 @@ import type {
   InstanceLimits,
   NetworkInterface,
   NodeInventory,
+  ReclaimReport,
   Subnet,
   SubnetAllocations,
   SubnetFilter,
 } from '../types.js';
-import { blocksOf, toInstanceLimits, toNetworkInterface, toSubnet } from './convert.js';
+import { blocksOf, tagMap, toInstanceLimits, toNetworkInterface, toSubnet } from './convert.js';
 import { Ec2Api } from './ec2-api.js';
-import { createAndAttach, detachAndDelete, type LifecycleDeps, type LifecycleLog } from './eni-lifecycle.js';
+import { createAndAttach, deleteWithRetry, detachAndDelete } from './eni-lifecycle.js';
+import type { LifecycleDeps, LifecycleLog } from './eni-lifecycle.js';
 import { discoverInstance, type ImdsClient, type InstanceIdentity } from './imds-client.js';
 
 export interface AwsProviderOptions {
@@ -62,6 +70,8 @@ export interface AwsProviderOptions {
   attachWaitMs?: number;
   /** Longest time an unchanged IMDS view may stand in for DescribeNetworkInterfaces (default 5 min). */
   ec2ResyncMs?: number;
+  /** This run's own detached ENIs are left alone this long by the leak reclaim (default 5 min). */
+  leakGraceMs?: number;
   log?: LifecycleLog & { info?(o: object, m?: string): void };
 }
 
@@ -79,6 +89,7 @@ export class AwsProvider implements CloudProvider {
   /** The last EC2-confirmed inventory and the IMDS view taken just before it. */
   private confirmed: { at: number; imdsView: string; inventory: NodeInventory } | undefined;
   private readonly d: LifecycleDeps;
+  private readonly reclaimer: LeakReclaimer;
   private readonly subnetCidrs = new Map<string, string>();
   private readonly limitsCache = new Map<string, InstanceLimits>();
 
@@ -89,7 +100,31 @@ export class AwsProvider implements CloudProvider {
     this.api = new Ec2Api(o.ec2);
     this.identity = identity;
     this.subnetCidrs.set(identity.subnetId, identity.subnetCidr);
-    this.d = { api: this.api, imds: o.imds, clock: o.clock, identity, attachWaitMs: o.attachWaitMs ?? 30_000, clusterName: o.clusterName, log: o.log };
+    this.reclaimer = new LeakReclaimer({
+      clock: o.clock,
+      ...(o.leakGraceMs !== undefined ? { graceMs: o.leakGraceMs } : {}),
+      listDetached: async () => {
+        const Filters = [
+          { Name: `tag:${TAG_INSTANCE_ID}`, Values: [identity.instanceId] },
+          { Name: 'status', Values: ['available'] },
+        ];
+        const nics = await this.api.describeInterfaces({ Filters });
+        const found = nics.filter((n) => n.NetworkInterfaceId);
+        return found.map((n) => ({ id: n.NetworkInterfaceId!, createdAt: taggedCreatedAt(tagMap(n.TagSet)) }));
+      },
+      remove: (id) => deleteWithRetry(this.d, id, 1),
+      ...(o.log ? { log: o.log } : {}),
+    });
+    this.d = {
+      api: this.api,
+      imds: o.imds,
+      clock: o.clock,
+      identity,
+      attachWaitMs: o.attachWaitMs ?? 30_000,
+      clusterName: o.clusterName,
+      log: o.log,
+      onAbandoned: (id) => this.reclaimer.abandon(id),
+    };
   }
 
   /** Discovers the instance from IMDS (unless `identity` is given) and returns a ready provider. */
@@ -172,7 +207,14 @@ export class AwsProvider implements CloudProvider {
     this.confirmed = undefined; // our own change: the next describeNode asks EC2
     const limits = await this.getLimits(this.identity.instanceType);
     await this.learnSubnets([req.subnetId]);
-    return createAndAttach(this.d, limits, this.subnetCidrs.get(req.subnetId) ?? '', req);
+    const cidr = this.subnetCidrs.get(req.subnetId) ?? '';
+    return this.reclaimer.creating(() => createAndAttach(this.d, limits, cidr, req));
+  }
+
+  /** Deletes the ENIs this node left detached; see providers/leak-reclaim.ts. */
+  async reclaimLeakedInterfaces(): Promise<ReclaimReport> {
+    // Only detached ENIs are deleted, never in the node's inventory: the IMDS-served resync stays valid.
+    return this.reclaimer.reclaim();
   }
 
   async deleteInterface(interfaceId: string): Promise<void> {

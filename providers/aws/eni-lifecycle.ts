@@ -8,8 +8,11 @@
  * AttachNetworkInterface → ModifyNetworkInterfaceAttribute
  * (DeleteOnTermination, so a terminated node takes the ENI with it) → wait
  * until IMDS lists it. Any failure undoes what was done (detach, delete), so
- * nothing leaks; an undo that itself keeps failing leaves a tagged,
- * detached ENI that the leaked-ENI sweep (`eni-gc.ts`) deletes later.
+ * nothing leaks; an undo that itself keeps failing is reported through
+ * `onAbandoned`, and the provider's leak reclaim (`../leak-reclaim.ts`)
+ * deletes the tagged, detached ENI later, as it does at start for one a
+ * killed earlier run left between create and attach. The cluster-wide
+ * sweep (`eni-gc.ts`) is the backstop for nodes that are gone.
  *
  * delete: DescribeNetworkInterfaces (attachment) → Detach → Delete, where
  * "not found" at any step means done, and Delete is retried while EC2 still
@@ -45,6 +48,8 @@ export interface LifecycleDeps {
   attachWaitMs: number;
   clusterName?: string;
   log?: LifecycleLog;
+  /** An undo could not delete this ENI: it is left, tagged, to the leak reclaim. */
+  onAbandoned?: (eniId: string) => void;
 }
 
 function isNotFound(err: unknown): boolean {
@@ -148,7 +153,9 @@ async function undo(d: LifecycleDeps, eniId: string, attachmentId: string | unde
     if (attachmentId) await detach(d, attachmentId);
     await deleteWithRetry(d, eniId);
   } catch (err) {
-    d.log?.error({ eniId, err: (err as Error).message, cause: (cause as Error).message }, 'could not undo a half-created ENI; the leaked-ENI sweep will delete it (it is tagged)');
+    d.onAbandoned?.(eniId);
+    const why = { eniId, err: (err as Error).message, cause: (cause as Error).message };
+    d.log?.error(why, 'could not undo a half-created ENI; the leak reclaim will delete it (it is tagged)');
   }
 }
 
@@ -160,10 +167,15 @@ async function detach(d: LifecycleDeps, attachmentId: string): Promise<void> {
   }
 }
 
-/** DeleteNetworkInterface, retried while throttled or still detaching; not-found is success. */
-async function deleteWithRetry(d: LifecycleDeps, eniId: string): Promise<void> {
+/**
+ * DeleteNetworkInterface, retried while throttled or still detaching; not-found is success. The leak reclaim
+ * passes `attempts` 1: it must not hold the daemon's start, and its next pass retries anyway.
+ */
+export async function deleteWithRetry(d: LifecycleDeps, eniId: string, attempts = 10): Promise<void> {
+  const input = { NetworkInterfaceId: eniId };
+  const del = () => d.api.call('DeleteNetworkInterface', (c) => c.send(new DeleteNetworkInterfaceCommand(input)));
   try {
-    await retryTransient(d.clock, () => d.api.call('DeleteNetworkInterface', (c) => c.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: eniId }))), 10, 500);
+    await retryTransient(d.clock, del, attempts, 500);
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }

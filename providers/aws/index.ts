@@ -1,8 +1,9 @@
 /**
  * @module aws
  * The AWS provider: {@link AwsProvider} (EC2 + IMDSv2 through
- * `@aws-sdk/client-ec2`), subnet choice and custom networking, the leaked-ENI
- * sweep, and error mapping. The emulator lives in `./emulator/`. See docs/aws.md.
+ * `@aws-sdk/client-ec2`), the leaked-ENI sweep and error mapping. Subnet
+ * choice and custom networking are provider-neutral (providers/pod-subnets.ts).
+ * The emulator lives in `./emulator/`. See docs/aws.md.
  */
 export { AwsProvider, type AwsProviderOptions } from './aws-provider.js';
 export { createEc2Client, EMULATOR_CREDENTIALS, type Ec2ClientOptions } from './ec2-client.js';
@@ -10,13 +11,4 @@ export { mapEc2Error, PREFIX_SHORTAGE_TEXT } from './errors.js';
 export { DEFAULT_GC_GRACE_MS, LeakedEniCollector, type GcPassReport, type LeakedEniGcOptions } from './eni-gc.js';
 export { DEFAULT_IMDS_ENDPOINT, discoverInstance, ImdsClient, type InstanceIdentity } from './imds-client.js';
 export { parseAwsSettings, type AwsSettings } from './settings.js';
-export {
-  createAwsSubnetSelector,
-  POD_SUBNET_TAG,
-  staticPodSubnets,
-  usableUnderCustomNetworking,
-  type AwsSubnetSelectorOptions,
-  type PodSubnetConfig,
-  type PodSubnetSource,
-} from './subnets.js';
 export * from './tags.js';

@@ -3,8 +3,7 @@
  * The AWS provider's environment variables, parsed once and validated with
  * errors that name the variable (docs/aws.md lists them all). The VPC CNI's
  * names are kept where the meaning is the same (AWS_EC2_ENDPOINT,
- * CLUSTER_NAME, ADDITIONAL_ENI_TAGS, AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG,
- * ENABLE_SUBNET_DISCOVERY, HTTP_TIMEOUT) and the SDK's own names where it
+ * CLUSTER_NAME, ADDITIONAL_ENI_TAGS, ENABLE_SUBNET_DISCOVERY, HTTP_TIMEOUT) and the SDK's own names where it
  * has one (AWS_EC2_METADATA_SERVICE_ENDPOINT, AWS_REGION, AWS_MAX_ATTEMPTS).
  */
 import { readBool, readInt } from '../../ipamd/config.js';
@@ -28,9 +27,10 @@ export interface AwsSettings {
   clusterName: string | undefined;
   /** ADDITIONAL_ENI_TAGS: JSON object of extra tags for interfaces ipamd creates. */
   additionalTags: Record<string, string>;
-  /** AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: Pod interfaces in other subnets; the primary hosts no Pods. */
-  customNetworking: boolean;
-  /** POD_SUBNET_IDS: comma-separated subnets for Pod interfaces (static form of PodSubnetConfig). */
+  /**
+   * POD_SUBNET_IDS: comma-separated subnets for Pod interfaces (static form of PodSubnetConfig).
+   * AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG is read with the other Pod-subnet settings, in ipamd/setup/pod-subnets.ts.
+   */
   podSubnetIds: string[];
   /** POD_SECURITY_GROUPS: comma-separated groups for Pod interfaces in those subnets. */
   podSecurityGroups: string[];
@@ -102,7 +102,6 @@ export function parseAwsSettings(env: Env): AwsSettings {
     httpTimeoutMs: readInt(env, 'HTTP_TIMEOUT', 10, { min: 1, max: 120 }) * 1000,
     clusterName: cluster,
     additionalTags: tagsJson(env, 'ADDITIONAL_ENI_TAGS'),
-    customNetworking: readBool(env, 'AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG', false),
     podSubnetIds: idList(env, 'POD_SUBNET_IDS', /^subnet-[0-9a-f]{1,32}$/, 'subnet ids (subnet-…)'),
     podSecurityGroups: idList(env, 'POD_SECURITY_GROUPS', /^sg-[0-9a-f]{1,32}$/, 'security group ids (sg-…)'),
     subnetDiscovery: readBool(env, 'ENABLE_SUBNET_DISCOVERY', true),

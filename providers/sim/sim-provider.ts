@@ -15,8 +15,16 @@
  * each other's effects in the order they complete, as with a real cloud.
  * Reads of the model that a real provider would have cached (the node's own
  * interfaces, its instance type) cost no call.
+ *
+ * Like the AWS provider, it tags every interface it creates with the
+ * instance and the time (in the create call, so no crash leaves one
+ * untagged), retries an undo step a few times, and hands what it still
+ * cannot undo, and what a killed earlier run left detached, to the shared
+ * {@link LeakReclaimer}.
  */
-import { CloudUnavailableError, IpamError } from '../errors.js';
+import { CloudError, CloudUnavailableError, IpamError } from '../errors.js';
+import { interfaceTags, TAG_INSTANCE_ID, taggedCreatedAt } from '../interface-tags.js';
+import { LeakReclaimer } from '../leak-reclaim.js';
 import { lookupEc2Limits } from '../limits/ec2-limits.js';
 import type {
   AddressBlock,
@@ -26,6 +34,7 @@ import type {
   InstanceLimits,
   NetworkInterface,
   NodeInventory,
+  ReclaimReport,
   Subnet,
   SubnetAllocations,
   SubnetFilter,
@@ -49,7 +58,12 @@ export interface SimProviderOptions {
   faults?: FaultInjector;
   /** Runs after every successful mutating call, with its action. Must not throw (see {@link SimProvider}). */
   onMutate?: (action: SimAction) => void;
+  /** This run's own detached interfaces are left alone this long by the leak reclaim (default 5 min). */
+  leakGraceMs?: number;
 }
+
+/** Attempts of one undo step before it is left to the leak reclaim. */
+const UNDO_ATTEMPTS = 3;
 
 function isNotFound(err: unknown): boolean {
   return IpamError.is(err) && err.code === 'CLOUD_NOT_FOUND';
@@ -82,6 +96,7 @@ export class SimProvider implements CloudProvider {
   private readonly latency: LatencyTable;
   private readonly faults: FaultInjector | undefined;
   private readonly onMutate: ((action: SimAction) => void) | undefined;
+  private readonly reclaimer: LeakReclaimer;
   private counts: Partial<Record<SimAction, number>> = {};
 
   constructor(opts: SimProviderOptions) {
@@ -91,6 +106,17 @@ export class SimProvider implements CloudProvider {
     this.latency = resolveLatency(opts.latency);
     this.faults = opts.faults;
     this.onMutate = opts.onMutate;
+    this.reclaimer = new LeakReclaimer({
+      clock: opts.clock,
+      ...(opts.leakGraceMs !== undefined ? { graceMs: opts.leakGraceMs } : {}),
+      listDetached: () =>
+        this.call('DescribeNetworkInterfaces', () =>
+          this.cloud
+            .describeInterfaces({ tags: { [TAG_INSTANCE_ID]: this.instanceId }, status: ['available'] })
+            .map((n) => ({ id: n.id, createdAt: taggedCreatedAt(n.tags) })),
+        ),
+      remove: (id) => this.deleteInterface(id),
+    });
   }
 
   /** Calls made so far, per EC2 action, including those that failed. */
@@ -176,7 +202,7 @@ export class SimProvider implements CloudProvider {
       subnetId: req.subnetId,
       securityGroups: req.securityGroups ?? inst.interfaces.find((n) => n.attachment?.deviceIndex === 0)?.securityGroups ?? inst.securityGroups,
       description: req.description ?? '',
-      tags: req.tags ?? {},
+      tags: interfaceTags({ instanceId: this.instanceId, createdAt: this.clock.now(), extra: req.tags }),
     };
     const initial = req.initial;
     if (initial && initial.count > 0) {
@@ -185,20 +211,29 @@ export class SimProvider implements CloudProvider {
       else opts.prefixes = { count: initial.count };
     }
 
+    return this.reclaimer.creating(() => this.createAndAttach(opts));
+  }
+
+  /** Deletes what earlier runs and failed undos left detached; see {@link LeakReclaimer}. */
+  reclaimLeakedInterfaces(): Promise<ReclaimReport> {
+    return this.reclaimer.reclaim();
+  }
+
+  /** Create → attach → DeleteOnTermination → metadata wait; a failed step undoes the earlier ones. */
+  private async createAndAttach(opts: CreateInterfaceOptions): Promise<NetworkInterface> {
     const nic = await this.call('CreateNetworkInterface', () => this.cloud.createInterface(opts));
     try {
       // The device index is chosen when the attach lands, so concurrent creates cannot collide.
       await this.call('AttachNetworkInterface', () => this.cloud.attachInterface(nic.id, this.instanceId));
     } catch (err) {
-      await this.bestEffort('DeleteNetworkInterface', () => this.cloud.deleteInterface(nic.id));
+      await this.undo(nic.id, false);
       throw err;
     }
     const attachedAt = this.clock.now();
     try {
       await this.call('ModifyNetworkInterfaceAttribute', () => this.cloud.modifyAttachment(nic.id, { deleteOnTermination: true }));
     } catch (err) {
-      await this.bestEffort('DetachNetworkInterface', () => this.cloud.detachInterface(nic.id));
-      await this.bestEffort('DeleteNetworkInterface', () => this.cloud.deleteInterface(nic.id));
+      await this.undo(nic.id, true);
       throw err;
     }
     // Metadata shows the interface propagation ms after the attach; the Modify call overlaps that wait.
@@ -206,6 +241,15 @@ export class SimProvider implements CloudProvider {
     if (wait > 0) await this.clock.sleep(wait);
     const now = this.cloud.getInterface(nic.id);
     return toNetworkInterface(now, this.cloud.getSubnet(now.subnetId).cidr);
+  }
+
+  /** Reverses a half-made interface; what cannot be undone now is left to the leak reclaim. Never throws. */
+  private async undo(nicId: string, attached: boolean): Promise<void> {
+    const detach = () => this.cloud.detachInterface(nicId);
+    const remove = () => this.cloud.deleteInterface(nicId);
+    const detached = !attached || (await this.undoStep('DetachNetworkInterface', detach));
+    const deleted = detached && (await this.undoStep('DeleteNetworkInterface', remove));
+    if (!deleted) this.reclaimer.abandon(nicId);
   }
 
   async deleteInterface(interfaceId: string): Promise<void> {
@@ -311,12 +355,20 @@ export class SimProvider implements CloudProvider {
     }
   }
 
-  /** A rollback step: errors are swallowed (what cannot be undone is a leak the leaked-interface sweep finds). */
-  private async bestEffort(action: SimAction, apply: () => void): Promise<void> {
-    try {
-      await this.call(action, apply);
-    } catch {
-      // Nothing more to do here; the original error is what the caller needs.
+  /**
+   * One undo step, retried while the cloud says it may work later; false when
+   * it did not (the caller's error is the original one, not this).
+   */
+  private async undoStep(action: SimAction, apply: () => void): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.call(action, apply);
+        return true;
+      } catch (err) {
+        if (isNotFound(err)) return true; // already gone
+        if (!(CloudError.isCloud(err) && err.retryable) || attempt >= UNDO_ATTEMPTS) return false;
+        await this.clock.sleep(200 * attempt);
+      }
     }
   }
 }

@@ -159,7 +159,9 @@ describe('GC', () => {
   });
   it('refuses the whole GC on one malformed entry (a dropped entry would be released)', async () => {
     const ipamd = new FakeIpamd({ gc: { ok: true, released: 0 } });
-    expect(await codeOf(runCommand(env('GC'), cfg({ 'cni.dev/valid-attachments': [...valid, { containerID: '../x', ifname: 'eth0' }] }), fakeDeps(ipamd)))).toBe(7);
+    // Refused while the configuration is read, with ipamd's rules, before any verb runs.
+    const bad = { 'cni.dev/valid-attachments': [...valid, { containerID: '../x', ifname: 'eth0' }] };
+    expect(await codeOf(Promise.resolve().then(() => runCommand(env('GC'), cfg(bad), fakeDeps(ipamd))))).toBe(7);
     expect(ipamd.calls).toHaveLength(0);
   });
   it('is try-again-later when ipamd is unreachable', async () => {

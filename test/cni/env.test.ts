@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { parseCniArgs, parseEnv, validateContainerId, validateIfName, validateNetns, type NetnsState } from '../../cni/env.js';
+import {
+  parseCniArgs,
+  parseEnv,
+  probeNetns,
+  resolveSelfNetnsPath,
+  validateContainerId,
+  validateIfName,
+  validateNetns,
+  type NetnsState,
+} from '../../cni/env.js';
 import { CniCode, type CniError } from '../../cni/errors.js';
 
 const codeOf = (fn: () => unknown): number | undefined => {
@@ -69,6 +78,29 @@ describe('validateNetns', () => {
     expect(validateNetns('/var/run/netns/gone', false, () => {
       throw new Error('must not probe');
     })).toBe('/var/run/netns/gone');
+  });
+});
+
+describe('the host namespace as CNI_NETNS', () => {
+  it('is refused with code 4 naming the path, for every way of writing it', () => {
+    for (const p of ['/proc/self/ns/net', `/proc/${process.pid}/ns/net`, '/proc/thread-self/ns/net']) {
+      expect(probeNetns(resolveSelfNetnsPath(p))).toBe('host');
+      let err: CniError | undefined;
+      try {
+        validateNetns(p, true);
+      } catch (e) {
+        err = e as CniError;
+      }
+      expect(err?.code, p).toBe(CniCode.InvalidEnvironment);
+      expect(err?.details, p).toContain(p);
+      expect(err?.details, p).toMatch(/host's network namespace/);
+    }
+  });
+  it('is sent to ipamd in the absolute form, so /proc/self means the same process on both sides', () => {
+    expect(resolveSelfNetnsPath('/proc/self/ns/net', 42)).toBe('/proc/42/ns/net');
+    expect(resolveSelfNetnsPath('/proc/thread-self/ns/net', 42)).toBe('/proc/42/task/42/ns/net');
+    expect(resolveSelfNetnsPath('/proc/selfish/ns/net', 42)).toBe('/proc/selfish/ns/net');
+    expect(validateNetns('/proc/self/ns/net', false)).toBe(`/proc/${process.pid}/ns/net`);
   });
 });
 

@@ -8,6 +8,9 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
+// Pod namespace names carry their owner, so a crashed worker's are swept (test/helpers/test-netns.ts).
+export { podNsPrefix } from '../helpers/test-netns.js';
+
 export const isRoot = (): boolean => process.getuid?.() === 0;
 
 export async function ip(...args: string[]): Promise<string> {

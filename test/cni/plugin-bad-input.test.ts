@@ -3,6 +3,7 @@
  * each case gets the right spec error code on stdout, a non-zero exit, and
  * changes nothing: ipamd is never contacted and no file appears.
  */
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -32,13 +33,23 @@ beforeAll(async () => {
   await new Promise<void>((r) => server.listen(sock, r));
 }, 60_000);
 afterAll(() => {
+  execFileSync('ip', ['netns', 'del', podNs]);
   server?.close();
   fs.rmSync(tmp, { recursive: true, force: true });
   if (plugin?.[1]) fs.rmSync(path.dirname(plugin[1]), { recursive: true, force: true });
 });
 
 const conf = (extra: Record<string, unknown> = {}) => ({ cniVersion: '1.1.0', name: 'vpc-net', type: 'vpc-ipam', ipamdSocket: sock, ...extra });
-const add = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c0ffee01', CNI_IFNAME: 'eth0', CNI_NETNS: '/proc/self/ns/net', CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0' };
+// A namespace that is not the host's, so that each case fails at its own field and not at CNI_NETNS.
+const podNs = `vpct-bad-${process.pid}`;
+execFileSync('ip', ['netns', 'add', podNs]);
+const add = {
+  CNI_COMMAND: 'ADD',
+  CNI_CONTAINERID: 'c0ffee01',
+  CNI_IFNAME: 'eth0',
+  CNI_NETNS: `/var/run/netns/${podNs}`,
+  CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0',
+};
 const missingNs = `/var/run/netns/vpct-bad-${process.pid}-does-not-exist`;
 
 const cases: Array<[string, Record<string, string | undefined>, string | object, number, string?]> = [
@@ -59,6 +70,9 @@ const cases: Array<[string, Record<string, string | undefined>, string | object,
   ['missing CNI_NETNS on ADD', { ...add, CNI_NETNS: undefined }, conf(), 4, 'CNI_NETNS'],
   ['relative CNI_NETNS', { ...add, CNI_NETNS: 'var/run/netns/x' }, conf(), 4, 'CNI_NETNS'],
   ['CNI_NETNS that is not a netns', { ...add, CNI_NETNS: '/etc/hosts' }, conf(), 4, 'CNI_NETNS'],
+  ['CNI_NETNS of the host, as /proc/self', { ...add, CNI_NETNS: '/proc/self/ns/net' }, conf(), 4, "host's network"],
+  ['CNI_NETNS of the host, as /proc/thread-self', { ...add, CNI_NETNS: '/proc/thread-self/ns/net' }, conf(), 4, 'host'],
+  ['CNI_NETNS of the host, as this test', { ...add, CNI_NETNS: `/proc/${process.pid}/ns/net` }, conf(), 4, 'host'],
   ['nonexistent netns on ADD', { ...add, CNI_NETNS: missingNs }, conf(), 3, 'does not exist'],
   ['nonexistent netns on CHECK', { ...add, CNI_COMMAND: 'CHECK', CNI_NETNS: missingNs }, conf(), 3],
   ['unsupported cniVersion', add, conf({ cniVersion: '0.3.1' }), 1, '0.3.1'],

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Allocation } from '../../ipamd/api/protocol.js';
 import { CniCode, type CniError } from '../../cni/errors.js';
-import { buildAddResult, expectedFromPrev, mergeWithPrev, podIpFromPrev } from '../../cni/result.js';
+import { buildAddResult, expectedFromPrev, mergeWithPrev, podIpFromPrev, type CniResult } from '../../cni/result.js';
 
 const alloc: Allocation & { hostMac?: string } = {
   ip: '198.18.0.7',
@@ -55,18 +55,20 @@ describe('mergeWithPrev', () => {
       routes: [{ dst: '0.0.0.0/0', gw: '169.254.1.1' }],
       dns: {},
       custom: true,
-    };
+    } as CniResult;
     const m = mergeWithPrev(prev, buildAddResult(input));
     expect(m.interfaces!.map((i) => i.name)).toEqual(['lo0', 'vpc0123456789a', 'eth0']);
-    expect(m.ips).toEqual([prev.ips[0], { address: '198.18.0.7/32', gateway: '169.254.1.1', interface: 2 }]);
+    expect(m.ips).toEqual([prev.ips![0], { address: '198.18.0.7/32', gateway: '169.254.1.1', interface: 2 }]);
     expect(m.routes).toHaveLength(1);
     expect(m.dns).toEqual({ nameservers: ['10.100.0.10'] });
-    expect(m.custom).toBe(true);
+    // Only the spec's fields are copied, never the object (prev-result.ts drops the rest first).
+    expect(m).not.toHaveProperty('custom');
+    expect(Object.keys(m).sort()).toEqual(['cniVersion', 'dns', 'interfaces', 'ips', 'routes']);
   });
 });
 
 describe('CHECK expectations', () => {
-  const prev = buildAddResult(input) as unknown as Record<string, unknown>;
+  const prev = buildAddResult(input);
   it('reads the Pod address, MACs and host veth from prevResult', () => {
     expect(expectedFromPrev(prev, 'eth0', '/var/run/netns/p1')).toEqual({
       ip: '198.18.0.7',
@@ -82,7 +84,7 @@ describe('CHECK expectations', () => {
     [{ ...prev, ips: [] }, 'eth0', '/var/run/netns/p1'],
   ])('fails with 102 when prevResult does not describe the attachment (%#)', (p, ifn, ns) => {
     try {
-      expectedFromPrev(p as Record<string, unknown> | undefined, ifn, ns);
+      expectedFromPrev(p as CniResult | undefined, ifn, ns);
       expect.unreachable();
     } catch (err) {
       expect((err as CniError).code).toBe(CniCode.CheckFailed);
@@ -91,6 +93,6 @@ describe('CHECK expectations', () => {
   it('finds the Pod address for the offline DEL', () => {
     expect(podIpFromPrev(prev, 'eth0')).toBe('198.18.0.7');
     expect(podIpFromPrev(undefined, 'eth0')).toBeUndefined();
-    expect(podIpFromPrev({ interfaces: 'x' }, 'eth0')).toBeUndefined();
+    expect(podIpFromPrev({ cniVersion: '1.1.0', interfaces: [] }, 'eth0')).toBeUndefined();
   });
 });

@@ -101,6 +101,9 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
     const cm = find(objs, 'ConfigMap', 'vpc-ipam-config').data as Record<string, string>;
     const ipamd = podSpec(find(objs, 'DaemonSet', 'vpc-ipam-node')).containers.find((c) => c.name === 'ipamd') as Container & { readinessProbe: { httpGet: { host: string; port: number; path: string } } };
     expect(ipamd.readinessProbe.httpGet).toEqual({ host: '127.0.0.1', port: Number(cm.INTROSPECTION_BIND_ADDRESS!.split(':')[1]), path: '/healthz' });
+    // Readiness includes persisting; liveness does not (a restart does not fix a read-only state dir).
+    const live = (ipamd as unknown as { livenessProbe: { httpGet: { host: string; path: string } } }).livenessProbe;
+    expect(live.httpGet).toMatchObject({ host: '127.0.0.1', path: '/livez' });
     const env = { ...cm, MY_NODE_NAME: 'ip-10-0-0-1.ec2.internal', MY_POD_NAME: 'vpc-ipam-node-abcde', POD_NAMESPACE: 'kube-system' };
     const config = parseConfig(env);
     expect(config.provider).toBe(overlay);

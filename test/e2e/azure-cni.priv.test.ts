@@ -4,8 +4,9 @@
  * runtime does, Pods in network namespaces. ADD grows the NIC's
  * ipConfigurations, the Pod gets one of them, traffic flows; DEL gives it
  * back and the pool shrinks the NIC again. Needs root; skips with a reason
- * otherwise. Netns are named `vpcaz<pid>-*`, container IDs `az<pid>-*`, and
- * afterAll removes them, their veths and rules even when a test failed.
+ * otherwise. Runs in a throwaway host netns (test/priv-setup.ts). Pod netns are
+ * named `vpcit-<owner>-az-*`, container IDs `az<pid>-*`, and afterAll removes
+ * them, their veths and rules even when a test failed.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -13,7 +14,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostVethName } from '../../ipamd/netns/plumber.js';
 import type { AzureEmulator } from '../../providers/azure/emulator/index.js';
 import { ChainRunner, type Attachment, type ConfList } from '../cni/chain-runner.js';
-import { addNetns, deleteLinks, deleteNetnsWithPrefix, deleteRules, isRoot, linkNames, ping, rules } from '../cni/netns-tools.js';
+import {
+  addNetns,
+  deleteLinks,
+  deleteNetnsWithPrefix,
+  deleteRules,
+  isRoot,
+  linkNames,
+  ping,
+  podNsPrefix,
+  rules,
+} from '../cni/netns-tools.js';
 import { bundledPlugin, type PluginCommand } from '../cni/plugin-process.js';
 import { getJson, kill, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
 import { cloudIpconfigs, emulator } from '../providers/azure/helpers.js';
@@ -21,7 +32,7 @@ import { cloudIpconfigs, emulator } from '../providers/azure/helpers.js';
 const root = isRoot();
 if (!root) console.log('skipping test/e2e/azure-cni.priv.test.ts: needs root (network namespaces, veth, ip rules)');
 
-const NS = `vpcaz${process.pid}-`;
+const NS = podNsPrefix('az');
 const CID = `az${process.pid}-`;
 // A subnet no other test file uses, so rule cleanup cannot touch theirs.
 const SUBNET = '10.240.96.0/24';

@@ -2,7 +2,8 @@
  * Privileged tests of the netlink plumber itself (no daemon): wiring, check,
  * idempotent teardown, rollback on failure, the offline host-side teardown,
  * and that the daemon's main thread never leaves the host netns.
- * Names: netns `vpcp<pid>-*`, container IDs `plumb<pid>-*`, addresses 198.18.200.0/24.
+ * Runs in a throwaway host netns (test/priv-setup.ts). Names: netns
+ * `vpcit-<owner>-plumb-*`, container IDs `plumb<pid>-*`, addresses 198.18.200.0/24.
  */
 import * as fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,12 +11,24 @@ import { NetnsError } from '../../providers/errors.js';
 import { tearDownHostSide } from '../../ipamd/netns/host-teardown.js';
 import { NetlinkPlumber } from '../../ipamd/netns/netlink-plumber.js';
 import { hostVethName, type PodWiring } from '../../ipamd/netns/plumber.js';
-import { addNetns, deleteLinks, deleteNetnsWithPrefix, deleteRules, ip, isRoot, linkNames, ping, routes, rules } from '../cni/netns-tools.js';
+import {
+  addNetns,
+  deleteLinks,
+  deleteNetnsWithPrefix,
+  deleteRules,
+  ip,
+  isRoot,
+  linkNames,
+  ping,
+  podNsPrefix,
+  routes,
+  rules,
+} from '../cni/netns-tools.js';
 
 const root = isRoot();
 if (!root) console.log('skipping test/e2e/cni-plumber.priv.test.ts: needs root (network namespaces, veth, ip rules)');
 
-const NS = `vpcp${process.pid}-`;
+const NS = podNsPrefix('plumb');
 const CID = `plumb${process.pid}-`;
 const ours = (src: string) => src.startsWith('198.18.200.');
 const ids: string[] = [];

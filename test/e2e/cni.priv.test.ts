@@ -3,15 +3,29 @@
  * netlink plumbing on) and the built single executable, executed exactly as a
  * runtime does, in a conflist chained with Debian's portmap and bandwidth.
  * Needs root (netns, veth, rules, iptables); skips with a reason otherwise.
- * Every netns is named `vpct<pid>-*` and every container ID `e2e<pid>-*`, and
- * afterAll removes them, their veths and rules even when a test failed.
+ * Runs in a throwaway host netns (test/priv-setup.ts). Every Pod netns is named
+ * `vpcit-<owner>-cni-*` and every container ID `e2e<pid>-*`, and afterAll
+ * removes them, their veths and rules even when a test failed.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostVethName } from '../../ipamd/netns/plumber.js';
 import { ChainRunner, type Attachment, type ConfList } from '../cni/chain-runner.js';
-import { addNetns, deleteLinks, deleteNetnsWithPrefix, deleteRules, isRoot, linkNames, listNetns, ping, routes, rules, runSubnet } from '../cni/netns-tools.js';
+import {
+  addNetns,
+  deleteLinks,
+  deleteNetnsWithPrefix,
+  deleteRules,
+  isRoot,
+  linkNames,
+  listNetns,
+  ping,
+  podNsPrefix,
+  routes,
+  rules,
+  runSubnet,
+} from '../cni/netns-tools.js';
 import { cniEnv, runPlugin, seaPlugin, type PluginCommand } from '../cni/plugin-process.js';
 import { getJson, kill, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
 
@@ -20,7 +34,7 @@ if (!root) console.log('skipping test/e2e/cni.priv.test.ts: needs root (network 
 const haveDebianPlugins = fs.existsSync('/usr/lib/cni/portmap') && fs.existsSync('/usr/lib/cni/bandwidth');
 if (root && !haveDebianPlugins) console.log('cni.priv: /usr/lib/cni/{portmap,bandwidth} missing: apt-get install containernetworking-plugins');
 
-const NS = `vpct${process.pid}-`;
+const NS = podNsPrefix('cni');
 const CID = `e2e${process.pid}-`;
 const { cidr: SUBNET, contains: inSubnet } = runSubnet();
 const daemons: DaemonHandle[] = [];

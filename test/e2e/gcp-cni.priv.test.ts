@@ -4,8 +4,9 @@
  * does, Pods in network namespaces. ADD grows nic0's alias ranges, each Pod
  * gets an address of one of them, traffic flows; DEL gives the addresses
  * back and the pool shrinks nic0 again. Needs root; skips with a reason
- * otherwise. Netns are named `vpcgc<pid>-*`, container IDs `gc<pid>-*`, and
- * afterAll removes them, their veths and rules even when a test failed.
+ * otherwise. Runs in a throwaway host netns (test/priv-setup.ts). Pod netns are
+ * named `vpcit-<owner>-gc-*`, container IDs `gc<pid>-*`, and afterAll removes
+ * them, their veths and rules even when a test failed.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -13,7 +14,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostVethName } from '../../ipamd/netns/plumber.js';
 import { containsAddress } from '../../ipamd/util/cidr.js';
 import { ChainRunner, type Attachment, type ConfList } from '../cni/chain-runner.js';
-import { addNetns, deleteLinks, deleteNetnsWithPrefix, deleteRules, isRoot, linkNames, ping, rules } from '../cni/netns-tools.js';
+import {
+  addNetns,
+  deleteLinks,
+  deleteNetnsWithPrefix,
+  deleteRules,
+  isRoot,
+  linkNames,
+  ping,
+  podNsPrefix,
+  rules,
+} from '../cni/netns-tools.js';
 import { bundledPlugin, type PluginCommand } from '../cni/plugin-process.js';
 import { getJson, kill, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
 import { cloudRanges, gce, type TestEmulator } from '../providers/gcp/helpers.js';
@@ -21,7 +32,7 @@ import { cloudRanges, gce, type TestEmulator } from '../providers/gcp/helpers.js
 const root = isRoot();
 if (!root) console.log('skipping test/e2e/gcp-cni.priv.test.ts: needs root (network namespaces, veth, ip rules)');
 
-const NS = `vpcgc${process.pid}-`;
+const NS = podNsPrefix('gc');
 const CID = `gc${process.pid}-`;
 // A Pods range no other test file uses, so rule cleanup cannot touch theirs.
 const PODS = '10.44.96.0/24';

@@ -10,6 +10,8 @@ import * as path from 'node:path';
 
 export const REPO = path.resolve(new URL('../..', import.meta.url).pathname);
 export const DAEMON_JS = path.join(REPO, 'dist/ipamd/main.js');
+/** NODE_OPTIONS that load the loopback-only guard (test/helpers/loopback-only.mjs) into a child process. */
+export const LOOPBACK_GUARD = `--import=${new URL('./loopback-only.mjs', import.meta.url).href}`;
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -52,6 +54,7 @@ export async function startDaemon(extraEnv: NodeJS.ProcessEnv = {}, prev?: Daemo
     VPC_IPAM_LOG_FILE: path.join(dir, 'ipamd.log'),
     VPC_IPAM_SIM_LATENCY_SCALE: '0.02',
     VPC_IPAM_PLUMBING: 'off',
+    NODE_OPTIONS: LOOPBACK_GUARD,
     ...extraEnv,
   };
   let err = '';
@@ -72,7 +75,8 @@ export async function startDaemon(extraEnv: NodeJS.ProcessEnv = {}, prev?: Daemo
     const ok = await fetch(`http://${handle.introspection}/healthz`).then((r) => r.ok, () => false);
     if (ok) return handle;
     if (Date.now() > deadline) throw new Error(`ipamd did not become healthy: ${err}`);
-    await new Promise((r) => setTimeout(r, 50));
+    // Short: crash soaks restart the daemon a hundred times.
+    await new Promise((r) => setTimeout(r, 10));
   }
 }
 

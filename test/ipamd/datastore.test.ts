@@ -90,4 +90,32 @@ describe('Datastore', () => {
     expect(ds.orphaned()).toHaveLength(0);
     expect(ds.snapshot(3).assigned).toBe(2);
   });
+
+  it('a rolled-back release is not put back over an address another attachment took meanwhile', () => {
+    const ds = new Datastore('ip', 0); // no cooldown: a released address is free at once
+    ds.upsertInterface(nic('eni-0', 0, ['10.0.0.20/32']), 0);
+    const a = ds.assign(key('a'), {}, 0)!.assignment;
+    ds.release(key('a'), 1);
+    const b = ds.assign(key('b'), {}, 2)!.assignment;
+    expect(b.ip).toBe(a.ip);
+    expect(ds.restoreAssignment(a)).toBe(b); // refused, names the holder
+    expect(ds.list()).toEqual([b]);
+    expect(ds.snapshot(3).assigned).toBe(1);
+    // Without a collision the rollback puts it back.
+    ds.release(key('b'), 4);
+    expect(ds.restoreAssignment(b)).toBeUndefined();
+    expect(ds.find(key('b'))).toBe(b);
+  });
+
+  it('an ADD rollback undoes only the assignment that ADD made', () => {
+    const ds = new Datastore('ip', 0);
+    ds.upsertInterface(nic('eni-0', 0, ['10.0.0.20/32', '10.0.0.21/32']), 0);
+    const first = ds.assign(key('a'), {}, 0)!.assignment;
+    ds.release(key('a'), 1);
+    const again = ds.assign(key('a'), {}, 2)!.assignment;
+    expect(ds.unassign(key('a'), first)).toBeUndefined();
+    expect(ds.find(key('a'))).toBe(again);
+    expect(ds.unassign(key('a'), again)).toBe(again);
+    expect(ds.list()).toEqual([]);
+  });
 });

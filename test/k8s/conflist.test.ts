@@ -2,21 +2,34 @@
  * The CNI conflist: what it contains (and that the plugin's own parser
  * accepts it), atomic installation, installation only once ipamd can serve
  * and the plugin binaries are in place, kept on restart, removed on
- * uninstall (the DaemonSet is gone).
+ * uninstall (the DaemonSet is gone); its CNI versions are ones every chained
+ * plugin speaks, and with none such it is not written (a working one is kept).
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig as parsePluginConfig } from '../../cni/config.js';
 import { configsBefore, conflistOptionsFromEnv, installConflist, missingBinaries, removeConflist, renderConflist } from '../../ipamd/k8s/conflist.js';
-import { installBinaries, startK8sDaemon, type K8sDaemon } from './daemon-harness.js';
+import { installBinaries, standInPlugin, startK8sDaemon, type K8sDaemon } from './daemon-harness.js';
 import { nodeObject, seedSimCloud, startFakeCluster, until, type FakeCluster } from './helpers.js';
 
 describe('conflist rendering and installation', () => {
   it('renders a list the plugin parses, with the chained plugins', () => {
     const o = conflistOptionsFromEnv({ POD_MTU: '1500', VPC_IPAM_CNI_CHAIN: 'portmap,bandwidth' }, '/run/vpc-ipam/ipamd.sock', 10_000);
-    const list = JSON.parse(renderConflist(o)) as { cniVersion: string; name: string; plugins: Array<Record<string, unknown>> };
+    const versions = { cniVersion: '1.0.0', cniVersions: ['0.4.0', '1.0.0'] };
+    type List = { cniVersion: string; cniVersions: string[]; name: string; plugins: Array<Record<string, unknown>> };
+    const list = JSON.parse(renderConflist(o, versions)) as List;
+    expect(list).toMatchObject(versions);
     expect(list.plugins.map((p) => p.type)).toEqual(['vpc-ipam', 'portmap', 'bandwidth']);
     // libcni hands each plugin its entry plus the list's name and cniVersion.
     const cfg = parsePluginConfig({ ...list.plugins[0], name: list.name, cniVersion: list.cniVersion });
@@ -82,8 +95,11 @@ describe('conflist lifecycle in the daemon', () => {
     expect(existsSync(file)).toBe(false);
     installBinaries(d.binDir);
     await until('conflist installed', () => existsSync(file));
-    const list = JSON.parse(readFileSync(file, 'utf8')) as { plugins: Array<{ ipamdSocket: string }> };
+    type List = { cniVersion: string; cniVersions: string[]; plugins: Array<{ ipamdSocket: string }> };
+    const list = JSON.parse(readFileSync(file, 'utf8')) as List;
     expect(list.plugins[0]!.ipamdSocket).toBe(d.socket);
+    // The stand-in portmap answers VERSION like Debian's 1.1.1: nothing above 1.0.0 is offered.
+    expect(list).toMatchObject({ cniVersion: '1.0.0', cniVersions: ['0.4.0', '1.0.0'] });
     expect(d.running.k8s!.conflistInstalledAt).toBeDefined();
 
     // Restart (rolling update): the DaemonSet still exists, the file stays.
@@ -113,5 +129,43 @@ describe('conflist lifecycle in the daemon', () => {
     await d2.running.stop();
     daemons.pop();
     expect(existsSync(file)).toBe(false);
+  });
+  it('with no version all chained plugins speak: not written, reason and Event; an old one is kept', async () => {
+    const { dir, env } = prepare('cl-3');
+    const confDir = path.join(dir, 'net.d');
+    const binDir = path.join(dir, 'bin');
+    // What an older ipamd wrote, with the portmap it had: it works, so it must survive the refusal.
+    mkdirSync(confDir, { recursive: true });
+    const file = path.join(confDir, '10-vpc-ipam.conflist');
+    writeFileSync(file, '{"cniVersion":"0.4.0","name":"vpc-ipam","plugins":[]}\n');
+    installBinaries(binDir, ['vpc-ipam']);
+    installBinaries(binDir, ['portmap'], ['0.1.0', '0.2.0', '0.3.0', '0.3.1']);
+    const d = await startK8sDaemon(c, 'cl-3', { dir, env, binaries: false });
+    daemons.push(d);
+    const why =
+      'CNI versions: no CNI spec version is supported by every plugin of the chain (vpc-ipam supports 0.4.0, ' +
+      '1.0.0, 1.1.0; portmap supports 0.1.0, 0.2.0, 0.3.0, 0.3.1); ' +
+      'upgrade the plugin or drop it from VPC_IPAM_CNI_CHAIN';
+    await until('the agent refused the versions', () => d.running.k8s!.conflistBlockedBy === why);
+    const ev = await until('Event', () =>
+      c.server.list('events').find(
+        (e) => e.reason === 'CniVersionMismatch' &&
+          (e.involvedObject as { name: string }).name === 'cl-3',
+      ),
+    );
+    expect(ev.type).toBe('Warning');
+    expect(ev.message).toContain('portmap supports 0.1.0, 0.2.0, 0.3.0, 0.3.1');
+    expect(readFileSync(file, 'utf8')).toBe('{"cniVersion":"0.4.0","name":"vpc-ipam","plugins":[]}\n');
+    expect(d.running.k8s!.conflistInstalledAt).toBeUndefined();
+
+    // A newer image's init container renames in a portmap that speaks 1.0.0 and 1.1.0: written, with what all speak.
+    const next = path.join(binDir, '.portmap.tmp');
+    writeFileSync(next, standInPlugin(['0.4.0', '1.0.0', '1.1.0']));
+    chmodSync(next, 0o755);
+    renameSync(next, path.join(binDir, 'portmap'));
+    await until('conflist installed', () => d.running.k8s!.conflistInstalledAt !== undefined);
+    const written = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    expect(written).toMatchObject({ cniVersion: '1.0.0', cniVersions: ['0.4.0', '1.0.0', '1.1.0'] });
+    expect(d.running.k8s!.conflistBlockedBy).toBeUndefined();
   });
 });

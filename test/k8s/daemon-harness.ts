@@ -22,12 +22,25 @@ export interface K8sDaemon {
   introspection: string;
 }
 
+/** What Debian's containernetworking-plugins 1.1.1 (the image's portmap and bandwidth) answer to VERSION. */
+export const DEBIAN_PLUGIN_VERSIONS = ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0'];
+
+/** A stand-in plugin: answers VERSION with `versions` (ipamd asks before writing the conflist), else exits 0. */
+export function standInPlugin(versions: readonly string[]): string {
+  const answer = JSON.stringify({ cniVersion: '1.0.0', supportedVersions: versions });
+  return `#!/bin/sh\nif [ "$CNI_COMMAND" = VERSION ]; then printf '%s\\n' '${answer}'; fi\nexit 0\n`;
+}
+
 /** Puts executable stand-ins for the plugin binaries into `binDir` (what the init container installs). */
-export function installBinaries(binDir: string, names = ['vpc-ipam', 'portmap']): void {
+export function installBinaries(
+  binDir: string,
+  names = ['vpc-ipam', 'portmap'],
+  versions: readonly string[] = DEBIAN_PLUGIN_VERSIONS,
+): void {
   mkdirSync(binDir, { recursive: true });
   for (const n of names) {
     const f = path.join(binDir, n);
-    writeFileSync(f, '#!/bin/sh\nexit 0\n');
+    writeFileSync(f, standInPlugin(versions));
     chmodSync(f, 0o755);
   }
 }

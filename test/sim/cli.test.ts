@@ -52,7 +52,7 @@ describe('vpc-ipamctl simulate', () => {
       podWaitMaxMs: 1000,
       podsWaited: 1,
       failedAdds: 0,
-      apiCalls: { total: 5, byAction: { AssignPrivateIpAddresses: 3, DescribeInstances: 2 } },
+      apiCalls: { total: 6, byAction: { AssignPrivateIpAddresses: 3, DescribeInstances: 2, DescribeNetworkInterfaces: 1 } },
       durationS: 10,
     });
   });

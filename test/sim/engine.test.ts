@@ -49,9 +49,11 @@ describe('simulate: hand-computed traces', () => {
       failedAdds: 0,
       durationS: 10,
     });
-    // Startup assign + the two refills; DescribeInstances at init and at the first tick's resync.
-    expect(r.result.apiCalls.byAction).toEqual({ AssignPrivateIpAddresses: 3, DescribeInstances: 2 });
-    expect(r.result.apiCalls.total).toBe(5);
+    // Startup assign + the two refills; DescribeInstances at init and at the first tick's resync;
+    // one DescribeNetworkInterfaces at init for interfaces an earlier run left detached.
+    const calls = { AssignPrivateIpAddresses: 3, DescribeInstances: 2, DescribeNetworkInterfaces: 1 };
+    expect(r.result.apiCalls.byAction).toEqual(calls);
+    expect(r.result.apiCalls.total).toBe(6);
   });
 
   it('counts an address in cooldown as idle', async () => {

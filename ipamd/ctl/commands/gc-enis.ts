@@ -23,7 +23,7 @@ function wholeNumber(raw: unknown, name: string, min: number, max: number, def: 
 
 export const gcEnisCommand: CtlCommand = {
   name: 'gc-enis',
-  summary: 'find and delete ENIs vpc-ipam created that were left detached (two passes)',
+  summary: 'leaked ENIs: a pass marks detached ones, the next pass deletes them (--passes 2 does both)',
   usage: 'vpc-ipamctl gc-enis [--vpc-id vpc-…] [--cluster NAME] [--grace 300] [--passes 1] [--interval 0] [--dry-run] [--json]',
   async run(argv, env) {
     const { flags, rest } = parseFlags(argv, {

@@ -13,6 +13,7 @@ import { Address4 } from 'ip-address';
 import { ConfigError } from '../../../providers/errors.js';
 import { ec2MaxPods, lookupEc2Limits } from '../../../providers/limits/ec2-limits.js';
 import { parseConfig } from '../../config.js';
+import { readCustomNetworking } from '../../setup/pod-subnets.js';
 import { planCapacity, type PlanResult } from '../../monitor/capacity-plan.js';
 import { nodeFootprint, type FootprintInput, type NodeFootprint } from '../../monitor/node-footprint.js';
 import { simulatePlacement, type PlacementResult } from '../../monitor/placement-sim.js';
@@ -61,21 +62,35 @@ export interface PlanOutput {
   placement?: PlacementResult;
 }
 
+/** `1 node`, `3 nodes`: counts in sentences read as English. */
+function count(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 function text(o: PlanOutput, p: PlanResult, sizes: NodeFootprint[]): string {
   const unit = o.mode === 'prefix' ? 'prefix' : 'IP';
   const lines = [
-    `Instance ${o.instanceType}: ${p.full.capacity / (o.mode === 'prefix' ? 16 : 1)} ${unit} slots (${p.full.capacity} Pod addresses), max pods ${o.maxPods}; planning ${o.podsPerNode} Pods per node`,
+    `Instance ${o.instanceType}: ${p.full.capacity / (o.mode === 'prefix' ? 16 : 1)} ${unit} slots ` +
+      `(${p.full.capacity} Pod addresses), max pods ${o.maxPods}; planning ${count(o.podsPerNode, 'Pod')} per node`,
     `Pool settings: ${o.settings}`,
     `Per node (warm-pool overhead = addresses held beyond the Pods; subnet addresses include one primary per interface):`,
     `  pods  interfaces   pool   warm  subnet addresses`,
     ...sizes.map((f) => `  ${row(f)}`),
     `Subnet ${p.subnet.cidr}: ${p.subnet.total} usable addresses, ${p.subnet.prefixBlocks} delegable /28s`,
   ];
-  if (p.fit.exact) lines.push(`Fits ${p.fit.exact.nodes} nodes = ${p.fit.exact.pods} Pods (${p.full.subnetAddresses} addresses per node at ${p.full.pods} Pods)`);
+  if (p.fit.exact) {
+    const { nodes, pods } = p.fit.exact;
+    const per = `${count(p.full.subnetAddresses, 'address', 'addresses')} per node at ${count(p.full.pods, 'Pod')}`;
+    lines.push(`Fits ${count(nodes, 'node')} = ${count(pods, 'Pod')} (${per})`);
+  }
   if (p.fit.best && p.fit.worst) {
+    const k = p.full.subnetInterfaces;
+    const breaks = k === 1 ? 'the interface /32 of each node' : `each of the ${k} interface /32s per node`;
     lines.push(
-      `Fits ${p.fit.best.nodes} nodes = ${p.fit.best.pods} Pods at best (prefix CIDR reservation: interface /32s kept out of the /28s)`,
-      `     ${p.fit.worst.nodes} nodes = ${p.fit.worst.pods} Pods at worst (each of the ${p.full.subnetInterfaces} interface /32s per node breaks a /28)`,
+      `Fits ${count(p.fit.best.nodes, 'node')} = ${count(p.fit.best.pods, 'Pod')} at best ` +
+        '(prefix CIDR reservation: interface /32s kept out of the /28s)',
+      `     ${count(p.fit.worst.nodes, 'node')} = ${count(p.fit.worst.pods, 'Pod')} at worst ` +
+        `(${breaks} breaks a /28)`,
     );
   }
   const sim = o.placement;
@@ -83,7 +98,7 @@ function text(o: PlanOutput, p: PlanResult, sizes: NodeFootprint[]): string {
     const why = sim.stoppedBy ? `then ${sim.stoppedBy.cloudCode}` : 'no refusal';
     const largest = sim.end.largestFreeBlock ? `/${sim.end.largestFreeBlock.prefixLength}` : 'none';
     lines.push(
-      `Random placement (EC2-like, seeded): ${sim.nodes} nodes = ${sim.pods} Pods, ${why}; ` +
+      `Random placement (EC2-like, seeded): ${count(sim.nodes, 'node')} = ${count(sim.pods, 'Pod')}, ${why}; ` +
         `${sim.end.free} addresses left free, ${sim.end.freePrefixBlocks} free /28s, largest free block ${largest} ` +
         `(${Math.round(sim.end.fragmentation * 100)}% of free addresses stranded outside whole /28s)`,
     );
@@ -91,8 +106,9 @@ function text(o: PlanOutput, p: PlanResult, sizes: NodeFootprint[]): string {
   if (p.need) {
     const n = p.need;
     const fmt = (len: number | undefined) => (len === undefined ? 'more than a /8' : `a /${len} (${analyzeSubnet(`10.0.0.0/${len}`, [], { reserved: { first: 0, last: 0 }, prefixLength: 28 }).size} addresses)`);
-    if (o.mode === 'prefix') lines.push(`For ${n.nodes} nodes: ${fmt(n.best)} with a prefix CIDR reservation, ${fmt(n.worst)} without one (worst case)`);
-    else lines.push(`For ${n.nodes} nodes: ${fmt(n.exact)}`);
+    const forN = `For ${count(n.nodes, 'node')}`;
+    if (o.mode !== 'prefix') lines.push(`${forN}: ${fmt(n.exact)}`);
+    else lines.push(`${forN}: ${fmt(n.best)} with a prefix CIDR reservation, ${fmt(n.worst)} without one (worst case)`);
   }
   return lines.join('\n');
 }
@@ -127,7 +143,14 @@ export const planCommand: CtlCommand = {
       if (err instanceof ConfigError) throw new UsageError(`--env ${err.message}`);
       throw err;
     }
-    const customNetworking = /^(true|1|yes)$/i.test(env.AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG ?? '');
+    // The daemon's own reading (either variable), so the plan and a node agree.
+    let customNetworking: boolean;
+    try {
+      customNetworking = readCustomNetworking(env).enabled;
+    } catch (err) {
+      if (err instanceof ConfigError) throw new UsageError(`--env ${err.message}`);
+      throw err;
+    }
     const maxPods = ec2MaxPods(limits, { prefixDelegation: mode === 'prefix', customNetworking, ...(config.maxInterfaces ? { maxEnis: config.maxInterfaces } : {}) });
     const footprint: FootprintInput = {
       limits: { maxInterfaces: Math.min(config.maxInterfaces ?? Infinity, limits.maxInterfaces), slotsPerInterface: limits.ipv4PerInterface - 1, canCreateInterfaces: true },

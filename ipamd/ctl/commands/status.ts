@@ -1,19 +1,44 @@
 /**
  * @module ctl status
- * `vpc-ipamctl status [--json] [--introspection HOST:PORT]`: the pool as the
- * running daemon reports it, with the reason for its size.
+ * `vpc-ipamctl status [--json] [--introspection HOST:PORT | --socket PATH]`:
+ * the pool as the running daemon reports it. From introspection (default):
+ * the status line, with the reason for the pool's size. From the socket
+ * (`--socket`, as add/del take it): the plugin's STATUS answer (ready, counts),
+ * for a node where introspection is off or unreachable; it carries no reason.
  */
-import { parseFlags, type CtlCommand } from '../command.js';
+import { PROTOCOL_VERSION, type PoolStatus } from '../../api/protocol.js';
+import { parseFlags, UsageError, type CtlCommand } from '../command.js';
+import { callIpamd } from '../socket-client.js';
+
+async function fromSocket(socket: string, json: boolean): Promise<number> {
+  const res = await callIpamd(socket, { v: PROTOCOL_VERSION, op: 'status' }).catch((err: Error) => {
+    throw new Error(`cannot reach ipamd at ${socket}: ${err.message} (is ipamd running? is this its VPC_IPAM_SOCKET?)`);
+  });
+  if (!res.ok) throw new Error(`ipamd answered ${res.error.code}: ${res.error.msg}`);
+  const s = (res as { status: PoolStatus }).status;
+  if (json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
+  else {
+    const head = s.ready ? 'ready' : `NOT READY: ${s.reason ?? 'no reason given'}`;
+    const counts = `pool ${s.total} | assigned ${s.assigned} | available ${s.available} | cooling ${s.cooling}`;
+    process.stdout.write(`${head} | ${counts}\n`);
+  }
+  return 0;
+}
 
 export const statusCommand: CtlCommand = {
   name: 'status',
   summary: 'show the running daemon\'s pool, and why it has its size',
-  usage: 'vpc-ipamctl status [--json] [--introspection 127.0.0.1:61679]',
+  usage: 'vpc-ipamctl status [--json] [--introspection 127.0.0.1:61679 | --socket /run/vpc-ipam/ipamd.sock]',
   async run(argv, env) {
-    const { flags } = parseFlags(argv, { json: 'boolean', introspection: 'string' });
+    const { flags, rest } = parseFlags(argv, { json: 'boolean', introspection: 'string', socket: 'string' });
+    if (rest.length) throw new UsageError(`unexpected argument "${rest[0]}"`);
+    if (flags.socket !== undefined && flags.introspection !== undefined) {
+      throw new UsageError('give --introspection or --socket, not both');
+    }
+    if (typeof flags.socket === 'string') return fromSocket(flags.socket, flags.json === true);
     const addr = (flags.introspection as string | undefined) ?? env.INTROSPECTION_BIND_ADDRESS ?? '127.0.0.1:61679';
     const res = await fetch(`http://${addr}/v1/pool`).catch((err: Error) => {
-      throw new Error(`cannot reach ipamd introspection at ${addr}: ${err.message} (is ipamd running?)`);
+      throw new Error(`cannot reach ipamd introspection at ${addr}: ${err.message} (is ipamd running? try --socket)`);
     });
     const body = (await res.json()) as Record<string, unknown>;
     if (flags.json) process.stdout.write(JSON.stringify(body, null, 2) + '\n');

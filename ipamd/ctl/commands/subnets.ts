@@ -35,7 +35,7 @@ const USAGE = `vpc-ipamctl subnets [--provider sim|aws] [--json] [--mode ips|pre
     [--subnet ID]... [--vpc-id ID] [--tag KEY=VALUE]... [--reserved FIRST,LAST]
   sim:  [--state-dir DIR] | --seed N [--subnet-cidr CIDR] [--instance-type TYPE] [--nodes N] [--occupy N]
   aws:  [--endpoint URL]   (EC2 + IMDS of an emulator, e.g. vpc-ipamctl emulate)
-  or:   --from HOST:PORT   (a running ipamd's introspection or cluster monitor: /v1/subnets)`;
+  running daemon: --from 127.0.0.1:61679   (its introspection; or a cluster monitor's :61680): /v1/subnets`;
 
 type Flags = Record<string, string | boolean | string[] | undefined>;
 
@@ -120,7 +120,7 @@ async function readOnce(reader: SubnetReader, ids: string[], mode: 'ip' | 'prefi
 
 export const subnetsCommand: CtlCommand = {
   name: 'subnets',
-  summary: 'subnet headroom table: free addresses, free /28s, fragmentation, headroom',
+  summary: 'subnet headroom table: free addresses, free /28s, fragmentation (--from HOST:PORT: a running ipamd)',
   usage: USAGE,
   async run(argv, env) {
     const { flags, rest } = parseFlags(argv, {
@@ -147,7 +147,12 @@ export const subnetsCommand: CtlCommand = {
         reader = new SimProvider({ cloud, instanceId, clock: new SystemClock(), latency: ZERO_LATENCY });
       } else {
         const dir = (flags['state-dir'] as string | undefined) ?? env.VPC_IPAM_STATE_DIR;
-        if (!dir) throw new UsageError('give --state-dir DIR (a sim daemon\'s VPC_IPAM_STATE_DIR) or --seed N for a demo cloud');
+        if (!dir) {
+          throw new UsageError(
+            'give --from 127.0.0.1:61679 to read a running ipamd (its introspection), --state-dir DIR for a sim ' +
+              'daemon\'s VPC_IPAM_STATE_DIR, or --seed N for a demo cloud',
+          );
+        }
         reader = new SimFileReader(path.join(dir, 'sim-cloud.json'));
       }
       const ids = filter?.ids ?? (await reader.listSubnets(filter)).map((s) => s.id);

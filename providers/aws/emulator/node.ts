@@ -17,7 +17,7 @@ export interface EmulatedNodeOptions extends Omit<AwsEmulatorOptions, 'cloud' | 
   instanceType: string;
   /** Node subnet, e.g. `10.0.0.0/24`. */
   subnetCidr: string;
-  /** Default: the next block of the same size after `subnetCidr`. */
+  /** Default: the next block of the same size after `subnetCidr` (the one before, at the end of its /16). */
   podSubnetCidr?: string;
   /** Default: 10.0.0.0/16 when it holds the subnets, else the /16 around the node subnet. */
   vpcCidr?: string;
@@ -42,6 +42,24 @@ export function nextBlock(cidr: string): string {
   return `${Address4.fromBigInt(a.startAddress().bigInt() + size).address}/${a.subnetMask}`;
 }
 
+/** The block of the same size right before `cidr` (10.0.1.0/24 → 10.0.0.0/24). */
+function previousBlock(cidr: string): string {
+  const a = network(cidr, 'subnet');
+  const size = 1n << BigInt(32 - a.subnetMask);
+  return `${Address4.fromBigInt(a.startAddress().bigInt() - size).address}/${a.subnetMask}`;
+}
+
+/** The Pod subnet: the next block, or the previous one when the next leaves the /16 that holds the node subnet. */
+function defaultPodSubnet(subnet: string): string {
+  const next = nextBlock(subnet);
+  const a = new Address4(subnet);
+  if (a.subnetMask <= 16) {
+    throw new ConfigError('subnet', `${subnet} leaves no room for the Pod subnet in a /16 VPC; use a /17 or smaller`);
+  }
+  const around = new Address4(`${a.addressMinusSuffix}/16`);
+  return new Address4(next).isInSubnet(around) ? next : previousBlock(subnet);
+}
+
 function defaultVpc(subnet: string, pod: string): string {
   const contains = (outer: string, inner: string) => new Address4(inner).isInSubnet(new Address4(outer));
   if (contains('10.0.0.0/16', subnet) && contains('10.0.0.0/16', pod)) return '10.0.0.0/16';
@@ -53,7 +71,7 @@ function defaultVpc(subnet: string, pod: string): string {
 /** Builds (or loads) the cloud and starts the emulator for its first instance. */
 export async function startEmulatedNode(o: EmulatedNodeOptions): Promise<AwsEmulator> {
   network(o.subnetCidr, 'subnet');
-  const podSubnetCidr = o.podSubnetCidr ?? nextBlock(o.subnetCidr);
+  const podSubnetCidr = o.podSubnetCidr ?? defaultPodSubnet(o.subnetCidr);
   network(podSubnetCidr, 'pod subnet');
   const vpcCidr = o.vpcCidr ?? defaultVpc(o.subnetCidr, podSubnetCidr);
   const clock = { now: Date.now };

@@ -1,8 +1,8 @@
 /**
  * @module aws daemon test helpers
  * The real IpamDaemon (no socket servers) built exactly as `vpc-ipamd` builds
- * it for VPC_IPAM_PROVIDER=aws (`ipamd/setup/aws.ts`: settings, IMDS
- * discovery, EC2 client, subnet choice hooks), pointed at an emulator this
+ * it for VPC_IPAM_PROVIDER=aws (`createNodeProvider`: settings, IMDS
+ * discovery, EC2 client, the subnet choice hooks), pointed at an emulator this
  * test owns, so the test can inject faults and read the cloud directly.
  */
 import { mkdtempSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { IpamDaemon } from '../../../ipamd/daemon.js';
 import { MemoryCheckpointer } from '../../../ipamd/datastore/checkpoint.js';
 import { NoopPlumber } from '../../../ipamd/netns/plumber.js';
 import { silentLogger } from '../../../ipamd/observability/logger.js';
-import { setupAws } from '../../../ipamd/setup/aws.js';
+import { createNodeProvider } from '../../../ipamd/provider-factory.js';
 import { SystemClock } from '../../../ipamd/util/clock.js';
 import type { AwsProvider } from '../../../providers/aws/aws-provider.js';
 import { AwsEmulator, type AwsEmulatorOptions } from '../../../providers/aws/emulator/server.js';
@@ -63,7 +63,7 @@ export async function awsDaemon(env: Record<string, string>, opts: { emu: AwsEmu
   });
   const clock = new SystemClock();
   const log = silentLogger();
-  const built = await setupAws(config, clock, log);
+  const built = await createNodeProvider(config, clock, log);
   const checkpointer = opts.checkpointer ?? new MemoryCheckpointer();
   const daemon = new IpamDaemon({ config, clock, provider: built.provider, checkpointer, plumber: new NoopPlumber(), log, version: 'test', ...built.daemonHooks });
   await daemon.init();

@@ -7,8 +7,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CloudUnavailableError, ThrottledError } from '../../../providers/errors.js';
 import { PREFIX_SHORTAGE_MESSAGE } from '../../../providers/aws/emulator/context.js';
 import { mapEc2Error } from '../../../providers/aws/errors.js';
-import { createAwsSubnetSelector, staticPodSubnets, usableUnderCustomNetworking } from '../../../providers/aws/subnets.js';
-import { TAG_CLUSTER, TAG_CREATED_AT, TAG_INSTANCE_ID } from '../../../providers/aws/tags.js';
+import { POD_SUBNET_TAG, TAG_CLUSTER, TAG_CREATED_AT, TAG_INSTANCE_ID } from '../../../providers/aws/tags.js';
+import {
+  createSubnetSelector,
+  staticPodSubnets,
+  usableUnderCustomNetworking,
+  type PodSubnetSource,
+} from '../../../providers/pod-subnets.js';
 import { awsNode, failure, ourInterfaces, until, type AwsNode } from './helpers.js';
 
 let node: AwsNode;
@@ -167,7 +172,8 @@ describe('AWS subnet choice', () => {
     const big = node.cloud.createSubnet({ vpcId, cidr: '10.0.8.0/22', zone: 'us-east-1a', tags: { 'kubernetes.io/role/cni': '1' } });
     const excluded = node.cloud.createSubnet({ vpcId, cidr: '10.0.16.0/22', zone: 'us-east-1a', tags: { 'kubernetes.io/role/cni': '0' } });
     const otherZone = node.cloud.createSubnet({ vpcId, cidr: '10.0.20.0/24', zone: 'us-east-1b', tags: { 'kubernetes.io/role/cni': '1' } });
-    const select = createAwsSubnetSelector({ provider: node.provider, vpcId, zone: 'us-east-1a', nodeSubnetId: node.nodeSubnetId, customNetworking: false });
+    const where = { provider: node.provider, vpcId, zone: 'us-east-1a', nodeSubnetId: node.nodeSubnetId };
+    const select = createSubnetSelector({ ...where, discoveryTag: POD_SUBNET_TAG });
     const picked = (await select(undefined)).map((c) => c.subnetId);
     expect(picked).toEqual([node.nodeSubnetId, big.id, node.podSubnetId]);
     expect(picked).not.toContain(excluded.id);
@@ -176,18 +182,27 @@ describe('AWS subnet choice', () => {
     expect((await select(undefined)).map((c) => c.subnetId)).toEqual([big.id, node.podSubnetId]);
   });
 
-  it('custom networking: only the configured subnets with their groups, most free first; the primary hosts no Pods', async () => {
+  it('custom networking: the config subnets in the zone, in order, full ones last; the primary hosts no Pods', async () => {
     node = await awsNode();
     const vpcId = node.provider.identity.vpcId;
     const big = node.cloud.createSubnet({ vpcId, cidr: '10.0.8.0/22', zone: 'us-east-1a' });
-    let cfg = staticPodSubnets([node.podSubnetId, big.id], ['sg-0pods']);
-    const select = createAwsSubnetSelector({ provider: node.provider, vpcId, zone: 'us-east-1a', nodeSubnetId: node.nodeSubnetId, customNetworking: true, podSubnets: () => cfg?.() });
+    const full = node.cloud.createSubnet({ vpcId, cidr: '10.0.12.0/28', zone: 'us-east-1a' });
+    node.cloud.occupyRandom(full.id, node.cloud.getSubnet(full.id).availableAddresses, 'other tenant');
+    const far = node.cloud.createSubnet({ vpcId, cidr: '10.0.20.0/24', zone: 'us-east-1b' });
+    const ids = [full.id, node.podSubnetId, far.id, big.id];
+    let cfg: PodSubnetSource | undefined = staticPodSubnets('POD_SUBNET_IDS', ids, ['sg-0pods']);
+    const source: PodSubnetSource = { read: async () => cfg?.read(), remedy: 'set POD_SUBNET_IDS' };
+    const custom = { variable: 'AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG' };
+    const where = { provider: node.provider, vpcId, zone: 'us-east-1a', nodeSubnetId: node.nodeSubnetId };
+    const select = createSubnetSelector({ ...where, customNetworking: custom, podSubnets: source });
     expect(await select(undefined)).toEqual([
-      { subnetId: big.id, securityGroups: ['sg-0pods'] },
       { subnetId: node.podSubnetId, securityGroups: ['sg-0pods'] },
+      { subnetId: big.id, securityGroups: ['sg-0pods'] },
+      { subnetId: full.id, securityGroups: ['sg-0pods'] },
     ]);
-    cfg = undefined;
-    expect(await select(undefined)).toEqual([]); // no config (yet): no ENI anywhere
+    cfg = undefined; // no config (yet): no interface anywhere, and the error says what to do
+    const refused = /AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: custom networking is on, but this node has no Pod subnet config: set POD/;
+    await expect(select(undefined)).rejects.toThrow(refused);
     expect(usableUnderCustomNetworking({ deviceIndex: 0 })).toBe(false);
     expect(usableUnderCustomNetworking({ deviceIndex: 1 })).toBe(true);
   });

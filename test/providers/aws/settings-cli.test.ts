@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../../ipamd/config.js';
 import { maxPodsCommand } from '../../../ipamd/ctl/commands/max-pods.js';
 import { silentLogger } from '../../../ipamd/observability/logger.js';
-import { setupAws } from '../../../ipamd/setup/aws.js';
+import { createNodeProvider } from '../../../ipamd/provider-factory.js';
 import { SystemClock } from '../../../ipamd/util/clock.js';
 import { parseAwsSettings } from '../../../providers/aws/settings.js';
 import { awsNode, type AwsNode } from './helpers.js';
@@ -42,7 +42,7 @@ describe('AWS settings', () => {
   });
 
   it('defaults to 2 SDK attempts, 10 s timeouts, subnet discovery on, no custom networking', () => {
-    expect(parseAwsSettings({})).toMatchObject({ maxAttempts: 2, httpTimeoutMs: 10_000, subnetDiscovery: true, customNetworking: false, podSubnetIds: [], embeddedEmulator: false });
+    expect(parseAwsSettings({})).toMatchObject({ maxAttempts: 2, httpTimeoutMs: 10_000, subnetDiscovery: true, podSubnetIds: [], embeddedEmulator: false });
   });
 
   it('setup refuses custom networking without Pod subnets, and Pod subnets that do not exist or sit in another zone', async () => {
@@ -50,7 +50,8 @@ describe('AWS settings', () => {
     const base = { VPC_IPAM_PROVIDER: 'aws', AWS_EC2_ENDPOINT: node.emu.endpoint, AWS_EC2_METADATA_SERVICE_ENDPOINT: node.emu.endpoint, AWS_REGION: 'us-east-1' };
     process.env.AWS_ACCESS_KEY_ID = 'AKIDEXAMPLE';
     process.env.AWS_SECRET_ACCESS_KEY = 'x';
-    const setup = (env: Record<string, string>) => setupAws(parseConfig({ ...base, ...env }), new SystemClock(), silentLogger());
+    const setup = (env: Record<string, string>) =>
+      createNodeProvider(parseConfig({ ...base, ...env }), new SystemClock(), silentLogger());
     await expect(setup({ AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'true' })).rejects.toThrow(/AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: custom networking needs Pod subnets/);
     await expect(setup({ POD_SUBNET_IDS: 'subnet-0000000000000abcd' })).rejects.toThrow(/POD_SUBNET_IDS: cannot describe/);
     const far = node.cloud.createSubnet({ vpcId: node.provider.identity.vpcId, cidr: '10.0.9.0/24', zone: 'us-east-1b' });
