@@ -18,7 +18,7 @@ import { ApiHandler } from './api/handler.js';
 import type { PoolStatus } from './api/protocol.js';
 import { CloudCaller } from './cloud/cloud-caller.js';
 import { LeakReclaimRunner } from './cloud/leak-reclaim.js';
-import { publicConfig, type DaemonConfig } from './config.js';
+import type { DaemonConfig } from './config.js';
 import type { Checkpointer } from './datastore/checkpoint.js';
 import { Datastore } from './datastore/datastore.js';
 import { PersistenceHealth } from './datastore/persist-health.js';
@@ -34,6 +34,7 @@ import { createPoolPolicy } from './pool/policy-factory.js';
 import { PoolReconciler, type ReconcilerEvents, type SubnetSelector } from './pool/reconciler.js';
 import { replayPendingReleases } from './api/pending-release.js';
 import { HttpEndpoint } from './server/http.js';
+import { introspectionRoutes } from './server/introspection-routes.js';
 import type { EventSink } from './monitor/events.js';
 import { NodeMonitor } from './monitor/node-monitor.js';
 import { SocketServer } from './server/socket-server.js';
@@ -303,7 +304,7 @@ export class IpamDaemon {
     const out: { introspectionPort?: number; metricsPort?: number } = {};
     if (c.introspection) {
       const { host, port } = c.introspection;
-      const ep = new HttpEndpoint(host, port, this.introspectionRoutes(), 'INTROSPECTION_BIND_ADDRESS');
+      const ep = new HttpEndpoint(host, port, introspectionRoutes(this), 'INTROSPECTION_BIND_ADDRESS');
       out.introspectionPort = await ep.listen();
       this.http.push(ep);
     }
@@ -388,45 +389,5 @@ export class IpamDaemon {
     const roomForNew = L.canCreateInterfaces && s.interfaces.length < L.maxInterfaces;
     if (roomOnExisting || roomForNew) return { canGrow: true };
     return { canGrow: false, reason: `node at capacity: ${s.interfaces.length} interfaces × ${L.slotsPerInterface} ${s.mode === 'prefix' ? 'prefixes' : 'IPs'} all in use` };
-  }
-
-  private introspectionRoutes() {
-    return {
-      // Readiness: initialised and able to persist (an ADD is answered only after its write).
-      '/healthz': async () => {
-        const why = !this.initialised ? 'initialising' : this.persistence.problem;
-        return why ? { status: 503, body: { ok: false, reason: why } } : { body: { ok: true } };
-      },
-      // Liveness: the process answers. A read-only disk is not fixed by a restart.
-      '/livez': async () => ({ body: { ok: true } }),
-      '/v1/pool': async () => {
-        const s = this.snapshot();
-        return {
-          body: {
-            total: s.total,
-            assigned: s.assigned,
-            available: s.available,
-            cooling: s.cooling,
-            waiting: s.waiting,
-            expectedDemand: this.expected,
-            mode: s.mode,
-            interfaces: s.interfaces.length,
-            targetMode: this.reconciler.plan?.targetMode,
-            shortAddresses: this.reconciler.plan?.shortAddresses ?? 0,
-            excessAddresses: this.reconciler.plan?.excessAddresses ?? 0,
-            why: this.reconciler.plan?.reason,
-            policy: { name: this.policy.name, explain: this.policy.explain(), targets: this.policy.targets(s) },
-            growthBlocked: this.reconciler.growthBlocked ?? null,
-            limits: this.poolLimits,
-            status: this.status(),
-            statusLine: this.statusLine(),
-          },
-        };
-      },
-      '/v1/nics': async () => ({ body: { node: { ...this.node, interfaces: undefined }, interfaces: this.datastore.interfaceList(), snapshot: this.snapshot().interfaces, hostLinks: this.hostLinks.list() } }),
-      '/v1/assignments': async () => ({ body: { assignments: this.datastore.list(), orphaned: this.datastore.orphaned() } }),
-      '/v1/config': async () => ({ body: publicConfig(this.d.config) }),
-      '/v1/subnets': async () => ({ body: { enabled: this.monitor.enabled, intervalMs: this.monitor.settings.intervalMs, subnets: this.monitor.reports() } }),
-    };
   }
 }

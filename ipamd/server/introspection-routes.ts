@@ -1,0 +1,59 @@
+/**
+ * @module introspection routes
+ * What ipamd's loopback HTTP endpoint answers: readiness, liveness, and the
+ * read-only views of the pool, interfaces, assignments, configuration and
+ * subnets. Built from the daemon's public state only; nothing here changes it.
+ */
+import { publicConfig } from '../config.js';
+import type { IpamDaemon } from '../daemon.js';
+import type { Route } from './http.js';
+
+export function introspectionRoutes(d: IpamDaemon): Record<string, Route> {
+  return {
+    // Readiness: initialised and able to persist (an ADD is answered only after its write).
+    '/healthz': async () => {
+      const why = !d.ready ? 'initialising' : d.persistence.problem;
+      return why ? { status: 503, body: { ok: false, reason: why } } : { body: { ok: true } };
+    },
+    // Liveness: the process answers. A read-only disk is not fixed by a restart.
+    '/livez': async () => ({ body: { ok: true } }),
+    '/v1/pool': async () => {
+      const s = d.snapshot();
+      const plan = d.reconciler.plan;
+      return {
+        body: {
+          total: s.total,
+          assigned: s.assigned,
+          available: s.available,
+          cooling: s.cooling,
+          waiting: s.waiting,
+          expectedDemand: d.expectedDemand,
+          mode: s.mode,
+          interfaces: s.interfaces.length,
+          targetMode: plan?.targetMode,
+          shortAddresses: plan?.shortAddresses ?? 0,
+          excessAddresses: plan?.excessAddresses ?? 0,
+          why: plan?.reason,
+          policy: { name: d.policy.name, explain: d.policy.explain(), targets: d.policy.targets(s) },
+          growthBlocked: d.reconciler.growthBlocked ?? null,
+          limits: d.poolLimits,
+          status: d.status(),
+          statusLine: d.statusLine(),
+        },
+      };
+    },
+    '/v1/nics': async () => ({
+      body: {
+        node: { ...d.node, interfaces: undefined },
+        interfaces: d.datastore.interfaceList(),
+        snapshot: d.snapshot().interfaces,
+        hostLinks: d.hostLinks.list(),
+      },
+    }),
+    '/v1/assignments': async () => ({ body: { assignments: d.datastore.list(), orphaned: d.datastore.orphaned() } }),
+    '/v1/config': async () => ({ body: publicConfig(d.d.config) }),
+    '/v1/subnets': async () => ({
+      body: { enabled: d.monitor.enabled, intervalMs: d.monitor.settings.intervalMs, subnets: d.monitor.reports() },
+    }),
+  };
+}
