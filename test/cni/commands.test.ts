@@ -1,12 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { Allocation } from '../../ipamd/api/protocol.js';
-import { hostVethName } from '../../ipamd/netns/plumber.js';
 import { runCommand } from '../../cni/commands.js';
 import { parseConfig } from '../../cni/config.js';
 import type { CniEnv } from '../../cni/env.js';
 import { CniCode, type CniError } from '../../cni/errors.js';
 import { buildAddResult } from '../../cni/result.js';
-import { down, FakeIpamd, fakeDeps } from './fakes.js';
+import { down, FakeIpamd, fakeDeps, sampleAllocation as alloc } from './fakes.js';
 
 const cfg = (extra: Record<string, unknown> = {}) =>
   parseConfig({ cniVersion: '1.1.0', name: 'vpc-net', type: 'vpc-ipam', ipamdSocket: '/run/test/ipamd.sock', dns: { nameservers: ['10.100.0.10'] }, ...extra }, { forGc: 'cni.dev/valid-attachments' in extra });
@@ -18,18 +16,6 @@ const env = (command: CniEnv['command'], extra: Partial<CniEnv> = {}): CniEnv =>
   args: { ignoreUnknown: true, podNamespace: 'default', podName: 'web-0', podUid: 'uid-1', other: {} },
   ...extra,
 });
-const alloc: Allocation = {
-  ip: '198.18.0.9',
-  prefixLength: 32,
-  gateway: '169.254.1.1',
-  interfaceId: 'eni-1',
-  deviceIndex: 0,
-  routeTable: 0,
-  subnetCidr: '198.18.0.0/24',
-  vpcCidrs: ['198.18.0.0/16'],
-  hostIf: hostVethName('c0ffee', 'eth0'),
-  podMac: '0a:00:00:00:00:02',
-};
 async function codeOf(p: Promise<unknown>): Promise<number | undefined> {
   try {
     await p;

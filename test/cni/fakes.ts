@@ -2,7 +2,8 @@
  * @module CNI test fakes
  * A scripted ipamd client and in-memory collaborators for the verb tests.
  */
-import type { DelRequest, Response } from '../../ipamd/api/protocol.js';
+import type { Allocation, DelRequest, Response } from '../../ipamd/api/protocol.js';
+import { hostVethName } from '../../ipamd/netns/plumber.js';
 import { IpamdUnavailableError, type IpamdClient, type RequestBody } from '../../cni/client.js';
 import type { PluginDeps } from '../../cni/commands.js';
 import { createLogger } from '../../cni/log.js';
@@ -51,3 +52,17 @@ export function fakeDeps(client: IpamdClient, over: Partial<PluginDeps> = {}): F
 }
 
 export const down = (kind: 'unreachable' | 'timeout' | 'protocol' = 'unreachable') => new IpamdUnavailableError(kind, `ipamd ${kind}`);
+
+/** One allocation as ipamd answers it, for plugin tests that need a successful ADD. */
+export const sampleAllocation: Allocation = {
+  ip: '198.18.0.9',
+  prefixLength: 32,
+  gateway: '169.254.1.1',
+  interfaceId: 'eni-1',
+  deviceIndex: 0,
+  routeTable: 0,
+  subnetCidr: '198.18.0.0/24',
+  vpcCidrs: ['198.18.0.0/16'],
+  hostIf: hostVethName('c0ffee', 'eth0'),
+  podMac: '0a:00:00:00:00:02',
+};

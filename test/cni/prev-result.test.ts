@@ -5,14 +5,12 @@
  * was accepted, and ADD copied every key of prevResult into its output.
  */
 import { describe, expect, it } from 'vitest';
-import type { Allocation } from '../../ipamd/api/protocol.js';
-import { hostVethName } from '../../ipamd/netns/plumber.js';
 import { runCommand } from '../../cni/commands.js';
 import { parseConfig } from '../../cni/config.js';
 import type { CniEnv } from '../../cni/env.js';
 import { CniCode, type CniError } from '../../cni/errors.js';
 import { parsePrevResult } from '../../cni/prev-result.js';
-import { FakeIpamd, fakeDeps } from './fakes.js';
+import { FakeIpamd, fakeDeps, sampleAllocation as alloc } from './fakes.js';
 
 const base = { cniVersion: '1.1.0', name: 'vpc-net', type: 'vpc-ipam', ipamdSocket: '/run/test/ipamd.sock' };
 const refusal = (fn: () => unknown): { code: number; msg: string; details: string } | undefined => {
@@ -108,18 +106,6 @@ const env = (command: CniEnv['command']): CniEnv => ({
   netns: '/var/run/netns/p1',
   args: { ignoreUnknown: true, other: {} },
 });
-const alloc: Allocation = {
-  ip: '198.18.0.9',
-  prefixLength: 32,
-  gateway: '169.254.1.1',
-  interfaceId: 'eni-1',
-  deviceIndex: 0,
-  routeTable: 0,
-  subnetCidr: '198.18.0.0/24',
-  vpcCidrs: ['198.18.0.0/16'],
-  hostIf: hostVethName('c0ffee', 'eth0'),
-  podMac: '0a:00:00:00:00:02',
-};
 
 describe('ADD after another plugin', () => {
   it('prints no key of prevResult outside the spec, and logs what it dropped', async () => {
