@@ -37,6 +37,22 @@ export interface AdaptiveSettings {
   ceiling: number;
 }
 
+/** The AWS VPC CNI's host-networking variables (pkg/networkutils/network.go), same names and defaults. */
+export interface HostNetworkSettings {
+  /** AWS_VPC_K8S_CNI_EXTERNALSNAT: true = no SNAT here; Pods on secondary interfaces route everything by their table. */
+  externalSnat: boolean;
+  /** AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS: destinations (besides the VPC) that keep the Pod's own source. */
+  excludeSnatCidrs: string[];
+  /** AWS_VPC_K8S_CNI_RANDOMIZESNAT: prng = --random-fully, hashrandom = --random, none. */
+  randomizeSnat: 'prng' | 'hashrandom' | 'none';
+  /** AWS_VPC_CNI_NODE_PORT_SUPPORT: connmark + fwmark so NodePort replies leave by the primary interface. */
+  nodePortSupport: boolean;
+  /** AWS_VPC_K8S_CNI_CONNMARK: mark and mask (default 0x80; kube-proxy uses 0xc000, Calico 0xffff0000). */
+  connmark: number;
+  /** VPC_IPAM_IPTABLES_MODE: auto (what the host uses, as kube-proxy decides), nft or legacy. */
+  iptablesMode: 'auto' | 'nft' | 'legacy';
+}
+
 export interface DaemonConfig {
   provider: ProviderName;
   stateDir: string;
@@ -66,8 +82,12 @@ export interface DaemonConfig {
   cloudMaxAttempts: number;
   /** MTU ipamd sets on the host links of secondary interfaces (the AWS CNI's AWS_VPC_ENI_MTU). */
   interfaceMtu: number;
-  /** Configure host links and route tables of secondary interfaces (off by default on the sim cloud, whose MACs are not real). */
+  /**
+   * Configure the node's host networking: links, route tables and rules of secondary interfaces, SNAT and the
+   * NodePort return path (off by default on the sim cloud, whose MACs are not real; needs Pod plumbing).
+   */
   hostInterfaces: boolean;
+  hostNetwork: HostNetworkSettings;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
   /** `stdout`, `stderr`, or a file path. */
   logFile: string;
@@ -141,6 +161,39 @@ function readCidr(env: Env, name: string, def: string): string {
   return raw;
 }
 
+/** A comma list of IPv4 network CIDRs (empty entries ignored), each checked like {@link readCidr}. */
+function readCidrList(env: Env, name: string): string[] {
+  const raw = present(env, name);
+  if (raw === undefined) return [];
+  const out: string[] = [];
+  for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+    out.push(readCidr({ [name]: part }, name, part));
+  }
+  return [...new Set(out)];
+}
+
+/** Decimal or 0x-hex, as Go's strconv.ParseInt(v, 0, 64) reads it; a non-zero 32-bit mark. */
+function readMark(env: Env, name: string, def: number): number {
+  const raw = present(env, name);
+  if (raw === undefined) return def;
+  const n = /^0x[0-9a-f]{1,8}$/i.test(raw) ? parseInt(raw.slice(2), 16) : /^\d{1,10}$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 0xffffffff) {
+    throw new ConfigError(name, `expected a non-zero 32-bit mark (decimal or 0x hex), got "${raw}"`);
+  }
+  return n;
+}
+
+export function parseHostNetwork(env: Env): HostNetworkSettings {
+  return Object.freeze({
+    externalSnat: readBool(env, 'AWS_VPC_K8S_CNI_EXTERNALSNAT', false),
+    excludeSnatCidrs: readCidrList(env, 'AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS'),
+    randomizeSnat: readEnum(env, 'AWS_VPC_K8S_CNI_RANDOMIZESNAT', ['prng', 'hashrandom', 'none'] as const, 'prng'),
+    nodePortSupport: readBool(env, 'AWS_VPC_CNI_NODE_PORT_SUPPORT', true),
+    connmark: readMark(env, 'AWS_VPC_K8S_CNI_CONNMARK', 0x80),
+    iptablesMode: readEnum(env, 'VPC_IPAM_IPTABLES_MODE', ['auto', 'nft', 'legacy'] as const, 'auto'),
+  });
+}
+
 function defaultPolicy(env: Env, t: WarmTargets): PoolPolicyName {
   const azure = present(env, 'VPC_IPAM_PROVIDER') === 'azure';
   return azure && t.warmIps === 0 && t.minimumIps === 0 ? 'azure-batch' : 'static';
@@ -196,6 +249,7 @@ export function parseConfig(env: Env): DaemonConfig {
     // AWS_VPC_ENI_MTU's range: 576 is the IPv4 minimum, 9001 the VPC jumbo-frame maximum.
     interfaceMtu: readInt(env, 'VPC_IPAM_INTERFACE_MTU', 9001, { min: 576, max: 9001 }),
     hostInterfaces: readBool(env, 'VPC_IPAM_HOST_INTERFACES', present(env, 'VPC_IPAM_PROVIDER') !== undefined && present(env, 'VPC_IPAM_PROVIDER') !== 'sim'),
+    hostNetwork: parseHostNetwork(env),
     logLevel: readEnum(env, 'VPC_IPAM_LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const, 'info'),
     logFile: present(env, 'VPC_IPAM_LOG_FILE') ?? 'stdout',
     sim: Object.freeze({

@@ -25,6 +25,8 @@ import { PersistenceHealth } from './datastore/persist-health.js';
 import type { PoolSnapshot } from './datastore/types.js';
 import type { PodNetworkPlumber } from './netns/plumber.js';
 import { HostInterfaceSync } from './netns/interface-sync.js';
+import { NodeNetfilter } from './netns/netfilter.js';
+import { NodeNetworkSync, tableDestinations, type NetfilterPort } from './netns/node-network.js';
 import { DaemonMetrics } from './observability/metrics.js';
 import type { Logger } from './observability/logger.js';
 import { formatStatusLine } from './observability/status-line.js';
@@ -62,6 +64,8 @@ export interface DaemonDeps {
   nodeName?: () => string;
   /** `false` keeps the subnet monitor from sampling even with servers running (events still flow). */
   monitor?: boolean;
+  /** Netfilter programming (default: iptables-restore through netns/netfilter.ts). */
+  netfilter?: NetfilterPort;
 }
 
 export class IpamDaemon {
@@ -71,6 +75,8 @@ export class IpamDaemon {
   readonly policy: PoolPolicy;
   /** Host links and route tables of secondary interfaces (netns/interface-sync.ts). */
   readonly hostLinks: HostInterfaceSync;
+  /** Node-wide SNAT, NodePort return path and rp_filter (netns/node-network.ts); only with real plumbing. */
+  readonly nodeNetwork: NodeNetworkSync | undefined;
   /** Interfaces this node left detached (cloud/leak-reclaim.ts). */
   readonly leaks: LeakReclaimRunner;
   /** The checkpointer as the daemon uses it: remembers whether the last write worked (readiness). */
@@ -110,7 +116,25 @@ export class IpamDaemon {
       random: d.random,
       observer: this.metrics,
     });
-    this.hostLinks = new HostInterfaceSync({ plumber: d.plumber, mtu: c.interfaceMtu, log: d.log });
+    this.hostLinks = new HostInterfaceSync({
+      plumber: d.plumber,
+      mtu: c.interfaceMtu,
+      log: d.log,
+      clock: d.clock,
+      // ADDs waiting for an address look again: this interface's addresses can be handed out now.
+      onConfigured: () => this.allocator?.notify(),
+    });
+    // Host networking is real only with the netlink plumber (address-only mode has no kernel state).
+    this.nodeNetwork =
+      c.hostInterfaces && d.plumber.setUpNodeRouting
+        ? new NodeNetworkSync({
+            plumber: d.plumber,
+            netfilter: d.netfilter ?? new NodeNetfilter({ mode: c.hostNetwork.iptablesMode, log: d.log }),
+            settings: c.hostNetwork,
+            log: d.log,
+            now: () => d.clock.now(),
+          })
+        : undefined;
     this.leaks = new LeakReclaimRunner(d.provider, this.caller, d.log);
   }
 
@@ -160,6 +184,10 @@ export class IpamDaemon {
     };
     this.monitor = new NodeMonitor(this);
     const now = clock.now();
+    if (this.nodeNetwork) {
+      // New-ENI window: a secondary interface's addresses go to Pods only once its link, table and rule exist.
+      this.datastore.handOutFrom = (nic) => nic.deviceIndex === 0 || this.hostLinks.ready(nic.id);
+    }
     for (const nic of this.node.interfaces) this.datastore.upsertInterface(nic, now, this.d.isUsable?.(nic) ?? true);
     // Before the first write: crashed writes' temp files go, and a real write proves the state dir works.
     const swept = await this.persistence.prepare();
@@ -223,14 +251,22 @@ export class IpamDaemon {
           this.monitor.onGrowthBlocked(reason, code, until);
           ev.onGrowthBlocked?.(reason, code, until, typed);
         },
-        onSync: (report) => {
+        onSync: (report, inv) => {
+          // A CIDR block added to the VPC: SNAT must not translate it, and secondary Pods must route it by their table.
+          if (inv && inv.vpcCidrs.join() !== this.node.vpcCidrs.join()) {
+            log.info({ before: this.node.vpcCidrs, now: inv.vpcCidrs }, 'VPC CIDR blocks changed');
+            this.node = { ...this.node, vpcCidrs: [...inv.vpcCidrs] };
+          }
           // The plugin may have spooled a DEL during a short socket outage: replay on every resync too.
           void this.replaySpool();
           // A failed undo or a lost create answer since the last one (free when nothing is due).
           void this.leaks.run(false);
           // Also retries host links the kernel did not show yet, and empties tables of interfaces gone.
           void this.syncHostLinks();
-          ev.onSync?.(report);
+          // SNAT / NodePort rules and every Pod's policy rules: verified, and rewritten where wrong.
+          void this.nodeNetwork?.ensure(this.node);
+          void this.handler.repairPodRules();
+          ev.onSync?.(report, inv);
         },
         onInterfaceAttached: (nic) => {
           void this.syncHostLinks();
@@ -252,13 +288,20 @@ export class IpamDaemon {
       datastore: this.datastore,
       plumber: this.d.plumber,
       vpcCidrs: () => this.node.vpcCidrs,
+      tableDestinations: () => tableDestinations(c.hostNetwork, this.node.vpcCidrs),
+      ...(this.nodeNetwork ? { nodeProblems: () => this.nodeNetwork!.problems() } : {}),
+      log,
       status: () => this.status(),
       version: this.d.version,
       onError: (code) => this.metrics.error(code),
     });
     await this.replaySpool();
-    // Interfaces attached before this start (never rejects; an absent link is retried on resync).
+    // Interfaces attached before this start (never rejects; an absent link is retried shortly).
     await this.syncHostLinks();
+    // Before the socket serves: SNAT and the NodePort path exist before the first Pod (never rejects).
+    await this.nodeNetwork?.ensure(this.node);
+    // A changed SNAT setting or VPC CIDR list since the last run reaches the restored Pods' rules.
+    await this.handler.repairPodRules();
   }
 
   /** Brings host links and route tables in line with the datastore's interfaces. Never rejects. */
@@ -333,7 +376,9 @@ export class IpamDaemon {
     await this.monitor?.stop();
     if (this.allocator) await this.allocator.persist().catch((err) => this.d.log.error({ err }, 'final checkpoint failed'));
     await Promise.allSettled(this.http.map((h) => h.close()));
+    this.hostLinks.stop();
     await this.hostLinks.idle();
+    await this.nodeNetwork?.idle();
     await this.leaks.idle();
     await this.d.plumber.close().catch(() => {});
     await this.d.provider.close?.();
@@ -387,7 +432,12 @@ export class IpamDaemon {
     const usable = s.interfaces.filter((i) => i.usable);
     const roomOnExisting = usable.some((i) => i.slotsUsed < L.slotsPerInterface);
     const roomForNew = L.canCreateInterfaces && s.interfaces.length < L.maxInterfaces;
-    if (roomOnExisting || roomForNew) return { canGrow: true };
+    // Free addresses on an interface whose host link is still being set up: an ADD waits for them.
+    const linkPending = usable.some((i) => {
+      const nic = this.datastore.interfaceById(i.id);
+      return nic !== undefined && i.addresses > i.assigned && !this.datastore.handOutFrom(nic);
+    });
+    if (roomOnExisting || roomForNew || linkPending) return { canGrow: true };
     return { canGrow: false, reason: `node at capacity: ${s.interfaces.length} interfaces × ${L.slotsPerInterface} ${s.mode === 'prefix' ? 'prefixes' : 'IPs'} all in use` };
   }
 }

@@ -130,7 +130,12 @@ export async function startDaemon(env: NodeJS.ProcessEnv, log?: Logger): Promise
     ports,
     stop: async () => {
       // Kubernetes loops first, so nothing releases or publishes while the daemon winds down.
-      await k8s?.stop({ checkUninstall: true });
+      const k = await k8s?.stop({ checkUninstall: true });
+      if (k?.removedConflist && daemon.nodeNetwork) {
+        // Uninstall: no Pod will be wired by us again; the node-wide SNAT and NodePort rules go too.
+        const removed = await daemon.nodeNetwork.remove().catch((err: Error) => [`failed: ${err.message}`]);
+        logger.info({ removed }, 'uninstalling: removed the node-wide host networking rules');
+      }
       await daemon.stop();
       await built.close?.();
     },

@@ -19,6 +19,8 @@
  * and never while a create of this run is in flight (its interface is
  * detached for a moment by design). Only detached ones: an interface that a
  * failed undo left attached is the node's, and the pool adopts it at resync.
+ * Never one the provider lists as `excluded` (AWS: trunk, EFA, a no_manage
+ * tag), even with our instance tag on it: someone decided it stays.
  *
  * Cost: the first call (the daemon makes it at start) is one Describe; later
  * calls make none unless something is due (a create failed, an undo was
@@ -34,6 +36,8 @@ export interface DetachedInterface {
   id: string;
   /** From its creation tag; undefined when it has none. */
   createdAt: number | undefined;
+  /** Set when the cloud says to leave it alone (AWS: trunk, EFA, no_manage tag): never deleted, whatever its tags. */
+  excluded?: string;
 }
 
 export interface LeakReclaimerOptions {
@@ -112,7 +116,14 @@ export class LeakReclaimer {
       else this.abandoned.set(id, misses + 1);
     }
     let again = false;
+    const kept: Array<{ interfaceId: string; why: string }> = [];
     for (const n of detached) {
+      if (n.excluded !== undefined) {
+        // Our instance tag on it, but someone marked it (or made it a trunk/EFA): not ours to delete.
+        this.abandoned.delete(n.id);
+        kept.push({ interfaceId: n.id, why: n.excluded });
+        continue;
+      }
       const earlierRun = n.createdAt === undefined || n.createdAt < this.startedAt;
       const old = n.createdAt !== undefined && now - n.createdAt >= grace;
       if (!earlierRun && !old && !this.abandoned.has(n.id)) {
@@ -133,6 +144,7 @@ export class LeakReclaimer {
     }
     if (again || this.abandoned.size > 0) this.scanDue = true;
     if (report.deleted.length) this.o.log?.info?.({ deleted: report.deleted }, 'deleted leaked detached interfaces');
+    if (kept.length) this.o.log?.info?.({ kept }, 'left detached interfaces alone: excluded from ipamd management');
     return report;
   }
 }

@@ -31,6 +31,12 @@ export interface NetworkInterface {
   /** Secondary IPs and delegated prefixes, excluding `primaryIp`. */
   blocks: AddressBlock[];
   tags: Record<string, string>;
+  /**
+   * Set when ipamd must leave this interface alone (no Pod addresses from it, never deleted, no host-link
+   * setup): why, for logs and introspection, e.g. 'tag node.k8s.amazonaws.com/no_manage=true',
+   * 'interface type trunk', 'untagged and MANAGE_UNTAGGED_ENI=false'.
+   */
+  excluded?: string;
 }
 
 export interface NodeInventory {

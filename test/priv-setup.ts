@@ -39,8 +39,7 @@ const UPLINK_ADDR = '198.51.100.2/24';
 const UPLINK_GW = '198.51.100.1';
 
 const testPath = expect.getState().testPath ?? '';
-// `*.fabric.ts`: the VPC fabric matrix (test/fabric/), privileged too, run by `npm run test:fabric` only.
-const privileged = testPath.endsWith('.priv.test.ts') || testPath.endsWith('.fabric.ts');
+const privileged = testPath.endsWith('.priv.test.ts');
 if (privileged && process.getuid?.() === 0) await enterThrowawayHost();
 
 async function enterThrowawayHost(): Promise<void> {

@@ -24,6 +24,10 @@ export interface HandlerDeps {
   datastore: Datastore;
   plumber: PodNetworkPlumber;
   vpcCidrs: () => string[];
+  /** From-rule destinations of secondary-interface Pods (netns/node-network.ts `tableDestinations`). */
+  tableDestinations?: () => string[];
+  /** Node-wide host networking problems (SNAT, NodePort rules): CHECK fails while there are any. */
+  nodeProblems?: () => Promise<string[]>;
   status: () => PoolStatus;
   version: string;
   onError?: (code: string) => void;
@@ -135,8 +139,46 @@ export class ApiHandler {
   private async check(req: Extract<Request, { op: 'check' }>): Promise<Response> {
     const a = this.d.datastore.find(req);
     if (!a) throw new IpamError('NOT_FOUND', `no address is assigned to container ${req.containerId} interface ${req.ifName}`);
-    if (req.netns) await this.d.plumber.check({ ...this.wiring(a), netnsPath: req.netns.path, mtu: req.netns.mtu ?? DEFAULT_MTU });
+    const problems: string[] = [];
+    if (req.netns) {
+      await this.d.plumber
+        .check({ ...this.wiring(a), netnsPath: req.netns.path, mtu: req.netns.mtu ?? DEFAULT_MTU })
+        .catch((err: Error) => problems.push(err.message));
+    }
+    // A Pod whose node lost its SNAT or NodePort rules is not what ADD promised either.
+    problems.push(...((await this.d.nodeProblems?.()) ?? []).map((p) => `node: ${p}`));
+    if (problems.length) throw new NetnsError(problems.join('; '));
     return { ok: true, allocation: this.allocation(a, {}), existing: true };
+  }
+
+  /**
+   * Resync repair of every wired Pod's policy rules (a VPC CIDR added, SNAT switched, rules flushed by
+   * NetworkManager-cloud-setup): one dump to find the wrong ones, then each rewritten in its attachment's lane,
+   * only if it still holds the same address. Never rejects; returns how many were repaired.
+   */
+  async repairPodRules(): Promise<number> {
+    const plumber = this.d.plumber;
+    if (!plumber.podRules) return 0;
+    const all = this.d.datastore.list().map((a) => ({ a, r: this.rules(a) }));
+    const wrong = await plumber.podRules(all.map((x) => x.r), false).catch(() => []);
+    let repaired = 0;
+    for (const w of wrong) {
+      const { a, r } = all.find((x) => x.r.ip === w.ip)!;
+      const key: AttachmentKey = { network: a.network, containerId: a.containerId, ifName: a.ifName };
+      const ok = await this.lanes
+        .run(key, async () => this.d.datastore.find(key)?.ip === a.ip && (await plumber.podRules!([r], true)).length > 0)
+        .catch(() => false);
+      if (ok) {
+        repaired++;
+        this.d.log?.warn({ ip: a.ip, containerId: a.containerId, problems: w.problems }, 'Pod policy rules repaired');
+      }
+    }
+    return repaired;
+  }
+
+  private rules(a: Assignment) {
+    const tableDestinations = this.d.tableDestinations?.() ?? ['0.0.0.0/0'];
+    return { ip: a.ip, routeTable: this.routeTableOf(a), tableDestinations, hostIf: hostVethName(a.containerId, a.ifName) };
   }
 
   private routeTableOf(a: Assignment): number {
@@ -144,7 +186,16 @@ export class ApiHandler {
   }
 
   private wiring(a: Assignment) {
-    return { containerId: a.containerId, ifName: a.ifName, ip: a.ip, routeTable: this.routeTableOf(a), netnsPath: '', mtu: DEFAULT_MTU };
+    const routeTable = this.routeTableOf(a);
+    return {
+      containerId: a.containerId,
+      ifName: a.ifName,
+      ip: a.ip,
+      routeTable,
+      tableDestinations: this.d.tableDestinations?.() ?? ['0.0.0.0/0'],
+      netnsPath: '',
+      mtu: DEFAULT_MTU,
+    };
   }
 
   private allocation(a: Assignment, wired: { hostIf?: string; hostMac?: string; podMac?: string }): Allocation {

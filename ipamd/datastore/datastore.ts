@@ -57,6 +57,11 @@ export class Datastore {
    * handed out after prefix addresses, never released as excess; back to false, they drain as stale blocks.
    */
   fallbackIps = false;
+  /**
+   * Whether Pods may get addresses of this interface now (set by the daemon: a secondary interface's host
+   * link and route table must exist first). Its addresses still count as pool capacity meanwhile.
+   */
+  handOutFrom: (nic: NetworkInterface) => boolean = () => true;
 
   constructor(
     public mode: BlockKind,
@@ -66,6 +71,8 @@ export class Datastore {
   // ---- interfaces and blocks -------------------------------------------------
 
   upsertInterface(nic: NetworkInterface, now: number, usable = true): void {
+    // An interface the provider says to leave alone (no_manage, trunk, EFA…) never hosts Pods nor shrinks.
+    usable &&= !nic.excluded;
     const existing = this.interfaces.get(nic.id);
     if (existing) {
       existing.nic = { ...nic, blocks: [] };
@@ -386,7 +393,7 @@ export class Datastore {
 
   private pickFree(now: number): AddressState | undefined {
     const ifaces = [...this.interfaces.values()]
-      .filter((i) => i.usable)
+      .filter((i) => i.usable && this.handOutFrom(i.nic))
       .sort((a, b) => b.assigned - a.assigned || a.nic.deviceIndex - b.nic.deviceIndex);
     for (const i of ifaces) {
       // Fallback /32s come after the mode's blocks, so they empty first and can drain.

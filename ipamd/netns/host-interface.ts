@@ -4,9 +4,12 @@
  * `setupENINetwork` makes it: find the Linux link by the interface's MAC, set
  * its MTU, bring it up, and fill its policy-routing table (deviceIndex + 1)
  * with `<gw>/32 dev <link> scope link` and `default via <gw> dev <link>`,
- * where gw is the subnet's first usable address (network + 1 on AWS). Pod
+ * where gw is the subnet's first usable address (network + 1 on AWS); put the
+ * interface's own primary address on the link, delete the subnet route the
+ * kernel then adds to `main` (it would send traffic for the whole subnet out
+ * of this link), and add `from <primary> lookup <table>` at 32765. Pod
  * addresses of that interface reach the table through their `from <ip>`
- * rule (pod-wiring.ts), so their replies leave through the interface that
+ * rules (pod-wiring.ts), so their traffic leaves through the interface that
  * owns them.
  *
  * Host netns only: no setns, so these functions take a host rtnetlink socket.
@@ -22,8 +25,11 @@ import {
   CREATE_REPLACE,
   OPTS,
   RT_TABLE_MAIN,
+  CREATE_EXCL,
   ip4,
+  ip4ToString,
   isGone,
+  isIPv4,
   linkRoute,
   listRoutes,
   macToString,
@@ -31,6 +37,7 @@ import {
   type RouteView,
   type RtSocket,
 } from './netlink-ops.js';
+import { deleteInterfaceRulesOfTable, ensureInterfaceRule } from './policy-rules.js';
 
 export interface HostInterfaceSpec {
   /** The cloud interface's MAC (`NetworkInterface.mac`), any case. */
@@ -39,6 +46,8 @@ export interface HostInterfaceSpec {
   deviceIndex: number;
   /** The interface's subnet; its gateway is network + 1. */
   subnetCidr: string;
+  /** The interface's own address, inside subnetCidr. */
+  primaryIp: string;
   mtu: number;
 }
 
@@ -48,7 +57,7 @@ export interface HostInterfaceResult {
   /** Link name, when found. */
   link?: string;
   gateway: string;
-  /** What this call changed ('mtu', 'up', 'gateway route', 'default route'); empty when everything was already right. */
+  /** What this call changed ('mtu', 'up', 'address', …); empty when everything was already right. */
   changed: string[];
 }
 
@@ -89,7 +98,10 @@ export function validateHostInterface(i: Partial<HostInterfaceSpec>): HostInterf
   // A /31 or /32 has no "network + 1" gateway distinct from the hosts.
   if (new Address4(cidr!).subnetMask > 30) bad(`subnetCidr ${cidr} is too small to have a gateway`);
   if (typeof i.mtu !== 'number' || !Number.isInteger(i.mtu) || i.mtu < 576 || i.mtu > 65535) bad(`mtu ${String(i.mtu)} is not 576-65535`);
-  return { mac: i.mac!.toLowerCase(), deviceIndex: i.deviceIndex!, subnetCidr: cidr!, mtu: i.mtu! };
+  const ip = i.primaryIp;
+  if (typeof ip !== 'string' || !isIPv4(ip)) bad(`primaryIp ${JSON.stringify(ip)} is not an IPv4 address`);
+  if (!new Address4(ip!).isInSubnet(new Address4(cidr!))) bad(`primaryIp ${ip} is not in subnetCidr ${cidr}`);
+  return { mac: i.mac!.toLowerCase(), deviceIndex: i.deviceIndex!, subnetCidr: cidr!, primaryIp: ip!, mtu: i.mtu! };
 }
 
 interface FoundLink {
@@ -100,7 +112,7 @@ interface FoundLink {
 }
 
 /** Every link whose hardware address is `mac` (one dump; links have no MAC filter in the kernel). */
-async function linksByMac(s: RtSocket, mac: string): Promise<FoundLink[]> {
+export async function linksByMac(s: RtSocket, mac: string): Promise<FoundLink[]> {
   const links = await step('list links', () => s.getLinks({}, {}, OPTS));
   return links
     .filter((m) => macToString(m.attrs.address) === mac)
@@ -152,7 +164,42 @@ export async function setUpHostInterface(s: RtSocket, spec: HostInterfaceSpec): 
     );
     changed.push('default route');
   }
+  changed.push(...(await ownAddress(s, link, i)));
+  if (await step(`rule from ${i.primaryIp} lookup ${table}`, () => ensureInterfaceRule(s, i.primaryIp, table))) {
+    changed.push('interface rule');
+  }
   return { state: 'configured', table, link: link.name, gateway, changed };
+}
+
+/**
+ * The interface's primary address on its link (EC2's own DHCP-less equivalent of what the AWS VPC CNI's
+ * setupENINetwork does), and no `<subnet> dev <link>` in main: the kernel adds that route with the address,
+ * and it would send traffic for the whole subnet (the node's own included) out of this link.
+ */
+async function ownAddress(s: RtSocket, link: FoundLink, i: HostInterfaceSpec): Promise<string[]> {
+  const changed: string[] = [];
+  const len = new Address4(i.subnetCidr).subnetMask;
+  const addrs = await step(`list addresses of ${link.name}`, () => s.getAddresses({ family: AF_INET, index: link.index }, {}, OPTS));
+  const has = addrs.some(
+    (a) => a.data.index === link.index && a.data.prefixlen === len && ip4ToString(a.attrs.local ?? a.attrs.address) === i.primaryIp,
+  );
+  if (!has) {
+    await step(`address ${i.primaryIp}/${len} on ${link.name}`, () =>
+      s.newAddress({ family: AF_INET, prefixlen: len, index: link.index }, { local: ip4(i.primaryIp), address: ip4(i.primaryIp) }, { flags: CREATE_EXCL, ...OPTS }),
+    );
+    changed.push('address');
+  }
+  const net = new Address4(i.subnetCidr).startAddress().correctForm();
+  const main = await step('list routes of table main', () => listRoutes(s, RT_TABLE_MAIN));
+  if (main.some((r) => r.dst === net && r.dstLen === len && r.oif === link.index && !r.gateway)) {
+    await step(`delete route ${i.subnetCidr} dev ${link.name} from main`, () =>
+      s.delRoute({ family: AF_INET, dstLen: len, table: RT_TABLE_MAIN, scope: 'NOWHERE' }, { dst: ip4(net), oif: link.index }, OPTS),
+    ).catch((err: unknown) => {
+      if (!isGone((err as { cause?: unknown }).cause ?? err)) throw err;
+    });
+    changed.push('subnet route removed from main');
+  }
+  return changed;
 }
 
 /**
@@ -182,5 +229,7 @@ export async function tearDownHostInterface(s: RtSocket, t: { deviceIndex: numbe
       if (!isGone((err as { cause?: unknown }).cause ?? err)) throw err;
     }
   }
+  // The interface's own rule goes with its table (the address goes with the link, when the cloud detaches it).
+  await step(`delete rules to table ${table}`, () => deleteInterfaceRulesOfTable(s, table));
   return { table, routesDeleted };
 }

@@ -1,7 +1,7 @@
 /**
  * @module host-side teardown
  * Removes the host half of a Pod's wiring (host veth, which takes the Pod end
- * and the /32 host route with it, plus the `from <podIP>` policy rule) from
+ * and the /32 host route with it, plus the Pod's policy rules at 512 and 1536) from
  * the caller's own network namespace. No setns, no worker, no koffi: the CNI
  * plugin imports this lazily for its offline DEL (ipamd unreachable), and the
  * plumbing worker reuses it for the normal DEL.
@@ -11,13 +11,13 @@ import { NetnsError } from '../../providers/errors.js';
 import {
   NetlinkStepError,
   createRtNetlink,
-  deleteFromRules,
   deleteHostRoute,
   findLink,
   isIPv4,
   step,
   type RtSocket,
 } from './netlink-ops.js';
+import { deletePodRules } from './policy-rules.js';
 
 /** Names made by `hostVethName`: nothing else may be deleted through this path. */
 const HOST_VETH_RE = /^vpc[0-9a-f]{11}$/;
@@ -25,7 +25,7 @@ const HOST_VETH_RE = /^vpc[0-9a-f]{11}$/;
 export interface HostSideTarget {
   /** Host veth name, from `hostVethName(containerId, ifName)`. */
   hostIf: string;
-  /** Pod address without prefix; when known, its policy rule is removed too. */
+  /** Pod address without prefix; when known, its policy rules are removed too. */
   ip?: string;
   /**
    * Delete the `from <ip>` rule even when the veth was already gone. Only the
@@ -74,7 +74,7 @@ export async function tearDownHostSide(t: HostSideTarget, socket?: RtSocket): Pr
     }
     if (t.ip && (link || t.ownsAddress)) {
       try {
-        result.rulesDeleted = await step(`delete rule from ${t.ip}`, () => deleteFromRules(s, t.ip!));
+        result.rulesDeleted = await step(`delete rules of ${t.ip}`, () => deletePodRules(s, t.ip!));
       } catch (err) {
         problems.push((err as Error).message);
       }

@@ -23,8 +23,6 @@ import {
 
 export const AF_INET = 2;
 export const RT_TABLE_MAIN = 254;
-/** AWS VPC CNI's `FromPodRulePriority`: after the to-Pod (512) and fwmark (1024) rules. */
-export const FROM_POD_RULE_PRIORITY = 1536;
 /** The fake next hop every Pod routes through; answered by a static neighbour entry. */
 export const POD_GATEWAY = '169.254.1.1';
 
@@ -187,50 +185,6 @@ export async function listRoutes(s: RtSocket, table = RT_TABLE_MAIN): Promise<Ro
       type: m.data.type,
     }))
     .filter((r) => r.table === table && (r.type === 'UNICAST' || r.type === 1));
-}
-
-export interface RuleView {
-  src: string | undefined;
-  srcLen: number;
-  table: number;
-  priority: number | undefined;
-}
-
-export async function listRules(s: RtSocket): Promise<RuleView[]> {
-  const msgs = await s.getRules({ family: AF_INET }, {}, OPTS);
-  return msgs.map((m) => ({
-    src: ip4ToString(m.attrs.src),
-    srcLen: m.data.srcLen ?? 0,
-    table: m.attrs.table ?? m.data.table ?? 0,
-    priority: m.attrs.priority,
-  }));
-}
-
-/** Adds `from <ip>/32 lookup <table>` at {@link FROM_POD_RULE_PRIORITY}, replacing any stale copy. */
-export async function addFromRule(s: RtSocket, ip: string, table: number): Promise<void> {
-  // Without NLM_F_EXCL the kernel appends duplicates, and with it a leftover
-  // identical rule fails: remove leftovers first so the add is exact.
-  await deleteFromRules(s, ip);
-  await s.newRule(
-    { family: AF_INET, srcLen: 32, table: table < 256 ? table : 252, action: 'toTbl' },
-    { src: ip4(ip), priority: FROM_POD_RULE_PRIORITY, table },
-    { flags: CREATE_EXCL, ...OPTS },
-  );
-}
-
-/** Deletes every `from <ip>/32` rule at our priority, whatever its table; returns how many. */
-export async function deleteFromRules(s: RtSocket, ip: string): Promise<number> {
-  let n = 0;
-  // Bounded: duplicates are possible (see addFromRule), an endless loop is not.
-  for (; n < 16; n++) {
-    try {
-      await s.delRule({ family: AF_INET, srcLen: 32, action: 'toTbl' }, { src: ip4(ip), priority: FROM_POD_RULE_PRIORITY }, OPTS);
-    } catch (err) {
-      if (isGone(err)) break;
-      throw err;
-    }
-  }
-  return n;
 }
 
 /**

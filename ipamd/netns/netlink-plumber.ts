@@ -17,10 +17,21 @@
 import { Worker } from 'node:worker_threads';
 import { NetnsError, NetnsRefusedError } from '../../providers/errors.js';
 import { SystemClock, type Clock } from '../util/clock.js';
-import { hostVethName, type HostInterface, type PodNetworkPlumber, type PodWiring, type WiredPod } from './plumber.js';
+import {
+  hostVethName,
+  type HostInterface,
+  type NodeRouting,
+  type NodeRoutingResult,
+  type PodNetworkPlumber,
+  type PodRules,
+  type PodWiring,
+  type WiredPod,
+} from './plumber.js';
+import { validateNodeRouting } from './node-routing.js';
 import type { WorkerJob, WorkerOp, WorkerReply } from './netlink-worker.js';
 import { checkDeviceIndex, routeTableFor, validateHostInterface, type HostInterfaceResult } from './host-interface.js';
 import { isIPv4 } from './netlink-ops.js';
+import { Address4 } from 'ip-address';
 import { containerIdIssue, ifNameIssue } from '../api/identifiers.js';
 
 export interface NetlinkPlumberOptions {
@@ -64,6 +75,16 @@ export function validateWiring(w: Partial<PodWiring>, needNetns: boolean, ipOpti
   if (w.mtu !== undefined && (!Number.isInteger(w.mtu) || w.mtu < 576 || w.mtu > 65535)) bad('mtu');
   const t = w.routeTable;
   if (t !== undefined && (!Number.isInteger(t) || t < 0 || t > 0x7fffffff || t === 253 || t === 255)) bad('routeTable');
+  const issue = cidrListIssue(w.tableDestinations);
+  if (issue) bad(`tableDestinations: ${issue}`);
+}
+
+/** Rule destinations reach the kernel: IPv4 CIDRs only, and a bounded number of them. */
+export function cidrListIssue(list: unknown): string | undefined {
+  if (list === undefined) return undefined;
+  if (!Array.isArray(list) || list.length > 64) return 'must be a list of at most 64 IPv4 CIDRs';
+  const bad = list.find((c) => typeof c !== 'string' || !/^[0-9.]+\/\d{1,2}$/.test(c) || !Address4.isValid(c));
+  return bad === undefined ? undefined : `${JSON.stringify(bad)} is not an IPv4 CIDR`;
 }
 
 export class NetlinkPlumber implements PodNetworkPlumber {
@@ -129,6 +150,37 @@ export class NetlinkPlumber implements PodNetworkPlumber {
     await this.enqueue(`table:${table}`, () => this.post('tearDownInterface', { i: { deviceIndex: i.deviceIndex } as WorkerJob['i'] }, `table ${table}`));
   }
 
+  /** Checks (and with `repair`, rewrites) the policy rules of assigned addresses from one rule dump. */
+  async podRules(rules: PodRules[], repair: boolean): Promise<Array<{ ip: string; problems: string[] }>> {
+    for (const r of rules) {
+      const badIf = r.hostIf !== undefined && !/^vpc[0-9a-f]{11}$/.test(r.hostIf);
+      const issue = !isIPv4(r.ip) ? `ip ${JSON.stringify(r.ip)}` : badIf ? `hostIf ${JSON.stringify(r.hostIf)}` : cidrListIssue(r.tableDestinations);
+      if (issue || !Number.isInteger(r.routeTable) || r.routeTable < 0) {
+        throw new NetnsError(`invalid rule request: ${issue ?? `routeTable ${r.routeTable}`}`);
+      }
+    }
+    if (rules.length === 0) return [];
+    return (await this.enqueue('rules', () => this.post('podRules', { r: { rules, repair } }, `${rules.length} addresses`))) as Array<{
+      ip: string;
+      problems: string[];
+    }>;
+  }
+
+  /** The fwmark rule at 1024 and the primary interface's link name (node-routing.ts). */
+  async setUpNodeRouting(n: NodeRouting): Promise<NodeRoutingResult> {
+    const req = validateNodeRouting(n);
+    return (await this.enqueue('node', () => this.post('setUpNodeRouting', { n: req }, 'node routing'))) as NodeRoutingResult;
+  }
+
+  async checkNodeRouting(n: NodeRouting): Promise<string[]> {
+    const req = validateNodeRouting(n);
+    return (await this.enqueue('node', () => this.post('checkNodeRouting', { n: req }, 'node routing'))) as string[];
+  }
+
+  async tearDownNodeRouting(): Promise<void> {
+    await this.enqueue('node', () => this.post('tearDownNodeRouting', {}, 'node routing'));
+  }
+
   /** Starts the worker and waits until it answers, so the first Pod does not pay for it. Optional. */
   async warmUp(): Promise<void> {
     if (this.closed) throw new NetnsError('plumber closed');
@@ -189,7 +241,7 @@ export class NetlinkPlumber implements PodNetworkPlumber {
     }
   }
 
-  private post(op: WorkerOp, payload: Pick<WorkerJob, 'w' | 'i'>, label: string): Promise<unknown> {
+  private post(op: WorkerOp, payload: Pick<WorkerJob, 'w' | 'i' | 'r' | 'n'>, label: string): Promise<unknown> {
     if (op !== 'shutdown' && this.closed && !this.worker) return Promise.reject(new NetnsError('plumber closed'));
     const worker = this.ensureWorker();
     const id = this.nextId++;

@@ -6,7 +6,8 @@
  * forever. See README.md in this folder for the full hazard note.
  *
  * Messages: `{ id, op: 'setUp'|'tearDown'|'check'|'ping', w }`, `{ id, op: 'vetNetns', w: { netnsPath } }`,
- * `{ id, op: 'setUpInterface'|'tearDownInterface', i }` or `{ id, op: 'shutdown' }` in,
+ * `{ id, op: 'setUpInterface'|'tearDownInterface', i }`, `{ id, op: 'podRules', r }`,
+ * `{ id, op: 'setUpNodeRouting'|'checkNodeRouting'|'tearDownNodeRouting', n }` or `{ id, op: 'shutdown' }` in,
  * `{ id, ok: true, value }` or `{ id, ok: false, error: { message, step?, errno?, code? } }` out.
  *
  * Netlink goes through the synchronous transport (sync-netlink.ts): no native
@@ -17,12 +18,14 @@
 import * as fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import koffi from 'koffi';
-import type { PodWiring } from './plumber.js';
+import type { NodeRouting, PodRules, PodWiring } from './plumber.js';
 import { hostVethName } from './plumber.js';
 import { tearDownHostSide } from './host-teardown.js';
-import { NetlinkStepError, type RtSocket } from './netlink-ops.js';
+import { NetlinkStepError, OPTS, type RtSocket } from './netlink-ops.js';
 import { NetnsGuard, NetnsRefusal } from './netns-guard.js';
-import { checkPod, openPodNetns, wirePod, type WiringContext } from './pod-wiring.js';
+import { checkPod, openPodNetns, podRuleSpec, wirePod, type WiringContext } from './pod-wiring.js';
+import { podRulesPass } from './policy-rules.js';
+import { checkNodeRouting, setUpNodeRouting, tearDownNodeRouting } from './node-routing.js';
 import { createSyncRtNetlink } from './sync-netlink.js';
 import { setUpHostInterface, tearDownHostInterface, type HostInterfaceSpec } from './host-interface.js';
 
@@ -34,6 +37,10 @@ export type WorkerOp =
   | 'vetNetns'
   | 'setUpInterface'
   | 'tearDownInterface'
+  | 'podRules'
+  | 'setUpNodeRouting'
+  | 'checkNodeRouting'
+  | 'tearDownNodeRouting'
   | 'shutdown';
 export interface WorkerJob {
   id: number;
@@ -41,6 +48,8 @@ export interface WorkerJob {
   w?: Partial<PodWiring>;
   /** Host interface jobs (host netns only: they never enter the setns window). */
   i?: HostInterfaceSpec;
+  r?: { rules: PodRules[]; repair: boolean };
+  n?: NodeRouting;
 }
 export type WorkerReply =
   | { id: number; ok: true; value: unknown }
@@ -118,6 +127,18 @@ async function run(ctx: WiringContext, job: WorkerJob): Promise<unknown> {
       return setUpHostInterface(ctx.host, job.i!);
     case 'tearDownInterface':
       return tearDownHostInterface(ctx.host, job.i!);
+    case 'podRules': {
+      // Only Pods that were wired: an address handed out without a netns has no rules to keep.
+      const links = new Set((await ctx.host.getLinks({}, {}, OPTS)).map((m) => m.attrs.ifname));
+      const wired = job.r!.rules.filter((r) => !r.hostIf || links.has(r.hostIf));
+      return podRulesPass(ctx.host, wired.map(podRuleSpec), job.r!.repair);
+    }
+    case 'setUpNodeRouting':
+      return setUpNodeRouting(ctx.host, job.n!);
+    case 'checkNodeRouting':
+      return checkNodeRouting(ctx.host, job.n!);
+    case 'tearDownNodeRouting':
+      return tearDownNodeRouting(ctx.host);
     case 'tearDown': {
       const w = job.w as PodWiring;
       // ipamd vouches for the address (it is still assigned to this attachment).

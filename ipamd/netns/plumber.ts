@@ -15,8 +15,14 @@ export interface PodWiring {
   /** Pod address, no prefix length (it is always /32). */
   ip: string;
   mtu: number;
-  /** Policy-routing table for secondary-interface addresses; 0 = main table (no rule). */
+  /** Policy-routing table for secondary-interface addresses; 0 = main table (no from-rule). */
   routeTable: number;
+  /**
+   * Destinations the from-rules (1536) send to `routeTable`: the VPC CIDRs and the SNAT exclusions while
+   * ipamd SNATs (everything else takes the main table and is SNATed), `['0.0.0.0/0']` with external SNAT.
+   * Unused with routeTable 0; absent means `['0.0.0.0/0']`.
+   */
+  tableDestinations?: string[];
 }
 
 /** What DEL knows: the address may be unknown ('') and the netns may be gone. */
@@ -28,16 +34,41 @@ export interface PodUnwiring {
   netnsPath?: string;
 }
 
+/** The host rules of one assigned address, for the resync repair ({@link PodNetworkPlumber.podRules}). */
+export interface PodRules {
+  ip: string;
+  routeTable: number;
+  tableDestinations: string[];
+  /** When given, the address is only looked at if this host veth exists (a Pod wired by ADD). */
+  hostIf?: string;
+}
+
 export interface WiredPod {
   hostIf: string;
   podMac: string;
   hostMac?: string;
 }
 
+/** What the node as a whole needs from the kernel's routing (node-routing.ts). */
+export interface NodeRouting {
+  /** MAC of the primary interface: how its link name is found. */
+  primaryMac: string;
+  /** AWS_VPC_K8S_CNI_CONNMARK when NodePort support is on; 0 = no fwmark rule (and any left is removed). */
+  connmark: number;
+}
+
+export interface NodeRoutingResult {
+  /** Link name of the primary interface, when found. */
+  primaryIf?: string;
+  changed: string[];
+}
+
 /** A secondary cloud interface as the host must see it (see host-interface.ts). */
 export interface HostInterface {
   /** `NetworkInterface.mac`: how the Linux link is found. */
   mac: string;
+  /** The interface's own address: put on the link (with the subnet's length) and given a rule to its table. */
+  primaryIp: string;
   /** >= 1; its policy-routing table is deviceIndex + 1. */
   deviceIndex: number;
   /** The interface's subnet; the gateway is its network address + 1. */
@@ -52,6 +83,14 @@ export interface PodNetworkPlumber {
   tearDown(w: PodUnwiring): Promise<void>;
   /** Throws a NetnsError naming what is missing or wrong. */
   check(w: PodWiring): Promise<void>;
+  /**
+   * Optional: for each address, what is wrong with its policy rules ([] when exact), from one rule dump;
+   * with `repair`, replaces the rules of those that are wrong. Host side only: no netns is entered.
+   */
+  podRules?(rules: PodRules[], repair: boolean): Promise<Array<{ ip: string; problems: string[] }>>;
+  /** Optional: node-wide routing (the NodePort fwmark rule); see node-routing.ts. */
+  setUpNodeRouting?(n: NodeRouting): Promise<NodeRoutingResult>;
+  checkNodeRouting?(n: NodeRouting): Promise<string[]>;
   /**
    * Optional: throws NetnsRefusedError when `netnsPath` is not a network
    * namespace or is the host's or ipamd's own, before an address is assigned.

@@ -7,9 +7,12 @@
  *
  * Pod side:  <ifName> ip/32 up, `169.254.1.1 dev <ifName> scope link`,
  *            `default via 169.254.1.1`, PERMANENT neigh 169.254.1.1 → host veth MAC.
- * Host side: <hostIf> up, `<ip>/32 dev <hostIf> scope link` in main, and for
- *            secondary-interface addresses `from <ip> lookup <table>` prio 1536.
+ * Host side: <hostIf> with an explicit random MAC, up, `<ip>/32 dev <hostIf> scope link` in main, and the
+ *            policy rules of policy-rules.ts (`to <ip> lookup main` at 512 for every Pod; for a
+ *            secondary-interface address `from <ip> to <dst> lookup <table>` at 1536 per destination).
  */
+
+import { randomBytes } from 'node:crypto';
 
 import * as fs from 'node:fs';
 import type { PodWiring } from './plumber.js';
@@ -19,7 +22,6 @@ import {
   AF_INET,
   CREATE_EXCL,
   CREATE_REPLACE,
-  FROM_POD_RULE_PRIORITY,
   OPTS,
   POD_GATEWAY,
   RT_TABLE_MAIN,
@@ -27,16 +29,32 @@ import {
   findLink,
   ip4,
   ip4ToString,
-  addFromRule,
   linkRoute,
   listRoutes,
-  listRules,
   macToString,
   setUp,
   step,
   vethLinkinfo,
   type RtSocket,
 } from './netlink-ops.js';
+import { listRules, podRuleProblems, replacePodRules, type PodRuleSpec } from './policy-rules.js';
+
+/**
+ * A random locally administered unicast MAC for the host veth, set at creation. The kernel's own random
+ * MAC is marked NET_ADDR_RANDOM, and systemd-udev's `MACAddressPolicy=persistent` (Ubuntu 22.04+,
+ * AWS VPC CNI #2103) then rewrites it, which silently invalidates the Pod's PERMANENT neighbour entry.
+ * A set address is NET_ADDR_SET, which udev leaves alone. 46 random bits: no collision check needed.
+ */
+export function randomHostMac(): Buffer {
+  const b = randomBytes(6);
+  b[0] = (b[0]! & 0xfc) | 0x02;
+  return b;
+}
+
+/** The rules a Pod's address needs (policy-rules.ts). */
+export function podRuleSpec(w: Pick<PodWiring, 'ip' | 'routeTable' | 'tableDestinations'>): PodRuleSpec {
+  return { ip: w.ip, table: w.routeTable, destinations: w.tableDestinations ?? ['0.0.0.0/0'] };
+}
 
 /** What the worker needs from its thread: the host socket and a netns-bound socket factory. */
 export interface WiringContext {
@@ -87,7 +105,11 @@ export async function wirePod(ctx: WiringContext, w: PodWiring): Promise<WiredPo
     // (the name hashes the key): replace it, as the AWS plugin does.
     await step(`delete stale host veth ${hostIf}`, () => deleteLinkByName(h, hostIf));
     await step(`create veth ${hostIf} with peer ${w.ifName} in ${w.netnsPath}`, () =>
-      h.newLink({}, { ifname: hostIf, mtu: w.mtu, linkinfo: vethLinkinfo(w.ifName, podNsFd, w.mtu) }, { flags: CREATE_EXCL, ...OPTS }),
+      h.newLink(
+        {},
+        { ifname: hostIf, mtu: w.mtu, address: randomHostMac(), linkinfo: vethLinkinfo(w.ifName, podNsFd, w.mtu) },
+        { flags: CREATE_EXCL, ...OPTS },
+      ),
     );
     created = true;
     const host = await step(`look up ${hostIf}`, () => findLink(h, hostIf));
@@ -125,12 +147,10 @@ export async function wirePod(ctx: WiringContext, w: PodWiring): Promise<WiredPo
     // any other /32 route to it is stale by definition.
     const [hrHdr, hrAttrs] = linkRoute(w.ip, host.index);
     await step(`host route ${w.ip}/32 dev ${hostIf}`, () => h.newRoute({ ...hrHdr }, { ...hrAttrs }, { flags: CREATE_REPLACE, ...OPTS }));
-    if (w.routeTable > 0) {
-      await step(`rule from ${w.ip} lookup ${w.routeTable}`, () => addFromRule(h, w.ip, w.routeTable));
-    }
+    await replacePodRules(h, podRuleSpec(w));
     return { hostIf, podMac: podLink.mac, hostMac: host.mac };
   } catch (err) {
-    if (created || w.routeTable > 0) {
+    if (created) {
       // Best effort: report the original failure, not a rollback hiccup.
       await tearDownHostSide({ hostIf, ip: w.ip, ownsAddress: true }, h).catch(() => undefined);
     }
@@ -158,12 +178,7 @@ export async function checkPod(ctx: WiringContext, w: PodWiring): Promise<void> 
     const routes = await listRoutes(h);
     if (!routes.some((r) => r.dst === w.ip && r.dstLen === 32 && r.oif === host.index)) problems.push(`host route ${w.ip}/32 dev ${hostIf} missing`);
   }
-  if (w.routeTable > 0) {
-    const rules = await listRules(h);
-    if (!rules.some((r) => r.src === w.ip && r.srcLen === 32 && r.table === w.routeTable && r.priority === FROM_POD_RULE_PRIORITY)) {
-      problems.push(`rule ${FROM_POD_RULE_PRIORITY}: from ${w.ip} lookup ${w.routeTable} missing`);
-    }
-  }
+  problems.push(...podRuleProblems(await listRules(h), podRuleSpec(w)));
   let podNsFd: number | undefined;
   try {
     podNsFd = openPodNetns(ctx, w.netnsPath);

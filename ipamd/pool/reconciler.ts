@@ -11,7 +11,7 @@
  * the cloud call fails; an interface is deleted only if it is still empty.
  */
 import type { SubnetSelector } from '../../providers/pod-subnets.js';
-import type { CloudProvider, NetworkInterface } from '../../providers/types.js';
+import type { CloudProvider, NetworkInterface, NodeInventory } from '../../providers/types.js';
 import { CloudError, IpamError, NoPrefixBlockError } from '../../providers/errors.js';
 import type { CloudCaller } from '../cloud/cloud-caller.js';
 import type { WarmTargets } from '../config.js';
@@ -29,7 +29,8 @@ export interface ReconcilerEvents {
   /** `code` is the typed error code (CLOUD_SUBNET_FULL...), the same on every cloud; `cloudCode` the cloud's own. */
   onGrowthBlocked?(reason: string, cloudCode: string, untilMs: number, code?: string): void;
   onPoolChanged?(): void;
-  onSync?(report: SyncReport): void;
+  /** After each resync, with what the cloud said about the node (VPC CIDR blocks can be added at any time). */
+  onSync?(report: SyncReport, node?: NodeInventory): void;
   /** An interface this reconciler created is attached and in the datastore (the host link may not exist yet). */
   onInterfaceAttached?(nic: NetworkInterface): void;
   /** An interface this reconciler deleted is gone from the cloud and the datastore. */
@@ -166,7 +167,7 @@ export class PoolReconciler {
       this.o.log?.warn({ blocks: report.keptInUse }, 'cloud no longer reports blocks that Pods use; keeping them until confirmed and their Pods leave');
     }
     if (report.addedBlocks.length || report.removedBlocks.length || report.addedInterfaces.length) this.o.events?.onPoolChanged?.();
-    this.o.events?.onSync?.(report);
+    this.o.events?.onSync?.(report, inv);
     return report;
   }
 

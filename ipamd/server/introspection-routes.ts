@@ -52,6 +52,12 @@ export function introspectionRoutes(d: IpamDaemon): Record<string, Route> {
     }),
     '/v1/assignments': async () => ({ body: { assignments: d.datastore.list(), orphaned: d.datastore.orphaned() } }),
     '/v1/config': async () => ({ body: publicConfig(d.d.config) }),
+    // Node-wide host networking: the last pass's outcome, and a live check (what CHECK also reports).
+    '/v1/host-network': async () => ({
+      body: d.nodeNetwork
+        ? { enabled: true, settings: d.d.config.hostNetwork, ...d.nodeNetwork.state(), live: await d.nodeNetwork.problems() }
+        : { enabled: false, why: 'no host networking: address-only plumbing, or VPC_IPAM_HOST_INTERFACES=false' },
+    }),
     '/v1/subnets': async () => ({
       body: { enabled: d.monitor.enabled, intervalMs: d.monitor.settings.intervalMs, subnets: d.monitor.reports() },
     }),

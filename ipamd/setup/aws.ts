@@ -72,7 +72,16 @@ export async function setupAws(config: DaemonConfig, clock: Clock, log: Logger):
       maxAttempts: s.maxAttempts,
       httpTimeoutMs: s.httpTimeoutMs,
     });
-    provider = await AwsProvider.create({ ec2, imds, clock, identity, clusterName: s.clusterName, attachWaitMs: s.attachWaitMs, log });
+    provider = await AwsProvider.create({
+      ec2,
+      imds,
+      clock,
+      identity,
+      clusterName: s.clusterName,
+      attachWaitMs: s.attachWaitMs,
+      manageUntaggedEni: s.manageUntaggedEni,
+      log,
+    });
     const aws = provider;
     if (s.podSubnetIds.length) {
       // A typo in a static list should stop the daemon now, not fail every ENI creation later.

@@ -22,6 +22,11 @@
  * undo that failed) are deleted by {@link AwsProvider.reclaimLeakedInterfaces}:
  * one DescribeNetworkInterfaces at start, none later unless something is due.
  *
+ * ENIs ipamd must leave alone (trunk, EFA, tag `node.k8s.amazonaws.com/no_manage=true`, and with
+ * MANAGE_UNTAGGED_ENI=false those not tagged for this instance) come back with `excluded` set
+ * (eni-exclusion.ts, the VPC CNI's rule), and no path here deletes one. A tag changed by hand shows
+ * at the next EC2 read (at most `ec2ResyncMs` later while IMDS is unchanged).
+ *
  * Calls per operation: describeNode 0 while IMDS is unchanged, else 1 (+1 DescribeSubnets per new subnet,
  * cached); create 5 (DescribeInstances, Create, Attach, Modify, IMDS polls
  * aside); delete 3; assign/unassign 1.
@@ -55,6 +60,7 @@ import type {
 } from '../types.js';
 import { blocksOf, tagMap, toInstanceLimits, toNetworkInterface, toSubnet } from './convert.js';
 import { Ec2Api } from './ec2-api.js';
+import { exclusionReason, type ManagePolicy } from './eni-exclusion.js';
 import { createAndAttach, deleteWithRetry, detachAndDelete } from './eni-lifecycle.js';
 import type { LifecycleDeps, LifecycleLog } from './eni-lifecycle.js';
 import { discoverInstance, type ImdsClient, type InstanceIdentity } from './imds-client.js';
@@ -72,6 +78,8 @@ export interface AwsProviderOptions {
   ec2ResyncMs?: number;
   /** This run's own detached ENIs are left alone this long by the leak reclaim (default 5 min). */
   leakGraceMs?: number;
+  /** MANAGE_UNTAGGED_ENI (default true): false excludes secondary ENIs not tagged for this instance. */
+  manageUntaggedEni?: boolean;
   log?: LifecycleLog & { info?(o: object, m?: string): void };
 }
 
@@ -92,6 +100,7 @@ export class AwsProvider implements CloudProvider {
   private readonly reclaimer: LeakReclaimer;
   private readonly subnetCidrs = new Map<string, string>();
   private readonly limitsCache = new Map<string, InstanceLimits>();
+  private readonly policy: ManagePolicy;
 
   private constructor(
     private readonly o: AwsProviderOptions,
@@ -100,6 +109,7 @@ export class AwsProvider implements CloudProvider {
     this.api = new Ec2Api(o.ec2);
     this.identity = identity;
     this.subnetCidrs.set(identity.subnetId, identity.subnetCidr);
+    this.policy = { instanceId: identity.instanceId, manageUntaggedEni: o.manageUntaggedEni ?? true };
     this.reclaimer = new LeakReclaimer({
       clock: o.clock,
       ...(o.leakGraceMs !== undefined ? { graceMs: o.leakGraceMs } : {}),
@@ -110,7 +120,12 @@ export class AwsProvider implements CloudProvider {
         ];
         const nics = await this.api.describeInterfaces({ Filters });
         const found = nics.filter((n) => n.NetworkInterfaceId);
-        return found.map((n) => ({ id: n.NetworkInterfaceId!, createdAt: taggedCreatedAt(tagMap(n.TagSet)) }));
+        // Tagged as ours, but a trunk/EFA type or a no_manage tag still means hands off (eni-exclusion.ts).
+        return found.map((n) => {
+          const excluded = exclusionReason(n);
+          const createdAt = taggedCreatedAt(tagMap(n.TagSet));
+          return { id: n.NetworkInterfaceId!, createdAt, ...(excluded ? { excluded } : {}) };
+        });
       },
       remove: (id) => deleteWithRetry(this.d, id, 1),
       ...(o.log ? { log: o.log } : {}),
@@ -124,6 +139,7 @@ export class AwsProvider implements CloudProvider {
       clusterName: o.clusterName,
       log: o.log,
       onAbandoned: (id) => this.reclaimer.abandon(id),
+      policy: this.policy,
     };
   }
 
@@ -170,7 +186,11 @@ export class AwsProvider implements CloudProvider {
     );
     await this.learnSubnets(nics.map((n) => n.SubnetId ?? ''));
     const interfaces = nics
-      .map((n) => toNetworkInterface(n, this.subnetCidrs.get(n.SubnetId!) ?? ''))
+      .map((n) => {
+        const iface = toNetworkInterface(n, this.subnetCidrs.get(n.SubnetId!) ?? '');
+        const excluded = exclusionReason(n, this.policy);
+        return excluded ? { ...iface, excluded } : iface;
+      })
       .sort((a, b) => a.deviceIndex - b.deviceIndex);
     await this.compareWithImds(interfaces);
     return { instanceId: id.instanceId, instanceType: id.instanceType, zone: id.zone, vpcId: id.vpcId, vpcCidrs: [...id.vpcCidrs], interfaces };

@@ -28,14 +28,19 @@ export function blocksOf(n: Ec2Interface): AddressBlock[] {
 }
 
 export function toNetworkInterface(n: Ec2Interface, subnetCidr: string, deviceIndex?: number): NetworkInterface {
-  if (!n.NetworkInterfaceId || !n.SubnetId || !n.PrivateIpAddress) throw malformed('NetworkInterfaceId/SubnetId/PrivateIpAddress');
+  // An `efa-only` ENI has no IPv4 address at all (the VPC CNI's DescribeAllENIs allows exactly that type
+  // to lack one): it is not malformed, it is excluded (eni-exclusion.ts), with an empty primaryIp.
+  const ipless = n.InterfaceType === 'efa-only';
+  if (!n.NetworkInterfaceId || !n.SubnetId || (!n.PrivateIpAddress && !ipless)) {
+    throw malformed('NetworkInterfaceId/SubnetId/PrivateIpAddress');
+  }
   return {
     id: n.NetworkInterfaceId,
     deviceIndex: deviceIndex ?? n.Attachment?.DeviceIndex ?? -1,
     mac: n.MacAddress ?? '',
     subnetId: n.SubnetId,
     subnetCidr,
-    primaryIp: n.PrivateIpAddress,
+    primaryIp: n.PrivateIpAddress ?? '',
     securityGroups: (n.Groups ?? []).map((g) => g.GroupId ?? '').filter(Boolean),
     blocks: blocksOf(n),
     tags: tagMap(n.TagSet),

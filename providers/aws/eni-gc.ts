@@ -19,12 +19,18 @@
  * on the ENI itself, so passes can come from different leaders or from the
  * command line. One pass costs one paginated Describe, at most one CreateTags
  * for all new marks, and one Delete per doomed ENI.
+ *
+ * Never touched, whatever their tags and age: trunk and EFA ENIs and those
+ * tagged `node.k8s.amazonaws.com/no_manage=true` (eni-exclusion.ts): an
+ * operator's mark must hold in every path that deletes. (The VPC CNI's
+ * `getLeakedENIs` filters on its tag and description only.)
  */
 import { CreateTagsCommand, DeleteNetworkInterfaceCommand, type EC2Client, type Filter } from '@aws-sdk/client-ec2';
 import type { Clock } from '../../ipamd/util/clock.js';
 import { CloudError } from '../errors.js';
 import { tagMap } from './convert.js';
 import { Ec2Api } from './ec2-api.js';
+import { exclusionReason } from './eni-exclusion.js';
 import { TAG_CLUSTER, TAG_CREATED_AT, TAG_GC_MARKED_AT, TAG_INSTANCE_ID } from './tags.js';
 
 export interface LeakedEniGcOptions {
@@ -51,6 +57,8 @@ export interface GcPassReport {
   young: string[];
   /** Delete failed (still in use, throttled…); retried next pass. */
   failed: Array<{ id: string; code: string }>;
+  /** Left alone whatever their age: trunk or EFA, or tagged `node.k8s.amazonaws.com/no_manage=true`. */
+  excluded: Array<{ id: string; reason: string }>;
 }
 
 export const DEFAULT_GC_GRACE_MS = 5 * 60_000;
@@ -75,12 +83,18 @@ export class LeakedEniCollector {
     if (this.o.vpcId) Filters.push({ Name: 'vpc-id', Values: [this.o.vpcId] });
     if (this.o.clusterName) Filters.push({ Name: `tag:${TAG_CLUSTER}`, Values: [this.o.clusterName] });
     const nics = await this.api.describeInterfaces({ Filters });
-    const report: GcPassReport = { scanned: nics.length, marked: [], deleted: [], young: [], failed: [] };
+    const report: GcPassReport = { scanned: nics.length, marked: [], deleted: [], young: [], failed: [], excluded: [] };
     const untaggedAge: string[] = [];
     const toMark: string[] = [];
     for (const n of nics) {
       const id = n.NetworkInterfaceId;
       if (!id || n.Status !== 'available' || n.Attachment?.AttachmentId) continue;
+      // Before any tag is read or written: an excluded ENI is neither marked nor deleted, even with our tag.
+      const reason = exclusionReason(n);
+      if (reason) {
+        report.excluded.push({ id, reason });
+        continue;
+      }
       const tags = tagMap(n.TagSet);
       const created = Date.parse(tags[TAG_CREATED_AT] ?? '');
       if (!Number.isFinite(created)) {

@@ -16,7 +16,9 @@
  *
  * delete: DescribeNetworkInterfaces (attachment) → Detach → Delete, where
  * "not found" at any step means done, and Delete is retried while EC2 still
- * reports the ENI in use (a detach takes seconds on real EC2).
+ * reports the ENI in use (a detach takes seconds on real EC2). An excluded
+ * ENI (`eni-exclusion.ts`: trunk, EFA, no_manage, foreign) is refused
+ * before anything is changed.
  */
 import {
   AttachNetworkInterfaceCommand,
@@ -32,6 +34,7 @@ import { CloudError, CloudUnavailableError, InvalidCloudRequestError, IpLimitErr
 import type { CreateInterfaceRequest, InstanceLimits, NetworkInterface } from '../types.js';
 import { toNetworkInterface } from './convert.js';
 import { retryTransient, type Ec2Api } from './ec2-api.js';
+import { exclusionReason, type ManagePolicy } from './eni-exclusion.js';
 import type { ImdsClient, InstanceIdentity } from './imds-client.js';
 import { interfaceDescription, interfaceTags } from './tags.js';
 
@@ -50,6 +53,8 @@ export interface LifecycleDeps {
   log?: LifecycleLog;
   /** An undo could not delete this ENI: it is left, tagged, to the leak reclaim. */
   onAbandoned?: (eniId: string) => void;
+  /** Which ENIs are not ipamd's to delete (eni-exclusion.ts). */
+  policy: ManagePolicy;
 }
 
 function isNotFound(err: unknown): boolean {
@@ -119,7 +124,10 @@ export async function createAndAttach(d: LifecycleDeps, limits: InstanceLimits, 
     await undo(d, eniId, attachmentId, err);
     throw err;
   }
-  return toNetworkInterface(created, subnetCidr, deviceIndex);
+  const iface = toNetworkInterface(created, subnetCidr, deviceIndex);
+  // Only caller tags could make a new ENI excluded (a no_manage tag); say so, as describeNode would.
+  const why = exclusionReason(created, d.policy);
+  return why ? { ...iface, excluded: why } : iface;
 }
 
 /** Polls IMDS until it lists the ENI (doubling from 100 ms to 2 s), up to `attachWaitMs`. */
@@ -197,6 +205,14 @@ export async function detachAndDelete(d: LifecycleDeps, eniId: string): Promise<
   }
   if (att?.DeviceIndex === 0) {
     throw new InvalidCloudRequestError({ provider: 'aws', operation: 'DetachNetworkInterface', cloudCode: 'OperationNotPermitted', message: `${eniId} is the node's primary interface` });
+  }
+  // The last guard before a Detach: a trunk, EFA, no_manage or foreign ENI is never ipamd's to remove,
+  // whatever the caller's view of it (a stale inventory, a tag added since).
+  const excluded = exclusionReason(nic, d.policy);
+  if (excluded) {
+    const message = `${eniId} is not managed by ipamd (${excluded}); not deleting it`;
+    const op = 'DetachNetworkInterface';
+    throw new InvalidCloudRequestError({ provider: 'aws', operation: op, cloudCode: 'OperationNotPermitted', message });
   }
   if (att?.AttachmentId) {
     const aid = att.AttachmentId;

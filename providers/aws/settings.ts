@@ -3,7 +3,8 @@
  * The AWS provider's environment variables, parsed once and validated with
  * errors that name the variable (docs/aws.md lists them all). The VPC CNI's
  * names are kept where the meaning is the same (AWS_EC2_ENDPOINT,
- * CLUSTER_NAME, ADDITIONAL_ENI_TAGS, ENABLE_SUBNET_DISCOVERY, HTTP_TIMEOUT) and the SDK's own names where it
+ * CLUSTER_NAME, ADDITIONAL_ENI_TAGS, ENABLE_SUBNET_DISCOVERY, HTTP_TIMEOUT,
+ * MANAGE_UNTAGGED_ENI) and the SDK's own names where it
  * has one (AWS_EC2_METADATA_SERVICE_ENDPOINT, AWS_REGION, AWS_MAX_ATTEMPTS).
  */
 import { readBool, readInt } from '../../ipamd/config.js';
@@ -36,6 +37,11 @@ export interface AwsSettings {
   podSecurityGroups: string[];
   /** ENABLE_SUBNET_DISCOVERY: also use subnets tagged `kubernetes.io/role/cni` (default true). */
   subnetDiscovery: boolean;
+  /**
+   * MANAGE_UNTAGGED_ENI (default true): false leaves alone every secondary ENI not tagged for this instance
+   * (by vpc-ipam or by the VPC CNI), as aws-node does; see eni-exclusion.ts.
+   */
+  manageUntaggedEni: boolean;
   /** VPC_IPAM_AWS_ATTACH_WAIT_SECONDS: how long a new interface may take to appear in IMDS (default 30). */
   attachWaitMs: number;
   /** VPC_IPAM_AWS_EMBEDDED_EMULATOR: run the EC2+IMDS emulator in-process (npm start, demos). */
@@ -80,6 +86,11 @@ function tagsJson(env: Env, name: string): Record<string, string> {
   for (const [k, val] of Object.entries(v)) {
     if (typeof val !== 'string') throw new ConfigError(name, `tag "${k}" must have a string value`);
     if (k.startsWith(TAG_PREFIX) || k.startsWith('aws:')) throw new ConfigError(name, `tag "${k}" uses a reserved prefix (${TAG_PREFIX}, aws:)`);
+    // The VPC CNI drops keys containing `k8s.amazonaws.com` (reservedTagKeyPrefix): on every new ENI, no_manage
+    // would make it one ipamd never deletes, and instance_id would claim it for whatever instance it names.
+    if (k.includes('k8s.amazonaws.com')) {
+      throw new ConfigError(name, `tag "${k}" contains k8s.amazonaws.com, reserved for the VPC CNI's own tags`);
+    }
     if (k.length === 0 || k.length > 128 || val.length > 256) throw new ConfigError(name, `tag "${k}": keys are 1-128 characters, values at most 256`);
     out[k] = val;
   }
@@ -105,6 +116,7 @@ export function parseAwsSettings(env: Env): AwsSettings {
     podSubnetIds: idList(env, 'POD_SUBNET_IDS', /^subnet-[0-9a-f]{1,32}$/, 'subnet ids (subnet-…)'),
     podSecurityGroups: idList(env, 'POD_SECURITY_GROUPS', /^sg-[0-9a-f]{1,32}$/, 'security group ids (sg-…)'),
     subnetDiscovery: readBool(env, 'ENABLE_SUBNET_DISCOVERY', true),
+    manageUntaggedEni: readBool(env, 'MANAGE_UNTAGGED_ENI', true),
     attachWaitMs: readInt(env, 'VPC_IPAM_AWS_ATTACH_WAIT_SECONDS', 30, { min: 1, max: 600 }) * 1000,
     embeddedEmulator: readBool(env, 'VPC_IPAM_AWS_EMBEDDED_EMULATOR', false),
     embeddedImdsDelayMs: readInt(env, 'VPC_IPAM_AWS_EMULATOR_IMDS_DELAY_MS', 200, { min: 0, max: 600_000 }),

@@ -7,7 +7,7 @@
  * checked afterwards, when the store rebuilds its address spaces.
  */
 import { CheckpointError } from '../errors.js';
-import { SIM_STATE_VERSION, type SimCloudState } from './model.js';
+import { SIM_INTERFACE_TYPES, SIM_STATE_VERSION, type SimCloudState } from './model.js';
 
 type Obj = Record<string, unknown>;
 
@@ -79,6 +79,9 @@ export function checkSimCloudState(raw: unknown): SimCloudState {
     tags(o, 'tags', p);
     num(o, 'createdAt', p);
     if (o.status !== 'available' && o.status !== 'in-use') bad(`${p}.status`, 'available or in-use');
+    if (o.interfaceType !== undefined && !(SIM_INTERFACE_TYPES as readonly unknown[]).includes(o.interfaceType)) {
+      bad(`${p}.interfaceType`, SIM_INTERFACE_TYPES.join(', '));
+    }
     if (o.attachment !== undefined) {
       const a = o.attachment;
       if (!isObj(a)) bad(`${p}.attachment`, 'an object');

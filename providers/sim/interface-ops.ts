@@ -17,7 +17,7 @@
 import type { InstanceLimits } from '../types.js';
 import { canonicalCidr, canonicalIp, compareCidrs, parseBlock } from './addr.js';
 import type { SubnetSpace } from './address-space.js';
-import type { SimInterface, SimSubnet, Tags } from './model.js';
+import type { SimInterface, SimInterfaceType, SimSubnet, Tags } from './model.js';
 import type { SimStore } from './store.js';
 
 /** Ask for `count` addresses chosen by the cloud, or for these exact ones. */
@@ -30,6 +30,8 @@ export interface CreateInterfaceOptions {
   securityGroups?: string[];
   description?: string;
   tags?: Tags;
+  /** Default `interface`. The sim gives every type addresses (EC2 gives an `efa-only` one none). */
+  interfaceType?: SimInterfaceType;
   /** Defaults to a free address chosen by the cloud. */
   primaryIp?: string;
   secondaryIps?: IpRequest;
@@ -183,6 +185,7 @@ export function createInterface(store: SimStore, opts: CreateInterfaceOptions): 
       securityGroups: [...(opts.securityGroups ?? [])],
       description: opts.description ?? '',
       tags: { ...(opts.tags ?? {}) },
+      ...(opts.interfaceType && opts.interfaceType !== 'interface' ? { interfaceType: opts.interfaceType } : {}),
       createdAt: store.now(),
       status: 'available',
       privateIps,

@@ -51,6 +51,14 @@ export interface SimAttachment {
 /** EC2 status: `available` = detached, `in-use` = attached. */
 export type SimInterfaceStatus = 'available' | 'in-use';
 
+/**
+ * EC2 InterfaceType of an interface: what CreateNetworkInterface may ask for (the API's
+ * NetworkInterfaceCreationType: branch, efa, efa-only, trunk), and `interface`, which it may not
+ * ask for but every other ENI is.
+ */
+export type SimInterfaceType = 'interface' | 'branch' | 'efa' | 'efa-only' | 'trunk';
+export const SIM_INTERFACE_TYPES: readonly SimInterfaceType[] = ['interface', 'branch', 'efa', 'efa-only', 'trunk'];
+
 export interface SimInterface {
   id: string;
   mac: string;
@@ -61,6 +69,8 @@ export interface SimInterface {
   securityGroups: string[];
   description: string;
   tags: Tags;
+  /** Absent: `interface` (and in states saved before types were modelled). Stays what it was created as. */
+  interfaceType?: SimInterfaceType;
   createdAt: number;
   status: SimInterfaceStatus;
   attachment?: SimAttachment;

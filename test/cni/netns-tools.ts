@@ -52,6 +52,9 @@ export interface RuleJson {
   priority: number;
   src?: string;
   srclen?: number;
+  dst?: string;
+  dstlen?: number;
+  fwmark?: string;
   table: string;
 }
 export const rules = (): Promise<RuleJson[]> => ipJson<RuleJson[]>('rule', 'show');
@@ -63,10 +66,11 @@ export interface RouteJson {
 }
 export const routes = (): Promise<RouteJson[]> => ipJson<RouteJson[]>('route', 'show', 'table', 'main');
 
-/** Deletes our priority-1536 rules whose source matches. */
-export async function deleteRules(match: (src: string) => boolean): Promise<void> {
+/** Deletes our Pod rules (from-rules at 1536, to-rules at 512) whose address matches. */
+export async function deleteRules(match: (ip: string) => boolean): Promise<void> {
   for (const r of await rules()) {
     if (r.priority === 1536 && r.src && match(r.src)) await ip('rule', 'del', 'priority', '1536', 'from', r.src).catch(() => undefined);
+    if (r.priority === 512 && r.dst && match(r.dst)) await ip('rule', 'del', 'priority', '512', 'to', r.dst).catch(() => undefined);
   }
 }
 

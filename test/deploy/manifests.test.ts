@@ -40,7 +40,7 @@ type PodSpec = { containers: Container[]; initContainers?: Container[]; hostNetw
 const podSpec = (o: Obj) => ((o.spec as { template: { spec: PodSpec } }).template.spec);
 
 /** Capabilities a long-running container may be given, and why (mirrors the comments in daemonset.yaml). */
-const ALLOWED_CAPS = new Set(['NET_ADMIN', 'SYS_ADMIN']);
+const ALLOWED_CAPS = new Set(['NET_ADMIN', 'SYS_ADMIN', 'NET_RAW']);
 
 const rendered = Object.fromEntries(OVERLAYS.map((o) => [o, render(o)])) as Record<(typeof OVERLAYS)[number], Obj[]>;
 
@@ -92,9 +92,12 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
     }
     const ds = podSpec(find(objs, 'DaemonSet', 'vpc-ipam-node'));
     expect(ds.hostNetwork).toBe(true);
-    expect(ds.containers.find((c) => c.name === 'ipamd')!.securityContext!.capabilities!.add).toEqual(['NET_ADMIN', 'SYS_ADMIN']);
+    const caps = ds.containers.find((c) => c.name === 'ipamd')!.securityContext!.capabilities!.add;
+    expect(caps).toEqual(['NET_ADMIN', 'SYS_ADMIN', 'NET_RAW']);
     expect(podSpec(find(objs, 'Deployment', 'vpc-ipam-monitor')).hostNetwork ?? false).toBe(false);
-    expect(new Set(ds.volumes!.map((v) => v.hostPath?.path))).toEqual(new Set(['/run/vpc-ipam', '/etc/cni/net.d', '/opt/cni/bin', '/run/netns']));
+    expect(new Set(ds.volumes!.map((v) => v.hostPath?.path))).toEqual(
+      new Set(['/run/vpc-ipam', '/etc/cni/net.d', '/opt/cni/bin', '/run/netns', '/run/xtables.lock']),
+    );
   });
 
   it('probes hit the loopback introspection port the ConfigMap sets; settings parse', () => {

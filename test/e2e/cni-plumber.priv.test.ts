@@ -44,7 +44,7 @@ const inNs = (w: PodWiring, ...args: string[]) => ip('-n', w.netnsPath.split('/'
 const hostState = async (w: PodWiring) => ({
   link: (await linkNames()).includes(hostVethName(w.containerId, w.ifName)),
   route: (await routes()).some((r) => r.dst === w.ip),
-  rule: (await rules()).some((r) => r.priority === 1536 && r.src === w.ip),
+  rule: (await rules()).some((r) => (r.priority === 1536 && r.src === w.ip) || (r.priority === 512 && r.dst === w.ip)),
 });
 async function errorOf(p: Promise<unknown>): Promise<Error | undefined> {
   try {
@@ -90,6 +90,41 @@ describe.skipIf(!root)('netlink plumber (root)', () => {
     expect(await hostState(w)).toEqual({ link: false, route: false, rule: false });
     await plumber.tearDown(w);
     await plumber.tearDown({ ...w, ip: '' });
+  });
+
+  it('host rules as the AWS VPC CNI makes them: to-Pod at 512, from-Pod per VPC destination, a set host MAC', async () => {
+    const w = await wiring({ routeTable: 3, tableDestinations: ['10.0.0.0/16', '100.64.0.0/16'] });
+    const wired = await plumber.setUp(w);
+    const mine = (await rules()).filter((r) => r.src === w.ip || r.dst === w.ip);
+    expect(mine).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ priority: 512, dst: w.ip, table: 'main' }),
+        expect.objectContaining({ priority: 1536, src: w.ip, dst: '10.0.0.0', dstlen: 16, table: '3' }),
+        expect.objectContaining({ priority: 1536, src: w.ip, dst: '100.64.0.0', dstlen: 16, table: '3' }),
+      ]),
+    );
+    expect(mine).toHaveLength(3);
+    // NET_ADDR_SET (3), not NET_ADDR_RANDOM (1): udev's MACAddressPolicy=persistent leaves it alone.
+    const hostIf = hostVethName(w.containerId, 'eth0');
+    expect(fs.readFileSync(`/sys/class/net/${hostIf}/addr_assign_type`, 'utf8').trim()).toBe('3');
+    expect(fs.readFileSync(`/sys/class/net/${hostIf}/address`, 'utf8').trim()).toBe(wired.hostMac);
+    await plumber.check(w);
+    // SNAT switched off (EXTERNALSNAT=true): the resync repair finds the rules stale and rewrites them.
+    const external = { ip: w.ip, routeTable: 3, tableDestinations: ['0.0.0.0/0'], hostIf };
+    const found = await plumber.podRules([external], true);
+    expect(found[0]!.problems.join('; ')).toMatch(/missing.*stale/);
+    expect(await plumber.podRules([external], false)).toEqual([]);
+    const after = (await rules()).filter((r) => r.priority === 1536 && r.src === w.ip);
+    expect(after).toEqual([expect.objectContaining({ table: '3' })]);
+    expect(after[0]!.dst).toBeUndefined();
+    // Ten repairs and re-wirings leave one copy of each rule.
+    for (let i = 0; i < 10; i++) await plumber.podRules([external], true);
+    await plumber.setUp({ ...w, tableDestinations: ['0.0.0.0/0'] });
+    expect((await rules()).filter((r) => r.src === w.ip || r.dst === w.ip)).toHaveLength(2);
+    // A Pod whose host veth is gone is not looked at (nothing to keep for it).
+    expect(await plumber.podRules([{ ...external, hostIf: 'vpc00000000000' }], false)).toEqual([]);
+    await plumber.tearDown(w);
+    expect(await hostState(w)).toEqual({ link: false, route: false, rule: false });
   });
 
   it('check names every broken piece', async () => {
@@ -143,7 +178,7 @@ describe.skipIf(!root)('netlink plumber (root)', () => {
     const w = await wiring({ routeTable: 4 });
     await plumber.setUp(w);
     const r = await tearDownHostSide({ hostIf: hostVethName(w.containerId, 'eth0'), ip: w.ip });
-    expect(r).toEqual({ linkDeleted: true, rulesDeleted: 1 });
+    expect(r).toEqual({ linkDeleted: true, rulesDeleted: 2 }); // from-rule at 1536 and to-rule at 512
     expect(await hostState(w)).toEqual({ link: false, route: false, rule: false });
     // Second offline DEL: the veth is gone, so a rule for the address (a newer Pod's) is left alone.
     await ip('rule', 'add', 'priority', '1536', 'from', w.ip, 'lookup', '4');

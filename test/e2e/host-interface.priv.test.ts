@@ -30,6 +30,7 @@ interface RouteRow {
   dev?: string;
   scope?: string;
 }
+type Row = { [k: string]: unknown };
 interface LinkRow {
   ifname: string;
   mtu: number;
@@ -85,7 +86,7 @@ describe.skipIf(!root)('NetlinkPlumber host interface links (root)', () => {
     const mac = randomMac();
     const name = await testLink(mac);
     expect(await link(name)).toMatchObject({ mtu: 1500 });
-    const spec = { mac: mac.toUpperCase(), deviceIndex: 2, subnetCidr: '198.19.96.0/20', mtu: 9001 };
+    const spec = { mac: mac.toUpperCase(), deviceIndex: 2, subnetCidr: '198.19.96.0/20', primaryIp: '198.19.96.20', mtu: 9001 };
 
     expect(await plumber.setUpInterface(spec)).toBe('configured');
     const l = await link(name);
@@ -95,6 +96,13 @@ describe.skipIf(!root)('NetlinkPlumber host interface links (root)', () => {
     expect(routes).toHaveLength(2);
     expect(routes).toContainEqual(expect.objectContaining({ dst: '198.19.96.1', dev: name, scope: 'link' }));
     expect(routes).toContainEqual(expect.objectContaining({ dst: 'default', gateway: '198.19.96.1', dev: name }));
+    // Its own address on the link, the kernel's subnet route for it gone from main, a rule for the address.
+    expect(await ipJson<Row[]>('-4', 'addr', 'show', 'dev', name)).toContainEqual(
+      expect.objectContaining({ addr_info: [expect.objectContaining({ local: '198.19.96.20', prefixlen: 20 })] }),
+    );
+    expect((await ipJson<Row[]>('-4', 'route', 'show', 'table', 'main')).filter((r) => r.dev === name)).toEqual([]);
+    const rules = (await ipJson<Row[]>('-4', 'rule', 'show')).filter((r) => r.priority === 32765);
+    expect(rules).toEqual([expect.objectContaining({ src: '198.19.96.20', table: '3' })]);
 
     // Second run: nothing to change, same table.
     const again = await plumber.configureInterface(spec);
@@ -109,18 +117,21 @@ describe.skipIf(!root)('NetlinkPlumber host interface links (root)', () => {
 
     await plumber.tearDownInterface({ deviceIndex: 2 });
     expect(await tableRoutes(3)).toEqual([]);
+    expect((await ipJson<Row[]>('-4', 'rule', 'show')).filter((r) => r.priority === 32765)).toEqual([]);
     expect((await linkNames()).includes(name)).toBe(true); // the link is the cloud's, not ours
     await plumber.tearDownInterface({ deviceIndex: 2 }); // idempotent
   });
 
   it("answers 'absent' for a MAC no link has, and changes nothing", async () => {
-    const r = await plumber.configureInterface({ mac: randomMac(), deviceIndex: 2, subnetCidr: '198.19.96.0/20', mtu: 9001 });
+    const r = await plumber.configureInterface({
+      mac: randomMac(), deviceIndex: 2, subnetCidr: '198.19.96.0/20', primaryIp: '198.19.96.20', mtu: 9001,
+    });
     expect(r).toMatchObject({ state: 'absent', table: 3, changed: [] });
     expect(await tableRoutes(3)).toEqual([]);
   });
 
   it('rejects bad requests with a NetnsError naming the field, before touching the kernel', async () => {
-    const ok = { mac: randomMac(), deviceIndex: 2, subnetCidr: '198.19.96.0/20', mtu: 9001 };
+    const ok = { mac: randomMac(), deviceIndex: 2, subnetCidr: '198.19.96.0/20', primaryIp: '198.19.96.20', mtu: 9001 };
     const cases: Array<[object, RegExp]> = [
       [{ ...ok, deviceIndex: 0 }, /deviceIndex must be an integer >= 1/],
       [{ ...ok, deviceIndex: 253 }, /reserved route table 254/],
@@ -128,6 +139,8 @@ describe.skipIf(!root)('NetlinkPlumber host interface links (root)', () => {
       [{ ...ok, subnetCidr: '10.0.0.0/31' }, /too small to have a gateway/],
       [{ ...ok, subnetCidr: 'nope' }, /subnetCidr "nope"/],
       [{ ...ok, mtu: 100 }, /mtu 100/],
+      [{ ...ok, primaryIp: '10.9.9.9' }, /primaryIp 10.9.9.9 is not in subnetCidr/],
+      [{ ...ok, primaryIp: '1.2.3' }, /primaryIp "1.2.3"/],
     ];
     for (const [bad, msg] of cases) {
       const err = await plumber.setUpInterface(bad as typeof ok).catch((e: unknown) => e);

@@ -66,5 +66,6 @@ export function kubeProxyRules(s: ServiceSpec): string {
 }
 
 export async function installKubeProxy(nodeNs: string, s: ServiceSpec): Promise<void> {
-  await run(inNs(nodeNs, 'iptables-restore', '-w', '5'), kubeProxyRules(s));
+  // --noflush, as kube-proxy itself does: the rest of the nat table (ipamd's SNAT chain among it) is not its own.
+  await run(inNs(nodeNs, 'iptables-restore', '-w', '5', '--noflush'), kubeProxyRules(s));
 }

@@ -21,10 +21,22 @@ interface RouteJson {
   table?: string;
 }
 
-/** Flushes the fabric's kube-proxy chains (the Service lost its only endpoint). */
+/** Removes the fabric's kube-proxy rules (the Service lost its only endpoint), and only those: ipamd's stay. */
 export async function removeKubeProxy(node: FabricNode): Promise<void> {
-  await run(inNs(node.ns, 'iptables', '-w', '5', '-t', 'nat', '-F'));
-  await run(inNs(node.ns, 'iptables', '-w', '5', '-t', 'nat', '-X'));
+  const ipt = (...a: string[]) => run(inNs(node.ns, 'iptables', '-w', '5', '-t', 'nat', ...a));
+  const saved = await run(inNs(node.ns, 'iptables-save', '-t', 'nat'));
+  for (const line of saved.split('\n')) {
+    const m = /^-A (PREROUTING|OUTPUT|POSTROUTING) (.*-j KUBE-[A-Z-]+)$/.exec(line);
+    if (m) await ipt('-D', m[1]!, ...splitRule(m[2]!));
+  }
+  const chains = [...saved.matchAll(/^:(KUBE-[A-Z-]+) /gm)].map((m) => m[1]!);
+  for (const c of chains) await ipt('-F', c);
+  for (const c of chains) await ipt('-X', c);
+}
+
+/** iptables-save's rule text as argv: words, with "quoted comments" kept whole. */
+function splitRule(rule: string): string[] {
+  return [...rule.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!);
 }
 
 /** Everything on `node` that still names one of `pods`; empty when DEL cleaned up. */

@@ -30,6 +30,8 @@ export interface Pod {
   ip: string;
   /** The ENI the address belongs to, per EC2. */
   eni: EniView;
+  /** The plugin's ADD result (CHECK gets it back as prevResult). */
+  result: Record<string, unknown>;
 }
 
 export interface NodeOptions {
@@ -203,9 +205,15 @@ export class FabricNode {
     const ip = ((r.json!.ips as Array<{ address: string }>)[0]!.address).split('/')[0]!;
     const eni = this.o.cloud.ownerOf(ip);
     if (!eni) throw new Error(`${this.name}: ADD ${name} got ${ip}, which no ENI owns in EC2`);
-    const pod: Pod = { name, node: this.name, ns, containerId, ip, eni };
+    const pod: Pod = { name, node: this.name, ns, containerId, ip, eni, result: r.json! };
     this.pods.set(name, pod);
     return pod;
+  }
+
+  /** CHECK through the plugin: undefined when it passes, else the plugin's error message. */
+  async checkPod(pod: Pod): Promise<string | undefined> {
+    const r = await runPlugin(this.pluginArgv(), this.cni('CHECK', pod), { ...this.conf(), prevResult: pod.result });
+    return r.code === 0 ? undefined : `${r.stdout}${r.stderr}`;
   }
 
   /** DEL through the plugin (errors are returned, DEL runs during cleanup too), then the namespace. */

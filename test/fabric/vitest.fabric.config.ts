@@ -1,7 +1,6 @@
 /**
- * `npm run test:fabric`: the VPC fabric traffic matrix (test/fabric/README.md), as root. Not part of
- * `npm test` yet (that includes only `*.test.ts` files): today's host wiring fails part of the matrix on purpose.
- * Everything else is the main config's: the global setup (scratch TMPDIR, sweep of dead workers' namespaces,
+ * `npm run test:fabric`: the VPC fabric traffic matrix (test/fabric/README.md) alone, as root. `npm test`
+ * runs it too (it is a `*.priv.test.ts`); this config is for iterating on the data plane. Everything else is the main config's: the global setup (scratch TMPDIR, sweep of dead workers' namespaces,
  * real-host diff) and the setup files (loopback-only guard, throwaway host namespace for privileged files).
  */
 import { fileURLToPath } from 'node:url';
@@ -13,7 +12,7 @@ export default defineConfig({
   root: fileURLToPath(new URL('../..', import.meta.url)),
   test: {
     ...base.test,
-    include: ['test/fabric/**/*.fabric.ts'],
+    include: ['test/fabric/**/*.priv.test.ts'],
     // One fabric at a time: it is two daemons, a router and a dozen namespaces on a shared machine.
     fileParallelism: false,
   },

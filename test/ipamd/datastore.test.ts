@@ -18,6 +18,27 @@ function nic(id: string, deviceIndex: number, blocks: string[]): NetworkInterfac
 const key = (c: string) => ({ network: 'vpc-ipam', containerId: c, ifName: 'eth0' });
 
 describe('Datastore', () => {
+  it('an excluded interface (no_manage, trunk, EFA) is not pool capacity and never gives an address', () => {
+    const ds = new Datastore('ip', 0);
+    ds.upsertInterface({ ...nic('eni-1', 1, ['10.0.0.40/32']), excluded: 'interface type trunk' }, 0);
+    expect(ds.snapshot(0)).toMatchObject({ total: 0, available: 0 });
+    expect(ds.snapshot(0).interfaces[0]).toMatchObject({ id: 'eni-1', usable: false });
+    expect(ds.assign(key('c1'), {}, 0)).toBeUndefined();
+  });
+
+  it('holds back the addresses of an interface whose host link is not ready, counting them as capacity', () => {
+    const ds = new Datastore('ip', 0);
+    ds.upsertInterface(nic('eni-0', 0, ['10.0.0.20/32']), 0);
+    ds.upsertInterface(nic('eni-1', 1, ['10.0.0.40/32', '10.0.0.41/32']), 0);
+    const ready = new Set<string>();
+    ds.handOutFrom = (n) => n.deviceIndex === 0 || ready.has(n.id);
+    expect(ds.snapshot(0).available).toBe(3);
+    expect(ds.assign(key('c1'), {}, 0)!.assignment.interfaceId).toBe('eni-0');
+    expect(ds.assign(key('c2'), {}, 0)).toBeUndefined();
+    ready.add('eni-1');
+    expect(ds.assign(key('c2'), {}, 0)!.assignment.interfaceId).toBe('eni-1');
+  });
+
   it('repeating an ADD with the same key returns the same IP', () => {
     const ds = new Datastore('ip', 30_000);
     ds.upsertInterface(nic('eni-0', 0, ['10.0.0.20/32', '10.0.0.21/32']), 0);

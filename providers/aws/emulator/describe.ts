@@ -63,6 +63,8 @@ function interfaceFilter(f: Filter, n: SimInterface): boolean {
       return anyGlob(f.values, [n.primaryIp, ...n.privateIps]);
     case 'mac-address':
       return anyGlob(f.values, [n.mac]);
+    case 'interface-type':
+      return anyGlob(f.values, [n.interfaceType ?? 'interface']);
     case 'group-id':
       return anyGlob(f.values, n.securityGroups);
     case 'owner-id':

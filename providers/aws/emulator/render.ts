@@ -68,7 +68,7 @@ export function networkInterfaceXml(nic: SimInterface, statusOverride?: string):
     leaf('macAddress', nic.mac) +
     leaf('privateIpAddress', nic.primaryIp) +
     leaf('sourceDestCheck', true) +
-    leaf('interfaceType', 'interface') +
+    leaf('interfaceType', nic.interfaceType ?? 'interface') +
     groupSet(nic.securityGroups) +
     attachmentXml(nic, true) +
     tagSet(nic.tags) +
@@ -90,7 +90,7 @@ export function instanceXml(inst: SimInstanceView): string {
       leaf('macAddress', n.mac) +
       leaf('privateIpAddress', n.primaryIp) +
       leaf('sourceDestCheck', true) +
-      leaf('interfaceType', 'interface') +
+      leaf('interfaceType', n.interfaceType ?? 'interface') +
       groupSet(n.securityGroups) +
       attachmentXml(n, false) +
       addressSets(n),

@@ -5,7 +5,7 @@
  * does with the AWS VPC CNI; a failure names the drop counters that grew while it ran. The matrix runs on
  * the fresh fabric and again after an ipamd restart; in between a new ENI is attached mid-run, and at the
  * end every Pod is deleted and nothing may be left. The tables are printed at the end.
- * Run with `npm run test:fabric` as root; not in `npm test` until part 1 of the issue lands.
+ * Part of `npm test` (as root; CI runs it); `npm run test:fabric` runs this file alone.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seaPlugin } from '../cni/plugin-process.js';
@@ -15,9 +15,11 @@ import { FLOWS, runFlow, type Flow } from './flows.js';
 import { leftovers, removeKubeProxy } from './leftovers.js';
 import { podOnNewEni } from './new-eni.js';
 import { renderTable, type Row } from './table.js';
+import { inNs, ipJson, run } from './exec.js';
+import type { FabricNode } from './node.js';
 
 const root = process.getuid?.() === 0;
-if (!root) console.log('skipping test/fabric/matrix.fabric.ts: needs root (network namespaces, veth, nftables)');
+if (!root) console.log('skipping test/fabric/matrix.priv.test.ts: needs root (network namespaces, veth, nftables)');
 
 let fabric: Fabric | undefined;
 let sources: CounterSources;
@@ -107,6 +109,44 @@ describe.skipIf(!root)('VPC fabric traffic matrix (root)', () => {
     matrix('after an ipamd restart');
   });
 
+  describe('CHECK, repair and restarts', () => {
+    const n1 = () => fabric!.node('n1');
+    const s1 = () => fabric!.pod('n1', 's1');
+    it('CHECK passes, then names a flushed SNAT chain and a deleted Pod rule; the resync puts both back', async () => {
+      expect(await n1().checkPod(s1())).toBeUndefined();
+      expect(await fabric!.node('n2').checkPod(fabric!.pod('n2', 's1'))).toBeUndefined();
+      await run(inNs(n1().ns, 'iptables', '-w', '5', '-t', 'nat', '-F', 'VPC-IPAM-SNAT'));
+      await run(inNs(n1().ns, 'ip', 'rule', 'del', 'priority', '512', 'to', s1().ip));
+      const broken = await n1().checkPod(s1());
+      expect(broken).toMatch(/VPC-IPAM-SNAT/);
+      expect(broken).toContain(`rule 512: to ${s1().ip} lookup main missing`);
+      // Resync every 5 s in the fabric: verify, then rewrite only what is wrong.
+      let left = broken;
+      for (let i = 0; i < 100 && left; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        left = await n1().checkPod(s1());
+      }
+      record('CHECK, repair and restarts', { n: 1, flow: 'CHECK after flushing VPC-IPAM-SNAT and a to-Pod rule',
+        expected: 'fails naming both, then repaired', result: left ? 'FAIL' : 'PASS', why: left ?? broken!.trim() });
+      expect(left).toBeUndefined();
+    }, 60_000);
+
+    it('ten ipamd restarts leave exactly one copy of every rule', async () => {
+      const before = await ruleCensus(n1());
+      for (let i = 0; i < 10; i++) {
+        await n1().stopIpamd('SIGTERM');
+        await n1().startIpamd();
+      }
+      const after = await ruleCensus(n1());
+      const dupes = [...after].filter(([, n]) => n > 1).map(([k, n]) => `${k} ×${n}`);
+      record('CHECK, repair and restarts', { n: 2, flow: 'ten ipamd restarts on n1', expected: 'no duplicate rule',
+        result: dupes.length ? 'FAIL' : 'PASS', why: dupes.join('; ') || `${after.size} rules, one copy each` });
+      expect(dupes).toEqual([]);
+      expect(after).toEqual(before);
+      await fabric!.router.settled();
+    }, 90_000);
+  });
+
   describe('after DEL of every Pod', () => {
     it('DEL through the plugin leaves no rule, route, host veth, netfilter entry or assignment', async () => {
       const left: string[] = [];
@@ -125,3 +165,13 @@ describe.skipIf(!root)('VPC fabric traffic matrix (root)', () => {
     }, 60_000);
   });
 });
+
+/** Every policy rule and every netfilter rule of ipamd's on a node, with how many copies each has. */
+async function ruleCensus(node: FabricNode): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const add = (k: string) => out.set(k, (out.get(k) ?? 0) + 1);
+  for (const r of await ipJson<Array<Record<string, unknown>>>(node.ns, 'rule', 'show')) add(JSON.stringify(r));
+  const saved = await run(inNs(node.ns, 'iptables-save'));
+  for (const line of saved.split('\n')) if (line.includes('VPC-IPAM') || line.includes('vpc-ipam')) add(line);
+  return out;
+}
