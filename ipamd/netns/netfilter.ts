@@ -124,7 +124,7 @@ export class NodeNetfilter {
    * makes each jump exist exactly once, removes our chains that are no longer wanted, and removes ours from
    * the other backend. `changed` false: everything was in place and nothing ran but two iptables-save.
    */
-  apply(spec: NodeNetfilterSpec): Promise<{ backend: NetfilterBackend; changed: boolean }> {
+  async apply(spec: NodeNetfilterSpec): Promise<{ backend: NetfilterBackend; changed: boolean }> {
     const s = validateNetfilterSpec(spec);
     return this.serial(async () => {
       const backend = await this.detect();
@@ -154,7 +154,7 @@ export class NodeNetfilter {
    * [] when all is in place. Reads `iptables-save -t nat` and `-t mangle`; works in a process that never
    * applied (rules are compared by {@link ruleKey}, not as text).
    */
-  verify(spec: NodeNetfilterSpec): Promise<string[]> {
+  async verify(spec: NodeNetfilterSpec): Promise<string[]> {
     const s = validateNetfilterSpec(spec);
     return this.serial(async () => {
       const backend = await this.detect();

@@ -5,7 +5,8 @@
  * same job (veth, /32-style point-to-point address, routes), interleaved Pod
  * by Pod so background noise hits both alike. Every run is a fresh process
  * exec'd as a runtime would, with NODE_OPTIONS / NODE_EXTRA_CA_CERTS unset.
- * Also times bare start-up (VERSION) with those variables unset and set.
+ * Also times bare start-up (VERSION) with those variables unset and set, and the per-Pod ip rule cost
+ * (pod-rules.ts, in a namespace of its own).
  * Results go to docs/benchmarks.md between the bench:cni markers.
  *
  * BENCH_PODS (default 100) sets the number of Pods per plugin.
@@ -19,6 +20,7 @@ import { ChainRunner, type Attachment } from '../cni/chain-runner.js';
 import { addNetns, deleteLinks, deleteNetnsWithPrefix, deleteRules, isRoot, runSubnet } from '../cni/netns-tools.js';
 import { bundledPlugin, cniEnv, REPO, runPlugin, seaPlugin, type PluginCommand } from '../cni/plugin-process.js';
 import { kill, startDaemon } from '../helpers/daemon-process.js';
+import { measureRuleCost, ruleCostSection } from './pod-rules.js';
 
 const PODS = Number(process.env.BENCH_PODS ?? 100);
 const NS = `vpcb${process.pid}-`;
@@ -159,6 +161,7 @@ async function main(): Promise<void> {
       ],
       stdinFile,
     );
+    const ruleCost = ruleCostSection(measureRuleCost());
     const load = os.loadavg()[0]!.toFixed(1);
     const s = { oursAdd: stats(t.oursAdd!), oursDel: stats(t.oursDel!), ptpAdd: stats(t.ptpAdd!), ptpDel: stats(t.ptpDel!) };
     const ratio = (a: Stats, b: Stats) => `${(a.median / b.median).toFixed(2)}× median, ${(a.p99 / b.p99).toFixed(2)}× p99`;
@@ -177,11 +180,15 @@ async function main(): Promise<void> {
       '',
       `Ratio vpc-ipam / ptp+host-local: ADD ${ratio(s.oursAdd, s.ptpAdd)}; DEL ${ratio(s.oursDel, s.ptpDel)}.`,
       '',
-      'Start-up alone (`CNI_COMMAND=VERSION`, hyperfine, 40 runs after 3 warm-ups, env -i; CPU = user + system time of the process):',
+      startup.some((r) => Number.isNaN(r.cpu))
+        ? 'Start-up alone (`CNI_COMMAND=VERSION`, 40 runs after 3 warm-ups, wall clock; hyperfine not installed, so no CPU time):'
+        : 'Start-up alone (`CNI_COMMAND=VERSION`, hyperfine, 40 runs after 3 warm-ups, env -i; CPU = user + system time of the process):',
       '',
       '| binary | median ms | CPU ms |',
       '|---|---|---|',
-      ...startup.map((r) => `| ${r.label} | ${f(r.median)} | ${f(r.cpu)} |`),
+      ...startup.map((r) => `| ${r.label} | ${f(r.median)} | ${Number.isNaN(r.cpu) ? 'n/a' : f(r.cpu)} |`),
+      '',
+      ...ruleCost,
       END,
     ];
     const section = lines.join('\n');

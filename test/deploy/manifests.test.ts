@@ -186,6 +186,8 @@ describe('Dockerfile', () => {
     expect(df).toMatch(/^ARG NODE_VERSION=(20|22|24)$/m);
     expect(df.match(/^FROM /gm)!.length).toBeGreaterThanOrEqual(3);
     expect(df).toContain('npm run build:cni');
+    // The runtime stage (after the last FROM) installs iptables: the daemon writes the node's SNAT rules.
+    expect(df.slice(df.lastIndexOf('\nFROM '))).toMatch(/apt-get install -y --no-install-recommends iptables\b/);
     expect(df).toContain('COPY --from=build /src/dist/cni/vpc-ipam /opt/vpc-ipam/cni/vpc-ipam');
     const ds = podSpec(find(rendered.aws, 'DaemonSet', 'vpc-ipam-node')) as PodSpec & { initContainers: Array<{ command: string[] }> };
     expect(df).toContain(`COPY deploy/scripts/install-cni.sh ${ds.initContainers[0]!.command[0]}`);
