@@ -122,7 +122,7 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
         (r) => `${r.apiGroups.join(',')}|${r.resources.join(',')}|${r.verbs.join(',')}${r.resourceNames ? `|${r.resourceNames.join(',')}` : ''}`,
       );
     expect(rules('ClusterRole', 'vpc-ipam-node')).toEqual(['|nodes|get,patch', '|nodes/status|patch', '|pods|list,watch', `${CRD_GROUP}|${PSC_PLURAL}|get`]);
-    expect(rules('Role', 'vpc-ipam-node')).toEqual(['|events|create,patch', '|pods|get', 'apps|daemonsets|get']);
+    expect(rules('Role', 'vpc-ipam-node')).toEqual(['|events|create,patch', '|pods|get', 'apps|daemonsets|get|vpc-ipam-node']);
     expect(rules('ClusterRole', 'vpc-ipam-monitor')).toEqual(['|nodes|list']);
     expect(rules('Role', 'vpc-ipam-monitor')).toEqual(['coordination.k8s.io|leases|create', 'coordination.k8s.io|leases|get,update|vpc-ipam-monitor']);
   });

@@ -1,0 +1,165 @@
+/**
+ * The optional ValidatingAdmissionPolicy (deploy/kustomize/components/node-admission-policy): rendered by
+ * kubectl kustomize, valid against the Kubernetes schema, and its CEL evaluated (a CEL implementation, the
+ * way kube-apiserver applies a policy: match conditions, variables, then every validation) against the
+ * updates our daemon makes and the ones a stolen node token could try.
+ */
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import { evaluate } from '@marcbachmann/cel-js';
+import { ValidatingAdmissionPolicy } from 'kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy';
+import { ValidatingAdmissionPolicyBinding } from 'kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding';
+import { describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { MAX_PODS_KEY, POOL_EXHAUSTED_CONDITION, POOL_USAGE_ANNOTATION } from '../../ipamd/k8s/names.js';
+import { REPO } from '../helpers/daemon-process.js';
+import { find, render, type Obj } from './render.js';
+
+interface Expr {
+  name?: string;
+  expression: string;
+  message?: string;
+  messageExpression?: string;
+}
+interface PolicySpec {
+  matchConditions: Expr[];
+  variables: Expr[];
+  validations: Expr[];
+}
+
+const DIR = path.join(REPO, 'deploy/kustomize/components/node-admission-policy');
+const objs = YAML.parseAllDocuments(execFileSync('kubectl', ['kustomize', DIR], { encoding: 'utf8' })).map(
+  (d) => d.toJS() as Obj,
+);
+const policy = find(objs, 'ValidatingAdmissionPolicy', 'vpc-ipam-node-updates') as Obj & { spec: PolicySpec };
+const SA = 'system:serviceaccount:kube-system:vpc-ipam-node';
+
+type Json = Record<string, unknown>;
+interface Request {
+  user?: string;
+  tokenNode?: string | null;
+  subResource?: string;
+  oldObject: Json;
+  object: Json;
+}
+
+/** Allowed (undefined) or the first denial's message, as kube-apiserver decides for this policy. */
+function admit(r: Request): string | undefined {
+  const request = {
+    userInfo: {
+      username: r.user ?? SA,
+      extra: r.tokenNode === null ? {} : { 'authentication.kubernetes.io/node-name': [r.tokenNode ?? 'node-1'] },
+    },
+    ...(r.subResource ? { subResource: r.subResource } : {}),
+  };
+  const ctx: Json = { request, object: r.object, oldObject: r.oldObject };
+  if (!policy.spec.matchConditions.every((m) => evaluate(m.expression, ctx) === true)) return undefined;
+  const variables: Json = {};
+  for (const v of policy.spec.variables) variables[v.name!] = evaluate(v.expression, { ...ctx, variables });
+  for (const v of policy.spec.validations) {
+    if (evaluate(v.expression, { ...ctx, variables }) === true) continue;
+    return v.messageExpression ? String(evaluate(v.messageExpression, { ...ctx, variables })) : v.message;
+  }
+  return undefined;
+}
+
+const ready = { type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: '2026-12-03T08:00:00Z' };
+function node(name = 'node-1'): Json {
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name,
+      labels: { 'kubernetes.io/hostname': name, 'node-role.kubernetes.io/worker': '' },
+      annotations: { 'node.alpha.kubernetes.io/ttl': '0' },
+    },
+    spec: { providerID: 'aws:///us-east-1a/i-0123456789abcdef0' },
+    status: { capacity: { cpu: '2', pods: '29' }, allocatable: { cpu: '2', pods: '29' }, conditions: [ready] },
+  };
+}
+const edit = (o: Json, f: (x: any) => void): Json => {
+  const c = structuredClone(o);
+  f(c);
+  return c;
+};
+
+describe('node admission policy (optional component)', () => {
+  it('renders, and both objects validate against the Kubernetes schema', () => {
+    expect(objs.map((o) => o.kind).sort()).toEqual(['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
+    expect(() => new ValidatingAdmissionPolicy(policy as never).validate()).not.toThrow();
+    const b = find(objs, 'ValidatingAdmissionPolicyBinding', 'vpc-ipam-node-updates');
+    expect(() => new ValidatingAdmissionPolicyBinding(b as never).validate()).not.toThrow();
+    expect(b).toMatchObject({ spec: { policyName: policy.metadata.name, validationActions: ['Deny'] } });
+  });
+
+  it('is matched only for the ServiceAccount the node RBAC binds, and is not in the default install', () => {
+    const binding = find(render('aws'), 'ClusterRoleBinding', 'vpc-ipam-node') as Obj & {
+      subjects: Array<{ name: string; namespace: string }>;
+    };
+    const s = binding.subjects[0]!;
+    expect(policy.spec.matchConditions[0]!.expression).toContain(`system:serviceaccount:${s.namespace}:${s.name}`);
+    expect(render('aws').some((o) => o.kind === 'ValidatingAdmissionPolicy')).toBe(false);
+  });
+
+  it("allows what the daemon does: our label and annotation, our condition, on its own Node", () => {
+    const old = node();
+    const published = edit(old, (n) => {
+      n.metadata.labels[MAX_PODS_KEY] = '29';
+      n.metadata.annotations[POOL_USAGE_ANNOTATION] = '{"assigned":3}';
+    });
+    expect(admit({ oldObject: old, object: published })).toBeUndefined();
+    // And again with a changed value, and with our keys removed (uninstall cleanup).
+    const again = edit(published, (n) => (n.metadata.labels[MAX_PODS_KEY] = '58'));
+    expect(admit({ oldObject: published, object: again })).toBeUndefined();
+    expect(admit({ oldObject: published, object: old })).toBeUndefined();
+    const condition = { type: POOL_EXHAUSTED_CONDITION, status: 'True', reason: 'AtCapacity', message: 'full' };
+    const exhausted = edit(old, (n) => n.status.conditions.push(condition));
+    expect(admit({ subResource: 'status', oldObject: old, object: exhausted })).toBeUndefined();
+    const cleared = edit(exhausted, (n) => (n.status.conditions[1].status = 'False'));
+    expect(admit({ subResource: 'status', oldObject: exhausted, object: cleared })).toBeUndefined();
+  });
+
+  it('denies another Node, and a token without the node-name claim', () => {
+    const old = node('node-2');
+    const obj = edit(old, (n) => (n.metadata.labels[MAX_PODS_KEY] = '29'));
+    expect(admit({ oldObject: old, object: obj })).toMatch(/only change the Node it runs on .*"node-1".*node-2/);
+    expect(admit({ tokenNode: null, oldObject: node(), object: edit(node(), (n) => (n.metadata.labels.x = '1')) }))
+      .toMatch(/only change the Node it runs on/);
+  });
+
+  it('denies foreign labels, annotations, spec, finalizers and owners', () => {
+    const old = node();
+    const cases: Array<[(n: any) => void, RegExp]> = [
+      [(n) => (n.metadata.labels['node-role.kubernetes.io/control-plane'] = ''), /labels under vpc-ipam\.io/],
+      [(n) => delete n.metadata.labels['node-role.kubernetes.io/worker'], /labels under vpc-ipam\.io/],
+      [(n) => (n.metadata.labels['kubernetes.io/hostname'] = 'evil'), /labels under vpc-ipam\.io/],
+      [(n) => delete n.metadata.annotations['node.alpha.kubernetes.io/ttl'], /annotations under vpc-ipam\.io/],
+      [(n) => (n.spec.unschedulable = true), /spec/],
+      [(n) => (n.spec.taints = [{ key: 'x', effect: 'NoSchedule' }]), /spec/],
+      [(n) => (n.metadata.finalizers = ['example.com/hold']), /finalizers or owners/],
+    ];
+    for (const [f, msg] of cases) expect(admit({ oldObject: old, object: edit(old, f) }), String(f)).toMatch(msg);
+  });
+
+  it("denies changes to the kubelet's conditions and to any other status field", () => {
+    const old = node();
+    const cases: Array<[(n: any) => void, RegExp]> = [
+      [(n) => (n.status.conditions[0].status = 'False'), /conditions of type VpcIpam/],
+      [(n) => n.status.conditions.splice(0, 1), /conditions of type VpcIpam/],
+      [(n) => n.status.conditions.push({ type: 'NetworkUnavailable', status: 'True' }), /conditions of type VpcIpam/],
+      [(n) => (n.status.capacity.pods = '250'), /conditions in a Node's status/],
+      [(n) => (n.status.addresses = [{ type: 'InternalIP', address: '10.0.0.1' }]), /conditions in a Node's status/],
+    ];
+    for (const [f, msg] of cases) {
+      expect(admit({ subResource: 'status', oldObject: old, object: edit(old, f) }), String(f)).toMatch(msg);
+    }
+  });
+
+  it('does not apply to other identities (the kubelet, controllers)', () => {
+    const old = node();
+    const obj = edit(old, (n) => (n.spec.unschedulable = true));
+    expect(admit({ user: 'system:node:node-1', oldObject: old, object: obj })).toBeUndefined();
+    expect(admit({ user: 'system:serviceaccount:kube-system:node-controller', oldObject: old, object: obj }))
+      .toBeUndefined();
+  });
+});
