@@ -7,8 +7,10 @@
 #    runtime exec'ing the plugin at that moment gets the old or the new binary,
 #    never a partial one (and overwriting a running binary in place would fail
 #    with ETXTBSY).
-# 2. Sets the host sysctls Pod routing needs (this is why the init container is
-#    privileged: /proc/sys is read-only in an unprivileged container).
+# 2. Sets the host sysctls Pod routing needs. A container's own /proc/sys is
+#    read-only, so the DaemonSet mounts the host's /proc/sys/net at
+#    /host/proc/sys/net and sets PROC_SYS=/host/proc/sys; root with NET_ADMIN in
+#    the host network namespace may then write it (no privileged container).
 # The CNI config is NOT written here: ipamd writes it once it can serve Pods.
 #
 # Variables (defaults in brackets):
@@ -48,7 +50,8 @@ set_sysctl() {
   # $1: key with slashes (net/ipv4/ip_forward), $2: value
   f="$PROC_SYS/$1"
   [ -e "$f" ] || die "sysctl $1 not found under $PROC_SYS"
-  printf '%s\n' "$2" > "$f"
+  printf '%s\n' "$2" 2>/dev/null > "$f" || die "cannot write sysctl $1 under $PROC_SYS: needs root with NET_ADMIN" \
+    "in the host network namespace and $PROC_SYS/net mounted read-write from the host's /proc/sys/net"
   log "sysctl $1=$2"
 }
 

@@ -3,7 +3,7 @@
  * every object validates against the Kubernetes schemas (kubernetes-models,
  * and the Prometheus Operator's for ServiceMonitor/PrometheusRule), example
  * PodSubnetConfigs against the CRD's own schema; the security rules hold (no
- * privileged long-running container, named capabilities only); RBAC is
+ * privileged container at all, named capabilities only, node resolver); RBAC is
  * exactly what the code calls; the settings parse; the alert rules pass
  * `promtool check rules`; the dashboard only queries metrics the code exports.
  */
@@ -76,28 +76,36 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
     await expect(model(bad).then((m) => m.validate())).rejects.toThrow();
   });
 
-  it('only the init container is privileged; long-running containers get named capabilities only', () => {
+  it('no container is privileged; every container gets named capabilities only; the node resolver', () => {
     for (const o of objs.filter((x) => x.kind === 'DaemonSet' || x.kind === 'Deployment')) {
       const spec = podSpec(o);
       expect(spec.hostPID ?? false).toBe(false);
       expect(spec.hostIPC ?? false).toBe(false);
-      for (const c of spec.containers) {
+      for (const c of [...spec.containers, ...(spec.initContainers ?? [])]) {
         const sc = c.securityContext ?? {};
         expect(sc.privileged ?? false, `${o.metadata.name}/${c.name}`).toBe(false);
         expect(sc.allowPrivilegeEscalation, `${o.metadata.name}/${c.name}`).toBe(false);
         expect(sc.capabilities?.drop).toEqual(['ALL']);
         for (const cap of sc.capabilities?.add ?? []) expect(ALLOWED_CAPS.has(cap), `${c.name}: ${cap}`).toBe(true);
       }
-      for (const c of spec.initContainers ?? []) if (c.securityContext?.privileged) expect(c.name).toBe('install-cni');
     }
     const ds = podSpec(find(objs, 'DaemonSet', 'vpc-ipam-node'));
     expect(ds.hostNetwork).toBe(true);
+    // CoreDNS gets its address from ipamd: ipamd must not depend on it.
+    expect((ds as { dnsPolicy?: string }).dnsPolicy).toBe('Default');
+    const init = ds.initContainers!.find((c) => c.name === 'install-cni')!;
+    expect(init.securityContext!.capabilities!.add).toEqual(['NET_ADMIN']);
+    expect(init.env).toContainEqual({ name: 'PROC_SYS', value: '/host/proc/sys' });
     const caps = ds.containers.find((c) => c.name === 'ipamd')!.securityContext!.capabilities!.add;
     expect(caps).toEqual(['NET_ADMIN', 'SYS_ADMIN', 'NET_RAW']);
     expect(podSpec(find(objs, 'Deployment', 'vpc-ipam-monitor')).hostNetwork ?? false).toBe(false);
     expect(new Set(ds.volumes!.map((v) => v.hostPath?.path))).toEqual(
-      new Set(['/run/vpc-ipam', '/etc/cni/net.d', '/opt/cni/bin', '/run/netns', '/run/xtables.lock']),
+      new Set(['/run/vpc-ipam', '/etc/cni/net.d', '/opt/cni/bin', '/run/netns', '/run/xtables.lock', '/proc/sys/net']),
     );
+    const mounts = (c: Container) => (c as { volumeMounts: Array<{ name: string; readOnly?: boolean }> }).volumeMounts;
+    const ipamdMounts = mounts(ds.containers.find((c) => c.name === 'ipamd')!);
+    expect(ipamdMounts.find((m) => m.name === 'netns')!.readOnly).toBe(true);
+    expect(ipamdMounts.some((m) => m.name === 'proc-sys-net')).toBe(false);
   });
 
   it('probes hit the loopback introspection port the ConfigMap sets; settings parse', () => {
@@ -183,7 +191,7 @@ describe('alert rules and dashboard', () => {
 describe('Dockerfile', () => {
   it('builds the daemon and the standalone plugin, and ships what the DaemonSet runs', () => {
     const df = readFileSync(path.join(REPO, 'deploy/Dockerfile'), 'utf8');
-    expect(df).toMatch(/^ARG NODE_VERSION=(20|22|24)$/m);
+    expect(df).toMatch(/^ARG NODE_IMAGE=node:(20|22|24)-bookworm-slim$/m);
     expect(df.match(/^FROM /gm)!.length).toBeGreaterThanOrEqual(3);
     expect(df).toContain('npm run build:cni');
     // The runtime stage (after the last FROM) installs iptables: the daemon writes the node's SNAT rules.

@@ -1,0 +1,105 @@
+/**
+ * The image, offline (no container engine or registry here): deploy/Dockerfile passes a Dockerfile linter
+ * (dockerfile-utils), pulls only through ARG image references a release pins by digest, runs as an explicit
+ * user without npm or corepack, carries iptables and plugins that speak CNI 1.1.0, and installs what the
+ * DaemonSet executes; deploy/scripts/build-image.sh refuses floating tags and builds multi-arch with SBOM
+ * and provenance.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { validate } from 'dockerfile-utils';
+import { describe, expect, it } from 'vitest';
+import { REPO } from '../helpers/daemon-process.js';
+import { find, render } from './render.js';
+
+const DF = readFileSync(path.join(REPO, 'deploy/Dockerfile'), 'utf8');
+const SCRIPT = path.join(REPO, 'deploy/scripts/build-image.sh');
+const digest = (c: string) => `@sha256:${c.repeat(64)}`;
+
+async function build(env: Record<string, string>): Promise<{ code: number; out: string; err: string }> {
+  try {
+    const r = await promisify(execFile)(SCRIPT, [], { env: { PATH: process.env.PATH!, DRY_RUN: 'true', ...env } });
+    return { code: 0, out: r.stdout, err: r.stderr };
+  } catch (e) {
+    const x = e as { code: number; stdout: string; stderr: string };
+    return { code: x.code, out: x.stdout, err: x.stderr };
+  }
+}
+
+/** The instructions of the last stage (the runtime image). */
+const runtime = DF.slice(DF.lastIndexOf('\nFROM '));
+
+describe('deploy/Dockerfile', () => {
+  it('has no linter findings, and the linter does find a broken file', () => {
+    expect(validate(DF).map((d) => `${d.range.start.line + 1}: ${d.message}`)).toEqual([]);
+    expect(validate(`${DF}\nEXPOSE notaport\nFROM\n`).length).toBeGreaterThan(0);
+  });
+
+  it('pulls only through ARG references (a release passes digests), never a literal tag', () => {
+    const froms = [...DF.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]);
+    expect(froms).toEqual(['${NODE_IMAGE}', '${GO_IMAGE}', '${NODE_IMAGE}']);
+    expect(DF).toMatch(/^ARG NODE_IMAGE=\S+$/m);
+    expect(DF).toMatch(/^ARG GO_IMAGE=\S+$/m);
+    expect(DF).toMatch(/^ARG CNI_PLUGINS_VERSION=v\d+\.\d+\.\d+$/m);
+  });
+
+  it('runtime stage: explicit USER, no npm/npx/corepack/yarn, iptables installed', () => {
+    expect(runtime).toMatch(/^USER 0:0$/m);
+    for (const tool of ['npm', 'npx', 'corepack', 'yarn']) expect(runtime).toContain(`/usr/local/bin/${tool}`);
+    expect(runtime).toContain('rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack');
+    expect(runtime).toMatch(/apt-get install -y --no-install-recommends iptables\b/);
+    // The plugins are checked to speak the newest CNI version the conflist may declare.
+    expect(DF).toContain(`CNI_COMMAND=VERSION /out/$p | grep -q '"1.1.0"'`);
+  });
+
+  it('installs everything the DaemonSet executes, where it executes it', () => {
+    type Pod = { initContainers: Array<{ command: string[] }>; containers: Array<{ name: string; args: string[] }> };
+    const ds = find(render('aws'), 'DaemonSet', 'vpc-ipam-node') as unknown as { spec: { template: { spec: Pod } } };
+    const pod = ds.spec.template.spec;
+    expect(runtime).toContain(`COPY deploy/scripts/install-cni.sh ${pod.initContainers[0]!.command[0]}`);
+    expect(runtime).toMatch(/^ENTRYPOINT \["node", "\/app\/dist\/ipamd\/main\.js"\]$/m);
+    expect(runtime).toContain('COPY --from=build /src/dist/ipamd ./dist/ipamd');
+    expect(pod.containers.find((c) => c.name === 'ipamd')!.args).toEqual(['run']);
+    // install-cni.sh's default plugin list, each copied into its source directory.
+    const script = readFileSync(path.join(REPO, 'deploy/scripts/install-cni.sh'), 'utf8');
+    const plugins = /VPC_IPAM_CNI_PLUGINS:-"([^"]+)"/.exec(script)![1]!.split(' ');
+    const copied = [...runtime.matchAll(/^COPY --from=\S+ (.+) \/opt\/vpc-ipam\/cni\/(\S*)$/gm)].flatMap((m) =>
+      m[2] ? [m[2]] : m[1]!.split(' ').map((s) => path.basename(s)),
+    );
+    expect(copied.sort()).toEqual(plugins.sort());
+  });
+});
+
+describe('deploy/scripts/build-image.sh', () => {
+  it('refuses an unset or floating base image, naming the variable and the fix', async () => {
+    const unset = await build({});
+    expect(unset.code).toBe(2);
+    expect(unset.err).toMatch(/NODE_IMAGE is not set \(a base image as name@sha256:<digest>/);
+    const floating = await build({ NODE_IMAGE: 'node:22-bookworm-slim', GO_IMAGE: `golang${digest('b')}` });
+    expect(floating.code).toBe(2);
+    expect(floating.err).toMatch(/NODE_IMAGE='node:22-bookworm-slim' is a floating tag; pin it/);
+    const injected = await build({ NODE_IMAGE: `node;rm -rf /${digest('a')}`, GO_IMAGE: `golang${digest('b')}` });
+    expect(injected.err).toMatch(/has characters an image reference cannot have/);
+  });
+
+  it('with digests: multi-arch, SBOM, max provenance, the plugin release and the digests passed through', async () => {
+    const r = await build({ NODE_IMAGE: `node:22-bookworm-slim${digest('a')}`, GO_IMAGE: `golang:1.24${digest('b')}` });
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('--platform linux/amd64,linux/arm64');
+    expect(r.out).toContain('--sbom=true --provenance=mode=max');
+    expect(r.out).toContain(`--build-arg NODE_IMAGE=node:22-bookworm-slim${digest('a')}`);
+    expect(r.out).toContain('--build-arg CNI_PLUGINS_VERSION=v1.6.2');
+    expect(r.out).toMatch(/-t ghcr\.io\/vpc-ipam\/vpc-ipam:\d+\.\d+\.\d+ --push \.$/m);
+  });
+
+  it('floating tags only when told, with a warning; PUSH=false needs one platform', async () => {
+    const dev = await build({ NODE_IMAGE: 'node:22', GO_IMAGE: 'golang:1.24', VPC_IPAM_ALLOW_FLOATING: 'true' });
+    expect(dev.code).toBe(0);
+    expect(dev.err).toMatch(/warning: NODE_IMAGE=node:22 is not pinned/);
+    const floating = { NODE_IMAGE: 'node:22', GO_IMAGE: 'golang:1.24', VPC_IPAM_ALLOW_FLOATING: 'true' };
+    const load = await build({ ...floating, PUSH: 'false' });
+    expect(load.err).toMatch(/takes one platform/);
+  });
+});
