@@ -102,7 +102,7 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
     expect(new Set(ds.volumes!.map((v) => v.hostPath?.path))).toEqual(
       new Set(['/run/vpc-ipam', '/etc/cni/net.d', '/opt/cni/bin', '/run/netns', '/run/xtables.lock', '/proc/sys/net']),
     );
-    const mounts = (c: Container) => (c as { volumeMounts: Array<{ name: string; readOnly?: boolean }> }).volumeMounts;
+    const mounts = (c: Container) => (c as unknown as { volumeMounts: Array<{ name: string; readOnly?: boolean }> }).volumeMounts;
     const ipamdMounts = mounts(ds.containers.find((c) => c.name === 'ipamd')!);
     expect(ipamdMounts.find((m) => m.name === 'netns')!.readOnly).toBe(true);
     expect(ipamdMounts.some((m) => m.name === 'proc-sys-net')).toBe(false);
