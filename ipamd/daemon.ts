@@ -36,7 +36,7 @@ import { createPoolPolicy } from './pool/policy-factory.js';
 import { PoolReconciler, type ReconcilerEvents, type SubnetSelector } from './pool/reconciler.js';
 import { replayPendingReleases } from './api/pending-release.js';
 import { HttpEndpoint } from './server/http.js';
-import { introspectionRoutes } from './server/introspection-routes.js';
+import { openHttpEndpoints, type HttpPorts } from './server/endpoints.js';
 import type { EventSink } from './monitor/events.js';
 import { NodeMonitor } from './monitor/node-monitor.js';
 import { SocketServer } from './server/socket-server.js';
@@ -96,6 +96,9 @@ export class IpamDaemon {
   private persistWatch: Promise<void> | undefined;
   private socket: SocketServer | undefined;
   private http: HttpEndpoint[] = [];
+  private httpPorts: Promise<HttpPorts> | undefined;
+  /** The plugin socket accepts requests (readiness). */
+  serving = false;
 
   constructor(readonly d: DaemonDeps) {
     const c = d.config;
@@ -333,10 +336,22 @@ export class IpamDaemon {
     this.persistWatch = this.persistence.watch(() => this.allocator.persist(), this.loop.signal);
   }
 
-  async startServers(): Promise<{ introspectionPort?: number; metricsPort?: number }> {
-    const c = this.d.config;
+  /**
+   * The loopback HTTP endpoints (introspection, metrics). Started before init() by run.ts, so liveness and
+   * metrics answer during a long first pool fill; idempotent.
+   */
+  async startHttp(): Promise<HttpPorts> {
+    this.httpPorts ??= openHttpEndpoints(this, this.d.config).then((r) => {
+      this.http.push(...r.endpoints);
+      return r.ports;
+    });
+    return this.httpPorts;
+  }
+
+  /** The plugin socket (and the HTTP endpoints, when not started yet); after init() and startLoop(). */
+  async startServers(): Promise<HttpPorts> {
     this.socket = new SocketServer({
-      path: c.socketPath,
+      path: this.d.config.socketPath,
       handle: (req) => this.handler.handle(req),
       onBadRequest: (msg) => {
         this.metrics.error('BAD_REQUEST');
@@ -344,31 +359,22 @@ export class IpamDaemon {
       },
     });
     await this.socket.listen();
-    const out: { introspectionPort?: number; metricsPort?: number } = {};
-    if (c.introspection) {
-      const { host, port } = c.introspection;
-      const ep = new HttpEndpoint(host, port, introspectionRoutes(this), 'INTROSPECTION_BIND_ADDRESS');
-      out.introspectionPort = await ep.listen();
-      this.http.push(ep);
-    }
-    if (c.metrics) {
-      const ep = new HttpEndpoint(c.metrics.host, c.metrics.port, {
-        '/metrics': async () => {
-          const m = await this.metrics.render();
-          return { contentType: m.contentType, body: m.body };
-        },
-      }, 'VPC_IPAM_METRICS_ADDRESS');
-      out.metricsPort = await ep.listen();
-      this.http.push(ep);
-    }
+    this.serving = true;
+    const out = await this.startHttp();
     // The monitor's only readers are /metrics and /v1/subnets, so it samples only when they exist.
     this.monitor?.start();
     return out;
   }
 
+  /** Liveness: what a restart would fix. The event loop answers (or no probe gets here), the netlink worker too. */
+  async liveness(): Promise<string | undefined> {
+    return this.d.plumber.alive?.();
+  }
+
   /** Graceful stop: no new growth, finish in-flight requests and calls, write the checkpoint. */
   async stop(): Promise<void> {
     this.reconciler?.pauseGrowth();
+    this.serving = false;
     await this.socket?.close();
     this.loop.abort();
     await this.loopDone?.catch(() => {});

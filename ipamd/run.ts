@@ -104,7 +104,15 @@ export async function startDaemon(env: NodeJS.ProcessEnv, log?: Logger): Promise
     await built.close?.();
     throw err;
   }
-  await daemon.init();
+  const abandon = async (err: unknown): Promise<never> => {
+    await k8s?.stop();
+    await daemon.stop().catch(() => {});
+    await built.close?.();
+    throw err;
+  };
+  // Probes and metrics answer from now on, through a first pool fill that may take minutes (docs/install.md).
+  await daemon.startHttp().catch(abandon);
+  await daemon.init().catch(abandon);
   try {
     await k8s?.attach(daemon);
   } catch (err) {
@@ -131,7 +139,8 @@ export async function startDaemon(env: NodeJS.ProcessEnv, log?: Logger): Promise
     stop: async () => {
       // Kubernetes loops first, so nothing releases or publishes while the daemon winds down.
       const k = await k8s?.stop({ checkUninstall: true });
-      if (k?.removedConflist && daemon.nodeNetwork) {
+      // On every uninstall, also when the conflist was gone already (removed by hand, or by a stop that died after).
+      if (k?.uninstalling && daemon.nodeNetwork) {
         // Uninstall: no Pod will be wired by us again; the node-wide SNAT and NodePort rules go too.
         const removed = await daemon.nodeNetwork.remove().catch((err: Error) => [`failed: ${err.message}`]);
         logger.info({ removed }, 'uninstalling: removed the node-wide host networking rules');

@@ -3,20 +3,28 @@
  * Everything ipamd does with the API server when it runs as a DaemonSet Pod
  * (`MY_NODE_NAME` set), wired around an {@link IpamDaemon}:
  *
- * 1. `create`: reads the Node (retrying until the API server answers: its
- *    labels choose the Pod subnets of the very first interface).
+ * 1. `create`: one read of the Node and its PodSubnetConfig (their labels
+ *    choose the Pod subnets of new interfaces), cached in the state dir
+ *    (node-cache.ts). No retry loop: when the API server is down, ipamd
+ *    starts from the cached Node and its checkpoint, and serves ADD and DEL.
  * 2. `podSubnets`: this node's PodSubnetConfig, the source the node's
  *    composition (ipamd/setup/pod-subnets.ts) hands to the provider's subnet
- *    choice; so the agent is created before the provider.
+ *    choice; so the agent is created before the provider. It falls back to
+ *    the last good Node and config on anything but a 404 (node-subnets.ts).
  *    `hooks()`: the Event sink, the node name, action-error Events.
- * 3. `attach(daemon)` after `init()`: checks the Node is this machine, lists
- *    the node's Pods (demand) and starts the watch and the stale-assignment
- *    reaper, before the first pool tick.
+ * 3. `attach(daemon)` after `init()`: checks the Node is this machine (when
+ *    it is known), and starts the Pod list/watch (demand) in the background
+ *    and the stale-assignment reaper, before the first pool tick.
  * 4. `serve(daemon)` after the servers are up: publishes on the Node and
- *    installs the CNI conflist once ipamd answers on its socket.
+ *    installs the CNI conflist once ipamd answers on its socket. A Node not
+ *    known at start is read in the background until the API server answers;
+ *    only then is the identity checked and the reaper and publisher started
+ *    (both act on "this node's" Pods and Node, so they must be ours).
  * 5. `stop()` on SIGTERM, before the daemon stops: ends the loops; removes the
- *    conflist only when the DaemonSet is being uninstalled.
+ *    conflist only when the DaemonSet is being uninstalled (seen by the watch
+ *    kept on it from start, daemonset-watch.ts, or read at stop).
  */
+import * as path from 'node:path';
 import { PROTOCOL_VERSION } from '../api/protocol.js';
 import { callIpamd } from '../ctl/socket-client.js';
 import type { DaemonConfig } from '../config.js';
@@ -24,20 +32,24 @@ import type { DaemonDeps, IpamDaemon } from '../daemon.js';
 import type { Logger } from '../observability/logger.js';
 import type { ReconcilerEvents } from '../pool/reconciler.js';
 import type { NodeInventory } from '../../providers/types.js';
-import { CloudError, ConfigError, IpamError } from '../../providers/errors.js';
+import { ConfigError } from '../../providers/errors.js';
 import type { Clock } from '../util/clock.js';
-import { createApis, describeError, loadKubeConfig, type K8sApis } from './client.js';
+import { actionErrorEvent } from './action-events.js';
+import { createApis, describeError, loadKubeConfig, retryFloorMs, type K8sApis } from './client.js';
 import { ChainVersionProber, CniVersionError, NoCommonCniVersionError } from './cni-versions.js';
-import { conflistOptionsFromEnv, configsBefore, installConflist, missingBinaries, removeConflist, renderConflist, type ConflistOptions } from './conflist.js';
+import { conflistOptionsFromEnv, configsBefore, installConflist, missingBinaries, renderConflist, type ConflistOptions } from './conflist.js';
+import { registerEventErrorMetric } from './event-metrics.js';
 import { K8sEventSink } from './events.js';
 import { EVENT_REASONS } from './names.js';
 import { computeMaxPods, NodePublisher } from './node-publisher.js';
+import { NODE_CACHE_FILE, NodeCache } from './node-cache.js';
 import { NodeSubnets } from './node-subnets.js';
 import { expectedDemand } from './pod-demand.js';
 import { NodePodWatch } from './pod-watch.js';
 import { StaleAssignmentReaper } from './reaper.js';
 import { parseK8sSettings, type K8sSettings } from './settings.js';
-import { checkUninstall } from './uninstall.js';
+import { watchOwnDaemonSet, type OwnDaemonSetWatch } from './daemonset-watch.js';
+import { removeIfUninstalling } from './uninstall.js';
 
 export interface K8sNodeAgentOptions {
   config: DaemonConfig;
@@ -53,7 +65,7 @@ export function providerIdMatches(providerId: string, instanceId: string): boole
 
 export class K8sNodeAgent {
   readonly sink: K8sEventSink;
-  /** This node's PodSubnetConfig, read at every interface creation. */
+  /** This node's PodSubnetConfig, read at every interface creation (last good copy on outages). */
   readonly podSubnets: NodeSubnets;
   podWatch: NodePodWatch | undefined;
   reaper: StaleAssignmentReaper | undefined;
@@ -63,7 +75,15 @@ export class K8sNodeAgent {
   readonly cniVersions: ChainVersionProber;
   private readonly stopper = new AbortController();
   private conflistLoop: Promise<void> | undefined;
+  /** Follows our DaemonSet from start: its deletion, seen while the token worked, decides the uninstall. */
+  readonly ownDaemonSet: OwnDaemonSetWatch | undefined;
   private daemon: IpamDaemon | undefined;
+  /** The background Node read of a start without one (attach → untilNodeKnown). */
+  private online: Promise<void> | undefined;
+  private serving = false;
+  private identityChecked = false;
+  /** Set when the Node, read after start, turned out to be another machine. */
+  identityProblem: string | undefined;
   conflistInstalledAt: number | undefined;
   /** Why the conflist is not written (yet), for introspection and tests; undefined once it is. */
   conflistBlockedBy: string | undefined;
@@ -72,35 +92,49 @@ export class K8sNodeAgent {
     private readonly o: K8sNodeAgentOptions,
     readonly settings: K8sSettings,
     readonly apis: K8sApis,
-    readonly nodeMeta: { uid?: string; providerId?: string; cpus?: number; zone?: string },
+    podSubnets: NodeSubnets,
   ) {
     const s = settings;
     this.sink = new K8sEventSink({ apis, clock: o.clock, namespace: s.namespace, instance: s.nodeName, log: o.log, minWriteIntervalMs: s.eventIntervalMs });
-    this.podSubnets = new NodeSubnets({ apis, nodeName: s.nodeName, selectKey: s.selectKey });
+    this.podSubnets = podSubnets;
     this.conflist = conflistOptionsFromEnv(o.config.env, o.config.socketPath, o.config.addWaitMs);
     this.cniVersions = new ChainVersionProber({ binDirs: [s.binDir], now: () => o.clock.now() });
+    this.ownDaemonSet = watchOwnDaemonSet(s, { apis, clock: o.clock, log: o.log });
   }
 
-  /** Parses the settings (ConfigError on a bad one) and reads the Node, retrying until the API server answers. */
+  /** What ipamd knows of its Node: fresh, or the cached copy while the API server is down. */
+  get nodeMeta(): { uid?: string; providerId?: string; cpus?: number; zone?: string } {
+    return this.podSubnets.facts ?? {};
+  }
+
+  /** Parses the settings (ConfigError on a bad one) and tries the Node once; never waits for the API server. */
   static async create(o: K8sNodeAgentOptions): Promise<K8sNodeAgent> {
     const settings = parseK8sSettings(o.config.env);
     const apis = createApis(loadKubeConfig(o.config.env), o.clock, settings.timeoutMs);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const node = await apis.call('read node', () => apis.core.readNode({ name: settings.nodeName }));
-        const cpuRaw = node.status?.capacity?.cpu;
-        const cpus = cpuRaw === undefined ? undefined : cpuRaw.endsWith('m') ? Number(cpuRaw.slice(0, -1)) / 1000 : Number(cpuRaw);
-        return new K8sNodeAgent(o, settings, apis, {
-          uid: node.metadata?.uid,
-          providerId: node.spec?.providerID,
-          cpus: Number.isFinite(cpus) ? cpus : undefined,
-          zone: node.metadata?.labels?.['topology.kubernetes.io/zone'],
-        });
-      } catch (err) {
-        o.log.warn({ err: describeError(err), node: settings.nodeName, attempt }, 'cannot read this node from the API server yet; retrying');
-        await o.clock.sleep(Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)));
-      }
+    const cache = new NodeCache(path.join(o.config.stateDir, NODE_CACHE_FILE), settings.nodeName, o.log);
+    const podSubnets = new NodeSubnets({
+      apis,
+      nodeName: settings.nodeName,
+      selectKey: settings.selectKey,
+      cache,
+      log: o.log,
+      now: () => o.clock.now(),
+    });
+    const got = await podSubnets.prime();
+    if (got.node !== 'fresh') {
+      const err = got.err === undefined ? undefined : describeError(got.err);
+      const fields = { node: settings.nodeName, err, cache: cache.file };
+      const why = {
+        cached: 'API server not reachable at start: using the cached Node; serving from the checkpoint',
+        unknown:
+          'API server not reachable at start and no cached Node: serving from the checkpoint; ' +
+          'new interfaces wait for the API server',
+        'not-found':
+          'this Node is not in the API server (deleted, or MY_NODE_NAME is wrong): serving from the checkpoint',
+      }[got.node];
+      o.log.warn(fields, `${why}; the Node and the Pod list are read in the background`);
     }
+    return new K8sNodeAgent(o, settings, apis, podSubnets);
   }
 
   /** Daemon hooks: put these into DaemonDeps; `providerEvents` (if any) are chained before ours. */
@@ -114,23 +148,8 @@ export class K8sNodeAgent {
         ...pe,
         onActionError: (action, err) => {
           pe.onActionError?.(action, err);
-          if (action.kind !== 'assign' && action.kind !== 'createInterface') return;
-          const code = IpamError.is(err) ? err.code : 'INTERNAL';
-          const cloudCode = CloudError.isCloud(err) ? err.cloudCode : code;
-          const reason =
-            err instanceof ConfigError && err.variable.startsWith('PodSubnetConfig')
-              ? EVENT_REASONS.podSubnetConfigInvalid
-              : code === 'CLOUD_SUBNET_FULL' || code === 'CLOUD_NO_PREFIX_BLOCK'
-                ? EVENT_REASONS.subnetExhausted
-                : EVENT_REASONS.poolGrowthFailed;
-          void this.sink.emit({
-            type: 'Warning',
-            reason,
-            message: `${action.kind === 'assign' ? 'adding addresses to an interface' : 'creating an interface'} failed: ${(err as Error).message}`,
-            node,
-            at: this.o.clock.now(),
-            cloudCode,
-          });
+          const e = actionErrorEvent(action, err, node, this.o.clock.now());
+          if (e) void this.sink.emit(e);
         },
         onGrowthBlocked: (reason, code, until) => {
           pe.onGrowthBlocked?.(reason, code, until);
@@ -140,18 +159,74 @@ export class K8sNodeAgent {
     };
   }
 
-  /** After daemon.init(), before the pool loop: identity check, Pod list, watch, reaper. */
+  /** After daemon.init(), before the pool loop: identity check (Node known), Pod list/watch, reaper. */
   async attach(daemon: IpamDaemon): Promise<void> {
     this.daemon = daemon;
-    this.checkIdentity(daemon.node);
+    registerEventErrorMetric(daemon.metrics.registry, this.sink);
     const { clock, log } = this.o;
     const s = this.settings;
+    const known = this.podSubnets.facts !== undefined;
+    // Known (fresh or cached): a Node that is another machine stops the start, as it always did.
+    if (known) this.checkIdentity(daemon.node);
     this.podWatch = new NodePodWatch({ apis: this.apis, nodeName: s.nodeName, clock, log, onChange: () => this.updateDemand() });
-    await this.podWatch.start();
+    // In the background: a Pod list that cannot be had must not keep the socket from serving.
+    this.podWatch.startInBackground();
+    if (known) this.verified(daemon);
+    else this.online = this.untilNodeKnown(daemon);
+  }
+
+  /** After the servers are up: Node publications (once the Node is verified) and the conflist. */
+  serve(daemon: IpamDaemon): void {
+    this.serving = true;
+    if (this.identityChecked) this.startPublisher(daemon);
+    if (this.settings.writeConflist) this.conflistLoop = this.keepConflist(daemon);
+  }
+
+  /** The Node is this machine: start what acts on "this node's" Pods and Node object. */
+  private verified(daemon: IpamDaemon): void {
+    this.identityChecked = true;
+    this.startReaper(daemon);
+    if (this.serving) this.startPublisher(daemon);
+  }
+
+  /** Started without a Node (API server down, no cache): read it until the API server answers, then verify. */
+  private async untilNodeKnown(daemon: IpamDaemon): Promise<void> {
+    const { clock, log } = this.o;
+    for (let attempt = 0; this.podSubnets.facts === undefined && !this.stopper.signal.aborted; attempt++) {
+      try {
+        await this.podSubnets.readNode();
+      } catch (err) {
+        const fields = { err: describeError(err), node: this.settings.nodeName, attempt };
+        const what = 'cannot read this Node yet: no publication and no stale-assignment reaping until then';
+        if (attempt % 10 === 0) log.warn(fields, what);
+        // Never sooner than the server's Retry-After (NodeUnknownError carries the API error as its cause).
+        const backoff = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
+        const ms = Math.max(retryFloorMs((err as Error).cause ?? err), backoff);
+        await clock.sleep(ms, this.stopper.signal).catch(() => {});
+      }
+    }
+    if (this.stopper.signal.aborted) return;
+    try {
+      this.checkIdentity(daemon.node);
+    } catch (err) {
+      // Too late to refuse the start: serve the checkpoint, but never act on another machine's Node or Pods.
+      this.identityProblem = (err as Error).message;
+      const what = 'this Node is another machine: not publishing, not reaping, not writing the CNI config';
+      log.error({ err: this.identityProblem }, what);
+      return;
+    }
+    log.info({ node: this.settings.nodeName }, 'Node read: publishing and stale-assignment reaping start');
+    this.verified(daemon);
+  }
+
+  private startReaper(daemon: IpamDaemon): void {
+    const { clock, log } = this.o;
+    const s = this.settings;
     this.reaper = new StaleAssignmentReaper({
       clock,
       log,
-      list: () => this.podWatch!.list(),
+      // Routine passes from the watch cache (NotOlderThan what our watch has seen); a consistent read before a release.
+      list: ({ consistent }) => this.podWatch!.list(consistent ? {} : { notOlderThan: this.podWatch!.resourceVersion }),
       assignments: () => daemon.datastore.list(),
       release: async (a) => {
         const r = await daemon.handler.handle({ v: PROTOCOL_VERSION, op: 'del', network: a.network, containerId: a.containerId, ifName: a.ifName });
@@ -163,7 +238,9 @@ export class K8sNodeAgent {
         void this.sink.emit({
           type: 'Normal',
           reason: EVENT_REASONS.staleAssignmentReleased,
-          message: `released ${a.ip} of Pod ${a.pod.namespace ?? '?'}/${a.pod.name ?? '?'} (uid ${a.pod.uid}, container ${a.containerId.slice(0, 12)}): the Pod no longer exists`,
+          message:
+            `released ${a.ip} of Pod ${a.pod.namespace ?? '?'}/${a.pod.name ?? '?'} (uid ${a.pod.uid}, ` +
+            `container ${a.containerId.slice(0, 12)}): the Pod is gone (deleted, or Succeeded/Failed)`,
           node: s.nodeName,
           at: clock.now(),
         }),
@@ -171,8 +248,8 @@ export class K8sNodeAgent {
     this.reaper.start();
   }
 
-  /** After the servers are up: Node publications and the conflist. */
-  serve(daemon: IpamDaemon): void {
+  private startPublisher(daemon: IpamDaemon): void {
+    if (this.publisher) return;
     const s = this.settings;
     this.publisher = new NodePublisher({
       apis: this.apis,
@@ -186,7 +263,6 @@ export class K8sNodeAgent {
       log: this.o.log,
     });
     this.publisher.start();
-    if (s.writeConflist) this.conflistLoop = this.keepConflist(daemon);
   }
 
   maxPods(daemon: IpamDaemon): { maxPods: number; podAddresses: number } {
@@ -202,16 +278,14 @@ export class K8sNodeAgent {
   }
 
   /** Stops the loops; on uninstall (DaemonSet gone) removes the conflist. */
-  async stop(opts: { checkUninstall?: boolean } = {}): Promise<{ removedConflist: boolean }> {
+  async stop(opts: { checkUninstall?: boolean } = {}): Promise<{ removedConflist: boolean; uninstalling: boolean }> {
     this.stopper.abort();
+    await this.online;
     await Promise.allSettled([this.podWatch?.stop(), this.reaper?.stop(), this.publisher?.stop(), this.conflistLoop]);
-    let removed = false;
-    if (opts.checkUninstall && this.settings.writeConflist) {
-      const u = await checkUninstall(this.apis, this.settings.namespace, this.settings.podName);
-      this.o.log.info(u, u.uninstalling ? 'uninstalling: removing the CNI config' : 'restart, not uninstall: keeping the CNI config');
-      if (u.uninstalling) removed = removeConflist(this.settings.confDir);
-    }
-    return { removedConflist: removed };
+    const check = opts.checkUninstall && this.settings.writeConflist;
+    const u = check ? await removeIfUninstalling(this.ownDaemonSet, this.apis, this.settings, this.o.log) : undefined;
+    await this.ownDaemonSet?.stop();
+    return { removedConflist: u?.removed ?? false, uninstalling: u?.uninstalling ?? false };
   }
 
   private updateDemand(): void {
@@ -301,6 +375,7 @@ export class K8sNodeAgent {
 
   private async notReadyReason(daemon: IpamDaemon, binDir: string): Promise<string | undefined> {
     const st = daemon.status();
+    if (this.identityProblem) return this.identityProblem;
     if (!daemon.ready) return 'ipamd is initialising';
     if (!st.ready) return st.reason ?? 'pool not ready';
     // Empty, short, and the first growth did not work (e.g. no PodSubnetConfig under custom networking).

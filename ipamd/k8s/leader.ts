@@ -17,16 +17,10 @@
 import type { V1Lease } from '@kubernetes/client-node';
 import type { LeaderElector, LeadershipCallbacks } from '../monitor/leader.js';
 import type { Clock } from '../util/clock.js';
-import { describeError, httpStatus, isConflict, isNotFound, type K8sApis } from './client.js';
+import { describeError, httpStatus, isConflict, isNotFound, microTime, type K8sApis } from './client.js';
 
-/**
- * metav1.MicroTime on the wire: RFC 3339 with exactly six fractional digits.
- * client-node 1.4 would send a Date as toISOString() (three digits), which
- * the API server's MicroTime parser rejects, so we send the string.
- */
-export function microTime(ms: number): Date {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date;
-}
+/** Kept here too: tests and callers imported it from the Lease elector first. */
+export { microTime };
 
 export interface LeaseElectorOptions {
   apis: K8sApis;

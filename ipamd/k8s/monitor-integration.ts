@@ -10,7 +10,7 @@
  * | Variable | Default | Meaning |
  * |---|---|---|
  * | MY_POD_NAME (or HOSTNAME) | monitor | identity in the Lease |
- * | POD_NAMESPACE | default | namespace of the Lease and Events |
+ * | POD_NAMESPACE | default | namespace of the Lease; of Events too when `default` or `kube-system` (else `default`) |
  * | VPC_IPAM_MONITOR_LEASE_NAME | vpc-ipam-monitor | Lease name (RBAC names it too) |
  * | VPC_IPAM_MONITOR_LEASE_DURATION_SECONDS | 15 | a standby takes over this long after the leader stops renewing |
  * | VPC_IPAM_MONITOR_RENEW_DEADLINE_SECONDS | 10 | the leader steps down when it could not renew for this long |
@@ -22,7 +22,8 @@ import type { MonitorIntegration, MonitorIntegrationContext } from '../monitor/i
 import { createApis, loadKubeConfig } from './client.js';
 import { K8sEventSink } from './events.js';
 import { LeaseLeaderElector } from './leader.js';
-import { MONITOR_LEASE_NAME } from './names.js';
+import { registerEventErrorMetric } from './event-metrics.js';
+import { MONITOR_EVENT_COMPONENT, MONITOR_LEASE_NAME } from './names.js';
 import { NodeAnnotationUsageSource } from './node-usage-source.js';
 
 function present(env: MonitorIntegrationContext['env'], name: string): string | undefined {
@@ -52,7 +53,8 @@ export async function createMonitorIntegration(ctx: MonitorIntegrationContext): 
   });
   const selector = present(env, 'VPC_IPAM_MONITOR_NODE_SELECTOR');
   const usage = new NodeAnnotationUsageSource({ apis, clock, log, ...(selector ? { labelSelector: selector } : {}) });
-  const events = new K8sEventSink({ apis, clock, namespace, instance: identity, log });
+  const component = MONITOR_EVENT_COMPONENT;
+  const events = new K8sEventSink({ apis, clock, namespace, instance: identity, component, log });
   log.info({ identity, lease: `${namespace}/${leaseName}` }, 'monitor: Kubernetes integration ready (Lease election, Node pool usage)');
-  return { elector, usage, events };
+  return { elector, usage, events, registerMetrics: (registry) => registerEventErrorMetric(registry, events) };
 }

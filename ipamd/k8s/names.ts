@@ -10,6 +10,8 @@ export const CRD_GROUP = 'vpc-ipam.io';
 export const CRD_VERSION = 'v1alpha1';
 export const PSC_KIND = 'PodSubnetConfig';
 export const PSC_PLURAL = 'podsubnetconfigs';
+/** The CRD's own name (`<plural>.<group>`), as `kubectl get crd` lists it. */
+export const PSC_CRD_NAME = `${PSC_PLURAL}.${CRD_GROUP}`;
 
 /** Node label or annotation whose value names this node's PodSubnetConfig (ENIConfig-style). */
 export const PSC_SELECT_KEY = 'vpc-ipam.io/pod-subnet-config';
@@ -39,8 +41,29 @@ export const EVENT_REASONS = {
   cniVersionMismatch: 'CniVersionMismatch',
 } as const;
 
-/** Source component on Events. */
+/** Source component on Events (ipamd); the cluster monitor's is {@link MONITOR_EVENT_COMPONENT}. */
 export const EVENT_COMPONENT = 'vpc-ipamd';
+export const MONITOR_EVENT_COMPONENT = 'vpc-ipam-monitor';
+/** `reportingComponent` is `<prefix>/<component>`: kube-apiserver wants a qualified name there. */
+export const EVENT_CONTROLLER_PREFIX = 'vpc-ipam.io';
+
+/**
+ * Event `action` by reason: what ipamd was doing (machine-readable, ≤ 128
+ * characters). kube-apiserver requires one on every Event that has an
+ * eventTime. Reasons not listed get {@link DEFAULT_EVENT_ACTION}.
+ */
+export const EVENT_ACTIONS: Readonly<Record<string, string>> = {
+  [EVENT_REASONS.poolGrowthFailed]: 'GrowPool',
+  [EVENT_REASONS.subnetExhausted]: 'GrowPool',
+  PoolGrowthBlocked: 'GrowPool',
+  PoolGrowthResumed: 'GrowPool',
+  [EVENT_REASONS.poolExhausted]: 'AssignAddress',
+  [EVENT_REASONS.poolRecovered]: 'AssignAddress',
+  [EVENT_REASONS.staleAssignmentReleased]: 'ReleaseAddress',
+  [EVENT_REASONS.podSubnetConfigInvalid]: 'SelectPodSubnet',
+  [EVENT_REASONS.cniVersionMismatch]: 'WriteCniConfig',
+};
+export const DEFAULT_EVENT_ACTION = 'Report';
 
 export const CONFLIST_NAME = '10-vpc-ipam.conflist';
 export const DEFAULT_CNI_CONF_DIR = '/host/etc/cni/net.d';

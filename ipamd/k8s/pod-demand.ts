@@ -14,6 +14,19 @@
  * the new one's stays. A static Pod's mirror in the API has its own UID; the
  * UID the runtime uses is its `kubernetes.io/config.hash` annotation.
  * Assignments without a UID (runtimes that do not pass it) are never judged.
+ *
+ * What counts as gone (docs/decisions.md, "Strict fake API server"):
+ * - a Pod missing from the list;
+ * - a Pod in phase Succeeded or Failed: terminal phases are final, and the
+ *   kubelet reports one only after the Pod's containers stopped and it tore
+ *   the sandbox down (its CNI DEL, which may have been missed: then only the
+ *   reaper gives the address back, while Jobs' Pods can stay for days);
+ * - not a Pod being deleted (`deletionTimestamp` set) that is still Running
+ *   or Pending: its containers keep running through the grace period, and a
+ *   finalizer may hold the object long after, with the sandbox still up.
+ *   Releasing its address then could hand it to a new Pod while the old one
+ *   still answers on it. Its DEL comes with the teardown; if not, the
+ *   terminal phase the kubelet writes, or its removal, makes it gone.
  */
 import type { Assignment } from '../datastore/types.js';
 import type { PodInfo } from './pod-watch.js';
@@ -37,10 +50,14 @@ export function expectedDemand(pods: Iterable<PodInfo>, assignments: Iterable<As
   return n;
 }
 
-/** Every UID a runtime may have passed for the Pods that exist. */
+/** Phases after which a Pod's sandbox is gone for good (PodSucceeded, PodFailed). */
+export const TERMINAL_PHASES: ReadonlySet<string> = new Set(['Succeeded', 'Failed']);
+
+/** Every UID a runtime may have passed for the Pods whose sandbox may still exist. */
 export function liveUids(pods: Iterable<PodInfo>): Set<string> {
   const out = new Set<string>();
   for (const p of pods) {
+    if (TERMINAL_PHASES.has(p.phase)) continue;
     out.add(p.uid);
     if (p.staticUid) out.add(p.staticUid);
   }
@@ -48,12 +65,17 @@ export function liveUids(pods: Iterable<PodInfo>): Set<string> {
 }
 
 /**
- * Assignments whose Pod is not in a LIST that started at `listStartedAt`.
+ * Assignments whose Pod is not in a LIST that started at `listStartedAt`, or
+ * is there in a terminal phase.
  * Only assignments made before the LIST started are judged: a Pod exists in
  * the API before its sandbox's ADD, so such a LIST must show it unless it was
  * deleted; an ADD racing with the LIST is left for the next pass.
  */
-export function staleAssignments(assignments: Iterable<Assignment>, pods: Iterable<PodInfo>, listStartedAt: number): Assignment[] {
+export function staleAssignments(
+  assignments: Iterable<Assignment>,
+  pods: Iterable<PodInfo>,
+  listStartedAt: number,
+): Assignment[] {
   const live = liveUids(pods);
   const out: Assignment[] = [];
   for (const a of assignments) {

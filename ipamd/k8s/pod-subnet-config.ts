@@ -21,7 +21,7 @@
  * been stored before the CRD was updated.
  */
 import { ConfigError } from '../../providers/errors.js';
-import { PSC_SELECT_KEY, ZONE_LABEL } from './names.js';
+import { PSC_CRD_NAME, PSC_SELECT_KEY, ZONE_LABEL } from './names.js';
 
 export interface PodSubnetConfigSpec {
   /** Candidate subnets in order; a new interface goes into the first that has room. */
@@ -38,6 +38,24 @@ export class PodSubnetConfigError extends ConfigError {
     message: string,
   ) {
     super(`PodSubnetConfig/${configName} ${field}`, message);
+  }
+}
+
+/** What the daemon says (log, Event) when the API server does not serve PodSubnetConfigs at all. */
+export const CRD_NOT_INSTALLED = `CRD ${PSC_CRD_NAME} is not installed`;
+
+/**
+ * The API server answered the config's path with a 404 for the path itself:
+ * the CRD is not installed (deploy/kustomize/base/crd.yaml never applied, or
+ * deleted). A ConfigError of variable `PodSubnetConfig`, so it is reported
+ * as a PodSubnetConfigInvalid Event like any other unusable config.
+ */
+export class PodSubnetCrdMissingError extends ConfigError {
+  constructor(
+    readonly configName: string,
+    detail: string,
+  ) {
+    super('PodSubnetConfig', `${CRD_NOT_INSTALLED}: ${detail}`);
   }
 }
 

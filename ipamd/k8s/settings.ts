@@ -7,7 +7,7 @@
  * | Variable | Default | Meaning |
  * |---|---|---|
  * | MY_NODE_NAME | — | the Node this ipamd serves (downward API); enables the integration |
- * | MY_POD_NAME, POD_NAMESPACE | — | own Pod (downward API): Events namespace, uninstall detection |
+ * | MY_POD_NAME, POD_NAMESPACE | — | own Pod (downward API): Events namespace (if default/kube-system), uninstall detection |
  * | VPC_IPAM_CUSTOM_NETWORKING | false | Pods off the primary interface; a PodSubnetConfig is required (`AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG` also accepted) |
  * | VPC_IPAM_POD_SUBNET_CONFIG_KEY | vpc-ipam.io/pod-subnet-config | node label/annotation naming the PodSubnetConfig |
  * | VPC_IPAM_K8S_REAP_INTERVAL_SECONDS | 300 | period of the stale-assignment check |

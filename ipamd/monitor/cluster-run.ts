@@ -137,6 +137,8 @@ export async function startClusterMonitor(env: NodeJS.ProcessEnv, deps: ClusterM
   const cluster = new ClusterMonitor({ monitor, elector, clock, intervalMs: settings.intervalMs, maintenance, log });
   registerSubnetMetrics(registry, monitor);
   registerLeaderMetric(registry, () => cluster.isLeader());
+  // The integration's own counters (the Event sink's failures) on the same /metrics.
+  integration.registerMetrics?.(registry);
 
   let endpoint: HttpEndpoint | undefined;
   let port: number | undefined;

@@ -11,6 +11,7 @@
  * `vpc-ipam.io/pool-usage` annotations. Without it: {@link AlwaysLeader}
  * and no node pools (held/assigned read 0, headroom counts free space only).
  */
+import type { Registry } from 'prom-client';
 import { ConfigError } from '../../providers/errors.js';
 import type { Clock } from '../util/clock.js';
 import type { EventSink } from './events.js';
@@ -22,6 +23,8 @@ export interface MonitorIntegration {
   usage?: PoolUsageSource;
   /** Where the monitor's own events go (not used yet by the cluster monitor; reserved for subnet alerts). */
   events?: EventSink;
+  /** Puts the integration's own metrics (vpc_ipam_k8s_event_errors_total) on the monitor's registry. */
+  registerMetrics?(registry: Registry): void;
   close?(): Promise<void>;
 }
 

@@ -87,6 +87,9 @@ export function cidrListIssue(list: unknown): string | undefined {
   return bad === undefined ? undefined : `${JSON.stringify(bad)} is not an IPv4 CIDR`;
 }
 
+/** Liveness ping budget: well above a netlink job (ms), well under the probe's timeout (10 s). */
+const ALIVE_TIMEOUT_MS = 5_000;
+
 export class NetlinkPlumber implements PodNetworkPlumber {
   private worker: Worker | undefined;
   private readonly pending = new Map<number, Pending>();
@@ -179,6 +182,26 @@ export class NetlinkPlumber implements PodNetworkPlumber {
 
   async tearDownNodeRouting(): Promise<void> {
     await this.enqueue('node', () => this.post('tearDownNodeRouting', {}, 'node routing'));
+  }
+
+  /**
+   * Liveness: the worker answers a ping within ALIVE_TIMEOUT_MS. Netlink jobs run on the worker one at a
+   * time, so a job stuck in the kernel (or a dead worker) makes this fail; a restart of ipamd fixes that.
+   */
+  async alive(): Promise<string | undefined> {
+    if (this.closed) return 'plumber closed';
+    const timer = new AbortController();
+    const late = this.clock.sleep(ALIVE_TIMEOUT_MS, timer.signal).then(
+      () => `netlink worker did not answer a ping in ${ALIVE_TIMEOUT_MS} ms`,
+      () => undefined,
+    );
+    const ping = this.post('ping', {}, 'liveness').then(
+      () => undefined,
+      (err: Error) => `netlink worker: ${err.message}`,
+    );
+    const why = await Promise.race([ping, late]);
+    timer.abort();
+    return why;
   }
 
   /** Starts the worker and waits until it answers, so the first Pod does not pay for it. Optional. */

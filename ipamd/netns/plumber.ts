@@ -104,6 +104,8 @@ export interface PodNetworkPlumber {
   setUpInterface?(i: HostInterface): Promise<'configured' | 'absent'>;
   /** Optional: empties table deviceIndex + 1 (the interface was deleted). Idempotent. */
   tearDownInterface?(i: { deviceIndex: number }): Promise<void>;
+  /** Optional (liveness): undefined when the plumbing answers, else why not. Never throws. */
+  alive?(): Promise<string | undefined>;
   close(): Promise<void>;
 }
 

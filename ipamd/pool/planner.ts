@@ -198,7 +198,9 @@ function placeShrink(
   );
   // Interfaces the targets want kept attached (empty or not) are never deleted.
   let spare = Math.max(0, s.interfaces.length - (t.keepInterfaces ?? 0));
+  // Where interfaces cannot be added at run time (Azure, GCP), they came with the VM and cannot come back.
   const deletable = (i: InterfaceView) =>
+    limits.canCreateInterfaces &&
     !i.primary &&
     i.assigned === 0 &&
     i.cooling === 0 &&

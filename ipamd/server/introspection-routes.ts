@@ -8,15 +8,35 @@ import { publicConfig } from '../config.js';
 import type { IpamDaemon } from '../daemon.js';
 import type { Route } from './http.js';
 
+/** Views that need the node and pool, which exist only after init(): 503 until then, never a 500. */
+const DURING_INIT = new Set(['/v1/config']);
+
 export function introspectionRoutes(d: IpamDaemon): Record<string, Route> {
+  // Readiness: initialised, the plugin socket serving, and able to persist (an ADD is answered only after
+  // its write). The endpoints answer from before init(), so this is what tells a first fill from a ready node.
+  const readiness: Route = async () => {
+    const why = !d.ready ? 'initialising' : !d.serving ? 'plugin socket not serving' : d.persistence.problem;
+    return why ? { status: 503, body: { ok: false, reason: why } } : { body: { ok: true } };
+  };
+  const views = viewRoutes(d);
+  for (const [path, route] of Object.entries(views)) {
+    if (DURING_INIT.has(path)) continue;
+    views[path] = async () => (d.ready ? route() : { status: 503, body: { ok: false, reason: 'initialising' } });
+  }
   return {
-    // Readiness: initialised and able to persist (an ADD is answered only after its write).
-    '/healthz': async () => {
-      const why = !d.ready ? 'initialising' : d.persistence.problem;
+    '/healthz': readiness,
+    '/readyz': readiness,
+    // Liveness: only what a restart fixes (a hung netlink worker). A slow cloud or a read-only disk is not.
+    '/livez': async () => {
+      const why = await d.liveness();
       return why ? { status: 503, body: { ok: false, reason: why } } : { body: { ok: true } };
     },
-    // Liveness: the process answers. A read-only disk is not fixed by a restart.
-    '/livez': async () => ({ body: { ok: true } }),
+    ...views,
+  };
+}
+
+function viewRoutes(d: IpamDaemon): Record<string, Route> {
+  return {
     '/v1/pool': async () => {
       const s = d.snapshot();
       const plan = d.reconciler.plan;

@@ -12,12 +12,14 @@
  * credentials), seeded with one node from VPC_IPAM_SIM_INSTANCE_TYPE and
  * VPC_IPAM_SIM_SUBNET_CIDR. Its cloud lives in `<state dir>/aws-cloud.json`,
  * saved after every change, so like the sim it outlives a daemon restart
- * (or SIGKILL). `VPC_IPAM_SIM_LATENCY_SCALE` scales its call latencies.
+ * (or SIGKILL). `VPC_IPAM_SIM_LATENCY_SCALE` scales its call latencies;
+ * `VPC_IPAM_AWS_EMULATOR_REALISM` sets how unkind it is (docs/aws.md).
  */
 import * as path from 'node:path';
 import { ConfigError, IpamError } from '../../providers/errors.js';
 import { AwsProvider } from '../../providers/aws/aws-provider.js';
 import { createEc2Client, EMULATOR_CREDENTIALS } from '../../providers/aws/ec2-client.js';
+import type { Ec2Realism } from '../../providers/aws/emulator/realism.js';
 import type { AwsEmulator } from '../../providers/aws/emulator/server.js';
 import { discoverInstance, ImdsClient } from '../../providers/aws/imds-client.js';
 import { parseAwsSettings } from '../../providers/aws/settings.js';
@@ -36,7 +38,7 @@ function latencyScale(raw: string | undefined): number {
   return n;
 }
 
-async function startEmbedded(config: DaemonConfig, imdsDelayMs: number, log: Logger): Promise<AwsEmulator> {
+async function startEmbedded(config: DaemonConfig, realism: Ec2Realism, log: Logger): Promise<AwsEmulator> {
   ensureDirSync(config.stateDir, 'VPC_IPAM_STATE_DIR');
   const { startEmulatedNode } = await import('../../providers/aws/emulator/node.js');
   const emu = await startEmulatedNode({
@@ -44,7 +46,7 @@ async function startEmbedded(config: DaemonConfig, imdsDelayMs: number, log: Log
     subnetCidr: config.sim.subnetCidr,
     cloudSeed: config.sim.seed,
     stateFile: path.join(config.stateDir, 'aws-cloud.json'),
-    imdsDelayMs,
+    realism,
     latencyScale: latencyScale(config.env.VPC_IPAM_SIM_LATENCY_SCALE),
   }).catch((err: unknown) => {
     // The emulated node is seeded from two variables only: a refusal (subnet too large, unknown type) is theirs.
@@ -59,7 +61,7 @@ async function startEmbedded(config: DaemonConfig, imdsDelayMs: number, log: Log
 
 export async function setupAws(config: DaemonConfig, clock: Clock, log: Logger): Promise<BuiltProvider> {
   const s = parseAwsSettings(config.env);
-  const emu = s.embeddedEmulator ? await startEmbedded(config, s.embeddedImdsDelayMs, log) : undefined;
+  const emu = s.embeddedEmulator ? await startEmbedded(config, s.embeddedRealism, log) : undefined;
   if (emu && (s.ec2Endpoint || s.imdsEndpoint)) log.warn({}, 'VPC_IPAM_AWS_EMBEDDED_EMULATOR=true: ignoring AWS_EC2_ENDPOINT / AWS_EC2_METADATA_SERVICE_ENDPOINT');
   let provider: AwsProvider | undefined;
   try {

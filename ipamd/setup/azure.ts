@@ -11,8 +11,13 @@
  * saved after every change, so a restarted daemon finds its NIC as it left it.
  * Seeding (first start only): `VPC_IPAM_AZURE_EMULATOR_VM_SIZE`
  * (Standard_D4s_v5), `VPC_IPAM_AZURE_EMULATOR_SUBNET_CIDR` (10.240.0.0/24),
- * `VPC_IPAM_AZURE_EMULATOR_POD_SUBNET_CIDR` (none; when set, new
- * ipConfigurations go there); `VPC_IPAM_AZURE_EMULATOR_LRO` (async|sync).
+ * `VPC_IPAM_AZURE_EMULATOR_POD_SUBNET_CIDR` (none; when set, the VM is
+ * created with a second NIC in that subnet, and Pod addresses go on it, as
+ * on Azure: docs/azure.md, "Pod subnet"). Every start:
+ * `VPC_IPAM_AZURE_EMULATOR_LRO` (async|sync),
+ * `VPC_IPAM_AZURE_EMULATOR_OPERATION_MS` (0; how long a NIC write stays
+ * InProgress) and `VPC_IPAM_AZURE_EMULATOR_RETRY_AFTER_SECONDS` (0; Azure
+ * sends 10): set them to 3000 and 10 to feel Azure's pace.
  */
 import * as path from 'node:path';
 import { ConfigError } from '../../providers/errors.js';
@@ -29,6 +34,15 @@ function readCidr(env: DaemonConfig['env'], name: string): string | undefined {
   return raw;
 }
 
+function readWhole(env: DaemonConfig['env'], name: string, max: number): number | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  if (!/^\d+$/.test(raw) || Number(raw) > max) {
+    throw new ConfigError(name, `expected a whole number from 0 to ${max}, got "${raw}"`);
+  }
+  return Number(raw);
+}
+
 export async function setupAzure(config: DaemonConfig, clock: Clock, log: Logger): Promise<BuiltProvider> {
   const { AzureProvider, parseAzureSettings } = await import('../../providers/azure/index.js');
   const env = config.env;
@@ -42,12 +56,22 @@ export async function setupAzure(config: DaemonConfig, clock: Clock, log: Logger
   const subnetCidr = readCidr(env, 'VPC_IPAM_AZURE_EMULATOR_SUBNET_CIDR');
   const podSubnetCidr = readCidr(env, 'VPC_IPAM_AZURE_EMULATOR_POD_SUBNET_CIDR');
   const vmSize = env.VPC_IPAM_AZURE_EMULATOR_VM_SIZE?.trim();
+  const operationMs = readWhole(env, 'VPC_IPAM_AZURE_EMULATOR_OPERATION_MS', 600_000);
+  const retryAfterSeconds = readWhole(env, 'VPC_IPAM_AZURE_EMULATOR_RETRY_AFTER_SECONDS', 3600);
   ensureDirSync(config.stateDir, 'VPC_IPAM_STATE_DIR');
   const stateFile = path.join(config.stateDir, 'azure-cloud.json');
   const { startEmulatedAzureNode } = await import('../../providers/azure/emulator/node.js');
   let node;
   try {
-    node = await startEmulatedAzureNode({ stateFile, lro, ...(subnetCidr ? { subnetCidr } : {}), ...(podSubnetCidr ? { podSubnetCidr } : {}), ...(vmSize ? { vmSize } : {}) });
+    node = await startEmulatedAzureNode({
+      stateFile,
+      lro,
+      ...(subnetCidr ? { subnetCidr } : {}),
+      ...(podSubnetCidr ? { podSubnetCidr } : {}),
+      ...(vmSize ? { vmSize } : {}),
+      ...(operationMs !== undefined ? { operationMs } : {}),
+      ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
+    });
   } catch (err) {
     // A CIDR the cloud refuses (outside the VNet, too small) is a configuration mistake.
     if ((err as { code?: string }).code === 'CLOUD_INVALID') throw new ConfigError('VPC_IPAM_AZURE_EMULATOR_SUBNET_CIDR', (err as Error).message);

@@ -27,9 +27,19 @@
  * (eni-exclusion.ts, the VPC CNI's rule), and no path here deletes one. A tag changed by hand shows
  * at the next EC2 read (at most `ec2ResyncMs` later while IMDS is unchanged).
  *
+ * EC2 is eventually consistent: a call naming an ENI this provider created
+ * or changed moments ago may answer NotFound although it exists. Every such
+ * by-id call retries for up to `visibilityWaitMs` (visibility.ts) before a
+ * NotFound counts as "gone", so an unassign right after an assign is not
+ * taken as done.
+ *
  * Calls per operation: describeNode 0 while IMDS is unchanged, else 1 (+1 DescribeSubnets per new subnet,
  * cached); create 5 (DescribeInstances, Create, Attach, Modify, IMDS polls
- * aside); delete 3; assign/unassign 1.
+ * aside); delete 3; assign/unassign 1. Every Describe is filtered or paged where EC2 allows, so it draws
+ * on EC2's larger non-mutating bucket, except those naming ids (whose NotFound means something).
+ *
+ * Multi-card types (p4d.24xlarge: 4 cards × 15 ENIs): limits are the default card's (the table and
+ * DescribeInstanceTypes' `NetworkCards`), and ipamd attaches to, counts and reads only card 0.
  */
 import {
   AssignPrivateIpAddressesCommand,
@@ -59,11 +69,13 @@ import type {
   SubnetFilter,
 } from '../types.js';
 import { blocksOf, tagMap, toInstanceLimits, toNetworkInterface, toSubnet } from './convert.js';
+import { PendingCreates } from './create-tokens.js';
 import { Ec2Api } from './ec2-api.js';
 import { exclusionReason, type ManagePolicy } from './eni-exclusion.js';
 import { createAndAttach, deleteWithRetry, detachAndDelete } from './eni-lifecycle.js';
 import type { LifecycleDeps, LifecycleLog } from './eni-lifecycle.js';
 import { discoverInstance, type ImdsClient, type InstanceIdentity } from './imds-client.js';
+import { isNotFound, RecentEnis, untilVisible } from './visibility.js';
 
 export interface AwsProviderOptions {
   ec2: EC2Client;
@@ -80,6 +92,8 @@ export interface AwsProviderOptions {
   leakGraceMs?: number;
   /** MANAGE_UNTAGGED_ENI (default true): false excludes secondary ENIs not tagged for this instance. */
   manageUntaggedEni?: boolean;
+  /** How long after changing an ENI a NotFound naming it is taken for EC2's lag and retried (default 15 s). */
+  visibilityWaitMs?: number;
   log?: LifecycleLog & { info?(o: object, m?: string): void };
 }
 
@@ -101,6 +115,7 @@ export class AwsProvider implements CloudProvider {
   private readonly subnetCidrs = new Map<string, string>();
   private readonly limitsCache = new Map<string, InstanceLimits>();
   private readonly policy: ManagePolicy;
+  private readonly recent: RecentEnis;
 
   private constructor(
     private readonly o: AwsProviderOptions,
@@ -110,6 +125,7 @@ export class AwsProvider implements CloudProvider {
     this.identity = identity;
     this.subnetCidrs.set(identity.subnetId, identity.subnetCidr);
     this.policy = { instanceId: identity.instanceId, manageUntaggedEni: o.manageUntaggedEni ?? true };
+    this.recent = new RecentEnis(o.clock, o.visibilityWaitMs);
     this.reclaimer = new LeakReclaimer({
       clock: o.clock,
       ...(o.leakGraceMs !== undefined ? { graceMs: o.leakGraceMs } : {}),
@@ -140,6 +156,8 @@ export class AwsProvider implements CloudProvider {
       log: o.log,
       onAbandoned: (id) => this.reclaimer.abandon(id),
       policy: this.policy,
+      recent: this.recent,
+      pending: new PendingCreates(o.clock, o.leakGraceMs),
     };
   }
 
@@ -181,9 +199,11 @@ export class AwsProvider implements CloudProvider {
 
   private async describeNodeFromEc2(): Promise<NodeInventory> {
     const id = this.identity;
-    const nics = (await this.api.describeInterfaces({ Filters: [{ Name: 'attachment.instance-id', Values: [id.instanceId] }] })).filter(
-      (n) => (n.Attachment?.NetworkCardIndex ?? 0) === 0 && n.Attachment?.InstanceId === id.instanceId,
-    );
+    const Filters = [{ Name: 'attachment.instance-id', Values: [id.instanceId] }];
+    const listed = await this.api.describeInterfaces({ Filters });
+    const attached = listed.filter((n) => n.Attachment?.InstanceId === id.instanceId);
+    // ipamd manages network card 0 only; ENIs on other cards (EFA on p4d, say) are the instance's, not ours.
+    const nics = attached.filter((n) => (n.Attachment?.NetworkCardIndex ?? 0) === 0);
     await this.learnSubnets(nics.map((n) => n.SubnetId ?? ''));
     const interfaces = nics
       .map((n) => {
@@ -192,7 +212,8 @@ export class AwsProvider implements CloudProvider {
         return excluded ? { ...iface, excluded } : iface;
       })
       .sort((a, b) => a.deviceIndex - b.deviceIndex);
-    await this.compareWithImds(interfaces);
+    const otherCards = attached.filter((n) => !nics.includes(n)).map((n) => n.MacAddress ?? '');
+    await this.compareWithImds(interfaces, otherCards);
     return { instanceId: id.instanceId, instanceType: id.instanceType, zone: id.zone, vpcId: id.vpcId, vpcCidrs: [...id.vpcCidrs], interfaces };
   }
 
@@ -260,7 +281,10 @@ export class AwsProvider implements CloudProvider {
       ...(!ip && req.count !== undefined ? { Ipv4PrefixCount: req.count } : {}),
       ...(!ip && req.cidrs ? { Ipv4Prefixes: req.cidrs } : {}),
     };
-    const out = await this.api.call(op, (c) => c.send(new AssignPrivateIpAddressesCommand(input)));
+    const cmd = new AssignPrivateIpAddressesCommand(input);
+    const send = () => this.api.call(op, (c) => c.send(cmd), { addresses: req.kind });
+    const out = await this.byId(interfaceId, send);
+    this.recent.touch(interfaceId);
     if (ip) return (out.AssignedPrivateIpAddresses ?? []).map((a) => ({ cidr: `${a.PrivateIpAddress}/32`, kind: 'ip' }));
     return (out.AssignedIpv4Prefixes ?? []).map((p) => ({ cidr: p.Ipv4Prefix!, kind: 'prefix' }));
   }
@@ -272,11 +296,13 @@ export class AwsProvider implements CloudProvider {
       await this.unassign(interfaceId, blocks);
     } catch (err) {
       if (!CloudError.isCloud(err)) throw err;
-      if (err.code === 'CLOUD_NOT_FOUND') return; // the interface is gone, and its addresses with it
+      // The interface is gone, and its addresses with it (a recent one was retried first: see byId).
+      if (err.code === 'CLOUD_NOT_FOUND') return;
       if (err.code !== 'CLOUD_INVALID') throw err;
       // Some blocks are already gone (EC2 refuses the whole call): retry with those still there.
-      const [nic] = await this.api.describeInterfaces({ NetworkInterfaceIds: [interfaceId] }).catch((e: unknown) => {
-        if (CloudError.isCloud(e) && e.code === 'CLOUD_NOT_FOUND') return [];
+      const read = () => this.api.describeInterfaces({ NetworkInterfaceIds: [interfaceId] });
+      const [nic] = await this.byId(interfaceId, read).catch((e: unknown) => {
+        if (isNotFound(e)) return [];
         throw e;
       });
       if (!nic) return;
@@ -309,9 +335,19 @@ export class AwsProvider implements CloudProvider {
   private async unassign(interfaceId: string, blocks: AddressBlock[]): Promise<void> {
     const ips = blocks.filter((b) => b.kind === 'ip').map((b) => b.cidr.replace(/\/32$/, ''));
     const prefixes = blocks.filter((b) => b.kind === 'prefix').map((b) => b.cidr);
-    await this.api.call('UnassignPrivateIpAddresses', (c) =>
-      c.send(new UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: interfaceId, ...(ips.length ? { PrivateIpAddresses: ips } : {}), ...(prefixes.length ? { Ipv4Prefixes: prefixes } : {}) })),
-    );
+    const input = {
+      NetworkInterfaceId: interfaceId,
+      ...(ips.length ? { PrivateIpAddresses: ips } : {}),
+      ...(prefixes.length ? { Ipv4Prefixes: prefixes } : {}),
+    };
+    const cmd = new UnassignPrivateIpAddressesCommand(input);
+    const send = () => this.api.call('UnassignPrivateIpAddresses', (c) => c.send(cmd));
+    await this.byId(interfaceId, send);
+  }
+
+  /** A call naming `interfaceId`, retried while EC2 may not see an ENI we changed moments ago. */
+  private byId<T>(interfaceId: string, fn: () => Promise<T>): Promise<T> {
+    return untilVisible(this.o.clock, this.recent, interfaceId, fn);
   }
 
   /** Subnet CIDRs never change, so one DescribeSubnets per subnet ever seen. */
@@ -320,15 +356,18 @@ export class AwsProvider implements CloudProvider {
     if (missing.length > 0) await this.listSubnets({ ids: missing });
   }
 
-  /** Logs (and counts) when IMDS disagrees with EC2; EC2 wins either way. IMDS failures are ignored here. */
-  private async compareWithImds(fromEc2: NetworkInterface[]): Promise<void> {
+  /**
+   * Logs (and counts) when IMDS disagrees with EC2; EC2 wins either way. IMDS failures are ignored here. IMDS
+   * lists every card's ENIs: those EC2 shows on other cards (`otherCards`, MACs) are not "ahead".
+   */
+  private async compareWithImds(fromEc2: NetworkInterface[], otherCards: string[]): Promise<void> {
     let macs: string[];
     try {
       macs = await this.o.imds.list('network/interfaces/macs/');
     } catch {
       return;
     }
-    const ec2Macs = new Set(fromEc2.map((n) => n.mac));
+    const ec2Macs = new Set([...fromEc2.map((n) => n.mac), ...otherCards]);
     const behind = fromEc2.filter((n) => !macs.includes(n.mac)).map((n) => n.id);
     const ahead = macs.filter((m) => !ec2Macs.has(m));
     if (behind.length) this.stats.imdsBehind++;

@@ -3,8 +3,10 @@
  * Creating and deleting an ENI, the multi-call operations of the AWS
  * provider, in the VPC CNI's order (aws-vpc-cni.md §3.4, §3.5):
  *
- * create: DescribeInstances (free device index, current groups) →
- * CreateNetworkInterface (tagged at creation, with its first addresses) →
+ * create: DescribeInstances (free device index, current groups; filtered by
+ * instance id, so it draws on EC2's larger non-mutating bucket) →
+ * CreateNetworkInterface (tagged at creation, with its first addresses, and
+ * a ClientToken that a retry of the same create reuses: create-tokens.ts) →
  * AttachNetworkInterface → ModifyNetworkInterfaceAttribute
  * (DeleteOnTermination, so a terminated node takes the ENI with it) → wait
  * until IMDS lists it. Any failure undoes what was done (detach, delete), so
@@ -15,10 +17,23 @@
  * sweep (`eni-gc.ts`) is the backstop for nodes that are gone.
  *
  * delete: DescribeNetworkInterfaces (attachment) → Detach → Delete, where
- * "not found" at any step means done, and Delete is retried while EC2 still
- * reports the ENI in use (a detach takes seconds on real EC2). An excluded
- * ENI (`eni-exclusion.ts`: trunk, EFA, no_manage, foreign) is refused
- * before anything is changed.
+ * "not found" at any step means done, and Delete is retried with backoff
+ * while EC2 still reports the ENI in use: a detach takes seconds, and until
+ * it completes EC2 answers `InvalidParameterValue` "Network interface
+ * 'eni-…' is currently in use." (amazon-vpc-cni-k8s#1399; errors.ts makes it
+ * a ConflictError). An excluded ENI (`eni-exclusion.ts`: trunk, EFA,
+ * no_manage, foreign) is refused before anything is changed.
+ *
+ * Attach and Modify are retried while throttled (a throttled request did
+ * nothing), with jittered backoff, before the create is undone: undoing for
+ * a throttle would spend Create and Delete tokens of the same account,
+ * deepening the storm. Any other failure undoes at once, as before.
+ *
+ * Eventual consistency (visibility.ts): every call naming an ENI this
+ * provider created or changed moments ago treats NotFound as "not visible
+ * yet" and retries, for a bounded time. An undo never takes NotFound for
+ * done: an ENI it cannot see to delete is handed to the leak reclaim, with a
+ * log, like any undo that fails.
  */
 import {
   AttachNetworkInterfaceCommand,
@@ -30,13 +45,15 @@ import {
   type CreateNetworkInterfaceCommandInput,
 } from '@aws-sdk/client-ec2';
 import type { Clock } from '../../ipamd/util/clock.js';
-import { CloudError, CloudUnavailableError, InvalidCloudRequestError, IpLimitError, NicLimitError } from '../errors.js';
+import { CloudUnavailableError, InvalidCloudRequestError, IpLimitError, NicLimitError } from '../errors.js';
 import type { CreateInterfaceRequest, InstanceLimits, NetworkInterface } from '../types.js';
 import { toNetworkInterface } from './convert.js';
-import { retryTransient, type Ec2Api } from './ec2-api.js';
+import { createKey, type PendingCreates } from './create-tokens.js';
+import { retryTransient, throttledOnly, type Ec2Api } from './ec2-api.js';
 import { exclusionReason, type ManagePolicy } from './eni-exclusion.js';
 import type { ImdsClient, InstanceIdentity } from './imds-client.js';
 import { interfaceDescription, interfaceTags } from './tags.js';
+import { isNotFound, untilVisible, type RecentEnis } from './visibility.js';
 
 export interface LifecycleLog {
   warn(o: object, m?: string): void;
@@ -55,15 +72,21 @@ export interface LifecycleDeps {
   onAbandoned?: (eniId: string) => void;
   /** Which ENIs are not ipamd's to delete (eni-exclusion.ts). */
   policy: ManagePolicy;
+  /** ENIs changed lately, which EC2 may not see yet (visibility.ts). */
+  recent: RecentEnis;
+  /** Creates whose last attempt ended without a definite answer, and the request they sent (create-tokens.ts). */
+  pending: PendingCreates;
 }
 
-function isNotFound(err: unknown): boolean {
-  return CloudError.isCloud(err) && err.code === 'CLOUD_NOT_FOUND';
+/** A call naming `eniId`, retried while EC2 may not see it yet. */
+function byId<T>(d: LifecycleDeps, eniId: string, fn: () => Promise<T>): Promise<T> {
+  return untilVisible(d.clock, d.recent, eniId, fn);
 }
 
 /** Interfaces attached to the instance on network card 0, with their device index. */
 async function attachedInterfaces(d: LifecycleDeps): Promise<{ indexes: Set<number>; primaryGroups: string[] }> {
-  const out = await d.api.call('DescribeInstances', (c) => c.send(new DescribeInstancesCommand({ InstanceIds: [d.identity.instanceId] })));
+  const Filters = [{ Name: 'instance-id', Values: [d.identity.instanceId] }];
+  const out = await d.api.call('DescribeInstances', (c) => c.send(new DescribeInstancesCommand({ Filters })));
   const inst = out.Reservations?.[0]?.Instances?.[0];
   if (!inst) throw new CloudUnavailableError({ provider: 'aws', operation: 'DescribeInstances', cloudCode: 'MalformedResponse', message: `instance ${d.identity.instanceId} not in the response` });
   const nics = (inst.NetworkInterfaces ?? []).filter((n) => (n.Attachment?.NetworkCardIndex ?? 0) === 0);
@@ -91,7 +114,7 @@ export async function createAndAttach(d: LifecycleDeps, limits: InstanceLimits, 
   let deviceIndex = 1;
   while (indexes.has(deviceIndex)) deviceIndex++;
 
-  const input: CreateNetworkInterfaceCommandInput = {
+  const build = (): CreateNetworkInterfaceCommandInput => ({
     SubnetId: req.subnetId,
     Description: req.description ?? interfaceDescription(d.identity.instanceId),
     Groups: req.securityGroups?.length ? req.securityGroups : primaryGroups.length ? primaryGroups : d.identity.securityGroups,
@@ -103,22 +126,37 @@ export async function createAndAttach(d: LifecycleDeps, limits: InstanceLimits, 
     ],
     ...(initial?.kind === 'ip' ? { SecondaryPrivateIpAddressCount: initial.count } : {}),
     ...(initial?.kind === 'prefix' ? { Ipv4PrefixCount: initial.count } : {}),
-  };
-  const created = (await d.api.call(op, (c) => c.send(new CreateNetworkInterfaceCommand(input)))).NetworkInterface;
+  });
+  const key = createKey(req);
+  const input = d.pending.input(key, build);
+  // What was asked decides what EC2's generic "no room" answer means (errors.ts).
+  const asked = { addresses: initial?.kind ?? 'ip' } as const;
+  const create = new CreateNetworkInterfaceCommand(input);
+  let created;
+  try {
+    created = (await d.api.call(op, (c) => c.send(create), asked)).NetworkInterface;
+  } catch (err) {
+    d.pending.ended(key, input, err);
+    throw err;
+  }
+  d.pending.ended(key, input);
   const eniId = created?.NetworkInterfaceId;
   if (!created || !eniId) throw new CloudUnavailableError({ provider: 'aws', operation: op, cloudCode: 'MalformedResponse', message: 'no NetworkInterface in the response' });
+  d.recent.touch(eniId);
 
   let attachmentId: string | undefined;
   try {
-    const att = await d.api.call('AttachNetworkInterface', (c) =>
-      c.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: eniId, InstanceId: d.identity.instanceId, DeviceIndex: deviceIndex, NetworkCardIndex: 0 })),
-    );
+    const target = { InstanceId: d.identity.instanceId, DeviceIndex: deviceIndex, NetworkCardIndex: 0 };
+    const attach = new AttachNetworkInterfaceCommand({ NetworkInterfaceId: eniId, ...target });
+    const sendAttach = () => d.api.call('AttachNetworkInterface', (c) => c.send(attach));
+    const att = await byId(d, eniId, () => retryTransient(d.clock, sendAttach, { retry: throttledOnly }));
     attachmentId = att.AttachmentId;
     if (!attachmentId) throw new CloudUnavailableError({ provider: 'aws', operation: 'AttachNetworkInterface', cloudCode: 'MalformedResponse', message: 'no AttachmentId in the response' });
-    const aid = attachmentId;
-    await d.api.call('ModifyNetworkInterfaceAttribute', (c) =>
-      c.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: eniId, Attachment: { AttachmentId: aid, DeleteOnTermination: true } })),
-    );
+    d.recent.touch(eniId);
+    const Attachment = { AttachmentId: attachmentId, DeleteOnTermination: true };
+    const modify = new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: eniId, Attachment });
+    const sendModify = () => d.api.call('ModifyNetworkInterfaceAttribute', (c) => c.send(modify));
+    await byId(d, eniId, () => retryTransient(d.clock, sendModify, { retry: throttledOnly }));
     await waitUntilVisible(d, created.MacAddress ?? '', eniId);
   } catch (err) {
     await undo(d, eniId, attachmentId, err);
@@ -155,11 +193,15 @@ async function waitUntilVisible(d: LifecycleDeps, mac: string, eniId: string): P
   }
 }
 
-/** Best-effort reversal of a half-made ENI; never throws (the caller rethrows the original error). */
+/**
+ * Best-effort reversal of a half-made ENI; never throws (the caller rethrows the original error). The ENI
+ * exists (we made it), so NotFound is EC2 not seeing it yet, not success: past the visibility wait it is
+ * handed to the leak reclaim like any other failed undo.
+ */
 async function undo(d: LifecycleDeps, eniId: string, attachmentId: string | undefined, cause: unknown): Promise<void> {
   try {
     if (attachmentId) await detach(d, attachmentId);
-    await deleteWithRetry(d, eniId);
+    await deleteWithRetry(d, eniId, 10, { justCreated: true });
   } catch (err) {
     d.onAbandoned?.(eniId);
     const why = { eniId, err: (err as Error).message, cause: (cause as Error).message };
@@ -175,25 +217,38 @@ async function detach(d: LifecycleDeps, attachmentId: string): Promise<void> {
   }
 }
 
+export interface DeleteOptions {
+  /** An undo's delete of the ENI it just made: NotFound is EC2 not seeing it yet, never "already gone". */
+  justCreated?: boolean;
+}
+
 /**
- * DeleteNetworkInterface, retried while throttled or still detaching; not-found is success. The leak reclaim
+ * DeleteNetworkInterface, retried with backoff (500 ms doubling to 5 s) while throttled or still in use
+ * (detaching takes seconds), and while EC2 may not see a recently changed ENI yet. Not-found is success,
+ * except with `justCreated` (an undo): then the ENI exists and the NotFound is thrown. The leak reclaim
  * passes `attempts` 1: it must not hold the daemon's start, and its next pass retries anyway.
  */
-export async function deleteWithRetry(d: LifecycleDeps, eniId: string, attempts = 10): Promise<void> {
-  const input = { NetworkInterfaceId: eniId };
+export async function deleteWithRetry(
+  d: LifecycleDeps,
+  id: string,
+  attempts = 10,
+  o: DeleteOptions = {},
+): Promise<void> {
+  const input = { NetworkInterfaceId: id };
   const del = () => d.api.call('DeleteNetworkInterface', (c) => c.send(new DeleteNetworkInterfaceCommand(input)));
   try {
-    await retryTransient(d.clock, del, attempts, 500);
+    await byId(d, id, () => retryTransient(d.clock, del, { attempts, baseMs: 500 }));
   } catch (err) {
-    if (!isNotFound(err)) throw err;
+    if (!isNotFound(err) || o.justCreated) throw err;
   }
+  d.recent.forget(id); // deleted: a later NotFound naming it is not EC2 lagging
 }
 
 /** Detaches (if attached to this instance) and deletes an ENI. Not-found is success. */
 export async function detachAndDelete(d: LifecycleDeps, eniId: string): Promise<void> {
   let nic;
   try {
-    [nic] = await d.api.describeInterfaces({ NetworkInterfaceIds: [eniId] });
+    [nic] = await byId(d, eniId, () => d.api.describeInterfaces({ NetworkInterfaceIds: [eniId] }));
   } catch (err) {
     if (isNotFound(err)) return;
     throw err;

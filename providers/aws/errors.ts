@@ -3,12 +3,18 @@
  * The one place that looks inside `@aws-sdk/client-ec2` errors (and IMDS
  * failures) and turns them into the typed errors of `providers/errors.ts`.
  * The SDK names an error after EC2's `<Code>` (cloud-apis.md §1.4), so the
- * mapping is by name; the single exception is EC2's second wording of prefix
- * exhaustion, `InvalidParameterValue` "There aren't sufficient free Ipv4
- * addresses or prefixes" (amazon-vpc-cni-k8s#3105), which only its message
- * tells apart from other invalid values. Both prefix-exhaustion forms become
- * {@link NoPrefixBlockError}, so the reconciler's sibling-subnet and
- * fallback-to-IPs logic sees one code (the VPC CNI misses the second form).
+ * mapping is by name, except where EC2 answers the generic
+ * `InvalidParameterValue` and only its message says what happened:
+ * - "There aren't sufficient free Ipv4 addresses or prefixes": no room, for
+ *   /32 requests too (cilium/cilium#31016, amazon-vpc-cni-k8s#3105). It is
+ *   {@link NoPrefixBlockError} when the call asked for prefixes, else
+ *   {@link SubnetFullError}, so the reconciler's sibling-subnet and
+ *   fallback-to-IPs logic takes the branch it would for the specific codes
+ *   (the VPC CNI misses this form);
+ * - "Network interface 'eni-…' is currently in use.": DeleteNetworkInterface
+ *   while the ENI is attached or still detaching (amazon-vpc-cni-k8s#1399,
+ *   gruntwork-io/cloud-nuke#1132), a {@link ConflictError} that a retry
+ *   after the detach completes gets past.
  */
 import {
   CloudError,
@@ -54,15 +60,40 @@ const UNAUTHORIZED = new Set([
   'CredentialsProviderError',
 ]);
 
-/** The interface or instance is mid-change (e.g. still detaching): the same call may work shortly. */
-const CONFLICT = new Set(['InvalidNetworkInterface.InUse', 'IncorrectState', 'IncorrectInstanceState', 'ConcurrentTagAccess', 'IdempotentParameterMismatch']);
+/**
+ * The interface or instance is mid-change: the same call may work shortly. `InvalidNetworkInterface.InUse` is
+ * EC2's code for attaching an ENI that is attached ("Interface: [eni-…] in use.", terraform-provider-aws#27513).
+ */
+const CONFLICT = new Set([
+  'InvalidNetworkInterface.InUse',
+  'IncorrectState',
+  'IncorrectInstanceState',
+  'ConcurrentTagAccess',
+]);
+
+/**
+ * Answers that a retry of the same request can never get past, whatever their status:
+ * - `IdempotentParameterMismatch`: a ClientToken came back with other parameters (create-tokens.ts keeps the
+ *   whole request to avoid it); retrying with that token fails the same way, so it is not a conflict to wait out;
+ * - `DryRunOperation` (412): the request only checked permissions and changed nothing, so it is never success.
+ */
+const FINAL = new Set(['IdempotentParameterMismatch', 'DryRunOperation']);
 
 const UNAVAILABLE = new Set(['InternalError', 'InternalFailure', 'ServiceUnavailable', 'Unavailable', 'Unknown', 'TimeoutError', 'RequestTimeout', 'RequestTimeoutException']);
 
 const NETWORK = /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|ECONNABORTED|UND_ERR_\w+)$/;
 
-/** Message of EC2's second prefix-exhaustion wording. */
-export const PREFIX_SHORTAGE_TEXT = "There aren't sufficient free Ipv4 addresses or prefixes";
+/** Message of EC2's generic "no room" answer (code InvalidParameterValue), for /32s and prefixes. */
+export const CAPACITY_SHORTAGE_TEXT = "There aren't sufficient free Ipv4 addresses or prefixes";
+
+/** Message of DeleteNetworkInterface on an ENI still attached or detaching (code InvalidParameterValue). */
+const IN_USE = /^Network interface '[^']+' is currently in use\.?$/;
+
+/** What the failed call asked for, where an answer's meaning depends on it. */
+export interface Ec2CallContext {
+  /** The addresses it requested: the generic "no room" means no prefix block only for prefixes. */
+  addresses?: 'ip' | 'prefix';
+}
 
 interface SdkErrorShape {
   name?: string;
@@ -78,7 +109,7 @@ interface SdkErrorShape {
  * to a CloudError. Errors that already are CloudErrors pass through, so
  * wrapping twice is harmless.
  */
-export function mapEc2Error(err: unknown, operation: string): CloudError {
+export function mapEc2Error(err: unknown, operation: string, call: Ec2CallContext = {}): CloudError {
   if (CloudError.isCloud(err)) return err;
   const e = (typeof err === 'object' && err !== null ? err : { message: String(err) }) as SdkErrorShape;
   const netCode = e.code ?? e.cause?.code;
@@ -86,10 +117,15 @@ export function mapEc2Error(err: unknown, operation: string): CloudError {
   const name = e.name && e.name !== 'Error' ? e.name : (netCode ?? 'Unknown');
   const init: CloudErrorInit = { provider: 'aws', operation, cloudCode: name, message: e.message ?? name, cause: err };
 
+  // RequestLimitExceeded (503 on EC2) is throttling, retried with backoff and jitter (ec2-api.ts, CloudCaller).
   if (THROTTLING.has(name) || status === 429) return new ThrottledError(init);
+  if (FINAL.has(name)) return new InvalidCloudRequestError(init);
   if (name === 'InsufficientFreeAddressesInSubnet') return new SubnetFullError(init);
   if (name === 'InsufficientCidrBlocks') return new NoPrefixBlockError(init);
-  if (name === 'InvalidParameterValue' && (e.message ?? '').includes(PREFIX_SHORTAGE_TEXT)) return new NoPrefixBlockError(init);
+  if (name === 'InvalidParameterValue' && (e.message ?? '').includes(CAPACITY_SHORTAGE_TEXT)) {
+    return call.addresses === 'prefix' ? new NoPrefixBlockError(init) : new SubnetFullError(init);
+  }
+  if (name === 'InvalidParameterValue' && IN_USE.test(e.message ?? '')) return new ConflictError(init);
   if (name === 'AttachmentLimitExceeded') return new NicLimitError(init);
   if (name === 'PrivateIpAddressLimitExceeded') return new IpLimitError(init);
   if (name.endsWith('.NotFound')) return new CloudNotFoundError(init);

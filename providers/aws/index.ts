@@ -7,7 +7,7 @@
  */
 export { AwsProvider, type AwsProviderOptions } from './aws-provider.js';
 export { createEc2Client, EMULATOR_CREDENTIALS, type Ec2ClientOptions } from './ec2-client.js';
-export { mapEc2Error, PREFIX_SHORTAGE_TEXT } from './errors.js';
+export { CAPACITY_SHORTAGE_TEXT, mapEc2Error, type Ec2CallContext } from './errors.js';
 export { DEFAULT_GC_GRACE_MS, LeakedEniCollector, type GcPassReport, type LeakedEniGcOptions } from './eni-gc.js';
 export { exclusionReason, TAG_NO_MANAGE, TAG_VPC_CNI_INSTANCE_ID, type ManagePolicy } from './eni-exclusion.js';
 export { DEFAULT_IMDS_ENDPOINT, discoverInstance, ImdsClient, type InstanceIdentity } from './imds-client.js';

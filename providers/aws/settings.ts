@@ -9,6 +9,7 @@
  */
 import { readBool, readInt } from '../../ipamd/config.js';
 import { ConfigError } from '../errors.js';
+import { parseLag, parseRealism, type Ec2Realism } from './emulator/realism.js';
 import { TAG_PREFIX } from './tags.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -46,8 +47,18 @@ export interface AwsSettings {
   attachWaitMs: number;
   /** VPC_IPAM_AWS_EMBEDDED_EMULATOR: run the EC2+IMDS emulator in-process (npm start, demos). */
   embeddedEmulator: boolean;
-  /** VPC_IPAM_AWS_EMULATOR_IMDS_DELAY_MS: how far the embedded IMDS lags EC2 (default 200). */
-  embeddedImdsDelayMs: number;
+  /**
+   * How unkind the embedded emulator is: VPC_IPAM_AWS_EMULATOR_REALISM (emulator/realism.ts; default the
+   * emulate mode's), with VPC_IPAM_AWS_EMULATOR_IMDS_DELAY_MS (`N` or `MIN-MAX` ms) overriding its IMDS lag.
+   */
+  embeddedRealism: Ec2Realism;
+}
+
+function embeddedRealism(env: Env): Ec2Realism {
+  const r = parseRealism(env.VPC_IPAM_AWS_EMULATOR_REALISM, 'VPC_IPAM_AWS_EMULATOR_REALISM');
+  const lag = env.VPC_IPAM_AWS_EMULATOR_IMDS_DELAY_MS?.trim();
+  if (lag) r.imdsLagMs = parseLag(lag, 'VPC_IPAM_AWS_EMULATOR_IMDS_DELAY_MS');
+  return r;
 }
 
 function url(env: Env, name: string): string | undefined {
@@ -119,6 +130,6 @@ export function parseAwsSettings(env: Env): AwsSettings {
     manageUntaggedEni: readBool(env, 'MANAGE_UNTAGGED_ENI', true),
     attachWaitMs: readInt(env, 'VPC_IPAM_AWS_ATTACH_WAIT_SECONDS', 30, { min: 1, max: 600 }) * 1000,
     embeddedEmulator: readBool(env, 'VPC_IPAM_AWS_EMBEDDED_EMULATOR', false),
-    embeddedImdsDelayMs: readInt(env, 'VPC_IPAM_AWS_EMULATOR_IMDS_DELAY_MS', 200, { min: 0, max: 600_000 }),
+    embeddedRealism: embeddedRealism(env),
   };
 }

@@ -10,6 +10,8 @@
  * (`maxRetries: 0`) so that the daemon's CloudCaller is the one retry layer,
  * on its clock, honouring Retry-After; plain HTTP is allowed only to
  * loopback, with the bearer policy swapped for one that works over HTTP.
+ * Long-running operations are polled on the daemon's clock at the server's
+ * Retry-After (`lro-wait.ts`), not on core-lro's own timer.
  */
 import type { TokenCredential } from '@azure/core-auth';
 import type { ComputeManagementClient } from '@azure/arm-compute';
@@ -17,13 +19,30 @@ import type { NetworkInterface as ArmNic, NetworkManagementClient, Subnet as Arm
 import { nicId, parseNicId, parseSubnetId, type NicRef } from './arm-ids.js';
 import { isLoopbackUrl, loopbackBearerPolicy } from './credential.js';
 import { mapAzureError, type LroFailure } from './errors.js';
+import { waitForOperation, type LatestHeaders } from './lro-wait.js';
 
 export interface ArmClientOptions {
   endpoint: string;
   subscriptionId: string;
   credential: TokenCredential;
+  /** Wait between polls when the server sends no Retry-After. */
   lroPollIntervalMs: number;
   now: () => number;
+  /** Waits between polls of a long-running operation (the daemon's clock). */
+  sleep: (ms: number) => Promise<void>;
+}
+
+/** The last response of a call, as `onResponse` sees it: its body (a failed operation's error) and headers. */
+interface Seen {
+  body?: unknown;
+  headers?: LatestHeaders;
+}
+
+function onResponse(seen: Seen) {
+  return (raw: { parsedBody?: unknown; headers: { get(name: string): string | undefined } }) => {
+    seen.body = raw.parsedBody;
+    seen.headers = raw.headers;
+  };
 }
 
 export type { ArmNic, ArmSubnet };
@@ -128,18 +147,28 @@ export class ArmClient {
     const drop = new Set(change.remove);
     const ipConfigurations = [...(nic.ipConfigurations ?? []).filter((c) => !drop.has(c.name!)), ...change.add.map((a) => ({ ...a, privateIPAddressVersion: 'IPv4' }))];
     const operation = 'networkInterfaces.createOrUpdate';
-    let last: unknown;
+    const seen: Seen = {};
     try {
-      return await this.net.networkInterfaces.beginCreateOrUpdateAndWait(r.resourceGroup, r.name, { ...nic, ipConfigurations }, {
+      const body = { ...nic, ipConfigurations };
+      const poller = await this.net.networkInterfaces.beginCreateOrUpdate(r.resourceGroup, r.name, body, {
         updateIntervalInMs: this.o.lroPollIntervalMs,
         ...(nic.etag ? { requestOptions: { customHeaders: { 'If-Match': nic.etag } } } : {}),
-        onResponse: (raw) => {
-          last = raw.parsedBody;
-        },
+        onResponse: onResponse(seen),
       });
+      return await this.wait(poller, seen);
     } catch (err) {
-      throw mapAzureError(err, operation, lroFailureOf(last), this.o.now());
+      throw mapAzureError(err, operation, lroFailureOf(seen.body), this.o.now());
     }
+  }
+
+  private wait<T>(poller: Parameters<typeof waitForOperation<T>>[0], seen: Seen): Promise<T> {
+    const o = this.o;
+    return waitForOperation(poller, {
+      latest: () => seen.headers,
+      defaultMs: o.lroPollIntervalMs,
+      now: o.now,
+      sleep: o.sleep,
+    });
   }
 
   private async updateScaleSetVm(r: NicRef, change: IpConfigChange): Promise<ArmNic> {
@@ -162,17 +191,17 @@ export class ArmClient {
     // Images from a Compute Gallery make the PUT need gallery permissions (Azure/AKS#1819, cilium#19695).
     if (vm.storageProfile?.imageReference) vm.storageProfile.imageReference = undefined;
     const operation = 'virtualMachineScaleSetVMs.update';
-    let last: unknown;
+    const seen: Seen = {};
     try {
-      await compute.virtualMachineScaleSetVMs.beginUpdateAndWait(r.resourceGroup, vmss.name, vmss.instanceId, vm, {
+      const vms = compute.virtualMachineScaleSetVMs;
+      const poller = await vms.beginUpdate(r.resourceGroup, vmss.name, vmss.instanceId, vm, {
         updateIntervalInMs: this.o.lroPollIntervalMs,
         ...(vm.etag ? { ifMatch: vm.etag } : {}),
-        onResponse: (raw) => {
-          last = raw.parsedBody;
-        },
+        onResponse: onResponse(seen),
       });
+      await this.wait(poller, seen);
     } catch (err) {
-      throw mapAzureError(err, operation, lroFailureOf(last), this.o.now());
+      throw mapAzureError(err, operation, lroFailureOf(seen.body), this.o.now());
     }
     return this.getNic(nicId(r));
   }

@@ -7,9 +7,14 @@
  *   scale set, NIC MACs); ARM is read for the NICs themselves. An
  *   ipConfiguration is a pool address only once its provisioningState is
  *   `Succeeded`.
+ * - Pod subnet (AZURE_POD_SUBNET_ID or a NIC tagged `vpc-ipam.io/pod-nic=true`):
+ *   Pod addresses go on the VM's NIC in that subnet, and the other NICs are
+ *   reported `excluded`; with no such NIC the first describeNode throws a
+ *   ConfigError saying what the node pool must provide (`pod-nic.ts`).
  * - assignAddresses: read the whole NIC, append N Dynamic ipConfigurations
- *   (in the NIC's subnet or AZURE_POD_SUBNET_ID), PUT it back with
- *   `If-Match: <etag>` and wait for the long-running operation. A 412 (the
+ *   in the NIC's own subnet (Azure refuses two subnets on one NIC), PUT it
+ *   back with `If-Match: <etag>` and wait for the long-running operation,
+ *   polling at the server's Retry-After on the injected clock. A 412 (the
  *   NIC changed since our GET) or 409 (another operation in progress) is a
  *   ConflictError: the CloudCaller retries, which re-reads. Nothing is lost
  *   or duplicated: every write is a replacement computed from a fresh read,
@@ -45,6 +50,7 @@ import type {
 } from '../types.js';
 import { ArmClient, type ArmNic, type NewIpConfig } from './arm-client.js';
 import { normalizeMac, parseSubnetId, parseVmId, sameId } from './arm-ids.js';
+import { choosePodNic, notPodNic } from './pod-nic.js';
 import type { AzureSettings } from './config.js';
 import { defaultCredential, StaticTestCredential } from './credential.js';
 import { readImdsInstance, type ImdsInstance } from './imds.js';
@@ -67,6 +73,8 @@ export class AzureProvider implements CloudProvider {
   private identity: ImdsInstance | undefined;
   private arm: ArmClient | undefined;
   private nicIds: string[] = [];
+  /** The NIC Pods get addresses from when the node has a Pod subnet (pod-nic.ts); undefined: every NIC. */
+  private podNic: { id: string; name: string } | undefined;
   private vnetCidrs: string[] | undefined;
   private readonly subnetCidrs = new Map<string, string>();
   /** NIC id → names of ipConfigurations we PUT but have not reported as added yet. */
@@ -86,6 +94,7 @@ export class AzureProvider implements CloudProvider {
         credential,
         lroPollIntervalMs: s.lroPollIntervalMs,
         now: () => this.o.clock.now(),
+        sleep: (ms) => this.o.clock.sleep(ms),
       });
     }
     return { arm: this.arm, me: this.identity };
@@ -103,6 +112,10 @@ export class AzureProvider implements CloudProvider {
     };
     mine.sort((a, b) => order(a) - order(b));
     if (mine.length === 0) throw new InvalidCloudRequestError({ provider: 'azure', operation: 'describeNode', cloudCode: 'NotFound', message: `no NIC attached to ${me.resourceId}` });
+    // Decided before anything is cached, so a node pool without its Pod NIC fails every start the same way.
+    const pod = choosePodNic(mine, this.o.settings.podSubnetId, me.resourceId);
+    const podNic = mine.find((n) => n.id === pod);
+    this.podNic = podNic ? { id: podNic.id!, name: podNic.name ?? podNic.id! } : undefined;
     this.nicIds = mine.map((n) => n.id!);
     return this.nicIds;
   }
@@ -111,7 +124,11 @@ export class AzureProvider implements CloudProvider {
     const { arm, me } = await this.client();
     const ids = await this.discoverNics(arm, me);
     const interfaces: NetworkInterface[] = [];
-    for (const [i, id] of ids.entries()) interfaces.push(await this.toInterface(arm, await arm.getNic(id), i));
+    for (const [i, id] of ids.entries()) {
+      const nic = await this.toInterface(arm, await arm.getNic(id), i);
+      const other = this.podNic && !sameId(id, this.podNic.id);
+      interfaces.push(other ? { ...nic, excluded: notPodNic(this.podNic!.name) } : nic);
+    }
     const primarySubnet = parseSubnetId(interfaces[0]!.subnetId)!;
     if (!this.vnetCidrs) this.vnetCidrs = await arm.vnetPrefixes(primarySubnet.resourceGroup, primarySubnet.vnet);
     // Everything is reported now, so nothing is left to adopt.
@@ -238,8 +255,9 @@ export class AzureProvider implements CloudProvider {
       if (ipcs.length + want > AZURE_IPCONFIGS_PER_NIC) {
         throw new IpLimitError({ provider: 'azure', operation: 'assignAddresses', cloudCode: 'NetworkInterfaceIpConfigurationCountLimitReached', message: `${nic.name} has ${ipcs.length} of ${AZURE_IPCONFIGS_PER_NIC} IP configurations; cannot add ${want}` });
       }
+      // The NIC's own subnet: Azure refuses ipConfigurations of one NIC in two subnets.
       const primary = ipcs.find((c) => c.primary) ?? ipcs[0];
-      const subnet = { id: this.o.settings.podSubnetId ?? primary?.subnet?.id ?? '' };
+      const subnet = { id: primary?.subnet?.id ?? '' };
       const names = Array.from({ length: want }, () => `${IPCONFIG_PREFIX}${randomBytes(5).toString('hex')}`);
       const add = names.map(
         (name, i): NewIpConfig => ({

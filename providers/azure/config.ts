@@ -16,7 +16,11 @@ export interface AzureSettings {
   /** IMDS base URL (default `http://169.254.169.254`). */
   imdsEndpoint: string;
   imdsApiVersion: string;
-  /** ARM id of the subnet new ipConfigurations go to; default: the NIC's own subnet. */
+  /**
+   * ARM id of the Pod subnet: Pods get addresses from the VM's NIC in that
+   * subnet, created with the VM (`pod-nic.ts`); unset, from the NIC tagged
+   * `vpc-ipam.io/pod-nic=true`, else from every NIC in its own subnet.
+   */
   podSubnetId: string | undefined;
   /** Poll interval of long-running operations when the server sends no Retry-After. */
   lroPollIntervalMs: number;

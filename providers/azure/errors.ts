@@ -12,7 +12,11 @@
  * 3. network errors (`ECONNREFUSED`, …) and IMDS failures.
  *
  * Codes: SubnetIsFull → SubnetFullError; 409 AnotherOperationInProgress and
- * 412 (etag) → ConflictError (re-read and retry); 429 → ThrottledError with
+ * 412 PreconditionFailedEtagMismatch → ConflictError (re-read and retry);
+ * IpConfigurationsOnSameNicCannotUseDifferentSubnets and
+ * AddingOrDeletingNetworkInterfacesOnARunningVirtualMachineNotSupported →
+ * InvalidCloudRequestError (a retry cannot fix them; sources in
+ * docs/sim-cloud.md, "Azure emulator"); 429 → ThrottledError with
  * `retryAfterMs` from `retry-after-ms` / `x-ms-retry-after-ms` / `Retry-After`;
  * invalid addresses → InvalidCloudRequestError; the ipConfiguration limit →
  * IpLimitError; 401/403 → UnauthorizedError; 404 → CloudNotFoundError;
@@ -43,6 +47,7 @@ const BY_CODE: Record<string, Cls> = {
   SubnetIsFull: SubnetFullError,
   AnotherOperationInProgress: ConflictError,
   PreconditionFailed: ConflictError,
+  PreconditionFailedEtagMismatch: ConflictError,
   Conflict: ConflictError,
   RetryableError: ThrottledError,
   TooManyRequests: ThrottledError,
@@ -53,6 +58,8 @@ const BY_CODE: Record<string, Cls> = {
   InvalidResourceReference: InvalidCloudRequestError,
   InvalidRequestFormat: InvalidCloudRequestError,
   OperationNotSupported: InvalidCloudRequestError,
+  IpConfigurationsOnSameNicCannotUseDifferentSubnets: InvalidCloudRequestError,
+  AddingOrDeletingNetworkInterfacesOnARunningVirtualMachineNotSupported: InvalidCloudRequestError,
   NetworkInterfaceIpConfigurationCountLimitReached: IpLimitError,
   QuotaExceeded: IpLimitError,
   AuthorizationFailed: UnauthorizedError,

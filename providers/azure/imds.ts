@@ -6,7 +6,16 @@
  * emulator serves IMDS on its own listener). IMDS tells who we are (VM,
  * scale set, subscription, resource group, NIC MACs); ARM is the authority
  * for everything the daemon would act on.
+ *
+ * IMDS refuses an api-version it does not serve with 400 and
+ * `{"error":"Bad request. api-version is invalid or was not specified …",
+ * "newest-versions":[…]}` (MicrosoftDocs/azure-compute-docs
+ * `articles/virtual-machines/instance-metadata-service.md`, "Versioning"):
+ * that is a setting to fix, so it is a ConfigError naming
+ * AZURE_IMDS_API_VERSION and the versions IMDS offers, not a cloud failure
+ * to retry.
  */
+import { ConfigError } from '../errors.js';
 import { mapAzureError } from './errors.js';
 import { normalizeMac } from './arm-ids.js';
 import type { Clock } from '../../ipamd/util/clock.js';
@@ -49,6 +58,7 @@ export async function readImdsInstance(baseUrl: string, apiVersion: string, cloc
   } finally {
     done.abort();
   }
+  if (res.status === 400) refuseVersion(text, apiVersion);
   if (!res.ok) {
     throw mapAzureError({ name: 'RestError', statusCode: res.status, message: `IMDS ${res.status}: ${text.slice(0, 200)}`, response: { headers: res.headers } }, 'imds.instance');
   }
@@ -76,4 +86,18 @@ export async function readImdsInstance(baseUrl: string, apiVersion: string, cloc
     resourceId: need('resourceId'),
     macs,
   };
+}
+
+/** Throws the ConfigError for IMDS's "api-version is invalid" answer; returns for any other 400. */
+function refuseVersion(text: string, apiVersion: string): void {
+  let body: { error?: unknown; 'newest-versions'?: unknown };
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    return;
+  }
+  if (typeof body.error !== 'string' || !/api-version is invalid/i.test(body.error)) return;
+  const newest = Array.isArray(body['newest-versions']) ? body['newest-versions'].join(', ') : 'unknown';
+  const why = `IMDS does not serve api-version ${apiVersion}; its newest are ${newest}`;
+  throw new ConfigError('AZURE_IMDS_API_VERSION', why);
 }

@@ -9,4 +9,6 @@ export { parseAzureSettings, type AzureSettings } from './config.js';
 export { StaticTestCredential, isLoopbackUrl, loopbackBearerPolicy } from './credential.js';
 export { mapAzureError, retryAfterMs, type LroFailure } from './errors.js';
 export { readImdsInstance, type ImdsInstance } from './imds.js';
+export { MAX_POLL_WAIT_MS, nextPollWaitMs, waitForOperation } from './lro-wait.js';
+export { POD_NIC_TAG, choosePodNic } from './pod-nic.js';
 export { AZURE_RESERVED_PER_SUBNET, reservedCidrs, subnetUsable } from './subnet-math.js';

@@ -17,6 +17,14 @@
  * google-auth-library client the SDK uses (same credentials, same
  * endpoint), with `"aliasIpRanges": []` written out, then follows the
  * returned operation with the SDK as usual.
+ *
+ * Following an operation: `zoneOperations.wait` blocks for up to about two
+ * minutes, but "might return before the default deadline is reached, or
+ * might return after zero seconds" when the server is overloaded (API
+ * reference of zoneOperations.wait). A wait that comes back early and not
+ * DONE is followed by a growing pause, so an overloaded GCE is not answered
+ * with a hot loop of waits. The deadline (`operationTimeoutMs`) is checked
+ * between waits: one wait can overrun it by up to its own two minutes.
  */
 import type { protos } from '@google-cloud/compute';
 import { CloudUnavailableError } from '../errors.js';
@@ -58,7 +66,12 @@ export interface ComputeOptions {
 export interface ComputeApi {
   getInstance(t: ComputeTarget): Promise<GceInstance>;
   /** PATCHes nic0's alias ranges with its fingerprint; returns the operation GCE started. */
-  updateAliasRanges(t: ComputeTarget, fingerprint: string, ranges: AliasRange[], requestId: string): Promise<GceOperation>;
+  updateAliasRanges(
+    t: ComputeTarget,
+    fingerprint: string,
+    ranges: AliasRange[],
+    requestId: string,
+  ): Promise<GceOperation>;
   /** Follows an operation with `zoneOperations.wait` until DONE. */
   waitOperation(t: ComputeTarget, op: GceOperation): Promise<GceOperation>;
   getSubnetwork(project: string, region: string, name: string): Promise<GceSubnetwork>;
@@ -68,8 +81,16 @@ export interface ComputeApi {
 }
 
 interface AuthLike {
-  request<T>(opts: { url: string; method: string; data: unknown; headers?: Record<string, string> }): Promise<{ data: T }>;
+  request<T>(opts: { url: string; method: string; data: unknown; headers?: Record<string, string> }): Promise<{
+    data: T;
+  }>;
 }
+
+/** A wait answered sooner than this, and not DONE, came back early (see the module comment). */
+const EARLY_WAIT_MS = 1_000;
+/** Pause after an early wait: doubles from the first to the last while waits keep coming back early. */
+const WAIT_PAUSE_FIRST_MS = 50;
+const WAIT_PAUSE_MAX_MS = 2_000;
 
 /** Loads the SDK and builds the clients. */
 export async function createComputeApi(o: ComputeOptions): Promise<ComputeApi> {
@@ -78,8 +99,10 @@ export async function createComputeApi(o: ComputeOptions): Promise<ComputeApi> {
     import('@google-cloud/compute/build/src/v1/zone_operations_client.js'),
     import('@google-cloud/compute/build/src/v1/subnetworks_client.js'),
   ]);
-  const opts: NonNullable<ConstructorParameters<typeof InstancesClient>[0]> = { fallback: true, projectId: o.projectId };
-  if (o.endpoint) Object.assign(opts, { apiEndpoint: o.endpoint.host, port: o.endpoint.port, protocol: o.endpoint.protocol });
+  type ClientOptions = NonNullable<ConstructorParameters<typeof InstancesClient>[0]>;
+  const opts: ClientOptions = { fallback: true, projectId: o.projectId };
+  const e = o.endpoint;
+  if (e) Object.assign(opts, { apiEndpoint: e.host, port: e.port, protocol: e.protocol });
   const { GoogleAuth, OAuth2Client } = await import('google-auth-library');
   if (o.accessToken !== undefined) {
     const authClient = new OAuth2Client();
@@ -93,7 +116,7 @@ export async function createComputeApi(o: ComputeOptions): Promise<ComputeApi> {
   const instances = new InstancesClient(opts);
   const zoneOps = new ZoneOperationsClient(opts);
   const subnets = new SubnetworksClient(opts);
-  const base = o.endpoint ? `${o.endpoint.protocol}://${o.endpoint.host}:${o.endpoint.port}` : 'https://compute.googleapis.com';
+  const base = e ? `${e.protocol}://${e.host}:${e.port}` : 'https://compute.googleapis.com';
   const auth = instances.auth as unknown as AuthLike;
 
   async function call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
@@ -110,8 +133,12 @@ export async function createComputeApi(o: ComputeOptions): Promise<ComputeApi> {
     updateAliasRanges: (t, fingerprint, ranges, requestId) =>
       call('instances.updateNetworkInterface', async () => {
         if (ranges.length === 0) {
-          const url = `${base}/compute/v1/projects/${enc(t.project)}/zones/${enc(t.zone)}/instances/${enc(t.instance)}/updateNetworkInterface?networkInterface=nic0&requestId=${enc(requestId)}`;
-          const res = await auth.request<IOperation>({ url, method: 'PATCH', data: { name: 'nic0', fingerprint, aliasIpRanges: [] }, headers: { 'content-type': 'application/json' } });
+          const zone = `${base}/compute/v1/projects/${enc(t.project)}/zones/${enc(t.zone)}`;
+          const instance = `${zone}/instances/${enc(t.instance)}`;
+          const url = `${instance}/updateNetworkInterface?networkInterface=nic0&requestId=${enc(requestId)}`;
+          const data = { name: 'nic0', fingerprint, aliasIpRanges: [] };
+          const headers = { 'content-type': 'application/json' };
+          const res = await auth.request<IOperation>({ url, method: 'PATCH', data, headers });
           return toOperation(res.data);
         }
         const [lro] = await instances.updateNetworkInterface({
@@ -128,11 +155,20 @@ export async function createComputeApi(o: ComputeOptions): Promise<ComputeApi> {
       call('zoneOperations.wait', async () => {
         const deadline = o.clock.now() + o.operationTimeoutMs;
         let op = first;
-        while (op.status !== 'DONE') {
+        for (let early = 0; op.status !== 'DONE';) {
           if (o.clock.now() >= deadline) {
-            throw new CloudUnavailableError({ provider: 'gcp', operation: 'zoneOperations.wait', cloudCode: 'operationTimeout', message: `operation ${op.name} not DONE after ${o.operationTimeoutMs} ms` });
+            const message = `operation ${op.name} not DONE after ${o.operationTimeoutMs} ms`;
+            const init = { provider: 'gcp', operation: 'zoneOperations.wait', cloudCode: 'operationTimeout', message };
+            throw new CloudUnavailableError(init);
           }
+          const asked = o.clock.now();
           op = toOperation((await zoneOps.wait({ project: t.project, zone: t.zone, operation: op.name }))[0]);
+          if (op.status === 'DONE' || o.clock.now() - asked >= EARLY_WAIT_MS) {
+            early = 0;
+            continue;
+          }
+          const pause = Math.min(WAIT_PAUSE_MAX_MS, WAIT_PAUSE_FIRST_MS * 2 ** early++, deadline - o.clock.now());
+          if (pause > 0) await o.clock.sleep(pause);
         }
         return op;
       }),
@@ -145,7 +181,10 @@ export async function createComputeApi(o: ComputeOptions): Promise<ComputeApi> {
           region: s.region ?? region,
           network: s.network ?? '',
           ipCidrRange: s.ipCidrRange ?? '',
-          secondaryIpRanges: (s.secondaryIpRanges ?? []).map((r) => ({ rangeName: r.rangeName ?? '', ipCidrRange: r.ipCidrRange ?? '' })),
+          secondaryIpRanges: (s.secondaryIpRanges ?? []).map((r) => ({
+            rangeName: r.rangeName ?? '',
+            ipCidrRange: r.ipCidrRange ?? '',
+          })),
         };
       }),
 
@@ -153,7 +192,8 @@ export async function createComputeApi(o: ComputeOptions): Promise<ComputeApi> {
       call('instances.aggregatedList', async () => {
         const out: GceInstance[] = [];
         // autoPaginate:false only silences gax's warning; the async iterator always pages itself.
-        for await (const [, scoped] of instances.aggregatedListAsync({ project, maxResults: 500 }, { autoPaginate: false })) {
+        const pages = instances.aggregatedListAsync({ project, maxResults: 500 }, { autoPaginate: false });
+        for await (const [, scoped] of pages) {
           for (const i of scoped.instances ?? []) if (i.networkInterfaces?.length) out.push(toInstance(i));
         }
         return out;

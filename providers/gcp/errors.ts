@@ -125,7 +125,7 @@ export function mapGcpError(raw: unknown, operation: string): CloudError {
   }
   const reason = p.reason;
   if (/^IP_SPACE_EXHAUSTED/.test(reason)) return new SubnetFullError(init(reason));
-  if (p.status === 429 || /rateLimitExceeded|RATE_LIMIT_EXCEEDED|RESOURCE_EXHAUSTED/.test(reason)) return new ThrottledError(init(reason || 'rateLimitExceeded'));
+  if (p.status === 429 || /ratelimitexceeded|rate_limit_exceeded|resource_exhausted/i.test(reason)) return new ThrottledError(init(reason || 'rateLimitExceeded'));
   if (p.status === 412) return new ConflictError(init(reason || 'conditionNotMet'));
   if (reason === 'resourceNotReady' || p.status === 409) return new ConflictError(init(reason || 'conflict'));
   if (p.status === 401 || p.status === 403) return new UnauthorizedError(init(reason || String(p.status)));

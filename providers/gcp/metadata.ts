@@ -10,7 +10,7 @@
  * Only identity comes from here. The alias ranges the daemon acts on come
  * from `instances.get`, which is authoritative; metadata may lag.
  */
-import { CloudNotFoundError, CloudUnavailableError } from '../errors.js';
+import { CloudNotFoundError, CloudUnavailableError, UnauthorizedError } from '../errors.js';
 import { mapGcpError } from './errors.js';
 import type { GcpClock } from './types.js';
 
@@ -38,18 +38,37 @@ export class GceMetadataClient {
     const ac = new AbortController();
     const stop = new AbortController();
     // The timeout runs on the injected clock; it is cancelled as soon as the answer is in.
+    const timeout = Object.assign(new Error(`metadata ${path}: no answer in ${this.timeoutMs} ms`), {
+      name: 'TimeoutError',
+    });
     this.clock.sleep(this.timeoutMs, stop.signal).then(
-      () => ac.abort(Object.assign(new Error(`metadata ${path}: no answer in ${this.timeoutMs} ms`), { name: 'TimeoutError' })),
+      () => ac.abort(timeout),
       () => {},
     );
+    const init = (cloudCode: string, message: string) => ({
+      provider: 'gcp',
+      operation: 'metadata',
+      cloudCode,
+      message,
+    });
     try {
       const res = await fetch(url, { headers: { 'Metadata-Flavor': 'Google' }, signal: ac.signal, redirect: 'error' });
       const body = await res.text();
       if (res.headers.get('metadata-flavor') !== 'Google') {
-        throw new CloudUnavailableError({ provider: 'gcp', operation: 'metadata', cloudCode: 'invalidMetadataResponse', message: `${url}: answer lacks the Metadata-Flavor: Google header (HTTP ${res.status})` });
+        const why = `${url}: answer lacks the Metadata-Flavor: Google header (HTTP ${res.status})`;
+        throw new CloudUnavailableError(init('invalidMetadataResponse', why));
       }
-      if (res.status === 404) throw new CloudNotFoundError({ provider: 'gcp', operation: 'metadata', cloudCode: 'notFound', message: `${url} does not exist` });
-      if (!res.ok) throw new CloudUnavailableError({ provider: 'gcp', operation: 'metadata', cloudCode: String(res.status), message: `${url}: HTTP ${res.status}: ${body.slice(0, 200)}` });
+      if (res.status === 404) throw new CloudNotFoundError(init('notFound', `${url} does not exist`));
+      if (res.status === 403) {
+        // A refusal, not an outage: the same request gets the same answer. GCE refuses any request that
+        // carries X-Forwarded-For, i.e. that went through a proxy (docs.cloud.google.com/compute/docs/metadata/
+        // querying-metadata).
+        const why = `${url}: the metadata server refused the request (HTTP 403: ${body.trim().slice(0, 120)})`;
+        throw new UnauthorizedError(init('metadataForbidden', `${why}; was it sent through a proxy?`));
+      }
+      if (!res.ok) {
+        throw new CloudUnavailableError(init(String(res.status), `${url}: HTTP ${res.status}: ${body.slice(0, 200)}`));
+      }
       return body.trim();
     } catch (err) {
       throw mapGcpError(err, `metadata ${path}`);
@@ -70,7 +89,8 @@ export class GceMetadataClient {
       this.get('instance/network-interfaces/0/mac'),
     ]);
     // `projects/123/zones/us-central1-a` and `projects/123/machineTypes/e2-standard-4`: the last segment is the name.
-    return { project, projectNumber, zone: lastSegment(zonePath), instance, machineType: lastSegment(machinePath), ip, mac };
+    const zone = lastSegment(zonePath);
+    return { project, projectNumber, zone, instance, machineType: lastSegment(machinePath), ip, mac };
   }
 }
 

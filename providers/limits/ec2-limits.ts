@@ -22,13 +22,18 @@ export interface Ec2InstanceLimits extends InstanceLimits {
   vcpus: number;
   hypervisor: Ec2Hypervisor;
   bareMetal: boolean;
+  /**
+   * Network cards (DescribeInstanceTypes `MaximumNetworkCards`), each taking `maxInterfaces` ENIs
+   * (p4d.24xlarge: 4 × 15 = 60). ipamd attaches only to card 0, so `maxInterfaces` is what it may use.
+   */
+  networkCards: number;
 }
 
 const rows = (table as unknown as Ec2LimitsFile).types;
 const cache = new Map<string, Ec2InstanceLimits>();
 
 function fromRow(instanceType: string, row: Ec2LimitsRow): Ec2InstanceLimits {
-  const [maxInterfaces, ipv4PerInterface, vcpus, hypervisor, bareMetal] = row;
+  const [maxInterfaces, ipv4PerInterface, vcpus, hypervisor, bareMetal, networkCards = 1] = row;
   return {
     instanceType,
     maxInterfaces,
@@ -42,6 +47,7 @@ function fromRow(instanceType: string, row: Ec2LimitsRow): Ec2InstanceLimits {
     vcpus,
     hypervisor,
     bareMetal,
+    networkCards,
   };
 }
 

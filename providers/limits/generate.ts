@@ -64,7 +64,14 @@ export function toRow(name: string, t: SourceType): Ec2LimitsRow {
   if (!isPositiveInt(t.ipv4PerEni)) throw new Error(`${name}: bad ipv4PerEni ${String(t.ipv4PerEni)}`);
   if (!isPositiveInt(t.vcpus)) throw new Error(`${name}: bad vcpus ${String(t.vcpus)}`);
   const hypervisor = t.hypervisor === 'nitro' || t.hypervisor === 'xen' ? t.hypervisor : null;
-  return [maxInterfaces, t.ipv4PerEni, t.vcpus, hypervisor, t.bareMetal === true];
+  const bareMetal = t.bareMetal === true;
+  const cards = t.networkCards.length;
+  if (cards <= 1) return [maxInterfaces, t.ipv4PerEni, t.vcpus, hypervisor, bareMetal];
+  // The table keeps one per-card limit, so cards that differ would be misreported: refuse them.
+  if (t.networkCards.some((c) => c.maxEnis !== maxInterfaces)) {
+    throw new Error(`${name}: network cards differ in interface limit`);
+  }
+  return [maxInterfaces, t.ipv4PerEni, t.vcpus, hypervisor, bareMetal, cards];
 }
 
 /** Serialises the table with one type per line (JSON.stringify would give one value per line). */

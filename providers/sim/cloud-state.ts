@@ -90,12 +90,19 @@ export function checkSimCloudState(raw: unknown): SimCloudState {
       num(a, 'deviceIndex', `${p}.attachment`);
       num(a, 'attachedAt', `${p}.attachment`);
       if (typeof a.deleteOnTermination !== 'boolean') bad(`${p}.attachment.deleteOnTermination`, 'a boolean');
+      const q = `${p}.attachment`;
+      const states: unknown[] = [undefined, 'attaching', 'detaching'];
+      if (!states.includes(a.state)) bad(`${q}.state`, 'attaching or detaching');
+      if ((a.state === undefined) !== (a.settlesAt === undefined)) bad(`${q}.settlesAt`, 'set exactly when state is');
+      if (a.settlesAt !== undefined) num(a, 'settlesAt', q);
+      if (a.networkCardIndex !== undefined) num(a, 'networkCardIndex', q);
     }
     if ((o.status === 'in-use') !== (o.attachment !== undefined)) bad(`${p}.status`, 'in-use exactly when attached');
   });
   list(raw, 'instanceTypes', (o, p) => {
     str(o, 'instanceType', p);
     for (const k of ['maxInterfaces', 'ipv4PerInterface', 'prefixLength']) num(o, k, p);
+    if (o.networkCards !== undefined) num(o, 'networkCards', p);
     for (const k of ['supportsIps', 'supportsPrefixes', 'canCreateInterfaces']) {
       if (typeof o[k] !== 'boolean') bad(`${p}.${k}`, 'a boolean');
     }

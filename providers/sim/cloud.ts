@@ -23,10 +23,10 @@
  * `secondary-ranges.ts`); `subnetReserved` sets GCE's reserved addresses.
  */
 import type { CloudError } from '../errors.js';
-import type { InstanceLimits, Subnet, SubnetAllocations, SubnetFilter } from '../types.js';
-import { compareCidrs } from './addr.js';
+import type { Subnet, SubnetAllocations, SubnetFilter } from '../types.js';
 import { checkSimCloudState } from './cloud-state.js';
 import { interfaceMatches, subnetMatches, type InterfaceFilter } from './filters.js';
+import * as att from './attachment-ops.js';
 import * as ops from './interface-ops.js';
 import type { CreateInterfaceOptions, IpRequest, PrefixRequest } from './interface-ops.js';
 import {
@@ -35,6 +35,7 @@ import {
   type SimSecondaryRange,
   type SimAttachment,
   type SimCloudState,
+  type SimInstanceLimits,
   type SimInstanceView,
   type SimInterface,
   type SimReservation,
@@ -120,12 +121,12 @@ export class SimCloud {
   }
 
   /** Adds (or replaces) an instance type unknown to the EC2 table, e.g. a tiny type for tests or an Azure VM size. */
-  defineInstanceType(limits: InstanceLimits): void {
+  defineInstanceType(limits: SimInstanceLimits): void {
     this.mutate(() => this.store.instanceTypes.set(limits.instanceType, { ...limits }));
   }
 
   /** Limits of an instance type: run-time definitions first, then the EC2 table. */
-  instanceLimits(instanceType: string): InstanceLimits | undefined {
+  instanceLimits(instanceType: string): SimInstanceLimits | undefined {
     return this.store.limitsOf(instanceType);
   }
 
@@ -218,21 +219,37 @@ export class SimCloud {
     return this.mutate(() => copy(ops.createInterface(this.store, opts)));
   }
 
-  /** AttachNetworkInterface at `deviceIndex` (default: the lowest free one). */
-  attachInterface(interfaceId: string, instanceId: string, deviceIndex?: number): SimAttachment {
+  /**
+   * AttachNetworkInterface at `deviceIndex` (default: the lowest free one of card 0) of card `o.networkCardIndex`
+   * (default 0); `attaching` until `o.settlesAt`.
+   */
+  attachInterface(interfaceId: string, instanceId: string, deviceIndex?: number, o?: att.AttachOptions): SimAttachment {
     return this.mutate(() => {
       const index = deviceIndex ?? this.store.lowestFreeDeviceIndex(instanceId);
-      ops.attachInterface(this.store, interfaceId, instanceId, index);
+      att.attachInterface(this.store, interfaceId, instanceId, index, o);
       return copy(this.store.interfaces.get(interfaceId)!.attachment!);
     });
   }
 
   modifyAttachment(interfaceId: string, change: { deleteOnTermination: boolean }): void {
-    this.mutate(() => ops.modifyAttachment(this.store, interfaceId, change));
+    this.mutate(() => att.modifyAttachment(this.store, interfaceId, change));
   }
 
-  detachInterface(interfaceId: string): void {
-    this.mutate(() => ops.detachInterface(this.store, interfaceId));
+  /** ModifyNetworkInterfaceAttribute `SecurityGroupId.N`: the interface's groups become these (caller-checked). */
+  setSecurityGroups(interfaceId: string, groups: string[]): void {
+    this.mutate(() => ops.setSecurityGroups(this.store, interfaceId, groups));
+  }
+
+  /** DetachNetworkInterface: at once, or `detaching` until `t.settlesAt`. */
+  detachInterface(interfaceId: string, t?: att.Transition): void {
+    this.mutate(() => att.detachInterface(this.store, interfaceId, t));
+  }
+
+  /** Completes the attaches and detaches due at `now` (emulator time); returns when the last took effect. */
+  settle(now: number): number | undefined {
+    const at = att.settleTransitions(this.store, now);
+    if (at !== undefined) this.rev++;
+    return at;
   }
 
   deleteInterface(interfaceId: string): void {
@@ -259,14 +276,14 @@ export class SimCloud {
 
   /** CreateTags on VPCs, subnets, instances or interfaces; all ids are checked before any is tagged. */
   createTags(resourceIds: string[], tags: Tags): void {
-    const targets = resourceIds.map((id) => this.taggable(id, 'CreateTags'));
+    const targets = resourceIds.map((id) => topo.taggable(this.store, id, 'CreateTags'));
     this.mutate(() => {
       for (const t of targets) Object.assign(t.tags, tags);
     });
   }
 
   deleteTags(resourceIds: string[], keys: string[]): void {
-    const targets = resourceIds.map((id) => this.taggable(id, 'DeleteTags'));
+    const targets = resourceIds.map((id) => topo.taggable(this.store, id, 'DeleteTags'));
     this.mutate(() => {
       for (const t of targets) for (const k of keys) delete t.tags[k];
     });
@@ -334,17 +351,8 @@ export class SimCloud {
    * because prefixes can still be delegated from them.
    */
   subnetAllocations(subnetId: string): SubnetAllocations {
-    const op = 'DescribeSubnets';
-    const subnet = this.store.subnet(subnetId, op);
-    const used = this.store.space(subnet.id, op).cloudReservedCidrs();
-    for (const n of this.store.interfaces.values()) {
-      if (n.subnetId !== subnet.id) continue;
-      // Prefixes from a secondary range (GCE alias ranges) are not in this subnet's space.
-      const own = n.prefixes.filter((p) => this.store.prefixSpace(n, p)?.rangeId === undefined);
-      used.push(`${n.primaryIp}/32`, ...n.privateIps.map((ip) => `${ip}/32`), ...own);
-    }
-    for (const r of this.store.reservations.values()) if (r.subnetId === subnet.id && r.type !== 'prefix') used.push(r.cidr);
-    return { subnet: this.subnetView(subnet), used: used.sort(compareCidrs) };
+    const { subnet, used } = topo.subnetAllocations(this.store, subnetId);
+    return { subnet: this.subnetView(subnet), used };
   }
 
   /** Aligned, entirely free blocks of `prefixLength` the cloud could delegate now (EC2: /28), in a subnet or a secondary range. */
@@ -396,14 +404,5 @@ export class SimCloud {
   private subnetView(s: SimSubnet): Subnet {
     const free = this.store.space(s.id, 'DescribeSubnets').freeCount();
     return { id: s.id, cidr: s.cidr, zone: s.zone, vpcId: s.vpcId, availableAddresses: free, tags: { ...s.tags } };
-  }
-
-  private taggable(id: string, op: string): { tags: Tags } {
-    const st = this.store;
-    if (id.startsWith('eni-')) return st.nic(id, op);
-    if (id.startsWith('subnet-')) return st.subnet(id, op);
-    if (id.startsWith('vpc-')) return st.vpc(id, op);
-    if (id.startsWith('i-')) return st.instance(id, op);
-    throw st.fail('invalidParameter', op, `Invalid id: '${id}'`);
   }
 }

@@ -1,7 +1,8 @@
 /**
  * @module sim interface operations
- * What the cloud does to interfaces: create, attach, modify, detach, delete,
- * and assign/unassign secondary addresses and prefixes. Each function is one
+ * What the cloud does to interfaces: create, delete, change security groups,
+ * and assign/unassign secondary addresses and prefixes (attach, modify and
+ * detach are in `attachment-ops.ts`). Each function is one
  * cloud action and is atomic: it validates everything, then either applies
  * all of its changes or throws a typed error having changed nothing (taken
  * addresses are given back through {@link Claims}).
@@ -11,8 +12,7 @@
  *   attached (`PrivateIpAddressLimitExceeded`); checked again at attach;
  * - prefixes are aligned blocks that must be entirely free
  *   (`InsufficientCidrBlocks` when the subnet has addresses but no block);
- * - attach needs a free device index and a free slot (`AttachmentLimitExceeded`);
- * - device index 0 cannot be detached; only detached interfaces can be deleted.
+ * - only detached interfaces can be deleted.
  */
 import type { InstanceLimits } from '../types.js';
 import { canonicalCidr, canonicalIp, compareCidrs, parseBlock } from './addr.js';
@@ -77,7 +77,13 @@ function attachedLimits(store: SimStore, nic: SimInterface, op: string): Instanc
   return store.instanceLimits(store.instance(nic.attachment.instanceId, op), op);
 }
 
-function checkAddressLimit(store: SimStore, nic: SimInterface, limits: InstanceLimits | undefined, adding: number, op: string): void {
+export function checkAddressLimit(
+  store: SimStore,
+  nic: SimInterface,
+  limits: InstanceLimits | undefined,
+  adding: number,
+  op: string,
+): void {
   if (!limits) return;
   const total = 1 + nic.privateIps.length + nic.prefixes.length + adding;
   if (total > limits.ipv4PerInterface) {
@@ -196,60 +202,16 @@ export function createInterface(store: SimStore, opts: CreateInterfaceOptions): 
   });
 }
 
-/** AttachNetworkInterface at `deviceIndex`; returns the attachment id. */
-export function attachInterface(store: SimStore, nicId: string, instanceId: string, deviceIndex: number): string {
-  const op = 'AttachNetworkInterface';
-  const nic = store.nic(nicId, op);
-  const inst = store.instance(instanceId, op);
-  const limits = store.instanceLimits(inst, op);
-  if (nic.attachment) throw store.fail('interfaceInUse', op, `Interface ${nic.id} is already attached to ${nic.attachment.instanceId}`);
-  if (!Number.isInteger(deviceIndex) || deviceIndex < 0) throw store.fail('invalidParameter', op, `Invalid device index ${deviceIndex}`);
-  if (nic.vpcId !== inst.vpcId || nic.zone !== inst.zone) {
-    throw store.fail('invalidParameter', op, `Interface ${nic.id} (${nic.vpcId}, ${nic.zone}) and instance ${inst.id} (${inst.vpcId}, ${inst.zone}) must share VPC and zone`);
-  }
-  if (!limits.canCreateInterfaces) throw store.fail('operationNotPermitted', op, `Interfaces cannot be attached to a running ${inst.instanceType}`);
-  const attached = store.attachedTo(inst.id);
-  if (attached.some((n) => n.attachment!.deviceIndex === deviceIndex)) {
-    throw store.fail('deviceIndexInUse', op, `Instance '${inst.id}' already has an interface attached at device index '${deviceIndex}'.`);
-  }
-  if (attached.length + 1 > limits.maxInterfaces) {
-    throw store.fail('attachmentLimit', op, `Interface count ${attached.length + 1} exceeds the limit for ${inst.instanceType}`);
-  }
-  if (nic.prefixes.length > 0 && !limits.supportsPrefixes) {
-    throw store.fail('invalidParameter', op, `Instance type ${inst.instanceType} does not support prefix delegation`);
-  }
-  checkAddressLimit(store, nic, limits, 0, op);
-  const id = store.newId('eni-attach');
-  nic.attachment = { id, instanceId: inst.id, deviceIndex, deleteOnTermination: false, attachedAt: store.now() };
-  nic.status = 'in-use';
-  return id;
-}
-
-/** ModifyNetworkInterfaceAttribute on the attachment (only deleteOnTermination is modelled). */
-export function modifyAttachment(store: SimStore, nicId: string, change: { deleteOnTermination: boolean }): void {
-  const op = 'ModifyNetworkInterfaceAttribute';
-  const nic = store.nic(nicId, op);
-  if (!nic.attachment) throw store.fail('attachmentNotFound', op, `The network interface ${nic.id} has no attachment`);
-  nic.attachment.deleteOnTermination = change.deleteOnTermination;
-}
-
-/** DetachNetworkInterface; the interface becomes `available` at once (the sim has no `detaching` state). */
-export function detachInterface(store: SimStore, nicId: string): void {
-  const op = 'DetachNetworkInterface';
-  const nic = store.nic(nicId, op);
-  if (!nic.attachment) throw store.fail('attachmentNotFound', op, `The network interface ${nic.id} has no attachment`);
-  if (nic.attachment.deviceIndex === 0) {
-    throw store.fail('operationNotPermitted', op, 'The network interface at device index 0 and networkCard index 0 cannot be detached.');
-  }
-  delete nic.attachment;
-  nic.status = 'available';
+/** ModifyNetworkInterfaceAttribute `SecurityGroupId.N`: the interface's groups become exactly these. */
+export function setSecurityGroups(store: SimStore, nicId: string, groups: string[]): void {
+  store.nic(nicId, 'ModifyNetworkInterfaceAttribute').securityGroups = [...new Set(groups)];
 }
 
 /** DeleteNetworkInterface: only a detached interface; gives all its addresses back to the subnet. */
 export function deleteInterface(store: SimStore, nicId: string): void {
   const op = 'DeleteNetworkInterface';
   const nic = store.nic(nicId, op);
-  if (nic.attachment) throw store.fail('interfaceInUse', op, `The network interface '${nic.id}' is currently in use.`);
+  if (nic.attachment) throw store.fail('deleteInUse', op, `Network interface '${nic.id}' is currently in use.`);
   releaseAll(store, nic, op);
   store.interfaces.delete(nic.id);
 }

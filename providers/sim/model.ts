@@ -46,9 +46,26 @@ export interface SimAttachment {
   deleteOnTermination: boolean;
   /** Model time (ms) of the attach; an IMDS emulator adds its propagation delay to this. */
   attachedAt: number;
+  /**
+   * EC2's attachment status while it changes (`attaching`, `detaching`); absent means `attached`, also in
+   * states saved before the transitions were modelled. Only an emulator that asks for them gets them.
+   */
+  state?: SimAttachmentState;
+  /** Emulator time (ms) at which `state` ends: `attaching` becomes attached, `detaching` detached. */
+  settlesAt?: number;
+  /** EC2 NetworkCardIndex on a multi-card type; absent means card 0 (every attach before cards were modelled). */
+  networkCardIndex?: number;
 }
 
-/** EC2 status: `available` = detached, `in-use` = attached. */
+export type SimAttachmentState = 'attaching' | 'detaching';
+
+/**
+ * An instance type as the sim knows it: the neutral limits, `maxInterfaces` being per network card, and how many
+ * cards it has (EC2 `MaximumNetworkCards`; absent: 1). The EC2 table's entries carry it (`Ec2InstanceLimits`).
+ */
+export type SimInstanceLimits = InstanceLimits & { networkCards?: number };
+
+/** EC2 status: `available` = detached, `in-use` = attached (also while attaching or detaching). */
 export type SimInterfaceStatus = 'available' | 'in-use';
 
 /**
@@ -136,7 +153,7 @@ export interface SimCloudState {
   instances: SimInstance[];
   interfaces: SimInterface[];
   /** Instance types defined at run time (on top of the EC2 table). */
-  instanceTypes: InstanceLimits[];
+  instanceTypes: SimInstanceLimits[];
   /** Secondary ranges; absent in states saved before they existed (read as none). */
   secondaryRanges?: SimSecondaryRange[];
   /** Reserved addresses per primary range; absent means EC2's (first 4, last 1). */

@@ -34,6 +34,7 @@ export type SimErrorKind =
   | 'attachmentNotFound'
   | 'reservationNotFound'
   | 'interfaceInUse'
+  | 'deleteInUse'
   | 'deviceIndexInUse'
   | 'addressInUse'
   | 'operationNotPermitted'
@@ -56,7 +57,11 @@ export const EC2_ERROR_CODES: SimErrorCodes = {
   vpcNotFound: 'InvalidVpcID.NotFound',
   attachmentNotFound: 'InvalidAttachmentID.NotFound',
   reservationNotFound: 'InvalidSubnetCidrReservationID.NotFound', // UNVERIFIED
-  interfaceInUse: 'InvalidNetworkInterface.InUse', // UNVERIFIED (cloud-apis.md §1.6)
+  // Attaching an ENI that is attached: "Interface: [eni-…] in use." (terraform-provider-aws#27513).
+  interfaceInUse: 'InvalidNetworkInterface.InUse',
+  // Deleting one still attached or detaching: "Network interface 'eni-…' is currently in use."
+  // (amazon-vpc-cni-k8s#1399, gruntwork-io/cloud-nuke#1132): the generic code, told apart by its message.
+  deleteInUse: 'InvalidParameterValue',
   deviceIndexInUse: 'InvalidParameterValue', // UNVERIFIED: moto does not check
   addressInUse: 'InvalidIPAddress.InUse', // UNVERIFIED
   operationNotPermitted: 'OperationNotPermitted',
@@ -80,6 +85,7 @@ const CLASS_OF: Readonly<Record<SimErrorKind, CloudErrorClass>> = {
   attachmentNotFound: CloudNotFoundError,
   reservationNotFound: CloudNotFoundError,
   interfaceInUse: InvalidCloudRequestError,
+  deleteInUse: InvalidCloudRequestError,
   deviceIndexInUse: InvalidCloudRequestError,
   addressInUse: InvalidCloudRequestError,
   operationNotPermitted: InvalidCloudRequestError,

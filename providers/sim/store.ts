@@ -11,11 +11,19 @@
  * range id, with no reserved addresses.
  */
 import { CheckpointError, type CloudError } from '../errors.js';
-import type { InstanceLimits } from '../types.js';
 import { lookupEc2Limits } from '../limits/ec2-limits.js';
 import { parseBlock } from './addr.js';
 import { EC2_RESERVED, SubnetSpace } from './address-space.js';
-import type { SimInstance, SimInterface, SimReservation, SimReservedCounts, SimSecondaryRange, SimSubnet, SimVpc } from './model.js';
+import type {
+  SimInstance,
+  SimInstanceLimits,
+  SimInterface,
+  SimReservation,
+  SimReservedCounts,
+  SimSecondaryRange,
+  SimSubnet,
+  SimVpc,
+} from './model.js';
 import { Prng } from './prng.js';
 import type { SimErrorFactory, SimErrorKind } from './sim-errors.js';
 import type { TimeSource } from './time.js';
@@ -26,7 +34,7 @@ export class SimStore {
   readonly reservations = new Map<string, SimReservation>();
   readonly instances = new Map<string, SimInstance>();
   readonly interfaces = new Map<string, SimInterface>();
-  readonly instanceTypes = new Map<string, InstanceLimits>();
+  readonly instanceTypes = new Map<string, SimInstanceLimits>();
   readonly secondaryRanges = new Map<string, SimSecondaryRange>();
   readonly spaces = new Map<string, SubnetSpace>();
   prng: Prng;
@@ -96,29 +104,30 @@ export class SimStore {
   }
 
   /** Limits of a type: run-time definitions first, then the EC2 table. */
-  limitsOf(instanceType: string): InstanceLimits | undefined {
+  limitsOf(instanceType: string): SimInstanceLimits | undefined {
     const custom = this.instanceTypes.get(instanceType);
     if (custom) return { ...custom };
     return lookupEc2Limits(instanceType);
   }
 
   /** Limits of an existing instance; its type was checked at launch. */
-  instanceLimits(inst: SimInstance, op: string): InstanceLimits {
+  instanceLimits(inst: SimInstance, op: string): SimInstanceLimits {
     const l = this.limitsOf(inst.instanceType);
     if (!l) throw this.fail('invalidInstanceType', op, `The instance type '${inst.instanceType}' is not known`);
     return l;
   }
 
-  /** Interfaces attached to an instance, by device index. */
+  /** Interfaces attached to an instance, by network card, then device index. */
   attachedTo(instanceId: string): SimInterface[] {
-    return [...this.interfaces.values()]
-      .filter((n) => n.attachment?.instanceId === instanceId)
-      .sort((a, b) => a.attachment!.deviceIndex - b.attachment!.deviceIndex);
+    const key = (n: SimInterface) => (n.attachment!.networkCardIndex ?? 0) * 1_000 + n.attachment!.deviceIndex;
+    const mine = [...this.interfaces.values()].filter((n) => n.attachment?.instanceId === instanceId);
+    return mine.sort((a, b) => key(a) - key(b));
   }
 
-  /** Lowest device index with nothing attached (the VPC CNI's `awsGetFreeDeviceNumber`). */
+  /** Lowest device index with nothing attached on network card 0 (the VPC CNI's `awsGetFreeDeviceNumber`). */
   lowestFreeDeviceIndex(instanceId: string): number {
-    const used = new Set(this.attachedTo(instanceId).map((n) => n.attachment!.deviceIndex));
+    const onCard0 = this.attachedTo(instanceId).filter((n) => (n.attachment!.networkCardIndex ?? 0) === 0);
+    const used = new Set(onCard0.map((n) => n.attachment!.deviceIndex));
     let i = 0;
     while (used.has(i)) i++;
     return i;

@@ -6,7 +6,7 @@
  * function validates first and then changes the store, or throws a typed
  * error having changed nothing.
  */
-import { blockContains, blocksOverlap, canonicalCidr, parseBlock } from './addr.js';
+import { blockContains, blocksOverlap, canonicalCidr, compareCidrs, parseBlock } from './addr.js';
 import type { ReservationType } from './address-space.js';
 import { createInterface, releaseAll, type CreateInterfaceOptions } from './interface-ops.js';
 import type { SimInstance, SimReservation, SimSubnet, SimVpc, Tags } from './model.js';
@@ -155,4 +155,33 @@ export function occupyRandom(store: SimStore, subnetId: string, count: number, d
   const offsets = sp.chooseRandomIps(count, store.prng);
   if (!offsets) throw store.fail('subnetFull', op, `Subnet ${subnetId} has fewer than ${count} free addresses`);
   return offsets.map((o) => reserveCidr(store, subnetId, `${sp.ipAt(o)}/32`, { type: 'blocked', description }));
+}
+
+/**
+ * Everything that occupies the subnet, ascending: the cloud-reserved
+ * addresses, interface primaries and secondaries (/32), prefixes, and
+ * `blocked`/`explicit` reservations. `prefix` reservations are left out
+ * because prefixes can still be delegated from them.
+ */
+export function subnetAllocations(store: SimStore, subnetId: string): { subnet: SimSubnet; used: string[] } {
+  const op = 'DescribeSubnets';
+  const subnet = store.subnet(subnetId, op);
+  const used = store.space(subnet.id, op).cloudReservedCidrs();
+  for (const n of store.interfaces.values()) {
+    if (n.subnetId !== subnet.id) continue;
+    // Prefixes from a secondary range (GCE alias ranges) are not in this subnet's space.
+    const own = n.prefixes.filter((p) => store.prefixSpace(n, p)?.rangeId === undefined);
+    used.push(`${n.primaryIp}/32`, ...n.privateIps.map((ip) => `${ip}/32`), ...own);
+  }
+  for (const r of store.reservations.values()) if (r.subnetId === subnet.id && r.type !== 'prefix') used.push(r.cidr);
+  return { subnet, used: used.sort(compareCidrs) };
+}
+
+/** The record CreateTags/DeleteTags change, by the id's prefix (VPC, subnet, instance or interface). */
+export function taggable(store: SimStore, id: string, op: string): { tags: Tags } {
+  if (id.startsWith('eni-')) return store.nic(id, op);
+  if (id.startsWith('subnet-')) return store.subnet(id, op);
+  if (id.startsWith('vpc-')) return store.vpc(id, op);
+  if (id.startsWith('i-')) return store.instance(id, op);
+  throw store.fail('invalidParameter', op, `Invalid id: '${id}'`);
 }

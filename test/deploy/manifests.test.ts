@@ -111,7 +111,7 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
   it('probes hit the loopback introspection port the ConfigMap sets; settings parse', () => {
     const cm = find(objs, 'ConfigMap', 'vpc-ipam-config').data as Record<string, string>;
     const ipamd = podSpec(find(objs, 'DaemonSet', 'vpc-ipam-node')).containers.find((c) => c.name === 'ipamd') as Container & { readinessProbe: { httpGet: { host: string; port: number; path: string } } };
-    expect(ipamd.readinessProbe.httpGet).toEqual({ host: '127.0.0.1', port: Number(cm.INTROSPECTION_BIND_ADDRESS!.split(':')[1]), path: '/healthz' });
+    expect(ipamd.readinessProbe.httpGet).toEqual({ host: '127.0.0.1', port: Number(cm.INTROSPECTION_BIND_ADDRESS!.split(':')[1]), path: '/readyz' });
     // Readiness includes persisting; liveness does not (a restart does not fix a read-only state dir).
     const live = (ipamd as unknown as { livenessProbe: { httpGet: { host: string; path: string } } }).livenessProbe;
     expect(live.httpGet).toMatchObject({ host: '127.0.0.1', path: '/livez' });
@@ -130,9 +130,35 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
         (r) => `${r.apiGroups.join(',')}|${r.resources.join(',')}|${r.verbs.join(',')}${r.resourceNames ? `|${r.resourceNames.join(',')}` : ''}`,
       );
     expect(rules('ClusterRole', 'vpc-ipam-node')).toEqual(['|nodes|get,patch', '|nodes/status|patch', '|pods|list,watch', `${CRD_GROUP}|${PSC_PLURAL}|get`]);
-    expect(rules('Role', 'vpc-ipam-node')).toEqual(['|events|create,patch', '|pods|get', 'apps|daemonsets|get|vpc-ipam-node']);
+    expect(rules('Role', 'vpc-ipam-node')).toEqual(['|events|create,patch', '|pods|get', 'apps|daemonsets|get,watch|vpc-ipam-node']);
     expect(rules('ClusterRole', 'vpc-ipam-monitor')).toEqual(['|nodes|list']);
     expect(rules('Role', 'vpc-ipam-monitor')).toEqual(['coordination.k8s.io|leases|create', 'coordination.k8s.io|leases|get,update|vpc-ipam-monitor']);
+  });
+});
+
+describe('cloud identities: one per workload', () => {
+  const annotations = (overlay: (typeof OVERLAYS)[number], sa: string) =>
+    find(rendered[overlay], 'ServiceAccount', sa).metadata.annotations ?? {};
+  it('AWS: a role per service account', () => {
+    const node = annotations('aws', 'vpc-ipam-node')['eks.amazonaws.com/role-arn'];
+    const monitor = annotations('aws', 'vpc-ipam-monitor')['eks.amazonaws.com/role-arn'];
+    expect(node).toMatch(/:role\/vpc-ipam-node$/);
+    expect(monitor).toMatch(/:role\/vpc-ipam-monitor$/);
+  });
+  it('Azure: an identity per service account, both pods labelled for Workload Identity', () => {
+    const id = (sa: string) => annotations('azure', sa)['azure.workload.identity/client-id'];
+    expect(id('vpc-ipam-node')).toBeDefined();
+    expect(id('vpc-ipam-monitor')).toBeDefined();
+    expect(id('vpc-ipam-node')).not.toBe(id('vpc-ipam-monitor'));
+    for (const [kind, name] of [['DaemonSet', 'vpc-ipam-node'], ['Deployment', 'vpc-ipam-monitor']] as const) {
+      const labels = (find(rendered.azure, kind, name).spec as { template: { metadata: { labels: Record<string, string> } } })
+        .template.metadata.labels;
+      expect(labels['azure.workload.identity/use']).toBe('true');
+    }
+  });
+  it('GCP: Workload Identity only for the monitor (it does not apply to the hostNetwork DaemonSet)', () => {
+    expect(annotations('gcp', 'vpc-ipam-node')['iam.gke.io/gcp-service-account']).toBeUndefined();
+    expect(annotations('gcp', 'vpc-ipam-monitor')['iam.gke.io/gcp-service-account']).toMatch(/^vpc-ipam-monitor@/);
   });
 });
 

@@ -34,9 +34,13 @@ function access(r: RequestRecord): Access {
     namespace = parts[1];
     parts = parts.slice(2);
   }
-  const [res, name, sub] = parts;
+  const [res, pathName, sub] = parts;
+  // A list or watch with fieldSelector metadata.name=<n> is authorised as a request for <n> (resourceNames rules):
+  // apiserver's RequestInfoFactory sets the name from that selector.
+  const byField = /^metadata\.name=([^,]+)$/.exec(r.query.fieldSelector ?? '')?.[1];
+  const name = pathName ?? (r.method === 'GET' ? byField : undefined);
   const verb =
-    r.method === 'GET' ? (name ? 'get' : r.query.watch === 'true' ? 'watch' : 'list') : ({ POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as Record<string, string>)[r.method]!;
+    r.method === 'GET' ? (pathName ? 'get' : r.query.watch === 'true' ? 'watch' : 'list') : ({ POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as Record<string, string>)[r.method]!;
   return { group, resource: sub ? `${res}/${sub}` : res!, verb, ...(namespace ? { namespace } : {}), ...(name ? { name } : {}) };
 }
 
@@ -87,7 +91,7 @@ describe('RBAC against real usage', () => {
       c.server.create('podsubnetconfigs', { metadata: { name: 'later' }, spec: { subnetIds: [cloud.subnets.pods] } });
       await until('conflist and publication', () => d.running.k8s!.conflistInstalledAt !== undefined && c.server.count('PATCH', '/api/v1/nodes/rb-1/status') > 0, 30_000);
       await until('a reaper pass', () => (d.running.k8s!.reaper!.stats.passes ?? 0) > 1, 30_000);
-      await d.running.stop(); // uninstall check: own Pod, DaemonSet
+      await d.running.stop(); // uninstall check: own Pod, DaemonSet (read, and the watch kept on it)
       check(c.server.requests, rulesOf(objs, 'vpc-ipam-node'));
     } finally {
       await c.server.stop();

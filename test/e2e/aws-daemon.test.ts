@@ -133,7 +133,7 @@ describe('aws daemon: prefix exhaustion', () => {
   });
 
   it('no /28 anywhere (EC2 saying InvalidParameterValue): PREFIX_FALLBACK_TO_IPS=true serves Pods from /32s', async () => {
-    const emu = await startEmulator({ prefixShortage: 'InvalidParameterValue' });
+    const emu = await startEmulator({ realism: { capacityWording: 'generic' } });
     emulators.push(emu);
     for (const s of emu.cloud.describeSubnets()) fragment(emu, s.id, Number(s.cidr.split('.')[2]));
     const d = await start({ ENABLE_PREFIX_DELEGATION: 'true', PREFIX_FALLBACK_TO_IPS: 'true' }, {}, emu);

@@ -20,6 +20,8 @@ afterAll(async () => {
 });
 
 const QUIET = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+// The strict emulator's timings at a tenth (attach 200 ms, detach 300 ms, IMDS 100-500 ms): all on, and quick.
+const FAST_REALISM = 'scale=0.1';
 
 async function add(h: DaemonHandle, id: string): Promise<string> {
   const res = await callIpamd(h.socket, { v: PROTOCOL_VERSION, op: 'add', network: 'vpc-ipam', containerId: id, ifName: 'eth0' }, 20_000);
@@ -33,7 +35,14 @@ interface Nics {
 
 describe('vpc-ipamd process on the aws provider', () => {
   it('runs on its embedded emulator, and a SIGKILL loses neither assignments nor cloud state', async () => {
-    let h = await startDaemon({ ...QUIET, VPC_IPAM_PROVIDER: 'aws', VPC_IPAM_AWS_EMBEDDED_EMULATOR: 'true', WARM_IP_TARGET: '2', MINIMUM_IP_TARGET: '4' });
+    let h = await startDaemon({
+      ...QUIET,
+      VPC_IPAM_PROVIDER: 'aws',
+      VPC_IPAM_AWS_EMBEDDED_EMULATOR: 'true',
+      VPC_IPAM_AWS_EMULATOR_REALISM: FAST_REALISM,
+      WARM_IP_TARGET: '2',
+      MINIMUM_IP_TARGET: '4',
+    });
     handles.push(h);
     const ips = new Map<string, string>();
     for (let i = 0; i < 12; i++) ips.set(`c${i}`, await add(h, `c${i}`));
@@ -60,7 +69,8 @@ describe('vpc-ipamctl emulate', () => {
   it('serves EC2 + IMDS for one node to a separate daemon process, with IMDS lagging', async () => {
     assertBuilt();
     const ctl = path.join(REPO, 'dist/ipamd/ctl/main.js');
-    const emu = spawn(process.execPath, [ctl, 'emulate', '--provider', 'aws', '--listen', '127.0.0.1:0', '--instance-type', 'm5.xlarge', '--subnet', '10.0.4.0/24', '--metadata-delay-ms', '300', '--json'], {
+    const args = ['--instance-type', 'm5.xlarge', '--subnet', '10.0.4.0/24', '--metadata-delay-ms', '300', '--realism', FAST_REALISM];
+    const emu = spawn(process.execPath, [ctl, 'emulate', '--provider', 'aws', '--listen', '127.0.0.1:0', ...args, '--json'], {
       env: { PATH: process.env.PATH, ...QUIET },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -117,5 +127,11 @@ describe('vpc-ipamctl emulate', () => {
     const badSubnet = await run(['--provider', 'aws', '--listen', '127.0.0.1:0', '--subnet', '10.0.0.5/24']);
     expect(badSubnet.code).toBe(2);
     expect(badSubnet.err).toMatch(/not a network address/);
+    const badWording = await run(['--provider', 'aws', '--listen', '127.0.0.1:0', '--capacity-wording', 'loud']);
+    expect(badWording.code).toBe(2);
+    expect(badWording.err).toMatch(/--capacity-wording: expected one of specific, generic, mixed/);
+    const notAws = await run(['--provider', 'gcp', '--listen', '127.0.0.1:0', '--realism', 'off']);
+    expect(notAws.code).toBe(2);
+    expect(notAws.err).toMatch(/--realism is only supported by the aws emulator/);
   });
 });

@@ -3,9 +3,12 @@
  * azure adapter and netlink plumbing, the built CNI plugin executed as a
  * runtime does, Pods in network namespaces. ADD grows the NIC's
  * ipConfigurations, the Pod gets one of them, traffic flows; DEL gives it
- * back and the pool shrinks the NIC again. Needs root; skips with a reason
- * otherwise. Runs in a throwaway host netns (test/priv-setup.ts). Pod netns are
- * named `vpcit-<owner>-az-*`, container IDs `az<pid>-*`, and afterAll removes
+ * back and the pool shrinks the NIC again. With AZURE_POD_SUBNET_ID, Pods
+ * get addresses of the VM's second NIC (created with the VM in the Pod
+ * subnet): its host link (found by MAC) gets route table 2 and the Pods'
+ * from-rules point there. Needs root; skips with a reason otherwise. Runs
+ * in a throwaway host netns (test/priv-setup.ts). Pod netns are named
+ * `vpcit-<owner>-az-*`, container IDs `az<pid>-*`, and afterAll removes
  * them, their veths and rules even when a test failed.
  */
 import * as fs from 'node:fs';
@@ -16,6 +19,8 @@ import type { AzureEmulator } from '../../providers/azure/emulator/index.js';
 import { ChainRunner, type Attachment, type ConfList } from '../cni/chain-runner.js';
 import {
   addNetns,
+  ip,
+  ipJson,
   deleteLinks,
   deleteNetnsWithPrefix,
   deleteRules,
@@ -27,7 +32,7 @@ import {
 } from '../cni/netns-tools.js';
 import { bundledPlugin, type PluginCommand } from '../cni/plugin-process.js';
 import { getJson, kill, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
-import { cloudIpconfigs, emulator } from '../providers/azure/helpers.js';
+import { cloudIpconfigs, emulator, PODS_ID, withPodNic } from '../providers/azure/helpers.js';
 
 const root = isRoot();
 if (!root) console.log('skipping test/e2e/azure-cni.priv.test.ts: needs root (network namespaces, veth, ip rules)');
@@ -60,35 +65,54 @@ async function until<T>(what: () => Promise<T> | T, pred: (v: T) => boolean): Pr
   }
 }
 
+/** ipamd with netlink plumbing against `e`, and a CNI chain of the bundled plugin that talks to it. */
+async function plumbedDaemon(e: AzureEmulator, bundle: PluginCommand, extra: Record<string, string> = {}) {
+  const daemon = await startDaemon({
+    VPC_IPAM_PROVIDER: 'azure',
+    AZURE_ARM_ENDPOINT: e.url,
+    AZURE_IMDS_ENDPOINT: e.url,
+    AZURE_LRO_POLL_INTERVAL_MS: '20',
+    VPC_IPAM_PLUMBING: 'on',
+    VPC_IPAM_METRICS_ADDRESS: 'off',
+    WARM_IP_TARGET: '2',
+    IP_COOLDOWN_PERIOD: '0',
+    VPC_IPAM_SHRINK_INTERVAL_SECONDS: '0',
+    VPC_IPAM_RECONCILE_INTERVAL_SECONDS: '1',
+    ...extra,
+  });
+  const logFile = path.join(daemon.dir, 'cni.log');
+  const plugins = [{ type: 'vpc-ipam', ipamdSocket: daemon.socket, mtu: 1500, logFile }];
+  const conf: ConfList = { cniVersion: '1.0.0', name: 'vpc-net', plugins };
+  return { daemon, chain: new ChainRunner(conf, () => bundle) };
+}
+
+/** Removes what a block made, even when a test failed: daemon, emulator, veths, rules, namespaces, bundle. */
+interface Made {
+  daemon?: DaemonHandle;
+  emu?: AzureEmulator;
+  bundle?: PluginCommand;
+  /** Pod addresses whose rules are ours. */
+  match: (a: string) => boolean;
+}
+
+async function cleanUp(o: Made) {
+  if (o.daemon) await kill(o.daemon, 'SIGKILL');
+  await o.emu?.close();
+  await deleteLinks([...containerIds].map((id) => hostVethName(id, 'eth0')));
+  await deleteRules(o.match);
+  await deleteNetnsWithPrefix(NS);
+  if (o.daemon) fs.rmSync(o.daemon.dir, { recursive: true, force: true });
+  if (o.bundle?.[1]) fs.rmSync(path.dirname(o.bundle[1]), { recursive: true, force: true });
+}
+
 describe.skipIf(!root)('vpc-ipam CNI plugin on Azure (emulated, root)', () => {
   beforeAll(async () => {
     plugin = await bundledPlugin();
     emu = await emulator({ subnetCidr: SUBNET });
-    ipamd = await startDaemon({
-      VPC_IPAM_PROVIDER: 'azure',
-      AZURE_ARM_ENDPOINT: emu.url,
-      AZURE_IMDS_ENDPOINT: emu.url,
-      AZURE_LRO_POLL_INTERVAL_MS: '20',
-      VPC_IPAM_PLUMBING: 'on',
-      VPC_IPAM_METRICS_ADDRESS: 'off',
-      WARM_IP_TARGET: '2',
-      IP_COOLDOWN_PERIOD: '0',
-      VPC_IPAM_SHRINK_INTERVAL_SECONDS: '0',
-      VPC_IPAM_RECONCILE_INTERVAL_SECONDS: '1',
-    });
-    const conf: ConfList = { cniVersion: '1.0.0', name: 'vpc-net', plugins: [{ type: 'vpc-ipam', ipamdSocket: ipamd.socket, mtu: 1500, logFile: path.join(ipamd.dir, 'cni.log') }] };
-    chain = new ChainRunner(conf, () => plugin);
+    ({ daemon: ipamd, chain } = await plumbedDaemon(emu, plugin));
   }, 180_000);
 
-  afterAll(async () => {
-    if (ipamd) await kill(ipamd, 'SIGKILL');
-    await emu?.close();
-    await deleteLinks([...containerIds].map((id) => hostVethName(id, 'eth0')));
-    await deleteRules(inSubnet);
-    await deleteNetnsWithPrefix(NS);
-    if (ipamd) fs.rmSync(ipamd.dir, { recursive: true, force: true });
-    if (plugin?.[1]) fs.rmSync(path.dirname(plugin[1]), { recursive: true, force: true });
-  }, 60_000);
+  afterAll(() => cleanUp({ daemon: ipamd, emu, bundle: plugin, match: inSubnet }), 60_000);
 
   it('ADD gives Pods NIC ipConfiguration addresses that route; DEL returns them and the NIC shrinks back', async () => {
     await until(() => getJson<{ total: number }>(ipamd, '/v1/pool'), (p) => p.total === 2);
@@ -113,5 +137,52 @@ describe.skipIf(!root)('vpc-ipam CNI plugin on Azure (emulated, root)', () => {
     await until(() => cloudIps().length, (n) => n === 2);
     const pool = await until(() => getJson<{ total: number; assigned: number }>(ipamd, '/v1/pool'), (p) => p.total === 2);
     expect(pool.assigned).toBe(0);
+  }, 120_000);
+});
+
+describe.skipIf(!root)('vpc-ipam CNI plugin on Azure with a Pod NIC (emulated, root)', () => {
+  // Subnets of their own (see SUBNET above), and the host's second link, which carries the Pod NIC's MAC.
+  const POD_SUBNET = '10.240.98.0/24';
+  const inPods = (a: string) => a.startsWith('10.240.98.');
+  const LINK = `vpcaz${process.pid % 100000}`;
+  let podEmu: AzureEmulator;
+  let d: DaemonHandle;
+  let podChain: ChainRunner;
+  let podPlugin: PluginCommand;
+
+  beforeAll(async () => {
+    // A bundle of its own: the block above removes its bundle when it ends.
+    podPlugin = await bundledPlugin();
+    podEmu = await emulator({ subnetCidr: '10.240.97.0/24', ...withPodNic(POD_SUBNET) });
+    const mac = podEmu.world.nic('node1-pod-nic')!.mac;
+    await ip('link', 'add', LINK, 'address', mac, 'type', 'veth', 'peer', 'name', `${LINK}p`);
+    await ip('link', 'set', `${LINK}p`, 'up');
+    ({ daemon: d, chain: podChain } = await plumbedDaemon(podEmu, podPlugin, { AZURE_POD_SUBNET_ID: PODS_ID }));
+  }, 180_000);
+
+  afterAll(async () => {
+    await cleanUp({ daemon: d, emu: podEmu, bundle: podPlugin, match: inPods });
+    await deleteLinks([LINK]);
+  }, 60_000);
+
+  it('gives Pods addresses of the Pod NIC, routed through its table 2 on the link with its MAC', async () => {
+    type Links = { hostLinks: Array<{ deviceIndex: number; routeTable: number; state: string; mac: string }> };
+    const configured = (v: Links) => v.hostLinks.some((l) => l.state === 'configured');
+    const { hostLinks } = await until(() => getJson<Links>(d, '/v1/nics'), configured);
+    const mac = podEmu.world.nic('node1-pod-nic')!.mac;
+    expect(hostLinks).toEqual([expect.objectContaining({ deviceIndex: 1, routeTable: 2, mac })]);
+    const table2 = await ipJson<Array<{ dst: string; gateway?: string; dev?: string }>>('route', 'show', 'table', '2');
+    expect(table2).toContainEqual(expect.objectContaining({ dst: 'default', gateway: '10.240.98.1', dev: LINK }));
+    const pod = await newPod(10);
+    const result = (await podChain.add(pod)).result;
+    const addr = podIp(result);
+    expect(inPods(addr), addr).toBe(true);
+    expect([...cloudIpconfigs(podEmu, 'node1-pod-nic').values()].map((c) => c.ip)).toContain(addr);
+    expect(cloudIpconfigs(podEmu, 'node1-nic').size).toBe(0);
+    const fromPod = (await rules()).filter((r) => r.src === addr);
+    expect(fromPod).toEqual([expect.objectContaining({ priority: 1536, table: '2' })]);
+    expect(await ping(addr), `ping ${addr}`).toBe(true);
+    await podChain.del(pod, result);
+    expect((await rules()).filter((r) => r.src === addr)).toEqual([]);
   }, 120_000);
 });

@@ -12,7 +12,7 @@ import { callIpamd } from '../../ipamd/ctl/socket-client.js';
 import { CloudUnavailableError, ThrottledError } from '../../providers/errors.js';
 import type { AzureEmulator } from '../../providers/azure/emulator/index.js';
 import { getJson, kill, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
-import { cloudIpconfigs, emulator, NODES_ID, subnetFree } from '../providers/azure/helpers.js';
+import { cloudIpconfigs, emulator, NODES_ID, PODS_ID, subnetFree, withPodNic } from '../providers/azure/helpers.js';
 
 let emu: AzureEmulator | undefined;
 const daemons: DaemonHandle[] = [];
@@ -99,6 +99,30 @@ describe('vpc-ipamd on Azure (emulated)', () => {
     expect(await poolIps(h)).toEqual(cloudIps(emu));
   });
 
+  it('with AZURE_POD_SUBNET_ID gives Pods addresses of the VM NIC in that subnet, routed by its table', async () => {
+    emu = await emulator(withPodNic());
+    const h = await daemon(emu, { WARM_IP_TARGET: '2', AZURE_POD_SUBNET_ID: PODS_ID });
+    await until(() => pool(h), (p) => p.total === 2);
+    const r = await add(h, 'pod-a');
+    expect(r.ok && 'allocation' in r).toBe(true);
+    // Device index 1: route table 2, the Pod subnet's CIDR; the address is one of the Pod NIC's.
+    if (r.ok && 'allocation' in r) {
+      expect(r.allocation).toMatchObject({ prefixLength: 32, subnetCidr: '10.240.16.0/24', routeTable: 2 });
+    }
+    await until(() => pool(h), (p) => p.total === 3 && p.available === 2);
+    const succeeded = [...cloudIpconfigs(emu, 'node1-pod-nic').values()].filter((c) => c.state === 'Succeeded');
+    const pod = succeeded.map((c) => c.ip).sort();
+    expect(await poolIps(h)).toEqual(pod);
+    expect(cloudIpconfigs(emu, 'node1-nic').size).toBe(0);
+  });
+
+  it('refuses to start with AZURE_POD_SUBNET_ID and no NIC there, saying what the node pool must provide', async () => {
+    emu = await emulator({ podSubnet: { name: 'pods', cidr: '10.240.16.0/24' } });
+    const start = startDaemon(azureEnv(emu, { AZURE_POD_SUBNET_ID: PODS_ID }));
+    await expect(start).rejects.toThrow(/AZURE_POD_SUBNET_ID: no NIC of .* second NIC in the Pod subnet/);
+    expect(emu.calls().PutNetworkInterface).toBeUndefined();
+  });
+
   it('sizes the pool in batches with WARM_POOL_POLICY=azure-batch', async () => {
     emu = await emulator();
     const h = await daemon(emu, { WARM_POOL_POLICY: 'azure-batch', AZURE_IP_BATCH_SIZE: '4', AZURE_REQUEST_THRESHOLD_PERCENT: '50', AZURE_RELEASE_THRESHOLD_PERCENT: '150' });
@@ -108,8 +132,10 @@ describe('vpc-ipamd on Azure (emulated)', () => {
     // free 1 < minFree 2 → the next multiple of 4.
     await until(() => pool(h), (p) => p.total === 8);
     for (let i = 0; i < 3; i++) expect((await del(h, `b${i}`)).ok).toBe(true);
-    // free 8 >= maxFree 6 → one batch back.
+    // free 8 >= maxFree 6 → one batch back. The pool drops the batch before its NIC write is accepted
+    // (no Pod may take an address being released), so the cloud follows a moment later.
     await until(() => pool(h), (p) => p.total === 4);
+    await until(() => cloudIps(emu!), (c) => c.length === 4);
     expect(await poolIps(h)).toEqual(cloudIps(emu));
   });
 
@@ -143,8 +169,8 @@ describe('vpc-ipamd on Azure (emulated)', () => {
   });
 
   it('resolves concurrent writers (412 etag, 409 in progress) without losing or duplicating an address', async () => {
-    // The other writer's slow operation ends by itself after 3 s (nobody polls it); ours are polled to the end.
-    emu = await emulator({}, { lro: { maxOperationMs: 3000 } });
+    // The other writer's slow operation ends by itself after 3 s (nobody polls it); ours are short.
+    emu = await emulator();
     // No resync while the other writer is active: every NIC read below is the one before our PUT.
     let h = await daemon(emu, { WARM_IP_TARGET: '2', VPC_IPAM_RESYNC_INTERVAL_SECONDS: '3600' });
     await until(() => pool(h), (p) => p.total === 2);
@@ -152,12 +178,16 @@ describe('vpc-ipamd on Azure (emulated)', () => {
     emu.afterNicRead = (name) => {
       const nic = emu!.world.nic(name)!;
       if (writes >= 2 || emu!.world.pending(nic)) return;
+      // The slow write only once our PUT has met the quick one's 412: an earlier read (the daemon reads the
+      // NIC for other reasons too) would let it run out before our next PUT, and no 409 would be seen.
+      const saw412 = emu!.log().some((e) => e.action === 'PutNetworkInterface' && e.status === 412);
+      if (writes === 1 && !saw412) return;
       writes++;
       const current = emu!.world.ipConfigs(nic).map((c) => ({ name: c.name, properties: { primary: c.primary, subnet: { id: NODES_ID }, privateIPAddress: c.ip } }));
       const body = { properties: { ipConfigurations: [...current, { name: `other-${writes}`, properties: { subnet: { id: NODES_ID } } }] } };
       // Between our GET and our PUT: first a quick write that changes the etag (→ 412),
       // then a slow one still running when we PUT (→ 409).
-      emu!.operations.put(nic, body, undefined, writes === 1 ? 'sync' : 'async');
+      emu!.operations.put(nic, body, undefined, writes === 1 ? 'sync' : 'async', 3000);
     };
     for (let i = 0; i < 2; i++) expect((await add(h, `c${i}`)).ok).toBe(true);
     await until(() => pool(h), (p) => p.total === 4 && p.available === 2);

@@ -28,12 +28,20 @@ async function until<T>(what: () => Promise<T>, pred: (v: T) => boolean): Promis
 }
 
 const pool = (h: DaemonHandle) => getJson<{ total: number }>(h, '/v1/pool');
-const nics = (h: DaemonHandle) => getJson<{ interfaces: Array<{ id: string; subnetId: string; blocks: Array<{ cidr: string }> }> }>(h, '/v1/nics');
+interface NicView {
+  id: string;
+  deviceIndex: number;
+  subnetId: string;
+  excluded?: string;
+  usable: boolean;
+  blocks: Array<{ cidr: string }>;
+}
+const nics = (h: DaemonHandle) => getJson<{ interfaces: NicView[] }>(h, '/v1/nics');
 
 describe('Azure without a cloud', () => {
   it('vpc-ipamctl emulate --provider azure serves a daemon configured from its --json output', async () => {
     expect(existsSync(CTL)).toBe(true);
-    const emu = spawn(process.execPath, [CTL, 'emulate', '--provider', 'azure', '--listen', '127.0.0.1:0', '--pod-subnet', '10.240.16.0/24', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const emu = spawn(process.execPath, [CTL, 'emulate', '--provider', 'azure', '--listen', '127.0.0.1:0', '--pod-subnet', '10.240.16.0/24', '--operation-ms', '20', '--retry-after-seconds', '0', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
     procs.push(emu);
     const line = await new Promise<string>((resolve, reject) => {
       let out = '';
@@ -50,18 +58,29 @@ describe('Azure without a cloud', () => {
     daemons.push(h);
     await until(() => pool(h), (p) => p.total === 4);
     const { interfaces } = await nics(h);
-    expect(interfaces).toHaveLength(1);
-    // AZURE_POD_SUBNET_ID from the emulator: Pod addresses come from the Pod subnet.
-    expect(interfaces[0]!.blocks.every((b) => b.cidr.startsWith('10.240.16.'))).toBe(true);
+    // The emulated VM has its Pod NIC (created with the VM); AZURE_POD_SUBNET_ID from the emulator points at it.
+    const [primary, pod] = interfaces.sort((a, b) => a.deviceIndex - b.deviceIndex);
+    expect(primary).toMatchObject({ deviceIndex: 0, usable: false, blocks: [] });
+    expect(primary!.excluded).toMatch(/Pod NIC aks-nodepool1-vm0-pod-nic/);
+    expect(pod).toMatchObject({ deviceIndex: 1, usable: true, subnetId: info.env.AZURE_POD_SUBNET_ID });
+    expect(pod!.blocks).toHaveLength(4);
+    expect(pod!.blocks.every((b) => b.cidr.startsWith('10.240.16.'))).toBe(true);
     emu.kill('SIGTERM');
     expect(await new Promise((r) => emu.once('exit', r))).toBe(0);
   });
 
   it('VPC_IPAM_AZURE_EMBEDDED_EMULATOR=true runs the emulator in the daemon and keeps its cloud across restarts', async () => {
-    let h = await startDaemon({ VPC_IPAM_PROVIDER: 'azure', VPC_IPAM_AZURE_EMBEDDED_EMULATOR: 'true', WARM_IP_TARGET: '3' });
+    // With a Pod subnet: the seeded VM gets its second NIC there, and Pod addresses go on it.
+    const embedded = {
+      VPC_IPAM_PROVIDER: 'azure',
+      VPC_IPAM_AZURE_EMBEDDED_EMULATOR: 'true',
+      VPC_IPAM_AZURE_EMULATOR_POD_SUBNET_CIDR: '10.240.16.0/24',
+    };
+    let h = await startDaemon({ ...embedded, WARM_IP_TARGET: '3' });
     daemons.push(h);
     await until(() => pool(h), (p) => p.total === 3);
     const before = (await nics(h)).interfaces;
+    expect(before.find((i) => i.deviceIndex === 1)!.blocks.every((b) => b.cidr.startsWith('10.240.16.'))).toBe(true);
     expect(existsSync(path.join(h.dir, 'state', 'azure-cloud.json'))).toBe(true);
     await kill(h, 'SIGTERM');
     h = await startDaemon({}, h);
@@ -73,5 +92,8 @@ describe('Azure without a cloud', () => {
   it('rejects a bad embedded-emulator setting by name', async () => {
     await expect(startDaemon({ VPC_IPAM_PROVIDER: 'azure', VPC_IPAM_AZURE_EMBEDDED_EMULATOR: 'maybe' })).rejects.toThrow(/VPC_IPAM_AZURE_EMBEDDED_EMULATOR/);
     await expect(startDaemon({ VPC_IPAM_PROVIDER: 'azure', AZURE_ARM_ENDPOINT: 'http://10.1.2.3:80' })).rejects.toThrow(/AZURE_ARM_ENDPOINT/);
+    const embedded = { VPC_IPAM_PROVIDER: 'azure', VPC_IPAM_AZURE_EMBEDDED_EMULATOR: 'true' };
+    const slow = { ...embedded, VPC_IPAM_AZURE_EMULATOR_RETRY_AFTER_SECONDS: 'ten' };
+    await expect(startDaemon(slow)).rejects.toThrow(/VPC_IPAM_AZURE_EMULATOR_RETRY_AFTER_SECONDS/);
   });
 });

@@ -55,24 +55,40 @@ async function until<T>(what: () => Promise<T> | T, pred: (v: T) => boolean): Pr
   }
 }
 
-type Pool = { total: number; assigned: number; available: number; mode: string; growthBlocked: { reason: string } | null };
+type Pool = {
+  total: number;
+  assigned: number;
+  available: number;
+  mode: string;
+  growthBlocked: { reason: string } | null;
+};
 const pool = (h: DaemonHandle) => getJson<Pool>(h, '/v1/pool');
 async function poolRanges(h: DaemonHandle): Promise<string[]> {
-  const { interfaces } = await getJson<{ interfaces: Array<{ id: string; blocks: Array<{ cidr: string }> }> }>(h, '/v1/nics');
+  const { interfaces } = await getJson<{ interfaces: Array<{ id: string; blocks: Array<{ cidr: string }> }> }>(
+    h,
+    '/v1/nics',
+  );
   return interfaces.flatMap((i) => i.blocks.map((b) => b.cidr)).sort();
 }
 /** nic0's ranges that are the pool's: /28s from the Pods range. */
-const cloudPool = (e: TestEmulator) => cloudRanges(e).filter((c) => c.startsWith('10.4.') && c.endsWith('/28')).sort();
+const cloudPool = (e: TestEmulator) =>
+  cloudRanges(e)
+    .filter((c) => c.startsWith('10.4.') && c.endsWith('/28'))
+    .sort();
 
 const add = (h: DaemonHandle, id: string, waitMs = 20_000): Promise<Response> =>
   callIpamd(h.socket, { v: PROTOCOL_VERSION, op: 'add', network: 'vpc-ipam', containerId: id, ifName: 'eth0', waitMs });
-const del = (h: DaemonHandle, id: string): Promise<Response> => callIpamd(h.socket, { v: PROTOCOL_VERSION, op: 'del', network: 'vpc-ipam', containerId: id, ifName: 'eth0' });
+const del = (h: DaemonHandle, id: string): Promise<Response> =>
+  callIpamd(h.socket, { v: PROTOCOL_VERSION, op: 'del', network: 'vpc-ipam', containerId: id, ifName: 'eth0' });
 
 describe('vpc-ipamd on GCE (emulated)', () => {
   it('grows nic0 by /28 alias ranges for Pods and shrinks back, the pool always equal to the cloud', async () => {
     t = await gce();
     const h = await daemon(t);
-    const first = await until(() => pool(h), (p) => p.total === 16);
+    const first = await until(
+      () => pool(h),
+      (p) => p.total === 16,
+    );
     expect(first.mode).toBe('prefix');
     expect(await poolRanges(h)).toEqual(cloudPool(t));
     const ips = new Map<string, string>();
@@ -80,20 +96,39 @@ describe('vpc-ipamd on GCE (emulated)', () => {
       const r = await add(h, `pod${i}`);
       expect(r.ok, JSON.stringify(r)).toBe(true);
       if (r.ok && 'allocation' in r) {
-        expect(r.allocation).toMatchObject({ prefixLength: 32, interfaceId: 'nic0', deviceIndex: 0, routeTable: 0, vpcCidrs: ['10.128.0.0/20', '10.4.0.0/24'] });
+        expect(r.allocation).toMatchObject({
+          prefixLength: 32,
+          interfaceId: 'nic0',
+          deviceIndex: 0,
+          routeTable: 0,
+          vpcCidrs: ['10.128.0.0/20', '10.4.0.0/24'],
+        });
         ips.set(`pod${i}`, r.allocation.ip);
       }
     }
     expect(new Set(ips.values()).size).toBe(40);
     // 40 Pods in /28s plus one unused /28 (WARM_PREFIX_TARGET=1): four ranges.
-    await until(() => pool(h), (p) => p.total === 64 && p.assigned === 40);
+    await until(
+      () => pool(h),
+      (p) => p.total === 64 && p.assigned === 40,
+    );
     const grown = cloudPool(t);
     expect(grown).toHaveLength(4);
     expect(await poolRanges(h)).toEqual(grown);
-    for (const ip of ips.values()) expect(grown.some((c) => containsAddress(c, ip)), ip).toBe(true);
+    for (const ip of ips.values())
+      expect(
+        grown.some((c) => containsAddress(c, ip)),
+        ip,
+      ).toBe(true);
     for (const id of ips.keys()) expect((await del(h, id)).ok).toBe(true);
-    await until(() => cloudPool(t!), (c) => c.length === 1);
-    await until(() => pool(h), (p) => p.total === 16 && p.assigned === 0);
+    await until(
+      () => cloudPool(t!),
+      (c) => c.length === 1,
+    );
+    await until(
+      () => pool(h),
+      (p) => p.total === 16 && p.assigned === 0,
+    );
     expect(await poolRanges(h)).toEqual(cloudPool(t));
     // Every range given back was removed from the cloud, none leaked to the range.
     expect(t.cloud.secondaryRangeAllocations(t.podsRangeId).used).toEqual(cloudPool(t));
@@ -102,9 +137,15 @@ describe('vpc-ipamd on GCE (emulated)', () => {
   it('stops growing on IP_SPACE_EXHAUSTED, hands out what it has, and says why', async () => {
     t = await gce({ podsCidr: '10.4.0.0/27' }); // two /28s
     const h = await daemon(t);
-    await until(() => pool(h), (p) => p.total === 16);
+    await until(
+      () => pool(h),
+      (p) => p.total === 16,
+    );
     for (let i = 0; i < 32; i++) expect((await add(h, `f${i}`)).ok).toBe(true);
-    const p = await until(() => pool(h), (x) => x.growthBlocked !== null);
+    const p = await until(
+      () => pool(h),
+      (x) => x.growthBlocked !== null,
+    );
     expect(p.growthBlocked!.reason).toMatch(/^IP_SPACE_EXHAUSTED: .*exhausted: range 'pods' has 0 free addresses/);
     expect(p.total).toBe(32);
     expect(cloudPool(t)).toHaveLength(2);
@@ -118,7 +159,10 @@ describe('vpc-ipamd on GCE (emulated)', () => {
     t = await gce({}, { throttle: { status: 429, retryAfterSeconds: 1 } });
     t.faults.failNext('instances.updateNetworkInterface', 2, throttled);
     const h = await daemon(t);
-    await until(() => pool(h), (p) => p.total === 16);
+    await until(
+      () => pool(h),
+      (p) => p.total === 16,
+    );
     const patches = t.emu.requests('instances.updateNetworkInterface');
     expect(patches.map((r) => r.status)).toEqual([429, 429, 200]);
     const metrics = await (await fetch(`http://${h.metrics}/metrics`)).text();
@@ -129,14 +173,22 @@ describe('vpc-ipamd on GCE (emulated)', () => {
   it('resolves a second writer changing nic0 between GET and PATCH without losing or duplicating a range', async () => {
     t = await gce();
     const h = await daemon(t, { VPC_IPAM_RESYNC_INTERVAL_SECONDS: '3600' });
-    await until(() => pool(h), (p) => p.total === 16);
+    await until(
+      () => pool(h),
+      (p) => p.total === 16,
+    );
     // Someone adds a VIP from the primary range to nic0 right before the daemon's next PATCH.
     t.emu.interleave('instances.updateNetworkInterface', () => {
-      const cur = t!.cloud.getInterface(t!.nicId).prefixes.map((cidr) => (cidr.startsWith('10.4.') ? { cidr, rangeName: 'pods' } : { cidr }));
+      const cur = t!.cloud
+        .getInterface(t!.nicId)
+        .prefixes.map((cidr) => (cidr.startsWith('10.4.') ? { cidr, rangeName: 'pods' } : { cidr }));
       t!.cloud.replaceAliasRanges(t!.nicId, [...cur, { cidr: '10.128.7.7' }]);
     });
     expect((await add(h, 'w0')).ok).toBe(true); // available 15 < 16: the daemon grows
-    await until(() => pool(h), (p) => p.total === 32);
+    await until(
+      () => pool(h),
+      (p) => p.total === 32,
+    );
     const statuses = t.emu.requests('instances.updateNetworkInterface').map((r) => r.status);
     expect(statuses).toEqual([200, 412, 200]);
     expect(cloudRanges(t)).toContain('10.128.7.7/32'); // not lost
@@ -152,7 +204,10 @@ describe('vpc-ipamd on GCE (emulated)', () => {
       return internal(a);
     });
     const h = await daemon(t);
-    await until(() => pool(h), (p) => p.total === 16);
+    await until(
+      () => pool(h),
+      (p) => p.total === 16,
+    );
     expect(seen).toEqual([[]]);
     expect(cloudPool(t)).toHaveLength(1);
     expect(t.cloud.secondaryRangeAllocations(t.podsRangeId).used).toEqual(cloudPool(t));
@@ -173,9 +228,15 @@ describe('vpc-ipamd on GCE (emulated)', () => {
     await kill(h, 'SIGKILL');
     h = await startDaemon({}, h);
     daemons.push(h);
-    const { assignments } = await getJson<{ assignments: Array<{ containerId: string; ip: string }> }>(h, '/v1/assignments');
+    const { assignments } = await getJson<{ assignments: Array<{ containerId: string; ip: string }> }>(
+      h,
+      '/v1/assignments',
+    );
     expect(new Map(assignments.map((a) => [a.containerId, a.ip]))).toEqual(got);
-    await until(() => poolRanges(h), (r) => r.join() === cloudPool(t!).join());
+    await until(
+      () => poolRanges(h),
+      (r) => r.join() === cloudPool(t!).join(),
+    );
   });
 
   it('authenticates with Application Default Credentials from the metadata server when no token is set', async () => {
@@ -185,17 +246,30 @@ describe('vpc-ipamd on GCE (emulated)', () => {
     delete env.GCP_ACCESS_TOKEN;
     const h = await startDaemon({ ...env, HOME: home, GOOGLE_APPLICATION_CREDENTIALS: '' });
     daemons.push(h);
-    await until(() => pool(h), (p) => p.total === 16);
+    await until(
+      () => pool(h),
+      (p) => p.total === 16,
+    );
     expect(t.emu.calls()['instances.updateNetworkInterface']).toBe(1);
-    expect(t.emu.requests('metadata').some((r) => r.path.endsWith('/instance/service-accounts/default/token'))).toBe(true);
+    expect(t.emu.requests('metadata').some((r) => r.path.endsWith('/instance/service-accounts/default/token'))).toBe(
+      true,
+    );
   });
 
   it('runs with the embedded emulator (npm start) and keeps its cloud across a restart', async () => {
-    let h = await startDaemon({ VPC_IPAM_PROVIDER: 'gcp', VPC_IPAM_GCP_EMBEDDED_EMULATOR: 'true', VPC_IPAM_RECONCILE_INTERVAL_SECONDS: '1' });
+    // Its zone operations take GCE-like seconds by default; 50 ms keeps the test quick.
+    const embedded = { VPC_IPAM_GCP_EMBEDDED_EMULATOR: 'true', VPC_IPAM_GCP_EMULATOR_OPERATION_MS: '50' };
+    let h = await startDaemon({ VPC_IPAM_PROVIDER: 'gcp', ...embedded, VPC_IPAM_RECONCILE_INTERVAL_SECONDS: '1' });
     daemons.push(h);
-    await until(() => pool(h), (p) => p.total === 16);
+    await until(
+      () => pool(h),
+      (p) => p.total === 16,
+    );
     const before = await poolRanges(h);
-    const saved = JSON.parse(readFileSync(path.join(h.dir, 'state', 'gcp-cloud.json'), 'utf8')) as { interfaces: Array<{ prefixes: string[] }>; secondaryRanges: Array<{ name: string }> };
+    const saved = JSON.parse(readFileSync(path.join(h.dir, 'state', 'gcp-cloud.json'), 'utf8')) as {
+      interfaces: Array<{ prefixes: string[] }>;
+      secondaryRanges: Array<{ name: string }>;
+    };
     expect(saved.secondaryRanges.map((r) => r.name)).toEqual(['pods']);
     expect(saved.interfaces[0]!.prefixes).toEqual(before);
     await kill(h, 'SIGTERM');
@@ -222,7 +296,11 @@ describe('vpc-ipamd on GCE (emulated)', () => {
     }
     expect(t.emu.calls()['instances.updateNetworkInterface']).toBeUndefined();
     const embedded = { VPC_IPAM_PROVIDER: 'gcp', VPC_IPAM_GCP_EMBEDDED_EMULATOR: 'true' };
-    await expect(startDaemon({ ...embedded, VPC_IPAM_GCP_EMULATOR_PODS_CIDR: '10.0.0.0/8' })).rejects.toThrow(/VPC_IPAM_GCP_EMULATOR_PODS_CIDR: .*10\.0\.0\.0\/8/);
-    await expect(startDaemon({ ...embedded, GCP_COMPUTE_ENDPOINT: t.emu.url })).rejects.toThrow(/GCP_COMPUTE_ENDPOINT: cannot be set with VPC_IPAM_GCP_EMBEDDED_EMULATOR=true/);
+    await expect(startDaemon({ ...embedded, VPC_IPAM_GCP_EMULATOR_PODS_CIDR: '10.0.0.0/8' })).rejects.toThrow(
+      /VPC_IPAM_GCP_EMULATOR_PODS_CIDR: .*10\.0\.0\.0\/8/,
+    );
+    await expect(startDaemon({ ...embedded, GCP_COMPUTE_ENDPOINT: t.emu.url })).rejects.toThrow(
+      /GCP_COMPUTE_ENDPOINT: cannot be set with VPC_IPAM_GCP_EMBEDDED_EMULATOR=true/,
+    );
   });
 });

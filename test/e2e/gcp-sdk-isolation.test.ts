@@ -36,7 +36,9 @@ afterEach(async () => {
 
 /** `vpc-ipamctl emulate --provider p`; returns the variables it prints. */
 async function emulate(p: string): Promise<Record<string, string>> {
-  const proc = spawn(process.execPath, [CTL, 'emulate', '--provider', p, '--listen', '127.0.0.1:0', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [CTL, 'emulate', '--provider', p, '--listen', '127.0.0.1:0', '--json'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   procs.push(proc);
   const line = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -49,13 +51,26 @@ async function emulate(p: string): Promise<Record<string, string>> {
   const info = JSON.parse(line) as { env?: Record<string, string>; endpoint: string };
   if (info.env) return info.env;
   // The aws emulator prints its endpoint only; these are the variables its human output lists.
-  return { VPC_IPAM_PROVIDER: p, AWS_EC2_ENDPOINT: info.endpoint, AWS_EC2_METADATA_SERVICE_ENDPOINT: info.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'emulator' };
+  return {
+    VPC_IPAM_PROVIDER: p,
+    AWS_EC2_ENDPOINT: info.endpoint,
+    AWS_EC2_METADATA_SERVICE_ENDPOINT: info.endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'emulator',
+  };
 }
 
 /** Runs a daemon until its pool has addresses, stops it, and returns the CommonJS files it had loaded. */
 async function loadedModules(name: string, env: Record<string, string>): Promise<string[]> {
   const dump = path.join(dir, `${name}.json`);
-  const h = await startDaemon({ WARM_IP_TARGET: '2', ...env, NODE_OPTIONS: `--require ${PRELOAD}`, MODULE_DUMP: dump, VPC_IPAM_METRICS_ADDRESS: 'off' });
+  const h = await startDaemon({
+    WARM_IP_TARGET: '2',
+    ...env,
+    NODE_OPTIONS: `--require ${PRELOAD}`,
+    MODULE_DUMP: dump,
+    VPC_IPAM_METRICS_ADDRESS: 'off',
+  });
   daemons.push(h);
   for (;;) {
     const p = await getJson<{ total: number }>(h, '/v1/pool');
@@ -68,8 +83,11 @@ async function loadedModules(name: string, env: Record<string, string>): Promise
 
 describe('the GCP SDK is loaded only on GCP', () => {
   it('a gcp daemon loads it (control)', async () => {
-    const mods = await loadedModules('gcp', { VPC_IPAM_PROVIDER: 'gcp', VPC_IPAM_GCP_EMBEDDED_EMULATOR: 'true' });
-    expect(mods.some((m) => m.includes('/node_modules/@google-cloud/compute/build/src/v1/instances_client.js'))).toBe(true);
+    const embedded = { VPC_IPAM_GCP_EMBEDDED_EMULATOR: 'true', VPC_IPAM_GCP_EMULATOR_OPERATION_MS: '50' };
+    const mods = await loadedModules('gcp', { VPC_IPAM_PROVIDER: 'gcp', ...embedded });
+    expect(mods.some((m) => m.includes('/node_modules/@google-cloud/compute/build/src/v1/instances_client.js'))).toBe(
+      true,
+    );
     expect(mods.some((m) => GOOGLE.test(m) && m.includes('google-gax'))).toBe(true);
     // Deep imports only: the package index (every Compute client) is never loaded.
     expect(mods.filter((m) => m.endsWith('/@google-cloud/compute/build/src/index.js'))).toEqual([]);

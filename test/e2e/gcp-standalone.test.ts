@@ -20,7 +20,7 @@ afterEach(async () => {
 });
 
 async function emulate(args: string[]): Promise<{ proc: ChildProcess; info: { provider: string; endpoint: string; instanceId: string; env: Record<string, string> } }> {
-  const proc = spawn(process.execPath, [CTL, 'emulate', '--provider', 'gcp', '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [CTL, 'emulate', '--provider', 'gcp', '--json', '--operation-ms', '20', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   procs.push(proc);
   const line = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -74,5 +74,10 @@ describe('GCE without a cloud', () => {
     const b = run(['--pod-subnet', '10.0.0.0/8']);
     expect(b.status).not.toBe(0);
     expect(b.stderr).toMatch(/10\.0\.0\.0\/8.*invalid/);
+    const c = run(['--retry-after-seconds', '1']);
+    expect(c.status).not.toBe(0);
+    expect(c.stderr).toMatch(/--retry-after-seconds is only supported by the azure emulator/);
+    const d = run(['--operation-ms', '-1']);
+    expect(d.stderr).toMatch(/--operation-ms must be a number from 0 to 600000, got "-1"/);
   });
 });

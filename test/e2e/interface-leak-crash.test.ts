@@ -56,6 +56,7 @@ const CASES: Array<[string, Record<string, string>, string]> = [
       VPC_IPAM_PROVIDER: 'aws',
       VPC_IPAM_AWS_EMBEDDED_EMULATOR: 'true',
       VPC_IPAM_SIM_LATENCY_SCALE: '0.5',
+      VPC_IPAM_AWS_EMULATOR_REALISM: 'scale=0.1', // strict, at a tenth of its delays
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     },
     'aws-cloud.json',

@@ -198,9 +198,11 @@ describe('readiness and persistence, real process', () => {
     let stderr = '';
     proc.stderr!.on('data', (d) => (stderr += d));
     const h = { socket: env.VPC_IPAM_SOCKET };
-    await until('/livez', async () => {
+    // Liveness answers from before init; the plugin socket only once ipamd serves.
+    await until('/livez and the plugin socket', async () => {
       if (proc.exitCode !== null) throw new Error(`ipamd exited with ${proc.exitCode}: ${stderr}`);
-      return (await fetch(`http://127.0.0.1:${iport}/livez`).then((r) => r.ok, () => false)) || undefined;
+      const live = await fetch(`http://127.0.0.1:${iport}/livez`).then((r) => r.ok, () => false);
+      return (live && (await status(h).then(() => true, () => false))) || undefined;
     }, 30_000);
 
     const s = await status(h);

@@ -38,6 +38,11 @@ describe('planPool: WARM_ENI_TARGET (AWS default)', () => {
     ]);
     const p = planPool(s, AWS_DEFAULT, M5_LARGE, ctx);
     expect(p.actions).toEqual([{ kind: 'deleteInterface', interfaceId: 'eni-1' }]);
+    // Where interfaces come with the VM (Azure's Pod NIC, GCP), an empty one is never deleted: it cannot come back.
+    const vmNics = { ...M5_LARGE, canCreateInterfaces: false };
+    expect(planPool(s, AWS_DEFAULT, vmNics, ctx).actions).toEqual([]);
+    expect(planPool(s, { ...AWS_DEFAULT, warmInterfaces: 0, warmIps: 1 }, vmNics, ctx).actions)
+      .not.toContainEqual(expect.objectContaining({ kind: 'deleteInterface' }));
   });
 
   it('does not delete an interface younger than the minimum lifetime', () => {

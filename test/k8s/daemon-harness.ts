@@ -10,7 +10,8 @@ import { PROTOCOL_VERSION, type Response } from '../../ipamd/api/protocol.js';
 import { callIpamd } from '../../ipamd/ctl/socket-client.js';
 import { createLogger } from '../../ipamd/observability/logger.js';
 import { startDaemon, type RunningDaemon } from '../../ipamd/run.js';
-import type { FakeCluster } from './helpers.js';
+import { afterAll, beforeAll } from 'vitest';
+import { startFakeCluster, type FakeCluster, type FakeClusterOptions } from './helpers.js';
 
 export interface K8sDaemon {
   running: RunningDaemon;
@@ -96,4 +97,30 @@ export async function del(d: { socket: string }, containerId: string): Promise<R
 export function ipOf(r: Response): string {
   if (!r.ok || !('allocation' in r)) throw new Error(`ADD failed: ${JSON.stringify(r)}`);
   return r.allocation.ip;
+}
+
+/**
+ * One fake cluster for a whole test file (vitest hooks): `c` is usable from
+ * the first test on; daemons pushed to `daemons` are stopped after the file,
+ * then the server.
+ */
+export function clusterPerFile(
+  opts: FakeClusterOptions = {},
+): { readonly c: FakeCluster; daemons: K8sDaemon[] } {
+  let cluster: FakeCluster | undefined;
+  const daemons: K8sDaemon[] = [];
+  beforeAll(async () => {
+    cluster = await startFakeCluster(opts);
+  });
+  afterAll(async () => {
+    for (const d of daemons) await d.running.stop().catch(() => {});
+    await cluster?.server.stop();
+  });
+  return {
+    get c() {
+      if (!cluster) throw new Error('the fake cluster starts in beforeAll');
+      return cluster;
+    },
+    daemons,
+  };
 }

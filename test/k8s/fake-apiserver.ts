@@ -1,80 +1,149 @@
 /**
  * @module fake Kubernetes API server
- * A small HTTP server on 127.0.0.1 that implements, faithfully, the few
- * endpoints vpc-ipam uses, so tests drive the real `@kubernetes/client-node`
- * (through a kubeconfig) against it:
- * - Nodes: get, list (limit/continue), create, patch (merge, strategic, JSON
- *   patch; `.status` is ignored on the main resource) and the status
- *   subresource (where only `.status` changes);
- * - Pods: get, list and watch (all namespaces or one; field selectors such
- *   as `spec.nodeName=`; label selectors; resourceVersion semantics, 410
- *   Gone as an ERROR event after `compact()`, bookmarks, timeoutSeconds),
- *   create, update, delete;
- * - Events: create, patch, list; DaemonSets: get/create/delete;
- * - Leases: get, create (409 AlreadyExists), update (409 Conflict on a stale
- *   resourceVersion; MicroTime fields must have six fractional digits, as the
- *   real decoder demands);
- * - PodSubnetConfigs (the CRD): get, list, create, validated against the
- *   CRD's schema when a validator is given.
- * Every request needs the bearer token. Errors are `Status` objects.
+ * A small HTTP(S) server on 127.0.0.1 that implements, as kube-apiserver
+ * does, the few endpoints vpc-ipam uses, so tests drive the real
+ * `@kubernetes/client-node` against it. Each behaviour cites the Kubernetes
+ * source it follows, in the module that has it:
+ * - fake/store.ts: etcd-like storage, resourceVersions, 409/404 Status
+ *   bodies, selectors, the registry strategies of each resource;
+ * - fake/registry.ts: create/update/patch (resourceVersion preconditions for
+ *   PUT and PATCH, 422 for a Lease PUT without one, decoder strictness);
+ * - fake/deletion.ts: graceful Pod deletion and finalizers (MODIFIED with
+ *   `deletionTimestamp`, then DELETED), with a kubelet stand-in;
+ * - fake/validation.ts: names, Leases, core/v1 Events, list options (422);
+ * - fake/crd.ts: podsubnetconfigs pruned and validated per the CRD;
+ *   {@link FakeApiServer.crdInstalled} = false: the CRD is not installed
+ *   (404 on its paths, its group missing from discovery: fake/routes.ts);
+ * - fake/reads.ts: list (limit/continue) and watch (410, bookmarks,
+ *   timeoutSeconds);
+ * - fake/patch.ts: merge, strategic merge and JSON patch;
+ * - fake/auth.ts: bearer tokens, and a projected token file that
+ *   {@link FakeApiServer.rotateToken} rotates (the old token gets 401);
+ *   `auth.issue()`/`auth.revoke()`: a client's own token, refused once its
+ *   ServiceAccount is deleted (open watches keep streaming);
+ * - fake/tls.ts: TLS with a CA made at start (`tls: true`);
+ * - fake/faults.ts: 429 with Retry-After, 5xx, slow answers, per path,
+ *   counted ({@link FakeApiServer.faults}).
+ * Outages: `unavailable` (every request 503), `resetConnections` (sockets
+ * destroyed before an answer), `blackholeWatches` (a watch that never says
+ * anything again), and {@link FakeApiServer.refuseConnections} (nothing
+ * listens: ECONNREFUSED) until {@link FakeApiServer.acceptConnections}
+ * listens on the same port.
  */
 import * as http from 'node:http';
+import * as https from 'node:https';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { jsonPatch, mergePatch, MERGE_KEYS, PatchError, strategicMergePatch } from './fake/patch.js';
-import { ApiError, findResource, parseFieldSelector, parseLabelSelector, Store, type K8sObject, type ResourceDef, type WatchEvent } from './fake/store.js';
+import { TokenAuth } from './fake/auth.js';
+import type { ServedCrd } from './fake/crd.js';
+import { deleteObject, KubeletStandIn, type DeleteOptions } from './fake/deletion.js';
+import { Faults, internalError } from './fake/faults.js';
+import { PatchError } from './fake/patch.js';
+import { listBody, serveWatch } from './fake/reads.js';
+import { Registry } from './fake/registry.js';
+import { resolve, type Route } from './fake/routes.js';
+import { ApiError, RESOURCES, statusBody, Store, type K8sObject, type ResourceDef } from './fake/store.js';
+import { makeTestPki, type TestPki } from './fake/tls.js';
 
 export interface RequestRecord {
   method: string;
   path: string;
   query: Record<string, string>;
   contentType?: string;
+  /** The bearer token the request carried (to see which one a client used after a rotation). */
+  token?: string;
 }
 
 export interface FakeApiServerOptions {
   token?: string;
   /** How often open watches with allowWatchBookmarks get a BOOKMARK. */
   bookmarkIntervalMs?: number;
-  /** Per-resource validators (e.g. the CRD's openAPIV3Schema); return an error message to refuse. */
+  /** The CRD serving podsubnetconfigs (pruning and schema: fake/crd.ts `loadCrd`). */
+  crd?: ServedCrd;
+  /** Per-resource validators; return an error message to refuse (422). */
   validators?: Record<string, (obj: K8sObject) => string | undefined>;
+  /** Serve HTTPS with a fresh CA (true), or with this PKI. */
+  tls?: boolean | TestPki;
+  /** How long the kubelet stand-in takes to confirm a graceful Pod deletion; undefined: never. Default: the grace. */
+  podTerminationMs?: (graceSeconds: number) => number | undefined;
 }
 
-const MICRO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}(Z|[+-]\d{2}:\d{2})$/;
-const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
-
-function statusBody(e: ApiError) {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: e.message, reason: e.reason, code: e.status };
-}
+const NOT_FOUND = '404 page not found\n';
 
 export class FakeApiServer {
   readonly store = new Store();
   readonly requests: RequestRecord[] = [];
   /** When true every request gets 503 (an API server outage). */
   unavailable = false;
+  /** When true every request's connection is destroyed before an answer (ECONNRESET / socket hang up). */
+  resetConnections = false;
+  /** When true a new watch gets its 200 and then nothing, ever (a half-open connection): no event, no end. */
+  blackholeWatches = false;
+  /** False: the podsubnetconfigs CRD is not installed (its paths 404, its group is not in discovery). */
+  crdInstalled = true;
+  /** Injected failures and delays, per path (fake/faults.ts). */
+  readonly faults = new Faults();
+  readonly auth: TokenAuth;
+  /** The serving PKI when TLS is on (`ca` is what the service account's ca.crt holds). */
+  readonly pki: TestPki | undefined;
+  private readonly registry: Registry;
+  private readonly kubelet: KubeletStandIn;
   private server: http.Server | undefined;
   private readonly watches = new Set<http.ServerResponse>();
   private port = 0;
-  readonly token: string;
 
   constructor(private readonly o: FakeApiServerOptions = {}) {
-    this.token = o.token ?? 'fake-token';
+    this.auth = new TokenAuth(o.token ?? 'fake-token');
+    this.pki = o.tls === true ? makeTestPki() : o.tls || undefined;
+    this.registry = new Registry({ store: this.store, crd: o.crd, validators: o.validators });
+    const terminationMs = o.podTerminationMs ?? ((s: number) => s * 1000);
+    this.kubelet = new KubeletStandIn({ store: this.store, now: () => Date.now() }, terminationMs);
+  }
+
+  /** The token a client must send now. */
+  get token(): string {
+    return this.auth.current;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.pki ? 'https' : 'http'}://127.0.0.1:${this.port}`;
+  }
+
+  get listenPort(): number {
+    return this.port;
   }
 
   async start(): Promise<this> {
-    this.server = http.createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as { port: number }).port;
+    await this.listen(0);
     return this;
   }
 
   async stop(): Promise<void> {
+    this.kubelet.stop();
     this.dropWatches();
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+  }
+
+  /** The API server goes away: open connections are cut and the port refuses new ones. The store is kept. */
+  async refuseConnections(): Promise<void> {
+    await this.stop();
+  }
+
+  /** Back on the same port (kubeconfigs written before still point here). */
+  async acceptConnections(): Promise<void> {
+    if (!this.server?.listening) await this.listen(this.port);
+  }
+
+  private async listen(port: number): Promise<void> {
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);
+    const pki = this.pki;
+    this.server = pki ? https.createServer({ key: pki.key, cert: pki.cert }, handler) : http.createServer(handler);
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, '127.0.0.1', resolve);
+    });
+    this.port = (this.server.address() as { port: number }).port;
   }
 
   /** Ends every open watch stream (as an API server restart or a load balancer would). */
@@ -87,15 +156,23 @@ export class FakeApiServer {
     return this.watches.size;
   }
 
-  /** Writes a kubeconfig for this server into `dir` and returns its path. */
-  writeKubeconfig(dir: string): string {
+  /** A new token in the projected file (see {@link writeServiceAccount}); the old one is refused from now on. */
+  rotateToken(o: { oldValidMs?: number } = {}): string {
+    return this.auth.rotate(o);
+  }
+
+  /** Writes a kubeconfig for this server into `dir` (with `token`, default the current one) and returns its path. */
+  writeKubeconfig(dir: string, token = this.token): string {
     const file = path.join(dir, 'kubeconfig');
+    const cluster = this.pki
+      ? { server: this.url, 'certificate-authority-data': Buffer.from(this.pki.ca).toString('base64') }
+      : // client-node only speaks plain HTTP to a cluster marked insecure-skip-tls-verify.
+        { server: this.url, 'insecure-skip-tls-verify': true };
     const kc = {
       apiVersion: 'v1',
       kind: 'Config',
-      // client-node only speaks plain HTTP to a cluster marked insecure-skip-tls-verify.
-      clusters: [{ name: 'fake', cluster: { server: this.url, 'insecure-skip-tls-verify': true } }],
-      users: [{ name: 'fake', user: { token: this.token } }],
+      clusters: [{ name: 'fake', cluster }],
+      users: [{ name: 'fake', user: { token } }],
       contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'fake' } }],
       'current-context': 'fake',
     };
@@ -103,16 +180,29 @@ export class FakeApiServer {
     return file;
   }
 
+  /**
+   * What the kubelet mounts at /var/run/secrets/kubernetes.io/serviceaccount
+   * (`token`, `ca.crt`, `namespace`), in `dir`; the token file follows every
+   * {@link rotateToken}. Returns the in-cluster environment for this server.
+   */
+  writeServiceAccount(dir: string, namespace = 'kube-system'): Record<string, string> {
+    if (!this.pki) throw new Error('the in-cluster path needs TLS: start the fake with { tls: true }');
+    writeFileSync(path.join(dir, 'ca.crt'), this.pki.ca);
+    writeFileSync(path.join(dir, 'namespace'), namespace);
+    this.auth.projectTo(path.join(dir, 'token'));
+    const port = String(this.port);
+    return { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: port, VPC_IPAM_SERVICEACCOUNT_DIR: dir };
+  }
+
   /** Requests matching method and a path prefix/regexp (for tests). */
   count(method: string, p: string | RegExp): number {
-    return this.requests.filter((r) => r.method === method && (typeof p === 'string' ? r.path === p : p.test(r.path))).length;
+    const matches = (path: string) => (typeof p === 'string' ? path === p : p.test(path));
+    return this.requests.filter((r) => r.method === method && matches(r.path)).length;
   }
 
   // ---- test helpers working on the store directly ----
   def(resource: string): ResourceDef {
-    const d = [['', 'v1'], ['apps', 'v1'], ['coordination.k8s.io', 'v1'], ['vpc-ipam.io', 'v1alpha1']]
-      .map(([g, v]) => findResource(g!, v!, resource))
-      .find((x) => x);
+    const d = RESOURCES.find((r) => r.resource === resource);
     if (!d) throw new Error(`unknown resource ${resource}`);
     return d;
   }
@@ -137,186 +227,113 @@ export class FakeApiServer {
     return this.store.update(d, ns, name, o);
   }
 
+  /** Removes the object from storage at once (etcd's view: no grace period, no finalizers). */
   remove(resource: string, name: string, ns?: string): void {
     this.store.delete(this.def(resource), ns, name);
+  }
+
+  /** A DELETE as a client sends it: graceful for Pods, held by finalizers (fake/deletion.ts). */
+  requestDelete(resource: string, name: string, ns?: string, opts: DeleteOptions = {}): K8sObject {
+    return deleteObject(this.deletion, this.def(resource), ns, name, opts);
+  }
+
+  private get deletion() {
+    return {
+      store: this.store,
+      now: () => Date.now(),
+      onGraceful: (def: ResourceDef, ns: string | undefined, name: string, uid: string, grace: number) =>
+        this.kubelet.schedule(def, ns, name, uid, grace),
+    };
   }
 
   // ---- HTTP ----
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.url);
     const query = Object.fromEntries(url.searchParams);
-    this.requests.push({ method: req.method ?? 'GET', path: url.pathname, query, contentType: req.headers['content-type'] });
+    const method = req.method ?? 'GET';
+    const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const contentType = req.headers['content-type'];
+    this.requests.push({ method, path: url.pathname, query, contentType, ...(token ? { token } : {}) });
+    if (this.resetConnections) return void req.socket.destroy();
     try {
-      if (this.unavailable) throw new ApiError(503, 'ServiceUnavailable', 'the server is currently unable to handle the request');
-      if (req.headers.authorization !== `Bearer ${this.token}`) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
-      const route = this.route(url.pathname);
-      const body = req.method === 'GET' || req.method === 'DELETE' ? undefined : await readBody(req);
-      if (req.method === 'GET' && route.name === undefined && url.searchParams.get('watch') === 'true') {
-        return this.watch(route, url.searchParams, res);
+      if (this.unavailable) {
+        throw new ApiError(503, 'ServiceUnavailable', 'the server is currently unable to handle the request');
       }
-      const out = this.dispatch(req.method ?? 'GET', route, url.searchParams, body, req.headers['content-type'] ?? '');
-      send(res, out.status ?? 200, out.body);
+      this.auth.check(req.headers.authorization);
+      const watch = method === 'GET' && url.searchParams.get('watch') === 'true';
+      const fault = this.faults.take(method, url.pathname, watch);
+      if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
+      if (fault?.reply) {
+        res.writeHead(fault.reply.status, fault.reply.headers);
+        return void res.end(fault.reply.body);
+      }
+      const r = resolve(url.pathname, this.crdInstalled);
+      if (r.kind === 'unserved') {
+        res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+        return void res.end(NOT_FOUND);
+      }
+      if (r.kind === 'discovery') return send(res, 200, r.body);
+      const body = method === 'GET' ? undefined : await readBody(req);
+      if (watch && r.route.name === undefined) {
+        const o = {
+          store: this.store,
+          bookmarkIntervalMs: this.o.bookmarkIntervalMs ?? 1000,
+          blackhole: this.blackholeWatches,
+          open: this.watches,
+        };
+        return serveWatch(o, r.route.def, r.route.ns, url.searchParams, res);
+      }
+      const out = this.dispatch(method, r.route, url.searchParams, body, req.headers['content-type'] ?? '');
+      send(res, out.status, out.body, out.warning);
     } catch (err) {
-      const e = err instanceof ApiError ? err : err instanceof PatchError ? new ApiError(err.status, 'Invalid', err.message) : new ApiError(500, 'InternalError', (err as Error).message);
+      const e =
+        err instanceof ApiError
+          ? err
+          : err instanceof PatchError
+            ? new ApiError(err.status, 'Invalid', err.message)
+            : internalError((err as Error).message);
       send(res, e.status, statusBody(e));
     }
   }
 
-  private route(p: string): { def: ResourceDef; ns?: string; name?: string; sub?: string } {
-    const segs = p.split('/').filter(Boolean);
-    let group: string;
-    let version: string;
-    let rest: string[];
-    if (segs[0] === 'api' && segs[1] === 'v1') [group, version, rest] = ['', 'v1', segs.slice(2)];
-    else if (segs[0] === 'apis' && segs.length >= 3) [group, version, rest] = [segs[1]!, segs[2]!, segs.slice(3)];
-    else throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${p})`);
-    let ns: string | undefined;
-    if (rest[0] === 'namespaces' && rest.length >= 3) {
-      ns = rest[1];
-      rest = rest.slice(2);
-    }
-    const def = findResource(group, version, rest[0] ?? '');
-    if (!def || rest.length > 3) throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${p})`);
-    if (def.namespaced !== (ns !== undefined) && rest.length > 1) throw new ApiError(404, 'NotFound', `${def.resource} is ${def.namespaced ? '' : 'not '}namespaced`);
-    if (rest[2] !== undefined && !(rest[2] === 'status' && def.hasStatus)) throw new ApiError(404, 'NotFound', `no subresource ${rest[2]}`);
-    return { def, ns, name: rest[1], sub: rest[2] };
-  }
-
-  private dispatch(method: string, r: ReturnType<FakeApiServer['route']>, q: URLSearchParams, body: unknown, ctype: string): { status?: number; body: unknown } {
+  private dispatch(method: string, r: Route, q: URLSearchParams, body: unknown, ctype: string) {
     const { def, ns, name, sub } = r;
     if (name === undefined) {
-      if (method === 'GET') return { body: this.listBody(def, ns, q) };
-      if (method === 'POST') {
-        const obj = this.checked(def, body as K8sObject);
-        return { status: 201, body: this.store.create(def, ns, obj) };
-      }
+      if (method === 'GET') return { status: 200, body: listBody(this.store, def, ns, q) };
+      if (method === 'POST') return this.registry.create(def, ns, body);
       throw new ApiError(405, 'MethodNotAllowed', `${method} not allowed on a collection`);
     }
-    if (method === 'GET') return { body: this.store.get(def, ns, name) };
-    if (method === 'DELETE') return { body: this.store.delete(def, ns, name) };
-    const cur = this.store.get(def, ns, name);
-    let next: K8sObject;
-    if (method === 'PUT') next = body as K8sObject;
-    else if (method === 'PATCH') next = this.applyPatch(def, cur, body, ctype.split(';')[0]!.trim());
-    else throw new ApiError(405, 'MethodNotAllowed', `${method} not allowed`);
-    if (!next || typeof next !== 'object' || typeof next.metadata !== 'object') throw new ApiError(400, 'BadRequest', 'body is not an object with metadata');
-    const bodyName = (next.metadata as { name?: string }).name;
-    if (bodyName !== undefined && bodyName !== name) throw new ApiError(400, 'BadRequest', `the name of the object (${bodyName}) does not match the name on the URL (${name})`);
-    if (def.hasStatus) {
-      // The main resource ignores .status, the status subresource changes only .status.
-      next = sub === 'status' ? { ...cur, status: next.status } : { ...next, status: cur.status };
+    if (method === 'GET') return { status: 200, body: this.store.get(def, ns, name) };
+    if (method === 'DELETE') {
+      const opts = deleteOptions(body, q);
+      return { status: 200, body: deleteObject(this.deletion, def, ns, name, opts) };
     }
-    next = this.checked(def, next);
-    const expectRv = method === 'PUT' ? ((next.metadata as { resourceVersion?: string }).resourceVersion ?? '') : undefined;
-    return { body: this.store.update(def, ns, name, next, expectRv) };
-  }
-
-  private applyPatch(def: ResourceDef, cur: K8sObject, patch: unknown, ctype: string): K8sObject {
-    switch (ctype) {
-      case 'application/merge-patch+json':
-        return mergePatch(cur as never, patch as never) as unknown as K8sObject;
-      case 'application/strategic-merge-patch+json':
-        if (def.group === 'vpc-ipam.io') throw new ApiError(415, 'UnsupportedMediaType', 'strategic merge patch is not supported for custom resources');
-        return strategicMergePatch(cur as never, patch as never, MERGE_KEYS[def.resource] ?? {}) as unknown as K8sObject;
-      case 'application/json-patch+json':
-        return jsonPatch(cur as never, patch) as unknown as K8sObject;
-      default:
-        throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got ${ctype})`);
-    }
-  }
-
-  /** Decoder-level checks the real server does (time formats) and the configured validators. */
-  private checked(def: ResourceDef, obj: K8sObject): K8sObject {
-    if (!obj || typeof obj !== 'object' || typeof obj.metadata !== 'object') throw new ApiError(400, 'BadRequest', 'body is not an object with metadata');
-    if (def.resource === 'leases') {
-      const spec = (obj.spec ?? {}) as Record<string, unknown>;
-      for (const f of ['acquireTime', 'renewTime']) {
-        const v = spec[f];
-        if (v !== undefined && v !== null && (typeof v !== 'string' || !MICRO_TIME.test(v))) {
-          throw new ApiError(400, 'BadRequest', `Lease in version "v1" cannot be handled as a Lease: parsing time ${JSON.stringify(v)} as "2006-01-02T15:04:05.000000Z07:00": cannot parse`);
-        }
-      }
-    }
-    if (def.resource === 'events') {
-      for (const f of ['firstTimestamp', 'lastTimestamp']) {
-        const v = obj[f];
-        if (v !== undefined && v !== null && (typeof v !== 'string' || !TIME.test(v))) throw new ApiError(400, 'BadRequest', `Event: ${f}: cannot parse ${JSON.stringify(v)}`);
-      }
-    }
-    const why = this.o.validators?.[def.resource]?.(obj);
-    if (why) throw new ApiError(422, 'Invalid', `${def.kind}.${def.group} "${(obj.metadata as { name?: string }).name}" is invalid: ${why}`);
-    return obj;
-  }
-
-  private listBody(def: ResourceDef, ns: string | undefined, q: URLSearchParams) {
-    const sel = and(parseFieldSelector(def, q.get('fieldSelector')), parseLabelSelector(q.get('labelSelector')));
-    let items = this.store.list(def, ns, sel);
-    let rv = this.store.rv;
-    let start = 0;
-    const cont = q.get('continue');
-    if (cont) {
-      const c = JSON.parse(Buffer.from(cont, 'base64url').toString()) as { rv: number; start: number };
-      if (c.rv < this.store.oldestWatchable) throw new ApiError(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result.');
-      ({ rv, start } = c);
-    }
-    const limit = Number(q.get('limit') ?? 0);
-    let next: string | undefined;
-    if (limit > 0 && items.length > start + limit) next = Buffer.from(JSON.stringify({ rv, start: start + limit })).toString('base64url');
-    items = limit > 0 ? items.slice(start, start + limit) : items.slice(start);
-    return { kind: `${def.kind}List`, apiVersion: def.group ? `${def.group}/${def.version}` : def.version, metadata: { resourceVersion: String(rv), ...(next ? { continue: next } : {}) }, items };
-  }
-
-  private watch(r: { def: ResourceDef; ns?: string }, q: URLSearchParams, res: http.ServerResponse): void {
-    const { def, ns } = r;
-    const sel = and(parseFieldSelector(def, q.get('fieldSelector')), parseLabelSelector(q.get('labelSelector')));
-    const match = (o: K8sObject) => (ns === undefined || (o.metadata as { namespace?: string }).namespace === ns) && sel(o);
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
-    const write = (type: string, object: unknown) => res.write(`${JSON.stringify({ type, object })}\n`);
-    const deliver = (e: WatchEvent) => {
-      if (e.resource !== def.resource) return;
-      const now = match(e.object);
-      const before = e.old ? match(e.old) : false;
-      if (e.type === 'MODIFIED') {
-        if (before && now) write('MODIFIED', e.object);
-        else if (now) write('ADDED', e.object);
-        else if (before) write('DELETED', e.object);
-      } else if (now) write(e.type, e.object);
-    };
-    const rvParam = q.get('resourceVersion');
-    if (!rvParam || rvParam === '0') {
-      for (const o of this.store.list(def, ns, sel)) write('ADDED', o);
-    } else {
-      try {
-        for (const e of this.store.since(def.resource, Number(rvParam))) deliver(e);
-      } catch (err) {
-        write('ERROR', statusBody(err as ApiError));
-        res.end();
-        return;
-      }
-    }
-    this.watches.add(res);
-    const unsubscribe = this.store.subscribe(deliver);
-    const timers: NodeJS.Timeout[] = [];
-    if (q.get('allowWatchBookmarks') === 'true') {
-      timers.push(setInterval(() => write('BOOKMARK', { kind: def.kind, apiVersion: def.group ? `${def.group}/${def.version}` : def.version, metadata: { resourceVersion: String(this.store.rv) } }), this.o.bookmarkIntervalMs ?? 1000));
-    }
-    const timeout = Number(q.get('timeoutSeconds') ?? 0);
-    if (timeout > 0) timers.push(setTimeout(() => res.end(), timeout * 1000));
-    res.on('close', () => {
-      unsubscribe();
-      timers.forEach((t) => clearTimeout(t));
-      this.watches.delete(res);
-    });
+    if (method === 'PUT') return this.registry.put(def, ns, name, sub, body);
+    if (method === 'PATCH') return this.registry.patch(def, ns, name, sub, body, ctype.split(';')[0]!.trim());
+    throw new ApiError(405, 'MethodNotAllowed', `${method} not allowed`);
   }
 }
 
-function and(a: (o: K8sObject) => boolean, b: (o: K8sObject) => boolean) {
-  return (o: K8sObject) => a(o) && b(o);
+/** DeleteOptions from the body (client-node sends them there) or the query (kubectl's --grace-period). */
+function deleteOptions(body: unknown, q: URLSearchParams): DeleteOptions {
+  const b = (body ?? {}) as DeleteOptions;
+  const grace = q.get('gracePeriodSeconds');
+  const policy = q.get('propagationPolicy');
+  return {
+    ...b,
+    ...(grace !== null ? { gracePeriodSeconds: Number(grace) } : {}),
+    ...(policy !== null ? { propagationPolicy: policy } : {}),
+  };
 }
 
-function send(res: http.ServerResponse, status: number, body: unknown): void {
+function send(res: http.ServerResponse, status: number, body: unknown, warning?: string): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  const headers: Record<string, string | number> = {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+  };
+  if (warning) headers.Warning = warning;
+  res.writeHead(status, headers);
   res.end(text);
 }
 

@@ -3,16 +3,16 @@
  * kubeconfig, the real client APIs pointed at it, object builders, and a
  * pre-seeded sim cloud (several subnets) for daemons started on it.
  */
-import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync } from 'node:fs';
+import { expect } from 'vitest';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import YAML from 'yaml';
-import { Ajv } from 'ajv';
 import { createApis, loadKubeConfig, type K8sApis } from '../../ipamd/k8s/client.js';
 import { SimCloud, saveSimCloud } from '../../providers/sim/index.js';
 import { SystemClock } from '../../ipamd/util/clock.js';
 import { REPO } from '../helpers/daemon-process.js';
-import { FakeApiServer } from './fake-apiserver.js';
+import { FakeApiServer, type FakeApiServerOptions } from './fake-apiserver.js';
+import { loadCrd, stripK8sExtensions, type ServedCrd } from './fake/crd.js';
 import type { K8sObject } from './fake/store.js';
 
 export interface FakeCluster {
@@ -22,33 +22,27 @@ export interface FakeCluster {
   apis: K8sApis;
 }
 
+/** The podsubnetconfigs CRD as deploy/ ships it (what the real API server serves). */
+export function servedCrd(): ServedCrd {
+  return loadCrd(path.join(REPO, 'deploy/kustomize/base/crd.yaml'));
+}
+
 /** Validator for PodSubnetConfig built from the CRD in deploy/ (what the real API server enforces). */
 export function crdValidator(): (obj: K8sObject) => string | undefined {
-  const crd = YAML.parse(readFileSync(path.join(REPO, 'deploy/kustomize/base/crd.yaml'), 'utf8')) as {
-    spec: { versions: Array<{ name: string; schema: { openAPIV3Schema: object } }> };
-  };
-  const schema = crd.spec.versions.find((v) => v.name === 'v1alpha1')!.schema.openAPIV3Schema;
-  const ajv = new Ajv({ strict: false, allErrors: true });
-  const validate = ajv.compile(stripK8sExtensions(schema) as object);
-  return (obj) => (validate(obj) ? undefined : ajv.errorsText(validate.errors, { dataVar: '' }));
+  return servedCrd().validate;
 }
 
-/**
- * `x-kubernetes-*` keys and `nullable` are Kubernetes extensions; ajv needs
- * plain JSON Schema. `x-kubernetes-list-type: set` is what the API server
- * enforces as unique items, so it becomes `uniqueItems`.
- */
-export function stripK8sExtensions(s: unknown): unknown {
-  if (Array.isArray(s)) return s.map(stripK8sExtensions);
-  if (typeof s !== 'object' || s === null) return s;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(s)) if (!k.startsWith('x-kubernetes-') && k !== 'nullable') out[k] = stripK8sExtensions(v);
-  if ((s as Record<string, unknown>)['x-kubernetes-list-type'] === 'set') out.uniqueItems = true;
-  return out;
+export { stripK8sExtensions };
+
+export interface FakeClusterOptions {
+  bookmarkIntervalMs?: number;
+  /** HTTPS with a CA made now; the client still reads a kubeconfig (see `inCluster` for the Pod's path). */
+  tls?: boolean;
+  podTerminationMs?: FakeApiServerOptions['podTerminationMs'];
 }
 
-export async function startFakeCluster(opts: { bookmarkIntervalMs?: number } = {}): Promise<FakeCluster> {
-  const server = await new FakeApiServer({ validators: { podsubnetconfigs: crdValidator() }, ...opts }).start();
+export async function startFakeCluster(opts: FakeClusterOptions = {}): Promise<FakeCluster> {
+  const server = await new FakeApiServer({ crd: servedCrd(), ...opts }).start();
   const dir = mkdtempSync(path.join(tmpdir(), 'k8s-'));
   const kubeconfig = server.writeKubeconfig(dir);
   const apis = createApis(loadKubeConfig({ KUBECONFIG: kubeconfig }), new SystemClock(), 5000);
@@ -100,6 +94,40 @@ export function seedSimCloud(stateDir: string, extra: Record<string, string> = {
   for (const name of opts.fill ?? []) cloud.occupyRandom(subnets[name]!, cloud.getSubnet(subnets[name]!).availableAddresses, 'other tenant');
   saveSimCloud(cloud, path.join(stateDir, 'sim-cloud.json'));
   return { stateDir, instanceId, vpcId, nodeSubnet, subnets, zone };
+}
+
+/** The failed call's HTTP status and parsed Status body (ApiException keeps the body as text). */
+export async function refusal(p: Promise<unknown>): Promise<{ code: number; body: Record<string, unknown> }> {
+  const err = (await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  )) as { code: number; body: string } | undefined;
+  expect(err, 'the API server accepted it').toBeDefined();
+  return { code: err!.code, body: JSON.parse(err!.body) as Record<string, unknown> };
+}
+
+export interface SeenEvent {
+  type: string;
+  name: string;
+  deletionTimestamp?: string;
+  deletionGracePeriodSeconds?: number;
+  finalizers?: string[];
+}
+
+/** A client-node Watch on `path` recording what it delivers; `stop()` ends it. */
+export async function recordWatch(apis: K8sApis, path: string, query: Record<string, string> = {}) {
+  const seen: SeenEvent[] = [];
+  const ac = await apis.watch.watch(
+    path,
+    query,
+    (type, obj: { metadata?: Omit<SeenEvent, 'type'> }) => {
+      const m: Omit<SeenEvent, 'type'> = obj.metadata ?? { name: '?' };
+      const { deletionTimestamp, deletionGracePeriodSeconds, finalizers } = m;
+      seen.push({ type, name: m.name, deletionTimestamp, deletionGracePeriodSeconds, finalizers });
+    },
+    () => {},
+  );
+  return { seen, stop: () => ac.abort() };
 }
 
 /** Polls `fn` until it returns a truthy value; throws with `what` after `ms` (a hang guard, not a timing assertion). */

@@ -9,7 +9,7 @@ import type { Assignment } from '../../ipamd/datastore/types.js';
 import { add, ipOf, startK8sDaemon, type K8sDaemon } from './daemon-harness.js';
 import { nodeObject, seedSimCloud, startFakeCluster, until, type FakeCluster } from './helpers.js';
 import * as path from 'node:path';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 let c: FakeCluster;
@@ -101,6 +101,29 @@ describe('PodSubnetConfig selection (custom networking)', () => {
     psc('nope', { subnetIds: [(await nics(d))[0]!.subnetId] });
     await until('interface after the config appeared', async () => (await nics(d)).some((n) => n.deviceIndex !== 0));
     await until('conflist once the pool could grow', () => existsSync(path.join(d.confDir, '10-vpc-ipam.conflist')));
+  });
+
+  it('the CRD not installed: the log and the PodSubnetConfigInvalid Event say so; installing heals', async () => {
+    const { dir, cloud } = prepareNode('nocrd-1', { labels: { 'vpc-ipam.io/pod-subnet-config': 'cfg-nocrd' } });
+    c.server.crdInstalled = false;
+    try {
+      const d = await startK8sDaemon(c, 'nocrd-1', { dir, env: custom });
+      daemons.push(d);
+      const said = 'CRD podsubnetconfigs.vpc-ipam.io is not installed';
+      const about = (e: Record<string, unknown>) => (e.involvedObject as { name: string }).name === 'nocrd-1';
+      const ev = await until('Event', () =>
+        c.server.list('events').find((e) => about(e) && e.reason === 'PodSubnetConfigInvalid'),
+      );
+      expect(String(ev.message)).toContain(`${said}: node nocrd-1 names PodSubnetConfig/cfg-nocrd in its label`);
+      await until('the log says it', () => readFileSync(path.join(d.dir, 'ipamd.log'), 'utf8').includes(said));
+      expect((await nics(d)).filter((n) => n.deviceIndex !== 0)).toEqual([]);
+      c.server.crdInstalled = true;
+      psc('cfg-nocrd', { subnetIds: [cloud.subnets.a] });
+      const podNic = async () => (await nics(d)).some((n) => n.deviceIndex !== 0);
+      await until('interface once the CRD and the config exist', podNic);
+    } finally {
+      c.server.crdInstalled = true;
+    }
   });
 
   it('the API server refuses an invalid config (CRD schema), and so does the daemon for a stored one', async () => {

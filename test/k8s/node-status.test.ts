@@ -124,7 +124,15 @@ describe('K8sEventSink', () => {
     await sink.emit(ev('two'));
     const list = events('sink-1');
     expect(list).toHaveLength(1);
-    expect(list[0]).toMatchObject({ count: 2, message: 'two', metadata: expect.objectContaining({ namespace: 'kube-system' }) });
+    // kube-system holds a Node Event only because it has an eventTime (with the reporting fields): see events.test.ts.
+    expect(list[0]).toMatchObject({
+      count: 2,
+      message: 'two',
+      metadata: expect.objectContaining({ namespace: 'kube-system' }),
+      eventTime: expect.stringMatching(/\.\d{6}Z$/),
+      action: 'GrowPool',
+      reportingInstance: 'sink-1',
+    });
     expect(condition('sink-1', 'T')).toMatchObject({ status: 'True', message: 'two', lastTransitionTime: t1 });
     expect(sink.stats).toMatchObject({ created: 1, aggregated: 1, failures: 0 });
     // Delivery failures are logged, never thrown (EventSink contract).
@@ -132,6 +140,7 @@ describe('K8sEventSink', () => {
     await expect(sink.emit(ev('three'))).resolves.toBeUndefined();
     c.server.unavailable = false;
     expect(sink.stats.failures).toBeGreaterThan(0);
+    expect([...sink.errorsByReason.keys()]).toEqual(['server_error']);
   });
 
   it('spam filter: repeats within the window are counted into the next write, not written', async () => {

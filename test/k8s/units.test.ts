@@ -63,6 +63,16 @@ describe('staleAssignments', () => {
     expect(staleAssignments(list, pods, 600).map((a) => a.containerId)).toEqual(['gone', 'racing']);
     expect([...liveUids(pods)].sort()).toEqual(['live', 'mirror', 'static']);
   });
+
+  it('Succeeded and Failed Pods are gone (sandbox torn down); a Pod being deleted is not', () => {
+    const listed = [
+      pod({ uid: 'done', phase: 'Succeeded' }),
+      pod({ uid: 'failed', phase: 'Failed', staticUid: 'failed-static' }),
+      pod({ uid: 'terminating', phase: 'Running', deleting: true }),
+    ];
+    const list = ['done', 'failed-static', 'terminating'].map((uid) => asg(uid, { uid }, 100));
+    expect(staleAssignments(list, listed, 400).map((a) => a.containerId)).toEqual(['done', 'failed-static']);
+  });
 });
 
 describe('withExpectedDemand (planner view)', () => {

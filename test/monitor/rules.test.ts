@@ -2,20 +2,41 @@
  * The PrometheusRule in deploy/prometheus is valid and its alerts fire (and
  * stay quiet) as intended, checked with the real promtool: `check rules` on
  * the extracted `spec`, `test rules` on promtool/vpc-ipam-rules.test.yaml.
- * Skips with a printed reason only when promtool is not installed
- * (`apt-get install -y prometheus`; listed in .ci/packages.txt).
+ * Offline checks keep the rules honest against the code and the manifests:
+ * only metrics the code exports (or kube-state-metrics' and Prometheus' own),
+ * the job/node labels the ServiceMonitor produces, throttling codes as the
+ * providers map them, and a runbook section in docs/alerts.md per alert.
+ * Skips the promtool runs with a printed reason only when promtool is not
+ * installed (`apt-get install -y prometheus`; listed in .ci/packages.txt).
  */
 import { execFile } from 'node:child_process';
-import { accessSync, constants, copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { SUBNET_GAUGES } from '../../ipamd/monitor/metrics.js';
+import { mapEc2Error } from '../../providers/aws/errors.js';
+import { mapAzureError } from '../../providers/azure/errors.js';
+import { mapGcpError, operationError } from '../../providers/gcp/errors.js';
+import type { CloudError } from '../../providers/errors.js';
 
 const REPO = path.resolve(new URL('../..', import.meta.url).pathname);
 const RULES = path.join(REPO, 'deploy/prometheus/vpc-ipam-rules.yaml');
 const TESTS = path.join(REPO, 'test/monitor/promtool/vpc-ipam-rules.test.yaml');
+const RUNBOOK = 'docs/alerts.md';
+/** Where runbook_url points: the runbook on the project's GitHub (image ghcr.io/vpc-ipam/vpc-ipam). */
+const RUNBOOK_BASE = `https://github.com/vpc-ipam/vpc-ipam/blob/main/${RUNBOOK}`;
+/** Metrics the rules may use that vpc-ipam does not export: Prometheus' own and kube-state-metrics'. */
+const EXTERNAL_METRICS = new Set(['up', 'kube_daemonset_status_number_unavailable']);
 
 function findPromtool(): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter).concat('/usr/bin')) {
@@ -31,7 +52,9 @@ function findPromtool(): string | undefined {
 }
 
 const promtool = findPromtool();
-if (!promtool) process.stdout.write('SKIP promtool tests: promtool not found on PATH (apt-get install -y prometheus)\n');
+if (!promtool) {
+  process.stdout.write('SKIP promtool tests: promtool not found on PATH (apt-get install -y prometheus)\n');
+}
 
 function run(args: string[], cwd: string): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
@@ -48,40 +71,232 @@ interface Rule {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
 }
+interface UnitTests {
+  tests: Array<{ alert_rule_test: Array<{ alertname: string; exp_alerts: unknown[] }> }>;
+}
+interface RuleDoc {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string };
+  spec: { groups: Array<{ name: string; rules: Rule[] }> };
+}
 
-const doc = YAML.parse(readFileSync(RULES, 'utf8')) as { apiVersion: string; kind: string; metadata: { name: string }; spec: { groups: Array<{ name: string; rules: Rule[] }> } };
+const doc = YAML.parse(readFileSync(RULES, 'utf8')) as RuleDoc;
 const rules = doc.spec.groups.flatMap((g) => g.rules);
+const rule = (alert: string): Rule => rules.find((r) => r.alert === alert)!;
 
-/** The rules file and a copy of the unit tests in a fresh directory, as promtool wants them side by side. */
-function workdir(spec: unknown = doc.spec): string {
+/**
+ * The rules file and a copy of the unit tests in a fresh directory, as promtool wants them side by side;
+ * with `only`, just the test groups that check that alert (promtool runs faster on fewer).
+ */
+function workdir(spec: unknown = doc.spec, only?: string): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'vpc-ipam-rules-'));
   writeFileSync(path.join(dir, 'rules.yaml'), YAML.stringify(spec));
-  copyFileSync(TESTS, path.join(dir, 'tests.yaml'));
+  if (only === undefined) copyFileSync(TESTS, path.join(dir, 'tests.yaml'));
+  else {
+    const t = YAML.parse(readFileSync(TESTS, 'utf8')) as UnitTests;
+    t.tests = t.tests.filter((g) => g.alert_rule_test.some((c) => c.alertname === only));
+    writeFileSync(path.join(dir, 'tests.yaml'), YAML.stringify(t));
+  }
   return dir;
 }
 
+/** Metric names the code registers (`name: 'vpc_ipam_…'`, or a `…_METRIC = 'vpc_ipam_…'` constant). */
+function exportedMetrics(): Set<string> {
+  const out = new Set<string>();
+  const walk = (dir: string) => {
+    for (const f of readdirSync(path.join(REPO, dir), { withFileTypes: true })) {
+      if (f.isDirectory()) walk(path.join(dir, f.name));
+      else if (f.name.endsWith('.ts')) {
+        const src = readFileSync(path.join(REPO, dir, f.name), 'utf8');
+        for (const m of src.matchAll(/(?:name:|_METRIC =) '(vpc_ipam_[a-z_]+)'/g)) out.add(m[1]!);
+      }
+    }
+  };
+  walk('ipamd');
+  return out;
+}
+
+/** Metric names a PromQL expression reads (ours, kube-state-metrics', and `up`). */
+function metricsIn(expr: string): string[] {
+  const names = [...expr.matchAll(/\b(vpc_ipam_[a-z_]+|kube_[a-z_]+)\b/g)].map((m) => m[1]!);
+  if (/\bup\s*\{/.test(expr)) names.push('up');
+  return names;
+}
+
+/** GitHub's anchor for a Markdown heading. */
+function slug(heading: string): string {
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-');
+}
+
+/** Headings outside code fences, with their anchors and the text up to the next heading of the same level. */
+function sections(markdown: string): Array<{ level: number; title: string; anchor: string; body: string }> {
+  const out: Array<{ level: number; title: string; anchor: string; body: string }> = [];
+  const seen = new Map<string, number>();
+  let fenced = false;
+  for (const line of markdown.split('\n')) {
+    if (/^\s*```/.test(line)) fenced = !fenced;
+    const h = !fenced && /^(#{1,6}) (.+)$/.exec(line);
+    if (h) {
+      const base = slug(h[2]!);
+      const n = seen.get(base) ?? 0;
+      seen.set(base, n + 1);
+      out.push({ level: h[1]!.length, title: h[2]!, anchor: n ? `${base}-${n}` : base, body: '' });
+    } else if (out.length) out[out.length - 1]!.body += `${line}\n`;
+  }
+  return out;
+}
+
+const runbook = readFileSync(path.join(REPO, RUNBOOK), 'utf8');
+
 describe('PrometheusRule deploy/prometheus/vpc-ipam-rules.yaml', () => {
-  it('is a monitoring.coreos.com/v1 PrometheusRule whose alerts use only metrics we export', () => {
-    expect([doc.apiVersion, doc.kind, doc.metadata.name]).toEqual(['monitoring.coreos.com/v1', 'PrometheusRule', 'vpc-ipam']);
+  it('is a PrometheusRule whose alerts use only metrics we (or Prometheus, kube-state-metrics) export', () => {
+    expect([doc.apiVersion, doc.kind, doc.metadata.name]).toEqual([
+      'monitoring.coreos.com/v1',
+      'PrometheusRule',
+      'vpc-ipam',
+    ]);
     expect(rules.map((r) => r.alert).sort()).toEqual(
-      ['VpcIpamPoolGrowthBlocked', 'VpcIpamSubnetExhausted', 'VpcIpamSubnetFastConsumption', 'VpcIpamSubnetLowHeadroom', 'VpcIpamSubnetMonitorStale', 'VpcIpamSubnetNoPrefixBlock'].sort(),
+      [
+        'VpcIpamCloudThrottled',
+        'VpcIpamDaemonSetUnavailable',
+        'VpcIpamMonitorNoLeader',
+        'VpcIpamNodeDown',
+        'VpcIpamNodeMetricsAbsent',
+        'VpcIpamOrphanedAssignments',
+        'VpcIpamPoolGrowthBlocked',
+        'VpcIpamSubnetExhausted',
+        'VpcIpamSubnetFastConsumption',
+        'VpcIpamSubnetLowHeadroom',
+        'VpcIpamSubnetMonitorStale',
+        'VpcIpamSubnetNoPrefixBlock',
+      ].sort(),
     );
-    const exported = new Set([...SUBNET_GAUGES.map((g) => g.name), 'vpc_ipam_pool_growth_blocked']);
+    const exported = exportedMetrics();
+    expect(exported.has('vpc_ipam_monitor_leader') && exported.has('vpc_ipam_orphaned_assignments')).toBe(true);
     for (const r of rules) {
-      const names = r.expr.match(/\bvpc_ipam_[a-z_]+/g) ?? [];
+      const names = metricsIn(r.expr);
       expect(names.length, r.alert).toBeGreaterThan(0);
-      for (const n of names) expect(exported.has(n), `${r.alert} uses ${n}`).toBe(true);
+      for (const n of names) expect(exported.has(n) || EXTERNAL_METRICS.has(n), `${r.alert} uses ${n}`).toBe(true);
       expect(r.labels?.severity, r.alert).toMatch(/^(warning|critical)$/);
-      expect(r.annotations?.runbook_url, r.alert).toMatch(/^docs\/capacity\.md#/);
+      expect(r.annotations?.summary, r.alert).toBeTruthy();
+      expect(r.annotations?.description, r.alert).toBeTruthy();
     }
   });
 
+  it('node alerts name the node (the ServiceMonitor relabels it), never the instance IP:port', () => {
+    for (const r of rules) expect(r.expr, r.alert).not.toMatch(/\bby\s*\([^)]*\binstance\b/);
+    for (const a of ['VpcIpamNodeDown', 'VpcIpamPoolGrowthBlocked', 'VpcIpamOrphanedAssignments']) {
+      expect(rule(a).expr, a).toMatch(/\bmax by \(node\)/);
+      expect(rule(a).annotations!.summary, a).toContain('{{ $labels.node }}');
+    }
+  });
+
+  it('the job, DaemonSet and node labels the rules select on are the ones the base manifests produce', () => {
+    const base = path.join(REPO, 'deploy/kustomize/base');
+    type Obj = { kind: string; metadata: { name: string }; spec: Record<string, unknown> };
+    const load = (f: string) =>
+      YAML.parseAllDocuments(readFileSync(path.join(base, f), 'utf8')).map((d) => d.toJS() as Obj);
+    // The Prometheus Operator sets `job` to the Service's name unless the ServiceMonitor sets jobLabel.
+    const services = load('service.yaml').filter((o) => o.kind === 'Service');
+    const svc = (component: string) =>
+      services.find((s) => (s.spec.selector as Record<string, string>)['app.kubernetes.io/component'] === component)!;
+    type Sm = Obj & { spec: { jobLabel?: string; endpoints: Array<{ relabelings?: unknown[] }> } };
+    const [sm] = load('servicemonitor.yaml') as Sm[];
+    expect(sm!.spec.jobLabel).toBeUndefined();
+    for (const e of sm!.spec.endpoints) {
+      expect(e.relabelings).toContainEqual({ sourceLabels: ['__meta_kubernetes_pod_node_name'], targetLabel: 'node' });
+    }
+    const jobs = new Set(rules.flatMap((r) => [...r.expr.matchAll(/\bjob="([^"]+)"/g)].map((m) => m[1]!)));
+    expect([...jobs]).toEqual([svc('node').metadata.name]);
+    expect(svc('node').metadata.name).toBe('vpc-ipam-node-metrics');
+    expect(svc('monitor').metadata.name).toBe('vpc-ipam-monitor-metrics');
+    const [ds] = load('daemonset.yaml');
+    const dsNames = new Set(rules.flatMap((r) => [...r.expr.matchAll(/\bdaemonset="([^"]+)"/g)].map((m) => m[1]!)));
+    expect([...dsNames]).toEqual([ds!.metadata.name]);
+  });
+
+  it('alerts that would go silent when their series disappear also fire on absence', () => {
+    expect(rule('VpcIpamSubnetMonitorStale').expr).toContain(
+      'or absent_over_time(vpc_ipam_subnet_last_sample_timestamp_seconds[15m])',
+    );
+    expect(rule('VpcIpamMonitorNoLeader').expr).toMatch(/\bor absent\(vpc_ipam_monitor_leader\)/);
+    expect(rule('VpcIpamNodeMetricsAbsent').expr).toBe('absent(up{job="vpc-ipam-node-metrics"})');
+  });
+
+  it('counts as throttled exactly the cloud codes the providers map to CLOUD_THROTTLED', () => {
+    const res = [...rule('VpcIpamCloudThrottled').expr.matchAll(/result=~"([^"]+)"/g)].map((m) => {
+      const re = m[1]!;
+      const ci = re.startsWith('(?i)');
+      // Prometheus anchors a label regex at both ends; RE2's leading (?i) is JS's `i` flag.
+      return new RegExp(`^(?:${ci ? re.slice(4) : re})$`, ci ? 'i' : '');
+    });
+    expect(res.length).toBeGreaterThan(1);
+    const counted = (code: string) => res.some((re) => re.test(code));
+    const mapped: CloudError[] = [];
+
+    // AWS: every name in the error mapping's sets (throttling, unauthorised, conflict, unavailable), and others.
+    const awsSrc = readFileSync(path.join(REPO, 'providers/aws/errors.ts'), 'utf8');
+    const awsNames = [...awsSrc.matchAll(/new Set\(\[([\s\S]*?)\]\)/g)].flatMap((m) =>
+      [...m[1]!.matchAll(/'([^']+)'/g)].map((n) => n[1]!),
+    );
+    expect(awsNames).toContain('RequestLimitExceeded');
+    const awsOthers = [
+      'InsufficientFreeAddressesInSubnet',
+      'InsufficientCidrBlocks',
+      'AttachmentLimitExceeded',
+      'PrivateIpAddressLimitExceeded',
+      'InvalidParameterValue',
+      'InvalidNetworkInterfaceID.NotFound',
+    ];
+    for (const name of [...awsNames, ...awsOthers]) mapped.push(mapEc2Error({ name, message: name }, 'op'));
+
+    // Azure: every code of the mapping table, and status-only answers.
+    const azSrc = readFileSync(path.join(REPO, 'providers/azure/errors.ts'), 'utf8');
+    const table = /const BY_CODE[^=]*= \{([\s\S]*?)\n\};/.exec(azSrc)![1]!;
+    const azCodes = [...table.matchAll(/^\s*(\w+): \w+,/gm)].map((m) => m[1]!);
+    expect(azCodes).toContain('TooManyRequests');
+    const rest = (e: { code?: string; statusCode: number }) =>
+      mapAzureError({ name: 'RestError', message: 'x', ...e }, 'op');
+    for (const code of azCodes) mapped.push(rest({ code, statusCode: 400 }));
+    for (const statusCode of [429, 403, 409, 500]) mapped.push(rest({ statusCode }));
+    mapped.push(rest({ code: 'SubscriptionRequestsThrottled', statusCode: 429 }));
+
+    // GCP: HTTP answers by status and reason, and failed zone operations.
+    const gcp: Array<[number, string]> = [
+      [429, ''], [429, 'rateLimitExceeded'], [403, 'rateLimitExceeded'], [403, 'userRateLimitExceeded'],
+      [429, 'RATE_LIMIT_EXCEEDED'], [429, 'RESOURCE_EXHAUSTED'], [400, 'IP_SPACE_EXHAUSTED'], [403, 'forbidden'],
+      [409, 'resourceNotReady'], [412, 'conditionNotMet'], [404, 'notFound'], [503, 'backendError'],
+    ];
+    for (const [status, reason] of gcp) mapped.push(mapGcpError({ status, reason, message: reason }, 'op'));
+    for (const code of ['RATE_LIMIT_EXCEEDED', 'QUOTA_EXCEEDED', 'IP_SPACE_EXHAUSTED', 'RESOURCE_NOT_FOUND']) {
+      mapped.push(operationError({ name: 'op-1', error: { errors: [{ code, message: code }] } }, 'op')!);
+    }
+
+    // GCP answers rate limits with 403 too (`rateLimitExceeded`, `userRateLimitExceeded`): both are throttling.
+    const strict = mapped;
+    expect(mapped.find((x) => x.cloudCode === 'userRateLimitExceeded')?.code).toBe('CLOUD_THROTTLED');
+
+    const throttled = strict.filter((e) => e.code === 'CLOUD_THROTTLED');
+    expect(throttled.length).toBeGreaterThan(15);
+    expect(strict.length - throttled.length).toBeGreaterThan(30);
+    for (const e of strict) {
+      expect(counted(e.cloudCode), `${e.provider} ${e.cloudCode} (${e.code})`).toBe(e.code === 'CLOUD_THROTTLED');
+    }
+    expect(counted('ok')).toBe(false);
+  });
+
   it('has unit tests that make every alert fire and every alert stay quiet', () => {
-    const t = YAML.parse(readFileSync(TESTS, 'utf8')) as { tests: Array<{ alert_rule_test: Array<{ alertname: string; exp_alerts: unknown[] }> }> };
+    const t = YAML.parse(readFileSync(TESTS, 'utf8')) as UnitTests;
     const cases = t.tests.flatMap((x) => x.alert_rule_test);
     for (const r of rules) {
-      expect(cases.some((c) => c.alertname === r.alert && c.exp_alerts.length > 0), `${r.alert} fires somewhere`).toBe(true);
-      expect(cases.some((c) => c.alertname === r.alert && c.exp_alerts.length === 0), `${r.alert} is quiet somewhere`).toBe(true);
+      const mine = cases.filter((c) => c.alertname === r.alert);
+      expect(mine.some((c) => c.exp_alerts.length > 0), `${r.alert} fires somewhere`).toBe(true);
+      expect(mine.some((c) => c.exp_alerts.length === 0), `${r.alert} is quiet somewhere`).toBe(true);
     }
   });
 
@@ -98,13 +313,27 @@ describe('PrometheusRule deploy/prometheus/vpc-ipam-rules.yaml', () => {
     expect(r.code).toBe(0);
   });
 
-  it.skipIf(!promtool)('the promtool tests catch a broken threshold (they are not vacuous)', async () => {
+  // Each broken variant is a fix of this change undone: the unit tests must notice every one.
+  it.skipIf(!promtool).each([
+    ['VpcIpamSubnetFastConsumption', '6 * 3600', '5 * 3600'],
+    ['VpcIpamPoolGrowthBlocked', 'max by (node)', 'max by (instance)'],
+    ['VpcIpamSubnetMonitorStale', 'or absent_over_time', 'and absent_over_time'],
+    ['VpcIpamMonitorNoLeader', 'or absent', 'and absent'],
+    ['VpcIpamNodeDown', 'max by (node)', 'min by (node)'],
+    ['VpcIpamNodeDown', 'job="vpc-ipam-node-metrics"', 'job=~".+"'],
+    ['VpcIpamDaemonSetUnavailable', '{daemonset="vpc-ipam-node"}', ''],
+    ['VpcIpamOrphanedAssignments', '> 0', '>= 0'],
+    ['VpcIpamCloudThrottled', ') >= 10', ') >= 0'],
+    ['VpcIpamCloudThrottled', '(?i)', ''],
+    ['VpcIpamCloudThrottled', 'vpc_ipam_cloud_calls_total[10m]', 'vpc_ipam_cloud_calls_total{result="ok"}[10m]'],
+  ])('the promtool tests catch %s broken (%s → %s)', async (alert, from, to) => {
     const broken = structuredClone(doc.spec);
-    const fast = broken.groups.flatMap((g) => g.rules).find((r) => r.alert === 'VpcIpamSubnetFastConsumption')!;
-    fast.expr = fast.expr.replace('6 * 3600', '5 * 3600');
-    const r = await run(['test', 'rules', 'tests.yaml'], workdir(broken));
+    const r0 = broken.groups.flatMap((g) => g.rules).find((r) => r.alert === alert)!;
+    expect(r0.expr).toContain(from);
+    r0.expr = r0.expr.replace(from, to);
+    const r = await run(['test', 'rules', 'tests.yaml'], workdir(broken, alert));
     expect(r.code).not.toBe(0);
-    expect(r.out).toMatch(/FAILED[\s\S]*VpcIpamSubnetFastConsumption/);
+    expect(r.out).toMatch(new RegExp(`FAILED[\\s\\S]*${alert}`));
   });
 
   it.skipIf(!promtool)('promtool rejects a rule with a syntax error (the check is real)', async () => {
@@ -112,5 +341,52 @@ describe('PrometheusRule deploy/prometheus/vpc-ipam-rules.yaml', () => {
     broken.groups[0]!.rules[0]!.expr = 'min by (subnet_id (vpc_ipam_subnet_headroom_pods)';
     const r = await run(['check', 'rules', 'rules.yaml'], workdir(broken));
     expect(r.code).not.toBe(0);
+  });
+});
+
+describe(`runbooks (${RUNBOOK})`, () => {
+  const all = sections(runbook);
+  const alertSections = all.filter((s) => s.level === 2 && /^VpcIpam\w+$/.test(s.title));
+
+  it('every alert links to its own section by an absolute URL, and every section is an alert', () => {
+    for (const r of rules) {
+      const url = r.annotations?.runbook_url ?? '';
+      expect(url, r.alert).toBe(`${RUNBOOK_BASE}#${slug(r.alert)}`);
+      const anchor = new URL(url).hash.slice(1);
+      expect(all.map((s) => s.anchor), `${r.alert}: #${anchor} in ${RUNBOOK}`).toContain(anchor);
+    }
+    expect(alertSections.map((s) => s.title).sort()).toEqual(rules.map((r) => r.alert).sort());
+  });
+
+  it('each section says what the alert means, its likely causes, what to check and what to do', () => {
+    for (const s of alertSections) {
+      for (const part of ['**Means.**', '**Likely causes.**', '**Check.**', '**Do.**']) {
+        expect(s.body, `${s.title} ${part}`).toContain(part);
+      }
+    }
+  });
+
+  it('names only metrics, endpoints and anchors that exist', async () => {
+    const exported = exportedMetrics();
+    const ksm = new Set([...EXTERNAL_METRICS, 'kube_daemonset_status_desired_number_scheduled']);
+    for (const m of runbook.matchAll(/\b(vpc_ipam_[a-z_]+|kube_[a-z_]+)\b/g)) {
+      const name = m[1]!.replace(/_(bucket|count|sum)$/, '');
+      expect(exported.has(name) || ksm.has(name), name).toBe(true);
+    }
+    // ipamd's introspection routes and the cluster monitor's.
+    const ipamdRoutes = readFileSync(path.join(REPO, 'ipamd/server/introspection-routes.ts'), 'utf8');
+    const monitorRoutes = readFileSync(path.join(REPO, 'ipamd/monitor/cluster-run.ts'), 'utf8');
+    for (const [port, src] of [['61679', ipamdRoutes], ['61680', monitorRoutes]] as const) {
+      const paths = [...runbook.matchAll(new RegExp(`127\\.0\\.0\\.1:${port}(/[\\w/-]+)`, 'g'))].map((m) => m[1]!);
+      expect(paths.length, port).toBeGreaterThan(0);
+      for (const p of paths) expect(src, `${port}${p}`).toContain(`'${p}':`);
+    }
+    expect(runbook).toContain('127.0.0.1:61678/metrics');
+    // Links into this file and into the other docs land on a heading.
+    for (const m of runbook.matchAll(/\]\(([\w./-]*?)(?:#([\w-]+))?\)/g)) {
+      const file = m[1] ? path.join(REPO, 'docs', m[1]) : path.join(REPO, RUNBOOK);
+      expect(existsSync(file), m[0]).toBe(true);
+      if (m[2]) expect(sections(readFileSync(file, 'utf8')).map((s) => s.anchor), m[0]).toContain(m[2]);
+    }
   });
 });

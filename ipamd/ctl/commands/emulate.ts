@@ -27,9 +27,20 @@ export interface EmulateOptions {
   latencyScale?: number;
   /** --throttle-ratio: answer this fraction of API calls as throttled (0-1). */
   throttleRatio?: number;
-  /** --metadata-delay-ms: how far the metadata service lags the API. */
+  /** --metadata-delay-ms: how far the metadata service lags the API (aws default: 1-5 s, jittered). */
   metadataDelayMs?: number;
+  /** --realism SPEC (aws): `off`, `on`, or key=value,... over the emulate defaults (aws/emulator/realism.ts). */
+  realism?: string;
+  /** --capacity-wording specific|generic|mixed (aws): how EC2 words "no room". */
+  capacityWording?: string;
+  /** --operation-ms (azure, gcp): how long a NIC write stays in progress (azure 3000, gcp 4000; 0 = instant). */
+  operationMs?: number;
+  /** --retry-after-seconds (azure): the Retry-After ARM sends while an operation runs (default 10). */
+  retryAfterSeconds?: number;
 }
+
+/** Realistic by default (docs/sim-cloud.md): what an emulated NIC write costs unless told otherwise. */
+const AZURE_OPERATION = { ms: 3_000, retryAfterSeconds: 10 };
 
 export interface RunningEmulator {
   /** Lines for a person: endpoint, instance id, the environment to point ipamd at it. */
@@ -42,6 +53,9 @@ export interface RunningEmulator {
 export const EMULATORS: Record<string, (o: EmulateOptions) => Promise<RunningEmulator>> = {
   aws: async (o) => {
     const { startEmulatedNode } = await import('../../../providers/aws/emulator/node.js');
+    const { parseCapacityWording, parseRealism } = await import('../../../providers/aws/emulator/realism.js');
+    const realism = parseRealism(o.realism, '--realism');
+    if (o.capacityWording) realism.capacityWording = parseCapacityWording(o.capacityWording, '--capacity-wording');
     const emu = await startEmulatedNode({
       host: o.host,
       port: o.port,
@@ -51,7 +65,8 @@ export const EMULATORS: Record<string, (o: EmulateOptions) => Promise<RunningEmu
       ...(o.state ? { stateFile: o.state } : {}),
       latencyScale: o.latencyScale ?? 0,
       throttleRatio: o.throttleRatio ?? 0,
-      imdsDelayMs: o.metadataDelayMs ?? 0,
+      realism,
+      ...(o.metadataDelayMs !== undefined ? { imdsDelayMs: o.metadataDelayMs } : {}),
     });
     return {
       lines: [
@@ -78,6 +93,8 @@ export const EMULATORS: Record<string, (o: EmulateOptions) => Promise<RunningEmu
       ...(o.podSubnet ? { podSubnetCidr: o.podSubnet } : {}),
       ...(o.state ? { stateFile: o.state } : {}),
       ...(o.throttleRatio ? { throttleRatio: o.throttleRatio } : {}),
+      operationMs: o.operationMs ?? AZURE_OPERATION.ms,
+      retryAfterSeconds: o.retryAfterSeconds ?? AZURE_OPERATION.retryAfterSeconds,
     });
     return {
       lines: [
@@ -102,6 +119,7 @@ export const EMULATORS: Record<string, (o: EmulateOptions) => Promise<RunningEmu
       ...(o.podSubnet ? { podsCidr: o.podSubnet } : {}),
       ...(o.state ? { stateFile: o.state } : {}),
       ...(o.throttleRatio ? { throttleRatio: o.throttleRatio } : {}),
+      ...(o.operationMs !== undefined ? { operations: { durationMs: o.operationMs } } : {}),
     });
     return {
       lines: [
@@ -126,7 +144,7 @@ function num(flags: Record<string, unknown>, name: string, min: number, max: num
 export const emulateCommand: CtlCommand = {
   name: 'emulate',
   summary: 'run a local cloud API + metadata emulator with one node (for tests and demos)',
-  usage: `vpc-ipamctl emulate --provider ${Object.keys(EMULATORS).join('|')} --listen 127.0.0.1:PORT [--instance-type m5.large] [--subnet 10.0.0.0/24] [--pod-subnet CIDR] [--state FILE] [--latency-scale 0] [--throttle-ratio 0] [--metadata-delay-ms 0] [--json]`,
+  usage: `vpc-ipamctl emulate --provider ${Object.keys(EMULATORS).join('|')} --listen 127.0.0.1:PORT [--instance-type m5.large] [--subnet 10.0.0.0/24] [--pod-subnet CIDR] [--state FILE] [--latency-scale 0] [--throttle-ratio 0] [--metadata-delay-ms MS] [--realism off|on|KEY=VALUE,...] [--capacity-wording specific|generic|mixed] [--operation-ms MS] [--retry-after-seconds S] [--json]`,
   async run(argv) {
     const { flags, rest } = parseFlags(argv, {
       provider: 'string',
@@ -138,6 +156,10 @@ export const emulateCommand: CtlCommand = {
       'latency-scale': 'string',
       'throttle-ratio': 'string',
       'metadata-delay-ms': 'string',
+      realism: 'string',
+      'capacity-wording': 'string',
+      'operation-ms': 'string',
+      'retry-after-seconds': 'string',
       json: 'boolean',
     });
     if (rest.length) throw new UsageError(`unexpected argument "${rest[0]}"`);
@@ -163,6 +185,23 @@ export const emulateCommand: CtlCommand = {
     if (ratio !== undefined) opts.throttleRatio = ratio;
     const delay = num(flags, 'metadata-delay-ms', 0, 3_600_000);
     if (delay !== undefined) opts.metadataDelayMs = delay;
+    // The EC2 emulator's realism knobs; no other emulator has them, so they are refused there.
+    for (const f of ['realism', 'capacity-wording'] as const) {
+      if (flags[f] === undefined) continue;
+      if (provider !== 'aws') throw new UsageError(`--${f} is only supported by the aws emulator`);
+      opts[f === 'realism' ? 'realism' : 'capacityWording'] = flags[f] as string;
+    }
+    // Long-running NIC writes exist in ARM and GCE only.
+    const opMs = num(flags, 'operation-ms', 0, 600_000);
+    const retryAfter = num(flags, 'retry-after-seconds', 0, 600);
+    if (opMs !== undefined && provider !== 'azure' && provider !== 'gcp') {
+      throw new UsageError('--operation-ms is only supported by the azure and gcp emulators');
+    }
+    if (retryAfter !== undefined && provider !== 'azure') {
+      throw new UsageError('--retry-after-seconds is only supported by the azure emulator');
+    }
+    if (opMs !== undefined) opts.operationMs = opMs;
+    if (retryAfter !== undefined) opts.retryAfterSeconds = retryAfter;
     let running: RunningEmulator;
     try {
       running = await start(opts);

@@ -1,24 +1,27 @@
 /**
  * @module ec2 action context
  * What an EC2 action handler gets besides its parameters: the shared sim
- * cloud (the one truth behind EC2 and IMDS), the idempotency tokens seen so
- * far, and how the emulator words prefix exhaustion.
+ * cloud (the one truth behind EC2 and IMDS), its account (client tokens,
+ * security groups, request buckets), the emulator's realism knobs and clock,
+ * and the hooks through which a handler reports what it changed and how to
+ * word "no room".
  */
 import type { SimCloud } from '../../sim/cloud.js';
+import type { Ec2Account } from './account.js';
+import type { Ec2Realism } from './realism.js';
 
-/**
- * How prefix exhaustion is reported. `InsufficientCidrBlocks` is the usual
- * code; real EC2 also answers `InvalidParameterValue` "There aren't
- * sufficient free Ipv4 addresses or prefixes" (amazon-vpc-cni-k8s#3105,
- * cilium#31016), which clients must treat the same way.
- */
-export type PrefixShortageCode = 'InsufficientCidrBlocks' | 'InvalidParameterValue';
-
-export const PREFIX_SHORTAGE_MESSAGE = "There aren't sufficient free Ipv4 addresses or prefixes";
+/** EC2's generic wording of "no room", for /32s and prefixes alike (see realism.ts `CapacityWording`). */
+export const CAPACITY_SHORTAGE_MESSAGE = "There aren't sufficient free Ipv4 addresses or prefixes";
 
 export interface ActionContext {
   cloud: SimCloud;
-  /** CreateNetworkInterface ClientToken → interface id (EC2 idempotency). */
-  clientTokens: Map<string, string>;
-  prefixShortage: PrefixShortageCode;
+  /** Shared by every emulator over `cloud`, as EC2 keeps these per account. */
+  account: Ec2Account;
+  realism: Ec2Realism;
+  /** Emulator time, ms: what attach/detach delays count from. */
+  now(): number;
+  /** A Create, Assign or Attach on this ENI succeeded (opens its eventual-consistency window). */
+  changed(eniId: string): void;
+  /** A uniform draw in [0, 1) from the emulator's seeded dice (for `mixed` wording). */
+  dice(): number;
 }

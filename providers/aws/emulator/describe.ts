@@ -47,7 +47,7 @@ function interfaceFilter(f: Filter, n: SimInterface): boolean {
     case 'attachment.device-index':
       return n.attachment !== undefined && f.values.includes(String(n.attachment.deviceIndex));
     case 'attachment.status':
-      return anyGlob(f.values, [n.attachment ? 'attached' : 'detached']);
+      return anyGlob(f.values, [n.attachment ? (n.attachment.state ?? 'attached') : 'detached']);
     case 'subnet-id':
       return anyGlob(f.values, [n.subnetId]);
     case 'vpc-id':

@@ -4,11 +4,17 @@
  * from the same sim cloud the EC2 API changes, so an AssignPrivateIpAddresses
  * shows up in `local-ipv4s` and an attach in `network/interfaces/macs/`.
  *
- * Real IMDS is eventually consistent: it reflects EC2 changes seconds later.
- * The emulator keeps a timeline of views (one per cloud revision) and answers
- * from the newest view at least `delayMs` old. {@link ImdsService.pin} freezes
- * an arbitrary earlier view, to stage the stale-after-reboot case of
- * amazon-vpc-cni-k8s#1967.
+ * Real IMDS is eventually consistent: it reflects EC2 changes seconds later
+ * (amazon-ecs-cni-plugins#66 saw up to 18 s). The emulator keeps a timeline
+ * of views (one per cloud revision), each visible after its own lag drawn
+ * from [min, max] (seeded), and answers from the newest visible one. An
+ * interface still `attaching` is not in any view: the instance does not have
+ * it yet. {@link ImdsService.pin} freezes an arbitrary earlier view, to stage
+ * the stale-after-reboot case of amazon-vpc-cni-k8s#1967.
+ *
+ * Looking at the cloud is also when due attaches and detaches complete
+ * (`SimCloud.settle`), so the server calls {@link ImdsService.observe}
+ * before and after each EC2 request.
  *
  * Token protocol: PUT /latest/api/token with a TTL of 1-21600 s (else 400;
  * with X-Forwarded-For 403); GETs need a live token (else 401) unless IMDSv1
@@ -16,6 +22,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { SimCloud } from '../../sim/cloud.js';
+import { Prng } from '../../sim/prng.js';
 import { EMULATOR_ACCOUNT_ID } from './render.js';
 
 export interface ImdsInterface {
@@ -30,6 +37,8 @@ export interface ImdsInterface {
   securityGroups: string[];
   vpcId: string;
   vpcCidrs: string[];
+  /** `network-card`, listed only on multi-card types (absent: the VPC CNI reads card 0). */
+  networkCard?: number;
 }
 
 export interface ImdsView {
@@ -48,11 +57,14 @@ export interface ImdsResponse {
 export interface ImdsOptions {
   cloud: SimCloud;
   instanceId: string;
-  /** How far IMDS lags EC2, ms (default 0). */
+  /** How far IMDS lags EC2, ms (default 0); `lagMs` instead draws each change's lag from a range. */
   delayMs?: number;
+  lagMs?: { min: number; max: number };
+  /** Seed of the lag draws (default 1). */
+  seed?: number;
   /** Accept GETs without a token (IMDSv1). Default false, as on hardened EKS nodes. */
   allowV1?: boolean;
-  /** Wall clock of the HTTP server (default Date.now). */
+  /** The emulator's clock (default Date.now); attaches and detaches settle on it too. */
   now?: () => number;
 }
 
@@ -71,11 +83,14 @@ function text(status: number, body: string, extra: Record<string, string> = {}):
 export class ImdsService {
   private readonly cloud: SimCloud;
   readonly instanceId: string;
-  private delayMs: number;
+  private lag: { min: number; max: number };
+  private readonly lagDice: Prng;
   private readonly allowV1: boolean;
   private readonly now: () => number;
   private readonly tokens = new Map<string, number>();
-  private history: Array<{ at: number; revision: number; view: ImdsView }> = [];
+  private history: Array<{ visibleAt: number; revision: number; view: ImdsView }> = [];
+  /** When the newest view's change happened (views are stamped in order). */
+  private lastAt = -Infinity;
   private pinned: ImdsView | undefined;
   /** Requests served, for tests and the emulator's counters. */
   requests = 0;
@@ -83,16 +98,27 @@ export class ImdsService {
   constructor(o: ImdsOptions) {
     this.cloud = o.cloud;
     this.instanceId = o.instanceId;
-    this.delayMs = o.delayMs ?? 0;
+    this.lag = { min: 0, max: 0 };
+    this.setLag(o.lagMs ?? { min: o.delayMs ?? 0, max: o.delayMs ?? 0 });
+    this.lagDice = new Prng(o.seed ?? 1);
     this.allowV1 = o.allowV1 ?? false;
     this.now = o.now ?? Date.now;
     this.observe();
+    // What the instance saw before the emulator started is visible at once.
+    if (this.history[0]) this.history[0].visibleAt = -Infinity;
   }
 
-  /** Changes how far IMDS lags EC2 from now on. */
+  /** Changes how far IMDS lags EC2 from now on (a fixed lag). */
   setDelay(ms: number): void {
-    if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`IMDS delay must be a non-negative number of ms, got ${ms}`);
-    this.delayMs = ms;
+    this.setLag({ min: ms, max: ms });
+  }
+
+  /** Each later change becomes visible after a lag drawn uniformly from [min, max] ms. */
+  setLag(lag: { min: number; max: number }): void {
+    if (!(Number.isFinite(lag.min) && lag.min >= 0 && lag.max >= lag.min && Number.isFinite(lag.max))) {
+      throw new RangeError(`IMDS lag must be 0 <= min <= max ms, got ${JSON.stringify(lag)}`);
+    }
+    this.lag = { ...lag };
   }
 
   /** Serves `view` until {@link unpin} (a stale view after a reboot); undefined unpins. */
@@ -108,11 +134,12 @@ export class ImdsService {
   liveView(): ImdsView {
     const inst = this.cloud.getInstance(this.instanceId);
     const vpcCidrs = this.cloud.getVpc(inst.vpcId).cidrs;
+    const multiCard = (this.cloud.instanceLimits(inst.instanceType)?.networkCards ?? 1) > 1;
     return {
       instanceId: inst.id,
       instanceType: inst.instanceType,
       zone: inst.zone,
-      interfaces: inst.interfaces.map((n) => ({
+      interfaces: inst.interfaces.filter((n) => n.attachment?.state !== 'attaching').map((n) => ({
         mac: n.mac,
         deviceNumber: n.attachment!.deviceIndex,
         interfaceId: n.id,
@@ -123,12 +150,18 @@ export class ImdsService {
         securityGroups: [...n.securityGroups],
         vpcId: n.vpcId,
         vpcCidrs: [...vpcCidrs],
+        ...(multiCard ? { networkCard: n.attachment!.networkCardIndex ?? 0 } : {}),
       })),
     };
   }
 
-  /** Records the cloud's state if it changed since the last look; the server calls this after every EC2 request. */
+  /**
+   * Completes the attaches and detaches now due, then records the cloud's state if it changed since the
+   * last look. A settled transition is stamped with when it was due, not with when it was noticed.
+   */
   observe(): void {
+    const now = this.now();
+    const settledAt = this.cloud.settle(now);
     const last = this.history[this.history.length - 1];
     if (last && last.revision === this.cloud.revision) return;
     let view: ImdsView;
@@ -137,18 +170,21 @@ export class ImdsService {
     } catch {
       return; // instance terminated: IMDS keeps answering with what it last knew
     }
-    this.history.push({ at: this.now(), revision: this.cloud.revision, view });
+    const at = Math.max(this.lastAt, settledAt ?? now);
+    this.lastAt = at;
+    const jitter = Math.floor(this.lagDice.next() * (this.lag.max - this.lag.min + 1));
+    this.history.push({ visibleAt: at + this.lag.min + jitter, revision: this.cloud.revision, view });
     if (this.history.length > MAX_HISTORY) this.history.shift();
   }
 
-  /** The view IMDS serves at this moment. */
+  /** The view IMDS serves at this moment: the newest one whose lag has passed. */
   currentView(): ImdsView {
     this.observe();
     if (this.pinned) return this.pinned;
-    const cutoff = this.now() - this.delayMs;
+    const now = this.now();
     let idx = 0;
-    for (let i = this.history.length - 1; i >= 0; i--) {
-      if (this.history[i]!.at <= cutoff) {
+    for (let i = this.history.length - 1; i > 0; i--) {
+      if (this.history[i]!.visibleAt <= now) {
         idx = i;
         break;
       }
@@ -240,6 +276,7 @@ export class ImdsService {
       'local-hostname': `ip-${nic.localIpv4s[0]!.replace(/\./g, '-')}.ec2.internal`,
       'local-ipv4s': nic.localIpv4s.join('\n'),
       mac: nic.mac,
+      'network-card': nic.networkCard === undefined ? undefined : String(nic.networkCard),
       'owner-id': EMULATOR_ACCOUNT_ID,
       'security-group-ids': nic.securityGroups.join('\n'),
       'subnet-id': nic.subnetId,
@@ -250,6 +287,7 @@ export class ImdsService {
     };
     const field = mm[2] ?? '';
     if (field === '') return Object.keys(fields).filter((k) => fields[k] !== undefined).join('\n');
-    return Object.hasOwn(fields, field) ? fields[field] : undefined; // `network-card` is 404 ⇒ card 0
+    // A single-card type's `network-card` is 404, which the VPC CNI reads as card 0.
+    return Object.hasOwn(fields, field) ? fields[field] : undefined;
   }
 }

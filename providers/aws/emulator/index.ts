@@ -5,5 +5,19 @@
  */
 export { AwsEmulator, EMULATED_EC2_ACTIONS, type AwsEmulatorOptions, type EmulatorRequest } from './server.js';
 export { ImdsService, type ImdsInterface, type ImdsView } from './imds.js';
-export { PREFIX_SHORTAGE_MESSAGE, type PrefixShortageCode } from './context.js';
+export { CAPACITY_SHORTAGE_MESSAGE } from './context.js';
+export { Ec2Account } from './account.js';
+export { decodeAuthorizationMessage, DRY_RUN_MESSAGE, type DecodedAuthorization } from './authorization.js';
+export { IDEMPOTENT_MISMATCH } from './idempotency.js';
+export { DEFAULT_GROUPS_PER_INTERFACE } from './security-groups.js';
+export { bucketOf, MUTATING, NON_MUTATING, UNFILTERED_NON_MUTATING } from './throttle.js';
+export {
+  CAPACITY_WORDINGS,
+  EMULATE_REALISM,
+  INSTANT,
+  parseRealism,
+  scaleRealism,
+  type CapacityWording,
+  type Ec2Realism,
+} from './realism.js';
 export { nextBlock, startEmulatedNode, type EmulatedNodeOptions } from './node.js';

@@ -7,25 +7,37 @@
  * answers only what EC2 answers (Assign: only the newly added addresses).
  */
 import { InvalidCloudRequestError, IpamError, type CloudError } from '../../errors.js';
-import type { CreateInterfaceOptions } from '../../sim/interface-ops.js';
+import type { Transition } from '../../sim/attachment-ops.js';
+import type { CreateInterfaceOptions, IpRequest, PrefixRequest } from '../../sim/interface-ops.js';
 import type { SimInterfaceType } from '../../sim/model.js';
-import { PREFIX_SHORTAGE_MESSAGE, type ActionContext } from './context.js';
+import { CAPACITY_SHORTAGE_MESSAGE, type ActionContext } from './context.js';
 import { oneInterface } from './describe.js';
 import { QueryError, type QueryParams } from './query.js';
 import { itemSet, leaf } from './xml.js';
 
 const RETURN_TRUE = leaf('return', true);
 
-/** Rewords prefix exhaustion as `InvalidParameterValue` when the emulator is set to (see context.ts). */
-function prefixShortage<T>(ctx: ActionContext, op: string, fn: () => T): T {
+/**
+ * Words "no room" as the emulator is set to (realism.ts `CapacityWording`): the sim's specific codes, or
+ * EC2's generic `InvalidParameterValue`, which EC2 also sends for /32 requests, or either by the dice.
+ */
+function capacity<T>(ctx: ActionContext, op: string, fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    if (ctx.prefixShortage === 'InvalidParameterValue' && IpamError.is(err) && err.code === 'CLOUD_NO_PREFIX_BLOCK') {
-      throw new InvalidCloudRequestError({ provider: 'aws', operation: op, cloudCode: 'InvalidParameterValue', message: PREFIX_SHORTAGE_MESSAGE, cause: err });
+    const w = ctx.realism.capacityWording;
+    const noRoom = IpamError.is(err) && (err.code === 'CLOUD_NO_PREFIX_BLOCK' || err.code === 'CLOUD_SUBNET_FULL');
+    if (noRoom && (w === 'generic' || (w === 'mixed' && ctx.dice() < 0.5))) {
+      const init = { provider: 'aws', operation: op, cloudCode: 'InvalidParameterValue', cause: err };
+      throw new InvalidCloudRequestError({ ...init, message: CAPACITY_SHORTAGE_MESSAGE });
     }
     throw err;
   }
+}
+
+/** An attach or detach that takes `ms` of emulator time (0: at once). */
+function transition(ctx: ActionContext, ms: number): Transition {
+  return ms > 0 ? { settlesAt: ctx.now() + ms } : {};
 }
 
 function positive(p: QueryParams, name: string): number | undefined {
@@ -59,16 +71,17 @@ function onlyOne(p: QueryParams, groups: string[][]): void {
 }
 
 export function createNetworkInterface(ctx: ActionContext, p: QueryParams): string {
+  const op = 'CreateNetworkInterface';
   const token = p.str('ClientToken');
-  if (token !== undefined) {
-    const prior = ctx.clientTokens.get(token);
-    const existing = prior !== undefined ? ctx.cloud.describeInterfaces().find((n) => n.id === prior) : undefined;
-    if (existing) return oneInterface(existing) + leaf('clientToken', token);
-  }
+  const tokens = ctx.account.clientTokens;
+  const exists = (id: string) => ctx.cloud.describeInterfaces().some((n) => n.id === id);
+  const prior = token !== undefined ? tokens.replay(op, token, p, exists) : undefined;
+  // The same answer as the first time, changing nothing (idempotency.ts).
+  if (prior !== undefined) return oneInterface(ctx.cloud.getInterface(prior)) + leaf('clientToken', token);
   onlyOne(p, [['SecondaryPrivateIpAddressCount', 'PrivateIpAddresses'], ['Ipv4PrefixCount', 'Ipv4Prefix']]);
   const opts: CreateInterfaceOptions = {
     subnetId: p.required('SubnetId'),
-    securityGroups: p.list('SecurityGroupId'),
+    securityGroups: checkedGroups(ctx, op, p.required('SubnetId'), p.list('SecurityGroupId')),
     description: p.str('Description') ?? '',
     tags: p.tagSpecifications('network-interface'),
   };
@@ -84,8 +97,9 @@ export function createNetworkInterface(ctx: ActionContext, p: QueryParams): stri
   const namedPrefixes = p.structField('Ipv4Prefix', 'Ipv4Prefix');
   if (prefixCount !== undefined) opts.prefixes = { count: prefixCount };
   else if (namedPrefixes.length > 0) opts.prefixes = { prefixes: namedPrefixes };
-  const nic = prefixShortage(ctx, 'CreateNetworkInterface', () => ctx.cloud.createInterface(opts));
-  if (token !== undefined) ctx.clientTokens.set(token, nic.id);
+  const nic = capacity(ctx, op, () => ctx.cloud.createInterface(opts));
+  if (token !== undefined) tokens.record(op, token, p, nic.id);
+  ctx.changed(nic.id);
   return oneInterface(nic, 'pending') + leaf('clientToken', token);
 }
 
@@ -94,17 +108,19 @@ export function attachNetworkInterface(ctx: ActionContext, p: QueryParams): stri
   const instanceId = p.required('InstanceId');
   const deviceIndex = p.int('DeviceIndex');
   if (deviceIndex === undefined) throw new QueryError('MissingParameter', 'The request must contain the parameter DeviceIndex');
-  const card = p.int('NetworkCardIndex') ?? 0;
-  if (card !== 0) throw new QueryError('InvalidParameterValue', `Network card index ${card} is not valid for this instance type (the emulator models one network card)`);
-  const a = ctx.cloud.attachInterface(nicId, instanceId, deviceIndex);
-  return leaf('attachmentId', a.id) + leaf('networkCardIndex', 0);
+  // Card and per-card limits are the sim's (attachment-ops.ts): a multi-card type counts each card alone.
+  const networkCardIndex = p.int('NetworkCardIndex') ?? 0;
+  const how = { ...transition(ctx, ctx.realism.attachMs), networkCardIndex };
+  const a = ctx.cloud.attachInterface(nicId, instanceId, deviceIndex, how);
+  ctx.changed(nicId);
+  return leaf('attachmentId', a.id) + leaf('networkCardIndex', networkCardIndex);
 }
 
 export function detachNetworkInterface(ctx: ActionContext, p: QueryParams): string {
   const attachmentId = p.required('AttachmentId');
   const nic = ctx.cloud.findInterfaceByAttachment(attachmentId);
   if (!nic) throw attachmentNotFound(ctx, 'DetachNetworkInterface', attachmentId);
-  ctx.cloud.detachInterface(nic.id);
+  ctx.cloud.detachInterface(nic.id, transition(ctx, ctx.realism.detachMs));
   return RETURN_TRUE;
 }
 
@@ -113,16 +129,27 @@ export function deleteNetworkInterface(ctx: ActionContext, p: QueryParams): stri
   return RETURN_TRUE;
 }
 
+/**
+ * One attribute per call, as EC2's API takes it: `Attachment.DeleteOnTermination` or the interface's groups
+ * (`SecurityGroupId.N`, checked like Create's). Description and SourceDestCheck are not modelled.
+ */
 export function modifyNetworkInterfaceAttribute(ctx: ActionContext, p: QueryParams): string {
+  const op = 'ModifyNetworkInterfaceAttribute';
   const nicId = p.required('NetworkInterfaceId');
-  for (const other of ['Description.Value', 'SourceDestCheck.Value', 'SecurityGroupId.1']) {
-    if (p.has(other)) throw new QueryError('UnsupportedOperation', `The emulator models only Attachment.DeleteOnTermination, not ${other}`);
+  for (const other of ['Description.Value', 'SourceDestCheck.Value']) {
+    const models = 'The emulator models only Attachment.DeleteOnTermination and SecurityGroupId.N';
+    if (p.has(other)) throw new QueryError('UnsupportedOperation', `${models}, not ${other}`);
+  }
+  onlyOne(p, [['Attachment'], ['SecurityGroupId']]);
+  const nic = ctx.cloud.getInterface(nicId);
+  if (p.hasAny('SecurityGroupId')) {
+    ctx.cloud.setSecurityGroups(nicId, checkedGroups(ctx, op, nic.subnetId, p.list('SecurityGroupId')));
+    return RETURN_TRUE;
   }
   const attachmentId = p.required('Attachment.AttachmentId');
   const del = p.bool('Attachment.DeleteOnTermination');
   if (del === undefined) throw new QueryError('MissingParameter', 'The request must contain the parameter Attachment.DeleteOnTermination');
-  const nic = ctx.cloud.getInterface(nicId);
-  if (nic.attachment?.id !== attachmentId) throw attachmentNotFound(ctx, 'ModifyNetworkInterfaceAttribute', attachmentId);
+  if (nic.attachment?.id !== attachmentId) throw attachmentNotFound(ctx, op, attachmentId);
   ctx.cloud.modifyAttachment(nicId, { deleteOnTermination: del });
   return RETURN_TRUE;
 }
@@ -136,11 +163,16 @@ export function assignPrivateIpAddresses(ctx: ActionContext, p: QueryParams): st
   const prefixes = p.list('Ipv4Prefix');
   let addedIps: string[] = [];
   let addedPrefixes: string[] = [];
-  if (ipCount !== undefined) addedIps = ctx.cloud.assignPrivateIps(nicId, { count: ipCount });
-  else if (ips.length > 0) addedIps = ctx.cloud.assignPrivateIps(nicId, { ips });
-  else if (prefixCount !== undefined) addedPrefixes = prefixShortage(ctx, 'AssignPrivateIpAddresses', () => ctx.cloud.assignPrefixes(nicId, { count: prefixCount }));
-  else if (prefixes.length > 0) addedPrefixes = prefixShortage(ctx, 'AssignPrivateIpAddresses', () => ctx.cloud.assignPrefixes(nicId, { prefixes }));
+  const op = 'AssignPrivateIpAddresses';
+  const c = ctx.cloud;
+  const ipsOf = (req: IpRequest) => capacity(ctx, op, () => c.assignPrivateIps(nicId, req));
+  const prefixesOf = (req: PrefixRequest) => capacity(ctx, op, () => c.assignPrefixes(nicId, req));
+  if (ipCount !== undefined) addedIps = ipsOf({ count: ipCount });
+  else if (ips.length > 0) addedIps = ipsOf({ ips });
+  else if (prefixCount !== undefined) addedPrefixes = prefixesOf({ count: prefixCount });
+  else if (prefixes.length > 0) addedPrefixes = prefixesOf({ prefixes });
   else throw new QueryError('MissingParameter', 'Specify SecondaryPrivateIpAddressCount, PrivateIpAddress.N, Ipv4PrefixCount or Ipv4Prefix.N');
+  ctx.changed(nicId);
   return (
     leaf('networkInterfaceId', nicId) +
     itemSet(
@@ -182,6 +214,12 @@ export function deleteTags(ctx: ActionContext, p: QueryParams): string {
   if (ids.length === 0) throw new QueryError('MissingParameter', 'The request must contain the parameter ResourceId');
   ctx.cloud.deleteTags(ids, Object.keys(p.tags()));
   return RETURN_TRUE;
+}
+
+/** The groups, checked against the account when the emulator validates them (security-groups.ts). */
+function checkedGroups(ctx: ActionContext, op: string, subnetId: string, groups: string[]): string[] {
+  if (ctx.realism.validateGroups) ctx.account.groups.check(op, subnetId, groups);
+  return groups;
 }
 
 function attachmentNotFound(ctx: ActionContext, op: string, id: string): CloudError {

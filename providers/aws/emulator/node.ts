@@ -6,11 +6,16 @@
  * primary interface is in the node subnet. With `stateFile` the cloud is
  * loaded from / saved to disk after every change, so it outlives the
  * process like a real cloud outlives a node's daemon.
+ *
+ * This is the emulate mode: unless told otherwise it is as unkind as EC2
+ * ({@link EMULATE_REALISM}: asynchronous attach/detach, eventual
+ * consistency, IMDS lagging 1-5 s, both wordings of "no room").
  */
 import { Address4 } from 'ip-address';
 import { ConfigError } from '../../errors.js';
 import { SimCloud } from '../../sim/cloud.js';
 import { openSimCloud, saveSimCloud } from '../../sim/persist.js';
+import { EMULATE_REALISM } from './realism.js';
 import { AwsEmulator, type AwsEmulatorOptions } from './server.js';
 
 export interface EmulatedNodeOptions extends Omit<AwsEmulatorOptions, 'cloud' | 'instanceId' | 'onMutate'> {
@@ -86,6 +91,7 @@ export async function startEmulatedNode(o: EmulatedNodeOptions): Promise<AwsEmul
   const file = o.stateFile;
   return AwsEmulator.start({
     ...o,
+    realism: { ...EMULATE_REALISM, ...o.realism },
     cloud,
     instanceId: instance.id,
     ...(file ? { onMutate: () => saveSimCloud(cloud, file) } : {}),

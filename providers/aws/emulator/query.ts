@@ -10,11 +10,12 @@
  * 400 EC2 sends for them; nothing here touches the cloud.
  */
 
-/** A client mistake in the request itself (EC2 code + message), reported as HTTP 400. */
+/** A refusal decided from the request itself (EC2 code + message), reported with `status` (default 400). */
 export class QueryError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    readonly status = 400,
   ) {
     super(message);
   }
@@ -37,6 +38,11 @@ export class QueryParams {
 
   has(name: string): boolean {
     return this.map.has(name);
+  }
+
+  /** Every parameter as sent, in order. */
+  entries(): Array<[string, string]> {
+    return [...this.map.entries()];
   }
 
   /** True when `name` or any `name.…` key is present (a scalar, list or struct was given). */

@@ -6,7 +6,7 @@
  * (DescribeInstances), Subnet, and InstanceTypeInfo.
  */
 import type { Ec2InstanceLimits } from '../../limits/ec2-limits.js';
-import type { SimInstanceView, SimInterface } from '../../sim/model.js';
+import type { SimInstanceLimits, SimInstanceView, SimInterface } from '../../sim/model.js';
 import type { InstanceLimits, Subnet } from '../../types.js';
 import { itemSet, leaf, node, tagSet } from './xml.js';
 
@@ -47,8 +47,8 @@ function attachmentXml(nic: SimInterface, full: boolean): string {
     leaf('attachmentId', a.id),
     full ? leaf('instanceId', a.instanceId) + leaf('instanceOwnerId', EMULATOR_ACCOUNT_ID) : '',
     leaf('deviceIndex', a.deviceIndex),
-    leaf('networkCardIndex', 0),
-    leaf('status', 'attached'),
+    leaf('networkCardIndex', a.networkCardIndex ?? 0),
+    leaf('status', a.state ?? 'attached'), // attaching | attached | detaching, as EC2 reports a changing one
     leaf('attachTime', iso(a.attachedAt)),
     leaf('deleteOnTermination', a.deleteOnTermination),
   );
@@ -136,9 +136,17 @@ export function hypervisorOf(l: InstanceLimits): string {
   return l.supportsPrefixes ? 'nitro' : 'xen';
 }
 
-export function instanceTypeXml(l: InstanceLimits): string {
+/**
+ * InstanceTypeInfo as EC2 reports it, network cards included: `maximumNetworkInterfaces` is the instance's total,
+ * `networkCards` gives each card's own limit (p4d.24xlarge: 60 = 4 × 15), and the default card is 0.
+ */
+export function instanceTypeXml(l: SimInstanceLimits): string {
   const e = l as Partial<Ec2InstanceLimits>;
   const hv = hypervisorOf(l);
+  const cards = l.networkCards ?? 1;
+  const perf = 'Up to 10 Gigabit';
+  const card = (i: number) =>
+    leaf('networkCardIndex', i) + leaf('networkPerformance', perf) + leaf('maximumNetworkInterfaces', l.maxInterfaces);
   return (
     leaf('instanceType', l.instanceType) +
     leaf('currentGeneration', true) +
@@ -147,11 +155,11 @@ export function instanceTypeXml(l: InstanceLimits): string {
     node('vCpuInfo', leaf('defaultVCpus', e.vcpus ?? 2)) +
     node(
       'networkInfo',
-      leaf('networkPerformance', 'Up to 10 Gigabit'),
-      leaf('maximumNetworkInterfaces', l.maxInterfaces),
-      leaf('maximumNetworkCards', 1),
+      leaf('networkPerformance', perf),
+      leaf('maximumNetworkInterfaces', l.maxInterfaces * cards),
+      leaf('maximumNetworkCards', cards),
       leaf('defaultNetworkCardIndex', 0),
-      itemSet('networkCards', [leaf('networkCardIndex', 0) + leaf('networkPerformance', 'Up to 10 Gigabit') + leaf('maximumNetworkInterfaces', l.maxInterfaces)]),
+      itemSet('networkCards', Array.from({ length: cards }, (_, i) => card(i))),
       leaf('ipv4AddressesPerInterface', l.ipv4PerInterface),
       leaf('ipv6AddressesPerInterface', l.ipv4PerInterface),
       leaf('ipv6Supported', true),

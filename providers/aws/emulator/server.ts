@@ -5,49 +5,45 @@
  * truth behind both, as on a real instance.
  *
  * Each EC2 request goes through the steps of the SimProvider, in order:
- * recorded → IAM allow-list (403 `UnauthorizedOperation`) → random
- * throttling (`throttleRatio`, 503 `RequestLimitExceeded`) → the sim's
- * {@link FaultInjector} (`failNext`, token buckets) → latency (real timers:
- * this is a server) → the action on the cloud → `onMutate` after a
- * successful change. Errors use EC2's envelope and statuses and every
- * response carries `x-amzn-requestid` (cloud-apis.md §1.4).
+ * recorded → IAM allow-list (403 `UnauthorizedOperation` with an encoded
+ * message, authorization.ts) → random throttling (`throttleRatio`, 503
+ * `RequestLimitExceeded`) → the account's per-API token buckets at EC2's
+ * documented sizes (throttle.ts) → `DryRun` (412 `DryRunOperation`, no
+ * change) → the sim's {@link FaultInjector} (`failNext`, injected buckets)
+ * → latency (real timers: this is a server) → due attaches/detaches
+ * complete → eventual consistency (a still-propagating ENI may be NotFound,
+ * consistency.ts) → the action on the cloud → `onMutate` after a successful
+ * change → a response lost on the way back, if a test asked for one
+ * ({@link AwsEmulator.dropResponses}). Errors use EC2's envelope and
+ * statuses and every response carries `x-amzn-requestid` (cloud-apis.md §1.4).
+ *
+ * `realism` (realism.ts) sets how unkind the emulator is: asynchronous
+ * attach/detach, the eventual-consistency window, IMDS lag, the wording of
+ * "no room", the token buckets, security-group checks. All of it runs on
+ * `clock`, which tests share with the adapter to go through seconds of
+ * emulated time at once. Emulators over one cloud share its account
+ * (account.ts): buckets, client tokens and security groups.
  */
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CloudError, IpamError } from '../../errors.js';
 import { MUTATING_ACTIONS, type SimAction } from '../../sim/actions.js';
 import type { SimCloud } from '../../sim/cloud.js';
 import { FaultInjector } from '../../sim/faults.js';
 import { DEFAULT_LATENCY } from '../../sim/latency.js';
 import { Prng } from '../../sim/prng.js';
-import type { ActionContext, PrefixShortageCode } from './context.js';
-import { describeInstanceTypes, describeInstances, describeNetworkInterfaces, describeSubnets } from './describe.js';
+import type { TimeSource } from '../../sim/time.js';
+import { Ec2Account } from './account.js';
+import { ACTIONS, errorAnswer } from './actions.js';
+import { answerDryRun, deniedAction, unauthorized } from './authorization.js';
+import { ConsistencyWindow } from './consistency.js';
+import type { ActionContext } from './context.js';
 import { ImdsService } from './imds.js';
-import * as m from './mutate.js';
-import { QueryError, QueryParams } from './query.js';
+import { QueryParams } from './query.js';
+import { INSTANT, type CapacityWording, type Ec2Realism } from './realism.js';
 import { errorXml, responseXml } from './xml.js';
 
-type Handler = (ctx: ActionContext, p: QueryParams) => string;
-
-const ACTIONS: Readonly<Record<string, Handler>> = {
-  DescribeInstances: describeInstances,
-  DescribeInstanceTypes: describeInstanceTypes,
-  DescribeNetworkInterfaces: describeNetworkInterfaces,
-  DescribeSubnets: describeSubnets,
-  CreateNetworkInterface: m.createNetworkInterface,
-  AttachNetworkInterface: m.attachNetworkInterface,
-  DetachNetworkInterface: m.detachNetworkInterface,
-  DeleteNetworkInterface: m.deleteNetworkInterface,
-  ModifyNetworkInterfaceAttribute: m.modifyNetworkInterfaceAttribute,
-  AssignPrivateIpAddresses: m.assignPrivateIpAddresses,
-  UnassignPrivateIpAddresses: m.unassignPrivateIpAddresses,
-  CreateTags: m.createTags,
-  DeleteTags: m.deleteTags,
-};
-
-/** The EC2 actions the emulator answers. */
-export const EMULATED_EC2_ACTIONS: readonly string[] = Object.keys(ACTIONS);
+export { EMULATED_EC2_ACTIONS } from './actions.js';
 
 export interface AwsEmulatorOptions {
   cloud: SimCloud;
@@ -65,10 +61,13 @@ export interface AwsEmulatorOptions {
   seed?: number;
   /** Multiplies the sim's documented per-action latencies (default 0: instantaneous). */
   latencyScale?: number;
-  /** How far IMDS lags EC2, ms (default 0). */
+  /** A fixed IMDS lag, ms; overrides `realism.imdsLagMs`. */
   imdsDelayMs?: number;
   allowImdsV1?: boolean;
-  prefixShortage?: PrefixShortageCode;
+  /** How unkind to be, over {@link INSTANT} (an instantly consistent EC2); `startEmulatedNode` uses EMULATE_REALISM. */
+  realism?: Partial<Ec2Realism>;
+  /** The emulator's time (default Date.now): attach/detach delays, the consistency window, IMDS lag, token buckets. */
+  clock?: TimeSource;
   /** IAM allow-list: any other action is refused with 403 UnauthorizedOperation. Default: all allowed. */
   allowedActions?: Iterable<string>;
   /** After each successful mutating action (persist the cloud here). Must not throw. */
@@ -84,28 +83,17 @@ export interface EmulatorRequest {
   invocationId?: string;
   /** From `amz-sdk-request: attempt=N; max=M`. */
   attempt?: number;
+  /** The request's `ClientToken` (the SDK fills one in for CreateNetworkInterface), if any. */
+  clientToken?: string;
+  /** The request said `DryRun=true`. */
+  dryRun?: true;
+  /** The action ran but its answer was never sent ({@link AwsEmulator.dropResponses}). */
+  dropped?: true;
 }
+
+type Answer = { status: number; headers: Record<string, string>; body: string; drop?: true };
 
 const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/;
-
-function statusFor(err: CloudError): number {
-  switch (err.code) {
-    case 'CLOUD_THROTTLED':
-      return 503;
-    case 'CLOUD_UNAUTHORIZED':
-      return 403;
-    case 'CLOUD_UNAVAILABLE':
-      return err.cloudCode === 'Unavailable' ? 503 : 500;
-    default:
-      return 400;
-  }
-}
-
-/** The cloud's own message, without the `provider operation: code:` prefix CloudError adds. */
-function rawMessage(err: CloudError): string {
-  const prefix = `${err.provider} ${err.operation}: ${err.cloudCode}: `;
-  return err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message;
-}
 
 export class AwsEmulator {
   readonly imds: ImdsService;
@@ -113,6 +101,8 @@ export class AwsEmulator {
   readonly requests: EmulatorRequest[] = [];
   private readonly ctx: ActionContext;
   private readonly prng: Prng;
+  private readonly consistency: ConsistencyWindow;
+  private readonly drops = new Map<string, number>();
   private throttleRatio: number;
   private allowed: Set<string> | undefined;
   private server: http.Server | undefined;
@@ -122,10 +112,27 @@ export class AwsEmulator {
   private constructor(private readonly o: AwsEmulatorOptions) {
     this.host = o.host ?? '127.0.0.1';
     if (!LOOPBACK.test(this.host)) throw new RangeError(`the emulator listens on loopback only, not ${this.host}`);
-    this.faults = o.faults ?? new FaultInjector({ clock: { now: Date.now }, provider: 'aws' });
-    this.imds = new ImdsService({ cloud: o.cloud, instanceId: o.instanceId, delayMs: o.imdsDelayMs ?? 0, allowV1: o.allowImdsV1 ?? false });
-    this.ctx = { cloud: o.cloud, clientTokens: new Map(), prefixShortage: o.prefixShortage ?? 'InsufficientCidrBlocks' };
-    this.prng = new Prng(o.seed ?? 1);
+    const clock = o.clock ?? { now: Date.now };
+    const now = () => clock.now();
+    const realism: Ec2Realism = { ...INSTANT, ...o.realism };
+    if (o.imdsDelayMs !== undefined) realism.imdsLagMs = { min: o.imdsDelayMs, max: o.imdsDelayMs };
+    this.faults = o.faults ?? new FaultInjector({ clock, provider: 'aws' });
+    // Separate seeded dice per behaviour, so turning one on does not change what the others draw.
+    const seed = o.seed ?? 1;
+    const allowV1 = o.allowImdsV1 ?? false;
+    const lagMs = realism.imdsLagMs;
+    this.imds = new ImdsService({ cloud: o.cloud, instanceId: o.instanceId, lagMs, seed: seed + 1, allowV1, now });
+    this.consistency = new ConsistencyWindow(now, seed + 2, realism.consistencyWindowMs, realism.notFoundRatio);
+    const wordingDice = new Prng(seed + 3);
+    this.ctx = {
+      cloud: o.cloud,
+      account: Ec2Account.of(o.cloud, clock),
+      realism,
+      now,
+      changed: (id) => this.consistency.changed(id),
+      dice: () => wordingDice.next(),
+    };
+    this.prng = new Prng(seed);
     this.throttleRatio = 0;
     this.setThrottleRatio(o.throttleRatio ?? 0);
     this.allowed = o.allowedActions ? new Set(o.allowedActions) : undefined;
@@ -162,8 +169,34 @@ export class AwsEmulator {
     this.allowed = actions ? new Set(actions) : undefined;
   }
 
-  setPrefixShortage(code: PrefixShortageCode): void {
-    this.ctx.prefixShortage = code;
+  /** The knobs in force (a copy). */
+  get realism(): Ec2Realism {
+    return structuredClone(this.ctx.realism);
+  }
+
+  /** How "no room" is worded from now on, for /32 and prefix requests. */
+  setCapacityWording(wording: CapacityWording): void {
+    this.ctx.realism.capacityWording = wording;
+  }
+
+  /** What EC2 keeps per account, shared by every emulator over this cloud: buckets, client tokens, groups. */
+  get account(): Ec2Account {
+    return this.ctx.account;
+  }
+
+  /**
+   * The next `count` `action` requests are carried out, then their connection is closed without an answer:
+   * a response lost on the way, or a client timeout after EC2 did the work. The SDK retries such a request
+   * (a network error) with the same ClientToken.
+   */
+  dropResponses(action: string, count = 1): void {
+    this.drops.set(action, (this.drops.get(action) ?? 0) + count);
+  }
+
+  /** Changes attach/detach delays and the consistency window for later requests (IMDS: `imds.setLag`). */
+  setRealism(r: Partial<Omit<Ec2Realism, 'imdsLagMs' | 'capacityWording'>>): void {
+    Object.assign(this.ctx.realism, r);
+    this.consistency.configure(this.ctx.realism.consistencyWindowMs, this.ctx.realism.notFoundRatio);
   }
 
   /** EC2 requests received per action (including refused ones). */
@@ -190,6 +223,7 @@ export class AwsEmulator {
       req.on('end', () => {
         this.route(req, Buffer.concat(chunks).toString('utf8')).then(
           (r) => {
+            if (r.drop) return void req.socket.destroy();
             res.writeHead(r.status, r.headers);
             res.end(req.method === 'HEAD' ? undefined : r.body);
           },
@@ -210,56 +244,81 @@ export class AwsEmulator {
     });
   }
 
-  private async route(req: http.IncomingMessage, body: string): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+  private async route(req: http.IncomingMessage, body: string): Promise<Answer> {
     const url = (req.url ?? '/').replace(/\/{2,}/g, '/');
     if (url.startsWith('/latest/') || url === '/latest') return this.imds.handle(req.method ?? 'GET', url, req.headers);
     if (req.method !== 'POST') return { status: 404, headers: { 'content-type': 'text/plain' }, body: 'not an EC2 or IMDS path' };
     return this.ec2(req, body);
   }
 
-  private async ec2(req: http.IncomingMessage, body: string) {
+  private async ec2(req: http.IncomingMessage, body: string): Promise<Answer> {
     const requestId = randomUUID();
     const p = new QueryParams(body);
     const action = p.action;
-    const rec: EmulatorRequest = { action, status: 200 };
-    const inv = req.headers['amz-sdk-invocation-id'];
-    if (typeof inv === 'string') rec.invocationId = inv;
-    const attempt = /attempt=(\d+)/.exec(String(req.headers['amz-sdk-request'] ?? ''));
-    if (attempt) rec.attempt = Number(attempt[1]);
-    this.requests.push(rec);
+    const rec = this.record(req, p);
     const reply = (status: number, xml: string) => {
       rec.status = status;
-      return { status, headers: { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-requestid': requestId, server: 'AmazonEC2' }, body: xml };
+      const headers = { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-requestid': requestId, server: 'AmazonEC2' };
+      return { status, headers, body: xml };
     };
     const fail = (status: number, code: string, message: string) => {
       rec.code = code;
       return reply(status, errorXml(code, message, requestId));
     };
     try {
-      if (p.version !== '2016-11-15') return fail(400, 'NoSuchVersion', `An invalid or unsupported API version ${p.version || '(none)'} was specified`);
+      if (p.version !== '2016-11-15') {
+        const text = `An invalid or unsupported API version ${p.version || '(none)'} was specified`;
+        return fail(400, 'NoSuchVersion', text);
+      }
       const handler = ACTIONS[action];
-      if (!handler) return fail(400, 'InvalidAction', `The action ${action || '(none)'} is not valid for this web service.`);
+      if (!handler) {
+        return fail(400, 'InvalidAction', `The action ${action || '(none)'} is not valid for this web service.`);
+      }
       if (!String(req.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256')) {
         return fail(401, 'AuthFailure', 'AWS was not able to validate the provided access credentials');
       }
-      // Tagging at creation needs ec2:CreateTags as well, as in IAM.
-      const denied = this.allowed && (!this.allowed.has(action) ? action : p.hasAny('TagSpecification') && !this.allowed.has('CreateTags') ? 'CreateTags' : undefined);
-      if (denied) {
-        return fail(403, 'UnauthorizedOperation', `You are not authorized to perform this operation. User: arn:aws:iam::123456789012:user/emulator is not authorized to perform: ec2:${denied}`);
+      const denied = deniedAction(this.allowed, action, p);
+      if (denied) throw unauthorized(denied);
+      const randomly = this.throttleRatio > 0 && this.prng.next() < this.throttleRatio;
+      // EC2's buckets (throttle.ts): an empty one refuses the request before anything else looks at it.
+      if (randomly || (this.ctx.realism.requestBuckets && !this.ctx.account.buckets.take(action, p))) {
+        return fail(503, 'RequestLimitExceeded', 'Request limit exceeded.');
       }
-      if (this.throttleRatio > 0 && this.prng.next() < this.throttleRatio) return fail(503, 'RequestLimitExceeded', 'Request limit exceeded.');
+      answerDryRun(p);
       this.faults.check(action);
       const ms = Math.round((DEFAULT_LATENCY.actions[action as SimAction] ?? 0) * (this.o.latencyScale ?? 0));
       if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+      this.imds.observe(); // attaches and detaches due by now complete before the action sees the cloud
+      this.consistency.check(this.o.cloud, action, p);
       const out = handler(this.ctx, p);
       if (MUTATING_ACTIONS.has(action as SimAction)) this.o.onMutate?.(action);
       this.imds.observe();
-      return reply(200, responseXml(action, requestId, out));
+      const answer = reply(200, responseXml(action, requestId, out));
+      if (!this.takeDrop(action)) return answer;
+      rec.dropped = true;
+      return { ...answer, drop: true };
     } catch (err) {
-      if (err instanceof QueryError) return fail(400, err.code, err.message);
-      if (CloudError.isCloud(err)) return fail(statusFor(err), err.cloudCode, rawMessage(err));
-      const code = IpamError.is(err) ? err.code : 'InternalError';
-      return fail(500, 'InternalError', `An internal error has occurred (${code}: ${(err as Error).message})`);
+      const a = errorAnswer(err);
+      return fail(a.status, a.code, a.message);
     }
+  }
+
+  private record(req: http.IncomingMessage, p: QueryParams): EmulatorRequest {
+    const rec: EmulatorRequest = { action: p.action, status: 200 };
+    const inv = req.headers['amz-sdk-invocation-id'];
+    if (typeof inv === 'string') rec.invocationId = inv;
+    const attempt = /attempt=(\d+)/.exec(String(req.headers['amz-sdk-request'] ?? ''));
+    if (attempt) rec.attempt = Number(attempt[1]);
+    const token = p.str('ClientToken');
+    if (token !== undefined) rec.clientToken = token;
+    if (p.str('DryRun') === 'true') rec.dryRun = true;
+    this.requests.push(rec);
+    return rec;
+  }
+
+  private takeDrop(action: string): boolean {
+    const left = this.drops.get(action) ?? 0;
+    if (left > 0) this.drops.set(action, left - 1);
+    return left > 0;
   }
 }

@@ -24,6 +24,7 @@ export class ArmError extends Error {
 const STATUS_OF_CODE: Record<string, number> = {
   AnotherOperationInProgress: 409,
   PreconditionFailed: 412,
+  PreconditionFailedEtagMismatch: 412,
   TooManyRequests: 429,
   RetryableError: 429,
 };

@@ -10,13 +10,14 @@
  *   and `azure:vmssInstance`);
  * - a NIC's primary ipConfiguration is the interface's primary address
  *   (`azure:ipc-primary` holds its name);
- * - a secondary ipConfiguration in the NIC's subnet is a SimCloud secondary
- *   IP, named by the tag `azure:ipc:<name>` = `<ip>`;
- * - a secondary ipConfiguration in another subnet of the VNet (a Pod subnet)
- *   is a `blocked` /32 reservation in that subnet, tagged
- *   `azure:ipc:<name>` = `<ip>@<sim subnet id>` on the NIC;
- * - `azure:etag` counts the NIC's successful writes; `azure:pending` holds
- *   the long-running operation in progress (see `nic-put.ts`).
+ * - a secondary ipConfiguration is a SimCloud secondary IP of the NIC (all
+ *   of a NIC's ipConfigurations are in its subnet, as Azure requires: see
+ *   `nic-put.ts`), named by the tag `azure:ipc:<name>` = `<ip>`. A world
+ *   saved before issue 13 may still hold `<ip>@<sim subnet id>` values (an
+ *   ipConfiguration in another subnet, kept as a `blocked` reservation there):
+ *   they are still read and released, never created;
+ * - `azure:etag` is the NIC's etag, a new GUID on every write; `azure:pending`
+ *   holds the long-running operation in progress (see `operations.ts`).
  *
  * Secondary IPs that reach the SimCloud without a name (a test assigning
  * through the SimCloud directly) show up as `ipconfig-<ip>`.
@@ -219,8 +220,16 @@ export class AzureWorld {
 
   // ---- ipConfigurations ------------------------------------------------------
 
-  etag(nic: SimInterface): number {
-    return Number(nic.tags[TAG.etag] ?? '1');
+  /** The NIC's etag value (a GUID; `1` for a NIC seeded before etags were GUIDs). */
+  etag(nic: SimInterface): string {
+    return nic.tags[TAG.etag] ?? '1';
+  }
+
+  /** The NICs attached to a VM (a SimCloud instance id), by device index: the primary first. */
+  nicsOfVm(instanceId: string): SimInterface[] {
+    return this.nics()
+      .filter((n) => n.attachment?.instanceId === instanceId)
+      .sort((a, b) => a.attachment!.deviceIndex - b.attachment!.deviceIndex);
   }
 
   pending(nic: SimInterface): PendingOp | undefined {

@@ -6,7 +6,7 @@
 import type { SimInterface, SimSubnet, SimVpc } from '../../sim/index.js';
 import { armMac, imdsMac } from '../arm-ids.js';
 import { TAG, type AzureWorld } from './azure-world.js';
-import { etagHeader } from './operations.js';
+import { etagHeader, stableGuid } from './etag.js';
 
 export function nicJson(world: AzureWorld, nic: SimInterface): Record<string, unknown> {
   const id = world.nicArmId(nic);
@@ -71,7 +71,8 @@ export function subnetJson(world: AzureWorld, subnet: SimSubnet, o: SubnetJsonOp
   return {
     id: world.subnetArmId(subnet),
     name: subnet.tags[TAG.name],
-    etag: etagHeader(1),
+    // The emulator does not version subnets; a GUID like ARM's, stable across reads.
+    etag: etagHeader(stableGuid(subnet.id)),
     type: 'Microsoft.Network/virtualNetworks/subnets',
     properties: {
       provisioningState: 'Succeeded',
@@ -87,7 +88,7 @@ export function vnetJson(world: AzureWorld, vnet: SimVpc): Record<string, unknow
   return {
     id: world.vnetArmId(vnet),
     name: vnet.tags[TAG.name],
-    etag: etagHeader(1),
+    etag: etagHeader(stableGuid(vnet.id)),
     type: 'Microsoft.Network/virtualNetworks',
     location: world.scope.location,
     properties: {

@@ -7,6 +7,14 @@
  * missing from the body are removed. This file validates a body into a plan
  * and allocates its additions all-or-nothing; `operations.ts` decides when
  * the removals happen and when the additions count as Succeeded.
+ *
+ * Every ipConfiguration of a NIC must be in one subnet. Azure answers 400
+ * `IpConfigurationsOnSameNicCannotUseDifferentSubnets`, "IPConfigurations on
+ * a Nic <id> cannot belong to different subnets. Subnets referred: <a>;<b>"
+ * (captured in azure-sdk-for-net `sdk/network/Azure.ResourceManager.Network/
+ * tests/SessionRecords/NetworkInterfaceTests/AssertMultiIpConfigOnDifferentSubnetFails.json`;
+ * also Azure/azure-sdk-for-java#1865). Pods in another subnet need another
+ * NIC (docs/azure.md, "Pod subnet").
  */
 import { CloudError } from '../../errors.js';
 import { canonicalIp, parseBlock } from '../../sim/addr.js';
@@ -49,9 +57,9 @@ export function planNicPut(world: AzureWorld, nic: SimInterface, body: unknown):
   if (list.length > AZURE_MAX_IPCONFIGS) {
     throw bad(`Network interface ${nic.tags[TAG.name]} has ${list.length} IP configurations; at most ${AZURE_MAX_IPCONFIGS} are allowed.`, world.cloud.errorCodes.addressLimit);
   }
+  oneSubnet(world, nic, list);
   const current = new Map(world.ipConfigs(nic).map((c) => [c.name.toLowerCase(), c]));
   const primaryNow = world.ipConfigs(nic)[0]!;
-  const nicVnet = nic.vpcId;
   const seen = new Set<string>();
   const plan: NicPutPlan = { add: [], remove: {} };
   let primaries = 0;
@@ -69,9 +77,6 @@ export function planNicPut(world: AzureWorld, nic: SimInterface, body: unknown):
     const subnetRef = obj(p.subnet)?.id;
     if (typeof subnetRef !== 'string') throw bad(`ipConfigurations[${i}] (${name}): properties.subnet.id is required`);
     const subnet = resolveSubnet(world, subnetRef, nic);
-    if (subnet.vpcId !== nicVnet) {
-      throw bad(`IP configuration ${name} references subnet ${subnetRef} in another virtual network; all IP configurations of a NIC must be in the NIC's virtual network.`, 'InvalidRequestFormat');
-    }
     const method = p.privateIPAllocationMethod ?? 'Dynamic';
     if (method !== 'Dynamic' && method !== 'Static') throw bad(`ipConfigurations[${i}] (${name}): privateIPAllocationMethod must be Dynamic or Static`);
     let ip: string | undefined;
@@ -111,6 +116,20 @@ export function planNicPut(world: AzureWorld, nic: SimInterface, body: unknown):
   return plan;
 }
 
+/** Azure's one-subnet-per-NIC rule, checked on the body as sent (references compared case-insensitively, as ARM). */
+function oneSubnet(world: AzureWorld, nic: SimInterface, list: unknown[]): void {
+  const refs: string[] = [];
+  for (const raw of list) {
+    const ref = obj(obj(obj(raw)?.properties)?.subnet)?.id;
+    if (typeof ref === 'string' && !refs.some((r) => sameId(r, ref))) refs.push(ref);
+  }
+  if (refs.length < 2) return;
+  const message =
+    `IPConfigurations on a Nic ${world.nicArmId(nic)} cannot belong to different subnets. ` +
+    `Subnets referred: ${refs.join(';')}`;
+  throw bad(message, 'IpConfigurationsOnSameNicCannotUseDifferentSubnets');
+}
+
 function resolveSubnet(world: AzureWorld, ref: string, nic: SimInterface): SimSubnet {
   const r = parseSubnetId(ref);
   const notFound = () =>
@@ -139,58 +158,46 @@ function subnetFull(world: AzureWorld, subnet: SimSubnet, count: number): ArmErr
 }
 
 /**
- * Takes the plan's addresses from the SimCloud, all or nothing. Returns the
- * tag values (name → `ip[@subnet]`); on any failure gives back what it took
- * and throws the ARM error.
+ * Takes the plan's addresses from the NIC's subnet in the SimCloud, all or
+ * nothing (the plan is in that one subnet: {@link planNicPut}). Returns the
+ * tag values (name → ip); on any failure gives back what it took and throws
+ * the ARM error.
  */
 export function allocate(world: AzureWorld, nic: SimInterface, plan: NicPutPlan): Record<string, string> {
   const cloud = world.cloud;
   const undo: Array<() => void> = [];
   const out: Record<string, string> = {};
-  const desc = (name: string) => `azure-ipconfig ${nic.id} ${name}`;
+  const subnet = world.subnetById(nic.subnetId);
   try {
-    const bySubnet = new Map<string, IpcSpec[]>();
-    for (const a of plan.add) bySubnet.set(a.subnet.id, [...(bySubnet.get(a.subnet.id) ?? []), a]);
-    for (const [sid, specs] of bySubnet) {
-      const subnet = specs[0]!.subnet;
-      const statics = specs.filter((s) => s.ip !== undefined);
-      const dynamics = specs.filter((s) => s.ip === undefined);
-      if (sid === nic.subnetId) {
-        if (statics.length) {
-          const ips = statics.map((s) => s.ip!);
-          cloud.assignPrivateIps(nic.id, { ips });
-          undo.push(() => cloud.unassignPrivateIps(nic.id, ips));
-          for (const s of statics) out[s.name] = s.ip!;
-        }
-        if (dynamics.length) {
-          if (cloud.getSubnet(sid).availableAddresses < dynamics.length) throw subnetFull(world, subnet, dynamics.length);
-          const ips = cloud.assignPrivateIps(nic.id, { count: dynamics.length });
-          undo.push(() => cloud.unassignPrivateIps(nic.id, ips));
-          dynamics.forEach((s, i) => (out[s.name] = ips[i]!));
-        }
-      } else {
-        for (const s of statics) {
-          const r = cloud.reserveCidr(sid, `${s.ip}/32`, { type: 'blocked', description: desc(s.name) });
-          undo.push(() => cloud.releaseReservation(r.id));
-          out[s.name] = ipcTagValue(s.ip!, sid, nic.subnetId);
-        }
-        if (dynamics.length) {
-          if (cloud.getSubnet(sid).availableAddresses < dynamics.length) throw subnetFull(world, subnet, dynamics.length);
-          const rs = cloud.occupyRandom(sid, dynamics.length, 'azure-ipconfig');
-          undo.push(() => rs.forEach((r) => cloud.releaseReservation(r.id)));
-          dynamics.forEach((s, i) => (out[s.name] = ipcTagValue(rs[i]!.cidr.slice(0, -3), sid, nic.subnetId)));
-        }
-      }
+    const statics = plan.add.filter((s) => s.ip !== undefined);
+    const dynamics = plan.add.filter((s) => s.ip === undefined);
+    if (statics.length) {
+      const ips = statics.map((s) => s.ip!);
+      cloud.assignPrivateIps(nic.id, { ips });
+      undo.push(() => cloud.unassignPrivateIps(nic.id, ips));
+      for (const s of statics) out[s.name] = s.ip!;
+    }
+    if (dynamics.length) {
+      const free = cloud.getSubnet(subnet.id).availableAddresses;
+      if (free < dynamics.length) throw subnetFull(world, subnet, dynamics.length);
+      const ips = cloud.assignPrivateIps(nic.id, { count: dynamics.length });
+      undo.push(() => cloud.unassignPrivateIps(nic.id, ips));
+      dynamics.forEach((s, i) => (out[s.name] = ips[i]!));
     }
     return out;
   } catch (err) {
     for (const u of undo.reverse()) u();
-    if (CloudError.isCloud(err) && err.cloudCode === world.cloud.errorCodes.subnetFull) throw subnetFull(world, plan.add[0]!.subnet, plan.add.length);
+    const full = CloudError.isCloud(err) && err.cloudCode === world.cloud.errorCodes.subnetFull;
+    if (full) throw subnetFull(world, subnet, plan.add.length);
     throw err;
   }
 }
 
-/** Gives an ipConfiguration's address back to its subnet (a removal that has taken effect). */
+/**
+ * Gives an ipConfiguration's address back to its subnet (a removal that has
+ * taken effect); also the other-subnet reservations of a world saved before
+ * the one-subnet rule.
+ */
 export function release(world: AzureWorld, nic: SimInterface, tagValue: string): void {
   const { ip, subnet } = parseIpcTag(tagValue, nic.subnetId);
   const cloud = world.cloud;

@@ -16,11 +16,23 @@ export interface EmulatedAzureNodeOptions {
   vmName?: string;
   vmSize?: string;
   subnetCidr?: string;
-  /** A Pod subnet (`pods`) in the same VNet; new ipConfigurations go there when ipamd is pointed at it. */
+  /**
+   * A Pod subnet (`pods`) in the same VNet, and a second NIC of the VM in it
+   * (`<vm>-pod-nic`, tagged `vpc-ipam.io/pod-nic=true`, created with the VM):
+   * ipamd puts Pod addresses on that NIC (docs/azure.md, "Pod subnet").
+   */
   podSubnetCidr?: string;
   /** Load the world from this file and save it after every change. */
   stateFile?: string;
   lro?: LroMode;
+  /**
+   * How long a NIC write stays InProgress, and the Retry-After it carries.
+   * Default 0 ms and 0 s, so `emulate` and the embedded emulator answer at
+   * once; Azure's values are 10 s of Retry-After and seconds of work
+   * (REALISTIC_LRO, docs/sim-cloud.md).
+   */
+  operationMs?: number;
+  retryAfterSeconds?: number;
   /** Fraction of ARM calls answered 429 with Retry-After (0-1). */
   throttleRatio?: number;
 }
@@ -46,7 +58,7 @@ export async function startEmulatedAzureNode(o: EmulatedAzureNodeOptions = {}): 
       vmName,
       vmSize: o.vmSize ?? AZURE_DEFAULTS.vmSize,
       subnetCidr: o.subnetCidr ?? AZURE_DEFAULTS.subnetCidr,
-      ...(o.podSubnetCidr ? { podSubnet: { name: 'pods', cidr: o.podSubnetCidr } } : {}),
+      ...(o.podSubnetCidr ? { podSubnet: { name: 'pods', cidr: o.podSubnetCidr }, podNic: {} } : {}),
     });
     return world;
   };
@@ -54,7 +66,7 @@ export async function startEmulatedAzureNode(o: EmulatedAzureNodeOptions = {}): 
   const emulator = await startAzureEmulator({
     world: opened.world,
     onChange: opened.save,
-    lro: { mode: o.lro ?? 'async' },
+    lro: { mode: o.lro ?? 'async', durationMs: o.operationMs ?? 0, retryAfterSeconds: o.retryAfterSeconds ?? 0 },
     ...(o.host ? { host: o.host } : {}),
     ...(o.port !== undefined ? { port: o.port } : {}),
     ...(o.throttleRatio ? { throttleRatio: o.throttleRatio } : {}),

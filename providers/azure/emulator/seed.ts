@@ -1,10 +1,14 @@
 /**
  * @module azure emulator seed
  * An AKS-style node in one call: VNet, node subnet, optional Pod subnet, and
- * a VM (plain or a uniform scale-set instance) with its NIC. Calling it again
- * with another VM name adds a node to the same subnets.
+ * a VM (plain or a uniform scale-set instance) with its NIC, and optionally a
+ * second NIC in the Pod subnet, created with the VM as Azure requires (a NIC
+ * cannot be attached to a running VM, `vm-views.ts`). Calling it again with
+ * another VM name adds a node to the same subnets.
  */
+import { POD_NIC_TAG } from '../pod-nic.js';
 import { TAG, azureVmSizeLimits, type AzureWorld } from './azure-world.js';
+import { newEtag } from './etag.js';
 
 export interface AzureSeedOptions {
   vmName: string;
@@ -18,6 +22,12 @@ export interface AzureSeedOptions {
   subnetCidr?: string;
   /** A Pod subnet in the same VNet (Azure CNI "dynamic IP allocation" style). */
   podSubnet?: { name: string; cidr: string };
+  /**
+   * Gives the VM a second NIC, `<vm>-pod-nic`, in `podSubnet` (device index
+   * 1), where ipamd puts Pod addresses when pointed at that subnet. `tag`
+   * (default true) also tags it `vpc-ipam.io/pod-nic=true`.
+   */
+  podNic?: { tag?: boolean };
   /** Makes the VM an instance of a uniform scale set. */
   vmss?: { name: string; instanceId: string };
   /** Availability zone of the VM (default `1`). */
@@ -62,7 +72,9 @@ export function seedAzureNode(world: AzureWorld, opts: AzureSeedOptions): string
       },
     });
   const subnetId = findOrCreateSubnet(world, vnet.id, d.subnetName, d.subnetCidr, d.zone);
-  if (opts.podSubnet) findOrCreateSubnet(world, vnet.id, opts.podSubnet.name, opts.podSubnet.cidr, d.zone);
+  const pods = opts.podSubnet;
+  const podSubnetId = pods ? findOrCreateSubnet(world, vnet.id, pods.name, pods.cidr, d.zone) : undefined;
+  if (opts.podNic && !podSubnetId) throw new Error('podNic needs podSubnet');
   const vmTags: Record<string, string> = { [TAG.name]: opts.vmss ? `${opts.vmss.name}_${opts.vmss.instanceId}` : opts.vmName };
   if (opts.vmss) {
     vmTags[TAG.vmss] = opts.vmss.name;
@@ -71,13 +83,39 @@ export function seedAzureNode(world: AzureWorld, opts: AzureSeedOptions): string
   const inst = cloud.createInstance({ instanceType: d.vmSize, subnetId, tags: vmTags });
   const nicName = `${opts.vmName}-nic`;
   const nic = inst.interfaces[0]!;
-  cloud.createTags([nic.id], { [TAG.name]: nicName, [TAG.etag]: '1', [TAG.primaryIpc]: 'ipconfig1' });
+  cloud.createTags([nic.id], { [TAG.name]: nicName, [TAG.etag]: newEtag(), [TAG.primaryIpc]: 'ipconfig1' });
+  if (podSubnetId && opts.podNic) {
+    createdWithVm(world, inst.id, podSubnetId, `${opts.vmName}-pod-nic`, opts.podNic.tag ?? true);
+  }
   const n = opts.secondaryIps ?? 0;
   if (n > 0) {
     const ips = cloud.assignPrivateIps(nic.id, { count: n });
     cloud.createTags([nic.id], Object.fromEntries(ips.map((ip, i) => [`${TAG.ipcPrefix}ipconfig${i + 2}`, ip])));
   }
   return nicName;
+}
+
+/**
+ * Attaches a NIC as part of creating the VM. The SimCloud launches an
+ * instance with one interface and, for an Azure size, refuses any attach to
+ * the running instance (canCreateInterfaces false, Azure's rule); Azure
+ * creates a VM with all its NICs at once. So the size allows attaching for
+ * this one call, and the rule is back before anything else can run.
+ */
+function createdWithVm(world: AzureWorld, instanceId: string, subnetId: string, name: string, tag: boolean): void {
+  const cloud = world.cloud;
+  const inst = cloud.getInstance(instanceId);
+  const limits = cloud.instanceLimits(inst.instanceType)!;
+  const nic = cloud.createInterface({ subnetId, description: `${name} (created with the VM)` });
+  cloud.defineInstanceType({ ...limits, canCreateInterfaces: true });
+  try {
+    cloud.attachInterface(nic.id, instanceId, 1);
+  } finally {
+    cloud.defineInstanceType(limits);
+  }
+  const tags: Record<string, string> = { [TAG.name]: name, [TAG.etag]: newEtag(), [TAG.primaryIpc]: 'ipconfig1' };
+  if (tag) tags[POD_NIC_TAG] = 'true';
+  cloud.createTags([nic.id], tags);
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

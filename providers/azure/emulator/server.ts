@@ -8,9 +8,11 @@
  * - `GET …/Microsoft.Compute/virtualMachineScaleSets/{vmss}/virtualMachines/{i}/networkInterfaces[/{nic}]`
  * - `GET|PUT …/Microsoft.Compute/virtualMachineScaleSets/{vmss}/virtualMachines/{i}` (the VM model, whose
  *   `networkProfileConfiguration` is how a uniform scale-set NIC's ipConfigurations change)
+ * - `GET|PUT|PATCH …/Microsoft.Compute/virtualMachines/{vm}` (a plain VM; its NICs cannot change while it
+ *   runs, `vm-views.ts`)
  * - `GET …/virtualNetworks/{vnet}`, `…/subnets`, `…/subnets/{subnet}` (`$expand=ipConfigurations`), `…/usages`
- * - `GET /subscriptions/{sub}/providers/Microsoft.Network/locations/{loc}/operations/{id}`
- * - `GET /metadata/instance[/compute|/network]` (IMDS, `Metadata: true` required)
+ * - `GET /subscriptions/{sub}/providers/Microsoft.{Network,Compute}/locations/{loc}/operations/{id}`
+ * - `GET /metadata/instance[/compute|/network]`, `/metadata/versions` (IMDS, `imds-route.ts`)
  *
  * ARM requests need `api-version` and a bearer token (any token: this is a
  * local emulator; the check proves the SDK's credential was used). Every
@@ -21,12 +23,14 @@ import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ThrottledError } from '../../errors.js';
-import { FaultInjector } from '../../sim/index.js';
+import { FaultInjector, type SimClock } from '../../sim/index.js';
 import { ArmError, toArmError } from './arm-error.js';
 import type { AzureWorld } from './azure-world.js';
-import { imdsJson, nicJson, subnetJson, usagesJson, vnetJson } from './json-views.js';
-import { nicBodyFromVmModel, vmssVmJson } from './vmss-views.js';
-import { NicOperations, type OperationOptions } from './operations.js';
+import { imdsReply } from './imds-route.js';
+import { nicJson, subnetJson, usagesJson, vnetJson } from './json-views.js';
+import { NicOperations, REALISTIC_LRO, type OperationOptions } from './operations.js';
+import { plainVm, updateVm, vmJson } from './vm-views.js';
+import { putVmssVm, scaleSetVm, vmssVmJson } from './vmss-views.js';
 
 export const AZURE_ACTIONS = [
   'GetNetworkInterface',
@@ -38,6 +42,8 @@ export const AZURE_ACTIONS = [
   'ListUsages',
   'GetVirtualMachineScaleSetVM',
   'PutVirtualMachineScaleSetVM',
+  'GetVirtualMachine',
+  'PutVirtualMachine',
   'GetOperation',
   'CompleteOperation',
   'GetMetadata',
@@ -46,9 +52,12 @@ export type AzureAction = (typeof AZURE_ACTIONS)[number];
 
 export interface AzureEmulatorOptions {
   world: AzureWorld;
-  /** Default: a FaultInjector on the wall clock with Azure's throttling code. */
+  /** Default: a FaultInjector on the emulator's clock with Azure's throttling code. */
   faults?: FaultInjector;
+  /** Default {@link REALISTIC_LRO}: async, 3 s operations, `Retry-After: 10`. */
   lro?: Partial<OperationOptions>;
+  /** Times long-running operations (default: the wall clock). A VirtualClock makes them end when a test says. */
+  clock?: SimClock;
   /** VM whose metadata IMDS serves (default: the first VM). */
   imdsVm?: string;
   /** Retry-After sent with throttling errors that carry none (default 1000 ms). */
@@ -91,12 +100,15 @@ export interface RequestLogEntry {
   path: string;
   status: number;
   code?: string;
+  /** The Retry-After header sent, if any (seconds). */
+  retryAfter?: string;
 }
 
 type Reply = { status: number; body: unknown; headers?: Record<string, string> };
 
 const SUB = '/subscriptions/([^/]+)';
 const RG = `${SUB}/resourceGroups/([^/]+)/providers`;
+const vmRoute = new RegExp(`^${RG}/Microsoft\\.Compute/virtualMachines/([^/]+)$`, 'i');
 const ROUTES: Array<{ method: string; re: RegExp; action: AzureAction; name: string }> = [
   { method: 'GET', re: new RegExp(`^${RG}/Microsoft\\.Network/networkInterfaces/([^/]+)$`, 'i'), action: 'GetNetworkInterface', name: 'nic' },
   { method: 'PUT', re: new RegExp(`^${RG}/Microsoft\\.Network/networkInterfaces/([^/]+)$`, 'i'), action: 'PutNetworkInterface', name: 'nic' },
@@ -129,6 +141,9 @@ const ROUTES: Array<{ method: string; re: RegExp; action: AzureAction; name: str
     action: 'PutVirtualMachineScaleSetVM',
     name: 'vmssVm',
   },
+  { method: 'GET', re: vmRoute, action: 'GetVirtualMachine', name: 'vm' },
+  { method: 'PUT', re: vmRoute, action: 'PutVirtualMachine', name: 'vm' },
+  { method: 'PATCH', re: vmRoute, action: 'PutVirtualMachine', name: 'vm' },
   { method: 'GET', re: new RegExp(`^${SUB}/providers/Microsoft\\.(?:Network|Compute)/locations/([^/]+)/operations/([^/]+)$`, 'i'), action: 'GetOperation', name: 'operation' },
 ];
 
@@ -136,11 +151,12 @@ const MAX_BODY = 4 * 1024 * 1024;
 
 export async function startAzureEmulator(o: AzureEmulatorOptions): Promise<AzureEmulator> {
   const world = o.world;
-  const faults = o.faults ?? new FaultInjector({ clock: { now: () => Date.now() }, provider: 'azure', throttleCode: 'TooManyRequests' });
+  const clock = o.clock ?? WALL_CLOCK;
+  const faults = o.faults ?? new FaultInjector({ clock, provider: 'azure', throttleCode: 'TooManyRequests' });
   const retryAfterMs = o.retryAfterMs ?? 1000;
-  const lro: OperationOptions = { mode: 'async', pollsBeforeDone: 1, maxOperationMs: 2000, asyncAllocationErrors: false, ...o.lro };
+  const lro: OperationOptions = { ...REALISTIC_LRO, ...o.lro };
   const onChange = o.onChange ?? (() => {});
-  const operations = new NicOperations(world, faults, lro, onChange);
+  const operations = new NicOperations(world, faults, lro, clock, onChange);
   const counts: Record<string, number> = {};
   const requestLog: RequestLogEntry[] = [];
   let baseUrl = '';
@@ -199,8 +215,7 @@ export async function startAzureEmulator(o: AzureEmulatorOptions): Promise<Azure
         const ifMatch = header(req, 'if-match');
         const r = operations.put(nic, body, ifMatch);
         if (!r.operation) return { status: 200, body: nicJson(world, r.nic) };
-        const opUrl = `${baseUrl}${operations.operationPath(r.operation)}?api-version=${url.searchParams.get('api-version')}`;
-        return { status: 200, body: nicJson(world, r.nic), headers: { 'azure-asyncoperation': opUrl, 'retry-after': '0' } };
+        return { status: 200, body: nicJson(world, r.nic), headers: accepted(r.operation, 'Microsoft.Network', url) };
       }
       case 'nics':
         return { status: 200, body: { value: world.nics().filter((n) => !world.vmOf(n)?.vmss).map((n) => nicJson(world, n)) } };
@@ -234,52 +249,58 @@ export async function startAzureEmulator(o: AzureEmulatorOptions): Promise<Azure
         return { status: 200, body: subnetJson(world, s, { expand, listLimit: o.subnetIpConfigListLimit }) };
       }
       case 'vmssVm': {
-        const vm = world.vms().find((i) => i.tags['azure:vmss']?.toLowerCase() === g[2]!.toLowerCase() && i.tags['azure:vmssInstance'] === g[3]);
-        const nic = vm ? world.nics().find((n) => n.attachment?.instanceId === vm.id && n.attachment.deviceIndex === 0) : undefined;
-        if (!nic) throw notFound(`virtualMachineScaleSets/${g[2]}/virtualMachines/${g[3]}`);
+        const vm = scaleSetVm(world, g[2]!, g[3]!);
+        if (!vm) throw notFound(`virtualMachineScaleSets/${g[2]}/virtualMachines/${g[3]}`);
         if (req.method === 'GET') {
-          const out = vmssVmJson(world, nic);
-          emulator.afterNicRead?.(nic.tags['azure:name']!, 'GetVirtualMachineScaleSetVM');
+          const out = vmssVmJson(world, vm.nics);
+          emulator.afterNicRead?.(vm.nics[0]!.tags['azure:name']!, 'GetVirtualMachineScaleSetVM');
           return { status: 200, body: out };
         }
-        const r = operations.put(nic, nicBodyFromVmModel(nic, body), header(req, 'if-match'));
-        if (!r.operation) return { status: 200, body: vmssVmJson(world, r.nic) };
-        const opUrl = `${baseUrl}${operations.operationPath(r.operation, 'Microsoft.Compute')}?api-version=${url.searchParams.get('api-version')}`;
-        return { status: 200, body: vmssVmJson(world, r.nic), headers: { 'azure-asyncoperation': opUrl, 'retry-after': '0' } };
+        const r = putVmssVm(world, operations, vm.nics, body, header(req, 'if-match'));
+        const after = vmssVmJson(world, world.nicsOfVm(vm.inst.id));
+        if (!r?.operation) return { status: 200, body: after };
+        return { status: 200, body: after, headers: accepted(r.operation, 'Microsoft.Compute', url) };
+      }
+      case 'vm': {
+        if (req.method === 'GET') {
+          const vm = plainVm(world, g[2]!);
+          if (!vm) throw notFound(`virtualMachines/${g[2]}`);
+          const expand = (url.searchParams.get('$expand') ?? '').toLowerCase() === 'instanceview';
+          return { status: 200, body: vmJson(world, vm.inst, vm.nics, expand) };
+        }
+        const out = updateVm(world, g[2]!, body, header(req, 'if-match'));
+        if (!out) throw notFound(`virtualMachines/${g[2]}`);
+        return { status: 200, body: out };
       }
       case 'operation': {
         const op = operations.poll(g[2]!);
         const out: Record<string, unknown> = { id: operations.operationPath(op.id), name: op.id, status: op.status, startTime: op.startTime };
         if (op.endTime) out.endTime = op.endTime;
         if (op.error) out.error = { code: op.error.code, message: op.error.message, details: [] };
-        return { status: 200, body: out, headers: op.status === 'InProgress' ? { 'retry-after': '0' } : {} };
+        return { status: 200, body: out, headers: op.status === 'InProgress' ? operations.retryAfterHeader() : {} };
       }
     }
     throw notFound(url.pathname);
   }
 
-  function imds(url: URL, req: http.IncomingMessage): Reply {
-    if (header(req, 'x-forwarded-for') !== undefined) return { status: 400, body: { error: 'Bad request. X-Forwarded-For header is not allowed.' } };
-    if (header(req, 'metadata')?.toLowerCase() !== 'true') return { status: 400, body: { error: 'Bad request. Required metadata header not specified' } };
-    if (!url.searchParams.get('api-version')) return { status: 400, body: { error: 'Bad request. api-version was not specified in the request.' } };
-    const vm = o.imdsVm ?? world.vms()[0]?.tags['azure:name'];
-    if (!vm) return { status: 404, body: { error: 'Not found' } };
-    const all = imdsJson(world, vm);
-    const sub = url.pathname.replace(/^\/metadata\/instance\/?/i, '').replace(/\/$/, '').toLowerCase();
-    if (sub === '') return { status: 200, body: all };
-    if (sub === 'compute' || sub === 'network') return { status: 200, body: all[sub] };
-    return { status: 404, body: { error: 'Not found' } };
+  /** Headers of an accepted asynchronous write: where to poll, and how long to wait first (ARM sends both). */
+  function accepted(opId: string, rp: 'Microsoft.Network' | 'Microsoft.Compute', url: URL): Record<string, string> {
+    const opUrl = `${baseUrl}${operations.operationPath(opId, rp)}?api-version=${url.searchParams.get('api-version')}`;
+    return { 'azure-asyncoperation': opUrl, ...operations.retryAfterHeader() };
   }
 
   function handle(req: http.IncomingMessage, rawBody: string): Reply {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    if (/^\/metadata\/instance(\/|$)/i.test(url.pathname)) {
+    if (/^\/metadata\/(instance|versions)(\/|$)/i.test(url.pathname)) {
       count('GetMetadata');
       faults.check('GetMetadata');
-      return imds(url, req);
+      return imdsReply(world, url, req, o.imdsVm ?? world.vms()[0]?.tags['azure:name']);
     }
     const route = ROUTES.find((r) => r.method === req.method && r.re.test(url.pathname));
-    if (!route) throw new ArmError(req.method === 'GET' || req.method === 'PUT' ? 404 : 405, 'NotFound', `No route for ${req.method} ${url.pathname} in this emulator.`);
+    if (!route) {
+      const status = ['GET', 'PUT', 'PATCH'].includes(req.method ?? '') ? 404 : 405;
+      throw new ArmError(status, 'NotFound', `No route for ${req.method} ${url.pathname} in this emulator.`);
+    }
     count(route.action);
     if (!url.searchParams.get('api-version')) throw new ArmError(400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.");
     if ((o.requireAuth ?? true) && !/^Bearer \S+/.test(header(req, 'authorization') ?? '')) {
@@ -290,7 +311,7 @@ export async function startAzureEmulator(o: AzureEmulatorOptions): Promise<Azure
     }
     faults.check(route.action);
     let body: unknown;
-    if (req.method === 'PUT') {
+    if (req.method === 'PUT' || req.method === 'PATCH') {
       try {
         body = JSON.parse(rawBody);
       } catch {
@@ -320,7 +341,17 @@ export async function startAzureEmulator(o: AzureEmulatorOptions): Promise<Azure
       const path = (req.url ?? '/').split('?')[0]!;
       const route = ROUTES.find((r) => r.method === req.method && r.re.test(path));
       const code = (reply.body as { error?: { code?: string } } | undefined)?.error?.code;
-      requestLog.push({ at: Date.now(), method: req.method ?? '', action: route?.action ?? (path.startsWith('/metadata') ? 'GetMetadata' : 'unknown'), path, status: reply.status, ...(typeof code === 'string' ? { code } : {}) });
+      const action = route?.action ?? (path.startsWith('/metadata') ? 'GetMetadata' : 'unknown');
+      const retryAfter = reply.headers?.['retry-after'];
+      requestLog.push({
+        at: Date.now(),
+        method: req.method ?? '',
+        action,
+        path,
+        status: reply.status,
+        ...(typeof code === 'string' ? { code } : {}),
+        ...(retryAfter !== undefined ? { retryAfter } : {}),
+      });
       if (requestLog.length > 5000) requestLog.shift();
       const id = randomUUID();
       res.writeHead(reply.status, {
@@ -341,6 +372,17 @@ export async function startAzureEmulator(o: AzureEmulatorOptions): Promise<Azure
   baseUrl = `http://${addr.address}:${addr.port}`;
   return emulator;
 }
+
+/** The wall clock; its timers do not keep the process alive (an emulator inside a test or a daemon). */
+const WALL_CLOCK: SimClock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise<void>((resolve, reject) => {
+      const t = setTimeout(resolve, Math.max(0, ms));
+      t.unref();
+      signal?.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason)), { once: true });
+    }),
+};
 
 function header(req: http.IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];

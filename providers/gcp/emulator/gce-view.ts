@@ -3,17 +3,14 @@
  * How the emulator shows sim records as GCE resources: names (from `Name`
  * tags, else the sim id), numeric ids, URLs, and the JSON bodies of an
  * instance, a subnetwork and nic0 (cloud-apis.md §5.3). Nothing here changes
- * the cloud.
- *
- * The NIC fingerprint is a hash of nic0's alias ranges. Real GCE issues a
- * new fingerprint on every update; a content hash differs only for updates
- * that end where they started, where a stale-looking write is harmless
- * anyway (it would produce the very same list).
+ * the cloud. NIC fingerprints come from {@link NicFingerprints}, one book per
+ * emulator (see fingerprints.ts for why each update issues a new one).
  */
 import { createHash } from 'node:crypto';
 import { parseBlock, ipOf } from '../../sim/addr.js';
 import type { SimCloud, SimInstanceView, SimInterface, SimSecondaryRange } from '../../sim/index.js';
 import type { Subnet } from '../../types.js';
+import { NicFingerprints } from './fingerprints.js';
 
 export const COMPUTE_BASE = 'https://www.googleapis.com/compute/v1';
 
@@ -37,8 +34,8 @@ export function numericId(simId: string): string {
   return (10n ** 18n + BigInt(`0x${hex}`)).toString();
 }
 
-export function nicFingerprint(nic: SimInterface): string {
-  return createHash('sha256').update(`${nic.id}|${nic.prefixes.join(',')}`).digest('base64').slice(0, 12);
+function shortHash(s: string): string {
+  return createHash('sha256').update(s).digest('base64').slice(0, 12);
 }
 
 /** Dotted netmask of a prefix length (metadata `subnetmask`). */
@@ -64,11 +61,19 @@ export interface GceNode {
   ranges: SimSecondaryRange[];
 }
 
+type SubnetworkView = { subnet: Subnet; ranges: SimSecondaryRange[]; networkName: string };
+
 export class GceView {
   constructor(
     readonly cloud: SimCloud,
     readonly p: GceProject,
+    readonly fingerprints = new NicFingerprints(),
   ) {}
+
+  /** nic0's fingerprint as `instances.get` shows it now. */
+  fingerprint(nic: SimInterface): string {
+    return this.fingerprints.of(nic);
+  }
 
   /** Every node the emulator serves: sim instances with an interface at device index 0. */
   nodes(): GceNode[] {
@@ -96,10 +101,11 @@ export class GceView {
     return this.nodes().find((n) => n.zone === zone && n.name === name);
   }
 
-  subnetwork(region: string, name: string): { subnet: Subnet; ranges: SimSecondaryRange[]; networkName: string } | undefined {
+  subnetwork(region: string, name: string): SubnetworkView | undefined {
     for (const s of this.cloud.describeSubnets()) {
       if (nameOf(s) !== name || regionOf(s.zone) !== region) continue;
-      return { subnet: s, ranges: this.cloud.describeSecondaryRanges(s.id), networkName: nameOf(this.cloud.getVpc(s.vpcId)) };
+      const networkName = nameOf(this.cloud.getVpc(s.vpcId));
+      return { subnet: s, ranges: this.cloud.describeSecondaryRanges(s.id), networkName };
     }
     return undefined;
   }
@@ -124,7 +130,8 @@ export class GceView {
   aliasRanges(n: GceNode): Array<{ ipCidrRange: string; subnetworkRangeName?: string }> {
     return n.nic.prefixes.map((p) => {
       const r = this.cloud.findSecondaryRange(p);
-      return r && r.subnetId === n.nic.subnetId ? { ipCidrRange: p, subnetworkRangeName: r.name } : { ipCidrRange: p };
+      const own = r && r.subnetId === n.nic.subnetId;
+      return own ? { ipCidrRange: p, subnetworkRangeName: r.name } : { ipCidrRange: p };
     });
   }
 
@@ -137,7 +144,7 @@ export class GceView {
       zone: this.zoneUrl(n.zone),
       machineType: `${this.zoneUrl(n.zone)}/machineTypes/${n.instance.instanceType}`,
       canIpForward: true,
-      fingerprint: createHash('sha256').update(n.instance.id).digest('base64').slice(0, 12),
+      fingerprint: shortHash(n.instance.id),
       networkInterfaces: [
         {
           kind: 'compute#networkInterface',
@@ -145,7 +152,7 @@ export class GceView {
           networkIP: n.nic.primaryIp,
           network: this.networkUrl(n.networkName),
           subnetwork: this.subnetworkUrl(n.region, n.subnetName),
-          fingerprint: nicFingerprint(n.nic),
+          fingerprint: this.fingerprint(n.nic),
           stackType: 'IPV4_ONLY',
           aliasIpRanges: this.aliasRanges(n),
         },
@@ -155,7 +162,7 @@ export class GceView {
     };
   }
 
-  subnetworkJson(region: string, s: { subnet: Subnet; ranges: SimSecondaryRange[]; networkName: string }): Record<string, unknown> {
+  subnetworkJson(region: string, s: SubnetworkView): Record<string, unknown> {
     const name = nameOf(s.subnet);
     return {
       kind: 'compute#subnetwork',
@@ -165,7 +172,7 @@ export class GceView {
       network: this.networkUrl(s.networkName),
       ipCidrRange: s.subnet.cidr,
       gatewayAddress: gatewayOf(s.subnet.cidr),
-      fingerprint: createHash('sha256').update(s.ranges.map((r) => r.cidr).join(',')).digest('base64').slice(0, 12),
+      fingerprint: shortHash(s.ranges.map((r) => r.cidr).join(',')),
       stackType: 'IPV4_ONLY',
       privateIpGoogleAccess: true,
       secondaryIpRanges: s.ranges.map((r) => ({ rangeName: r.name, ipCidrRange: r.cidr })),

@@ -19,18 +19,40 @@ export class HttpReply extends Error {
   }
 }
 
+type HeaderMap = Record<string, string>;
+
 /** GCE's JSON error body with one legacy `errors[]` entry (what 6.x callers parse). */
-export function gceError(status: number, reason: string, message: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): HttpReply {
-  return new HttpReply(status, { error: { code: status, message, errors: [{ message, domain: 'global', reason }], ...extra } }, headers);
+export function gceError(
+  status: number,
+  reason: string,
+  message: string,
+  extra: Record<string, unknown> = {},
+  headers: HeaderMap = {},
+  entry: Record<string, string> = {},
+): HttpReply {
+  const errors = [{ message, domain: 'global', reason, ...entry }];
+  return new HttpReply(status, { error: { code: status, message, errors, ...extra } }, headers);
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+/**
+ * A stale NIC fingerprint: 412 with the body cloud-apis.md §5.4 records
+ * (`conditionNotMet`, located at the `If-Match` header, the common Google
+ * API convention for a failed precondition; the message text is
+ * [UNVERIFIED]).
+ */
+export function fingerprintMismatch(): HttpReply {
+  const where = { location: 'If-Match', locationType: 'header' };
+  return gceError(412, 'conditionNotMet', 'Invalid fingerprint.', {}, {}, where);
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: HeaderMap = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(text), ...headers });
+  const type = 'application/json; charset=UTF-8';
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
 }
 
-export function sendText(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
+export function sendText(res: ServerResponse, status: number, text: string, headers: HeaderMap = {}): void {
   res.writeHead(status, { 'content-type': 'application/text', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
 }
@@ -58,14 +80,25 @@ export interface ThrottleStyle {
 /** The synchronous HTTP error GCE would send for a typed error raised while handling a request. */
 export function httpErrorOf(err: unknown, throttle: ThrottleStyle): HttpReply {
   if (err instanceof HttpReply) return err;
-  if (!IpamError.is(err)) return gceError(500, 'backendError', `Internal error: ${(err as Error)?.message ?? String(err)}`);
+  if (!IpamError.is(err)) {
+    return gceError(500, 'backendError', `Internal error: ${(err as Error)?.message ?? String(err)}`);
+  }
   const cloudCode = CloudError.isCloud(err) ? err.cloudCode : err.code;
   switch (err.code) {
     case 'CLOUD_THROTTLED': {
-      const headers: Record<string, string> = throttle.retryAfterSeconds !== undefined ? { 'retry-after': String(throttle.retryAfterSeconds) } : {};
-      const message = "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute' of service 'compute.googleapis.com'.";
+      const wait = throttle.retryAfterSeconds;
+      const headers: HeaderMap = wait !== undefined ? { 'retry-after': String(wait) } : {};
+      const message =
+        "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute' of service 'compute.googleapis.com'.";
       if (throttle.status === 403) return gceError(403, 'rateLimitExceeded', message, {}, headers);
-      const details = [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'RATE_LIMIT_EXCEEDED', domain: 'googleapis.com', metadata: { service: 'compute.googleapis.com' } }];
+      const details = [
+        {
+          '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+          reason: 'RATE_LIMIT_EXCEEDED',
+          domain: 'googleapis.com',
+          metadata: { service: 'compute.googleapis.com' },
+        },
+      ];
       return gceError(429, 'rateLimitExceeded', message, { status: 'RESOURCE_EXHAUSTED', details }, headers);
     }
     case 'CLOUD_NOT_FOUND':
@@ -110,7 +143,9 @@ export function operationErrorOf(err: unknown): { code: string; message: string;
   const message = (err as Error)?.message ?? String(err);
   const cloudCode = CloudError.isCloud(err) ? err.cloudCode : '';
   const code = IpamError.is(err) ? err.code : 'INTERNAL';
-  if (code === 'CLOUD_SUBNET_FULL' || code === 'CLOUD_NO_PREFIX_BLOCK') return { code: isGceCode(cloudCode) ? cloudCode : 'IP_SPACE_EXHAUSTED', message, httpStatus: 400 };
+  if (code === 'CLOUD_SUBNET_FULL' || code === 'CLOUD_NO_PREFIX_BLOCK') {
+    return { code: isGceCode(cloudCode) ? cloudCode : 'IP_SPACE_EXHAUSTED', message, httpStatus: 400 };
+  }
   if (isGceCode(cloudCode)) return { code: cloudCode, message, httpStatus: code === 'CLOUD_UNAVAILABLE' ? 503 : 400 };
   switch (code) {
     case 'CLOUD_THROTTLED':

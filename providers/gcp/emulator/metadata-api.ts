@@ -7,7 +7,8 @@
  * ip-aliases/N,…}`, `instance/service-accounts/default/{email,scopes,token}`
  * and `project/{project-id,numeric-project-id}`.
  *
- * Rules: requests need `Metadata-Flavor: Google` (else 403); every answer
+ * Rules: requests need `Metadata-Flavor: Google` and must not carry
+ * `X-Forwarded-For` (else 403, see {@link metadataRefusal}); every answer
  * carries `Metadata-Flavor: Google`, which clients check; a directory lists
  * its entries one per line (sub-directories end in `/`); `?recursive=true`
  * returns a directory as JSON with camelCase keys; a trailing `/` on a leaf
@@ -15,6 +16,7 @@
  * than answered without waiting.
  */
 import { createHash } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import { gatewayOf, netmaskOf, numericId, type GceNode, type GceView } from './gce-view.js';
 import { parseBlock } from '../../sim/addr.js';
 
@@ -80,12 +82,46 @@ function toJson(t: Tree): unknown {
 }
 
 function listing(t: Tree): string {
-  const entries = Array.isArray(t) ? t.map((v, i) => [String(i), v] as const) : Object.entries(t as Record<string, Tree>);
+  const entries = Array.isArray(t)
+    ? t.map((v, i) => [String(i), v] as const)
+    : Object.entries(t as Record<string, Tree>);
   return entries.map(([k, v]) => (typeof v === 'object' ? `${k}/` : k)).join('\n') + (entries.length ? '\n' : '');
 }
 
 const text = (status: number, body: string): MetadataReply => ({ status, contentType: 'application/text', body });
-const notFound = (): MetadataReply => ({ status: 404, contentType: 'text/html; charset=UTF-8', body: '<!DOCTYPE html>\n<title>Error 404 (Not Found)</title>\n' });
+const html = (status: number, body: string): MetadataReply => ({
+  status,
+  contentType: 'text/html; charset=UTF-8',
+  body,
+});
+const notFound = (): MetadataReply => html(404, '<!DOCTYPE html>\n<title>Error 404 (Not Found)</title>\n');
+
+export interface MetadataGate {
+  /** Refuse requests that carry `X-Forwarded-For` (GCE does; default true). */
+  refuseForwardedFor: boolean;
+}
+
+/**
+ * The refusals made before any lookup, in the order Google's own reference
+ * emulator makes them (salrashid123/gce_metadata_server, server.go
+ * `checkMetadataHeaders`, "Copyright 2018 Google LLC"), with its bodies:
+ *
+ * - `X-Forwarded-For` present: 403. "Any request that contains the header
+ *   X-Forwarded-For is automatically rejected by the metadata server. This
+ *   header generally indicates that the request was proxied and might not be
+ *   a request made by an authorized user." (docs.cloud.google.com/compute/
+ *   docs/metadata/querying-metadata; the troubleshooting page lists 403 for
+ *   a request that "fails security checks"). A client behind an HTTP proxy
+ *   that adds the header cannot reach the metadata server.
+ * - `Metadata-Flavor` missing or not `Google`: 403 (cloud-apis.md §5.6).
+ */
+export function metadataRefusal(headers: IncomingHttpHeaders, gate: MetadataGate): MetadataReply | undefined {
+  if (gate.refuseForwardedFor && headers['x-forwarded-for'] !== undefined) return html(403, 'Forbidden\n');
+  if (headers['metadata-flavor'] !== 'Google') {
+    return html(403, 'Missing required header "Metadata-Flavor": "Google"\n');
+  }
+  return undefined;
+}
 
 /** Answers one metadata request for node `n` (already checked for `Metadata-Flavor`). */
 export function metadataReply(view: GceView, n: GceNode, path: string, query: URLSearchParams): MetadataReply {
@@ -100,7 +136,11 @@ export function metadataReply(view: GceView, n: GceNode, path: string, query: UR
   }
   let node: Tree = tree(view, n);
   for (const k of keys) {
-    const next: Tree | undefined = Array.isArray(node) ? node[Number(k)] : typeof node === 'object' ? (node as Record<string, Tree>)[k] : undefined;
+    const next: Tree | undefined = Array.isArray(node)
+      ? node[Number(k)]
+      : typeof node === 'object'
+        ? (node as Record<string, Tree>)[k]
+        : undefined;
     if (next === undefined || k === '') return notFound();
     node = next;
   }
@@ -112,7 +152,9 @@ export function metadataReply(view: GceView, n: GceNode, path: string, query: UR
     return text(200, String(node));
   }
   if (alt === 'text' && recursive) return text(400, 'alt=text is not supported with recursive=true on a directory\n');
-  if (recursive || alt === 'json') return { status: 200, contentType: 'application/json', body: JSON.stringify(toJson(node)) };
+  if (recursive || alt === 'json') {
+    return { status: 200, contentType: 'application/json', body: JSON.stringify(toJson(node)) };
+  }
   return text(200, listing(node));
 }
 

@@ -5,7 +5,8 @@
  * (`VPC_IPAM_GCP_EMBEDDED_EMULATOR=true`) run. Returns the endpoint and the
  * environment that points ipamd at it.
  */
-import { FaultInjector, openSimCloud, saveSimCloud, type SimCloud, type TimeSource } from '../../sim/index.js';
+import { FaultInjector, openSimCloud, saveSimCloud, type SimClock, type SimCloud } from '../../sim/index.js';
+import { WALL_CLOCK, type OperationTiming } from './operations.js';
 import { GCE_SEED_DEFAULTS, newGceCloud, seedGceNode } from './seed.js';
 import { GceEmulator } from './server.js';
 
@@ -25,8 +26,10 @@ export interface EmulatedGceNodeOptions {
   throttleRatio?: number;
   /** Seed of address choice for a new cloud. */
   seed?: number;
-  /** Timestamps of the cloud's records (the daemon passes its clock). */
-  clock?: TimeSource;
+  /** Timestamps of the cloud's records and operation timing (the daemon passes its clock). */
+  clock?: SimClock;
+  /** Zone operation timing; default GCE-like (several seconds, see operations.ts). */
+  operations?: OperationTiming;
 }
 
 export interface EmulatedGceNode {
@@ -54,10 +57,19 @@ export async function startEmulatedGceNode(o: EmulatedGceNodeOptions = {}): Prom
     });
     return cloud;
   };
-  const cloud = o.stateFile ? openSimCloud(o.stateFile, seed, { provider: 'gcp', ...(o.clock ? { clock: o.clock } : {}) }) : seed();
+  const clock = o.clock ? { clock: o.clock } : {};
+  const cloud = o.stateFile ? openSimCloud(o.stateFile, seed, { provider: 'gcp', ...clock }) : seed();
   const save = o.stateFile ? () => saveSimCloud(cloud, o.stateFile!) : () => {};
-  const faults = new FaultInjector({ clock: o.clock ?? { now: () => Date.now() }, provider: 'gcp', throttleCode: 'rateLimitExceeded' });
-  const emulator = new GceEmulator({ cloud, faults, onMutate: save, ...(o.throttleRatio ? { throttleRatio: o.throttleRatio } : {}) });
+  const throttleCode = 'rateLimitExceeded';
+  const faults = new FaultInjector({ clock: o.clock ?? WALL_CLOCK, provider: 'gcp', throttleCode });
+  const emulator = new GceEmulator({
+    cloud,
+    faults,
+    onMutate: save,
+    ...clock,
+    ...(o.operations ? { operations: o.operations } : {}),
+    ...(o.throttleRatio ? { throttleRatio: o.throttleRatio } : {}),
+  });
   await emulator.listen(o.port ?? 0, o.host ?? '127.0.0.1');
   const name = emulator.view.nodes()[0]?.name ?? instanceName;
   return {

@@ -1,28 +1,59 @@
 /**
  * @module gce emulator operations
- * Zone operations (cloud-apis.md §5.3): `updateNetworkInterface` answers
- * with a PENDING operation at once and the change lands when the operation
- * completes, as on GCE, where `instances.get` shows the old ranges until
- * then. Completion runs the sim action atomically: DONE either with the
- * change made, or with `error.errors[0].code` and nothing changed.
+ * Zone operations (cloud-apis.md §5.3) that take time, as on GCE:
+ * `updateNetworkInterface` answers with a PENDING operation at once; it is
+ * RUNNING after `pendingMs` and DONE after `durationMs`, on the emulator's
+ * clock. The change lands at DONE (until then `instances.get` shows the old
+ * ranges), whole or not at all, and lands even if nobody polls: a client
+ * that dies mid-operation still sees it land, as on GCE.
  *
- * An operation completes after `polls` calls of `zoneOperations.get`/`wait`
- * on it (a poll stands for time passing; the real `wait` blocks until DONE
- * or about two minutes), or `completeAfterMs` of wall time if nobody polls,
- * so a client that dies mid-operation still sees it land, as on GCE.
- * Pending operations live in memory only.
+ * `zoneOperations.get` answers at once. `zoneOperations.wait` blocks until
+ * the operation is DONE or `waitTimeoutMs` has passed, then returns it as
+ * it is. The API reference of `zoneOperations.wait` says it "waits for no
+ * more than the default deadline (2 minutes) and then returns the current
+ * state of the operation, which might be DONE or still in progress", and
+ * that when the server is overloaded it "might return after zero seconds":
+ * `waitTimeoutMs: 0` is that case, so a client that loops on `wait` without
+ * pausing shows up as a hot loop.
+ *
+ * Google publishes no duration for `updateNetworkInterface`; the default
+ * (4 s, a quarter of it PENDING) is an estimate [UNVERIFIED] in the range
+ * gcloud users see. The VPC docs only warn that alias changes can be slow
+ * ("Adding or removing a large number of alias IP ranges at the same time
+ * can take a long time", docs.cloud.google.com/vpc/docs/configure-alias-ip-ranges,
+ * Limitations). Pending operations live in memory only.
  */
 import { randomUUID } from 'node:crypto';
+import type { SimClock } from '../../sim/index.js';
 import { operationErrorOf } from './http.js';
 
 export type OperationStatus = 'PENDING' | 'RUNNING' | 'DONE';
 
 export interface OperationTiming {
-  /** Polls (get or wait) until DONE; 1 = the first wait returns DONE. Default 1. */
-  polls?: number;
-  /** Wall-clock completion for operations nobody polls. Default 1000 ms. */
-  completeAfterMs?: number;
+  /** Insert to DONE. Default {@link GCE_OPERATION_DEFAULTS}. */
+  durationMs?: number;
+  /** Insert to RUNNING (queued before that). Default a quarter of `durationMs`. */
+  pendingMs?: number;
+  /** The longest `zoneOperations.wait` blocks; GCE: 2 minutes. */
+  waitTimeoutMs?: number;
 }
+
+export const GCE_OPERATION_DEFAULTS = { durationMs: 4_000, waitTimeoutMs: 120_000 } as const;
+
+/**
+ * The wall clock, for an emulator given none. Its timers are unref'd: a
+ * pending operation must not keep a process alive (close() lands it).
+ */
+export const WALL_CLOCK: SimClock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const timer = setTimeout(resolve, Math.max(0, ms));
+      timer.unref();
+      signal?.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason)), { once: true });
+    }),
+};
 
 export interface ZoneOperation {
   id: string;
@@ -38,93 +69,139 @@ export interface ZoneOperation {
   startTime?: string;
   endTime?: string;
   error?: { code: string; message: string; httpStatus: number };
-  pollsLeft: number;
   requestId?: string;
   apply: () => void;
-  timer?: NodeJS.Timeout;
+  /** Clock times at which it turns RUNNING and DONE. */
+  runningAt: number;
+  doneAt: number;
+  /** Resolves when it is DONE; aborting `stop` cancels its own timer. */
+  done: Promise<void>;
+  stop: AbortController;
 }
 
+type Init = Pick<
+  ZoneOperation,
+  'zone' | 'operationType' | 'targetLink' | 'targetId' | 'targetKey' | 'requestId' | 'apply'
+>;
+
 const KEEP_DONE = 1000;
+const iso = (ms: number) => new Date(ms).toISOString();
 
 export class OperationStore {
   private readonly ops = new Map<string, ZoneOperation>();
   private readonly byRequestId = new Map<string, string>();
+  private readonly resolvers = new WeakMap<ZoneOperation, () => void>();
   private seq = 0;
-  private readonly polls: number;
-  private readonly completeAfterMs: number;
+  private readonly durationMs: number;
+  private readonly pendingMs: number;
+  readonly waitTimeoutMs: number;
 
   constructor(
     timing: OperationTiming = {},
+    private readonly clock: SimClock = WALL_CLOCK,
     /** Runs after each completion, success or failure (the server persists the cloud there). */
     private readonly onComplete: (op: ZoneOperation) => void = () => {},
   ) {
-    this.polls = Math.max(1, timing.polls ?? 1);
-    this.completeAfterMs = timing.completeAfterMs ?? 1000;
+    this.durationMs = Math.max(0, timing.durationMs ?? GCE_OPERATION_DEFAULTS.durationMs);
+    this.pendingMs = Math.min(this.durationMs, Math.max(0, timing.pendingMs ?? this.durationMs / 4));
+    this.waitTimeoutMs = Math.max(0, timing.waitTimeoutMs ?? GCE_OPERATION_DEFAULTS.waitTimeoutMs);
   }
 
-  /** A new operation that will run `apply` when it completes; an exception from `apply` becomes its error. */
-  start(init: Pick<ZoneOperation, 'zone' | 'operationType' | 'targetLink' | 'targetId' | 'targetKey' | 'requestId' | 'apply'>): ZoneOperation {
-    const now = new Date();
+  /** A new PENDING operation that will run `apply` when it completes; an exception from `apply` becomes its error. */
+  start(init: Init): ZoneOperation {
+    const now = this.clock.now();
+    let resolveDone = () => {};
+    const done = new Promise<void>((r) => (resolveDone = r));
     const op: ZoneOperation = {
       ...init,
       id: (7n * 10n ** 17n + BigInt(++this.seq)).toString(),
-      name: `operation-${now.getTime()}-${randomUUID().slice(0, 13)}`,
+      name: `operation-${now}-${randomUUID().slice(0, 13)}`,
       status: 'PENDING',
-      insertTime: now.toISOString(),
-      pollsLeft: this.polls,
+      insertTime: iso(now),
+      runningAt: now + this.pendingMs,
+      doneAt: now + this.durationMs,
+      done,
+      stop: new AbortController(),
     };
+    this.resolvers.set(op, resolveDone);
     this.ops.set(op.name, op);
     if (op.requestId) this.byRequestId.set(op.requestId, op.name);
-    op.timer = setTimeout(() => this.complete(op), this.completeAfterMs);
-    op.timer.unref();
+    // Lands on time even if nobody asks; a request arriving later settles it first anyway.
+    this.clock.sleep(this.durationMs, op.stop.signal).then(
+      () => this.complete(op),
+      () => {},
+    );
     this.trim();
     return op;
   }
 
   get(name: string): ZoneOperation | undefined {
-    return this.ops.get(name);
+    const op = this.ops.get(name);
+    if (op) this.settleOne(op);
+    return op;
   }
 
   /** The operation an earlier request with this `requestId` started (GCE's idempotent retries). */
   byRequest(requestId: string): ZoneOperation | undefined {
     const name = this.byRequestId.get(requestId);
-    return name ? this.ops.get(name) : undefined;
+    return name ? this.get(name) : undefined;
   }
 
   /** An unfinished operation on the same target, if any. */
   pendingFor(targetKey: string): ZoneOperation | undefined {
+    this.settle();
     for (const op of this.ops.values()) if (op.targetKey === targetKey && op.status !== 'DONE') return op;
     return undefined;
   }
 
-  /** One poll: counts toward completion and returns the operation as it now is. */
-  poll(op: ZoneOperation): ZoneOperation {
-    if (op.status === 'DONE') return op;
-    op.pollsLeft -= 1;
-    if (op.pollsLeft <= 0) this.complete(op);
-    else if (op.status === 'PENDING') {
-      op.status = 'RUNNING';
-      op.startTime = new Date().toISOString();
-    }
+  /** `zoneOperations.wait`: until DONE or `waitTimeoutMs`, whichever comes first; then the operation as it is. */
+  async wait(op: ZoneOperation): Promise<ZoneOperation> {
+    this.settleOne(op);
+    const ms = Math.min(this.waitTimeoutMs, op.doneAt - this.clock.now());
+    if (op.status === 'DONE' || ms <= 0) return op;
+    const timer = new AbortController();
+    await Promise.race([op.done, this.clock.sleep(ms, timer.signal).catch(() => undefined)]);
+    timer.abort();
+    this.settleOne(op);
     return op;
   }
 
-  /** Completes every pending operation now (server shutdown). */
+  /** Brings every operation up to the clock (the server calls it before serving a request). */
+  settle(): void {
+    for (const op of this.ops.values()) this.settleOne(op);
+  }
+
+  /** Completes every pending operation now (server shutdown): their changes land and are saved. */
   flush(): void {
     for (const op of this.ops.values()) this.complete(op);
   }
 
+  private settleOne(op: ZoneOperation): void {
+    if (op.status === 'DONE') return;
+    const now = this.clock.now();
+    if (now >= op.doneAt) this.complete(op);
+    else if (now >= op.runningAt) this.run(op, now);
+  }
+
+  private run(op: ZoneOperation, now: number): void {
+    if (op.status !== 'PENDING') return;
+    op.status = 'RUNNING';
+    op.startTime = iso(now);
+  }
+
   private complete(op: ZoneOperation): void {
     if (op.status === 'DONE') return;
-    if (op.timer) clearTimeout(op.timer);
-    op.startTime ??= new Date().toISOString();
+    const now = this.clock.now();
+    this.run(op, now);
+    op.stop.abort();
     try {
       op.apply();
     } catch (err) {
       op.error = operationErrorOf(err);
     }
     op.status = 'DONE';
-    op.endTime = new Date().toISOString();
+    op.endTime = iso(now);
+    this.resolvers.get(op)?.();
     this.onComplete(op);
   }
 

@@ -11,15 +11,28 @@ import { cidrOf, parseBlock } from '../../sim/addr.js';
 import { SimCloud, type SimReservedCounts } from '../../sim/index.js';
 import type { InstanceLimits } from '../../types.js';
 
-/** GCE reserves the network, gateway, second-to-last and broadcast addresses of a primary range; none in secondary ranges. */
+/** GCE reserves the network, gateway, second-to-last and broadcast addresses of a primary range; none in secondary. */
 export const GCE_RESERVED: SimReservedCounts = { first: 2, last: 2 };
 
 /**
- * Alias IP ranges one network interface may carry: 150 per the VPC quotas
- * page (docs.cloud.google.com/vpc/docs/quota, "Maximum number of alias IP
- * ranges per network interface"); older documents say 10.
+ * Alias IP ranges one network interface may carry. The VPC quotas page
+ * (docs.cloud.google.com/vpc/docs/quota, Limits, Per instance): "Maximum
+ * number of alias IP ranges per network interface: 150 [...] Google Cloud
+ * does not consider the size of the alias IP range's netmask", so a /32 and
+ * a /20 count the same. Older versions of configure-alias-ip-ranges said 1,
+ * later 10 ("A VM instance virtual interface can have up to 10"). There
+ * is no separate per-VM number: a VM has as many NICs as its machine type
+ * allows, each with its own 150 (the emulator models nic0 only).
  */
 export const GCE_MAX_ALIAS_RANGES_PER_NIC = 150;
+
+/**
+ * The per-network quota on alias ranges of every NIC in a VPC network (same
+ * page, Quotas, Per network, "IP aliases per VPC network"). Its default is
+ * per project, shown in the console, not published; "When per-network limits
+ * are exceeded, you see QUOTA_EXCEEDED errors with the internal quota names."
+ */
+export const GCE_ALIASES_PER_NETWORK_QUOTA = 'ALIASES_PER_NETWORK_GLOBAL';
 
 export interface GceSeedOptions {
   instanceName?: string;
@@ -68,7 +81,8 @@ export function gceMachineType(name: string): InstanceLimits {
 
 /** A new, empty cloud with GCE's reserved addresses and the `gcp` error flavour. */
 export function newGceCloud(opts: { seed?: number; clock?: { now(): number } } = {}): SimCloud {
-  return new SimCloud({ seed: opts.seed ?? 1, provider: 'gcp', subnetReserved: GCE_RESERVED, ...(opts.clock ? { clock: opts.clock } : {}) });
+  const clock = opts.clock ? { clock: opts.clock } : {};
+  return new SimCloud({ seed: opts.seed ?? 1, provider: 'gcp', subnetReserved: GCE_RESERVED, ...clock });
 }
 
 /** The /16 holding a primary range: the sim's VPC needs a CIDR (a GCE network has none). */
@@ -89,12 +103,16 @@ export function seedGceNode(cloud: SimCloud, options: GceSeedOptions = {}): stri
   const existing = cloud.describeInstances().find((i) => i.tags.Name === o.instanceName);
   if (existing) return existing.id;
   if (!cloud.instanceLimits(o.machineType)) cloud.defineInstanceType(gceMachineType(o.machineType));
-  const vpc = cloud.describeVpcs().find((v) => v.tags.Name === o.networkName) ?? cloud.createVpc({ cidr: vpcCidrFor(o.primaryCidr), tags: { Name: o.networkName } });
+  const vpc =
+    cloud.describeVpcs().find((v) => v.tags.Name === o.networkName) ??
+    cloud.createVpc({ cidr: vpcCidrFor(o.primaryCidr), tags: { Name: o.networkName } });
   const subnet =
     cloud.describeSubnets({ vpcId: vpc.id }).find((s) => s.tags.Name === o.subnetName) ??
     cloud.createSubnet({ vpcId: vpc.id, cidr: o.primaryCidr, zone: o.zone, tags: { Name: o.subnetName } });
   const ranges = { [o.podsRangeName]: o.podsCidr, ...(o.extraRanges ?? {}) };
   const have = new Set(cloud.describeSecondaryRanges(subnet.id).map((r) => r.name));
-  for (const [name, cidr] of Object.entries(ranges)) if (!have.has(name)) cloud.createSecondaryRange({ subnetId: subnet.id, name, cidr });
+  for (const [name, cidr] of Object.entries(ranges)) {
+    if (!have.has(name)) cloud.createSecondaryRange({ subnetId: subnet.id, name, cidr });
+  }
   return cloud.createInstance({ instanceType: o.machineType, subnetId: subnet.id, tags: { Name: o.instanceName } }).id;
 }

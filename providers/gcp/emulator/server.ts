@@ -12,17 +12,26 @@
  * failures, token-bucket throttling as 429/403), checked for a bearer token,
  * then served. Operation completion is checked under
  * `operation.updateNetworkInterface`, so a test can make an accepted
- * operation fail. Metadata requests go through the injector as `metadata`.
+ * operation fail. Metadata requests are refused first when GCE would refuse
+ * them (X-Forwarded-For, no Metadata-Flavor), then go through the injector
+ * as `metadata`.
+ *
+ * Every strict behaviour is on by default and has a knob: operation timing
+ * (`operations`, on `clock`), `fingerprints`, alias `limits`,
+ * `refuseForwardedFor`. docs/sim-cloud.md lists them with their sources.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ThrottledError } from '../../errors.js';
-import type { FaultInjector, SimCloud } from '../../sim/index.js';
+import type { FaultInjector, SimCloud, SimClock } from '../../sim/index.js';
 import { routeOf } from './compute-api.js';
+import { NicFingerprints, type FingerprintMode } from './fingerprints.js';
 import { GceView, type GceProject } from './gce-view.js';
 import { gceError, httpErrorOf, HttpReply, readBody, sendJson, sendText, type ThrottleStyle } from './http.js';
-import { metadataHeaders, metadataReply } from './metadata-api.js';
-import { OperationStore, type OperationTiming } from './operations.js';
+import { metadataHeaders, metadataRefusal, metadataReply, type MetadataReply } from './metadata-api.js';
+import { OperationStore, WALL_CLOCK, type OperationTiming } from './operations.js';
+import { GCE_MAX_ALIAS_RANGES_PER_NIC } from './seed.js';
+import type { AliasLimits } from './update-nic.js';
 
 export interface GceEmulatorOptions {
   cloud: SimCloud;
@@ -31,10 +40,19 @@ export interface GceEmulatorOptions {
   faults?: FaultInjector;
   /** Runs after each change to the cloud (persist it here). */
   onMutate?: () => void;
+  /** How long zone operations take; default GCE-like (operations.ts). */
   operations?: OperationTiming;
+  /** Operation timing and timestamps run on it; default the wall clock. Tests pass a VirtualClock. */
+  clock?: SimClock;
+  /** Default `per-update`: every completed update issues a new NIC fingerprint (fingerprints.ts). */
+  fingerprints?: FingerprintMode;
+  /** Default: 150 alias ranges per NIC, no per-network quota (seed.ts). */
+  limits?: Partial<AliasLimits>;
+  /** Metadata server: refuse requests with `X-Forwarded-For` (403), as GCE does. Default true. */
+  refuseForwardedFor?: boolean;
   /** How throttling looks; default 429 without Retry-After. */
   throttle?: Partial<ThrottleStyle>;
-  /** When set, Compute requests must carry exactly `Authorization: Bearer <token>`; otherwise any bearer token passes. */
+  /** When set, Compute requests must carry exactly `Authorization: Bearer <token>`; else any bearer token passes. */
   requiredToken?: string;
   /** The node the metadata server describes (instance name); default the first one. */
   metadataInstance?: string;
@@ -49,7 +67,7 @@ export interface RecordedRequest {
   query: string;
   body: string;
   status: number;
-  /** Wall-clock ms when the request arrived. */
+  /** Emulator clock ms when the request arrived. */
   at: number;
 }
 
@@ -59,6 +77,8 @@ export const DEFAULT_PROJECT: GceProject = { project: 'sim-project', projectNumb
 export class GceEmulator {
   readonly view: GceView;
   readonly ops: OperationStore;
+  readonly limits: AliasLimits;
+  private readonly clock: SimClock;
   private readonly server: Server;
   private readonly throttle: ThrottleStyle;
   private readonly counts = new Map<string, number>();
@@ -69,9 +89,17 @@ export class GceEmulator {
   private boundHost = '127.0.0.1';
 
   constructor(private readonly o: GceEmulatorOptions) {
-    this.view = new GceView(o.cloud, { project: o.project ?? DEFAULT_PROJECT.project, projectNumber: o.projectNumber ?? DEFAULT_PROJECT.projectNumber });
-    this.ops = new OperationStore(o.operations);
-    this.throttle = { status: o.throttle?.status ?? 429, ...(o.throttle?.retryAfterSeconds !== undefined ? { retryAfterSeconds: o.throttle.retryAfterSeconds } : {}) };
+    const project = {
+      project: o.project ?? DEFAULT_PROJECT.project,
+      projectNumber: o.projectNumber ?? DEFAULT_PROJECT.projectNumber,
+    };
+    this.clock = o.clock ?? WALL_CLOCK;
+    this.view = new GceView(o.cloud, project, new NicFingerprints(o.fingerprints));
+    this.ops = new OperationStore(o.operations, this.clock);
+    this.limits = { perNic: GCE_MAX_ALIAS_RANGES_PER_NIC, ...o.limits };
+    const retryAfter = o.throttle?.retryAfterSeconds;
+    const status = o.throttle?.status ?? 429;
+    this.throttle = { status, ...(retryAfter !== undefined ? { retryAfterSeconds: retryAfter } : {}) };
     this.metadataInstance = o.metadataInstance;
     this.server = createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 5_000;
@@ -143,12 +171,14 @@ export class GceEmulator {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://emulator');
     const method = req.method ?? 'GET';
-    const at = Date.now();
+    const at = this.clock.now();
     let api = 'unknown';
     let body = '';
     let status = 500;
     try {
       body = await readBody(req);
+      // Operations due by now land before anything is read, whatever the timers did.
+      this.ops.settle();
       if (url.pathname.startsWith('/computeMetadata/')) {
         api = 'metadata';
         status = this.serveMetadata(req, res, url);
@@ -162,13 +192,18 @@ export class GceEmulator {
       if (hook) await hook();
       this.o.faults?.check(api);
       if (this.o.throttleRatio && Math.random() < this.o.throttleRatio) {
-        throw new ThrottledError({ provider: 'gcp', operation: api, cloudCode: 'rateLimitExceeded', message: 'Quota exceeded (emulated throttling storm)' });
+        const message = 'Quota exceeded (emulated throttling storm)';
+        throw new ThrottledError({ provider: 'gcp', operation: api, cloudCode: 'rateLimitExceeded', message });
       }
       this.checkAuth(req);
-      const out = route.run(
-        { view: this.view, ops: this.ops, ...(this.o.faults ? { faults: this.o.faults } : {}), ...(this.o.onMutate ? { onMutate: this.o.onMutate } : {}) },
-        { method, path: url.pathname, query: url.searchParams, body },
-      );
+      const deps = {
+        view: this.view,
+        ops: this.ops,
+        limits: this.limits,
+        ...(this.o.faults ? { faults: this.o.faults } : {}),
+        ...(this.o.onMutate ? { onMutate: this.o.onMutate } : {}),
+      };
+      const out = await route.run(deps, { method, path: url.pathname, query: url.searchParams, body });
       status = 200;
       sendJson(res, 200, out);
     } catch (err) {
@@ -182,13 +217,18 @@ export class GceEmulator {
 
   private checkAuth(req: IncomingMessage): void {
     const auth = req.headers.authorization ?? '';
-    const ok = this.o.requiredToken !== undefined ? auth === `Bearer ${this.o.requiredToken}` : /^Bearer \S+$/.test(auth);
+    const want = this.o.requiredToken;
+    const ok = want !== undefined ? auth === `Bearer ${want}` : /^Bearer \S+$/.test(auth);
     if (!ok) {
+      const message =
+        'Request is missing required authentication credential. ' +
+        'Expected OAuth 2 access token, login cookie or other valid authentication credential.';
+      const where = { location: 'Authorization', locationType: 'header' };
       throw new HttpReply(401, {
         error: {
           code: 401,
-          message: 'Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentication credential.',
-          errors: [{ message: 'Login Required.', domain: 'global', reason: 'required', location: 'Authorization', locationType: 'header' }],
+          message,
+          errors: [{ message: 'Login Required.', domain: 'global', reason: 'required', ...where }],
           status: 'UNAUTHENTICATED',
         },
       });
@@ -197,10 +237,8 @@ export class GceEmulator {
 
   private serveMetadata(req: IncomingMessage, res: ServerResponse, url: URL): number {
     this.counts.set('metadata', (this.counts.get('metadata') ?? 0) + 1);
-    if (req.headers['metadata-flavor'] !== 'Google') {
-      sendText(res, 403, 'Missing required header "Metadata-Flavor": "Google"\n', { 'metadata-flavor': 'Google' });
-      return 403;
-    }
+    const refused = metadataRefusal(req.headers, { refuseForwardedFor: this.o.refuseForwardedFor ?? true });
+    if (refused) return this.sendMetadata(res, refused);
     this.o.faults?.check('metadata');
     const nodes = this.view.nodes();
     const n = this.metadataInstance === undefined ? nodes[0] : nodes.find((x) => x.name === this.metadataInstance);
@@ -208,8 +246,12 @@ export class GceEmulator {
       sendText(res, 503, 'no instance to describe\n', { 'metadata-flavor': 'Google' });
       return 503;
     }
-    const r = metadataReply(this.view, n, url.pathname, url.searchParams);
-    res.writeHead(r.status, { 'content-type': r.contentType, 'content-length': Buffer.byteLength(r.body), ...metadataHeaders(r.body) });
+    return this.sendMetadata(res, metadataReply(this.view, n, url.pathname, url.searchParams));
+  }
+
+  private sendMetadata(res: ServerResponse, r: MetadataReply): number {
+    const length = Buffer.byteLength(r.body);
+    res.writeHead(r.status, { 'content-type': r.contentType, 'content-length': length, ...metadataHeaders(r.body) });
     res.end(r.body);
     return r.status;
   }

@@ -11,14 +11,31 @@
 
 export type K8sObject = Record<string, unknown> & { metadata: Record<string, unknown> };
 
+/** metav1.StatusDetails: what a 422 names (kind, name, one cause per field error). */
+export interface StatusDetails {
+  name?: string;
+  group?: string;
+  kind?: string;
+  causes?: Array<{ reason?: string; message: string; field?: string }>;
+  retryAfterSeconds?: number;
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly reason: string,
     message: string,
+    readonly details?: StatusDetails,
   ) {
     super(message);
   }
+}
+
+/** The metav1.Status body of an error, as every API error is sent. */
+export function statusBody(e: ApiError) {
+  const details = e.details ? { details: e.details } : {};
+  const { message, reason, status: code } = e;
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...details, code };
 }
 
 export interface ResourceDef {
@@ -30,47 +47,93 @@ export interface ResourceDef {
   hasStatus: boolean;
   /** Field selector keys the server supports for this resource. */
   fields: Record<string, (o: K8sObject) => string | undefined>;
+  /**
+   * The registry strategy's answers (each type's strategy.go under
+   * pkg/registry): a PUT without resourceVersion is applied unconditionally
+   * (`AllowUnconditionalUpdate`), a PUT of a missing object creates it
+   * (`AllowCreateOnUpdate`), DELETE is graceful (`CheckGracefulDelete`:
+   * Pods only).
+   */
+  unconditionalUpdate: boolean;
+  createOnUpdate: boolean;
+  graceful?: boolean;
+  /** Served by the CRD (deploy/kustomize/base/crd.yaml), not built in. */
+  custom?: boolean;
 }
 
 const meta = (o: K8sObject) => o.metadata as { name?: string; namespace?: string };
+const keyOf = (o: K8sObject) => `${meta(o).namespace ?? ''}/${meta(o).name}`;
 const baseFields = {
   'metadata.name': (o: K8sObject) => meta(o).name,
   'metadata.namespace': (o: K8sObject) => meta(o).namespace,
 };
+type Strategy = Pick<ResourceDef, 'unconditionalUpdate' | 'createOnUpdate' | 'graceful' | 'custom'>;
+
+/** One served resource: where it lives, its field selectors beyond the name's, and its strategy. */
+function served(
+  gv: string,
+  kind: string,
+  names: { resource: string; namespaced: boolean; hasStatus: boolean },
+  strategy: Strategy,
+  fields: ResourceDef['fields'] = {},
+): ResourceDef {
+  const [group, version] = gv.includes('/') ? gv.split('/') : ['', gv];
+  return { group: group!, version: version!, kind, ...names, fields: { ...baseFields, ...fields }, ...strategy };
+}
+
+const unconditional = { unconditionalUpdate: true, createOnUpdate: false };
+const EVENT_STRATEGY = { ...unconditional, createOnUpdate: true };
+const PSC = { resource: 'podsubnetconfigs', namespaced: false, hasStatus: false };
 
 export const RESOURCES: ResourceDef[] = [
-  { group: '', version: 'v1', kind: 'Node', resource: 'nodes', namespaced: false, hasStatus: true, fields: { ...baseFields } },
-  {
-    group: '',
-    version: 'v1',
-    kind: 'Pod',
-    resource: 'pods',
-    namespaced: true,
-    hasStatus: true,
-    fields: {
-      ...baseFields,
-      'spec.nodeName': (o) => ((o.spec as { nodeName?: string } | undefined)?.nodeName ?? ''),
-      'status.phase': (o) => ((o.status as { phase?: string } | undefined)?.phase ?? ''),
-    },
-  },
-  {
-    group: '',
-    version: 'v1',
-    kind: 'Event',
-    resource: 'events',
-    namespaced: true,
-    hasStatus: false,
-    fields: {
-      ...baseFields,
-      'involvedObject.kind': (o) => (o.involvedObject as { kind?: string } | undefined)?.kind,
-      'involvedObject.name': (o) => (o.involvedObject as { name?: string } | undefined)?.name,
-      reason: (o) => o.reason as string | undefined,
-    },
-  },
-  { group: 'apps', version: 'v1', kind: 'DaemonSet', resource: 'daemonsets', namespaced: true, hasStatus: true, fields: { ...baseFields } },
-  { group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', resource: 'leases', namespaced: true, hasStatus: false, fields: { ...baseFields } },
-  { group: 'vpc-ipam.io', version: 'v1alpha1', kind: 'PodSubnetConfig', resource: 'podsubnetconfigs', namespaced: false, hasStatus: false, fields: { ...baseFields } },
+  // pkg/registry/core/node/strategy.go
+  served('v1', 'Node', { resource: 'nodes', namespaced: false, hasStatus: true }, unconditional),
+  // pkg/registry/core/pod/strategy.go
+  served('v1', 'Pod', { resource: 'pods', namespaced: true, hasStatus: true }, { ...unconditional, graceful: true }, {
+    'spec.nodeName': (o) => (o.spec as { nodeName?: string } | undefined)?.nodeName ?? '',
+    'status.phase': (o) => (o.status as { phase?: string } | undefined)?.phase ?? '',
+  }),
+  // pkg/registry/core/event/strategy.go
+  served('v1', 'Event', { resource: 'events', namespaced: true, hasStatus: false }, EVENT_STRATEGY, {
+    'involvedObject.kind': (o) => (o.involvedObject as { kind?: string } | undefined)?.kind,
+    'involvedObject.name': (o) => (o.involvedObject as { name?: string } | undefined)?.name,
+    reason: (o) => o.reason as string | undefined,
+  }),
+  // pkg/registry/apps/daemonset/strategy.go
+  served('apps/v1', 'DaemonSet', { resource: 'daemonsets', namespaced: true, hasStatus: true }, unconditional),
+  // pkg/registry/coordination/lease/strategy.go
+  served('coordination.k8s.io/v1', 'Lease', { resource: 'leases', namespaced: true, hasStatus: false }, {
+    unconditionalUpdate: false,
+    createOnUpdate: true,
+  }),
+  // staging/src/k8s.io/apiextensions-apiserver/pkg/registry/customresource/strategy.go
+  served('vpc-ipam.io/v1alpha1', 'PodSubnetConfig', PSC, {
+    unconditionalUpdate: false,
+    createOnUpdate: false,
+    custom: true,
+  }),
 ];
+
+/** schema.GroupResource.String(): `nodes`, `leases.coordination.k8s.io`. */
+export function qualifiedResource(def: ResourceDef): string {
+  return def.group ? `${def.resource}.${def.group}` : def.resource;
+}
+
+/** apierrors.NewNotFound (staging/src/k8s.io/apimachinery/pkg/api/errors/errors.go). */
+export function notFound(def: ResourceDef, name: string): ApiError {
+  const details = { name, ...(def.group ? { group: def.group } : {}), kind: def.resource };
+  return new ApiError(404, 'NotFound', `${qualifiedResource(def)} "${name}" not found`, details);
+}
+
+/** The store's OptimisticLockErrorMsg (registry/store.go), through apierrors.NewConflict. */
+export const OPTIMISTIC_LOCK_MSG =
+  'the object has been modified; please apply your changes to the latest version and try again';
+
+export function conflict(def: ResourceDef, name: string, why = OPTIMISTIC_LOCK_MSG): ApiError {
+  const details = { name, ...(def.group ? { group: def.group } : {}), kind: def.resource };
+  const message = `Operation cannot be fulfilled on ${qualifiedResource(def)} "${name}": ${why}`;
+  return new ApiError(409, 'Conflict', message, details);
+}
 
 export function findResource(group: string, version: string, resource: string): ResourceDef | undefined {
   return RESOURCES.find((r) => r.group === group && r.version === version && r.resource === resource);
@@ -148,22 +211,27 @@ export class Store {
 
   get(def: ResourceDef, ns: string | undefined, name: string): K8sObject {
     const o = this.table(def.resource).get(Store.key(ns, name));
-    if (!o) throw new ApiError(404, 'NotFound', `${def.resource}${def.group ? `.${def.group}` : ''} "${name}" not found`);
+    if (!o) throw notFound(def, name);
     return structuredClone(o);
   }
 
   list(def: ResourceDef, ns: string | undefined, sel: Selector): K8sObject[] {
     return [...this.table(def.resource).values()]
       .filter((o) => (ns === undefined || meta(o).namespace === ns) && sel(o))
-      .sort((a, b) => Store.key(meta(a).namespace, meta(a).name!).localeCompare(Store.key(meta(b).namespace, meta(b).name!)))
+      .sort((a, b) => keyOf(a).localeCompare(keyOf(b)))
       .map((o) => structuredClone(o));
   }
 
   create(def: ResourceDef, ns: string | undefined, obj: K8sObject): K8sObject {
     const m = obj.metadata as Record<string, unknown>;
-    if (typeof m.name !== 'string' || m.name === '') throw new ApiError(422, 'Invalid', 'metadata.name: Required value');
+    if (typeof m.name !== 'string' || m.name === '') {
+      throw new ApiError(422, 'Invalid', 'metadata.name: Required value');
+    }
     const key = Store.key(def.namespaced ? ns : undefined, m.name);
-    if (this.table(def.resource).has(key)) throw new ApiError(409, 'AlreadyExists', `${def.resource} "${m.name}" already exists`);
+    if (this.table(def.resource).has(key)) {
+      const details = { name: m.name, ...(def.group ? { group: def.group } : {}), kind: def.resource };
+      throw new ApiError(409, 'AlreadyExists', `${qualifiedResource(def)} "${m.name}" already exists`, details);
+    }
     const o = structuredClone(obj);
     const om = o.metadata as Record<string, unknown>;
     if (def.namespaced) om.namespace = ns;
@@ -179,25 +247,26 @@ export class Store {
   update(def: ResourceDef, ns: string | undefined, name: string, next: K8sObject, expectRv?: string): K8sObject {
     const key = Store.key(def.namespaced ? ns : undefined, name);
     const cur = this.table(def.resource).get(key);
-    if (!cur) throw new ApiError(404, 'NotFound', `${def.resource} "${name}" not found`);
-    if (expectRv !== undefined && expectRv !== '' && expectRv !== (cur.metadata as { resourceVersion: string }).resourceVersion) {
-      throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${def.resource} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
-    }
+    if (!cur) throw notFound(def, name);
+    const curRv = (cur.metadata as { resourceVersion: string }).resourceVersion;
+    if (expectRv !== undefined && expectRv !== '' && expectRv !== curRv) throw conflict(def, name);
     const o = structuredClone(next);
     const cm = cur.metadata as Record<string, unknown>;
-    o.metadata = { ...o.metadata, name, uid: cm.uid, creationTimestamp: cm.creationTimestamp, ...(def.namespaced ? { namespace: ns } : {}) };
+    const fixed = { name, uid: cm.uid, creationTimestamp: cm.creationTimestamp };
+    o.metadata = { ...o.metadata, ...fixed, ...(def.namespaced ? { namespace: ns } : {}) };
     o.apiVersion = cur.apiVersion;
     o.kind = cur.kind;
-    if (JSON.stringify({ ...o, metadata: { ...o.metadata, resourceVersion: undefined } }) === JSON.stringify({ ...cur, metadata: { ...cm, resourceVersion: undefined } })) {
-      return structuredClone(cur); // no-op writes do not bump the version (as the real server)
-    }
+    const withoutRv = (x: K8sObject) =>
+      JSON.stringify({ ...x, metadata: { ...x.metadata, resourceVersion: undefined } });
+    // No-op writes do not bump the version (as the real server).
+    if (withoutRv(o) === withoutRv(cur)) return structuredClone(cur);
     return this.commit(def, key, o, 'MODIFIED', cur);
   }
 
   delete(def: ResourceDef, ns: string | undefined, name: string): K8sObject {
     const key = Store.key(def.namespaced ? ns : undefined, name);
     const cur = this.table(def.resource).get(key);
-    if (!cur) throw new ApiError(404, 'NotFound', `${def.resource} "${name}" not found`);
+    if (!cur) throw notFound(def, name);
     this.table(def.resource).delete(key);
     this.revision++;
     const gone = structuredClone(cur);
@@ -227,7 +296,8 @@ export class Store {
     this.revision++;
     (o.metadata as Record<string, unknown>).resourceVersion = String(this.revision);
     this.table(def.resource).set(key, o);
-    this.record({ rv: this.revision, resource: def.resource, type, object: structuredClone(o), ...(old ? { old: structuredClone(old) } : {}) });
+    const before = old ? { old: structuredClone(old) } : {};
+    this.record({ rv: this.revision, resource: def.resource, type, object: structuredClone(o), ...before });
     return structuredClone(o);
   }
 

@@ -1,7 +1,10 @@
 /**
  * The shared CloudProvider contract (test/providers/contract.ts), run on the
  * sim provider and on the AWS provider over its emulator: the same
- * expectations hold for both.
+ * expectations hold for both, and for the AWS provider over the strict
+ * emulator too (the emulate mode's realism: asynchronous attach/detach,
+ * eventual consistency, IMDS lag, both "no room" wordings; on a JumpClock).
+ * Each strict behaviour has its own contract test in strict-emulator.test.ts.
  */
 import { SystemClock } from '../../../ipamd/util/clock.js';
 import { SimProvider, ZERO_LATENCY } from '../../../providers/sim/index.js';
@@ -17,5 +20,10 @@ runProviderContract('sim', async () => {
 
 runProviderContract('aws (EC2 + IMDSv2 emulator)', async () => {
   const n = await awsNode();
+  return { provider: n.provider, subnetId: n.podSubnetId, close: n.close };
+});
+
+runProviderContract('aws (strict EC2 emulator, emulate defaults)', async () => {
+  const n = await awsNode({ strict: true });
   return { provider: n.provider, subnetId: n.podSubnetId, close: n.close };
 });

@@ -15,7 +15,7 @@ import {
   type EC2Client,
 } from '@aws-sdk/client-ec2';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PREFIX_SHORTAGE_MESSAGE } from '../../../providers/aws/emulator/context.js';
+import { CAPACITY_SHORTAGE_MESSAGE } from '../../../providers/aws/emulator/context.js';
 import { ThrottledError, UnauthorizedError } from '../../../providers/errors.js';
 import { awsNode, type AwsNode } from './helpers.js';
 
@@ -123,9 +123,13 @@ describe('EC2 Query API emulator', () => {
     for (let b = 16; b < 240; b += 16) cloud.reserveCidr(podSubnetId, `10.0.2.${b + 5}/32`);
     const frag = await rawError(createEni(ec2, podSubnetId, { Ipv4PrefixCount: 1 }));
     expect(frag).toMatchObject({ name: 'InsufficientCidrBlocks', status: 400 });
-    emu.setPrefixShortage('InvalidParameterValue');
+    emu.setCapacityWording('generic');
     const variant = await rawError(createEni(ec2, podSubnetId, { Ipv4PrefixCount: 1 }));
-    expect(variant).toMatchObject({ name: 'InvalidParameterValue', message: PREFIX_SHORTAGE_MESSAGE });
+    expect(variant).toMatchObject({ name: 'InvalidParameterValue', message: CAPACITY_SHORTAGE_MESSAGE });
+    // EC2 words a /32 request it cannot fit the same way.
+    const fullGeneric = await rawError(createEni(ec2, podSubnetId, { SecondaryPrivateIpAddressCount: 400 }));
+    expect(fullGeneric).toMatchObject({ name: 'InvalidParameterValue', message: CAPACITY_SHORTAGE_MESSAGE, status: 400 });
+    emu.setCapacityWording('specific');
     const full = await rawError(createEni(ec2, podSubnetId, { SecondaryPrivateIpAddressCount: 400 }));
     expect(full.name).toBe('InsufficientFreeAddressesInSubnet');
     for (const device of [1, 2]) {

@@ -3,10 +3,16 @@
  * A sim cloud with one node behind a live AWS emulator (EC2 Query API +
  * IMDSv2 on loopback), the real `@aws-sdk/client-ec2` pointed at it with
  * fake static credentials, and the AwsProvider built from them.
+ *
+ * `strict` runs the emulator as unkind as EC2 (the emulate mode's realism:
+ * asynchronous attach/detach, eventual consistency, IMDS lag, both "no room"
+ * wordings), with the provider and the emulator sharing a {@link JumpClock},
+ * so its seconds of waiting pass in milliseconds, the same way on every run.
  */
-import { SystemClock } from '../../../ipamd/util/clock.js';
+import { SystemClock, type Clock } from '../../../ipamd/util/clock.js';
 import { AwsProvider } from '../../../providers/aws/aws-provider.js';
 import { createEc2Client, EMULATOR_CREDENTIALS } from '../../../providers/aws/ec2-client.js';
+import { EMULATE_REALISM, type Ec2Realism } from '../../../providers/aws/emulator/realism.js';
 import { AwsEmulator, type AwsEmulatorOptions } from '../../../providers/aws/emulator/server.js';
 import { ImdsClient } from '../../../providers/aws/imds-client.js';
 import { SimCloud } from '../../../providers/sim/cloud.js';
@@ -25,8 +31,31 @@ export interface AwsNode {
   instanceId: string;
   nodeSubnetId: string;
   podSubnetId: string;
-  clock: SystemClock;
+  /** The provider's (and with `strict`, the emulator's) clock. */
+  clock: Clock;
   close(): Promise<void>;
+}
+
+/**
+ * A clock that stands still until something sleeps on it; a sleep ends at once and moves it forward by
+ * its length. Shared by the provider and the emulator, the emulator's delays pass exactly as fast as the
+ * provider waits for them, and a run replays the same way whatever the machine's load. Not for code that
+ * sleeps in a loop with nothing to wait for (a daemon's timers): that would spin.
+ */
+export class JumpClock implements Clock {
+  private t = Date.now();
+
+  now(): number {
+    return this.t;
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    this.t += Math.max(0, ms);
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) reject(Object.assign(new Error('aborted'), { name: 'AbortError' }));
+      else setImmediate(resolve);
+    });
+  }
 }
 
 export interface AwsNodeOptions {
@@ -40,6 +69,10 @@ export interface AwsNodeOptions {
   /** Reuse a cloud (a second node, or a restart) instead of seeding a new one. */
   cloud?: SimCloud;
   instanceId?: string;
+  /** The emulate mode's realism (with these changes), on a JumpClock shared with the provider. */
+  strict?: true | Partial<Ec2Realism>;
+  /** AwsProvider.visibilityWaitMs. */
+  visibilityWaitMs?: number;
 }
 
 export function seedCloud(opts: { instanceType?: string; seed?: number } = {}): { cloud: SimCloud; instanceId: string } {
@@ -51,11 +84,21 @@ export function seedCloud(opts: { instanceType?: string; seed?: number } = {}): 
 export async function awsNode(opts: AwsNodeOptions = {}): Promise<AwsNode> {
   const seeded = opts.cloud ? { cloud: opts.cloud, instanceId: opts.instanceId ?? opts.cloud.describeInstances()[0]!.id } : seedCloud(opts);
   const { cloud, instanceId } = seeded;
-  const emu = await AwsEmulator.start({ cloud, instanceId, ...opts.emulator });
-  const clock = new SystemClock();
-  const imds = new ImdsClient({ endpoint: emu.endpoint, clock });
+  const strict = opts.strict === true ? {} : opts.strict;
+  const clock: Clock = strict ? new JumpClock() : new SystemClock();
+  const realism = strict ? { realism: { ...EMULATE_REALISM, ...strict }, clock } : {};
+  const emu = await AwsEmulator.start({ cloud, instanceId, ...realism, ...opts.emulator });
+  // The IMDS client times its requests out on its clock: a real one, whatever the provider's.
+  const imds = new ImdsClient({ endpoint: emu.endpoint, clock: new SystemClock() });
   const ec2 = createEc2Client({ region: 'us-east-1', endpoint: emu.endpoint, credentials: EMULATOR_CREDENTIALS, maxAttempts: opts.maxAttempts ?? 2 });
-  const provider = await AwsProvider.create({ ec2, imds, clock, clusterName: opts.clusterName, attachWaitMs: opts.attachWaitMs ?? 5_000 });
+  const provider = await AwsProvider.create({
+    ec2,
+    imds,
+    clock,
+    clusterName: opts.clusterName,
+    attachWaitMs: opts.attachWaitMs ?? (strict ? 30_000 : 5_000),
+    ...(opts.visibilityWaitMs !== undefined ? { visibilityWaitMs: opts.visibilityWaitMs } : {}),
+  });
   const nodeSubnetId = cloud.getInstance(instanceId).subnetId;
   const podSubnetId = cloud.describeSubnets({ tags: POD_TAG })[0]!.id;
   return {
@@ -73,6 +116,17 @@ export async function awsNode(opts: AwsNodeOptions = {}): Promise<AwsNode> {
       await emu.close();
     },
   };
+}
+
+/** What EC2 answered an SDK call: `ok`, or the error's name (EC2's code), message and HTTP status. */
+export async function sdkAnswer(p: Promise<unknown>): Promise<{ name: string; message: string; status?: number }> {
+  try {
+    await p;
+    return { name: 'ok', message: '' };
+  } catch (err) {
+    const e = err as Error & { $metadata?: { httpStatusCode?: number } };
+    return { name: e.name, message: e.message, status: e.$metadata?.httpStatusCode };
+  }
 }
 
 /** The code (and cloudCode) a promise rejects with. */

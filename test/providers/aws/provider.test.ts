@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { CloudUnavailableError, ThrottledError } from '../../../providers/errors.js';
-import { PREFIX_SHORTAGE_MESSAGE } from '../../../providers/aws/emulator/context.js';
+import { CAPACITY_SHORTAGE_MESSAGE } from '../../../providers/aws/emulator/context.js';
 import { mapEc2Error } from '../../../providers/aws/errors.js';
 import { POD_SUBNET_TAG, TAG_CLUSTER, TAG_CREATED_AT, TAG_INSTANCE_ID } from '../../../providers/aws/tags.js';
 import {
@@ -109,12 +109,17 @@ describe('AwsProvider', () => {
     for (let b = 16; b < 240; b += 16) node.cloud.reserveCidr(node.podSubnetId, `10.0.2.${b + 3}/32`);
     const nic = await p.createInterface({ subnetId: node.podSubnetId, initial: { kind: 'ip', count: 1 } });
     expect(await failure(p.assignAddresses(nic.id, { kind: 'prefix', count: 1 }))).toMatchObject({ code: 'CLOUD_NO_PREFIX_BLOCK', cloudCode: 'InsufficientCidrBlocks' });
-    node.emu.setPrefixShortage('InvalidParameterValue');
+    node.emu.setCapacityWording('generic');
     expect(await failure(p.assignAddresses(nic.id, { kind: 'prefix', count: 1 }))).toMatchObject({ code: 'CLOUD_NO_PREFIX_BLOCK', cloudCode: 'InvalidParameterValue' });
     expect(await failure(p.assignAddresses(nic.id, { kind: 'ip', count: 9 }))).toMatchObject({ code: 'CLOUD_IP_LIMIT', cloudCode: 'PrivateIpAddressLimitExceeded' });
     expect(await failure(p.assignAddresses('eni-000000000000dead0', { kind: 'ip', count: 1 }))).toMatchObject({ code: 'CLOUD_NOT_FOUND', cloudCode: 'InvalidNetworkInterfaceID.NotFound' });
     node.cloud.occupyRandom(node.podSubnetId, node.cloud.getSubnet(node.podSubnetId).availableAddresses);
-    expect(await failure(p.assignAddresses(nic.id, { kind: 'ip', count: 1 }))).toMatchObject({ code: 'CLOUD_SUBNET_FULL', cloudCode: 'InsufficientFreeAddressesInSubnet' });
+    // The generic wording for a /32 request is a full subnet, not a missing prefix block.
+    const fullIp = { code: 'CLOUD_SUBNET_FULL', cloudCode: 'InvalidParameterValue' };
+    expect(await failure(p.assignAddresses(nic.id, { kind: 'ip', count: 1 }))).toMatchObject(fullIp);
+    node.emu.setCapacityWording('specific');
+    const specific = { code: 'CLOUD_SUBNET_FULL', cloudCode: 'InsufficientFreeAddressesInSubnet' };
+    expect(await failure(p.assignAddresses(nic.id, { kind: 'ip', count: 1 }))).toMatchObject(specific);
     node.emu.setAllowedActions(['DescribeNetworkInterfaces']);
     expect(await failure(p.listSubnets())).toMatchObject({ code: 'CLOUD_UNAUTHORIZED', cloudCode: 'UnauthorizedOperation' });
     node.emu.setAllowedActions(undefined);
@@ -123,7 +128,12 @@ describe('AwsProvider', () => {
     await node.emu.close();
     expect(await failure(p.listSubnets())).toMatchObject({ code: 'CLOUD_UNAVAILABLE', retryable: true });
     // Plain SDK-shaped objects too (the one place that reads them).
-    expect(mapEc2Error({ name: 'InvalidParameterValue', message: PREFIX_SHORTAGE_MESSAGE }, 'x').code).toBe('CLOUD_NO_PREFIX_BLOCK');
+    const noRoom = { name: 'InvalidParameterValue', message: CAPACITY_SHORTAGE_MESSAGE };
+    expect(mapEc2Error(noRoom, 'x', { addresses: 'prefix' }).code).toBe('CLOUD_NO_PREFIX_BLOCK');
+    expect(mapEc2Error(noRoom, 'x', { addresses: 'ip' }).code).toBe('CLOUD_SUBNET_FULL');
+    expect(mapEc2Error(noRoom, 'x').code).toBe('CLOUD_SUBNET_FULL');
+    const inUse = { name: 'InvalidParameterValue', message: "Network interface 'eni-0abc' is currently in use." };
+    expect(mapEc2Error(inUse, 'DeleteNetworkInterface')).toMatchObject({ code: 'CLOUD_CONFLICT', retryable: true });
     expect(mapEc2Error({ name: 'InvalidParameterValue', message: 'bad filter' }, 'x').code).toBe('CLOUD_INVALID');
     expect(mapEc2Error({ name: 'InvalidNetworkInterface.InUse', message: 'in use' }, 'x')).toMatchObject({ code: 'CLOUD_CONFLICT', retryable: true });
   });

@@ -9,6 +9,7 @@ import { maxPodsCommand } from '../../../ipamd/ctl/commands/max-pods.js';
 import { silentLogger } from '../../../ipamd/observability/logger.js';
 import { createNodeProvider } from '../../../ipamd/provider-factory.js';
 import { SystemClock } from '../../../ipamd/util/clock.js';
+import { EMULATE_REALISM, INSTANT } from '../../../providers/aws/emulator/realism.js';
 import { parseAwsSettings } from '../../../providers/aws/settings.js';
 import { awsNode, type AwsNode } from './helpers.js';
 
@@ -37,12 +38,21 @@ describe('AWS settings', () => {
     [{ ADDITIONAL_ENI_TAGS: '{"a":1}' }, /ADDITIONAL_ENI_TAGS: tag "a" must have a string value/],
     [{ ADDITIONAL_ENI_TAGS: '{"vpc-ipam.io/x":"y"}' }, /reserved prefix/],
     [{ CLUSTER_NAME: 'a b' }, /CLUSTER_NAME/],
+    [{ VPC_IPAM_AWS_EMULATOR_REALISM: 'attach=soon' }, /VPC_IPAM_AWS_EMULATOR_REALISM: attach must be a number/],
+    [{ VPC_IPAM_AWS_EMULATOR_IMDS_DELAY_MS: '5-1' }, /VPC_IPAM_AWS_EMULATOR_IMDS_DELAY_MS: expected milliseconds/],
   ])('rejects %j', (env, msg) => {
     expect(() => parseAwsSettings(env)).toThrow(msg);
   });
 
   it('defaults to 2 SDK attempts, 10 s timeouts, subnet discovery on, no custom networking', () => {
     expect(parseAwsSettings({})).toMatchObject({ maxAttempts: 2, httpTimeoutMs: 10_000, subnetDiscovery: true, podSubnetIds: [], embeddedEmulator: false });
+  });
+
+  it('runs the embedded emulator as strict as emulate mode unless told otherwise', () => {
+    expect(parseAwsSettings({}).embeddedRealism).toEqual(EMULATE_REALISM);
+    expect(parseAwsSettings({ VPC_IPAM_AWS_EMULATOR_REALISM: 'off' }).embeddedRealism).toEqual(INSTANT);
+    const scaled = parseAwsSettings({ VPC_IPAM_AWS_EMULATOR_REALISM: 'scale=0.1', VPC_IPAM_AWS_EMULATOR_IMDS_DELAY_MS: '300' });
+    expect(scaled.embeddedRealism).toMatchObject({ attachMs: 200, detachMs: 300, imdsLagMs: { min: 300, max: 300 } });
   });
 
   it('setup refuses custom networking without Pod subnets, and Pod subnets that do not exist or sit in another zone', async () => {

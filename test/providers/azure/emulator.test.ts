@@ -9,7 +9,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { NetworkInterface } from '@azure/arm-network';
 import { CloudUnavailableError, ConflictError, ThrottledError } from '../../../providers/errors.js';
 import { AZURE_DEFAULTS, openAzureWorld, seededWorld, startAzureEmulator, type AzureEmulator } from '../../../providers/azure/emulator/index.js';
-import { cloudIpconfigs, emulator, NODES_ID, PODS_ID, RG, sdk, SUB, subnetFree } from './helpers.js';
+import { VirtualClock } from '../../../ipamd/util/clock.js';
+import { cloudIpconfigs, emulator, ETAG_RE, NODES_ID, RG, sdk, SUB, subnetFree } from './helpers.js';
 
 let emu: AzureEmulator | undefined;
 afterEach(async () => {
@@ -27,7 +28,8 @@ describe('NIC GET and PUT', () => {
     emu = await emulator();
     const net = await sdk(emu);
     const nic = await net.networkInterfaces.get(RG, 'node1-nic');
-    expect(nic).toMatchObject({ name: 'node1-nic', etag: 'W/"1"', provisioningState: 'Succeeded', primary: true, location: 'eastus' });
+    expect(nic).toMatchObject({ name: 'node1-nic', provisioningState: 'Succeeded', primary: true, location: 'eastus' });
+    expect(nic.etag).toMatch(ETAG_RE);
     expect(nic.macAddress).toMatch(/^([0-9A-F]{2}-){5}[0-9A-F]{2}$/);
     expect(nic.virtualMachine?.id).toBe(`/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Compute/virtualMachines/node1`);
     expect(nic.ipConfigurations).toHaveLength(1);
@@ -35,20 +37,26 @@ describe('NIC GET and PUT', () => {
   });
 
   it('runs a PUT as a long-running operation polled to Succeeded, then the SDK re-reads the NIC', async () => {
-    emu = await emulator();
+    // A virtual clock: the operation ends when the test moves time, never by racing the SDK.
+    const clock = new VirtualClock(Date.now());
+    emu = await emulator({}, { clock, lro: { durationMs: 1000 } });
     const net = await sdk(emu);
     const before = subnetFree(emu);
     const nic = await net.networkInterfaces.get(RG, 'node1-nic');
-    const out = await net.networkInterfaces.beginCreateOrUpdateAndWait(
-      RG,
-      'node1-nic',
-      withIpc(nic, { name: 'extra1', privateIPAllocationMethod: 'Dynamic', subnet: { id: NODES_ID }, primary: false }),
-      { updateIntervalInMs: 10 },
-    );
+    const extra = { name: 'extra1', privateIPAllocationMethod: 'Dynamic', subnet: { id: NODES_ID }, primary: false };
+    const body = withIpc(nic, extra);
+    // begin… sends the PUT and polls once: InProgress.
+    const poller = await net.networkInterfaces.beginCreateOrUpdate(RG, 'node1-nic', body);
+    expect(poller.isDone()).toBe(false);
+    await clock.advance(1000);
+    await poller.poll();
+    const out = poller.getResult()!;
     const added = out.ipConfigurations!.find((c) => c.name === 'extra1')!;
     expect(added.provisioningState).toBe('Succeeded');
     expect(added.privateIPAddress).toMatch(/^10\.240\.0\.\d+$/);
-    expect(out.etag).toBe('W/"3"'); // accepted, then succeeded
+    // A new GUID etag when accepted and again when it succeeded.
+    expect(out.etag).toMatch(ETAG_RE);
+    expect(out.etag).not.toBe(nic.etag);
     expect(subnetFree(emu)).toBe(before - 1);
     expect(emu.log().map((e) => `${e.method} ${e.action}`)).toEqual([
       'GET GetNetworkInterface',
@@ -69,7 +77,8 @@ describe('NIC GET and PUT', () => {
   });
 
   it('shows new ipConfigurations as Updating while the operation runs, and refuses a second PUT with 409', async () => {
-    emu = await emulator({}, { lro: { pollsBeforeDone: 5, maxOperationMs: 10_000 } });
+    const clock = new VirtualClock(Date.now());
+    emu = await emulator({}, { clock, lro: { durationMs: 1000 } });
     const net = await sdk(emu);
     const nic = await net.networkInterfaces.get(RG, 'node1-nic');
     const poller = await net.networkInterfaces.beginCreateOrUpdate(RG, 'node1-nic', withIpc(nic, { name: 'slow', subnet: { id: NODES_ID } }), { updateIntervalInMs: 10 });
@@ -79,6 +88,7 @@ describe('NIC GET and PUT', () => {
     const err = await net.networkInterfaces.beginCreateOrUpdateAndWait(RG, 'node1-nic', during).catch((e: unknown) => e);
     expect(err).toMatchObject({ statusCode: 409, code: 'AnotherOperationInProgress' });
     expect((err as Error).message).toContain(`/subscriptions/${SUB}/providers/Microsoft.Network/locations/eastus/operations/`);
+    await clock.advance(1000);
     await poller.pollUntilDone();
     expect(cloudIpconfigs(emu).get('slow')?.state).toBe('Succeeded');
   });
@@ -92,7 +102,10 @@ describe('NIC GET and PUT', () => {
     const err = await net.networkInterfaces
       .beginCreateOrUpdateAndWait(RG, 'node1-nic', withIpc(nic, { name: 'second', subnet: { id: NODES_ID } }), { requestOptions: { customHeaders: { 'If-Match': nic.etag! } } })
       .catch((e: unknown) => e);
-    expect(err).toMatchObject({ statusCode: 412, code: 'PreconditionFailed' });
+    expect(err).toMatchObject({ statusCode: 412, code: 'PreconditionFailedEtagMismatch' });
+    const now = (await net.networkInterfaces.get(RG, 'node1-nic')).etag!;
+    const message = `Etag provided in if-match header ${nic.etag} does not match etag ${now} of resource.`;
+    expect((err as Error).message).toBe(message);
     expect([...cloudIpconfigs(emu).keys()]).toEqual(['first']);
     expect(subnetFree(emu)).toBe(free);
   });
@@ -106,21 +119,6 @@ describe('NIC GET and PUT', () => {
     const out = await net.networkInterfaces.beginCreateOrUpdateAndWait(RG, 'node1-nic', { ...nic, ipConfigurations: keep });
     expect(out.ipConfigurations!.map((c) => c.name)).toEqual(['ipconfig1', 'ipconfig2', 'ipconfig4']);
     expect(subnetFree(emu)).toBe(free + 1);
-  });
-
-  it('allocates an ipConfiguration in a Pod subnet of the same VNet', async () => {
-    emu = await emulator({ podSubnet: { name: 'pods', cidr: '10.240.16.0/24' } }, { lro: { mode: 'sync' } });
-    const net = await sdk(emu);
-    const nic = await net.networkInterfaces.get(RG, 'node1-nic');
-    const out = await net.networkInterfaces.beginCreateOrUpdateAndWait(RG, 'node1-nic', withIpc(nic, { name: 'pod1', subnet: { id: PODS_ID } }));
-    const pod = out.ipConfigurations!.find((c) => c.name === 'pod1')!;
-    expect(pod.subnet?.id).toBe(PODS_ID);
-    expect(pod.privateIPAddress).toMatch(/^10\.240\.16\.\d+$/);
-    expect(subnetFree(emu, 'pods')).toBe(250);
-    const subnet = await net.subnets.get(RG, 'vnet1', 'pods', { expand: 'ipConfigurations' });
-    expect(subnet.ipConfigurations!.map((c) => c.privateIPAddress)).toEqual([pod.privateIPAddress]);
-    await net.networkInterfaces.beginCreateOrUpdateAndWait(RG, 'node1-nic', nic);
-    expect(subnetFree(emu, 'pods')).toBe(251);
   });
 });
 

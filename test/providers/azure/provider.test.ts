@@ -12,7 +12,8 @@ import { CloudUnavailableError, ConflictError, IpamError, ThrottledError, type C
 import type { CloudProvider } from '../../../providers/types.js';
 import { IPCONFIG_PREFIX } from '../../../providers/azure/index.js';
 import type { AzureEmulator } from '../../../providers/azure/emulator/index.js';
-import { cloudIpconfigs, emulator, nicIdOf, NODES_ID, PODS_ID, provider, subnetFree } from './helpers.js';
+import { cloudIpconfigs, emulator, nicIdOf, NODES_ID, PODS_ID, plusOneBody, provider, subnetFree } from './helpers.js';
+import { withPodNic } from './helpers.js';
 
 let emu: AzureEmulator | undefined;
 afterEach(async () => {
@@ -48,11 +49,12 @@ describe('describeNode and limits', () => {
   });
 
   it('does not count an ipConfiguration whose operation has not succeeded', async () => {
-    emu = await emulator({}, { lro: { pollsBeforeDone: 1000, maxOperationMs: 60_000 } });
+    emu = await emulator();
     const p = provider(emu);
     await p.describeNode();
     const nic = emu.world.nic('node1-nic')!;
-    emu.operations.put(nic, { properties: { ipConfigurations: [{ name: 'ipconfig1', properties: { primary: true, subnet: { id: NODES_ID } } }, { name: 'later', properties: { subnet: { id: NODES_ID } } }] } }, undefined);
+    // An operation that outlasts the test (close() ends it).
+    emu.operations.put(nic, plusOneBody('later'), undefined, 'async', 60_000);
     expect(cloudIpconfigs(emu).get('later')?.state).toBe('Updating');
     expect((await p.describeNode()).interfaces[0]!.blocks).toEqual([]);
   });
@@ -121,20 +123,6 @@ describe('grow and shrink', () => {
     expect(emu.calls().PutNetworkInterface).toBe(before);
   });
 
-  it('puts new ipConfigurations in AZURE_POD_SUBNET_ID when set', async () => {
-    emu = await emulator({ podSubnet: { name: 'pods', cidr: '10.240.16.0/24' } });
-    const p = provider(emu, { AZURE_POD_SUBNET_ID: PODS_ID });
-    await p.describeNode();
-    const added = await p.assignAddresses(NIC, { kind: 'ip', count: 3 });
-    expect(added.every((b) => b.cidr.startsWith('10.240.16.'))).toBe(true);
-    expect(subnetFree(emu, 'pods')).toBe(248);
-    const inv = await p.describeNode();
-    expect(inv.interfaces[0]!.subnetId).toBe(NODES_ID);
-    expect(inv.interfaces[0]!.blocks).toHaveLength(3);
-    await p.unassignAddresses(NIC, added);
-    expect(subnetFree(emu, 'pods')).toBe(251);
-  });
-
   it('reports subnets with live usage and allocations with Azure\'s 5 reserved addresses', async () => {
     emu = await emulator({ secondaryIps: 2, podSubnet: { name: 'pods', cidr: '10.240.16.0/28' } });
     const p = provider(emu);
@@ -153,19 +141,20 @@ describe('grow and shrink', () => {
 
 describe('exhaustion monitor input', () => {
   it('gives the monitor used addresses that agree with ARM usage, other tenants and Pod-subnet addresses included', async () => {
-    emu = await emulator({ secondaryIps: 3, podSubnet: { name: 'pods', cidr: '10.240.16.0/26' } });
+    emu = await emulator({ secondaryIps: 3, ...withPodNic('10.240.16.0/26') });
     const pods = emu.world.subnet('vnet1', 'pods')!;
     emu.world.cloud.occupyRandom(pods.id, 7, 'another tenant');
     const p = provider(emu, { AZURE_POD_SUBNET_ID: PODS_ID });
     const inv = await p.describeNode();
-    await p.assignAddresses(inv.interfaces[0]!.id, { kind: 'ip', count: 5 });
+    await p.assignAddresses(inv.interfaces[1]!.id, { kind: 'ip', count: 5 });
     for (const id of [NODES_ID, PODS_ID]) {
       const alloc = await p.describeSubnetAllocations!(id);
       const space = analyzeSubnet(alloc.subnet.cidr, alloc.used, { reserved: RESERVED_RULES.azure, prefixLength: 28 });
       expect(space.free).toBe(alloc.subnet.availableAddresses);
     }
     const pod = await p.describeSubnetAllocations!(PODS_ID);
-    expect(pod.subnet.availableAddresses).toBe(64 - 5 - 7 - 5);
+    // 64 - Azure's 5 - the other tenant's 7 - the Pod NIC's own address - our 5.
+    expect(pod.subnet.availableAddresses).toBe(64 - 5 - 7 - 1 - 5);
   });
 });
 
@@ -231,15 +220,16 @@ describe('errors', () => {
   });
 
   it('maps 409 AnotherOperationInProgress to ConflictError and succeeds once the other operation ends', async () => {
-    emu = await emulator({}, { lro: { pollsBeforeDone: 1000, maxOperationMs: 300 } });
+    emu = await emulator();
     const p = provider(emu);
     await p.describeNode();
     const nic = emu.world.nic('node1-nic')!;
-    emu.operations.put(nic, { properties: { ipConfigurations: [{ name: 'ipconfig1', properties: { primary: true, subnet: { id: NODES_ID } } }, { name: 'theirs', properties: { subnet: { id: NODES_ID } } }] } }, undefined);
+    // Someone else's operation, nobody polls it: it ends by itself after 300 ms.
+    emu.operations.put(nic, plusOneBody('theirs'), undefined, 'async', 300);
     const err = await fail(p.assignAddresses(NIC, { kind: 'ip', count: 1 }));
     expect(err).toBeInstanceOf(ConflictError);
     expect(err).toMatchObject({ cloudCode: 'AnotherOperationInProgress', retryable: true });
-    // Retries until the other operation ends (by itself, after maxOperationMs).
+    // Retries until the other operation ends.
     const added = await caller(100).call('assignAddresses', () => p.assignAddresses(NIC, { kind: 'ip', count: 1 }));
     expect(added).toHaveLength(1);
     const names = [...cloudIpconfigs(emu).keys()];

@@ -13,8 +13,18 @@ import { CloudCaller } from '../../../ipamd/cloud/cloud-caller.js';
 import { SystemClock } from '../../../ipamd/util/clock.js';
 import { IpamError, type CloudError } from '../../../providers/errors.js';
 import { rangeUsage, type ComputeApi, type GcpProvider } from '../../../providers/gcp/index.js';
-import { EMULATOR_ACCESS_TOKEN, nicFingerprint, seedGceNode } from '../../../providers/gcp/emulator/index.js';
-import { cloudRanges, compute, gce, internal, provider, TARGET, throttled, type TestEmulator } from './helpers.js';
+import { EMULATOR_ACCESS_TOKEN, seedGceNode } from '../../../providers/gcp/emulator/index.js';
+import {
+  cloudRanges,
+  compute,
+  fingerprint,
+  gce,
+  internal,
+  provider,
+  TARGET,
+  throttled,
+  type TestEmulator,
+} from './helpers.js';
 
 let t: TestEmulator | undefined;
 const open: Array<GcpProvider | ComputeApi> = [];
@@ -35,12 +45,16 @@ async function writer(e: TestEmulator): Promise<ComputeApi> {
   return c;
 }
 
-const fail = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as CloudError);
+const fail = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e as CloudError,
+  );
 const caller = () => new CloudCaller({ clock: new SystemClock(), concurrency: 1, maxAttempts: 6, baseDelayMs: 20 });
 const POOL = { subnetworkRangeName: 'pods' };
 
 describe('describeNode and limits', () => {
-  it('finds the node from the metadata server and nic0 from instances.get; only /28s of the Pods range are pool blocks', async () => {
+  it('finds the node from metadata and nic0 from instances.get; only /28s of the Pods range are pool', async () => {
     t = await gce({}, {});
     t.cloud.replaceAliasRanges(t.nicId, [
       { cidr: '10.4.0.16/28', rangeName: 'pods' },
@@ -56,11 +70,31 @@ describe('describeNode and limits', () => {
       zone: 'us-central1-a',
       vpcId: 'vpc1',
       vpcCidrs: ['10.128.0.0/20', '10.4.0.0/24'],
-      interfaces: [{ id: 'nic0', deviceIndex: 0, mac: nic.mac, subnetId: 'nodes', subnetCidr: '10.128.0.0/20', primaryIp: nic.primaryIp, securityGroups: [], blocks: [{ cidr: '10.4.0.16/28', kind: 'prefix' }], tags: {} }],
+      interfaces: [
+        {
+          id: 'nic0',
+          deviceIndex: 0,
+          mac: nic.mac,
+          subnetId: 'nodes',
+          subnetCidr: '10.128.0.0/20',
+          primaryIp: nic.primaryIp,
+          securityGroups: [],
+          blocks: [{ cidr: '10.4.0.16/28', kind: 'prefix' }],
+          tags: {},
+        },
+      ],
     });
     // The two foreign ranges use up slots of the 150 GCE allows.
-    expect(await p.getLimits('e2-standard-4')).toEqual({ instanceType: 'e2-standard-4', maxInterfaces: 1, ipv4PerInterface: 149, supportsIps: false, supportsPrefixes: true, prefixLength: 28, canCreateInterfaces: false });
-    expect((await p.getLimits('x'))).toMatchObject({ prefixLength: 28 });
+    expect(await p.getLimits('e2-standard-4')).toEqual({
+      instanceType: 'e2-standard-4',
+      maxInterfaces: 1,
+      ipv4PerInterface: 149,
+      supportsIps: false,
+      supportsPrefixes: true,
+      prefixLength: 28,
+      canCreateInterfaces: false,
+    });
+    expect(await p.getLimits('x')).toMatchObject({ prefixLength: 28 });
     expect(t.emu.calls()).toMatchObject({ 'instances.get': 1, 'subnetworks.get': 1 });
   });
 
@@ -80,10 +114,13 @@ describe('growth and shrink', () => {
     const p = await adapter(t);
     const added = await p.assignAddresses('nic0', { kind: 'prefix', count: 3 });
     expect(added).toHaveLength(3);
-    for (const b of added) expect(b).toMatchObject({ kind: 'prefix', cidr: expect.stringMatching(/^10\.4\.0\.\d+\/28$/) });
+    for (const b of added)
+      expect(b).toMatchObject({ kind: 'prefix', cidr: expect.stringMatching(/^10\.4\.0\.\d+\/28$/) });
     expect(cloudRanges(t).sort()).toEqual(['10.128.1.9/32', ...added.map((b) => b.cidr)].sort());
     const more = await p.assignAddresses('nic0', { kind: 'prefix', cidrs: ['10.4.0.240/28'] });
-    expect(more).toEqual(added.some((b) => b.cidr === '10.4.0.240/28') ? [] : [{ cidr: '10.4.0.240/28', kind: 'prefix' }]);
+    expect(more).toEqual(
+      added.some((b) => b.cidr === '10.4.0.240/28') ? [] : [{ cidr: '10.4.0.240/28', kind: 'prefix' }],
+    );
     const all = [...added, ...more];
     await p.unassignAddresses('nic0', all.slice(1));
     expect(cloudRanges(t).sort()).toEqual(['10.128.1.9/32', all[0]!.cidr].sort());
@@ -112,8 +149,12 @@ describe('growth and shrink', () => {
     const p = await adapter(t);
     const before = t.emu.calls()['instances.get'] ?? 0;
     expect(await fail(p.assignAddresses('nic0', { kind: 'ip', count: 1 }))).toMatchObject({ code: 'CLOUD_INVALID' });
-    expect(await fail(p.assignAddresses('nic1', { kind: 'prefix', count: 1 }))).toMatchObject({ code: 'CLOUD_NOT_FOUND' });
-    expect(await fail(p.assignAddresses('nic0', { kind: 'prefix', cidrs: ['10.4.0.0/27'] }))).toMatchObject({ code: 'CLOUD_INVALID' });
+    expect(await fail(p.assignAddresses('nic1', { kind: 'prefix', count: 1 }))).toMatchObject({
+      code: 'CLOUD_NOT_FOUND',
+    });
+    expect(await fail(p.assignAddresses('nic0', { kind: 'prefix', cidrs: ['10.4.0.0/27'] }))).toMatchObject({
+      code: 'CLOUD_INVALID',
+    });
     expect(await fail(p.createInterface())).toMatchObject({ code: 'CLOUD_NIC_LIMIT' });
     expect(await fail(p.deleteInterface('nic0'))).toMatchObject({ code: 'CLOUD_INVALID' });
     expect(await p.assignAddresses('nic0', { kind: 'prefix', count: 0 })).toEqual([]);
@@ -124,7 +165,10 @@ describe('growth and shrink', () => {
     t = await gce();
     const p = await adapter(t, { maxAliasRanges: 2 });
     await p.assignAddresses('nic0', { kind: 'prefix', count: 2 });
-    expect(await fail(p.assignAddresses('nic0', { kind: 'prefix', count: 1 }))).toMatchObject({ code: 'CLOUD_IP_LIMIT', cloudCode: 'aliasRangeLimit' });
+    expect(await fail(p.assignAddresses('nic0', { kind: 'prefix', count: 1 }))).toMatchObject({
+      code: 'CLOUD_IP_LIMIT',
+      cloudCode: 'aliasRangeLimit',
+    });
     expect(t.emu.calls()['instances.updateNetworkInterface']).toBe(1);
   });
 
@@ -138,7 +182,7 @@ describe('growth and shrink', () => {
 });
 
 describe('concurrent writers', () => {
-  it('re-reads and retries on a fingerprint conflict: the other writer\'s range is kept, ours added once', async () => {
+  it("re-reads and retries on a fingerprint conflict: the other writer's range is kept, ours added once", async () => {
     t = await gce();
     const p = await adapter(t);
     const other = await writer(t);
@@ -146,7 +190,12 @@ describe('concurrent writers', () => {
     // Between our GET and our PATCH, another writer adds a range (GET, PATCH, wait of its own).
     t.emu.interleave('instances.updateNetworkInterface', async () => {
       const inst = await other.getInstance(TARGET);
-      const op = await other.updateAliasRanges(TARGET, inst.nic0.fingerprint, [...inst.nic0.aliasIpRanges, { ipCidrRange: '10.4.0.64/28', ...POOL }], crypto.randomUUID());
+      const op = await other.updateAliasRanges(
+        TARGET,
+        inst.nic0.fingerprint,
+        [...inst.nic0.aliasIpRanges, { ipCidrRange: '10.4.0.64/28', ...POOL }],
+        crypto.randomUUID(),
+      );
       await other.waitOperation(TARGET, op);
       theirs = ['10.4.0.64/28'];
     });
@@ -160,13 +209,18 @@ describe('concurrent writers', () => {
     expect(statuses).toEqual([200, 412, 200]); // theirs, our stale one, our retry
   });
 
-  it('waits out another writer\'s running operation (resourceNotReady) and then writes', async () => {
-    t = await gce({}, { operations: { polls: 1, completeAfterMs: 150 } });
+  it("waits out another writer's running operation (resourceNotReady) and then writes", async () => {
+    t = await gce({}, { operations: { durationMs: 150 } });
     const p = await adapter(t, { fingerprintRetries: 12 });
     const other = await writer(t);
     t.emu.interleave('instances.updateNetworkInterface', async () => {
       const inst = await other.getInstance(TARGET);
-      await other.updateAliasRanges(TARGET, inst.nic0.fingerprint, [{ ipCidrRange: '10.4.0.0/28', ...POOL }], crypto.randomUUID()); // not waited: still running
+      await other.updateAliasRanges(
+        TARGET,
+        inst.nic0.fingerprint,
+        [{ ipCidrRange: '10.4.0.0/28', ...POOL }],
+        crypto.randomUUID(),
+      ); // not waited: still running
     });
     const added = await p.assignAddresses('nic0', { kind: 'prefix', count: 1 });
     const reasons = t.emu.requests('instances.updateNetworkInterface').map((r) => r.status);
@@ -191,7 +245,7 @@ describe('concurrent writers', () => {
 });
 
 describe('errors', () => {
-  it('throttling (429) surfaces as ThrottledError and the caller\'s retry gets through', async () => {
+  it("throttling (429) surfaces as ThrottledError and the caller's retry gets through", async () => {
     t = await gce({}, { throttle: { status: 429, retryAfterSeconds: 1 } });
     const p = await adapter(t);
     t.faults.failNext('instances.updateNetworkInterface', 1, throttled);
@@ -199,7 +253,9 @@ describe('errors', () => {
     expect(e).toMatchObject({ code: 'CLOUD_THROTTLED', retryable: true, retryAfterMs: 1000 });
     expect(cloudRanges(t)).toEqual([]);
     t.faults.failNext('instances.updateNetworkInterface', 2, throttled);
-    const blocks = await caller().call('assignAddresses', () => p.assignAddresses('nic0', { kind: 'prefix', count: 1 }));
+    const blocks = await caller().call('assignAddresses', () =>
+      p.assignAddresses('nic0', { kind: 'prefix', count: 1 }),
+    );
     expect(blocks).toHaveLength(1);
     expect(cloudRanges(t)).toEqual([blocks[0]!.cidr]);
   });
@@ -214,7 +270,7 @@ describe('errors', () => {
     expect(t.faults.throttled()['instances.get']).toBeGreaterThan(0);
   });
 
-  it('IP_SPACE_EXHAUSTED is SubnetFullError when the range is full, NoPrefixBlockError when only fragmented', async () => {
+  it('IP_SPACE_EXHAUSTED is SubnetFullError when the range is full, NoPrefixBlockError when fragmented', async () => {
     t = await gce({ podsCidr: '10.4.0.0/26' }); // four /28s
     seedGceNode(t.cloud, { instanceName: 'gke-node-2' });
     const other = t.cloud.describeInstances().find((i) => i.tags.Name === 'gke-node-2')!.interfaces[0]!;
@@ -222,11 +278,16 @@ describe('errors', () => {
     await p.assignAddresses('nic0', { kind: 'prefix', count: 2 });
     const full = await fail(p.assignAddresses('nic0', { kind: 'prefix', count: 3 }));
     expect(full).toMatchObject({ code: 'CLOUD_SUBNET_FULL', cloudCode: 'IP_SPACE_EXHAUSTED' });
-    expect(full!.message).toMatch(/exhausted: range 'pods' has 32 free addresses and 2 free aligned \/28 blocks; asked 3/);
+    expect(full!.message).toMatch(
+      /exhausted: range 'pods' has 32 free addresses and 2 free aligned \/28 blocks; asked 3/,
+    );
     expect(cloudRanges(t)).toHaveLength(2);
     // The other node takes a /29 in each free /28: 16 addresses free, no /28.
     const free = [0, 16, 32, 48].map((o) => `10.4.0.${o}/28`).filter((c) => !cloudRanges(t!).includes(c));
-    t.cloud.replaceAliasRanges(other.id, free.map((c) => ({ cidr: c.replace('/28', '/29'), rangeName: 'pods' })));
+    t.cloud.replaceAliasRanges(
+      other.id,
+      free.map((c) => ({ cidr: c.replace('/28', '/29'), rangeName: 'pods' })),
+    );
     const frag = await fail(p.assignAddresses('nic0', { kind: 'prefix', count: 1 }));
     expect(frag).toMatchObject({ code: 'CLOUD_NO_PREFIX_BLOCK', cloudCode: 'IP_SPACE_EXHAUSTED' });
     expect(frag!.message).toMatch(/fragmented: range 'pods' has 16 free addresses and 0 free aligned \/28 blocks/);
@@ -237,12 +298,13 @@ describe('errors', () => {
     const p = await adapter(t);
     const [first] = await p.assignAddresses('nic0', { kind: 'prefix', count: 1 });
     const before = t.cloud.getInterface(t.nicId);
+    const fpBefore = fingerprint(t);
     const usage = t.cloud.secondaryRangeAllocations(t.podsRangeId);
     t.faults.failNext('operation.updateNetworkInterface', 1, internal);
     const e = await fail(p.assignAddresses('nic0', { kind: 'prefix', count: 2 }));
     expect(e).toMatchObject({ code: 'CLOUD_UNAVAILABLE', cloudCode: 'INTERNAL_ERROR', retryable: true });
     expect(t.cloud.getInterface(t.nicId)).toEqual(before);
-    expect(nicFingerprint(t.cloud.getInterface(t.nicId))).toBe(nicFingerprint(before));
+    expect(fingerprint(t)).toBe(fpBefore); // a failed operation is no new version
     expect(t.cloud.secondaryRangeAllocations(t.podsRangeId)).toEqual(usage);
     t.faults.failNext('operation.updateNetworkInterface', 1, internal);
     expect(await fail(p.unassignAddresses('nic0', [first!]))).toMatchObject({ code: 'CLOUD_UNAVAILABLE' });
@@ -251,7 +313,8 @@ describe('errors', () => {
   });
 
   it('an operation that does not finish in time is CloudUnavailableError operationTimeout', async () => {
-    t = await gce({}, { operations: { polls: 1_000_000, completeAfterMs: 600_000 } });
+    // wait returns at its own deadline, not DONE (as GCE's does after ~2 min); the adapter keeps its own deadline.
+    t = await gce({}, { operations: { durationMs: 600_000, waitTimeoutMs: 50 } });
     const p = await adapter(t, { operationTimeoutMs: 300 });
     const e = await fail(p.assignAddresses('nic0', { kind: 'prefix', count: 1 }));
     expect(e).toMatchObject({ code: 'CLOUD_UNAVAILABLE', cloudCode: 'operationTimeout' });
@@ -264,9 +327,15 @@ describe('errors', () => {
     await t.emu.close();
     t = await gce();
     const good = await writer(t);
-    expect(await fail(good.getInstance({ ...TARGET, instance: 'nope' }))).toMatchObject({ code: 'CLOUD_NOT_FOUND', cloudCode: 'notFound' });
+    expect(await fail(good.getInstance({ ...TARGET, instance: 'nope' }))).toMatchObject({
+      code: 'CLOUD_NOT_FOUND',
+      cloudCode: 'notFound',
+    });
     t.faults.failNext('subnetworks.get', 1, internal);
-    expect(await fail(good.getSubnetwork('sim-project', 'us-central1', 'nodes'))).toMatchObject({ code: 'CLOUD_UNAVAILABLE', retryable: true });
+    expect(await fail(good.getSubnetwork('sim-project', 'us-central1', 'nodes'))).toMatchObject({
+      code: 'CLOUD_UNAVAILABLE',
+      retryable: true,
+    });
     await t.emu.close();
     const e = await fail(good.getInstance(TARGET));
     expect(e).toMatchObject({ code: 'CLOUD_UNAVAILABLE' });
@@ -287,10 +356,14 @@ describe('errors', () => {
 });
 
 describe('Application Default Credentials', () => {
-  it('without GCP_ACCESS_TOKEN takes the token from the metadata server, for the SDK and for the explicit empty-list PATCH', async () => {
+  it('without GCP_ACCESS_TOKEN uses the metadata server token, for the SDK and the empty-list PATCH', async () => {
     t = await gce({}, { requiredToken: EMULATOR_ACCESS_TOKEN });
     // ADC finds the metadata server through GCE_METADATA_HOST; HOME points at an empty dir so no gcloud file is found.
-    const saved = { host: process.env.GCE_METADATA_HOST, home: process.env.HOME, creds: process.env.GOOGLE_APPLICATION_CREDENTIALS };
+    const saved = {
+      host: process.env.GCE_METADATA_HOST,
+      home: process.env.HOME,
+      creds: process.env.GOOGLE_APPLICATION_CREDENTIALS,
+    };
     process.env.GCE_METADATA_HOST = t.emu.host;
     process.env.HOME = mkdtempSync(path.join(tmpdir(), 'adc-home-'));
     delete process.env.GOOGLE_APPLICATION_CREDENTIALS;
@@ -301,7 +374,11 @@ describe('Application Default Credentials', () => {
       expect(cloudRanges(t)).toEqual([]);
       expect(t.emu.requests('instances.updateNetworkInterface').map((r) => r.status)).toEqual([200, 200]);
     } finally {
-      for (const [k, v] of [['GCE_METADATA_HOST', saved.host], ['HOME', saved.home], ['GOOGLE_APPLICATION_CREDENTIALS', saved.creds]] as const) {
+      for (const [k, v] of [
+        ['GCE_METADATA_HOST', saved.host],
+        ['HOME', saved.home],
+        ['GOOGLE_APPLICATION_CREDENTIALS', saved.creds],
+      ] as const) {
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;
       }
@@ -310,14 +387,22 @@ describe('Application Default Credentials', () => {
 });
 
 describe('usage for the monitor', () => {
-  it('describeSubnetAllocations lists every node\'s ranges in the Pods range; free blocks agree with the cloud', async () => {
+  it("describeSubnetAllocations lists every node's ranges in the Pods range; free blocks agree", async () => {
     t = await gce({ podsCidr: '10.4.0.0/24' });
     const n2 = t.cloud.getInstance(seedGceNode(t.cloud, { instanceName: 'gke-node-2' })).interfaces[0]!;
-    t.cloud.replaceAliasRanges(n2.id, [{ cidr: '10.4.0.8/29', rangeName: 'pods' }, { cidr: '10.4.0.128/26', rangeName: 'pods' }]);
+    t.cloud.replaceAliasRanges(n2.id, [
+      { cidr: '10.4.0.8/29', rangeName: 'pods' },
+      { cidr: '10.4.0.128/26', rangeName: 'pods' },
+    ]);
     const p = await adapter(t);
     const mine = await p.assignAddresses('nic0', { kind: 'prefix', count: 2 });
     const a = await p.describeSubnetAllocations('nodes/pods');
-    expect(a.subnet).toMatchObject({ id: 'nodes/pods', cidr: '10.4.0.0/24', vpcId: 'vpc1', tags: { 'gcp:range': 'pods' } });
+    expect(a.subnet).toMatchObject({
+      id: 'nodes/pods',
+      cidr: '10.4.0.0/24',
+      vpcId: 'vpc1',
+      tags: { 'gcp:range': 'pods' },
+    });
     expect(a.used).toEqual(t.cloud.secondaryRangeAllocations(t.podsRangeId).used);
     expect(a.used).toEqual(expect.arrayContaining(['10.4.0.8/29', '10.4.0.128/26', ...mine.map((b) => b.cidr)]));
     expect(a.subnet.availableAddresses).toBe(t.cloud.secondaryRangeAllocations(t.podsRangeId).free);

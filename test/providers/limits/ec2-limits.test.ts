@@ -65,7 +65,7 @@ describe('ec2MaxPods (amazon-eks-ami max-pods-calculator.sh)', () => {
 });
 
 describe('generator', () => {
-  it('uses the default network card and normalises the hypervisor', () => {
+  it('uses the default network card, counts the cards and normalises the hypervisor', () => {
     const row = toRow('x.big', {
       vcpus: 128,
       hypervisor: null,
@@ -78,7 +78,16 @@ describe('generator', () => {
       ],
       defaultNetworkCardIndex: 0,
     });
-    expect(row).toEqual([8, 50, 128, null, true]);
+    expect(row).toEqual([8, 50, 128, null, true, 2]);
+  });
+
+  it('keeps the card count of multi-card types (p4d.24xlarge: 4 cards of 15)', () => {
+    expect(lookupEc2Limits('p4d.24xlarge')).toMatchObject({ maxInterfaces: 15, networkCards: 4 });
+    expect(lookupEc2Limits('m5.large')).toMatchObject({ maxInterfaces: 3, networkCards: 1 });
+    const card = (maxEnis: number, index: number) => ({ index, maxEnis });
+    const uneven = { vcpus: 8, hypervisor: 'nitro', bareMetal: false, maxEnis: 6, ipv4PerEni: 10 };
+    const odd = { ...uneven, networkCards: [card(4, 0), card(2, 1)], defaultNetworkCardIndex: 0 };
+    expect(() => toRow('odd', odd)).toThrow(/cards differ/);
   });
 
   it('rejects a type without a usable limit', () => {

@@ -118,7 +118,9 @@ describe('attachment rules', () => {
     expect(cloud.attachInterface(b.id, instanceId).deviceIndex).toBe(1); // lowest free
     expect(syncFailure(() => cloud.attachInterface(b.id, instanceId)).cloudCode).toBe('InvalidNetworkInterface.InUse');
     expect(syncFailure(() => cloud.detachInterface(inst.primaryInterfaceId))).toEqual({ code: 'CLOUD_INVALID', cloudCode: 'OperationNotPermitted' });
-    expect(syncFailure(() => cloud.deleteInterface(a.id)).cloudCode).toBe('InvalidNetworkInterface.InUse');
+    // EC2's answer to deleting an attached ENI: the generic code, with this message (amazon-vpc-cni-k8s#1399).
+    expect(() => cloud.deleteInterface(a.id)).toThrow(`Network interface '${a.id}' is currently in use.`);
+    expect(syncFailure(() => cloud.deleteInterface(a.id)).cloudCode).toBe('InvalidParameterValue');
     cloud.detachInterface(a.id);
     expect(syncFailure(() => cloud.detachInterface(a.id)).cloudCode).toBe('InvalidAttachmentID.NotFound');
     const before = cloud.getSubnet(subnetId).availableAddresses;

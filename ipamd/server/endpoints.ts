@@ -1,0 +1,44 @@
+/**
+ * @module http endpoints of a daemon
+ * Opens the loopback introspection endpoint and the metrics endpoint a daemon's config asks for. Kept apart
+ * from the plugin socket: these start before init() (probes and metrics must answer during a first pool
+ * fill that can take minutes under throttling), the socket only once the pool can serve.
+ */
+import type { DaemonConfig } from '../config.js';
+import type { IpamDaemon } from '../daemon.js';
+import { HttpEndpoint } from './http.js';
+import { introspectionRoutes } from './introspection-routes.js';
+
+export interface HttpPorts {
+  introspectionPort?: number;
+  metricsPort?: number;
+}
+
+/** Listens on what `c` enables; on a failure closes what it opened and rethrows (ConfigError naming the variable). */
+export async function openHttpEndpoints(
+  d: IpamDaemon,
+  c: DaemonConfig,
+): Promise<{ endpoints: HttpEndpoint[]; ports: HttpPorts }> {
+  const endpoints: HttpEndpoint[] = [];
+  const ports: HttpPorts = {};
+  try {
+    if (c.introspection) {
+      const ep = new HttpEndpoint(c.introspection.host, c.introspection.port, introspectionRoutes(d), 'INTROSPECTION_BIND_ADDRESS');
+      ports.introspectionPort = await ep.listen();
+      endpoints.push(ep);
+    }
+    if (c.metrics) {
+      const render = async () => {
+        const m = await d.metrics.render();
+        return { contentType: m.contentType, body: m.body };
+      };
+      const ep = new HttpEndpoint(c.metrics.host, c.metrics.port, { '/metrics': render }, 'VPC_IPAM_METRICS_ADDRESS');
+      ports.metricsPort = await ep.listen();
+      endpoints.push(ep);
+    }
+  } catch (err) {
+    await Promise.allSettled(endpoints.map((e) => e.close()));
+    throw err;
+  }
+  return { endpoints, ports };
+}
