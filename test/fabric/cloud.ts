@@ -7,6 +7,7 @@
  * the gateway and the metadata endpoint, and hears about changes through the emulator's `onMutate` hook.
  */
 import { AwsEmulator } from '../../providers/aws/emulator/server.js';
+import { EMULATE_REALISM, scaleRealism } from '../../providers/aws/emulator/realism.js';
 import { SimCloud } from '../../providers/sim/cloud.js';
 
 export const VPC_CIDR = '10.0.0.0/16';
@@ -54,7 +55,10 @@ export class FabricCloud {
         tags: { Name: node },
       });
       f.instances.set(node, id);
-      const emu = await AwsEmulator.start({ cloud: f.cloud, instanceId: id, onMutate: () => f.changed() });
+      // EC2 as strict as `vpc-ipamctl emulate` (async attach/detach, eventual consistency, IMDS lag, buckets),
+      // at a quarter of its timings: the traffic matrix then sees what a real VPC's timing does to the wiring.
+      const realism = scaleRealism(EMULATE_REALISM, 0.25);
+      const emu = await AwsEmulator.start({ cloud: f.cloud, instanceId: id, onMutate: () => f.changed(), realism });
       f.emulators.set(node, emu);
     }
     return f;
