@@ -175,7 +175,10 @@ export class IpamDaemon {
     await this.leaks.run(true);
     const L = this.instanceLimits;
     if (c.prefixDelegation && !L.supportsPrefixes) {
-      throw new ConfigError('ENABLE_PREFIX_DELEGATION', `instance type ${L.instanceType} cannot take delegated prefixes (Nitro instances only)`);
+      throw new ConfigError(
+        'ENABLE_PREFIX_DELEGATION',
+        `instance type ${L.instanceType} cannot take delegated prefixes (Nitro instances only)`,
+      );
     }
     // A cloud that has only prefix blocks (GCP alias ranges) runs in prefix mode whatever the variable says.
     this.datastore.mode = c.prefixDelegation || !L.supportsIps ? 'prefix' : 'ip';
@@ -200,7 +203,10 @@ export class IpamDaemon {
       const r = this.datastore.restore(cp.assignments, cp.cooling, now);
       log.info(r, 'checkpoint restored');
       if (r.orphaned > 0) {
-        log.warn({ orphaned: this.datastore.orphaned().map((a) => a.ip) }, 'checkpointed addresses not found on this node; kept until their Pods are deleted');
+        log.warn(
+          { orphaned: this.datastore.orphaned().map((a) => a.ip) },
+          'checkpointed addresses not found on this node; kept until their Pods are deleted',
+        );
       }
     }
     this.allocator = new Allocator({
@@ -380,7 +386,8 @@ export class IpamDaemon {
     await this.loopDone?.catch(() => {});
     await this.persistWatch;
     await this.monitor?.stop();
-    if (this.allocator) await this.allocator.persist().catch((err) => this.d.log.error({ err }, 'final checkpoint failed'));
+    if (this.allocator)
+      await this.allocator.persist().catch((err) => this.d.log.error({ err }, 'final checkpoint failed'));
     await Promise.allSettled(this.http.map((h) => h.close()));
     this.hostLinks.stop();
     await this.hostLinks.idle();
@@ -395,7 +402,7 @@ export class IpamDaemon {
     const g = this.growthState();
     const persist = this.persistence.problem;
     const ready = this.initialised && !persist && (s.available > 0 || g.canGrow || s.cooling > 0);
-    const reason = !this.initialised ? 'ipamd is initialising' : persist ?? `pool empty and cannot grow: ${g.reason}`;
+    const reason = !this.initialised ? 'ipamd is initialising' : (persist ?? `pool empty and cannot grow: ${g.reason}`);
     return {
       ready,
       ...(ready ? {} : { reason }),
@@ -444,6 +451,9 @@ export class IpamDaemon {
       return nic !== undefined && i.addresses > i.assigned && !this.datastore.handOutFrom(nic);
     });
     if (roomOnExisting || roomForNew || linkPending) return { canGrow: true };
-    return { canGrow: false, reason: `node at capacity: ${s.interfaces.length} interfaces × ${L.slotsPerInterface} ${s.mode === 'prefix' ? 'prefixes' : 'IPs'} all in use` };
+    return {
+      canGrow: false,
+      reason: `node at capacity: ${s.interfaces.length} interfaces × ${L.slotsPerInterface} ${s.mode === 'prefix' ? 'prefixes' : 'IPs'} all in use`,
+    };
   }
 }

@@ -131,7 +131,10 @@ export async function startDaemon(env: NodeJS.ProcessEnv, log?: Logger): Promise
     throw err;
   });
   k8s?.serve(daemon);
-  logger.info({ provider: config.provider, socket: config.socketPath, ...ports, node: daemon.node.instanceId }, 'ipamd ready');
+  logger.info(
+    { provider: config.provider, socket: config.socketPath, ...ports, node: daemon.node.instanceId },
+    'ipamd ready',
+  );
   return {
     daemon,
     ...(k8s ? { k8s } : {}),
@@ -171,4 +174,3 @@ export function installSignalHandlers(stop: () => Promise<void>, log: Logger): v
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
 }
-

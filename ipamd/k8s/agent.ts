@@ -37,7 +37,14 @@ import type { Clock } from '../util/clock.js';
 import { actionErrorEvent } from './action-events.js';
 import { createApis, describeError, loadKubeConfig, retryFloorMs, type K8sApis } from './client.js';
 import { ChainVersionProber, CniVersionError, NoCommonCniVersionError } from './cni-versions.js';
-import { conflistOptionsFromEnv, configsBefore, installConflist, missingBinaries, renderConflist, type ConflistOptions } from './conflist.js';
+import {
+  conflistOptionsFromEnv,
+  configsBefore,
+  installConflist,
+  missingBinaries,
+  renderConflist,
+  type ConflistOptions,
+} from './conflist.js';
 import { registerEventErrorMetric } from './event-metrics.js';
 import { K8sEventSink } from './events.js';
 import { EVENT_REASONS } from './names.js';
@@ -95,7 +102,14 @@ export class K8sNodeAgent {
     podSubnets: NodeSubnets,
   ) {
     const s = settings;
-    this.sink = new K8sEventSink({ apis, clock: o.clock, namespace: s.namespace, instance: s.nodeName, log: o.log, minWriteIntervalMs: s.eventIntervalMs });
+    this.sink = new K8sEventSink({
+      apis,
+      clock: o.clock,
+      namespace: s.namespace,
+      instance: s.nodeName,
+      log: o.log,
+      minWriteIntervalMs: s.eventIntervalMs,
+    });
     this.podSubnets = podSubnets;
     this.conflist = conflistOptionsFromEnv(o.config.env, o.config.socketPath, o.config.addWaitMs);
     this.cniVersions = new ChainVersionProber({ binDirs: [s.binDir], now: () => o.clock.now() });
@@ -168,7 +182,13 @@ export class K8sNodeAgent {
     const known = this.podSubnets.facts !== undefined;
     // Known (fresh or cached): a Node that is another machine stops the start, as it always did.
     if (known) this.checkIdentity(daemon.node);
-    this.podWatch = new NodePodWatch({ apis: this.apis, nodeName: s.nodeName, clock, log, onChange: () => this.updateDemand() });
+    this.podWatch = new NodePodWatch({
+      apis: this.apis,
+      nodeName: s.nodeName,
+      clock,
+      log,
+      onChange: () => this.updateDemand(),
+    });
     // In the background: a Pod list that cannot be had must not keep the socket from serving.
     this.podWatch.startInBackground();
     if (known) this.verified(daemon);
@@ -229,7 +249,13 @@ export class K8sNodeAgent {
       list: ({ consistent }) => this.podWatch!.list(consistent ? {} : { notOlderThan: this.podWatch!.resourceVersion }),
       assignments: () => daemon.datastore.list(),
       release: async (a) => {
-        const r = await daemon.handler.handle({ v: PROTOCOL_VERSION, op: 'del', network: a.network, containerId: a.containerId, ifName: a.ifName });
+        const r = await daemon.handler.handle({
+          v: PROTOCOL_VERSION,
+          op: 'del',
+          network: a.network,
+          containerId: a.containerId,
+          ifName: a.ifName,
+        });
         return r.ok && 'released' in r && r.released === true;
       },
       intervalMs: s.reapIntervalMs,
@@ -297,11 +323,17 @@ export class K8sNodeAgent {
   private checkIdentity(inv: NodeInventory): void {
     const pid = this.nodeMeta.providerId;
     if (!pid) {
-      this.o.log.warn({ node: this.settings.nodeName, instanceId: inv.instanceId }, 'Node has no spec.providerID; cannot check it is this machine');
+      this.o.log.warn(
+        { node: this.settings.nodeName, instanceId: inv.instanceId },
+        'Node has no spec.providerID; cannot check it is this machine',
+      );
       return;
     }
     if (!providerIdMatches(pid, inv.instanceId)) {
-      throw new ConfigError('MY_NODE_NAME', `Node ${this.settings.nodeName} has providerID ${pid}, but this machine is ${inv.instanceId}: ipamd would publish on the wrong Node`);
+      throw new ConfigError(
+        'MY_NODE_NAME',
+        `Node ${this.settings.nodeName} has providerID ${pid}, but this machine is ${inv.instanceId}: ipamd would publish on the wrong Node`,
+      );
     }
   }
 
@@ -348,13 +380,19 @@ export class K8sNodeAgent {
             this.conflistInstalledAt = clock.now();
             log.info({ dir: confDir, ...versions }, 'CNI config installed');
             const before = configsBefore(confDir);
-            if (before.length) log.warn({ before }, 'other CNI configs sort before ours; the runtime uses the first one, so Pods will not use vpc-ipam');
+            if (before.length)
+              log.warn(
+                { before },
+                'other CNI configs sort before ours; the runtime uses the first one, so Pods will not use vpc-ipam',
+              );
           }
         } catch (err) {
           log.error({ err: (err as Error).message, confDir }, 'cannot write the CNI config');
         }
       }
-      await clock.sleep(this.conflistInstalledAt !== undefined && !why ? 60_000 : 1_000, this.stopper.signal).catch(() => {});
+      await clock
+        .sleep(this.conflistInstalledAt !== undefined && !why ? 60_000 : 1_000, this.stopper.signal)
+        .catch(() => {});
     }
   }
 
@@ -381,7 +419,8 @@ export class K8sNodeAgent {
     // Empty, short, and the first growth did not work (e.g. no PodSubnetConfig under custom networking).
     const snap = daemon.snapshot();
     const short = daemon.reconciler?.plan?.shortAddresses ?? 0;
-    if (snap.total === 0 && short > 0) return `pool is empty and could not grow yet (${daemon.reconciler.plan?.reason ?? 'no plan'})`;
+    if (snap.total === 0 && short > 0)
+      return `pool is empty and could not grow yet (${daemon.reconciler.plan?.reason ?? 'no plan'})`;
     const missing = missingBinaries(binDir, this.conflist);
     if (missing.length) return `plugin binaries missing in ${binDir}: ${missing.join(', ')}`;
     try {

@@ -206,7 +206,13 @@ export class K8sEventSink implements EventSink {
       prev = n.status?.conditions?.find((x) => x.type === c.type)?.status ?? '';
     }
     const now = new Date(at).toISOString();
-    const cond: Record<string, string> = { type: c.type, status: c.status, reason: c.reason, message: c.message, lastHeartbeatTime: now };
+    const cond: Record<string, string> = {
+      type: c.type,
+      status: c.status,
+      reason: c.reason,
+      message: c.message,
+      lastHeartbeatTime: now,
+    };
     if (prev !== c.status) cond.lastTransitionTime = now;
     await apis.call('patch node status', () =>
       apis.core.patchNodeStatus({ name: node, body: { status: { conditions: [cond] } } }, patchOptions('strategic')),

@@ -49,7 +49,9 @@ export class LeaseLeaderElector implements LeaderElector {
     this.renewMs = o.renewDeadlineMs ?? 10_000;
     this.retryMs = o.retryPeriodMs ?? 2_000;
     if (!(this.leaseMs > this.renewMs && this.renewMs > this.retryMs && this.retryMs > 0)) {
-      throw new Error(`lease timings must satisfy leaseDuration > renewDeadline > retryPeriod > 0 (got ${this.leaseMs}/${this.renewMs}/${this.retryMs} ms)`);
+      throw new Error(
+        `lease timings must satisfy leaseDuration > renewDeadline > retryPeriod > 0 (got ${this.leaseMs}/${this.renewMs}/${this.retryMs} ms)`,
+      );
     }
   }
 
@@ -66,7 +68,9 @@ export class LeaseLeaderElector implements LeaderElector {
       const lost = new AbortController();
       const onStop = () => lost.abort();
       signal.addEventListener('abort', onStop, { once: true });
-      const work = cb.onStartedLeading(lost.signal).catch((err) => this.o.log.warn({ err: (err as Error).message }, 'leader work failed'));
+      const work = cb
+        .onStartedLeading(lost.signal)
+        .catch((err) => this.o.log.warn({ err: (err as Error).message }, 'leader work failed'));
       await this.renewUntilLost(lost);
       signal.removeEventListener('abort', onStop);
       lost.abort();
@@ -116,7 +120,13 @@ export class LeaseLeaderElector implements LeaderElector {
             namespace,
             body: {
               metadata: { name, namespace },
-              spec: { holderIdentity: this.identity, leaseDurationSeconds: Math.ceil(this.leaseMs / 1000), acquireTime: nowIso, renewTime: nowIso, leaseTransitions: 0 },
+              spec: {
+                holderIdentity: this.identity,
+                leaseDurationSeconds: Math.ceil(this.leaseMs / 1000),
+                acquireTime: nowIso,
+                renewTime: nowIso,
+                leaseTransitions: 0,
+              },
             },
           }),
         );
@@ -128,7 +138,13 @@ export class LeaseLeaderElector implements LeaderElector {
     }
     const spec = lease.spec ?? {};
     const holder = spec.holderIdentity ?? '';
-    const record = JSON.stringify([holder, spec.renewTime, spec.acquireTime, spec.leaseDurationSeconds, spec.leaseTransitions]);
+    const record = JSON.stringify([
+      holder,
+      spec.renewTime,
+      spec.acquireTime,
+      spec.leaseDurationSeconds,
+      spec.leaseTransitions,
+    ]);
     if (!this.observed || this.observed.record !== record) this.observed = { record, at: now };
     const durationMs = (spec.leaseDurationSeconds ?? 0) * 1000;
     if (holder !== '' && holder !== this.identity && this.observed.at + durationMs > now) return false;
@@ -141,7 +157,7 @@ export class LeaseLeaderElector implements LeaderElector {
         leaseDurationSeconds: Math.ceil(this.leaseMs / 1000),
         renewTime: nowIso,
         acquireTime: mine ? spec.acquireTime : nowIso,
-        leaseTransitions: mine ? spec.leaseTransitions ?? 0 : (spec.leaseTransitions ?? 0) + 1,
+        leaseTransitions: mine ? (spec.leaseTransitions ?? 0) : (spec.leaseTransitions ?? 0) + 1,
       },
     };
     try {
@@ -153,7 +169,8 @@ export class LeaseLeaderElector implements LeaderElector {
   }
 
   private failed(err: unknown): false {
-    if (httpStatus(err) === 403) throw new Error(`no permission on Lease ${this.o.namespace}/${this.o.name}: ${describeError(err)}`);
+    if (httpStatus(err) === 403)
+      throw new Error(`no permission on Lease ${this.o.namespace}/${this.o.name}: ${describeError(err)}`);
     if (isConflict(err)) this.stats.conflicts++;
     else {
       this.stats.errors++;
@@ -173,7 +190,10 @@ export class LeaseLeaderElector implements LeaderElector {
         apis.coordination.replaceNamespacedLease({
           name,
           namespace,
-          body: { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now, acquireTime: now } },
+          body: {
+            ...lease,
+            spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now, acquireTime: now },
+          },
         }),
       );
       this.o.log.info({ lease: `${namespace}/${name}` }, 'released leadership');

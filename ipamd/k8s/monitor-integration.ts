@@ -55,6 +55,9 @@ export async function createMonitorIntegration(ctx: MonitorIntegrationContext): 
   const usage = new NodeAnnotationUsageSource({ apis, clock, log, ...(selector ? { labelSelector: selector } : {}) });
   const component = MONITOR_EVENT_COMPONENT;
   const events = new K8sEventSink({ apis, clock, namespace, instance: identity, component, log });
-  log.info({ identity, lease: `${namespace}/${leaseName}` }, 'monitor: Kubernetes integration ready (Lease election, Node pool usage)');
+  log.info(
+    { identity, lease: `${namespace}/${leaseName}` },
+    'monitor: Kubernetes integration ready (Lease election, Node pool usage)',
+  );
   return { elector, usage, events, registerMetrics: (registry) => registerEventErrorMetric(registry, events) };
 }

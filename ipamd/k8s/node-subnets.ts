@@ -60,7 +60,10 @@ export interface NodeSubnetsOptions {
 
 /** The API server answered: there is no Node of that name (deleted, or MY_NODE_NAME is wrong). */
 export class NodeNotFoundError extends Error {
-  constructor(readonly nodeName: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly nodeName: string,
+    options?: { cause?: unknown },
+  ) {
     super(`Node ${nodeName} not found in the API server`, options);
     this.name = 'NodeNotFoundError';
   }

@@ -69,7 +69,8 @@ function idList(name: string, field: string, v: unknown, max: number): string[] 
   if (v.length === 0) throw new PodSubnetConfigError(name, field, 'must not be empty');
   if (v.length > max) throw new PodSubnetConfigError(name, field, `at most ${max} entries, got ${v.length}`);
   v.forEach((x, i) => {
-    if (typeof x !== 'string' || !ID_RE.test(x)) throw new PodSubnetConfigError(name, `${field}[${i}]`, `not a valid id: ${JSON.stringify(x)}`);
+    if (typeof x !== 'string' || !ID_RE.test(x))
+      throw new PodSubnetConfigError(name, `${field}[${i}]`, `not a valid id: ${JSON.stringify(x)}`);
   });
   if (new Set(v).size !== v.length) throw new PodSubnetConfigError(name, field, 'contains duplicates');
   return [...(v as string[])];
@@ -84,9 +85,12 @@ export function parsePodSubnetConfig(obj: unknown): { name: string; spec: PodSub
   const hasOne = spec.subnet !== undefined;
   const hasMany = spec.subnetIds !== undefined;
   if (hasOne === hasMany) throw new PodSubnetConfigError(name, 'spec', 'set exactly one of subnet or subnetIds');
-  const subnetIds = hasOne ? idList(name, 'spec.subnet', [spec.subnet], 1) : idList(name, 'spec.subnetIds', spec.subnetIds, MAX_SUBNETS);
+  const subnetIds = hasOne
+    ? idList(name, 'spec.subnet', [spec.subnet], 1)
+    : idList(name, 'spec.subnetIds', spec.subnetIds, MAX_SUBNETS);
   const out: PodSubnetConfigSpec = { subnetIds };
-  if (spec.securityGroups !== undefined) out.securityGroups = idList(name, 'spec.securityGroups', spec.securityGroups, MAX_SECURITY_GROUPS);
+  if (spec.securityGroups !== undefined)
+    out.securityGroups = idList(name, 'spec.securityGroups', spec.securityGroups, MAX_SECURITY_GROUPS);
   return { name, spec: out };
 }
 

@@ -54,7 +54,8 @@ export function podInfo(p: V1Pod): PodInfo | undefined {
     deleting: m.deletionTimestamp !== undefined && m.deletionTimestamp !== null,
   };
   if (p.status?.podIP) info.podIP = p.status.podIP;
-  if (ann[MIRROR_POD_ANNOTATION] !== undefined && ann[CONFIG_HASH_ANNOTATION]) info.staticUid = ann[CONFIG_HASH_ANNOTATION];
+  if (ann[MIRROR_POD_ANNOTATION] !== undefined && ann[CONFIG_HASH_ANNOTATION])
+    info.staticUid = ann[CONFIG_HASH_ANNOTATION];
   return info;
 }
 
@@ -152,7 +153,7 @@ export class NodePodWatch {
         return;
       } catch (err) {
         this.stats.errors++;
-        this.o.log.warn({ err: describeError(err), attempt }, 'listing this node\'s Pods failed; retrying');
+        this.o.log.warn({ err: describeError(err), attempt }, "listing this node's Pods failed; retrying");
         await this.backoff(attempt, err);
       }
     }

@@ -82,7 +82,10 @@ export class StaleAssignmentReaper {
       if (await this.o.release(a)) {
         released.push(a);
         this.stats.released++;
-        this.o.log.info({ ip: a.ip, containerId: a.containerId, pod: a.pod }, 'released the address of a Pod that is gone');
+        this.o.log.info(
+          { ip: a.ip, containerId: a.containerId, pod: a.pod },
+          'released the address of a Pod that is gone',
+        );
         this.o.onReleased?.(a);
       }
     }

@@ -54,14 +54,17 @@ function present(env: Env, name: string): string | undefined {
 /** DNS-1123 subdomain: what a Node name can be. */
 const NODE_NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 /** A qualified label key: optional DNS prefix + "/" + name. */
-const LABEL_KEY_RE = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_KEY_RE =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 
 export function parseK8sSettings(env: Env): K8sSettings {
   const nodeName = present(env, 'MY_NODE_NAME');
   if (!nodeName) throw new ConfigError('MY_NODE_NAME', 'is required for the Kubernetes integration');
-  if (nodeName.length > 253 || !NODE_NAME_RE.test(nodeName)) throw new ConfigError('MY_NODE_NAME', `"${nodeName}" is not a valid Node name`);
+  if (nodeName.length > 253 || !NODE_NAME_RE.test(nodeName))
+    throw new ConfigError('MY_NODE_NAME', `"${nodeName}" is not a valid Node name`);
   const selectKey = present(env, 'VPC_IPAM_POD_SUBNET_CONFIG_KEY') ?? PSC_SELECT_KEY;
-  if (!LABEL_KEY_RE.test(selectKey)) throw new ConfigError('VPC_IPAM_POD_SUBNET_CONFIG_KEY', `"${selectKey}" is not a valid label key`);
+  if (!LABEL_KEY_RE.test(selectKey))
+    throw new ConfigError('VPC_IPAM_POD_SUBNET_CONFIG_KEY', `"${selectKey}" is not a valid label key`);
   // Read where the subnet choice reads it (setup/pod-subnets.ts), so max Pods and the pool agree.
   const custom = readCustomNetworking(env).enabled;
   const ceilingRaw = present(env, 'VPC_IPAM_MAX_PODS_CEILING');
@@ -75,7 +78,8 @@ export function parseK8sSettings(env: Env): K8sSettings {
     reapConfirmMs: readInt(env, 'VPC_IPAM_K8S_REAP_CONFIRM_SECONDS', 60, { min: 1, max: 86_400 }) * 1000,
     publishIntervalMs: readInt(env, 'VPC_IPAM_K8S_PUBLISH_INTERVAL_SECONDS', 15, { min: 1, max: 3600 }) * 1000,
     heartbeatMs: readInt(env, 'VPC_IPAM_K8S_HEARTBEAT_SECONDS', 300, { min: 10, max: 86_400 }) * 1000,
-    maxPodsCeiling: ceilingRaw === undefined ? undefined : readInt(env, 'VPC_IPAM_MAX_PODS_CEILING', 0, { min: 0, max: 100_000 }),
+    maxPodsCeiling:
+      ceilingRaw === undefined ? undefined : readInt(env, 'VPC_IPAM_MAX_PODS_CEILING', 0, { min: 0, max: 100_000 }),
     writeConflist: readBool(env, 'VPC_IPAM_WRITE_CONFLIST', true),
     confDir: present(env, 'HOST_CNI_CONFDIR_PATH') ?? DEFAULT_CNI_CONF_DIR,
     binDir: present(env, 'HOST_CNI_BIN_PATH') ?? DEFAULT_CNI_BIN_DIR,

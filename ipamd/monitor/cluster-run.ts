@@ -62,10 +62,18 @@ function newNodeCost(config: DaemonConfig, l: InstanceLimits): NewNodeCost {
 }
 
 /** Limits from the EC2 table, else from the provider (one call at start); undefined with a warning. */
-async function limitsOf(type: string | undefined, provider: CloudProvider | undefined, log: Logger): Promise<InstanceLimits | undefined> {
+async function limitsOf(
+  type: string | undefined,
+  provider: CloudProvider | undefined,
+  log: Logger,
+): Promise<InstanceLimits | undefined> {
   if (!type) return undefined;
   const l = lookupEc2Limits(type) ?? (await provider?.getLimits(type).catch(() => undefined));
-  if (!l) log.warn({ instanceType: type }, 'VPC_IPAM_MONITOR_INSTANCE_TYPE is unknown to the EC2 table and the provider; headroom in nodes is left out');
+  if (!l)
+    log.warn(
+      { instanceType: type },
+      'VPC_IPAM_MONITOR_INSTANCE_TYPE is unknown to the EC2 table and the provider; headroom in nodes is left out',
+    );
   return l;
 }
 
@@ -74,17 +82,34 @@ async function limitsOf(type: string | undefined, provider: CloudProvider | unde
  * only for the AWS provider. VPC_IPAM_MONITOR_ENI_GC_INTERVAL_SECONDS (default
  * 300, 0 = off) sets its period; one pass is one paginated Describe.
  */
-async function awsLeakSweep(provider: CloudProvider, config: DaemonConfig, clock: Clock, log: Logger): Promise<MaintenanceTask | undefined> {
+async function awsLeakSweep(
+  provider: CloudProvider,
+  config: DaemonConfig,
+  clock: Clock,
+  log: Logger,
+): Promise<MaintenanceTask | undefined> {
   const everyS = readInt(config.env, 'VPC_IPAM_MONITOR_ENI_GC_INTERVAL_SECONDS', 300, { min: 0, max: 86_400 });
   if (config.provider !== 'aws' || everyS === 0) return undefined;
   const aws = provider as Partial<Pick<AwsProvider, 'api' | 'identity'>>;
   if (!aws.api || !aws.identity) return undefined;
-  const [{ LeakedEniCollector }, { parseAwsSettings }] = await Promise.all([import('../../providers/aws/eni-gc.js'), import('../../providers/aws/settings.js')]);
-  const gc = new LeakedEniCollector({ ec2: aws.api, clock, vpcId: aws.identity.vpcId, clusterName: parseAwsSettings(config.env).clusterName, log });
+  const [{ LeakedEniCollector }, { parseAwsSettings }] = await Promise.all([
+    import('../../providers/aws/eni-gc.js'),
+    import('../../providers/aws/settings.js'),
+  ]);
+  const gc = new LeakedEniCollector({
+    ec2: aws.api,
+    clock,
+    vpcId: aws.identity.vpcId,
+    clusterName: parseAwsSettings(config.env).clusterName,
+    log,
+  });
   return { name: 'leaked-interface-sweep', everyMs: everyS * 1000, run: () => gc.runPass() };
 }
 
-export async function startClusterMonitor(env: NodeJS.ProcessEnv, deps: ClusterMonitorDeps = {}): Promise<RunningClusterMonitor> {
+export async function startClusterMonitor(
+  env: NodeJS.ProcessEnv,
+  deps: ClusterMonitorDeps = {},
+): Promise<RunningClusterMonitor> {
   const config = parseConfig(env);
   const settings = parseClusterMonitorSettings(config.env, config.provider);
   const log = deps.log ?? createLogger(config.logLevel, config.logFile).child({ component: 'monitor' });
@@ -105,10 +130,16 @@ export async function startClusterMonitor(env: NodeJS.ProcessEnv, deps: ClusterM
     };
   }
 
-  const integration = deps.integration ?? (settings.kubernetes ? await loadKubernetesIntegration({ env: config.env, clock, log }) : {});
+  const integration =
+    deps.integration ?? (settings.kubernetes ? await loadKubernetesIntegration({ env: config.env, clock, log }) : {});
   const elector = integration.elector ?? new AlwaysLeader(env.HOSTNAME ?? 'monitor');
   const registry = new client.Registry();
-  const caller = new CloudCaller({ clock, concurrency: 1, maxAttempts: config.cloudMaxAttempts, observer: new MonitorCallMetrics(registry) });
+  const caller = new CloudCaller({
+    clock,
+    concurrency: 1,
+    maxAttempts: config.cloudMaxAttempts,
+    observer: new MonitorCallMetrics(registry),
+  });
   const call = <T>(op: string, fn: () => Promise<T>, signal?: AbortSignal) => caller.call(op, fn, signal);
 
   let filter = settings.filter;
@@ -132,7 +163,9 @@ export async function startClusterMonitor(env: NodeJS.ProcessEnv, deps: ClusterM
   });
   const maintenance: MaintenanceTask[] = [];
   // A provider that offers a sweep itself wins; otherwise the AWS sweep when on AWS.
-  const sweep = provider ? (leakSweepTask(provider, log) ?? (await awsLeakSweep(provider, config, clock, log))) : undefined;
+  const sweep = provider
+    ? (leakSweepTask(provider, log) ?? (await awsLeakSweep(provider, config, clock, log)))
+    : undefined;
   if (sweep) maintenance.push(sweep);
   const cluster = new ClusterMonitor({ monitor, elector, clock, intervalMs: settings.intervalMs, maintenance, log });
   registerSubnetMetrics(registry, monitor);
@@ -143,11 +176,18 @@ export async function startClusterMonitor(env: NodeJS.ProcessEnv, deps: ClusterM
   let endpoint: HttpEndpoint | undefined;
   let port: number | undefined;
   if (settings.listen) {
-    endpoint = new HttpEndpoint(settings.listen.host, settings.listen.port, {
-      '/metrics': async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
-      '/healthz': async () => ({ body: { ok: true, leader: cluster.isLeader(), identity: elector.identity } }),
-      '/v1/subnets': async () => ({ body: { leader: cluster.isLeader(), intervalMs: settings.intervalMs, subnets: monitor.reports() } }),
-    }, 'VPC_IPAM_MONITOR_METRICS_ADDRESS');
+    endpoint = new HttpEndpoint(
+      settings.listen.host,
+      settings.listen.port,
+      {
+        '/metrics': async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+        '/healthz': async () => ({ body: { ok: true, leader: cluster.isLeader(), identity: elector.identity } }),
+        '/v1/subnets': async () => ({
+          body: { leader: cluster.isLeader(), intervalMs: settings.intervalMs, subnets: monitor.reports() },
+        }),
+      },
+      'VPC_IPAM_MONITOR_METRICS_ADDRESS',
+    );
     port = await endpoint.listen();
   }
   const abort = new AbortController();
@@ -155,7 +195,10 @@ export async function startClusterMonitor(env: NodeJS.ProcessEnv, deps: ClusterM
     log.error({ err: (err as Error).message }, 'cluster monitor stopped');
     throw err;
   });
-  log.info({ port, provider: config.provider, intervalMs: settings.intervalMs, maintenance: maintenance.map((m) => m.name) }, 'cluster monitor started');
+  log.info(
+    { port, provider: config.provider, intervalMs: settings.intervalMs, maintenance: maintenance.map((m) => m.name) },
+    'cluster monitor started',
+  );
   return {
     cluster,
     monitor,

@@ -47,13 +47,22 @@ export async function loadKubernetesIntegration(ctx: MonitorIntegrationContext):
     const spec: string = KUBERNETES_INTEGRATION_MODULE;
     mod = (await import(spec)) as typeof mod;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String((err as Error).message).includes('monitor-integration')) {
-      throw new ConfigError('VPC_IPAM_MONITOR_KUBERNETES', 'this build has no Kubernetes integration for the monitor (ipamd/k8s/monitor-integration)');
+    if (
+      (err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' &&
+      String((err as Error).message).includes('monitor-integration')
+    ) {
+      throw new ConfigError(
+        'VPC_IPAM_MONITOR_KUBERNETES',
+        'this build has no Kubernetes integration for the monitor (ipamd/k8s/monitor-integration)',
+      );
     }
     throw err;
   }
   if (typeof mod.createMonitorIntegration !== 'function') {
-    throw new ConfigError('VPC_IPAM_MONITOR_KUBERNETES', 'ipamd/k8s/monitor-integration does not export createMonitorIntegration');
+    throw new ConfigError(
+      'VPC_IPAM_MONITOR_KUBERNETES',
+      'ipamd/k8s/monitor-integration does not export createMonitorIntegration',
+    );
   }
   return mod.createMonitorIntegration(ctx);
 }

@@ -138,7 +138,13 @@ export class NodeNetfilter {
       for (const table of TABLES) {
         const wanted = new Set(r.chains.filter((c) => c.table === table).map((c) => c.chain));
         const t = before.get(table);
-        if (t) await this.dropChains(backend, table, t, [...t.chains].filter((c) => isOwn(c) && !wanted.has(c)));
+        if (t)
+          await this.dropChains(
+            backend,
+            table,
+            t,
+            [...t.chains].filter((c) => isOwn(c) && !wanted.has(c)),
+          );
       }
       await this.cleanOther(backend);
       const left = diff(r, await this.read(backend));

@@ -129,7 +129,8 @@ export class NetlinkPlumber implements PodNetworkPlumber {
 
   /** Refuses (NetnsRefusedError) a path that is not a network namespace, or is the host's or ipamd's own. */
   async vetNetns(netnsPath: string): Promise<void> {
-    if (typeof netnsPath !== 'string' || !netnsPath.startsWith('/')) throw new NetnsError('invalid netns path: must be absolute');
+    if (typeof netnsPath !== 'string' || !netnsPath.startsWith('/'))
+      throw new NetnsError('invalid netns path: must be absolute');
     if (this.closed) throw new NetnsError('plumber closed');
     await this.withSlot(() => this.post('vetNetns', { w: { netnsPath } }, netnsPath));
   }
@@ -143,27 +144,37 @@ export class NetlinkPlumber implements PodNetworkPlumber {
   async configureInterface(i: HostInterface): Promise<HostInterfaceResult> {
     const spec = validateHostInterface(i);
     const key = `table:${routeTableFor(spec.deviceIndex)}`;
-    return (await this.enqueue(key, () => this.post('setUpInterface', { i: spec }, `${spec.mac} (table ${routeTableFor(spec.deviceIndex)})`))) as HostInterfaceResult;
+    return (await this.enqueue(key, () =>
+      this.post('setUpInterface', { i: spec }, `${spec.mac} (table ${routeTableFor(spec.deviceIndex)})`),
+    )) as HostInterfaceResult;
   }
 
   /** Empties route table deviceIndex + 1. Idempotent. */
   async tearDownInterface(i: { deviceIndex: number }): Promise<void> {
     checkDeviceIndex(i.deviceIndex); // the worker checks again; this fails fast without a round trip
     const table = routeTableFor(i.deviceIndex);
-    await this.enqueue(`table:${table}`, () => this.post('tearDownInterface', { i: { deviceIndex: i.deviceIndex } as WorkerJob['i'] }, `table ${table}`));
+    await this.enqueue(`table:${table}`, () =>
+      this.post('tearDownInterface', { i: { deviceIndex: i.deviceIndex } as WorkerJob['i'] }, `table ${table}`),
+    );
   }
 
   /** Checks (and with `repair`, rewrites) the policy rules of assigned addresses from one rule dump. */
   async podRules(rules: PodRules[], repair: boolean): Promise<Array<{ ip: string; problems: string[] }>> {
     for (const r of rules) {
       const badIf = r.hostIf !== undefined && !/^vpc[0-9a-f]{11}$/.test(r.hostIf);
-      const issue = !isIPv4(r.ip) ? `ip ${JSON.stringify(r.ip)}` : badIf ? `hostIf ${JSON.stringify(r.hostIf)}` : cidrListIssue(r.tableDestinations);
+      const issue = !isIPv4(r.ip)
+        ? `ip ${JSON.stringify(r.ip)}`
+        : badIf
+          ? `hostIf ${JSON.stringify(r.hostIf)}`
+          : cidrListIssue(r.tableDestinations);
       if (issue || !Number.isInteger(r.routeTable) || r.routeTable < 0) {
         throw new NetnsError(`invalid rule request: ${issue ?? `routeTable ${r.routeTable}`}`);
       }
     }
     if (rules.length === 0) return [];
-    return (await this.enqueue('rules', () => this.post('podRules', { r: { rules, repair } }, `${rules.length} addresses`))) as Array<{
+    return (await this.enqueue('rules', () =>
+      this.post('podRules', { r: { rules, repair } }, `${rules.length} addresses`),
+    )) as Array<{
       ip: string;
       problems: string[];
     }>;
@@ -172,7 +183,9 @@ export class NetlinkPlumber implements PodNetworkPlumber {
   /** The fwmark rule at 1024 and the primary interface's link name (node-routing.ts). */
   async setUpNodeRouting(n: NodeRouting): Promise<NodeRoutingResult> {
     const req = validateNodeRouting(n);
-    return (await this.enqueue('node', () => this.post('setUpNodeRouting', { n: req }, 'node routing'))) as NodeRoutingResult;
+    return (await this.enqueue('node', () =>
+      this.post('setUpNodeRouting', { n: req }, 'node routing'),
+    )) as NodeRoutingResult;
   }
 
   async checkNodeRouting(n: NodeRouting): Promise<string[]> {
@@ -237,7 +250,9 @@ export class NetlinkPlumber implements PodNetworkPlumber {
 
   /** Serialises per attachment, bounds concurrency, then posts to the worker. */
   private submit(op: WorkerOp, w: PodWiring): Promise<unknown> {
-    return this.enqueue(hostVethName(w.containerId, w.ifName), () => this.post(op, { w }, `${w.containerId}/${w.ifName}`));
+    return this.enqueue(hostVethName(w.containerId, w.ifName), () =>
+      this.post(op, { w }, `${w.containerId}/${w.ifName}`),
+    );
   }
 
   /** Runs `fn` after earlier jobs with the same key, within the concurrency bound. */
@@ -287,10 +302,13 @@ export class NetlinkPlumber implements PodNetworkPlumber {
     const worker = this.workerUrl.pathname.endsWith('.ts')
       ? // Running from source (tsx, vitest): workers do not inherit the
         // loader hooks on Node 20, so register tsx inside the worker first.
-        new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(this.workerUrl.href)}); })`, {
-          eval: true,
-          execArgv: [],
-        })
+        new Worker(
+          `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(this.workerUrl.href)}); })`,
+          {
+            eval: true,
+            execArgv: [],
+          },
+        )
       : new Worker(this.workerUrl);
     // The daemon's lifetime is governed by its servers, not by this thread.
     worker.unref();
@@ -332,7 +350,9 @@ export interface PlumberLog {
  * broken environment (no koffi, no libc setns, not root) fails at daemon start
  * rather than on the first Pod. The caller falls back to address-only mode.
  */
-export async function createNetlinkPlumber(opts: NetlinkPlumberOptions & { log?: PlumberLog } = {}): Promise<NetlinkPlumber> {
+export async function createNetlinkPlumber(
+  opts: NetlinkPlumberOptions & { log?: PlumberLog } = {},
+): Promise<NetlinkPlumber> {
   const p = new NetlinkPlumber(opts);
   try {
     await p.warmUp();

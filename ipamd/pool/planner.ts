@@ -68,12 +68,18 @@ export interface PoolPlan {
 
 export const DEFAULT_PLAN_CONTEXT: PlanContext = { shrinkIntervalMs: 30_000, minInterfaceLifetimeMs: 60_000 };
 
-export function planPool(s: PoolSnapshot, t: WarmTargets, limits: PoolLimits, ctx: PlanContext = DEFAULT_PLAN_CONTEXT): PoolPlan {
+export function planPool(
+  s: PoolSnapshot,
+  t: WarmTargets,
+  limits: PoolLimits,
+  ctx: PlanContext = DEFAULT_PLAN_CONTEXT,
+): PoolPlan {
   const usable = s.interfaces.filter((i) => i.usable);
   const freeBlocks = usable.reduce((n, i) => n + i.freeBlocks.length, 0);
   const actions: PoolAction[] = [];
   // Blocks of the other mode (after ENABLE_PREFIX_DELEGATION changed) are given back as their Pods leave.
-  for (const i of s.interfaces) if (i.staleBlocks.length) actions.push({ kind: 'release', interfaceId: i.id, cidrs: i.staleBlocks });
+  for (const i of s.interfaces)
+    if (i.staleBlocks.length) actions.push({ kind: 'release', interfaceId: i.id, cidrs: i.staleBlocks });
 
   const counts = `${s.available} free, ${s.assigned} assigned, ${s.cooling} cooling of ${s.total}${s.waiting ? `, ${s.waiting} ADDs waiting` : ''}`;
   let targetMode: TargetMode;
@@ -96,7 +102,8 @@ export function planPool(s: PoolSnapshot, t: WarmTargets, limits: PoolLimits, ct
     rule = `WARM_IP_TARGET=${t.warmIps}, MINIMUM_IP_TARGET=${t.minimumIps}`;
   } else if (s.mode === 'prefix') {
     targetMode = 'warm-prefix';
-    const low = s.available < s.blockSize * t.warmPrefixes || (s.available === 0 && (s.waiting > 0 || t.warmPrefixes === 0));
+    const low =
+      s.available < s.blockSize * t.warmPrefixes || (s.available === 0 && (s.waiting > 0 || t.warmPrefixes === 0));
     if (low) need = Math.max(1, t.warmPrefixes - freeBlocks, Math.ceil(s.waiting / s.blockSize));
     else if (s.waiting === 0) {
       // With a target of 0 the pool grows when nothing is free; keep the block that growth added while it
@@ -159,7 +166,14 @@ function describe(a: PoolAction): string {
   }
 }
 
-function placeGrowth(usable: InterfaceView[], interfaceCount: number, need: number, fill: boolean, kind: BlockKind, limits: PoolLimits) {
+function placeGrowth(
+  usable: InterfaceView[],
+  interfaceCount: number,
+  need: number,
+  fill: boolean,
+  kind: BlockKind,
+  limits: PoolLimits,
+) {
   const actions: PoolAction[] = [];
   let remaining = need;
   // Existing interfaces first, lowest slot first: an assign call is ~0.3 s, a new interface ~3 s.
@@ -215,7 +229,8 @@ function placeShrink(
       .filter(deletable)
       .sort((a, b) => b.deviceIndex - a.deviceIndex)
       .find((i) => s.available - i.addresses >= target);
-    if (victim && spare > 0 && sinceChange >= ctx.shrinkIntervalMs) return { actions: [{ kind: 'deleteInterface', interfaceId: victim.id }], why: '' };
+    if (victim && spare > 0 && sinceChange >= ctx.shrinkIntervalMs)
+      return { actions: [{ kind: 'deleteInterface', interfaceId: victim.id }], why: '' };
     return { actions: [], why: 'at target' };
   }
   if (excessBlocks === 0) {
@@ -224,7 +239,10 @@ function placeShrink(
     return { actions: [], why: 'at target' };
   }
   if (sinceChange < ctx.shrinkIntervalMs) {
-    return { actions: [], why: `${excessBlocks * s.blockSize} over target; holding for ${Math.ceil((ctx.shrinkIntervalMs - sinceChange) / 1000)} s after the last change` };
+    return {
+      actions: [],
+      why: `${excessBlocks * s.blockSize} over target; holding for ${Math.ceil((ctx.shrinkIntervalMs - sinceChange) / 1000)} s after the last change`,
+    };
   }
   const actions: PoolAction[] = [];
   let remaining = excessBlocks;

@@ -23,7 +23,12 @@ export async function openHttpEndpoints(
   const ports: HttpPorts = {};
   try {
     if (c.introspection) {
-      const ep = new HttpEndpoint(c.introspection.host, c.introspection.port, introspectionRoutes(d), 'INTROSPECTION_BIND_ADDRESS');
+      const ep = new HttpEndpoint(
+        c.introspection.host,
+        c.introspection.port,
+        introspectionRoutes(d),
+        'INTROSPECTION_BIND_ADDRESS',
+      );
       ports.introspectionPort = await ep.listen();
       endpoints.push(ep);
     }

@@ -75,7 +75,12 @@ function viewRoutes(d: IpamDaemon): Record<string, Route> {
     // Node-wide host networking: the last pass's outcome, and a live check (what CHECK also reports).
     '/v1/host-network': async () => ({
       body: d.nodeNetwork
-        ? { enabled: true, settings: d.d.config.hostNetwork, ...d.nodeNetwork.state(), live: await d.nodeNetwork.problems() }
+        ? {
+            enabled: true,
+            settings: d.d.config.hostNetwork,
+            ...d.nodeNetwork.state(),
+            live: await d.nodeNetwork.problems(),
+          }
         : { enabled: false, why: 'no host networking: address-only plumbing, or VPC_IPAM_HOST_INTERFACES=false' },
     }),
     '/v1/subnets': async () => ({

@@ -34,7 +34,8 @@ import { ensureDirSync } from '../util/ensure-dir.js';
 function latencyScale(raw: string | undefined): number {
   if (raw === undefined || raw.trim() === '') return 1;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0 || n > 100) throw new ConfigError('VPC_IPAM_SIM_LATENCY_SCALE', `expected a number from 0 to 100, got "${raw}"`);
+  if (!Number.isFinite(n) || n < 0 || n > 100)
+    throw new ConfigError('VPC_IPAM_SIM_LATENCY_SCALE', `expected a number from 0 to 100, got "${raw}"`);
   return n;
 }
 
@@ -62,7 +63,8 @@ async function startEmbedded(config: DaemonConfig, realism: Ec2Realism, log: Log
 export async function setupAws(config: DaemonConfig, clock: Clock, log: Logger): Promise<BuiltProvider> {
   const s = parseAwsSettings(config.env);
   const emu = s.embeddedEmulator ? await startEmbedded(config, s.embeddedRealism, log) : undefined;
-  if (emu && (s.ec2Endpoint || s.imdsEndpoint)) log.warn({}, 'VPC_IPAM_AWS_EMBEDDED_EMULATOR=true: ignoring AWS_EC2_ENDPOINT / AWS_EC2_METADATA_SERVICE_ENDPOINT');
+  if (emu && (s.ec2Endpoint || s.imdsEndpoint))
+    log.warn({}, 'VPC_IPAM_AWS_EMBEDDED_EMULATOR=true: ignoring AWS_EC2_ENDPOINT / AWS_EC2_METADATA_SERVICE_ENDPOINT');
   let provider: AwsProvider | undefined;
   try {
     const imds = new ImdsClient({ endpoint: emu?.endpoint ?? s.imdsEndpoint, clock });
@@ -91,7 +93,11 @@ export async function setupAws(config: DaemonConfig, clock: Clock, log: Logger):
         throw new ConfigError('POD_SUBNET_IDS', `cannot describe ${s.podSubnetIds.join(', ')}: ${err.message}`);
       });
       const wrongZone = found.filter((x) => x.zone !== identity.zone || x.vpcId !== identity.vpcId);
-      if (wrongZone.length) throw new ConfigError('POD_SUBNET_IDS', `${wrongZone.map((x) => x.id).join(', ')} not in this node's VPC ${identity.vpcId} and zone ${identity.zone}`);
+      if (wrongZone.length)
+        throw new ConfigError(
+          'POD_SUBNET_IDS',
+          `${wrongZone.map((x) => x.id).join(', ')} not in this node's VPC ${identity.vpcId} and zone ${identity.zone}`,
+        );
     }
     const { instanceId, instanceType, zone } = identity;
     log.info({ instanceId, instanceType, zone }, 'aws provider ready');

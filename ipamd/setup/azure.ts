@@ -48,11 +48,20 @@ export async function setupAzure(config: DaemonConfig, clock: Clock, log: Logger
   const env = config.env;
   if (!readBool(env, 'VPC_IPAM_AZURE_EMBEDDED_EMULATOR', false)) {
     const settings = parseAzureSettings(env);
-    log.info({ arm: settings.armEndpoint, imds: settings.imdsEndpoint, podSubnet: settings.podSubnetId, credential: settings.credential }, 'azure provider');
+    log.info(
+      {
+        arm: settings.armEndpoint,
+        imds: settings.imdsEndpoint,
+        podSubnet: settings.podSubnetId,
+        credential: settings.credential,
+      },
+      'azure provider',
+    );
     return { provider: new AzureProvider({ settings, clock }) };
   }
   const lro = (env.VPC_IPAM_AZURE_EMULATOR_LRO ?? 'async').trim();
-  if (lro !== 'async' && lro !== 'sync') throw new ConfigError('VPC_IPAM_AZURE_EMULATOR_LRO', `expected async or sync, got "${lro}"`);
+  if (lro !== 'async' && lro !== 'sync')
+    throw new ConfigError('VPC_IPAM_AZURE_EMULATOR_LRO', `expected async or sync, got "${lro}"`);
   const subnetCidr = readCidr(env, 'VPC_IPAM_AZURE_EMULATOR_SUBNET_CIDR');
   const podSubnetCidr = readCidr(env, 'VPC_IPAM_AZURE_EMULATOR_POD_SUBNET_CIDR');
   const vmSize = env.VPC_IPAM_AZURE_EMULATOR_VM_SIZE?.trim();
@@ -74,7 +83,8 @@ export async function setupAzure(config: DaemonConfig, clock: Clock, log: Logger
     });
   } catch (err) {
     // A CIDR the cloud refuses (outside the VNet, too small) is a configuration mistake.
-    if ((err as { code?: string }).code === 'CLOUD_INVALID') throw new ConfigError('VPC_IPAM_AZURE_EMULATOR_SUBNET_CIDR', (err as Error).message);
+    if ((err as { code?: string }).code === 'CLOUD_INVALID')
+      throw new ConfigError('VPC_IPAM_AZURE_EMULATOR_SUBNET_CIDR', (err as Error).message);
     throw err;
   }
   const settings = parseAzureSettings({
@@ -84,6 +94,9 @@ export async function setupAzure(config: DaemonConfig, clock: Clock, log: Logger
     ...(env.AZURE_LRO_POLL_INTERVAL_MS ? { AZURE_LRO_POLL_INTERVAL_MS: env.AZURE_LRO_POLL_INTERVAL_MS } : {}),
     ...(env.AZURE_POD_SUBNET_ID ? { AZURE_POD_SUBNET_ID: env.AZURE_POD_SUBNET_ID } : {}),
   });
-  log.info({ url: node.endpoint, stateFile, vm: node.vmName, lro }, 'embedded Azure emulator started (ARM + IMDS on loopback)');
+  log.info(
+    { url: node.endpoint, stateFile, vm: node.vmName, lro },
+    'embedded Azure emulator started (ARM + IMDS on loopback)',
+  );
   return { provider: new AzureProvider({ settings, clock }), close: () => node.close() };
 }

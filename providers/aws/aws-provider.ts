@@ -98,8 +98,24 @@ export interface AwsProviderOptions {
 }
 
 function neutral(l: InstanceLimits): InstanceLimits {
-  const { instanceType, maxInterfaces, ipv4PerInterface, supportsIps, supportsPrefixes, prefixLength, canCreateInterfaces } = l;
-  return { instanceType, maxInterfaces, ipv4PerInterface, supportsIps, supportsPrefixes, prefixLength, canCreateInterfaces };
+  const {
+    instanceType,
+    maxInterfaces,
+    ipv4PerInterface,
+    supportsIps,
+    supportsPrefixes,
+    prefixLength,
+    canCreateInterfaces,
+  } = l;
+  return {
+    instanceType,
+    maxInterfaces,
+    ipv4PerInterface,
+    supportsIps,
+    supportsPrefixes,
+    prefixLength,
+    canCreateInterfaces,
+  };
 }
 
 export class AwsProvider implements CloudProvider {
@@ -169,12 +185,18 @@ export class AwsProvider implements CloudProvider {
   async describeNode(): Promise<NodeInventory> {
     const imdsView = await this.imdsAddressView();
     const c = this.confirmed;
-    if (c && imdsView !== undefined && imdsView === c.imdsView && this.o.clock.now() - c.at < (this.o.ec2ResyncMs ?? 300_000)) {
+    if (
+      c &&
+      imdsView !== undefined &&
+      imdsView === c.imdsView &&
+      this.o.clock.now() - c.at < (this.o.ec2ResyncMs ?? 300_000)
+    ) {
       this.stats.servedFromImds++;
       return structuredClone(c.inventory);
     }
     const inventory = await this.describeNodeFromEc2();
-    this.confirmed = imdsView === undefined ? undefined : { at: this.o.clock.now(), imdsView, inventory: structuredClone(inventory) };
+    this.confirmed =
+      imdsView === undefined ? undefined : { at: this.o.clock.now(), imdsView, inventory: structuredClone(inventory) };
     return inventory;
   }
 
@@ -214,7 +236,14 @@ export class AwsProvider implements CloudProvider {
       .sort((a, b) => a.deviceIndex - b.deviceIndex);
     const otherCards = attached.filter((n) => !nics.includes(n)).map((n) => n.MacAddress ?? '');
     await this.compareWithImds(interfaces, otherCards);
-    return { instanceId: id.instanceId, instanceType: id.instanceType, zone: id.zone, vpcId: id.vpcId, vpcCidrs: [...id.vpcCidrs], interfaces };
+    return {
+      instanceId: id.instanceId,
+      instanceType: id.instanceType,
+      zone: id.zone,
+      vpcId: id.vpcId,
+      vpcCidrs: [...id.vpcCidrs],
+      interfaces,
+    };
   }
 
   async getLimits(instanceType: string): Promise<InstanceLimits> {
@@ -223,9 +252,17 @@ export class AwsProvider implements CloudProvider {
     const cached = this.limitsCache.get(instanceType);
     if (cached) return { ...cached };
     // Not in the generated table (a type newer than it): one DescribeInstanceTypes, then cached.
-    const out = await this.api.call('DescribeInstanceTypes', (c) => c.send(new DescribeInstanceTypesCommand({ InstanceTypes: [instanceType as never] })));
+    const out = await this.api.call('DescribeInstanceTypes', (c) =>
+      c.send(new DescribeInstanceTypesCommand({ InstanceTypes: [instanceType as never] })),
+    );
     const info = out.InstanceTypes?.find((t) => t.InstanceType === instanceType);
-    if (!info) throw new InvalidCloudRequestError({ provider: 'aws', operation: 'DescribeInstanceTypes', cloudCode: 'InvalidInstanceType', message: `EC2 does not know instance type ${instanceType}` });
+    if (!info)
+      throw new InvalidCloudRequestError({
+        provider: 'aws',
+        operation: 'DescribeInstanceTypes',
+        cloudCode: 'InvalidInstanceType',
+        message: `EC2 does not know instance type ${instanceType}`,
+      });
     const limits = toInstanceLimits(info);
     this.limitsCache.set(instanceType, limits);
     return { ...limits };
@@ -237,7 +274,12 @@ export class AwsProvider implements CloudProvider {
     if (filter.zone) Filters.push({ Name: 'availability-zone', Values: [filter.zone] });
     for (const [k, v] of Object.entries(filter.tags ?? {})) Filters.push({ Name: `tag:${k}`, Values: [v] });
     const out = await this.api.call('DescribeSubnets', (c) =>
-      c.send(new DescribeSubnetsCommand({ ...(filter.ids?.length ? { SubnetIds: filter.ids } : {}), ...(Filters.length ? { Filters } : {}) })),
+      c.send(
+        new DescribeSubnetsCommand({
+          ...(filter.ids?.length ? { SubnetIds: filter.ids } : {}),
+          ...(Filters.length ? { Filters } : {}),
+        }),
+      ),
     );
     const subnets = (out.Subnets ?? []).map(toSubnet);
     for (const s of subnets) this.subnetCidrs.set(s.id, s.cidr);
@@ -267,10 +309,20 @@ export class AwsProvider implements CloudProvider {
     this.confirmed = undefined; // our own change: the next describeNode asks EC2
     const op = 'AssignPrivateIpAddresses';
     if ((req.count === undefined) === (req.cidrs === undefined)) {
-      throw new InvalidCloudRequestError({ provider: 'aws', operation: op, cloudCode: 'InvalidParameterCombination', message: 'give exactly one of count and cidrs' });
+      throw new InvalidCloudRequestError({
+        provider: 'aws',
+        operation: op,
+        cloudCode: 'InvalidParameterCombination',
+        message: 'give exactly one of count and cidrs',
+      });
     }
     if (req.count !== undefined && (!Number.isInteger(req.count) || req.count < 0)) {
-      throw new InvalidCloudRequestError({ provider: 'aws', operation: op, cloudCode: 'InvalidParameterValue', message: `count must be a non-negative integer, got ${req.count}` });
+      throw new InvalidCloudRequestError({
+        provider: 'aws',
+        operation: op,
+        cloudCode: 'InvalidParameterValue',
+        message: `count must be a non-negative integer, got ${req.count}`,
+      });
     }
     if (req.count === 0 || req.cidrs?.length === 0) return [];
     const ip = req.kind === 'ip';
@@ -285,7 +337,8 @@ export class AwsProvider implements CloudProvider {
     const send = () => this.api.call(op, (c) => c.send(cmd), { addresses: req.kind });
     const out = await this.byId(interfaceId, send);
     this.recent.touch(interfaceId);
-    if (ip) return (out.AssignedPrivateIpAddresses ?? []).map((a) => ({ cidr: `${a.PrivateIpAddress}/32`, kind: 'ip' }));
+    if (ip)
+      return (out.AssignedPrivateIpAddresses ?? []).map((a) => ({ cidr: `${a.PrivateIpAddress}/32`, kind: 'ip' }));
     return (out.AssignedIpv4Prefixes ?? []).map((p) => ({ cidr: p.Ipv4Prefix!, kind: 'prefix' }));
   }
 
@@ -316,7 +369,13 @@ export class AwsProvider implements CloudProvider {
 
   async describeSubnetAllocations(subnetId: string): Promise<SubnetAllocations> {
     const [subnet] = await this.listSubnets({ ids: [subnetId] });
-    if (!subnet) throw new InvalidCloudRequestError({ provider: 'aws', operation: 'DescribeSubnets', cloudCode: 'InvalidSubnetID.NotFound', message: `subnet ${subnetId} not found` });
+    if (!subnet)
+      throw new InvalidCloudRequestError({
+        provider: 'aws',
+        operation: 'DescribeSubnets',
+        cloudCode: 'InvalidSubnetID.NotFound',
+        message: `subnet ${subnetId} not found`,
+      });
     const nics = await this.api.describeInterfaces({ Filters: [{ Name: 'subnet-id', Values: [subnetId] }] });
     const used = reservedCidrs(subnet.cidr);
     for (const n of nics) {
@@ -373,7 +432,10 @@ export class AwsProvider implements CloudProvider {
     if (behind.length) this.stats.imdsBehind++;
     if (ahead.length) this.stats.imdsAhead++;
     if (behind.length || ahead.length) {
-      this.o.log?.warn({ notInImds: behind, onlyInImds: ahead }, 'instance metadata disagrees with EC2 (IMDS lags); trusting EC2, removing nothing because of IMDS');
+      this.o.log?.warn(
+        { notInImds: behind, onlyInImds: ahead },
+        'instance metadata disagrees with EC2 (IMDS lags); trusting EC2, removing nothing because of IMDS',
+      );
     }
   }
 }

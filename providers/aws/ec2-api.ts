@@ -41,7 +41,13 @@ export class Ec2Api {
     let token: string | undefined;
     do {
       const page = await this.call('DescribeNetworkInterfaces', (c) =>
-        c.send(new DescribeNetworkInterfacesCommand({ ...input, ...(paged ? { MaxResults: 1000 } : {}), ...(token ? { NextToken: token } : {}) })),
+        c.send(
+          new DescribeNetworkInterfacesCommand({
+            ...input,
+            ...(paged ? { MaxResults: 1000 } : {}),
+            ...(token ? { NextToken: token } : {}),
+          }),
+        ),
       );
       out.push(...(page.NetworkInterfaces ?? []));
       token = page.NextToken;

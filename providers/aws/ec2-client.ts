@@ -28,7 +28,10 @@ export interface Ec2ClientOptions {
 }
 
 /** Fake credentials for the emulators: requests are signed as usual, nobody checks the signature. */
-export const EMULATOR_CREDENTIALS: Readonly<AwsCredentialIdentity> = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'vpc-ipam-emulator-secret' };
+export const EMULATOR_CREDENTIALS: Readonly<AwsCredentialIdentity> = {
+  accessKeyId: 'AKIDEXAMPLE',
+  secretAccessKey: 'vpc-ipam-emulator-secret',
+};
 
 /** Refuses a command whose input says `DryRun: true`, before anything goes on the wire. */
 export function refuseDryRun(client: EC2Client): EC2Client {
@@ -54,7 +57,10 @@ export function createEc2Client(o: Ec2ClientOptions): EC2Client {
     ...(o.credentials ? { credentials: { ...o.credentials } } : {}),
     maxAttempts: o.maxAttempts ?? 2,
     retryMode: 'standard',
-    requestHandler: { requestTimeout: o.httpTimeoutMs ?? 10_000, connectionTimeout: Math.min(o.httpTimeoutMs ?? 10_000, 3_000) },
+    requestHandler: {
+      requestTimeout: o.httpTimeoutMs ?? 10_000,
+      connectionTimeout: Math.min(o.httpTimeoutMs ?? 10_000, 3_000),
+    },
   });
   return refuseDryRun(client);
 }

@@ -88,7 +88,13 @@ async function attachedInterfaces(d: LifecycleDeps): Promise<{ indexes: Set<numb
   const Filters = [{ Name: 'instance-id', Values: [d.identity.instanceId] }];
   const out = await d.api.call('DescribeInstances', (c) => c.send(new DescribeInstancesCommand({ Filters })));
   const inst = out.Reservations?.[0]?.Instances?.[0];
-  if (!inst) throw new CloudUnavailableError({ provider: 'aws', operation: 'DescribeInstances', cloudCode: 'MalformedResponse', message: `instance ${d.identity.instanceId} not in the response` });
+  if (!inst)
+    throw new CloudUnavailableError({
+      provider: 'aws',
+      operation: 'DescribeInstances',
+      cloudCode: 'MalformedResponse',
+      message: `instance ${d.identity.instanceId} not in the response`,
+    });
   const nics = (inst.NetworkInterfaces ?? []).filter((n) => (n.Attachment?.NetworkCardIndex ?? 0) === 0);
   const primary = nics.find((n) => n.Attachment?.DeviceIndex === 0);
   return {
@@ -98,18 +104,38 @@ async function attachedInterfaces(d: LifecycleDeps): Promise<{ indexes: Set<numb
 }
 
 /** See the module comment. Throws NicLimitError without any mutating call when the node is full. */
-export async function createAndAttach(d: LifecycleDeps, limits: InstanceLimits, subnetCidr: string, req: CreateInterfaceRequest): Promise<NetworkInterface> {
+export async function createAndAttach(
+  d: LifecycleDeps,
+  limits: InstanceLimits,
+  subnetCidr: string,
+  req: CreateInterfaceRequest,
+): Promise<NetworkInterface> {
   const op = 'CreateNetworkInterface';
   const initial = req.initial && req.initial.count > 0 ? req.initial : undefined;
   if (initial && (!Number.isInteger(initial.count) || 1 + initial.count > limits.ipv4PerInterface)) {
-    throw new IpLimitError({ provider: 'aws', operation: op, cloudCode: 'PrivateIpAddressLimitExceeded', message: `${initial.count} addresses do not fit an interface of ${limits.instanceType} (${limits.ipv4PerInterface - 1} slots)` });
+    throw new IpLimitError({
+      provider: 'aws',
+      operation: op,
+      cloudCode: 'PrivateIpAddressLimitExceeded',
+      message: `${initial.count} addresses do not fit an interface of ${limits.instanceType} (${limits.ipv4PerInterface - 1} slots)`,
+    });
   }
   if (initial?.kind === 'prefix' && !limits.supportsPrefixes) {
-    throw new InvalidCloudRequestError({ provider: 'aws', operation: op, cloudCode: 'InvalidParameterValue', message: `${limits.instanceType} cannot take /28 prefixes (Nitro only)` });
+    throw new InvalidCloudRequestError({
+      provider: 'aws',
+      operation: op,
+      cloudCode: 'InvalidParameterValue',
+      message: `${limits.instanceType} cannot take /28 prefixes (Nitro only)`,
+    });
   }
   const { indexes, primaryGroups } = await attachedInterfaces(d);
   if (indexes.size >= limits.maxInterfaces) {
-    throw new NicLimitError({ provider: 'aws', operation: 'AttachNetworkInterface', cloudCode: 'AttachmentLimitExceeded', message: `Interface count ${indexes.size + 1} exceeds the limit for ${limits.instanceType}` });
+    throw new NicLimitError({
+      provider: 'aws',
+      operation: 'AttachNetworkInterface',
+      cloudCode: 'AttachmentLimitExceeded',
+      message: `Interface count ${indexes.size + 1} exceeds the limit for ${limits.instanceType}`,
+    });
   }
   let deviceIndex = 1;
   while (indexes.has(deviceIndex)) deviceIndex++;
@@ -117,11 +143,22 @@ export async function createAndAttach(d: LifecycleDeps, limits: InstanceLimits, 
   const build = (): CreateNetworkInterfaceCommandInput => ({
     SubnetId: req.subnetId,
     Description: req.description ?? interfaceDescription(d.identity.instanceId),
-    Groups: req.securityGroups?.length ? req.securityGroups : primaryGroups.length ? primaryGroups : d.identity.securityGroups,
+    Groups: req.securityGroups?.length
+      ? req.securityGroups
+      : primaryGroups.length
+        ? primaryGroups
+        : d.identity.securityGroups,
     TagSpecifications: [
       {
         ResourceType: 'network-interface',
-        Tags: Object.entries(interfaceTags({ instanceId: d.identity.instanceId, createdAt: d.clock.now(), clusterName: d.clusterName, extra: req.tags })).map(([Key, Value]) => ({ Key, Value })),
+        Tags: Object.entries(
+          interfaceTags({
+            instanceId: d.identity.instanceId,
+            createdAt: d.clock.now(),
+            clusterName: d.clusterName,
+            extra: req.tags,
+          }),
+        ).map(([Key, Value]) => ({ Key, Value })),
       },
     ],
     ...(initial?.kind === 'ip' ? { SecondaryPrivateIpAddressCount: initial.count } : {}),
@@ -141,7 +178,13 @@ export async function createAndAttach(d: LifecycleDeps, limits: InstanceLimits, 
   }
   d.pending.ended(key, input);
   const eniId = created?.NetworkInterfaceId;
-  if (!created || !eniId) throw new CloudUnavailableError({ provider: 'aws', operation: op, cloudCode: 'MalformedResponse', message: 'no NetworkInterface in the response' });
+  if (!created || !eniId)
+    throw new CloudUnavailableError({
+      provider: 'aws',
+      operation: op,
+      cloudCode: 'MalformedResponse',
+      message: 'no NetworkInterface in the response',
+    });
   d.recent.touch(eniId);
 
   let attachmentId: string | undefined;
@@ -151,7 +194,13 @@ export async function createAndAttach(d: LifecycleDeps, limits: InstanceLimits, 
     const sendAttach = () => d.api.call('AttachNetworkInterface', (c) => c.send(attach));
     const att = await byId(d, eniId, () => retryTransient(d.clock, sendAttach, { retry: throttledOnly }));
     attachmentId = att.AttachmentId;
-    if (!attachmentId) throw new CloudUnavailableError({ provider: 'aws', operation: 'AttachNetworkInterface', cloudCode: 'MalformedResponse', message: 'no AttachmentId in the response' });
+    if (!attachmentId)
+      throw new CloudUnavailableError({
+        provider: 'aws',
+        operation: 'AttachNetworkInterface',
+        cloudCode: 'MalformedResponse',
+        message: 'no AttachmentId in the response',
+      });
     d.recent.touch(eniId);
     const Attachment = { AttachmentId: attachmentId, DeleteOnTermination: true };
     const modify = new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: eniId, Attachment });
@@ -186,7 +235,12 @@ async function waitUntilVisible(d: LifecycleDeps, mac: string, eniId: string): P
     }
     const left = deadline - d.clock.now();
     if (left <= 0) {
-      throw new CloudUnavailableError({ provider: 'aws', operation: 'AttachNetworkInterface', cloudCode: 'ImdsAttachTimeout', message: `${eniId} (${mac}) not visible in instance metadata after ${d.attachWaitMs} ms: ${last}` });
+      throw new CloudUnavailableError({
+        provider: 'aws',
+        operation: 'AttachNetworkInterface',
+        cloudCode: 'ImdsAttachTimeout',
+        message: `${eniId} (${mac}) not visible in instance metadata after ${d.attachWaitMs} ms: ${last}`,
+      });
     }
     await d.clock.sleep(Math.min(delay, left));
     delay = Math.min(delay * 2, 2_000);
@@ -211,7 +265,11 @@ async function undo(d: LifecycleDeps, eniId: string, attachmentId: string | unde
 
 async function detach(d: LifecycleDeps, attachmentId: string): Promise<void> {
   try {
-    await retryTransient(d.clock, () => d.api.call('DetachNetworkInterface', (c) => c.send(new DetachNetworkInterfaceCommand({ AttachmentId: attachmentId }))));
+    await retryTransient(d.clock, () =>
+      d.api.call('DetachNetworkInterface', (c) =>
+        c.send(new DetachNetworkInterfaceCommand({ AttachmentId: attachmentId })),
+      ),
+    );
   } catch (err) {
     if (!isNotFound(err)) throw err; // already detached
   }
@@ -256,10 +314,20 @@ export async function detachAndDelete(d: LifecycleDeps, eniId: string): Promise<
   if (!nic) return;
   const att = nic.Attachment;
   if (att?.AttachmentId && att.InstanceId && att.InstanceId !== d.identity.instanceId) {
-    throw new InvalidCloudRequestError({ provider: 'aws', operation: 'DetachNetworkInterface', cloudCode: 'InvalidNetworkInterface.InUse', message: `${eniId} is attached to ${att.InstanceId}, not to this node` });
+    throw new InvalidCloudRequestError({
+      provider: 'aws',
+      operation: 'DetachNetworkInterface',
+      cloudCode: 'InvalidNetworkInterface.InUse',
+      message: `${eniId} is attached to ${att.InstanceId}, not to this node`,
+    });
   }
   if (att?.DeviceIndex === 0) {
-    throw new InvalidCloudRequestError({ provider: 'aws', operation: 'DetachNetworkInterface', cloudCode: 'OperationNotPermitted', message: `${eniId} is the node's primary interface` });
+    throw new InvalidCloudRequestError({
+      provider: 'aws',
+      operation: 'DetachNetworkInterface',
+      cloudCode: 'OperationNotPermitted',
+      message: `${eniId} is the node's primary interface`,
+    });
   }
   // The last guard before a Detach: a trunk, EFA, no_manage or foreign ENI is never ipamd's to remove,
   // whatever the caller's view of it (a stale inventory, a tag added since).
@@ -272,7 +340,9 @@ export async function detachAndDelete(d: LifecycleDeps, eniId: string): Promise<
   if (att?.AttachmentId) {
     const aid = att.AttachmentId;
     try {
-      await d.api.call('DetachNetworkInterface', (c) => c.send(new DetachNetworkInterfaceCommand({ AttachmentId: aid })));
+      await d.api.call('DetachNetworkInterface', (c) =>
+        c.send(new DetachNetworkInterfaceCommand({ AttachmentId: aid })),
+      );
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }

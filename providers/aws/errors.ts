@@ -79,9 +79,19 @@ const CONFLICT = new Set([
  */
 const FINAL = new Set(['IdempotentParameterMismatch', 'DryRunOperation']);
 
-const UNAVAILABLE = new Set(['InternalError', 'InternalFailure', 'ServiceUnavailable', 'Unavailable', 'Unknown', 'TimeoutError', 'RequestTimeout', 'RequestTimeoutException']);
+const UNAVAILABLE = new Set([
+  'InternalError',
+  'InternalFailure',
+  'ServiceUnavailable',
+  'Unavailable',
+  'Unknown',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+]);
 
-const NETWORK = /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|ECONNABORTED|UND_ERR_\w+)$/;
+const NETWORK =
+  /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|ECONNABORTED|UND_ERR_\w+)$/;
 
 /** Message of EC2's generic "no room" answer (code InvalidParameterValue), for /32s and prefixes. */
 export const CAPACITY_SHORTAGE_TEXT = "There aren't sufficient free Ipv4 addresses or prefixes";
@@ -131,7 +141,12 @@ export function mapEc2Error(err: unknown, operation: string, call: Ec2CallContex
   if (name.endsWith('.NotFound')) return new CloudNotFoundError(init);
   if (UNAUTHORIZED.has(name) || status === 401 || status === 403) return new UnauthorizedError(init);
   if (CONFLICT.has(name)) return new ConflictError(init);
-  if (UNAVAILABLE.has(name) || (netCode !== undefined && NETWORK.test(netCode)) || (status !== undefined && status >= 500) || e.$fault === 'server') {
+  if (
+    UNAVAILABLE.has(name) ||
+    (netCode !== undefined && NETWORK.test(netCode)) ||
+    (status !== undefined && status >= 500) ||
+    e.$fault === 'server'
+  ) {
     return new CloudUnavailableError(init);
   }
   return new InvalidCloudRequestError(init);

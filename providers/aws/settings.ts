@@ -70,16 +70,24 @@ function url(env: Env, name: string): string | undefined {
   } catch {
     throw new ConfigError(name, `expected an http(s) URL, got "${raw}"`);
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(name, `expected an http(s) URL, got "${raw}"`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new ConfigError(name, `expected an http(s) URL, got "${raw}"`);
   return raw.replace(/\/+$/, '');
 }
 
 function idList(env: Env, name: string, pattern: RegExp, what: string): string[] {
   const raw = env[name]?.trim();
   if (!raw) return [];
-  const ids = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const ids = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = ids.filter((id) => !pattern.test(id));
-  if (bad.length) throw new ConfigError(name, `expected comma-separated ${what}, but ${bad.map((b) => `"${b}"`).join(', ')} is not one`);
+  if (bad.length)
+    throw new ConfigError(
+      name,
+      `expected comma-separated ${what}, but ${bad.map((b) => `"${b}"`).join(', ')} is not one`,
+    );
   return [...new Set(ids)];
 }
 
@@ -92,26 +100,31 @@ function tagsJson(env: Env, name: string): Record<string, string> {
   } catch {
     throw new ConfigError(name, `expected a JSON object of string tags, got "${raw}"`);
   }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(name, 'expected a JSON object such as {"team":"net"}');
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new ConfigError(name, 'expected a JSON object such as {"team":"net"}');
   const out: Record<string, string> = {};
   for (const [k, val] of Object.entries(v)) {
     if (typeof val !== 'string') throw new ConfigError(name, `tag "${k}" must have a string value`);
-    if (k.startsWith(TAG_PREFIX) || k.startsWith('aws:')) throw new ConfigError(name, `tag "${k}" uses a reserved prefix (${TAG_PREFIX}, aws:)`);
+    if (k.startsWith(TAG_PREFIX) || k.startsWith('aws:'))
+      throw new ConfigError(name, `tag "${k}" uses a reserved prefix (${TAG_PREFIX}, aws:)`);
     // The VPC CNI drops keys containing `k8s.amazonaws.com` (reservedTagKeyPrefix): on every new ENI, no_manage
     // would make it one ipamd never deletes, and instance_id would claim it for whatever instance it names.
     if (k.includes('k8s.amazonaws.com')) {
       throw new ConfigError(name, `tag "${k}" contains k8s.amazonaws.com, reserved for the VPC CNI's own tags`);
     }
-    if (k.length === 0 || k.length > 128 || val.length > 256) throw new ConfigError(name, `tag "${k}": keys are 1-128 characters, values at most 256`);
+    if (k.length === 0 || k.length > 128 || val.length > 256)
+      throw new ConfigError(name, `tag "${k}": keys are 1-128 characters, values at most 256`);
     out[k] = val;
   }
-  if (Object.keys(out).length > 40) throw new ConfigError(name, 'at most 40 additional tags (EC2 allows 50 per resource; ipamd sets its own)');
+  if (Object.keys(out).length > 40)
+    throw new ConfigError(name, 'at most 40 additional tags (EC2 allows 50 per resource; ipamd sets its own)');
   return out;
 }
 
 export function parseAwsSettings(env: Env): AwsSettings {
   const region = (env.AWS_REGION ?? env.AWS_DEFAULT_REGION)?.trim() || undefined;
-  if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) throw new ConfigError('AWS_REGION', `"${region}" is not a region name such as us-east-1`);
+  if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region))
+    throw new ConfigError('AWS_REGION', `"${region}" is not a region name such as us-east-1`);
   const cluster = env.CLUSTER_NAME?.trim() || undefined;
   if (cluster !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(cluster)) {
     throw new ConfigError('CLUSTER_NAME', `"${cluster}" is not a cluster name (letters, digits, _ . -; at most 100)`);

@@ -15,7 +15,12 @@
  */
 import type { TokenCredential } from '@azure/core-auth';
 import type { ComputeManagementClient } from '@azure/arm-compute';
-import type { NetworkInterface as ArmNic, NetworkManagementClient, Subnet as ArmSubnet, VirtualNetworkUsage } from '@azure/arm-network';
+import type {
+  NetworkInterface as ArmNic,
+  NetworkManagementClient,
+  Subnet as ArmSubnet,
+  VirtualNetworkUsage,
+} from '@azure/arm-network';
 import { nicId, parseNicId, parseSubnetId, type NicRef } from './arm-ids.js';
 import { isLoopbackUrl, loopbackBearerPolicy } from './credential.js';
 import { mapAzureError, type LroFailure } from './errors.js';
@@ -70,12 +75,17 @@ export interface IpConfigChange {
 
 function clientOptions(o: ArmClientOptions) {
   const insecure = o.endpoint.startsWith('http:');
-  if (insecure && !isLoopbackUrl(o.endpoint)) throw new Error(`refusing plain http to a non-loopback ARM endpoint ${o.endpoint}`);
+  if (insecure && !isLoopbackUrl(o.endpoint))
+    throw new Error(`refusing plain http to a non-loopback ARM endpoint ${o.endpoint}`);
   return { endpoint: o.endpoint, allowInsecureConnection: insecure, retryOptions: { maxRetries: 0 } };
 }
 
 /** Plain HTTP (loopback emulator only): swap the SDK's bearer policy for one that works over HTTP. */
-function configure<T extends { pipeline: { removePolicy(p: { name: string }): unknown; addPolicy(p: never, o: { phase: 'Sign' }): void } }>(client: T, o: ArmClientOptions): T {
+function configure<
+  T extends {
+    pipeline: { removePolicy(p: { name: string }): unknown; addPolicy(p: never, o: { phase: 'Sign' }): void };
+  },
+>(client: T, o: ArmClientOptions): T {
   if (o.endpoint.startsWith('http:')) {
     client.pipeline.removePolicy({ name: 'bearerTokenAuthenticationPolicy' });
     client.pipeline.addPolicy(loopbackBearerPolicy(o.credential, `${o.endpoint}/.default`) as never, { phase: 'Sign' });
@@ -93,7 +103,10 @@ export class ArmClient {
 
   static async create(o: ArmClientOptions): Promise<ArmClient> {
     const { NetworkManagementClient } = await import('@azure/arm-network');
-    return new ArmClient(configure(new NetworkManagementClient(o.credential, o.subscriptionId, clientOptions(o)), o), o);
+    return new ArmClient(
+      configure(new NetworkManagementClient(o.credential, o.subscriptionId, clientOptions(o)), o),
+      o,
+    );
   }
 
   private async call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
@@ -109,7 +122,12 @@ export class ArmClient {
     const r = mustNic(id);
     return this.call('networkInterfaces.get', () =>
       r.vmss
-        ? this.net.networkInterfaces.getVirtualMachineScaleSetNetworkInterface(r.resourceGroup, r.vmss.name, r.vmss.instanceId, r.name)
+        ? this.net.networkInterfaces.getVirtualMachineScaleSetNetworkInterface(
+            r.resourceGroup,
+            r.vmss.name,
+            r.vmss.instanceId,
+            r.name,
+          )
         : this.net.networkInterfaces.get(r.resourceGroup, r.name),
     );
   }
@@ -119,7 +137,11 @@ export class ArmClient {
     return this.call('networkInterfaces.list', async () => {
       const out: ArmNic[] = [];
       const it = vmss
-        ? this.net.networkInterfaces.listVirtualMachineScaleSetVMNetworkInterfaces(resourceGroup, vmss.name, vmss.instanceId)
+        ? this.net.networkInterfaces.listVirtualMachineScaleSetVMNetworkInterfaces(
+            resourceGroup,
+            vmss.name,
+            vmss.instanceId,
+          )
         : this.net.networkInterfaces.list(resourceGroup);
       for await (const n of it) out.push(n);
       return out;
@@ -145,7 +167,10 @@ export class ArmClient {
     const r = mustNic(id);
     if (r.vmss) return this.updateScaleSetVm(r, change);
     const drop = new Set(change.remove);
-    const ipConfigurations = [...(nic.ipConfigurations ?? []).filter((c) => !drop.has(c.name!)), ...change.add.map((a) => ({ ...a, privateIPAddressVersion: 'IPv4' }))];
+    const ipConfigurations = [
+      ...(nic.ipConfigurations ?? []).filter((c) => !drop.has(c.name!)),
+      ...change.add.map((a) => ({ ...a, privateIPAddressVersion: 'IPv4' })),
+    ];
     const operation = 'networkInterfaces.createOrUpdate';
     const seen: Seen = {};
     try {
@@ -174,19 +199,44 @@ export class ArmClient {
   private async updateScaleSetVm(r: NicRef, change: IpConfigChange): Promise<ArmNic> {
     const vmss = r.vmss!;
     const compute = await this.computeClient();
-    const vm = await this.call('virtualMachineScaleSetVMs.get', () => compute.virtualMachineScaleSetVMs.get(r.resourceGroup, vmss.name, vmss.instanceId));
+    const vm = await this.call('virtualMachineScaleSetVMs.get', () =>
+      compute.virtualMachineScaleSetVMs.get(r.resourceGroup, vmss.name, vmss.instanceId),
+    );
     const configs = vm.networkProfileConfiguration?.networkInterfaceConfigurations ?? [];
-    const cfg = configs.find((c) => c.name.toLowerCase() === r.name.toLowerCase()) ?? (configs.length === 1 ? configs[0] : undefined);
+    const cfg =
+      configs.find((c) => c.name.toLowerCase() === r.name.toLowerCase()) ??
+      (configs.length === 1 ? configs[0] : undefined);
     if (!cfg) {
-      throw mapAzureError({ name: 'RestError', statusCode: 404, code: 'NotFound', message: `scale-set VM ${vmss.name}/${vmss.instanceId} has no network configuration ${r.name}` }, 'virtualMachineScaleSetVMs.update');
+      throw mapAzureError(
+        {
+          name: 'RestError',
+          statusCode: 404,
+          code: 'NotFound',
+          message: `scale-set VM ${vmss.name}/${vmss.instanceId} has no network configuration ${r.name}`,
+        },
+        'virtualMachineScaleSetVMs.update',
+      );
     }
     if (change.add.some((a) => a.privateIPAllocationMethod === 'Static')) {
-      throw mapAzureError({ name: 'RestError', statusCode: 400, code: 'OperationNotSupported', message: 'scale-set VM ipConfigurations cannot take static addresses' }, 'virtualMachineScaleSetVMs.update');
+      throw mapAzureError(
+        {
+          name: 'RestError',
+          statusCode: 400,
+          code: 'OperationNotSupported',
+          message: 'scale-set VM ipConfigurations cannot take static addresses',
+        },
+        'virtualMachineScaleSetVMs.update',
+      );
     }
     const drop = new Set(change.remove);
     cfg.ipConfigurations = [
       ...(cfg.ipConfigurations ?? []).filter((c) => !drop.has(c.name)),
-      ...change.add.map((a) => ({ name: a.name, primary: false, privateIPAddressVersion: 'IPv4', subnet: { id: a.subnet.id } })),
+      ...change.add.map((a) => ({
+        name: a.name,
+        primary: false,
+        privateIPAddressVersion: 'IPv4',
+        subnet: { id: a.subnet.id },
+      })),
     ];
     // Images from a Compute Gallery make the PUT need gallery permissions (Azure/AKS#1819, cilium#19695).
     if (vm.storageProfile?.imageReference) vm.storageProfile.imageReference = undefined;
@@ -209,14 +259,24 @@ export class ArmClient {
   private async computeClient(): Promise<ComputeManagementClient> {
     if (!this.compute) {
       const { ComputeManagementClient } = await import('@azure/arm-compute');
-      this.compute = configure(new ComputeManagementClient(this.o.credential, this.o.subscriptionId, clientOptions(this.o)), this.o);
+      this.compute = configure(
+        new ComputeManagementClient(this.o.credential, this.o.subscriptionId, clientOptions(this.o)),
+        this.o,
+      );
     }
     return this.compute;
   }
 
   getSubnet(id: string, expandIpConfigurations = false): Promise<ArmSubnet> {
     const r = mustSubnet(id);
-    return this.call('subnets.get', () => this.net.subnets.get(r.resourceGroup, r.vnet, r.name, expandIpConfigurations ? { expand: 'ipConfigurations' } : {}));
+    return this.call('subnets.get', () =>
+      this.net.subnets.get(
+        r.resourceGroup,
+        r.vnet,
+        r.name,
+        expandIpConfigurations ? { expand: 'ipConfigurations' } : {},
+      ),
+    );
   }
 
   listSubnets(vnetRg: string, vnet: string): Promise<ArmSubnet[]> {
@@ -243,12 +303,20 @@ export class ArmClient {
 
 function mustNic(id: string): NicRef {
   const r = parseNicId(id);
-  if (!r) throw mapAzureError({ name: 'RestError', statusCode: 400, code: 'InvalidRequestFormat', message: `not a NIC id: ${id}` }, 'networkInterfaces');
+  if (!r)
+    throw mapAzureError(
+      { name: 'RestError', statusCode: 400, code: 'InvalidRequestFormat', message: `not a NIC id: ${id}` },
+      'networkInterfaces',
+    );
   return r;
 }
 
 function mustSubnet(id: string) {
   const r = parseSubnetId(id);
-  if (!r) throw mapAzureError({ name: 'RestError', statusCode: 400, code: 'InvalidRequestFormat', message: `not a subnet id: ${id}` }, 'subnets');
+  if (!r)
+    throw mapAzureError(
+      { name: 'RestError', statusCode: 400, code: 'InvalidRequestFormat', message: `not a subnet id: ${id}` },
+      'subnets',
+    );
   return r;
 }

@@ -84,10 +84,19 @@ export class AzureProvider implements CloudProvider {
   constructor(private readonly o: AzureProviderOptions) {}
 
   private async client(): Promise<{ arm: ArmClient; me: ImdsInstance }> {
-    if (!this.identity) this.identity = await readImdsInstance(this.o.settings.imdsEndpoint, this.o.settings.imdsApiVersion, this.o.clock);
+    if (!this.identity)
+      this.identity = await readImdsInstance(
+        this.o.settings.imdsEndpoint,
+        this.o.settings.imdsApiVersion,
+        this.o.clock,
+      );
     if (!this.arm) {
       const s = this.o.settings;
-      const credential = this.o.credential ?? (s.credential === 'static' ? new StaticTestCredential(undefined, undefined, () => this.o.clock.now()) : await defaultCredential(s.managedIdentityClientId));
+      const credential =
+        this.o.credential ??
+        (s.credential === 'static'
+          ? new StaticTestCredential(undefined, undefined, () => this.o.clock.now())
+          : await defaultCredential(s.managedIdentityClientId));
       this.arm = await ArmClient.create({
         endpoint: s.armEndpoint,
         subscriptionId: this.identity.subscriptionId,
@@ -111,7 +120,13 @@ export class AzureProvider implements CloudProvider {
       return i >= 0 ? i : n.primary ? -1 : 1000;
     };
     mine.sort((a, b) => order(a) - order(b));
-    if (mine.length === 0) throw new InvalidCloudRequestError({ provider: 'azure', operation: 'describeNode', cloudCode: 'NotFound', message: `no NIC attached to ${me.resourceId}` });
+    if (mine.length === 0)
+      throw new InvalidCloudRequestError({
+        provider: 'azure',
+        operation: 'describeNode',
+        cloudCode: 'NotFound',
+        message: `no NIC attached to ${me.resourceId}`,
+      });
     // Decided before anything is cached, so a node pool without its Pod NIC fails every start the same way.
     const pod = choosePodNic(mine, this.o.settings.podSubnetId, me.resourceId);
     const podNic = mine.find((n) => n.id === pod);
@@ -190,13 +205,26 @@ export class AzureProvider implements CloudProvider {
     const ref = parseSubnetId((primary.ipConfigurations ?? []).find((c) => c.primary)?.subnet?.id ?? '');
     if (!ref) return [];
     const vnetId = `/subscriptions/${ref.subscription}/resourceGroups/${ref.resourceGroup}/providers/Microsoft.Network/virtualNetworks/${ref.vnet}`;
-    const [subnets, usages] = [await arm.listSubnets(ref.resourceGroup, ref.vnet), await arm.listUsage(ref.resourceGroup, ref.vnet)];
+    const [subnets, usages] = [
+      await arm.listSubnets(ref.resourceGroup, ref.vnet),
+      await arm.listUsage(ref.resourceGroup, ref.vnet),
+    ];
     const out: Subnet[] = [];
     for (const s of subnets) {
       const cidr = s.addressPrefix ?? s.addressPrefixes?.[0] ?? '';
       const u = usages.find((x) => sameId(x.id, s.id));
-      const available = u?.limit !== undefined && u.currentValue !== undefined ? u.limit - u.currentValue : subnetUsable(cidr) - (s.ipConfigurations?.length ?? 0);
-      out.push({ id: s.id!, cidr, zone: me.zone || me.location, vpcId: vnetId, availableAddresses: Math.max(0, available), tags: {} });
+      const available =
+        u?.limit !== undefined && u.currentValue !== undefined
+          ? u.limit - u.currentValue
+          : subnetUsable(cidr) - (s.ipConfigurations?.length ?? 0);
+      out.push({
+        id: s.id!,
+        cidr,
+        zone: me.zone || me.location,
+        vpcId: vnetId,
+        availableAddresses: Math.max(0, available),
+        tags: {},
+      });
     }
     return out.filter(
       (s) =>
@@ -214,28 +242,62 @@ export class AzureProvider implements CloudProvider {
     const [subnet] = await this.listSubnets({ ids: [subnetId] });
     if (!s.ipConfigurations) {
       // ARM leaves the list out for very large subnets (cloud-apis.md §4.5): unknown is not empty.
-      throw new InvalidCloudRequestError({ provider: 'azure', operation: 'subnets.get', cloudCode: 'IpConfigurationsOmitted', message: `ARM did not list the ipConfigurations of ${subnetId}; per-address usage is unknown` });
+      throw new InvalidCloudRequestError({
+        provider: 'azure',
+        operation: 'subnets.get',
+        cloudCode: 'IpConfigurationsOmitted',
+        message: `ARM did not list the ipConfigurations of ${subnetId}; per-address usage is unknown`,
+      });
     }
-    const used = [...reservedCidrs(cidr), ...s.ipConfigurations.map((c) => c.privateIPAddress).filter((ip): ip is string => !!ip).map((ip) => (ip.includes('/') ? ip : `${ip}/32`))];
+    const used = [
+      ...reservedCidrs(cidr),
+      ...s.ipConfigurations
+        .map((c) => c.privateIPAddress)
+        .filter((ip): ip is string => !!ip)
+        .map((ip) => (ip.includes('/') ? ip : `${ip}/32`)),
+    ];
     return { subnet: subnet ?? { id: s.id!, cidr, zone: '', vpcId: '', availableAddresses: 0, tags: {} }, used };
   }
 
   async createInterface(_req: CreateInterfaceRequest): Promise<NetworkInterface> {
-    throw new InvalidCloudRequestError({ provider: 'azure', operation: 'createInterface', cloudCode: 'OperationNotSupported', message: 'Azure cannot attach a NIC to a running VM' });
+    throw new InvalidCloudRequestError({
+      provider: 'azure',
+      operation: 'createInterface',
+      cloudCode: 'OperationNotSupported',
+      message: 'Azure cannot attach a NIC to a running VM',
+    });
   }
 
   async deleteInterface(_id: string): Promise<void> {
-    throw new InvalidCloudRequestError({ provider: 'azure', operation: 'deleteInterface', cloudCode: 'OperationNotSupported', message: 'Azure cannot detach a NIC from a running VM' });
+    throw new InvalidCloudRequestError({
+      provider: 'azure',
+      operation: 'deleteInterface',
+      cloudCode: 'OperationNotSupported',
+      message: 'Azure cannot detach a NIC from a running VM',
+    });
   }
 
   async assignAddresses(interfaceId: string, req: AssignRequest): Promise<AddressBlock[]> {
     if (req.kind !== 'ip') {
-      throw new InvalidCloudRequestError({ provider: 'azure', operation: 'assignAddresses', cloudCode: 'OperationNotSupported', message: 'Azure NICs take secondary IPs, not prefixes, here' });
+      throw new InvalidCloudRequestError({
+        provider: 'azure',
+        operation: 'assignAddresses',
+        cloudCode: 'OperationNotSupported',
+        message: 'Azure NICs take secondary IPs, not prefixes, here',
+      });
     }
-    const bad = (message: string) => new InvalidCloudRequestError({ provider: 'azure', operation: 'assignAddresses', cloudCode: 'InvalidRequestFormat', message });
+    const bad = (message: string) =>
+      new InvalidCloudRequestError({
+        provider: 'azure',
+        operation: 'assignAddresses',
+        cloudCode: 'InvalidRequestFormat',
+        message,
+      });
     if ((req.count === undefined) === (req.cidrs === undefined)) throw bad('give exactly one of count or cidrs');
-    if (req.count !== undefined && (!Number.isInteger(req.count) || req.count < 0)) throw bad(`count must be a whole number >= 0, got ${req.count}`);
-    for (const c of req.cidrs ?? []) if (!/^\d{1,3}(\.\d{1,3}){3}(\/32)?$/.test(c)) throw bad(`not an IPv4 address or /32: ${c}`);
+    if (req.count !== undefined && (!Number.isInteger(req.count) || req.count < 0))
+      throw bad(`count must be a whole number >= 0, got ${req.count}`);
+    for (const c of req.cidrs ?? [])
+      if (!/^\d{1,3}(\.\d{1,3}){3}(\/32)?$/.test(c)) throw bad(`not an IPv4 address or /32: ${c}`);
     return this.locked(interfaceId, async () => {
       const { arm } = await this.client();
       const nic = await arm.getNic(interfaceId);
@@ -243,35 +305,48 @@ export class AzureProvider implements CloudProvider {
       // Names from an earlier call whose outcome we never saw: count those that exist as added now.
       const pending = this.unreported.get(interfaceId) ?? new Set<string>();
       const adopted = ipcs.filter((c) => pending.has(c.name!) && c.provisioningState === 'Succeeded');
-      for (const n of [...pending]) if (!ipcs.some((c) => c.name === n && c.provisioningState !== 'Succeeded')) pending.delete(n);
+      for (const n of [...pending])
+        if (!ipcs.some((c) => c.name === n && c.provisioningState !== 'Succeeded')) pending.delete(n);
       const adoptedBlocks = adopted.map((c): AddressBlock => ({ cidr: `${c.privateIPAddress}/32`, kind: 'ip' }));
       const have = new Set(ipcs.map((c) => c.privateIPAddress));
       const wanted = req.cidrs ? req.cidrs.map((c) => c.replace(/\/32$/, '')).filter((ip) => !have.has(ip)) : undefined;
       const want = wanted ? wanted.length : Math.max(0, (req.count ?? 0) - adopted.length);
       if (want === 0) return adoptedBlocks;
       if (nic.provisioningState === 'Updating') {
-        throw new ConflictError({ provider: 'azure', operation: 'networkInterfaces.createOrUpdate', cloudCode: 'AnotherOperationInProgress', message: `${nic.name} is being updated` });
+        throw new ConflictError({
+          provider: 'azure',
+          operation: 'networkInterfaces.createOrUpdate',
+          cloudCode: 'AnotherOperationInProgress',
+          message: `${nic.name} is being updated`,
+        });
       }
       if (ipcs.length + want > AZURE_IPCONFIGS_PER_NIC) {
-        throw new IpLimitError({ provider: 'azure', operation: 'assignAddresses', cloudCode: 'NetworkInterfaceIpConfigurationCountLimitReached', message: `${nic.name} has ${ipcs.length} of ${AZURE_IPCONFIGS_PER_NIC} IP configurations; cannot add ${want}` });
+        throw new IpLimitError({
+          provider: 'azure',
+          operation: 'assignAddresses',
+          cloudCode: 'NetworkInterfaceIpConfigurationCountLimitReached',
+          message: `${nic.name} has ${ipcs.length} of ${AZURE_IPCONFIGS_PER_NIC} IP configurations; cannot add ${want}`,
+        });
       }
       // The NIC's own subnet: Azure refuses ipConfigurations of one NIC in two subnets.
       const primary = ipcs.find((c) => c.primary) ?? ipcs[0];
       const subnet = { id: primary?.subnet?.id ?? '' };
       const names = Array.from({ length: want }, () => `${IPCONFIG_PREFIX}${randomBytes(5).toString('hex')}`);
-      const add = names.map(
-        (name, i): NewIpConfig => ({
-          name,
-          primary: false,
-          subnet,
-          ...(wanted ? { privateIPAllocationMethod: 'Static', privateIPAddress: wanted[i] } : { privateIPAllocationMethod: 'Dynamic' }),
-        }),
-      );
+      const add = names.map((name, i): NewIpConfig => ({
+        name,
+        primary: false,
+        subnet,
+        ...(wanted
+          ? { privateIPAllocationMethod: 'Static', privateIPAddress: wanted[i] }
+          : { privateIPAllocationMethod: 'Dynamic' }),
+      }));
       for (const n of names) pending.add(n);
       this.unreported.set(interfaceId, pending);
       const after = await arm.updateIpConfigs(interfaceId, nic, { add, remove: [] });
       const mine = new Set(names);
-      const done = (after.ipConfigurations ?? []).filter((c) => mine.has(c.name!) && c.provisioningState === 'Succeeded' && c.privateIPAddress);
+      const done = (after.ipConfigurations ?? []).filter(
+        (c) => mine.has(c.name!) && c.provisioningState === 'Succeeded' && c.privateIPAddress,
+      );
       for (const c of done) pending.delete(c.name!);
       return [...adoptedBlocks, ...done.map((c): AddressBlock => ({ cidr: `${c.privateIPAddress}/32`, kind: 'ip' }))];
     });
@@ -287,7 +362,12 @@ export class AzureProvider implements CloudProvider {
       const keep = ipcs.filter((c) => c.primary || !drop.has(c.privateIPAddress ?? ''));
       if (keep.length === ipcs.length) return; // already gone
       if (nic.provisioningState === 'Updating') {
-        throw new ConflictError({ provider: 'azure', operation: 'networkInterfaces.createOrUpdate', cloudCode: 'AnotherOperationInProgress', message: `${nic.name} is being updated` });
+        throw new ConflictError({
+          provider: 'azure',
+          operation: 'networkInterfaces.createOrUpdate',
+          cloudCode: 'AnotherOperationInProgress',
+          message: `${nic.name} is being updated`,
+        });
       }
       const remove = ipcs.filter((c) => !keep.includes(c)).map((c) => c.name!);
       await arm.updateIpConfigs(interfaceId, nic, { add: [], remove });

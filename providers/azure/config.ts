@@ -43,32 +43,47 @@ function readUrl(env: Env, name: string, def: string): string {
   } catch {
     throw new ConfigError(name, `expected an http(s) URL, got "${raw}"`);
   }
-  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new ConfigError(name, `expected an http(s) URL, got "${raw}"`);
+  if (u.protocol !== 'https:' && u.protocol !== 'http:')
+    throw new ConfigError(name, `expected an http(s) URL, got "${raw}"`);
   return raw.replace(/\/+$/, '');
 }
 
 export function parseAzureSettings(env: Env): AzureSettings {
   const armEndpoint = readUrl(env, 'AZURE_ARM_ENDPOINT', 'https://management.azure.com');
   if (armEndpoint.startsWith('http:') && !isLoopbackUrl(armEndpoint)) {
-    throw new ConfigError('AZURE_ARM_ENDPOINT', `plain http is only allowed to a loopback emulator, got "${armEndpoint}"`);
+    throw new ConfigError(
+      'AZURE_ARM_ENDPOINT',
+      `plain http is only allowed to a loopback emulator, got "${armEndpoint}"`,
+    );
   }
   const imdsEndpoint = readUrl(env, 'AZURE_IMDS_ENDPOINT', 'http://169.254.169.254');
   const pod = present(env, 'AZURE_POD_SUBNET_ID');
   if (pod !== undefined && !parseSubnetId(pod)) {
-    throw new ConfigError('AZURE_POD_SUBNET_ID', `expected /subscriptions/…/resourceGroups/…/providers/Microsoft.Network/virtualNetworks/…/subnets/…, got "${pod}"`);
+    throw new ConfigError(
+      'AZURE_POD_SUBNET_ID',
+      `expected /subscriptions/…/resourceGroups/…/providers/Microsoft.Network/virtualNetworks/…/subnets/…, got "${pod}"`,
+    );
   }
   const pollRaw = present(env, 'AZURE_LRO_POLL_INTERVAL_MS') ?? '2000';
   if (!/^\d+$/.test(pollRaw) || Number(pollRaw) < 10 || Number(pollRaw) > 60_000) {
-    throw new ConfigError('AZURE_LRO_POLL_INTERVAL_MS', `expected a whole number of milliseconds from 10 to 60000, got "${pollRaw}"`);
+    throw new ConfigError(
+      'AZURE_LRO_POLL_INTERVAL_MS',
+      `expected a whole number of milliseconds from 10 to 60000, got "${pollRaw}"`,
+    );
   }
   const loopback = isLoopbackUrl(armEndpoint);
   const cred = present(env, 'AZURE_CREDENTIAL') ?? (loopback ? 'static' : 'default');
-  if (cred !== 'default' && cred !== 'static') throw new ConfigError('AZURE_CREDENTIAL', `expected default or static, got "${cred}"`);
+  if (cred !== 'default' && cred !== 'static')
+    throw new ConfigError('AZURE_CREDENTIAL', `expected default or static, got "${cred}"`);
   if (cred === 'static' && !loopback) {
-    throw new ConfigError('AZURE_CREDENTIAL', 'static (the emulator test token) is only allowed with a loopback AZURE_ARM_ENDPOINT');
+    throw new ConfigError(
+      'AZURE_CREDENTIAL',
+      'static (the emulator test token) is only allowed with a loopback AZURE_ARM_ENDPOINT',
+    );
   }
   const apiVersion = present(env, 'AZURE_IMDS_API_VERSION') ?? '2021-02-01';
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(apiVersion)) throw new ConfigError('AZURE_IMDS_API_VERSION', `expected YYYY-MM-DD, got "${apiVersion}"`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(apiVersion))
+    throw new ConfigError('AZURE_IMDS_API_VERSION', `expected YYYY-MM-DD, got "${apiVersion}"`);
   return {
     armEndpoint,
     imdsEndpoint,

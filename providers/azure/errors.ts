@@ -117,7 +117,8 @@ export function mapAzureError(err: unknown, operation: string, lro?: LroFailure,
   }
   if (e.name === 'RestError' || e.statusCode !== undefined) {
     const status = e.statusCode;
-    const code = e.code && !/^[A-Z_]+$/.test(e.code) ? e.code : status !== undefined ? `HTTP${status}` : (e.code ?? 'RestError');
+    const code =
+      e.code && !/^[A-Z_]+$/.test(e.code) ? e.code : status !== undefined ? `HTTP${status}` : (e.code ?? 'RestError');
     const Cls = (e.code && BY_CODE[e.code]) || byStatus(status);
     const headers = e.response?.headers;
     const wait = headers ? retryAfterMs((n) => headers.get(n), nowMs) : undefined;

@@ -47,7 +47,10 @@ export async function readImdsInstance(baseUrl: string, apiVersion: string, cloc
   // The timeout runs on the injected clock; `done` cancels it once the answer is in.
   const timeout = new AbortController();
   const done = new AbortController();
-  clock.sleep(TIMEOUT_MS, done.signal).then(() => timeout.abort(new Error(`IMDS did not answer within ${TIMEOUT_MS} ms`)), () => undefined);
+  clock.sleep(TIMEOUT_MS, done.signal).then(
+    () => timeout.abort(new Error(`IMDS did not answer within ${TIMEOUT_MS} ms`)),
+    () => undefined,
+  );
   let res: Response;
   let text: string;
   try {
@@ -60,21 +63,38 @@ export async function readImdsInstance(baseUrl: string, apiVersion: string, cloc
   }
   if (res.status === 400) refuseVersion(text, apiVersion);
   if (!res.ok) {
-    throw mapAzureError({ name: 'RestError', statusCode: res.status, message: `IMDS ${res.status}: ${text.slice(0, 200)}`, response: { headers: res.headers } }, 'imds.instance');
+    throw mapAzureError(
+      {
+        name: 'RestError',
+        statusCode: res.status,
+        message: `IMDS ${res.status}: ${text.slice(0, 200)}`,
+        response: { headers: res.headers },
+      },
+      'imds.instance',
+    );
   }
   let raw: RawImds;
   try {
     raw = JSON.parse(text) as RawImds;
   } catch {
-    throw mapAzureError({ name: 'RestError', statusCode: 502, message: `IMDS answered non-JSON: ${text.slice(0, 200)}` }, 'imds.instance');
+    throw mapAzureError(
+      { name: 'RestError', statusCode: 502, message: `IMDS answered non-JSON: ${text.slice(0, 200)}` },
+      'imds.instance',
+    );
   }
   const c = raw.compute ?? {};
   const need = (k: string): string => {
     const v = c[k];
-    if (typeof v !== 'string' || v === '') throw mapAzureError({ name: 'RestError', statusCode: 502, message: `IMDS compute.${k} is missing` }, 'imds.instance');
+    if (typeof v !== 'string' || v === '')
+      throw mapAzureError(
+        { name: 'RestError', statusCode: 502, message: `IMDS compute.${k} is missing` },
+        'imds.instance',
+      );
     return v;
   };
-  const macs = (raw.network?.interface ?? []).map((i) => normalizeMac(i.macAddress ?? '')).filter((m): m is string => m !== undefined);
+  const macs = (raw.network?.interface ?? [])
+    .map((i) => normalizeMac(i.macAddress ?? ''))
+    .filter((m): m is string => m !== undefined);
   return {
     subscriptionId: need('subscriptionId'),
     resourceGroupName: need('resourceGroupName'),

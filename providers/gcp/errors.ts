@@ -38,9 +38,30 @@ interface Parsed {
 }
 
 /** gRPC codes compute 7.x reports instead of HTTP statuses. */
-const GRPC_TO_HTTP: Record<number, number> = { 3: 400, 5: 404, 6: 409, 7: 403, 8: 429, 9: 412, 10: 409, 13: 500, 14: 503, 16: 401 };
+const GRPC_TO_HTTP: Record<number, number> = {
+  3: 400,
+  5: 404,
+  6: 409,
+  7: 403,
+  8: 429,
+  9: 412,
+  10: 409,
+  13: 500,
+  14: 503,
+  16: 401,
+};
 
-const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
+const SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 function headerOf(headers: unknown, name: string): string | undefined {
   if (!headers || typeof headers !== 'object') return undefined;
@@ -90,23 +111,38 @@ function parse(raw: unknown): Parsed {
   const reason =
     (typeof err.reason === 'string' && err.reason) ||
     (typeof errors[0]?.reason === 'string' && (errors[0].reason as string)) ||
-    (typeof details.find((d) => typeof d.reason === 'string')?.reason === 'string' && (details.find((d) => typeof d.reason === 'string')!.reason as string)) ||
+    (typeof details.find((d) => typeof d.reason === 'string')?.reason === 'string' &&
+      (details.find((d) => typeof d.reason === 'string')!.reason as string)) ||
     (typeof body?.status === 'string' && (body.status as string)) ||
     '';
   let status: number | undefined;
   if (typeof err.httpStatusCode === 'number') status = err.httpStatusCode;
   else if (typeof body?.code === 'number') status = body.code;
-  else if (typeof (err.response as { status?: unknown } | undefined)?.status === 'number') status = (err.response as { status: number }).status;
+  else if (typeof (err.response as { status?: unknown } | undefined)?.status === 'number')
+    status = (err.response as { status: number }).status;
   else if (typeof err.status === 'number' && err.status >= 100) status = err.status;
   else if (typeof err.code === 'number') status = err.code >= 100 ? err.code : GRPC_TO_HTTP[err.code];
-  const message = typeof body?.message === 'string' ? body.message : typeof err.message === 'string' ? err.message : String(raw);
-  return { status, reason, message, retryAfterMs: retryAfter((err.response as { headers?: unknown } | undefined)?.headers) };
+  const message =
+    typeof body?.message === 'string' ? body.message : typeof err.message === 'string' ? err.message : String(raw);
+  return {
+    status,
+    reason,
+    message,
+    retryAfterMs: retryAfter((err.response as { headers?: unknown } | undefined)?.headers),
+  };
 }
 
 /** Maps any failure of a GCP call (SDK, REST or metadata) to a typed CloudError. Typed errors pass through unchanged. */
 export function mapGcpError(raw: unknown, operation: string): CloudError {
   if (CloudError.isCloud(raw)) return raw;
-  if (IpamError.is(raw)) return new InvalidCloudRequestError({ provider: PROVIDER, operation, cloudCode: raw.code, message: raw.message, cause: raw });
+  if (IpamError.is(raw))
+    return new InvalidCloudRequestError({
+      provider: PROVIDER,
+      operation,
+      cloudCode: raw.code,
+      message: raw.message,
+      cause: raw,
+    });
   const err = (raw ?? {}) as Record<string, unknown>;
   const p = parse(raw);
   const init = (cloudCode: string): CloudErrorInit => ({
@@ -125,7 +161,8 @@ export function mapGcpError(raw: unknown, operation: string): CloudError {
   }
   const reason = p.reason;
   if (/^IP_SPACE_EXHAUSTED/.test(reason)) return new SubnetFullError(init(reason));
-  if (p.status === 429 || /ratelimitexceeded|rate_limit_exceeded|resource_exhausted/i.test(reason)) return new ThrottledError(init(reason || 'rateLimitExceeded'));
+  if (p.status === 429 || /ratelimitexceeded|rate_limit_exceeded|resource_exhausted/i.test(reason))
+    return new ThrottledError(init(reason || 'rateLimitExceeded'));
   if (p.status === 412) return new ConflictError(init(reason || 'conditionNotMet'));
   if (reason === 'resourceNotReady' || p.status === 409) return new ConflictError(init(reason || 'conflict'));
   if (p.status === 401 || p.status === 403) return new UnauthorizedError(init(reason || String(p.status)));
@@ -151,12 +188,18 @@ export function operationError(op: OperationLike, operation: string): CloudError
   const first = op.error?.errors?.[0];
   if (!first) return undefined;
   const code = first.code ?? 'UNKNOWN';
-  const init: CloudErrorInit = { provider: PROVIDER, operation, cloudCode: code, message: `operation ${op.name ?? '?'} failed: ${first.message ?? code}` };
+  const init: CloudErrorInit = {
+    provider: PROVIDER,
+    operation,
+    cloudCode: code,
+    message: `operation ${op.name ?? '?'} failed: ${first.message ?? code}`,
+  };
   if (/^IP_SPACE_EXHAUSTED/.test(code)) return new SubnetFullError(init);
   if (code === 'RATE_LIMIT_EXCEEDED') return new ThrottledError(init);
   if (code === 'QUOTA_EXCEEDED') return new IpLimitError(init);
   if (code === 'CONDITION_NOT_MET' || code === 'RESOURCE_NOT_READY') return new ConflictError(init);
   if (code === 'RESOURCE_NOT_FOUND') return new CloudNotFoundError(init);
-  if (code === 'INTERNAL_ERROR' || code === 'SERVICE_UNAVAILABLE' || (op.httpErrorStatusCode ?? 0) >= 500) return new CloudUnavailableError(init);
+  if (code === 'INTERNAL_ERROR' || code === 'SERVICE_UNAVAILABLE' || (op.httpErrorStatusCode ?? 0) >= 500)
+    return new CloudUnavailableError(init);
   return new InvalidCloudRequestError(init);
 }

@@ -26,8 +26,7 @@ export type Ec2Hypervisor = 'nitro' | 'xen' | null;
  * source has identical cards (p4d.24xlarge: 4 × 15), which the generator checks.
  */
 export type Ec2LimitsRow =
-  | [number, number, number, Ec2Hypervisor, boolean]
-  | [number, number, number, Ec2Hypervisor, boolean, number];
+  [number, number, number, Ec2Hypervisor, boolean] | [number, number, number, Ec2Hypervisor, boolean, number];
 
 export interface Ec2LimitsFile {
   source: string;

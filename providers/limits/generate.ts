@@ -77,7 +77,9 @@ export function toRow(name: string, t: SourceType): Ec2LimitsRow {
 /** Serialises the table with one type per line (JSON.stringify would give one value per line). */
 export function render(file: Ec2LimitsFile): string {
   const names = Object.keys(file.types).sort();
-  const lines = names.map((n, i) => `    ${JSON.stringify(n)}: ${JSON.stringify(file.types[n])}${i < names.length - 1 ? ',' : ''}`);
+  const lines = names.map(
+    (n, i) => `    ${JSON.stringify(n)}: ${JSON.stringify(file.types[n])}${i < names.length - 1 ? ',' : ''}`,
+  );
   return [
     '{',
     `  "source": ${JSON.stringify(file.source)},`,
@@ -108,7 +110,8 @@ function main(): void {
     }
   }
   const count = Object.keys(types).length;
-  if (typeof src.count === 'number' && src.count !== count) fail(`${input}: header says ${src.count} types, found ${count}`);
+  if (typeof src.count === 'number' && src.count !== count)
+    fail(`${input}: header says ${src.count} types, found ${count}`);
   const file: Ec2LimitsFile = {
     source: `${src.source} (via providers/limits/generate.ts; maxInterfaces = default network card)`,
     columns: [...EC2_LIMIT_COLUMNS],

@@ -81,7 +81,12 @@ export class SimCloud {
   private rev = 0;
 
   constructor(opts: SimCloudOptions = {}) {
-    this.store = new SimStore(opts.seed ?? 1, new SimErrorFactory(opts.provider, opts.errorCodes), opts.clock ?? ZERO_CLOCK, opts.subnetReserved);
+    this.store = new SimStore(
+      opts.seed ?? 1,
+      new SimErrorFactory(opts.provider, opts.errorCodes),
+      opts.clock ?? ZERO_CLOCK,
+      opts.subnetReserved,
+    );
   }
 
   /** Increases by one on every successful mutation; lets a caller skip saving an unchanged cloud. */
@@ -164,7 +169,9 @@ export class SimCloud {
   /** Secondary ranges of one subnet (or of all), by subnet then name. */
   describeSecondaryRanges(subnetId?: string): SimSecondaryRange[] {
     if (subnetId !== undefined) return this.store.rangesOf(this.store.subnet(subnetId, 'DescribeSubnets').id).map(copy);
-    return [...this.store.secondaryRanges.values()].sort((a, b) => (a.subnetId + a.name < b.subnetId + b.name ? -1 : 1)).map(copy);
+    return [...this.store.secondaryRanges.values()]
+      .sort((a, b) => (a.subnetId + a.name < b.subnetId + b.name ? -1 : 1))
+      .map(copy);
   }
 
   /** The secondary range holding an address or CIDR, if any. */
@@ -209,7 +216,9 @@ export class SimCloud {
   }
 
   describeReservations(subnetId?: string): SimReservation[] {
-    return [...this.store.reservations.values()].filter((r) => subnetId === undefined || r.subnetId === subnetId).map(copy);
+    return [...this.store.reservations.values()]
+      .filter((r) => subnetId === undefined || r.subnetId === subnetId)
+      .map(copy);
   }
 
   // ---- interfaces ---------------------------------------------------------
@@ -365,7 +374,8 @@ export class SimCloud {
   // ---- persistence ----------------------------------------------------------
 
   toJSON(): SimCloudState {
-    const sortById = <T extends { id: string }>(m: Map<string, T>): T[] => [...m.values()].sort((a, b) => (a.id < b.id ? -1 : 1)).map(copy);
+    const sortById = <T extends { id: string }>(m: Map<string, T>): T[] =>
+      [...m.values()].sort((a, b) => (a.id < b.id ? -1 : 1)).map(copy);
     return {
       version: SIM_STATE_VERSION,
       prngState: this.store.prng.state,

@@ -64,7 +64,8 @@ export function atomically<T>(fn: (claims: Claims) => T): T {
 }
 
 function checkCount(store: SimStore, count: number, op: string): void {
-  if (!Number.isInteger(count) || count < 1) throw store.fail('invalidParameter', op, `count must be a positive integer, got ${count}`);
+  if (!Number.isInteger(count) || count < 1)
+    throw store.fail('invalidParameter', op, `count must be a positive integer, got ${count}`);
 }
 
 function sortAddrs(list: string[]): string[] {
@@ -87,18 +88,33 @@ export function checkAddressLimit(
   if (!limits) return;
   const total = 1 + nic.privateIps.length + nic.prefixes.length + adding;
   if (total > limits.ipv4PerInterface) {
-    throw store.fail('addressLimit', op, `Number of private addresses will exceed limit (${total} > ${limits.ipv4PerInterface} for ${limits.instanceType}).`);
+    throw store.fail(
+      'addressLimit',
+      op,
+      `Number of private addresses will exceed limit (${total} > ${limits.ipv4PerInterface} for ${limits.instanceType}).`,
+    );
   }
 }
 
 /** Takes secondary IPs for `nic` (undefined while creating); returns those newly taken. */
-function claimIps(store: SimStore, subnet: SimSubnet, nic: SimInterface | undefined, req: IpRequest, op: string, claims: Claims): string[] {
+function claimIps(
+  store: SimStore,
+  subnet: SimSubnet,
+  nic: SimInterface | undefined,
+  req: IpRequest,
+  op: string,
+  claims: Claims,
+): string[] {
   const sp = store.space(subnet.id, op);
   if ('count' in req) {
     checkCount(store, req.count, op);
     const offsets = sp.chooseRandomIps(req.count, store.prng);
     if (!offsets) {
-      throw store.fail('subnetFull', op, `The specified subnet does not have enough free addresses to satisfy the request (${subnet.id}: asked ${req.count}).`);
+      throw store.fail(
+        'subnetFull',
+        op,
+        `The specified subnet does not have enough free addresses to satisfy the request (${subnet.id}: asked ${req.count}).`,
+      );
     }
     for (const o of offsets) claims.take(sp, o, 1);
     return offsets.map((o) => sp.ipAt(o));
@@ -110,7 +126,12 @@ function claimIps(store: SimStore, subnet: SimSubnet, nic: SimInterface | undefi
     if (!ip) throw store.fail('invalidParameter', op, `Invalid IPv4 address: ${raw}`);
     if (own.has(ip)) continue;
     const r = sp.rangeOf(parseBlock(ip)!);
-    if (!r) throw store.fail('invalidParameter', op, `Address ${ip} does not fall within the subnet's address range (${subnet.cidr})`);
+    if (!r)
+      throw store.fail(
+        'invalidParameter',
+        op,
+        `Address ${ip} does not fall within the subnet's address range (${subnet.cidr})`,
+      );
     if (sp.isCloudReserved(r.start)) throw store.fail('invalidParameter', op, `Address ${ip} is reserved by the cloud`);
     if (!sp.isFree(r.start, 1)) throw store.fail('addressInUse', op, `Address ${ip} is in use`);
     claims.take(sp, r.start, 1);
@@ -137,9 +158,17 @@ function claimPrefixes(
     if (!offsets) {
       // Too few addresses at all is "subnet full"; enough addresses but no aligned block is fragmentation.
       if (sp.freeCount() < req.count * size) {
-        throw store.fail('subnetFull', op, `The specified subnet does not have enough free addresses to satisfy the request (${subnet.id}: asked ${req.count} /${prefixLength}).`);
+        throw store.fail(
+          'subnetFull',
+          op,
+          `The specified subnet does not have enough free addresses to satisfy the request (${subnet.id}: asked ${req.count} /${prefixLength}).`,
+        );
       }
-      throw store.fail('noPrefixBlock', op, `The specified subnet does not have enough free cidr blocks to satisfy the request (${subnet.id}: asked ${req.count} /${prefixLength}, ${sp.countFreeBlocks(prefixLength)} free).`);
+      throw store.fail(
+        'noPrefixBlock',
+        op,
+        `The specified subnet does not have enough free cidr blocks to satisfy the request (${subnet.id}: asked ${req.count} /${prefixLength}, ${sp.countFreeBlocks(prefixLength)} free).`,
+      );
     }
     for (const o of offsets) claims.take(sp, o, size);
     return offsets.map((o) => sp.cidrAt(o, prefixLength));
@@ -150,12 +179,19 @@ function claimPrefixes(
     const cidr = canonicalCidr(raw);
     const b = cidr ? parseBlock(cidr) : undefined;
     if (!cidr || !b) throw store.fail('invalidParameter', op, `Invalid prefix (must be an aligned IPv4 CIDR): ${raw}`);
-    if (b.prefixLength !== prefixLength) throw store.fail('invalidParameter', op, `Prefix ${cidr} must be a /${prefixLength}`);
+    if (b.prefixLength !== prefixLength)
+      throw store.fail('invalidParameter', op, `Prefix ${cidr} must be a /${prefixLength}`);
     if (own.has(cidr)) continue;
     const r = sp.rangeOf(b);
-    if (!r) throw store.fail('invalidParameter', op, `Prefix ${cidr} does not fall within the subnet's address range (${subnet.cidr})`);
+    if (!r)
+      throw store.fail(
+        'invalidParameter',
+        op,
+        `Prefix ${cidr} does not fall within the subnet's address range (${subnet.cidr})`,
+      );
     for (let i = r.start; i < r.start + r.size; i++) {
-      if (sp.isCloudReserved(i)) throw store.fail('invalidParameter', op, `Prefix ${cidr} contains an address reserved by the cloud`);
+      if (sp.isCloudReserved(i))
+        throw store.fail('invalidParameter', op, `Prefix ${cidr} contains an address reserved by the cloud`);
     }
     if (!sp.isFree(r.start, r.size)) throw store.fail('addressInUse', op, `Prefix ${cidr} overlaps addresses in use`);
     claims.take(sp, r.start, r.size);
@@ -175,12 +211,19 @@ export function createInterface(store: SimStore, opts: CreateInterfaceOptions): 
       [primaryIp] = claimIps(store, subnet, undefined, { ips: [opts.primaryIp] }, op, claims) as [string];
     } else {
       const offsets = sp.chooseRandomIps(1, store.prng);
-      if (!offsets) throw store.fail('subnetFull', op, `The specified subnet does not have enough free addresses to satisfy the request (${subnet.id}).`);
+      if (!offsets)
+        throw store.fail(
+          'subnetFull',
+          op,
+          `The specified subnet does not have enough free addresses to satisfy the request (${subnet.id}).`,
+        );
       claims.take(sp, offsets[0]!, 1);
       primaryIp = sp.ipAt(offsets[0]!);
     }
     const privateIps = opts.secondaryIps ? claimIps(store, subnet, undefined, opts.secondaryIps, op, claims) : [];
-    const prefixes = opts.prefixes ? claimPrefixes(store, subnet, undefined, opts.prefixes, DEFAULT_PREFIX_LENGTH, op, claims) : [];
+    const prefixes = opts.prefixes
+      ? claimPrefixes(store, subnet, undefined, opts.prefixes, DEFAULT_PREFIX_LENGTH, op, claims)
+      : [];
     const nic: SimInterface = {
       id: store.newId('eni'),
       mac: store.newMac(),
@@ -234,9 +277,15 @@ export function assignPrivateIps(store: SimStore, nicId: string, req: IpRequest)
   const op = 'AssignPrivateIpAddresses';
   const nic = store.nic(nicId, op);
   const limits = attachedLimits(store, nic, op);
-  if (limits && !limits.supportsIps) throw store.fail('invalidParameter', op, `Instance type ${limits.instanceType} does not support secondary addresses`);
+  if (limits && !limits.supportsIps)
+    throw store.fail(
+      'invalidParameter',
+      op,
+      `Instance type ${limits.instanceType} does not support secondary addresses`,
+    );
   const own = new Set([nic.primaryIp, ...nic.privateIps]);
-  const adding = 'count' in req ? req.count : new Set(req.ips.map((ip) => canonicalIp(ip) ?? ip).filter((ip) => !own.has(ip))).size;
+  const adding =
+    'count' in req ? req.count : new Set(req.ips.map((ip) => canonicalIp(ip) ?? ip).filter((ip) => !own.has(ip))).size;
   checkAddressLimit(store, nic, limits, adding, op);
   const added = atomically((claims) => claimIps(store, store.subnet(nic.subnetId, op), nic, req, op, claims));
   nic.privateIps = sortAddrs([...nic.privateIps, ...added]);
@@ -248,12 +297,18 @@ export function assignPrefixes(store: SimStore, nicId: string, req: PrefixReques
   const op = 'AssignPrivateIpAddresses';
   const nic = store.nic(nicId, op);
   const limits = attachedLimits(store, nic, op);
-  if (limits && !limits.supportsPrefixes) throw store.fail('invalidParameter', op, `Instance type ${limits.instanceType} does not support prefix delegation`);
+  if (limits && !limits.supportsPrefixes)
+    throw store.fail('invalidParameter', op, `Instance type ${limits.instanceType} does not support prefix delegation`);
   const own = new Set(nic.prefixes);
-  const adding = 'count' in req ? req.count : new Set(req.prefixes.map((p) => canonicalCidr(p) ?? p).filter((p) => !own.has(p))).size;
+  const adding =
+    'count' in req
+      ? req.count
+      : new Set(req.prefixes.map((p) => canonicalCidr(p) ?? p).filter((p) => !own.has(p))).size;
   checkAddressLimit(store, nic, limits, adding, op);
   const prefixLength = limits?.prefixLength ?? DEFAULT_PREFIX_LENGTH;
-  const added = atomically((claims) => claimPrefixes(store, store.subnet(nic.subnetId, op), nic, req, prefixLength, op, claims));
+  const added = atomically((claims) =>
+    claimPrefixes(store, store.subnet(nic.subnetId, op), nic, req, prefixLength, op, claims),
+  );
   nic.prefixes = sortAddrs([...nic.prefixes, ...added]);
   return added;
 }
@@ -266,8 +321,14 @@ export function unassignPrivateIps(store: SimStore, nicId: string, ips: string[]
   for (const raw of ips) {
     const ip = canonicalIp(raw);
     if (!ip) throw store.fail('invalidParameter', op, `Invalid IPv4 address: ${raw}`);
-    if (ip === nic.primaryIp) throw store.fail('invalidParameter', op, `The primary address ${ip} of ${nic.id} cannot be unassigned`);
-    if (!nic.privateIps.includes(ip)) throw store.fail('invalidParameter', op, `Some of the specified addresses are not assigned to interface ${nic.id}: ${ip}`);
+    if (ip === nic.primaryIp)
+      throw store.fail('invalidParameter', op, `The primary address ${ip} of ${nic.id} cannot be unassigned`);
+    if (!nic.privateIps.includes(ip))
+      throw store.fail(
+        'invalidParameter',
+        op,
+        `Some of the specified addresses are not assigned to interface ${nic.id}: ${ip}`,
+      );
     drop.add(ip);
   }
   const sp = store.space(nic.subnetId, op);
@@ -283,7 +344,12 @@ export function unassignPrefixes(store: SimStore, nicId: string, prefixes: strin
   for (const raw of prefixes) {
     const cidr = canonicalCidr(raw);
     if (!cidr) throw store.fail('invalidParameter', op, `Invalid prefix: ${raw}`);
-    if (!nic.prefixes.includes(cidr)) throw store.fail('invalidParameter', op, `Some of the specified prefixes are not assigned to interface ${nic.id}: ${cidr}`);
+    if (!nic.prefixes.includes(cidr))
+      throw store.fail(
+        'invalidParameter',
+        op,
+        `Some of the specified prefixes are not assigned to interface ${nic.id}: ${cidr}`,
+      );
     drop.add(cidr);
   }
   for (const cidr of drop) {

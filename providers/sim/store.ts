@@ -135,7 +135,9 @@ export class SimStore {
 
   /** Secondary ranges of a subnet, by name. */
   rangesOf(subnetId: string): SimSecondaryRange[] {
-    return [...this.secondaryRanges.values()].filter((r) => r.subnetId === subnetId).sort((a, b) => (a.name < b.name ? -1 : 1));
+    return [...this.secondaryRanges.values()]
+      .filter((r) => r.subnetId === subnetId)
+      .sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
   /**
@@ -143,7 +145,10 @@ export class SimStore {
    * the interface's subnet when the prefix lies there, else the secondary
    * range of that subnet that contains it. Undefined when neither does.
    */
-  prefixSpace(nic: Pick<SimInterface, 'subnetId'>, cidr: string): { space: SubnetSpace; start: number; size: number; rangeId?: string } | undefined {
+  prefixSpace(
+    nic: Pick<SimInterface, 'subnetId'>,
+    cidr: string,
+  ): { space: SubnetSpace; start: number; size: number; rangeId?: string } | undefined {
     const b = parseBlock(cidr);
     if (!b) return undefined;
     const own = this.spaces.get(nic.subnetId)?.rangeOf(b);
@@ -160,13 +165,15 @@ export class SimStore {
   rebuildSpaces(): void {
     this.spaces.clear();
     for (const s of this.subnets.values()) this.spaces.set(s.id, new SubnetSpace(s.cidr, this.subnetReserved));
-    for (const r of this.secondaryRanges.values()) this.spaces.set(r.id, new SubnetSpace(r.cidr, { first: 0, last: 0 }));
+    for (const r of this.secondaryRanges.values())
+      this.spaces.set(r.id, new SubnetSpace(r.cidr, { first: 0, last: 0 }));
     const claim = (subnetId: string, cidr: string, what: string): void => {
       const sp = this.spaces.get(subnetId);
       const b = parseBlock(cidr);
       const r = sp && b ? sp.rangeOf(b) : undefined;
       if (!sp || !r) throw new CheckpointError(`sim state: ${what} ${cidr} is outside subnet ${subnetId}`);
-      if (!sp.isFree(r.start, r.size)) throw new CheckpointError(`sim state: ${what} ${cidr} overlaps another allocation`);
+      if (!sp.isFree(r.start, r.size))
+        throw new CheckpointError(`sim state: ${what} ${cidr} overlaps another allocation`);
       sp.take(r.start, r.size);
     };
     for (const r of this.reservations.values()) {
@@ -185,7 +192,10 @@ export class SimStore {
       for (const ip of n.privateIps) claim(n.subnetId, ip, `interface ${n.id} address`);
       for (const p of n.prefixes) {
         const at = this.prefixSpace(n, p);
-        if (!at) throw new CheckpointError(`sim state: interface ${n.id} prefix ${p} is outside subnet ${n.subnetId} and its secondary ranges`);
+        if (!at)
+          throw new CheckpointError(
+            `sim state: interface ${n.id} prefix ${p} is outside subnet ${n.subnetId} and its secondary ranges`,
+          );
         claim(at.rangeId ?? n.subnetId, p, `interface ${n.id} prefix`);
       }
     }

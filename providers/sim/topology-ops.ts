@@ -34,7 +34,11 @@ export interface ReserveOptions {
 function checkNetwork(store: SimStore, cidr: string, op: string): string {
   const b = parseBlock(cidr);
   if (!b || b.prefixLength < MIN_PREFIX || b.prefixLength > MAX_PREFIX) {
-    throw store.fail('invalidParameter', op, `The CIDR '${cidr}' is invalid (want an IPv4 network from /${MIN_PREFIX} to /${MAX_PREFIX})`);
+    throw store.fail(
+      'invalidParameter',
+      op,
+      `The CIDR '${cidr}' is invalid (want an IPv4 network from /${MIN_PREFIX} to /${MAX_PREFIX})`,
+    );
   }
   return canonicalCidr(cidr)!;
 }
@@ -48,20 +52,33 @@ export function createVpc(store: SimStore, opts: { cidr: string; tags?: Tags }):
 }
 
 /** A subnet must lie inside one of its VPC's CIDRs and overlap no other subnet of that VPC. */
-export function createSubnet(store: SimStore, opts: { vpcId: string; cidr: string; zone: string; tags?: Tags }): SimSubnet {
+export function createSubnet(
+  store: SimStore,
+  opts: { vpcId: string; cidr: string; zone: string; tags?: Tags },
+): SimSubnet {
   const op = 'CreateSubnet';
   const vpc = store.vpc(opts.vpcId, op);
   const cidr = checkNetwork(store, opts.cidr, op);
   const b = parseBlock(cidr)!;
   if (!vpc.cidrs.some((c) => blockContains(parseBlock(c)!, b))) {
-    throw store.fail('invalidParameter', op, `The CIDR '${cidr}' is invalid for VPC ${vpc.id} (${vpc.cidrs.join(', ')})`);
+    throw store.fail(
+      'invalidParameter',
+      op,
+      `The CIDR '${cidr}' is invalid for VPC ${vpc.id} (${vpc.cidrs.join(', ')})`,
+    );
   }
   for (const s of store.subnets.values()) {
     if (s.vpcId === vpc.id && blocksOverlap(parseBlock(s.cidr)!, b)) {
       throw store.fail('invalidParameter', op, `The CIDR '${cidr}' conflicts with another subnet (${s.id} ${s.cidr})`);
     }
   }
-  const subnet: SimSubnet = { id: store.newId('subnet'), vpcId: vpc.id, cidr, zone: opts.zone, tags: { ...(opts.tags ?? {}) } };
+  const subnet: SimSubnet = {
+    id: store.newId('subnet'),
+    vpcId: vpc.id,
+    cidr,
+    zone: opts.zone,
+    tags: { ...(opts.tags ?? {}) },
+  };
   store.subnets.set(subnet.id, subnet);
   store.rebuildSpaces();
   return subnet;
@@ -72,9 +89,14 @@ export function createInstance(store: SimStore, opts: CreateInstanceOptions): Si
   const op = 'RunInstances';
   const subnet = store.subnet(opts.subnetId, op);
   const vpc = store.vpc(subnet.vpcId, op);
-  if (!store.limitsOf(opts.instanceType)) throw store.fail('invalidInstanceType', op, `The instance type '${opts.instanceType}' is not known`);
+  if (!store.limitsOf(opts.instanceType))
+    throw store.fail('invalidInstanceType', op, `The instance type '${opts.instanceType}' is not known`);
   const securityGroups = opts.securityGroups ?? [vpc.defaultSecurityGroup];
-  const createOpts: CreateInterfaceOptions = { subnetId: subnet.id, securityGroups, description: 'Primary network interface' };
+  const createOpts: CreateInterfaceOptions = {
+    subnetId: subnet.id,
+    securityGroups,
+    description: 'Primary network interface',
+  };
   if (opts.primaryIp !== undefined) createOpts.primaryIp = opts.primaryIp;
   const nic = createInterface(store, createOpts);
   const inst: SimInstance = {
@@ -89,7 +111,13 @@ export function createInstance(store: SimStore, opts: CreateInstanceOptions): Si
     launchedAt: store.now(),
   };
   store.instances.set(inst.id, inst);
-  nic.attachment = { id: store.newId('eni-attach'), instanceId: inst.id, deviceIndex: 0, deleteOnTermination: true, attachedAt: store.now() };
+  nic.attachment = {
+    id: store.newId('eni-attach'),
+    instanceId: inst.id,
+    deviceIndex: 0,
+    deleteOnTermination: true,
+    attachedAt: store.now(),
+  };
   nic.status = 'in-use';
   return inst;
 }
@@ -119,19 +147,35 @@ export function terminateInstance(store: SimStore, instanceId: string): void {
  * (it becomes used); `explicit` and `prefix` ranges may cover addresses in
  * use and only steer automatic choice.
  */
-export function reserveCidr(store: SimStore, subnetId: string, cidr: string, opts: ReserveOptions = {}): SimReservation {
+export function reserveCidr(
+  store: SimStore,
+  subnetId: string,
+  cidr: string,
+  opts: ReserveOptions = {},
+): SimReservation {
   const op = 'CreateSubnetCidrReservation';
   const subnet = store.subnet(subnetId, op);
   const canon = canonicalCidr(cidr);
   const b = canon ? parseBlock(canon) : undefined;
   const sp = store.space(subnet.id, op);
   const range = b ? sp.rangeOf(b) : undefined;
-  if (!canon || !range) throw store.fail('invalidParameter', op, `The CIDR '${cidr}' is not an aligned block of subnet ${subnet.id} (${subnet.cidr})`);
+  if (!canon || !range)
+    throw store.fail(
+      'invalidParameter',
+      op,
+      `The CIDR '${cidr}' is not an aligned block of subnet ${subnet.id} (${subnet.cidr})`,
+    );
   const type = opts.type ?? 'blocked';
   if (type === 'blocked' && !sp.isFree(range.start, range.size)) {
     throw store.fail('addressInUse', op, `The CIDR '${canon}' overlaps addresses in use or reserved by the cloud`);
   }
-  const r: SimReservation = { id: store.newId('scr'), subnetId: subnet.id, cidr: canon, type, description: opts.description ?? '' };
+  const r: SimReservation = {
+    id: store.newId('scr'),
+    subnetId: subnet.id,
+    cidr: canon,
+    type,
+    description: opts.description ?? '',
+  };
   store.reservations.set(r.id, r);
   if (type === 'blocked') sp.take(range.start, range.size);
   else sp.mark(range.start, range.size, type);
@@ -140,7 +184,11 @@ export function reserveCidr(store: SimStore, subnetId: string, cidr: string, opt
 
 export function releaseReservation(store: SimStore, reservationId: string): void {
   if (!store.reservations.has(reservationId)) {
-    throw store.fail('reservationNotFound', 'DeleteSubnetCidrReservation', `The subnet CIDR reservation '${reservationId}' does not exist`);
+    throw store.fail(
+      'reservationNotFound',
+      'DeleteSubnetCidrReservation',
+      `The subnet CIDR reservation '${reservationId}' does not exist`,
+    );
   }
   store.reservations.delete(reservationId);
   // Rebuilding (rather than unmarking) keeps overlapping reservations right.
@@ -151,7 +199,8 @@ export function releaseReservation(store: SimStore, reservationId: string): void
 export function occupyRandom(store: SimStore, subnetId: string, count: number, description: string): SimReservation[] {
   const op = 'CreateSubnetCidrReservation';
   const sp = store.space(store.subnet(subnetId, op).id, op);
-  if (!Number.isInteger(count) || count < 0) throw store.fail('invalidParameter', op, `count must be a non-negative integer, got ${count}`);
+  if (!Number.isInteger(count) || count < 0)
+    throw store.fail('invalidParameter', op, `count must be a non-negative integer, got ${count}`);
   const offsets = sp.chooseRandomIps(count, store.prng);
   if (!offsets) throw store.fail('subnetFull', op, `Subnet ${subnetId} has fewer than ${count} free addresses`);
   return offsets.map((o) => reserveCidr(store, subnetId, `${sp.ipAt(o)}/32`, { type: 'blocked', description }));

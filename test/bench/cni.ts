@@ -63,7 +63,10 @@ interface StartupRow {
  * children's user+system CPU time, which stays meaningful on a busy machine.
  * Falls back to the wall-clock loop when hyperfine is not installed.
  */
-async function startupTable(rows: Array<{ label: string; cmd: PluginCommand; env: Record<string, string> }>, stdinFile: string): Promise<StartupRow[]> {
+async function startupTable(
+  rows: Array<{ label: string; cmd: PluginCommand; env: Record<string, string> }>,
+  stdinFile: string,
+): Promise<StartupRow[]> {
   const hasHyperfine = (() => {
     try {
       execFileSync('hyperfine', ['--version'], { stdio: 'ignore' });
@@ -82,8 +85,12 @@ async function startupTable(rows: Array<{ label: string; cmd: PluginCommand; env
     const json = `${stdinFile}.${out.length}.json`;
     const envArgs = Object.entries(r.env).map(([k, v]) => `${k}=${v}`);
     const command = ['env', '-i', 'PATH=/usr/bin:/bin', ...envArgs, ...r.cmd].join(' ') + ` < ${stdinFile}`;
-    execFileSync('hyperfine', ['-w', '3', '-r', '40', '--style', 'none', '--export-json', json, command], { stdio: 'ignore' });
-    const res = (JSON.parse(fs.readFileSync(json, 'utf8')) as { results: Array<{ median: number; user: number; system: number }> }).results[0]!;
+    execFileSync('hyperfine', ['-w', '3', '-r', '40', '--style', 'none', '--export-json', json, command], {
+      stdio: 'ignore',
+    });
+    const res = (
+      JSON.parse(fs.readFileSync(json, 'utf8')) as { results: Array<{ median: number; user: number; system: number }> }
+    ).results[0]!;
     out.push({ label: r.label, median: res.median * 1000, cpu: (res.user + res.system) * 1000 });
   }
   return out;
@@ -109,14 +116,25 @@ async function main(): Promise<void> {
     VPC_IPAM_LOG_LEVEL: 'warn',
   });
   const ours = new ChainRunner(
-    { cniVersion: '1.1.0', name: 'vpc-net', plugins: [{ type: 'vpc-ipam', ipamdSocket: ipamd.socket, mtu: 9001, logLevel: 'warn' }] },
+    {
+      cniVersion: '1.1.0',
+      name: 'vpc-net',
+      plugins: [{ type: 'vpc-ipam', ipamdSocket: ipamd.socket, mtu: 9001, logLevel: 'warn' }],
+    },
     () => sea,
   );
   const ptp = new ChainRunner(
     {
       cniVersion: '1.0.0',
       name: 'bench-ptp',
-      plugins: [{ type: 'ptp', mtu: 9001, ipMasq: false, ipam: { type: 'host-local', subnet: '198.19.0.0/16', dataDir, routes: [{ dst: '0.0.0.0/0' }] } }],
+      plugins: [
+        {
+          type: 'ptp',
+          mtu: 9001,
+          ipMasq: false,
+          ipam: { type: 'host-local', subnet: '198.19.0.0/16', dataDir, routes: [{ dst: '0.0.0.0/0' }] },
+        },
+      ],
     },
     (type) => [`/usr/lib/cni/${type}`],
   );
@@ -150,21 +168,38 @@ async function main(): Promise<void> {
 
     const stdinFile = path.join(dataDir, 'version.json');
     fs.writeFileSync(stdinFile, '{"cniVersion":"1.1.0"}');
-    const dirty = { NODE_OPTIONS: '--max-old-space-size=64', NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/ca-certificates.crt' };
+    const dirty = {
+      NODE_OPTIONS: '--max-old-space-size=64',
+      NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/ca-certificates.crt',
+    };
     const startup = await startupTable(
       [
         { label: 'vpc-ipam single executable, clean env', cmd: sea, env: { CNI_COMMAND: 'VERSION' } },
-        { label: 'vpc-ipam single executable, NODE_OPTIONS + NODE_EXTRA_CA_CERTS set', cmd: sea, env: { CNI_COMMAND: 'VERSION', ...dirty } },
+        {
+          label: 'vpc-ipam single executable, NODE_OPTIONS + NODE_EXTRA_CA_CERTS set',
+          cmd: sea,
+          env: { CNI_COMMAND: 'VERSION', ...dirty },
+        },
         { label: '`node vpc-ipam.cjs` (plain Node), clean env', cmd: bundle, env: { CNI_COMMAND: 'VERSION' } },
-        { label: '`node vpc-ipam.cjs` (plain Node), NODE_OPTIONS + NODE_EXTRA_CA_CERTS set', cmd: bundle, env: { CNI_COMMAND: 'VERSION', ...dirty } },
+        {
+          label: '`node vpc-ipam.cjs` (plain Node), NODE_OPTIONS + NODE_EXTRA_CA_CERTS set',
+          cmd: bundle,
+          env: { CNI_COMMAND: 'VERSION', ...dirty },
+        },
         { label: 'Go ptp', cmd: ['/usr/lib/cni/ptp'], env: { CNI_COMMAND: 'VERSION' } },
       ],
       stdinFile,
     );
     const ruleCost = ruleCostSection(measureRuleCost());
     const load = os.loadavg()[0]!.toFixed(1);
-    const s = { oursAdd: stats(t.oursAdd!), oursDel: stats(t.oursDel!), ptpAdd: stats(t.ptpAdd!), ptpDel: stats(t.ptpDel!) };
-    const ratio = (a: Stats, b: Stats) => `${(a.median / b.median).toFixed(2)}× median, ${(a.p99 / b.p99).toFixed(2)}× p99`;
+    const s = {
+      oursAdd: stats(t.oursAdd!),
+      oursDel: stats(t.oursDel!),
+      ptpAdd: stats(t.ptpAdd!),
+      ptpDel: stats(t.ptpDel!),
+    };
+    const ratio = (a: Stats, b: Stats) =>
+      `${(a.median / b.median).toFixed(2)}× median, ${(a.p99 / b.p99).toFixed(2)}× p99`;
     const lines = [
       START,
       `### CNI plugin: ADD/DEL latency (\`npm run bench:cni\`)`,
@@ -214,7 +249,8 @@ function writeSection(section: string): void {
   const old = fs.existsSync(DOC) ? fs.readFileSync(DOC, 'utf8') : '# Benchmarks\n';
   const a = old.indexOf(START);
   const b = old.indexOf(END);
-  const next = a >= 0 && b > a ? old.slice(0, a) + section + old.slice(b + END.length) : `${old.trimEnd()}\n\n${section}\n`;
+  const next =
+    a >= 0 && b > a ? old.slice(0, a) + section + old.slice(b + END.length) : `${old.trimEnd()}\n\n${section}\n`;
   fs.writeFileSync(DOC, next);
   console.log(`wrote ${path.relative(REPO, DOC)}`);
 }

@@ -46,7 +46,9 @@ const sh = (file: string, ...args: string[]): string =>
 const ruleCount = (): number => sh('ip', '-4', 'rule', 'show').split('\n').filter(Boolean).length;
 const iptablesLines = (): number => {
   try {
-    return sh('iptables-save').split('\n').filter((l) => l.startsWith('-A ')).length;
+    return sh('iptables-save')
+      .split('\n')
+      .filter((l) => l.startsWith('-A ')).length;
   } catch {
     return -1;
   }

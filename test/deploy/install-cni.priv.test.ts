@@ -29,7 +29,12 @@ function runInit(caps: string): { code: number | null; stderr: string } {
   // $1: where the host's /proc/sys/net goes; the rest: the capability-limited command.
   const inner = 'mount --bind /proc/sys/net "$1" && shift && exec "$@"';
   const args = ['-m', '--propagation', 'private', 'sh', '-c', inner, 'sh', path.join(dir, 'proc/sys/net')];
-  const env = { PATH: process.env.PATH, VPC_IPAM_CNI_SRC: src, HOST_CNI_BIN_PATH: dest, PROC_SYS: path.join(dir, 'proc/sys') };
+  const env = {
+    PATH: process.env.PATH,
+    VPC_IPAM_CNI_SRC: src,
+    HOST_CNI_BIN_PATH: dest,
+    PROC_SYS: path.join(dir, 'proc/sys'),
+  };
   const r = spawnSync('unshare', [...args, ...setpriv, '--no-new-privs', 'sh', SCRIPT], { encoding: 'utf8', env });
   return { code: r.status, stderr: r.stderr };
 }

@@ -35,9 +35,25 @@ async function model(o: Obj): Promise<{ validate(): void }> {
   return new Cls(o);
 }
 
-type Container = { name: string; securityContext?: { privileged?: boolean; allowPrivilegeEscalation?: boolean; capabilities?: { add?: string[]; drop?: string[] } }; env?: Array<{ name: string; value?: string }>; envFrom?: unknown[] };
-type PodSpec = { containers: Container[]; initContainers?: Container[]; hostNetwork?: boolean; hostPID?: boolean; hostIPC?: boolean; volumes?: Array<{ name: string; hostPath?: { path: string } }> };
-const podSpec = (o: Obj) => ((o.spec as { template: { spec: PodSpec } }).template.spec);
+type Container = {
+  name: string;
+  securityContext?: {
+    privileged?: boolean;
+    allowPrivilegeEscalation?: boolean;
+    capabilities?: { add?: string[]; drop?: string[] };
+  };
+  env?: Array<{ name: string; value?: string }>;
+  envFrom?: unknown[];
+};
+type PodSpec = {
+  containers: Container[];
+  initContainers?: Container[];
+  hostNetwork?: boolean;
+  hostPID?: boolean;
+  hostIPC?: boolean;
+  volumes?: Array<{ name: string; hostPath?: { path: string } }>;
+};
+const podSpec = (o: Obj) => (o.spec as { template: { spec: PodSpec } }).template.spec;
 
 /** Capabilities a long-running container may be given, and why (mirrors the comments in daemonset.yaml). */
 const ALLOWED_CAPS = new Set(['NET_ADMIN', 'SYS_ADMIN', 'NET_RAW']);
@@ -51,14 +67,30 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
     const kinds = objs.map((o) => `${o.kind}/${o.metadata.name}`).sort();
     expect(kinds).toEqual(
       [
-        'ClusterRole/vpc-ipam-monitor', 'ClusterRole/vpc-ipam-node', 'ClusterRoleBinding/vpc-ipam-monitor', 'ClusterRoleBinding/vpc-ipam-node',
-        'ConfigMap/vpc-ipam-config', 'ConfigMap/vpc-ipam-dashboard', 'CustomResourceDefinition/podsubnetconfigs.vpc-ipam.io',
-        'DaemonSet/vpc-ipam-node', 'Deployment/vpc-ipam-monitor', 'PrometheusRule/vpc-ipam', 'Role/vpc-ipam-monitor', 'Role/vpc-ipam-node',
-        'RoleBinding/vpc-ipam-monitor', 'RoleBinding/vpc-ipam-node', 'Service/vpc-ipam-monitor-metrics', 'Service/vpc-ipam-node-metrics',
-        'ServiceAccount/vpc-ipam-monitor', 'ServiceAccount/vpc-ipam-node', 'ServiceMonitor/vpc-ipam',
+        'ClusterRole/vpc-ipam-monitor',
+        'ClusterRole/vpc-ipam-node',
+        'ClusterRoleBinding/vpc-ipam-monitor',
+        'ClusterRoleBinding/vpc-ipam-node',
+        'ConfigMap/vpc-ipam-config',
+        'ConfigMap/vpc-ipam-dashboard',
+        'CustomResourceDefinition/podsubnetconfigs.vpc-ipam.io',
+        'DaemonSet/vpc-ipam-node',
+        'Deployment/vpc-ipam-monitor',
+        'PrometheusRule/vpc-ipam',
+        'Role/vpc-ipam-monitor',
+        'Role/vpc-ipam-node',
+        'RoleBinding/vpc-ipam-monitor',
+        'RoleBinding/vpc-ipam-node',
+        'Service/vpc-ipam-monitor-metrics',
+        'Service/vpc-ipam-node-metrics',
+        'ServiceAccount/vpc-ipam-monitor',
+        'ServiceAccount/vpc-ipam-node',
+        'ServiceMonitor/vpc-ipam',
       ].sort(),
     );
-    const namespaced = objs.filter((o) => !['ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition'].includes(o.kind));
+    const namespaced = objs.filter(
+      (o) => !['ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition'].includes(o.kind),
+    );
     expect(new Set(namespaced.map((o) => o.metadata.namespace))).toEqual(new Set(['kube-system']));
     for (const b of objs.filter((o) => o.kind.endsWith('Binding'))) {
       for (const s of b.subjects as Array<{ namespace: string }>) expect(s.namespace).toBe('kube-system');
@@ -72,7 +104,8 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
     }
     // The validators do catch mistakes: a port as a string, a misspelt probe field.
     const bad = structuredClone(find(objs, 'DaemonSet', 'vpc-ipam-node'));
-    (podSpec(bad).containers[0] as unknown as { ports: Array<{ containerPort: unknown }> }).ports[0]!.containerPort = 'metrics';
+    (podSpec(bad).containers[0] as unknown as { ports: Array<{ containerPort: unknown }> }).ports[0]!.containerPort =
+      'metrics';
     await expect(model(bad).then((m) => m.validate())).rejects.toThrow();
   });
 
@@ -102,7 +135,8 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
     expect(new Set(ds.volumes!.map((v) => v.hostPath?.path))).toEqual(
       new Set(['/run/vpc-ipam', '/etc/cni/net.d', '/opt/cni/bin', '/run/netns', '/run/xtables.lock', '/proc/sys/net']),
     );
-    const mounts = (c: Container) => (c as unknown as { volumeMounts: Array<{ name: string; readOnly?: boolean }> }).volumeMounts;
+    const mounts = (c: Container) =>
+      (c as unknown as { volumeMounts: Array<{ name: string; readOnly?: boolean }> }).volumeMounts;
     const ipamdMounts = mounts(ds.containers.find((c) => c.name === 'ipamd')!);
     expect(ipamdMounts.find((m) => m.name === 'netns')!.readOnly).toBe(true);
     expect(ipamdMounts.some((m) => m.name === 'proc-sys-net')).toBe(false);
@@ -110,12 +144,23 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
 
   it('probes hit the loopback introspection port the ConfigMap sets; settings parse', () => {
     const cm = find(objs, 'ConfigMap', 'vpc-ipam-config').data as Record<string, string>;
-    const ipamd = podSpec(find(objs, 'DaemonSet', 'vpc-ipam-node')).containers.find((c) => c.name === 'ipamd') as Container & { readinessProbe: { httpGet: { host: string; port: number; path: string } } };
-    expect(ipamd.readinessProbe.httpGet).toEqual({ host: '127.0.0.1', port: Number(cm.INTROSPECTION_BIND_ADDRESS!.split(':')[1]), path: '/readyz' });
+    const ipamd = podSpec(find(objs, 'DaemonSet', 'vpc-ipam-node')).containers.find(
+      (c) => c.name === 'ipamd',
+    ) as Container & { readinessProbe: { httpGet: { host: string; port: number; path: string } } };
+    expect(ipamd.readinessProbe.httpGet).toEqual({
+      host: '127.0.0.1',
+      port: Number(cm.INTROSPECTION_BIND_ADDRESS!.split(':')[1]),
+      path: '/readyz',
+    });
     // Readiness includes persisting; liveness does not (a restart does not fix a read-only state dir).
     const live = (ipamd as unknown as { livenessProbe: { httpGet: { host: string; path: string } } }).livenessProbe;
     expect(live.httpGet).toMatchObject({ host: '127.0.0.1', path: '/livez' });
-    const env = { ...cm, MY_NODE_NAME: 'ip-10-0-0-1.ec2.internal', MY_POD_NAME: 'vpc-ipam-node-abcde', POD_NAMESPACE: 'kube-system' };
+    const env = {
+      ...cm,
+      MY_NODE_NAME: 'ip-10-0-0-1.ec2.internal',
+      MY_POD_NAME: 'vpc-ipam-node-abcde',
+      POD_NAMESPACE: 'kube-system',
+    };
     const config = parseConfig(env);
     expect(config.provider).toBe(overlay);
     expect(parseK8sSettings(env)).toMatchObject({ confDir: '/host/etc/cni/net.d', binDir: '/host/opt/cni/bin' });
@@ -126,13 +171,33 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
 
   it('RBAC is exactly what the code calls, without wildcards', () => {
     const rules = (kind: string, name: string) =>
-      (find(objs, kind, name).rules as Array<{ apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }>).map(
-        (r) => `${r.apiGroups.join(',')}|${r.resources.join(',')}|${r.verbs.join(',')}${r.resourceNames ? `|${r.resourceNames.join(',')}` : ''}`,
+      (
+        find(objs, kind, name).rules as Array<{
+          apiGroups: string[];
+          resources: string[];
+          verbs: string[];
+          resourceNames?: string[];
+        }>
+      ).map(
+        (r) =>
+          `${r.apiGroups.join(',')}|${r.resources.join(',')}|${r.verbs.join(',')}${r.resourceNames ? `|${r.resourceNames.join(',')}` : ''}`,
       );
-    expect(rules('ClusterRole', 'vpc-ipam-node')).toEqual(['|nodes|get,patch', '|nodes/status|patch', '|pods|list,watch', `${CRD_GROUP}|${PSC_PLURAL}|get`]);
-    expect(rules('Role', 'vpc-ipam-node')).toEqual(['|events|create,patch', '|pods|get', 'apps|daemonsets|get,watch|vpc-ipam-node']);
+    expect(rules('ClusterRole', 'vpc-ipam-node')).toEqual([
+      '|nodes|get,patch',
+      '|nodes/status|patch',
+      '|pods|list,watch',
+      `${CRD_GROUP}|${PSC_PLURAL}|get`,
+    ]);
+    expect(rules('Role', 'vpc-ipam-node')).toEqual([
+      '|events|create,patch',
+      '|pods|get',
+      'apps|daemonsets|get,watch|vpc-ipam-node',
+    ]);
     expect(rules('ClusterRole', 'vpc-ipam-monitor')).toEqual(['|nodes|list']);
-    expect(rules('Role', 'vpc-ipam-monitor')).toEqual(['coordination.k8s.io|leases|create', 'coordination.k8s.io|leases|get,update|vpc-ipam-monitor']);
+    expect(rules('Role', 'vpc-ipam-monitor')).toEqual([
+      'coordination.k8s.io|leases|create',
+      'coordination.k8s.io|leases|get,update|vpc-ipam-monitor',
+    ]);
   });
 });
 
@@ -150,9 +215,13 @@ describe('cloud identities: one per workload', () => {
     expect(id('vpc-ipam-node')).toBeDefined();
     expect(id('vpc-ipam-monitor')).toBeDefined();
     expect(id('vpc-ipam-node')).not.toBe(id('vpc-ipam-monitor'));
-    for (const [kind, name] of [['DaemonSet', 'vpc-ipam-node'], ['Deployment', 'vpc-ipam-monitor']] as const) {
-      const labels = (find(rendered.azure, kind, name).spec as { template: { metadata: { labels: Record<string, string> } } })
-        .template.metadata.labels;
+    for (const [kind, name] of [
+      ['DaemonSet', 'vpc-ipam-node'],
+      ['Deployment', 'vpc-ipam-monitor'],
+    ] as const) {
+      const labels = (
+        find(rendered.azure, kind, name).spec as { template: { metadata: { labels: Record<string, string> } } }
+      ).template.metadata.labels;
       expect(labels['azure.workload.identity/use']).toBe('true');
     }
   });
@@ -163,10 +232,16 @@ describe('cloud identities: one per workload', () => {
 });
 
 describe('CRD and examples', () => {
-  const crd = find(rendered.aws, 'CustomResourceDefinition', 'podsubnetconfigs.vpc-ipam.io') as Obj & { spec: { group: string; scope: string; names: { kind: string; plural: string }; versions: Array<{ name: string }> } };
+  const crd = find(rendered.aws, 'CustomResourceDefinition', 'podsubnetconfigs.vpc-ipam.io') as Obj & {
+    spec: { group: string; scope: string; names: { kind: string; plural: string }; versions: Array<{ name: string }> };
+  };
 
   it('matches the names the daemon uses', () => {
-    expect(crd.spec).toMatchObject({ group: CRD_GROUP, scope: 'Cluster', names: { kind: PSC_KIND, plural: PSC_PLURAL } });
+    expect(crd.spec).toMatchObject({
+      group: CRD_GROUP,
+      scope: 'Cluster',
+      names: { kind: PSC_KIND, plural: PSC_PLURAL },
+    });
     expect(crd.spec.versions.map((v) => v.name)).toEqual([CRD_VERSION]);
   });
 
@@ -176,7 +251,12 @@ describe('CRD and examples', () => {
       expect(validate(ex as never), ex.metadata.name).toBeUndefined();
       expect(() => parsePodSubnetConfig(ex)).not.toThrow();
     }
-    const bad = { apiVersion: 'vpc-ipam.io/v1alpha1', kind: 'PodSubnetConfig', metadata: { name: 'x' }, spec: { subnetIds: ['a'], subnet: 'b' } };
+    const bad = {
+      apiVersion: 'vpc-ipam.io/v1alpha1',
+      kind: 'PodSubnetConfig',
+      metadata: { name: 'x' },
+      spec: { subnetIds: ['a'], subnet: 'b' },
+    };
     expect(validate(bad as never)).toBeDefined();
     expect(() => parsePodSubnetConfig(bad)).toThrow();
   });
@@ -193,19 +273,34 @@ describe('alert rules and dashboard', () => {
   });
 
   it('the dashboard queries only metrics the code exports, and covers pool and subnet headroom', () => {
-    const dash = JSON.parse(readFileSync(path.join(REPO, 'deploy/grafana/vpc-ipam.json'), 'utf8')) as { uid: string; panels: Array<{ targets?: Array<{ expr: string }> }> };
+    const dash = JSON.parse(readFileSync(path.join(REPO, 'deploy/grafana/vpc-ipam.json'), 'utf8')) as {
+      uid: string;
+      panels: Array<{ targets?: Array<{ expr: string }> }>;
+    };
     const exprs = dash.panels.flatMap((p) => p.targets ?? []).map((t) => t.expr);
-    const used = new Set(exprs.flatMap((e) => e.match(/vpc_ipam_[a-z_]+/g) ?? []).map((m) => m.replace(/_(bucket|count|sum)$/, '')));
+    const used = new Set(
+      exprs.flatMap((e) => e.match(/vpc_ipam_[a-z_]+/g) ?? []).map((m) => m.replace(/_(bucket|count|sum)$/, '')),
+    );
     const exported = new Set<string>();
     const walk = (dir: string) => {
       for (const f of readdirSync(path.join(REPO, dir), { withFileTypes: true })) {
         if (f.isDirectory()) walk(path.join(dir, f.name));
-        else if (f.name.endsWith('.ts')) for (const m of readFileSync(path.join(REPO, dir, f.name), 'utf8').matchAll(/name: '(vpc_ipam_[a-z_]+)'/g)) exported.add(m[1]!);
+        else if (f.name.endsWith('.ts'))
+          for (const m of readFileSync(path.join(REPO, dir, f.name), 'utf8').matchAll(/name: '(vpc_ipam_[a-z_]+)'/g))
+            exported.add(m[1]!);
       }
     };
     walk('ipamd');
     for (const m of used) expect(exported.has(m), m).toBe(true);
-    for (const m of ['vpc_ipam_pool_addresses', 'vpc_ipam_cloud_calls_total', 'vpc_ipam_add_latency_seconds', 'vpc_ipam_subnet_free_addresses', 'vpc_ipam_subnet_free_prefix_blocks', 'vpc_ipam_subnet_exhaustion_eta_seconds', 'vpc_ipam_pool_growth_blocked']) {
+    for (const m of [
+      'vpc_ipam_pool_addresses',
+      'vpc_ipam_cloud_calls_total',
+      'vpc_ipam_add_latency_seconds',
+      'vpc_ipam_subnet_free_addresses',
+      'vpc_ipam_subnet_free_prefix_blocks',
+      'vpc_ipam_subnet_exhaustion_eta_seconds',
+      'vpc_ipam_pool_growth_blocked',
+    ]) {
       expect(used.has(m), m).toBe(true);
     }
     const cm = find(rendered.gcp, 'ConfigMap', 'vpc-ipam-dashboard') as Obj & { data: Record<string, string> };
@@ -223,8 +318,11 @@ describe('Dockerfile', () => {
     // The runtime stage (after the last FROM) installs iptables: the daemon writes the node's SNAT rules.
     expect(df.slice(df.lastIndexOf('\nFROM '))).toMatch(/apt-get install -y --no-install-recommends iptables\b/);
     expect(df).toContain('COPY --from=build /src/dist/cni/vpc-ipam /opt/vpc-ipam/cni/vpc-ipam');
-    const ds = podSpec(find(rendered.aws, 'DaemonSet', 'vpc-ipam-node')) as PodSpec & { initContainers: Array<{ command: string[] }> };
+    const ds = podSpec(find(rendered.aws, 'DaemonSet', 'vpc-ipam-node')) as PodSpec & {
+      initContainers: Array<{ command: string[] }>;
+    };
     expect(df).toContain(`COPY deploy/scripts/install-cni.sh ${ds.initContainers[0]!.command[0]}`);
-    for (const m of df.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) for (const src of m[1]!.split(' ')) expect(existsSync(path.join(REPO, src)), src).toBe(true);
+    for (const m of df.matchAll(/^COPY (?!--from)(.+) \S+$/gm))
+      for (const src of m[1]!.split(' ')) expect(existsSync(path.join(REPO, src)), src).toBe(true);
   });
 });

@@ -101,7 +101,7 @@ describe('node admission policy (optional component)', () => {
     expect(render('aws').some((o) => o.kind === 'ValidatingAdmissionPolicy')).toBe(false);
   });
 
-  it("allows what the daemon does: our label and annotation, our condition, on its own Node", () => {
+  it('allows what the daemon does: our label and annotation, our condition, on its own Node', () => {
     const old = node();
     const published = edit(old, (n) => {
       n.metadata.labels[MAX_PODS_KEY] = '29';
@@ -123,8 +123,9 @@ describe('node admission policy (optional component)', () => {
     const old = node('node-2');
     const obj = edit(old, (n) => (n.metadata.labels[MAX_PODS_KEY] = '29'));
     expect(admit({ oldObject: old, object: obj })).toMatch(/only change the Node it runs on .*"node-1".*node-2/);
-    expect(admit({ tokenNode: null, oldObject: node(), object: edit(node(), (n) => (n.metadata.labels.x = '1')) }))
-      .toMatch(/only change the Node it runs on/);
+    expect(
+      admit({ tokenNode: null, oldObject: node(), object: edit(node(), (n) => (n.metadata.labels.x = '1')) }),
+    ).toMatch(/only change the Node it runs on/);
   });
 
   it('denies foreign labels, annotations, spec, finalizers and owners', () => {
@@ -159,7 +160,8 @@ describe('node admission policy (optional component)', () => {
     const old = node();
     const obj = edit(old, (n) => (n.spec.unschedulable = true));
     expect(admit({ user: 'system:node:node-1', oldObject: old, object: obj })).toBeUndefined();
-    expect(admit({ user: 'system:serviceaccount:kube-system:node-controller', oldObject: old, object: obj }))
-      .toBeUndefined();
+    expect(
+      admit({ user: 'system:serviceaccount:kube-system:node-controller', oldObject: old, object: obj }),
+    ).toBeUndefined();
   });
 });

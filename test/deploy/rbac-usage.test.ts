@@ -40,15 +40,34 @@ function access(r: RequestRecord): Access {
   const byField = /^metadata\.name=([^,]+)$/.exec(r.query.fieldSelector ?? '')?.[1];
   const name = pathName ?? (r.method === 'GET' ? byField : undefined);
   const verb =
-    r.method === 'GET' ? (pathName ? 'get' : r.query.watch === 'true' ? 'watch' : 'list') : ({ POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as Record<string, string>)[r.method]!;
-  return { group, resource: sub ? `${res}/${sub}` : res!, verb, ...(namespace ? { namespace } : {}), ...(name ? { name } : {}) };
+    r.method === 'GET'
+      ? pathName
+        ? 'get'
+        : r.query.watch === 'true'
+          ? 'watch'
+          : 'list'
+      : ({ POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as Record<string, string>)[r.method]!;
+  return {
+    group,
+    resource: sub ? `${res}/${sub}` : res!,
+    verb,
+    ...(namespace ? { namespace } : {}),
+    ...(name ? { name } : {}),
+  };
 }
 
 type Rule = { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] };
 
 function allowedBy(a: Access, rules: Array<{ rule: Rule; namespace?: string }>): Array<{ rule: Rule; verb: string }> {
   return rules
-    .filter(({ rule, namespace }) => (namespace === undefined || namespace === a.namespace) && rule.apiGroups.includes(a.group) && rule.resources.includes(a.resource) && rule.verbs.includes(a.verb) && (!rule.resourceNames || (a.name !== undefined && rule.resourceNames.includes(a.name))))
+    .filter(
+      ({ rule, namespace }) =>
+        (namespace === undefined || namespace === a.namespace) &&
+        rule.apiGroups.includes(a.group) &&
+        rule.resources.includes(a.resource) &&
+        rule.verbs.includes(a.verb) &&
+        (!rule.resourceNames || (a.name !== undefined && rule.resourceNames.includes(a.name))),
+    )
     .map(({ rule }) => ({ rule, verb: a.verb }));
 }
 
@@ -63,10 +82,17 @@ function check(requests: RequestRecord[], rules: Array<{ rule: Rule; namespace?:
   for (const r of requests) {
     const a = access(r);
     const by = allowedBy(a, rules);
-    expect(by.length, `${r.method} ${r.path} (${JSON.stringify(a)}) is not allowed by the manifests`).toBeGreaterThan(0);
+    expect(by.length, `${r.method} ${r.path} (${JSON.stringify(a)}) is not allowed by the manifests`).toBeGreaterThan(
+      0,
+    );
     for (const b of by) used.add(`${JSON.stringify(b.rule)}|${b.verb}`);
   }
-  for (const { rule } of rules) for (const verb of rule.verbs) expect(used.has(`${JSON.stringify(rule)}|${verb}`), `granted but never used: ${verb} ${rule.resources.join(',')}`).toBe(true);
+  for (const { rule } of rules)
+    for (const verb of rule.verbs)
+      expect(
+        used.has(`${JSON.stringify(rule)}|${verb}`),
+        `granted but never used: ${verb} ${rule.resources.join(',')}`,
+      ).toBe(true);
 }
 
 describe('RBAC against real usage', () => {
@@ -77,19 +103,53 @@ describe('RBAC against real usage', () => {
     try {
       const dir = mkdtempSync(path.join(tmpdir(), 'rbac-'));
       const cloud = seedSimCloud(path.join(dir, 'state'), { pods: '10.0.8.0/24' });
-      c.server.create('nodes', nodeObject('rb-1', { providerID: `aws:///${cloud.zone}/${cloud.instanceId}`, labels: { 'vpc-ipam.io/pod-subnet-config': 'later' } }));
+      c.server.create(
+        'nodes',
+        nodeObject('rb-1', {
+          providerID: `aws:///${cloud.zone}/${cloud.instanceId}`,
+          labels: { 'vpc-ipam.io/pod-subnet-config': 'later' },
+        }),
+      );
       const ds = c.server.create('daemonsets', { metadata: { name: 'vpc-ipam-node' }, spec: {} }, 'kube-system');
-      c.server.create('pods', { metadata: { name: 'vpc-ipam-node-rb', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'vpc-ipam-node', uid: ds.metadata.uid }] }, spec: { nodeName: 'rb-1', hostNetwork: true, containers: [] } }, 'kube-system');
+      c.server.create(
+        'pods',
+        {
+          metadata: {
+            name: 'vpc-ipam-node-rb',
+            ownerReferences: [
+              { apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'vpc-ipam-node', uid: ds.metadata.uid },
+            ],
+          },
+          spec: { nodeName: 'rb-1', hostNetwork: true, containers: [] },
+        },
+        'kube-system',
+      );
       c.server.create('pods', podObject({ name: 'pending', nodeName: 'rb-1' }), 'default');
       c.server.requests.length = 0;
       const d = await startK8sDaemon(c, 'rb-1', {
         dir,
-        env: { MY_POD_NAME: 'vpc-ipam-node-rb', POD_NAMESPACE: 'kube-system', VPC_IPAM_K8S_EVENT_INTERVAL_SECONDS: '0', VPC_IPAM_CUSTOM_NETWORKING: 'true', VPC_IPAM_K8S_REAP_INTERVAL_SECONDS: '1', VPC_IPAM_K8S_REAP_CONFIRM_SECONDS: '1' },
+        env: {
+          MY_POD_NAME: 'vpc-ipam-node-rb',
+          POD_NAMESPACE: 'kube-system',
+          VPC_IPAM_K8S_EVENT_INTERVAL_SECONDS: '0',
+          VPC_IPAM_CUSTOM_NETWORKING: 'true',
+          VPC_IPAM_K8S_REAP_INTERVAL_SECONDS: '1',
+          VPC_IPAM_K8S_REAP_CONFIRM_SECONDS: '1',
+        },
       });
       // The named config is missing: repeated PoolGrowth/PodSubnetConfigInvalid Events (create, then patch to aggregate).
-      await until('an aggregated Event', () => c.server.requests.some((r) => r.method === 'PATCH' && r.path.includes('/events/')), 30_000);
+      await until(
+        'an aggregated Event',
+        () => c.server.requests.some((r) => r.method === 'PATCH' && r.path.includes('/events/')),
+        30_000,
+      );
       c.server.create('podsubnetconfigs', { metadata: { name: 'later' }, spec: { subnetIds: [cloud.subnets.pods] } });
-      await until('conflist and publication', () => d.running.k8s!.conflistInstalledAt !== undefined && c.server.count('PATCH', '/api/v1/nodes/rb-1/status') > 0, 30_000);
+      await until(
+        'conflist and publication',
+        () =>
+          d.running.k8s!.conflistInstalledAt !== undefined && c.server.count('PATCH', '/api/v1/nodes/rb-1/status') > 0,
+        30_000,
+      );
       await until('a reaper pass', () => (d.running.k8s!.reaper!.stats.passes ?? 0) > 1, 30_000);
       await d.running.stop(); // uninstall check: own Pod, DaemonSet (read, and the watch kept on it)
       check(c.server.requests, rulesOf(objs, 'vpc-ipam-node'));
@@ -104,7 +164,14 @@ describe('RBAC against real usage', () => {
       c.server.create('nodes', nodeObject('rb-m'));
       c.server.requests.length = 0;
       const integ = await createMonitorIntegration({
-        env: { KUBECONFIG: c.kubeconfig, POD_NAMESPACE: 'kube-system', MY_POD_NAME: 'mon-1', VPC_IPAM_MONITOR_LEASE_DURATION_SECONDS: '3', VPC_IPAM_MONITOR_RENEW_DEADLINE_SECONDS: '2', VPC_IPAM_MONITOR_RETRY_PERIOD_SECONDS: '1' },
+        env: {
+          KUBECONFIG: c.kubeconfig,
+          POD_NAMESPACE: 'kube-system',
+          MY_POD_NAME: 'mon-1',
+          VPC_IPAM_MONITOR_LEASE_DURATION_SECONDS: '3',
+          VPC_IPAM_MONITOR_RENEW_DEADLINE_SECONDS: '2',
+          VPC_IPAM_MONITOR_RETRY_PERIOD_SECONDS: '1',
+        },
         clock: new SystemClock(),
         log: silentLogger(),
       });
@@ -113,7 +180,11 @@ describe('RBAC against real usage', () => {
       const run = integ.elector!.run(ac.signal, {
         onStartedLeading: async (lost) => {
           await integ.usage!.usage();
-          await until('a renewal', () => c.server.count('PUT', '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/vpc-ipam-monitor') > 0);
+          await until(
+            'a renewal',
+            () =>
+              c.server.count('PUT', '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/vpc-ipam-monitor') > 0,
+          );
           renewed = true;
           await new Promise<void>((r) => lost.addEventListener('abort', () => r(), { once: true }));
         },

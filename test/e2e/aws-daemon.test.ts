@@ -19,7 +19,12 @@ afterEach(async () => {
   for (const e of emulators.splice(0)) await e.close();
 });
 
-async function start(env: Record<string, string>, emuOpts: Parameters<typeof startEmulator>[0] = {}, emu?: AwsEmulator, checkpointer?: AwsDaemon['checkpointer']) {
+async function start(
+  env: Record<string, string>,
+  emuOpts: Parameters<typeof startEmulator>[0] = {},
+  emu?: AwsEmulator,
+  checkpointer?: AwsDaemon['checkpointer'],
+) {
   const e = emu ?? (await startEmulator(emuOpts));
   if (!emu) emulators.push(e);
   const d = await awsDaemon(env, { emu: e, checkpointer });
@@ -53,17 +58,21 @@ describe('aws daemon: warm pool in secondary-IP mode', () => {
     expect(eni.subnetId).toBe(nodeNics(d)[0]!.subnetId);
   });
 
-  it('WARM_ENI_TARGET=1: detaches and deletes the spare ENI once it is empty and past its minimum lifetime', { timeout: 120_000 }, async () => {
-    const d = await start({});
-    await d.add('a');
-    await until('a second ENI', () => pool(d).interfaces.length === 2);
-    await d.del('a');
-    // Interfaces live at least 60 s (attach churn is costly), so this waits in real time.
-    await until('back to one ENI', () => pool(d).interfaces.length === 1, 100_000);
-    expect(pool(d).total).toBe(9);
-    await until('EC2 agrees', () => ourInterfaces(d.cloud).length === 0);
-    expect(d.emu.counts()).toMatchObject({ DetachNetworkInterface: 1, DeleteNetworkInterface: 1 });
-  });
+  it(
+    'WARM_ENI_TARGET=1: detaches and deletes the spare ENI once it is empty and past its minimum lifetime',
+    { timeout: 120_000 },
+    async () => {
+      const d = await start({});
+      await d.add('a');
+      await until('a second ENI', () => pool(d).interfaces.length === 2);
+      await d.del('a');
+      // Interfaces live at least 60 s (attach churn is costly), so this waits in real time.
+      await until('back to one ENI', () => pool(d).interfaces.length === 1, 100_000);
+      expect(pool(d).total).toBe(9);
+      await until('EC2 agrees', () => ourInterfaces(d.cloud).length === 0);
+      expect(d.emu.counts()).toMatchObject({ DetachNetworkInterface: 1, DeleteNetworkInterface: 1 });
+    },
+  );
 
   it('WARM_IP_TARGET=3 + MINIMUM_IP_TARGET=6: grows to keep 3 free, shrinks back to the floor', async () => {
     const d = await start({ WARM_IP_TARGET: '3', MINIMUM_IP_TARGET: '6' });
@@ -109,7 +118,11 @@ describe('aws daemon: warm pool in prefix-delegation mode', () => {
     const held = new Map(d2.daemon.datastore.list().map((a) => [a.containerId, a.ip]));
     expect(held).toEqual(new Map(Object.entries(old)));
     const c = await d2.add('c');
-    expect(nodeNics(d2).flatMap((n) => n.prefixes).some((p) => c.startsWith(p.split('.').slice(0, 3).join('.')))).toBe(true);
+    expect(
+      nodeNics(d2)
+        .flatMap((n) => n.prefixes)
+        .some((p) => c.startsWith(p.split('.').slice(0, 3).join('.'))),
+    ).toBe(true);
     await until('free old /32s released', () => nodeNics(d2).flatMap((n) => n.privateIps).length === 2);
     await d2.del('a');
     await d2.del('b');
@@ -153,7 +166,10 @@ describe('aws daemon: prefix exhaustion', () => {
     for (const s of emu.cloud.describeSubnets()) fragment(emu, s.id, Number(s.cidr.split('.')[2]));
     const d = await start({ ENABLE_PREFIX_DELEGATION: 'true', VPC_IPAM_ADD_WAIT_SECONDS: '2' }, {}, emu);
     await until('growth paused', () => d.daemon.reconciler.growthBlocked);
-    await expect(d.add('a')).rejects.toMatchObject({ code: 'POOL_EXHAUSTED', message: expect.stringMatching(/InsufficientCidrBlocks/) });
+    await expect(d.add('a')).rejects.toMatchObject({
+      code: 'POOL_EXHAUSTED',
+      message: expect.stringMatching(/InsufficientCidrBlocks/),
+    });
     expect(ourInterfaces(d.cloud)).toEqual([]); // the refused creates left nothing behind
   });
 });
@@ -163,7 +179,16 @@ describe('aws daemon: custom networking', () => {
     const emu = await startEmulator();
     emulators.push(emu);
     const podSubnet = emu.cloud.describeSubnets({ tags: { 'kubernetes.io/role/cni': '1' } })[0]!;
-    const d = await start({ AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'true', POD_SUBNET_IDS: podSubnet.id, POD_SECURITY_GROUPS: 'sg-0bada55', WARM_IP_TARGET: '3' }, {}, emu);
+    const d = await start(
+      {
+        AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'true',
+        POD_SUBNET_IDS: podSubnet.id,
+        POD_SECURITY_GROUPS: 'sg-0bada55',
+        WARM_IP_TARGET: '3',
+      },
+      {},
+      emu,
+    );
     await until('an ENI in the Pod subnet', () => pool(d).interfaces.length === 2 && pool(d).available >= 3);
     const ip = await d.add('a');
     expect(ip.startsWith('10.0.2.')).toBe(true);
@@ -192,8 +217,11 @@ describe('aws daemon: failures', () => {
     const ok = reqs.filter((r) => r.status === 200).length;
     const throttled = reqs.filter((r) => r.code === 'RequestLimitExceeded').length;
     const perInvocation = new Map<string, number>();
-    for (const r of reqs) if (r.invocationId) perInvocation.set(r.invocationId, (perInvocation.get(r.invocationId) ?? 0) + 1);
-    console.log(`throttle storm: ${reqs.length} EC2 requests, ${ok} succeeded, ${throttled} throttled, ${perInvocation.size} SDK calls, max ${Math.max(...perInvocation.values())} attempts per call`);
+    for (const r of reqs)
+      if (r.invocationId) perInvocation.set(r.invocationId, (perInvocation.get(r.invocationId) ?? 0) + 1);
+    console.log(
+      `throttle storm: ${reqs.length} EC2 requests, ${ok} succeeded, ${throttled} throttled, ${perInvocation.size} SDK calls, max ${Math.max(...perInvocation.values())} attempts per call`,
+    );
     // Bound 1: the SDK never retries past AWS_MAX_ATTEMPTS=2 (CloudCaller adds its own, separately bounded, retries).
     expect(Math.max(...perInvocation.values())).toBeLessThanOrEqual(2);
     // Bound 2: every failure was the storm, and requests per success stay near 1/(1-0.3) ≈ 1.43:
@@ -213,7 +241,12 @@ describe('aws daemon: failures', () => {
     const emu = await startEmulator();
     emulators.push(emu);
     const d = await start({ WARM_IP_TARGET: '2', MINIMUM_IP_TARGET: '9' }, {}, emu);
-    emu.faults.failNext('AttachNetworkInterface', 2, (a) => new CloudUnavailableError({ provider: 'aws', operation: a, cloudCode: 'InternalError', message: 'injected' }));
+    emu.faults.failNext(
+      'AttachNetworkInterface',
+      2,
+      (a) =>
+        new CloudUnavailableError({ provider: 'aws', operation: a, cloudCode: 'InternalError', message: 'injected' }),
+    );
     for (let i = 0; i < 9; i++) await d.add(`p${i}`);
     await until('a second ENI', () => pool(d).interfaces.length === 2 && pool(d).available >= 2);
     expect(emu.requests.filter((r) => r.action === 'CreateNetworkInterface' && r.status === 200)).toHaveLength(2);
@@ -239,7 +272,8 @@ describe('aws daemon: failures', () => {
     expect(d2.provider.stats.imdsBehind).toBeGreaterThanOrEqual(1);
     await d2.daemon.reconciler.tick();
     const since = emu.requests.slice(mark).map((r) => r.action);
-    for (const removal of ['DetachNetworkInterface', 'DeleteNetworkInterface', 'UnassignPrivateIpAddresses']) expect(since).not.toContain(removal);
+    for (const removal of ['DetachNetworkInterface', 'DeleteNetworkInterface', 'UnassignPrivateIpAddresses'])
+      expect(since).not.toContain(removal);
     expect(nodeNics(d2)).toHaveLength(2);
     const held = new Set(nodeNics(d2).flatMap((n) => n.privateIps));
     for (const ip of ips.values()) expect(held.has(ip)).toBe(true);

@@ -24,7 +24,11 @@ const QUIET = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
 const FAST_REALISM = 'scale=0.1';
 
 async function add(h: DaemonHandle, id: string): Promise<string> {
-  const res = await callIpamd(h.socket, { v: PROTOCOL_VERSION, op: 'add', network: 'vpc-ipam', containerId: id, ifName: 'eth0' }, 20_000);
+  const res = await callIpamd(
+    h.socket,
+    { v: PROTOCOL_VERSION, op: 'add', network: 'vpc-ipam', containerId: id, ifName: 'eth0' },
+    20_000,
+  );
   if (!res.ok || !('allocation' in res)) throw new Error(`ADD ${id} failed: ${JSON.stringify(res)}`);
   return res.allocation.ip;
 }
@@ -53,7 +57,10 @@ describe('vpc-ipamd process on the aws provider', () => {
     await kill(h, 'SIGKILL');
     h = await startDaemon({}, h);
     handles.push(h);
-    const after = await getJson<{ assignments: Array<{ containerId: string; ip: string }>; orphaned: unknown[] }>(h, '/v1/assignments');
+    const after = await getJson<{ assignments: Array<{ containerId: string; ip: string }>; orphaned: unknown[] }>(
+      h,
+      '/v1/assignments',
+    );
     expect(new Map(after.assignments.map((a) => [a.containerId, a.ip]))).toEqual(ips);
     expect(after.orphaned).toEqual([]);
     const nics = await getJson<Nics>(h, '/v1/nics');
@@ -69,11 +76,24 @@ describe('vpc-ipamctl emulate', () => {
   it('serves EC2 + IMDS for one node to a separate daemon process, with IMDS lagging', async () => {
     assertBuilt();
     const ctl = path.join(REPO, 'dist/ipamd/ctl/main.js');
-    const args = ['--instance-type', 'm5.xlarge', '--subnet', '10.0.4.0/24', '--metadata-delay-ms', '300', '--realism', FAST_REALISM];
-    const emu = spawn(process.execPath, [ctl, 'emulate', '--provider', 'aws', '--listen', '127.0.0.1:0', ...args, '--json'], {
-      env: { PATH: process.env.PATH, ...QUIET },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const args = [
+      '--instance-type',
+      'm5.xlarge',
+      '--subnet',
+      '10.0.4.0/24',
+      '--metadata-delay-ms',
+      '300',
+      '--realism',
+      FAST_REALISM,
+    ];
+    const emu = spawn(
+      process.execPath,
+      [ctl, 'emulate', '--provider', 'aws', '--listen', '127.0.0.1:0', ...args, '--json'],
+      {
+        env: { PATH: process.env.PATH, ...QUIET },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     children.push(emu);
     const line = await new Promise<string>((resolve, reject) => {
       let out = '';
@@ -84,7 +104,11 @@ describe('vpc-ipamctl emulate', () => {
       emu.once('exit', (code) => reject(new Error(`emulate exited with ${code}`)));
     });
     const info = JSON.parse(line) as { provider: string; endpoint: string; instanceId: string };
-    expect(info).toMatchObject({ provider: 'aws', endpoint: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/), instanceId: expect.stringMatching(/^i-/) });
+    expect(info).toMatchObject({
+      provider: 'aws',
+      endpoint: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+      instanceId: expect.stringMatching(/^i-/),
+    });
     const h = await startDaemon({
       ...QUIET,
       VPC_IPAM_PROVIDER: 'aws',
@@ -101,7 +125,8 @@ describe('vpc-ipamctl emulate', () => {
     const ip = await add(h, 'x');
     expect(ip.startsWith('10.0.4.')).toBe(true);
     // The first Pod drops the free count below one ENI's worth: a second ENI, which IMDS shows 300 ms late.
-    for (let i = 0; i < 100 && (await getJson<{ interfaces: number }>(h, '/v1/pool')).interfaces < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 100 && (await getJson<{ interfaces: number }>(h, '/v1/pool')).interfaces < 2; i++)
+      await new Promise((r) => setTimeout(r, 50));
     expect((await getJson<{ total: number; interfaces: number }>(h, '/v1/pool')).interfaces).toBe(2);
     expect(await kill(h, 'SIGTERM')).toBe(0);
     emu.kill('SIGTERM');
@@ -113,7 +138,10 @@ describe('vpc-ipamctl emulate', () => {
     const ctl = path.join(REPO, 'dist/ipamd/ctl/main.js');
     const run = (args: string[]) =>
       new Promise<{ code: number | null; err: string }>((resolve) => {
-        const p = spawn(process.execPath, [ctl, 'emulate', ...args], { env: { PATH: process.env.PATH, ...QUIET }, stdio: ['ignore', 'ignore', 'pipe'] });
+        const p = spawn(process.execPath, [ctl, 'emulate', ...args], {
+          env: { PATH: process.env.PATH, ...QUIET },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
         let err = '';
         p.stderr!.on('data', (d) => (err += d));
         p.once('exit', (code) => resolve({ code, err }));

@@ -51,7 +51,12 @@ let chain: ChainRunner;
 async function newPod(n: number): Promise<Attachment> {
   const containerId = `${CID}${n}`;
   containerIds.add(containerId);
-  return { containerId, netns: await addNetns(`${NS}${n}`), ifName: 'eth0', args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=az;K8S_POD_NAME=pod-${n}` };
+  return {
+    containerId,
+    netns: await addNetns(`${NS}${n}`),
+    ifName: 'eth0',
+    args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=az;K8S_POD_NAME=pod-${n}`,
+  };
 }
 
 const podIp = (r: Record<string, unknown>) => (r.ips as Array<{ address: string }>)[0]!.address.split('/')[0]!;
@@ -115,7 +120,10 @@ describe.skipIf(!root)('vpc-ipam CNI plugin on Azure (emulated, root)', () => {
   afterAll(() => cleanUp({ daemon: ipamd, emu, bundle: plugin, match: inSubnet }), 60_000);
 
   it('ADD gives Pods NIC ipConfiguration addresses that route; DEL returns them and the NIC shrinks back', async () => {
-    await until(() => getJson<{ total: number }>(ipamd, '/v1/pool'), (p) => p.total === 2);
+    await until(
+      () => getJson<{ total: number }>(ipamd, '/v1/pool'),
+      (p) => p.total === 2,
+    );
     const pods = await Promise.all([0, 1, 2, 3].map(newPod));
     const results: Array<Record<string, unknown>> = [];
     for (const p of pods) results.push((await chain.add(p)).result);
@@ -124,18 +132,30 @@ describe.skipIf(!root)('vpc-ipam CNI plugin on Azure (emulated, root)', () => {
     for (const ip of ips) expect(inSubnet(ip), ip).toBe(true);
     // Every Pod address is a succeeded ipConfiguration of the node's NIC.
     for (const ip of ips) expect(cloudIps()).toContain(ip);
-    expect(results[0]).toMatchObject({ ips: [{ address: `${ips[0]}/32`, gateway: '169.254.1.1' }], routes: [{ dst: '0.0.0.0/0', gw: '169.254.1.1' }] });
+    expect(results[0]).toMatchObject({
+      ips: [{ address: `${ips[0]}/32`, gateway: '169.254.1.1' }],
+      routes: [{ dst: '0.0.0.0/0', gw: '169.254.1.1' }],
+    });
     for (const ip of ips) expect(await ping(ip), `ping ${ip}`).toBe(true);
     // The pool refills its warm addresses on the NIC: 4 in use + 2 warm.
-    await until(() => cloudIps().length, (n) => n === 6);
+    await until(
+      () => cloudIps().length,
+      (n) => n === 6,
+    );
 
     for (let i = 0; i < pods.length; i++) await chain.del(pods[i]!, results[i]!);
     const names = new Set(await linkNames());
     expect(pods.map((p) => hostVethName(p.containerId, 'eth0')).filter((n) => names.has(n))).toEqual([]);
     expect((await rules()).filter((r) => r.src && ips.includes(r.src))).toEqual([]);
     // Back to WARM_IP_TARGET: the NIC gives the freed ipConfigurations back to the subnet.
-    await until(() => cloudIps().length, (n) => n === 2);
-    const pool = await until(() => getJson<{ total: number; assigned: number }>(ipamd, '/v1/pool'), (p) => p.total === 2);
+    await until(
+      () => cloudIps().length,
+      (n) => n === 2,
+    );
+    const pool = await until(
+      () => getJson<{ total: number; assigned: number }>(ipamd, '/v1/pool'),
+      (p) => p.total === 2,
+    );
     expect(pool.assigned).toBe(0);
   }, 120_000);
 });

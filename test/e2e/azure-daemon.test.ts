@@ -53,7 +53,10 @@ async function poolIps(h: DaemonHandle): Promise<string[]> {
 }
 
 function cloudIps(e: AzureEmulator): string[] {
-  return [...cloudIpconfigs(e).values()].filter((c) => c.state === 'Succeeded').map((c) => c.ip).sort();
+  return [...cloudIpconfigs(e).values()]
+    .filter((c) => c.state === 'Succeeded')
+    .map((c) => c.ip)
+    .sort();
 }
 
 /** Polls until `pred` holds (no time limit of its own: the test timeout bounds it). */
@@ -65,10 +68,24 @@ async function until<T>(what: () => Promise<T> | T, pred: (v: T) => boolean): Pr
   }
 }
 
-const pool = (h: DaemonHandle) => getJson<{ total: number; assigned: number; available: number; growthBlocked: { reason: string } | null; policy: { name: string; explain: string } }>(h, '/v1/pool');
+const pool = (h: DaemonHandle) =>
+  getJson<{
+    total: number;
+    assigned: number;
+    available: number;
+    growthBlocked: { reason: string } | null;
+    policy: { name: string; explain: string };
+  }>(h, '/v1/pool');
 
 async function add(h: DaemonHandle, id: string): Promise<Response> {
-  return callIpamd(h.socket, { v: PROTOCOL_VERSION, op: 'add', network: 'vpc-ipam', containerId: id, ifName: 'eth0', waitMs: 20_000 });
+  return callIpamd(h.socket, {
+    v: PROTOCOL_VERSION,
+    op: 'add',
+    network: 'vpc-ipam',
+    containerId: id,
+    ifName: 'eth0',
+    waitMs: 20_000,
+  });
 }
 async function del(h: DaemonHandle, id: string): Promise<Response> {
   return callIpamd(h.socket, { v: PROTOCOL_VERSION, op: 'del', network: 'vpc-ipam', containerId: id, ifName: 'eth0' });
@@ -78,38 +95,61 @@ describe('vpc-ipamd on Azure (emulated)', () => {
   it('grows the NIC for Pods and shrinks it back, the pool always equal to the cloud', async () => {
     emu = await emulator();
     const h = await daemon(emu, { WARM_IP_TARGET: '3' });
-    await until(() => pool(h), (p) => p.total === 3);
+    await until(
+      () => pool(h),
+      (p) => p.total === 3,
+    );
     expect(await poolIps(h)).toEqual(cloudIps(emu));
     const ips: string[] = [];
     for (let i = 0; i < 5; i++) {
       const r = await add(h, `pod${i}`);
       expect(r.ok).toBe(true);
       if (r.ok && 'allocation' in r) {
-        expect(r.allocation).toMatchObject({ prefixLength: 32, subnetCidr: '10.240.0.0/24', vpcCidrs: ['10.240.0.0/16'], routeTable: 0 });
+        expect(r.allocation).toMatchObject({
+          prefixLength: 32,
+          subnetCidr: '10.240.0.0/24',
+          vpcCidrs: ['10.240.0.0/16'],
+          routeTable: 0,
+        });
         ips.push(r.allocation.ip);
       }
     }
     expect(new Set(ips).size).toBe(5);
-    await until(() => pool(h), (p) => p.total === 8 && p.available === 3);
+    await until(
+      () => pool(h),
+      (p) => p.total === 8 && p.available === 3,
+    );
     expect(await poolIps(h)).toEqual(cloudIps(emu));
     expect(ips.every((ip) => cloudIps(emu!).includes(ip))).toBe(true);
     for (let i = 0; i < 5; i++) expect((await del(h, `pod${i}`)).ok).toBe(true);
-    await until(() => pool(h), (p) => p.total === 3);
-    await until(() => cloudIps(emu!), (c) => c.length === 3);
+    await until(
+      () => pool(h),
+      (p) => p.total === 3,
+    );
+    await until(
+      () => cloudIps(emu!),
+      (c) => c.length === 3,
+    );
     expect(await poolIps(h)).toEqual(cloudIps(emu));
   });
 
   it('with AZURE_POD_SUBNET_ID gives Pods addresses of the VM NIC in that subnet, routed by its table', async () => {
     emu = await emulator(withPodNic());
     const h = await daemon(emu, { WARM_IP_TARGET: '2', AZURE_POD_SUBNET_ID: PODS_ID });
-    await until(() => pool(h), (p) => p.total === 2);
+    await until(
+      () => pool(h),
+      (p) => p.total === 2,
+    );
     const r = await add(h, 'pod-a');
     expect(r.ok && 'allocation' in r).toBe(true);
     // Device index 1: route table 2, the Pod subnet's CIDR; the address is one of the Pod NIC's.
     if (r.ok && 'allocation' in r) {
       expect(r.allocation).toMatchObject({ prefixLength: 32, subnetCidr: '10.240.16.0/24', routeTable: 2 });
     }
-    await until(() => pool(h), (p) => p.total === 3 && p.available === 2);
+    await until(
+      () => pool(h),
+      (p) => p.total === 3 && p.available === 2,
+    );
     const succeeded = [...cloudIpconfigs(emu, 'node1-pod-nic').values()].filter((c) => c.state === 'Succeeded');
     const pod = succeeded.map((c) => c.ip).sort();
     expect(await poolIps(h)).toEqual(pod);
@@ -125,17 +165,34 @@ describe('vpc-ipamd on Azure (emulated)', () => {
 
   it('sizes the pool in batches with WARM_POOL_POLICY=azure-batch', async () => {
     emu = await emulator();
-    const h = await daemon(emu, { WARM_POOL_POLICY: 'azure-batch', AZURE_IP_BATCH_SIZE: '4', AZURE_REQUEST_THRESHOLD_PERCENT: '50', AZURE_RELEASE_THRESHOLD_PERCENT: '150' });
-    const first = await until(() => pool(h), (p) => p.total === 4);
+    const h = await daemon(emu, {
+      WARM_POOL_POLICY: 'azure-batch',
+      AZURE_IP_BATCH_SIZE: '4',
+      AZURE_REQUEST_THRESHOLD_PERCENT: '50',
+      AZURE_RELEASE_THRESHOLD_PERCENT: '150',
+    });
+    const first = await until(
+      () => pool(h),
+      (p) => p.total === 4,
+    );
     expect(first.policy.name).toBe('azure-batch');
     for (let i = 0; i < 3; i++) expect((await add(h, `b${i}`)).ok).toBe(true);
     // free 1 < minFree 2 → the next multiple of 4.
-    await until(() => pool(h), (p) => p.total === 8);
+    await until(
+      () => pool(h),
+      (p) => p.total === 8,
+    );
     for (let i = 0; i < 3; i++) expect((await del(h, `b${i}`)).ok).toBe(true);
     // free 8 >= maxFree 6 → one batch back. The pool drops the batch before its NIC write is accepted
     // (no Pod may take an address being released), so the cloud follows a moment later.
-    await until(() => pool(h), (p) => p.total === 4);
-    await until(() => cloudIps(emu!), (c) => c.length === 4);
+    await until(
+      () => pool(h),
+      (p) => p.total === 4,
+    );
+    await until(
+      () => cloudIps(emu!),
+      (c) => c.length === 4,
+    );
     expect(await poolIps(h)).toEqual(cloudIps(emu));
   });
 
@@ -143,21 +200,40 @@ describe('vpc-ipamd on Azure (emulated)', () => {
     emu = await emulator({ subnetCidr: '10.240.0.0/28' }, { lro: { asyncAllocationErrors: true } });
     const free = subnetFree(emu);
     const h = await daemon(emu, { WARM_IP_TARGET: '20' });
-    const p = await until(() => pool(h), (x) => x.growthBlocked !== null);
+    const p = await until(
+      () => pool(h),
+      (x) => x.growthBlocked !== null,
+    );
     expect(p.growthBlocked!.reason).toMatch(/^SubnetIsFull: .*does not have enough capacity for 20 IP addresses/);
     expect(p.total).toBe(0);
     expect(subnetFree(emu)).toBe(free);
-    const r = await callIpamd(h.socket, { v: PROTOCOL_VERSION, op: 'add', network: 'vpc-ipam', containerId: 'x', ifName: 'eth0', waitMs: 100 });
+    const r = await callIpamd(h.socket, {
+      v: PROTOCOL_VERSION,
+      op: 'add',
+      network: 'vpc-ipam',
+      containerId: 'x',
+      ifName: 'eth0',
+      waitMs: 100,
+    });
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error.code).toBe('POOL_EXHAUSTED');
   });
 
   it('honours Retry-After on 429 and still fills the pool', async () => {
     emu = await emulator({}, { retryAfterMs: 1000 });
-    const throttled = () => new ThrottledError({ provider: 'azure', operation: 'PutNetworkInterface', cloudCode: 'TooManyRequests', message: 'Too many requests' });
+    const throttled = () =>
+      new ThrottledError({
+        provider: 'azure',
+        operation: 'PutNetworkInterface',
+        cloudCode: 'TooManyRequests',
+        message: 'Too many requests',
+      });
     emu.faults.failNext('PutNetworkInterface', 2, throttled);
     const h = await daemon(emu, { WARM_IP_TARGET: '2' });
-    await until(() => pool(h), (p) => p.total === 2);
+    await until(
+      () => pool(h),
+      (p) => p.total === 2,
+    );
     const puts = emu.log().filter((e) => e.action === 'PutNetworkInterface');
     expect(puts.map((e) => e.status)).toEqual([429, 429, 200]);
     // Each retry came no sooner than the server asked (lower bounds, not speed checks).
@@ -173,7 +249,10 @@ describe('vpc-ipamd on Azure (emulated)', () => {
     emu = await emulator();
     // No resync while the other writer is active: every NIC read below is the one before our PUT.
     let h = await daemon(emu, { WARM_IP_TARGET: '2', VPC_IPAM_RESYNC_INTERVAL_SECONDS: '3600' });
-    await until(() => pool(h), (p) => p.total === 2);
+    await until(
+      () => pool(h),
+      (p) => p.total === 2,
+    );
     let writes = 0;
     emu.afterNicRead = (name) => {
       const nic = emu!.world.nic(name)!;
@@ -183,19 +262,37 @@ describe('vpc-ipamd on Azure (emulated)', () => {
       const saw412 = emu!.log().some((e) => e.action === 'PutNetworkInterface' && e.status === 412);
       if (writes === 1 && !saw412) return;
       writes++;
-      const current = emu!.world.ipConfigs(nic).map((c) => ({ name: c.name, properties: { primary: c.primary, subnet: { id: NODES_ID }, privateIPAddress: c.ip } }));
-      const body = { properties: { ipConfigurations: [...current, { name: `other-${writes}`, properties: { subnet: { id: NODES_ID } } }] } };
+      const current = emu!.world
+        .ipConfigs(nic)
+        .map((c) => ({
+          name: c.name,
+          properties: { primary: c.primary, subnet: { id: NODES_ID }, privateIPAddress: c.ip },
+        }));
+      const body = {
+        properties: {
+          ipConfigurations: [...current, { name: `other-${writes}`, properties: { subnet: { id: NODES_ID } } }],
+        },
+      };
       // Between our GET and our PUT: first a quick write that changes the etag (→ 412),
       // then a slow one still running when we PUT (→ 409).
       emu!.operations.put(nic, body, undefined, writes === 1 ? 'sync' : 'async', 3000);
     };
     for (let i = 0; i < 2; i++) expect((await add(h, `c${i}`)).ok).toBe(true);
-    await until(() => pool(h), (p) => p.total === 4 && p.available === 2);
-    const statuses = emu.log().filter((e) => e.action === 'PutNetworkInterface').map((e) => e.status);
+    await until(
+      () => pool(h),
+      (p) => p.total === 4 && p.available === 2,
+    );
+    const statuses = emu
+      .log()
+      .filter((e) => e.action === 'PutNetworkInterface')
+      .map((e) => e.status);
     expect(statuses.indexOf(412)).toBeGreaterThan(0);
     expect(statuses.indexOf(409)).toBeGreaterThan(statuses.indexOf(412));
     expect(statuses[statuses.length - 1]).toBe(200);
-    const cloud = await until(() => cloudIps(emu!), (c) => c.length === 6);
+    const cloud = await until(
+      () => cloudIps(emu!),
+      (c) => c.length === 6,
+    );
     expect(new Set(cloud).size).toBe(6);
     const mine = await poolIps(h);
     const theirs = ['other-1', 'other-2'].map((n) => cloudIpconfigs(emu!).get(n)!.ip);
@@ -211,15 +308,31 @@ describe('vpc-ipamd on Azure (emulated)', () => {
     emu = await emulator();
     const free = subnetFree(emu);
     const seen: Array<{ status: string; ipconfigs: number; free: number }> = [];
-    emu.operations.onOperationDone = (op) => seen.push({ status: op.status, ipconfigs: cloudIpconfigs(emu!).size, free: subnetFree(emu!) });
-    emu.faults.failNext('CompleteOperation', 1, () => new CloudUnavailableError({ provider: 'azure', operation: 'CompleteOperation', cloudCode: 'NetworkingInternalOperationError', message: 'An unexpected error occurred.' }));
+    emu.operations.onOperationDone = (op) =>
+      seen.push({ status: op.status, ipconfigs: cloudIpconfigs(emu!).size, free: subnetFree(emu!) });
+    emu.faults.failNext(
+      'CompleteOperation',
+      1,
+      () =>
+        new CloudUnavailableError({
+          provider: 'azure',
+          operation: 'CompleteOperation',
+          cloudCode: 'NetworkingInternalOperationError',
+          message: 'An unexpected error occurred.',
+        }),
+    );
     const h = await daemon(emu, { WARM_IP_TARGET: '3' });
-    await until(() => pool(h), (p) => p.total === 3);
+    await until(
+      () => pool(h),
+      (p) => p.total === 3,
+    );
     expect(seen[0]).toEqual({ status: 'Failed', ipconfigs: 0, free });
     expect(seen[seen.length - 1]).toEqual({ status: 'Succeeded', ipconfigs: 3, free: free - 3 });
     expect(await poolIps(h)).toEqual(cloudIps(emu));
     const metrics = await (await fetch(`http://${h.metrics}/metrics`)).text();
-    expect(metrics).toMatch(/vpc_ipam_cloud_calls_total\{operation="assignAddresses",result="NetworkingInternalOperationError"\} 1/);
+    expect(metrics).toMatch(
+      /vpc_ipam_cloud_calls_total\{operation="assignAddresses",result="NetworkingInternalOperationError"\} 1/,
+    );
   });
 
   it('after SIGKILL restarts with the same assignments and a pool equal to the cloud', async () => {
@@ -230,11 +343,17 @@ describe('vpc-ipamd on Azure (emulated)', () => {
       const r = await add(h, `k${i}`);
       if (r.ok && 'allocation' in r) got.set(`k${i}`, r.allocation.ip);
     }
-    await until(() => pool(h), (p) => p.total === 6);
+    await until(
+      () => pool(h),
+      (p) => p.total === 6,
+    );
     await kill(h, 'SIGKILL');
     h = await startDaemon({}, h);
     daemons.push(h);
-    const { assignments } = await getJson<{ assignments: Array<{ containerId: string; ip: string }> }>(h, '/v1/assignments');
+    const { assignments } = await getJson<{ assignments: Array<{ containerId: string; ip: string }> }>(
+      h,
+      '/v1/assignments',
+    );
     expect(new Map(assignments.map((a) => [a.containerId, a.ip]))).toEqual(got);
     expect(await poolIps(h)).toEqual(cloudIps(emu));
     const again = await add(h, 'k0');

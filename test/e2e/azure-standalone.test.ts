@@ -41,7 +41,25 @@ const nics = (h: DaemonHandle) => getJson<{ interfaces: NicView[] }>(h, '/v1/nic
 describe('Azure without a cloud', () => {
   it('vpc-ipamctl emulate --provider azure serves a daemon configured from its --json output', async () => {
     expect(existsSync(CTL)).toBe(true);
-    const emu = spawn(process.execPath, [CTL, 'emulate', '--provider', 'azure', '--listen', '127.0.0.1:0', '--pod-subnet', '10.240.16.0/24', '--operation-ms', '20', '--retry-after-seconds', '0', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const emu = spawn(
+      process.execPath,
+      [
+        CTL,
+        'emulate',
+        '--provider',
+        'azure',
+        '--listen',
+        '127.0.0.1:0',
+        '--pod-subnet',
+        '10.240.16.0/24',
+        '--operation-ms',
+        '20',
+        '--retry-after-seconds',
+        '0',
+        '--json',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     procs.push(emu);
     const line = await new Promise<string>((resolve, reject) => {
       let out = '';
@@ -51,12 +69,20 @@ describe('Azure without a cloud', () => {
       });
       emu.once('exit', (code) => reject(new Error(`emulate exited with ${code}`)));
     });
-    const info = JSON.parse(line) as { provider: string; endpoint: string; instanceId: string; env: Record<string, string> };
+    const info = JSON.parse(line) as {
+      provider: string;
+      endpoint: string;
+      instanceId: string;
+      env: Record<string, string>;
+    };
     expect(info).toMatchObject({ provider: 'azure', instanceId: 'aks-nodepool1-vm0' });
     expect(info.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const h = await startDaemon({ ...info.env, WARM_IP_TARGET: '4' });
     daemons.push(h);
-    await until(() => pool(h), (p) => p.total === 4);
+    await until(
+      () => pool(h),
+      (p) => p.total === 4,
+    );
     const { interfaces } = await nics(h);
     // The emulated VM has its Pod NIC (created with the VM); AZURE_POD_SUBNET_ID from the emulator points at it.
     const [primary, pod] = interfaces.sort((a, b) => a.deviceIndex - b.deviceIndex);
@@ -78,7 +104,10 @@ describe('Azure without a cloud', () => {
     };
     let h = await startDaemon({ ...embedded, WARM_IP_TARGET: '3' });
     daemons.push(h);
-    await until(() => pool(h), (p) => p.total === 3);
+    await until(
+      () => pool(h),
+      (p) => p.total === 3,
+    );
     const before = (await nics(h)).interfaces;
     expect(before.find((i) => i.deviceIndex === 1)!.blocks.every((b) => b.cidr.startsWith('10.240.16.'))).toBe(true);
     expect(existsSync(path.join(h.dir, 'state', 'azure-cloud.json'))).toBe(true);
@@ -86,12 +115,18 @@ describe('Azure without a cloud', () => {
     h = await startDaemon({}, h);
     daemons.push(h);
     const after = (await nics(h)).interfaces;
-    expect(after.map((i) => [i.id, i.blocks.map((b) => b.cidr).sort()])).toEqual(before.map((i) => [i.id, i.blocks.map((b) => b.cidr).sort()]));
+    expect(after.map((i) => [i.id, i.blocks.map((b) => b.cidr).sort()])).toEqual(
+      before.map((i) => [i.id, i.blocks.map((b) => b.cidr).sort()]),
+    );
   });
 
   it('rejects a bad embedded-emulator setting by name', async () => {
-    await expect(startDaemon({ VPC_IPAM_PROVIDER: 'azure', VPC_IPAM_AZURE_EMBEDDED_EMULATOR: 'maybe' })).rejects.toThrow(/VPC_IPAM_AZURE_EMBEDDED_EMULATOR/);
-    await expect(startDaemon({ VPC_IPAM_PROVIDER: 'azure', AZURE_ARM_ENDPOINT: 'http://10.1.2.3:80' })).rejects.toThrow(/AZURE_ARM_ENDPOINT/);
+    await expect(
+      startDaemon({ VPC_IPAM_PROVIDER: 'azure', VPC_IPAM_AZURE_EMBEDDED_EMULATOR: 'maybe' }),
+    ).rejects.toThrow(/VPC_IPAM_AZURE_EMBEDDED_EMULATOR/);
+    await expect(startDaemon({ VPC_IPAM_PROVIDER: 'azure', AZURE_ARM_ENDPOINT: 'http://10.1.2.3:80' })).rejects.toThrow(
+      /AZURE_ARM_ENDPOINT/,
+    );
     const embedded = { VPC_IPAM_PROVIDER: 'azure', VPC_IPAM_AZURE_EMBEDDED_EMULATOR: 'true' };
     const slow = { ...embedded, VPC_IPAM_AZURE_EMULATOR_RETRY_AFTER_SECONDS: 'ten' };
     await expect(startDaemon(slow)).rejects.toThrow(/VPC_IPAM_AZURE_EMULATOR_RETRY_AFTER_SECONDS/);

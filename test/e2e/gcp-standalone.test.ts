@@ -19,8 +19,17 @@ afterEach(async () => {
   for (const p of procs.splice(0)) if (p.exitCode === null) p.kill('SIGKILL');
 });
 
-async function emulate(args: string[]): Promise<{ proc: ChildProcess; info: { provider: string; endpoint: string; instanceId: string; env: Record<string, string> } }> {
-  const proc = spawn(process.execPath, [CTL, 'emulate', '--provider', 'gcp', '--json', '--operation-ms', '20', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function emulate(
+  args: string[],
+): Promise<{
+  proc: ChildProcess;
+  info: { provider: string; endpoint: string; instanceId: string; env: Record<string, string> };
+}> {
+  const proc = spawn(
+    process.execPath,
+    [CTL, 'emulate', '--provider', 'gcp', '--json', '--operation-ms', '20', ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   procs.push(proc);
   const line = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -41,7 +50,10 @@ async function until<T>(what: () => Promise<T>, pred: (v: T) => boolean): Promis
   }
 }
 
-const ranges = async (h: DaemonHandle) => (await getJson<{ interfaces: Array<{ blocks: Array<{ cidr: string }> }> }>(h, '/v1/nics')).interfaces.flatMap((i) => i.blocks.map((b) => b.cidr)).sort();
+const ranges = async (h: DaemonHandle) =>
+  (await getJson<{ interfaces: Array<{ blocks: Array<{ cidr: string }> }> }>(h, '/v1/nics')).interfaces
+    .flatMap((i) => i.blocks.map((b) => b.cidr))
+    .sort();
 
 describe('GCE without a cloud', () => {
   it('vpc-ipamctl emulate --provider gcp serves a daemon configured from its --json output, and keeps state', async () => {
@@ -49,10 +61,17 @@ describe('GCE without a cloud', () => {
     let { proc, info } = await emulate(['--listen', '127.0.0.1:0', '--pod-subnet', '10.60.0.0/20', '--state', state]);
     expect(info).toMatchObject({ provider: 'gcp', instanceId: 'gke-node-1' });
     expect(info.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(info.env).toMatchObject({ VPC_IPAM_PROVIDER: 'gcp', GCP_COMPUTE_ENDPOINT: info.endpoint, GCE_METADATA_HOST: info.endpoint.replace('http://', '') });
+    expect(info.env).toMatchObject({
+      VPC_IPAM_PROVIDER: 'gcp',
+      GCP_COMPUTE_ENDPOINT: info.endpoint,
+      GCE_METADATA_HOST: info.endpoint.replace('http://', ''),
+    });
     const h = await startDaemon({ ...info.env, WARM_PREFIX_TARGET: '2' });
     daemons.push(h);
-    await until(() => getJson<{ total: number }>(h, '/v1/pool'), (p) => p.total === 32);
+    await until(
+      () => getJson<{ total: number }>(h, '/v1/pool'),
+      (p) => p.total === 32,
+    );
     const before = await ranges(h);
     expect(before.every((c) => c.startsWith('10.60.') && c.endsWith('/28'))).toBe(true);
     await kill(h, 'SIGKILL');
@@ -62,12 +81,19 @@ describe('GCE without a cloud', () => {
     expect(saved.interfaces[0]!.prefixes).toEqual(before);
     // A new emulator on the same state file still has nic0's ranges.
     ({ proc, info } = await emulate(['--listen', '127.0.0.1:0', '--state', state]));
-    const res = await fetch(`${info.endpoint}/computeMetadata/v1/instance/network-interfaces/0/ip-aliases/?recursive=true`, { headers: { 'Metadata-Flavor': 'Google' } });
+    const res = await fetch(
+      `${info.endpoint}/computeMetadata/v1/instance/network-interfaces/0/ip-aliases/?recursive=true`,
+      { headers: { 'Metadata-Flavor': 'Google' } },
+    );
     expect(await res.json()).toEqual(before);
   });
 
   it('refuses flags it cannot honour and bad CIDRs, by name', () => {
-    const run = (args: string[]) => spawnSync(process.execPath, [CTL, 'emulate', '--provider', 'gcp', '--listen', '127.0.0.1:0', ...args], { encoding: 'utf8', timeout: 30_000 });
+    const run = (args: string[]) =>
+      spawnSync(process.execPath, [CTL, 'emulate', '--provider', 'gcp', '--listen', '127.0.0.1:0', ...args], {
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
     const a = run(['--latency-scale', '1']);
     expect(a.status).not.toBe(0);
     expect(a.stderr).toMatch(/--latency-scale is not supported by the gcp emulator/);

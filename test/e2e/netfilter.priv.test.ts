@@ -42,8 +42,19 @@ const count = (text: string, needle: string): number => text.split('\n').filter(
 function addKubeProxy(b: NetfilterBackend): void {
   ipt(b, '-t', 'nat', '-N', 'KUBE-POSTROUTING');
   ipt(b, '-t', 'nat', '-A', 'KUBE-POSTROUTING', '-m', 'mark', '--mark', '0x4000/0x4000', '-j', 'MASQUERADE');
-  ipt(b, '-t', 'nat', '-A', 'POSTROUTING', '-m', 'comment', '--comment', 'kubernetes postrouting', '-j',
-    'KUBE-POSTROUTING');
+  ipt(
+    b,
+    '-t',
+    'nat',
+    '-A',
+    'POSTROUTING',
+    '-m',
+    'comment',
+    '--comment',
+    'kubernetes postrouting',
+    '-j',
+    'KUBE-POSTROUTING',
+  );
 }
 
 /** Flushes and deletes every non-built-in chain of both tables in both backends: each test starts empty. */
@@ -62,7 +73,9 @@ describe.skipIf(!root)('node netfilter rules with the real iptables', () => {
   describe.each(BACKENDS)('iptables-%s', (backend) => {
     it('apply ten times: one change, one copy of each chain and jump, and what the renderer promised', async () => {
       addKubeProxy(backend);
-      const kubeBefore = save(backend, 'nat').split('\n').filter((l) => l.includes('KUBE-'));
+      const kubeBefore = save(backend, 'nat')
+        .split('\n')
+        .filter((l) => l.includes('KUBE-'));
       const nf = new NodeNetfilter({ mode: backend });
       const changes: boolean[] = [];
       for (let i = 0; i < 10; i++) changes.push((await nf.apply(SPEC)).changed);
@@ -79,10 +92,16 @@ describe.skipIf(!root)('node netfilter rules with the real iptables', () => {
         '-A VPC-IPAM-SNAT -m comment --comment "vpc-ipam: SNAT to the primary IP" -m addrtype ! --dst-type LOCAL ' +
           '-j SNAT --to-source 198.51.100.2 --random-fully',
       ]);
-      expect(mangle).toContain('-A VPC-IPAM-NODEPORT -i vpc+ -m comment --comment "vpc-ipam: NodePort reply mark" ' +
-        '-j CONNMARK --restore-mark --nfmask 0x80 --ctmask 0x80');
+      expect(mangle).toContain(
+        '-A VPC-IPAM-NODEPORT -i vpc+ -m comment --comment "vpc-ipam: NodePort reply mark" ' +
+          '-j CONNMARK --restore-mark --nfmask 0x80 --ctmask 0x80',
+      );
       // kube-proxy's rules are untouched, and ours stay in the chosen backend only.
-      expect(save(backend, 'nat').split('\n').filter((l) => l.includes('KUBE-'))).toEqual(kubeBefore);
+      expect(
+        save(backend, 'nat')
+          .split('\n')
+          .filter((l) => l.includes('KUBE-')),
+      ).toEqual(kubeBefore);
       expect(ownLines(backend === 'nft' ? 'legacy' : 'nft')).toEqual([]);
     });
 
@@ -91,12 +110,47 @@ describe.skipIf(!root)('node netfilter rules with the real iptables', () => {
       const fresh = new NodeNetfilter({ mode: backend });
       expect(await fresh.verify(SPEC)).toEqual([]);
 
-      ipt(backend, '-t', 'nat', '-D', 'VPC-IPAM-SNAT', '-d', '100.64.0.0/16', '-m', 'comment', '--comment',
-        'vpc-ipam: VPC CIDR, not SNATed', '-j', 'RETURN');
-      ipt(backend, '-t', 'mangle', '-D', 'PREROUTING', '-m', 'comment', '--comment', 'vpc-ipam NodePort', '-j',
-        'VPC-IPAM-NODEPORT');
-      ipt(backend, '-t', 'nat', '-A', 'POSTROUTING', '-m', 'comment', '--comment', 'vpc-ipam SNAT', '-j',
-        'VPC-IPAM-SNAT');
+      ipt(
+        backend,
+        '-t',
+        'nat',
+        '-D',
+        'VPC-IPAM-SNAT',
+        '-d',
+        '100.64.0.0/16',
+        '-m',
+        'comment',
+        '--comment',
+        'vpc-ipam: VPC CIDR, not SNATed',
+        '-j',
+        'RETURN',
+      );
+      ipt(
+        backend,
+        '-t',
+        'mangle',
+        '-D',
+        'PREROUTING',
+        '-m',
+        'comment',
+        '--comment',
+        'vpc-ipam NodePort',
+        '-j',
+        'VPC-IPAM-NODEPORT',
+      );
+      ipt(
+        backend,
+        '-t',
+        'nat',
+        '-A',
+        'POSTROUTING',
+        '-m',
+        'comment',
+        '--comment',
+        'vpc-ipam SNAT',
+        '-j',
+        'VPC-IPAM-SNAT',
+      );
       const problems = await fresh.verify(SPEC);
       expect(problems).toEqual(
         expect.arrayContaining([

@@ -82,7 +82,10 @@ describe('DaemonSet probes against a real daemon', () => {
         get(ipamd.startupProbe),
         get(ipamd.livenessProbe),
         get(ipamd.readinessProbe),
-        fetch(`http://127.0.0.1:${port}/v1/pool`).then((r) => r.status, () => 0),
+        fetch(`http://127.0.0.1:${port}/v1/pool`).then(
+          (r) => r.status,
+          () => 0,
+        ),
       ]);
       const sample: Sample = {
         startup: startup.status,

@@ -68,7 +68,10 @@ describe('checkpoint temp files and consistency at start', () => {
   it('sweeps stale temp files of ours only, and keeps the checkpoint', async () => {
     let h = await startDaemon({ WARM_IP_TARGET: '2' });
     handles.push(h);
-    const ips = new Map([['c1', ipOf(await add(h, 'c1'))], ['c2', ipOf(await add(h, 'c2'))]]);
+    const ips = new Map([
+      ['c1', ipOf(await add(h, 'c1'))],
+      ['c2', ipOf(await add(h, 'c2'))],
+    ]);
     const oldPid = h.proc.pid!;
     await kill(h, 'SIGKILL');
 
@@ -199,11 +202,25 @@ describe('readiness and persistence, real process', () => {
     proc.stderr!.on('data', (d) => (stderr += d));
     const h = { socket: env.VPC_IPAM_SOCKET };
     // Liveness answers from before init; the plugin socket only once ipamd serves.
-    await until('/livez and the plugin socket', async () => {
-      if (proc.exitCode !== null) throw new Error(`ipamd exited with ${proc.exitCode}: ${stderr}`);
-      const live = await fetch(`http://127.0.0.1:${iport}/livez`).then((r) => r.ok, () => false);
-      return (live && (await status(h).then(() => true, () => false))) || undefined;
-    }, 30_000);
+    await until(
+      '/livez and the plugin socket',
+      async () => {
+        if (proc.exitCode !== null) throw new Error(`ipamd exited with ${proc.exitCode}: ${stderr}`);
+        const live = await fetch(`http://127.0.0.1:${iport}/livez`).then(
+          (r) => r.ok,
+          () => false,
+        );
+        return (
+          (live &&
+            (await status(h).then(
+              () => true,
+              () => false,
+            ))) ||
+          undefined
+        );
+      },
+      30_000,
+    );
 
     const s = await status(h);
     expect(s.ready).toBe(false);

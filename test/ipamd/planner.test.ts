@@ -17,7 +17,12 @@ describe('planPool: WARM_ENI_TARGET (AWS default)', () => {
   });
 
   it('keeps a whole interface of free IPs: one Pod on a full primary creates a second interface (the AWS trap)', () => {
-    const p = planPool(snap([iface({ id: 'eni-0', deviceIndex: 0, blocks: 9, assigned: 1, freeBlocks: free(8) })]), AWS_DEFAULT, M5_LARGE, ctx);
+    const p = planPool(
+      snap([iface({ id: 'eni-0', deviceIndex: 0, blocks: 9, assigned: 1, freeBlocks: free(8) })]),
+      AWS_DEFAULT,
+      M5_LARGE,
+      ctx,
+    );
     expect(p.actions).toEqual([{ kind: 'createInterface', blockKind: 'ip', count: 9 }]);
   });
 
@@ -41,8 +46,9 @@ describe('planPool: WARM_ENI_TARGET (AWS default)', () => {
     // Where interfaces come with the VM (Azure's Pod NIC, GCP), an empty one is never deleted: it cannot come back.
     const vmNics = { ...M5_LARGE, canCreateInterfaces: false };
     expect(planPool(s, AWS_DEFAULT, vmNics, ctx).actions).toEqual([]);
-    expect(planPool(s, { ...AWS_DEFAULT, warmInterfaces: 0, warmIps: 1 }, vmNics, ctx).actions)
-      .not.toContainEqual(expect.objectContaining({ kind: 'deleteInterface' }));
+    expect(planPool(s, { ...AWS_DEFAULT, warmInterfaces: 0, warmIps: 1 }, vmNics, ctx).actions).not.toContainEqual(
+      expect.objectContaining({ kind: 'deleteInterface' }),
+    );
   });
 
   it('does not delete an interface younger than the minimum lifetime', () => {
@@ -67,10 +73,17 @@ describe('planPool: WARM_ENI_TARGET (AWS default)', () => {
 
   it('WARM_ENI_TARGET=0 grows only when nothing is free', () => {
     const t = { ...AWS_DEFAULT, warmInterfaces: 0 };
-    expect(planPool(snap([iface({ id: 'eni-0', deviceIndex: 0, blocks: 2, assigned: 1, freeBlocks: free(1) })]), t, M5_LARGE, ctx).actions).toEqual([]);
-    expect(planPool(snap([iface({ id: 'eni-0', deviceIndex: 0, blocks: 2, assigned: 2 })]), t, M5_LARGE, ctx).actions).toEqual([
-      { kind: 'assign', interfaceId: 'eni-0', blockKind: 'ip', count: 7 },
-    ]);
+    expect(
+      planPool(
+        snap([iface({ id: 'eni-0', deviceIndex: 0, blocks: 2, assigned: 1, freeBlocks: free(1) })]),
+        t,
+        M5_LARGE,
+        ctx,
+      ).actions,
+    ).toEqual([]);
+    expect(
+      planPool(snap([iface({ id: 'eni-0', deviceIndex: 0, blocks: 2, assigned: 2 })]), t, M5_LARGE, ctx).actions,
+    ).toEqual([{ kind: 'assign', interfaceId: 'eni-0', blockKind: 'ip', count: 7 }]);
   });
 });
 
@@ -86,7 +99,16 @@ describe('planPool: WARM_IP_TARGET / MINIMUM_IP_TARGET', () => {
     [5, 10, 10, 8, 0, 3],
     [0, 10, 4, 0, 0, 6], // MINIMUM alone fills to the floor
   ])('warm=%i min=%i total=%i assigned=%i cooling=%i → assign %i', (warm, min, total, assigned, cooling, want) => {
-    const s = snap([iface({ id: 'eni-0', deviceIndex: 0, blocks: total, assigned, cooling, freeBlocks: free(total - assigned - cooling) })]);
+    const s = snap([
+      iface({
+        id: 'eni-0',
+        deviceIndex: 0,
+        blocks: total,
+        assigned,
+        cooling,
+        freeBlocks: free(total - assigned - cooling),
+      }),
+    ]);
     const p = planPool(s, t(warm, min), { ...M5_LARGE, slotsPerInterface: 49 }, ctx);
     expect(p.targetMode).toBe('warm-ip');
     expect(p.actions).toEqual([{ kind: 'assign', interfaceId: 'eni-0', blockKind: 'ip', count: want }]);
@@ -119,7 +141,10 @@ describe('planPool: WARM_IP_TARGET / MINIMUM_IP_TARGET', () => {
       iface({ id: 'eni-0', deviceIndex: 0, blocks: 9, assigned: 3, freeBlocks: free(6) }),
       iface({ id: 'eni-1', deviceIndex: 1, blocks: 4, freeBlocks: free(4, '10.0.1.') }),
     ]);
-    expect(planPool(s, t(5, 0), M5_LARGE, ctx).actions).toEqual([{ kind: 'deleteInterface', interfaceId: 'eni-1' }, { kind: 'release', interfaceId: 'eni-0', cidrs: free(1) }]);
+    expect(planPool(s, t(5, 0), M5_LARGE, ctx).actions).toEqual([
+      { kind: 'deleteInterface', interfaceId: 'eni-1' },
+      { kind: 'release', interfaceId: 'eni-0', cidrs: free(1) },
+    ]);
   });
 
   it('holds excess during the shrink interval after a grow', () => {
@@ -131,25 +156,41 @@ describe('planPool: WARM_IP_TARGET / MINIMUM_IP_TARGET', () => {
 
   it('does not grow while growth is blocked, and says why', () => {
     const s = snap([iface({ id: 'eni-0', deviceIndex: 0 })]);
-    const p = planPool(s, t(5, 0), M5_LARGE, { ...ctx, growthBlockedUntil: s.now + 60_000, growthBlockedReason: 'InsufficientFreeAddressesInSubnet' });
+    const p = planPool(s, t(5, 0), M5_LARGE, {
+      ...ctx,
+      growthBlockedUntil: s.now + 60_000,
+      growthBlockedReason: 'InsufficientFreeAddressesInSubnet',
+    });
     expect(p.actions).toEqual([]);
     expect(p.reason).toMatch(/paused .*InsufficientFreeAddressesInSubnet/);
   });
 });
 
 describe('planPool: prefix delegation', () => {
-  const pd = (warmPrefixes: number, warmIps = 0, minimumIps = 0): WarmTargets => ({ ...AWS_DEFAULT, warmPrefixes, warmIps, minimumIps });
+  const pd = (warmPrefixes: number, warmIps = 0, minimumIps = 0): WarmTargets => ({
+    ...AWS_DEFAULT,
+    warmPrefixes,
+    warmIps,
+    minimumIps,
+  });
   const pfx = (n: number, base = 0) => Array.from({ length: n }, (_, i) => `10.0.${base}.${i * 16}/28`);
-  const ps = (ifaces: InterfaceView[], extra: Partial<PoolSnapshot> = {}) => snap(ifaces, { mode: 'prefix', blockSize: 16, ...extra });
+  const ps = (ifaces: InterfaceView[], extra: Partial<PoolSnapshot> = {}) =>
+    snap(ifaces, { mode: 'prefix', blockSize: 16, ...extra });
 
   it('WARM_PREFIX_TARGET=1 adds a prefix as soon as the last free one gets its first Pod', () => {
     const s = ps([iface({ id: 'eni-0', deviceIndex: 0, blocks: 1, slotsUsed: 1, addresses: 16, assigned: 1 })]);
-    expect(planPool(s, pd(1), M5_LARGE, ctx).actions).toEqual([{ kind: 'assign', interfaceId: 'eni-0', blockKind: 'prefix', count: 1 }]);
+    expect(planPool(s, pd(1), M5_LARGE, ctx).actions).toEqual([
+      { kind: 'assign', interfaceId: 'eni-0', blockKind: 'prefix', count: 1 },
+    ]);
   });
 
   it('releases unused prefixes above WARM_PREFIX_TARGET', () => {
-    const s = ps([iface({ id: 'eni-0', deviceIndex: 0, blocks: 3, slotsUsed: 3, addresses: 48, assigned: 2, freeBlocks: pfx(2) })]);
-    expect(planPool(s, pd(1), M5_LARGE, ctx).actions).toEqual([{ kind: 'release', interfaceId: 'eni-0', cidrs: [pfx(2)[0]] }]);
+    const s = ps([
+      iface({ id: 'eni-0', deviceIndex: 0, blocks: 3, slotsUsed: 3, addresses: 48, assigned: 2, freeBlocks: pfx(2) }),
+    ]);
+    expect(planPool(s, pd(1), M5_LARGE, ctx).actions).toEqual([
+      { kind: 'release', interfaceId: 'eni-0', cidrs: [pfx(2)[0]] },
+    ]);
   });
 
   it('WARM_IP_TARGET in prefix mode rounds up to whole prefixes (MINIMUM 20 == 32)', () => {
@@ -160,7 +201,15 @@ describe('planPool: prefix delegation', () => {
   });
 
   it('releases empty blocks of the other mode after ENABLE_PREFIX_DELEGATION changed', () => {
-    const s = ps([iface({ id: 'eni-0', deviceIndex: 0, slotsUsed: 3, staleBlocks: ['10.0.0.5/32', '10.0.0.6/32'], staleAssigned: 1 })]);
+    const s = ps([
+      iface({
+        id: 'eni-0',
+        deviceIndex: 0,
+        slotsUsed: 3,
+        staleBlocks: ['10.0.0.5/32', '10.0.0.6/32'],
+        staleAssigned: 1,
+      }),
+    ]);
     const p = planPool(s, pd(1), M5_LARGE, ctx);
     expect(p.actions[0]).toEqual({ kind: 'release', interfaceId: 'eni-0', cidrs: ['10.0.0.5/32', '10.0.0.6/32'] });
     expect(p.actions[1]).toEqual({ kind: 'assign', interfaceId: 'eni-0', blockKind: 'prefix', count: 1 });
@@ -172,12 +221,27 @@ describe('planPool: WARM_PREFIX_TARGET=0 (GCP runs in prefix mode without the PD
   const pfxSnap = (i: InterfaceView) => snap([i], { mode: 'prefix', blockSize: 16 });
   it('grows one block when nothing is free, then keeps it instead of oscillating', () => {
     const empty = pfxSnap(iface({ id: 'nic0', deviceIndex: 0 }));
-    expect(planPool(empty, t, M5_LARGE, ctx).actions).toEqual([{ kind: 'assign', interfaceId: 'nic0', blockKind: 'prefix', count: 1 }]);
-    const grown = pfxSnap(iface({ id: 'nic0', deviceIndex: 0, blocks: 1, slotsUsed: 1, addresses: 16, freeBlocks: ['10.4.0.0/28'] }));
+    expect(planPool(empty, t, M5_LARGE, ctx).actions).toEqual([
+      { kind: 'assign', interfaceId: 'nic0', blockKind: 'prefix', count: 1 },
+    ]);
+    const grown = pfxSnap(
+      iface({ id: 'nic0', deviceIndex: 0, blocks: 1, slotsUsed: 1, addresses: 16, freeBlocks: ['10.4.0.0/28'] }),
+    );
     expect(planPool(grown, t, M5_LARGE, ctx).actions).toEqual([]);
   });
   it('still releases a second free block', () => {
-    const two = pfxSnap(iface({ id: 'nic0', deviceIndex: 0, blocks: 2, slotsUsed: 2, addresses: 32, freeBlocks: ['10.4.0.0/28', '10.4.0.16/28'] }));
-    expect(planPool(two, t, M5_LARGE, ctx).actions).toEqual([{ kind: 'release', interfaceId: 'nic0', cidrs: ['10.4.0.0/28'] }]);
+    const two = pfxSnap(
+      iface({
+        id: 'nic0',
+        deviceIndex: 0,
+        blocks: 2,
+        slotsUsed: 2,
+        addresses: 32,
+        freeBlocks: ['10.4.0.0/28', '10.4.0.16/28'],
+      }),
+    );
+    expect(planPool(two, t, M5_LARGE, ctx).actions).toEqual([
+      { kind: 'release', interfaceId: 'nic0', cidrs: ['10.4.0.0/28'] },
+    ]);
   });
 });

@@ -29,15 +29,7 @@ import {
 } from '../../ipamd/k8s/client.js';
 import { checkUninstall } from '../../ipamd/k8s/uninstall.js';
 import { SystemClock } from '../../ipamd/util/clock.js';
-import {
-  nodeObject,
-  podObject,
-  recordWatch,
-  refusal,
-  startFakeCluster,
-  until,
-  type FakeCluster,
-} from './helpers.js';
+import { nodeObject, podObject, recordWatch, refusal, startFakeCluster, until, type FakeCluster } from './helpers.js';
 
 let c: FakeCluster;
 beforeAll(async () => {
@@ -118,11 +110,13 @@ describe('Leases: PUT needs a resourceVersion; the spec is validated (pkg/apis/c
     expect((await refusal(create('Bad_Lease', {}))).code).toBe(422);
     // The real validation has no rule on holderIdentity: a long one is stored (a stricter fake would be wrong too).
     const long = await create('ct-l4', { holderIdentity: 'h'.repeat(300), leaseDurationSeconds: 1 });
-    const upd = await c.apis.coordination.replaceNamespacedLease({
-      name: 'ct-l4',
-      namespace: ns,
-      body: { ...long, spec: { ...long.spec, leaseDurationSeconds: -5 } },
-    }).catch((e: unknown) => e);
+    const upd = await c.apis.coordination
+      .replaceNamespacedLease({
+        name: 'ct-l4',
+        namespace: ns,
+        body: { ...long, spec: { ...long.spec, leaseDurationSeconds: -5 } },
+      })
+      .catch((e: unknown) => e);
     expect(httpStatus(upd)).toBe(422);
   });
 });
@@ -157,7 +151,10 @@ describe('graceful deletion and finalizers (registry/store.go, rest/delete.go, t
   });
 
   it('a Pod not scheduled, or Succeeded/Failed, goes at once (grace 0)', async () => {
-    for (const [name, o] of [['u1', { nodeName: '' }], ['s1', { nodeName: 'ct-1', phase: 'Succeeded' }]] as const) {
+    for (const [name, o] of [
+      ['u1', { nodeName: '' }],
+      ['s1', { nodeName: 'ct-1', phase: 'Succeeded' }],
+    ] as const) {
       const body = podObject({ name, namespace: ns, ...o }) as k8s.V1Pod;
       await c.apis.core.createNamespacedPod({ namespace: ns, body });
       await c.apis.core.deleteNamespacedPod({ name, namespace: ns, gracePeriodSeconds: 20 });

@@ -46,7 +46,12 @@ export function installBinaries(
   }
 }
 
-export function k8sDaemonEnv(c: FakeCluster, node: string, dir: string, extra: Record<string, string> = {}): Record<string, string> {
+export function k8sDaemonEnv(
+  c: FakeCluster,
+  node: string,
+  dir: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return {
     VPC_IPAM_PROVIDER: 'sim',
     VPC_IPAM_STATE_DIR: path.join(dir, 'state'),
@@ -86,12 +91,24 @@ export async function startK8sDaemon(
   };
 }
 
-export async function add(d: { socket: string }, containerId: string, pod: { namespace?: string; name?: string; uid?: string } = {}): Promise<Response> {
-  return callIpamd(d.socket, { v: PROTOCOL_VERSION, op: 'add', network: 'vpc-ipam', containerId, ifName: 'eth0', pod }, 20_000);
+export async function add(
+  d: { socket: string },
+  containerId: string,
+  pod: { namespace?: string; name?: string; uid?: string } = {},
+): Promise<Response> {
+  return callIpamd(
+    d.socket,
+    { v: PROTOCOL_VERSION, op: 'add', network: 'vpc-ipam', containerId, ifName: 'eth0', pod },
+    20_000,
+  );
 }
 
 export async function del(d: { socket: string }, containerId: string): Promise<Response> {
-  return callIpamd(d.socket, { v: PROTOCOL_VERSION, op: 'del', network: 'vpc-ipam', containerId, ifName: 'eth0' }, 20_000);
+  return callIpamd(
+    d.socket,
+    { v: PROTOCOL_VERSION, op: 'del', network: 'vpc-ipam', containerId, ifName: 'eth0' },
+    20_000,
+  );
 }
 
 export function ipOf(r: Response): string {
@@ -104,9 +121,7 @@ export function ipOf(r: Response): string {
  * the first test on; daemons pushed to `daemons` are stopped after the file,
  * then the server.
  */
-export function clusterPerFile(
-  opts: FakeClusterOptions = {},
-): { readonly c: FakeCluster; daemons: K8sDaemon[] } {
+export function clusterPerFile(opts: FakeClusterOptions = {}): { readonly c: FakeCluster; daemons: K8sDaemon[] } {
   let cluster: FakeCluster | undefined;
   const daemons: K8sDaemon[] = [];
   beforeAll(async () => {

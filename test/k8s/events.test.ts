@@ -107,8 +107,14 @@ describe('the fake API server validates Events like kube-apiserver (core/v1)', (
 });
 
 describe('K8sEventSink writes Events the API server accepts', () => {
-  const ev = (message: string, reason = 'PoolGrowthFailed') =>
-    ({ type: 'Warning' as const, reason, message, node: 'ev-1', at: clock.now(), cloudCode: 'X' });
+  const ev = (message: string, reason = 'PoolGrowthFailed') => ({
+    type: 'Warning' as const,
+    reason,
+    message,
+    node: 'ev-1',
+    at: clock.now(),
+    cloudCode: 'X',
+  });
   const sinkIn = (namespace: string, instance = 'ev-1', log = silentLogger() as K8sEventSinkOptions['log']) =>
     new K8sEventSink({ apis: c.apis, clock, namespace, instance, log, minWriteIntervalMs: 0 });
 

@@ -49,22 +49,48 @@ export async function startFakeCluster(opts: FakeClusterOptions = {}): Promise<F
   return { server, dir, kubeconfig, apis };
 }
 
-export function nodeObject(name: string, o: { labels?: Record<string, string>; annotations?: Record<string, string>; providerID?: string; cpu?: string } = {}) {
+export function nodeObject(
+  name: string,
+  o: { labels?: Record<string, string>; annotations?: Record<string, string>; providerID?: string; cpu?: string } = {},
+) {
   return {
     metadata: { name, labels: { 'kubernetes.io/hostname': name, ...o.labels }, annotations: { ...o.annotations } },
     spec: o.providerID ? { providerID: o.providerID } : {},
     status: {
       capacity: { cpu: o.cpu ?? '2', pods: '29' },
-      conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: '2026-01-01T00:00:00Z', lastTransitionTime: '2026-01-01T00:00:00Z' }],
+      conditions: [
+        {
+          type: 'Ready',
+          status: 'True',
+          reason: 'KubeletReady',
+          message: 'kubelet is posting ready status',
+          lastHeartbeatTime: '2026-01-01T00:00:00Z',
+          lastTransitionTime: '2026-01-01T00:00:00Z',
+        },
+      ],
     },
   };
 }
 
 let podSeq = 0;
-export function podObject(o: { name?: string; namespace?: string; uid?: string; nodeName: string; phase?: string; hostNetwork?: boolean; podIP?: string; annotations?: Record<string, string> }) {
+export function podObject(o: {
+  name?: string;
+  namespace?: string;
+  uid?: string;
+  nodeName: string;
+  phase?: string;
+  hostNetwork?: boolean;
+  podIP?: string;
+  annotations?: Record<string, string>;
+}) {
   const name = o.name ?? `pod-${++podSeq}`;
   return {
-    metadata: { name, namespace: o.namespace ?? 'default', ...(o.uid ? { uid: o.uid } : {}), annotations: { ...o.annotations } },
+    metadata: {
+      name,
+      namespace: o.namespace ?? 'default',
+      ...(o.uid ? { uid: o.uid } : {}),
+      annotations: { ...o.annotations },
+    },
     spec: { nodeName: o.nodeName, hostNetwork: o.hostNetwork ?? false, containers: [{ name: 'app', image: 'app:1' }] },
     status: { phase: o.phase ?? 'Pending', ...(o.podIP ? { podIP: o.podIP } : {}) },
   };
@@ -81,17 +107,28 @@ export interface SeededCloud {
 }
 
 /** Writes `<stateDir>/sim-cloud.json` with a node and extra subnets, as the sim setup would find it. */
-export function seedSimCloud(stateDir: string, extra: Record<string, string> = {}, opts: { instanceType?: string; seed?: number; fill?: string[] } = {}): SeededCloud {
+export function seedSimCloud(
+  stateDir: string,
+  extra: Record<string, string> = {},
+  opts: { instanceType?: string; seed?: number; fill?: string[] } = {},
+): SeededCloud {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const cloud = new SimCloud({ seed: opts.seed ?? 1 });
   const zone = 'us-east-1a';
-  const instanceId = cloud.seedNode({ instanceType: opts.instanceType ?? 'm5.large', subnetCidr: '10.0.0.0/24', zone, seed: opts.seed ?? 1 });
+  const instanceId = cloud.seedNode({
+    instanceType: opts.instanceType ?? 'm5.large',
+    subnetCidr: '10.0.0.0/24',
+    zone,
+    seed: opts.seed ?? 1,
+  });
   const vpcId = cloud.describeVpcs()[0]!.id;
   const nodeSubnet = cloud.describeSubnets({ vpcId }).find((s) => s.cidr === '10.0.0.0/24')!.id;
   const subnets: Record<string, string> = {};
-  for (const [name, cidr] of Object.entries(extra)) subnets[name] = cloud.createSubnet({ vpcId, cidr, zone, tags: { Name: name } }).id;
+  for (const [name, cidr] of Object.entries(extra))
+    subnets[name] = cloud.createSubnet({ vpcId, cidr, zone, tags: { Name: name } }).id;
   // Someone else took every address of these subnets.
-  for (const name of opts.fill ?? []) cloud.occupyRandom(subnets[name]!, cloud.getSubnet(subnets[name]!).availableAddresses, 'other tenant');
+  for (const name of opts.fill ?? [])
+    cloud.occupyRandom(subnets[name]!, cloud.getSubnet(subnets[name]!).availableAddresses, 'other tenant');
   saveSimCloud(cloud, path.join(stateDir, 'sim-cloud.json'));
   return { stateDir, instanceId, vpcId, nodeSubnet, subnets, zone };
 }
@@ -131,7 +168,12 @@ export async function recordWatch(apis: K8sApis, path: string, query: Record<str
 }
 
 /** Polls `fn` until it returns a truthy value; throws with `what` after `ms` (a hang guard, not a timing assertion). */
-export async function until<T>(what: string, fn: () => T | Promise<T>, ms = 20_000, everyMs = 25): Promise<NonNullable<T>> {
+export async function until<T>(
+  what: string,
+  fn: () => T | Promise<T>,
+  ms = 20_000,
+  everyMs = 25,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + ms;
   let last: unknown;
   for (;;) {
@@ -141,7 +183,8 @@ export async function until<T>(what: string, fn: () => T | Promise<T>, ms = 20_0
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

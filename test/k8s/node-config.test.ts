@@ -23,14 +23,31 @@ afterAll(async () => {
 });
 
 function psc(name: string, spec: Record<string, unknown>) {
-  return c.server.create('podsubnetconfigs', { apiVersion: 'vpc-ipam.io/v1alpha1', kind: 'PodSubnetConfig', metadata: { name }, spec });
+  return c.server.create('podsubnetconfigs', {
+    apiVersion: 'vpc-ipam.io/v1alpha1',
+    kind: 'PodSubnetConfig',
+    metadata: { name },
+    spec,
+  });
 }
 
 /** Seeds a node's sim cloud with subnets a, b, z and registers its Node object. */
 function prepareNode(name: string, meta: { labels?: Record<string, string>; annotations?: Record<string, string> }) {
   const dir = mkdtempSync(path.join(tmpdir(), `ipamd-${name}-`));
-  const cloud = seedSimCloud(path.join(dir, 'state'), { a: '10.0.1.0/24', b: '10.0.2.0/24', z: '10.0.3.0/24', tiny: '10.0.4.0/28' });
-  c.server.create('nodes', nodeObject(name, { providerID: `aws:///${cloud.zone}/${cloud.instanceId}`, labels: { 'topology.kubernetes.io/zone': cloud.zone, ...meta.labels }, annotations: meta.annotations }));
+  const cloud = seedSimCloud(path.join(dir, 'state'), {
+    a: '10.0.1.0/24',
+    b: '10.0.2.0/24',
+    z: '10.0.3.0/24',
+    tiny: '10.0.4.0/28',
+  });
+  c.server.create(
+    'nodes',
+    nodeObject(name, {
+      providerID: `aws:///${cloud.zone}/${cloud.instanceId}`,
+      labels: { 'topology.kubernetes.io/zone': cloud.zone, ...meta.labels },
+      annotations: meta.annotations,
+    }),
+  );
   return { dir, cloud };
 }
 
@@ -42,7 +59,10 @@ describe('PodSubnetConfig selection (custom networking)', () => {
   const custom = { VPC_IPAM_CUSTOM_NETWORKING: 'true', WARM_IP_TARGET: '1', MINIMUM_IP_TARGET: '1' };
 
   it('label picks the config, re-read at each allocation; Pods never use the primary interface', async () => {
-    const { dir, cloud } = prepareNode('lab-1', { labels: { 'vpc-ipam.io/pod-subnet-config': 'cfg-a' }, annotations: { 'vpc-ipam.io/pod-subnet-config': 'cfg-b' } });
+    const { dir, cloud } = prepareNode('lab-1', {
+      labels: { 'vpc-ipam.io/pod-subnet-config': 'cfg-a' },
+      annotations: { 'vpc-ipam.io/pod-subnet-config': 'cfg-b' },
+    });
     psc('cfg-a', { subnetIds: [cloud.subnets.a], securityGroups: ['sg-0aaa'] });
     psc('cfg-b', { subnet: cloud.subnets.b, securityGroups: ['sg-0bbb'] });
     const d = await startK8sDaemon(c, 'lab-1', { dir, env: custom });
@@ -55,9 +75,16 @@ describe('PodSubnetConfig selection (custom networking)', () => {
     const reads = c.server.count('GET', '/apis/vpc-ipam.io/v1alpha1/podsubnetconfigs/cfg-a');
 
     // Relabel: the next interface (the first one fills at 9 addresses) goes into cfg-b's subnet.
-    c.server.mutate('nodes', 'lab-1', (n) => ((n.metadata.labels as Record<string, string>)['vpc-ipam.io/pod-subnet-config'] = 'cfg-b'));
-    for (let i = 0; i < 12; i++) ipOf(await add(d, `c${i}`, { namespace: 'default', name: `p${i}`, uid: `u-lab-${i}` }));
-    list = await until('a second Pod interface', async () => ((await nics(d)).filter((n) => n.deviceIndex !== 0).length >= 2 ? nics(d) : undefined));
+    c.server.mutate(
+      'nodes',
+      'lab-1',
+      (n) => ((n.metadata.labels as Record<string, string>)['vpc-ipam.io/pod-subnet-config'] = 'cfg-b'),
+    );
+    for (let i = 0; i < 12; i++)
+      ipOf(await add(d, `c${i}`, { namespace: 'default', name: `p${i}`, uid: `u-lab-${i}` }));
+    list = await until('a second Pod interface', async () =>
+      (await nics(d)).filter((n) => n.deviceIndex !== 0).length >= 2 ? nics(d) : undefined,
+    );
     const second = list.find((n) => n.deviceIndex !== 0 && n.id !== first.id)!;
     expect(second).toMatchObject({ subnetId: cloud.subnets.b, securityGroups: ['sg-0bbb'] });
     expect(c.server.count('GET', '/apis/vpc-ipam.io/v1alpha1/podsubnetconfigs/cfg-b')).toBeGreaterThan(0);
@@ -93,7 +120,13 @@ describe('PodSubnetConfig selection (custom networking)', () => {
     const d = await startK8sDaemon(c, 'missing-1', { dir, env: custom });
     daemons.push(d);
     expect((await nics(d)).filter((n) => n.deviceIndex !== 0)).toEqual([]);
-    const ev = await until('Event', () => c.server.list('events').find((e) => (e.involvedObject as { name: string }).name === 'missing-1' && e.reason === 'PodSubnetConfigInvalid'));
+    const ev = await until('Event', () =>
+      c.server
+        .list('events')
+        .find(
+          (e) => (e.involvedObject as { name: string }).name === 'missing-1' && e.reason === 'PodSubnetConfigInvalid',
+        ),
+    );
     expect(String(ev.message)).toContain('PodSubnetConfig/nope');
     expect(ev.type).toBe('Warning');
     expect(existsSync(path.join(d.confDir, '10-vpc-ipam.conflist'))).toBe(false);
@@ -128,21 +161,35 @@ describe('PodSubnetConfig selection (custom networking)', () => {
 
   it('the API server refuses an invalid config (CRD schema), and so does the daemon for a stored one', async () => {
     const post = (name: string, spec: Record<string, unknown>) =>
-      c.apis.custom.createClusterCustomObject({ group: 'vpc-ipam.io', version: 'v1alpha1', plural: 'podsubnetconfigs', body: { apiVersion: 'vpc-ipam.io/v1alpha1', kind: 'PodSubnetConfig', metadata: { name }, spec } });
+      c.apis.custom.createClusterCustomObject({
+        group: 'vpc-ipam.io',
+        version: 'v1alpha1',
+        plural: 'podsubnetconfigs',
+        body: { apiVersion: 'vpc-ipam.io/v1alpha1', kind: 'PodSubnetConfig', metadata: { name }, spec },
+      });
     for (const [name, spec] of [
       ['bad-1', { subnet: 'subnet-1', subnetIds: ['subnet-2'] }],
       ['bad-2', { subnetIds: [] }],
       ['bad-3', { subnetIds: ['subnet-1', 'subnet-1'] }],
       ['bad-4', { subnet: 'subnet 1' }],
     ] as const) {
-      const err = await post(name, spec).then(() => undefined, (e: { code?: number; body?: string }) => e);
+      const err = await post(name, spec).then(
+        () => undefined,
+        (e: { code?: number; body?: string }) => e,
+      );
       expect(err?.code, name).toBe(422);
       expect(() => c.server.get('podsubnetconfigs', name)).toThrow(/not found/);
     }
-    expect(await post('good-1', { subnetIds: ['subnet-1', 'subnet-2'], securityGroups: ['sg-1'] })).toMatchObject({ metadata: { name: 'good-1' } });
+    expect(await post('good-1', { subnetIds: ['subnet-1', 'subnet-2'], securityGroups: ['sg-1'] })).toMatchObject({
+      metadata: { name: 'good-1' },
+    });
     const { parsePodSubnetConfig } = await import('../../ipamd/k8s/pod-subnet-config.js');
-    expect(() => parsePodSubnetConfig({ metadata: { name: 'x' }, spec: { subnetIds: ['ok', 'has space'] } })).toThrow(/spec\.subnetIds\[1\]/);
-    expect(() => parsePodSubnetConfig({ metadata: { name: 'x' }, spec: {} })).toThrow(/exactly one of subnet or subnetIds/);
+    expect(() => parsePodSubnetConfig({ metadata: { name: 'x' }, spec: { subnetIds: ['ok', 'has space'] } })).toThrow(
+      /spec\.subnetIds\[1\]/,
+    );
+    expect(() => parsePodSubnetConfig({ metadata: { name: 'x' }, spec: {} })).toThrow(
+      /exactly one of subnet or subnetIds/,
+    );
   });
 });
 
@@ -164,6 +211,8 @@ describe('node identity', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ipamd-wrong-'));
     seedSimCloud(path.join(dir, 'state'));
     c.server.create('nodes', nodeObject('wrong-1', { providerID: 'aws:///us-east-1a/i-0someoneelse' }));
-    await expect(startK8sDaemon(c, 'wrong-1', { dir })).rejects.toThrow(/MY_NODE_NAME: Node wrong-1 has providerID aws:\/\/\/us-east-1a\/i-0someoneelse/);
+    await expect(startK8sDaemon(c, 'wrong-1', { dir })).rejects.toThrow(
+      /MY_NODE_NAME: Node wrong-1 has providerID aws:\/\/\/us-east-1a\/i-0someoneelse/,
+    );
   });
 });

@@ -28,10 +28,14 @@ afterAll(async () => {
 });
 
 type Cond = { type: string; status: string; reason?: string; message?: string; lastTransitionTime?: string };
-const conditions = (node: string) => ((c.server.get('nodes', node).status as { conditions?: Cond[] }).conditions ?? []);
+const conditions = (node: string) => (c.server.get('nodes', node).status as { conditions?: Cond[] }).conditions ?? [];
 const condition = (node: string, type: string) => conditions(node).find((x) => x.type === type);
 const events = (node: string, reason?: string) =>
-  c.server.list('events').filter((e) => (e.involvedObject as { kind: string; name: string }).name === node && (!reason || e.reason === reason));
+  c.server
+    .list('events')
+    .filter(
+      (e) => (e.involvedObject as { kind: string; name: string }).name === node && (!reason || e.reason === reason),
+    );
 
 describe('publication on the Node', () => {
   it('max Pods (label + annotation) and the pool usage the cluster monitor reads back', async () => {
@@ -46,44 +50,96 @@ describe('publication on the Node', () => {
     const node = await until('published', () => {
       const n = c.server.get('nodes', 'pub-1');
       const ann = (n.metadata.annotations ?? {}) as Record<string, string>;
-      return ann['vpc-ipam.io/pool-usage'] && JSON.parse(ann['vpc-ipam.io/pool-usage'])[0]?.assigned === 3 ? n : undefined;
+      return ann['vpc-ipam.io/pool-usage'] && JSON.parse(ann['vpc-ipam.io/pool-usage'])[0]?.assigned === 3
+        ? n
+        : undefined;
     });
     expect((node.metadata.labels as Record<string, string>)['vpc-ipam.io/max-pods']).toBe('29');
     expect((node.metadata.annotations as Record<string, string>)['vpc-ipam.io/max-pods']).toBe('29');
-    const usage = parseNodePoolUsage((node.metadata.annotations as Record<string, string>)['vpc-ipam.io/pool-usage']!, 'pub-1');
+    const usage = parseNodePoolUsage(
+      (node.metadata.annotations as Record<string, string>)['vpc-ipam.io/pool-usage']!,
+      'pub-1',
+    );
     const s = d.running.daemon.snapshot();
-    expect(usage).toEqual([expect.objectContaining({ node: 'pub-1', subnetId: cloud.nodeSubnet, total: s.total, assigned: 3, mode: 'ip' })]);
-    expect((node.metadata.annotations as Record<string, string>)['vpc-ipam.io/pool-summary']).toMatch(/^total=\d+ assigned=3 available=\d+ cooling=0 expected=0 mode=ip subnets=subnet-\S+ maxPods=29$/);
+    expect(usage).toEqual([
+      expect.objectContaining({ node: 'pub-1', subnetId: cloud.nodeSubnet, total: s.total, assigned: 3, mode: 'ip' }),
+    ]);
+    expect((node.metadata.annotations as Record<string, string>)['vpc-ipam.io/pool-summary']).toMatch(
+      /^total=\d+ assigned=3 available=\d+ cooling=0 expected=0 mode=ip subnets=subnet-\S+ maxPods=29$/,
+    );
     // The kubelet's labels and annotations are untouched (merge patch of our keys only).
     expect((node.metadata.labels as Record<string, string>)['kubernetes.io/hostname']).toBe('pub-1');
 
-    const source = new NodeAnnotationUsageSource({ apis: c.apis, clock: new SystemClock(), pageSize: 1, log: silentLogger() });
+    const source = new NodeAnnotationUsageSource({
+      apis: c.apis,
+      clock: new SystemClock(),
+      pageSize: 1,
+      log: silentLogger(),
+    });
     expect(await source.usage()).toEqual(usage);
     expect(source.stats.lists).toBeGreaterThan(1); // paged with limit/continue
     // A corrupt or stale annotation is left out, not trusted.
-    c.server.mutate('nodes', 'no-ipamd', (n) => ((n.metadata.annotations as Record<string, string>)['vpc-ipam.io/pool-usage'] = '[{"node":"no-ipamd","subnetId":"s","total":1,"assigned":2}]'));
+    c.server.mutate(
+      'nodes',
+      'no-ipamd',
+      (n) =>
+        ((n.metadata.annotations as Record<string, string>)['vpc-ipam.io/pool-usage'] =
+          '[{"node":"no-ipamd","subnetId":"s","total":1,"assigned":2}]'),
+    );
     expect(await source.usage()).toEqual(usage);
     expect(source.stats.invalid).toBe(1);
-    const old = new NodeAnnotationUsageSource({ apis: c.apis, clock: { now: () => Date.now() + 3_600_000, sleep: new SystemClock().sleep }, log: silentLogger() });
+    const old = new NodeAnnotationUsageSource({
+      apis: c.apis,
+      clock: { now: () => Date.now() + 3_600_000, sleep: new SystemClock().sleep },
+      log: silentLogger(),
+    });
     expect(await old.usage()).toEqual([]);
   });
 
   it('computes max Pods like EKS for prefixes, custom networking, ceilings', () => {
     const limits = { maxInterfaces: 3, slotsPerInterface: 9, canCreateInterfaces: true };
-    expect(computeMaxPods({ limits, attachedInterfaces: 1, blockSize: 1, customNetworking: true, cpus: 2 }).maxPods).toBe(20);
-    expect(computeMaxPods({ limits, attachedInterfaces: 1, blockSize: 16, customNetworking: false, cpus: 2 })).toEqual({ maxPods: 110, podAddresses: 432 });
-    expect(computeMaxPods({ limits, attachedInterfaces: 1, blockSize: 16, customNetworking: false, cpus: 48 }).maxPods).toBe(250);
-    expect(computeMaxPods({ limits, attachedInterfaces: 1, blockSize: 16, customNetworking: false, cpus: 2, ceiling: 0 }).maxPods).toBe(434);
+    expect(
+      computeMaxPods({ limits, attachedInterfaces: 1, blockSize: 1, customNetworking: true, cpus: 2 }).maxPods,
+    ).toBe(20);
+    expect(computeMaxPods({ limits, attachedInterfaces: 1, blockSize: 16, customNetworking: false, cpus: 2 })).toEqual({
+      maxPods: 110,
+      podAddresses: 432,
+    });
+    expect(
+      computeMaxPods({ limits, attachedInterfaces: 1, blockSize: 16, customNetworking: false, cpus: 48 }).maxPods,
+    ).toBe(250);
+    expect(
+      computeMaxPods({ limits, attachedInterfaces: 1, blockSize: 16, customNetworking: false, cpus: 2, ceiling: 0 })
+        .maxPods,
+    ).toBe(434);
     // A cloud that cannot attach interfaces at run time (Azure): what is attached is all there is.
-    expect(computeMaxPods({ limits: { ...limits, canCreateInterfaces: false, slotsPerInterface: 29 }, attachedInterfaces: 1, blockSize: 1, customNetworking: false, cpus: 2 }).maxPods).toBe(31);
+    expect(
+      computeMaxPods({
+        limits: { ...limits, canCreateInterfaces: false, slotsPerInterface: 29 },
+        attachedInterfaces: 1,
+        blockSize: 1,
+        customNetworking: false,
+        cpus: 2,
+      }).maxPods,
+    ).toBe(31);
   });
 });
 
 describe('subnet exhaustion', () => {
   it('Events with the cloud reason, conditions set and cleared, kubelet conditions intact', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ipamd-full-'));
-    const cloud = seedSimCloud(path.join(dir, 'state'), { tiny: '10.0.4.0/28', roomy: '10.0.5.0/24' }, { fill: ['tiny'] });
-    c.server.create('nodes', nodeObject('full-1', { providerID: `aws:///${cloud.zone}/${cloud.instanceId}`, labels: { 'vpc-ipam.io/pod-subnet-config': 'tiny' } }));
+    const cloud = seedSimCloud(
+      path.join(dir, 'state'),
+      { tiny: '10.0.4.0/28', roomy: '10.0.5.0/24' },
+      { fill: ['tiny'] },
+    );
+    c.server.create(
+      'nodes',
+      nodeObject('full-1', {
+        providerID: `aws:///${cloud.zone}/${cloud.instanceId}`,
+        labels: { 'vpc-ipam.io/pod-subnet-config': 'tiny' },
+      }),
+    );
     c.server.create('podsubnetconfigs', { metadata: { name: 'tiny' }, spec: { subnetIds: [cloud.subnets.tiny] } });
     c.server.create('podsubnetconfigs', { metadata: { name: 'roomy' }, spec: { subnetIds: [cloud.subnets.roomy] } });
     const d = await startK8sDaemon(c, 'full-1', {
@@ -101,9 +157,17 @@ describe('subnet exhaustion', () => {
     expect(condition('full-1', 'Ready')).toMatchObject({ status: 'True', reason: 'KubeletReady' });
 
     // The operator points the node at a subnet with room: growth resumes, conditions clear.
-    c.server.mutate('nodes', 'full-1', (n) => ((n.metadata.labels as Record<string, string>)['vpc-ipam.io/pod-subnet-config'] = 'roomy'));
+    c.server.mutate(
+      'nodes',
+      'full-1',
+      (n) => ((n.metadata.labels as Record<string, string>)['vpc-ipam.io/pod-subnet-config'] = 'roomy'),
+    );
     await until('exhausted cleared', () => condition('full-1', 'VpcIpamPoolExhausted')?.status === 'False', 30_000);
-    await until('growth-blocked cleared', () => condition('full-1', 'VpcIpamPoolGrowthBlocked')?.status === 'False', 30_000);
+    await until(
+      'growth-blocked cleared',
+      () => condition('full-1', 'VpcIpamPoolGrowthBlocked')?.status === 'False',
+      30_000,
+    );
     expect(events('full-1', 'PoolRecovered')).toHaveLength(1);
     expect(condition('full-1', 'Ready')!.status).toBe('True');
     // Repeated failures were aggregated into few Events (count bumped), not one per pool tick.
@@ -116,8 +180,23 @@ describe('K8sEventSink', () => {
   it('aggregates repeats into one Event with a count; transition time moves only on a flip', async () => {
     c.server.create('nodes', nodeObject('sink-1'));
     const clock = new SystemClock();
-    const sink = new K8sEventSink({ apis: c.apis, clock, namespace: 'kube-system', instance: 'sink-1', log: silentLogger(), minWriteIntervalMs: 0 });
-    const ev = (message: string) => ({ type: 'Warning' as const, reason: 'PoolGrowthBlocked', message, node: 'sink-1', at: clock.now(), cloudCode: 'X', condition: { type: 'T', status: 'True' as const, reason: 'R', message } });
+    const sink = new K8sEventSink({
+      apis: c.apis,
+      clock,
+      namespace: 'kube-system',
+      instance: 'sink-1',
+      log: silentLogger(),
+      minWriteIntervalMs: 0,
+    });
+    const ev = (message: string) => ({
+      type: 'Warning' as const,
+      reason: 'PoolGrowthBlocked',
+      message,
+      node: 'sink-1',
+      at: clock.now(),
+      cloudCode: 'X',
+      condition: { type: 'T', status: 'True' as const, reason: 'R', message },
+    });
     await sink.emit(ev('one'));
     const t1 = condition('sink-1', 'T')!.lastTransitionTime;
     await new Promise((r) => setTimeout(r, 1100));
@@ -147,9 +226,24 @@ describe('K8sEventSink', () => {
     c.server.create('nodes', nodeObject('sink-2'));
     let now = 1_000_000;
     const clock = { now: () => now, sleep: new SystemClock().sleep };
-    const sink = new K8sEventSink({ apis: c.apis, clock, namespace: 'kube-system', instance: 'sink-2', log: silentLogger(), minWriteIntervalMs: 30_000 });
-    const ev = () => ({ type: 'Warning' as const, reason: 'PoolGrowthFailed', message: 'm', node: 'sink-2', at: now, cloudCode: 'X' });
-    const writes = () => c.server.requests.filter((r) => r.path.startsWith('/api/v1/namespaces/kube-system/events')).length;
+    const sink = new K8sEventSink({
+      apis: c.apis,
+      clock,
+      namespace: 'kube-system',
+      instance: 'sink-2',
+      log: silentLogger(),
+      minWriteIntervalMs: 30_000,
+    });
+    const ev = () => ({
+      type: 'Warning' as const,
+      reason: 'PoolGrowthFailed',
+      message: 'm',
+      node: 'sink-2',
+      at: now,
+      cloudCode: 'X',
+    });
+    const writes = () =>
+      c.server.requests.filter((r) => r.path.startsWith('/api/v1/namespaces/kube-system/events')).length;
     const before = writes();
     await sink.emit(ev());
     for (let i = 0; i < 5; i++) {

@@ -18,7 +18,14 @@ import { withExpectedDemand } from '../../ipamd/pool/demand.js';
 import { planPool } from '../../ipamd/pool/planner.js';
 import { strategicMergePatch, MERGE_KEYS } from './fake/patch.js';
 
-const pod = (o: Partial<PodInfo> & { uid: string }): PodInfo => ({ namespace: 'default', name: o.uid, phase: 'Pending', hostNetwork: false, deleting: false, ...o });
+const pod = (o: Partial<PodInfo> & { uid: string }): PodInfo => ({
+  namespace: 'default',
+  name: o.uid,
+  phase: 'Pending',
+  hostNetwork: false,
+  deleting: false,
+  ...o,
+});
 const asg = (containerId: string, pod: Assignment['pod'], assignedAt = 0): Assignment => ({
   network: 'vpc-ipam',
   containerId,
@@ -43,7 +50,11 @@ describe('expectedDemand', () => {
       pod({ uid: 'h', staticUid: 'hash-h' }), // mirror Pod, assigned under the static UID
       pod({ uid: 'i' }),
     ];
-    const assigned = [asg('1', { uid: 'f' }), asg('2', { namespace: 'default', name: 'named' }), asg('3', { uid: 'hash-h' })];
+    const assigned = [
+      asg('1', { uid: 'f' }),
+      asg('2', { namespace: 'default', name: 'named' }),
+      asg('3', { uid: 'hash-h' }),
+    ];
     expect(expectedDemand(pods, assigned)).toBe(2);
     expect(expectedDemand([], assigned)).toBe(0);
   });
@@ -85,7 +96,24 @@ describe('withExpectedDemand (planner view)', () => {
     cooling: 0,
     available,
     nextCoolingExpiry: undefined,
-    interfaces: [{ id: 'eni-0', deviceIndex: 0, subnetId: 's', primary: true, usable: true, createdAt: 0, slotsUsed: total, blocks: total, addresses: total, assigned: total - available, cooling: 0, freeBlocks: [], staleBlocks: [], staleAssigned: 0 }],
+    interfaces: [
+      {
+        id: 'eni-0',
+        deviceIndex: 0,
+        subnetId: 's',
+        primary: true,
+        usable: true,
+        createdAt: 0,
+        slotsUsed: total,
+        blocks: total,
+        addresses: total,
+        assigned: total - available,
+        cooling: 0,
+        freeBlocks: [],
+        staleBlocks: [],
+        staleAssigned: 0,
+      },
+    ],
     waiting,
   });
   const limits = { maxInterfaces: 3, slotsPerInterface: 9, canCreateInterfaces: true };
@@ -115,22 +143,43 @@ describe('withExpectedDemand (planner view)', () => {
 describe('chooseConfig', () => {
   it('label, then annotation, then the zone default', () => {
     const zone = { 'topology.kubernetes.io/zone': 'z1' };
-    expect(chooseConfig({ labels: { ...zone, 'vpc-ipam.io/pod-subnet-config': 'l' }, annotations: { 'vpc-ipam.io/pod-subnet-config': 'a' } })).toEqual({ name: 'l', source: 'label', required: true });
-    expect(chooseConfig({ labels: zone, annotations: { 'vpc-ipam.io/pod-subnet-config': 'a' } })).toEqual({ name: 'a', source: 'annotation', required: true });
+    expect(
+      chooseConfig({
+        labels: { ...zone, 'vpc-ipam.io/pod-subnet-config': 'l' },
+        annotations: { 'vpc-ipam.io/pod-subnet-config': 'a' },
+      }),
+    ).toEqual({ name: 'l', source: 'label', required: true });
+    expect(chooseConfig({ labels: zone, annotations: { 'vpc-ipam.io/pod-subnet-config': 'a' } })).toEqual({
+      name: 'a',
+      source: 'annotation',
+      required: true,
+    });
     expect(chooseConfig({ labels: zone })).toEqual({ name: 'z1', source: 'zone', required: false });
     expect(chooseConfig({})).toBeUndefined();
-    expect(chooseConfig({ labels: { 'k8s.amazonaws.com/eniConfig': 'x' } }, 'k8s.amazonaws.com/eniConfig')).toMatchObject({ name: 'x', source: 'label' });
+    expect(
+      chooseConfig({ labels: { 'k8s.amazonaws.com/eniConfig': 'x' } }, 'k8s.amazonaws.com/eniConfig'),
+    ).toMatchObject({ name: 'x', source: 'label' });
   });
 });
 
 describe('parseK8sSettings', () => {
   it('names the bad variable', () => {
     expect(() => parseK8sSettings({})).toThrow(/MY_NODE_NAME/);
-    expect(() => parseK8sSettings({ MY_NODE_NAME: 'Bad_Name' })).toThrow(/MY_NODE_NAME: "Bad_Name" is not a valid Node name/);
-    expect(() => parseK8sSettings({ MY_NODE_NAME: 'n', VPC_IPAM_POD_SUBNET_CONFIG_KEY: 'a b' })).toThrow(/VPC_IPAM_POD_SUBNET_CONFIG_KEY/);
-    expect(() => parseK8sSettings({ MY_NODE_NAME: 'n', VPC_IPAM_K8S_REAP_CONFIRM_SECONDS: '0' })).toThrow(/VPC_IPAM_K8S_REAP_CONFIRM_SECONDS/);
-    expect(() => parseK8sSettings({ MY_NODE_NAME: 'n', VPC_IPAM_CUSTOM_NETWORKING: 'maybe' })).toThrow(/VPC_IPAM_CUSTOM_NETWORKING/);
-    expect(parseK8sSettings({ MY_NODE_NAME: 'ip-10-0-0-1.ec2.internal', AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'true' })).toMatchObject({ customNetworking: true, namespace: 'default', reapIntervalMs: 300_000 });
+    expect(() => parseK8sSettings({ MY_NODE_NAME: 'Bad_Name' })).toThrow(
+      /MY_NODE_NAME: "Bad_Name" is not a valid Node name/,
+    );
+    expect(() => parseK8sSettings({ MY_NODE_NAME: 'n', VPC_IPAM_POD_SUBNET_CONFIG_KEY: 'a b' })).toThrow(
+      /VPC_IPAM_POD_SUBNET_CONFIG_KEY/,
+    );
+    expect(() => parseK8sSettings({ MY_NODE_NAME: 'n', VPC_IPAM_K8S_REAP_CONFIRM_SECONDS: '0' })).toThrow(
+      /VPC_IPAM_K8S_REAP_CONFIRM_SECONDS/,
+    );
+    expect(() => parseK8sSettings({ MY_NODE_NAME: 'n', VPC_IPAM_CUSTOM_NETWORKING: 'maybe' })).toThrow(
+      /VPC_IPAM_CUSTOM_NETWORKING/,
+    );
+    expect(
+      parseK8sSettings({ MY_NODE_NAME: 'ip-10-0-0-1.ec2.internal', AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'true' }),
+    ).toMatchObject({ customNetworking: true, namespace: 'default', reapIntervalMs: 300_000 });
   });
 });
 
@@ -139,15 +188,48 @@ describe('providerIdMatches', () => {
     expect(providerIdMatches('aws:///us-east-1a/i-0abc', 'i-0abc')).toBe(true);
     expect(providerIdMatches('aws:///us-east-1a/i-0abcd', 'i-0abc')).toBe(false);
     expect(providerIdMatches('gce://proj/us-central1-a/node-1', 'node-1')).toBe(true);
-    expect(providerIdMatches('azure:///subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm-1', '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm-1')).toBe(true);
+    expect(
+      providerIdMatches(
+        'azure:///subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm-1',
+        '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm-1',
+      ),
+    ).toBe(true);
   });
 });
 
 describe('fake server strategic merge patch', () => {
   it('merges conditions by type, honours $patch: delete, replaces unkeyed lists', () => {
-    const node = { status: { conditions: [{ type: 'Ready', status: 'True' }, { type: 'X', status: 'True' }], images: [{ names: ['a'] }] } };
-    const out = strategicMergePatch(node, { status: { conditions: [{ type: 'X', $patch: 'delete' }, { type: 'Y', status: 'False' }], images: [{ names: ['b'] }] } }, MERGE_KEYS.nodes!);
-    expect(out).toEqual({ status: { conditions: [{ type: 'Ready', status: 'True' }, { type: 'Y', status: 'False' }], images: [{ names: ['b'] }] } });
+    const node = {
+      status: {
+        conditions: [
+          { type: 'Ready', status: 'True' },
+          { type: 'X', status: 'True' },
+        ],
+        images: [{ names: ['a'] }],
+      },
+    };
+    const out = strategicMergePatch(
+      node,
+      {
+        status: {
+          conditions: [
+            { type: 'X', $patch: 'delete' },
+            { type: 'Y', status: 'False' },
+          ],
+          images: [{ names: ['b'] }],
+        },
+      },
+      MERGE_KEYS.nodes!,
+    );
+    expect(out).toEqual({
+      status: {
+        conditions: [
+          { type: 'Ready', status: 'True' },
+          { type: 'Y', status: 'False' },
+        ],
+        images: [{ names: ['b'] }],
+      },
+    });
   });
 });
 

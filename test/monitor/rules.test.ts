@@ -268,9 +268,18 @@ describe('PrometheusRule deploy/prometheus/vpc-ipam-rules.yaml', () => {
 
     // GCP: HTTP answers by status and reason, and failed zone operations.
     const gcp: Array<[number, string]> = [
-      [429, ''], [429, 'rateLimitExceeded'], [403, 'rateLimitExceeded'], [403, 'userRateLimitExceeded'],
-      [429, 'RATE_LIMIT_EXCEEDED'], [429, 'RESOURCE_EXHAUSTED'], [400, 'IP_SPACE_EXHAUSTED'], [403, 'forbidden'],
-      [409, 'resourceNotReady'], [412, 'conditionNotMet'], [404, 'notFound'], [503, 'backendError'],
+      [429, ''],
+      [429, 'rateLimitExceeded'],
+      [403, 'rateLimitExceeded'],
+      [403, 'userRateLimitExceeded'],
+      [429, 'RATE_LIMIT_EXCEEDED'],
+      [429, 'RESOURCE_EXHAUSTED'],
+      [400, 'IP_SPACE_EXHAUSTED'],
+      [403, 'forbidden'],
+      [409, 'resourceNotReady'],
+      [412, 'conditionNotMet'],
+      [404, 'notFound'],
+      [503, 'backendError'],
     ];
     for (const [status, reason] of gcp) mapped.push(mapGcpError({ status, reason, message: reason }, 'op'));
     for (const code of ['RATE_LIMIT_EXCEEDED', 'QUOTA_EXCEEDED', 'IP_SPACE_EXHAUSTED', 'RESOURCE_NOT_FOUND']) {
@@ -295,8 +304,14 @@ describe('PrometheusRule deploy/prometheus/vpc-ipam-rules.yaml', () => {
     const cases = t.tests.flatMap((x) => x.alert_rule_test);
     for (const r of rules) {
       const mine = cases.filter((c) => c.alertname === r.alert);
-      expect(mine.some((c) => c.exp_alerts.length > 0), `${r.alert} fires somewhere`).toBe(true);
-      expect(mine.some((c) => c.exp_alerts.length === 0), `${r.alert} is quiet somewhere`).toBe(true);
+      expect(
+        mine.some((c) => c.exp_alerts.length > 0),
+        `${r.alert} fires somewhere`,
+      ).toBe(true);
+      expect(
+        mine.some((c) => c.exp_alerts.length === 0),
+        `${r.alert} is quiet somewhere`,
+      ).toBe(true);
     }
   });
 
@@ -353,7 +368,10 @@ describe(`runbooks (${RUNBOOK})`, () => {
       const url = r.annotations?.runbook_url ?? '';
       expect(url, r.alert).toBe(`${RUNBOOK_BASE}#${slug(r.alert)}`);
       const anchor = new URL(url).hash.slice(1);
-      expect(all.map((s) => s.anchor), `${r.alert}: #${anchor} in ${RUNBOOK}`).toContain(anchor);
+      expect(
+        all.map((s) => s.anchor),
+        `${r.alert}: #${anchor} in ${RUNBOOK}`,
+      ).toContain(anchor);
     }
     expect(alertSections.map((s) => s.title).sort()).toEqual(rules.map((r) => r.alert).sort());
   });
@@ -376,7 +394,10 @@ describe(`runbooks (${RUNBOOK})`, () => {
     // ipamd's introspection routes and the cluster monitor's.
     const ipamdRoutes = readFileSync(path.join(REPO, 'ipamd/server/introspection-routes.ts'), 'utf8');
     const monitorRoutes = readFileSync(path.join(REPO, 'ipamd/monitor/cluster-run.ts'), 'utf8');
-    for (const [port, src] of [['61679', ipamdRoutes], ['61680', monitorRoutes]] as const) {
+    for (const [port, src] of [
+      ['61679', ipamdRoutes],
+      ['61680', monitorRoutes],
+    ] as const) {
       const paths = [...runbook.matchAll(new RegExp(`127\\.0\\.0\\.1:${port}(/[\\w/-]+)`, 'g'))].map((m) => m[1]!);
       expect(paths.length, port).toBeGreaterThan(0);
       for (const p of paths) expect(src, `${port}${p}`).toContain(`'${p}':`);
@@ -386,7 +407,11 @@ describe(`runbooks (${RUNBOOK})`, () => {
     for (const m of runbook.matchAll(/\]\(([\w./-]*?)(?:#([\w-]+))?\)/g)) {
       const file = m[1] ? path.join(REPO, 'docs', m[1]) : path.join(REPO, RUNBOOK);
       expect(existsSync(file), m[0]).toBe(true);
-      if (m[2]) expect(sections(readFileSync(file, 'utf8')).map((s) => s.anchor), m[0]).toContain(m[2]);
+      if (m[2])
+        expect(
+          sections(readFileSync(file, 'utf8')).map((s) => s.anchor),
+          m[0],
+        ).toContain(m[2]);
     }
   });
 });

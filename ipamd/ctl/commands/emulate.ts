@@ -137,7 +137,8 @@ function num(flags: Record<string, unknown>, name: string, min: number, max: num
   const raw = flags[name] as string | undefined;
   if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${name} must be a number from ${min} to ${max}, got "${raw}"`);
+  if (!Number.isFinite(n) || n < min || n > max)
+    throw new UsageError(`--${name} must be a number from ${min} to ${max}, got "${raw}"`);
   return n;
 }
 
@@ -166,7 +167,8 @@ export const emulateCommand: CtlCommand = {
     const provider = flags.provider as string | undefined;
     if (!provider) throw new UsageError(`--provider is required (${Object.keys(EMULATORS).join(', ')})`);
     const start = Object.hasOwn(EMULATORS, provider) ? EMULATORS[provider] : undefined;
-    if (!start) throw new UsageError(`no emulator for provider "${provider}" (available: ${Object.keys(EMULATORS).join(', ')})`);
+    if (!start)
+      throw new UsageError(`no emulator for provider "${provider}" (available: ${Object.keys(EMULATORS).join(', ')})`);
     let listen: { host: string; port: number } | undefined;
     try {
       listen = readListen({ '--listen': flags.listen as string | undefined }, '--listen', '127.0.0.1:0', true);
@@ -207,10 +209,13 @@ export const emulateCommand: CtlCommand = {
       running = await start(opts);
     } catch (err) {
       // Bad CIDRs and unknown instance types are the caller's mistake: say which.
-      if (IpamError.is(err) && (err.code === 'CONFIG_INVALID' || err.code === 'CLOUD_INVALID')) throw new UsageError(err.message);
+      if (IpamError.is(err) && (err.code === 'CONFIG_INVALID' || err.code === 'CLOUD_INVALID'))
+        throw new UsageError(err.message);
       throw err;
     }
-    process.stdout.write(flags.json ? `${JSON.stringify(running.json)}\n` : `${running.lines.join('\n')}\nCtrl-C stops it.\n`);
+    process.stdout.write(
+      flags.json ? `${JSON.stringify(running.json)}\n` : `${running.lines.join('\n')}\nCtrl-C stops it.\n`,
+    );
     await new Promise<void>((resolve) => {
       process.once('SIGINT', () => resolve());
       process.once('SIGTERM', () => resolve());

@@ -99,15 +99,26 @@ function paginate<T>(p: QueryParams, items: T[], idsGiven: boolean): { page: T[]
   const max = p.int('MaxResults');
   const token = p.str('NextToken');
   if (max !== undefined && idsGiven) {
-    throw new QueryError('InvalidParameterCombination', 'The parameter MaxResults cannot be used with the parameter NetworkInterfaceIds');
+    throw new QueryError(
+      'InvalidParameterCombination',
+      'The parameter MaxResults cannot be used with the parameter NetworkInterfaceIds',
+    );
   }
   if (max !== undefined && (max < 5 || max > 1000)) {
-    throw new QueryError('InvalidParameterValue', `Value (${max}) for parameter maxResults is invalid. Expecting a value between 5 and 1000.`);
+    throw new QueryError(
+      'InvalidParameterValue',
+      `Value (${max}) for parameter maxResults is invalid. Expecting a value between 5 and 1000.`,
+    );
   }
   let start = 0;
   if (token !== undefined) {
-    const decoded = Number(Buffer.from(token, 'base64url').toString('utf8').replace(/^page:/, ''));
-    if (!Number.isInteger(decoded) || decoded < 0 || decoded > items.length) throw new QueryError('InvalidNextToken', 'The specified token is invalid');
+    const decoded = Number(
+      Buffer.from(token, 'base64url')
+        .toString('utf8')
+        .replace(/^page:/, ''),
+    );
+    if (!Number.isInteger(decoded) || decoded < 0 || decoded > items.length)
+      throw new QueryError('InvalidNextToken', 'The specified token is invalid');
     start = decoded;
   }
   const size = max ?? 1000;
@@ -146,17 +157,29 @@ export function describeInstances(ctx: ActionContext, p: QueryParams): string {
   const wanted = ids.length ? ids : undefined;
   const instances = ctx.cloud.describeInstances(wanted).filter((i) => filters.every((f) => anyGlob(f.values, [i.id])));
   // One reservation per instance, as for instances launched one at a time.
-  const reservations = instances.map((inst) =>
-    leaf('reservationId', `r-${inst.id.slice(2)}`) + leaf('ownerId', EMULATOR_ACCOUNT_ID) + itemSet('groupSet', []) + itemSet('instancesSet', [instanceXml(inst)]),
+  const reservations = instances.map(
+    (inst) =>
+      leaf('reservationId', `r-${inst.id.slice(2)}`) +
+      leaf('ownerId', EMULATOR_ACCOUNT_ID) +
+      itemSet('groupSet', []) +
+      itemSet('instancesSet', [instanceXml(inst)]),
   );
   return itemSet('reservationSet', reservations);
 }
 
 export function describeInstanceTypes(ctx: ActionContext, p: QueryParams): string {
   const types = p.list('InstanceType');
-  if (types.length === 0) throw new QueryError('InvalidParameterValue', 'The emulator only answers DescribeInstanceTypes for named instance types');
+  if (types.length === 0)
+    throw new QueryError(
+      'InvalidParameterValue',
+      'The emulator only answers DescribeInstanceTypes for named instance types',
+    );
   const unknown = types.filter((t) => !ctx.cloud.instanceLimits(t));
-  if (unknown.length > 0) throw new QueryError('InvalidInstanceType', `The following supplied instance types do not exist: [${unknown.join(', ')}]`);
+  if (unknown.length > 0)
+    throw new QueryError(
+      'InvalidInstanceType',
+      `The following supplied instance types do not exist: [${unknown.join(', ')}]`,
+    );
   return itemSet(
     'instanceTypeSet',
     types.map((t) => instanceTypeXml(ctx.cloud.instanceLimits(t)!)),

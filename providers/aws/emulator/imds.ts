@@ -139,19 +139,21 @@ export class ImdsService {
       instanceId: inst.id,
       instanceType: inst.instanceType,
       zone: inst.zone,
-      interfaces: inst.interfaces.filter((n) => n.attachment?.state !== 'attaching').map((n) => ({
-        mac: n.mac,
-        deviceNumber: n.attachment!.deviceIndex,
-        interfaceId: n.id,
-        subnetId: n.subnetId,
-        subnetCidr: this.cloud.getSubnet(n.subnetId).cidr,
-        localIpv4s: [n.primaryIp, ...n.privateIps],
-        prefixes: [...n.prefixes],
-        securityGroups: [...n.securityGroups],
-        vpcId: n.vpcId,
-        vpcCidrs: [...vpcCidrs],
-        ...(multiCard ? { networkCard: n.attachment!.networkCardIndex ?? 0 } : {}),
-      })),
+      interfaces: inst.interfaces
+        .filter((n) => n.attachment?.state !== 'attaching')
+        .map((n) => ({
+          mac: n.mac,
+          deviceNumber: n.attachment!.deviceIndex,
+          interfaceId: n.id,
+          subnetId: n.subnetId,
+          subnetCidr: this.cloud.getSubnet(n.subnetId).cidr,
+          localIpv4s: [n.primaryIp, ...n.privateIps],
+          prefixes: [...n.prefixes],
+          securityGroups: [...n.securityGroups],
+          vpcId: n.vpcId,
+          vpcCidrs: [...vpcCidrs],
+          ...(multiCard ? { networkCard: n.attachment!.networkCardIndex ?? 0 } : {}),
+        })),
     };
   }
 
@@ -198,7 +200,8 @@ export class ImdsService {
     this.requests++;
     // The JS metadata client sends `//latest/...` when the endpoint has no path (cloud-apis.md §0.5).
     const path = rawPath.split('?')[0]!.replace(/\/{2,}/g, '/');
-    if (path === '/latest/api/token') return method === 'PUT' ? this.issueToken(headers) : text(405, 'Method Not Allowed');
+    if (path === '/latest/api/token')
+      return method === 'PUT' ? this.issueToken(headers) : text(405, 'Method Not Allowed');
     if (method !== 'GET' && method !== 'HEAD') return text(405, 'Method Not Allowed');
     if (!this.allowV1 && !this.validToken(headers[TOKEN_HEADER])) return text(401, 'Unauthorized');
     const body = this.lookup(path);
@@ -263,7 +266,8 @@ export class ImdsService {
     if (Object.hasOwn(top, rel)) return top[rel];
     if (rel === 'network/' || rel === 'network') return 'interfaces/';
     if (rel === 'network/interfaces/' || rel === 'network/interfaces') return 'macs/';
-    if (rel === 'network/interfaces/macs/' || rel === 'network/interfaces/macs') return v.interfaces.map((n) => `${n.mac}/`).join('\n');
+    if (rel === 'network/interfaces/macs/' || rel === 'network/interfaces/macs')
+      return v.interfaces.map((n) => `${n.mac}/`).join('\n');
     const mm = /^network\/interfaces\/macs\/([0-9a-f:]+)(?:\/(.*))?$/.exec(rel);
     if (!mm) return undefined;
     const nic = v.interfaces.find((n) => n.mac === mm[1]);
@@ -286,7 +290,10 @@ export class ImdsService {
       'vpc-ipv4-cidr-blocks': nic.vpcCidrs.join('\n'),
     };
     const field = mm[2] ?? '';
-    if (field === '') return Object.keys(fields).filter((k) => fields[k] !== undefined).join('\n');
+    if (field === '')
+      return Object.keys(fields)
+        .filter((k) => fields[k] !== undefined)
+        .join('\n');
     // A single-card type's `network-card` is 404, which the VPC CNI reads as card 0.
     return Object.hasOwn(fields, field) ? fields[field] : undefined;
   }

@@ -42,7 +42,8 @@ function transition(ctx: ActionContext, ms: number): Transition {
 
 function positive(p: QueryParams, name: string): number | undefined {
   const n = p.int(name);
-  if (n !== undefined && n < 1) throw new QueryError('InvalidParameterValue', `Value (${n}) for parameter ${name} is invalid. Must be at least 1.`);
+  if (n !== undefined && n < 1)
+    throw new QueryError('InvalidParameterValue', `Value (${n}) for parameter ${name} is invalid. Must be at least 1.`);
   return n;
 }
 
@@ -66,7 +67,10 @@ function interfaceType(p: QueryParams): SimInterfaceType | undefined {
 function onlyOne(p: QueryParams, groups: string[][]): void {
   const used = groups.filter((g) => g.some((name) => p.hasAny(name)));
   if (used.length > 1) {
-    throw new QueryError('InvalidParameterCombination', `Specify only one of ${groups.map((g) => g.join('/')).join(' or ')}`);
+    throw new QueryError(
+      'InvalidParameterCombination',
+      `Specify only one of ${groups.map((g) => g.join('/')).join(' or ')}`,
+    );
   }
 }
 
@@ -78,7 +82,10 @@ export function createNetworkInterface(ctx: ActionContext, p: QueryParams): stri
   const prior = token !== undefined ? tokens.replay(op, token, p, exists) : undefined;
   // The same answer as the first time, changing nothing (idempotency.ts).
   if (prior !== undefined) return oneInterface(ctx.cloud.getInterface(prior)) + leaf('clientToken', token);
-  onlyOne(p, [['SecondaryPrivateIpAddressCount', 'PrivateIpAddresses'], ['Ipv4PrefixCount', 'Ipv4Prefix']]);
+  onlyOne(p, [
+    ['SecondaryPrivateIpAddressCount', 'PrivateIpAddresses'],
+    ['Ipv4PrefixCount', 'Ipv4Prefix'],
+  ]);
   const opts: CreateInterfaceOptions = {
     subnetId: p.required('SubnetId'),
     securityGroups: checkedGroups(ctx, op, p.required('SubnetId'), p.list('SecurityGroupId')),
@@ -107,7 +114,8 @@ export function attachNetworkInterface(ctx: ActionContext, p: QueryParams): stri
   const nicId = p.required('NetworkInterfaceId');
   const instanceId = p.required('InstanceId');
   const deviceIndex = p.int('DeviceIndex');
-  if (deviceIndex === undefined) throw new QueryError('MissingParameter', 'The request must contain the parameter DeviceIndex');
+  if (deviceIndex === undefined)
+    throw new QueryError('MissingParameter', 'The request must contain the parameter DeviceIndex');
   // Card and per-card limits are the sim's (attachment-ops.ts): a multi-card type counts each card alone.
   const networkCardIndex = p.int('NetworkCardIndex') ?? 0;
   const how = { ...transition(ctx, ctx.realism.attachMs), networkCardIndex };
@@ -148,7 +156,8 @@ export function modifyNetworkInterfaceAttribute(ctx: ActionContext, p: QueryPara
   }
   const attachmentId = p.required('Attachment.AttachmentId');
   const del = p.bool('Attachment.DeleteOnTermination');
-  if (del === undefined) throw new QueryError('MissingParameter', 'The request must contain the parameter Attachment.DeleteOnTermination');
+  if (del === undefined)
+    throw new QueryError('MissingParameter', 'The request must contain the parameter Attachment.DeleteOnTermination');
   if (nic.attachment?.id !== attachmentId) throw attachmentNotFound(ctx, op, attachmentId);
   ctx.cloud.modifyAttachment(nicId, { deleteOnTermination: del });
   return RETURN_TRUE;
@@ -156,7 +165,10 @@ export function modifyNetworkInterfaceAttribute(ctx: ActionContext, p: QueryPara
 
 export function assignPrivateIpAddresses(ctx: ActionContext, p: QueryParams): string {
   const nicId = p.required('NetworkInterfaceId');
-  onlyOne(p, [['SecondaryPrivateIpAddressCount', 'PrivateIpAddress'], ['Ipv4PrefixCount', 'Ipv4Prefix']]);
+  onlyOne(p, [
+    ['SecondaryPrivateIpAddressCount', 'PrivateIpAddress'],
+    ['Ipv4PrefixCount', 'Ipv4Prefix'],
+  ]);
   const ipCount = positive(p, 'SecondaryPrivateIpAddressCount');
   const ips = p.list('PrivateIpAddress');
   const prefixCount = positive(p, 'Ipv4PrefixCount');
@@ -171,7 +183,11 @@ export function assignPrivateIpAddresses(ctx: ActionContext, p: QueryParams): st
   else if (ips.length > 0) addedIps = ipsOf({ ips });
   else if (prefixCount !== undefined) addedPrefixes = prefixesOf({ count: prefixCount });
   else if (prefixes.length > 0) addedPrefixes = prefixesOf({ prefixes });
-  else throw new QueryError('MissingParameter', 'Specify SecondaryPrivateIpAddressCount, PrivateIpAddress.N, Ipv4PrefixCount or Ipv4Prefix.N');
+  else
+    throw new QueryError(
+      'MissingParameter',
+      'Specify SecondaryPrivateIpAddressCount, PrivateIpAddress.N, Ipv4PrefixCount or Ipv4Prefix.N',
+    );
   ctx.changed(nicId);
   return (
     leaf('networkInterfaceId', nicId) +
@@ -190,12 +206,17 @@ export function unassignPrivateIpAddresses(ctx: ActionContext, p: QueryParams): 
   const nicId = p.required('NetworkInterfaceId');
   const ips = p.list('PrivateIpAddress');
   const prefixes = p.list('Ipv4Prefix');
-  if (ips.length === 0 && prefixes.length === 0) throw new QueryError('MissingParameter', 'Specify PrivateIpAddress.N or Ipv4Prefix.N');
+  if (ips.length === 0 && prefixes.length === 0)
+    throw new QueryError('MissingParameter', 'Specify PrivateIpAddress.N or Ipv4Prefix.N');
   // Check the prefixes before touching the addresses, so a bad request changes nothing.
   const nic = ctx.cloud.getInterface(nicId);
   const missing = prefixes.filter((c) => !nic.prefixes.includes(c));
   if (missing.length > 0) {
-    throw ctx.cloud.makeError('invalidParameter', 'UnassignPrivateIpAddresses', `Some of the specified prefixes are not assigned to interface ${nicId}: ${missing.join(', ')}`);
+    throw ctx.cloud.makeError(
+      'invalidParameter',
+      'UnassignPrivateIpAddresses',
+      `Some of the specified prefixes are not assigned to interface ${nicId}: ${missing.join(', ')}`,
+    );
   }
   if (ips.length > 0) ctx.cloud.unassignPrivateIps(nicId, ips);
   if (prefixes.length > 0) ctx.cloud.unassignPrefixes(nicId, prefixes);

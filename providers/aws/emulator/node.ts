@@ -34,9 +34,11 @@ export interface EmulatedNodeOptions extends Omit<AwsEmulatorOptions, 'cloud' | 
 }
 
 function network(cidr: string, variable: string): Address4 {
-  if (!Address4.isValid(cidr) || !cidr.includes('/')) throw new ConfigError(variable, `expected an IPv4 CIDR, got "${cidr}"`);
+  if (!Address4.isValid(cidr) || !cidr.includes('/'))
+    throw new ConfigError(variable, `expected an IPv4 CIDR, got "${cidr}"`);
   const a = new Address4(cidr);
-  if (a.startAddress().address !== a.addressMinusSuffix) throw new ConfigError(variable, `${cidr} is not a network address`);
+  if (a.startAddress().address !== a.addressMinusSuffix)
+    throw new ConfigError(variable, `${cidr} is not a network address`);
   return a;
 }
 
@@ -82,12 +84,19 @@ export async function startEmulatedNode(o: EmulatedNodeOptions): Promise<AwsEmul
   const clock = { now: Date.now };
   const init = () => {
     const c = new SimCloud({ seed: o.cloudSeed ?? 1, clock, provider: 'aws' });
-    c.seedNode({ instanceType: o.instanceType, subnetCidr: o.subnetCidr, podSubnetCidr, vpcCidr, ...(o.zone ? { zone: o.zone } : {}) });
+    c.seedNode({
+      instanceType: o.instanceType,
+      subnetCidr: o.subnetCidr,
+      podSubnetCidr,
+      vpcCidr,
+      ...(o.zone ? { zone: o.zone } : {}),
+    });
     return c;
   };
   const cloud = o.stateFile ? openSimCloud(o.stateFile, init, { clock, provider: 'aws' }) : init();
   const instance = cloud.describeInstances()[0];
-  if (!instance) throw new ConfigError('stateFile', `${o.stateFile} holds no instance; delete it to start a fresh emulated node`);
+  if (!instance)
+    throw new ConfigError('stateFile', `${o.stateFile} holds no instance; delete it to start a fresh emulated node`);
   const file = o.stateFile;
   return AwsEmulator.start({
     ...o,

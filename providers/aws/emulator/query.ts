@@ -57,21 +57,30 @@ export class QueryParams {
 
   required(name: string): string {
     const v = this.map.get(name);
-    if (v === undefined || v === '') throw new QueryError('MissingParameter', `The request must contain the parameter ${name}`);
+    if (v === undefined || v === '')
+      throw new QueryError('MissingParameter', `The request must contain the parameter ${name}`);
     return v;
   }
 
   int(name: string): number | undefined {
     const raw = this.map.get(name);
     if (raw === undefined) return undefined;
-    if (!/^-?\d+$/.test(raw)) throw new QueryError('InvalidParameterValue', `Value (${raw}) for parameter ${name} is invalid. Expected an integer.`);
+    if (!/^-?\d+$/.test(raw))
+      throw new QueryError(
+        'InvalidParameterValue',
+        `Value (${raw}) for parameter ${name} is invalid. Expected an integer.`,
+      );
     return Number(raw);
   }
 
   bool(name: string): boolean | undefined {
     const raw = this.map.get(name);
     if (raw === undefined) return undefined;
-    if (raw !== 'true' && raw !== 'false') throw new QueryError('InvalidParameterValue', `Value (${raw}) for parameter ${name} is invalid. Expected true or false.`);
+    if (raw !== 'true' && raw !== 'false')
+      throw new QueryError(
+        'InvalidParameterValue',
+        `Value (${raw}) for parameter ${name} is invalid. Expected true or false.`,
+      );
     return raw === 'true';
   }
 
@@ -119,7 +128,10 @@ export class QueryParams {
     for (const i of this.structIndices('TagSpecification')) {
       const type = this.map.get(`TagSpecification.${i}.ResourceType`);
       if (type !== resourceType) {
-        throw new QueryError('InvalidParameterValue', `'${type ?? 'null'}' is not a valid taggable resource type for this operation.`);
+        throw new QueryError(
+          'InvalidParameterValue',
+          `'${type ?? 'null'}' is not a valid taggable resource type for this operation.`,
+        );
       }
       Object.assign(out, this.tags(`TagSpecification.${i}.Tag`));
     }

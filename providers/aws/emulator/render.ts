@@ -159,7 +159,10 @@ export function instanceTypeXml(l: SimInstanceLimits): string {
       leaf('maximumNetworkInterfaces', l.maxInterfaces * cards),
       leaf('maximumNetworkCards', cards),
       leaf('defaultNetworkCardIndex', 0),
-      itemSet('networkCards', Array.from({ length: cards }, (_, i) => card(i))),
+      itemSet(
+        'networkCards',
+        Array.from({ length: cards }, (_, i) => card(i)),
+      ),
       leaf('ipv4AddressesPerInterface', l.ipv4PerInterface),
       leaf('ipv6AddressesPerInterface', l.ipv4PerInterface),
       leaf('ipv6Supported', true),

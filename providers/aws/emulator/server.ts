@@ -247,7 +247,8 @@ export class AwsEmulator {
   private async route(req: http.IncomingMessage, body: string): Promise<Answer> {
     const url = (req.url ?? '/').replace(/\/{2,}/g, '/');
     if (url.startsWith('/latest/') || url === '/latest') return this.imds.handle(req.method ?? 'GET', url, req.headers);
-    if (req.method !== 'POST') return { status: 404, headers: { 'content-type': 'text/plain' }, body: 'not an EC2 or IMDS path' };
+    if (req.method !== 'POST')
+      return { status: 404, headers: { 'content-type': 'text/plain' }, body: 'not an EC2 or IMDS path' };
     return this.ec2(req, body);
   }
 

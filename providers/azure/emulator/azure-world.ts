@@ -22,9 +22,21 @@
  * Secondary IPs that reach the SimCloud without a name (a test assigning
  * through the SimCloud directly) show up as `ipconfig-<ip>`.
  */
-import { SimCloud, type SimCloudOptions, type SimErrorCodes, type SimInterface, type SimSubnet, type SimVpc } from '../../sim/index.js';
+import {
+  SimCloud,
+  type SimCloudOptions,
+  type SimErrorCodes,
+  type SimInterface,
+  type SimSubnet,
+  type SimVpc,
+} from '../../sim/index.js';
 import type { InstanceLimits } from '../../types.js';
-import { nicId as buildNicId, subnetId as buildSubnetId, vmId as buildVmId, vnetId as buildVnetId } from '../arm-ids.js';
+import {
+  nicId as buildNicId,
+  subnetId as buildSubnetId,
+  vmId as buildVmId,
+  vnetId as buildVnetId,
+} from '../arm-ids.js';
 
 export const TAG = {
   name: 'azure:name',
@@ -178,7 +190,9 @@ export class AzureWorld {
   }
 
   /** The VM (instance) a NIC is attached to, with its Azure names. */
-  vmOf(nic: SimInterface): { name: string; vmSize: string; vmss?: { name: string; instanceId: string }; instanceId: string } | undefined {
+  vmOf(
+    nic: SimInterface,
+  ): { name: string; vmSize: string; vmss?: { name: string; instanceId: string }; instanceId: string } | undefined {
     if (!nic.attachment) return undefined;
     const inst = this.cloud.getInstance(nic.attachment.instanceId);
     const vmss = inst.tags[TAG.vmss];
@@ -206,12 +220,22 @@ export class AzureWorld {
 
   subnetArmId(subnet: SimSubnet): string {
     const vnet = this.cloud.getVpc(subnet.vpcId);
-    return buildSubnetId({ subscription: this.scope.subscription, resourceGroup: this.scope.resourceGroup, vnet: vnet.tags[TAG.name]!, name: subnet.tags[TAG.name]! });
+    return buildSubnetId({
+      subscription: this.scope.subscription,
+      resourceGroup: this.scope.resourceGroup,
+      vnet: vnet.tags[TAG.name]!,
+      name: subnet.tags[TAG.name]!,
+    });
   }
 
   nicArmId(nic: SimInterface): string {
     const vm = this.vmOf(nic);
-    return buildNicId({ subscription: this.scope.subscription, resourceGroup: this.scope.resourceGroup, name: nic.tags[TAG.name]!, ...(vm?.vmss ? { vmss: vm.vmss } : {}) });
+    return buildNicId({
+      subscription: this.scope.subscription,
+      resourceGroup: this.scope.resourceGroup,
+      name: nic.tags[TAG.name]!,
+      ...(vm?.vmss ? { vmss: vm.vmss } : {}),
+    });
   }
 
   vmArmId(vm: { name: string; vmss?: { name: string; instanceId: string } }): string {
@@ -241,7 +265,13 @@ export class AzureWorld {
   ipConfigs(nic: SimInterface): IpcRecord[] {
     const pending = new Set(this.pending(nic)?.add ?? []);
     const out: IpcRecord[] = [
-      { name: nic.tags[TAG.primaryIpc] ?? 'ipconfig1', ip: nic.primaryIp, subnet: nic.subnetId, primary: true, provisioningState: 'Succeeded' },
+      {
+        name: nic.tags[TAG.primaryIpc] ?? 'ipconfig1',
+        ip: nic.primaryIp,
+        subnet: nic.subnetId,
+        primary: true,
+        provisioningState: 'Succeeded',
+      },
     ];
     const named = new Set<string>();
     for (const [k, v] of Object.entries(nic.tags)) {
@@ -252,7 +282,14 @@ export class AzureWorld {
       out.push({ name, ip, subnet, primary: false, provisioningState: pending.has(name) ? 'Updating' : 'Succeeded' });
     }
     for (const ip of nic.privateIps) {
-      if (!named.has(ip)) out.push({ name: `ipconfig-${ip.replace(/\./g, '-')}`, ip, subnet: nic.subnetId, primary: false, provisioningState: 'Succeeded' });
+      if (!named.has(ip))
+        out.push({
+          name: `ipconfig-${ip.replace(/\./g, '-')}`,
+          ip,
+          subnet: nic.subnetId,
+          primary: false,
+          provisioningState: 'Succeeded',
+        });
     }
     return out;
   }
@@ -281,7 +318,11 @@ export class AzureWorld {
       const ip = r.cidr.endsWith('/32') ? r.cidr.slice(0, -3) : undefined;
       if (ip && owned.has(ip)) continue;
       const other = `/subscriptions/${this.scope.subscription}/resourceGroups/other-tenant/providers/Microsoft.Network/networkInterfaces/${r.id}`;
-      out.push({ id: `${other}/ipConfigurations/${r.cidr.replace(/[./]/g, '-')}`, ip: r.cidr, provisioningState: 'Succeeded' });
+      out.push({
+        id: `${other}/ipConfigurations/${r.cidr.replace(/[./]/g, '-')}`,
+        ip: r.cidr,
+        provisioningState: 'Succeeded',
+      });
     }
     return out;
   }

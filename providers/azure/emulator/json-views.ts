@@ -67,7 +67,11 @@ export function subnetJson(world: AzureWorld, subnet: SimSubnet, o: SubnetJsonOp
   const list =
     o.listLimit !== undefined && ipcs.length > o.listLimit
       ? undefined
-      : ipcs.map((c) => (o.expand ? { id: c.id, properties: { privateIPAddress: c.ip, provisioningState: c.provisioningState } } : { id: c.id }));
+      : ipcs.map((c) =>
+          o.expand
+            ? { id: c.id, properties: { privateIPAddress: c.ip, provisioningState: c.provisioningState } }
+            : { id: c.id },
+        );
   return {
     id: world.subnetArmId(subnet),
     name: subnet.tags[TAG.name],
@@ -122,7 +126,10 @@ export function imdsJson(world: AzureWorld, vmName: string): Record<string, unkn
   const inst = world.vm(vmName);
   if (!inst) throw new Error(`IMDS: no VM ${vmName}`);
   const vmss = inst.tags[TAG.vmss];
-  const vmRef = { name: inst.tags[TAG.name]!, ...(vmss ? { vmss: { name: vmss, instanceId: inst.tags[TAG.vmssInstance] ?? '0' } } : {}) };
+  const vmRef = {
+    name: inst.tags[TAG.name]!,
+    ...(vmss ? { vmss: { name: vmss, instanceId: inst.tags[TAG.vmssInstance] ?? '0' } } : {}),
+  };
   const nics = [...inst.interfaces].sort((a, b) => (a.attachment?.deviceIndex ?? 0) - (b.attachment?.deviceIndex ?? 0));
   return {
     compute: {

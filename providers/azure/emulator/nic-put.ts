@@ -55,7 +55,10 @@ export function planNicPut(world: AzureWorld, nic: SimInterface, body: unknown):
   const list = props?.ipConfigurations;
   if (!Array.isArray(list) || list.length === 0) throw bad('properties.ipConfigurations must be a non-empty array');
   if (list.length > AZURE_MAX_IPCONFIGS) {
-    throw bad(`Network interface ${nic.tags[TAG.name]} has ${list.length} IP configurations; at most ${AZURE_MAX_IPCONFIGS} are allowed.`, world.cloud.errorCodes.addressLimit);
+    throw bad(
+      `Network interface ${nic.tags[TAG.name]} has ${list.length} IP configurations; at most ${AZURE_MAX_IPCONFIGS} are allowed.`,
+      world.cloud.errorCodes.addressLimit,
+    );
   }
   oneSubnet(world, nic, list);
   const current = new Map(world.ipConfigs(nic).map((c) => [c.name.toLowerCase(), c]));
@@ -78,18 +81,28 @@ export function planNicPut(world: AzureWorld, nic: SimInterface, body: unknown):
     if (typeof subnetRef !== 'string') throw bad(`ipConfigurations[${i}] (${name}): properties.subnet.id is required`);
     const subnet = resolveSubnet(world, subnetRef, nic);
     const method = p.privateIPAllocationMethod ?? 'Dynamic';
-    if (method !== 'Dynamic' && method !== 'Static') throw bad(`ipConfigurations[${i}] (${name}): privateIPAllocationMethod must be Dynamic or Static`);
+    if (method !== 'Dynamic' && method !== 'Static')
+      throw bad(`ipConfigurations[${i}] (${name}): privateIPAllocationMethod must be Dynamic or Static`);
     let ip: string | undefined;
     if (p.privateIPAddress !== undefined && p.privateIPAddress !== null && p.privateIPAddress !== '') {
       ip = canonicalIp(String(p.privateIPAddress));
-      if (!ip) throw bad(`ipConfigurations[${i}] (${name}): ${String(p.privateIPAddress)} is not an IPv4 address`, 'InvalidPrivateIPAddressFormat');
+      if (!ip)
+        throw bad(
+          `ipConfigurations[${i}] (${name}): ${String(p.privateIPAddress)} is not an IPv4 address`,
+          'InvalidPrivateIPAddressFormat',
+        );
     } else if (method === 'Static') {
       throw bad(`ipConfigurations[${i}] (${name}): a Static ipConfiguration needs privateIPAddress`);
     }
     const existing = current.get(name.toLowerCase());
     if (primary) {
-      if (!existing?.primary) throw bad(`The primary IP configuration of ${nic.tags[TAG.name]} is ${primaryNow.name}; changing it is not supported by this emulator.`, 'OperationNotSupported');
-      if ((ip && ip !== existing.ip) || subnet.id !== existing.subnet) throw bad(`The primary IP configuration ${name} cannot change its address or subnet.`, 'OperationNotSupported');
+      if (!existing?.primary)
+        throw bad(
+          `The primary IP configuration of ${nic.tags[TAG.name]} is ${primaryNow.name}; changing it is not supported by this emulator.`,
+          'OperationNotSupported',
+        );
+      if ((ip && ip !== existing.ip) || subnet.id !== existing.subnet)
+        throw bad(`The primary IP configuration ${name} cannot change its address or subnet.`, 'OperationNotSupported');
       continue;
     }
     if (existing && !existing.primary) {
@@ -103,7 +116,10 @@ export function planNicPut(world: AzureWorld, nic: SimInterface, body: unknown):
       checkStatic(subnet, ip, name);
       // The SimCloud treats an address the NIC already has as a no-op; ARM refuses a second ipConfiguration with it.
       if (ownIps.has(ip) || staticIps.has(ip)) {
-        throw bad(`Private static IP address ${ip} of IP configuration ${name} is already allocated to another IP configuration.`, world.cloud.errorCodes.addressInUse);
+        throw bad(
+          `Private static IP address ${ip} of IP configuration ${name} is already allocated to another IP configuration.`,
+          world.cloud.errorCodes.addressInUse,
+        );
       }
       staticIps.add(ip);
     }
@@ -133,8 +149,13 @@ function oneSubnet(world: AzureWorld, nic: SimInterface, list: unknown[]): void 
 function resolveSubnet(world: AzureWorld, ref: string, nic: SimInterface): SimSubnet {
   const r = parseSubnetId(ref);
   const notFound = () =>
-    new ArmError(400, 'InvalidResourceReference', `Resource ${ref} referenced by resource ${world.nicArmId(nic)} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.`);
-  if (!r || !sameId(r.subscription, world.scope.subscription) || !sameId(r.resourceGroup, world.scope.resourceGroup)) throw notFound();
+    new ArmError(
+      400,
+      'InvalidResourceReference',
+      `Resource ${ref} referenced by resource ${world.nicArmId(nic)} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.`,
+    );
+  if (!r || !sameId(r.subscription, world.scope.subscription) || !sameId(r.resourceGroup, world.scope.resourceGroup))
+    throw notFound();
   const s = world.subnet(r.vnet, r.name);
   if (!s) throw notFound();
   return s;
@@ -145,16 +166,25 @@ function checkStatic(subnet: SimSubnet, ip: string, name: string): void {
   const b = parseBlock(subnet.cidr)!;
   const a = parseBlock(ip)!;
   if (a.start < b.start || a.start >= b.start + BigInt(b.size)) {
-    throw bad(`Private static IP address ${ip} of IP configuration ${name} does not belong to the range of subnet prefix ${subnet.cidr}.`, 'PrivateIPAddressNotInSubnet');
+    throw bad(
+      `Private static IP address ${ip} of IP configuration ${name} does not belong to the range of subnet prefix ${subnet.cidr}.`,
+      'PrivateIPAddressNotInSubnet',
+    );
   }
   const off = Number(a.start - b.start);
   if (off < 4 || off === b.size - 1) {
-    throw bad(`Private static IP address ${ip} falls within reserved IP range of subnet prefix ${subnet.cidr}.`, 'PrivateIPAddressInReservedRange');
+    throw bad(
+      `Private static IP address ${ip} falls within reserved IP range of subnet prefix ${subnet.cidr}.`,
+      'PrivateIPAddressInReservedRange',
+    );
   }
 }
 
 function subnetFull(world: AzureWorld, subnet: SimSubnet, count: number): ArmError {
-  return bad(`Subnet ${subnet.tags[TAG.name]} with address prefix ${subnet.cidr} does not have enough capacity for ${count} IP addresses.`, world.cloud.errorCodes.subnetFull);
+  return bad(
+    `Subnet ${subnet.tags[TAG.name]} with address prefix ${subnet.cidr} does not have enough capacity for ${count} IP addresses.`,
+    world.cloud.errorCodes.subnetFull,
+  );
 }
 
 /**

@@ -72,7 +72,10 @@ export async function startEmulatedAzureNode(o: EmulatedAzureNodeOptions = {}): 
     ...(o.throttleRatio ? { throttleRatio: o.throttleRatio } : {}),
   });
   const world = opened.world;
-  const pods = world.vnets().flatMap((v) => world.subnetsOf(v)).find((s) => s.tags['azure:name'] === 'pods');
+  const pods = world
+    .vnets()
+    .flatMap((v) => world.subnetsOf(v))
+    .find((s) => s.tags['azure:name'] === 'pods');
   const podSubnetId = pods ? world.subnetArmId(pods) : undefined;
   return {
     emulator,

@@ -235,6 +235,10 @@ export class NicOperations {
   }
 
   private deleteIpcTags(nic: SimInterface, names: string[]): void {
-    if (names.length) this.world.cloud.deleteTags([nic.id], names.map((n) => `${TAG.ipcPrefix}${n}`));
+    if (names.length)
+      this.world.cloud.deleteTags(
+        [nic.id],
+        names.map((n) => `${TAG.ipcPrefix}${n}`),
+      );
   }
 }

@@ -75,7 +75,9 @@ export function seedAzureNode(world: AzureWorld, opts: AzureSeedOptions): string
   const pods = opts.podSubnet;
   const podSubnetId = pods ? findOrCreateSubnet(world, vnet.id, pods.name, pods.cidr, d.zone) : undefined;
   if (opts.podNic && !podSubnetId) throw new Error('podNic needs podSubnet');
-  const vmTags: Record<string, string> = { [TAG.name]: opts.vmss ? `${opts.vmss.name}_${opts.vmss.instanceId}` : opts.vmName };
+  const vmTags: Record<string, string> = {
+    [TAG.name]: opts.vmss ? `${opts.vmss.name}_${opts.vmss.instanceId}` : opts.vmName,
+  };
   if (opts.vmss) {
     vmTags[TAG.vmss] = opts.vmss.name;
     vmTags[TAG.vmssInstance] = opts.vmss.instanceId;

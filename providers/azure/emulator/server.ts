@@ -110,25 +110,66 @@ const SUB = '/subscriptions/([^/]+)';
 const RG = `${SUB}/resourceGroups/([^/]+)/providers`;
 const vmRoute = new RegExp(`^${RG}/Microsoft\\.Compute/virtualMachines/([^/]+)$`, 'i');
 const ROUTES: Array<{ method: string; re: RegExp; action: AzureAction; name: string }> = [
-  { method: 'GET', re: new RegExp(`^${RG}/Microsoft\\.Network/networkInterfaces/([^/]+)$`, 'i'), action: 'GetNetworkInterface', name: 'nic' },
-  { method: 'PUT', re: new RegExp(`^${RG}/Microsoft\\.Network/networkInterfaces/([^/]+)$`, 'i'), action: 'PutNetworkInterface', name: 'nic' },
-  { method: 'GET', re: new RegExp(`^${RG}/Microsoft\\.Network/networkInterfaces$`, 'i'), action: 'ListNetworkInterfaces', name: 'nics' },
   {
     method: 'GET',
-    re: new RegExp(`^${RG}/Microsoft\\.Compute/virtualMachineScaleSets/([^/]+)/virtualMachines/([^/]+)/networkInterfaces/([^/]+)$`, 'i'),
+    re: new RegExp(`^${RG}/Microsoft\\.Network/networkInterfaces/([^/]+)$`, 'i'),
+    action: 'GetNetworkInterface',
+    name: 'nic',
+  },
+  {
+    method: 'PUT',
+    re: new RegExp(`^${RG}/Microsoft\\.Network/networkInterfaces/([^/]+)$`, 'i'),
+    action: 'PutNetworkInterface',
+    name: 'nic',
+  },
+  {
+    method: 'GET',
+    re: new RegExp(`^${RG}/Microsoft\\.Network/networkInterfaces$`, 'i'),
+    action: 'ListNetworkInterfaces',
+    name: 'nics',
+  },
+  {
+    method: 'GET',
+    re: new RegExp(
+      `^${RG}/Microsoft\\.Compute/virtualMachineScaleSets/([^/]+)/virtualMachines/([^/]+)/networkInterfaces/([^/]+)$`,
+      'i',
+    ),
     action: 'GetNetworkInterface',
     name: 'vmssNic',
   },
   {
     method: 'GET',
-    re: new RegExp(`^${RG}/Microsoft\\.Compute/virtualMachineScaleSets/([^/]+)/virtualMachines/([^/]+)/networkInterfaces$`, 'i'),
+    re: new RegExp(
+      `^${RG}/Microsoft\\.Compute/virtualMachineScaleSets/([^/]+)/virtualMachines/([^/]+)/networkInterfaces$`,
+      'i',
+    ),
     action: 'ListNetworkInterfaces',
     name: 'vmssNics',
   },
-  { method: 'GET', re: new RegExp(`^${RG}/Microsoft\\.Network/virtualNetworks/([^/]+)$`, 'i'), action: 'GetVirtualNetwork', name: 'vnet' },
-  { method: 'GET', re: new RegExp(`^${RG}/Microsoft\\.Network/virtualNetworks/([^/]+)/subnets$`, 'i'), action: 'ListSubnets', name: 'subnets' },
-  { method: 'GET', re: new RegExp(`^${RG}/Microsoft\\.Network/virtualNetworks/([^/]+)/subnets/([^/]+)$`, 'i'), action: 'GetSubnet', name: 'subnet' },
-  { method: 'GET', re: new RegExp(`^${RG}/Microsoft\\.Network/virtualNetworks/([^/]+)/usages$`, 'i'), action: 'ListUsages', name: 'usages' },
+  {
+    method: 'GET',
+    re: new RegExp(`^${RG}/Microsoft\\.Network/virtualNetworks/([^/]+)$`, 'i'),
+    action: 'GetVirtualNetwork',
+    name: 'vnet',
+  },
+  {
+    method: 'GET',
+    re: new RegExp(`^${RG}/Microsoft\\.Network/virtualNetworks/([^/]+)/subnets$`, 'i'),
+    action: 'ListSubnets',
+    name: 'subnets',
+  },
+  {
+    method: 'GET',
+    re: new RegExp(`^${RG}/Microsoft\\.Network/virtualNetworks/([^/]+)/subnets/([^/]+)$`, 'i'),
+    action: 'GetSubnet',
+    name: 'subnet',
+  },
+  {
+    method: 'GET',
+    re: new RegExp(`^${RG}/Microsoft\\.Network/virtualNetworks/([^/]+)/usages$`, 'i'),
+    action: 'ListUsages',
+    name: 'usages',
+  },
   {
     method: 'GET',
     re: new RegExp(`^${RG}/Microsoft\\.Compute/virtualMachineScaleSets/([^/]+)/virtualMachines/([^/]+)$`, 'i'),
@@ -144,7 +185,12 @@ const ROUTES: Array<{ method: string; re: RegExp; action: AzureAction; name: str
   { method: 'GET', re: vmRoute, action: 'GetVirtualMachine', name: 'vm' },
   { method: 'PUT', re: vmRoute, action: 'PutVirtualMachine', name: 'vm' },
   { method: 'PATCH', re: vmRoute, action: 'PutVirtualMachine', name: 'vm' },
-  { method: 'GET', re: new RegExp(`^${SUB}/providers/Microsoft\\.(?:Network|Compute)/locations/([^/]+)/operations/([^/]+)$`, 'i'), action: 'GetOperation', name: 'operation' },
+  {
+    method: 'GET',
+    re: new RegExp(`^${SUB}/providers/Microsoft\\.(?:Network|Compute)/locations/([^/]+)/operations/([^/]+)$`, 'i'),
+    action: 'GetOperation',
+    name: 'operation',
+  },
 ];
 
 const MAX_BODY = 4 * 1024 * 1024;
@@ -184,7 +230,10 @@ export async function startAzureEmulator(o: AzureEmulatorOptions): Promise<Azure
   const count = (action: string) => (counts[action] = (counts[action] ?? 0) + 1);
 
   function scopeMatches(sub: string, rg?: string): boolean {
-    return sub.toLowerCase() === world.scope.subscription.toLowerCase() && (rg === undefined || rg.toLowerCase() === world.scope.resourceGroup.toLowerCase());
+    return (
+      sub.toLowerCase() === world.scope.subscription.toLowerCase() &&
+      (rg === undefined || rg.toLowerCase() === world.scope.resourceGroup.toLowerCase())
+    );
   }
 
   function notFound(what: string): ArmError {
@@ -196,11 +245,26 @@ export async function startAzureEmulator(o: AzureEmulatorOptions): Promise<Azure
     if (!nic) return undefined;
     const vm = world.vmOf(nic);
     const isVmss = vm?.vmss !== undefined;
-    if (vmss === undefined ? isVmss : !(isVmss && vm!.vmss!.name.toLowerCase() === vmss.name.toLowerCase() && vm!.vmss!.instanceId === vmss.instanceId)) return undefined;
+    if (
+      vmss === undefined
+        ? isVmss
+        : !(
+            isVmss &&
+            vm!.vmss!.name.toLowerCase() === vmss.name.toLowerCase() &&
+            vm!.vmss!.instanceId === vmss.instanceId
+          )
+    )
+      return undefined;
     return nic;
   }
 
-  function arm(route: (typeof ROUTES)[number], m: RegExpExecArray, url: URL, req: http.IncomingMessage, body: unknown): Reply {
+  function arm(
+    route: (typeof ROUTES)[number],
+    m: RegExpExecArray,
+    url: URL,
+    req: http.IncomingMessage,
+    body: unknown,
+  ): Reply {
     const g = m.slice(1);
     if (!scopeMatches(g[0]!, route.name === 'operation' ? undefined : g[1])) throw notFound(url.pathname);
     switch (route.name) {
@@ -218,7 +282,15 @@ export async function startAzureEmulator(o: AzureEmulatorOptions): Promise<Azure
         return { status: 200, body: nicJson(world, r.nic), headers: accepted(r.operation, 'Microsoft.Network', url) };
       }
       case 'nics':
-        return { status: 200, body: { value: world.nics().filter((n) => !world.vmOf(n)?.vmss).map((n) => nicJson(world, n)) } };
+        return {
+          status: 200,
+          body: {
+            value: world
+              .nics()
+              .filter((n) => !world.vmOf(n)?.vmss)
+              .map((n) => nicJson(world, n)),
+          },
+        };
       case 'vmssNic': {
         const nic = findNic(g[4]!, { name: g[2]!, instanceId: g[3]! });
         if (!nic) throw notFound(`virtualMachineScaleSets/${g[2]}/virtualMachines/${g[3]}/networkInterfaces/${g[4]}`);
@@ -240,7 +312,14 @@ export async function startAzureEmulator(o: AzureEmulatorOptions): Promise<Azure
         if (!vnet) throw notFound(`virtualNetworks/${g[2]}`);
         if (route.name === 'vnet') return { status: 200, body: vnetJson(world, vnet) };
         if (route.name === 'usages') return { status: 200, body: usagesJson(world, vnet) };
-        return { status: 200, body: { value: world.subnetsOf(vnet).map((s) => subnetJson(world, s, { expand: false, listLimit: o.subnetIpConfigListLimit })) } };
+        return {
+          status: 200,
+          body: {
+            value: world
+              .subnetsOf(vnet)
+              .map((s) => subnetJson(world, s, { expand: false, listLimit: o.subnetIpConfigListLimit })),
+          },
+        };
       }
       case 'subnet': {
         const s = world.subnet(g[2]!, g[3]!);
@@ -274,7 +353,12 @@ export async function startAzureEmulator(o: AzureEmulatorOptions): Promise<Azure
       }
       case 'operation': {
         const op = operations.poll(g[2]!);
-        const out: Record<string, unknown> = { id: operations.operationPath(op.id), name: op.id, status: op.status, startTime: op.startTime };
+        const out: Record<string, unknown> = {
+          id: operations.operationPath(op.id),
+          name: op.id,
+          status: op.status,
+          startTime: op.startTime,
+        };
         if (op.endTime) out.endTime = op.endTime;
         if (op.error) out.error = { code: op.error.code, message: op.error.message, details: [] };
         return { status: 200, body: out, headers: op.status === 'InProgress' ? operations.retryAfterHeader() : {} };
@@ -302,12 +386,22 @@ export async function startAzureEmulator(o: AzureEmulatorOptions): Promise<Azure
       throw new ArmError(status, 'NotFound', `No route for ${req.method} ${url.pathname} in this emulator.`);
     }
     count(route.action);
-    if (!url.searchParams.get('api-version')) throw new ArmError(400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.");
+    if (!url.searchParams.get('api-version'))
+      throw new ArmError(
+        400,
+        'MissingApiVersionParameter',
+        'The api-version query parameter (?api-version=) is required for all requests.',
+      );
     if ((o.requireAuth ?? true) && !/^Bearer \S+/.test(header(req, 'authorization') ?? '')) {
       throw new ArmError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.");
     }
     if (o.throttleRatio && Math.random() < o.throttleRatio) {
-      throw new ThrottledError({ provider: 'azure', operation: route.action, cloudCode: 'TooManyRequests', message: 'The request is being throttled.' });
+      throw new ThrottledError({
+        provider: 'azure',
+        operation: route.action,
+        cloudCode: 'TooManyRequests',
+        message: 'The request is being throttled.',
+      });
     }
     faults.check(route.action);
     let body: unknown;
@@ -315,7 +409,11 @@ export async function startAzureEmulator(o: AzureEmulatorOptions): Promise<Azure
       try {
         body = JSON.parse(rawBody);
       } catch {
-        throw new ArmError(400, 'InvalidRequestContent', 'The request content was invalid and could not be deserialized.');
+        throw new ArmError(
+          400,
+          'InvalidRequestContent',
+          'The request content was invalid and could not be deserialized.',
+        );
       }
     }
     return arm(route, route.re.exec(url.pathname)!, url, req, body);

@@ -96,7 +96,11 @@ export function updateVm(world: AzureWorld, name: string, body: unknown, ifMatch
       throw new ArmError(400, 'InvalidParameter', 'properties.networkProfile.networkInterfaces must be an array');
     }
     const wanted = list.map((r) => obj(r)?.id).filter((id): id is string => typeof id === 'string');
-    refuseNicSetChange(world.vmArmId({ name: vm.inst.tags[TAG.name]! }), vm.nics.map((n) => world.nicArmId(n)), wanted);
+    refuseNicSetChange(
+      world.vmArmId({ name: vm.inst.tags[TAG.name]! }),
+      vm.nics.map((n) => world.nicArmId(n)),
+      wanted,
+    );
   }
   return vmJson(world, vm.inst, vm.nics, false);
 }

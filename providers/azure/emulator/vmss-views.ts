@@ -44,7 +44,9 @@ export function vmssVmJson(world: AzureWorld, nics: SimInterface[]): Record<stri
       latestModelApplied: true,
       vmId: vm.instanceId,
       hardwareProfile: { vmSize: vm.vmSize },
-      storageProfile: { imageReference: { publisher: 'microsoft-aks', offer: 'aks', sku: 'aks-ubuntu-2204', version: '2026.11.01' } },
+      storageProfile: {
+        imageReference: { publisher: 'microsoft-aks', offer: 'aks', sku: 'aks-ubuntu-2204', version: '2026.11.01' },
+      },
       networkProfile: networkProfile(world, nics),
       networkProfileConfiguration: { networkInterfaceConfigurations: nics.map((n) => nicConfig(world, n)) },
     },
@@ -115,7 +117,11 @@ export function putVmssVm(
   }
   const named = configs.map(obj).filter((c): c is Record<string, unknown> => typeof c?.name === 'string');
   const names = named.map((c) => c.name as string);
-  refuseNicSetChange(world.vmArmId(world.vmOf(nics[0]!)!), nics.map((n) => n.tags[TAG.name]!), names);
+  refuseNicSetChange(
+    world.vmArmId(world.vmOf(nics[0]!)!),
+    nics.map((n) => n.tags[TAG.name]!),
+    names,
+  );
   const changed: Array<{ nic: SimInterface; body: { properties: { ipConfigurations: unknown[] } } }> = [];
   for (const nic of nics) {
     const cfg = named.find((c) => (c.name as string).toLowerCase() === nic.tags[TAG.name]!.toLowerCase())!;

@@ -85,12 +85,14 @@ export function deleteObject(
   const what = def.group ? `${def.kind}.${def.group}` : def.kind;
   const pre = opts.preconditions;
   if (pre?.uid !== undefined && pre.uid !== m.uid) {
-    const why = `the UID in the precondition (${pre.uid}) does not match the UID in record (${m.uid}). ` +
+    const why =
+      `the UID in the precondition (${pre.uid}) does not match the UID in record (${m.uid}). ` +
       'The object might have been deleted and then recreated';
     throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${what} "${name}": ${why}`);
   }
   if (pre?.resourceVersion !== undefined && pre.resourceVersion !== m.resourceVersion) {
-    const why = `the ResourceVersion in the precondition (${pre.resourceVersion}) does not match the ` +
+    const why =
+      `the ResourceVersion in the precondition (${pre.resourceVersion}) does not match the ` +
       `ResourceVersion in record (${m.resourceVersion}). The object might have been modified`;
     throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${what} "${name}": ${why}`);
   }

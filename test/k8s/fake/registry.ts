@@ -147,8 +147,12 @@ export class Registry {
   /** The decoder's strictness (400) and, for custom resources, pruning; returns the Warning to send. */
   private decode(def: ResourceDef, obj: K8sObject): string | undefined {
     const badTime = (where: string, v: unknown) =>
-      new ApiError(400, 'BadRequest', `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: ` +
-        `${where}parsing time ${JSON.stringify(v)} as ${MICRO_LAYOUT}: cannot parse`);
+      new ApiError(
+        400,
+        'BadRequest',
+        `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: ` +
+          `${where}parsing time ${JSON.stringify(v)} as ${MICRO_LAYOUT}: cannot parse`,
+      );
     const micro = (v: unknown) => v === undefined || v === null || (typeof v === 'string' && MICRO_TIME.test(v));
     if (def.resource === 'leases') {
       const spec = (obj.spec ?? {}) as Record<string, unknown>;

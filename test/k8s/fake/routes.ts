@@ -55,7 +55,14 @@ export function resolve(path: string, crdInstalled: boolean): Resolved {
   if (segs[0] === 'api') {
     if (segs.length === 1) return { kind: 'discovery', body: { kind: 'APIVersions', versions: ['v1'] } };
     if (segs[1] !== 'v1') return { kind: 'unserved' };
-    if (segs.length === 2) return { kind: 'discovery', body: resourceList('v1', served.filter((d) => !d.group)) };
+    if (segs.length === 2)
+      return {
+        kind: 'discovery',
+        body: resourceList(
+          'v1',
+          served.filter((d) => !d.group),
+        ),
+      };
     return route(served, '', 'v1', segs.slice(2));
   }
   if (segs[0] !== 'apis') return { kind: 'unserved' };
@@ -71,7 +78,13 @@ export function resolve(path: string, crdInstalled: boolean): Resolved {
   }
   if (gv !== `${group}/${version}`) return { kind: 'unserved' };
   if (segs.length === 3) {
-    return { kind: 'discovery', body: resourceList(gv, served.filter((d) => d.group === group)) };
+    return {
+      kind: 'discovery',
+      body: resourceList(
+        gv,
+        served.filter((d) => d.group === group),
+      ),
+    };
   }
   return route(served, group, version, segs.slice(3));
 }

@@ -89,10 +89,16 @@ export const RESOURCES: ResourceDef[] = [
   // pkg/registry/core/node/strategy.go
   served('v1', 'Node', { resource: 'nodes', namespaced: false, hasStatus: true }, unconditional),
   // pkg/registry/core/pod/strategy.go
-  served('v1', 'Pod', { resource: 'pods', namespaced: true, hasStatus: true }, { ...unconditional, graceful: true }, {
-    'spec.nodeName': (o) => (o.spec as { nodeName?: string } | undefined)?.nodeName ?? '',
-    'status.phase': (o) => (o.status as { phase?: string } | undefined)?.phase ?? '',
-  }),
+  served(
+    'v1',
+    'Pod',
+    { resource: 'pods', namespaced: true, hasStatus: true },
+    { ...unconditional, graceful: true },
+    {
+      'spec.nodeName': (o) => (o.spec as { nodeName?: string } | undefined)?.nodeName ?? '',
+      'status.phase': (o) => (o.status as { phase?: string } | undefined)?.phase ?? '',
+    },
+  ),
   // pkg/registry/core/event/strategy.go
   served('v1', 'Event', { resource: 'events', namespaced: true, hasStatus: false }, EVENT_STRATEGY, {
     'involvedObject.kind': (o) => (o.involvedObject as { kind?: string } | undefined)?.kind,
@@ -102,10 +108,15 @@ export const RESOURCES: ResourceDef[] = [
   // pkg/registry/apps/daemonset/strategy.go
   served('apps/v1', 'DaemonSet', { resource: 'daemonsets', namespaced: true, hasStatus: true }, unconditional),
   // pkg/registry/coordination/lease/strategy.go
-  served('coordination.k8s.io/v1', 'Lease', { resource: 'leases', namespaced: true, hasStatus: false }, {
-    unconditionalUpdate: false,
-    createOnUpdate: true,
-  }),
+  served(
+    'coordination.k8s.io/v1',
+    'Lease',
+    { resource: 'leases', namespaced: true, hasStatus: false },
+    {
+      unconditionalUpdate: false,
+      createOnUpdate: true,
+    },
+  ),
   // staging/src/k8s.io/apiextensions-apiserver/pkg/registry/customresource/strategy.go
   served('vpc-ipam.io/v1alpha1', 'PodSubnetConfig', PSC, {
     unconditionalUpdate: false,

@@ -53,8 +53,13 @@ const uint = (b: Buffer) => tlv(0x02, b[0]! & 0x80 ? Buffer.concat([Buffer.from(
 /** UTCTime, valid for the years 1950–2049 (RFC 5280 §4.1.2.5.1). */
 function utcTime(d: Date): Buffer {
   const iso = d.toISOString();
-  return tlv(0x17, Buffer.from(`${iso.slice(2, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}${iso.slice(11, 13)}` +
-    `${iso.slice(14, 16)}${iso.slice(17, 19)}Z`));
+  return tlv(
+    0x17,
+    Buffer.from(
+      `${iso.slice(2, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}${iso.slice(11, 13)}` +
+        `${iso.slice(14, 16)}${iso.slice(17, 19)}Z`,
+    ),
+  );
 }
 
 const OID = {
@@ -70,8 +75,7 @@ const OID = {
 };
 
 const name = (cn: string) => seq(tlv(0x31, seq(oid(OID.commonName), utf8(cn))));
-const ext = (id: string, value: Buffer, critical = false) =>
-  seq(oid(id), ...(critical ? [TRUE] : []), octets(value));
+const ext = (id: string, value: Buffer, critical = false) => seq(oid(id), ...(critical ? [TRUE] : []), octets(value));
 
 /** The key identifier of RFC 5280 §4.2.1.2 (1): SHA-1 of the public key's bits. */
 function keyId(pub: KeyObject): Buffer {

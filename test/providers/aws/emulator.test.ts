@@ -22,12 +22,20 @@ import { awsNode, type AwsNode } from './helpers.js';
 let node: AwsNode;
 afterEach(async () => node?.close());
 
-async function rawError(p: Promise<unknown>): Promise<{ name: string; message: string; status?: number; requestId?: string; attempts?: number }> {
+async function rawError(
+  p: Promise<unknown>,
+): Promise<{ name: string; message: string; status?: number; requestId?: string; attempts?: number }> {
   try {
     await p;
   } catch (err) {
     const e = err as Error & { $metadata?: { httpStatusCode?: number; requestId?: string; attempts?: number } };
-    return { name: e.name, message: e.message, status: e.$metadata?.httpStatusCode, requestId: e.$metadata?.requestId, attempts: e.$metadata?.attempts };
+    return {
+      name: e.name,
+      message: e.message,
+      status: e.$metadata?.httpStatusCode,
+      requestId: e.$metadata?.requestId,
+      attempts: e.$metadata?.attempts,
+    };
   }
   throw new Error('expected an EC2 error');
 }
@@ -50,7 +58,10 @@ async function imdsGet(endpoint: string, path: string, token?: string): Promise<
 }
 
 async function imdsToken(endpoint: string, ttl = '60'): Promise<string> {
-  const res = await fetch(`${endpoint}/latest/api/token`, { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': ttl } });
+  const res = await fetch(`${endpoint}/latest/api/token`, {
+    method: 'PUT',
+    headers: { 'x-aws-ec2-metadata-token-ttl-seconds': ttl },
+  });
   expect(res.status).toBe(200);
   return res.text();
 }
@@ -60,59 +71,109 @@ describe('EC2 Query API emulator', () => {
     node = await awsNode({ maxAttempts: 1 });
     const { ec2, podSubnetId, nodeSubnetId } = node;
     for (let i = 0; i < 12; i++) {
-      await createEni(ec2, i % 2 ? podSubnetId : nodeSubnetId, { TagSpecifications: [{ ResourceType: 'network-interface', Tags: [{ Key: 'team/a', Value: i < 6 ? 'red' : 'blue' }] }] });
+      await createEni(ec2, i % 2 ? podSubnetId : nodeSubnetId, {
+        TagSpecifications: [
+          { ResourceType: 'network-interface', Tags: [{ Key: 'team/a', Value: i < 6 ? 'red' : 'blue' }] },
+        ],
+      });
     }
-    const both = await ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'subnet-id', Values: [podSubnetId, nodeSubnetId] }] }));
+    const both = await ec2.send(
+      new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'subnet-id', Values: [podSubnetId, nodeSubnetId] }] }),
+    );
     expect(both.NetworkInterfaces).toHaveLength(13); // 12 + the node's primary
     const redInPod = await ec2.send(
-      new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'subnet-id', Values: [podSubnetId] }, { Name: 'tag:team/a', Values: ['re*'] }] }),
+      new DescribeNetworkInterfacesCommand({
+        Filters: [
+          { Name: 'subnet-id', Values: [podSubnetId] },
+          { Name: 'tag:team/a', Values: ['re*'] },
+        ],
+      }),
     );
     expect(redInPod.NetworkInterfaces!.map((n) => n.TagSet?.[0]?.Value)).toEqual(['red', 'red', 'red']);
     const pages: number[] = [];
     let total = 0;
-    for await (const page of paginateDescribeNetworkInterfaces({ client: ec2, pageSize: 5 }, { Filters: [{ Name: 'tag-key', Values: ['team/a'] }] })) {
+    for await (const page of paginateDescribeNetworkInterfaces(
+      { client: ec2, pageSize: 5 },
+      { Filters: [{ Name: 'tag-key', Values: ['team/a'] }] },
+    )) {
       pages.push(page.NetworkInterfaces!.length);
       total += page.NetworkInterfaces!.length;
     }
     expect(pages).toEqual([5, 5, 2]);
     expect(total).toBe(12);
-    const bad = await rawError(ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'no-such-filter', Values: ['x'] }] })));
+    const bad = await rawError(
+      ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'no-such-filter', Values: ['x'] }] })),
+    );
     expect(bad).toMatchObject({ name: 'InvalidParameterValue', status: 400 });
-    const combo = await rawError(ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [both.NetworkInterfaces![0]!.NetworkInterfaceId!], MaxResults: 5 })));
+    const combo = await rawError(
+      ec2.send(
+        new DescribeNetworkInterfacesCommand({
+          NetworkInterfaceIds: [both.NetworkInterfaces![0]!.NetworkInterfaceId!],
+          MaxResults: 5,
+        }),
+      ),
+    );
     expect(combo.name).toBe('InvalidParameterCombination');
-    const missing = await rawError(ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: ['eni-0000000000000dead'] })));
-    expect(missing).toMatchObject({ name: 'InvalidNetworkInterfaceID.NotFound', status: 400, message: "The networkInterface ID 'eni-0000000000000dead' does not exist" });
+    const missing = await rawError(
+      ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: ['eni-0000000000000dead'] })),
+    );
+    expect(missing).toMatchObject({
+      name: 'InvalidNetworkInterfaceID.NotFound',
+      status: 400,
+      message: "The networkInterface ID 'eni-0000000000000dead' does not exist",
+    });
     expect(missing.requestId).toMatch(/^[0-9a-f-]{36}$/); // from the x-amzn-requestid header
   });
 
   it('assigns and unassigns counts, named IPs, prefix counts and named prefixes; subnets count live', async () => {
     node = await awsNode({ maxAttempts: 1 });
     const { ec2, podSubnetId } = node;
-    const free = async () => (await ec2.send(new DescribeSubnetsCommand({ SubnetIds: [podSubnetId] }))).Subnets![0]!.AvailableIpAddressCount;
+    const free = async () =>
+      (await ec2.send(new DescribeSubnetsCommand({ SubnetIds: [podSubnetId] }))).Subnets![0]!.AvailableIpAddressCount;
     expect(await free()).toBe(251); // a /24 minus EC2's 5 reserved
     const eni = await createEni(ec2, podSubnetId, { SecondaryPrivateIpAddressCount: 2 });
     expect(eni.PrivateIpAddresses).toHaveLength(3);
     expect(eni.Status).toBe('pending');
     expect(await free()).toBe(248);
     const id = eni.NetworkInterfaceId!;
-    const byCount = await ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: id, SecondaryPrivateIpAddressCount: 2 }));
+    const byCount = await ec2.send(
+      new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: id, SecondaryPrivateIpAddressCount: 2 }),
+    );
     expect(byCount.AssignedPrivateIpAddresses).toHaveLength(2);
-    const named = await ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: id, PrivateIpAddresses: ['10.0.2.250'] }));
+    const named = await ec2.send(
+      new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: id, PrivateIpAddresses: ['10.0.2.250'] }),
+    );
     expect(named.AssignedPrivateIpAddresses).toEqual([{ PrivateIpAddress: '10.0.2.250' }]);
-    const prefixes = await ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: id, Ipv4PrefixCount: 2 }));
+    const prefixes = await ec2.send(
+      new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: id, Ipv4PrefixCount: 2 }),
+    );
     expect(prefixes.AssignedIpv4Prefixes).toHaveLength(2);
     for (const p of prefixes.AssignedIpv4Prefixes!) expect(p.Ipv4Prefix).toMatch(/^10\.0\.2\.\d+\/28$/);
     const freeBlock = freeAlignedBlock(node, podSubnetId);
-    const namedPrefix = await ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: id, Ipv4Prefixes: [freeBlock] }));
+    const namedPrefix = await ec2.send(
+      new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: id, Ipv4Prefixes: [freeBlock] }),
+    );
     expect(namedPrefix.AssignedIpv4Prefixes).toEqual([{ Ipv4Prefix: freeBlock }]);
     expect(await free()).toBe(248 - 3 - 48);
-    await ec2.send(new UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: id, PrivateIpAddresses: ['10.0.2.250'], Ipv4Prefixes: [freeBlock] }));
+    await ec2.send(
+      new UnassignPrivateIpAddressesCommand({
+        NetworkInterfaceId: id,
+        PrivateIpAddresses: ['10.0.2.250'],
+        Ipv4Prefixes: [freeBlock],
+      }),
+    );
     expect(await free()).toBe(248 - 2 - 32);
-    const notMine = await rawError(ec2.send(new UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: id, Ipv4Prefixes: [freeBlock] })));
+    const notMine = await rawError(
+      ec2.send(new UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: id, Ipv4Prefixes: [freeBlock] })),
+    );
     expect(notMine.name).toBe('InvalidParameterValue');
     // Per-interface slots count once attached: m5.large allows 10 addresses (primary included).
-    await ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: id, InstanceId: node.instanceId, DeviceIndex: 1 }));
-    const over = await rawError(ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: id, SecondaryPrivateIpAddressCount: 4 })));
+    await ec2.send(
+      new AttachNetworkInterfaceCommand({ NetworkInterfaceId: id, InstanceId: node.instanceId, DeviceIndex: 1 }),
+    );
+    const over = await rawError(
+      ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: id, SecondaryPrivateIpAddressCount: 4 })),
+    );
     expect(over).toMatchObject({ name: 'PrivateIpAddressLimitExceeded', status: 400 });
   });
 
@@ -128,25 +189,61 @@ describe('EC2 Query API emulator', () => {
     expect(variant).toMatchObject({ name: 'InvalidParameterValue', message: CAPACITY_SHORTAGE_MESSAGE });
     // EC2 words a /32 request it cannot fit the same way.
     const fullGeneric = await rawError(createEni(ec2, podSubnetId, { SecondaryPrivateIpAddressCount: 400 }));
-    expect(fullGeneric).toMatchObject({ name: 'InvalidParameterValue', message: CAPACITY_SHORTAGE_MESSAGE, status: 400 });
+    expect(fullGeneric).toMatchObject({
+      name: 'InvalidParameterValue',
+      message: CAPACITY_SHORTAGE_MESSAGE,
+      status: 400,
+    });
     emu.setCapacityWording('specific');
     const full = await rawError(createEni(ec2, podSubnetId, { SecondaryPrivateIpAddressCount: 400 }));
     expect(full.name).toBe('InsufficientFreeAddressesInSubnet');
     for (const device of [1, 2]) {
       const e = await createEni(ec2, nodeSubnetId);
-      await ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: e.NetworkInterfaceId, InstanceId: instanceId, DeviceIndex: device }));
+      await ec2.send(
+        new AttachNetworkInterfaceCommand({
+          NetworkInterfaceId: e.NetworkInterfaceId,
+          InstanceId: instanceId,
+          DeviceIndex: device,
+        }),
+      );
     }
     const fourth = await createEni(ec2, nodeSubnetId);
-    const limit = await rawError(ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: fourth.NetworkInterfaceId, InstanceId: instanceId, DeviceIndex: 3 })));
-    expect(limit).toMatchObject({ name: 'AttachmentLimitExceeded', message: 'Interface count 4 exceeds the limit for m5.large' });
+    const limit = await rawError(
+      ec2.send(
+        new AttachNetworkInterfaceCommand({
+          NetworkInterfaceId: fourth.NetworkInterfaceId,
+          InstanceId: instanceId,
+          DeviceIndex: 3,
+        }),
+      ),
+    );
+    expect(limit).toMatchObject({
+      name: 'AttachmentLimitExceeded',
+      message: 'Interface count 4 exceeds the limit for m5.large',
+    });
     emu.setAllowedActions(['DescribeNetworkInterfaces']);
     const denied = await rawError(createEni(ec2, nodeSubnetId));
     expect(denied).toMatchObject({ name: 'UnauthorizedOperation', status: 403 });
     emu.setAllowedActions(undefined);
-    emu.faults.failNext('CreateNetworkInterface', 1, (a) => new ThrottledError({ provider: 'aws', operation: a, cloudCode: 'RequestLimitExceeded', message: 'Request limit exceeded.' }));
+    emu.faults.failNext(
+      'CreateNetworkInterface',
+      1,
+      (a) =>
+        new ThrottledError({
+          provider: 'aws',
+          operation: a,
+          cloudCode: 'RequestLimitExceeded',
+          message: 'Request limit exceeded.',
+        }),
+    );
     const throttled = await rawError(createEni(ec2, nodeSubnetId));
     expect(throttled).toMatchObject({ name: 'RequestLimitExceeded', status: 503 });
-    emu.faults.failNext('DescribeSubnets', 1, (a) => new UnauthorizedError({ provider: 'aws', operation: a, cloudCode: 'UnauthorizedOperation', message: 'no' }));
+    emu.faults.failNext(
+      'DescribeSubnets',
+      1,
+      (a) =>
+        new UnauthorizedError({ provider: 'aws', operation: a, cloudCode: 'UnauthorizedOperation', message: 'no' }),
+    );
     expect((await rawError(ec2.send(new DescribeSubnetsCommand({})))).status).toBe(403);
     expect(emu.requests.filter((r) => r.code === 'RequestLimitExceeded').map((r) => r.status)).toEqual([503]);
   });
@@ -173,12 +270,21 @@ describe('IMDSv2 emulator', () => {
     const { endpoint } = node.emu;
     expect((await imdsGet(endpoint, '/latest/meta-data/instance-id')).status).toBe(401);
     expect((await imdsGet(endpoint, '/latest/meta-data/instance-id', 'not-a-token')).status).toBe(401);
-    const badTtl = await fetch(`${endpoint}/latest/api/token`, { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '0' } });
+    const badTtl = await fetch(`${endpoint}/latest/api/token`, {
+      method: 'PUT',
+      headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '0' },
+    });
     expect(badTtl.status).toBe(400);
-    const proxied = await fetch(`${endpoint}/latest/api/token`, { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '60', 'x-forwarded-for': '1.2.3.4' } });
+    const proxied = await fetch(`${endpoint}/latest/api/token`, {
+      method: 'PUT',
+      headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '60', 'x-forwarded-for': '1.2.3.4' },
+    });
     expect(proxied.status).toBe(403);
     const token = await imdsToken(endpoint);
-    expect(await imdsGet(endpoint, '//latest/meta-data/instance-id', token)).toEqual({ status: 200, body: node.instanceId });
+    expect(await imdsGet(endpoint, '//latest/meta-data/instance-id', token)).toEqual({
+      status: 200,
+      body: node.instanceId,
+    });
     expect((await imdsGet(endpoint, '/latest/meta-data/no-such-thing', token)).status).toBe(404);
   });
 
@@ -193,7 +299,17 @@ describe('IMDSv2 emulator', () => {
     expect((await imdsGet(endpoint, '/latest/meta-data/placement/availability-zone', token)).body).toBe('us-east-1a');
     const base = `/latest/meta-data/network/interfaces/macs/${primary.mac}/`;
     const fields = (await imdsGet(endpoint, base, token)).body.split('\n');
-    expect(fields).toEqual(expect.arrayContaining(['device-number', 'interface-id', 'local-ipv4s', 'security-group-ids', 'subnet-id', 'subnet-ipv4-cidr-block', 'vpc-ipv4-cidr-blocks']));
+    expect(fields).toEqual(
+      expect.arrayContaining([
+        'device-number',
+        'interface-id',
+        'local-ipv4s',
+        'security-group-ids',
+        'subnet-id',
+        'subnet-ipv4-cidr-block',
+        'vpc-ipv4-cidr-blocks',
+      ]),
+    );
     expect(fields).not.toContain('ipv4-prefix'); // no prefixes yet: left out of the listing
     expect((await imdsGet(endpoint, `${base}device-number`, token)).body).toBe('0');
     expect((await imdsGet(endpoint, `${base}subnet-ipv4-cidr-block`, token)).body).toBe('10.0.1.0/24');

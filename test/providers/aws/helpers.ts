@@ -75,14 +75,23 @@ export interface AwsNodeOptions {
   visibilityWaitMs?: number;
 }
 
-export function seedCloud(opts: { instanceType?: string; seed?: number } = {}): { cloud: SimCloud; instanceId: string } {
+export function seedCloud(opts: { instanceType?: string; seed?: number } = {}): {
+  cloud: SimCloud;
+  instanceId: string;
+} {
   const cloud = new SimCloud({ seed: opts.seed ?? 7, clock: { now: Date.now }, provider: 'aws' });
-  const instanceId = cloud.seedNode({ instanceType: opts.instanceType ?? 'm5.large', subnetCidr: '10.0.1.0/24', podSubnetCidr: '10.0.2.0/24' });
+  const instanceId = cloud.seedNode({
+    instanceType: opts.instanceType ?? 'm5.large',
+    subnetCidr: '10.0.1.0/24',
+    podSubnetCidr: '10.0.2.0/24',
+  });
   return { cloud, instanceId };
 }
 
 export async function awsNode(opts: AwsNodeOptions = {}): Promise<AwsNode> {
-  const seeded = opts.cloud ? { cloud: opts.cloud, instanceId: opts.instanceId ?? opts.cloud.describeInstances()[0]!.id } : seedCloud(opts);
+  const seeded = opts.cloud
+    ? { cloud: opts.cloud, instanceId: opts.instanceId ?? opts.cloud.describeInstances()[0]!.id }
+    : seedCloud(opts);
   const { cloud, instanceId } = seeded;
   const strict = opts.strict === true ? {} : opts.strict;
   const clock: Clock = strict ? new JumpClock() : new SystemClock();
@@ -90,7 +99,12 @@ export async function awsNode(opts: AwsNodeOptions = {}): Promise<AwsNode> {
   const emu = await AwsEmulator.start({ cloud, instanceId, ...realism, ...opts.emulator });
   // The IMDS client times its requests out on its clock: a real one, whatever the provider's.
   const imds = new ImdsClient({ endpoint: emu.endpoint, clock: new SystemClock() });
-  const ec2 = createEc2Client({ region: 'us-east-1', endpoint: emu.endpoint, credentials: EMULATOR_CREDENTIALS, maxAttempts: opts.maxAttempts ?? 2 });
+  const ec2 = createEc2Client({
+    region: 'us-east-1',
+    endpoint: emu.endpoint,
+    credentials: EMULATOR_CREDENTIALS,
+    maxAttempts: opts.maxAttempts ?? 2,
+  });
   const provider = await AwsProvider.create({
     ec2,
     imds,
@@ -130,12 +144,26 @@ export async function sdkAnswer(p: Promise<unknown>): Promise<{ name: string; me
 }
 
 /** The code (and cloudCode) a promise rejects with. */
-export async function failure(p: Promise<unknown>): Promise<{ code: string; cloudCode?: string; retryable?: boolean; name?: string; status?: number }> {
+export async function failure(
+  p: Promise<unknown>,
+): Promise<{ code: string; cloudCode?: string; retryable?: boolean; name?: string; status?: number }> {
   try {
     await p;
   } catch (err) {
-    const e = err as { code?: string; cloudCode?: string; retryable?: boolean; name?: string; $metadata?: { httpStatusCode?: number } };
-    return { code: e.code ?? '', cloudCode: e.cloudCode, retryable: e.retryable, name: e.name, status: e.$metadata?.httpStatusCode };
+    const e = err as {
+      code?: string;
+      cloudCode?: string;
+      retryable?: boolean;
+      name?: string;
+      $metadata?: { httpStatusCode?: number };
+    };
+    return {
+      code: e.code ?? '',
+      cloudCode: e.cloudCode,
+      retryable: e.retryable,
+      name: e.name,
+      status: e.$metadata?.httpStatusCode,
+    };
   }
   throw new Error('expected a rejection');
 }
@@ -146,7 +174,11 @@ export function ourInterfaces(cloud: SimCloud) {
 }
 
 /** Polls `check` every 20 ms until it returns a value other than undefined/false, or throws after `ms`. */
-export async function until<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, ms = 20_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  ms = 20_000,
+): Promise<T> {
   const deadline = Date.now() + ms;
   let last: unknown;
   for (;;) {
@@ -156,7 +188,8 @@ export async function until<T>(what: string, check: () => T | undefined | false 
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -19,20 +19,53 @@ import { awsNode, failure, ourInterfaces, until, type AwsNode } from './helpers.
 let node: AwsNode;
 afterEach(async () => node?.close());
 
-const internal = (a: string) => new CloudUnavailableError({ provider: 'aws', operation: a, cloudCode: 'InternalError', message: 'An internal error has occurred' });
-const throttle = (a: string) => new ThrottledError({ provider: 'aws', operation: a, cloudCode: 'RequestLimitExceeded', message: 'Request limit exceeded.' });
+const internal = (a: string) =>
+  new CloudUnavailableError({
+    provider: 'aws',
+    operation: a,
+    cloudCode: 'InternalError',
+    message: 'An internal error has occurred',
+  });
+const throttle = (a: string) =>
+  new ThrottledError({
+    provider: 'aws',
+    operation: a,
+    cloudCode: 'RequestLimitExceeded',
+    message: 'Request limit exceeded.',
+  });
 
 describe('AwsProvider', () => {
   it('discovers the node from IMDS and describes it from EC2', async () => {
     node = await awsNode();
     const p = node.provider;
-    expect(p.identity).toMatchObject({ instanceId: node.instanceId, instanceType: 'm5.large', zone: 'us-east-1a', region: 'us-east-1', subnetCidr: '10.0.1.0/24', vpcCidrs: ['10.0.0.0/16'] });
+    expect(p.identity).toMatchObject({
+      instanceId: node.instanceId,
+      instanceType: 'm5.large',
+      zone: 'us-east-1a',
+      region: 'us-east-1',
+      subnetCidr: '10.0.1.0/24',
+      vpcCidrs: ['10.0.0.0/16'],
+    });
     const inv = await p.describeNode();
     const primary = node.cloud.getInstance(node.instanceId).interfaces[0]!;
     expect(inv.interfaces).toEqual([
-      { id: primary.id, deviceIndex: 0, mac: primary.mac, subnetId: node.nodeSubnetId, subnetCidr: '10.0.1.0/24', primaryIp: primary.primaryIp, securityGroups: primary.securityGroups, blocks: [], tags: {} },
+      {
+        id: primary.id,
+        deviceIndex: 0,
+        mac: primary.mac,
+        subnetId: node.nodeSubnetId,
+        subnetCidr: '10.0.1.0/24',
+        primaryIp: primary.primaryIp,
+        securityGroups: primary.securityGroups,
+        blocks: [],
+        tags: {},
+      },
     ]);
-    expect(await p.getLimits('m5.large')).toMatchObject({ maxInterfaces: 3, ipv4PerInterface: 10, supportsPrefixes: true });
+    expect(await p.getLimits('m5.large')).toMatchObject({
+      maxInterfaces: 3,
+      ipv4PerInterface: 10,
+      supportsPrefixes: true,
+    });
     expect(node.emu.counts().DescribeInstanceTypes).toBeUndefined(); // from the built-in table
   });
 
@@ -48,7 +81,11 @@ describe('AwsProvider', () => {
     // Someone else changes the node (IMDS shows it): EC2 is asked.
     const primary = node.cloud.getInstance(node.instanceId).interfaces[0]!;
     node.cloud.assignPrivateIps(primary.id, { count: 2 });
-    await until('IMDS shows the new addresses', async () => (await node.imds.list(`network/interfaces/macs/${primary.mac}/local-ipv4s`)).length === 3 || undefined);
+    await until(
+      'IMDS shows the new addresses',
+      async () =>
+        (await node.imds.list(`network/interfaces/macs/${primary.mac}/local-ipv4s`)).length === 3 || undefined,
+    );
     expect((await p.describeNode()).interfaces[0]!.blocks).toHaveLength(2);
     expect(describes()).toBe(2);
     // Our own mutation invalidates the cached read even before IMDS shows it.
@@ -60,18 +97,35 @@ describe('AwsProvider', () => {
   it('creates a tagged ENI with its first addresses, attached at the next device, DeleteOnTermination set, visible in IMDS', async () => {
     node = await awsNode({ clusterName: 'prod-1', emulator: { imdsDelayMs: 300 } });
     const started = Date.now();
-    const nic = await node.provider.createInterface({ subnetId: node.podSubnetId, initial: { kind: 'prefix', count: 2 }, tags: { team: 'net' } });
+    const nic = await node.provider.createInterface({
+      subnetId: node.podSubnetId,
+      initial: { kind: 'prefix', count: 2 },
+      tags: { team: 'net' },
+    });
     expect(nic).toMatchObject({ deviceIndex: 1, subnetId: node.podSubnetId, subnetCidr: '10.0.2.0/24' });
     expect(nic.blocks.map((b) => b.kind)).toEqual(['prefix', 'prefix']);
     const inCloud = node.cloud.getInterface(nic.id);
-    expect(inCloud.attachment).toMatchObject({ instanceId: node.instanceId, deviceIndex: 1, deleteOnTermination: true });
+    expect(inCloud.attachment).toMatchObject({
+      instanceId: node.instanceId,
+      deviceIndex: 1,
+      deleteOnTermination: true,
+    });
     expect(inCloud.tags).toMatchObject({ [TAG_INSTANCE_ID]: node.instanceId, [TAG_CLUSTER]: 'prod-1', team: 'net' });
     expect(Date.parse(inCloud.tags[TAG_CREATED_AT]!)).toBeGreaterThanOrEqual(started - 1000);
     expect(inCloud.securityGroups).toEqual(node.cloud.getInstance(node.instanceId).interfaces[0]!.securityGroups); // node's groups by default
     // It returned only once IMDS listed it (IMDS lags EC2 by 300 ms here).
     expect(await node.imds.list('network/interfaces/macs/')).toContain(inCloud.mac);
-    expect(node.emu.counts()).toMatchObject({ DescribeInstances: 1, CreateNetworkInterface: 1, AttachNetworkInterface: 1, ModifyNetworkInterfaceAttribute: 1 });
-    const second = await node.provider.createInterface({ subnetId: node.nodeSubnetId, securityGroups: ['sg-0abc'], initial: { kind: 'ip', count: 9 } });
+    expect(node.emu.counts()).toMatchObject({
+      DescribeInstances: 1,
+      CreateNetworkInterface: 1,
+      AttachNetworkInterface: 1,
+      ModifyNetworkInterfaceAttribute: 1,
+    });
+    const second = await node.provider.createInterface({
+      subnetId: node.nodeSubnetId,
+      securityGroups: ['sg-0abc'],
+      initial: { kind: 'ip', count: 9 },
+    });
     expect(second.deviceIndex).toBe(2);
     expect(second.securityGroups).toEqual(['sg-0abc']);
     expect(second.blocks).toHaveLength(9);
@@ -87,7 +141,9 @@ describe('AwsProvider', () => {
     node = await awsNode();
     node.emu.faults.failNext(action, 2, internal); // both SDK attempts
     node.emu.faults.failNext('DeleteNetworkInterface', 2, throttle);
-    const f = await failure(node.provider.createInterface({ subnetId: node.podSubnetId, initial: { kind: 'ip', count: 3 } }));
+    const f = await failure(
+      node.provider.createInterface({ subnetId: node.podSubnetId, initial: { kind: 'ip', count: 3 } }),
+    );
     expect(f).toMatchObject({ code: 'CLOUD_UNAVAILABLE', cloudCode: 'InternalError' });
     expect(ourInterfaces(node.cloud)).toEqual([]);
     expect(node.cloud.describeSubnets({ ids: [node.podSubnetId] })[0]!.availableAddresses).toBe(251);
@@ -97,7 +153,9 @@ describe('AwsProvider', () => {
   it('undoes an ENI that never shows up in IMDS', async () => {
     node = await awsNode({ attachWaitMs: 400 });
     node.emu.imds.pin(node.emu.imds.currentView()); // IMDS stuck before the attach
-    const f = await failure(node.provider.createInterface({ subnetId: node.podSubnetId, initial: { kind: 'ip', count: 1 } }));
+    const f = await failure(
+      node.provider.createInterface({ subnetId: node.podSubnetId, initial: { kind: 'ip', count: 1 } }),
+    );
     expect(f).toMatchObject({ code: 'CLOUD_UNAVAILABLE', cloudCode: 'ImdsAttachTimeout' });
     expect(ourInterfaces(node.cloud)).toEqual([]);
     expect(node.emu.counts()).toMatchObject({ DetachNetworkInterface: 1, DeleteNetworkInterface: 1 });
@@ -108,11 +166,23 @@ describe('AwsProvider', () => {
     const p = node.provider;
     for (let b = 16; b < 240; b += 16) node.cloud.reserveCidr(node.podSubnetId, `10.0.2.${b + 3}/32`);
     const nic = await p.createInterface({ subnetId: node.podSubnetId, initial: { kind: 'ip', count: 1 } });
-    expect(await failure(p.assignAddresses(nic.id, { kind: 'prefix', count: 1 }))).toMatchObject({ code: 'CLOUD_NO_PREFIX_BLOCK', cloudCode: 'InsufficientCidrBlocks' });
+    expect(await failure(p.assignAddresses(nic.id, { kind: 'prefix', count: 1 }))).toMatchObject({
+      code: 'CLOUD_NO_PREFIX_BLOCK',
+      cloudCode: 'InsufficientCidrBlocks',
+    });
     node.emu.setCapacityWording('generic');
-    expect(await failure(p.assignAddresses(nic.id, { kind: 'prefix', count: 1 }))).toMatchObject({ code: 'CLOUD_NO_PREFIX_BLOCK', cloudCode: 'InvalidParameterValue' });
-    expect(await failure(p.assignAddresses(nic.id, { kind: 'ip', count: 9 }))).toMatchObject({ code: 'CLOUD_IP_LIMIT', cloudCode: 'PrivateIpAddressLimitExceeded' });
-    expect(await failure(p.assignAddresses('eni-000000000000dead0', { kind: 'ip', count: 1 }))).toMatchObject({ code: 'CLOUD_NOT_FOUND', cloudCode: 'InvalidNetworkInterfaceID.NotFound' });
+    expect(await failure(p.assignAddresses(nic.id, { kind: 'prefix', count: 1 }))).toMatchObject({
+      code: 'CLOUD_NO_PREFIX_BLOCK',
+      cloudCode: 'InvalidParameterValue',
+    });
+    expect(await failure(p.assignAddresses(nic.id, { kind: 'ip', count: 9 }))).toMatchObject({
+      code: 'CLOUD_IP_LIMIT',
+      cloudCode: 'PrivateIpAddressLimitExceeded',
+    });
+    expect(await failure(p.assignAddresses('eni-000000000000dead0', { kind: 'ip', count: 1 }))).toMatchObject({
+      code: 'CLOUD_NOT_FOUND',
+      cloudCode: 'InvalidNetworkInterfaceID.NotFound',
+    });
     node.cloud.occupyRandom(node.podSubnetId, node.cloud.getSubnet(node.podSubnetId).availableAddresses);
     // The generic wording for a /32 request is a full subnet, not a missing prefix block.
     const fullIp = { code: 'CLOUD_SUBNET_FULL', cloudCode: 'InvalidParameterValue' };
@@ -121,10 +191,17 @@ describe('AwsProvider', () => {
     const specific = { code: 'CLOUD_SUBNET_FULL', cloudCode: 'InsufficientFreeAddressesInSubnet' };
     expect(await failure(p.assignAddresses(nic.id, { kind: 'ip', count: 1 }))).toMatchObject(specific);
     node.emu.setAllowedActions(['DescribeNetworkInterfaces']);
-    expect(await failure(p.listSubnets())).toMatchObject({ code: 'CLOUD_UNAUTHORIZED', cloudCode: 'UnauthorizedOperation' });
+    expect(await failure(p.listSubnets())).toMatchObject({
+      code: 'CLOUD_UNAUTHORIZED',
+      cloudCode: 'UnauthorizedOperation',
+    });
     node.emu.setAllowedActions(undefined);
     node.emu.faults.failNext('DescribeSubnets', 1, throttle);
-    expect(await failure(p.listSubnets())).toMatchObject({ code: 'CLOUD_THROTTLED', cloudCode: 'RequestLimitExceeded', retryable: true });
+    expect(await failure(p.listSubnets())).toMatchObject({
+      code: 'CLOUD_THROTTLED',
+      cloudCode: 'RequestLimitExceeded',
+      retryable: true,
+    });
     await node.emu.close();
     expect(await failure(p.listSubnets())).toMatchObject({ code: 'CLOUD_UNAVAILABLE', retryable: true });
     // Plain SDK-shaped objects too (the one place that reads them).
@@ -135,17 +212,31 @@ describe('AwsProvider', () => {
     const inUse = { name: 'InvalidParameterValue', message: "Network interface 'eni-0abc' is currently in use." };
     expect(mapEc2Error(inUse, 'DeleteNetworkInterface')).toMatchObject({ code: 'CLOUD_CONFLICT', retryable: true });
     expect(mapEc2Error({ name: 'InvalidParameterValue', message: 'bad filter' }, 'x').code).toBe('CLOUD_INVALID');
-    expect(mapEc2Error({ name: 'InvalidNetworkInterface.InUse', message: 'in use' }, 'x')).toMatchObject({ code: 'CLOUD_CONFLICT', retryable: true });
+    expect(mapEc2Error({ name: 'InvalidNetworkInterface.InUse', message: 'in use' }, 'x')).toMatchObject({
+      code: 'CLOUD_CONFLICT',
+      retryable: true,
+    });
   });
 
   it('looks up types missing from the table with one DescribeInstanceTypes, then caches them', async () => {
     node = await awsNode();
-    node.cloud.defineInstanceType({ instanceType: 'z9.tiny', maxInterfaces: 2, ipv4PerInterface: 4, supportsIps: true, supportsPrefixes: true, prefixLength: 28, canCreateInterfaces: true });
+    node.cloud.defineInstanceType({
+      instanceType: 'z9.tiny',
+      maxInterfaces: 2,
+      ipv4PerInterface: 4,
+      supportsIps: true,
+      supportsPrefixes: true,
+      prefixLength: 28,
+      canCreateInterfaces: true,
+    });
     const want = { instanceType: 'z9.tiny', maxInterfaces: 2, ipv4PerInterface: 4, supportsPrefixes: true };
     expect(await node.provider.getLimits('z9.tiny')).toMatchObject(want);
     expect(await node.provider.getLimits('z9.tiny')).toMatchObject(want);
     expect(node.emu.counts().DescribeInstanceTypes).toBe(1);
-    expect(await failure(node.provider.getLimits('q1.none'))).toMatchObject({ code: 'CLOUD_INVALID', cloudCode: 'InvalidInstanceType' });
+    expect(await failure(node.provider.getLimits('q1.none'))).toMatchObject({
+      code: 'CLOUD_INVALID',
+      cloudCode: 'InvalidInstanceType',
+    });
   });
 
   it('unassigns idempotently and deletes by detach + delete, not-found being success', async () => {
@@ -162,13 +253,19 @@ describe('AwsProvider', () => {
     await p.deleteInterface(nic.id);
     await p.unassignAddresses(nic.id, [b!]);
     const primary = node.cloud.getInstance(node.instanceId).interfaces[0]!.id;
-    expect(await failure(p.deleteInterface(primary))).toMatchObject({ code: 'CLOUD_INVALID', cloudCode: 'OperationNotPermitted' });
+    expect(await failure(p.deleteInterface(primary))).toMatchObject({
+      code: 'CLOUD_INVALID',
+      cloudCode: 'OperationNotPermitted',
+    });
   });
 
   it('records IMDS lagging behind EC2 in describeNode, and trusts EC2', async () => {
     node = await awsNode();
     const nic = await node.provider.createInterface({ subnetId: node.podSubnetId, initial: { kind: 'ip', count: 2 } });
-    node.emu.imds.pin({ ...node.emu.imds.currentView(), interfaces: node.emu.imds.currentView().interfaces.filter((i) => i.deviceNumber === 0) });
+    node.emu.imds.pin({
+      ...node.emu.imds.currentView(),
+      interfaces: node.emu.imds.currentView().interfaces.filter((i) => i.deviceNumber === 0),
+    });
     const inv = await node.provider.describeNode();
     expect(inv.interfaces.map((i) => i.id)).toContain(nic.id);
     expect(node.provider.stats.imdsBehind).toBe(1);
@@ -179,9 +276,24 @@ describe('AWS subnet choice', () => {
   it('puts the node subnet first, then tagged Pod subnets by free addresses; never a cni=0 subnet', async () => {
     node = await awsNode();
     const vpcId = node.provider.identity.vpcId;
-    const big = node.cloud.createSubnet({ vpcId, cidr: '10.0.8.0/22', zone: 'us-east-1a', tags: { 'kubernetes.io/role/cni': '1' } });
-    const excluded = node.cloud.createSubnet({ vpcId, cidr: '10.0.16.0/22', zone: 'us-east-1a', tags: { 'kubernetes.io/role/cni': '0' } });
-    const otherZone = node.cloud.createSubnet({ vpcId, cidr: '10.0.20.0/24', zone: 'us-east-1b', tags: { 'kubernetes.io/role/cni': '1' } });
+    const big = node.cloud.createSubnet({
+      vpcId,
+      cidr: '10.0.8.0/22',
+      zone: 'us-east-1a',
+      tags: { 'kubernetes.io/role/cni': '1' },
+    });
+    const excluded = node.cloud.createSubnet({
+      vpcId,
+      cidr: '10.0.16.0/22',
+      zone: 'us-east-1a',
+      tags: { 'kubernetes.io/role/cni': '0' },
+    });
+    const otherZone = node.cloud.createSubnet({
+      vpcId,
+      cidr: '10.0.20.0/24',
+      zone: 'us-east-1b',
+      tags: { 'kubernetes.io/role/cni': '1' },
+    });
     const where = { provider: node.provider, vpcId, zone: 'us-east-1a', nodeSubnetId: node.nodeSubnetId };
     const select = createSubnetSelector({ ...where, discoveryTag: POD_SUBNET_TAG });
     const picked = (await select(undefined)).map((c) => c.subnetId);
@@ -211,7 +323,8 @@ describe('AWS subnet choice', () => {
       { subnetId: full.id, securityGroups: ['sg-0pods'] },
     ]);
     cfg = undefined; // no config (yet): no interface anywhere, and the error says what to do
-    const refused = /AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: custom networking is on, but this node has no Pod subnet config: set POD/;
+    const refused =
+      /AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: custom networking is on, but this node has no Pod subnet config: set POD/;
     await expect(select(undefined)).rejects.toThrow(refused);
     expect(usableUnderCustomNetworking({ deviceIndex: 0 })).toBe(false);
     expect(usableUnderCustomNetworking({ deviceIndex: 1 })).toBe(true);

@@ -94,7 +94,10 @@ describe('AWS adapter on the strict emulator: eventual consistency', () => {
     expect(f).toMatchObject({ code: 'CLOUD_NOT_FOUND' });
     const [left] = ourInterfaces(n.cloud);
     expect(left).toMatchObject({ status: 'available', tags: { [TAG_INSTANCE_ID]: n.instanceId } });
-    const said = { o: expect.objectContaining({ eniId: left!.id }), m: expect.stringMatching(/leak reclaim will delete/) };
+    const said = {
+      o: expect.objectContaining({ eniId: left!.id }),
+      m: expect.stringMatching(/leak reclaim will delete/),
+    };
     expect(logged).toEqual([said]);
     await n.clock.sleep(60_000); // EC2 caught up
     expect(await p.reclaimLeakedInterfaces()).toEqual({ deleted: [left!.id], retrying: [] });

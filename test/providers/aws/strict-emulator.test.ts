@@ -176,7 +176,8 @@ describe('emulate mode', () => {
     emu = await startEmulatedNode({ instanceType: 'm5.large', subnetCidr: '10.0.0.0/24' });
     expect(emu.realism).toEqual(EMULATE_REALISM);
     expect(parseRealism('off', 'X')).toEqual(INSTANT);
-    const text = 'attach=500,detach=700,consistency=0,notfound=0.25,imds=200-800,wording=generic,buckets=off,groups=off';
+    const text =
+      'attach=500,detach=700,consistency=0,notfound=0.25,imds=200-800,wording=generic,buckets=off,groups=off';
     const r = parseRealism(text, 'X');
     const imdsLagMs = { min: 200, max: 800 };
     const times = { attachMs: 500, detachMs: 700, consistencyWindowMs: 0 };

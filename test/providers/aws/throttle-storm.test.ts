@@ -73,12 +73,16 @@ function unsettled(c: StormCluster): string | undefined {
   const loose = all.filter((x) => !x.attachment || x.attachment.state !== undefined);
   if (loose.length) return `${loose.length} ENIs detached or changing`;
   for (const n of c.nodes) {
-    const inCloud = all.filter((x) => x.attachment!.instanceId === n.instanceId).map((x) => x.id).sort();
+    const inCloud = all
+      .filter((x) => x.attachment!.instanceId === n.instanceId)
+      .map((x) => x.id)
+      .sort();
     const snap = n.daemon.snapshot();
     const inPool = snap.interfaces.map((x) => x.id).sort();
     const who = n.instanceId;
     if (JSON.stringify(inCloud) !== JSON.stringify(inPool)) return `${who}: cloud ${inCloud} vs pool ${inPool}`;
-    if (snap.assigned !== FINAL_PODS || snap.waiting > 0) return `${who}: ${snap.assigned} assigned, ${snap.waiting} wait`;
+    if (snap.assigned !== FINAL_PODS || snap.waiting > 0)
+      return `${who}: ${snap.assigned} assigned, ${snap.waiting} wait`;
   }
   return undefined;
 }

@@ -5,7 +5,12 @@
 import type { ComputeManagementClient } from '@azure/arm-compute';
 import type { NetworkManagementClient } from '@azure/arm-network';
 import { SystemClock, type Clock } from '../../../ipamd/util/clock.js';
-import { AzureProvider, loopbackBearerPolicy, parseAzureSettings, StaticTestCredential } from '../../../providers/azure/index.js';
+import {
+  AzureProvider,
+  loopbackBearerPolicy,
+  parseAzureSettings,
+  StaticTestCredential,
+} from '../../../providers/azure/index.js';
 import {
   AzureWorld,
   DEFAULT_SCOPE,
@@ -21,7 +26,8 @@ export const RG = DEFAULT_SCOPE.resourceGroup;
 export const NODES_ID = `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Network/virtualNetworks/vnet1/subnets/nodes`;
 export const PODS_ID = `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Network/virtualNetworks/vnet1/subnets/pods`;
 export const ETAG_RE = /^W\/"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"$/;
-export const nicIdOf = (name: string) => `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Network/networkInterfaces/${name}`;
+export const nicIdOf = (name: string) =>
+  `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Network/networkInterfaces/${name}`;
 
 /**
  * Short timings for tests: operations last 20 ms and send `Retry-After: 0`
@@ -48,7 +54,11 @@ export function withPodNic(cidr = '10.240.16.0/24', tag = true): Partial<AzureSe
 export async function sdk(emu: AzureEmulator, retries = 0): Promise<NetworkManagementClient> {
   const { NetworkManagementClient } = await import('@azure/arm-network');
   const cred = new StaticTestCredential();
-  const net = new NetworkManagementClient(cred, SUB, { endpoint: emu.url, allowInsecureConnection: true, retryOptions: { maxRetries: retries, retryDelayInMs: 10 } });
+  const net = new NetworkManagementClient(cred, SUB, {
+    endpoint: emu.url,
+    allowInsecureConnection: true,
+    retryOptions: { maxRetries: retries, retryDelayInMs: 10 },
+  });
   net.pipeline.removePolicy({ name: 'bearerTokenAuthenticationPolicy' });
   net.pipeline.addPolicy(loopbackBearerPolicy(cred, `${emu.url}/.default`) as never, { phase: 'Sign' });
   return net;
@@ -66,7 +76,12 @@ export async function computeSdk(emu: AzureEmulator): Promise<ComputeManagementC
 }
 
 export function provider(emu: AzureEmulator, env: Record<string, string> = {}, clock: Clock = new SystemClock()) {
-  const settings = parseAzureSettings({ AZURE_ARM_ENDPOINT: emu.url, AZURE_IMDS_ENDPOINT: emu.url, AZURE_LRO_POLL_INTERVAL_MS: '10', ...env });
+  const settings = parseAzureSettings({
+    AZURE_ARM_ENDPOINT: emu.url,
+    AZURE_IMDS_ENDPOINT: emu.url,
+    AZURE_LRO_POLL_INTERVAL_MS: '10',
+    ...env,
+  });
   return new AzureProvider({ settings, clock });
 }
 

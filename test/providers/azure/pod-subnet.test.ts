@@ -22,7 +22,11 @@ afterEach(async () => {
   emu = undefined;
 });
 
-const fail = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as CloudError & ConfigError);
+const fail = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e as CloudError & ConfigError,
+  );
 const POD_NIC = nicIdOf('node1-pod-nic');
 const imdsMacs = async (e: AzureEmulator) => (await imdsNetwork(e)).interface.map((i) => normalizeMac(i.macAddress));
 
@@ -144,6 +148,11 @@ describe('long-running operations at Azure pace', () => {
     const added = await p.assignAddresses(nicIdOf('node1-nic'), { kind: 'ip', count: 1 });
     expect(added).toHaveLength(1);
     expect(slept).toEqual([10_000]);
-    expect(emu.log().filter((e) => e.action === 'GetOperation').map((e) => e.retryAfter)).toEqual(['10', undefined]);
+    expect(
+      emu
+        .log()
+        .filter((e) => e.action === 'GetOperation')
+        .map((e) => e.retryAfter),
+    ).toEqual(['10', undefined]);
   });
 });

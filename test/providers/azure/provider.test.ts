@@ -8,7 +8,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CloudCaller } from '../../../ipamd/cloud/cloud-caller.js';
 import { analyzeSubnet, RESERVED_RULES } from '../../../ipamd/monitor/subnet-space.js';
 import { SystemClock } from '../../../ipamd/util/clock.js';
-import { CloudUnavailableError, ConflictError, IpamError, ThrottledError, type CloudError } from '../../../providers/errors.js';
+import {
+  CloudUnavailableError,
+  ConflictError,
+  IpamError,
+  ThrottledError,
+  type CloudError,
+} from '../../../providers/errors.js';
 import type { CloudProvider } from '../../../providers/types.js';
 import { IPCONFIG_PREFIX } from '../../../providers/azure/index.js';
 import type { AzureEmulator } from '../../../providers/azure/emulator/index.js';
@@ -22,8 +28,13 @@ afterEach(async () => {
 });
 
 const NIC = nicIdOf('node1-nic');
-const caller = (maxAttempts = 6) => new CloudCaller({ clock: new SystemClock(), concurrency: 1, maxAttempts, baseDelayMs: 20, maxDelayMs: 200 });
-const fail = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as CloudError);
+const caller = (maxAttempts = 6) =>
+  new CloudCaller({ clock: new SystemClock(), concurrency: 1, maxAttempts, baseDelayMs: 20, maxDelayMs: 200 });
+const fail = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e as CloudError,
+  );
 const uniq = (xs: string[]) => new Set(xs).size === xs.length;
 
 describe('describeNode and limits', () => {
@@ -31,12 +42,25 @@ describe('describeNode and limits', () => {
     emu = await emulator({ secondaryIps: 2, zone: '3' });
     const p: CloudProvider = provider(emu);
     const inv = await p.describeNode();
-    expect(inv).toMatchObject({ instanceId: 'node1', instanceType: 'Standard_D4s_v5', zone: '3', vpcCidrs: ['10.240.0.0/16'] });
+    expect(inv).toMatchObject({
+      instanceId: 'node1',
+      instanceType: 'Standard_D4s_v5',
+      zone: '3',
+      vpcCidrs: ['10.240.0.0/16'],
+    });
     expect(inv.vpcId).toMatch(/virtualNetworks\/vnet1$/);
     const nic = inv.interfaces[0]!;
-    expect(nic).toMatchObject({ id: NIC, deviceIndex: 0, subnetId: NODES_ID, subnetCidr: '10.240.0.0/24', securityGroups: [] });
+    expect(nic).toMatchObject({
+      id: NIC,
+      deviceIndex: 0,
+      subnetId: NODES_ID,
+      subnetCidr: '10.240.0.0/24',
+      securityGroups: [],
+    });
     expect(nic.mac).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
-    expect(nic.blocks.map((b) => b.cidr).sort()).toEqual([...cloudIpconfigs(emu).values()].map((c) => `${c.ip}/32`).sort());
+    expect(nic.blocks.map((b) => b.cidr).sort()).toEqual(
+      [...cloudIpconfigs(emu).values()].map((c) => `${c.ip}/32`).sort(),
+    );
     expect(await p.getLimits(inv.instanceType)).toEqual({
       instanceType: 'Standard_D4s_v5',
       maxInterfaces: 1,
@@ -63,7 +87,9 @@ describe('describeNode and limits', () => {
     emu = await emulator({ vmName: 'aks-np1', vmss: { name: 'aks-np1-vmss', instanceId: '0' }, secondaryIps: 1 });
     const inv = await provider(emu).describeNode();
     expect(inv.instanceId).toBe('aks-np1-vmss_0');
-    expect(inv.interfaces[0]!.id).toMatch(/virtualMachineScaleSets\/aks-np1-vmss\/virtualMachines\/0\/networkInterfaces\/aks-np1-nic$/);
+    expect(inv.interfaces[0]!.id).toMatch(
+      /virtualMachineScaleSets\/aks-np1-vmss\/virtualMachines\/0\/networkInterfaces\/aks-np1-nic$/,
+    );
     expect(inv.interfaces[0]!.blocks).toHaveLength(1);
   });
 
@@ -73,7 +99,9 @@ describe('describeNode and limits', () => {
     const id = (await p.describeNode()).interfaces[0]!.id;
     const added = await p.assignAddresses(id, { kind: 'ip', count: 3 });
     expect(added).toHaveLength(3);
-    expect(added.map((b) => b.cidr).sort()).toEqual([...cloudIpconfigs(emu, 'aks-np1-nic').values()].map((c) => `${c.ip}/32`).sort());
+    expect(added.map((b) => b.cidr).sort()).toEqual(
+      [...cloudIpconfigs(emu, 'aks-np1-nic').values()].map((c) => `${c.ip}/32`).sort(),
+    );
     await p.unassignAddresses(id, added.slice(0, 2));
     expect([...cloudIpconfigs(emu, 'aks-np1-nic').values()].map((c) => `${c.ip}/32`)).toEqual([added[2]!.cidr]);
     const writes = emu.log().filter((e) => e.method === 'PUT');
@@ -87,10 +115,30 @@ describe('describeNode and limits', () => {
       if (!armed || action !== 'GetVirtualMachineScaleSetVM') return;
       armed = false;
       const nic = emu!.world.nic('aks-np1-nic')!;
-      emu!.operations.put(nic, { properties: { ipConfigurations: [...emu!.world.ipConfigs(nic).map((c) => ({ name: c.name, properties: { primary: c.primary, subnet: { id: NODES_ID } } })), { name: 'rp-added', properties: { subnet: { id: NODES_ID } } }] } }, undefined, 'sync');
+      emu!.operations.put(
+        nic,
+        {
+          properties: {
+            ipConfigurations: [
+              ...emu!.world
+                .ipConfigs(nic)
+                .map((c) => ({ name: c.name, properties: { primary: c.primary, subnet: { id: NODES_ID } } })),
+              { name: 'rp-added', properties: { subnet: { id: NODES_ID } } },
+            ],
+          },
+        },
+        undefined,
+        'sync',
+      );
     };
     await caller().call('assignAddresses', () => p.assignAddresses(id, { kind: 'ip', count: 1 }));
-    expect(emu.log().filter((e) => e.method === 'PUT').map((e) => e.status).slice(-2)).toEqual([412, 200]);
+    expect(
+      emu
+        .log()
+        .filter((e) => e.method === 'PUT')
+        .map((e) => e.status)
+        .slice(-2),
+    ).toEqual([412, 200]);
     expect(cloudIpconfigs(emu, 'aks-np1-nic').size).toBe(3);
   });
 
@@ -98,7 +146,10 @@ describe('describeNode and limits', () => {
     emu = await emulator();
     const p = provider(emu);
     await p.describeNode();
-    expect(await fail(p.createInterface({ subnetId: NODES_ID }))).toMatchObject({ code: 'CLOUD_INVALID', cloudCode: 'OperationNotSupported' });
+    expect(await fail(p.createInterface({ subnetId: NODES_ID }))).toMatchObject({
+      code: 'CLOUD_INVALID',
+      cloudCode: 'OperationNotSupported',
+    });
     expect(await fail(p.assignAddresses(NIC, { kind: 'prefix', count: 1 }))).toMatchObject({ code: 'CLOUD_INVALID' });
   });
 });
@@ -123,7 +174,7 @@ describe('grow and shrink', () => {
     expect(emu.calls().PutNetworkInterface).toBe(before);
   });
 
-  it('reports subnets with live usage and allocations with Azure\'s 5 reserved addresses', async () => {
+  it("reports subnets with live usage and allocations with Azure's 5 reserved addresses", async () => {
     emu = await emulator({ secondaryIps: 2, podSubnet: { name: 'pods', cidr: '10.240.16.0/28' } });
     const p = provider(emu);
     const inv = await p.describeNode();
@@ -133,7 +184,15 @@ describe('grow and shrink', () => {
       [PODS_ID, '10.240.16.0/28', 11],
     ]);
     const alloc = await p.describeSubnetAllocations!(NODES_ID);
-    const expected = ['10.240.0.0', '10.240.0.1', '10.240.0.2', '10.240.0.3', '10.240.0.255', inv.interfaces[0]!.primaryIp, ...[...cloudIpconfigs(emu).values()].map((c) => c.ip)];
+    const expected = [
+      '10.240.0.0',
+      '10.240.0.1',
+      '10.240.0.2',
+      '10.240.0.3',
+      '10.240.0.255',
+      inv.interfaces[0]!.primaryIp,
+      ...[...cloudIpconfigs(emu).values()].map((c) => c.ip),
+    ];
     expect(alloc.used.sort()).toEqual(expected.map((ip) => `${ip}/32`).sort());
     expect(alloc.subnet.availableAddresses).toBe(248);
   });
@@ -165,7 +224,12 @@ describe('errors', () => {
       const p = provider(emu);
       await p.describeNode();
       const err = await fail(p.assignAddresses(NIC, { kind: 'ip', count: 11 }));
-      expect(err).toMatchObject({ code: 'CLOUD_SUBNET_FULL', cloudCode: 'SubnetIsFull', provider: 'azure', retryable: false });
+      expect(err).toMatchObject({
+        code: 'CLOUD_SUBNET_FULL',
+        cloudCode: 'SubnetIsFull',
+        provider: 'azure',
+        retryable: false,
+      });
       expect(err!.message).toContain('does not have enough capacity for 11 IP addresses');
       expect(cloudIpconfigs(emu).size).toBe(0);
       expect(await p.assignAddresses(NIC, { kind: 'ip', count: 10 })).toHaveLength(10);
@@ -178,11 +242,31 @@ describe('errors', () => {
     emu = await emulator({}, { retryAfterMs: 1000 });
     const p = provider(emu);
     await p.describeNode();
-    emu.faults.failNext('PutNetworkInterface', 1, () => new ThrottledError({ provider: 'azure', operation: 'PutNetworkInterface', cloudCode: 'TooManyRequests', message: 'slow down' }));
+    emu.faults.failNext(
+      'PutNetworkInterface',
+      1,
+      () =>
+        new ThrottledError({
+          provider: 'azure',
+          operation: 'PutNetworkInterface',
+          cloudCode: 'TooManyRequests',
+          message: 'slow down',
+        }),
+    );
     const err = await fail(p.assignAddresses(NIC, { kind: 'ip', count: 1 }));
     expect(err).toBeInstanceOf(ThrottledError);
     expect(err).toMatchObject({ cloudCode: 'TooManyRequests', retryAfterMs: 1000, retryable: true });
-    emu.faults.failNext('PutNetworkInterface', 1, () => new ThrottledError({ provider: 'azure', operation: 'PutNetworkInterface', cloudCode: 'TooManyRequests', message: 'slow down' }));
+    emu.faults.failNext(
+      'PutNetworkInterface',
+      1,
+      () =>
+        new ThrottledError({
+          provider: 'azure',
+          operation: 'PutNetworkInterface',
+          cloudCode: 'TooManyRequests',
+          message: 'slow down',
+        }),
+    );
     const added = await caller().call('assignAddresses', () => p.assignAddresses(NIC, { kind: 'ip', count: 1 }));
     expect(added).toHaveLength(1);
     const puts = emu.log().filter((e) => e.action === 'PutNetworkInterface');
@@ -205,18 +289,33 @@ describe('errors', () => {
       const nic = emu!.world.nic(name)!;
       const body = {
         properties: {
-          ipConfigurations: [...emu!.world.ipConfigs(nic).map((c) => ({ name: c.name, properties: { primary: c.primary, subnet: { id: NODES_ID }, privateIPAddress: c.ip } })), { name: 'other-writer', properties: { subnet: { id: NODES_ID } } }],
+          ipConfigurations: [
+            ...emu!.world
+              .ipConfigs(nic)
+              .map((c) => ({
+                name: c.name,
+                properties: { primary: c.primary, subnet: { id: NODES_ID }, privateIPAddress: c.ip },
+              })),
+            { name: 'other-writer', properties: { subnet: { id: NODES_ID } } },
+          ],
         },
       };
       emu!.operations.put(nic, body, undefined, 'sync');
     };
     const added = await caller().call('assignAddresses', () => p.assignAddresses(NIC, { kind: 'ip', count: 2 }));
-    expect(emu.log().filter((e) => e.action === 'PutNetworkInterface').map((e) => e.status)).toEqual([412, 200]);
+    expect(
+      emu
+        .log()
+        .filter((e) => e.action === 'PutNetworkInterface')
+        .map((e) => e.status),
+    ).toEqual([412, 200]);
     const cloud = cloudIpconfigs(emu);
     expect([...cloud.keys()]).toEqual(expect.arrayContaining(['ipconfig2', 'other-writer']));
     expect(cloud.size).toBe(4);
     expect(uniq([...cloud.values()].map((c) => c.ip))).toBe(true);
-    expect(added.map((b) => b.cidr.replace('/32', ''))).toEqual([...cloud.entries()].filter(([n]) => n.startsWith(IPCONFIG_PREFIX)).map(([, c]) => c.ip));
+    expect(added.map((b) => b.cidr.replace('/32', ''))).toEqual(
+      [...cloud.entries()].filter(([n]) => n.startsWith(IPCONFIG_PREFIX)).map(([, c]) => c.ip),
+    );
   });
 
   it('maps 409 AnotherOperationInProgress to ConflictError and succeeds once the other operation ends', async () => {
@@ -235,7 +334,9 @@ describe('errors', () => {
     const names = [...cloudIpconfigs(emu).keys()];
     expect(names).toHaveLength(2);
     expect(names).toContain('theirs');
-    expect(cloudIpconfigs(emu).get(names.find((n) => n.startsWith(IPCONFIG_PREFIX))!)!.ip).toBe(added[0]!.cidr.replace('/32', ''));
+    expect(cloudIpconfigs(emu).get(names.find((n) => n.startsWith(IPCONFIG_PREFIX))!)!.ip).toBe(
+      added[0]!.cidr.replace('/32', ''),
+    );
   });
 
   it('leaves nothing half-done when the long-running operation fails, and reports its code', async () => {
@@ -248,14 +349,26 @@ describe('errors', () => {
     emu.operations.onOperationDone = (op) => {
       if (op.status === 'Failed') atFailure = { ipconfigs: cloudIpconfigs(emu!), free: subnetFree(emu!) };
     };
-    const injected = () => new CloudUnavailableError({ provider: 'azure', operation: 'CompleteOperation', cloudCode: 'NetworkingInternalOperationError', message: 'An error occurred.' });
+    const injected = () =>
+      new CloudUnavailableError({
+        provider: 'azure',
+        operation: 'CompleteOperation',
+        cloudCode: 'NetworkingInternalOperationError',
+        message: 'An error occurred.',
+      });
     emu.faults.failNext('CompleteOperation', 1, injected);
     const err = await fail(p.assignAddresses(NIC, { kind: 'ip', count: 3 }));
-    expect(err).toMatchObject({ code: 'CLOUD_UNAVAILABLE', cloudCode: 'NetworkingInternalOperationError', message: 'azure networkInterfaces.createOrUpdate: NetworkingInternalOperationError: An error occurred.' });
+    expect(err).toMatchObject({
+      code: 'CLOUD_UNAVAILABLE',
+      cloudCode: 'NetworkingInternalOperationError',
+      message: 'azure networkInterfaces.createOrUpdate: NetworkingInternalOperationError: An error occurred.',
+    });
     expect(atFailure).toEqual({ ipconfigs: before, free });
     // A shrink whose operation fails keeps the addresses where they were.
     emu.faults.failNext('CompleteOperation', 1, injected);
-    expect(await fail(p.unassignAddresses(NIC, inv.interfaces[0]!.blocks))).toMatchObject({ code: 'CLOUD_UNAVAILABLE' });
+    expect(await fail(p.unassignAddresses(NIC, inv.interfaces[0]!.blocks))).toMatchObject({
+      code: 'CLOUD_UNAVAILABLE',
+    });
     expect(cloudIpconfigs(emu)).toEqual(before);
     // Retried as the CloudCaller would: exactly the requested addresses, no strays.
     emu.faults.failNext('CompleteOperation', 1, injected);
@@ -271,7 +384,17 @@ describe('errors', () => {
     await p.describeNode();
     // The operation succeeds, then the SDK's final GET of the NIC fails: our call sees an error.
     emu.operations.onOperationDone = () => {
-      emu!.faults.failNext('GetNetworkInterface', 1, () => new CloudUnavailableError({ provider: 'azure', operation: 'GetNetworkInterface', cloudCode: 'InternalServerError', message: 'lost' }));
+      emu!.faults.failNext(
+        'GetNetworkInterface',
+        1,
+        () =>
+          new CloudUnavailableError({
+            provider: 'azure',
+            operation: 'GetNetworkInterface',
+            cloudCode: 'InternalServerError',
+            message: 'lost',
+          }),
+      );
       emu!.operations.onOperationDone = undefined;
     };
     const err = await fail(p.assignAddresses(NIC, { kind: 'ip', count: 2 }));

@@ -92,14 +92,29 @@ describe('generator', () => {
 
   it('rejects a type without a usable limit', () => {
     expect(() =>
-      toRow('bad', { vcpus: 1, hypervisor: 'nitro', bareMetal: false, maxEnis: 0, ipv4PerEni: 2, networkCards: [], defaultNetworkCardIndex: 0 }),
+      toRow('bad', {
+        vcpus: 1,
+        hypervisor: 'nitro',
+        bareMetal: false,
+        maxEnis: 0,
+        ipv4PerEni: 2,
+        networkCards: [],
+        defaultNetworkCardIndex: 0,
+      }),
     ).toThrow(/interface limit/);
   });
 
   it('renders one line per type, sorted, as valid JSON', () => {
-    const text = render({ source: 's', columns: ['a'], types: { 'b.x': [1, 2, 3, 'nitro', false], 'a.x': [4, 5, 6, null, true] } });
+    const text = render({
+      source: 's',
+      columns: ['a'],
+      types: { 'b.x': [1, 2, 3, 'nitro', false], 'a.x': [4, 5, 6, null, true] },
+    });
     const lines = text.split('\n');
-    expect(lines.filter((l) => l.includes('.x'))).toEqual(['    "a.x": [4,5,6,null,true],', '    "b.x": [1,2,3,"nitro",false]']);
+    expect(lines.filter((l) => l.includes('.x'))).toEqual([
+      '    "a.x": [4,5,6,null,true],',
+      '    "b.x": [1,2,3,"nitro",false]',
+    ]);
     expect(JSON.parse(text).types['a.x']).toEqual([4, 5, 6, null, true]);
   });
 });

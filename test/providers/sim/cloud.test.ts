@@ -13,18 +13,29 @@ function big(type: string, seed = 11) {
 describe('seedNode', () => {
   it('builds VPC, node subnet, tagged Pod subnet and an instance with its primary at device 0', () => {
     const cloud = new SimCloud();
-    const id = cloud.seedNode({ instanceType: 't3.medium', subnetCidr: '10.0.1.0/24', podSubnetCidr: '10.0.2.0/24', zone: 'eu-west-1b' });
+    const id = cloud.seedNode({
+      instanceType: 't3.medium',
+      subnetCidr: '10.0.1.0/24',
+      podSubnetCidr: '10.0.2.0/24',
+      zone: 'eu-west-1b',
+    });
     const inst = cloud.getInstance(id);
     expect(inst).toMatchObject({ instanceType: 't3.medium', zone: 'eu-west-1b' });
     expect(inst.interfaces).toHaveLength(1);
-    expect(inst.interfaces[0]).toMatchObject({ id: inst.primaryInterfaceId, status: 'in-use', attachment: { deviceIndex: 0, deleteOnTermination: true } });
+    expect(inst.interfaces[0]).toMatchObject({
+      id: inst.primaryInterfaceId,
+      status: 'in-use',
+      attachment: { deviceIndex: 0, deleteOnTermination: true },
+    });
     expect(cloud.getVpc(inst.vpcId).cidrs).toEqual(['10.0.0.0/16']);
     const subnets = cloud.describeSubnets({ vpcId: inst.vpcId });
     expect(subnets.map((s) => [s.cidr, s.availableAddresses])).toEqual([
       ['10.0.1.0/24', 250], // 251 minus the primary address
       ['10.0.2.0/24', 251],
     ]);
-    expect(cloud.describeSubnets({ tags: { 'kubernetes.io/role/cni': '*' } }).map((s) => s.cidr)).toEqual(['10.0.2.0/24']);
+    expect(cloud.describeSubnets({ tags: { 'kubernetes.io/role/cni': '*' } }).map((s) => s.cidr)).toEqual([
+      '10.0.2.0/24',
+    ]);
   });
 
   it('reuses the VPC and subnets for a second node', () => {
@@ -61,14 +72,22 @@ describe('per-type limits from the EC2 table', () => {
       nics.push(nic.id);
     }
     const extra = cloud.createInterface({ subnetId });
-    expect(syncFailure(() => cloud.attachInterface(extra.id, instanceId))).toEqual({ code: 'CLOUD_NIC_LIMIT', cloudCode: 'AttachmentLimitExceeded' });
+    expect(syncFailure(() => cloud.attachInterface(extra.id, instanceId))).toEqual({
+      code: 'CLOUD_NIC_LIMIT',
+      cloudCode: 'AttachmentLimitExceeded',
+    });
     expect(cloud.getInterface(extra.id).status).toBe('available');
 
     // Secondary IPs: ipv4PerInterface - 1 fit, one more does not.
     expect(cloud.assignPrivateIps(nics[0]!, { count: perNic - 1 })).toHaveLength(perNic - 1);
-    expect(syncFailure(() => cloud.assignPrivateIps(nics[0]!, { count: 1 }))).toEqual({ code: 'CLOUD_IP_LIMIT', cloudCode: 'PrivateIpAddressLimitExceeded' });
+    expect(syncFailure(() => cloud.assignPrivateIps(nics[0]!, { count: 1 }))).toEqual({
+      code: 'CLOUD_IP_LIMIT',
+      cloudCode: 'PrivateIpAddressLimitExceeded',
+    });
     // Prefixes take the same slots.
-    expect(cloud.assignPrefixes(nics[1] ?? cloud.getInstance(instanceId).primaryInterfaceId, { count: perNic - 1 })).toHaveLength(perNic - 1);
+    expect(
+      cloud.assignPrefixes(nics[1] ?? cloud.getInstance(instanceId).primaryInterfaceId, { count: perNic - 1 }),
+    ).toHaveLength(perNic - 1);
   });
 
   it('counts secondary IPs and prefixes against one shared limit', () => {
@@ -76,17 +95,26 @@ describe('per-type limits from the EC2 table', () => {
     const primary = cloud.getInstance(instanceId).primaryInterfaceId;
     cloud.assignPrivateIps(primary, { count: 5 });
     cloud.assignPrefixes(primary, { count: 4 }); // 1 + 5 + 4 = 10
-    expect(syncFailure(() => cloud.assignPrefixes(primary, { count: 1 })).cloudCode).toBe('PrivateIpAddressLimitExceeded');
-    expect(syncFailure(() => cloud.assignPrivateIps(primary, { count: 1 })).cloudCode).toBe('PrivateIpAddressLimitExceeded');
+    expect(syncFailure(() => cloud.assignPrefixes(primary, { count: 1 })).cloudCode).toBe(
+      'PrivateIpAddressLimitExceeded',
+    );
+    expect(syncFailure(() => cloud.assignPrivateIps(primary, { count: 1 })).cloudCode).toBe(
+      'PrivateIpAddressLimitExceeded',
+    );
   });
 
   it('refuses prefixes on a Xen type and checks the limit again at attach', () => {
     const { cloud, instanceId, subnetId } = big('t2.medium');
     const primary = cloud.getInstance(instanceId).primaryInterfaceId;
-    expect(syncFailure(() => cloud.assignPrefixes(primary, { count: 1 }))).toEqual({ code: 'CLOUD_INVALID', cloudCode: 'InvalidParameterValue' });
+    expect(syncFailure(() => cloud.assignPrefixes(primary, { count: 1 }))).toEqual({
+      code: 'CLOUD_INVALID',
+      cloudCode: 'InvalidParameterValue',
+    });
     // t2.medium: 6 IPv4 per interface; a detached interface with 6 secondaries cannot be attached.
     const loaded = cloud.createInterface({ subnetId, secondaryIps: { count: 6 } });
-    expect(syncFailure(() => cloud.attachInterface(loaded.id, instanceId)).cloudCode).toBe('PrivateIpAddressLimitExceeded');
+    expect(syncFailure(() => cloud.attachInterface(loaded.id, instanceId)).cloudCode).toBe(
+      'PrivateIpAddressLimitExceeded',
+    );
   });
 
   it('uses types defined at run time', () => {
@@ -114,10 +142,16 @@ describe('attachment rules', () => {
     const a = cloud.createInterface({ subnetId });
     cloud.attachInterface(a.id, instanceId, 2);
     const b = cloud.createInterface({ subnetId });
-    expect(syncFailure(() => cloud.attachInterface(b.id, instanceId, 2))).toEqual({ code: 'CLOUD_INVALID', cloudCode: 'InvalidParameterValue' });
+    expect(syncFailure(() => cloud.attachInterface(b.id, instanceId, 2))).toEqual({
+      code: 'CLOUD_INVALID',
+      cloudCode: 'InvalidParameterValue',
+    });
     expect(cloud.attachInterface(b.id, instanceId).deviceIndex).toBe(1); // lowest free
     expect(syncFailure(() => cloud.attachInterface(b.id, instanceId)).cloudCode).toBe('InvalidNetworkInterface.InUse');
-    expect(syncFailure(() => cloud.detachInterface(inst.primaryInterfaceId))).toEqual({ code: 'CLOUD_INVALID', cloudCode: 'OperationNotPermitted' });
+    expect(syncFailure(() => cloud.detachInterface(inst.primaryInterfaceId))).toEqual({
+      code: 'CLOUD_INVALID',
+      cloudCode: 'OperationNotPermitted',
+    });
     // EC2's answer to deleting an attached ENI: the generic code, with this message (amazon-vpc-cni-k8s#1399).
     expect(() => cloud.deleteInterface(a.id)).toThrow(`Network interface '${a.id}' is currently in use.`);
     expect(syncFailure(() => cloud.deleteInterface(a.id)).cloudCode).toBe('InvalidParameterValue');
@@ -130,12 +164,24 @@ describe('attachment rules', () => {
 
   it.each([
     ['interface', (c: SimCloud) => c.getInterface('eni-0123'), 'InvalidNetworkInterfaceID.NotFound'],
-    ['interface (assign)', (c: SimCloud) => c.assignPrivateIps('eni-0123', { count: 1 }), 'InvalidNetworkInterfaceID.NotFound'],
-    ['interface (describe by id)', (c: SimCloud) => c.describeInterfaces({ ids: ['eni-0123'] }), 'InvalidNetworkInterfaceID.NotFound'],
+    [
+      'interface (assign)',
+      (c: SimCloud) => c.assignPrivateIps('eni-0123', { count: 1 }),
+      'InvalidNetworkInterfaceID.NotFound',
+    ],
+    [
+      'interface (describe by id)',
+      (c: SimCloud) => c.describeInterfaces({ ids: ['eni-0123'] }),
+      'InvalidNetworkInterfaceID.NotFound',
+    ],
     ['subnet', (c: SimCloud) => c.createInterface({ subnetId: 'subnet-0123' }), 'InvalidSubnetID.NotFound'],
     ['subnet (describe)', (c: SimCloud) => c.describeSubnets({ ids: ['subnet-0123'] }), 'InvalidSubnetID.NotFound'],
     ['instance', (c: SimCloud) => c.getInstance('i-0123'), 'InvalidInstanceID.NotFound'],
-    ['vpc', (c: SimCloud) => c.createSubnet({ vpcId: 'vpc-0123', cidr: '10.0.0.0/24', zone: 'z' }), 'InvalidVpcID.NotFound'],
+    [
+      'vpc',
+      (c: SimCloud) => c.createSubnet({ vpcId: 'vpc-0123', cidr: '10.0.0.0/24', zone: 'z' }),
+      'InvalidVpcID.NotFound',
+    ],
   ])('unknown %s → CLOUD_NOT_FOUND %s', (_what, fn, cloudCode) => {
     expect(syncFailure(() => fn(new SimCloud()))).toEqual({ code: 'CLOUD_NOT_FOUND', cloudCode });
   });
@@ -163,7 +209,9 @@ describe('subnet full', () => {
     const id = cloud.seedNode({ instanceType: 'm5.24xlarge', subnetCidr: '10.0.1.0/27' }); // 27 usable, 26 after primary
     const { primaryInterfaceId } = cloud.getInstance(id);
     cloud.assignPrivateIps(primaryInterfaceId, { count: 14 });
-    expect(syncFailure(() => cloud.assignPrefixes(primaryInterfaceId, { count: 1 })).cloudCode).toBe('InsufficientFreeAddressesInSubnet');
+    expect(syncFailure(() => cloud.assignPrefixes(primaryInterfaceId, { count: 1 })).cloudCode).toBe(
+      'InsufficientFreeAddressesInSubnet',
+    );
   });
 });
 
@@ -171,10 +219,15 @@ describe('prefix alignment and fragmentation', () => {
   /** Pod subnet 10.0.2.0/24 with one address blocked in the middle of every usable /28. */
   function fragmented() {
     const cloud = new SimCloud({ seed: 5 });
-    const instanceId = cloud.seedNode({ instanceType: 'm5.24xlarge', subnetCidr: '10.0.1.0/24', podSubnetCidr: '10.0.2.0/24' });
+    const instanceId = cloud.seedNode({
+      instanceType: 'm5.24xlarge',
+      subnetCidr: '10.0.1.0/24',
+      podSubnetCidr: '10.0.2.0/24',
+    });
     const pod = cloud.describeSubnets({ tags: POD_TAG })[0]!;
     const reservations = [];
-    for (let k = 1; k <= 14; k++) reservations.push(cloud.reserveCidr(pod.id, `10.0.2.${16 * k + 8}/32`, { description: 'other tenant' }));
+    for (let k = 1; k <= 14; k++)
+      reservations.push(cloud.reserveCidr(pod.id, `10.0.2.${16 * k + 8}/32`, { description: 'other tenant' }));
     // Primary inside block 1, which its reservation already breaks.
     const nic = cloud.createInterface({ subnetId: pod.id, primaryIp: '10.0.2.25' });
     cloud.attachInterface(nic.id, instanceId);
@@ -185,7 +238,10 @@ describe('prefix alignment and fragmentation', () => {
     const { cloud, podId, nicId } = fragmented();
     expect(cloud.getSubnet(podId).availableAddresses).toBe(251 - 14 - 1); // reservations and the interface primary
     expect(cloud.freePrefixBlocks(podId)).toBe(0);
-    expect(syncFailure(() => cloud.assignPrefixes(nicId, { count: 1 }))).toEqual({ code: 'CLOUD_NO_PREFIX_BLOCK', cloudCode: 'InsufficientCidrBlocks' });
+    expect(syncFailure(() => cloud.assignPrefixes(nicId, { count: 1 }))).toEqual({
+      code: 'CLOUD_NO_PREFIX_BLOCK',
+      cloudCode: 'InsufficientCidrBlocks',
+    });
     // Single addresses still work.
     expect(cloud.assignPrivateIps(nicId, { count: 20 })).toHaveLength(20);
   });
@@ -206,13 +262,23 @@ describe('prefix alignment and fragmentation', () => {
     const pod = cloud.describeSubnets({ tags: POD_TAG })[0]!;
     const nic = cloud.createInterface({ subnetId: pod.id, primaryIp: '10.0.2.200' });
     cloud.attachInterface(nic.id, id);
-    expect(syncFailure(() => cloud.assignPrefixes(nic.id, { prefixes: ['10.0.2.8/28'] })).cloudCode).toBe('InvalidParameterValue'); // host bits
-    expect(syncFailure(() => cloud.assignPrefixes(nic.id, { prefixes: ['10.0.2.0/28'] })).cloudCode).toBe('InvalidParameterValue'); // holds .0-.3
-    expect(syncFailure(() => cloud.assignPrefixes(nic.id, { prefixes: ['10.0.2.192/28'] })).cloudCode).toBe('InvalidIPAddress.InUse'); // holds .200
-    expect(syncFailure(() => cloud.assignPrefixes(nic.id, { prefixes: ['10.0.2.0/27'] })).cloudCode).toBe('InvalidParameterValue'); // not a /28
+    expect(syncFailure(() => cloud.assignPrefixes(nic.id, { prefixes: ['10.0.2.8/28'] })).cloudCode).toBe(
+      'InvalidParameterValue',
+    ); // host bits
+    expect(syncFailure(() => cloud.assignPrefixes(nic.id, { prefixes: ['10.0.2.0/28'] })).cloudCode).toBe(
+      'InvalidParameterValue',
+    ); // holds .0-.3
+    expect(syncFailure(() => cloud.assignPrefixes(nic.id, { prefixes: ['10.0.2.192/28'] })).cloudCode).toBe(
+      'InvalidIPAddress.InUse',
+    ); // holds .200
+    expect(syncFailure(() => cloud.assignPrefixes(nic.id, { prefixes: ['10.0.2.0/27'] })).cloudCode).toBe(
+      'InvalidParameterValue',
+    ); // not a /28
     expect(cloud.assignPrefixes(nic.id, { prefixes: ['10.0.2.32/28'] })).toEqual(['10.0.2.32/28']);
     expect(cloud.assignPrefixes(nic.id, { prefixes: ['10.0.2.32/28'] })).toEqual([]); // already there: nothing added
-    expect(syncFailure(() => cloud.assignPrivateIps(nic.id, { ips: ['10.0.2.33'] })).cloudCode).toBe('InvalidIPAddress.InUse');
+    expect(syncFailure(() => cloud.assignPrivateIps(nic.id, { ips: ['10.0.2.33'] })).cloudCode).toBe(
+      'InvalidIPAddress.InUse',
+    );
   });
 
   it('takes prefixes from prefix reservations first and keeps single IPs out of them', () => {
@@ -222,10 +288,16 @@ describe('prefix alignment and fragmentation', () => {
     cloud.reserveCidr(pod.id, '10.0.2.128/26', { type: 'prefix' });
     const nic = cloud.createInterface({ subnetId: pod.id });
     cloud.attachInterface(nic.id, id);
-    const inside = (ip: string) => Number(ip.split('/')[0]!.split('.')[3]) >= 128 && Number(ip.split('/')[0]!.split('.')[3]) < 192;
+    const inside = (ip: string) =>
+      Number(ip.split('/')[0]!.split('.')[3]) >= 128 && Number(ip.split('/')[0]!.split('.')[3]) < 192;
     expect(inside(cloud.getInterface(nic.id).primaryIp)).toBe(false);
     expect(cloud.assignPrivateIps(nic.id, { count: 40 }).filter(inside)).toEqual([]);
-    expect(cloud.assignPrefixes(nic.id, { count: 4 })).toEqual(['10.0.2.128/28', '10.0.2.144/28', '10.0.2.160/28', '10.0.2.176/28']);
+    expect(cloud.assignPrefixes(nic.id, { count: 4 })).toEqual([
+      '10.0.2.128/28',
+      '10.0.2.144/28',
+      '10.0.2.160/28',
+      '10.0.2.176/28',
+    ]);
   });
 
   it('occupyRandom scatters other tenants deterministically', () => {
@@ -248,12 +320,23 @@ describe('addresses', () => {
   it('assigns exact IPs, is idempotent for ones already held, and unassigns', () => {
     const { cloud, instanceId, subnetId } = big('m5.large');
     const primary = cloud.getInstance(instanceId).primaryInterfaceId;
-    expect(cloud.assignPrivateIps(primary, { ips: ['10.0.16.10', '10.0.16.11/32'] })).toEqual(['10.0.16.10', '10.0.16.11']);
+    expect(cloud.assignPrivateIps(primary, { ips: ['10.0.16.10', '10.0.16.11/32'] })).toEqual([
+      '10.0.16.10',
+      '10.0.16.11',
+    ]);
     expect(cloud.assignPrivateIps(primary, { ips: ['10.0.16.10', '10.0.16.12'] })).toEqual(['10.0.16.12']);
-    expect(syncFailure(() => cloud.assignPrivateIps(primary, { ips: ['10.0.16.1'] })).cloudCode).toBe('InvalidParameterValue'); // reserved
-    expect(syncFailure(() => cloud.assignPrivateIps(primary, { ips: ['10.9.0.1'] })).cloudCode).toBe('InvalidParameterValue'); // outside
-    expect(syncFailure(() => cloud.unassignPrivateIps(primary, ['10.0.16.99'])).cloudCode).toBe('InvalidParameterValue');
-    expect(syncFailure(() => cloud.unassignPrivateIps(primary, [cloud.getInterface(primary).primaryIp])).cloudCode).toBe('InvalidParameterValue');
+    expect(syncFailure(() => cloud.assignPrivateIps(primary, { ips: ['10.0.16.1'] })).cloudCode).toBe(
+      'InvalidParameterValue',
+    ); // reserved
+    expect(syncFailure(() => cloud.assignPrivateIps(primary, { ips: ['10.9.0.1'] })).cloudCode).toBe(
+      'InvalidParameterValue',
+    ); // outside
+    expect(syncFailure(() => cloud.unassignPrivateIps(primary, ['10.0.16.99'])).cloudCode).toBe(
+      'InvalidParameterValue',
+    );
+    expect(
+      syncFailure(() => cloud.unassignPrivateIps(primary, [cloud.getInterface(primary).primaryIp])).cloudCode,
+    ).toBe('InvalidParameterValue');
     const before = cloud.getSubnet(subnetId).availableAddresses;
     cloud.unassignPrivateIps(primary, ['10.0.16.10', '10.0.16.12']);
     expect(cloud.getInterface(primary).privateIps).toEqual(['10.0.16.11']);
@@ -264,7 +347,12 @@ describe('addresses', () => {
     const cloud = new SimCloud();
     const id = cloud.seedNode({ instanceType: 'm5.large', subnetCidr: '10.0.1.0/24', podSubnetCidr: '10.0.2.0/24' });
     const pod = cloud.describeSubnets({ tags: POD_TAG })[0]!;
-    const nic = cloud.createInterface({ subnetId: pod.id, primaryIp: '10.0.2.50', secondaryIps: { ips: ['10.0.2.51'] }, prefixes: { prefixes: ['10.0.2.64/28'] } });
+    const nic = cloud.createInterface({
+      subnetId: pod.id,
+      primaryIp: '10.0.2.50',
+      secondaryIps: { ips: ['10.0.2.51'] },
+      prefixes: { prefixes: ['10.0.2.64/28'] },
+    });
     cloud.attachInterface(nic.id, id);
     cloud.reserveCidr(pod.id, '10.0.2.100/30');
     cloud.reserveCidr(pod.id, '10.0.2.128/26', { type: 'prefix' });
@@ -286,9 +374,17 @@ describe('addresses', () => {
 describe('describe filters', () => {
   it('filters interfaces by instance, status, subnet, tags (with wildcards) and address', () => {
     const { cloud, instanceId, subnetId } = big('m5.xlarge');
-    const a = cloud.createInterface({ subnetId, description: 'aws-K8S-i-1', tags: { 'node.k8s.amazonaws.com/instance_id': instanceId, team: 'net' } });
+    const a = cloud.createInterface({
+      subnetId,
+      description: 'aws-K8S-i-1',
+      tags: { 'node.k8s.amazonaws.com/instance_id': instanceId, team: 'net' },
+    });
     cloud.attachInterface(a.id, instanceId);
-    const b = cloud.createInterface({ subnetId, description: 'other', tags: { 'node.k8s.amazonaws.com/instance_id': 'i-gone' } });
+    const b = cloud.createInterface({
+      subnetId,
+      description: 'other',
+      tags: { 'node.k8s.amazonaws.com/instance_id': 'i-gone' },
+    });
     const ids = (f: Parameters<SimCloud['describeInterfaces']>[0]) => cloud.describeInterfaces(f).map((n) => n.id);
     const primary = cloud.getInstance(instanceId).primaryInterfaceId;
     expect(ids({ instanceIds: [instanceId] })).toEqual([primary, a.id].sort());
@@ -308,7 +404,9 @@ describe('describe filters', () => {
     cloud.createTags([subnetId], { 'kubernetes.io/cluster/demo': 'shared' });
     expect(cloud.describeSubnets({ tags: { 'kubernetes.io/cluster/demo': '*' } }).map((s) => s.id)).toEqual([subnetId]);
     expect(cloud.describeSubnets({ tags: { 'kubernetes.io/cluster/demo': 'owned' } })).toEqual([]);
-    expect(syncFailure(() => cloud.createTags(['eni-404'], { a: 'b' })).cloudCode).toBe('InvalidNetworkInterfaceID.NotFound');
+    expect(syncFailure(() => cloud.createTags(['eni-404'], { a: 'b' })).cloudCode).toBe(
+      'InvalidNetworkInterfaceID.NotFound',
+    );
     cloud.deleteTags([subnetId], ['kubernetes.io/cluster/demo']);
     expect(cloud.getSubnet(subnetId).tags).toEqual({ Name: 'sim-nodes' });
   });
@@ -359,8 +457,21 @@ describe('JSON round trip', () => {
     const pod = cloud.describeSubnets({ tags: POD_TAG })[0]!;
     cloud.reserveCidr(pod.id, '10.0.2.128/27', { type: 'prefix' });
     cloud.reserveCidr(pod.id, '10.0.2.64/29');
-    cloud.defineInstanceType({ instanceType: 'sim.x', maxInterfaces: 2, ipv4PerInterface: 4, supportsIps: true, supportsPrefixes: true, prefixLength: 28, canCreateInterfaces: true });
-    const nic = cloud.createInterface({ subnetId: pod.id, tags: { a: 'b' }, secondaryIps: { count: 3 }, prefixes: { count: 1 } });
+    cloud.defineInstanceType({
+      instanceType: 'sim.x',
+      maxInterfaces: 2,
+      ipv4PerInterface: 4,
+      supportsIps: true,
+      supportsPrefixes: true,
+      prefixLength: 28,
+      canCreateInterfaces: true,
+    });
+    const nic = cloud.createInterface({
+      subnetId: pod.id,
+      tags: { a: 'b' },
+      secondaryIps: { count: 3 },
+      prefixes: { count: 1 },
+    });
     cloud.attachInterface(nic.id, id);
 
     const copy = SimCloud.fromJSON(JSON.parse(JSON.stringify(cloud)));
