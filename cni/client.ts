@@ -6,7 +6,7 @@
  */
 
 import * as net from 'node:net';
-import { PROTOCOL_VERSION, type Request, type Response } from '../ipamd/api/protocol.js';
+import { PROTOCOL_VERSION, type Request, type Response } from './contract/protocol.js';
 import { SystemClock, type Clock } from '../ipamd/util/clock.js';
 
 /** Distributes `Request` over its union members so `v` can be left out per member. */

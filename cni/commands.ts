@@ -6,8 +6,8 @@
  * the object to print on stdout, or undefined for "print nothing".
  */
 
-import { PROTOCOL_VERSION, type AddRequest, type Allocation, type DelRequest, type Response } from '../ipamd/api/protocol.js';
-import { hostVethName } from '../ipamd/netns/plumber.js';
+import { PROTOCOL_VERSION, type AddRequest, type Allocation, type DelRequest, type Response } from './contract/protocol.js';
+import { hostVethName } from './contract/veth-name.js';
 import { IpamdUnavailableError, type IpamdClient, type RequestBody } from './client.js';
 import type { PluginConfig } from './config.js';
 import type { CniEnv } from './env.js';

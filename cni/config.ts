@@ -7,9 +7,9 @@
  */
 
 import * as path from 'node:path';
-import { containerIdIssue, ifNameIssue, networkNameIssue } from '../ipamd/api/identifiers.js';
-import { DEFAULT_SOCKET_PATH } from '../ipamd/api/protocol.js';
-import { PLUGIN_TYPE } from '../ipamd/k8s/names.js';
+import { containerIdIssue, ifNameIssue, networkNameIssue } from './contract/identifiers.js';
+import { DEFAULT_SOCKET_PATH } from './contract/protocol.js';
+import { PLUGIN_TYPE } from './contract/plugin-name.js';
 import { CniCode, CniError, CniIdentifierError, configError, unsupportedField } from './errors.js';
 import { parsePrevResult } from './prev-result.js';
 import type { CniResult } from './result.js';
@@ -59,7 +59,7 @@ export const DEFAULTS = {
   mtu: 9001,
   logLevel: 'info' as LogLevel,
   timeoutMs: 5000,
-  addWaitMs: 10_000,
+  addWaitMs: 30_000,
 };
 
 /** Parses stdin bytes as a JSON object; code 6 when that fails. */

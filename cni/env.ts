@@ -6,8 +6,8 @@
  */
 
 import * as fs from 'node:fs';
-import { containerIdIssue, ifNameIssue, type IdentifierIssue } from '../ipamd/api/identifiers.js';
-import { BOOL_SPELLINGS, parseBool } from '../ipamd/util/bool.js';
+import { containerIdIssue, ifNameIssue, type IdentifierIssue } from './contract/identifiers.js';
+import { BOOL_SPELLINGS, parseBool } from './contract/bool.js';
 import { CniCode, CniError, CniIdentifierError, envError } from './errors.js';
 
 export const COMMANDS = ['ADD', 'DEL', 'CHECK', 'VERSION', 'STATUS', 'GC'] as const;
@@ -41,7 +41,7 @@ const KNOWN_ARGS: Record<string, keyof Omit<CniArgs, 'ignoreUnknown' | 'other'>>
 
 /**
  * `K=V;K=V` as libcni writes it. Unknown keys are an error unless
- * `IgnoreUnknown` is true (`1`, `true`, … as util/bool.ts reads it; libcni's `types.LoadArgs` rule).
+ * `IgnoreUnknown` is true (`1`, `true`, … as contract/bool.ts reads it; libcni's `types.LoadArgs` rule).
  */
 export function parseCniArgs(raw: string | undefined): CniArgs {
   const out: CniArgs = { ignoreUnknown: false, other: {} };

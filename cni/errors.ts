@@ -6,7 +6,7 @@
  * ipamd's error bodies are mapped here, once, by `code` and `retryable`.
  */
 
-import type { ErrorBody } from '../ipamd/api/protocol.js';
+import type { ErrorBody } from './contract/protocol.js';
 
 /** Well-known codes from the CNI spec (Section 5, "Error"). */
 export const CniCode = {

@@ -21,7 +21,7 @@ import { parseEnv } from './env.js';
 import { CniCode, CniError } from './errors.js';
 import { bootstrapLogger, createLogger, type Logger } from './log.js';
 import { offlineTearDown } from './offline.js';
-import { ifNameIssue } from '../ipamd/api/identifiers.js';
+import { ifNameIssue } from './contract/identifiers.js';
 import { writePendingRelease } from '../ipamd/api/pending-release.js';
 import { versionForOutput, versionResult } from './version.js';
 

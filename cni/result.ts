@@ -10,7 +10,7 @@
  * routes = [{dst 0.0.0.0/0, gw 169.254.1.1}], dns from the configuration.
  */
 
-import type { Allocation } from '../ipamd/api/protocol.js';
+import type { Allocation } from './contract/protocol.js';
 import type { DnsConfig } from './config.js';
 import { CniCode, CniError } from './errors.js';
 import { compareVersions, type CniVersion } from './version.js';

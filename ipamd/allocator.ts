@@ -12,7 +12,7 @@
  * memory then stays ahead of the disk in the safe direction (released, not
  * restored), and the next write, or a repeated DEL, makes that durable.
  */
-import type { AttachmentKey, PodRef } from './api/protocol.js';
+import type { AttachmentKey, PodRef } from '../cni/contract/protocol.js';
 import { CheckpointError, PoolExhaustedError } from '../providers/errors.js';
 import type { Checkpointer } from './datastore/checkpoint.js';
 import { CHECKPOINT_VERSION } from './datastore/checkpoint.js';

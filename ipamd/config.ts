@@ -6,10 +6,10 @@
  * a silent default. Only entry points pass `process.env` here.
  */
 import { Address4 } from 'ip-address';
+import { readBool, readInt, present, type Env } from '../providers/env-settings.js';
 import { ConfigError } from '../providers/errors.js';
 import type { ProviderName } from '../providers/types.js';
-import { DEFAULT_SOCKET_PATH } from './api/protocol.js';
-import { BOOL_SPELLINGS, parseBool } from './util/bool.js';
+import { DEFAULT_SOCKET_PATH } from '../cni/contract/protocol.js';
 
 /** `azure-batch`: Azure CNS batch/threshold sizing (AZURE_IP_BATCH_SIZE…), see ipamd/pool/azure-batch-policy.ts. */
 export type PoolPolicyName = 'static' | 'adaptive' | 'azure-batch';
@@ -96,31 +96,8 @@ export interface DaemonConfig {
   env: Readonly<Record<string, string | undefined>>;
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
-
-function present(env: Env, name: string): string | undefined {
-  const v = env[name];
-  return v === undefined || v.trim() === '' ? undefined : v.trim();
-}
-
-export function readInt(env: Env, name: string, def: number, opts: { min?: number; max?: number } = {}): number {
-  const raw = present(env, name);
-  if (raw === undefined) return def;
-  if (!/^-?\d+$/.test(raw)) throw new ConfigError(name, `expected a whole number, got "${raw}"`);
-  const n = Number(raw);
-  if (opts.min !== undefined && n < opts.min) throw new ConfigError(name, `must be >= ${opts.min}, got ${n}`);
-  if (opts.max !== undefined && n > opts.max) throw new ConfigError(name, `must be <= ${opts.max}, got ${n}`);
-  return n;
-}
-
-/** What the AWS VPC CNI accepts (Go's strconv.ParseBool), see util/bool.ts; `yes`/`no` are refused. */
-export function readBool(env: Env, name: string, def: boolean): boolean {
-  const raw = present(env, name);
-  if (raw === undefined) return def;
-  const v = parseBool(raw);
-  if (v === undefined) throw new ConfigError(name, `expected true or false (${BOOL_SPELLINGS}), got "${raw}"`);
-  return v;
-}
+// The readers are the providers' too (providers/env-settings.ts); re-exported for ipamd's own schemas.
+export { readBool, readInt };
 
 function readEnum<T extends string>(env: Env, name: string, values: readonly T[], def: T): T {
   const raw = present(env, name);
@@ -239,7 +216,7 @@ export function parseConfig(env: Env): DaemonConfig {
     adaptive: Object.freeze(adaptive),
     maxInterfaces: maxEni > 0 ? maxEni : undefined,
     cooldownMs: readInt(env, 'IP_COOLDOWN_PERIOD', 30, { min: 0, max: 3600 }) * 1000,
-    addWaitMs: readInt(env, 'VPC_IPAM_ADD_WAIT_SECONDS', 10, { min: 0, max: 300 }) * 1000,
+    addWaitMs: readInt(env, 'VPC_IPAM_ADD_WAIT_SECONDS', 30, { min: 0, max: 300 }) * 1000,
     reconcileIntervalMs: readInt(env, 'VPC_IPAM_RECONCILE_INTERVAL_SECONDS', 5, { min: 1, max: 600 }) * 1000,
     resyncIntervalMs: readInt(env, 'VPC_IPAM_RESYNC_INTERVAL_SECONDS', 60, { min: 5, max: 3600 }) * 1000,
     shrinkIntervalMs: readInt(env, 'VPC_IPAM_SHRINK_INTERVAL_SECONDS', 30, { min: 0, max: 3600 }) * 1000,

@@ -15,7 +15,7 @@ import { ConfigError } from '../providers/errors.js';
 import type { CloudProvider, InstanceLimits, NodeInventory } from '../providers/types.js';
 import { Allocator } from './allocator.js';
 import { ApiHandler } from './api/handler.js';
-import type { PoolStatus } from './api/protocol.js';
+import type { PoolStatus } from '../cni/contract/protocol.js';
 import { CloudCaller } from './cloud/cloud-caller.js';
 import { LeakReclaimRunner } from './cloud/leak-reclaim.js';
 import type { DaemonConfig } from './config.js';
@@ -380,6 +380,7 @@ export class IpamDaemon {
   /** Graceful stop: no new growth, finish in-flight requests and calls, write the checkpoint. */
   async stop(): Promise<void> {
     this.reconciler?.pauseGrowth();
+    this.allocator?.notify(); // ADDs waiting for growth that will not come give up before the socket closes
     this.serving = false;
     await this.socket?.close();
     this.loop.abort();
@@ -438,6 +439,8 @@ export class IpamDaemon {
   }
 
   private growthState(): { canGrow: boolean; reason?: string } {
+    // A stopping ipamd grows nothing: a waiting ADD answers "try again later" now, and the next ipamd serves it.
+    if (this.reconciler?.stopping) return { canGrow: false, reason: 'ipamd is stopping' };
     const blocked = this.reconciler?.growthBlocked;
     if (blocked) return { canGrow: false, reason: `growth paused: ${blocked.reason}` };
     const s = this.snapshot();

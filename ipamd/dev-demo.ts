@@ -7,7 +7,7 @@
  * holds before the daemon stops: Ctrl-C leaves nothing assigned, however many
  * times the runner starts.
  */
-import { PROTOCOL_VERSION } from './api/protocol.js';
+import { PROTOCOL_VERSION } from '../cni/contract/protocol.js';
 import { callIpamd } from './ctl/socket-client.js';
 import type { Assignment } from './datastore/types.js';
 

@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import { ConfigError } from '../providers/errors.js';
 import type { ProviderName } from '../providers/types.js';
 import { readBool } from './config.js';
-import { parseBool } from './util/bool.js';
+import { parseBool } from '../cni/contract/bool.js';
 
 const PROVIDERS: readonly ProviderName[] = ['sim', 'aws', 'azure', 'gcp'];
 

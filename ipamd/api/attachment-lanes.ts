@@ -17,7 +17,7 @@
  */
 import { keyString } from '../datastore/types.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
-import type { AttachmentKey } from './protocol.js';
+import type { AttachmentKey } from '../../cni/contract/protocol.js';
 
 export class AttachmentLanes {
   private readonly mutex = new KeyedMutex();

@@ -11,9 +11,10 @@ import { IpamError, NetnsError } from '../../providers/errors.js';
 import type { Allocator } from '../allocator.js';
 import type { Datastore } from '../datastore/datastore.js';
 import type { Assignment } from '../datastore/types.js';
-import { hostVethName, type PodNetworkPlumber } from '../netns/plumber.js';
-import type { Allocation, AttachmentKey, ErrorBody, PoolStatus, Request, Response } from './protocol.js';
-import { PROTOCOL_VERSION } from './protocol.js';
+import { hostVethName } from '../../cni/contract/veth-name.js';
+import { type PodNetworkPlumber } from '../netns/plumber.js';
+import type { Allocation, AttachmentKey, ErrorBody, PoolStatus, Request, Response } from '../../cni/contract/protocol.js';
+import { PROTOCOL_VERSION } from '../../cni/contract/protocol.js';
 import { AttachmentLanes } from './attachment-lanes.js';
 
 export const POD_GATEWAY = '169.254.1.1';

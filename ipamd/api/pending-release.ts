@@ -14,7 +14,7 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { PROTOCOL_VERSION, type AttachmentKey, type DelRequest, type Request, type Response } from './protocol.js';
+import { PROTOCOL_VERSION, type AttachmentKey, type DelRequest, type Request, type Response } from '../../cni/contract/protocol.js';
 import { writeFileAtomicSync } from '../../providers/atomic-file.js';
 import { parseRequest } from './validate.js';
 

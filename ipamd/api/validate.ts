@@ -7,8 +7,8 @@
  */
 import { z } from 'zod';
 import { BadRequestError, InvalidIdentifierError } from '../../providers/errors.js';
-import { IDENTIFIER_CHECKS, type IdentifierKind, type IdentifierProblem } from './identifiers.js';
-import { MAX_GC_ATTACHMENTS, PROTOCOL_VERSION, type Request } from './protocol.js';
+import { IDENTIFIER_CHECKS, type IdentifierKind, type IdentifierProblem } from '../../cni/contract/identifiers.js';
+import { MAX_GC_ATTACHMENTS, PROTOCOL_VERSION, type Request } from '../../cni/contract/protocol.js';
 
 /** A zod field judged by the shared rule book; the problem code rides in the params. */
 function identifier(kind: IdentifierKind) {

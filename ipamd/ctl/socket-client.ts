@@ -5,7 +5,7 @@
  * own minimal client so its bundle stays small.
  */
 import * as net from 'node:net';
-import type { Request, Response } from '../api/protocol.js';
+import type { Request, Response } from '../../cni/contract/protocol.js';
 
 export function callIpamd(socketPath: string, req: Request, timeoutMs = 30_000): Promise<Response> {
   return new Promise((resolve, reject) => {

@@ -11,7 +11,7 @@
  * a name the socket would refuse cannot sit in the checkpoint either.
  */
 import { CheckpointError } from '../../providers/errors.js';
-import { containerIdIssue, ifNameIssue, networkNameIssue } from '../api/identifiers.js';
+import { containerIdIssue, ifNameIssue, networkNameIssue } from '../../cni/contract/identifiers.js';
 import { containsAddress } from '../util/cidr.js';
 import { keyString } from './types.js';
 

@@ -9,7 +9,7 @@
  * then the lowest address. Empty interfaces and prefixes can then be released
  * after churn (the AWS VPC CNI picks at random and cannot shrink).
  */
-import type { AttachmentKey, PodRef } from '../api/protocol.js';
+import type { AttachmentKey, PodRef } from '../../cni/contract/protocol.js';
 import type { AddressBlock, BlockKind, NetworkInterface } from '../../providers/types.js';
 import { addressesOf } from '../util/cidr.js';
 import { keyString, type Assignment, type InterfaceView, type PoolSnapshot } from './types.js';

@@ -11,7 +11,7 @@
  *   to it (the AWS VPC CNI counts cooling IPs as free; its issue #2896);
  * - free: can be handed out now.
  */
-import type { AttachmentKey, PodRef } from '../api/protocol.js';
+import type { AttachmentKey, PodRef } from '../../cni/contract/protocol.js';
 import type { BlockKind } from '../../providers/types.js';
 
 export interface Assignment extends AttachmentKey {

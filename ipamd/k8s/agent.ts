@@ -15,7 +15,8 @@
  * 3. `attach(daemon)` after `init()`: checks the Node is this machine (when
  *    it is known), and starts the Pod list/watch (demand) in the background
  *    and the stale-assignment reaper, before the first pool tick.
- * 4. `serve(daemon)` after the servers are up: publishes on the Node and
+ * 4. `serve(daemon)` after the servers are up: publishes the pool (its
+ *    NodeAddressPool) and max Pods (on the Node), and
  *    installs the CNI conflist once ipamd answers on its socket. A Node not
  *    known at start is read in the background until the API server answers;
  *    only then is the identity checked and the reaper and publisher started
@@ -25,7 +26,7 @@
  *    kept on it from start, daemonset-watch.ts, or read at stop).
  */
 import * as path from 'node:path';
-import { PROTOCOL_VERSION } from '../api/protocol.js';
+import { PROTOCOL_VERSION } from '../../cni/contract/protocol.js';
 import { callIpamd } from '../ctl/socket-client.js';
 import type { DaemonConfig } from '../config.js';
 import type { DaemonDeps, IpamDaemon } from '../daemon.js';
@@ -284,6 +285,8 @@ export class K8sNodeAgent {
       host: daemon,
       maxPods: () => this.maxPods(daemon),
       sink: this.sink,
+      // A fresh read: the Node may have been replaced under the same name since start (its old uid is gone).
+      nodeUid: async () => (await this.podSubnets.readNode()).uid,
       intervalMs: s.publishIntervalMs,
       heartbeatMs: s.heartbeatMs,
       log: this.o.log,

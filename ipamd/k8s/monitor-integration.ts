@@ -3,8 +3,9 @@
  * What the cluster-wide monitor (`vpc-ipamd monitor` with
  * VPC_IPAM_MONITOR_KUBERNETES=true) gets from Kubernetes, through the
  * contract in ipamd/monitor/integration.ts: a Lease leader elector (one
- * active replica), node pool usage read from every Node's
- * `vpc-ipam.io/pool-usage` annotation, and an Event sink. Loaded lazily by
+ * active replica), node pool usage read from every node's NodeAddressPool
+ * (and, for one release, the older `vpc-ipam.io/pool-usage` Node
+ * annotation: node-usage-source.ts), and an Event sink. Loaded lazily by
  * the monitor, so a monitor outside Kubernetes never loads the client.
  *
  * | Variable | Default | Meaning |
@@ -16,15 +17,16 @@
  * | VPC_IPAM_MONITOR_RENEW_DEADLINE_SECONDS | 10 | the leader steps down when it could not renew for this long |
  * | VPC_IPAM_MONITOR_RETRY_PERIOD_SECONDS | 2 | renew / acquire attempt period |
  * | VPC_IPAM_MONITOR_NODE_SELECTOR | — | only Nodes matching this label selector report usage |
+ * | VPC_IPAM_MONITOR_NODE_ANNOTATIONS | true | also read the deprecated Node annotation (upgrade window) |
  */
-import { readInt } from '../config.js';
+import { readBool, readInt } from '../config.js';
 import type { MonitorIntegration, MonitorIntegrationContext } from '../monitor/integration.js';
 import { createApis, loadKubeConfig } from './client.js';
 import { K8sEventSink } from './events.js';
 import { LeaseLeaderElector } from './leader.js';
 import { registerEventErrorMetric } from './event-metrics.js';
 import { MONITOR_EVENT_COMPONENT, MONITOR_LEASE_NAME } from './names.js';
-import { NodeAnnotationUsageSource } from './node-usage-source.js';
+import { ClusterUsageSource } from './node-usage-source.js';
 
 function present(env: MonitorIntegrationContext['env'], name: string): string | undefined {
   const v = env[name];
@@ -52,12 +54,15 @@ export async function createMonitorIntegration(ctx: MonitorIntegrationContext): 
     log,
   });
   const selector = present(env, 'VPC_IPAM_MONITOR_NODE_SELECTOR');
-  const usage = new NodeAnnotationUsageSource({ apis, clock, log, ...(selector ? { labelSelector: selector } : {}) });
+  const nodeAnnotations = readBool(env, 'VPC_IPAM_MONITOR_NODE_ANNOTATIONS', true);
+  // The annotation is read while nodes may still run an ipamd from before NodeAddressPool (one release).
+  const labelSelector = selector ? { labelSelector: selector } : {};
+  const usage = new ClusterUsageSource({ apis, clock, log, nodeAnnotations, ...labelSelector });
   const component = MONITOR_EVENT_COMPONENT;
   const events = new K8sEventSink({ apis, clock, namespace, instance: identity, component, log });
   log.info(
     { identity, lease: `${namespace}/${leaseName}` },
-    'monitor: Kubernetes integration ready (Lease election, Node pool usage)',
+    'monitor: Kubernetes integration ready (Lease election, NodeAddressPool usage)',
   );
   return { elector, usage, events, registerMetrics: (registry) => registerEventErrorMetric(registry, events) };
 }

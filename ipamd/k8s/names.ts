@@ -13,6 +13,11 @@ export const PSC_PLURAL = 'podsubnetconfigs';
 /** The CRD's own name (`<plural>.<group>`), as `kubectl get crd` lists it. */
 export const PSC_CRD_NAME = `${PSC_PLURAL}.${CRD_GROUP}`;
 
+/** One per node, named as the Node: its pool (deploy/kustomize/base/crd-nodeaddresspool.yaml). */
+export const NAP_KIND = 'NodeAddressPool';
+export const NAP_PLURAL = 'nodeaddresspools';
+export const NAP_CRD_NAME = `${NAP_PLURAL}.${CRD_GROUP}`;
+
 /** Node label or annotation whose value names this node's PodSubnetConfig (ENIConfig-style). */
 export const PSC_SELECT_KEY = 'vpc-ipam.io/pod-subnet-config';
 /** The zone label: a PodSubnetConfig named after the node's zone is the default. */
@@ -20,8 +25,13 @@ export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 
 /** Computed max Pods (label and annotation; the label makes it selectable). */
 export const MAX_PODS_KEY = 'vpc-ipam.io/max-pods';
-/** Pool usage JSON for the cluster-wide monitor, see {@link PublishedPoolUsage}. */
+/**
+ * Pool usage JSON on the Node: what ipamd published before the NodeAddressPool, and still does while that
+ * CRD is not installed (deprecated, for one release; the monitor reads both meanwhile).
+ */
 export const POOL_USAGE_ANNOTATION = 'vpc-ipam.io/pool-usage';
+/** Its one-line human-readable companion, under the same terms. */
+export const POOL_SUMMARY_ANNOTATION = 'vpc-ipam.io/pool-summary';
 /** Node condition set while the pool is exhausted and cannot grow. */
 export const POOL_EXHAUSTED_CONDITION = 'VpcIpamPoolExhausted';
 
@@ -68,9 +78,8 @@ export const DEFAULT_EVENT_ACTION = 'Report';
 export const CONFLIST_NAME = '10-vpc-ipam.conflist';
 export const DEFAULT_CNI_CONF_DIR = '/host/etc/cni/net.d';
 export const DEFAULT_CNI_BIN_DIR = '/host/opt/cni/bin';
-/** The plugin's `type` (binary name in the CNI bin dir) and default network name. */
-export const PLUGIN_TYPE = 'vpc-ipam';
-export const NETWORK_NAME = 'vpc-ipam';
+// The plugin's `type` and default network name are the CNI executable's too.
+export { NETWORK_NAME, PLUGIN_TYPE } from '../../cni/contract/plugin-name.js';
 
 /** Lease the cluster-wide monitor replicas compete for. */
 export const MONITOR_LEASE_NAME = 'vpc-ipam-monitor';

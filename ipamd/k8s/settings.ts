@@ -12,7 +12,7 @@
  * | VPC_IPAM_POD_SUBNET_CONFIG_KEY | vpc-ipam.io/pod-subnet-config | node label/annotation naming the PodSubnetConfig |
  * | VPC_IPAM_K8S_REAP_INTERVAL_SECONDS | 300 | period of the stale-assignment check |
  * | VPC_IPAM_K8S_REAP_CONFIRM_SECONDS | 60 | a stale assignment is released when still stale this much later |
- * | VPC_IPAM_K8S_PUBLISH_INTERVAL_SECONDS | 15 | how often the Node annotations/condition may be updated |
+ * | VPC_IPAM_K8S_PUBLISH_INTERVAL_SECONDS | 15 | how often the NodeAddressPool (and the Node) may be updated |
  * | VPC_IPAM_K8S_HEARTBEAT_SECONDS | 300 | republish unchanged pool usage this often (freshness for the monitor) |
  * | VPC_IPAM_MAX_PODS_CEILING | 110 or 250 by CPUs | cap of the published max Pods; 0 = no cap |
  * | VPC_IPAM_WRITE_CONFLIST | true | write the CNI conflist once healthy |

@@ -17,6 +17,11 @@
  * our ServiceAccount and RBAC with the DaemonSet: 401/403 at SIGTERM), so
  * {@link decideUninstall} first asks the watch that has followed our
  * DaemonSet since start (daemonset-watch.ts) and reads only when it saw nothing.
+ *
+ * The node's NodeAddressPool is not deleted here, uninstall or not: that
+ * request would often be refused for the same reason, and nothing needs it
+ * gone. Deleting the CRD (the install's second uninstall step) deletes them
+ * all; before that each goes with its Node (owner reference).
  */
 import type { V1OwnerReference, V1Pod } from '@kubernetes/client-node';
 import { describeError, isNotFound, type K8sApis } from './client.js';

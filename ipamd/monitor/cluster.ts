@@ -3,8 +3,8 @@
  * `vpc-ipamd monitor`: one replica watches every subnet the cluster uses,
  * with one paced set of describe calls per interval for the whole cluster,
  * and only while it holds leadership. Node counts never change the number
- * of cloud calls: nodes report their pools through Node annotations (the
- * {@link PoolUsageSource}), not through the cloud.
+ * of cloud calls: nodes report their pools through the Kubernetes API (their
+ * NodeAddressPools: the {@link PoolUsageSource}), not through the cloud.
  *
  * Which subnets, per pass: the configured ids, plus every subnet a node
  * reports a pool in, plus (when a tag or VPC filter is set) the subnets one

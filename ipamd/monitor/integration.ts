@@ -7,8 +7,9 @@
  * With VPC_IPAM_MONITOR_KUBERNETES=true the monitor imports
  * {@link KUBERNETES_INTEGRATION_MODULE} and calls its exported
  * `createMonitorIntegration(ctx)`, which returns a Lease
- * {@link LeaderElector} and a {@link PoolUsageSource} over the Nodes'
- * `vpc-ipam.io/pool-usage` annotations. Without it: {@link AlwaysLeader}
+ * {@link LeaderElector} and a {@link PoolUsageSource} over the nodes'
+ * NodeAddressPools (and, for one release, their older
+ * `vpc-ipam.io/pool-usage` Node annotations). Without it: {@link AlwaysLeader}
  * and no node pools (held/assigned read 0, headroom counts free space only).
  */
 import type { Registry } from 'prom-client';

@@ -6,10 +6,12 @@
  * asks a {@link PoolUsageSource}:
  *
  * - in ipamd, {@link DatastoreUsageSource} reads the daemon's own datastore;
- * - in the cluster monitor, {@link ListUsageSource} takes per-node objects,
- *   which the Kubernetes integration reads from each Node's
- *   {@link POOL_USAGE_ANNOTATION} annotation (written by that node's ipamd
- *   from {@link usageFromSnapshot}) and checks with {@link parseNodePoolUsage}.
+ * - in the cluster monitor, the Kubernetes integration reads each node's
+ *   NodeAddressPool (ipamd/k8s/address-pool-source.ts), and during the
+ *   upgrade window the older {@link POOL_USAGE_ANNOTATION} Node annotation,
+ *   both written by that node's ipamd from {@link usageFromSnapshot}, and
+ *   checks either with {@link checkNodePoolUsage};
+ * - {@link ListUsageSource} takes a fixed or computed list (tests, simulations).
  */
 import { z } from 'zod';
 import { BadRequestError } from '../../providers/errors.js';
@@ -52,7 +54,7 @@ export interface SubnetUsage {
   warmReserve: number;
 }
 
-/** Node annotation that carries a node's {@link NodePoolUsage} list as JSON. */
+/** Node annotation that carries a node's {@link NodePoolUsage} list as JSON (deprecated: NodeAddressPool). */
 export const POOL_USAGE_ANNOTATION = 'vpc-ipam.io/pool-usage';
 
 const count = z.number().int().min(0);
@@ -80,13 +82,21 @@ export function parseNodePoolUsage(json: string, node: string): NodePoolUsage[] 
   } catch (err) {
     throw new BadRequestError(`node ${node}: ${POOL_USAGE_ANNOTATION} is not JSON: ${(err as Error).message}`);
   }
+  return checkNodePoolUsage(raw, node);
+}
+
+/**
+ * Checks a decoded list, whatever carried it (the annotation, or a NodeAddressPool's status turned into
+ * this shape): the same rules for both, so neither source is trusted more. `what` names the source.
+ */
+export function checkNodePoolUsage(raw: unknown, node: string, what = POOL_USAGE_ANNOTATION): NodePoolUsage[] {
   const r = z.array(usageSchema).safeParse(raw);
   if (!r.success) {
     const i = r.error.issues[0]!;
-    throw new BadRequestError(`node ${node}: ${POOL_USAGE_ANNOTATION} invalid at ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new BadRequestError(`node ${node}: ${what} invalid at ${i.path.join('.') || '(root)'}: ${i.message}`);
   }
   const foreign = r.data.find((u) => u.node !== node);
-  if (foreign) throw new BadRequestError(`node ${node}: ${POOL_USAGE_ANNOTATION} describes another node (${foreign.node})`);
+  if (foreign) throw new BadRequestError(`node ${node}: ${what} describes another node (${foreign.node})`);
   return r.data;
 }
 

@@ -17,7 +17,7 @@
  * | VPC_IPAM_MONITOR_METRICS_ADDRESS | :61680 | cluster mode: metrics and /v1/subnets listener |
  * | VPC_IPAM_MONITOR_INSTANCE_TYPE | — | cluster mode: type of new nodes, for headroom in nodes |
  * | VPC_IPAM_MONITOR_ENI_GC_INTERVAL_SECONDS | 300 | cluster mode on AWS: leaked-ENI sweep period; 0 = off (read in cluster-run.ts) |
- * | VPC_IPAM_MONITOR_KUBERNETES | false | cluster mode: Lease leader election and node pools from Node annotations (`integration.ts`) |
+ * | VPC_IPAM_MONITOR_KUBERNETES | false | cluster mode: Lease leader election and node pools from NodeAddressPools (`integration.ts`) |
  */
 import { ConfigError } from '../../providers/errors.js';
 import type { ProviderName, SubnetFilter } from '../../providers/types.js';

@@ -17,22 +17,14 @@
 import { Worker } from 'node:worker_threads';
 import { NetnsError, NetnsRefusedError } from '../../providers/errors.js';
 import { SystemClock, type Clock } from '../util/clock.js';
-import {
-  hostVethName,
-  type HostInterface,
-  type NodeRouting,
-  type NodeRoutingResult,
-  type PodNetworkPlumber,
-  type PodRules,
-  type PodWiring,
-  type WiredPod,
-} from './plumber.js';
+import { hostVethName } from '../../cni/contract/veth-name.js';
+import { type HostInterface, type NodeRouting, type NodeRoutingResult, type PodNetworkPlumber, type PodRules, type PodWiring, type WiredPod } from './plumber.js';
 import { validateNodeRouting } from './node-routing.js';
 import type { WorkerJob, WorkerOp, WorkerReply } from './netlink-worker.js';
 import { checkDeviceIndex, routeTableFor, validateHostInterface, type HostInterfaceResult } from './host-interface.js';
 import { isIPv4 } from './netlink-ops.js';
 import { Address4 } from 'ip-address';
-import { containerIdIssue, ifNameIssue } from '../api/identifiers.js';
+import { containerIdIssue, ifNameIssue } from '../../cni/contract/identifiers.js';
 
 export interface NetlinkPlumberOptions {
   /**

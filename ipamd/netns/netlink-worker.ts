@@ -19,7 +19,7 @@ import * as fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import koffi from 'koffi';
 import type { NodeRouting, PodRules, PodWiring } from './plumber.js';
-import { hostVethName } from './plumber.js';
+import { hostVethName } from '../../cni/contract/veth-name.js';
 import { tearDownHostSide } from './host-teardown.js';
 import { NetlinkStepError, OPTS, type RtSocket } from './netlink-ops.js';
 import { NetnsGuard, NetnsRefusal } from './netns-guard.js';

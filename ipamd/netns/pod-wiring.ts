@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 
 import * as fs from 'node:fs';
 import type { PodWiring } from './plumber.js';
-import { hostVethName } from './plumber.js';
+import { hostVethName } from '../../cni/contract/veth-name.js';
 import { tearDownHostSide } from './host-teardown.js';
 import {
   AF_INET,

@@ -112,6 +112,11 @@ export class PoolReconciler {
     this.growthPaused = true;
   }
 
+  /** True once {@link pauseGrowth} ran: nothing will grow the pool again in this process. */
+  get stopping(): boolean {
+    return this.growthPaused;
+  }
+
   /** Ask for a tick as soon as possible (demand appeared, a Pod left). */
   trigger(): void {
     this.triggered = true;

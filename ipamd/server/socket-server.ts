@@ -13,7 +13,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { ConfigError } from '../../providers/errors.js';
 import { errorBody } from '../api/handler.js';
-import { MAX_GC_LINE_BYTES, MAX_REQUEST_LINE_BYTES, type Request, type Response } from '../api/protocol.js';
+import { MAX_GC_LINE_BYTES, MAX_REQUEST_LINE_BYTES, type Request, type Response } from '../../cni/contract/protocol.js';
 import { parseRequest } from '../api/validate.js';
 import { ensureDirSync } from '../util/ensure-dir.js';
 

@@ -21,7 +21,15 @@ import { ensureDirSync } from '../util/ensure-dir.js';
 
 export function scaledLatency(scale: number): LatencyOverrides {
   const actions = Object.fromEntries(Object.entries(DEFAULT_LATENCY.actions).map(([k, v]) => [k, Math.round(v * scale)]));
-  return { actions, metadataPropagationMs: Math.round(DEFAULT_LATENCY.metadataPropagationMs * scale) };
+  // Every time of the realistic profile, not only the calls: an unscaled 3 s detach would run in real time.
+  const scaled = (ms: number) => Math.round(ms * scale);
+  return {
+    actions,
+    metadataPropagationMs: scaled(DEFAULT_LATENCY.metadataPropagationMs),
+    metadataPropagationMaxMs: scaled(DEFAULT_LATENCY.metadataPropagationMaxMs),
+    detachSettleMs: scaled(DEFAULT_LATENCY.detachSettleMs),
+    consistencyWindowMs: scaled(DEFAULT_LATENCY.consistencyWindowMs),
+  };
 }
 
 function readScale(raw: string | undefined): number {

@@ -8,8 +8,11 @@
  * fresh {@link SimCloud} holding one node. Its allocator serves the trace's
  * ADDs and DELs; its reconciler, planner, policy, CloudCaller and datastore
  * decide and do everything else. The cloud calls take their documented
- * latencies (`DEFAULT_LATENCY`) on the virtual clock, which jumps from timer to
- * timer, so a day of churn replays in seconds.
+ * latencies on the virtual clock, which jumps from timer to timer, so a day of
+ * churn replays in seconds. The timings default to the realistic profile
+ * (`REALISTIC_LATENCY`: metadata lag drawn per attach, detach in progress for
+ * seconds, eventual consistency, as the strict EC2 emulator plays EC2), its
+ * draws seeded from `VPC_IPAM_SIM_SEED`; `LEGACY_LATENCY` is the old table.
  *
  * Time zero of the trace is the moment ipamd became ready (init + first pool
  * tick), like a real node, where the kubelet schedules nothing until the CNI
@@ -37,7 +40,7 @@ export interface SimulationOptions {
   subnetCidr?: string;
   /** Daemon environment (WARM_*, MINIMUM_IP_TARGET, ENABLE_PREFIX_DELEGATION, WARM_POOL_POLICY, ...). */
   env?: Record<string, string>;
-  /** Cloud call latencies; default `DEFAULT_LATENCY` (the same for every policy). */
+  /** Timings (a profile or overrides of the default); default `REALISTIC_LATENCY`, the same for every policy. */
   latency?: LatencyOverrides;
   /** Called after every sample with the daemon and the trace time (ms): for tests and policy studies. */
   observe?: (daemon: IpamDaemon, tMs: number) => void;
@@ -95,7 +98,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationRun> {
     vpcCidr: vpcCidrFor(subnetCidr, DEFAULT_VPC_CIDR),
     seed: config.sim.seed,
   });
-  const provider = new SimProvider({ cloud, instanceId, clock, latency: o.latency });
+  const provider = new SimProvider({ cloud, instanceId, clock, latency: o.latency, seed: config.sim.seed });
   const prng = new Prng(config.sim.seed);
   const daemon = new IpamDaemon({
     config,

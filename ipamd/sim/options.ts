@@ -6,7 +6,13 @@
 import { Address4 } from 'ip-address';
 import { ConfigError } from '../../providers/errors.js';
 import { lookupEc2Limits } from '../../providers/limits/ec2-limits.js';
-import { SIM_ACTIONS, type LatencyOverrides, type SimAction } from '../../providers/sim/index.js';
+import {
+  SIM_ACTIONS,
+  latencyProfile,
+  resolveLatency,
+  type LatencyOverrides,
+  type SimAction,
+} from '../../providers/sim/index.js';
 
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 
@@ -22,19 +28,42 @@ export function parseEnvPairs(pairs: readonly string[], flag = '--env'): Record<
   return out;
 }
 
-/** `Action=ms` pairs (repeatable `--latency`), Action an EC2 action name or `metadataPropagation`. */
+const LATENCY_KEYS = 'profile, metadataPropagation, detachSettle, consistencyWindow, notFoundRatio';
+
+/**
+ * `KEY=VALUE` pairs (repeatable `--latency`): an EC2 action name `=MS`; `metadataPropagation=MS` (fixed) or
+ * `=MIN-MAX` (drawn per attach); `detachSettle=MS`; `consistencyWindow=MS`; `notFoundRatio=0..1`; and
+ * `profile=realistic|legacy|zero`, the table the other pairs change, wherever it stands (default realistic).
+ */
 export function parseLatencyPairs(pairs: readonly string[], flag = '--latency'): LatencyOverrides {
+  let base: LatencyOverrides = {};
   const actions: Partial<Record<SimAction, number>> = {};
-  let metadataPropagationMs: number | undefined;
+  const knobs: LatencyOverrides = {};
   for (const p of pairs) {
-    const m = /^([A-Za-z]+)=(\d+(?:\.\d+)?)$/.exec(p);
+    const m = /^([A-Za-z]+)=(.+)$/.exec(p);
     if (!m) throw new ConfigError(flag, `expected ACTION=MILLISECONDS (e.g. AssignPrivateIpAddresses=300), got "${p}"`);
-    const [, name, ms] = m as unknown as [string, string, string];
-    if (name === 'metadataPropagation') metadataPropagationMs = Number(ms);
-    else if ((SIM_ACTIONS as readonly string[]).includes(name)) actions[name as SimAction] = Number(ms);
-    else throw new ConfigError(flag, `unknown action "${name}"; one of ${SIM_ACTIONS.join(', ')}, metadataPropagation`);
+    const [, name, value] = m as unknown as [string, string, string];
+    if (name === 'profile') {
+      base = latencyProfile(value, flag);
+      continue;
+    }
+    const range = /^(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?$/.exec(value);
+    if (!range || (range[2] !== undefined && name !== 'metadataPropagation')) {
+      const want = name === 'metadataPropagation' ? 'MS or MIN-MAX' : 'a number';
+      throw new ConfigError(flag, `${name} takes ${want}, got "${value}"`);
+    }
+    const ms = Number(range[1]);
+    if (name === 'metadataPropagation') {
+      knobs.metadataPropagationMs = ms;
+      knobs.metadataPropagationMaxMs = range[2] !== undefined ? Number(range[2]) : ms;
+    } else if (name === 'detachSettle') knobs.detachSettleMs = ms;
+    else if (name === 'consistencyWindow') knobs.consistencyWindowMs = ms;
+    else if (name === 'notFoundRatio') knobs.notFoundRatio = ms;
+    else if ((SIM_ACTIONS as readonly string[]).includes(name)) actions[name as SimAction] = ms;
+    else throw new ConfigError(flag, `unknown action "${name}"; one of ${SIM_ACTIONS.join(', ')}, or ${LATENCY_KEYS}`);
   }
-  return { actions, ...(metadataPropagationMs !== undefined ? { metadataPropagationMs } : {}) };
+  // The whole profile, then the pairs: the result resolves the same over any default.
+  return resolveLatency({ ...knobs, actions }, resolveLatency(base));
 }
 
 export function checkInstanceType(type: string, flag = '--instance-type'): string {

@@ -5,12 +5,9 @@
  * tests and in the simulator (VirtualClock, which jumps from timer to timer).
  */
 
-export interface Clock {
-  /** Milliseconds since the Unix epoch (virtual clocks may start anywhere). */
-  now(): number;
-  /** Resolves after `ms`; rejects with an AbortError if `signal` fires first. */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
+import type { Clock } from '../../providers/clock.js';
+
+export type { Clock };
 
 function abortError(signal: AbortSignal): Error {
   const reason = signal.reason;

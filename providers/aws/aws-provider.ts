@@ -50,7 +50,7 @@ import {
   type EC2Client,
 } from '@aws-sdk/client-ec2';
 import { Address4 } from 'ip-address';
-import type { Clock } from '../../ipamd/util/clock.js';
+import type { Clock } from '../clock.js';
 import { CloudError, InvalidCloudRequestError } from '../errors.js';
 import { TAG_INSTANCE_ID, taggedCreatedAt } from '../interface-tags.js';
 import { LeakReclaimer } from '../leak-reclaim.js';
@@ -68,6 +68,7 @@ import type {
   SubnetAllocations,
   SubnetFilter,
 } from '../types.js';
+import { primaryClusterTagWarning } from './cluster-tag.js';
 import { blocksOf, tagMap, toInstanceLimits, toNetworkInterface, toSubnet } from './convert.js';
 import { PendingCreates } from './create-tokens.js';
 import { Ec2Api } from './ec2-api.js';
@@ -132,6 +133,8 @@ export class AwsProvider implements CloudProvider {
   private readonly limitsCache = new Map<string, InstanceLimits>();
   private readonly policy: ManagePolicy;
   private readonly recent: RecentEnis;
+  /** The primary ENI's cluster tag is checked at the first EC2 read of the node (cluster-tag.ts). */
+  private primaryTagChecked = false;
 
   private constructor(
     private readonly o: AwsProviderOptions,
@@ -159,7 +162,12 @@ export class AwsProvider implements CloudProvider {
           return { id: n.NetworkInterfaceId!, createdAt, ...(excluded ? { excluded } : {}) };
         });
       },
-      remove: (id) => deleteWithRetry(this.d, id, 1),
+      remove: (id) => {
+        // Just listed, so it exists: a NotFound from the Delete is EC2 not seeing it yet (a dead run made it
+        // moments ago), retried like one of ours (visibility.ts), not taken for "already gone".
+        this.recent.touch(id);
+        return deleteWithRetry(this.d, id, 1);
+      },
       ...(o.log ? { log: o.log } : {}),
     });
     this.d = {
@@ -234,6 +242,9 @@ export class AwsProvider implements CloudProvider {
         return excluded ? { ...iface, excluded } : iface;
       })
       .sort((a, b) => a.deviceIndex - b.deviceIndex);
+    const untagged = this.primaryTagChecked ? undefined : primaryClusterTagWarning(this.o.clusterName, interfaces);
+    this.primaryTagChecked = true;
+    if (untagged) this.o.log?.warn(untagged.fields, untagged.message);
     const otherCards = attached.filter((n) => !nics.includes(n)).map((n) => n.MacAddress ?? '');
     await this.compareWithImds(interfaces, otherCards);
     return {

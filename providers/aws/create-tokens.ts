@@ -18,7 +18,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { CreateNetworkInterfaceCommandInput } from '@aws-sdk/client-ec2';
-import type { Clock } from '../../ipamd/util/clock.js';
+import type { Clock } from '../clock.js';
 import { CloudError } from '../errors.js';
 import type { CreateInterfaceRequest } from '../types.js';
 

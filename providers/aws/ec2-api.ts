@@ -11,7 +11,7 @@ import {
   type EC2Client,
   type NetworkInterface as Ec2Interface,
 } from '@aws-sdk/client-ec2';
-import type { Clock } from '../../ipamd/util/clock.js';
+import type { Clock } from '../clock.js';
 import { CloudError } from '../errors.js';
 import { mapEc2Error, type Ec2CallContext } from './errors.js';
 

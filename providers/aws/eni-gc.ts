@@ -26,7 +26,7 @@
  * `getLeakedENIs` filters on its tag and description only.)
  */
 import { CreateTagsCommand, DeleteNetworkInterfaceCommand, type EC2Client, type Filter } from '@aws-sdk/client-ec2';
-import type { Clock } from '../../ipamd/util/clock.js';
+import type { Clock } from '../clock.js';
 import { CloudError } from '../errors.js';
 import { tagMap } from './convert.js';
 import { Ec2Api } from './ec2-api.js';

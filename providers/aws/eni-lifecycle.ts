@@ -43,8 +43,9 @@ import {
   DetachNetworkInterfaceCommand,
   ModifyNetworkInterfaceAttributeCommand,
   type CreateNetworkInterfaceCommandInput,
+  type NetworkInterface as Ec2Interface,
 } from '@aws-sdk/client-ec2';
-import type { Clock } from '../../ipamd/util/clock.js';
+import type { Clock } from '../clock.js';
 import { CloudUnavailableError, InvalidCloudRequestError, IpLimitError, NicLimitError } from '../errors.js';
 import type { CreateInterfaceRequest, InstanceLimits, NetworkInterface } from '../types.js';
 import { toNetworkInterface } from './convert.js';
@@ -254,7 +255,10 @@ async function waitUntilVisible(d: LifecycleDeps, mac: string, eniId: string): P
  */
 async function undo(d: LifecycleDeps, eniId: string, attachmentId: string | undefined, cause: unknown): Promise<void> {
   try {
-    if (attachmentId) await detach(d, attachmentId);
+    if (attachmentId) {
+      await detach(d, attachmentId);
+      await awaitDetached(d, eniId);
+    }
     await deleteWithRetry(d, eniId, 10, { justCreated: true });
   } catch (err) {
     d.onAbandoned?.(eniId);
@@ -346,6 +350,30 @@ export async function detachAndDelete(d: LifecycleDeps, eniId: string): Promise<
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
+    await awaitDetached(d, eniId);
   }
   await deleteWithRetry(d, eniId);
+}
+
+/**
+ * Waits until a detach ipamd started has finished (EC2 keeps the ENI `in-use`, its attachment `detaching`, for
+ * seconds), reading it through DescribeNetworkInterfaces with a filter: that takes from EC2's non-mutating
+ * bucket (100, refilled 20 a second), where every premature Delete would spend a token of the account's
+ * DeleteNetworkInterface bucket (100, refilled 5 a second) on "is currently in use". Bounded at about 15 s; a
+ * failed read only ends the wait, and the delete's own retry covers whatever is left.
+ */
+async function awaitDetached(d: LifecycleDeps, eniId: string): Promise<void> {
+  const Filters = [{ Name: 'network-interface-id', Values: [eniId] }];
+  for (let spent = 0; spent <= 15_000; ) {
+    let nic: Ec2Interface | undefined;
+    try {
+      [nic] = await d.api.describeInterfaces({ Filters });
+    } catch {
+      return;
+    }
+    if (!nic?.Attachment || nic.Status === 'available') return;
+    const delay = spent < 5_000 ? 1_000 : 5_000;
+    await d.clock.sleep(delay);
+    spent += delay;
+  }
 }

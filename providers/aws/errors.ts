@@ -15,6 +15,10 @@
  *   while the ENI is attached or still detaching (amazon-vpc-cni-k8s#1399,
  *   gruntwork-io/cloud-nuke#1132), a {@link ConflictError} that a retry
  *   after the detach completes gets past.
+ *
+ * `UnauthorizedOperation` is an {@link UnauthorizedError} whose message names the IAM action and where the
+ * policies are: the rest of EC2's answer is an opaque encoded message (decoded by
+ * `aws sts decode-authorization-message`).
  */
 import {
   CloudError,
@@ -105,6 +109,14 @@ export interface Ec2CallContext {
   addresses?: 'ip' | 'prefix';
 }
 
+/** What an operator needs to fix an IAM refusal, ahead of EC2's own (opaque) text. */
+function iamRefusal(operation: string, init: CloudErrorInit): string {
+  // Tag-on-create is authorised as CreateTags too, and either may be the one refused.
+  const also = operation === 'CreateNetworkInterface' ? ' (or ec2:CreateTags for its tags)' : '';
+  const where = 'the policies are in docs/aws.md "IAM: least privilege"';
+  return `the IAM policy does not allow ec2:${operation}${also} on a resource it names; ${where}: ${init.message}`;
+}
+
 interface SdkErrorShape {
   name?: string;
   message?: string;
@@ -139,6 +151,7 @@ export function mapEc2Error(err: unknown, operation: string, call: Ec2CallContex
   if (name === 'AttachmentLimitExceeded') return new NicLimitError(init);
   if (name === 'PrivateIpAddressLimitExceeded') return new IpLimitError(init);
   if (name.endsWith('.NotFound')) return new CloudNotFoundError(init);
+  if (name === 'UnauthorizedOperation') return new UnauthorizedError({ ...init, message: iamRefusal(operation, init) });
   if (UNAUTHORIZED.has(name) || status === 401 || status === 403) return new UnauthorizedError(init);
   if (CONFLICT.has(name)) return new ConflictError(init);
   if (

@@ -10,7 +10,7 @@
  * the VPC CNI reads optional fields such as `ipv4-prefix`; any other failure
  * is a CloudUnavailableError for the caller to retry or give up on.
  */
-import type { Clock } from '../../ipamd/util/clock.js';
+import type { Clock } from '../clock.js';
 import { CloudUnavailableError } from '../errors.js';
 
 export const DEFAULT_IMDS_ENDPOINT = 'http://169.254.169.254';

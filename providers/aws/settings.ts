@@ -7,7 +7,7 @@
  * MANAGE_UNTAGGED_ENI) and the SDK's own names where it
  * has one (AWS_EC2_METADATA_SERVICE_ENDPOINT, AWS_REGION, AWS_MAX_ATTEMPTS).
  */
-import { readBool, readInt } from '../../ipamd/config.js';
+import { readBool, readInt } from '../env-settings.js';
 import { ConfigError } from '../errors.js';
 import { parseLag, parseRealism, type Ec2Realism } from './emulator/realism.js';
 import { TAG_PREFIX } from './tags.js';

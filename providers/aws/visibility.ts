@@ -10,7 +10,7 @@
  * that answers NotFound while the ENI is that recent. The window bounds the
  * wait; the caller decides what a NotFound after it means.
  */
-import type { Clock } from '../../ipamd/util/clock.js';
+import type { Clock } from '../clock.js';
 import { CloudError } from '../errors.js';
 
 /** Default of AwsProviderOptions.visibilityWaitMs. */

@@ -34,7 +34,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { TokenCredential } from '@azure/core-auth';
-import type { Clock } from '../../ipamd/util/clock.js';
+import type { Clock } from '../clock.js';
 import { ConflictError, InvalidCloudRequestError, IpLimitError } from '../errors.js';
 import type {
   AddressBlock,

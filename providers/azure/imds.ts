@@ -18,7 +18,7 @@
 import { ConfigError } from '../errors.js';
 import { mapAzureError } from './errors.js';
 import { normalizeMac } from './arm-ids.js';
-import type { Clock } from '../../ipamd/util/clock.js';
+import type { Clock } from '../clock.js';
 
 export interface ImdsInstance {
   subscriptionId: string;

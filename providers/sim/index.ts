@@ -12,7 +12,17 @@ export { SimCloud, type SimCloudOptions } from './cloud.js';
 export { FaultInjector, TokenBucket, type ErrorFactory, type FaultInjectorOptions, type RateLimit } from './faults.js';
 export type { InterfaceFilter } from './filters.js';
 export { DEFAULT_PREFIX_LENGTH, type CreateInterfaceOptions, type IpRequest, type PrefixRequest } from './interface-ops.js';
-export { DEFAULT_LATENCY, ZERO_LATENCY, resolveLatency, type LatencyOverrides, type LatencyTable } from './latency.js';
+export {
+  DEFAULT_LATENCY,
+  LATENCY_PROFILES,
+  LEGACY_LATENCY,
+  REALISTIC_LATENCY,
+  ZERO_LATENCY,
+  latencyProfile,
+  resolveLatency,
+  type LatencyOverrides,
+  type LatencyTable,
+} from './latency.js';
 export type {
   SimReservedCounts,
   SimSecondaryRange,

@@ -22,8 +22,10 @@ export interface SeedNodeOptions {
   seed?: number;
   /** Default: the VPC's default security group. */
   securityGroups?: string[];
-  /** Tags of the instance. */
+  /** Tags of the instance (EKS node groups tag theirs `kubernetes.io/cluster/<name>=owned`). */
   tags?: Tags;
+  /** Tags of its primary interface, as a launch template's `network-interface` TagSpecification puts them on. */
+  primaryInterfaceTags?: Tags;
 }
 
 export const DEFAULT_VPC_CIDR = '10.0.0.0/16';
@@ -50,5 +52,6 @@ export function seedNode(cloud: SimCloud, opts: SeedNodeOptions): string {
   const launch: CreateInstanceOptions = { instanceType: opts.instanceType, subnetId };
   if (opts.securityGroups) launch.securityGroups = opts.securityGroups;
   if (opts.tags) launch.tags = opts.tags;
+  if (opts.primaryInterfaceTags) launch.primaryInterfaceTags = opts.primaryInterfaceTags;
   return cloud.createInstance(launch).id;
 }

@@ -8,13 +8,19 @@
  * 2. checked by the fault injector (injected failures, token buckets), which
  *    fails it at once;
  * 3. delayed by its latency on the injected clock;
- * 4. applied to the cloud model, atomically; after a successful mutation
+ * 4. applied to the cloud model, atomically (unless the profile's eventual
+ *    consistency answers NotFound first); after a successful mutation
  *    `onMutate` runs (the daemon saves the cloud there).
  *
  * Because the latency comes before the model change, concurrent calls see
  * each other's effects in the order they complete, as with a real cloud.
  * Reads of the model that a real provider would have cached (the node's own
  * interfaces, its instance type) cost no call.
+ *
+ * The timing profile (`latency.ts`, realistic by default) adds what EC2 does
+ * around the calls (`realism.ts`): metadata lag drawn per attach, a detach
+ * still in progress when it answers, NotFound just after a change; the AWS
+ * provider's waits and retries for them, each a counted call.
  *
  * Like the AWS provider, it tags every interface it creates with the
  * instance and the time (in the create call, so no crash leaves one
@@ -45,6 +51,8 @@ import type { FaultInjector } from './faults.js';
 import type { CreateInterfaceOptions } from './interface-ops.js';
 import { resolveLatency, type LatencyOverrides, type LatencyTable } from './latency.js';
 import type { SimInterface } from './model.js';
+import { DELETE_ATTEMPTS, SimRealism } from './realism.js';
+import { neutralLimits, toNetworkInterface } from './views.js';
 import type { SimClock } from './time.js';
 
 export interface SimProviderOptions {
@@ -53,8 +61,10 @@ export interface SimProviderOptions {
   instanceId: string;
   /** The daemon's clock (ipamd's SystemClock or VirtualClock fit). */
   clock: SimClock;
-  /** Overrides of {@link DEFAULT_LATENCY}; pass `ZERO_LATENCY` for instantaneous calls. */
+  /** Overrides of {@link DEFAULT_LATENCY} (or a whole profile: `LEGACY_LATENCY`, `ZERO_LATENCY`). */
   latency?: LatencyOverrides;
+  /** Seed of the profile's random draws (metadata lag, NotFound dice, retry jitter); default 1. */
+  seed?: number;
   faults?: FaultInjector;
   /** Runs after every successful mutating call, with its action. Must not throw (see {@link SimProvider}). */
   onMutate?: (action: SimAction) => void;
@@ -65,27 +75,10 @@ export interface SimProviderOptions {
 /** Attempts of one undo step before it is left to the leak reclaim. */
 const UNDO_ATTEMPTS = 3;
 
+export { toNetworkInterface };
+
 function isNotFound(err: unknown): boolean {
   return IpamError.is(err) && err.code === 'CLOUD_NOT_FOUND';
-}
-
-/** The neutral view of an attached sim interface. */
-export function toNetworkInterface(nic: SimInterface, subnetCidr: string): NetworkInterface {
-  const blocks: AddressBlock[] = [
-    ...nic.privateIps.map((ip): AddressBlock => ({ cidr: `${ip}/32`, kind: 'ip' })),
-    ...nic.prefixes.map((p): AddressBlock => ({ cidr: p, kind: 'prefix' })),
-  ];
-  return {
-    id: nic.id,
-    deviceIndex: nic.attachment?.deviceIndex ?? -1,
-    mac: nic.mac,
-    subnetId: nic.subnetId,
-    subnetCidr,
-    primaryIp: nic.primaryIp,
-    securityGroups: [...nic.securityGroups],
-    blocks,
-    tags: { ...nic.tags },
-  };
 }
 
 export class SimProvider implements CloudProvider {
@@ -94,6 +87,7 @@ export class SimProvider implements CloudProvider {
   private readonly cloud: SimCloud;
   private readonly clock: SimClock;
   private readonly latency: LatencyTable;
+  private readonly realism: SimRealism;
   private readonly faults: FaultInjector | undefined;
   private readonly onMutate: ((action: SimAction) => void) | undefined;
   private readonly reclaimer: LeakReclaimer;
@@ -104,6 +98,7 @@ export class SimProvider implements CloudProvider {
     this.instanceId = opts.instanceId;
     this.clock = opts.clock;
     this.latency = resolveLatency(opts.latency);
+    this.realism = new SimRealism(this.latency, opts.clock, opts.seed ?? 1);
     this.faults = opts.faults;
     this.onMutate = opts.onMutate;
     this.reclaimer = new LeakReclaimer({
@@ -132,12 +127,14 @@ export class SimProvider implements CloudProvider {
     this.counts = {};
   }
 
-  /** The four steps of every cloud call (see the module comment). */
-  private async call<T>(action: SimAction, apply: () => T): Promise<T> {
+  /** The four steps of every cloud call (see the module comment); `id`: the interface it names by id. */
+  private async call<T>(action: SimAction, apply: () => T, id?: string): Promise<T> {
     this.counts[action] = (this.counts[action] ?? 0) + 1;
     this.faults?.check(action);
     const ms = this.latency.actions[action];
     if (ms > 0) await this.clock.sleep(ms);
+    this.cloud.settle(this.clock.now()); // detaches due by now are done before the call sees the cloud
+    this.realism.check(this.cloud, action, id);
     const out = apply();
     if (MUTATING_ACTIONS.has(action) && this.onMutate) {
       try {
@@ -222,22 +219,25 @@ export class SimProvider implements CloudProvider {
   /** Create → attach → DeleteOnTermination → metadata wait; a failed step undoes the earlier ones. */
   private async createAndAttach(opts: CreateInterfaceOptions): Promise<NetworkInterface> {
     const nic = await this.call('CreateNetworkInterface', () => this.cloud.createInterface(opts));
+    this.realism.changed(nic.id);
     try {
       // The device index is chosen when the attach lands, so concurrent creates cannot collide.
-      await this.call('AttachNetworkInterface', () => this.cloud.attachInterface(nic.id, this.instanceId));
+      await this.byId('AttachNetworkInterface', nic.id, () => this.cloud.attachInterface(nic.id, this.instanceId));
     } catch (err) {
       await this.undo(nic.id, false);
       throw err;
     }
+    this.realism.changed(nic.id);
     const attachedAt = this.clock.now();
     try {
-      await this.call('ModifyNetworkInterfaceAttribute', () => this.cloud.modifyAttachment(nic.id, { deleteOnTermination: true }));
+      const change = { deleteOnTermination: true };
+      await this.byId('ModifyNetworkInterfaceAttribute', nic.id, () => this.cloud.modifyAttachment(nic.id, change));
     } catch (err) {
       await this.undo(nic.id, true);
       throw err;
     }
-    // Metadata shows the interface propagation ms after the attach; the Modify call overlaps that wait.
-    const wait = attachedAt + this.latency.metadataPropagationMs - this.clock.now();
+    // Metadata shows the interface its propagation lag after the attach; the Modify call overlaps that wait.
+    const wait = attachedAt + this.realism.propagationMs() - this.clock.now();
     if (wait > 0) await this.clock.sleep(wait);
     const now = this.cloud.getInterface(nic.id);
     return toNetworkInterface(now, this.cloud.getSubnet(now.subnetId).cidr);
@@ -245,11 +245,47 @@ export class SimProvider implements CloudProvider {
 
   /** Reverses a half-made interface; what cannot be undone now is left to the leak reclaim. Never throws. */
   private async undo(nicId: string, attached: boolean): Promise<void> {
-    const detach = () => this.cloud.detachInterface(nicId);
-    const remove = () => this.cloud.deleteInterface(nicId);
-    const detached = !attached || (await this.undoStep('DetachNetworkInterface', detach));
-    const deleted = detached && (await this.undoStep('DeleteNetworkInterface', remove));
+    const detach = async () => {
+      await this.call('DetachNetworkInterface', () => this.detachNow(nicId));
+      await this.awaitDetached(nicId);
+    };
+    const detached = !attached || (await this.undoStep(detach));
+    const deleted = detached && (await this.undoStep(() => this.deleteWhenDetached(nicId)));
     if (!deleted) this.reclaimer.abandon(nicId);
+  }
+
+  /** DetachNetworkInterface on the model: done at once, or `detaching` for the profile's settle time. */
+  private detachNow(nicId: string): void {
+    this.cloud.detachInterface(nicId, this.realism.detachTransition());
+  }
+
+  /** Waits for a detach to finish, reading the interface as the AWS adapter does (a filtered describe). */
+  private awaitDetached(id: string): Promise<void> {
+    const read = () => this.call('DescribeNetworkInterfaces', () => this.peek(id)?.attachment !== undefined);
+    return this.realism.awaitDetached(read);
+  }
+
+  /**
+   * DeleteNetworkInterface, tried again while the interface is still detaching ("is currently in use"), with
+   * the AWS adapter's backoff (realism.ts). NotFound is success: the interface is gone.
+   */
+  private async deleteWhenDetached(id: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.byId('DeleteNetworkInterface', id, () => this.cloud.deleteInterface(id));
+        break;
+      } catch (err) {
+        if (isNotFound(err)) break;
+        if (this.peek(id)?.attachment?.state !== 'detaching' || attempt >= DELETE_ATTEMPTS) throw err;
+        await this.clock.sleep(this.realism.deleteBackoffMs(attempt));
+      }
+    }
+    this.realism.forget(id);
+  }
+
+  /** A call naming interface `id`, tried again while the cloud may not see our latest change to it yet. */
+  private byId<T>(action: SimAction, id: string, apply: () => T): Promise<T> {
+    return this.realism.byId(id, () => this.call(action, apply, id));
   }
 
   async deleteInterface(interfaceId: string): Promise<void> {
@@ -261,7 +297,7 @@ export class SimProvider implements CloudProvider {
     if (nic.attachment) {
       const gone = await this.call('DetachNetworkInterface', () => {
         try {
-          this.cloud.detachInterface(interfaceId);
+          this.detachNow(interfaceId);
           return false;
         } catch (err) {
           // Interface gone, or already detached by someone else: nothing left to detach.
@@ -270,14 +306,9 @@ export class SimProvider implements CloudProvider {
         }
       });
       if (gone) return;
+      await this.awaitDetached(interfaceId);
     }
-    await this.call('DeleteNetworkInterface', () => {
-      try {
-        this.cloud.deleteInterface(interfaceId);
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-      }
-    });
+    await this.deleteWhenDetached(interfaceId);
   }
 
   async assignAddresses(interfaceId: string, req: AssignRequest): Promise<AddressBlock[]> {
@@ -289,21 +320,20 @@ export class SimProvider implements CloudProvider {
       throw this.cloud.makeError('invalidParameter', op, `count must be a non-negative integer, got ${req.count}`);
     }
     if (req.count === 0 || req.cidrs?.length === 0) return [];
-    if (req.kind === 'ip') {
-      const ips = await this.call(op, () =>
-        this.cloud.assignPrivateIps(interfaceId, req.count !== undefined ? { count: req.count } : { ips: req.cidrs! }),
-      );
-      return ips.map((ip) => ({ cidr: `${ip}/32`, kind: 'ip' }));
-    }
-    const prefixes = await this.call(op, () =>
-      this.cloud.assignPrefixes(interfaceId, req.count !== undefined ? { count: req.count } : { prefixes: req.cidrs! }),
+    const count = req.count !== undefined ? { count: req.count } : undefined;
+    const added = await this.byId(op, interfaceId, () =>
+      req.kind === 'ip'
+        ? this.cloud.assignPrivateIps(interfaceId, count ?? { ips: req.cidrs! })
+        : this.cloud.assignPrefixes(interfaceId, count ?? { prefixes: req.cidrs! }),
     );
-    return prefixes.map((cidr) => ({ cidr, kind: 'prefix' }));
+    this.realism.changed(interfaceId);
+    if (req.kind === 'ip') return added.map((ip) => ({ cidr: `${ip}/32`, kind: 'ip' }));
+    return added.map((cidr) => ({ cidr, kind: 'prefix' }));
   }
 
   async unassignAddresses(interfaceId: string, blocks: AddressBlock[]): Promise<void> {
     if (!this.present(interfaceId, blocks)) return;
-    await this.call('UnassignPrivateIpAddresses', () => {
+    await this.byId('UnassignPrivateIpAddresses', interfaceId, () => {
       // Re-read at apply time: other calls may have changed the interface during the latency.
       const p = this.present(interfaceId, blocks);
       if (!p) return;
@@ -326,6 +356,7 @@ export class SimProvider implements CloudProvider {
   }
 
   private peek(interfaceId: string): SimInterface | undefined {
+    this.cloud.settle(this.clock.now());
     try {
       return this.cloud.getInterface(interfaceId);
     } catch (err) {
@@ -359,10 +390,10 @@ export class SimProvider implements CloudProvider {
    * One undo step, retried while the cloud says it may work later; false when
    * it did not (the caller's error is the original one, not this).
    */
-  private async undoStep(action: SimAction, apply: () => void): Promise<boolean> {
+  private async undoStep(step: () => Promise<void>): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.call(action, apply);
+        await step();
         return true;
       } catch (err) {
         if (isNotFound(err)) return true; // already gone
@@ -371,16 +402,4 @@ export class SimProvider implements CloudProvider {
       }
     }
   }
-}
-
-function neutralLimits(l: InstanceLimits): InstanceLimits {
-  return {
-    instanceType: l.instanceType,
-    maxInterfaces: l.maxInterfaces,
-    ipv4PerInterface: l.ipv4PerInterface,
-    supportsIps: l.supportsIps,
-    supportsPrefixes: l.supportsPrefixes,
-    prefixLength: l.prefixLength,
-    canCreateInterfaces: l.canCreateInterfaces,
-  };
 }

@@ -22,6 +22,8 @@ export interface CreateInstanceOptions {
   /** Default: the VPC's default security group. */
   securityGroups?: string[];
   tags?: Tags;
+  /** Tags of the primary interface (RunInstances' TagSpecification for `network-interface`). */
+  primaryInterfaceTags?: Tags;
   primaryIp?: string;
 }
 
@@ -97,6 +99,7 @@ export function createInstance(store: SimStore, opts: CreateInstanceOptions): Si
     securityGroups,
     description: 'Primary network interface',
   };
+  if (opts.primaryInterfaceTags) createOpts.tags = { ...opts.primaryInterfaceTags };
   if (opts.primaryIp !== undefined) createOpts.primaryIp = opts.primaryIp;
   const nic = createInterface(store, createOpts);
   const inst: SimInstance = {

@@ -15,7 +15,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { hostVethName } from '../../ipamd/netns/plumber.js';
+import { hostVethName } from '../../cni/contract/veth-name.js';
 import { ChainRunner, type Attachment } from '../cni/chain-runner.js';
 import { addNetns, deleteLinks, deleteNetnsWithPrefix, deleteRules, isRoot, runSubnet } from '../cni/netns-tools.js';
 import { bundledPlugin, cniEnv, REPO, runPlugin, seaPlugin, type PluginCommand } from '../cni/plugin-process.js';

@@ -2,25 +2,29 @@
  * @module pool benchmark
  * `npm run bench:pool`: replays every trace of pool-cases.ts under every
  * policy through the simulator (the daemon's real pool engine in virtual
- * time, the sim cloud's default latencies), writes one chart page per trace
- * to docs/benchmarks/pool-<trace>.html, and the comparison table and the
- * issue-5 goal check to docs/benchmarks.md between the bench:pool markers.
+ * time against the sim cloud), writes one chart page per trace to
+ * docs/benchmarks/pool-<trace>.html, and the comparison table, the issue-5
+ * goal check and the before/after comparison to docs/benchmarks.md between
+ * the bench:pool markers (pool-report.ts). The timings are the realistic
+ * profile (the strict EC2 emulator's defaults); every replay also runs under
+ * the legacy table in the same process, so the comparison is of one run.
  * Every number comes from this run. Not a test: it prints, it asserts nothing.
  *
- *   npm run bench:pool                 # all traces and policies
+ *   npm run bench:pool                 # all traces and policies, realistic vs legacy
  *   npm run bench:pool -- --trace rollouts --no-write
  *   npm run bench:pool -- --no-held-out    # skip the held-out seeds
+ *   npm run bench:pool -- --timings legacy --no-compare   # the old figures alone
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderChartPage, type ChartSection } from '../../ipamd/sim/chart.js';
 import { simulate, type SimulationResult } from '../../ipamd/sim/engine.js';
-import { parseTrace } from '../../ipamd/sim/trace.js';
-import { DEFAULT_LATENCY } from '../../providers/sim/index.js';
-import { checkGoal, POLICY_CASES, TRACE_CASES, type GoalCheck } from './pool-cases.js';
-import { SEED, TRACES } from './traces/generate.js';
+import { parseTrace, type Trace } from '../../ipamd/sim/trace.js';
+import { LEGACY_LATENCY, latencyProfile, type LatencyTable } from '../../providers/sim/index.js';
+import { checkGoal, POLICY_CASES, TRACE_CASES, type GoalCheck, type PolicyCase, type TraceCase } from './pool-cases.js';
+import { describeGoal, END, render, START, type HeldOut, type Profiles, type Row } from './pool-report.js';
+import { TRACES } from './traces/generate.js';
 
 /** Seeds the adaptive policy was never tuned on: the same workload shapes, other randomness. */
 const HELD_OUT_SEEDS = [1, 2, 3];
@@ -28,148 +32,108 @@ const HELD_OUT_SEEDS = [1, 2, 3];
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DOC = path.join(REPO, 'docs/benchmarks.md');
 const CHART_DIR = path.join(REPO, 'docs/benchmarks');
-const START = '<!-- bench:pool:start -->';
-const END = '<!-- bench:pool:end -->';
 
-interface Row {
-  trace: string;
-  instanceType: string;
-  policy: string;
-  result: SimulationResult;
-  adds: number;
-  wallMs: number;
-  /** CPU time of the replay (user + system): steadier than wall time on a shared machine. */
-  cpuMs: number;
+function flag(args: string[], name: string): string | undefined {
+  return args.includes(name) ? args[args.indexOf(name) + 1] : undefined;
 }
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const only = args.includes('--trace') ? args[args.indexOf('--trace') + 1] : undefined;
+  const only = flag(args, '--trace');
+  const timings = flag(args, '--timings') ?? 'realistic';
+  const profiles: Profiles = { main: { name: timings, table: latencyProfile(timings) } };
+  if (timings !== 'legacy' && !args.includes('--no-compare')) {
+    profiles.before = { name: 'legacy', table: LEGACY_LATENCY };
+  }
+  // Only a full run of the default comparison is the documented block.
   const write = !args.includes('--no-write');
+  const writeDoc = write && !only && timings === 'realistic' && profiles.before !== undefined;
   const rows: Row[] = [];
   const goals: Record<string, GoalCheck> = {};
+  const goalsBefore: Record<string, GoalCheck> = {};
   for (const tc of TRACE_CASES.filter((t) => !only || t.name === only)) {
     const trace = parseTrace(fs.readFileSync(path.join(REPO, tc.file), 'utf8'), tc.file);
     const sections: ChartSection[] = [];
     const byPolicy: Record<string, SimulationResult> = {};
+    const beforeByPolicy: Record<string, SimulationResult> = {};
     for (const pc of POLICY_CASES) {
-      const started = performance.now();
-      const cpu = process.cpuUsage();
-      const run = await simulate({ trace, instanceType: tc.instanceType, env: pc.env });
-      const wallMs = performance.now() - started;
-      const used = process.cpuUsage(cpu);
-      const cpuMs = (used.user + used.system) / 1000;
-      rows.push({ trace: tc.name, instanceType: tc.instanceType, policy: pc.name, result: run.result, adds: run.adds, wallMs, cpuMs });
-      byPolicy[pc.name] = run.result;
-      const r = run.result;
-      console.log(
-        `${tc.name.padEnd(12)} ${pc.name.padEnd(16)} idle ${String(r.avgIdleIps).padStart(6)}  peak ${String(r.peakIpsHeld).padStart(3)}  ` +
-          `wait p50/p99/max ${r.podWaitP50Ms}/${r.podWaitP99Ms}/${r.podWaitMaxMs} ms  waited ${r.podsWaited}/${run.adds}  failed ${r.failedAdds}  ` +
-          `calls ${r.apiCalls.total}  (${(wallMs / 1000).toFixed(2)} s, CPU ${(cpuMs / 1000).toFixed(2)} s)`,
-      );
+      const { row, run } = await replayCase(tc, pc, trace, profiles);
+      rows.push(row);
+      byPolicy[pc.name] = row.result;
+      if (row.before) beforeByPolicy[pc.name] = row.before;
+      console.log(describeRow(row, profiles));
       const waits = run.addOutcomes.filter((o) => o.waited).map((o) => o.atMs);
       const settings = Object.entries(pc.env).map(([k, v]) => `${k}=${v}`).join(' ') || 'WARM_ENI_TARGET=1 (defaults)';
-      sections.push({ heading: `${pc.name}: ${settings}`, result: r, timeline: run.timeline, waits, note: pc.name.startsWith('adaptive') ? `at the end: ${run.policyExplain}` : pc.why });
+      const note = pc.name.startsWith('adaptive') ? `at the end: ${run.policyExplain}` : pc.why;
+      sections.push({ heading: `${pc.name}: ${settings}`, result: row.result, timeline: run.timeline, waits, note });
     }
     goals[tc.name] = checkGoal(byPolicy);
-    if (write) {
+    if (profiles.before) goalsBefore[tc.name] = checkGoal(beforeByPolicy);
+    if (write && timings === 'realistic') {
       fs.mkdirSync(CHART_DIR, { recursive: true });
-      const page = renderChartPage(`Warm pool: ${tc.name} on ${tc.instanceType}`, sections, `${tc.why}. Trace ${tc.file}; generated by npm run bench:pool.`);
+      const note = `${tc.why}. Trace ${tc.file}; ${profiles.main.name} timings; generated by npm run bench:pool.`;
+      const page = renderChartPage(`Warm pool: ${tc.name} on ${tc.instanceType}`, sections, note);
       fs.writeFileSync(path.join(CHART_DIR, `pool-${tc.name}.html`), page);
     }
   }
-  const heldOut = only || args.includes('--no-held-out') ? [] : await runHeldOut();
-  const section = render(rows, goals, heldOut);
+  const heldOut = only || args.includes('--no-held-out') ? [] : await runHeldOut(profiles);
+  const section = render(rows, goals, heldOut, profiles, goalsBefore);
   console.log(`\n${section}`);
-  if (write && !only) writeSection(section);
+  if (writeDoc) writeSection(section);
 }
 
-interface HeldOut {
-  seed: number;
-  trace: string;
-  goal: GoalCheck;
+/** One trace and policy under the main profile (timed), and under the comparison profile if any. */
+async function replayCase(tc: TraceCase, pc: PolicyCase, trace: Trace, profiles: Profiles) {
+  const replay = (latency: LatencyTable) => simulate({ trace, instanceType: tc.instanceType, env: pc.env, latency });
+  const started = performance.now();
+  const cpu = process.cpuUsage();
+  const run = await replay(profiles.main.table);
+  const wallMs = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  const cpuMs = (used.user + used.system) / 1000;
+  const { adds, result } = run;
+  const row: Row = { trace: tc.name, instanceType: tc.instanceType, policy: pc.name, result, adds, wallMs, cpuMs };
+  if (profiles.before) row.before = (await replay(profiles.before.table)).result;
+  return { row, run };
 }
 
-/** The goal check on traces generated with other seeds (default, tight and adaptive only). */
-async function runHeldOut(): Promise<HeldOut[]> {
+function describeRow(row: Row, profiles: Profiles): string {
+  const r = row.result;
+  const b = row.before;
+  const was = b
+    ? `  [${profiles.before!.name}: p99 ${b.podWaitP99Ms} ms, waited ${b.podsWaited}, calls ${b.apiCalls.total}]`
+    : '';
+  return (
+    `${row.trace.padEnd(12)} ${row.policy.padEnd(16)} idle ${String(r.avgIdleIps).padStart(6)}  ` +
+    `peak ${String(r.peakIpsHeld).padStart(3)}  ` +
+    `wait p50/p99/max ${r.podWaitP50Ms}/${r.podWaitP99Ms}/${r.podWaitMaxMs} ms  ` +
+    `waited ${r.podsWaited}/${row.adds}  failed ${r.failedAdds}  calls ${r.apiCalls.total}  ` +
+    `(${(row.wallMs / 1000).toFixed(2)} s, CPU ${(row.cpuMs / 1000).toFixed(2)} s)${was}`
+  );
+}
+
+/** The goal check on traces generated with other seeds (default, tight and adaptive only), under both profiles. */
+async function runHeldOut(profiles: Profiles): Promise<HeldOut[]> {
   const out: HeldOut[] = [];
   const policies = POLICY_CASES.filter((p) => ['aws-default', 'tight', 'adaptive'].includes(p.name));
   for (const seed of HELD_OUT_SEEDS) {
     for (const [name, gen] of Object.entries(TRACES)) {
       const tc = TRACE_CASES.find((t) => t.name === name)!;
       const trace = parseTrace(gen(seed), `${name} (seed ${seed})`);
-      const byPolicy: Record<string, SimulationResult> = {};
-      for (const pc of policies) byPolicy[pc.name] = (await simulate({ trace, instanceType: tc.instanceType, env: pc.env })).result;
-      const goal = checkGoal(byPolicy);
-      out.push({ seed, trace: name, goal });
-      console.log(`held-out seed ${seed} ${name.padEnd(12)} ${describeGoal(goal)}`);
+      const goalUnder = async (latency: LatencyTable) => {
+        const byPolicy: Record<string, SimulationResult> = {};
+        for (const pc of policies) {
+          byPolicy[pc.name] = (await simulate({ trace, instanceType: tc.instanceType, env: pc.env, latency })).result;
+        }
+        return checkGoal(byPolicy);
+      };
+      const h: HeldOut = { seed, trace: name, goal: await goalUnder(profiles.main.table) };
+      if (profiles.before) h.before = await goalUnder(profiles.before.table);
+      out.push(h);
+      console.log(`held-out seed ${seed} ${name.padEnd(12)} ${describeGoal(h.goal)}`);
     }
   }
   return out;
-}
-
-function describeGoal(g: GoalCheck): string {
-  const mark = (ok: boolean) => (ok ? 'met' : '**missed**');
-  return (
-    `${mark(g.idle.ok)}: ${g.idle.adaptive} ≤ ${round(g.idle.limit)} | ${mark(g.p99.ok)}: ${g.p99.adaptive} ≤ ${g.p99.limit} ms | ` +
-    `${mark(g.waited.ok)}: ${g.waited.adaptive} vs ${g.waited.tight}`
-  );
-}
-
-const ms = (n: number) => String(n);
-
-function render(rows: Row[], goals: Record<string, GoalCheck>, heldOut: HeldOut[]): string {
-  const lat = DEFAULT_LATENCY.actions;
-  const dayRuns = rows.filter((r) => r.result.durationS >= 86_000);
-  const slowestDay = dayRuns.length ? dayRuns.reduce((a, b) => (b.wallMs > a.wallMs ? b : a)) : undefined;
-  const out = [
-    START,
-    '### Warm-pool policies on Pod churn traces (`npm run bench:pool`)',
-    '',
-    `Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} cores, Node ${process.version}. Each row replays a one-node trace through`,
-    "the daemon's own pool engine (datastore, planner, reconciler, allocator) in virtual time against the sim cloud, with the same",
-    `default latencies for every policy (assign ${lat.AssignPrivateIpAddresses} ms, unassign ${lat.UnassignPrivateIpAddresses} ms, create ${lat.CreateNetworkInterface} ms + attach ${lat.AttachNetworkInterface} ms`,
-    `+ ${DEFAULT_LATENCY.metadataPropagationMs} ms until metadata shows it, describe ${lat.DescribeInstances} ms; see docs/sim-cloud.md). Idle = held but not assigned, cooling included,`,
-    'time-weighted. A wait is an ADD that found no ready address. Traces: `test/bench/traces/` (generated by `generate.ts` from a fixed seed;',
-    '`steady` is the shared trace). How to read and reproduce: [tuning.md](tuning.md).',
-    slowestDay !== undefined
-      ? `\nA day of churn replays in at most ${(slowestDay.wallMs / 1000).toFixed(1)} s of wall time here (${(slowestDay.cpuMs / 1000).toFixed(1)} s of CPU; the slowest 24 h run below).`
-      : '',
-    '',
-    '| trace (instance) | policy | avg idle IPs | peak held | Pod wait p50 / p99 / max ms | Pods waited | failed ADDs | cloud calls | replay s (CPU s) |',
-    '|---|---|---|---|---|---|---|---|---|',
-    ...rows.map(
-      (r) =>
-        `| ${r.trace} (${r.instanceType}) | ${r.policy} | ${r.result.avgIdleIps} | ${r.result.peakIpsHeld} | ${ms(r.result.podWaitP50Ms)} / ${ms(r.result.podWaitP99Ms)} / ${ms(r.result.podWaitMaxMs)} | ` +
-        `${r.result.podsWaited} of ${r.adds} | ${r.result.failedAdds} | ${r.result.apiCalls.total} | ${(r.wallMs / 1000).toFixed(1)} (${(r.cpuMs / 1000).toFixed(1)}) |`,
-    ),
-    '',
-    'Policies: ' + POLICY_CASES.map((p) => `**${p.name}**: ${p.why}`).join('; ') + '.',
-    '',
-    'Goal (issue 5), checked on these results: adaptive holds at most half the default\'s average idle IPs, its p99 Pod wait is no',
-    'worse than the default\'s, and at least 5x fewer Pods wait than with `tight`.',
-    '',
-    '| trace | idle: adaptive ≤ ½ default | p99: adaptive ≤ default | waited: adaptive × 5 ≤ tight | charts |',
-    '|---|---|---|---|---|',
-    ...Object.entries(goals).map(([t, g]) => `| ${t} | ${describeGoal(g)} | [pool-${t}.html](benchmarks/pool-${t}.html) |`),
-    ...(heldOut.length
-      ? [
-          '',
-          `The policy's constants were chosen on the traces above (generator seed ${SEED}). The same check on traces the generator`,
-          `makes with seeds it was never tuned on (\`generate.ts --seed N\`), same shapes, other randomness:`,
-          '',
-          '| seed | trace | idle: adaptive ≤ ½ default | p99: adaptive ≤ default | waited: adaptive × 5 ≤ tight |',
-          '|---|---|---|---|---|',
-          ...heldOut.map((h) => `| ${h.seed} | ${h.trace} | ${describeGoal(h.goal)} |`),
-        ]
-      : []),
-    END,
-  ];
-  return out.filter((l, i) => !(l === '' && out[i - 1] === '')).join('\n');
-}
-
-function round(n: number): number {
-  return Math.round(n * 100) / 100;
 }
 
 /** Re-reads the file right before writing: other benchmarks own other sections of it. */

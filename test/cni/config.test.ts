@@ -31,7 +31,7 @@ describe('parseConfig', () => {
       mtu: 9001,
       logLevel: 'info',
       timeoutMs: DEFAULTS.timeoutMs,
-      addWaitMs: 10_000,
+      addWaitMs: 30_000,
       dns: {},
     });
     expect(c.logFile).toBeUndefined();

@@ -2,8 +2,8 @@
  * @module CNI test fakes
  * A scripted ipamd client and in-memory collaborators for the verb tests.
  */
-import type { Allocation, DelRequest, Response } from '../../ipamd/api/protocol.js';
-import { hostVethName } from '../../ipamd/netns/plumber.js';
+import type { Allocation, DelRequest, Response } from '../../cni/contract/protocol.js';
+import { hostVethName } from '../../cni/contract/veth-name.js';
 import { IpamdUnavailableError, type IpamdClient, type RequestBody } from '../../cni/client.js';
 import type { PluginDeps } from '../../cni/commands.js';
 import { createLogger } from '../../cni/log.js';

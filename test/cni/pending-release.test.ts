@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { DelRequest } from '../../ipamd/api/protocol.js';
+import type { DelRequest } from '../../cni/contract/protocol.js';
 import { pendingReleaseDir, pendingReleasePath, readPendingReleases, removePendingRelease, writePendingRelease } from '../../ipamd/api/pending-release.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vpc-cni-pending-'));

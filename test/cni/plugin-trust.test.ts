@@ -12,7 +12,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Allocation } from '../../ipamd/api/protocol.js';
+import type { Allocation } from '../../cni/contract/protocol.js';
 import { bundledPlugin, cniEnv, runPlugin, type PluginCommand } from './plugin-process.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vpc-cni-trust-'));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Allocation } from '../../ipamd/api/protocol.js';
+import type { Allocation } from '../../cni/contract/protocol.js';
 import { CniCode, type CniError } from '../../cni/errors.js';
 import { buildAddResult, expectedFromPrev, mergeWithPrev, podIpFromPrev, type CniResult } from '../../cni/result.js';
 

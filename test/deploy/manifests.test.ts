@@ -2,7 +2,8 @@
  * The manifests, offline: each overlay renders with `kubectl kustomize`;
  * every object validates against the Kubernetes schemas (kubernetes-models,
  * and the Prometheus Operator's for ServiceMonitor/PrometheusRule), example
- * PodSubnetConfigs against the CRD's own schema; the security rules hold (no
+ * PodSubnetConfigs and ipamd's NodeAddressPool status against their CRDs'
+ * own schemas; the security rules hold (no
  * privileged container at all, named capabilities only, node resolver); RBAC is
  * exactly what the code calls; the settings parse; the alert rules pass
  * `promtool check rules`; the dashboard only queries metrics the code exports.
@@ -15,11 +16,13 @@ import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { parseConfig } from '../../ipamd/config.js';
 import { conflistOptionsFromEnv } from '../../ipamd/k8s/conflist.js';
-import { CRD_GROUP, CRD_VERSION, PSC_KIND, PSC_PLURAL } from '../../ipamd/k8s/names.js';
+import { CRD_GROUP, CRD_VERSION, NAP_CRD_NAME, NAP_KIND, NAP_PLURAL } from '../../ipamd/k8s/names.js';
+import { PSC_KIND, PSC_PLURAL } from '../../ipamd/k8s/names.js';
+import { poolStatus, usageFromAddressPool } from '../../ipamd/k8s/node-address-pool.js';
 import { parsePodSubnetConfig } from '../../ipamd/k8s/pod-subnet-config.js';
 import { parseK8sSettings } from '../../ipamd/k8s/settings.js';
 import { REPO } from '../helpers/daemon-process.js';
-import { crdValidator } from '../k8s/helpers.js';
+import { crdValidator, servedPoolCrd } from '../k8s/helpers.js';
 import { find, kubectlProblem, OVERLAYS, parseYamlFile, render, type Obj } from './render.js';
 
 const problem = kubectlProblem();
@@ -73,6 +76,7 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
         'ClusterRoleBinding/vpc-ipam-node',
         'ConfigMap/vpc-ipam-config',
         'ConfigMap/vpc-ipam-dashboard',
+        'CustomResourceDefinition/nodeaddresspools.vpc-ipam.io',
         'CustomResourceDefinition/podsubnetconfigs.vpc-ipam.io',
         'DaemonSet/vpc-ipam-node',
         'Deployment/vpc-ipam-monitor',
@@ -187,13 +191,15 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
       '|nodes/status|patch',
       '|pods|list,watch',
       `${CRD_GROUP}|${PSC_PLURAL}|get`,
+      `${CRD_GROUP}|${NAP_PLURAL}|create`,
+      `${CRD_GROUP}|${NAP_PLURAL}/status|patch`,
     ]);
     expect(rules('Role', 'vpc-ipam-node')).toEqual([
       '|events|create,patch',
       '|pods|get',
       'apps|daemonsets|get,watch|vpc-ipam-node',
     ]);
-    expect(rules('ClusterRole', 'vpc-ipam-monitor')).toEqual(['|nodes|list']);
+    expect(rules('ClusterRole', 'vpc-ipam-monitor')).toEqual([`${CRD_GROUP}|${NAP_PLURAL}|list`, '|nodes|list']);
     expect(rules('Role', 'vpc-ipam-monitor')).toEqual([
       'coordination.k8s.io|leases|create',
       'coordination.k8s.io|leases|get,update|vpc-ipam-monitor',
@@ -259,6 +265,43 @@ describe('CRD and examples', () => {
     };
     expect(validate(bad as never)).toBeDefined();
     expect(() => parsePodSubnetConfig(bad)).toThrow();
+  });
+});
+
+describe('NodeAddressPool CRD', () => {
+  type Crd = Obj & {
+    spec: {
+      group: string;
+      scope: string;
+      names: { kind: string; plural: string };
+      versions: Array<{ name: string; subresources?: { status?: object } }>;
+    };
+  };
+  const crd = find(rendered.aws, 'CustomResourceDefinition', NAP_CRD_NAME) as Crd;
+
+  it('matches the names the daemon uses, with the status subresource', () => {
+    const names = { kind: NAP_KIND, plural: NAP_PLURAL };
+    expect(crd.spec).toMatchObject({ group: CRD_GROUP, scope: 'Cluster', names });
+    expect(crd.spec.versions.map((v) => [v.name, v.subresources?.status])).toEqual([[CRD_VERSION, {}]]);
+  });
+
+  it('what ipamd publishes passes the schema, and reads back as what it was made from', () => {
+    const usage = [
+      { node: 'n1', subnetId: 'subnet-a', total: 20, assigned: 7, warmTarget: 4, mode: 'ip' as const, observedAt: 1 },
+      { node: 'n1', subnetId: 'subnet-b', total: 10, assigned: 1, mode: 'ip' as const, observedAt: 1 },
+    ];
+    const totals = { mode: 'ip' as const, total: 30, assigned: 8, available: 22, cooling: 0, expectedPods: 1 };
+    const obj = {
+      apiVersion: `${CRD_GROUP}/${CRD_VERSION}`,
+      kind: NAP_KIND,
+      metadata: { name: 'n1' },
+      spec: {},
+      status: poolStatus(usage, { ...totals, maxPods: 29 }, 1),
+    };
+    expect(servedPoolCrd().validate(obj as never)).toBeUndefined();
+    expect(usageFromAddressPool(obj)).toEqual({ node: 'n1', usage, observedAt: 1 });
+    const bad = { ...obj, status: { ...obj.status, subnets: [{ subnetId: 'x', total: 1, assigned: 2 }] } };
+    expect(() => usageFromAddressPool(bad)).toThrow(/node n1: NodeAddressPool\/n1 status invalid at 0: assigned exc/);
   });
 });
 

@@ -1,8 +1,8 @@
 /**
- * The optional ValidatingAdmissionPolicy (deploy/kustomize/components/node-admission-policy): rendered by
- * kubectl kustomize, valid against the Kubernetes schema, and its CEL evaluated (a CEL implementation, the
- * way kube-apiserver applies a policy: match conditions, variables, then every validation) against the
- * updates our daemon makes and the ones a stolen node token could try.
+ * The optional ValidatingAdmissionPolicies (deploy/kustomize/components/node-admission-policy), for Nodes and
+ * for NodeAddressPools: rendered by kubectl kustomize, valid against the Kubernetes schema, and their CEL
+ * evaluated (a CEL implementation, the way kube-apiserver applies a policy: match conditions, variables, then
+ * every validation) against the writes our daemon makes and the ones a stolen node token could try.
  */
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -31,7 +31,9 @@ const DIR = path.join(REPO, 'deploy/kustomize/components/node-admission-policy')
 const objs = YAML.parseAllDocuments(execFileSync('kubectl', ['kustomize', DIR], { encoding: 'utf8' })).map(
   (d) => d.toJS() as Obj,
 );
-const policy = find(objs, 'ValidatingAdmissionPolicy', 'vpc-ipam-node-updates') as Obj & { spec: PolicySpec };
+type Policy = Obj & { spec: PolicySpec };
+const policy = find(objs, 'ValidatingAdmissionPolicy', 'vpc-ipam-node-updates') as Policy;
+const poolPolicy = find(objs, 'ValidatingAdmissionPolicy', 'vpc-ipam-node-address-pools') as Policy;
 const SA = 'system:serviceaccount:kube-system:vpc-ipam-node';
 
 type Json = Record<string, unknown>;
@@ -39,13 +41,16 @@ interface Request {
   user?: string;
   tokenNode?: string | null;
   subResource?: string;
-  oldObject: Json;
+  /** Default UPDATE (a PATCH is admitted as one); a CREATE has no oldObject. */
+  operation?: 'CREATE' | 'UPDATE';
+  oldObject: Json | null;
   object: Json;
 }
 
-/** Allowed (undefined) or the first denial's message, as kube-apiserver decides for this policy. */
-function admit(r: Request): string | undefined {
+/** Allowed (undefined) or the first denial's message, as kube-apiserver decides for policy `p`. */
+function admit(r: Request, p: Policy = policy): string | undefined {
   const request = {
+    operation: r.operation ?? 'UPDATE',
     userInfo: {
       username: r.user ?? SA,
       extra: r.tokenNode === null ? {} : { 'authentication.kubernetes.io/node-name': [r.tokenNode ?? 'node-1'] },
@@ -53,10 +58,10 @@ function admit(r: Request): string | undefined {
     ...(r.subResource ? { subResource: r.subResource } : {}),
   };
   const ctx: Json = { request, object: r.object, oldObject: r.oldObject };
-  if (!policy.spec.matchConditions.every((m) => evaluate(m.expression, ctx) === true)) return undefined;
+  if (!p.spec.matchConditions.every((m) => evaluate(m.expression, ctx) === true)) return undefined;
   const variables: Json = {};
-  for (const v of policy.spec.variables) variables[v.name!] = evaluate(v.expression, { ...ctx, variables });
-  for (const v of policy.spec.validations) {
+  for (const v of p.spec.variables) variables[v.name!] = evaluate(v.expression, { ...ctx, variables });
+  for (const v of p.spec.validations) {
     if (evaluate(v.expression, { ...ctx, variables }) === true) continue;
     return v.messageExpression ? String(evaluate(v.messageExpression, { ...ctx, variables })) : v.message;
   }
@@ -84,12 +89,18 @@ const edit = (o: Json, f: (x: any) => void): Json => {
 };
 
 describe('node admission policy (optional component)', () => {
-  it('renders, and both objects validate against the Kubernetes schema', () => {
-    expect(objs.map((o) => o.kind).sort()).toEqual(['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
-    expect(() => new ValidatingAdmissionPolicy(policy as never).validate()).not.toThrow();
-    const b = find(objs, 'ValidatingAdmissionPolicyBinding', 'vpc-ipam-node-updates');
-    expect(() => new ValidatingAdmissionPolicyBinding(b as never).validate()).not.toThrow();
-    expect(b).toMatchObject({ spec: { policyName: policy.metadata.name, validationActions: ['Deny'] } });
+  it('renders, and every object validates against the Kubernetes schema', () => {
+    const kinds = ['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'];
+    expect(objs.map((o) => o.kind).sort()).toEqual([...kinds, ...kinds].sort());
+    for (const p of [policy, poolPolicy]) {
+      expect(() => new ValidatingAdmissionPolicy(p as never).validate()).not.toThrow();
+      const b = find(objs, 'ValidatingAdmissionPolicyBinding', p.metadata.name);
+      expect(() => new ValidatingAdmissionPolicyBinding(b as never).validate()).not.toThrow();
+      expect(b).toMatchObject({ spec: { policyName: p.metadata.name, validationActions: ['Deny'] } });
+    }
+    // The same identity and claim in both.
+    expect(poolPolicy.spec.matchConditions).toEqual(policy.spec.matchConditions);
+    expect(poolPolicy.spec.variables[0]).toEqual(policy.spec.variables[0]);
   });
 
   it('is matched only for the ServiceAccount the node RBAC binds, and is not in the default install', () => {
@@ -154,6 +165,42 @@ describe('node admission policy (optional component)', () => {
     for (const [f, msg] of cases) {
       expect(admit({ subResource: 'status', oldObject: old, object: edit(old, f) }), String(f)).toMatch(msg);
     }
+  });
+
+  it('NodeAddressPools: created owned by its own Node, its status patched; nothing else', () => {
+    const own = (name: string) => [{ apiVersion: 'v1', kind: 'Node', name, uid: 'u1' }];
+    const pool = (name = 'node-1', owners: unknown[] = own(name)): Json => ({
+      apiVersion: 'vpc-ipam.io/v1alpha1',
+      kind: 'NodeAddressPool',
+      metadata: { name, ownerReferences: owners },
+      spec: {},
+    });
+    const create = (object: Json, tokenNode?: string | null) => {
+      const token = tokenNode !== undefined ? { tokenNode } : {};
+      return admit({ operation: 'CREATE', oldObject: null, object, ...token }, poolPolicy);
+    };
+    // What the daemon does (node-address-pool.ts).
+    expect(create(pool())).toBeUndefined();
+    const published = edit(pool(), (p) => (p.status = { assigned: 3, subnets: [] }));
+    expect(admit({ subResource: 'status', oldObject: pool(), object: published }, poolPolicy)).toBeUndefined();
+    // Another node's, or none named by the token.
+    expect(create(pool('node-2'))).toMatch(/NodeAddressPool of the Node it runs on .*"node-1".*node-2/);
+    expect(create(pool(), null)).toMatch(/NodeAddressPool of the Node it runs on/);
+    const theirs = edit(published, (p) => (p.metadata.name = 'node-2'));
+    expect(admit({ subResource: 'status', oldObject: theirs, object: theirs }, poolPolicy)).toMatch(/runs on/);
+    // Owned by something else, or by nothing (it would outlive the Node), or changing its owners later.
+    const owner = (ref: Json) => create(pool('node-1', [ref]));
+    expect(owner({ apiVersion: 'v1', kind: 'Node', name: 'node-2', uid: 'u2' })).toMatch(/owned by its own Node/);
+    expect(owner({ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'node-1', uid: 'u' })).toMatch(/owned by its/);
+    expect(create(pool('node-1', []))).toMatch(/owned by its own Node/);
+    const extra = [{ apiVersion: 'v1', kind: 'Node', name: 'node-1', uid: 'u1' }, { apiVersion: 'v1', kind: 'X' }];
+    expect(create(pool('node-1', extra))).toMatch(/and by nothing else/);
+    const orphaned = edit(pool(), (p) => delete p.metadata.ownerReferences);
+    expect(admit({ oldObject: pool(), object: orphaned }, poolPolicy)).toMatch(/may not change a NodeAddressPool's/);
+    // Other identities are RBAC's business alone.
+    expect(admit({ user: 'system:admin', operation: 'CREATE', oldObject: null, object: pool('x') }, poolPolicy)).toBe(
+      undefined,
+    );
   });
 
   it('does not apply to other identities (the kubelet, controllers)', () => {

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PROTOCOL_VERSION } from '../../ipamd/api/protocol.js';
+import { PROTOCOL_VERSION } from '../../cni/contract/protocol.js';
 import { callIpamd } from '../../ipamd/ctl/socket-client.js';
 import { assertBuilt, getJson, kill, REPO, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
 
@@ -161,5 +161,10 @@ describe('vpc-ipamctl emulate', () => {
     const notAws = await run(['--provider', 'gcp', '--listen', '127.0.0.1:0', '--realism', 'off']);
     expect(notAws.code).toBe(2);
     expect(notAws.err).toMatch(/--realism is only supported by the aws emulator/);
+    const noPolicy = await run(['--provider', 'aws', '--listen', '127.0.0.1:0', '--iam-policy', '/nonexistent.json']);
+    expect(noPolicy.code).toBe(2);
+    expect(noPolicy.err).toMatch(/--iam-policy \/nonexistent\.json: ENOENT/);
+    const notAwsTags = await run(['--provider', 'azure', '--listen', '127.0.0.1:0', '--cluster-name', 'x']);
+    expect(notAwsTags.err).toMatch(/--cluster-name is only supported by the aws emulator/);
   });
 });

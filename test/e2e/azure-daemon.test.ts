@@ -7,7 +7,7 @@
  * daemon's pool must equal the cloud's succeeded ipConfigurations exactly.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { PROTOCOL_VERSION, type Response } from '../../ipamd/api/protocol.js';
+import { PROTOCOL_VERSION, type Response } from '../../cni/contract/protocol.js';
 import { callIpamd } from '../../ipamd/ctl/socket-client.js';
 import { CloudUnavailableError, ThrottledError } from '../../providers/errors.js';
 import type { AzureEmulator } from '../../providers/azure/emulator/index.js';

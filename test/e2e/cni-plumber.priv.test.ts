@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NetnsError } from '../../providers/errors.js';
 import { tearDownHostSide } from '../../ipamd/netns/host-teardown.js';
 import { NetlinkPlumber } from '../../ipamd/netns/netlink-plumber.js';
-import { hostVethName, type PodWiring } from '../../ipamd/netns/plumber.js';
+import { hostVethName } from '../../cni/contract/veth-name.js';
+import type { PodWiring } from '../../ipamd/netns/plumber.js';
 import {
   addNetns,
   deleteLinks,

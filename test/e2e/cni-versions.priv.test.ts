@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChainVersionProber, probePluginVersions, resolvePluginBinary } from '../../ipamd/k8s/cni-versions.js';
 import { conflistOptionsFromEnv, renderConflist } from '../../ipamd/k8s/conflist.js';
-import { hostVethName } from '../../ipamd/netns/plumber.js';
+import { hostVethName } from '../../cni/contract/veth-name.js';
 import { ChainError, ChainRunner, type Attachment } from '../cni/chain-runner.js';
 import { asRunByLibcni, legacySelectVersion, libcniSelectVersion } from '../cni/libcni-version.js';
 import {

@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostVethName } from '../../ipamd/netns/plumber.js';
+import { hostVethName } from '../../cni/contract/veth-name.js';
 import { ChainRunner, type Attachment, type ConfList } from '../cni/chain-runner.js';
 import {
   addNetns,

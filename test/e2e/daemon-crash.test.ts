@@ -10,7 +10,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PROTOCOL_VERSION, type Response } from '../../ipamd/api/protocol.js';
+import { PROTOCOL_VERSION, type Response } from '../../cni/contract/protocol.js';
 import { pendingReleaseDir, writePendingRelease } from '../../ipamd/api/pending-release.js';
 import { callIpamd } from '../../ipamd/ctl/socket-client.js';
 import { AckLedger, type Held, type Outcome } from '../helpers/ack-ledger.js';

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PROTOCOL_VERSION, type Response } from '../../ipamd/api/protocol.js';
+import { PROTOCOL_VERSION, type Response } from '../../cni/contract/protocol.js';
 import { callIpamd } from '../../ipamd/ctl/socket-client.js';
 import { containsAddress } from '../../ipamd/util/cidr.js';
 import { EMULATOR_ACCESS_TOKEN } from '../../providers/gcp/emulator/index.js';

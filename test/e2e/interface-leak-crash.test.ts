@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PROTOCOL_VERSION } from '../../ipamd/api/protocol.js';
+import { PROTOCOL_VERSION } from '../../cni/contract/protocol.js';
 import { callIpamd } from '../../ipamd/ctl/socket-client.js';
 import { TAG_INSTANCE_ID } from '../../providers/interface-tags.js';
 import { kill, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';

@@ -16,7 +16,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { NetnsRefusedError } from '../../providers/errors.js';
 import { NetlinkPlumber } from '../../ipamd/netns/netlink-plumber.js';
 import { addNetns, deleteNetnsWithPrefix, ip, isRoot } from '../cni/netns-tools.js';
-import { PROTOCOL_VERSION } from '../../ipamd/api/protocol.js';
+import { PROTOCOL_VERSION } from '../../cni/contract/protocol.js';
 import { callIpamd } from '../../ipamd/ctl/socket-client.js';
 import { REPO, getJson, kill, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
 import { podNsPrefix } from '../helpers/test-netns.js';

@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PROTOCOL_VERSION } from '../../ipamd/api/protocol.js';
+import { PROTOCOL_VERSION } from '../../cni/contract/protocol.js';
 import { callIpamd } from '../../ipamd/ctl/socket-client.js';
 import { find, render } from '../deploy/render.js';
 import { DAEMON_JS, LOOPBACK_GUARD, assertBuilt, freePort } from '../helpers/daemon-process.js';

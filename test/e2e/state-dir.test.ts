@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { mkdtempSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PROTOCOL_VERSION, type Response } from '../../ipamd/api/protocol.js';
+import { PROTOCOL_VERSION, type Response } from '../../cni/contract/protocol.js';
 import { callIpamd } from '../../ipamd/ctl/socket-client.js';
 import { PERSIST_RETRY_MS } from '../../ipamd/datastore/persist-health.js';
 import {

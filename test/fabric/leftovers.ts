@@ -5,7 +5,7 @@
  * iptables-legacy in case ipamd programs that), and no assignment in ipamd. kube-proxy's own rules are the
  * fabric's and are removed first, as kube-proxy would once the endpoint is gone.
  */
-import { hostVethName } from '../../ipamd/netns/plumber.js';
+import { hostVethName } from '../../cni/contract/veth-name.js';
 import { inNs, ipJson, run, runRaw } from './exec.js';
 import type { FabricNode, Pod } from './node.js';
 

@@ -4,13 +4,8 @@
  * so concurrent requests interleave the way real netlink calls do.
  */
 import { NetnsError } from '../../providers/errors.js';
-import {
-  hostVethName,
-  type PodNetworkPlumber,
-  type PodUnwiring,
-  type PodWiring,
-  type WiredPod,
-} from '../../ipamd/netns/plumber.js';
+import { hostVethName } from '../../cni/contract/veth-name.js';
+import { type PodNetworkPlumber, type PodUnwiring, type PodWiring, type WiredPod } from '../../ipamd/netns/plumber.js';
 
 export class RecordingPlumber implements PodNetworkPlumber {
   /** host veth name → the address its route points at. */

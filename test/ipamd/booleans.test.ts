@@ -10,7 +10,7 @@ import { parseConfig } from '../../ipamd/config.js';
 import { devEnvironment } from '../../ipamd/dev-env.js';
 import { parseK8sSettings } from '../../ipamd/k8s/settings.js';
 import { parseClusterMonitorSettings } from '../../ipamd/monitor/settings.js';
-import { parseBool } from '../../ipamd/util/bool.js';
+import { parseBool } from '../../cni/contract/bool.js';
 import { parseAwsSettings } from '../../providers/aws/settings.js';
 
 const TRUE = ['1', 't', 'T', 'TRUE', 'true', 'True'];

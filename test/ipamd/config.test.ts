@@ -6,7 +6,7 @@ describe('parseConfig', () => {
     const c = parseConfig({});
     expect(c.targets).toEqual({ warmInterfaces: 1, warmIps: 0, minimumIps: 0, warmPrefixes: 1 });
     expect(c.cooldownMs).toBe(30_000);
-    expect(c.addWaitMs).toBe(10_000);
+    expect(c.addWaitMs).toBe(30_000);
     expect(c.introspection).toEqual({ host: '127.0.0.1', port: 61679 });
     expect(c.metrics).toEqual({ host: '0.0.0.0', port: 61678 });
     expect(c.socketPath).toBe('/run/vpc-ipam/ipamd.sock');

@@ -11,10 +11,10 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../cni/config.js';
 import { parseEnv } from '../../cni/env.js';
 import { CniCode, type CniError } from '../../cni/errors.js';
-import { ifNameIssue } from '../../ipamd/api/identifiers.js';
+import { ifNameIssue } from '../../cni/contract/identifiers.js';
 import { parseRequest } from '../../ipamd/api/validate.js';
 import { validateWiring } from '../../ipamd/netns/netlink-plumber.js';
-import { hostVethName } from '../../ipamd/netns/plumber.js';
+import { hostVethName } from '../../cni/contract/veth-name.js';
 
 type Verdict = 'ok' | string;
 

@@ -7,8 +7,8 @@
  * "kernel" in a map and interleaves its calls.
  */
 import { describe, expect, it } from 'vitest';
-import { PROTOCOL_VERSION, type Request, type Response } from '../../ipamd/api/protocol.js';
-import { hostVethName } from '../../ipamd/netns/plumber.js';
+import { PROTOCOL_VERSION, type Request, type Response } from '../../cni/contract/protocol.js';
+import { hostVethName } from '../../cni/contract/veth-name.js';
 import { GatedCheckpointer, until } from '../helpers/gated-checkpointer.js';
 import { RecordingPlumber } from '../helpers/recording-plumber.js';
 import { rng } from '../helpers/rng.js';

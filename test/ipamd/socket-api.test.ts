@@ -3,7 +3,7 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROTOCOL_VERSION } from '../../ipamd/api/protocol.js';
+import { PROTOCOL_VERSION } from '../../cni/contract/protocol.js';
 import { callIpamd } from '../../ipamd/ctl/socket-client.js';
 import { drive, virtualNode, type VirtualNode } from '../helpers/virtual-daemon.js';
 

@@ -15,7 +15,7 @@ import {
   MAX_GC_LINE_BYTES,
   MAX_REQUEST_LINE_BYTES,
   PROTOCOL_VERSION,
-} from '../../ipamd/api/protocol.js';
+} from '../../cni/contract/protocol.js';
 import { parseRequest } from '../../ipamd/api/validate.js';
 import { drive, virtualNode, type VirtualNode } from '../helpers/virtual-daemon.js';
 

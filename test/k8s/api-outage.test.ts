@@ -5,7 +5,7 @@
  * checkpoint and the cached Node (state dir), serves DEL and ADD, and grows
  * the pool into the node's PodSubnetConfig subnet (20 of 20 ADDs, two new
  * interfaces); when the API server is back, the Pod list/watch catches up
- * and the Node is published again. A first start with no cache serves ADD
+ * and the pool is published again. A first start with no cache serves ADD
  * and DEL from the primary interface and verifies the Node once it can.
  */
 import { existsSync, mkdtempSync } from 'node:fs';
@@ -34,10 +34,12 @@ function prepare(name: string) {
 }
 
 const podInterfaces = (d: K8sDaemon) => d.running.daemon.datastore.interfaceList().filter((n) => n.deviceIndex !== 0);
+/** The node's NodeAddressPool status, once ipamd has published it. */
 const published = (node: string) =>
-  (fx.c.server.get('nodes', node).metadata.annotations as Record<string, string>)['vpc-ipam.io/pool-usage'];
-const publishedAssigned = (node: string) =>
-  (JSON.parse(published(node) ?? '[]') as Array<{ assigned: number }>).reduce((n, u) => n + u.assigned, 0);
+  fx.c.server.list('nodeaddresspools').find((o) => o.metadata.name === node)?.status as
+    | { assigned: number }
+    | undefined;
+const publishedAssigned = (node: string) => published(node)?.assigned ?? 0;
 
 const outages = [
   {

@@ -6,7 +6,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { PROTOCOL_VERSION, type Response } from '../../ipamd/api/protocol.js';
+import { PROTOCOL_VERSION, type Response } from '../../cni/contract/protocol.js';
 import { callIpamd } from '../../ipamd/ctl/socket-client.js';
 import { createLogger } from '../../ipamd/observability/logger.js';
 import { startDaemon, type RunningDaemon } from '../../ipamd/run.js';

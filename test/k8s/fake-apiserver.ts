@@ -11,9 +11,11 @@
  * - fake/deletion.ts: graceful Pod deletion and finalizers (MODIFIED with
  *   `deletionTimestamp`, then DELETED), with a kubelet stand-in;
  * - fake/validation.ts: names, Leases, core/v1 Events, list options (422);
- * - fake/crd.ts: podsubnetconfigs pruned and validated per the CRD;
- *   {@link FakeApiServer.crdInstalled} = false: the CRD is not installed
- *   (404 on its paths, its group missing from discovery: fake/routes.ts);
+ * - fake/crd.ts: podsubnetconfigs and nodeaddresspools pruned and
+ *   validated per their CRDs; {@link FakeApiServer.notInstalled} names CRDs
+ *   that are not installed (404 on their paths, missing from discovery:
+ *   fake/routes.ts), {@link FakeApiServer.crdInstalled} = false all of them;
+ * - fake/gc.ts: the garbage collector, for dependents of deleted Nodes;
  * - fake/reads.ts: list (limit/continue) and watch (410, bookmarks,
  *   timeoutSeconds);
  * - fake/patch.ts: merge, strategic merge and JSON patch;
@@ -38,11 +40,12 @@ import { TokenAuth } from './fake/auth.js';
 import type { ServedCrd } from './fake/crd.js';
 import { deleteObject, KubeletStandIn, type DeleteOptions } from './fake/deletion.js';
 import { Faults, internalError } from './fake/faults.js';
+import { GarbageCollectorStandIn } from './fake/gc.js';
 import { PatchError } from './fake/patch.js';
 import { listBody, serveWatch } from './fake/reads.js';
 import { Registry } from './fake/registry.js';
 import { resolve, type Route } from './fake/routes.js';
-import { ApiError, RESOURCES, statusBody, Store, type K8sObject, type ResourceDef } from './fake/store.js';
+import { ApiError, crdName, RESOURCES, statusBody, Store, type K8sObject, type ResourceDef } from './fake/store.js';
 import { makeTestPki, type TestPki } from './fake/tls.js';
 
 export interface RequestRecord {
@@ -58,8 +61,8 @@ export interface FakeApiServerOptions {
   token?: string;
   /** How often open watches with allowWatchBookmarks get a BOOKMARK. */
   bookmarkIntervalMs?: number;
-  /** The CRD serving podsubnetconfigs (pruning and schema: fake/crd.ts `loadCrd`). */
-  crd?: ServedCrd;
+  /** The CRDs serving the custom resources (pruning and schema: fake/crd.ts `loadCrd`). */
+  crds?: ServedCrd[];
   /** Per-resource validators; return an error message to refuse (422). */
   validators?: Record<string, (obj: K8sObject) => string | undefined>;
   /** Serve HTTPS with a fresh CA (true), or with this PKI. */
@@ -79,8 +82,8 @@ export class FakeApiServer {
   resetConnections = false;
   /** When true a new watch gets its 200 and then nothing, ever (a half-open connection): no event, no end. */
   blackholeWatches = false;
-  /** False: the podsubnetconfigs CRD is not installed (its paths 404, its group is not in discovery). */
-  crdInstalled = true;
+  /** CRDs (`<plural>.<group>`) not installed: their paths 404, their resources are not in discovery. */
+  readonly notInstalled = new Set<string>();
   /** Injected failures and delays, per path (fake/faults.ts). */
   readonly faults = new Faults();
   readonly auth: TokenAuth;
@@ -88,6 +91,7 @@ export class FakeApiServer {
   readonly pki: TestPki | undefined;
   private readonly registry: Registry;
   private readonly kubelet: KubeletStandIn;
+  readonly gc: GarbageCollectorStandIn;
   private server: http.Server | undefined;
   private readonly watches = new Set<http.ServerResponse>();
   private port = 0;
@@ -95,9 +99,22 @@ export class FakeApiServer {
   constructor(private readonly o: FakeApiServerOptions = {}) {
     this.auth = new TokenAuth(o.token ?? 'fake-token');
     this.pki = o.tls === true ? makeTestPki() : o.tls || undefined;
-    this.registry = new Registry({ store: this.store, crd: o.crd, validators: o.validators });
+    this.registry = new Registry({ store: this.store, crds: o.crds, validators: o.validators });
     const terminationMs = o.podTerminationMs ?? ((s: number) => s * 1000);
     this.kubelet = new KubeletStandIn({ store: this.store, now: () => Date.now() }, terminationMs);
+    const remove = (def: ResourceDef, ns: string | undefined, name: string) =>
+      void deleteObject(this.deletion, def, ns, name, { propagationPolicy: 'Background' });
+    this.gc = new GarbageCollectorStandIn({ store: this.store, remove });
+  }
+
+  /** False: no custom resource is served (every CRD deleted, or never applied); true: all of them again. */
+  get crdInstalled(): boolean {
+    return this.notInstalled.size === 0;
+  }
+
+  set crdInstalled(on: boolean) {
+    this.notInstalled.clear();
+    if (!on) for (const d of RESOURCES.filter((r) => r.custom)) this.notInstalled.add(crdName(d));
   }
 
   /** The token a client must send now. */
@@ -120,6 +137,7 @@ export class FakeApiServer {
 
   async stop(): Promise<void> {
     this.kubelet.stop();
+    this.gc.stop();
     this.dropWatches();
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
@@ -267,7 +285,7 @@ export class FakeApiServer {
         res.writeHead(fault.reply.status, fault.reply.headers);
         return void res.end(fault.reply.body);
       }
-      const r = resolve(url.pathname, this.crdInstalled);
+      const r = resolve(url.pathname, (d) => !this.notInstalled.has(crdName(d)));
       if (r.kind === 'unserved') {
         res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
         return void res.end(NOT_FOUND);

@@ -27,6 +27,11 @@ export function servedCrd(): ServedCrd {
   return loadCrd(path.join(REPO, 'deploy/kustomize/base/crd.yaml'));
 }
 
+/** The nodeaddresspools CRD as deploy/ ships it. */
+export function servedPoolCrd(): ServedCrd {
+  return loadCrd(path.join(REPO, 'deploy/kustomize/base/crd-nodeaddresspool.yaml'));
+}
+
 /** Validator for PodSubnetConfig built from the CRD in deploy/ (what the real API server enforces). */
 export function crdValidator(): (obj: K8sObject) => string | undefined {
   return servedCrd().validate;
@@ -42,7 +47,7 @@ export interface FakeClusterOptions {
 }
 
 export async function startFakeCluster(opts: FakeClusterOptions = {}): Promise<FakeCluster> {
-  const server = await new FakeApiServer({ crd: servedCrd(), ...opts }).start();
+  const server = await new FakeApiServer({ crds: [servedCrd(), servedPoolCrd()], ...opts }).start();
   const dir = mkdtempSync(path.join(tmpdir(), 'k8s-'));
   const kubeconfig = server.writeKubeconfig(dir);
   const apis = createApis(loadKubeConfig({ KUBECONFIG: kubeconfig }), new SystemClock(), 5000);

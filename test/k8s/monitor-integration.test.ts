@@ -3,7 +3,8 @@
  * `vpc-ipamd monitor` runs) with VPC_IPAM_MONITOR_KUBERNETES=true against the
  * fake API server: it loads ipamd/k8s/monitor-integration through the
  * monitor's own loader, two replicas elect one leader over the Lease, the
- * leader hands over on stop, and node pools come from Node annotations.
+ * leader hands over on stop, and node pools come from NodeAddressPools (and,
+ * in the upgrade window, Node annotations).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -48,14 +49,26 @@ async function health(r: RunningClusterMonitor): Promise<{ leader: boolean; iden
 }
 
 describe('cluster monitor with the Kubernetes integration', () => {
-  it('loads through the monitor loader; node pools come from annotations', async () => {
-    c.server.create(
-      'nodes',
-      nodeObject('mon-n1', { annotations: { 'vpc-ipam.io/pool-usage': JSON.stringify([{ node: 'mon-n1', subnetId: 'subnet-1', total: 20, assigned: 7, mode: 'ip', observedAt: Date.now() }]) } }),
-    );
-    const integ = await loadKubernetesIntegration({ env: monitorEnv('/tmp', 'x'), clock: new SystemClock(), log: silentLogger() });
+  it('loads through the monitor loader; node pools come from NodeAddressPools and older annotations', async () => {
+    const usage = [{ node: 'mon-n1', subnetId: 'subnet-1', total: 20, assigned: 7, observedAt: Date.now() }];
+    const annotations = { 'vpc-ipam.io/pool-usage': JSON.stringify(usage) };
+    c.server.create('nodes', nodeObject('mon-n1', { annotations }));
+    const n2 = c.server.create('nodes', nodeObject('mon-n2'));
+    const owner = { apiVersion: 'v1', kind: 'Node', name: 'mon-n2', uid: n2.metadata.uid };
+    const subnets = [{ subnetId: 'subnet-1', total: 9, assigned: 2 }];
+    const status = { observedAt: new Date().toISOString(), mode: 'ip', subnets };
+    c.server.create('nodeaddresspools', { metadata: { name: 'mon-n2', ownerReferences: [owner] }, spec: {}, status });
+    const ctx = { env: monitorEnv('/tmp', 'x'), clock: new SystemClock(), log: silentLogger() };
+    const integ = await loadKubernetesIntegration(ctx);
     expect(integ.elector!.identity).toBe('x');
-    expect(await integ.usage!.usage()).toEqual([expect.objectContaining({ node: 'mon-n1', subnetId: 'subnet-1', total: 20, assigned: 7 })]);
+    expect(await integ.usage!.usage()).toEqual([
+      expect.objectContaining({ node: 'mon-n2', subnetId: 'subnet-1', total: 9, assigned: 2 }),
+      expect.objectContaining({ node: 'mon-n1', subnetId: 'subnet-1', total: 20, assigned: 7 }),
+    ]);
+    // After the upgrade window: the annotation is no longer read.
+    const env = { ...ctx.env, VPC_IPAM_MONITOR_NODE_ANNOTATIONS: 'false' };
+    const later = await loadKubernetesIntegration({ ...ctx, env });
+    expect((await later.usage!.usage()).map((u) => u.node)).toEqual(['mon-n2']);
   });
 
   it('two replicas: one leader, handover when it stops', async () => {

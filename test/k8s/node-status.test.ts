@@ -1,8 +1,8 @@
 /**
- * What ipamd publishes on its Node, read back through the fake API server:
- * max Pods, pool usage (and the monitor's reader of it), Events with the
- * cloud's reason and node conditions when the subnet is exhausted, and the
- * recovery. Also the Event sink's aggregation.
+ * What ipamd publishes, read back through the fake API server: max Pods on
+ * its Node, the pool in its NodeAddressPool (and the monitor's reader of
+ * it), Events with the cloud's reason and node conditions when the subnet
+ * is exhausted, and the recovery. Also the Event sink's aggregation.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,8 +10,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { K8sEventSink } from '../../ipamd/k8s/events.js';
 import { computeMaxPods } from '../../ipamd/k8s/node-publisher.js';
-import { NodeAnnotationUsageSource } from '../../ipamd/k8s/node-usage-source.js';
-import { parseNodePoolUsage } from '../../ipamd/monitor/pool-usage.js';
+import { ClusterUsageSource } from '../../ipamd/k8s/node-usage-source.js';
 import { silentLogger } from '../../ipamd/observability/logger.js';
 import { SystemClock } from '../../ipamd/util/clock.js';
 import { add, ipOf, startK8sDaemon, type K8sDaemon } from './daemon-harness.js';
@@ -38,47 +37,47 @@ const events = (node: string, reason?: string) =>
     );
 
 describe('publication on the Node', () => {
-  it('max Pods (label + annotation) and the pool usage the cluster monitor reads back', async () => {
+  it('max Pods (label + annotation) on the Node; the pool in its NodeAddressPool, read back', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ipamd-pub-'));
     const cloud = seedSimCloud(path.join(dir, 'state'));
     c.server.create('nodes', nodeObject('pub-1', { providerID: `aws:///${cloud.zone}/${cloud.instanceId}`, cpu: '2' }));
-    c.server.create('nodes', nodeObject('no-ipamd')); // a node without the annotation is skipped
+    c.server.create('nodes', nodeObject('no-ipamd')); // a node without a pool is skipped
     const d = await startK8sDaemon(c, 'pub-1', { dir, env: { WARM_IP_TARGET: '2', MINIMUM_IP_TARGET: '4' } });
     daemons.push(d);
     for (let i = 0; i < 3; i++) ipOf(await add(d, `c${i}`, { uid: `u${i}` }));
     // m5.large: 3 interfaces x (10 - 1) secondary IPs + 2 host-network Pods = 29 (EKS's eni-max-pods value).
-    const node = await until('published', () => {
+    const pool = await until('published', () => {
+      const p = c.server.list('nodeaddresspools').find((o) => o.metadata.name === 'pub-1');
+      return (p?.status as { assigned?: number } | undefined)?.assigned === 3 ? p : undefined;
+    });
+    const node = await until('max Pods on the Node', () => {
       const n = c.server.get('nodes', 'pub-1');
-      const ann = (n.metadata.annotations ?? {}) as Record<string, string>;
-      return ann['vpc-ipam.io/pool-usage'] && JSON.parse(ann['vpc-ipam.io/pool-usage'])[0]?.assigned === 3
-        ? n
-        : undefined;
+      return (n.metadata.labels as Record<string, string>)['vpc-ipam.io/max-pods'] ? n : undefined;
     });
     expect((node.metadata.labels as Record<string, string>)['vpc-ipam.io/max-pods']).toBe('29');
     expect((node.metadata.annotations as Record<string, string>)['vpc-ipam.io/max-pods']).toBe('29');
-    const usage = parseNodePoolUsage(
-      (node.metadata.annotations as Record<string, string>)['vpc-ipam.io/pool-usage']!,
-      'pub-1',
-    );
+    expect(node.metadata.annotations).not.toHaveProperty('vpc-ipam.io/pool-usage');
     const s = d.running.daemon.snapshot();
-    expect(usage).toEqual([
-      expect.objectContaining({ node: 'pub-1', subnetId: cloud.nodeSubnet, total: s.total, assigned: 3, mode: 'ip' }),
-    ]);
-    expect((node.metadata.annotations as Record<string, string>)['vpc-ipam.io/pool-summary']).toMatch(
-      /^total=\d+ assigned=3 available=\d+ cooling=0 expected=0 mode=ip subnets=subnet-\S+ maxPods=29$/,
-    );
+    expect(pool.status).toEqual({
+      observedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/),
+      mode: 'ip',
+      total: s.total,
+      assigned: 3,
+      available: s.available,
+      cooling: 0,
+      expectedPods: 0,
+      maxPods: 29,
+      subnets: [{ subnetId: cloud.nodeSubnet, total: s.total, assigned: 3, warmTarget: expect.any(Number) }],
+    });
     // The kubelet's labels and annotations are untouched (merge patch of our keys only).
     expect((node.metadata.labels as Record<string, string>)['kubernetes.io/hostname']).toBe('pub-1');
 
-    const source = new NodeAnnotationUsageSource({
-      apis: c.apis,
-      clock: new SystemClock(),
-      pageSize: 1,
-      log: silentLogger(),
-    });
+    const source = new ClusterUsageSource({ apis: c.apis, clock: new SystemClock(), pageSize: 1, log: silentLogger() });
+    const usage = [expect.objectContaining({ node: 'pub-1', subnetId: cloud.nodeSubnet, total: s.total, assigned: 3 })];
+    const nodeLists = c.server.count('GET', '/api/v1/nodes');
     expect(await source.usage()).toEqual(usage);
-    expect(source.stats.lists).toBeGreaterThan(1); // paged with limit/continue
-    // A corrupt or stale annotation is left out, not trusted.
+    expect(c.server.count('GET', '/api/v1/nodes') - nodeLists).toBeGreaterThan(1); // paged with limit/continue
+    // A corrupt or stale annotation (an ipamd from before NodeAddressPool) is left out, not trusted.
     c.server.mutate(
       'nodes',
       'no-ipamd',
@@ -88,12 +87,13 @@ describe('publication on the Node', () => {
     );
     expect(await source.usage()).toEqual(usage);
     expect(source.stats.invalid).toBe(1);
-    const old = new NodeAnnotationUsageSource({
+    const old = new ClusterUsageSource({
       apis: c.apis,
       clock: { now: () => Date.now() + 3_600_000, sleep: new SystemClock().sleep },
       log: silentLogger(),
     });
     expect(await old.usage()).toEqual([]);
+    expect(old.stats.stale).toBe(1);
   });
 
   it('computes max Pods like EKS for prefixes, custom networking, ceilings', () => {

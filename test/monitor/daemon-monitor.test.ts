@@ -8,7 +8,7 @@
 import { spawn, execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PROTOCOL_VERSION } from '../../ipamd/api/protocol.js';
+import { PROTOCOL_VERSION } from '../../cni/contract/protocol.js';
 import { callIpamd } from '../../ipamd/ctl/socket-client.js';
 import { SUBNET_GAUGES } from '../../ipamd/monitor/metrics.js';
 import type { SubnetReport } from '../../ipamd/monitor/report.js';

@@ -21,6 +21,9 @@ function ctl(...args: string[]): Promise<{ code: number; stdout: string; stderr:
 
 /** Everything instantaneous except AssignPrivateIpAddresses (1 s): the first engine test's numbers. */
 const LATENCY = [
+  // The zero profile turns off the realistic default's lag, detach time and NotFound dice; the pairs say it again.
+  '--latency',
+  'profile=zero',
   ...['DescribeInstances', 'CreateNetworkInterface', 'AttachNetworkInterface', 'ModifyNetworkInterfaceAttribute', 'UnassignPrivateIpAddresses'].flatMap((a) => ['--latency', `${a}=0`]),
   '--latency',
   'AssignPrivateIpAddresses=1000',
@@ -81,6 +84,16 @@ describe('vpc-ipamctl simulate', () => {
     ['an --env without =', ['--trace', 'TWO', '--instance-type', 'm5.large', '--env', 'WARM_IP_TARGET'], /--env: expected NAME=VALUE/],
     ['a setting the daemon rejects', ['--trace', 'TWO', '--instance-type', 'm5.large', '--env', 'WARM_IP_TARGET=many'], /WARM_IP_TARGET: expected a whole number, got "many"/],
     ['an unknown latency action', ['--trace', 'TWO', '--instance-type', 'm5.large', '--latency', 'Teleport=5'], /--latency: unknown action "Teleport"/],
+    [
+      'an unknown timing profile',
+      ['--trace', 'TWO', '--instance-type', 'm5.large', '--latency', 'profile=kind'],
+      /--latency: unknown timing profile "kind"/,
+    ],
+    [
+      'a range for a fixed time',
+      ['--trace', 'TWO', '--instance-type', 'm5.large', '--latency', 'detachSettle=1-2'],
+      /--latency: detachSettle takes a number, got "1-2"/,
+    ],
     ['a subnet that is not a network address', ['--trace', 'TWO', '--instance-type', 'm5.large', '--subnet', '10.0.0.7/24'], /--subnet: 10\.0\.0\.7\/24 is not a network address/],
     ['no --trace', ['--instance-type', 'm5.large'], /--trace is required/],
     ['an unknown flag', ['--trace', 'TWO', '--instance-type', 'm5.large', '--fast'], /unknown option --fast/],

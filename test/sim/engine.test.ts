@@ -7,12 +7,18 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { simulate, type SimulationOptions } from '../../ipamd/sim/engine.js';
 import { parseTrace } from '../../ipamd/sim/trace.js';
-import { SIM_ACTIONS, type LatencyOverrides, type SimAction } from '../../providers/sim/index.js';
+import {
+  LEGACY_LATENCY,
+  REALISTIC_LATENCY,
+  ZERO_LATENCY,
+  type LatencyOverrides,
+  type SimAction,
+} from '../../providers/sim/index.js';
 
-/** Every call instantaneous except the ones given. */
+/** Every call instantaneous except the ones given; a fixed metadata lag; detach at once; a consistent cloud. */
 function only(actions: Partial<Record<SimAction, number>>, metadataPropagationMs = 0): LatencyOverrides {
-  const zero = Object.fromEntries(SIM_ACTIONS.map((a) => [a, 0])) as Record<SimAction, number>;
-  return { actions: { ...zero, ...actions }, metadataPropagationMs };
+  const lag = { metadataPropagationMs, metadataPropagationMaxMs: metadataPropagationMs };
+  return { ...ZERO_LATENCY, actions: { ...ZERO_LATENCY.actions, ...actions }, ...lag };
 }
 
 const trace = (rows: string) => parseTrace(`t_seconds,op,pod\n${rows.trim()}\n`, 'test.csv');
@@ -148,6 +154,55 @@ describe('simulate: sandboxes', () => {
     ]);
     // a, the second b and c hold addresses; the first b's address is cooling.
     expect(r.timeline.at(-1)).toMatchObject({ assigned: 3, cooling: 1 });
+  });
+});
+
+describe('simulate: timing profiles', () => {
+  // t3.nano: 1 secondary IP per interface, 2 interfaces; b's ADD needs the second interface.
+  const nano = { instanceType: 't3.nano', env: { WARM_IP_TARGET: '1' }, rows: '0,add,a\n0,add,b\n60,del,a\n60,del,b' };
+
+  it('defaults to the realistic profile, whose metadata lag is drawn per attach from the seeded PRNG', async () => {
+    const byDefault = await run(nano);
+    expect(byDefault.result).toEqual((await run({ ...nano, latency: REALISTIC_LATENCY })).result);
+    const wait = byDefault.addOutcomes.find((o) => o.pod === 'b')!.waitMs;
+    // create 400 + attach 2000 + a lag of 1-5 s, plus any NotFound retry of the Modify (which overlaps the lag).
+    expect(wait).toBeGreaterThanOrEqual(3400);
+    expect(wait).toBeLessThanOrEqual(7400);
+    const legacy = await run({ ...nano, latency: LEGACY_LATENCY });
+    // The legacy table: a fixed second of metadata lag, and the 150 ms describes before the trace starts.
+    expect(legacy.addOutcomes.find((o) => o.pod === 'b')!.waitMs).toBe(3400);
+    // Another seed (VPC_IPAM_SIM_SEED) draws other lags; the same seed the same ones.
+    const waitOf = async (seed: string) => {
+      const r = await run({ ...nano, env: { ...nano.env, VPC_IPAM_SIM_SEED: seed } });
+      return r.addOutcomes.find((o) => o.pod === 'b')!.waitMs;
+    };
+    expect(await waitOf('2')).toBe(await waitOf('2'));
+    expect(await waitOf('2')).not.toBe(await waitOf('3'));
+  });
+
+  it('a shrink that deletes an interface pays the detach: it reads the interface until detached', async () => {
+    // Both Pods leave at 60 s; after the cooldown the planner deletes the emptied second interface.
+    const rows = '0,add,a\n0,add,b\n60,del,a\n60,del,b\n200,add,c';
+    const realistic = await run({ ...nano, rows, latency: { ...only({}), detachSettleMs: 3000 } });
+    const legacy = await run({ ...nano, rows, latency: only({}) });
+    expect(legacy.result.apiCalls.byAction).toMatchObject({ DetachNetworkInterface: 1, DeleteNetworkInterface: 1 });
+    // Detach, then a (0 ms) read each second while it is in progress for 3 s: at 0, 1, 2 and 3 s; one Delete.
+    expect(realistic.result.apiCalls.byAction).toMatchObject({ DetachNetworkInterface: 1, DeleteNetworkInterface: 1 });
+    const reads = (r: typeof legacy) => r.result.apiCalls.byAction.DescribeNetworkInterfaces ?? 0;
+    expect(reads(realistic) - reads(legacy)).toBe(4);
+    expect(realistic.result.failedAdds).toBe(0);
+  });
+
+  it('NotFound for a moment after a change is retried, each retry a counted call', async () => {
+    // Every by-id call within 1.5 s of a change answers NotFound: the refill's assign lands 1 s after the
+    // startup assign on the same interface, so it is retried (100, 200, 400 ms...) until the window passes.
+    const latency = { ...only({ AssignPrivateIpAddresses: 1000 }), consistencyWindowMs: 1500, notFoundRatio: 1 };
+    const o = { instanceType: 'm5.large', env: { WARM_IP_TARGET: '1' }, rows: '0,add,a\n10,del,a' };
+    const consistent = await run({ ...o, latency: only({ AssignPrivateIpAddresses: 1000 }) });
+    const r = await run({ ...o, latency });
+    expect(consistent.result.apiCalls.byAction.AssignPrivateIpAddresses).toBe(2);
+    expect(r.result.apiCalls.byAction.AssignPrivateIpAddresses).toBeGreaterThan(2);
+    expect(r.result.failedAdds).toBe(0);
   });
 });
 

@@ -8,6 +8,8 @@
  * chosen. To add a cloud, add an entry that starts its emulator from the
  * common options and returns what to print and how to stop.
  */
+import { readFileSync } from 'node:fs';
+import type { IamPolicyDocument } from '../../../providers/aws/emulator/iam-policy.js';
 import { readListen } from '../../config.js';
 import { IpamError } from '../../../providers/errors.js';
 import { parseFlags, UsageError, type CtlCommand } from '../command.js';
@@ -33,6 +35,10 @@ export interface EmulateOptions {
   realism?: string;
   /** --capacity-wording specific|generic|mixed (aws): how EC2 words "no room". */
   capacityWording?: string;
+  /** --iam-policy FILE (aws): the caller's IAM policy document (JSON); requests it does not allow get 403. */
+  iamPolicy?: string;
+  /** --cluster-name NAME (aws): tag the node as cluster NAME's launch template would (emulator/node.ts). */
+  clusterName?: string;
   /** --operation-ms (azure, gcp): how long a NIC write stays in progress (azure 3000, gcp 4000; 0 = instant). */
   operationMs?: number;
   /** --retry-after-seconds (azure): the Retry-After ARM sends while an operation runs (default 10). */
@@ -56,6 +62,7 @@ export const EMULATORS: Record<string, (o: EmulateOptions) => Promise<RunningEmu
     const { parseCapacityWording, parseRealism } = await import('../../../providers/aws/emulator/realism.js');
     const realism = parseRealism(o.realism, '--realism');
     if (o.capacityWording) realism.capacityWording = parseCapacityWording(o.capacityWording, '--capacity-wording');
+    const iamPolicy = o.iamPolicy ? await readIamPolicy(o.iamPolicy) : undefined;
     const emu = await startEmulatedNode({
       host: o.host,
       port: o.port,
@@ -67,6 +74,8 @@ export const EMULATORS: Record<string, (o: EmulateOptions) => Promise<RunningEmu
       throttleRatio: o.throttleRatio ?? 0,
       realism,
       ...(o.metadataDelayMs !== undefined ? { imdsDelayMs: o.metadataDelayMs } : {}),
+      ...(iamPolicy ? { iamPolicy } : {}),
+      ...(o.clusterName ? { clusterName: o.clusterName } : {}),
     });
     return {
       lines: [
@@ -133,6 +142,18 @@ export const EMULATORS: Record<string, (o: EmulateOptions) => Promise<RunningEmu
   },
 };
 
+/** The policy document in `file`, checked as the emulator will read it, so a mistake is a usage error. */
+async function readIamPolicy(file: string): Promise<IamPolicyDocument> {
+  const { IamPolicy } = await import('../../../providers/aws/emulator/iam-policy.js');
+  try {
+    const doc = JSON.parse(readFileSync(file, 'utf8')) as IamPolicyDocument;
+    IamPolicy.parse(doc);
+    return doc;
+  } catch (err) {
+    throw new UsageError(`--iam-policy ${file}: ${(err as Error).message}`);
+  }
+}
+
 function num(flags: Record<string, unknown>, name: string, min: number, max: number): number | undefined {
   const raw = flags[name] as string | undefined;
   if (raw === undefined) return undefined;
@@ -145,7 +166,13 @@ function num(flags: Record<string, unknown>, name: string, min: number, max: num
 export const emulateCommand: CtlCommand = {
   name: 'emulate',
   summary: 'run a local cloud API + metadata emulator with one node (for tests and demos)',
-  usage: `vpc-ipamctl emulate --provider ${Object.keys(EMULATORS).join('|')} --listen 127.0.0.1:PORT [--instance-type m5.large] [--subnet 10.0.0.0/24] [--pod-subnet CIDR] [--state FILE] [--latency-scale 0] [--throttle-ratio 0] [--metadata-delay-ms MS] [--realism off|on|KEY=VALUE,...] [--capacity-wording specific|generic|mixed] [--operation-ms MS] [--retry-after-seconds S] [--json]`,
+  usage: [
+    `vpc-ipamctl emulate --provider ${Object.keys(EMULATORS).join('|')} --listen 127.0.0.1:PORT`,
+    '[--instance-type m5.large] [--subnet 10.0.0.0/24] [--pod-subnet CIDR] [--state FILE] [--latency-scale 0]',
+    '[--throttle-ratio 0] [--metadata-delay-ms MS] [--realism off|on|KEY=VALUE,...]',
+    '[--capacity-wording specific|generic|mixed] [--iam-policy FILE] [--cluster-name NAME] [--operation-ms MS]',
+    '[--retry-after-seconds S] [--json]',
+  ].join(' '),
   async run(argv) {
     const { flags, rest } = parseFlags(argv, {
       provider: 'string',
@@ -159,6 +186,8 @@ export const emulateCommand: CtlCommand = {
       'metadata-delay-ms': 'string',
       realism: 'string',
       'capacity-wording': 'string',
+      'iam-policy': 'string',
+      'cluster-name': 'string',
       'operation-ms': 'string',
       'retry-after-seconds': 'string',
       json: 'boolean',
@@ -187,11 +216,17 @@ export const emulateCommand: CtlCommand = {
     if (ratio !== undefined) opts.throttleRatio = ratio;
     const delay = num(flags, 'metadata-delay-ms', 0, 3_600_000);
     if (delay !== undefined) opts.metadataDelayMs = delay;
-    // The EC2 emulator's realism knobs; no other emulator has them, so they are refused there.
-    for (const f of ['realism', 'capacity-wording'] as const) {
+    // The EC2 emulator's realism knobs and IAM; no other emulator has them, so they are refused there.
+    const awsOnly = {
+      realism: 'realism',
+      'capacity-wording': 'capacityWording',
+      'iam-policy': 'iamPolicy',
+      'cluster-name': 'clusterName',
+    } as const;
+    for (const [f, field] of Object.entries(awsOnly)) {
       if (flags[f] === undefined) continue;
       if (provider !== 'aws') throw new UsageError(`--${f} is only supported by the aws emulator`);
-      opts[f === 'realism' ? 'realism' : 'capacityWording'] = flags[f] as string;
+      opts[field] = flags[f] as string;
     }
     // Long-running NIC writes exist in ARM and GCE only.
     const opMs = num(flags, 'operation-ms', 0, 600_000);

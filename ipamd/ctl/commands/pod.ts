@@ -4,7 +4,7 @@
  * ask ipamd for an address (or release one) exactly as the CNI plugin would,
  * without touching any network namespace. For demos and troubleshooting.
  */
-import { DEFAULT_SOCKET_PATH, PROTOCOL_VERSION } from '../../api/protocol.js';
+import { DEFAULT_SOCKET_PATH, PROTOCOL_VERSION } from '../../../cni/contract/protocol.js';
 import { parseFlags, UsageError, type CtlCommand } from '../command.js';
 import { callIpamd } from '../socket-client.js';
 

@@ -6,7 +6,7 @@
  * (`--socket`, as add/del take it): the plugin's STATUS answer (ready, counts),
  * for a node where introspection is off or unreachable; it carries no reason.
  */
-import { PROTOCOL_VERSION, type PoolStatus } from '../../api/protocol.js';
+import { PROTOCOL_VERSION, type PoolStatus } from '../../../cni/contract/protocol.js';
 import { parseFlags, UsageError, type CtlCommand } from '../command.js';
 import { callIpamd } from '../socket-client.js';
 

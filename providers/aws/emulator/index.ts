@@ -8,6 +8,15 @@ export { ImdsService, type ImdsInterface, type ImdsView } from './imds.js';
 export { CAPACITY_SHORTAGE_MESSAGE } from './context.js';
 export { Ec2Account } from './account.js';
 export { decodeAuthorizationMessage, DRY_RUN_MESSAGE, type DecodedAuthorization } from './authorization.js';
+export {
+  allowOnly,
+  IamPolicy,
+  MalformedPolicyError,
+  type AuthorizationRequest,
+  type Decision,
+  type IamPolicyDocument,
+  type IamStatement,
+} from './iam-policy.js';
 export { IDEMPOTENT_MISMATCH } from './idempotency.js';
 export { DEFAULT_GROUPS_PER_INTERFACE } from './security-groups.js';
 export { bucketOf, MUTATING, NON_MUTATING, UNFILTERED_NON_MUTATING } from './throttle.js';
@@ -20,4 +29,4 @@ export {
   type CapacityWording,
   type Ec2Realism,
 } from './realism.js';
-export { nextBlock, startEmulatedNode, type EmulatedNodeOptions } from './node.js';
+export { clusterNodeTags, nextBlock, startEmulatedNode, type EmulatedNodeOptions } from './node.js';

@@ -13,6 +13,8 @@
  */
 import { Address4 } from 'ip-address';
 import { ConfigError } from '../../errors.js';
+import { TAG_CLUSTER } from '../../interface-tags.js';
+import type { Tags } from '../../sim/model.js';
 import { SimCloud } from '../../sim/cloud.js';
 import { openSimCloud, saveSimCloud } from '../../sim/persist.js';
 import { EMULATE_REALISM } from './realism.js';
@@ -31,6 +33,18 @@ export interface EmulatedNodeOptions extends Omit<AwsEmulatorOptions, 'cloud' | 
   cloudSeed?: number;
   /** Load the cloud from here if it exists; save it here after every change. */
   stateFile?: string;
+  /** Tag a new cloud's node as a cluster's node group would ({@link clusterNodeTags}). */
+  clusterName?: string;
+}
+
+/**
+ * The tags a node of cluster `name` carries from launch, which the scoped IAM policies of docs/aws.md rely on:
+ * the instance `kubernetes.io/cluster/<name>=owned` (what EKS node groups put on their instances, and what the AWS
+ * VPC CNI's scope-down policy, amazon-vpc-cni-k8s docs/iam-policy.md, conditions Attach/Detach/Modify on), and the
+ * primary ENI `vpc-ipam.io/cluster-name=<name>`, from the launch template's `network-interface` TagSpecification.
+ */
+export function clusterNodeTags(name: string): { tags: Tags; primaryInterfaceTags: Tags } {
+  return { tags: { [`kubernetes.io/cluster/${name}`]: 'owned' }, primaryInterfaceTags: { [TAG_CLUSTER]: name } };
 }
 
 function network(cidr: string, variable: string): Address4 {
@@ -90,6 +104,7 @@ export async function startEmulatedNode(o: EmulatedNodeOptions): Promise<AwsEmul
       podSubnetCidr,
       vpcCidr,
       ...(o.zone ? { zone: o.zone } : {}),
+      ...(o.clusterName ? clusterNodeTags(o.clusterName) : {}),
     });
     return c;
   };

@@ -5,8 +5,9 @@
  * truth behind both, as on a real instance.
  *
  * Each EC2 request goes through the steps of the SimProvider, in order:
- * recorded → IAM allow-list (403 `UnauthorizedOperation` with an encoded
- * message, authorization.ts) → random throttling (`throttleRatio`, 503
+ * recorded → IAM: the caller's policy, for every resource the request
+ * touches (403 `UnauthorizedOperation` with an encoded message,
+ * authorization.ts) → random throttling (`throttleRatio`, 503
  * `RequestLimitExceeded`) → the account's per-API token buckets at EC2's
  * documented sizes (throttle.ts) → `DryRun` (412 `DryRunOperation`, no
  * change) → the sim's {@link FaultInjector} (`failNext`, injected buckets)
@@ -35,9 +36,11 @@ import { Prng } from '../../sim/prng.js';
 import type { TimeSource } from '../../sim/time.js';
 import { Ec2Account } from './account.js';
 import { ACTIONS, errorAnswer } from './actions.js';
-import { answerDryRun, deniedAction, unauthorized } from './authorization.js';
+import { answerDryRun, firstDenial, unauthorized } from './authorization.js';
 import { ConsistencyWindow } from './consistency.js';
 import type { ActionContext } from './context.js';
+import { IamPolicy, type IamPolicyDocument } from './iam-policy.js';
+import { authorizationRequests } from './iam-requests.js';
 import { ImdsService } from './imds.js';
 import { QueryParams } from './query.js';
 import { INSTANT, type CapacityWording, type Ec2Realism } from './realism.js';
@@ -68,8 +71,11 @@ export interface AwsEmulatorOptions {
   realism?: Partial<Ec2Realism>;
   /** The emulator's time (default Date.now): attach/detach delays, the consistency window, IMDS lag, token buckets. */
   clock?: TimeSource;
-  /** IAM allow-list: any other action is refused with 403 UnauthorizedOperation. Default: all allowed. */
-  allowedActions?: Iterable<string>;
+  /**
+   * The caller's IAM policy (iam-policy.ts): what it does not allow, for any resource a request touches, is
+   * refused with 403 UnauthorizedOperation. Default: everything allowed. `allowOnly([...])` for a plain list.
+   */
+  iamPolicy?: IamPolicyDocument;
   /** After each successful mutating action (persist the cloud here). Must not throw. */
   onMutate?: (action: string) => void;
 }
@@ -104,7 +110,7 @@ export class AwsEmulator {
   private readonly consistency: ConsistencyWindow;
   private readonly drops = new Map<string, number>();
   private throttleRatio: number;
-  private allowed: Set<string> | undefined;
+  private policy: IamPolicy | undefined;
   private server: http.Server | undefined;
   private port = 0;
   private host: string;
@@ -135,7 +141,7 @@ export class AwsEmulator {
     this.prng = new Prng(seed);
     this.throttleRatio = 0;
     this.setThrottleRatio(o.throttleRatio ?? 0);
-    this.allowed = o.allowedActions ? new Set(o.allowedActions) : undefined;
+    this.policy = o.iamPolicy ? IamPolicy.parse(o.iamPolicy) : undefined;
   }
 
   /** Starts listening; resolves once the port is bound. */
@@ -164,9 +170,9 @@ export class AwsEmulator {
     this.throttleRatio = ratio;
   }
 
-  /** Restricts the caller to these actions (an IAM policy); undefined allows everything. */
-  setAllowedActions(actions: Iterable<string> | undefined): void {
-    this.allowed = actions ? new Set(actions) : undefined;
+  /** Puts the caller under this IAM policy from the next request on; undefined allows everything. */
+  setIamPolicy(policy: IamPolicyDocument | undefined): void {
+    this.policy = policy ? IamPolicy.parse(policy) : undefined;
   }
 
   /** The knobs in force (a copy). */
@@ -278,8 +284,8 @@ export class AwsEmulator {
       if (!String(req.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256')) {
         return fail(401, 'AuthFailure', 'AWS was not able to validate the provided access credentials');
       }
-      const denied = deniedAction(this.allowed, action, p);
-      if (denied) throw unauthorized(denied);
+      const denial = this.policy && firstDenial(this.policy, authorizationRequests(this.ctx, action, p));
+      if (denial) throw unauthorized(denial);
       const randomly = this.throttleRatio > 0 && this.prng.next() < this.throttleRatio;
       // EC2's buckets (throttle.ts): an empty one refuses the request before anything else looks at it.
       if (randomly || (this.ctx.realism.requestBuckets && !this.ctx.account.buckets.take(action, p))) {

@@ -157,12 +157,16 @@ export class OperationStore {
   /** `zoneOperations.wait`: until DONE or `waitTimeoutMs`, whichever comes first; then the operation as it is. */
   async wait(op: ZoneOperation): Promise<ZoneOperation> {
     this.settleOne(op);
-    const ms = Math.min(this.waitTimeoutMs, op.doneAt - this.clock.now());
+    const untilDone = op.doneAt - this.clock.now();
+    const ms = Math.min(this.waitTimeoutMs, untilDone);
     if (op.status === 'DONE' || ms <= 0) return op;
     const timer = new AbortController();
     await Promise.race([op.done, this.clock.sleep(ms, timer.signal).catch(() => undefined)]);
     timer.abort();
-    this.settleOne(op);
+    // Slept until it was due: complete it, even if this timer fired a millisecond before `doneAt` by the wall
+    // clock (Node's timers do not follow Date.now()), which would answer RUNNING for a due operation.
+    if (ms === untilDone) this.complete(op);
+    else this.settleOne(op);
     return op;
   }
 

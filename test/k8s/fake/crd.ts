@@ -1,7 +1,7 @@
 /**
- * @module fake API server: the CRD
- * How kube-apiserver serves podsubnetconfigs from deploy/kustomize/base/
- * crd.yaml, in the order its custom-resource handler applies it
+ * @module fake API server: the CRDs
+ * How kube-apiserver serves custom resources from deploy/kustomize/base/
+ * crd*.yaml, in the order its custom-resource handler applies it
  * (staging/src/k8s.io/apiextensions-apiserver/pkg/apiserver/
  * customresource_handler.go):
  * 1. pruning: fields the structural schema does not declare are dropped
@@ -12,8 +12,14 @@
  *    `Warning: 299 - "unknown field \"spec.x\""` header, as the default
  *    `fieldValidation=Warn` does;
  * 2. validation against the openAPIV3Schema (ajv here; its messages are not
- *    the server's, the 422 and the field are) and of `metadata.name` as a
- *    DNS-1123 subdomain (…/pkg/registry/customresource/validator.go).
+ *    the server's, the 422 and the field are), with `format: date-time` as
+ *    kube-openapi's strfmt reads it (RFC 3339, fraction and offset optional)
+ *    and the keys of an `x-kubernetes-list-type: map` unique ("Duplicate
+ *    value"), and of `metadata.name` as a DNS-1123 subdomain
+ *    (…/pkg/registry/customresource/validator.go).
+ * Which CRDs serve what: each manifest names its `<plural>.<group>`
+ * (`loadCrd`); the status subresource and create's dropping of the status
+ * are fake/registry.ts.
  * Not installed (the CRD deleted or never applied): see fake-apiserver.ts.
  */
 import { readFileSync } from 'node:fs';
@@ -29,6 +35,36 @@ interface Schema {
   additionalProperties?: Schema | boolean;
   'x-kubernetes-preserve-unknown-fields'?: boolean;
   'x-kubernetes-embedded-resource'?: boolean;
+  'x-kubernetes-list-type'?: string;
+  'x-kubernetes-list-map-keys'?: string[];
+}
+
+/** strfmt's DateTime layouts, loosely: RFC 3339 with an optional fraction, seconds and offset. */
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?$/;
+
+/** The first repeated key of a list-type map (the API server's `Duplicate value`), as `path: message`. */
+export function duplicateMapKey(value: unknown, s: Schema, at = ''): string | undefined {
+  if (Array.isArray(value)) {
+    const keys = s['x-kubernetes-list-type'] === 'map' ? (s['x-kubernetes-list-map-keys'] ?? []) : undefined;
+    const seen = new Set<string>();
+    for (const [i, v] of value.entries()) {
+      if (keys) {
+        const key = JSON.stringify(keys.map((k) => (v as Record<string, unknown> | null)?.[k]));
+        if (seen.has(key)) return `${at}[${i}]: Duplicate value: ${key}`;
+        seen.add(key);
+      }
+      const inner = s.items ? duplicateMapKey(v, s.items, `${at}[${i}]`) : undefined;
+      if (inner) return inner;
+    }
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const sub = s.properties?.[k];
+    const found = sub ? duplicateMapKey(v, sub, at ? `${at}.${k}` : k) : undefined;
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /** metav1.ObjectMeta's JSON fields: what survives in `metadata` (objectmeta.Coerce drops the rest). */
@@ -106,7 +142,7 @@ export interface ServedCrd {
   validate(obj: K8sObject): string | undefined;
 }
 
-/** The served version of a CRD manifest (deploy/kustomize/base/crd.yaml by default). */
+/** The served version of a CRD manifest (one of deploy/kustomize/base/crd*.yaml). */
 export function loadCrd(file: string, version = 'v1alpha1'): ServedCrd {
   type Version = { name: string; schema: { openAPIV3Schema: Schema } };
   const crd = YAML.parse(readFileSync(file, 'utf8')) as {
@@ -117,6 +153,7 @@ export function loadCrd(file: string, version = 'v1alpha1'): ServedCrd {
   if (!v) throw new Error(`${path.basename(file)} serves no version ${version}`);
   const schema = v.schema.openAPIV3Schema;
   const ajv = new Ajv({ strict: false, allErrors: true });
+  ajv.addFormat('date-time', DATE_TIME);
   const check = ajv.compile(stripK8sExtensions(schema) as object);
   return {
     name: crd.metadata.name,
@@ -124,7 +161,7 @@ export function loadCrd(file: string, version = 'v1alpha1'): ServedCrd {
     version,
     plural: crd.spec.names.plural,
     schema,
-    validate: (obj) => (check(obj) ? undefined : ajv.errorsText(check.errors, { dataVar: '' })),
+    validate: (obj) => (check(obj) ? duplicateMapKey(obj, schema) : ajv.errorsText(check.errors, { dataVar: '' })),
   };
 }
 

@@ -8,7 +8,10 @@
  * 1. decode: the body's MicroTimes must have six fractional digits (400);
  * 2. custom resources: prune unknown fields (fake/crd.ts);
  * 3. create: system fields come from the server (`deletionTimestamp` is
- *    cleared: rest.BeforeCreate), Pod defaults are applied;
+ *    cleared: rest.BeforeCreate), Pod defaults are applied; a custom
+ *    resource with the status subresource is created without its status
+ *    (the customresource strategy's PrepareForCreate: "create cannot set
+ *    status");
  * 4. update: `metadata.resourceVersion` is a precondition, for PUT and for
  *    PATCH alike (a patch that sets it is applied to the current object and
  *    then compared, patch.go → store.go `Update`): a mismatch is a 409
@@ -17,7 +20,8 @@
  *    update never changes `deletionTimestamp`/`deletionGracePeriodSeconds`
  *    (rest.BeforeUpdate); a PUT of a missing Lease creates it
  *    (`AllowCreateOnUpdate`);
- * 5. validation (fake/validation.ts, the CRD's schema, extra validators): 422;
+ * 5. validation (fake/validation.ts: names, owner references, deletion marks;
+ *    the CRD's schema; extra validators): 422;
  * 6. store; an update that empties the finalizers of an object marked for
  *    deletion (grace 0) deletes it (`ShouldDeleteDuringUpdate`).
  */
@@ -30,10 +34,11 @@ import {
   validateObjectMetaUpdate,
   validateLeaseSpec,
   validateObjectName,
+  validateOwnerReferences,
   type FieldError,
 } from './validation.js';
 import { DEFAULT_POD_GRACE_SECONDS } from './deletion.js';
-import { ApiError, conflict, type K8sObject, type ResourceDef, type Store } from './store.js';
+import { ApiError, conflict, crdName, type K8sObject, type ResourceDef, type Store } from './store.js';
 
 export interface WriteResult {
   status: number;
@@ -44,8 +49,8 @@ export interface WriteResult {
 
 export interface RegistryOptions {
   store: Store;
-  /** The served CRD of the custom resources (pruning, schema). */
-  crd?: ServedCrd;
+  /** The served CRDs of the custom resources (pruning, schema), found by name (`<plural>.<group>`). */
+  crds?: ServedCrd[];
   /** Extra validators by resource; return an error message to refuse. */
   validators?: Record<string, (obj: K8sObject) => string | undefined>;
 }
@@ -73,6 +78,7 @@ export class Registry {
     }
     const obj = structuredClone(body);
     const warning = this.decode(def, obj);
+    if (def.custom && def.hasStatus) delete obj.status;
     const m = obj.metadata as Record<string, unknown>;
     delete m.deletionTimestamp;
     delete m.deletionGracePeriodSeconds;
@@ -82,7 +88,7 @@ export class Registry {
       spec.terminationGracePeriodSeconds ??= DEFAULT_POD_GRACE_SECONDS;
     }
     const name = typeof m.name === 'string' ? m.name : '';
-    this.validate(def, obj, ns, validateObjectName(name));
+    this.validate(def, obj, ns, [...validateObjectName(name), ...validateOwnerReferences(obj)]);
     return { status: 201, body: this.o.store.create(def, ns, obj), ...(warning ? { warning } : {}) };
   }
 
@@ -129,7 +135,7 @@ export class Registry {
     }
     if (expectRv === '' && !def.unconditionalUpdate) throw resourceVersionRequired(def.resource, def.group, name);
     if (expectRv !== '' && expectRv !== cm.resourceVersion) throw conflict(def, name);
-    this.validate(def, next, ns, validateObjectMetaUpdate(next, cur));
+    this.validate(def, next, ns, [...validateObjectMetaUpdate(next, cur), ...validateOwnerReferences(next)]);
     const stored = this.o.store.update(def, ns, name, next, expectRv);
     const out = shouldDeleteDuringUpdate(stored, cur) ? this.o.store.delete(def, ns, name) : stored;
     return { status: 200, body: out, ...(warning ? { warning } : {}) };
@@ -167,8 +173,13 @@ export class Registry {
       }
       if (!micro(obj.eventTime)) throw badTime('', obj.eventTime);
     }
-    if (def.custom && this.o.crd) return unknownFieldWarnings(prune(obj, this.o.crd.schema));
+    const crd = this.crdOf(def);
+    if (crd) return unknownFieldWarnings(prune(obj, crd.schema));
     return undefined;
+  }
+
+  private crdOf(def: ResourceDef): ServedCrd | undefined {
+    return def.custom ? this.o.crds?.find((c) => c.name === crdName(def)) : undefined;
   }
 
   /** The type's validation (422 with every field error) and the configured validators. */
@@ -178,7 +189,7 @@ export class Registry {
     if (def.resource === 'events') errs.push(...validateCoreEvent(obj, ns ?? ''));
     if (def.resource === 'leases') errs.push(...validateLeaseSpec((obj.spec ?? {}) as Record<string, unknown>));
     if (errs.length) throw invalidError(def.kind, def.group, name, errs);
-    const why = (def.custom ? this.o.crd?.validate(obj) : undefined) ?? this.o.validators?.[def.resource]?.(obj);
+    const why = this.crdOf(def)?.validate(obj) ?? this.o.validators?.[def.resource]?.(obj);
     if (why) throw new ApiError(422, 'Invalid', `${def.kind}.${def.group} "${name}" is invalid: ${why}`);
   }
 }

@@ -12,7 +12,8 @@
  * `http.NotFound`). That is also what a custom resource's paths answer while
  * its CRD is not installed (the apiextensions handler delegates when no CRD
  * matches: staging/src/k8s.io/apiextensions-apiserver/pkg/apiserver/
- * customresource_handler.go), and its group is then absent from `/apis`.
+ * customresource_handler.go); its group is absent from `/apis` when none of
+ * the group's CRDs is installed, and each resource from the group's list.
  */
 import { RESOURCES, type ResourceDef } from './store.js';
 
@@ -47,9 +48,9 @@ function apiGroup(group: string, version: string) {
   return { name: group, versions: [gv], preferredVersion: gv };
 }
 
-/** What `path` is, given whether the custom resources' CRD is installed. */
-export function resolve(path: string, crdInstalled: boolean): Resolved {
-  const served = RESOURCES.filter((d) => crdInstalled || !d.custom);
+/** What `path` is, given which custom resources' CRDs are installed. */
+export function resolve(path: string, installed: (def: ResourceDef) => boolean): Resolved {
+  const served = RESOURCES.filter((d) => !d.custom || installed(d));
   const groups = [...new Set(served.filter((d) => d.group).map((d) => `${d.group}/${d.version}`))];
   const segs = path.split('/').filter(Boolean);
   if (segs[0] === 'api') {

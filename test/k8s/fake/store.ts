@@ -57,7 +57,7 @@ export interface ResourceDef {
   unconditionalUpdate: boolean;
   createOnUpdate: boolean;
   graceful?: boolean;
-  /** Served by the CRD (deploy/kustomize/base/crd.yaml), not built in. */
+  /** Served by a CRD (deploy/kustomize/base/crd*.yaml, named `<resource>.<group>`), not built in. */
   custom?: boolean;
 }
 
@@ -84,6 +84,8 @@ function served(
 const unconditional = { unconditionalUpdate: true, createOnUpdate: false };
 const EVENT_STRATEGY = { ...unconditional, createOnUpdate: true };
 const PSC = { resource: 'podsubnetconfigs', namespaced: false, hasStatus: false };
+const NAP = { resource: 'nodeaddresspools', namespaced: false, hasStatus: true };
+const CUSTOM = { unconditionalUpdate: false, createOnUpdate: false, custom: true };
 
 export const RESOURCES: ResourceDef[] = [
   // pkg/registry/core/node/strategy.go
@@ -118,12 +120,14 @@ export const RESOURCES: ResourceDef[] = [
     },
   ),
   // staging/src/k8s.io/apiextensions-apiserver/pkg/registry/customresource/strategy.go
-  served('vpc-ipam.io/v1alpha1', 'PodSubnetConfig', PSC, {
-    unconditionalUpdate: false,
-    createOnUpdate: false,
-    custom: true,
-  }),
+  served('vpc-ipam.io/v1alpha1', 'PodSubnetConfig', PSC, CUSTOM),
+  served('vpc-ipam.io/v1alpha1', 'NodeAddressPool', NAP, CUSTOM),
 ];
+
+/** The CRD that serves a custom resource: `<plural>.<group>`. */
+export function crdName(def: ResourceDef): string {
+  return `${def.resource}.${def.group}`;
+}
 
 /** schema.GroupResource.String(): `nodes`, `leases.coordination.k8s.io`. */
 export function qualifiedResource(def: ResourceDef): string {

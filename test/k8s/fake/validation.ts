@@ -91,6 +91,34 @@ export function validateObjectName(name: string): FieldError[] {
 }
 
 /**
+ * `metadata.ownerReferences` as ValidateOwnerReferences checks them on
+ * create and update (objectmeta.go `validateOwnerReference`: the field path
+ * carries no index), and at most one controller.
+ */
+export function validateOwnerReferences(obj: K8sObject): FieldError[] {
+  const refs = (obj.metadata as { ownerReferences?: unknown }).ownerReferences;
+  if (refs === undefined || refs === null) return [];
+  const f = 'metadata.ownerReferences';
+  if (!Array.isArray(refs)) return [invalid(f, String(refs), 'must be a list')];
+  const errs: FieldError[] = [];
+  const str = (v: unknown) => (typeof v === 'string' ? v : '');
+  for (const r of refs as Array<Record<string, unknown>>) {
+    const apiVersion = str(r.apiVersion);
+    // schema.FromAPIVersionAndKind: the version is what follows the last "/" (all of it for the core group).
+    const version = apiVersion.split('/').pop();
+    if (version === '') errs.push(invalid(`${f}.apiVersion`, apiVersion, 'version must not be empty'));
+    if (str(r.kind) === '') errs.push(invalid(`${f}.kind`, str(r.kind), 'kind must not be empty'));
+    if (str(r.name) === '') errs.push(invalid(`${f}.name`, str(r.name), 'name must not be empty'));
+    if (str(r.uid) === '') errs.push(invalid(`${f}.uid`, str(r.uid), 'uid must not be empty'));
+  }
+  const controllers = (refs as Array<{ controller?: unknown }>).filter((r) => r.controller === true).length;
+  if (controllers > 1) {
+    errs.push(invalid(f, `${controllers} controllers`, 'Only one reference can have Controller set to true'));
+  }
+  return errs;
+}
+
+/**
  * ValidateObjectMetaUpdate's rules on deletion: the marks are immutable
  * (`ValidateImmutableField`; only DELETE sets them), and an object being
  * deleted takes no new finalizer.

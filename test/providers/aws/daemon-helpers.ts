@@ -16,9 +16,10 @@ import { silentLogger } from '../../../ipamd/observability/logger.js';
 import { createNodeProvider } from '../../../ipamd/provider-factory.js';
 import { SystemClock } from '../../../ipamd/util/clock.js';
 import type { AwsProvider } from '../../../providers/aws/aws-provider.js';
+import { EMULATE_REALISM, scaleRealism, type Ec2Realism } from '../../../providers/aws/emulator/realism.js';
 import { AwsEmulator, type AwsEmulatorOptions } from '../../../providers/aws/emulator/server.js';
 import type { SimCloud } from '../../../providers/sim/cloud.js';
-import { seedCloud } from './helpers.js';
+import { defineGroups, seedCloud } from './helpers.js';
 
 // The SDK's default credential chain reads these from the process environment.
 process.env.AWS_ACCESS_KEY_ID = 'AKIDEXAMPLE';
@@ -45,9 +46,30 @@ export const FAST_ENV: Record<string, string> = {
   VPC_IPAM_SUBNET_FULL_BACKOFF_SECONDS: '120',
 };
 
-export async function startEmulator(opts: Partial<AwsEmulatorOptions> & { instanceType?: string } = {}): Promise<AwsEmulator> {
-  const { cloud, instanceId } = opts.cloud ? { cloud: opts.cloud, instanceId: opts.instanceId ?? opts.cloud.describeInstances()[0]!.id } : seedCloud({ instanceType: opts.instanceType });
-  return AwsEmulator.start({ ...opts, cloud, instanceId });
+/**
+ * The emulate mode's realism on the system clock (the daemon's timers run on it), at a tenth of its delays as
+ * the e2e process tests run it, so an attach (0.2 s) and IMDS (0.1-0.5 s) fit FAST_ENV's 5 s attach wait.
+ */
+export const DAEMON_REALISM: Readonly<Ec2Realism> = scaleRealism(EMULATE_REALISM, 0.1);
+
+export interface StartEmulatorOptions extends Partial<AwsEmulatorOptions> {
+  instanceType?: string;
+  /** Default true: {@link DAEMON_REALISM}, with `realism` over it. `false`: an instantly consistent EC2. */
+  strict?: boolean;
+  /** Security groups of the node's VPC besides those in use (POD_SECURITY_GROUPS, say): EC2 refuses unknown ones. */
+  groups?: string[];
+}
+
+/** An emulator for the first (or the given) instance of a cloud, seeded unless given. */
+export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<AwsEmulator> {
+  const { strict = true, instanceType, groups = [], ...rest } = opts;
+  const { cloud, instanceId } = opts.cloud
+    ? { cloud: opts.cloud, instanceId: opts.instanceId ?? opts.cloud.describeInstances()[0]!.id }
+    : seedCloud({ instanceType });
+  const realism = strict ? { ...DAEMON_REALISM, ...opts.realism } : opts.realism;
+  const emu = await AwsEmulator.start({ ...rest, cloud, instanceId, ...(realism ? { realism } : {}) });
+  defineGroups({ emu, cloud, instanceId }, ...groups);
+  return emu;
 }
 
 export async function awsDaemon(env: Record<string, string>, opts: { emu: AwsEmulator; checkpointer?: MemoryCheckpointer }): Promise<AwsDaemon> {

@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SimCloud } from '../../../providers/sim/cloud.js';
-import { awsNode, seedCloud, type AwsNode } from './helpers.js';
+import { awsNode, pastNotFound, seedCloud, TEST_GROUP, type AwsNode } from './helpers.js';
 
 let node: AwsNode | undefined;
 afterEach(async () => {
@@ -29,7 +29,7 @@ const TAGS = [
 async function create(n: AwsNode, type?: string) {
   const input = {
     SubnetId: n.podSubnetId,
-    Groups: ['sg-0123'],
+    Groups: [TEST_GROUP],
     TagSpecifications: [{ ResourceType: 'network-interface' as const, Tags: TAGS }],
     // A string, not the SDK's union: the refused values are the point of one test.
     ...(type !== undefined ? { InterfaceType: type as NetworkInterfaceCreationType } : {}),
@@ -44,11 +44,12 @@ describe('CreateNetworkInterface InterfaceType and create-time tags', () => {
     const created = await create(n, type);
     expect(created).toMatchObject({ InterfaceType: type, TagSet: TAGS });
     const id = created.NetworkInterfaceId!;
-    const [described] = (await n.ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [id] })))
-      .NetworkInterfaces!;
+    // Named by id right after its create: EC2 may not see it yet (eventual consistency), so retried.
+    const describe = () => n.ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [id] }));
+    const [described] = (await pastNotFound(n, describe)).NetworkInterfaces!;
     expect(described).toMatchObject({ InterfaceType: type, TagSet: TAGS });
     const attach = { NetworkInterfaceId: id, InstanceId: n.instanceId, DeviceIndex: 1 };
-    await n.ec2.send(new AttachNetworkInterfaceCommand(attach));
+    await pastNotFound(n, () => n.ec2.send(new AttachNetworkInterfaceCommand(attach)));
     const out = await n.ec2.send(new DescribeInstancesCommand({ InstanceIds: [n.instanceId] }));
     const nics = out.Reservations![0]!.Instances![0]!.NetworkInterfaces!;
     expect(nics.map((x) => [x.NetworkInterfaceId, x.InterfaceType])).toEqual(

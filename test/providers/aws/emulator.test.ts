@@ -7,17 +7,20 @@
 import {
   AssignPrivateIpAddressesCommand,
   AttachNetworkInterfaceCommand,
+  type AssignPrivateIpAddressesCommandInput,
   CreateNetworkInterfaceCommand,
   DescribeNetworkInterfacesCommand,
   DescribeSubnetsCommand,
   UnassignPrivateIpAddressesCommand,
+  type UnassignPrivateIpAddressesCommandInput,
   paginateDescribeNetworkInterfaces,
   type EC2Client,
 } from '@aws-sdk/client-ec2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CAPACITY_SHORTAGE_MESSAGE } from '../../../providers/aws/emulator/context.js';
+import { allowOnly } from '../../../providers/aws/emulator/iam-policy.js';
 import { ThrottledError, UnauthorizedError } from '../../../providers/errors.js';
-import { awsNode, type AwsNode } from './helpers.js';
+import { awsNode, pastNotFound, TEST_GROUP, type AwsNode } from './helpers.js';
 
 let node: AwsNode;
 afterEach(async () => node?.close());
@@ -41,7 +44,7 @@ async function rawError(
 }
 
 async function createEni(ec2: EC2Client, subnetId: string, extra: Record<string, unknown> = {}) {
-  const out = await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: subnetId, Groups: ['sg-0123'], ...extra }));
+  const out = await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: subnetId, Groups: [TEST_GROUP], ...extra }));
   return out.NetworkInterface!;
 }
 
@@ -136,44 +139,31 @@ describe('EC2 Query API emulator', () => {
     expect(eni.Status).toBe('pending');
     expect(await free()).toBe(248);
     const id = eni.NetworkInterfaceId!;
-    const byCount = await ec2.send(
-      new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: id, SecondaryPrivateIpAddressCount: 2 }),
-    );
+    // Each call names an ENI just made or changed: EC2 may not see it yet (eventual consistency), so it is retried.
+    type Addresses = Omit<AssignPrivateIpAddressesCommandInput, 'NetworkInterfaceId'>;
+    const assign = (a: Addresses) =>
+      pastNotFound(node, () => ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: id, ...a })));
+    const unassign = (a: Omit<UnassignPrivateIpAddressesCommandInput, 'NetworkInterfaceId'>) =>
+      pastNotFound(node, () => ec2.send(new UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: id, ...a })));
+    const byCount = await assign({ SecondaryPrivateIpAddressCount: 2 });
     expect(byCount.AssignedPrivateIpAddresses).toHaveLength(2);
-    const named = await ec2.send(
-      new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: id, PrivateIpAddresses: ['10.0.2.250'] }),
-    );
+    const named = await assign({ PrivateIpAddresses: ['10.0.2.250'] });
     expect(named.AssignedPrivateIpAddresses).toEqual([{ PrivateIpAddress: '10.0.2.250' }]);
-    const prefixes = await ec2.send(
-      new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: id, Ipv4PrefixCount: 2 }),
-    );
+    const prefixes = await assign({ Ipv4PrefixCount: 2 });
     expect(prefixes.AssignedIpv4Prefixes).toHaveLength(2);
     for (const p of prefixes.AssignedIpv4Prefixes!) expect(p.Ipv4Prefix).toMatch(/^10\.0\.2\.\d+\/28$/);
     const freeBlock = freeAlignedBlock(node, podSubnetId);
-    const namedPrefix = await ec2.send(
-      new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: id, Ipv4Prefixes: [freeBlock] }),
-    );
+    const namedPrefix = await assign({ Ipv4Prefixes: [freeBlock] });
     expect(namedPrefix.AssignedIpv4Prefixes).toEqual([{ Ipv4Prefix: freeBlock }]);
     expect(await free()).toBe(248 - 3 - 48);
-    await ec2.send(
-      new UnassignPrivateIpAddressesCommand({
-        NetworkInterfaceId: id,
-        PrivateIpAddresses: ['10.0.2.250'],
-        Ipv4Prefixes: [freeBlock],
-      }),
-    );
+    await unassign({ PrivateIpAddresses: ['10.0.2.250'], Ipv4Prefixes: [freeBlock] });
     expect(await free()).toBe(248 - 2 - 32);
-    const notMine = await rawError(
-      ec2.send(new UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: id, Ipv4Prefixes: [freeBlock] })),
-    );
+    const notMine = await rawError(unassign({ Ipv4Prefixes: [freeBlock] }));
     expect(notMine.name).toBe('InvalidParameterValue');
     // Per-interface slots count once attached: m5.large allows 10 addresses (primary included).
-    await ec2.send(
-      new AttachNetworkInterfaceCommand({ NetworkInterfaceId: id, InstanceId: node.instanceId, DeviceIndex: 1 }),
-    );
-    const over = await rawError(
-      ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: id, SecondaryPrivateIpAddressCount: 4 })),
-    );
+    const attach = { NetworkInterfaceId: id, InstanceId: node.instanceId, DeviceIndex: 1 };
+    await pastNotFound(node, () => ec2.send(new AttachNetworkInterfaceCommand(attach)));
+    const over = await rawError(assign({ SecondaryPrivateIpAddressCount: 4 }));
     expect(over).toMatchObject({ name: 'PrivateIpAddressLimitExceeded', status: 400 });
   });
 
@@ -197,34 +187,22 @@ describe('EC2 Query API emulator', () => {
     emu.setCapacityWording('specific');
     const full = await rawError(createEni(ec2, podSubnetId, { SecondaryPrivateIpAddressCount: 400 }));
     expect(full.name).toBe('InsufficientFreeAddressesInSubnet');
-    for (const device of [1, 2]) {
-      const e = await createEni(ec2, nodeSubnetId);
-      await ec2.send(
-        new AttachNetworkInterfaceCommand({
-          NetworkInterfaceId: e.NetworkInterfaceId,
-          InstanceId: instanceId,
-          DeviceIndex: device,
-        }),
-      );
-    }
+    // Each attach names an ENI just made: EC2 may not see it yet (eventual consistency), so it is retried.
+    const attach = (e: { NetworkInterfaceId?: string }, DeviceIndex: number) => {
+      const input = { NetworkInterfaceId: e.NetworkInterfaceId, InstanceId: instanceId, DeviceIndex };
+      return pastNotFound(node, () => ec2.send(new AttachNetworkInterfaceCommand(input)));
+    };
+    for (const device of [1, 2]) await attach(await createEni(ec2, nodeSubnetId), device);
     const fourth = await createEni(ec2, nodeSubnetId);
-    const limit = await rawError(
-      ec2.send(
-        new AttachNetworkInterfaceCommand({
-          NetworkInterfaceId: fourth.NetworkInterfaceId,
-          InstanceId: instanceId,
-          DeviceIndex: 3,
-        }),
-      ),
-    );
+    const limit = await rawError(attach(fourth, 3));
     expect(limit).toMatchObject({
       name: 'AttachmentLimitExceeded',
       message: 'Interface count 4 exceeds the limit for m5.large',
     });
-    emu.setAllowedActions(['DescribeNetworkInterfaces']);
+    emu.setIamPolicy(allowOnly(['DescribeNetworkInterfaces']));
     const denied = await rawError(createEni(ec2, nodeSubnetId));
     expect(denied).toMatchObject({ name: 'UnauthorizedOperation', status: 403 });
-    emu.setAllowedActions(undefined);
+    emu.setIamPolicy(undefined);
     emu.faults.failNext(
       'CreateNetworkInterface',
       1,
@@ -256,6 +234,8 @@ describe('EC2 Query API emulator', () => {
         expect(err.name).toBe('RequestLimitExceeded');
         throttled++;
       });
+      // At the bucket's refill rate (20/s), as a paced client: only the storm's dice throttle, not the bucket.
+      await node.clock.sleep(50);
     }
     // 30 % of 200 is 60; a seeded run lands close to it (binomial sd ≈ 6.5).
     expect(throttled).toBeGreaterThan(40);
@@ -318,7 +298,7 @@ describe('IMDSv2 emulator', () => {
     const prefix = node.cloud.getInterface(primary.id).prefixes[0]!;
     // EC2 has the prefix now; IMDS shows it only after the delay.
     expect((await imdsGet(endpoint, `${base}ipv4-prefix`, token)).status).toBe(404);
-    await new Promise((r) => setTimeout(r, 450));
+    await node.clock.sleep(450); // the emulator's clock, shared with the node
     expect((await imdsGet(endpoint, `${base}ipv4-prefix`, token)).body).toBe(prefix);
     expect((await imdsGet(endpoint, `${base}local-ipv4s`, token)).body).toBe(primary.primaryIp);
     // A pinned view is served whatever EC2 does (a stale IMDS after a reboot).

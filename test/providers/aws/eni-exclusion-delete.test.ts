@@ -61,6 +61,7 @@ describe('leak reclaim (the node’s own detached ENIs)', () => {
     // A fresh start of the daemon: everything created before it is an earlier run's.
     const p = await AwsProvider.create({ ec2: n.ec2, imds: n.imds, clock: n.clock });
     expect(await p.reclaimLeakedInterfaces()).toEqual({ deleted: [leaked], retrying: [] });
+    expect(exists(n, leaked)).toBe(false);
     for (const id of [noManage, trunk, efaOnly]) expect(exists(n, id)).toBe(true);
     // Nothing is due any more: excluded ENIs do not keep the reclaim scanning.
     const before = n.emu.counts().DescribeNetworkInterfaces ?? 0;

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { gcEnisCommand } from '../../../ipamd/ctl/commands/gc-enis.js';
 import { LeakedEniCollector } from '../../../providers/aws/eni-gc.js';
 import { TAG_CLUSTER, TAG_CREATED_AT, TAG_GC_MARKED_AT, TAG_INSTANCE_ID } from '../../../providers/aws/tags.js';
-import { awsNode, type AwsNode } from './helpers.js';
+import { awsNode, pastNotFound, settle, TEST_GROUP, type AwsNode } from './helpers.js';
 
 let node: AwsNode;
 afterEach(async () => {
@@ -22,7 +22,7 @@ async function leak(n: AwsNode, tags: Record<string, string>): Promise<string> {
   const out = await n.ec2.send(
     new CreateNetworkInterfaceCommand({
       SubnetId: n.podSubnetId,
-      Groups: ['sg-0123'],
+      Groups: [TEST_GROUP],
       SecondaryPrivateIpAddressCount: 2,
       TagSpecifications: [{ ResourceType: 'network-interface', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }],
     }),
@@ -43,6 +43,7 @@ describe('leaked-ENI sweep', () => {
     const otherCluster = await leak(node, { [TAG_INSTANCE_ID]: 'i-0dead', [TAG_CREATED_AT]: old, [TAG_CLUSTER]: 'green' });
     const reattached = await leak(node, { [TAG_INSTANCE_ID]: 'i-0dead', [TAG_CREATED_AT]: old, [TAG_CLUSTER]: 'blue' });
     const inUse = (await node.provider.createInterface({ subnetId: node.podSubnetId })).id;
+    await settle(node); // dead nodes' leaks: EC2 has long seen them
     const gc = new LeakedEniCollector({ ec2: node.ec2, clock: node.clock, graceMs: 5 * 60_000, vpcId: node.provider.identity.vpcId, clusterName: 'blue' });
 
     const mark = node.emu.requests.length;
@@ -57,7 +58,9 @@ describe('leaked-ENI sweep', () => {
     expect(node.emu.requests.slice(mark).map((r) => r.action).sort()).toEqual(['CreateTags', 'CreateTags', 'DescribeNetworkInterfaces']);
 
     // Someone attached one of them between the passes: it is no longer a leak.
-    await node.ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: reattached, InstanceId: node.instanceId, DeviceIndex: 2 }));
+    const attach = { NetworkInterfaceId: reattached, InstanceId: node.instanceId, DeviceIndex: 2 };
+    await pastNotFound(node, () => node.ec2.send(new AttachNetworkInterfaceCommand(attach)));
+    await node.clock.sleep(60_000); // the next pass, a minute later on the sweep's timer
     const second = await gc.runPass();
     expect(second.deleted).toEqual([leaked]);
     expect(exists(node, leaked)).toBe(false);
@@ -69,6 +72,7 @@ describe('leaked-ENI sweep', () => {
   it('dry-run reports and changes nothing', async () => {
     node = await awsNode();
     const leaked = await leak(node, { [TAG_INSTANCE_ID]: 'i-0dead', [TAG_CREATED_AT]: new Date(Date.now() - HOUR).toISOString() });
+    await settle(node); // a dead node's leak: EC2 has long seen it
     const gc = new LeakedEniCollector({ ec2: node.ec2, clock: node.clock, dryRun: true });
     expect((await gc.runPass()).marked).toEqual([leaked]);
     expect(node.cloud.getInterface(leaked).tags[TAG_GC_MARKED_AT]).toBeUndefined();
@@ -78,6 +82,7 @@ describe('leaked-ENI sweep', () => {
   it('vpc-ipamctl gc-enis --passes 2 deletes what it marked, and says so', async () => {
     node = await awsNode();
     const leaked = await leak(node, { [TAG_INSTANCE_ID]: 'i-0dead', [TAG_CREATED_AT]: new Date(Date.now() - HOUR).toISOString() });
+    await settle(node); // a dead node's leak: EC2 has long seen it
     const out: string[] = [];
     vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => (out.push(String(chunk)), true));
     const env = { AWS_EC2_ENDPOINT: node.emu.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'x' };

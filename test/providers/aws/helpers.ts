@@ -4,10 +4,13 @@
  * IMDSv2 on loopback), the real `@aws-sdk/client-ec2` pointed at it with
  * fake static credentials, and the AwsProvider built from them.
  *
- * `strict` runs the emulator as unkind as EC2 (the emulate mode's realism:
- * asynchronous attach/detach, eventual consistency, IMDS lag, both "no room"
- * wordings), with the provider and the emulator sharing a {@link JumpClock},
- * so its seconds of waiting pass in milliseconds, the same way on every run.
+ * The emulator is as unkind as EC2 unless a test opts out with `strict:
+ * false` (the emulate mode's realism: asynchronous attach/detach, eventual
+ * consistency, IMDS lag, both "no room" wordings, token buckets, security
+ * group checks), with the provider and the emulator sharing a {@link
+ * JumpClock}, so its seconds of waiting pass in milliseconds, the same way on
+ * every run. A test that drives EC2 itself waits the way a real client would,
+ * on that clock: {@link waitOnClock}, {@link pastNotFound}, {@link settle}.
  */
 import { SystemClock, type Clock } from '../../../ipamd/util/clock.js';
 import { AwsProvider } from '../../../providers/aws/aws-provider.js';
@@ -69,10 +72,28 @@ export interface AwsNodeOptions {
   /** Reuse a cloud (a second node, or a restart) instead of seeding a new one. */
   cloud?: SimCloud;
   instanceId?: string;
-  /** The emulate mode's realism (with these changes), on a JumpClock shared with the provider. */
-  strict?: true | Partial<Ec2Realism>;
+  /**
+   * The emulate mode's realism (with these changes), on a JumpClock shared with the provider: the default.
+   * `false`: an instantly consistent EC2 on the system clock, for a test that times something against wall
+   * time or drives a daemon's timers (which would spin a JumpClock).
+   */
+  strict?: boolean | Partial<Ec2Realism>;
+  /** Security groups of the node's VPC besides {@link TEST_GROUP} and those in use (see {@link defineGroups}). */
+  groups?: string[];
   /** AwsProvider.visibilityWaitMs. */
   visibilityWaitMs?: number;
+}
+
+/** A security group every test node's VPC has, for the ENIs a test creates itself with the SDK. */
+export const TEST_GROUP = 'sg-0123';
+
+/**
+ * Makes `groups` exist in the node's VPC, as CreateSecurityGroup would: the strict emulator, like EC2, refuses
+ * an interface naming a group the account does not have (security-groups.ts).
+ */
+export function defineGroups(n: Pick<AwsNode, 'emu' | 'cloud' | 'instanceId'>, ...groups: string[]): void {
+  const vpcId = n.cloud.getInstance(n.instanceId).vpcId;
+  for (const g of groups) n.emu.account.groups.define(g, vpcId);
 }
 
 export function seedCloud(opts: { instanceType?: string; seed?: number } = {}): {
@@ -93,10 +114,11 @@ export async function awsNode(opts: AwsNodeOptions = {}): Promise<AwsNode> {
     ? { cloud: opts.cloud, instanceId: opts.instanceId ?? opts.cloud.describeInstances()[0]!.id }
     : seedCloud(opts);
   const { cloud, instanceId } = seeded;
-  const strict = opts.strict === true ? {} : opts.strict;
+  const strict = opts.strict === false ? undefined : typeof opts.strict === 'object' ? opts.strict : {};
   const clock: Clock = strict ? new JumpClock() : new SystemClock();
   const realism = strict ? { realism: { ...EMULATE_REALISM, ...strict }, clock } : {};
   const emu = await AwsEmulator.start({ cloud, instanceId, ...realism, ...opts.emulator });
+  defineGroups({ emu, cloud, instanceId }, TEST_GROUP, ...(opts.groups ?? []));
   // The IMDS client times its requests out on its clock: a real one, whatever the provider's.
   const imds = new ImdsClient({ endpoint: emu.endpoint, clock: new SystemClock() });
   const ec2 = createEc2Client({
@@ -174,12 +196,27 @@ export function ourInterfaces(cloud: SimCloud) {
 }
 
 /** Polls `check` every 20 ms until it returns a value other than undefined/false, or throws after `ms`. */
-export async function until<T>(
+export function until<T>(
   what: string,
   check: () => T | undefined | false | Promise<T | undefined | false>,
   ms = 20_000,
 ): Promise<T> {
-  const deadline = Date.now() + ms;
+  return waitOnClock({ clock: new SystemClock() }, what, check, ms, 20);
+}
+
+/**
+ * Polls `check` every `stepMs` of the node's clock until it returns a value other than undefined/false, or throws
+ * once `ms` of that clock have passed: how a client waits on EC2 (an attachment to finish, IMDS to show a change).
+ * With the strict default it is a JumpClock, so the emulator's seconds pass at once, the same way on every run.
+ */
+export async function waitOnClock<T>(
+  n: { clock: Clock },
+  what: string,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  ms = 60_000,
+  stepMs = 100,
+): Promise<T> {
+  const deadline = n.clock.now() + ms;
   let last: unknown;
   for (;;) {
     try {
@@ -188,8 +225,35 @@ export async function until<T>(
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline)
+    if (n.clock.now() > deadline)
       throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 20));
+    await n.clock.sleep(stepMs);
   }
+}
+
+/**
+ * An SDK call naming an ENI made or changed moments ago, retried on the node's clock while EC2 answers NotFound:
+ * its eventual consistency ("the ID might not have propagated"), which AWS says to retry with backoff.
+ */
+export async function pastNotFound<T>(n: { clock: Clock }, call: () => Promise<T>, ms = 15_000): Promise<T> {
+  const deadline = n.clock.now() + ms;
+  for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!String((err as Error).name).endsWith('.NotFound') || n.clock.now() >= deadline) throw err;
+      await n.clock.sleep(delay);
+    }
+  }
+}
+
+/**
+ * Lets every delay of the emulator's realism pass on the node's clock (attach/detach, the consistency window,
+ * IMDS lag): what the test set up is then old news to EC2 and IMDS, as for ENIs made long before.
+ */
+export async function settle(n: Pick<AwsNode, 'clock' | 'emu'>): Promise<void> {
+  const r = n.emu.realism;
+  // IMDS shows a finished attach its lag after the attach is due.
+  await n.clock.sleep(Math.max(r.attachMs, r.detachMs) + Math.max(r.consistencyWindowMs, r.imdsLagMs.max) + 1);
+  n.emu.imds.observe(); // due transitions complete when the emulator next looks at the cloud
 }

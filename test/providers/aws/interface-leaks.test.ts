@@ -8,6 +8,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { AwsProvider } from '../../../providers/aws/aws-provider.js';
+import { allowOnly } from '../../../providers/aws/emulator/iam-policy.js';
 import { EMULATED_EC2_ACTIONS } from '../../../providers/aws/emulator/server.js';
 import { CloudUnavailableError } from '../../../providers/errors.js';
 import { TAG_CREATED_AT, TAG_INSTANCE_ID } from '../../../providers/interface-tags.js';
@@ -41,11 +42,11 @@ describe('AWS createInterface: a failure at any step leaves nothing detached', (
     const n = node;
     const before = freeIn(n);
     n.emu.faults.failNext(failing, 2, internal); // both SDK attempts
-    n.emu.setAllowedActions(allBut(refused));
+    n.emu.setIamPolicy(allowOnly(allBut(refused)));
     const six = { subnetId: n.podSubnetId, initial: { kind: 'ip', count: 5 } } as const;
     const failed = await failure(n.provider.createInterface(six));
     expect(failed).toMatchObject({ code: 'CLOUD_UNAVAILABLE' });
-    n.emu.setAllowedActions(undefined);
+    n.emu.setIamPolicy(undefined);
     const report = await n.provider.reclaimLeakedInterfaces();
     expect(detached(n.cloud)).toEqual([]);
     const kept = n.cloud.getInstance(n.instanceId).interfaces.filter((x) => x.attachment?.deviceIndex !== 0);
@@ -54,12 +55,12 @@ describe('AWS createInterface: a failure at any step leaves nothing detached', (
   });
 
   it('a dead run’s ENI (created, never attached) is deleted when the node starts again; others’ stay', async () => {
-    node = await awsNode();
+    node = await awsNode({ strict: false }); // the daemon below runs its timers on the system clock
     const n = node;
     // The dead run: its create landed and nothing after it did (what a SIGKILL after CreateNetworkInterface leaves).
-    n.emu.setAllowedActions(allBut('AttachNetworkInterface', 'DeleteNetworkInterface'));
+    n.emu.setIamPolicy(allowOnly(allBut('AttachNetworkInterface', 'DeleteNetworkInterface')));
     await failure(n.provider.createInterface({ subnetId: n.podSubnetId, initial: { kind: 'ip', count: 5 } }));
-    n.emu.setAllowedActions(undefined);
+    n.emu.setIamPolicy(undefined);
     const [left] = detached(n.cloud);
     expect(left).toMatchObject({ tags: { [TAG_INSTANCE_ID]: n.instanceId } });
     const othersTags = { [TAG_INSTANCE_ID]: 'i-0someoneelse', [TAG_CREATED_AT]: new Date(0).toISOString() };
@@ -69,6 +70,20 @@ describe('AWS createInterface: a failure at any step leaves nothing detached', (
     daemon = await awsDaemon({}, { emu: n.emu });
     expect(n.cloud.describeInterfaces().map((x) => x.id)).not.toContain(left!.id);
     expect(detached(n.cloud).map((x) => x.id).sort()).toEqual([foreign.id, untagged.id].sort());
+  });
+
+  it('a dead run’s ENI made moments before the restart: EC2 lagging with NotFound is not taken for gone', async () => {
+    node = await awsNode({ strict: { notFoundRatio: 1 } }); // every by-id call inside the window: NotFound
+    const n = node;
+    n.emu.setIamPolicy(allowOnly(allBut('AttachNetworkInterface', 'DeleteNetworkInterface')));
+    await failure(n.provider.createInterface({ subnetId: n.podSubnetId, initial: { kind: 'ip', count: 5 } }));
+    n.emu.setIamPolicy(undefined);
+    const [left] = detached(n.cloud);
+    // The restart, a second later: the Describe lists the ENI, while a Delete naming it is still answered NotFound.
+    await n.clock.sleep(1_000);
+    const restarted = await AwsProvider.create({ ec2: n.ec2, imds: n.imds, clock: n.clock });
+    expect(await restarted.reclaimLeakedInterfaces()).toEqual({ deleted: [left!.id], retrying: [] });
+    expect(detached(n.cloud)).toEqual([]);
   });
 
   it('the start-up look is one DescribeNetworkInterfaces; a resync with nothing due makes no call', async () => {

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CloudUnavailableError, ThrottledError } from '../../../providers/errors.js';
 import { CAPACITY_SHORTAGE_MESSAGE } from '../../../providers/aws/emulator/context.js';
+import { allowOnly } from '../../../providers/aws/emulator/iam-policy.js';
 import { mapEc2Error } from '../../../providers/aws/errors.js';
 import { POD_SUBNET_TAG, TAG_CLUSTER, TAG_CREATED_AT, TAG_INSTANCE_ID } from '../../../providers/aws/tags.js';
 import {
@@ -14,7 +15,7 @@ import {
   usableUnderCustomNetworking,
   type PodSubnetSource,
 } from '../../../providers/pod-subnets.js';
-import { awsNode, failure, ourInterfaces, until, type AwsNode } from './helpers.js';
+import { awsNode, failure, ourInterfaces, waitOnClock, type AwsNode } from './helpers.js';
 
 let node: AwsNode;
 afterEach(async () => node?.close());
@@ -33,6 +34,13 @@ const throttle = (a: string) =>
     cloudCode: 'RequestLimitExceeded',
     message: 'Request limit exceeded.',
   });
+
+/** EC2 requests that succeeded, per action. */
+function succeeded(n: AwsNode): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of n.emu.requests) if (r.status === 200) out[r.action] = (out[r.action] ?? 0) + 1;
+  return out;
+}
 
 describe('AwsProvider', () => {
   it('discovers the node from IMDS and describes it from EC2', async () => {
@@ -81,7 +89,8 @@ describe('AwsProvider', () => {
     // Someone else changes the node (IMDS shows it): EC2 is asked.
     const primary = node.cloud.getInstance(node.instanceId).interfaces[0]!;
     node.cloud.assignPrivateIps(primary.id, { count: 2 });
-    await until(
+    await waitOnClock(
+      node,
       'IMDS shows the new addresses',
       async () =>
         (await node.imds.list(`network/interfaces/macs/${primary.mac}/local-ipv4s`)).length === 3 || undefined,
@@ -95,8 +104,8 @@ describe('AwsProvider', () => {
   });
 
   it('creates a tagged ENI with its first addresses, attached at the next device, DeleteOnTermination set, visible in IMDS', async () => {
-    node = await awsNode({ clusterName: 'prod-1', emulator: { imdsDelayMs: 300 } });
-    const started = Date.now();
+    node = await awsNode({ clusterName: 'prod-1', groups: ['sg-0abc'] });
+    const started = node.clock.now(); // the provider stamps created-at from its clock
     const nic = await node.provider.createInterface({
       subnetId: node.podSubnetId,
       initial: { kind: 'prefix', count: 2 },
@@ -113,14 +122,17 @@ describe('AwsProvider', () => {
     expect(inCloud.tags).toMatchObject({ [TAG_INSTANCE_ID]: node.instanceId, [TAG_CLUSTER]: 'prod-1', team: 'net' });
     expect(Date.parse(inCloud.tags[TAG_CREATED_AT]!)).toBeGreaterThanOrEqual(started - 1000);
     expect(inCloud.securityGroups).toEqual(node.cloud.getInstance(node.instanceId).interfaces[0]!.securityGroups); // node's groups by default
-    // It returned only once IMDS listed it (IMDS lags EC2 by 300 ms here).
+    // It returned only once IMDS listed it (IMDS lags EC2 by 1-5 s, and the attach takes 2 s).
     expect(await node.imds.list('network/interfaces/macs/')).toContain(inCloud.mac);
-    expect(node.emu.counts()).toMatchObject({
+    expect(succeeded(node)).toMatchObject({
       DescribeInstances: 1,
       CreateNetworkInterface: 1,
       AttachNetworkInterface: 1,
       ModifyNetworkInterfaceAttribute: 1,
     });
+    // Any other answer was EC2 not seeing the new ENI yet, and retried (eventual consistency).
+    const refused = node.emu.requests.filter((r) => r.status !== 200).map((r) => r.code);
+    expect(refused.filter((code) => code !== 'InvalidNetworkInterfaceID.NotFound')).toEqual([]);
     const second = await node.provider.createInterface({
       subnetId: node.nodeSubnetId,
       securityGroups: ['sg-0abc'],
@@ -131,7 +143,8 @@ describe('AwsProvider', () => {
     expect(second.blocks).toHaveLength(9);
     const full = await failure(node.provider.createInterface({ subnetId: node.nodeSubnetId }));
     expect(full).toMatchObject({ code: 'CLOUD_NIC_LIMIT' });
-    expect(node.emu.counts().CreateNetworkInterface).toBe(2); // refused before any mutating call
+    expect(succeeded(node).CreateNetworkInterface).toBe(2); // refused before any mutating call
+    expect(node.emu.counts().CreateNetworkInterface).toBe(2);
   });
 
   it.each([
@@ -190,12 +203,12 @@ describe('AwsProvider', () => {
     node.emu.setCapacityWording('specific');
     const specific = { code: 'CLOUD_SUBNET_FULL', cloudCode: 'InsufficientFreeAddressesInSubnet' };
     expect(await failure(p.assignAddresses(nic.id, { kind: 'ip', count: 1 }))).toMatchObject(specific);
-    node.emu.setAllowedActions(['DescribeNetworkInterfaces']);
+    node.emu.setIamPolicy(allowOnly(['DescribeNetworkInterfaces']));
     expect(await failure(p.listSubnets())).toMatchObject({
       code: 'CLOUD_UNAUTHORIZED',
       cloudCode: 'UnauthorizedOperation',
     });
-    node.emu.setAllowedActions(undefined);
+    node.emu.setIamPolicy(undefined);
     node.emu.faults.failNext('DescribeSubnets', 1, throttle);
     expect(await failure(p.listSubnets())).toMatchObject({
       code: 'CLOUD_THROTTLED',

@@ -140,7 +140,7 @@ describe('AWS adapter: RequestLimitExceeded', () => {
 
 describe('AWS adapter: multi-card instance types', () => {
   it('uses card 0 only: its limit, its ENIs; another card is neither counted nor taken for IMDS lag', async () => {
-    const n = await start({ instanceType: 'p4d.24xlarge', visibilityWaitMs: 0 });
+    const n = await start({ instanceType: 'p4d.24xlarge' });
     expect(await n.provider.getLimits('p4d.24xlarge')).toMatchObject({ maxInterfaces: 15 });
     const p4d = await n.provider.getLimits('p4d.24xlarge');
     n.cloud.defineInstanceType({ ...p4d, instanceType: 'z9.cards', maxInterfaces: 4, networkCards: 2 });

@@ -1,12 +1,13 @@
 /**
  * The AWS adapter against the strict EC2 emulator (issue 13), with the real `@aws-sdk/client-ec2` and no
- * SDK call mocked: each path the strict behaviours used to break. Delete right after detach succeeds after
- * retrying EC2's in-use answer; a create followed by NotFound leaks nothing, and an ENI EC2 never shows is
+ * SDK call mocked: each path the strict behaviours used to break. Delete right after detach waits for the
+ * detach (and, when it takes longer than that wait, retries EC2's in-use answer); a create followed by NotFound leaks nothing, and an ENI EC2 never shows is
  * left, tagged, to the leak reclaim with a log; an unassign right after an assign is not taken as done;
  * the generic "no room" wording means a full subnet for /32 requests and no block for prefixes.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { AwsProvider } from '../../../providers/aws/aws-provider.js';
+import { allowOnly } from '../../../providers/aws/emulator/iam-policy.js';
 import { TAG_INSTANCE_ID } from '../../../providers/aws/tags.js';
 import { CloudUnavailableError } from '../../../providers/errors.js';
 import { awsNode, failure, ourInterfaces, type AwsNode } from './helpers.js';
@@ -24,8 +25,22 @@ const internal = (a: string) =>
   new CloudUnavailableError({ provider: 'aws', operation: a, cloudCode: 'InternalError', message: 'internal error' });
 
 describe('AWS adapter on the strict emulator: detach takes seconds', () => {
-  it('deleteInterface right after its detach retries the in-use answer until the detach completes', async () => {
+  it('deleteInterface waits for its detach through Describe, then spends one Delete', async () => {
     node = await awsNode({ strict: { consistencyWindowMs: 0 } });
+    const n = node;
+    const nic = await n.provider.createInterface({ subnetId: n.podSubnetId, initial: { kind: 'ip', count: 2 } });
+    const started = n.clock.now();
+    const describesBefore = answers(n, 'DescribeNetworkInterfaces').length;
+    await n.provider.deleteInterface(nic.id);
+    expect(ourInterfaces(n.cloud)).toEqual([]);
+    // No token of the account's Delete bucket (5 a second) is spent on "is currently in use".
+    expect(answers(n, 'DeleteNetworkInterface')).toEqual(['ok']);
+    expect(answers(n, 'DescribeNetworkInterfaces').length - describesBefore).toBeGreaterThan(2);
+    expect(n.clock.now() - started).toBeGreaterThanOrEqual(n.emu.realism.detachMs); // emulated time, not wall time
+  });
+
+  it('a detach slower than that wait: Delete retries the in-use answer until the detach completes', async () => {
+    node = await awsNode({ strict: { consistencyWindowMs: 0, detachMs: 25_000 } });
     const n = node;
     const nic = await n.provider.createInterface({ subnetId: n.podSubnetId, initial: { kind: 'ip', count: 2 } });
     const started = n.clock.now();
@@ -45,7 +60,7 @@ describe('AWS adapter on the strict emulator: detach takes seconds', () => {
     const f = await failure(n.provider.createInterface({ subnetId: n.podSubnetId, initial: { kind: 'ip', count: 3 } }));
     expect(f).toMatchObject({ code: 'CLOUD_UNAVAILABLE', cloudCode: 'InternalError' });
     expect(ourInterfaces(n.cloud)).toEqual([]);
-    expect(answers(n, 'DeleteNetworkInterface')).toContain('InvalidParameterValue');
+    expect(answers(n, 'DeleteNetworkInterface')).toEqual(['ok']); // after the detach, not during it
     expect(n.cloud.getSubnet(n.podSubnetId).availableAddresses).toBe(251);
   });
 });
@@ -74,7 +89,7 @@ describe('AWS adapter on the strict emulator: eventual consistency', () => {
     node = await awsNode({ strict: { notFoundRatio: 1 } });
     const n = node;
     const describes = ['DescribeInstances', 'DescribeNetworkInterfaces', 'DescribeSubnets'];
-    n.emu.setAllowedActions([...describes, 'CreateNetworkInterface', 'CreateTags', 'DeleteNetworkInterface']);
+    n.emu.setIamPolicy(allowOnly([...describes, 'CreateNetworkInterface', 'CreateTags', 'DeleteNetworkInterface']));
     const f = await failure(n.provider.createInterface({ subnetId: n.podSubnetId, initial: { kind: 'ip', count: 1 } }));
     expect(f).toMatchObject({ code: 'CLOUD_UNAUTHORIZED' }); // the attach was refused
     expect(ourInterfaces(n.cloud)).toEqual([]);

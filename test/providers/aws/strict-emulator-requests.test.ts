@@ -7,6 +7,7 @@ import {
   EC2Client,
   AttachNetworkInterfaceCommand,
   CreateNetworkInterfaceCommand,
+  DeleteNetworkInterfaceCommand,
   DescribeInstanceTypesCommand,
   DescribeInstancesCommand,
   DescribeNetworkInterfacesCommand,
@@ -16,11 +17,12 @@ import {
 } from '@aws-sdk/client-ec2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeAuthorizationMessage, DRY_RUN_MESSAGE } from '../../../providers/aws/emulator/authorization.js';
+import { allowOnly } from '../../../providers/aws/emulator/iam-policy.js';
 import { IDEMPOTENT_MISMATCH } from '../../../providers/aws/emulator/idempotency.js';
 import { EMULATOR_CREDENTIALS } from '../../../providers/aws/ec2-client.js';
 import { bucketOf, MUTATING, NON_MUTATING, UNFILTERED_NON_MUTATING } from '../../../providers/aws/emulator/throttle.js';
 import { QueryParams } from '../../../providers/aws/emulator/query.js';
-import { awsNode, sdkAnswer, type AwsNode } from './helpers.js';
+import { awsNode, pastNotFound, sdkAnswer, waitOnClock, type AwsNode } from './helpers.js';
 
 const nodes: AwsNode[] = [];
 const clients: EC2Client[] = [];
@@ -125,7 +127,7 @@ describe('strict EC2 emulator: DryRun', () => {
     const dryAttach = await answer(ec2.send(new AttachNetworkInterfaceCommand(attach)));
     expect(dryAttach).toMatchObject({ name: 'DryRunOperation' });
     expect(n.cloud.getInterface(eni).attachment).toBeUndefined();
-    n.emu.setAllowedActions(['DescribeNetworkInterfaces']);
+    n.emu.setIamPolicy(allowOnly(['DescribeNetworkInterfaces']));
     const denied = await answer(create(ec2, { SubnetId: n.podSubnetId, DryRun: true }));
     expect(denied).toMatchObject({ name: 'UnauthorizedOperation', status: 403 });
     const dryRuns = n.emu.requests.filter((r) => r.dryRun).map((r) => r.code);
@@ -195,7 +197,7 @@ describe('strict EC2 emulator: security groups', () => {
 describe('strict EC2 emulator: UnauthorizedOperation', () => {
   it('carries an encoded authorization failure message naming the denied action', async () => {
     const n = await start({ strict: true });
-    n.emu.setAllowedActions(['CreateNetworkInterface', 'DescribeSubnets']);
+    n.emu.setIamPolicy(allowOnly(['CreateNetworkInterface', 'DescribeSubnets']));
     const TagSpecifications = [{ ResourceType: 'network-interface', Tags: [{ Key: 'k', Value: 'v' }] }];
     const tagged = { SubnetId: n.podSubnetId, TagSpecifications };
     const denied = await answer(create(n.ec2, tagged));
@@ -207,6 +209,26 @@ describe('strict EC2 emulator: UnauthorizedOperation', () => {
     expect(decoded).toMatchObject({ allowed: false, context: { action: 'ec2:CreateTags' } });
     const instances = await answer(n.ec2.send(new DescribeInstancesCommand({ InstanceIds: [n.instanceId] })));
     expect(decodeAuthorizationMessage(instances.message)?.context.action).toBe('ec2:DescribeInstances');
+  });
+
+  it('names the resource refused, and an explicit Deny with its statement', async () => {
+    const n = await start({ strict: true });
+    const eni = (await create(n.ec2, { SubnetId: n.podSubnetId })).NetworkInterface!.NetworkInterfaceId!;
+    const Statement = [
+      { Effect: 'Allow' as const, Action: 'ec2:*', Resource: '*' },
+      { Sid: 'KeepEnis', Effect: 'Deny' as const, Action: 'ec2:DeleteNetworkInterface', Resource: '*' },
+    ];
+    n.emu.setIamPolicy({ Version: '2012-10-17', Statement });
+    const denied = await answer(n.ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: eni })));
+    expect(decodeAuthorizationMessage(denied.message)).toMatchObject({
+      explicitDeny: true,
+      matchedStatements: { items: [{ statementId: 'KeepEnis', effect: 'DENY' }] },
+      context: {
+        action: 'ec2:DeleteNetworkInterface',
+        resource: `arn:aws:ec2:us-east-1:123456789012:network-interface/${eni}`,
+      },
+    });
+    expect(n.cloud.getInterface(eni).id).toBe(eni);
   });
 });
 
@@ -224,9 +246,10 @@ describe('EC2 emulator: multi-card instance types', () => {
       [3, 15],
     ]);
     const eni = async () => (await create(n.ec2, { SubnetId: n.podSubnetId })).NetworkInterface!.NetworkInterfaceId!;
+    // Each attach names an ENI just made: EC2 may not see it yet (eventual consistency), so it is retried.
     const attach = async (id: string, DeviceIndex: number, NetworkCardIndex?: number) => {
       const input = { NetworkInterfaceId: id, InstanceId: n.instanceId, DeviceIndex, NetworkCardIndex };
-      return answer(n.ec2.send(new AttachNetworkInterfaceCommand(input)));
+      return answer(pastNotFound(n, () => n.ec2.send(new AttachNetworkInterfaceCommand(input))));
     };
     for (let d = 1; d < 15; d++) expect(await attach(await eni(), d)).toMatchObject({ name: 'ok' });
     const sixteenth = await eni();
@@ -235,11 +258,13 @@ describe('EC2 emulator: multi-card instance types', () => {
     expect(await attach(sixteenth, 15)).toEqual(full);
     expect(await attach(sixteenth, 1, 1)).toMatchObject({ name: 'ok' }); // device index 1 again, on card 1
     expect(await attach(await eni(), 1, 4)).toMatchObject({ name: 'InvalidParameterValue', status: 400 });
-    const described = await n.ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [sixteenth] }));
-    const d = described.NetworkInterfaces![0];
+    const describe = () => n.ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [sixteenth] }));
+    const d = (await pastNotFound(n, describe)).NetworkInterfaces![0];
     expect(d!.Attachment).toMatchObject({ NetworkCardIndex: 1, DeviceIndex: 1 });
     const mac = n.cloud.getInterface(sixteenth).mac;
-    expect(await n.imds.metaData(`network/interfaces/macs/${mac}/network-card`)).toBe('1');
+    // IMDS shows the interface once its attach is done and IMDS has caught up.
+    const card = () => n.imds.metaData(`network/interfaces/macs/${mac}/network-card`);
+    expect(await waitOnClock(n, `${mac} in IMDS`, card)).toBe('1');
     const primaryMac = n.cloud.getInstance(n.instanceId).interfaces[0]!.mac;
     expect(await n.imds.metaData(`network/interfaces/macs/${primaryMac}/network-card`)).toBe('0');
   });

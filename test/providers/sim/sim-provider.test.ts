@@ -4,11 +4,17 @@ import { ThrottledError } from '../../../providers/errors.js';
 import type { CloudProvider } from '../../../providers/types.js';
 import { SimCloud } from '../../../providers/sim/cloud.js';
 import { FaultInjector } from '../../../providers/sim/faults.js';
-import { DEFAULT_LATENCY, ZERO_LATENCY } from '../../../providers/sim/latency.js';
+import { LEGACY_LATENCY, REALISTIC_LATENCY, ZERO_LATENCY } from '../../../providers/sim/latency.js';
 import { SimProvider } from '../../../providers/sim/sim-provider.js';
 import { drive, failure, node, POD_TAG } from './helpers.js';
 
-const L = DEFAULT_LATENCY.actions;
+const L = LEGACY_LATENCY.actions;
+/** The legacy table: fixed metadata lag, detach done when it answers, a consistent cloud; exact times. */
+const legacy = { provider: { latency: LEGACY_LATENCY } };
+const PROFILES = [
+  ['legacy', LEGACY_LATENCY],
+  ['realistic', REALISTIC_LATENCY],
+] as const;
 
 describe('SimProvider conformance', () => {
   it('is a CloudProvider', () => {
@@ -20,16 +26,39 @@ describe('SimProvider conformance', () => {
 
 describe('createInterface', () => {
   it('takes exactly create + attach + metadata propagation of virtual time and makes three calls', async () => {
-    const { provider, clock, podSubnetId, cloud, instanceId } = node();
+    const { provider, clock, podSubnetId, cloud, instanceId } = node(legacy);
     const t0 = clock.now();
     const nic = await drive(clock, provider.createInterface({ subnetId: podSubnetId, tags: { owner: 'ipamd' }, description: 'test' }));
-    expect(clock.now() - t0).toBe(L.CreateNetworkInterface + L.AttachNetworkInterface + DEFAULT_LATENCY.metadataPropagationMs);
+    const lag = LEGACY_LATENCY.metadataPropagationMs;
+    expect(clock.now() - t0).toBe(L.CreateNetworkInterface + L.AttachNetworkInterface + lag);
     expect(clock.now() - t0).toBe(3400);
     expect(provider.callCounts()).toEqual({ CreateNetworkInterface: 1, AttachNetworkInterface: 1, ModifyNetworkInterfaceAttribute: 1 });
     expect(provider.totalCalls()).toBe(3);
     const primary = cloud.getInterface(cloud.getInstance(instanceId).primaryInterfaceId);
     expect(nic).toMatchObject({ deviceIndex: 1, subnetId: podSubnetId, subnetCidr: '10.0.2.0/24', securityGroups: primary.securityGroups, tags: { owner: 'ipamd' }, blocks: [] });
     expect(cloud.getInterface(nic.id)).toMatchObject({ description: 'test', status: 'in-use', attachment: { deleteOnTermination: true, instanceId } });
+  });
+
+  it('by default waits a 1-5 s metadata lag drawn per attach from its seed; NotFound after it is retried', async () => {
+    const times = async (seed: number) => {
+      const { provider, clock, podSubnetId } = node({ instanceType: 'm5.4xlarge', provider: { seed } });
+      const out: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const t0 = clock.now();
+        await drive(clock, provider.createInterface({ subnetId: podSubnetId }));
+        out.push(clock.now() - t0);
+      }
+      return { out, calls: provider.callCounts() };
+    };
+    const a = await times(1);
+    expect(a).toEqual(await times(1));
+    expect(a.out).not.toEqual((await times(2)).out);
+    const base = L.CreateNetworkInterface + L.AttachNetworkInterface;
+    // The Modify (150 ms, retried 100 ms doubling while NotFound) overlaps the lag, and 1.5 s of retries end.
+    for (const t of a.out) expect(t).toBeGreaterThanOrEqual(base + 1000);
+    for (const t of a.out) expect(t).toBeLessThanOrEqual(base + 5000);
+    expect(a.calls).toMatchObject({ CreateNetworkInterface: 3, AttachNetworkInterface: 3 });
+    expect(a.calls.ModifyNetworkInterfaceAttribute).toBeGreaterThanOrEqual(3);
   });
 
   it('takes initial addresses in the create call', async () => {
@@ -76,8 +105,8 @@ describe('createInterface', () => {
     expect(provider.totalCalls()).toBe(0);
   });
 
-  it('deletes the new interface when the attach fails, so nothing leaks', async () => {
-    const { provider, clock, podSubnetId, cloud, faults } = node();
+  it.each(PROFILES)('deletes the new interface when the attach fails, so nothing leaks (%s)', async (name, latency) => {
+    const { provider, clock, podSubnetId, cloud, faults } = node({ provider: { latency } });
     faults.failNext('AttachNetworkInterface', 1);
     const before = cloud.getSubnet(podSubnetId).availableAddresses;
     expect(await failure(drive(clock, provider.createInterface({ subnetId: podSubnetId, initial: { kind: 'ip', count: 4 } })))).toMatchObject({
@@ -86,15 +115,23 @@ describe('createInterface', () => {
     });
     expect(cloud.describeInterfaces({ subnetIds: [podSubnetId] })).toEqual([]);
     expect(cloud.getSubnet(podSubnetId).availableAddresses).toBe(before);
-    expect(provider.callCounts()).toEqual({ CreateNetworkInterface: 1, AttachNetworkInterface: 1, DeleteNetworkInterface: 1 });
+    const calls = provider.callCounts();
+    expect(calls).toMatchObject({ CreateNetworkInterface: 1, AttachNetworkInterface: 1 });
+    // Realistic: the Delete lands 0.7 s after the create, where it may meet NotFound and be sent again.
+    if (name === 'legacy') expect(calls.DeleteNetworkInterface).toBe(1);
+    else expect(calls.DeleteNetworkInterface).toBeGreaterThanOrEqual(1);
   });
 
-  it('detaches and deletes when the modify fails', async () => {
-    const { provider, clock, podSubnetId, cloud, faults } = node();
+  it.each(PROFILES)('detaches and deletes when the modify fails (%s)', async (name, latency) => {
+    const { provider, clock, podSubnetId, cloud, faults } = node({ provider: { latency } });
     faults.failNext('ModifyNetworkInterfaceAttribute', 1);
     await failure(drive(clock, provider.createInterface({ subnetId: podSubnetId })));
     expect(cloud.describeInterfaces({ subnetIds: [podSubnetId] })).toEqual([]);
-    expect(provider.callCounts()).toMatchObject({ DetachNetworkInterface: 1, DeleteNetworkInterface: 1 });
+    const calls = provider.callCounts();
+    expect(calls).toMatchObject({ DetachNetworkInterface: 1, DeleteNetworkInterface: 1 });
+    // Realistic: the undo reads the interface until its detach (3 s) is done, then deletes it.
+    if (name === 'legacy') expect(calls.DescribeNetworkInterfaces).toBeUndefined();
+    else expect(calls.DescribeNetworkInterfaces).toBeGreaterThanOrEqual(3);
   });
 
   it('passes subnet-full through as SubnetFullError and leaks nothing', async () => {
@@ -117,7 +154,7 @@ describe('createInterface', () => {
 
 describe('deleteInterface', () => {
   it('detaches then deletes, in detach + delete time; not-found is success without a call', async () => {
-    const { provider, clock, podSubnetId, cloud } = node();
+    const { provider, clock, podSubnetId, cloud } = node(legacy);
     const nic = await drive(clock, provider.createInterface({ subnetId: podSubnetId }));
     provider.resetCallCounts();
     const t0 = clock.now();
@@ -128,6 +165,43 @@ describe('deleteInterface', () => {
     await drive(clock, provider.deleteInterface(nic.id));
     await drive(clock, provider.deleteInterface('eni-never-existed'));
     expect(provider.totalCalls()).toBe(2);
+  });
+
+  it('by default pays the detach: it reads the interface each second until the 3 s detach is done', async () => {
+    const { provider, clock, podSubnetId, cloud, instanceId } = node();
+    const nic = await drive(clock, provider.createInterface({ subnetId: podSubnetId }));
+    await clock.advance(60_000); // past the consistency window: only the detach is measured
+    provider.resetCallCounts();
+    const t0 = clock.now();
+    const deleting = provider.deleteInterface(nic.id);
+    await clock.advance(L.DetachNetworkInterface);
+    // Answered, but still attached: device index and slot taken, as EC2 shows a detaching ENI.
+    expect(cloud.getInterface(nic.id)).toMatchObject({ status: 'in-use', attachment: { state: 'detaching' } });
+    expect(cloud.getInstance(instanceId).interfaces).toHaveLength(2);
+    await drive(clock, deleting);
+    expect(clock.now() - t0).toBeGreaterThanOrEqual(L.DetachNetworkInterface + REALISTIC_LATENCY.detachSettleMs);
+    // Reads 0.15, 1.3, 2.45 s (detaching) and 3.6 s (detached) after the detach answered; then one Delete.
+    const calls = { DetachNetworkInterface: 1, DescribeNetworkInterfaces: 4, DeleteNetworkInterface: 1 };
+    expect(provider.callCounts()).toEqual(calls);
+    expect(cloud.describeInterfaces()).toHaveLength(1);
+  });
+
+  it('reads for about 15 s, then gives up after 10 Deletes refused "in use"; a later delete finishes it', async () => {
+    const latency = { ...ZERO_LATENCY, detachSettleMs: 600_000 };
+    const { provider, clock, podSubnetId, cloud } = node({ provider: { latency } });
+    const nic = await drive(clock, provider.createInterface({ subnetId: podSubnetId }));
+    provider.resetCallCounts();
+    expect(await failure(drive(clock, provider.deleteInterface(nic.id)))).toMatchObject({
+      code: 'CLOUD_INVALID',
+      operation: 'DeleteNetworkInterface',
+    });
+    // Reads at 0, 1, 2, 3, 4, 5, 10 and 15 s; 10 Deletes 250-500 ms doubling to 5 s apart.
+    const calls = { DetachNetworkInterface: 1, DescribeNetworkInterfaces: 8, DeleteNetworkInterface: 10 };
+    expect(provider.callCounts()).toEqual(calls);
+    expect(cloud.getInterface(nic.id).attachment?.state).toBe('detaching');
+    await clock.advance(600_000);
+    await drive(clock, provider.deleteInterface(nic.id));
+    expect(cloud.describeInterfaces({ subnetIds: [podSubnetId] })).toEqual([]);
   });
 
   it('deletes a detached (leaked) interface with a single call', async () => {
@@ -168,7 +242,7 @@ describe('assignAddresses / unassignAddresses', () => {
   });
 
   it('assigns prefixes on the primary interface and unassigns both kinds in one call', async () => {
-    const { provider, clock, cloud, instanceId } = node();
+    const { provider, clock, cloud, instanceId } = node(legacy);
     const primary = cloud.getInstance(instanceId).primaryInterfaceId;
     const pfx = await drive(clock, provider.assignAddresses(primary, { kind: 'prefix', count: 2 }));
     const ips = await drive(clock, provider.assignAddresses(primary, { kind: 'ip', count: 2 }));
@@ -181,6 +255,21 @@ describe('assignAddresses / unassignAddresses', () => {
     const after = cloud.getInterface(primary);
     expect(after.prefixes).toEqual([pfx[1]!.cidr]);
     expect(after.privateIps.map((ip) => `${ip}/32`)).toEqual([ips[0]!.cidr]);
+  });
+
+  it('by default retries a call that meets NotFound right after a change, as the AWS provider does', async () => {
+    const latency = { ...LEGACY_LATENCY, consistencyWindowMs: 1500, notFoundRatio: 1 };
+    const { provider, clock, cloud, instanceId } = node({ provider: { latency } });
+    const primary = cloud.getInstance(instanceId).primaryInterfaceId;
+    await drive(clock, provider.assignAddresses(primary, { kind: 'ip', count: 1 }));
+    provider.resetCallCounts();
+    const t0 = clock.now();
+    const ips = await drive(clock, provider.assignAddresses(primary, { kind: 'ip', count: 1 }));
+    // Every try inside the 1.5 s window is NotFound (100, 200, 400 ms... apart); the first after it lands.
+    expect(ips).toHaveLength(1);
+    expect(clock.now() - t0).toBeGreaterThanOrEqual(1500);
+    expect(provider.callCounts().AssignPrivateIpAddresses).toBeGreaterThan(2);
+    expect(cloud.getInterface(primary).privateIps).toHaveLength(2);
   });
 
   it('does nothing, without calls, for empty requests and blocks already gone', async () => {

@@ -5,7 +5,7 @@
  * `strconv.ParseBool` takes, because the AWS VPC CNI reads its variables with
  * it: a DaemonSet moved over from aws-node must mean the same thing here, and
  * anything else (`yes`, `on`, `enabled`) is refused rather than guessed.
- * No imports: the CNI plugin bundles this file.
+ * No imports: it is part of the contract every layer may use (cni/contract), and the CNI plugin bundles it.
  */
 
 const TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);

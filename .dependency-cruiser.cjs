@@ -1,0 +1,62 @@
+/**
+ * The import boundaries between the top-level layers (issue 15, docs/architecture.md), checked in `npm test` by
+ * test/architecture/boundaries.test.ts:
+ *
+ *   cni/contract/  imports nothing of ours outside itself: the wire contract ipamd and the CNI executable share,
+ *                  and the leaf every layer may use (booleans as Go parses them, …)
+ *   cni/           imports only cni/ (the executable knows nothing of the daemon)
+ *   providers/     imports only providers/ and cni/contract/ (the cloud seam declares what it needs, a clock)
+ *   ipamd/         imports ipamd/, providers/ and cni/contract/ (the daemon drives the providers)
+ *
+ * and no module cycles. Tests, benchmarks and build scripts may import what they need.
+ * `.dependency-cruiser-known-violations.json` lists what the code still breaks (issue 15 shrinks it): a new
+ * violation fails the test, and so does a listed one that is fixed but still listed (regenerate the list with
+ * `npm run lint:boundaries:baseline`).
+ */
+const CONTRACT = '^cni/contract/';
+module.exports = {
+  forbidden: [
+    {
+      name: 'contract-is-a-leaf',
+      comment: 'cni/contract is shared by every layer: it may import nothing of ours outside itself',
+      severity: 'error',
+      from: { path: CONTRACT },
+      to: { path: '^(ipamd|providers|cni)/', pathNot: CONTRACT },
+    },
+    {
+      name: 'providers-stand-alone',
+      comment: 'providers/ is the cloud seam: it declares the small interfaces it needs instead of importing ipamd/',
+      severity: 'error',
+      from: { path: '^providers/' },
+      to: { path: '^(ipamd|cni)/', pathNot: CONTRACT },
+    },
+    {
+      name: 'cni-only-contract',
+      comment: 'the CNI executable depends on the contract it shares with ipamd, never on daemon internals',
+      severity: 'error',
+      from: { path: '^cni/' },
+      to: { path: '^(ipamd|providers)/' },
+    },
+    {
+      name: 'ipamd-not-cni-internals',
+      comment: 'ipamd shares only the contract with the CNI executable',
+      severity: 'error',
+      from: { path: '^ipamd/' },
+      to: { path: '^cni/', pathNot: CONTRACT },
+    },
+    {
+      name: 'no-cycles',
+      comment: 'a cycle makes two modules one; split out what both need',
+      severity: 'error',
+      from: {},
+      to: { circular: true, dependencyTypesNot: ['type-only'] },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(node_modules|dist|test|\\.ci)/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.js'] },
+  },
+};
