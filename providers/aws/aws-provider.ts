@@ -190,6 +190,9 @@ export class AwsProvider implements CloudProvider {
     return new AwsProvider(o, o.identity ?? (await discoverInstance(o.imds)));
   }
 
+  /** The first EC2 read of the node in this process has been made. */
+  private startRead = false;
+
   async describeNode(): Promise<NodeInventory> {
     const imdsView = await this.imdsAddressView();
     const c = this.confirmed;
@@ -234,6 +237,13 @@ export class AwsProvider implements CloudProvider {
     const attached = listed.filter((n) => n.Attachment?.InstanceId === id.instanceId);
     // ipamd manages network card 0 only; ENIs on other cards (EFA on p4d, say) are the instance's, not ours.
     const nics = attached.filter((n) => (n.Attachment?.NetworkCardIndex ?? 0) === 0);
+    if (!this.startRead) {
+      // A restart: the last run may have changed these ENIs moments ago, and EC2 can answer a by-id call about
+      // them with NotFound for seconds after (eventual consistency). Just listed, so they exist: a NotFound
+      // naming one is retried (visibility.ts), never taken for "gone" (an unassign would leave its address).
+      for (const n of nics) if (n.NetworkInterfaceId) this.recent.touch(n.NetworkInterfaceId);
+      this.startRead = true;
+    }
     await this.learnSubnets(nics.map((n) => n.SubnetId ?? ''));
     const interfaces = nics
       .map((n) => {
