@@ -1,7 +1,7 @@
 /**
  * @module ipamd client
  * One request per connection over ipamd's Unix socket, newline-delimited
- * JSON (ipamd/api/protocol.ts). Failures are typed so the verbs can tell
+ * JSON (cni/contract/protocol.ts). Failures are typed so the verbs can tell
  * "ipamd is not there" (try later / offline DEL) from "ipamd said no".
  */
 

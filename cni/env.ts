@@ -83,14 +83,14 @@ function refuse(variable: string, i: IdentifierIssue): never {
   throw new CniIdentifierError(CniCode.InvalidEnvironment, variable, i.problem, i.message);
 }
 
-/** The CNI spec's rule, as ipamd applies it (ipamd/api/identifiers.ts); unset counts as empty. */
+/** The CNI spec's rule, as ipamd applies it (cni/contract/identifiers.ts); unset counts as empty. */
 export function validateContainerId(id: string | undefined): string {
   const i = containerIdIssue(id ?? '');
   if (i) refuse('CNI_CONTAINERID', i);
   return id!;
 }
 
-/** The kernel's interface-name rules, as ipamd applies them (ipamd/api/identifiers.ts). */
+/** The kernel's interface-name rules, as ipamd applies them (cni/contract/identifiers.ts). */
 export function validateIfName(name: string | undefined): string {
   const i = ifNameIssue(name ?? '');
   if (i) refuse('CNI_IFNAME', i);

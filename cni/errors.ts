@@ -84,7 +84,7 @@ export const unsupportedField = (key: string, value: unknown): CniError =>
 
 /**
  * A container ID, interface name or network name broke the rules shared with
- * ipamd (ipamd/api/identifiers.ts). `problem` is the same stable code ipamd's
+ * ipamd (cni/contract/identifiers.ts). `problem` is the same stable code ipamd's
  * parser reports for the same name; `code` is 4 for a `CNI_*` variable, 7 for
  * a configuration key.
  */

@@ -60,7 +60,7 @@ export class BadRequestError extends IpamError {
 
 /**
  * A container ID, interface name or network name broke the shared rules
- * (ipamd/api/identifiers.ts). `problem` is the rule's stable code, the same
+ * (cni/contract/identifiers.ts). `problem` is the rule's stable code, the same
  * one the CNI plugin reports for the same name.
  */
 export class InvalidIdentifierError extends BadRequestError {

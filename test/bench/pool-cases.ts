@@ -38,7 +38,8 @@ export const POLICY_CASES: PolicyCase[] = [
     name: 'tight',
     env: { WARM_IP_TARGET: '1', MINIMUM_IP_TARGET: '10' },
     why:
-      'WARM_IP_TARGET=1 MINIMUM_IP_TARGET=10: the AWS docs (eni-and-ip-target.md) suggest MINIMUM_IP_TARGET a little above the Pods a node runs and WARM_IP_TARGET=2; ' +
+      'WARM_IP_TARGET=1 MINIMUM_IP_TARGET=10: the AWS docs ([eni-and-ip-target.md](' +
+      'https://github.com/aws/amazon-vpc-cni-k8s/blob/master/docs/eni-and-ip-target.md)) suggest MINIMUM_IP_TARGET a little above the Pods a node runs and WARM_IP_TARGET=2; ' +
       'clusters short of subnet space (AWS #2294) go to 1. 10 covers these nodes\' quiet-hour Pods',
   },
   { name: 'prefix', env: { ENABLE_PREFIX_DELEGATION: 'true', WARM_PREFIX_TARGET: '1' }, why: 'prefix delegation, one free /28 kept' },

@@ -1,5 +1,5 @@
 /**
- * One rule book for the names that cross the socket (ipamd/api/identifiers.ts):
+ * One rule book for the names that cross the socket (cni/contract/identifiers.ts):
  * the plugin's parsers (CNI_* variables, the configuration's `name`, GC's
  * valid-attachments) and ipamd's request parser give the same verdict and
  * the same problem code for every name, and the netlink plumber's last check
