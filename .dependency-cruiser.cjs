@@ -8,10 +8,8 @@
  *   providers/     imports only providers/ and cni/contract/ (the cloud seam declares what it needs, a clock)
  *   ipamd/         imports ipamd/, providers/ and cni/contract/ (the daemon drives the providers)
  *
- * and no module cycles. Tests, benchmarks and build scripts may import what they need.
- * `.dependency-cruiser-known-violations.json` lists what the code still breaks (issue 15 shrinks it): a new
- * violation fails the test, and so does a listed one that is fixed but still listed (regenerate the list with
- * `npm run lint:boundaries:baseline`).
+ * and no module cycles. Tests, benchmarks and build scripts may import what they need. The tree has no
+ * violation: any new one fails the test (`npm run lint:boundaries` shows it).
  */
 const CONTRACT = '^cni/contract/';
 module.exports = {

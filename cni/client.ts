@@ -6,8 +6,20 @@
  */
 
 import * as net from 'node:net';
+import { setTimeout as wait } from 'node:timers/promises';
 import { PROTOCOL_VERSION, type Request, type Response } from './contract/protocol.js';
-import { SystemClock, type Clock } from '../ipamd/util/clock.js';
+
+/**
+ * What the client needs of time: a wait it can cancel, for the reply budget. Declared here, not imported, so
+ * the executable carries none of the daemon; any of ipamd's clocks fits it (a test may pass a VirtualClock).
+ */
+export interface Sleeper {
+  /** Resolves after `ms`; rejects once `signal` fires first (the client ignores that rejection). */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** Wall time. Node's timer coerces a delay below 1 ms to 1 ms, as `setTimeout` does. */
+const REAL_TIME: Sleeper = { sleep: (ms, signal) => wait(ms, undefined, { signal }) };
 
 /** Distributes `Request` over its union members so `v` can be left out per member. */
 type WithoutV<T> = T extends unknown ? Omit<T, 'v'> : never;
@@ -44,7 +56,7 @@ const UNREACHABLE = new Set(['ENOENT', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'E
 export class SocketIpamdClient implements IpamdClient {
   constructor(
     private readonly socketPath: string,
-    private readonly clock: Clock = new SystemClock(),
+    private readonly clock: Sleeper = REAL_TIME,
   ) {}
 
   call(body: RequestBody, timeoutMs: number): Promise<Response> {

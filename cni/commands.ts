@@ -13,7 +13,7 @@ import type { PluginConfig } from './config.js';
 import type { CniEnv } from './env.js';
 import { CniCode, CniError, fromIpamdError } from './errors.js';
 import type { Logger } from './log.js';
-import { pendingReleaseDir } from '../ipamd/api/pending-release.js';
+import { pendingReleaseDir } from './contract/pending-release.js';
 import { buildAddResult, expectedFromPrev, mergeWithPrev, podIpFromPrev, type CniResult } from './result.js';
 import { requireAtLeast } from './version.js';
 

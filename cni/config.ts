@@ -10,20 +10,14 @@ import * as path from 'node:path';
 import { containerIdIssue, ifNameIssue, networkNameIssue } from './contract/identifiers.js';
 import { DEFAULT_SOCKET_PATH } from './contract/protocol.js';
 import { PLUGIN_TYPE } from './contract/plugin-name.js';
+import type { CniVersion } from './contract/spec-versions.js';
 import { CniCode, CniError, CniIdentifierError, configError, unsupportedField } from './errors.js';
 import { parsePrevResult } from './prev-result.js';
-import type { CniResult } from './result.js';
-import { selectVersion, type CniVersion } from './version.js';
+import type { CniResult, DnsConfig } from './result.js';
+import { selectVersion } from './version.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'off';
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'off'];
-
-export interface DnsConfig {
-  nameservers?: string[];
-  domain?: string;
-  search?: string[];
-  options?: string[];
-}
 
 export interface ValidAttachment {
   containerId: string;

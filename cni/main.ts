@@ -22,7 +22,7 @@ import { CniCode, CniError } from './errors.js';
 import { bootstrapLogger, createLogger, type Logger } from './log.js';
 import { offlineTearDown } from './offline.js';
 import { ifNameIssue } from './contract/identifiers.js';
-import { writePendingRelease } from '../ipamd/api/pending-release.js';
+import { writePendingRelease } from './contract/pending-release.js';
 import { versionForOutput, versionResult } from './version.js';
 
 export interface CliIo {

@@ -7,6 +7,6 @@
  */
 
 export async function offlineTearDown(t: { hostIf: string; ip?: string }): Promise<void> {
-  const { tearDownHostSide } = await import('../ipamd/netns/host-teardown.js');
+  const { tearDownHostSide } = await import('./contract/host-teardown.js');
   await tearDownHostSide(t);
 }

@@ -17,10 +17,9 @@
  */
 
 import { isIP } from 'node:net';
-import type { DnsConfig } from './config.js';
 import { configError } from './errors.js';
-import type { CniInterface, CniIpConfig, CniResult, CniRoute } from './result.js';
-import { compareVersions, type CniVersion } from './version.js';
+import type { CniInterface, CniIpConfig, CniResult, CniRoute, DnsConfig } from './result.js';
+import { compareVersions, type CniVersion } from './contract/spec-versions.js';
 
 export interface ParsedPrevResult {
   result: CniResult;

@@ -11,9 +11,8 @@
  */
 
 import type { Allocation } from './contract/protocol.js';
-import type { DnsConfig } from './config.js';
 import { CniCode, CniError } from './errors.js';
-import { compareVersions, type CniVersion } from './version.js';
+import { compareVersions, type CniVersion } from './contract/spec-versions.js';
 
 export interface CniInterface {
   name: string;
@@ -42,6 +41,16 @@ export interface CniRoute {
   priority?: number;
   table?: number;
   scope?: number;
+}
+/**
+ * The spec's DNS block: the configuration's `dns` and a result's are the same type. Declared with the result
+ * so that prev-result.ts, which config.ts calls, need not import config.ts back (no cycle).
+ */
+export interface DnsConfig {
+  nameservers?: string[];
+  domain?: string;
+  search?: string[];
+  options?: string[];
 }
 /** Closed on purpose: only spec fields can reach our output (see prev-result.ts). */
 export interface CniResult {

@@ -13,34 +13,18 @@
  *
  * The runtime picks the version (highest of `cniVersion`/`cniVersions` that
  * it supports) and writes it into `cniVersion`; the plugin checks that value.
+ * The version list itself is in the contract (cni/contract/spec-versions.ts): ipamd's conflist uses it too.
  */
 
 import { CniCode, CniError } from './errors.js';
-
-export const SUPPORTED_VERSIONS = ['0.4.0', '1.0.0', '1.1.0'] as const;
-export type CniVersion = (typeof SUPPORTED_VERSIONS)[number];
-export const LATEST_VERSION: CniVersion = '1.1.0';
-
-const SEMVER_RE = /^(\d+)\.(\d+)\.(\d+)$/;
-
-export function isSemver(v: unknown): v is string {
-  return typeof v === 'string' && SEMVER_RE.test(v);
-}
-
-/** Negative when a < b, 0 when equal, positive when a > b. Both must be `x.y.z`. */
-export function compareVersions(a: string, b: string): number {
-  const pa = SEMVER_RE.exec(a)!;
-  const pb = SEMVER_RE.exec(b)!;
-  for (let i = 1; i <= 3; i++) {
-    const d = Number(pa[i]) - Number(pb[i]);
-    if (d !== 0) return d;
-  }
-  return 0;
-}
-
-export function isSupported(v: unknown): v is CniVersion {
-  return typeof v === 'string' && (SUPPORTED_VERSIONS as readonly string[]).includes(v);
-}
+import {
+  compareVersions,
+  isSemver,
+  isSupported,
+  LATEST_VERSION,
+  SUPPORTED_VERSIONS,
+  type CniVersion,
+} from './contract/spec-versions.js';
 
 /**
  * The version to speak for this call. A missing `cniVersion` means 0.1.0 in

@@ -12,61 +12,34 @@
  * healthy.
  */
 import { ConfigError } from '../providers/errors.js';
-import type { CloudProvider, InstanceLimits, NodeInventory } from '../providers/types.js';
-import { Allocator } from './allocator.js';
+import type { InstanceLimits, NodeInventory } from '../providers/types.js';
+import { Allocator, type GrowthState } from './allocator.js';
 import { ApiHandler } from './api/handler.js';
 import type { PoolStatus } from '../cni/contract/protocol.js';
 import { CloudCaller } from './cloud/cloud-caller.js';
 import { LeakReclaimRunner } from './cloud/leak-reclaim.js';
-import type { DaemonConfig } from './config.js';
-import type { Checkpointer } from './datastore/checkpoint.js';
+import type { DaemonDeps } from './daemon-deps.js';
 import { Datastore } from './datastore/datastore.js';
 import { PersistenceHealth } from './datastore/persist-health.js';
 import type { PoolSnapshot } from './datastore/types.js';
-import type { PodNetworkPlumber } from './netns/plumber.js';
 import { HostInterfaceSync } from './netns/interface-sync.js';
 import { NodeNetfilter } from './netns/netfilter.js';
-import { NodeNetworkSync, tableDestinations, type NetfilterPort } from './netns/node-network.js';
+import { NodeNetworkSync, tableDestinations } from './netns/node-network.js';
 import { DaemonMetrics } from './observability/metrics.js';
-import type { Logger } from './observability/logger.js';
+import { cloudCallCounts, poolStatus } from './observability/pool-status.js';
 import { formatStatusLine } from './observability/status-line.js';
+import { growthState, poolLimitsFor } from './pool/capacity.js';
 import type { PoolLimits } from './pool/planner.js';
 import type { PoolPolicy } from './pool/policy.js';
 import { createPoolPolicy } from './pool/policy-factory.js';
-import { PoolReconciler, type ReconcilerEvents, type SubnetSelector } from './pool/reconciler.js';
+import { PoolReconciler } from './pool/reconciler.js';
 import { replayPendingReleases } from './api/pending-release.js';
-import { HttpEndpoint } from './server/http.js';
-import { openHttpEndpoints, type HttpPorts } from './server/endpoints.js';
-import type { EventSink } from './monitor/events.js';
+import { DaemonServers } from './server/daemon-servers.js';
+import type { HttpPorts } from './server/endpoints.js';
 import { NodeMonitor } from './monitor/node-monitor.js';
-import { SocketServer } from './server/socket-server.js';
-import type { Clock } from './util/clock.js';
 
-export interface DaemonDeps {
-  config: DaemonConfig;
-  clock: Clock;
-  provider: CloudProvider;
-  checkpointer: Checkpointer;
-  plumber: PodNetworkPlumber;
-  log: Logger;
-  version: string;
-  random?: () => number;
-  selectSubnets?: SubnetSelector;
-  interfaceTags?: () => Record<string, string>;
-  /** Interfaces that must not host Pods (e.g. the primary under custom networking). */
-  isUsable?: (nic: NodeInventory['interfaces'][number]) => boolean;
-  events?: ReconcilerEvents;
-  /** Directory the plugin spools DELs into while ipamd is down. */
-  pendingReleaseDir?: string;
-  /** Where "pool cannot grow" events go (default: the log). The Kubernetes integration posts Events and a node condition. */
-  eventSink?: EventSink;
-  /** Node name for events (default: the instance id). */
-  nodeName?: () => string;
-  /** `false` keeps the subnet monitor from sampling even with servers running (events still flow). */
-  monitor?: boolean;
-  /** Netfilter programming (default: iptables-restore through netns/netfilter.ts). */
-  netfilter?: NetfilterPort;
-}
+// What builds a daemon, importable with it.
+export type { DaemonDeps } from './daemon-deps.js';
 
 export class IpamDaemon {
   readonly datastore: Datastore;
@@ -94,9 +67,7 @@ export class IpamDaemon {
   private readonly loop = new AbortController();
   private loopDone: Promise<void> | undefined;
   private persistWatch: Promise<void> | undefined;
-  private socket: SocketServer | undefined;
-  private http: HttpEndpoint[] = [];
-  private httpPorts: Promise<HttpPorts> | undefined;
+  private readonly servers: DaemonServers;
   /** The plugin socket accepts requests (readiness). */
   serving = false;
 
@@ -139,6 +110,7 @@ export class IpamDaemon {
           })
         : undefined;
     this.leaks = new LeakReclaimRunner(d.provider, this.caller, d.log);
+    this.servers = new DaemonServers(this, c);
   }
 
   /** Pods known to be coming that have no address yet (set by the Kubernetes Pod watch). */
@@ -183,11 +155,7 @@ export class IpamDaemon {
     // A cloud that has only prefix blocks (GCP alias ranges) runs in prefix mode whatever the variable says.
     this.datastore.mode = c.prefixDelegation || !L.supportsIps ? 'prefix' : 'ip';
     this.datastore.defaultPrefixSize = 2 ** (32 - L.prefixLength);
-    this.poolLimits = {
-      maxInterfaces: Math.min(c.maxInterfaces ?? Infinity, L.maxInterfaces),
-      slotsPerInterface: L.ipv4PerInterface - 1,
-      canCreateInterfaces: L.canCreateInterfaces,
-    };
+    this.poolLimits = poolLimitsFor(c, L);
     this.monitor = new NodeMonitor(this);
     const now = clock.now();
     if (this.nodeNetwork) {
@@ -347,24 +315,18 @@ export class IpamDaemon {
    * metrics answer during a long first pool fill; idempotent.
    */
   async startHttp(): Promise<HttpPorts> {
-    this.httpPorts ??= openHttpEndpoints(this, this.d.config).then((r) => {
-      this.http.push(...r.endpoints);
-      return r.ports;
-    });
-    return this.httpPorts;
+    return this.servers.openHttp();
   }
 
   /** The plugin socket (and the HTTP endpoints, when not started yet); after init() and startLoop(). */
   async startServers(): Promise<HttpPorts> {
-    this.socket = new SocketServer({
-      path: this.d.config.socketPath,
+    await this.servers.openSocket({
       handle: (req) => this.handler.handle(req),
       onBadRequest: (msg) => {
         this.metrics.error('BAD_REQUEST');
         this.d.log.warn({ msg }, 'bad request on the socket');
       },
     });
-    await this.socket.listen();
     this.serving = true;
     const out = await this.startHttp();
     // The monitor's only readers are /metrics and /v1/subnets, so it samples only when they exist.
@@ -382,14 +344,14 @@ export class IpamDaemon {
     this.reconciler?.pauseGrowth();
     this.allocator?.notify(); // ADDs waiting for growth that will not come give up before the socket closes
     this.serving = false;
-    await this.socket?.close();
+    await this.servers.closeSocket();
     this.loop.abort();
     await this.loopDone?.catch(() => {});
     await this.persistWatch;
     await this.monitor?.stop();
     if (this.allocator)
       await this.allocator.persist().catch((err) => this.d.log.error({ err }, 'final checkpoint failed'));
-    await Promise.allSettled(this.http.map((h) => h.close()));
+    await this.servers.closeHttp();
     this.hostLinks.stop();
     await this.hostLinks.idle();
     await this.nodeNetwork?.idle();
@@ -399,19 +361,9 @@ export class IpamDaemon {
   }
 
   status(): PoolStatus {
-    const s = this.snapshot();
-    const g = this.growthState();
-    const persist = this.persistence.problem;
-    const ready = this.initialised && !persist && (s.available > 0 || g.canGrow || s.cooling > 0);
-    const reason = !this.initialised ? 'ipamd is initialising' : (persist ?? `pool empty and cannot grow: ${g.reason}`);
-    return {
-      ready,
-      ...(ready ? {} : { reason }),
-      total: s.total,
-      assigned: s.assigned,
-      available: s.available,
-      cooling: s.cooling,
-    };
+    const snapshot = this.snapshot();
+    const growth = this.growthState();
+    return poolStatus({ initialised: this.initialised, persistProblem: this.persistence.problem, snapshot, growth });
   }
 
   /** One short line; counts and reason from one snapshot (observability/status-line.ts). */
@@ -430,33 +382,19 @@ export class IpamDaemon {
 
   /** Cloud call attempts by operation, from the metrics registry. */
   callCounts(): Record<string, number> {
-    const out: Record<string, number> = {};
-    const m = this.metrics.registry.getSingleMetric('vpc_ipam_cloud_calls_total') as unknown as {
-      hashMap?: Record<string, { value: number; labels: { operation: string } }>;
-    };
-    for (const v of Object.values(m?.hashMap ?? {})) out[v.labels.operation] = (out[v.labels.operation] ?? 0) + v.value;
-    return out;
+    return cloudCallCounts(this.metrics.registry);
   }
 
-  private growthState(): { canGrow: boolean; reason?: string } {
-    // A stopping ipamd grows nothing: a waiting ADD answers "try again later" now, and the next ipamd serves it.
-    if (this.reconciler?.stopping) return { canGrow: false, reason: 'ipamd is stopping' };
-    const blocked = this.reconciler?.growthBlocked;
-    if (blocked) return { canGrow: false, reason: `growth paused: ${blocked.reason}` };
-    const s = this.snapshot();
-    const L = this.poolLimits;
-    const usable = s.interfaces.filter((i) => i.usable);
-    const roomOnExisting = usable.some((i) => i.slotsUsed < L.slotsPerInterface);
-    const roomForNew = L.canCreateInterfaces && s.interfaces.length < L.maxInterfaces;
-    // Free addresses on an interface whose host link is still being set up: an ADD waits for them.
-    const linkPending = usable.some((i) => {
-      const nic = this.datastore.interfaceById(i.id);
-      return nic !== undefined && i.addresses > i.assigned && !this.datastore.handOutFrom(nic);
+  private growthState(): GrowthState {
+    return growthState({
+      snapshot: this.snapshot(),
+      limits: this.poolLimits,
+      growthBlocked: this.reconciler?.growthBlocked,
+      stopping: this.reconciler?.stopping ?? false,
+      linkPending: (i) => {
+        const nic = this.datastore.interfaceById(i.id);
+        return nic !== undefined && !this.datastore.handOutFrom(nic);
+      },
     });
-    if (roomOnExisting || roomForNew || linkPending) return { canGrow: true };
-    return {
-      canGrow: false,
-      reason: `node at capacity: ${s.interfaces.length} interfaces × ${L.slotsPerInterface} ${s.mode === 'prefix' ? 'prefixes' : 'IPs'} all in use`,
-    };
   }
 }

@@ -12,20 +12,13 @@
 import type { PodSubnetSource } from '../providers/pod-subnets.js';
 import type { CloudProvider } from '../providers/types.js';
 import type { DaemonConfig } from './config.js';
-import type { DaemonDeps } from './daemon.js';
 import type { Logger } from './observability/logger.js';
-import { podSubnetHooks, type ProviderSubnetFacts } from './setup/pod-subnets.js';
+import { podSubnetHooks } from './setup/pod-subnets.js';
+import type { BuiltProvider } from './setup/types.js';
 import type { Clock } from './util/clock.js';
 
-export interface BuiltProvider {
-  provider: CloudProvider;
-  /** Provider-specific daemon hooks (createNodeProvider adds subnet choice and interface usability). */
-  daemonHooks?: Partial<Pick<DaemonDeps, 'selectSubnets' | 'interfaceTags' | 'isUsable'>>;
-  /** Providers that create interfaces: what the subnet choice needs from them. */
-  subnets?: ProviderSubnetFacts;
-  /** Anything the provider started (embedded emulators) to stop after the daemon. */
-  close?: () => Promise<void>;
-}
+// Callers (run.ts) take the result's type from here, where they get the provider.
+export type { BuiltProvider } from './setup/types.js';
 
 /** What the node's composition hands to its provider. */
 export interface NodeProviderInputs {

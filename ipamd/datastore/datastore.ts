@@ -12,30 +12,8 @@
 import type { AttachmentKey, PodRef } from '../../cni/contract/protocol.js';
 import type { AddressBlock, BlockKind, NetworkInterface } from '../../providers/types.js';
 import { addressesOf } from '../util/cidr.js';
+import { interfaceView, type AddressState, type BlockState, type InterfaceState, type ViewContext } from './state.js';
 import { keyString, type Assignment, type InterfaceView, type PoolSnapshot } from './types.js';
-
-interface AddressState {
-  ip: string;
-  block: BlockState;
-  assignment?: Assignment;
-  coolingUntil?: number;
-}
-
-interface BlockState {
-  cidr: string;
-  kind: BlockKind;
-  iface: InterfaceState;
-  addresses: AddressState[];
-  assigned: number;
-}
-
-interface InterfaceState {
-  nic: NetworkInterface;
-  usable: boolean;
-  createdAt: number;
-  blocks: Map<string, BlockState>;
-  assigned: number;
-}
 
 export interface SyncReport {
   addedBlocks: string[];
@@ -299,50 +277,14 @@ export class Datastore {
     let assigned = 0;
     let cooling = 0;
     let nextCoolingExpiry: number | undefined;
+    const ctx: ViewContext = {
+      mode: this.mode,
+      isFallback: (b) => this.isFallback(b),
+      isCooling: (a) => this.isCooling(a, now),
+    };
     for (const i of this.interfaces.values()) {
-      const v: InterfaceView = {
-        id: i.nic.id,
-        deviceIndex: i.nic.deviceIndex,
-        subnetId: i.nic.subnetId,
-        primary: i.nic.deviceIndex === 0,
-        usable: i.usable,
-        createdAt: i.createdAt,
-        slotsUsed: i.blocks.size,
-        blocks: 0,
-        addresses: 0,
-        assigned: 0,
-        cooling: 0,
-        freeBlocks: [],
-        staleBlocks: [],
-        staleAssigned: 0,
-      };
-      for (const b of i.blocks.values()) {
-        let blockCooling = 0;
-        for (const a of b.addresses) {
-          if (this.isCooling(a, now)) {
-            blockCooling++;
-            nextCoolingExpiry = Math.min(nextCoolingExpiry ?? Infinity, a.coolingUntil!);
-          }
-        }
-        if (this.isFallback(b)) {
-          v.fallbackIps = (v.fallbackIps ?? 0) + 1;
-          if (b.assigned === 0 && blockCooling === 0) (v.freeFallbackIps ??= []).push(b.cidr);
-          v.addresses += b.addresses.length;
-          v.assigned += b.assigned;
-          v.cooling += blockCooling;
-          continue;
-        }
-        if (b.kind !== this.mode) {
-          v.staleAssigned += b.assigned;
-          if (b.assigned === 0 && blockCooling === 0) v.staleBlocks.push(b.cidr);
-          continue;
-        }
-        v.blocks++;
-        v.addresses += b.addresses.length;
-        v.assigned += b.assigned;
-        v.cooling += blockCooling;
-        if (b.assigned === 0 && blockCooling === 0) v.freeBlocks.push(b.cidr);
-      }
+      const { view: v, nextCoolingExpiry: next } = interfaceView(i, ctx);
+      if (next !== undefined) nextCoolingExpiry = Math.min(nextCoolingExpiry ?? Infinity, next);
       if (i.usable) {
         total += v.addresses;
         assigned += v.assigned;

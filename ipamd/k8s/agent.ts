@@ -27,7 +27,6 @@
  */
 import * as path from 'node:path';
 import { PROTOCOL_VERSION } from '../../cni/contract/protocol.js';
-import { callIpamd } from '../ctl/socket-client.js';
 import type { DaemonConfig } from '../config.js';
 import type { DaemonDeps, IpamDaemon } from '../daemon.js';
 import type { Logger } from '../observability/logger.js';
@@ -37,15 +36,8 @@ import { ConfigError } from '../../providers/errors.js';
 import type { Clock } from '../util/clock.js';
 import { actionErrorEvent } from './action-events.js';
 import { createApis, describeError, loadKubeConfig, retryFloorMs, type K8sApis } from './client.js';
-import { ChainVersionProber, CniVersionError, NoCommonCniVersionError } from './cni-versions.js';
-import {
-  conflistOptionsFromEnv,
-  configsBefore,
-  installConflist,
-  missingBinaries,
-  renderConflist,
-  type ConflistOptions,
-} from './conflist.js';
+import { conflistOptionsFromEnv } from './conflist.js';
+import { ConflistKeeper } from './conflist-keeper.js';
 import { registerEventErrorMetric } from './event-metrics.js';
 import { K8sEventSink } from './events.js';
 import { EVENT_REASONS } from './names.js';
@@ -78,9 +70,8 @@ export class K8sNodeAgent {
   podWatch: NodePodWatch | undefined;
   reaper: StaleAssignmentReaper | undefined;
   publisher: NodePublisher | undefined;
-  private readonly conflist: ConflistOptions;
-  /** Asks the chained plugins' binaries which spec versions they speak (cached per binary). */
-  readonly cniVersions: ChainVersionProber;
+  /** Writes the conflist once ipamd can serve Pods, and keeps it there. */
+  private readonly conflist: ConflistKeeper;
   private readonly stopper = new AbortController();
   private conflistLoop: Promise<void> | undefined;
   /** Follows our DaemonSet from start: its deletion, seen while the token worked, decides the uninstall. */
@@ -92,9 +83,15 @@ export class K8sNodeAgent {
   private identityChecked = false;
   /** Set when the Node, read after start, turned out to be another machine. */
   identityProblem: string | undefined;
-  conflistInstalledAt: number | undefined;
+
+  get conflistInstalledAt(): number | undefined {
+    return this.conflist.installedAt;
+  }
+
   /** Why the conflist is not written (yet), for introspection and tests; undefined once it is. */
-  conflistBlockedBy: string | undefined;
+  get conflistBlockedBy(): string | undefined {
+    return this.conflist.blockedBy;
+  }
 
   private constructor(
     private readonly o: K8sNodeAgentOptions,
@@ -112,8 +109,18 @@ export class K8sNodeAgent {
       minWriteIntervalMs: s.eventIntervalMs,
     });
     this.podSubnets = podSubnets;
-    this.conflist = conflistOptionsFromEnv(o.config.env, o.config.socketPath, o.config.addWaitMs);
-    this.cniVersions = new ChainVersionProber({ binDirs: [s.binDir], now: () => o.clock.now() });
+    this.conflist = new ConflistKeeper({
+      clock: o.clock,
+      log: o.log,
+      confDir: s.confDir,
+      binDir: s.binDir,
+      nodeName: s.nodeName,
+      socketPath: o.config.socketPath,
+      options: conflistOptionsFromEnv(o.config.env, o.config.socketPath, o.config.addWaitMs),
+      sink: this.sink,
+      identityProblem: () => this.identityProblem,
+      signal: this.stopper.signal,
+    });
     this.ownDaemonSet = watchOwnDaemonSet(s, { apis, clock: o.clock, log: o.log });
   }
 
@@ -200,7 +207,7 @@ export class K8sNodeAgent {
   serve(daemon: IpamDaemon): void {
     this.serving = true;
     if (this.identityChecked) this.startPublisher(daemon);
-    if (this.settings.writeConflist) this.conflistLoop = this.keepConflist(daemon);
+    if (this.settings.writeConflist) this.conflistLoop = this.conflist.run(daemon);
   }
 
   /** The Node is this machine: start what acts on "this node's" Pods and Node object. */
@@ -338,100 +345,5 @@ export class K8sNodeAgent {
         `Node ${this.settings.nodeName} has providerID ${pid}, but this machine is ${inv.instanceId}: ipamd would publish on the wrong Node`,
       );
     }
-  }
-
-  /** Installs the conflist once ipamd serves, then checks every minute that it is still there. */
-  private async keepConflist(daemon: IpamDaemon): Promise<void> {
-    const { clock, log } = this.o;
-    const { confDir, binDir } = this.settings;
-    let lastWhy = '';
-    let lastLimit = '';
-    while (!this.stopper.signal.aborted) {
-      let why = await this.notReadyReason(daemon, binDir);
-      let content = '';
-      let versions: { cniVersion: string; cniVersions: string[] } | undefined;
-      let versionProblem = false;
-      if (!why) {
-        // Rendered each round: a replaced plugin binary may change the versions (probes are cached per binary).
-        try {
-          const v = await this.cniVersions.negotiate(this.conflist.chain, this.conflist.cniVersion);
-          content = renderConflist(this.conflist, v);
-          versions = { cniVersion: v.cniVersion, cniVersions: v.cniVersions };
-          const limit = v.limitedBy.join(',');
-          if (limit && limit !== lastLimit) {
-            const o = { cniVersion: v.cniVersion, configured: this.conflist.cniVersion, limitedBy: v.limitedBy };
-            log.warn(o, 'CNI config cniVersion is below VPC_IPAM_CNI_VERSION: not every chained plugin speaks it');
-          }
-          lastLimit = limit;
-        } catch (err) {
-          // An existing conflist is left alone: it may be working, and removing it would turn the node NotReady.
-          why = `CNI versions: ${(err as Error).message}`;
-          versionProblem = true;
-          if (why !== lastWhy) this.reportVersionProblem(err, why);
-        }
-      }
-      this.conflistBlockedBy = why;
-      if (why) {
-        if (why !== lastWhy && !versionProblem) {
-          log.warn({ why }, 'not writing the CNI config yet: the node stays NotReady until ipamd can serve Pods');
-        }
-        lastWhy = why;
-      } else {
-        lastWhy = '';
-        try {
-          if (installConflist(confDir, content)) {
-            this.conflistInstalledAt = clock.now();
-            log.info({ dir: confDir, ...versions }, 'CNI config installed');
-            const before = configsBefore(confDir);
-            if (before.length)
-              log.warn(
-                { before },
-                'other CNI configs sort before ours; the runtime uses the first one, so Pods will not use vpc-ipam',
-              );
-          }
-        } catch (err) {
-          log.error({ err: (err as Error).message, confDir }, 'cannot write the CNI config');
-        }
-      }
-      await clock
-        .sleep(this.conflistInstalledAt !== undefined && !why ? 60_000 : 1_000, this.stopper.signal)
-        .catch(() => {});
-    }
-  }
-
-  /** Logs (error: someone must fix the install) and puts a Warning Event on the Node. */
-  private reportVersionProblem(err: unknown, why: string): void {
-    const supported = err instanceof NoCommonCniVersionError ? err.supported : undefined;
-    const problem = err instanceof CniVersionError ? err.problem : 'internal';
-    const fields = { why, problem, ...(supported ? { supported } : {}) };
-    this.o.log.error(fields, 'not writing the CNI config: no CNI version every plugin can use (an old one is kept)');
-    void this.sink.emit({
-      type: 'Warning',
-      reason: EVENT_REASONS.cniVersionMismatch,
-      message: `not writing the CNI config: ${(err as Error).message}`.slice(0, 1000),
-      node: this.settings.nodeName,
-      at: this.o.clock.now(),
-    });
-  }
-
-  private async notReadyReason(daemon: IpamDaemon, binDir: string): Promise<string | undefined> {
-    const st = daemon.status();
-    if (this.identityProblem) return this.identityProblem;
-    if (!daemon.ready) return 'ipamd is initialising';
-    if (!st.ready) return st.reason ?? 'pool not ready';
-    // Empty, short, and the first growth did not work (e.g. no PodSubnetConfig under custom networking).
-    const snap = daemon.snapshot();
-    const short = daemon.reconciler?.plan?.shortAddresses ?? 0;
-    if (snap.total === 0 && short > 0)
-      return `pool is empty and could not grow yet (${daemon.reconciler.plan?.reason ?? 'no plan'})`;
-    const missing = missingBinaries(binDir, this.conflist);
-    if (missing.length) return `plugin binaries missing in ${binDir}: ${missing.join(', ')}`;
-    try {
-      const r = await callIpamd(this.o.config.socketPath, { v: PROTOCOL_VERSION, op: 'hello' }, 5_000);
-      if (!r.ok) return `ipamd socket answered ${r.error.code}`;
-    } catch (err) {
-      return `ipamd socket does not answer: ${(err as Error).message}`;
-    }
-    return undefined;
   }
 }

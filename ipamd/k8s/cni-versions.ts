@@ -21,7 +21,7 @@
 import { spawn } from 'node:child_process';
 import { realpathSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { compareVersions, LATEST_VERSION, SUPPORTED_VERSIONS } from '../../cni/version.js';
+import { compareVersions, LATEST_VERSION, SUPPORTED_VERSIONS } from '../../cni/contract/spec-versions.js';
 import { IpamError } from '../../providers/errors.js';
 import { PLUGIN_TYPE } from './names.js';
 

@@ -16,7 +16,7 @@
  */
 import { accessSync, constants, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { isSupported, SUPPORTED_VERSIONS } from '../../cni/version.js';
+import { isSupported, SUPPORTED_VERSIONS } from '../../cni/contract/spec-versions.js';
 import { fsyncDirSync, writeFileAtomicSync } from '../../providers/atomic-file.js';
 import { ConfigError } from '../../providers/errors.js';
 import type { NegotiatedVersions } from './cni-versions.js';

@@ -9,6 +9,7 @@
  * daemon keeps under VPC_IPAM_STATE_DIR, afresh on every call, and never
  * writes it; other providers are built by the provider factory as for ipamd.
  */
+import { poolLimitsFor } from '../pool/capacity.js';
 import * as path from 'node:path';
 import * as client from 'prom-client';
 import { lookupEc2Limits } from '../../providers/limits/ec2-limits.js';
@@ -47,11 +48,10 @@ export interface ClusterMonitorDeps {
 
 /** New-node cost from the pool settings and the limits of VPC_IPAM_MONITOR_INSTANCE_TYPE. */
 function newNodeCost(config: DaemonConfig, l: InstanceLimits): NewNodeCost {
-  const maxInterfaces = Math.min(config.maxInterfaces ?? Infinity, l.maxInterfaces);
   const prefix = config.prefixDelegation;
   const f = nodeFootprint(
     {
-      limits: { maxInterfaces, slotsPerInterface: l.ipv4PerInterface - 1, canCreateInterfaces: l.canCreateInterfaces },
+      limits: poolLimitsFor(config, l),
       targets: config.targets,
       mode: prefix ? 'prefix' : 'ip',
       blockSize: prefix ? 2 ** (32 - l.prefixLength) : 1,

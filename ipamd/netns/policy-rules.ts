@@ -11,16 +11,25 @@
  *                                                 source/destination check); with SNAT off, dst 0/0
  *   32765 from <eni primary>/32 lookup <table>    per secondary interface: its own address answers from it
  *
- * Imports netlink-ops only (no koffi), so the plugin's offline DEL can use the delete half.
+ * The Pod rules' priorities (512, 1536) and their removal are the contract's (cni/contract/pod-rules.ts):
+ * the plugin's offline DEL deletes them with the same code.
  */
 
 import { Address4 } from 'ip-address';
-import { AF_INET, CREATE_EXCL, OPTS, RT_TABLE_MAIN, ip4, ip4ToString, isGone, step, type RtSocket } from './netlink-ops.js';
+import { FROM_POD_RULE_PRIORITY, TO_POD_RULE_PRIORITY, deletePodRules } from '../../cni/contract/pod-rules.js';
+import {
+  AF_INET,
+  CREATE_EXCL,
+  OPTS,
+  RT_TABLE_MAIN,
+  deleteWhileFound,
+  ip4,
+  ip4ToString,
+  step,
+  type RtSocket,
+} from './netlink-ops.js';
 
-export const TO_POD_RULE_PRIORITY = 512;
 export const NODEPORT_RULE_PRIORITY = 1024;
-/** AWS VPC CNI's `FromPodRulePriority`: after the to-Pod (512) and fwmark (1024) rules. */
-export const FROM_POD_RULE_PRIORITY = 1536;
 export const FROM_INTERFACE_RULE_PRIORITY = 32765;
 
 export interface RuleView {
@@ -64,33 +73,6 @@ export interface PodRuleSpec {
 }
 
 const table8 = (t: number) => (t < 256 ? t : 252);
-
-/** Deletes every rule vpc-ipam may have made for `ip` (to-rule at 512, from-rules at 1536, any dst); returns how many. */
-export async function deletePodRules(s: RtSocket, ip: string): Promise<number> {
-  let n = 0;
-  // Without a destination length the kernel matches from-rules of any destination. Bounded: duplicates are
-  // possible (an older version appended without EXCL), an endless loop is not.
-  n += await deleteWhileFound(() =>
-    s.delRule({ family: AF_INET, srcLen: 32, action: 'toTbl' }, { src: ip4(ip), priority: FROM_POD_RULE_PRIORITY }, OPTS),
-  );
-  n += await deleteWhileFound(() =>
-    s.delRule({ family: AF_INET, dstLen: 32, action: 'toTbl' }, { dst: ip4(ip), priority: TO_POD_RULE_PRIORITY }, OPTS),
-  );
-  return n;
-}
-
-async function deleteWhileFound(del: () => Promise<unknown>): Promise<number> {
-  let n = 0;
-  for (; n < 64; n++) {
-    try {
-      await del();
-    } catch (err) {
-      if (isGone(err)) break;
-      throw err;
-    }
-  }
-  return n;
-}
 
 /** Replaces whatever rules `ip` has with exactly {@link PodRuleSpec}'s (stale copies first, then EXCL adds). */
 export async function replacePodRules(s: RtSocket, r: PodRuleSpec): Promise<void> {

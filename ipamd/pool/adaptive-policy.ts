@@ -31,6 +31,7 @@
 import type { WarmTargets } from '../config.js';
 import type { PoolSnapshot } from '../datastore/types.js';
 import { ArrivalLog, DecayingRate, DEFAULT_RECURRING, LatencyEstimate, poissonQuantile, RecurringBursts, type RecurringBurstOptions } from './adaptive-signals.js';
+import { canAddInterface } from './capacity.js';
 import type { PoolLimits } from './planner.js';
 import type { PoolPolicy } from './policy.js';
 
@@ -239,7 +240,7 @@ export class AdaptivePolicy implements PoolPolicy {
 
   private canAddInterface(s: PoolSnapshot): boolean {
     const L = this.o.limits?.();
-    return L !== undefined && L.canCreateInterfaces && s.interfaces.length < L.maxInterfaces;
+    return L !== undefined && canAddInterface(s, L);
   }
 }
 

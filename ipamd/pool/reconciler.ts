@@ -20,6 +20,7 @@ import type { PoolSnapshot } from '../datastore/types.js';
 import type { Clock } from '../util/clock.js';
 import { planPool, type PlanContext, type PoolAction, type PoolLimits, type PoolPlan } from './planner.js';
 import { withExpectedDemand } from './demand.js';
+import { hasFreeSlot } from './capacity.js';
 import type { PoolPolicy } from './policy.js';
 import { PrefixFallback } from './prefix-fallback.js';
 
@@ -193,7 +194,7 @@ export class PoolReconciler {
     this.ctx.noGrowthOn = this.ctx.growKind ? undefined : new Set(s.interfaces.filter((i) => exhausted.has(i.subnetId)).map((i) => i.id));
     let plan = planPool(s, targets, this.o.limits, this.ctx);
     const grows = plan.actions.some((a) => a.kind === 'assign' || a.kind === 'createInterface');
-    const skippedRoom = s.interfaces.some((i) => i.usable && this.ctx.noGrowthOn?.has(i.id) && i.slotsUsed < this.o.limits.slotsPerInterface);
+    const skippedRoom = s.interfaces.some((i) => i.usable && this.ctx.noGrowthOn?.has(i.id) && hasFreeSlot(i, this.o.limits));
     if (plan.shortAddresses > 0 && !grows && skippedRoom && !this.growthBlocked) {
       if (this.noPrefixLeft(s.now, 'every interface with room is in a subnet without free prefix blocks, and no interface can be added')) {
         this.ctx.growKind = 'ip';

@@ -5,9 +5,13 @@
  * fill that can take minutes under throttling), the socket only once the pool can serve.
  */
 import type { DaemonConfig } from '../config.js';
-import type { IpamDaemon } from '../daemon.js';
 import { HttpEndpoint } from './http.js';
-import { introspectionRoutes } from './introspection-routes.js';
+import { introspectionRoutes, type IntrospectionSource } from './introspection-routes.js';
+
+/** What the endpoints serve: the introspection views and the daemon's metrics (IpamDaemon has both). */
+export interface EndpointHost extends IntrospectionSource {
+  readonly metrics: { render(): Promise<{ contentType: string; body: string }> };
+}
 
 export interface HttpPorts {
   introspectionPort?: number;
@@ -16,7 +20,7 @@ export interface HttpPorts {
 
 /** Listens on what `c` enables; on a failure closes what it opened and rethrows (ConfigError naming the variable). */
 export async function openHttpEndpoints(
-  d: IpamDaemon,
+  d: EndpointHost,
   c: DaemonConfig,
 ): Promise<{ endpoints: HttpEndpoint[]; ports: HttpPorts }> {
   const endpoints: HttpEndpoint[] = [];

@@ -4,14 +4,49 @@
  * read-only views of the pool, interfaces, assignments, configuration and
  * subnets. Built from the daemon's public state only; nothing here changes it.
  */
-import { publicConfig } from '../config.js';
-import type { IpamDaemon } from '../daemon.js';
+import type { PoolStatus } from '../../cni/contract/protocol.js';
+import type { NodeInventory } from '../../providers/types.js';
+import { publicConfig, type DaemonConfig } from '../config.js';
+import type { Datastore } from '../datastore/datastore.js';
+import type { PoolSnapshot } from '../datastore/types.js';
+import type { NodeMonitor } from '../monitor/node-monitor.js';
+import type { HostInterfaceSync } from '../netns/interface-sync.js';
+import type { NodeNetworkSync } from '../netns/node-network.js';
+import type { PoolLimits, PoolPlan } from '../pool/planner.js';
+import type { PoolPolicy } from '../pool/policy.js';
 import type { Route } from './http.js';
+
+/**
+ * What the routes read from the daemon (all public on IpamDaemon, which has it structurally). Declared here so
+ * the server depends on what it shows, not on the daemon that starts it.
+ */
+export interface IntrospectionSource {
+  readonly ready: boolean;
+  readonly serving: boolean;
+  readonly persistence: { readonly problem: string | undefined };
+  liveness(): Promise<string | undefined>;
+  snapshot(): PoolSnapshot;
+  status(): PoolStatus;
+  statusLine(): string;
+  readonly expectedDemand: number;
+  readonly reconciler: {
+    readonly plan: PoolPlan | undefined;
+    readonly growthBlocked: { until: number; reason: string } | undefined;
+  };
+  readonly policy: Pick<PoolPolicy, 'name' | 'explain' | 'targets'>;
+  readonly poolLimits: PoolLimits;
+  readonly node: NodeInventory;
+  readonly datastore: Pick<Datastore, 'interfaceList' | 'list' | 'orphaned'>;
+  readonly hostLinks: Pick<HostInterfaceSync, 'list'>;
+  readonly nodeNetwork: Pick<NodeNetworkSync, 'state' | 'problems'> | undefined;
+  readonly monitor: Pick<NodeMonitor, 'enabled' | 'settings' | 'reports'>;
+  readonly d: { readonly config: DaemonConfig };
+}
 
 /** Views that need the node and pool, which exist only after init(): 503 until then, never a 500. */
 const DURING_INIT = new Set(['/v1/config']);
 
-export function introspectionRoutes(d: IpamDaemon): Record<string, Route> {
+export function introspectionRoutes(d: IntrospectionSource): Record<string, Route> {
   // Readiness: initialised, the plugin socket serving, and able to persist (an ADD is answered only after
   // its write). The endpoints answer from before init(), so this is what tells a first fill from a ready node.
   const readiness: Route = async () => {
@@ -35,7 +70,7 @@ export function introspectionRoutes(d: IpamDaemon): Record<string, Route> {
   };
 }
 
-function viewRoutes(d: IpamDaemon): Record<string, Route> {
+function viewRoutes(d: IntrospectionSource): Record<string, Route> {
   return {
     '/v1/pool': async () => {
       const s = d.snapshot();

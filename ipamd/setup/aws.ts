@@ -27,9 +27,9 @@ import { POD_SUBNET_TAG } from '../../providers/aws/tags.js';
 import { staticPodSubnets } from '../../providers/pod-subnets.js';
 import type { DaemonConfig } from '../config.js';
 import type { Logger } from '../observability/logger.js';
-import type { BuiltProvider } from '../provider-factory.js';
 import type { Clock } from '../util/clock.js';
 import { ensureDirSync } from '../util/ensure-dir.js';
+import type { BuiltProvider } from './types.js';
 
 function latencyScale(raw: string | undefined): number {
   if (raw === undefined || raw.trim() === '') return 1;

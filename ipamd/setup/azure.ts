@@ -23,9 +23,9 @@ import * as path from 'node:path';
 import { ConfigError } from '../../providers/errors.js';
 import { readBool, type DaemonConfig } from '../config.js';
 import type { Logger } from '../observability/logger.js';
-import type { BuiltProvider } from '../provider-factory.js';
 import type { Clock } from '../util/clock.js';
 import { ensureDirSync } from '../util/ensure-dir.js';
+import type { BuiltProvider } from './types.js';
 
 function readCidr(env: DaemonConfig['env'], name: string): string | undefined {
   const raw = env[name]?.trim();

@@ -23,9 +23,9 @@ import {
 } from '../../providers/gcp/emulator/index.js';
 import { readBool, readInt, type DaemonConfig } from '../config.js';
 import type { Logger } from '../observability/logger.js';
-import type { BuiltProvider } from '../provider-factory.js';
 import type { Clock } from '../util/clock.js';
 import { ensureDirSync } from '../util/ensure-dir.js';
+import type { BuiltProvider } from './types.js';
 
 type Env = DaemonConfig['env'];
 

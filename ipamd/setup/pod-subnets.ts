@@ -26,7 +26,7 @@ import {
 } from '../../providers/pod-subnets.js';
 import type { CloudProvider } from '../../providers/types.js';
 import { readBool } from '../config.js';
-import type { DaemonDeps } from '../daemon.js';
+import type { DaemonDeps } from '../daemon-deps.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 

@@ -14,10 +14,10 @@ import { DEFAULT_LATENCY, SimCloud, SimProvider, openSimCloud, saveSimCloud, typ
 import { DEFAULT_VPC_CIDR } from '../../providers/sim/seed.js';
 import type { DaemonConfig } from '../config.js';
 import type { Logger } from '../observability/logger.js';
-import type { BuiltProvider } from '../provider-factory.js';
 import { vpcCidrFor } from '../sim/vpc.js';
 import type { Clock } from '../util/clock.js';
 import { ensureDirSync } from '../util/ensure-dir.js';
+import type { BuiltProvider } from './types.js';
 
 export function scaledLatency(scale: number): LatencyOverrides {
   const actions = Object.fromEntries(Object.entries(DEFAULT_LATENCY.actions).map(([k, v]) => [k, Math.round(v * scale)]));

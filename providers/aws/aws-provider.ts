@@ -43,18 +43,15 @@
  */
 import {
   AssignPrivateIpAddressesCommand,
-  DescribeInstanceTypesCommand,
   DescribeSubnetsCommand,
   UnassignPrivateIpAddressesCommand,
   type Filter,
   type EC2Client,
 } from '@aws-sdk/client-ec2';
-import { Address4 } from 'ip-address';
 import type { Clock } from '../clock.js';
 import { CloudError, InvalidCloudRequestError } from '../errors.js';
 import { TAG_INSTANCE_ID, taggedCreatedAt } from '../interface-tags.js';
 import { LeakReclaimer } from '../leak-reclaim.js';
-import { lookupEc2Limits } from '../limits/ec2-limits.js';
 import type {
   AddressBlock,
   AssignRequest,
@@ -69,13 +66,15 @@ import type {
   SubnetFilter,
 } from '../types.js';
 import { primaryClusterTagWarning } from './cluster-tag.js';
-import { blocksOf, tagMap, toInstanceLimits, toNetworkInterface, toSubnet } from './convert.js';
+import { blocksOf, reservedCidrs, tagMap, toNetworkInterface, toSubnet } from './convert.js';
 import { PendingCreates } from './create-tokens.js';
 import { Ec2Api } from './ec2-api.js';
 import { exclusionReason, type ManagePolicy } from './eni-exclusion.js';
 import { createAndAttach, deleteWithRetry, detachAndDelete } from './eni-lifecycle.js';
 import type { LifecycleDeps, LifecycleLog } from './eni-lifecycle.js';
 import { discoverInstance, type ImdsClient, type InstanceIdentity } from './imds-client.js';
+import { imdsAddressView, imdsDisagreement } from './imds-view.js';
+import { InstanceLimitsReader } from './instance-limits.js';
 import { isNotFound, RecentEnis, untilVisible } from './visibility.js';
 
 export interface AwsProviderOptions {
@@ -98,27 +97,6 @@ export interface AwsProviderOptions {
   log?: LifecycleLog & { info?(o: object, m?: string): void };
 }
 
-function neutral(l: InstanceLimits): InstanceLimits {
-  const {
-    instanceType,
-    maxInterfaces,
-    ipv4PerInterface,
-    supportsIps,
-    supportsPrefixes,
-    prefixLength,
-    canCreateInterfaces,
-  } = l;
-  return {
-    instanceType,
-    maxInterfaces,
-    ipv4PerInterface,
-    supportsIps,
-    supportsPrefixes,
-    prefixLength,
-    canCreateInterfaces,
-  };
-}
-
 export class AwsProvider implements CloudProvider {
   readonly name = 'aws' as const;
   readonly api: Ec2Api;
@@ -130,7 +108,7 @@ export class AwsProvider implements CloudProvider {
   private readonly d: LifecycleDeps;
   private readonly reclaimer: LeakReclaimer;
   private readonly subnetCidrs = new Map<string, string>();
-  private readonly limitsCache = new Map<string, InstanceLimits>();
+  private readonly limits: InstanceLimitsReader;
   private readonly policy: ManagePolicy;
   private readonly recent: RecentEnis;
   /** The primary ENI's cluster tag is checked at the first EC2 read of the node (cluster-tag.ts). */
@@ -141,6 +119,7 @@ export class AwsProvider implements CloudProvider {
     identity: InstanceIdentity,
   ) {
     this.api = new Ec2Api(o.ec2);
+    this.limits = new InstanceLimitsReader(this.api);
     this.identity = identity;
     this.subnetCidrs.set(identity.subnetId, identity.subnetCidr);
     this.policy = { instanceId: identity.instanceId, manageUntaggedEni: o.manageUntaggedEni ?? true };
@@ -194,7 +173,7 @@ export class AwsProvider implements CloudProvider {
   private startRead = false;
 
   async describeNode(): Promise<NodeInventory> {
-    const imdsView = await this.imdsAddressView();
+    const imdsView = await imdsAddressView(this.o.imds);
     const c = this.confirmed;
     if (
       c &&
@@ -209,25 +188,6 @@ export class AwsProvider implements CloudProvider {
     this.confirmed =
       imdsView === undefined ? undefined : { at: this.o.clock.now(), imdsView, inventory: structuredClone(inventory) };
     return inventory;
-  }
-
-  /** Every interface's MAC with its addresses and prefixes as IMDS lists them; undefined if IMDS fails. */
-  private async imdsAddressView(): Promise<string | undefined> {
-    try {
-      const macs = (await this.o.imds.list('network/interfaces/macs/')).sort();
-      const parts = await Promise.all(
-        macs.map(async (mac) => {
-          const [ips, prefixes] = await Promise.all([
-            this.o.imds.list(`network/interfaces/macs/${mac}/local-ipv4s`),
-            this.o.imds.list(`network/interfaces/macs/${mac}/ipv4-prefix`),
-          ]);
-          return `${mac}=${ips.sort().join(',')};${prefixes.sort().join(',')}`;
-        }),
-      );
-      return parts.join('|');
-    } catch {
-      return undefined;
-    }
   }
 
   private async describeNodeFromEc2(): Promise<NodeInventory> {
@@ -256,7 +216,15 @@ export class AwsProvider implements CloudProvider {
     this.primaryTagChecked = true;
     if (untagged) this.o.log?.warn(untagged.fields, untagged.message);
     const otherCards = attached.filter((n) => !nics.includes(n)).map((n) => n.MacAddress ?? '');
-    await this.compareWithImds(interfaces, otherCards);
+    const gap = await imdsDisagreement(this.o.imds, interfaces, otherCards);
+    if (gap.behind.length) this.stats.imdsBehind++;
+    if (gap.ahead.length) this.stats.imdsAhead++;
+    if (gap.behind.length || gap.ahead.length) {
+      this.o.log?.warn(
+        { notInImds: gap.behind, onlyInImds: gap.ahead },
+        'instance metadata disagrees with EC2 (IMDS lags); trusting EC2, removing nothing because of IMDS',
+      );
+    }
     return {
       instanceId: id.instanceId,
       instanceType: id.instanceType,
@@ -268,25 +236,7 @@ export class AwsProvider implements CloudProvider {
   }
 
   async getLimits(instanceType: string): Promise<InstanceLimits> {
-    const table = lookupEc2Limits(instanceType);
-    if (table) return neutral(table);
-    const cached = this.limitsCache.get(instanceType);
-    if (cached) return { ...cached };
-    // Not in the generated table (a type newer than it): one DescribeInstanceTypes, then cached.
-    const out = await this.api.call('DescribeInstanceTypes', (c) =>
-      c.send(new DescribeInstanceTypesCommand({ InstanceTypes: [instanceType as never] })),
-    );
-    const info = out.InstanceTypes?.find((t) => t.InstanceType === instanceType);
-    if (!info)
-      throw new InvalidCloudRequestError({
-        provider: 'aws',
-        operation: 'DescribeInstanceTypes',
-        cloudCode: 'InvalidInstanceType',
-        message: `EC2 does not know instance type ${instanceType}`,
-      });
-    const limits = toInstanceLimits(info);
-    this.limitsCache.set(instanceType, limits);
-    return { ...limits };
+    return this.limits.get(instanceType);
   }
 
   async listSubnets(filter: SubnetFilter = {}): Promise<Subnet[]> {
@@ -435,36 +385,4 @@ export class AwsProvider implements CloudProvider {
     const missing = [...new Set(ids)].filter((id) => id && !this.subnetCidrs.has(id));
     if (missing.length > 0) await this.listSubnets({ ids: missing });
   }
-
-  /**
-   * Logs (and counts) when IMDS disagrees with EC2; EC2 wins either way. IMDS failures are ignored here. IMDS
-   * lists every card's ENIs: those EC2 shows on other cards (`otherCards`, MACs) are not "ahead".
-   */
-  private async compareWithImds(fromEc2: NetworkInterface[], otherCards: string[]): Promise<void> {
-    let macs: string[];
-    try {
-      macs = await this.o.imds.list('network/interfaces/macs/');
-    } catch {
-      return;
-    }
-    const ec2Macs = new Set([...fromEc2.map((n) => n.mac), ...otherCards]);
-    const behind = fromEc2.filter((n) => !macs.includes(n.mac)).map((n) => n.id);
-    const ahead = macs.filter((m) => !ec2Macs.has(m));
-    if (behind.length) this.stats.imdsBehind++;
-    if (ahead.length) this.stats.imdsAhead++;
-    if (behind.length || ahead.length) {
-      this.o.log?.warn(
-        { notInImds: behind, onlyInImds: ahead },
-        'instance metadata disagrees with EC2 (IMDS lags); trusting EC2, removing nothing because of IMDS',
-      );
-    }
-  }
-}
-
-/** EC2's reserved addresses of a subnet: the first four and the last (cloud-apis.md §1.6). */
-function reservedCidrs(cidr: string): string[] {
-  const a = new Address4(cidr);
-  const start = a.startAddress().bigInt();
-  const end = a.endAddress().bigInt();
-  return [start, start + 1n, start + 2n, start + 3n, end].map((n) => `${Address4.fromBigInt(n).address}/32`);
 }

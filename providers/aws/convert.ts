@@ -4,6 +4,7 @@
  * `providers/aws/` sees an SDK type.
  */
 import type { InstanceTypeInfo, NetworkInterface as Ec2Interface, Subnet as Ec2Subnet, Tag } from '@aws-sdk/client-ec2';
+import { Address4 } from 'ip-address';
 import { CloudUnavailableError } from '../errors.js';
 import { EC2_PREFIX_LENGTH } from '../limits/ec2-limits.js';
 import type { AddressBlock, InstanceLimits, NetworkInterface, Subnet } from '../types.js';
@@ -77,4 +78,12 @@ export function toInstanceLimits(t: InstanceTypeInfo): InstanceLimits {
     prefixLength: EC2_PREFIX_LENGTH,
     canCreateInterfaces: true,
   };
+}
+
+/** EC2's reserved addresses of a subnet: the first four and the last (cloud-apis.md §1.6). */
+export function reservedCidrs(cidr: string): string[] {
+  const a = new Address4(cidr);
+  const start = a.startAddress().bigInt();
+  const end = a.endAddress().bigInt();
+  return [start, start + 1n, start + 2n, start + 3n, end].map((n) => `${Address4.fromBigInt(n).address}/32`);
 }

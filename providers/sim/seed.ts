@@ -3,9 +3,19 @@
  * `SimCloud.seedNode`: the network a daemon needs before it can start, in
  * one call, for tests, the demo daemon and the emulators' fixtures.
  */
-import type { SimCloud } from './cloud.js';
+import type { Subnet, SubnetFilter } from '../types.js';
 import type { Tags } from './model.js';
 import type { CreateInstanceOptions } from './topology-ops.js';
+
+/** What seeding needs of the cloud (SimCloud has it), declared here so seed.ts and cloud.ts form no cycle. */
+export interface SeedableCloud {
+  reseed(seed: number): void;
+  describeVpcs(): Array<{ id: string; cidrs: string[] }>;
+  createVpc(opts: { cidr: string; tags?: Tags }): { id: string };
+  describeSubnets(filter?: SubnetFilter): Subnet[];
+  createSubnet(opts: { vpcId: string; cidr: string; zone: string; tags?: Tags }): { id: string };
+  createInstance(opts: CreateInstanceOptions): { id: string };
+}
 
 export interface SeedNodeOptions {
   /** Any type of the EC2 table (t3.medium, m5.large, …) or one defined with `defineInstanceType`. */
@@ -33,14 +43,14 @@ export const DEFAULT_ZONE = 'us-east-1a';
 /** Tag that marks the Pod subnet, in the style of EKS subnet discovery tags. */
 export const POD_SUBNET_TAG = 'kubernetes.io/role/cni';
 
-function findOrCreateSubnet(cloud: SimCloud, vpcId: string, cidr: string, zone: string, tags: Tags): string {
+function findOrCreateSubnet(cloud: SeedableCloud, vpcId: string, cidr: string, zone: string, tags: Tags): string {
   const existing = cloud.describeSubnets({ vpcId }).find((s) => s.cidr === cidr);
   if (existing) return existing.id;
   return cloud.createSubnet({ vpcId, cidr, zone, tags }).id;
 }
 
-/** See {@link SimCloud.seedNode}. */
-export function seedNode(cloud: SimCloud, opts: SeedNodeOptions): string {
+/** See `SimCloud.seedNode`. */
+export function seedNode(cloud: SeedableCloud, opts: SeedNodeOptions): string {
   if (opts.seed !== undefined) cloud.reseed(opts.seed);
   const vpcCidr = opts.vpcCidr ?? DEFAULT_VPC_CIDR;
   const zone = opts.zone ?? DEFAULT_ZONE;

@@ -1,20 +1,17 @@
 /**
  * The layers import one way (issue 15; rules and their reasons in .dependency-cruiser.cjs): dependency-cruiser
- * over the real tree finds no violation beyond the known list, the known list holds nothing that is already
- * fixed (so it only shrinks), and the same rules catch each kind of forbidden import in a fixture tree.
+ * over the real tree finds no violation, and the same rules catch each kind of forbidden import in a fixture
+ * tree (so a passing run means the rules were applied, not that they match nothing).
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { REPO } from '../helpers/daemon-process.js';
 
 const run = promisify(execFile);
 const DEPCRUISE = path.join(REPO, 'node_modules/.bin/depcruise');
 const CONFIG = path.join(REPO, '.dependency-cruiser.cjs');
-const KNOWN = path.join(REPO, '.dependency-cruiser-known-violations.json');
 const LAYERS = ['providers', 'ipamd', 'cni'];
 
 interface Outcome {
@@ -32,27 +29,11 @@ async function depcruise(cwd: string, args: string[]): Promise<Outcome> {
   }
 }
 
-type Violation = { from: string; to: string; rule: { name: string } };
-const keyOf = (v: Violation) => `${v.rule.name}: ${v.from} -> ${v.to}`;
-
-const scratch = mkdtempSync(path.join(tmpdir(), 'vpc-ipam-depcruise-'));
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-
-/** One cruise of the real tree: every violation it finds, and the known list. */
-async function violations(): Promise<{ found: string[]; listed: string[] }> {
-  const out = path.join(scratch, 'now.json');
-  const r = await depcruise(REPO, ['--output-type', 'json', '--output-to', out]);
-  expect(r.code, r.out).toBe(0); // json output exits 0 whatever it finds
-  const result = JSON.parse(readFileSync(out, 'utf8')) as { summary: { violations: Violation[] } };
-  const listed = (JSON.parse(readFileSync(KNOWN, 'utf8')) as Violation[]).map(keyOf);
-  return { found: [...new Set(result.summary.violations.map(keyOf))].sort(), listed: [...new Set(listed)].sort() };
-}
-
 describe('import boundaries', () => {
-  it('the tree breaks no rule beyond the known list, and every known violation is still there', async () => {
-    const { found, listed } = await violations();
-    expect(found.filter((v) => !listed.includes(v)), 'new violations').toEqual([]);
-    expect(listed.filter((v) => !found.includes(v)), 'fixed: remove them (npm run lint:boundaries:baseline)').toEqual([]);
+  it('the tree breaks no rule: no forbidden import between layers, no cycle', async () => {
+    const r = await depcruise(REPO, ['--output-type', 'err']);
+    expect(r.out).toContain('no dependency violations found');
+    expect(r.code).toBe(0);
   });
 
   it('catches each kind of forbidden import (fixture tree)', async () => {

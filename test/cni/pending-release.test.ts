@@ -3,7 +3,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DelRequest } from '../../cni/contract/protocol.js';
-import { pendingReleaseDir, pendingReleasePath, readPendingReleases, removePendingRelease, writePendingRelease } from '../../ipamd/api/pending-release.js';
+import {
+  pendingReleaseDir,
+  pendingReleasePath,
+  readPendingReleases,
+  removePendingRelease,
+  writePendingRelease,
+} from '../../cni/contract/pending-release.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vpc-cni-pending-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CniCode, type CniError } from '../../cni/errors.js';
-import { compareVersions, requireAtLeast, selectVersion, SUPPORTED_VERSIONS, versionForOutput, versionResult } from '../../cni/version.js';
+import { compareVersions, SUPPORTED_VERSIONS } from '../../cni/contract/spec-versions.js';
+import { requireAtLeast, selectVersion, versionForOutput, versionResult } from '../../cni/version.js';
 
 const codeOf = (fn: () => unknown): number | undefined => {
   try {

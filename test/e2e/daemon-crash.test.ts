@@ -11,7 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION, type Response } from '../../cni/contract/protocol.js';
-import { pendingReleaseDir, writePendingRelease } from '../../ipamd/api/pending-release.js';
+import { pendingReleaseDir, writePendingRelease } from '../../cni/contract/pending-release.js';
 import { callIpamd } from '../../ipamd/ctl/socket-client.js';
 import { AckLedger, type Held, type Outcome } from '../helpers/ack-ledger.js';
 import { getJson, kill, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';

@@ -20,7 +20,7 @@ import {
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SUPPORTED_VERSIONS } from '../../cni/version.js';
+import { SUPPORTED_VERSIONS } from '../../cni/contract/spec-versions.js';
 import {
   ChainVersionProber,
   negotiateVersions,

@@ -30,25 +30,10 @@ import { imdsReply } from './imds-route.js';
 import { nicJson, subnetJson, usagesJson, vnetJson } from './json-views.js';
 import { NicOperations, REALISTIC_LRO, type OperationOptions } from './operations.js';
 import { plainVm, updateVm, vmJson } from './vm-views.js';
+import { ROUTES, type AzureAction } from './routes.js';
 import { putVmssVm, scaleSetVm, vmssVmJson } from './vmss-views.js';
 
-export const AZURE_ACTIONS = [
-  'GetNetworkInterface',
-  'PutNetworkInterface',
-  'ListNetworkInterfaces',
-  'GetVirtualNetwork',
-  'GetSubnet',
-  'ListSubnets',
-  'ListUsages',
-  'GetVirtualMachineScaleSetVM',
-  'PutVirtualMachineScaleSetVM',
-  'GetVirtualMachine',
-  'PutVirtualMachine',
-  'GetOperation',
-  'CompleteOperation',
-  'GetMetadata',
-] as const;
-export type AzureAction = (typeof AZURE_ACTIONS)[number];
+export { AZURE_ACTIONS, type AzureAction } from './routes.js';
 
 export interface AzureEmulatorOptions {
   world: AzureWorld;
@@ -105,93 +90,6 @@ export interface RequestLogEntry {
 }
 
 type Reply = { status: number; body: unknown; headers?: Record<string, string> };
-
-const SUB = '/subscriptions/([^/]+)';
-const RG = `${SUB}/resourceGroups/([^/]+)/providers`;
-const vmRoute = new RegExp(`^${RG}/Microsoft\\.Compute/virtualMachines/([^/]+)$`, 'i');
-const ROUTES: Array<{ method: string; re: RegExp; action: AzureAction; name: string }> = [
-  {
-    method: 'GET',
-    re: new RegExp(`^${RG}/Microsoft\\.Network/networkInterfaces/([^/]+)$`, 'i'),
-    action: 'GetNetworkInterface',
-    name: 'nic',
-  },
-  {
-    method: 'PUT',
-    re: new RegExp(`^${RG}/Microsoft\\.Network/networkInterfaces/([^/]+)$`, 'i'),
-    action: 'PutNetworkInterface',
-    name: 'nic',
-  },
-  {
-    method: 'GET',
-    re: new RegExp(`^${RG}/Microsoft\\.Network/networkInterfaces$`, 'i'),
-    action: 'ListNetworkInterfaces',
-    name: 'nics',
-  },
-  {
-    method: 'GET',
-    re: new RegExp(
-      `^${RG}/Microsoft\\.Compute/virtualMachineScaleSets/([^/]+)/virtualMachines/([^/]+)/networkInterfaces/([^/]+)$`,
-      'i',
-    ),
-    action: 'GetNetworkInterface',
-    name: 'vmssNic',
-  },
-  {
-    method: 'GET',
-    re: new RegExp(
-      `^${RG}/Microsoft\\.Compute/virtualMachineScaleSets/([^/]+)/virtualMachines/([^/]+)/networkInterfaces$`,
-      'i',
-    ),
-    action: 'ListNetworkInterfaces',
-    name: 'vmssNics',
-  },
-  {
-    method: 'GET',
-    re: new RegExp(`^${RG}/Microsoft\\.Network/virtualNetworks/([^/]+)$`, 'i'),
-    action: 'GetVirtualNetwork',
-    name: 'vnet',
-  },
-  {
-    method: 'GET',
-    re: new RegExp(`^${RG}/Microsoft\\.Network/virtualNetworks/([^/]+)/subnets$`, 'i'),
-    action: 'ListSubnets',
-    name: 'subnets',
-  },
-  {
-    method: 'GET',
-    re: new RegExp(`^${RG}/Microsoft\\.Network/virtualNetworks/([^/]+)/subnets/([^/]+)$`, 'i'),
-    action: 'GetSubnet',
-    name: 'subnet',
-  },
-  {
-    method: 'GET',
-    re: new RegExp(`^${RG}/Microsoft\\.Network/virtualNetworks/([^/]+)/usages$`, 'i'),
-    action: 'ListUsages',
-    name: 'usages',
-  },
-  {
-    method: 'GET',
-    re: new RegExp(`^${RG}/Microsoft\\.Compute/virtualMachineScaleSets/([^/]+)/virtualMachines/([^/]+)$`, 'i'),
-    action: 'GetVirtualMachineScaleSetVM',
-    name: 'vmssVm',
-  },
-  {
-    method: 'PUT',
-    re: new RegExp(`^${RG}/Microsoft\\.Compute/virtualMachineScaleSets/([^/]+)/virtualMachines/([^/]+)$`, 'i'),
-    action: 'PutVirtualMachineScaleSetVM',
-    name: 'vmssVm',
-  },
-  { method: 'GET', re: vmRoute, action: 'GetVirtualMachine', name: 'vm' },
-  { method: 'PUT', re: vmRoute, action: 'PutVirtualMachine', name: 'vm' },
-  { method: 'PATCH', re: vmRoute, action: 'PutVirtualMachine', name: 'vm' },
-  {
-    method: 'GET',
-    re: new RegExp(`^${SUB}/providers/Microsoft\\.(?:Network|Compute)/locations/([^/]+)/operations/([^/]+)$`, 'i'),
-    action: 'GetOperation',
-    name: 'operation',
-  },
-];
 
 const MAX_BODY = 4 * 1024 * 1024;
 

@@ -7,27 +7,13 @@
  * ends URLs with a bare `?`). A route may answer later: `wait` blocks until
  * its operation is DONE or its deadline passes.
  */
-import type { FaultInjector } from '../../sim/index.js';
-import type { GceNode, GceView } from './gce-view.js';
+import type { GceNode } from './gce-view.js';
 import { gceError, HttpReply } from './http.js';
-import { operationJson, type OperationStore } from './operations.js';
-import { updateNic, type AliasLimits } from './update-nic.js';
+import { operationJson } from './operations.js';
+import type { ComputeDeps, ComputeRequest } from './compute-deps.js';
+import { updateNic } from './update-nic.js';
 
-export interface ComputeRequest {
-  method: string;
-  path: string;
-  query: URLSearchParams;
-  body: string;
-}
-
-export interface ComputeDeps {
-  view: GceView;
-  ops: OperationStore;
-  limits: AliasLimits;
-  faults?: FaultInjector;
-  /** After a change lands in the cloud (persist it there). */
-  onMutate?: () => void;
-}
+export type { ComputeDeps, ComputeRequest } from './compute-deps.js';
 
 type Run = (d: ComputeDeps, m: string[], r: ComputeRequest) => unknown;
 type Route = { api: string; method: string; re: RegExp; run: Run };

@@ -17,18 +17,13 @@
 import { IpamError } from '../../errors.js';
 import { canonicalCidr } from '../../sim/addr.js';
 import type { AliasRangeSpec } from '../../sim/index.js';
-import type { ComputeDeps, ComputeRequest } from './compute-api.js';
+import type { AliasLimits, ComputeDeps, ComputeRequest } from './compute-deps.js';
 import { numericId, type GceNode } from './gce-view.js';
 import { fingerprintMismatch, gceError, OperationFailure } from './http.js';
 import { operationJson } from './operations.js';
 import { GCE_ALIASES_PER_NETWORK_QUOTA } from './seed.js';
 
-export interface AliasLimits {
-  /** Alias ranges one NIC may carry (GCE: 150). */
-  perNic: number;
-  /** `ALIASES_PER_NETWORK_GLOBAL`: alias ranges of all NICs in one network; undefined: not enforced. */
-  perNetwork?: number;
-}
+export type { AliasLimits } from './compute-deps.js';
 
 const UPDATABLE = new Set(['name', 'fingerprint', 'aliasIpRanges', 'kind']);
 const invalid = (message: string) => gceError(400, 'invalid', message);

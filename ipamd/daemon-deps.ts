@@ -1,0 +1,43 @@
+/**
+ * @module daemon deps
+ * What an the node daemon (daemon.ts) is built from. Its own module so the provider setups (setup/types.ts), which
+ * contribute some of these hooks, depend on the daemon's inputs and not on the daemon.
+ */
+import type { CloudProvider, NodeInventory } from '../providers/types.js';
+import type { DaemonConfig } from './config.js';
+import type { Checkpointer } from './datastore/checkpoint.js';
+import type { EventSink } from './monitor/events.js';
+import type { PodNetworkPlumber } from './netns/plumber.js';
+import type { NetfilterPort } from './netns/node-network.js';
+import type { Logger } from './observability/logger.js';
+import type { ReconcilerEvents, SubnetSelector } from './pool/reconciler.js';
+import type { Clock } from './util/clock.js';
+
+export interface DaemonDeps {
+  config: DaemonConfig;
+  clock: Clock;
+  provider: CloudProvider;
+  checkpointer: Checkpointer;
+  plumber: PodNetworkPlumber;
+  log: Logger;
+  version: string;
+  random?: () => number;
+  selectSubnets?: SubnetSelector;
+  interfaceTags?: () => Record<string, string>;
+  /** Interfaces that must not host Pods (e.g. the primary under custom networking). */
+  isUsable?: (nic: NodeInventory['interfaces'][number]) => boolean;
+  events?: ReconcilerEvents;
+  /** Directory the plugin spools DELs into while ipamd is down. */
+  pendingReleaseDir?: string;
+  /**
+   * Where "pool cannot grow" events go (default: the log). The Kubernetes integration posts Events and a node
+   * condition.
+   */
+  eventSink?: EventSink;
+  /** Node name for events (default: the instance id). */
+  nodeName?: () => string;
+  /** `false` keeps the subnet monitor from sampling even with servers running (events still flow). */
+  monitor?: boolean;
+  /** Netfilter programming (default: iptables-restore through netns/netfilter.ts). */
+  netfilter?: NetfilterPort;
+}
