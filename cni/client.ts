@@ -75,7 +75,10 @@ export class SocketIpamdClient implements IpamdClient {
         else resolve(res!);
       };
       this.clock.sleep(timeoutMs, timer.signal).then(
-        () => done(new IpamdUnavailableError('timeout', `no reply from ipamd at ${this.socketPath} within ${timeoutMs} ms`)),
+        () =>
+          done(
+            new IpamdUnavailableError('timeout', `no reply from ipamd at ${this.socketPath} within ${timeoutMs} ms`),
+          ),
         () => undefined, // aborted: the call finished first
       );
       sock.setEncoding('utf8');
@@ -98,9 +101,15 @@ export class SocketIpamdClient implements IpamdClient {
       });
       sock.on('error', (err: NodeJS.ErrnoException) => {
         const kind: IpamdFailureKind = UNREACHABLE.has(err.code ?? '') ? 'unreachable' : 'protocol';
-        done(new IpamdUnavailableError(kind, `ipamd at ${this.socketPath}: ${err.code ?? err.message}`, { cause: err }));
+        done(
+          new IpamdUnavailableError(kind, `ipamd at ${this.socketPath}: ${err.code ?? err.message}`, { cause: err }),
+        );
       });
-      sock.on('close', () => done(new IpamdUnavailableError('unreachable', `ipamd at ${this.socketPath} closed the connection without a reply`)));
+      sock.on('close', () =>
+        done(
+          new IpamdUnavailableError('unreachable', `ipamd at ${this.socketPath} closed the connection without a reply`),
+        ),
+      );
     });
   }
 }

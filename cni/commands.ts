@@ -6,7 +6,13 @@
  * the object to print on stdout, or undefined for "print nothing".
  */
 
-import { PROTOCOL_VERSION, type AddRequest, type Allocation, type DelRequest, type Response } from './contract/protocol.js';
+import {
+  PROTOCOL_VERSION,
+  type AddRequest,
+  type Allocation,
+  type DelRequest,
+  type Response,
+} from './contract/protocol.js';
 import { hostVethName } from './contract/veth-name.js';
 import { IpamdUnavailableError, type IpamdClient, type RequestBody } from './client.js';
 import type { PluginConfig } from './config.js';
@@ -52,7 +58,11 @@ export async function runCommand(env: CniEnv, cfg: PluginConfig, deps: PluginDep
  * timeout) is handed back for each verb to decide: ADD retries later, DEL
  * goes offline, STATUS reports not-ready.
  */
-async function call(deps: PluginDeps, req: RequestBody, timeoutMs: number): Promise<{ res: Response } | { down: IpamdUnavailableError }> {
+async function call(
+  deps: PluginDeps,
+  req: RequestBody,
+  timeoutMs: number,
+): Promise<{ res: Response } | { down: IpamdUnavailableError }> {
   try {
     return { res: await deps.client.call(req, timeoutMs) };
   } catch (err) {
@@ -63,7 +73,12 @@ async function call(deps: PluginDeps, req: RequestBody, timeoutMs: number): Prom
 }
 
 /** {@link call}, with "no answer" turned into the verb's error. */
-async function ask(deps: PluginDeps, req: RequestBody, timeoutMs: number, unavailable: (e: IpamdUnavailableError) => CniError): Promise<Response> {
+async function ask(
+  deps: PluginDeps,
+  req: RequestBody,
+  timeoutMs: number,
+  unavailable: (e: IpamdUnavailableError) => CniError,
+): Promise<Response> {
   const r = await call(deps, req, timeoutMs);
   if ('down' in r) throw unavailable(r.down);
   return r.res;
@@ -71,7 +86,8 @@ async function ask(deps: PluginDeps, req: RequestBody, timeoutMs: number, unavai
 
 const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
-const tryLater = (e: IpamdUnavailableError) => new CniError(CniCode.TryAgainLater, e.message, 'ipamd unreachable, try again later');
+const tryLater = (e: IpamdUnavailableError) =>
+  new CniError(CniCode.TryAgainLater, e.message, 'ipamd unreachable, try again later');
 
 function allocationOf(res: Response, op: string): Allocation | undefined {
   if (!res.ok) throw fromIpamdError(op, res.error);
@@ -95,10 +111,25 @@ async function cmdAdd(env: CniEnv, cfg: PluginConfig, deps: PluginDeps): Promise
   // ipamd may wait up to addWaitMs for the pool, then needs time to wire the Pod.
   const res = await ask(deps, req, cfg.addWaitMs + cfg.timeoutMs, tryLater);
   const a = allocationOf(res, 'add');
-  if (!a || typeof a.ip !== 'string' || !IPV4_RE.test(a.ip)) throw new CniError(CniCode.IpamdProtocol, 'ipamd add reply has no valid allocation');
+  if (!a || typeof a.ip !== 'string' || !IPV4_RE.test(a.ip))
+    throw new CniError(CniCode.IpamdProtocol, 'ipamd add reply has no valid allocation');
   const hostMac = a.hostMac ?? (a.hostIf ? deps.readHostMac(a.hostIf) : undefined);
-  const ours = buildAddResult({ cniVersion: cfg.cniVersion, ifName: env.ifName, netns: env.netns, mtu: cfg.mtu, dns: cfg.dns, allocation: a, ...(hostMac ? { hostMac } : {}) });
-  deps.log.info('added', { ip: a.ip, hostIf: a.hostIf, interfaceId: a.interfaceId, routeTable: a.routeTable, existing: 'existing' in res ? res.existing : undefined });
+  const ours = buildAddResult({
+    cniVersion: cfg.cniVersion,
+    ifName: env.ifName,
+    netns: env.netns,
+    mtu: cfg.mtu,
+    dns: cfg.dns,
+    allocation: a,
+    ...(hostMac ? { hostMac } : {}),
+  });
+  deps.log.info('added', {
+    ip: a.ip,
+    hostIf: a.hostIf,
+    interfaceId: a.interfaceId,
+    routeTable: a.routeTable,
+    existing: 'existing' in res ? res.existing : undefined,
+  });
   if (cfg.prevResultDropped) {
     deps.log.warn('prevResult keys outside the CNI spec dropped from the result', { dropped: cfg.prevResultDropped });
   }
@@ -112,7 +143,13 @@ async function cmdAdd(env: CniEnv, cfg: PluginConfig, deps: PluginDeps): Promise
  * an error (5), so the runtime retries instead of the address leaking.
  */
 async function cmdDel(env: CniEnv, cfg: PluginConfig, deps: PluginDeps): Promise<undefined> {
-  const req: DelRequest = { v: PROTOCOL_VERSION, op: 'del', network: cfg.name, containerId: env.containerId, ifName: env.ifName };
+  const req: DelRequest = {
+    v: PROTOCOL_VERSION,
+    op: 'del',
+    network: cfg.name,
+    containerId: env.containerId,
+    ifName: env.ifName,
+  };
   if (env.netns) req.netns = { path: env.netns };
   const { v: _v, ...body } = req;
   const r = await call(deps, body, cfg.timeoutMs);
@@ -129,13 +166,23 @@ async function cmdDel(env: CniEnv, cfg: PluginConfig, deps: PluginDeps): Promise
   return undefined;
 }
 
-async function offlineDel(env: CniEnv, cfg: PluginConfig, deps: PluginDeps, req: DelRequest, why: IpamdUnavailableError): Promise<void> {
+async function offlineDel(
+  env: CniEnv,
+  cfg: PluginConfig,
+  deps: PluginDeps,
+  req: DelRequest,
+  why: IpamdUnavailableError,
+): Promise<void> {
   const hostIf = hostVethName(env.containerId, env.ifName);
   if (cfg.prevResultIgnored) {
     deps.log.warn('prevResult unusable, ignored: the Pod address is left to ipamd', { why: cfg.prevResultIgnored });
   }
   const ip = podIpFromPrev(cfg.prevResult, env.ifName);
-  deps.log.warn('ipamd unreachable on DEL: tearing down the host side and recording a pending release', { reason: why.message, hostIf, ip });
+  deps.log.warn('ipamd unreachable on DEL: tearing down the host side and recording a pending release', {
+    reason: why.message,
+    hostIf,
+    ip,
+  });
   try {
     await deps.offlineTearDown(ip ? { hostIf, ip } : { hostIf });
   } catch (err) {
@@ -146,7 +193,10 @@ async function offlineDel(env: CniEnv, cfg: PluginConfig, deps: PluginDeps, req:
     const file = deps.writePendingRelease(pendingReleaseDir(cfg.ipamdSocket), req);
     deps.log.info('pending release recorded', { file });
   } catch (err) {
-    throw new CniError(CniCode.IoFailure, `ipamd unreachable and the pending release could not be recorded: ${(err as Error).message}`);
+    throw new CniError(
+      CniCode.IoFailure,
+      `ipamd unreachable and the pending release could not be recorded: ${(err as Error).message}`,
+    );
   }
 }
 
@@ -155,18 +205,26 @@ async function cmdCheck(env: CniEnv, cfg: PluginConfig, deps: PluginDeps): Promi
   const want = expectedFromPrev(cfg.prevResult, env.ifName, env.netns);
   const res = await ask(
     deps,
-    { op: 'check', network: cfg.name, containerId: env.containerId, ifName: env.ifName, netns: { path: env.netns, mtu: cfg.mtu } },
+    {
+      op: 'check',
+      network: cfg.name,
+      containerId: env.containerId,
+      ifName: env.ifName,
+      netns: { path: env.netns, mtu: cfg.mtu },
+    },
     cfg.timeoutMs,
     tryLater,
   );
   const a = allocationOf(res, 'check');
   const problems: string[] = [];
   if (a && a.ip !== want.ip) problems.push(`ipamd holds ${a.ip}, prevResult says ${want.ip}`);
-  if (a?.podMac && want.podMac && a.podMac !== want.podMac) problems.push(`Pod MAC ${a.podMac} != prevResult ${want.podMac}`);
+  if (a?.podMac && want.podMac && a.podMac !== want.podMac)
+    problems.push(`Pod MAC ${a.podMac} != prevResult ${want.podMac}`);
   if (want.hostIf) {
     const mac = deps.readHostMac(want.hostIf);
     if (!mac) problems.push(`host veth ${want.hostIf} missing`);
-    else if (want.hostMac && mac !== want.hostMac) problems.push(`host veth ${want.hostIf} MAC ${mac} != prevResult ${want.hostMac}`);
+    else if (want.hostMac && mac !== want.hostMac)
+      problems.push(`host veth ${want.hostIf} MAC ${mac} != prevResult ${want.hostMac}`);
   }
   if (problems.length) throw new CniError(CniCode.CheckFailed, problems.join('; '));
   return undefined;
@@ -179,7 +237,10 @@ async function cmdStatus(cfg: PluginConfig, deps: PluginDeps): Promise<undefined
   if (!res.ok) throw notReady(`ipamd status: ${res.error.code}: ${res.error.msg}`);
   if (!('status' in res)) throw new CniError(CniCode.IpamdProtocol, 'ipamd status reply has no status');
   const s = res.status;
-  if (!s.ready) throw notReady(`ipamd not ready: ${s.reason ?? 'no reason given'} (available ${s.available}, assigned ${s.assigned}, total ${s.total})`);
+  if (!s.ready)
+    throw notReady(
+      `ipamd not ready: ${s.reason ?? 'no reason given'} (available ${s.available}, assigned ${s.assigned}, total ${s.total})`,
+    );
   return undefined;
 }
 

@@ -62,7 +62,10 @@ export function decodeConfig(bytes: Buffer | string): Record<string, unknown> {
   try {
     v = JSON.parse(typeof bytes === 'string' ? bytes : bytes.toString('utf8'));
   } catch (err) {
-    throw new CniError(CniCode.DecodingFailure, `network configuration on stdin is not JSON: ${(err as Error).message}`);
+    throw new CniError(
+      CniCode.DecodingFailure,
+      `network configuration on stdin is not JSON: ${(err as Error).message}`,
+    );
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) {
     throw new CniError(CniCode.DecodingFailure, 'network configuration on stdin is not a JSON object');
@@ -73,14 +76,16 @@ export function decodeConfig(bytes: Buffer | string): Record<string, unknown> {
 function int(raw: Record<string, unknown>, key: string, def: number, min: number, max: number): number {
   const v = raw[key];
   if (v === undefined) return def;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw configError(key, `must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+    throw configError(key, `must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
   return v;
 }
 
 function absPath(raw: Record<string, unknown>, key: string): string | undefined {
   const v = raw[key];
   if (v === undefined) return undefined;
-  if (typeof v !== 'string' || !path.isAbsolute(v) || v.includes('\0')) throw configError(key, `must be an absolute path, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'string' || !path.isAbsolute(v) || v.includes('\0'))
+    throw configError(key, `must be an absolute path, got ${JSON.stringify(v)}`);
   return path.normalize(v);
 }
 
@@ -154,7 +159,8 @@ export function parseConfig(raw: Record<string, unknown>, opts: ParseOptions = {
   if (raw.ipMasq === true) throw unsupportedField('ipMasq', raw.ipMasq);
 
   const logLevel = raw.logLevel ?? DEFAULTS.logLevel;
-  if (typeof logLevel !== 'string' || !LOG_LEVELS.includes(logLevel as LogLevel)) throw configError('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`);
+  if (typeof logLevel !== 'string' || !LOG_LEVELS.includes(logLevel as LogLevel))
+    throw configError('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`);
 
   let prev: ReturnType<typeof parsePrevResult> | undefined;
   let prevIgnored: string | undefined;

@@ -19,6 +19,8 @@ function start(): void {
   );
 }
 
-const snap = (v8 as { startupSnapshot?: { isBuildingSnapshot(): boolean; setDeserializeMainFunction(fn: () => void): void } }).startupSnapshot;
+const snap = (
+  v8 as { startupSnapshot?: { isBuildingSnapshot(): boolean; setDeserializeMainFunction(fn: () => void): void } }
+).startupSnapshot;
 if (snap?.isBuildingSnapshot()) snap.setDeserializeMainFunction(start);
 else start();

@@ -146,18 +146,24 @@ export function probeNetns(path: string): NetnsState {
  * host's own namespace is an invalid variable (4). DEL tolerates a missing
  * netns (the spec asks it to). Returns the path in the form ipamd must open.
  */
-export function validateNetns(path: string | undefined, required: boolean, probe: (p: string) => NetnsState = probeNetns): string {
+export function validateNetns(
+  path: string | undefined,
+  required: boolean,
+  probe: (p: string) => NetnsState = probeNetns,
+): string {
   if (!path) {
     if (required) throw envError('CNI_NETNS', 'missing or empty');
     return '';
   }
-  if (!path.startsWith('/') || path.includes('\0') || path.length > 4096) throw envError('CNI_NETNS', `${JSON.stringify(path.slice(0, 200))} is not an absolute path`);
+  if (!path.startsWith('/') || path.includes('\0') || path.length > 4096)
+    throw envError('CNI_NETNS', `${JSON.stringify(path.slice(0, 200))} is not an absolute path`);
   const resolved = resolveSelfNetnsPath(path);
   if (!required) return resolved;
   const state = probe(resolved);
   if (state === 'missing') throw new CniError(CniCode.UnknownContainer, `CNI_NETNS ${path} does not exist`);
   if (state === 'not-netns') throw envError('CNI_NETNS', `${path} is not a network namespace`);
-  if (state === 'host') throw envError('CNI_NETNS', `${path} is the host's network namespace, not a Pod's; refusing to touch it`);
+  if (state === 'host')
+    throw envError('CNI_NETNS', `${path} is the host's network namespace, not a Pod's; refusing to touch it`);
   return resolved;
 }
 
@@ -169,7 +175,8 @@ export function validateNetns(path: string | undefined, required: boolean, probe
 export function parseEnv(env: Record<string, string | undefined>, probe?: (p: string) => NetnsState): CniEnv {
   const cmd = env.CNI_COMMAND;
   if (!cmd) throw envError('CNI_COMMAND', 'missing');
-  if (!(COMMANDS as readonly string[]).includes(cmd)) throw envError('CNI_COMMAND', `unknown command ${JSON.stringify(cmd.slice(0, 40))}`);
+  if (!(COMMANDS as readonly string[]).includes(cmd))
+    throw envError('CNI_COMMAND', `unknown command ${JSON.stringify(cmd.slice(0, 40))}`);
   const command = cmd as CniCommand;
   if (command === 'VERSION' || command === 'STATUS' || command === 'GC') {
     return { command, containerId: '', netns: '', ifName: '', args: parseCniArgs(undefined) };

@@ -80,7 +80,11 @@ export const configError = (key: string, why: string): CniError =>
 
 /** Spec: "The error message must contain the key and value of the unsupported field." */
 export const unsupportedField = (key: string, value: unknown): CniError =>
-  new CniError(CniCode.UnsupportedField, `${key}=${JSON.stringify(value)} is not supported by vpc-ipam`, `Unsupported field ${key}=${JSON.stringify(value)}`);
+  new CniError(
+    CniCode.UnsupportedField,
+    `${key}=${JSON.stringify(value)} is not supported by vpc-ipam`,
+    `Unsupported field ${key}=${JSON.stringify(value)}`,
+  );
 
 /**
  * A container ID, interface name or network name broke the rules shared with

@@ -48,7 +48,9 @@ export function createLogger(o: LoggerOptions): Logger {
   const now = o.now ?? (() => performance.timeOrigin + performance.now());
   const log = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (RANK[level] < min) return;
-    sink(`${JSON.stringify({ time: new Date(now()).toISOString(), level, plugin: 'vpc-ipam', pid: process.pid, msg, ...bound, ...fields })}\n`);
+    sink(
+      `${JSON.stringify({ time: new Date(now()).toISOString(), level, plugin: 'vpc-ipam', pid: process.pid, msg, ...bound, ...fields })}\n`,
+    );
   };
   return {
     debug: (m, f) => log('debug', m, f),

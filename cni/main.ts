@@ -67,9 +67,13 @@ export async function runCli(io: CliIo = realIo()): Promise<number> {
     try {
       stdin = io.readStdin();
     } catch (err) {
-      throw new CniError(CniCode.IoFailure, `reading the network configuration from stdin: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new CniError(
+        CniCode.IoFailure,
+        `reading the network configuration from stdin: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
     }
-    if (stdin.length > MAX_STDIN) throw new CniError(CniCode.IoFailure, `network configuration on stdin is larger than ${MAX_STDIN} bytes`);
+    if (stdin.length > MAX_STDIN)
+      throw new CniError(CniCode.IoFailure, `network configuration on stdin is larger than ${MAX_STDIN} bytes`);
 
     if (io.env.CNI_COMMAND === 'VERSION') {
       // VERSION needs nothing but an optional {"cniVersion"}; tolerate empty or odd input.
@@ -89,8 +93,16 @@ export async function runCli(io: CliIo = realIo()): Promise<number> {
     const cfg = parseConfig(raw, { forGc: env.command === 'GC', lenientPrevResult: env.command === 'DEL' });
     outVersion = cfg.cniVersion;
     if (!io.deps?.log) log = createLogger({ level: cfg.logLevel, ...(cfg.logFile ? { file: cfg.logFile } : {}) });
-    log.bind({ cmd: env.command, network: cfg.name, ...(env.containerId ? { containerId: env.containerId, ifName: env.ifName } : {}) });
-    log.debug('invoked', { netns: env.netns, cniVersion: cfg.cniVersion, pod: env.args.podName ? `${env.args.podNamespace}/${env.args.podName}` : undefined });
+    log.bind({
+      cmd: env.command,
+      network: cfg.name,
+      ...(env.containerId ? { containerId: env.containerId, ifName: env.ifName } : {}),
+    });
+    log.debug('invoked', {
+      netns: env.netns,
+      cniVersion: cfg.cniVersion,
+      pod: env.args.podName ? `${env.args.podNamespace}/${env.args.podName}` : undefined,
+    });
 
     const deps: PluginDeps = {
       client: new SocketIpamdClient(cfg.ipamdSocket),

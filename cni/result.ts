@@ -91,7 +91,11 @@ export function buildAddResult(i: AddResultInput): CniResult {
   if (withMtu) pod.mtu = i.mtu;
   pod.sandbox = i.netns;
   interfaces.push(pod);
-  const ip: CniIpConfig = { address: `${a.ip}/${a.prefixLength || 32}`, gateway: a.gateway || POD_GATEWAY, interface: interfaces.length - 1 };
+  const ip: CniIpConfig = {
+    address: `${a.ip}/${a.prefixLength || 32}`,
+    gateway: a.gateway || POD_GATEWAY,
+    interface: interfaces.length - 1,
+  };
   if (i.cniVersion === '0.4.0') ip.version = '4';
   return {
     cniVersion: i.cniVersion,
@@ -132,7 +136,7 @@ export function mergeWithPrev(prev: CniResult, ours: CniResult): CniResult {
     interfaces: [...pInterfaces, ...(ours.interfaces ?? [])],
     ips: [...(prev.ips ?? []), ...(ours.ips ?? []).map((ip) => ({ ...ip, interface: (ip.interface ?? 0) + offset }))],
     routes,
-    dns: isDnsEmpty(prev.dns) ? ours.dns ?? {} : prev.dns!,
+    dns: isDnsEmpty(prev.dns) ? (ours.dns ?? {}) : prev.dns!,
   };
 }
 

@@ -38,7 +38,10 @@ export function selectVersion(conf: { cniVersion?: unknown; cniVersions?: unknow
     }
   }
   if (conf.cniVersion === undefined || conf.cniVersion === '') {
-    throw new CniError(CniCode.IncompatibleVersion, `cniVersion missing (means 0.1.0); supported: ${SUPPORTED_VERSIONS.join(', ')}`);
+    throw new CniError(
+      CniCode.IncompatibleVersion,
+      `cniVersion missing (means 0.1.0); supported: ${SUPPORTED_VERSIONS.join(', ')}`,
+    );
   }
   if (!isSupported(conf.cniVersion)) {
     throw new CniError(

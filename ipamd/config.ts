@@ -123,7 +123,10 @@ export function readListen(env: Env, name: string, def: string, loopbackOnly: bo
   const port = Number(m[2]);
   if (port > 65535) throw new ConfigError(name, `port ${port} is out of range`);
   if (loopbackOnly && !isLoopback(host)) {
-    throw new ConfigError(name, `must bind to loopback (127.0.0.0/8 or ::1), got "${host}": introspection exposes Pod data`);
+    throw new ConfigError(
+      name,
+      `must bind to loopback (127.0.0.0/8 or ::1), got "${host}": introspection exposes Pod data`,
+    );
   }
   return { host, port };
 }
@@ -133,7 +136,10 @@ function readCidr(env: Env, name: string, def: string): string {
   if (!Address4.isValid(raw) || !raw.includes('/')) throw new ConfigError(name, `expected an IPv4 CIDR, got "${raw}"`);
   const a = new Address4(raw);
   if (a.startAddress().address !== a.addressMinusSuffix) {
-    throw new ConfigError(name, `${raw} is not a network address (did you mean ${a.startAddress().address}/${a.subnetMask}?)`);
+    throw new ConfigError(
+      name,
+      `${raw} is not a network address (did you mean ${a.startAddress().address}/${a.subnetMask}?)`,
+    );
   }
   return raw;
 }
@@ -143,7 +149,10 @@ function readCidrList(env: Env, name: string): string[] {
   const raw = present(env, name);
   if (raw === undefined) return [];
   const out: string[] = [];
-  for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of raw
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     out.push(readCidr({ [name]: part }, name, part));
   }
   return [...new Set(out)];
@@ -212,7 +221,12 @@ export function parseConfig(env: Env): DaemonConfig {
     targets: Object.freeze(targets),
     // Azure NICs hold 256 addresses and cannot be added at run time: WARM_ENI_TARGET's "one interface of
     // free addresses" would take 255 per node, so Azure defaults to its own batch sizing unless IP targets are set.
-    policy: readEnum(env, 'WARM_POOL_POLICY', ['static', 'adaptive', 'azure-batch'] as const, defaultPolicy(env, targets)),
+    policy: readEnum(
+      env,
+      'WARM_POOL_POLICY',
+      ['static', 'adaptive', 'azure-batch'] as const,
+      defaultPolicy(env, targets),
+    ),
     adaptive: Object.freeze(adaptive),
     maxInterfaces: maxEni > 0 ? maxEni : undefined,
     cooldownMs: readInt(env, 'IP_COOLDOWN_PERIOD', 30, { min: 0, max: 3600 }) * 1000,
@@ -225,9 +239,18 @@ export function parseConfig(env: Env): DaemonConfig {
     cloudMaxAttempts: readInt(env, 'VPC_IPAM_CLOUD_MAX_ATTEMPTS', 6, { min: 1, max: 20 }),
     // AWS_VPC_ENI_MTU's range: 576 is the IPv4 minimum, 9001 the VPC jumbo-frame maximum.
     interfaceMtu: readInt(env, 'VPC_IPAM_INTERFACE_MTU', 9001, { min: 576, max: 9001 }),
-    hostInterfaces: readBool(env, 'VPC_IPAM_HOST_INTERFACES', present(env, 'VPC_IPAM_PROVIDER') !== undefined && present(env, 'VPC_IPAM_PROVIDER') !== 'sim'),
+    hostInterfaces: readBool(
+      env,
+      'VPC_IPAM_HOST_INTERFACES',
+      present(env, 'VPC_IPAM_PROVIDER') !== undefined && present(env, 'VPC_IPAM_PROVIDER') !== 'sim',
+    ),
     hostNetwork: parseHostNetwork(env),
-    logLevel: readEnum(env, 'VPC_IPAM_LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const, 'info'),
+    logLevel: readEnum(
+      env,
+      'VPC_IPAM_LOG_LEVEL',
+      ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const,
+      'info',
+    ),
     logFile: present(env, 'VPC_IPAM_LOG_FILE') ?? 'stdout',
     sim: Object.freeze({
       instanceType: present(env, 'VPC_IPAM_SIM_INSTANCE_TYPE') ?? 'm5.large',

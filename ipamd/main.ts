@@ -21,7 +21,7 @@ async function main(): Promise<void> {
     // Lazy: the node daemon never loads the cluster monitor, and vice versa.
     const { mainMonitor } = await import('./monitor/cluster-run.js');
     await mainMonitor(process.env).catch((err) => {
-      const msg = IpamError.is(err) ? `${err.code}: ${err.message}` : (err as Error).stack ?? String(err);
+      const msg = IpamError.is(err) ? `${err.code}: ${err.message}` : ((err as Error).stack ?? String(err));
       process.stderr.write(`vpc-ipamd monitor: cannot start: ${msg}\n`);
       process.exit(1);
     });
@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   try {
     running = await startDaemon(process.env);
   } catch (err) {
-    const msg = IpamError.is(err) ? `${err.code}: ${err.message}` : (err as Error).stack ?? String(err);
+    const msg = IpamError.is(err) ? `${err.code}: ${err.message}` : ((err as Error).stack ?? String(err));
     process.stderr.write(`vpc-ipamd: cannot start: ${msg}\n`);
     process.exit(1);
   }

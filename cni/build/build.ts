@@ -112,7 +112,9 @@ async function buildBinaryIn(work: string, variant: Variant, patch: boolean, bun
   await inject(tmp, 'NODE_SEA_BLOB', fs.readFileSync(blob), { sentinelFuse: SEA_FUSE });
   verify(tmp, patch);
   fs.renameSync(tmp, BINARY);
-  console.log(`binary: ${path.relative(root, BINARY)} (${variant}${patch ? ', NODE_OPTIONS/NODE_EXTRA_CA_CERTS ignored' : ''})`);
+  console.log(
+    `binary: ${path.relative(root, BINARY)} (${variant}${patch ? ', NODE_OPTIONS/NODE_EXTRA_CA_CERTS ignored' : ''})`,
+  );
   return BINARY;
 }
 
@@ -139,7 +141,10 @@ function verify(bin: string, patched: boolean): void {
   // A preload that cannot be found makes an unpatched node exit 1 before main.
   let dirty: string;
   try {
-    dirty = runVersion(bin, { NODE_OPTIONS: '--require /nonexistent/vpc-ipam-preload.cjs', NODE_EXTRA_CA_CERTS: '/nonexistent/ca.pem' });
+    dirty = runVersion(bin, {
+      NODE_OPTIONS: '--require /nonexistent/vpc-ipam-preload.cjs',
+      NODE_EXTRA_CA_CERTS: '/nonexistent/ca.pem',
+    });
   } catch (err) {
     throw new Error(`binary still honours NODE_OPTIONS or NODE_EXTRA_CA_CERTS: ${(err as Error).message}`);
   }

@@ -27,7 +27,8 @@ interface Section {
 
 /** Section headers of a little-endian ELF64 file. */
 export function elfSections(buf: Buffer): Section[] {
-  if (buf.readUInt32BE(0) !== 0x7f454c46 || buf[4] !== 2 || buf[5] !== 1) throw new Error('not a little-endian ELF64 file');
+  if (buf.readUInt32BE(0) !== 0x7f454c46 || buf[4] !== 2 || buf[5] !== 1)
+    throw new Error('not a little-endian ELF64 file');
   const shoff = Number(buf.readBigUInt64LE(0x28));
   const shentsize = buf.readUInt16LE(0x3a);
   const shnum = buf.readUInt16LE(0x3c);

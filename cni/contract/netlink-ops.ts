@@ -13,15 +13,7 @@
  * - `newLink`/`newRoute` only ACK: indexes are looked up afterwards.
  */
 
-import {
-  AttrStream,
-  FlagsNew,
-  createRtNetlink,
-  ifla,
-  rt,
-  type RtNetlinkSocket,
-  type StreamData,
-} from 'netlink';
+import { AttrStream, FlagsNew, createRtNetlink, ifla, rt, type RtNetlinkSocket, type StreamData } from 'netlink';
 
 export const AF_INET = 2;
 export const RT_TABLE_MAIN = 254;
@@ -38,15 +30,7 @@ export { createRtNetlink };
 
 /** Errno names we branch on; anything else is reported verbatim. */
 export type NetlinkErrno =
-  | 'EEXIST'
-  | 'ENOENT'
-  | 'ENODEV'
-  | 'ESRCH'
-  | 'EBUSY'
-  | 'EINVAL'
-  | 'EPERM'
-  | 'ETIMEDOUT'
-  | string;
+  'EEXIST' | 'ENOENT' | 'ENODEV' | 'ESRCH' | 'EBUSY' | 'EINVAL' | 'EPERM' | 'ETIMEDOUT' | string;
 
 /** Recovers the errno name from a netlink 0.3.0 error (message text is its only carrier). */
 export function netlinkErrno(err: unknown): NetlinkErrno | undefined {

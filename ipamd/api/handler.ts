@@ -13,7 +13,14 @@ import type { Datastore } from '../datastore/datastore.js';
 import type { Assignment } from '../datastore/types.js';
 import { hostVethName } from '../../cni/contract/veth-name.js';
 import { type PodNetworkPlumber } from '../netns/plumber.js';
-import type { Allocation, AttachmentKey, ErrorBody, PoolStatus, Request, Response } from '../../cni/contract/protocol.js';
+import type {
+  Allocation,
+  AttachmentKey,
+  ErrorBody,
+  PoolStatus,
+  Request,
+  Response,
+} from '../../cni/contract/protocol.js';
 import { PROTOCOL_VERSION } from '../../cni/contract/protocol.js';
 import { AttachmentLanes } from './attachment-lanes.js';
 
@@ -79,7 +86,10 @@ export class ApiHandler {
       try {
         if (existing) {
           // A repeated ADD: keep working plumbing, rebuild broken plumbing.
-          const ok = await this.d.plumber.check(w).then(() => true, () => false);
+          const ok = await this.d.plumber.check(w).then(
+            () => true,
+            () => false,
+          );
           if (!ok) await this.d.plumber.tearDown(w);
           wired = ok ? { hostIf: hostVethName(w.containerId, w.ifName) } : await this.d.plumber.setUp(w);
         } else {
@@ -87,7 +97,9 @@ export class ApiHandler {
         }
       } catch (err) {
         if (!existing) await this.d.allocator.del(req).catch(() => {});
-        throw err instanceof IpamError ? err : new NetnsError(`wiring ${req.netns.path} failed: ${(err as Error).message}`, { cause: err });
+        throw err instanceof IpamError
+          ? err
+          : new NetnsError(`wiring ${req.netns.path} failed: ${(err as Error).message}`, { cause: err });
       }
     }
     return { ok: true, allocation: this.allocation(assignment, wired), existing };
@@ -139,7 +151,11 @@ export class ApiHandler {
 
   private async check(req: Extract<Request, { op: 'check' }>): Promise<Response> {
     const a = this.d.datastore.find(req);
-    if (!a) throw new IpamError('NOT_FOUND', `no address is assigned to container ${req.containerId} interface ${req.ifName}`);
+    if (!a)
+      throw new IpamError(
+        'NOT_FOUND',
+        `no address is assigned to container ${req.containerId} interface ${req.ifName}`,
+      );
     const problems: string[] = [];
     if (req.netns) {
       await this.d.plumber
@@ -161,13 +177,21 @@ export class ApiHandler {
     const plumber = this.d.plumber;
     if (!plumber.podRules) return 0;
     const all = this.d.datastore.list().map((a) => ({ a, r: this.rules(a) }));
-    const wrong = await plumber.podRules(all.map((x) => x.r), false).catch(() => []);
+    const wrong = await plumber
+      .podRules(
+        all.map((x) => x.r),
+        false,
+      )
+      .catch(() => []);
     let repaired = 0;
     for (const w of wrong) {
       const { a, r } = all.find((x) => x.r.ip === w.ip)!;
       const key: AttachmentKey = { network: a.network, containerId: a.containerId, ifName: a.ifName };
       const ok = await this.lanes
-        .run(key, async () => this.d.datastore.find(key)?.ip === a.ip && (await plumber.podRules!([r], true)).length > 0)
+        .run(
+          key,
+          async () => this.d.datastore.find(key)?.ip === a.ip && (await plumber.podRules!([r], true)).length > 0,
+        )
         .catch(() => false);
       if (ok) {
         repaired++;
@@ -179,7 +203,12 @@ export class ApiHandler {
 
   private rules(a: Assignment) {
     const tableDestinations = this.d.tableDestinations?.() ?? ['0.0.0.0/0'];
-    return { ip: a.ip, routeTable: this.routeTableOf(a), tableDestinations, hostIf: hostVethName(a.containerId, a.ifName) };
+    return {
+      ip: a.ip,
+      routeTable: this.routeTableOf(a),
+      tableDestinations,
+      hostIf: hostVethName(a.containerId, a.ifName),
+    };
   }
 
   private routeTableOf(a: Assignment): number {
@@ -219,7 +248,8 @@ export class ApiHandler {
 
 export function errorBody(err: unknown): ErrorBody {
   if (IpamError.is(err)) {
-    const retryable = err.code === 'POOL_EXHAUSTED' || ('retryable' in err && (err as { retryable: boolean }).retryable === true);
+    const retryable =
+      err.code === 'POOL_EXHAUSTED' || ('retryable' in err && (err as { retryable: boolean }).retryable === true);
     const code = (err as { badVersion?: boolean }).badVersion ? 'BAD_VERSION' : err.code;
     return { code, msg: err.message, ...(retryable ? { retryable } : {}) };
   }

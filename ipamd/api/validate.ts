@@ -21,14 +21,28 @@ function identifier(kind: IdentifierKind) {
 const containerId = identifier('containerId');
 const ifName = identifier('ifName');
 const network = identifier('network');
-const netns = z.object({ path: z.string().min(1).max(4096).startsWith('/'), mtu: z.number().int().min(576).max(9001).optional() }).strict();
+const netns = z
+  .object({ path: z.string().min(1).max(4096).startsWith('/'), mtu: z.number().int().min(576).max(9001).optional() })
+  .strict();
 const pod = z
-  .object({ namespace: z.string().max(253).optional(), name: z.string().max(253).optional(), uid: z.string().max(64).optional() })
+  .object({
+    namespace: z.string().max(253).optional(),
+    name: z.string().max(253).optional(),
+    uid: z.string().max(64).optional(),
+  })
   .strict();
 const key = { v: z.literal(PROTOCOL_VERSION), network, containerId, ifName };
 
 const schema = z.discriminatedUnion('op', [
-  z.object({ ...key, op: z.literal('add'), pod: pod.optional(), netns: netns.optional(), waitMs: z.number().int().min(0).max(300_000).optional() }).strict(),
+  z
+    .object({
+      ...key,
+      op: z.literal('add'),
+      pod: pod.optional(),
+      netns: netns.optional(),
+      waitMs: z.number().int().min(0).max(300_000).optional(),
+    })
+    .strict(),
   z.object({ ...key, op: z.literal('del'), netns: netns.optional() }).strict(),
   z.object({ ...key, op: z.literal('check'), netns: netns.optional() }).strict(),
   z.object({ v: z.literal(PROTOCOL_VERSION), op: z.literal('status') }).strict(),
@@ -53,9 +67,14 @@ export function parseRequest(line: string): Request {
     throw new BadRequestError('request is not valid JSON');
   }
   if (typeof raw === 'object' && raw !== null && 'v' in raw && (raw as { v: unknown }).v !== PROTOCOL_VERSION) {
-    throw Object.assign(new BadRequestError(`protocol version ${JSON.stringify((raw as { v: unknown }).v)} is not supported; ipamd speaks ${PROTOCOL_VERSION}`), {
-      badVersion: true,
-    });
+    throw Object.assign(
+      new BadRequestError(
+        `protocol version ${JSON.stringify((raw as { v: unknown }).v)} is not supported; ipamd speaks ${PROTOCOL_VERSION}`,
+      ),
+      {
+        badVersion: true,
+      },
+    );
   }
   const r = schema.safeParse(raw);
   if (!r.success) {

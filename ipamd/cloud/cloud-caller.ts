@@ -58,11 +58,16 @@ export class CloudCaller {
         return out;
       } catch (err) {
         const code = IpamError.is(err) ? err.code : 'INTERNAL';
-        this.o.observer?.onAttempt(operation, CloudError.isCloud(err) ? err.cloudCode : code, (this.o.clock.now() - started) / 1000);
+        this.o.observer?.onAttempt(
+          operation,
+          CloudError.isCloud(err) ? err.cloudCode : code,
+          (this.o.clock.now() - started) / 1000,
+        );
         if (!CloudError.isCloud(err) || !err.retryable || attempt >= this.o.maxAttempts) throw err;
         const backoff = Math.min(this.o.maxDelayMs, this.o.baseDelayMs * 2 ** (attempt - 1));
         const delay = Math.max(err.retryAfterMs ?? 0, Math.floor(this.o.random() * backoff));
-        if (err.code === 'CLOUD_THROTTLED') this.throttledUntil = Math.max(this.throttledUntil, this.o.clock.now() + delay);
+        if (err.code === 'CLOUD_THROTTLED')
+          this.throttledUntil = Math.max(this.throttledUntil, this.o.clock.now() + delay);
         await this.o.clock.sleep(delay, signal);
       }
     }

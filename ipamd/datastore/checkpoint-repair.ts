@@ -139,9 +139,10 @@ export function planRepair(data: unknown, opts: RepairOptions = {}): RepairPlan 
       drop(index, `exact repeat of assignments[${j}]`, false);
       continue;
     }
-    const clash = keyString(other) === keyString(a)
-      ? `the same attachment holds ${other.ip} in assignments[${j}] (one attachment has one address)`
-      : `${a.ip} is also held by assignments[${j}] ${describeEntry(other)}`;
+    const clash =
+      keyString(other) === keyString(a)
+        ? `the same attachment holds ${other.ip} in assignments[${j}] (one attachment has one address)`
+        : `${a.ip} is also held by assignments[${j}] ${describeEntry(other)}`;
     const choice = `Re-add this entry's Pod (delete it), or repair again with --keep ${index}`;
     drop(index, `${clash}; kept assignments[${j}]. ${choice}`, true);
   }
@@ -156,7 +157,7 @@ export function planRepair(data: unknown, opts: RepairOptions = {}): RepairPlan 
   // Cooling: never for a kept holder's address; a repeated address keeps its latest time.
   const coolingOut = new Map<string, { ip: string; until: number; index: number }>();
   cooling.forEach((c, index) => {
-    const entry = typeof (c as Obj)?.ip === 'string' ? JSON.stringify((c as Obj).ip) : JSON.stringify(c) ?? String(c);
+    const entry = typeof (c as Obj)?.ip === 'string' ? JSON.stringify((c as Obj).ip) : (JSON.stringify(c) ?? String(c));
     const dropC = (why: string) => actions.push({ list: 'cooling', index, entry, action: 'dropped', why });
     const own = coolingFieldProblems(c);
     if (own.length) return dropC(`invalid: ${own.join('; ')}`);

@@ -62,7 +62,8 @@ export function isCanonicalIpv4(v: unknown): v is string {
 }
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const show = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v.slice(0, 80)) : JSON.stringify(v) ?? String(v));
+const show = (v: unknown) =>
+  typeof v === 'string' ? JSON.stringify(v.slice(0, 80)) : (JSON.stringify(v) ?? String(v));
 
 /** `network/containerId/ifName ip`, with `?` for what is unreadable. */
 export function describeEntry(a: unknown): string {
@@ -140,9 +141,10 @@ export function inspectCheckpoint(data: unknown): CheckpointInspection {
     const sameKey = byKey.get(key);
     if (sameKey !== undefined) {
       const first = (assignments[sameKey] as { ip: string }).ip;
-      const what = first === e.ip
-        ? `repeats assignments[${sameKey}] (same attachment, same address)`
-        : `the attachment already holds ${first} in assignments[${sameKey}]; one attachment has one address`;
+      const what =
+        first === e.ip
+          ? `repeats assignments[${sameKey}] (same attachment, same address)`
+          : `the attachment already holds ${first} in assignments[${sameKey}]; one attachment has one address`;
       problems.push({ list: 'assignments', index, kind: 'duplicate-key', entry, what, conflictsWith: sameKey });
       return;
     }

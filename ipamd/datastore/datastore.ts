@@ -56,7 +56,13 @@ export class Datastore {
       existing.nic = { ...nic, blocks: [] };
       existing.usable = usable;
     } else {
-      this.interfaces.set(nic.id, { nic: { ...nic, blocks: [] }, usable, createdAt: now, blocks: new Map(), assigned: 0 });
+      this.interfaces.set(nic.id, {
+        nic: { ...nic, blocks: [] },
+        usable,
+        createdAt: now,
+        blocks: new Map(),
+        assigned: 0,
+      });
     }
     this.addBlocks(nic.id, nic.blocks);
   }
@@ -118,7 +124,13 @@ export class Datastore {
    * gave back); removes what it no longer shows, unless a Pod still uses it.
    */
   syncFromCloud(nics: NetworkInterface[], now: number, recentlyReleased: ReadonlySet<string> = new Set()): SyncReport {
-    const report: SyncReport = { addedBlocks: [], removedBlocks: [], keptInUse: [], addedInterfaces: [], removedInterfaces: [] };
+    const report: SyncReport = {
+      addedBlocks: [],
+      removedBlocks: [],
+      keptInUse: [],
+      addedInterfaces: [],
+      removedInterfaces: [],
+    };
     const seen = new Set<string>();
     for (const nic of nics) {
       seen.add(nic.id);
@@ -129,7 +141,12 @@ export class Datastore {
         this.interfaces.get(nic.id)!.nic = { ...nic, blocks: [] };
       }
       const cloudBlocks = new Set(nic.blocks.map((b) => b.cidr));
-      report.addedBlocks.push(...this.addBlocks(nic.id, nic.blocks.filter((b) => !recentlyReleased.has(b.cidr))));
+      report.addedBlocks.push(
+        ...this.addBlocks(
+          nic.id,
+          nic.blocks.filter((b) => !recentlyReleased.has(b.cidr)),
+        ),
+      );
       const iface = this.interfaces.get(nic.id)!;
       const missing = [...iface.blocks.keys()].filter((c) => !cloudBlocks.has(c));
       const refused = this.removeBlocks(nic.id, missing, now);
@@ -237,7 +254,11 @@ export class Datastore {
   }
 
   /** Loads checkpointed assignments and cooldowns over the interfaces already known. */
-  restore(assignments: Assignment[], cooling: Array<{ ip: string; until: number }>, now: number): { restored: number; orphaned: number } {
+  restore(
+    assignments: Assignment[],
+    cooling: Array<{ ip: string; until: number }>,
+    now: number,
+  ): { restored: number; orphaned: number } {
     let restored = 0;
     for (const a of assignments) {
       const st = this.byIp.get(a.ip);
@@ -341,7 +362,12 @@ export class Datastore {
       // Fallback /32s come after the mode's blocks, so they empty first and can drain.
       const blocks = [...i.blocks.values()]
         .filter((b) => (b.kind === this.mode || this.isFallback(b)) && b.assigned < b.addresses.length)
-        .sort((a, b) => Number(a.kind !== this.mode) - Number(b.kind !== this.mode) || b.assigned - a.assigned || (a.cidr < b.cidr ? -1 : 1));
+        .sort(
+          (a, b) =>
+            Number(a.kind !== this.mode) - Number(b.kind !== this.mode) ||
+            b.assigned - a.assigned ||
+            (a.cidr < b.cidr ? -1 : 1),
+        );
       for (const b of blocks) {
         for (const a of b.addresses) if (!a.assignment && !this.isCooling(a, now)) return a;
       }

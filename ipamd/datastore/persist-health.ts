@@ -65,7 +65,10 @@ export class PersistenceHealth implements Checkpointer {
   /** While not healthy, retries `persist` every `everyMs` until it succeeds; ends when `signal` aborts. */
   async watch(persist: () => Promise<void>, signal: AbortSignal, everyMs = PERSIST_RETRY_MS): Promise<void> {
     while (!signal.aborted) {
-      const slept = await this.clock.sleep(everyMs, signal).then(() => true, () => false);
+      const slept = await this.clock.sleep(everyMs, signal).then(
+        () => true,
+        () => false,
+      );
       if (!slept) return;
       if (this.failure) await persist().catch(() => {}); // save() records the outcome either way
     }

@@ -131,7 +131,10 @@ export function resolvePluginBinary(binDirs: readonly string[], type: string): P
 
 /** Printable, bounded, one-line text from a binary's output (it may be anything). */
 function excerpt(s: string, max = 300): string {
-  const t = s.trim().replace(/\s+/g, ' ').replace(/[^\x20-\x7e]/g, '?');
+  const t = s
+    .trim()
+    .replace(/\s+/g, ' ')
+    .replace(/[^\x20-\x7e]/g, '?');
   return t.length > max ? `${t.slice(0, max)}…` : t;
 }
 
@@ -255,7 +258,9 @@ export function negotiateVersions(
   const common = ours.filter((v) => chained.every((p) => p.versions.includes(v))).sort(compareVersions);
   const supported: Record<string, readonly string[]> = { [PLUGIN_TYPE]: [...ours] };
   for (const p of chained) supported[p.type] = [...p.versions];
-  const who = Object.entries(supported).map(([t, vs]) => `${t} supports ${listOf(vs)}`).join('; ');
+  const who = Object.entries(supported)
+    .map(([t, vs]) => `${t} supports ${listOf(vs)}`)
+    .join('; ');
   if (common.length === 0) {
     throw new NoCommonCniVersionError(
       supported,

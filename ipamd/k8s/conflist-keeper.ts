@@ -93,9 +93,7 @@ export class ConflistKeeper {
           log.error({ err: (err as Error).message, confDir }, 'cannot write the CNI config');
         }
       }
-      await clock
-        .sleep(this.installedAt !== undefined && !why ? 60_000 : 1_000, this.o.signal)
-        .catch(() => {});
+      await clock.sleep(this.installedAt !== undefined && !why ? 60_000 : 1_000, this.o.signal).catch(() => {});
     }
   }
 

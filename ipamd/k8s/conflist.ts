@@ -54,9 +54,11 @@ function present(env: Env, name: string): string | undefined {
 export function conflistOptionsFromEnv(env: Env, socketPath: string, addWaitMs: number): ConflistOptions {
   const mtuRaw = present(env, 'POD_MTU') ?? '9001';
   const mtu = Number(mtuRaw);
-  if (!/^\d+$/.test(mtuRaw) || mtu < 576 || mtu > 9216) throw new ConfigError('POD_MTU', `expected 576..9216, got "${mtuRaw}"`);
+  if (!/^\d+$/.test(mtuRaw) || mtu < 576 || mtu > 9216)
+    throw new ConfigError('POD_MTU', `expected 576..9216, got "${mtuRaw}"`);
   const logLevel = (present(env, 'VPC_IPAM_CNI_LOG_LEVEL') ?? 'info') as ConflistOptions['logLevel'];
-  if (!['debug', 'info', 'warn', 'error', 'off'].includes(logLevel)) throw new ConfigError('VPC_IPAM_CNI_LOG_LEVEL', `expected debug, info, warn, error or off, got "${logLevel}"`);
+  if (!['debug', 'info', 'warn', 'error', 'off'].includes(logLevel))
+    throw new ConfigError('VPC_IPAM_CNI_LOG_LEVEL', `expected debug, info, warn, error or off, got "${logLevel}"`);
   const cniVersion = present(env, 'VPC_IPAM_CNI_VERSION') ?? '1.0.0';
   if (!isSupported(cniVersion)) {
     const expected = SUPPORTED_VERSIONS.join(', ');
@@ -66,9 +68,15 @@ export function conflistOptionsFromEnv(env: Env, socketPath: string, addWaitMs: 
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '' && s !== 'none');
-  for (const c of chain) if (!CHAINED[c]) throw new ConfigError('VPC_IPAM_CNI_CHAIN', `unknown plugin "${c}" (known: ${Object.keys(CHAINED).join(', ')}, none)`);
+  for (const c of chain)
+    if (!CHAINED[c])
+      throw new ConfigError(
+        'VPC_IPAM_CNI_CHAIN',
+        `unknown plugin "${c}" (known: ${Object.keys(CHAINED).join(', ')}, none)`,
+      );
   const logFile = present(env, 'VPC_IPAM_CNI_LOG_FILE') ?? '/var/log/vpc-ipam/plugin.log';
-  if (!path.isAbsolute(logFile)) throw new ConfigError('VPC_IPAM_CNI_LOG_FILE', `must be an absolute host path, got "${logFile}"`);
+  if (!path.isAbsolute(logFile))
+    throw new ConfigError('VPC_IPAM_CNI_LOG_FILE', `must be an absolute host path, got "${logFile}"`);
   return { socketPath, mtu, logFile, logLevel, cniVersion, chain, addWaitMs };
 }
 

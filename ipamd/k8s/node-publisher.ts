@@ -62,7 +62,10 @@ export interface MaxPodsInput {
  * 110 (≤ 30 CPUs) or 250 unless a ceiling is given.
  */
 export function computeMaxPods(m: MaxPodsInput): { maxPods: number; podAddresses: number } {
-  const interfaces = Math.max(0, (m.limits.canCreateInterfaces ? m.limits.maxInterfaces : m.attachedInterfaces) - (m.customNetworking ? 1 : 0));
+  const interfaces = Math.max(
+    0,
+    (m.limits.canCreateInterfaces ? m.limits.maxInterfaces : m.attachedInterfaces) - (m.customNetworking ? 1 : 0),
+  );
   const podAddresses = interfaces * m.limits.slotsPerInterface * m.blockSize;
   const cap = m.ceiling !== undefined ? (m.ceiling === 0 ? Infinity : m.ceiling) : (m.cpus ?? 0) > 30 ? 250 : 110;
   return { maxPods: Math.min(podAddresses + 2, cap), podAddresses };
@@ -281,10 +284,22 @@ export class NodePublisher {
       ? `no Pod address can be handed out: ${st.reason ?? 'pool empty and cannot grow'} (${st.assigned} assigned, ${st.cooling} cooling of ${st.total})`
       : `Pod addresses available: ${st.available} free, ${st.assigned} assigned of ${st.total}`;
     const reason = exhausted ? EVENT_REASONS.poolExhausted : EVENT_REASONS.poolRecovered;
-    const condition = { type: POOL_EXHAUSTED_CONDITION, status: exhausted ? ('True' as const) : ('False' as const), reason, message };
+    const condition = {
+      type: POOL_EXHAUSTED_CONDITION,
+      status: exhausted ? ('True' as const) : ('False' as const),
+      reason,
+      message,
+    };
     // The first publication after start only sets the condition; an Event is for a change.
     if (this.exhausted !== undefined || exhausted) {
-      await this.o.sink.emit({ type: exhausted ? 'Warning' : 'Normal', reason, message, node: this.o.nodeName, at: now, condition });
+      await this.o.sink.emit({
+        type: exhausted ? 'Warning' : 'Normal',
+        reason,
+        message,
+        node: this.o.nodeName,
+        at: now,
+        condition,
+      });
     } else if (this.o.sink.setCondition) {
       await this.o.sink.setCondition(this.o.nodeName, condition, now);
     }

@@ -84,7 +84,13 @@ function fits(mode: 'exact' | 'best' | 'worst', n: number, f: NodeFootprint, sp:
 }
 
 /** Longest prefix length from `from` down to /8 whose subnet holds `nodes` nodes in this case. */
-function smallestSubnet(mode: 'exact' | 'best' | 'worst', nodes: number, f: NodeFootprint, input: PlanInput, blockSize: number): number | undefined {
+function smallestSubnet(
+  mode: 'exact' | 'best' | 'worst',
+  nodes: number,
+  f: NodeFootprint,
+  input: PlanInput,
+  blockSize: number,
+): number | undefined {
   for (let len = Math.min(28, input.prefixLength); len >= 8; len--) {
     const sp = spaceOf(`10.0.0.0/${len}`, input.reserved, input.prefixLength);
     if (fits(mode, nodes, f, sp, blockSize)) return len;
@@ -107,7 +113,12 @@ export function planCapacity(input: PlanInput): PlanResult {
   const out: PlanResult = {
     empty,
     full,
-    subnet: { cidr: analyzeSubnet(input.subnetCidr, [], input).cidr, total: sp.total, prefixBlocks: sp.blocks, edgeFree: sp.edgeFree },
+    subnet: {
+      cidr: analyzeSubnet(input.subnetCidr, [], input).cidr,
+      total: sp.total,
+      prefixBlocks: sp.blocks,
+      edgeFree: sp.edgeFree,
+    },
     fit,
   };
   if (input.nodes !== undefined) {

@@ -44,7 +44,10 @@ export function hasLeakCollector(p: object): p is LeakedInterfaceCollector {
 }
 
 /** The leaked-interface sweep as a task, when the provider offers one. */
-export function leakSweepTask(p: CloudProvider, log: MonitorLog & { info(o: object, m?: string): void }): MaintenanceTask | undefined {
+export function leakSweepTask(
+  p: CloudProvider,
+  log: MonitorLog & { info(o: object, m?: string): void },
+): MaintenanceTask | undefined {
   if (!hasLeakCollector(p)) return undefined;
   return {
     name: 'leaked-interface-sweep',
@@ -128,7 +131,9 @@ export class ClusterMonitor {
     this.o.log.info({ identity: this.o.elector.identity }, 'cluster monitor is leader; sampling subnets');
     while (!lost.aborted) {
       const started = this.o.clock.now();
-      await this.pass(lost).catch((err) => this.o.log.warn({ err: (err as Error).message }, 'cluster monitor pass failed'));
+      await this.pass(lost).catch((err) =>
+        this.o.log.warn({ err: (err as Error).message }, 'cluster monitor pass failed'),
+      );
       const wait = Math.max(0, started + this.o.intervalMs - this.o.clock.now());
       await this.o.clock.sleep(wait, lost).catch(() => {});
     }

@@ -68,7 +68,10 @@ export class SampleWindow {
 
   /** Trend of free addresses. */
   addresses(): Trend | undefined {
-    return trend(this.items.map((s) => ({ t: s.t, v: s.free })), this.o.minSamples ?? 3);
+    return trend(
+      this.items.map((s) => ({ t: s.t, v: s.free })),
+      this.o.minSamples ?? 3,
+    );
   }
 
   /** Trend of free prefix blocks, over the samples that have a block count. */

@@ -21,10 +21,26 @@ export interface MonitorReadings {
 }
 
 /** Gauge name → help and the report field it shows. Exported so tests and docs check the same list. */
-export const SUBNET_GAUGES: ReadonlyArray<{ name: string; help: string; value: (r: SubnetReport) => number | undefined }> = [
-  { name: 'vpc_ipam_subnet_total_addresses', help: 'Usable addresses of the subnet: CIDR size minus the addresses the cloud reserves.', value: (r) => r.total },
-  { name: 'vpc_ipam_subnet_used_addresses', help: 'Usable addresses taken by interfaces, secondary IPs, prefixes and reservations.', value: (r) => r.used },
-  { name: 'vpc_ipam_subnet_free_addresses', help: 'Usable addresses not taken (EC2 AvailableIpAddressCount).', value: (r) => r.free },
+export const SUBNET_GAUGES: ReadonlyArray<{
+  name: string;
+  help: string;
+  value: (r: SubnetReport) => number | undefined;
+}> = [
+  {
+    name: 'vpc_ipam_subnet_total_addresses',
+    help: 'Usable addresses of the subnet: CIDR size minus the addresses the cloud reserves.',
+    value: (r) => r.total,
+  },
+  {
+    name: 'vpc_ipam_subnet_used_addresses',
+    help: 'Usable addresses taken by interfaces, secondary IPs, prefixes and reservations.',
+    value: (r) => r.used,
+  },
+  {
+    name: 'vpc_ipam_subnet_free_addresses',
+    help: 'Usable addresses not taken (EC2 AvailableIpAddressCount).',
+    value: (r) => r.free,
+  },
   {
     name: 'vpc_ipam_subnet_free_prefix_blocks',
     help: 'Aligned prefix blocks (AWS /28) with every address free: how many more prefixes the cloud can delegate.',
@@ -40,8 +56,16 @@ export const SUBNET_GAUGES: ReadonlyArray<{ name: string; help: string; value: (
     help: 'Addresses held in node warm pools and not assigned to a Pod (free or cooling).',
     value: (r) => r.held,
   },
-  { name: 'vpc_ipam_subnet_assigned_addresses', help: 'Addresses assigned to Pods by the nodes that report their pools.', value: (r) => r.assigned },
-  { name: 'vpc_ipam_subnet_nodes', help: 'Nodes whose pools hold addresses of the subnet (that report them).', value: (r) => r.nodes },
+  {
+    name: 'vpc_ipam_subnet_assigned_addresses',
+    help: 'Addresses assigned to Pods by the nodes that report their pools.',
+    value: (r) => r.assigned,
+  },
+  {
+    name: 'vpc_ipam_subnet_nodes',
+    help: 'Nodes whose pools hold addresses of the subnet (that report them).',
+    value: (r) => r.nodes,
+  },
   {
     name: 'vpc_ipam_subnet_consumption_rate',
     help: 'Addresses consumed per second: least-squares slope of free addresses over the forecast window, negated (negative = freeing).',
@@ -82,7 +106,11 @@ export const SUBNET_GAUGES: ReadonlyArray<{ name: string; help: string; value: (
     help: '1 when the monitor counts this subnet in prefix mode (ENABLE_PREFIX_DELEGATION), so no free prefix block means Pods cannot start.',
     value: (r) => (r.mode === 'prefix' ? 1 : 0),
   },
-  { name: 'vpc_ipam_subnet_read_failing', help: '1 when the last read of the subnet failed (numbers are from the last good read).', value: (r) => (r.error ? 1 : 0) },
+  {
+    name: 'vpc_ipam_subnet_read_failing',
+    help: '1 when the last read of the subnet failed (numbers are from the last good read).',
+    value: (r) => (r.error ? 1 : 0),
+  },
 ];
 
 /** Registers the subnet gauges and the monitor's own counters on `registry`. */

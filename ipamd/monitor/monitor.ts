@@ -91,7 +91,10 @@ export class SubnetMonitor {
       try {
         usage = await o.usage.usage();
       } catch (err) {
-        o.log?.warn({ err: (err as Error).message }, 'pool usage unavailable; held/assigned and headroom count no node pools this pass');
+        o.log?.warn(
+          { err: (err as Error).message },
+          'pool usage unavailable; held/assigned and headroom count no node pools this pass',
+        );
       }
     }
     const ids = [...new Set(await o.subnets(usage, signal))].sort();
@@ -142,7 +145,11 @@ export class SubnetMonitor {
         const at = o.clock.now();
         const space = used ? analyzeSubnet(subnet.cidr, used, o.settings) : undefined;
         const w = this.window(id);
-        w.add({ t: at, free: space?.free ?? subnet.availableAddresses, ...(space ? { freeBlocks: space.freePrefixBlocks } : {}) });
+        w.add({
+          t: at,
+          free: space?.free ?? subnet.availableAddresses,
+          ...(space ? { freeBlocks: space.freePrefixBlocks } : {}),
+        });
         const empty = space ?? analyzeSubnet(subnet.cidr, [], o.settings);
         this.table.set(
           id,
@@ -179,7 +186,9 @@ export class SubnetMonitor {
       if (jitter > 0) await this.o.clock.sleep(jitter, signal);
       while (!signal.aborted) {
         const started = this.o.clock.now();
-        await this.sample(signal).catch((err) => this.o.log?.warn({ err: (err as Error).message }, 'monitor pass failed'));
+        await this.sample(signal).catch((err) =>
+          this.o.log?.warn({ err: (err as Error).message }, 'monitor pass failed'),
+        );
         const wait = started + intervalMs - this.o.clock.now();
         await this.o.clock.sleep(Math.max(wait, 0), signal);
       }
@@ -204,6 +213,9 @@ export class SubnetMonitor {
     const msg = `${code}: ${(err as Error).message}`;
     const prev = this.table.get(id);
     if (prev) this.table.set(id, { ...prev, error: msg });
-    this.o.log?.warn({ subnetId: id, code, err: (err as Error).message }, 'subnet read failed; keeping its previous numbers');
+    this.o.log?.warn(
+      { subnetId: id, code, err: (err as Error).message },
+      'subnet read failed; keeping its previous numbers',
+    );
   }
 }

@@ -119,7 +119,12 @@ export function nodeFootprint(input: FootprintInput, pods: number): NodeFootprin
           grew = true;
         }
       } else if (a.kind === 'createInterface' && nics.length < L.maxInterfaces) {
-        nics.push({ id: `if-${nics.length}`, deviceIndex: nics.length, usable: true, blocks: Math.min(a.count, L.slotsPerInterface) });
+        nics.push({
+          id: `if-${nics.length}`,
+          deviceIndex: nics.length,
+          usable: true,
+          blocks: Math.min(a.count, L.slotsPerInterface),
+        });
         grew = true;
       }
     }

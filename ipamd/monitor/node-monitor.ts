@@ -67,7 +67,11 @@ export class NodeMonitor {
     this.settings = parseMonitorSettings(d.config.env, d.config.provider);
     const nodeName = () => d.nodeName?.() ?? host.node.instanceId;
     this.events = new GrowthBlockedReporter(d.eventSink ?? new LoggingEventSink(d.log), nodeName, d.clock);
-    const usage = new DatastoreUsageSource(nodeName, () => host.snapshot(), () => this.footprint(0).warm);
+    const usage = new DatastoreUsageSource(
+      nodeName,
+      () => host.snapshot(),
+      () => this.footprint(0).warm,
+    );
     this.monitor = new SubnetMonitor({
       provider: d.provider,
       clock: d.clock,
@@ -96,7 +100,9 @@ export class NodeMonitor {
   /** Starts periodic sampling (no-op when disabled or already started). */
   start(): void {
     if (!this.enabled || this.running) return;
-    this.running = this.monitor.run(this.abort.signal).catch((err) => this.host.d.log.warn({ err: (err as Error).message }, 'subnet monitor stopped'));
+    this.running = this.monitor
+      .run(this.abort.signal)
+      .catch((err) => this.host.d.log.warn({ err: (err as Error).message }, 'subnet monitor stopped'));
   }
 
   async stop(): Promise<void> {
@@ -108,7 +114,8 @@ export class NodeMonitor {
   onActionError(action: PoolAction, err: unknown): void {
     const code = IpamError.is(err) ? err.code : 'INTERNAL';
     let subnetId: string | undefined;
-    if (action.kind === 'assign') subnetId = this.host.datastore.interfaceList().find((i) => i.id === action.interfaceId)?.subnetId;
+    if (action.kind === 'assign')
+      subnetId = this.host.datastore.interfaceList().find((i) => i.id === action.interfaceId)?.subnetId;
     this.lastFailure = { code, ...(subnetId ? { subnetId } : {}) };
   }
 
@@ -116,7 +123,13 @@ export class NodeMonitor {
   onGrowthBlocked(reason: string, cloudCode: string, until: number): void {
     const f = this.lastFailure;
     this.lastFailure = undefined;
-    void this.events.blocked({ code: f?.code ?? 'INTERNAL', cloudCode, reason, until, ...(f?.subnetId ? { subnetId: f.subnetId } : {}) });
+    void this.events.blocked({
+      code: f?.code ?? 'INTERNAL',
+      cloudCode,
+      reason,
+      until,
+      ...(f?.subnetId ? { subnetId: f.subnetId } : {}),
+    });
   }
 
   /**

@@ -62,10 +62,19 @@ export function simulatePlacement(p: PlacementInput): PlacementResult {
     } catch (err) {
       if (!IpamError.is(err)) throw err;
       // A node that could not get its pool does not count; its partial pool stays, as it would in EC2.
-      stoppedBy = { code: err.code, cloudCode: CloudError.isCloud(err) ? err.cloudCode : err.code, message: err.message };
+      stoppedBy = {
+        code: err.code,
+        cloudCode: CloudError.isCloud(err) ? err.cloudCode : err.code,
+        message: err.message,
+      };
       break;
     }
   }
   const a = cloud.subnetAllocations(subnetId);
-  return { nodes, pods: nodes * p.footprint.pods, ...(stoppedBy ? { stoppedBy } : {}), end: analyzeSubnet(p.subnetCidr, a.used, { reserved: { first: 4, last: 1 }, prefixLength: 28 }) };
+  return {
+    nodes,
+    pods: nodes * p.footprint.pods,
+    ...(stoppedBy ? { stoppedBy } : {}),
+    end: analyzeSubnet(p.subnetCidr, a.used, { reserved: { first: 4, last: 1 }, prefixLength: 28 }),
+  };
 }

@@ -105,7 +105,14 @@ export function usageFromSnapshot(node: string, s: PoolSnapshot, warmTarget?: nu
   const bySubnet = new Map<string, NodePoolUsage>();
   for (const i of s.interfaces) {
     if (!i.usable) continue;
-    const u = bySubnet.get(i.subnetId) ?? { node, subnetId: i.subnetId, total: 0, assigned: 0, mode: s.mode, observedAt: s.now };
+    const u = bySubnet.get(i.subnetId) ?? {
+      node,
+      subnetId: i.subnetId,
+      total: 0,
+      assigned: 0,
+      mode: s.mode,
+      observedAt: s.now,
+    };
     u.total += i.addresses;
     u.assigned += i.assigned;
     bySubnet.set(i.subnetId, u);
@@ -133,7 +140,10 @@ export class DatastoreUsageSource implements PoolUsageSource {
 
 /** A fixed list, or a function returning the current list (the Kubernetes integration's Node cache). */
 export class ListUsageSource implements PoolUsageSource {
-  constructor(private readonly list: readonly NodePoolUsage[] | (() => readonly NodePoolUsage[] | Promise<readonly NodePoolUsage[]>)) {}
+  constructor(
+    private readonly list:
+      readonly NodePoolUsage[] | (() => readonly NodePoolUsage[] | Promise<readonly NodePoolUsage[]>),
+  ) {}
   async usage(): Promise<NodePoolUsage[]> {
     const l = typeof this.list === 'function' ? await this.list() : this.list;
     return l.map((u) => ({ ...u }));
@@ -144,7 +154,14 @@ export class ListUsageSource implements PoolUsageSource {
 export function aggregateUsage(list: readonly NodePoolUsage[]): Map<string, SubnetUsage> {
   const out = new Map<string, SubnetUsage & { nodeSet: Set<string> }>();
   for (const u of list) {
-    const s = out.get(u.subnetId) ?? { total: 0, assigned: 0, held: 0, nodes: 0, warmReserve: 0, nodeSet: new Set<string>() };
+    const s = out.get(u.subnetId) ?? {
+      total: 0,
+      assigned: 0,
+      held: 0,
+      nodes: 0,
+      warmReserve: 0,
+      nodeSet: new Set<string>(),
+    };
     s.total += u.total;
     s.assigned += u.assigned;
     s.held = s.total - s.assigned;

@@ -62,7 +62,10 @@ export function parseMonitorSettings(env: Env, provider: ProviderName): MonitorS
   const intervalS = readInt(env, 'VPC_IPAM_MONITOR_INTERVAL_SECONDS', 60, { min: 0, max: 86_400 });
   const windowS = readInt(env, 'VPC_IPAM_MONITOR_WINDOW_SECONDS', 3600, { min: 1, max: 7 * 86_400 });
   if (intervalS > 0 && windowS < intervalS * 2) {
-    throw new ConfigError('VPC_IPAM_MONITOR_WINDOW_SECONDS', `must cover at least two intervals (${intervalS * 2} s) to fit a trend, got ${windowS}`);
+    throw new ConfigError(
+      'VPC_IPAM_MONITOR_WINDOW_SECONDS',
+      `must cover at least two intervals (${intervalS * 2} s) to fit a trend, got ${windowS}`,
+    );
   }
   return {
     intervalMs: intervalS * 1000,
@@ -89,14 +92,16 @@ function readTags(env: Env): Record<string, string> | undefined {
 
 export function parseClusterMonitorSettings(env: Env, provider: ProviderName): ClusterMonitorSettings {
   const base = parseMonitorSettings(env, provider);
-  if (base.intervalMs === 0) throw new ConfigError('VPC_IPAM_MONITOR_INTERVAL_SECONDS', 'the cluster monitor needs an interval of at least 1 s');
+  if (base.intervalMs === 0)
+    throw new ConfigError('VPC_IPAM_MONITOR_INTERVAL_SECONDS', 'the cluster monitor needs an interval of at least 1 s');
   const ids = (present(env, 'VPC_IPAM_MONITOR_SUBNETS') ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
   const tags = readTags(env);
   const vpcId = present(env, 'VPC_IPAM_MONITOR_VPC_ID');
-  const filter: SubnetFilter | undefined = tags || vpcId ? { ...(tags ? { tags } : {}), ...(vpcId ? { vpcId } : {}) } : undefined;
+  const filter: SubnetFilter | undefined =
+    tags || vpcId ? { ...(tags ? { tags } : {}), ...(vpcId ? { vpcId } : {}) } : undefined;
   return {
     ...base,
     subnetIds: ids,

@@ -162,7 +162,9 @@ function cidrAt(start: number, size: number): string {
 export function analyzeSubnet(cidr: string, used: readonly string[], opts: SpaceOptions): SubnetSpace {
   const net = parseV4(cidr, 'subnet CIDR');
   if (net.startAddress().bigInt() !== net.bigInt()) {
-    throw new BadRequestError(`subnet CIDR "${cidr}" has host bits set (network is ${net.startAddress().correctForm()}/${net.subnetMask})`);
+    throw new BadRequestError(
+      `subnet CIDR "${cidr}" has host bits set (network is ${net.startAddress().correctForm()}/${net.subnetMask})`,
+    );
   }
   const { first, last } = opts.reserved;
   if (!Number.isInteger(first) || !Number.isInteger(last) || first < 0 || last < 0) {
@@ -173,7 +175,10 @@ export function analyzeSubnet(cidr: string, used: readonly string[], opts: Space
   }
   const [base, end] = rangeOf(cidr, 'subnet CIDR');
   const size = end - base;
-  if (first + last >= size) throw new BadRequestError(`subnet ${cidr} has ${size} addresses, not more than the ${first + last} the cloud reserves`);
+  if (first + last >= size)
+    throw new BadRequestError(
+      `subnet ${cidr} has ${size} addresses, not more than the ${first + last} the cloud reserves`,
+    );
 
   const occupied: Interval[] = [
     [base, base + first],
@@ -220,7 +225,13 @@ export function analyzeSubnet(cidr: string, used: readonly string[], opts: Space
     free,
     prefixLength: opts.prefixLength,
     freePrefixBlocks,
-    largestFreeBlock: largest ? { cidr: cidrAt(largest.start, largest.size), prefixLength: 32 - Math.log2(largest.size), addresses: largest.size } : undefined,
+    largestFreeBlock: largest
+      ? {
+          cidr: cidrAt(largest.start, largest.size),
+          prefixLength: 32 - Math.log2(largest.size),
+          addresses: largest.size,
+        }
+      : undefined,
     freeRuns: gaps.length,
     fragmentation: free === 0 ? 0 : (free - freePrefixBlocks * blockSize) / free,
     outside,

@@ -24,12 +24,34 @@ export function formatDuration(s: number | undefined | null): string {
 
 function pad(rows: string[][]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => (c < 3 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, c) => (c < 3 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export function formatSubnetTable(reports: readonly SubnetReport[]): string {
   if (reports.length === 0) return 'no subnets';
-  const head = ['SUBNET', 'ZONE', 'CIDR', 'TOTAL', 'USED', 'FREE', 'FREE/28', 'LARGEST', 'FRAG', 'HELD', 'ASSIGNED', 'RATE/H', 'ETA', 'HEADROOM'];
+  const head = [
+    'SUBNET',
+    'ZONE',
+    'CIDR',
+    'TOTAL',
+    'USED',
+    'FREE',
+    'FREE/28',
+    'LARGEST',
+    'FRAG',
+    'HELD',
+    'ASSIGNED',
+    'RATE/H',
+    'ETA',
+    'HEADROOM',
+  ];
   const rows = reports.map((r) => [
     r.subnetId,
     r.zone,
@@ -46,6 +68,10 @@ export function formatSubnetTable(reports: readonly SubnetReport[]): string {
     formatDuration(r.etaSeconds),
     `${r.headroomPods}${r.headroomNodes === undefined ? '' : ` (${r.headroomNodes} nodes)`}`,
   ]);
-  const errors = reports.filter((r) => r.error).map((r) => `! ${r.subnetId}: last read failed (${r.error}); numbers are from ${new Date(r.sampledAt).toISOString()}`);
+  const errors = reports
+    .filter((r) => r.error)
+    .map(
+      (r) => `! ${r.subnetId}: last read failed (${r.error}); numbers are from ${new Date(r.sampledAt).toISOString()}`,
+    );
   return [pad([head, ...rows]), ...errors].join('\n');
 }

@@ -78,11 +78,20 @@ export function subnetGateway(subnetCidr: string): string {
 
 /** Throws a NetnsError unless `deviceIndex` is a secondary slot whose table is not a reserved one. */
 export function checkDeviceIndex(deviceIndex: unknown): asserts deviceIndex is number {
-  if (typeof deviceIndex !== 'number' || !Number.isInteger(deviceIndex) || deviceIndex < 1 || deviceIndex > 0x7ffffffe) {
-    throw new NetnsError(`invalid host interface request: deviceIndex must be an integer >= 1 (the primary interface is not managed here), got ${String(deviceIndex)}`);
+  if (
+    typeof deviceIndex !== 'number' ||
+    !Number.isInteger(deviceIndex) ||
+    deviceIndex < 1 ||
+    deviceIndex > 0x7ffffffe
+  ) {
+    throw new NetnsError(
+      `invalid host interface request: deviceIndex must be an integer >= 1 (the primary interface is not managed here), got ${String(deviceIndex)}`,
+    );
   }
   if (RESERVED_TABLES.has(routeTableFor(deviceIndex))) {
-    throw new NetnsError(`invalid host interface request: deviceIndex ${deviceIndex} maps to reserved route table ${routeTableFor(deviceIndex)}`);
+    throw new NetnsError(
+      `invalid host interface request: deviceIndex ${deviceIndex} maps to reserved route table ${routeTableFor(deviceIndex)}`,
+    );
   }
 }
 
@@ -91,13 +100,16 @@ export function validateHostInterface(i: Partial<HostInterfaceSpec>): HostInterf
   const bad = (m: string): never => {
     throw new NetnsError(`invalid host interface request: ${m}`);
   };
-  if (typeof i.mac !== 'string' || !MAC_RE.test(i.mac.toLowerCase())) bad(`mac ${JSON.stringify(i.mac)} is not aa:bb:cc:dd:ee:ff`);
+  if (typeof i.mac !== 'string' || !MAC_RE.test(i.mac.toLowerCase()))
+    bad(`mac ${JSON.stringify(i.mac)} is not aa:bb:cc:dd:ee:ff`);
   checkDeviceIndex(i.deviceIndex);
   const cidr = i.subnetCidr;
-  if (typeof cidr !== 'string' || !cidr.includes('/') || !Address4.isValid(cidr)) bad(`subnetCidr ${JSON.stringify(cidr)} is not an IPv4 CIDR`);
+  if (typeof cidr !== 'string' || !cidr.includes('/') || !Address4.isValid(cidr))
+    bad(`subnetCidr ${JSON.stringify(cidr)} is not an IPv4 CIDR`);
   // A /31 or /32 has no "network + 1" gateway distinct from the hosts.
   if (new Address4(cidr!).subnetMask > 30) bad(`subnetCidr ${cidr} is too small to have a gateway`);
-  if (typeof i.mtu !== 'number' || !Number.isInteger(i.mtu) || i.mtu < 576 || i.mtu > 65535) bad(`mtu ${String(i.mtu)} is not 576-65535`);
+  if (typeof i.mtu !== 'number' || !Number.isInteger(i.mtu) || i.mtu < 576 || i.mtu > 65535)
+    bad(`mtu ${String(i.mtu)} is not 576-65535`);
   const ip = i.primaryIp;
   if (typeof ip !== 'string' || !isIPv4(ip)) bad(`primaryIp ${JSON.stringify(ip)} is not an IPv4 address`);
   if (!new Address4(ip!).isInSubnet(new Address4(cidr!))) bad(`primaryIp ${ip} is not in subnetCidr ${cidr}`);
@@ -116,7 +128,12 @@ export async function linksByMac(s: RtSocket, mac: string): Promise<FoundLink[]>
   const links = await step('list links', () => s.getLinks({}, {}, OPTS));
   return links
     .filter((m) => macToString(m.attrs.address) === mac)
-    .map((m) => ({ index: m.data.index!, name: m.attrs.ifname ?? `#${m.data.index}`, mtu: m.attrs.mtu, up: m.data.flags?.up === true }));
+    .map((m) => ({
+      index: m.data.index!,
+      name: m.attrs.ifname ?? `#${m.data.index}`,
+      mtu: m.attrs.mtu,
+      up: m.data.flags?.up === true,
+    }));
 }
 
 const isLinkScope = (r: RouteView) => r.scope === 'LINK' || r.scope === 253;
@@ -130,7 +147,10 @@ export async function setUpHostInterface(s: RtSocket, spec: HostInterfaceSpec): 
   if (found.length === 0) return { state: 'absent', table, gateway, changed: [] };
   // Two links with one MAC (a VLAN or bond on top of the interface) would make
   // "the" link a guess; touching the wrong one could cut the node off.
-  if (found.length > 1) throw new NetnsError(`links ${found.map((l) => l.name).join(', ')} share MAC ${i.mac}: not configuring any of them`);
+  if (found.length > 1)
+    throw new NetnsError(
+      `links ${found.map((l) => l.name).join(', ')} share MAC ${i.mac}: not configuring any of them`,
+    );
   const link = found[0]!;
   const changed: string[] = [];
 
@@ -139,25 +159,38 @@ export async function setUpHostInterface(s: RtSocket, spec: HostInterfaceSpec): 
     changed.push('mtu');
   }
   if (!link.up) {
-    await step(`set ${link.name} up`, () => s.setLink({ index: link.index, flags: { up: true }, change: { up: true } }, {}, OPTS));
+    await step(`set ${link.name} up`, () =>
+      s.setLink({ index: link.index, flags: { up: true }, change: { up: true } }, {}, OPTS),
+    );
     changed.push('up');
   }
 
   const routes = await step(`list routes of table ${table}`, () => listRoutes(s, table));
-  const hasGwRoute = routes.some((r) => r.dst === gateway && r.dstLen === 32 && r.oif === link.index && !r.gateway && isLinkScope(r));
+  const hasGwRoute = routes.some(
+    (r) => r.dst === gateway && r.dstLen === 32 && r.oif === link.index && !r.gateway && isLinkScope(r),
+  );
   const hasDefault = routes.some((r) => r.dstLen === 0 && r.gateway === gateway && r.oif === link.index);
   // REPLACE, not EXCL: a route to the same destination in this table that
   // points elsewhere is left from an earlier interface in this slot, so stale.
   if (!hasGwRoute) {
     const [hdr, attrs] = linkRoute(gateway, link.index, table);
-    await step(`route ${gateway} dev ${link.name} scope link table ${table}`, () => s.newRoute({ ...hdr }, { ...attrs }, { flags: CREATE_REPLACE, ...OPTS }));
+    await step(`route ${gateway} dev ${link.name} scope link table ${table}`, () =>
+      s.newRoute({ ...hdr }, { ...attrs }, { flags: CREATE_REPLACE, ...OPTS }),
+    );
     changed.push('gateway route');
   }
   if (!hasDefault) {
     // The kernel checks the gateway against this table first, so the link route above must exist already.
     await step(`default via ${gateway} dev ${link.name} table ${table}`, () =>
       s.newRoute(
-        { family: AF_INET, dstLen: 0, table: table < 256 ? table : 252, protocol: 'BOOT', scope: 'UNIVERSE', type: 'UNICAST' },
+        {
+          family: AF_INET,
+          dstLen: 0,
+          table: table < 256 ? table : 252,
+          protocol: 'BOOT',
+          scope: 'UNIVERSE',
+          type: 'UNICAST',
+        },
         { gateway: ip4(gateway), oif: link.index, table },
         { flags: CREATE_REPLACE, ...OPTS },
       ),
@@ -179,13 +212,22 @@ export async function setUpHostInterface(s: RtSocket, spec: HostInterfaceSpec): 
 async function ownAddress(s: RtSocket, link: FoundLink, i: HostInterfaceSpec): Promise<string[]> {
   const changed: string[] = [];
   const len = new Address4(i.subnetCidr).subnetMask;
-  const addrs = await step(`list addresses of ${link.name}`, () => s.getAddresses({ family: AF_INET, index: link.index }, {}, OPTS));
+  const addrs = await step(`list addresses of ${link.name}`, () =>
+    s.getAddresses({ family: AF_INET, index: link.index }, {}, OPTS),
+  );
   const has = addrs.some(
-    (a) => a.data.index === link.index && a.data.prefixlen === len && ip4ToString(a.attrs.local ?? a.attrs.address) === i.primaryIp,
+    (a) =>
+      a.data.index === link.index &&
+      a.data.prefixlen === len &&
+      ip4ToString(a.attrs.local ?? a.attrs.address) === i.primaryIp,
   );
   if (!has) {
     await step(`address ${i.primaryIp}/${len} on ${link.name}`, () =>
-      s.newAddress({ family: AF_INET, prefixlen: len, index: link.index }, { local: ip4(i.primaryIp), address: ip4(i.primaryIp) }, { flags: CREATE_EXCL, ...OPTS }),
+      s.newAddress(
+        { family: AF_INET, prefixlen: len, index: link.index },
+        { local: ip4(i.primaryIp), address: ip4(i.primaryIp) },
+        { flags: CREATE_EXCL, ...OPTS },
+      ),
     );
     changed.push('address');
   }
@@ -193,7 +235,11 @@ async function ownAddress(s: RtSocket, link: FoundLink, i: HostInterfaceSpec): P
   const main = await step('list routes of table main', () => listRoutes(s, RT_TABLE_MAIN));
   if (main.some((r) => r.dst === net && r.dstLen === len && r.oif === link.index && !r.gateway)) {
     await step(`delete route ${i.subnetCidr} dev ${link.name} from main`, () =>
-      s.delRoute({ family: AF_INET, dstLen: len, table: RT_TABLE_MAIN, scope: 'NOWHERE' }, { dst: ip4(net), oif: link.index }, OPTS),
+      s.delRoute(
+        { family: AF_INET, dstLen: len, table: RT_TABLE_MAIN, scope: 'NOWHERE' },
+        { dst: ip4(net), oif: link.index },
+        OPTS,
+      ),
     ).catch((err: unknown) => {
       if (!isGone((err as { cause?: unknown }).cause ?? err)) throw err;
     });
@@ -207,7 +253,10 @@ async function ownAddress(s: RtSocket, link: FoundLink, i: HostInterfaceSpec): P
  * the table belongs to that slot). Idempotent: an empty or missing table is
  * success. The link itself is left alone: it is the cloud's to remove.
  */
-export async function tearDownHostInterface(s: RtSocket, t: { deviceIndex: number }): Promise<{ table: number; routesDeleted: number }> {
+export async function tearDownHostInterface(
+  s: RtSocket,
+  t: { deviceIndex: number },
+): Promise<{ table: number; routesDeleted: number }> {
   checkDeviceIndex(t.deviceIndex);
   const table = routeTableFor(t.deviceIndex);
   const routes = await step(`list routes of table ${table}`, () => listRoutes(s, table));
@@ -220,7 +269,12 @@ export async function tearDownHostInterface(s: RtSocket, t: { deviceIndex: numbe
       await step(`delete route ${what}`, () =>
         s.delRoute(
           { family: AF_INET, dstLen: r.dstLen, table: table < 256 ? table : 252, scope: 'NOWHERE' },
-          { ...(r.dst ? { dst: ip4(r.dst) } : {}), ...(r.gateway ? { gateway: ip4(r.gateway) } : {}), ...(r.oif ? { oif: r.oif } : {}), table },
+          {
+            ...(r.dst ? { dst: ip4(r.dst) } : {}),
+            ...(r.gateway ? { gateway: ip4(r.gateway) } : {}),
+            ...(r.oif ? { oif: r.oif } : {}),
+            table,
+          },
           OPTS,
         ),
       );

@@ -125,10 +125,16 @@ export class HostInterfaceSync {
       try {
         await plumber.tearDownInterface({ deviceIndex: st.deviceIndex });
         this.states.delete(id);
-        log.info({ interfaceId: id, deviceIndex: st.deviceIndex, routeTable: st.routeTable }, 'interface gone: its route table was emptied');
+        log.info(
+          { interfaceId: id, deviceIndex: st.deviceIndex, routeTable: st.routeTable },
+          'interface gone: its route table was emptied',
+        );
       } catch (err) {
         // Kept: the next pass tries the teardown again.
-        log.warn({ interfaceId: id, routeTable: st.routeTable, err: (err as Error).message }, 'emptying the route table of a deleted interface failed; retrying on the next resync');
+        log.warn(
+          { interfaceId: id, routeTable: st.routeTable, err: (err as Error).message },
+          'emptying the route table of a deleted interface failed; retrying on the next resync',
+        );
       }
     }
     for (const nic of wanted.values()) {
@@ -146,7 +152,10 @@ export class HostInterfaceSync {
         // Log transitions only: passes repeat every resync.
         if (state === before) continue;
         if (state === 'configured') {
-          log.info({ ...base, subnetCidr: nic.subnetCidr, mtu: this.o.mtu }, 'host link of interface configured (address, MTU, up, route table, rule)');
+          log.info(
+            { ...base, subnetCidr: nic.subnetCidr, mtu: this.o.mtu },
+            'host link of interface configured (address, MTU, up, route table, rule)',
+          );
           this.o.onConfigured?.(nic.id);
         } else log.info(base, 'no host link with this MAC yet; retrying shortly');
       } catch (err) {

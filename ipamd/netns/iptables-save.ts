@@ -82,8 +82,18 @@ export function jumpTarget(args: readonly string[]): string | undefined {
 
 /** The options iptables itself parses (not a match's), long form to the short one iptables-save prints. */
 const BASE_OPTIONS = new Map([
-  ['-s', '-s'], ['--source', '-s'], ['-d', '-d'], ['--destination', '-d'], ['-i', '-i'], ['--in-interface', '-i'],
-  ['-o', '-o'], ['--out-interface', '-o'], ['-p', '-p'], ['--protocol', '-p'], ['-f', '-f'], ['--fragment', '-f'],
+  ['-s', '-s'],
+  ['--source', '-s'],
+  ['-d', '-d'],
+  ['--destination', '-d'],
+  ['-i', '-i'],
+  ['--in-interface', '-i'],
+  ['-o', '-o'],
+  ['--out-interface', '-o'],
+  ['-p', '-p'],
+  ['--protocol', '-p'],
+  ['-f', '-f'],
+  ['--fragment', '-f'],
 ]);
 const isOption = (t: string): boolean => /^--?[A-Za-z]/.test(t);
 const MARKISH = /mark|mask/i;

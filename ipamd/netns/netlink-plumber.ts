@@ -18,7 +18,15 @@ import { Worker } from 'node:worker_threads';
 import { NetnsError, NetnsRefusedError } from '../../providers/errors.js';
 import { SystemClock, type Clock } from '../util/clock.js';
 import { hostVethName } from '../../cni/contract/veth-name.js';
-import { type HostInterface, type NodeRouting, type NodeRoutingResult, type PodNetworkPlumber, type PodRules, type PodWiring, type WiredPod } from './plumber.js';
+import {
+  type HostInterface,
+  type NodeRouting,
+  type NodeRoutingResult,
+  type PodNetworkPlumber,
+  type PodRules,
+  type PodWiring,
+  type WiredPod,
+} from './plumber.js';
 import { validateNodeRouting } from './node-routing.js';
 import type { WorkerJob, WorkerOp, WorkerReply } from './netlink-worker.js';
 import { checkDeviceIndex, routeTableFor, validateHostInterface, type HostInterfaceResult } from './host-interface.js';

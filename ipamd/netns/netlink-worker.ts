@@ -51,9 +51,7 @@ export interface WorkerJob {
   r?: { rules: PodRules[]; repair: boolean };
   n?: NodeRouting;
 }
-export type WorkerReply =
-  | { id: number; ok: true; value: unknown }
-  | { id: number; ok: false; error: WorkerError };
+export type WorkerReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: WorkerError };
 export interface WorkerError {
   message: string;
   step?: string;
@@ -151,7 +149,8 @@ async function run(ctx: WiringContext, job: WorkerJob): Promise<unknown> {
 }
 
 function describe(err: unknown): WorkerError {
-  if (err instanceof NetlinkStepError) return { message: err.message, step: err.step, ...(err.errno ? { errno: err.errno } : {}) };
+  if (err instanceof NetlinkStepError)
+    return { message: err.message, step: err.step, ...(err.errno ? { errno: err.errno } : {}) };
   if (err instanceof NetnsRefusal) return { message: err.message, code: err.code };
   return { message: err instanceof Error ? err.message : String(err) };
 }

@@ -117,7 +117,10 @@ export class NodeNetworkSync {
   async remove(): Promise<string[]> {
     await this.idle();
     const removed = await this.o.netfilter.remove();
-    await this.o.plumber.setUpNodeRouting?.({ primaryMac: this.node?.interfaces[0]?.mac ?? '00:00:00:00:00:00', connmark: 0 });
+    await this.o.plumber.setUpNodeRouting?.({
+      primaryMac: this.node?.interfaces[0]?.mac ?? '00:00:00:00:00:00',
+      connmark: 0,
+    });
     return [...removed, 'fwmark rule'];
   }
 
@@ -176,7 +179,12 @@ export class NodeNetworkSync {
       }
     }
     const before = this.st.problems.join('; ');
-    this.st = { ...(primaryIf ? { primaryIf } : {}), ...(backend ? { backend } : {}), problems, lastPassAt: this.o.now() };
+    this.st = {
+      ...(primaryIf ? { primaryIf } : {}),
+      ...(backend ? { backend } : {}),
+      problems,
+      lastPassAt: this.o.now(),
+    };
     // Log changes only: passes repeat every resync.
     if (problems.length && problems.join('; ') !== before) {
       log.error({ problems }, 'node host networking incomplete; retrying on every resync');

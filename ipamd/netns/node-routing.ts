@@ -18,7 +18,8 @@ const MAC_RE = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/;
 /** Throws a NetnsError naming the bad field; returns the request with the MAC lower-cased. */
 export function validateNodeRouting(n: Partial<NodeRouting>): NodeRouting {
   const mac = typeof n.primaryMac === 'string' ? n.primaryMac.toLowerCase() : '';
-  if (!MAC_RE.test(mac)) throw new NetnsError(`invalid node routing request: primaryMac ${JSON.stringify(n.primaryMac)}`);
+  if (!MAC_RE.test(mac))
+    throw new NetnsError(`invalid node routing request: primaryMac ${JSON.stringify(n.primaryMac)}`);
   const m = n.connmark;
   if (typeof m !== 'number' || !Number.isInteger(m) || m < 0 || m > 0xffffffff) {
     throw new NetnsError(`invalid node routing request: connmark ${String(m)} is not 0-0xffffffff`);
@@ -29,7 +30,8 @@ export function validateNodeRouting(n: Partial<NodeRouting>): NodeRouting {
 async function primaryLink(s: RtSocket, mac: string): Promise<string | undefined> {
   const found = await linksByMac(s, mac);
   // A bond or VLAN on top shares the MAC; the netfilter rules then cannot name "the" link.
-  if (found.length > 1) throw new NetnsError(`links ${found.map((l) => l.name).join(', ')} share the primary MAC ${mac}`);
+  if (found.length > 1)
+    throw new NetnsError(`links ${found.map((l) => l.name).join(', ')} share the primary MAC ${mac}`);
   return found[0]?.name;
 }
 
@@ -38,7 +40,8 @@ export async function setUpNodeRouting(s: RtSocket, req: NodeRouting): Promise<N
   const changed: string[] = [];
   const primaryIf = await primaryLink(s, n.primaryMac);
   if (n.connmark > 0) {
-    if (await step(`rule fwmark ${hex(n.connmark)} lookup main`, () => ensureFwmarkRule(s, n.connmark))) changed.push('fwmark rule');
+    if (await step(`rule fwmark ${hex(n.connmark)} lookup main`, () => ensureFwmarkRule(s, n.connmark)))
+      changed.push('fwmark rule');
   } else if ((await step('delete fwmark rules', () => deleteFwmarkRules(s))) > 0) {
     changed.push('fwmark rule removed');
   }
@@ -52,7 +55,8 @@ export async function checkNodeRouting(s: RtSocket, req: NodeRouting): Promise<s
   const at = (await listRules(s)).filter((r) => r.priority === NODEPORT_RULE_PRIORITY);
   if (n.connmark > 0) {
     const exact = at.filter((r) => r.fwmark === n.connmark && r.fwmask === n.connmark && r.table === RT_TABLE_MAIN);
-    if (exact.length === 0) problems.push(`rule ${NODEPORT_RULE_PRIORITY}: fwmark ${hex(n.connmark)} lookup main missing`);
+    if (exact.length === 0)
+      problems.push(`rule ${NODEPORT_RULE_PRIORITY}: fwmark ${hex(n.connmark)} lookup main missing`);
     if (at.length > 1) problems.push(`rule ${NODEPORT_RULE_PRIORITY}: ${at.length} rules where one belongs`);
   } else if (at.length > 0) {
     problems.push(`rule ${NODEPORT_RULE_PRIORITY}: present although NodePort support is off`);

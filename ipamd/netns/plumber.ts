@@ -125,4 +125,3 @@ export class NoopPlumber implements PodNetworkPlumber {
   async tearDownInterface(): Promise<void> {}
   async close(): Promise<void> {}
 }
-

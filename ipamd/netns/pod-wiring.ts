@@ -77,7 +77,9 @@ export function openPodNetns(ctx: Pick<WiringContext, 'vet'>, path: string): num
   try {
     fd = fs.openSync(path, 'r');
   } catch (err) {
-    throw new Error(`open netns ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    throw new Error(`open netns ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
+      cause: err,
+    });
   }
   try {
     ctx.vet(fd, path);
@@ -122,12 +124,18 @@ export async function wirePod(ctx: WiringContext, w: PodWiring): Promise<WiredPo
     if (!podLink) throw new Error(`Pod interface ${w.ifName} vanished after creation`);
     const lo = await step('look up lo in Pod', () => findLink(p, 'lo'));
     await step(`address ${w.ip}/32 on ${w.ifName}`, () =>
-      p.newAddress({ family: AF_INET, prefixlen: 32, index: podLink.index }, { local: ip4(w.ip), address: ip4(w.ip) }, { flags: CREATE_EXCL, ...OPTS }),
+      p.newAddress(
+        { family: AF_INET, prefixlen: 32, index: podLink.index },
+        { local: ip4(w.ip), address: ip4(w.ip) },
+        { flags: CREATE_EXCL, ...OPTS },
+      ),
     );
     await step(`set ${w.ifName} up`, () => setUp(p, podLink.index));
     if (lo && !lo.up) await step('set lo up', () => setUp(p, lo.index));
     const [gwHdr, gwAttrs] = linkRoute(POD_GATEWAY, podLink.index);
-    await step(`route ${POD_GATEWAY} dev ${w.ifName}`, () => p.newRoute({ ...gwHdr }, { ...gwAttrs }, { flags: CREATE_EXCL, ...OPTS }));
+    await step(`route ${POD_GATEWAY} dev ${w.ifName}`, () =>
+      p.newRoute({ ...gwHdr }, { ...gwAttrs }, { flags: CREATE_EXCL, ...OPTS }),
+    );
     await step(`default route via ${POD_GATEWAY}`, () =>
       p.newRoute(
         { family: AF_INET, dstLen: 0, table: RT_TABLE_MAIN, protocol: 'BOOT', scope: 'UNIVERSE', type: 'UNICAST' },
@@ -146,7 +154,9 @@ export async function wirePod(ctx: WiringContext, w: PodWiring): Promise<WiredPo
     // REPLACE, not EXCL: ipamd has just assigned this address to this Pod, so
     // any other /32 route to it is stale by definition.
     const [hrHdr, hrAttrs] = linkRoute(w.ip, host.index);
-    await step(`host route ${w.ip}/32 dev ${hostIf}`, () => h.newRoute({ ...hrHdr }, { ...hrAttrs }, { flags: CREATE_REPLACE, ...OPTS }));
+    await step(`host route ${w.ip}/32 dev ${hostIf}`, () =>
+      h.newRoute({ ...hrHdr }, { ...hrAttrs }, { flags: CREATE_REPLACE, ...OPTS }),
+    );
     await replacePodRules(h, podRuleSpec(w));
     return { hostIf, podMac: podLink.mac, hostMac: host.mac };
   } catch (err) {
@@ -176,7 +186,8 @@ export async function checkPod(ctx: WiringContext, w: PodWiring): Promise<void> 
     if (host.kind !== 'veth') problems.push(`${hostIf} is a ${host.kind ?? 'non-veth'} link`);
     if (host.mtu !== w.mtu) problems.push(`host veth ${hostIf} mtu ${host.mtu} != ${w.mtu}`);
     const routes = await listRoutes(h);
-    if (!routes.some((r) => r.dst === w.ip && r.dstLen === 32 && r.oif === host.index)) problems.push(`host route ${w.ip}/32 dev ${hostIf} missing`);
+    if (!routes.some((r) => r.dst === w.ip && r.dstLen === 32 && r.oif === host.index))
+      problems.push(`host route ${w.ip}/32 dev ${hostIf} missing`);
   }
   problems.push(...podRuleProblems(await listRules(h), podRuleSpec(w)));
   let podNsFd: number | undefined;
@@ -206,11 +217,16 @@ async function checkPodSide(p: RtSocket, w: PodWiring, hostMac: string | undefin
   if (!link.up) problems.push(`${w.ifName} is down`);
   if (link.mtu !== w.mtu) problems.push(`${w.ifName} mtu ${link.mtu} != ${w.mtu}`);
   const addrs = await p.getAddresses({ family: AF_INET, index: link.index }, {}, OPTS);
-  const has = addrs.some((a) => a.data.index === link.index && a.data.prefixlen === 32 && ip4ToString(a.attrs.local ?? a.attrs.address) === w.ip);
+  const has = addrs.some(
+    (a) =>
+      a.data.index === link.index && a.data.prefixlen === 32 && ip4ToString(a.attrs.local ?? a.attrs.address) === w.ip,
+  );
   if (!has) problems.push(`${w.ip}/32 not on ${w.ifName}`);
   const routes = await listRoutes(p);
-  if (!routes.some((r) => r.dst === POD_GATEWAY && r.dstLen === 32 && r.oif === link.index)) problems.push(`route ${POD_GATEWAY} dev ${w.ifName} missing`);
-  if (!routes.some((r) => r.dstLen === 0 && r.gateway === POD_GATEWAY && r.oif === link.index)) problems.push(`default route via ${POD_GATEWAY} missing`);
+  if (!routes.some((r) => r.dst === POD_GATEWAY && r.dstLen === 32 && r.oif === link.index))
+    problems.push(`route ${POD_GATEWAY} dev ${w.ifName} missing`);
+  if (!routes.some((r) => r.dstLen === 0 && r.gateway === POD_GATEWAY && r.oif === link.index))
+    problems.push(`default route via ${POD_GATEWAY} missing`);
   const neighs = await p.getNeighbors({ family: AF_INET, ifindex: link.index }, {}, OPTS);
   const gw = neighs.find((n) => n.data.ifindex === link.index && ip4ToString(n.attrs.dst) === POD_GATEWAY);
   if (!gw) problems.push(`neighbour ${POD_GATEWAY} missing`);

@@ -101,7 +101,8 @@ export async function replacePodRules(s: RtSocket, r: PodRuleSpec): Promise<void
 export function podRuleProblems(rules: readonly RuleView[], r: PodRuleSpec): string[] {
   const problems: string[] = [];
   const to = rules.filter((x) => x.priority === TO_POD_RULE_PRIORITY && x.dst === r.ip && x.dstLen === 32);
-  if (!to.some((x) => x.table === RT_TABLE_MAIN && !x.srcLen)) problems.push(`rule ${TO_POD_RULE_PRIORITY}: to ${r.ip} lookup main missing`);
+  if (!to.some((x) => x.table === RT_TABLE_MAIN && !x.srcLen))
+    problems.push(`rule ${TO_POD_RULE_PRIORITY}: to ${r.ip} lookup main missing`);
   if (to.length > 1) problems.push(`rule ${TO_POD_RULE_PRIORITY}: ${to.length} rules to ${r.ip}`);
   const from = rules.filter((x) => x.priority === FROM_POD_RULE_PRIORITY && x.src === r.ip && x.srcLen === 32);
   const wanted = r.table > 0 ? r.destinations.map(ruleDestination) : [];
@@ -114,7 +115,9 @@ export function podRuleProblems(rules: readonly RuleView[], r: PodRuleSpec): str
   for (const x of from) {
     const known = wanted.some((d) => x.dstLen === d.len && (d.len === 0 || x.dst === d.dst) && x.table === r.table);
     if (!known) {
-      problems.push(`rule ${FROM_POD_RULE_PRIORITY}: stale from ${r.ip}${x.dstLen ? ` to ${x.dst}/${x.dstLen}` : ''} lookup ${x.table}`);
+      problems.push(
+        `rule ${FROM_POD_RULE_PRIORITY}: stale from ${r.ip}${x.dstLen ? ` to ${x.dst}/${x.dstLen}` : ''} lookup ${x.table}`,
+      );
     }
   }
   return problems;
@@ -153,7 +156,9 @@ export async function ensureFwmarkRule(s: RtSocket, mark: number): Promise<boole
 
 /** Removes every rule at priority 1024 (vpc-ipam's and the AWS VPC CNI's slot); returns how many. */
 export function deleteFwmarkRules(s: RtSocket): Promise<number> {
-  return deleteWhileFound(() => s.delRule({ family: AF_INET, action: 'toTbl' }, { priority: NODEPORT_RULE_PRIORITY }, OPTS));
+  return deleteWhileFound(() =>
+    s.delRule({ family: AF_INET, action: 'toTbl' }, { priority: NODEPORT_RULE_PRIORITY }, OPTS),
+  );
 }
 
 /** `from <eni primary>/32 lookup <table>` at 32765, exactly once. */
@@ -172,7 +177,11 @@ export async function ensureInterfaceRule(s: RtSocket, ip: string, table: number
 
 export function deleteInterfaceRules(s: RtSocket, ip: string): Promise<number> {
   return deleteWhileFound(() =>
-    s.delRule({ family: AF_INET, srcLen: 32, action: 'toTbl' }, { src: ip4(ip), priority: FROM_INTERFACE_RULE_PRIORITY }, OPTS),
+    s.delRule(
+      { family: AF_INET, srcLen: 32, action: 'toTbl' },
+      { src: ip4(ip), priority: FROM_INTERFACE_RULE_PRIORITY },
+      OPTS,
+    ),
   );
 }
 

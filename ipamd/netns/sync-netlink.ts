@@ -199,7 +199,7 @@ export class SyncRawNetlinkSocket extends EventEmitter {
 
 /** True when datagram `d` holds the message that closes the answer to `seq`. */
 function endsAnswer(d: Buffer, seq: number, acked: boolean): boolean {
-  for (let off = 0; off + NLMSG_HDRLEN <= d.length; ) {
+  for (let off = 0; off + NLMSG_HDRLEN <= d.length;) {
     const len = d.readUInt32LE(off);
     const type = d.readUInt16LE(off + 4);
     const flags = d.readUInt16LE(off + 6);

@@ -30,7 +30,15 @@
  */
 import type { WarmTargets } from '../config.js';
 import type { PoolSnapshot } from '../datastore/types.js';
-import { ArrivalLog, DecayingRate, DEFAULT_RECURRING, LatencyEstimate, poissonQuantile, RecurringBursts, type RecurringBurstOptions } from './adaptive-signals.js';
+import {
+  ArrivalLog,
+  DecayingRate,
+  DEFAULT_RECURRING,
+  LatencyEstimate,
+  poissonQuantile,
+  RecurringBursts,
+  type RecurringBurstOptions,
+} from './adaptive-signals.js';
 import { canAddInterface } from './capacity.js';
 import type { PoolLimits } from './planner.js';
 import type { PoolPolicy } from './policy.js';
@@ -147,7 +155,13 @@ export class AdaptivePolicy implements PoolPolicy {
     const d = this.decide(s);
     this.last = d;
     this.lastAt = s.now;
-    return { warmInterfaces: 0, warmIps: d.warm, minimumIps: d.minimum, warmPrefixes: 0, keepInterfaces: d.keepInterfaces };
+    return {
+      warmInterfaces: 0,
+      warmIps: d.warm,
+      minimumIps: d.minimum,
+      warmPrefixes: 0,
+      keepInterfaces: d.keepInterfaces,
+    };
   }
 
   /**
@@ -164,7 +178,8 @@ export class AdaptivePolicy implements PoolPolicy {
     let horizonMs = 2 * la;
     // ...or, when the interfaces are nearly full, an interface create: start it before the free addresses run out.
     // Only the steady rate decides this; remembered bursts are met by the interfaces kept attached.
-    const rateForCreate = 1 - Math.exp(-lambda * LOOKAHEAD_MS) > this.eps ? 1 + poissonQuantile(lambda * (lc + la), this.eps) : 0;
+    const rateForCreate =
+      1 - Math.exp(-lambda * LOOKAHEAD_MS) > this.eps ? 1 + poissonQuantile(lambda * (lc + la), this.eps) : 0;
     const needsInterface = room < rateForCreate && this.canAddInterface(s);
     if (needsInterface) horizonMs = lc + la;
     // One ready for the next ADD (unless none is likely within the look-ahead), plus those arriving while it refills.
@@ -216,7 +231,12 @@ export class AdaptivePolicy implements PoolPolicy {
 
   /** How early a predicted burst must be acted on: one idle reconcile period, an interface create, the jitter. */
   private leadMs(): number {
-    return this.intervalMs + this.create.value + this.assign.value + (this.o.recurring ? this.o.recurring.toleranceMs : DEFAULT_RECURRING.toleranceMs);
+    return (
+      this.intervalMs +
+      this.create.value +
+      this.assign.value +
+      (this.o.recurring ? this.o.recurring.toleranceMs : DEFAULT_RECURRING.toleranceMs)
+    );
   }
 
   /**
@@ -235,7 +255,9 @@ export class AdaptivePolicy implements PoolPolicy {
   private room(s: PoolSnapshot): number {
     const L = this.o.limits?.();
     if (!L) return Infinity;
-    return s.interfaces.filter((i) => i.usable).reduce((n, i) => n + Math.max(0, L.slotsPerInterface - i.slotsUsed) * s.blockSize, 0);
+    return s.interfaces
+      .filter((i) => i.usable)
+      .reduce((n, i) => n + Math.max(0, L.slotsPerInterface - i.slotsUsed) * s.blockSize, 0);
   }
 
   private canAddInterface(s: PoolSnapshot): boolean {
@@ -248,7 +270,10 @@ const perMin = (n: number) => (n >= 10 ? n.toFixed(0) : n.toFixed(1));
 const secs = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 0)} s`;
 
 /** One sentence per input: what was measured, what each demand asks for, and the clamp. */
-export function explainDecision(d: AdaptiveDecision, o: Pick<AdaptivePolicyOptions, 'floor' | 'ceiling' | 'minimumIps' | 'keepInterfaceMs'>): string {
+export function explainDecision(
+  d: AdaptiveDecision,
+  o: Pick<AdaptivePolicyOptions, 'floor' | 'ceiling' | 'minimumIps' | 'keepInterfaceMs'>,
+): string {
   const parts = [
     `adaptive: warm target ${d.warm} = max(rate ${d.rate}, burst ${d.burst}, scheduled ${d.scheduled}${d.warmingUp ? `, warm-up ${d.warmup}` : ''}) within floor ${o.floor}..ceiling ${o.ceiling}`,
     `ADDs ${perMin(d.addsPerMin.fast)}/min (1 min), ${perMin(d.addsPerMin.slow)}/min (15 min); DELs ${perMin(d.delsPerMin)}/min`,
@@ -259,12 +284,18 @@ export function explainDecision(d: AdaptiveDecision, o: Pick<AdaptivePolicyOptio
     const every = r.periodsMs.map((p) => (p >= 3_600_000 ? `${p / 3_600_000} h` : `${p / 60_000} min`)).join(', ');
     parts.push(
       `recurring bursts every ${every}` +
-        (r.next ? `: ${r.next.size} ADDs expected ${r.next.inMs >= 0 ? `in ${secs(r.next.inMs)}` : 'now'} (every ${Math.round(r.next.periodMs / 60_000)} min), warming up for them` : ''),
+        (r.next
+          ? `: ${r.next.size} ADDs expected ${r.next.inMs >= 0 ? `in ${secs(r.next.inMs)}` : 'now'} (every ${Math.round(r.next.periodMs / 60_000)} min), warming up for them`
+          : ''),
     );
   }
-  if (d.warmingUp) parts.push('warm-up after start: as many free as WARM_ENI_TARGET=1 / WARM_PREFIX_TARGET=1 until there is history');
+  if (d.warmingUp)
+    parts.push('warm-up after start: as many free as WARM_ENI_TARGET=1 / WARM_PREFIX_TARGET=1 until there is history');
   const keepMin = Math.round((o.keepInterfaceMs ?? 3_600_000) / 60_000);
-  if (d.keepInterfaces > 1) parts.push(`${d.keepInterfaces} interfaces kept attached (used in the last ${keepMin === 60 ? 'hour' : `${keepMin} min`})`);
+  if (d.keepInterfaces > 1)
+    parts.push(
+      `${d.keepInterfaces} interfaces kept attached (used in the last ${keepMin === 60 ? 'hour' : `${keepMin} min`})`,
+    );
   if (d.minimum > 0) parts.push(`minimum ${d.minimum} held`);
   return parts.join('; ');
 }

@@ -139,7 +139,9 @@ export interface RecurringBurstOptions {
 
 const MINUTE = 60_000;
 /** `*\/N` minutes and hours that CronJob schedules commonly use, and daily. */
-export const CRON_PERIODS_MS: readonly number[] = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60, 120, 180, 240, 360, 480, 720, 1440].map((m) => m * MINUTE);
+export const CRON_PERIODS_MS: readonly number[] = [
+  1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60, 120, 180, 240, 360, 480, 720, 1440,
+].map((m) => m * MINUTE);
 
 export const DEFAULT_RECURRING: RecurringBurstOptions = {
   gapMs: 10_000,
@@ -214,7 +216,8 @@ export class RecurringBursts {
     for (const p of this.o.periodsMs) {
       for (const base of this.between(now - p - this.o.toleranceMs, now)) {
         let ok = base.size >= this.o.minSize;
-        for (let k = 1; k < this.o.confirmations && ok; k++) ok = (this.near(base.at - k * p)?.size ?? 0) >= this.o.minSize;
+        for (let k = 1; k < this.o.confirmations && ok; k++)
+          ok = (this.near(base.at - k * p)?.size ?? 0) >= this.o.minSize;
         if (ok) found.add(p);
       }
     }
@@ -223,13 +226,15 @@ export class RecurringBursts {
 
   private between(from: number, to: number): Array<{ at: number; size: number }> {
     const out: Array<{ at: number; size: number }> = [];
-    for (let i = this.lowerBound(from); i < this.onsets.length && this.onsets[i]!.at <= to; i++) out.push(this.onsets[i]!);
+    for (let i = this.lowerBound(from); i < this.onsets.length && this.onsets[i]!.at <= to; i++)
+      out.push(this.onsets[i]!);
     return out;
   }
 
   private near(t: number): { at: number; size: number } | undefined {
     let best: { at: number; size: number } | undefined;
-    for (const x of this.between(t - this.o.toleranceMs, t + this.o.toleranceMs)) if (!best || x.size > best.size) best = x;
+    for (const x of this.between(t - this.o.toleranceMs, t + this.o.toleranceMs))
+      if (!best || x.size > best.size) best = x;
     return best;
   }
 

@@ -62,16 +62,33 @@ function readWhole(env: Env, name: string, def: number, min: number, max: number
 export function parseAzureBatchSettings(env: Env): AzureBatchSettings {
   const maxIpCount = readWhole(env, 'AZURE_MAX_IP_COUNT', AZURE_BATCH_DEFAULTS.maxIpCount, 1, 4096);
   const batchSize = readWhole(env, 'AZURE_IP_BATCH_SIZE', AZURE_BATCH_DEFAULTS.batchSize, 1, 4096);
-  if (batchSize > maxIpCount) throw new ConfigError('AZURE_IP_BATCH_SIZE', `must not exceed AZURE_MAX_IP_COUNT (${maxIpCount}), got ${batchSize}`);
-  const requestThresholdPercent = readWhole(env, 'AZURE_REQUEST_THRESHOLD_PERCENT', AZURE_BATCH_DEFAULTS.requestThresholdPercent, 1, 100);
-  const releaseThresholdPercent = readWhole(env, 'AZURE_RELEASE_THRESHOLD_PERCENT', AZURE_BATCH_DEFAULTS.releaseThresholdPercent, 1, 10_000);
+  if (batchSize > maxIpCount)
+    throw new ConfigError(
+      'AZURE_IP_BATCH_SIZE',
+      `must not exceed AZURE_MAX_IP_COUNT (${maxIpCount}), got ${batchSize}`,
+    );
+  const requestThresholdPercent = readWhole(
+    env,
+    'AZURE_REQUEST_THRESHOLD_PERCENT',
+    AZURE_BATCH_DEFAULTS.requestThresholdPercent,
+    1,
+    100,
+  );
+  const releaseThresholdPercent = readWhole(
+    env,
+    'AZURE_RELEASE_THRESHOLD_PERCENT',
+    AZURE_BATCH_DEFAULTS.releaseThresholdPercent,
+    1,
+    10_000,
+  );
   if (releaseThresholdPercent < requestThresholdPercent + 100) {
     throw new ConfigError(
       'AZURE_RELEASE_THRESHOLD_PERCENT',
       `must be at least AZURE_REQUEST_THRESHOLD_PERCENT + 100 (${requestThresholdPercent + 100}), got ${releaseThresholdPercent}: otherwise a release can trigger the next request`,
     );
   }
-  const scarcityHoldMs = readWhole(env, 'AZURE_SUBNET_SCARCITY_HOLD_SECONDS', AZURE_BATCH_DEFAULTS.scarcityHoldMs / 1000, 0, 86_400) * 1000;
+  const scarcityHoldMs =
+    readWhole(env, 'AZURE_SUBNET_SCARCITY_HOLD_SECONDS', AZURE_BATCH_DEFAULTS.scarcityHoldMs / 1000, 0, 86_400) * 1000;
   return { batchSize, requestThresholdPercent, releaseThresholdPercent, maxIpCount, scarcityHoldMs };
 }
 

@@ -105,7 +105,9 @@ export class PoolReconciler {
 
   get growthBlocked(): { until: number; reason: string } | undefined {
     const until = this.ctx.growthBlockedUntil;
-    return until !== undefined && until > this.o.clock.now() ? { until, reason: this.ctx.growthBlockedReason ?? '' } : undefined;
+    return until !== undefined && until > this.o.clock.now()
+      ? { until, reason: this.ctx.growthBlockedReason ?? '' }
+      : undefined;
   }
 
   /** Stops growing (graceful shutdown): in-flight calls finish, no new ones start. */
@@ -143,7 +145,10 @@ export class PoolReconciler {
     this.stats.ticks++;
     const now = this.o.clock.now();
     if (now - this.lastResyncAt >= this.o.resyncIntervalMs) await this.resync();
-    const s = withExpectedDemand(this.o.datastore.snapshot(this.o.clock.now(), this.o.waiting()), this.o.expectedDemand?.() ?? 0);
+    const s = withExpectedDemand(
+      this.o.datastore.snapshot(this.o.clock.now(), this.o.waiting()),
+      this.o.expectedDemand?.() ?? 0,
+    );
     const plan = this.planWithFallback(s);
     this.lastPlan = plan;
     this.o.events?.onPlan?.(plan, s);
@@ -167,12 +172,17 @@ export class PoolReconciler {
     const inv = await this.o.caller.call('describeNode', () => this.o.provider.describeNode());
     const now = this.o.clock.now();
     this.lastResyncAt = now;
-    for (const [cidr, at] of this.recentlyReleased) if (now - at > RELEASE_QUARANTINE_MS) this.recentlyReleased.delete(cidr);
+    for (const [cidr, at] of this.recentlyReleased)
+      if (now - at > RELEASE_QUARANTINE_MS) this.recentlyReleased.delete(cidr);
     const report = this.o.datastore.syncFromCloud(inv.interfaces, now, new Set(this.recentlyReleased.keys()));
     if (report.keptInUse.length) {
-      this.o.log?.warn({ blocks: report.keptInUse }, 'cloud no longer reports blocks that Pods use; keeping them until confirmed and their Pods leave');
+      this.o.log?.warn(
+        { blocks: report.keptInUse },
+        'cloud no longer reports blocks that Pods use; keeping them until confirmed and their Pods leave',
+      );
     }
-    if (report.addedBlocks.length || report.removedBlocks.length || report.addedInterfaces.length) this.o.events?.onPoolChanged?.();
+    if (report.addedBlocks.length || report.removedBlocks.length || report.addedInterfaces.length)
+      this.o.events?.onPoolChanged?.();
     this.o.events?.onSync?.(report, inv);
     return report;
   }
@@ -191,23 +201,42 @@ export class PoolReconciler {
     if (s.mode !== 'prefix') return planPool(s, targets, this.o.limits, this.ctx);
     this.ctx.growKind = fb.growKind(s.now);
     const exhausted = fb.exhaustedSubnets(s.now);
-    this.ctx.noGrowthOn = this.ctx.growKind ? undefined : new Set(s.interfaces.filter((i) => exhausted.has(i.subnetId)).map((i) => i.id));
+    this.ctx.noGrowthOn = this.ctx.growKind
+      ? undefined
+      : new Set(s.interfaces.filter((i) => exhausted.has(i.subnetId)).map((i) => i.id));
     let plan = planPool(s, targets, this.o.limits, this.ctx);
     const grows = plan.actions.some((a) => a.kind === 'assign' || a.kind === 'createInterface');
-    const skippedRoom = s.interfaces.some((i) => i.usable && this.ctx.noGrowthOn?.has(i.id) && hasFreeSlot(i, this.o.limits));
+    const skippedRoom = s.interfaces.some(
+      (i) => i.usable && this.ctx.noGrowthOn?.has(i.id) && hasFreeSlot(i, this.o.limits),
+    );
     if (plan.shortAddresses > 0 && !grows && skippedRoom && !this.growthBlocked) {
-      if (this.noPrefixLeft(s.now, 'every interface with room is in a subnet without free prefix blocks, and no interface can be added')) {
+      if (
+        this.noPrefixLeft(
+          s.now,
+          'every interface with room is in a subnet without free prefix blocks, and no interface can be added',
+        )
+      ) {
         this.ctx.growKind = 'ip';
         this.ctx.noGrowthOn = undefined;
         plan = planPool(s, targets, this.o.limits, this.ctx);
       }
-    } else if (!this.ctx.growKind && this.o.datastore.fallbackIps && plan.shortAddresses > 0 && !grows && !this.growthBlocked) {
+    } else if (
+      !this.ctx.growKind &&
+      this.o.datastore.fallbackIps &&
+      plan.shortAddresses > 0 &&
+      !grows &&
+      !this.growthBlocked
+    ) {
       // The IP window is over but every slot holds a fallback /32: give one free /32 back to probe for a prefix.
       const i = s.interfaces.find((v) => v.usable && v.freeFallbackIps?.length && !this.ctx.noGrowthOn?.has(v.id));
       if (i) {
         plan = {
           ...plan,
-          actions: [...plan.actions, { kind: 'release', interfaceId: i.id, cidrs: [i.freeFallbackIps![0]!] }, { kind: 'assign', interfaceId: i.id, blockKind: 'prefix', count: 1 }],
+          actions: [
+            ...plan.actions,
+            { kind: 'release', interfaceId: i.id, cidrs: [i.freeFallbackIps![0]!] },
+            { kind: 'assign', interfaceId: i.id, blockKind: 'prefix', count: 1 },
+          ],
           reason: `${plan.reason}; probing for a prefix block in place of a fallback /32`,
           summary: `${plan.summary}; probing for a prefix block in place of a fallback /32`,
         };
@@ -220,7 +249,10 @@ export class PoolReconciler {
   private noPrefixLeft(now: number, reason: string): boolean {
     if (this.prefixFallback.enterIpMode(now)) {
       this.o.datastore.fallbackIps = true;
-      this.o.log?.warn({ until: this.prefixFallback.ipModeEndsAt, reason }, 'no free prefix block in any candidate subnet: growing with secondary IPs (PREFIX_FALLBACK_TO_IPS)');
+      this.o.log?.warn(
+        { until: this.prefixFallback.ipModeEndsAt, reason },
+        'no free prefix block in any candidate subnet: growing with secondary IPs (PREFIX_FALLBACK_TO_IPS)',
+      );
       return true;
     }
     const why = `InsufficientCidrBlocks: no free prefix block in any candidate subnet (${reason})`;
@@ -231,7 +263,11 @@ export class PoolReconciler {
   /** A prefix was obtained: prefixes work again, the fallback /32s drain from now on. */
   private prefixObtained(kind: string): void {
     if (kind !== 'prefix' || this.o.datastore.mode !== 'prefix') return;
-    if (this.o.datastore.fallbackIps) this.o.log?.info({}, 'prefix blocks available again: ending the secondary-IP fallback; its addresses drain as their Pods leave');
+    if (this.o.datastore.fallbackIps)
+      this.o.log?.info(
+        {},
+        'prefix blocks available again: ending the secondary-IP fallback; its addresses drain as their Pods leave',
+      );
     this.prefixFallback.prefixGrew();
     this.o.datastore.fallbackIps = false;
   }
@@ -248,11 +284,14 @@ export class PoolReconciler {
     switch (a.kind) {
       case 'assign': {
         const started = clock.now();
-        const blocks = await caller.call('assignAddresses', () => provider.assignAddresses(a.interfaceId, { kind: a.blockKind, count: a.count })).catch((err: unknown) => {
-          const subnetId = datastore.interfaceById(a.interfaceId)?.subnetId;
-          if (a.blockKind === 'prefix' && subnetId && IpamError.is(err) && err.code === 'CLOUD_NO_PREFIX_BLOCK') this.prefixFallback.recordShortage([subnetId], clock.now());
-          throw err;
-        });
+        const blocks = await caller
+          .call('assignAddresses', () => provider.assignAddresses(a.interfaceId, { kind: a.blockKind, count: a.count }))
+          .catch((err: unknown) => {
+            const subnetId = datastore.interfaceById(a.interfaceId)?.subnetId;
+            if (a.blockKind === 'prefix' && subnetId && IpamError.is(err) && err.code === 'CLOUD_NO_PREFIX_BLOCK')
+              this.prefixFallback.recordShortage([subnetId], clock.now());
+            throw err;
+          });
         this.o.policy.observeGrowLatency?.('assign', clock.now() - started);
         this.prefixObtained(a.blockKind);
         datastore.addBlocks(a.interfaceId, blocks);
@@ -273,7 +312,12 @@ export class PoolReconciler {
         const exhausted = prefixGrowth ? this.prefixFallback.exhaustedSubnets(clock.now()) : new Set<string>();
         const usableCandidates = candidates.filter((c) => !exhausted.has(c.subnetId));
         if (usableCandidates.length === 0) {
-          throw new NoPrefixBlockError({ provider: provider.name, operation: 'createInterface', cloudCode: 'InsufficientCidrBlocks', message: `no free prefix block in any candidate subnet (${candidates.map((c) => c.subnetId).join(', ')})` });
+          throw new NoPrefixBlockError({
+            provider: provider.name,
+            operation: 'createInterface',
+            cloudCode: 'InsufficientCidrBlocks',
+            message: `no free prefix block in any candidate subnet (${candidates.map((c) => c.subnetId).join(', ')})`,
+          });
         }
         let lastErr: unknown;
         for (const c of usableCandidates) {
@@ -291,15 +335,20 @@ export class PoolReconciler {
             this.prefixObtained(a.blockKind);
             datastore.upsertInterface(nic, clock.now());
             this.ctx.lastGrowAt = clock.now();
-            this.o.log?.info({ interfaceId: nic.id, subnetId: c.subnetId, blocks: nic.blocks.length }, 'interface attached');
+            this.o.log?.info(
+              { interfaceId: nic.id, subnetId: c.subnetId, blocks: nic.blocks.length },
+              'interface attached',
+            );
             this.o.events?.onInterfaceAttached?.(nic);
             this.o.events?.onPoolChanged?.();
             return;
           } catch (err) {
             lastErr = err;
-            if (prefixGrowth && IpamError.is(err) && err.code === 'CLOUD_NO_PREFIX_BLOCK') this.prefixFallback.recordShortage([c.subnetId], clock.now());
+            if (prefixGrowth && IpamError.is(err) && err.code === 'CLOUD_NO_PREFIX_BLOCK')
+              this.prefixFallback.recordShortage([c.subnetId], clock.now());
             // Only a full subnet is worth trying the next candidate for.
-            if (!(IpamError.is(err) && (err.code === 'CLOUD_SUBNET_FULL' || err.code === 'CLOUD_NO_PREFIX_BLOCK'))) throw err;
+            if (!(IpamError.is(err) && (err.code === 'CLOUD_SUBNET_FULL' || err.code === 'CLOUD_NO_PREFIX_BLOCK')))
+              throw err;
           }
         }
         throw lastErr;
@@ -309,7 +358,10 @@ export class PoolReconciler {
         const refused = datastore.removeBlocks(a.interfaceId, a.cidrs, now);
         const cidrs = a.cidrs.filter((c) => !refused.includes(c));
         if (cidrs.length === 0) return;
-        const blocks = cidrs.map((cidr) => ({ cidr, kind: (cidr.endsWith('/32') ? 'ip' : 'prefix') as 'ip' | 'prefix' }));
+        const blocks = cidrs.map((cidr) => ({
+          cidr,
+          kind: (cidr.endsWith('/32') ? 'ip' : 'prefix') as 'ip' | 'prefix',
+        }));
         try {
           await caller.call('unassignAddresses', () => provider.unassignAddresses(a.interfaceId, blocks));
         } catch (err) {
@@ -349,7 +401,10 @@ export class PoolReconciler {
       // The subnet is recorded as without prefixes. One interface refused: the next tick tries the
       // others, then a new interface in a sibling subnet; a new interface refused everywhere: fall back.
       if (action.kind === 'assign' || this.noPrefixLeft(now, (err as Error).message)) this.trigger();
-    } else if (growth && (code === 'CLOUD_SUBNET_FULL' || code === 'CLOUD_NO_PREFIX_BLOCK' || code === 'CLOUD_UNAUTHORIZED')) {
+    } else if (
+      growth &&
+      (code === 'CLOUD_SUBNET_FULL' || code === 'CLOUD_NO_PREFIX_BLOCK' || code === 'CLOUD_UNAUTHORIZED')
+    ) {
       this.blockGrowth(now, cloudCode, `${cloudCode}: ${(err as Error).message}`, code);
     } else if (code === 'CLOUD_IP_LIMIT' || code === 'CLOUD_NIC_LIMIT' || code === 'CLOUD_NOT_FOUND') {
       // Our view is out of date (someone else attached or removed things): re-read before the next plan.

@@ -51,13 +51,17 @@ export class HttpEndpoint {
     }
     const route = this.routes[url.pathname];
     if (!route) {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: `no such path ${url.pathname}`, paths: Object.keys(this.routes) }));
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: `no such path ${url.pathname}`, paths: Object.keys(this.routes) }));
       return;
     }
     try {
       const r = await route();
       const text = typeof r.body === 'string' ? r.body : JSON.stringify(r.body, null, 2) + '\n';
-      res.writeHead(r.status ?? 200, { 'content-type': r.contentType ?? 'application/json' }).end(req.method === 'HEAD' ? undefined : text);
+      res
+        .writeHead(r.status ?? 200, { 'content-type': r.contentType ?? 'application/json' })
+        .end(req.method === 'HEAD' ? undefined : text);
     } catch (err) {
       res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: (err as Error).message }));
     }

@@ -10,7 +10,14 @@
  */
 import * as path from 'node:path';
 import { ConfigError, IpamError } from '../../providers/errors.js';
-import { DEFAULT_LATENCY, SimCloud, SimProvider, openSimCloud, saveSimCloud, type LatencyOverrides } from '../../providers/sim/index.js';
+import {
+  DEFAULT_LATENCY,
+  SimCloud,
+  SimProvider,
+  openSimCloud,
+  saveSimCloud,
+  type LatencyOverrides,
+} from '../../providers/sim/index.js';
 import { DEFAULT_VPC_CIDR } from '../../providers/sim/seed.js';
 import type { DaemonConfig } from '../config.js';
 import type { Logger } from '../observability/logger.js';
@@ -20,7 +27,9 @@ import { ensureDirSync } from '../util/ensure-dir.js';
 import type { BuiltProvider } from './types.js';
 
 export function scaledLatency(scale: number): LatencyOverrides {
-  const actions = Object.fromEntries(Object.entries(DEFAULT_LATENCY.actions).map(([k, v]) => [k, Math.round(v * scale)]));
+  const actions = Object.fromEntries(
+    Object.entries(DEFAULT_LATENCY.actions).map(([k, v]) => [k, Math.round(v * scale)]),
+  );
   // Every time of the realistic profile, not only the calls: an unscaled 3 s detach would run in real time.
   const scaled = (ms: number) => Math.round(ms * scale);
   return {
@@ -35,7 +44,8 @@ export function scaledLatency(scale: number): LatencyOverrides {
 function readScale(raw: string | undefined): number {
   if (raw === undefined || raw.trim() === '') return 1;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0 || n > 100) throw new ConfigError('VPC_IPAM_SIM_LATENCY_SCALE', `expected a number from 0 to 100, got "${raw}"`);
+  if (!Number.isFinite(n) || n < 0 || n > 100)
+    throw new ConfigError('VPC_IPAM_SIM_LATENCY_SCALE', `expected a number from 0 to 100, got "${raw}"`);
   return n;
 }
 
@@ -65,7 +75,10 @@ export async function setupSim(config: DaemonConfig, clock: Clock, log: Logger):
   const instance = cloud.describeInstances()[0];
   if (!instance) throw new Error(`${file} holds no instance; delete it to start a fresh simulated node`);
   if (instance.instanceType !== config.sim.instanceType) {
-    log.warn({ saved: instance.instanceType, requested: config.sim.instanceType, file }, 'sim cloud already exists with another instance type; keeping the saved node');
+    log.warn(
+      { saved: instance.instanceType, requested: config.sim.instanceType, file },
+      'sim cloud already exists with another instance type; keeping the saved node',
+    );
   }
   const provider = new SimProvider({
     cloud,

@@ -80,7 +80,8 @@ export function renderSvg(section: ChartSection, yMax?: number): string {
   const top = Math.max(1, yMax ?? Math.max(...buckets.map((b) => b.peak), 1));
   const x = (c: number) => PAD.left + c;
   const y = (v: number) => PAD.top + plotH - (v / top) * plotH;
-  const line = (k: 'held' | 'assigned' | 'cooling') => buckets.map((b, c) => `${c === 0 ? 'M' : 'L'}${x(c)},${y(b[k]).toFixed(1)}`).join('');
+  const line = (k: 'held' | 'assigned' | 'cooling') =>
+    buckets.map((b, c) => `${c === 0 ? 'M' : 'L'}${x(c)},${y(b[k]).toFixed(1)}`).join('');
   // Between the slice's mean and its peak: where short peaks went above the line.
   const band =
     buckets.map((b, c) => `${c === 0 ? 'M' : 'L'}${x(c)},${y(b.peak).toFixed(1)}`).join('') +
@@ -93,18 +94,24 @@ export function renderSvg(section: ChartSection, yMax?: number): string {
   const parts: string[] = [];
   const ys = niceStep(top, 5);
   for (let v = 0; v <= top + 1e-9; v += ys) {
-    parts.push(`<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${y(v)}" y2="${y(v)}" class="grid"/><text x="${PAD.left - 6}" y="${y(v) + 4}" class="ax" text-anchor="end">${v}</text>`);
+    parts.push(
+      `<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${y(v)}" y2="${y(v)}" class="grid"/><text x="${PAD.left - 6}" y="${y(v) + 4}" class="ax" text-anchor="end">${v}</text>`,
+    );
   }
   const hours = endMs / 3_600_000;
   const xs = hours >= 2 ? niceStep(hours, 8) : niceStep(endMs / 60_000, 8) / 60;
   for (let h = 0; h <= hours + 1e-9; h += xs) {
     const px = x((h / hours) * plotW);
     const label = hours >= 2 ? `${+h.toFixed(2)} h` : `${+(h * 60).toFixed(1)} min`;
-    parts.push(`<line x1="${px}" x2="${px}" y1="${PAD.top}" y2="${PAD.top + plotH}" class="grid"/><text x="${px}" y="${H - 8}" class="ax" text-anchor="middle">${label}</text>`);
+    parts.push(
+      `<line x1="${px}" x2="${px}" y1="${PAD.top}" y2="${PAD.top + plotH}" class="grid"/><text x="${px}" y="${H - 8}" class="ax" text-anchor="middle">${label}</text>`,
+    );
   }
   for (const t of section.waits) {
     const px = x(Math.min(plotW - 1, (t / endMs) * plotW));
-    parts.push(`<line x1="${px}" x2="${px}" y1="${PAD.top + plotH}" y2="${PAD.top + plotH - 8}" stroke="${COLORS.wait}" stroke-width="1.5"/>`);
+    parts.push(
+      `<line x1="${px}" x2="${px}" y1="${PAD.top + plotH}" y2="${PAD.top + plotH - 8}" stroke="${COLORS.wait}" stroke-width="1.5"/>`,
+    );
   }
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(section.heading)}">`,
@@ -134,7 +141,10 @@ export function renderChartPage(title: string, sections: ChartSection[], intro?:
   const yMax = Math.max(1, ...sections.flatMap((s) => s.timeline.map((p) => p.held)));
   const legend = `<p class="legend"><span style="color:${COLORS.held}">━ IPs held</span> <span style="color:${COLORS.assigned}">━ assigned to Pods</span> <span style="color:${COLORS.cooling}">━ cooling down</span> <span style="color:#1f6feb88">▇ up to the most held within a column</span> <span style="color:${COLORS.wait}">| an ADD waited</span></p>`;
   const body = sections
-    .map((s) => `<section><h2>${esc(s.heading)}</h2>${s.note ? `<p class="note">${esc(s.note)}</p>` : ''}<div class="row">${renderSvg(s, yMax)}${figures(s.result)}</div></section>`)
+    .map(
+      (s) =>
+        `<section><h2>${esc(s.heading)}</h2>${s.note ? `<p class="note">${esc(s.note)}</p>` : ''}<div class="row">${renderSvg(s, yMax)}${figures(s.result)}</div></section>`,
+    )
     .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>

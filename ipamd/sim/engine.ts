@@ -88,7 +88,12 @@ const IFNAME = 'eth0';
 export async function simulate(o: SimulationOptions): Promise<SimulationRun> {
   const env = { ...o.env };
   // The simulator is always the sim provider; nothing it builds listens on a socket or port.
-  const config = parseConfig({ ...env, VPC_IPAM_PROVIDER: 'sim', INTROSPECTION_BIND_ADDRESS: 'off', VPC_IPAM_METRICS_ADDRESS: 'off' });
+  const config = parseConfig({
+    ...env,
+    VPC_IPAM_PROVIDER: 'sim',
+    INTROSPECTION_BIND_ADDRESS: 'off',
+    VPC_IPAM_METRICS_ADDRESS: 'off',
+  });
   const subnetCidr = o.subnetCidr ?? config.sim.subnetCidr;
   const clock = new VirtualClock(0);
   const cloud = new SimCloud({ seed: config.sim.seed, clock });
@@ -128,7 +133,11 @@ export async function simulate(o: SimulationOptions): Promise<SimulationRun> {
   const inflight = new Map<number, Promise<void>>();
   /** The sandbox each live pod has: a pod added again after its DEL is a new sandbox (a new container ID). */
   const sandboxes = new Map<string, { containerId: string; added: Promise<void> }>();
-  const track = (line: number, p: Promise<void>) => inflight.set(line, p.finally(() => inflight.delete(line)));
+  const track = (line: number, p: Promise<void>) =>
+    inflight.set(
+      line,
+      p.finally(() => inflight.delete(line)),
+    );
   const advanceTo = async (t: number) => {
     for (let next = clock.nextAt(); next !== undefined && next <= t; next = clock.nextAt()) {
       await clock.runUntil(next);
@@ -146,7 +155,10 @@ export async function simulate(o: SimulationOptions): Promise<SimulationRun> {
       const before = daemon.allocator.waiting;
       const out: AddOutcome = { pod: ev.pod, atMs: ev.tMs, waitMs: 0, waited: false, failed: false };
       outcomes.push(out);
-      const p = daemon.allocator.add({ network: NETWORK, containerId, ifName: IFNAME }, { namespace: NETWORK, name: ev.pod });
+      const p = daemon.allocator.add(
+        { network: NETWORK, containerId, ifName: IFNAME },
+        { namespace: NETWORK, name: ev.pod },
+      );
       // The allocator counts a waiter synchronously, before its first await: that is "found no ready IP".
       out.waited = daemon.allocator.waiting > before;
       const added = p.then(
@@ -176,7 +188,9 @@ export async function simulate(o: SimulationOptions): Promise<SimulationRun> {
     sample();
   }
   // ADDs still waiting at the end are bounded by VPC_IPAM_ADD_WAIT_SECONDS; let them finish.
-  await drive(clock, Promise.all([...inflight.values()]), 'ADDs still in flight at the end of the trace', () => sample());
+  await drive(clock, Promise.all([...inflight.values()]), 'ADDs still in flight at the end of the trace', () =>
+    sample(),
+  );
   rec.finish();
   await drive(clock, daemon.stop(), 'daemon stop');
 

@@ -22,7 +22,8 @@ export function parseEnvPairs(pairs: readonly string[], flag = '--env'): Record<
   for (const p of pairs) {
     const eq = p.indexOf('=');
     const name = eq < 0 ? p : p.slice(0, eq);
-    if (eq < 0 || !ENV_NAME.test(name)) throw new ConfigError(flag, `expected NAME=VALUE with NAME in capitals (e.g. WARM_IP_TARGET=2), got "${p}"`);
+    if (eq < 0 || !ENV_NAME.test(name))
+      throw new ConfigError(flag, `expected NAME=VALUE with NAME in capitals (e.g. WARM_IP_TARGET=2), got "${p}"`);
     out[name] = p.slice(eq + 1);
   }
   return out;
@@ -67,17 +68,23 @@ export function parseLatencyPairs(pairs: readonly string[], flag = '--latency'):
 }
 
 export function checkInstanceType(type: string, flag = '--instance-type'): string {
-  if (!lookupEc2Limits(type)) throw new ConfigError(flag, `unknown instance type "${type}" (not in the EC2 limits table; e.g. m5.large)`);
+  if (!lookupEc2Limits(type))
+    throw new ConfigError(flag, `unknown instance type "${type}" (not in the EC2 limits table; e.g. m5.large)`);
   return type;
 }
 
 /** An IPv4 network address with a prefix length EC2 allows for a subnet (/16 to /28). */
 export function checkSubnetCidr(cidr: string, flag = '--subnet'): string {
-  if (!Address4.isValid(cidr) || !cidr.includes('/')) throw new ConfigError(flag, `expected an IPv4 CIDR such as 10.0.0.0/24, got "${cidr}"`);
+  if (!Address4.isValid(cidr) || !cidr.includes('/'))
+    throw new ConfigError(flag, `expected an IPv4 CIDR such as 10.0.0.0/24, got "${cidr}"`);
   const a = new Address4(cidr);
   if (a.startAddress().address !== a.addressMinusSuffix) {
-    throw new ConfigError(flag, `${cidr} is not a network address (did you mean ${a.startAddress().address}/${a.subnetMask}?)`);
+    throw new ConfigError(
+      flag,
+      `${cidr} is not a network address (did you mean ${a.startAddress().address}/${a.subnetMask}?)`,
+    );
   }
-  if (a.subnetMask < 16 || a.subnetMask > 28) throw new ConfigError(flag, `an EC2 subnet is /16 to /28, got /${a.subnetMask}`);
+  if (a.subnetMask < 16 || a.subnetMask > 28)
+    throw new ConfigError(flag, `an EC2 subnet is /16 to /28, got /${a.subnetMask}`);
   return cidr;
 }

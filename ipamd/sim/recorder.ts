@@ -45,7 +45,12 @@ export class PoolRecorder {
     const t = Math.min(Math.max(s.t, this.startMs), this.endMs);
     if (this.last) this.idleMsSum += (this.last.held - this.last.assigned) * (t - this.last.t);
     const cur = { ...s, t };
-    if (!this.last || cur.held !== this.last.held || cur.assigned !== this.last.assigned || cur.cooling !== this.last.cooling) {
+    if (
+      !this.last ||
+      cur.held !== this.last.held ||
+      cur.assigned !== this.last.assigned ||
+      cur.cooling !== this.last.cooling
+    ) {
       this.changes.push(cur);
     }
     this.last = cur;
@@ -60,7 +65,7 @@ export class PoolRecorder {
   /** Time-weighted mean of held − assigned (cooling included) over the trace. */
   avgIdle(): number {
     const span = this.endMs - this.startMs;
-    return span > 0 ? this.idleMsSum / span : (this.last ? this.last.held - this.last.assigned : 0);
+    return span > 0 ? this.idleMsSum / span : this.last ? this.last.held - this.last.assigned : 0;
   }
 
   /** Idle address-seconds (the integral behind {@link avgIdle}). */
@@ -87,5 +92,9 @@ export function percentile(sorted: readonly number[], p: number): number {
 
 export function waitStats(waits: readonly number[]): WaitStats {
   const sorted = [...waits].sort((a, b) => a - b);
-  return { p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), maxMs: sorted.length ? sorted[sorted.length - 1]! : 0 };
+  return {
+    p50Ms: percentile(sorted, 50),
+    p99Ms: percentile(sorted, 99),
+    maxMs: sorted.length ? sorted[sorted.length - 1]! : 0,
+  };
 }

@@ -57,27 +57,44 @@ export function parseTrace(text: string, source = 'trace'): Trace {
     const raw = lines[i]!.trim();
     if (raw === '' || raw.startsWith('#')) continue;
     if (!header) {
-      if (raw.replace(/\s+/g, '') !== HEADER) throw new TraceError(source, n, `expected the header "${HEADER}", got "${clip(raw)}"`);
+      if (raw.replace(/\s+/g, '') !== HEADER)
+        throw new TraceError(source, n, `expected the header "${HEADER}", got "${clip(raw)}"`);
       header = true;
       continue;
     }
     const cols = raw.split(',').map((c) => c.trim());
-    if (cols.length !== 3) throw new TraceError(source, n, `expected 3 comma-separated fields (t_seconds,op,pod), got ${cols.length}: "${clip(raw)}"`);
+    if (cols.length !== 3)
+      throw new TraceError(
+        source,
+        n,
+        `expected 3 comma-separated fields (t_seconds,op,pod), got ${cols.length}: "${clip(raw)}"`,
+      );
     const [t, op, pod] = cols as [string, string, string];
-    if (!NUMBER.test(t)) throw new TraceError(source, n, `t_seconds must be a non-negative decimal number, got "${clip(t)}"`);
+    if (!NUMBER.test(t))
+      throw new TraceError(source, n, `t_seconds must be a non-negative decimal number, got "${clip(t)}"`);
     const tMs = Math.round(Number(t) * 1000);
     if (!Number.isSafeInteger(tMs)) throw new TraceError(source, n, `t_seconds ${clip(t)} is too large`);
     if (tMs < last) throw new TraceError(source, n, `time goes backwards: ${t} s after ${last / 1000} s`);
     if (op !== 'add' && op !== 'del') throw new TraceError(source, n, `op must be "add" or "del", got "${clip(op)}"`);
-    if (!POD_NAME.test(pod)) throw new TraceError(source, n, `pod must be a name of letters, digits and ._:/- (at most 253), got "${clip(pod)}"`);
+    if (!POD_NAME.test(pod))
+      throw new TraceError(
+        source,
+        n,
+        `pod must be a name of letters, digits and ._:/- (at most 253), got "${clip(pod)}"`,
+      );
     if (op === 'add') {
       const at = live.get(pod);
-      if (at !== undefined) throw new TraceError(source, n, `pod "${pod}" is added again without a del (added on line ${at})`);
+      if (at !== undefined)
+        throw new TraceError(source, n, `pod "${pod}" is added again without a del (added on line ${at})`);
       live.set(pod, n);
       seen.add(pod);
     } else {
       if (!live.has(pod)) {
-        throw new TraceError(source, n, seen.has(pod) ? `pod "${pod}" is deleted twice` : `pod "${pod}" is deleted but was never added`);
+        throw new TraceError(
+          source,
+          n,
+          seen.has(pod) ? `pod "${pod}" is deleted twice` : `pod "${pod}" is deleted but was never added`,
+        );
       }
       live.delete(pod);
     }

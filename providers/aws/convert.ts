@@ -16,7 +16,12 @@ export function tagMap(tags: Tag[] | undefined): Record<string, string> {
 }
 
 function malformed(what: string): CloudUnavailableError {
-  return new CloudUnavailableError({ provider: 'aws', operation: 'parse', cloudCode: 'MalformedResponse', message: `EC2 response without ${what}` });
+  return new CloudUnavailableError({
+    provider: 'aws',
+    operation: 'parse',
+    cloudCode: 'MalformedResponse',
+    message: `EC2 response without ${what}`,
+  });
 }
 
 /** Secondary /32s (primary excluded) then /28 prefixes, as AddressBlocks. */
@@ -24,7 +29,9 @@ export function blocksOf(n: Ec2Interface): AddressBlock[] {
   const ips = (n.PrivateIpAddresses ?? [])
     .filter((a) => !a.Primary && a.PrivateIpAddress)
     .map((a): AddressBlock => ({ cidr: `${a.PrivateIpAddress}/32`, kind: 'ip' }));
-  const prefixes = (n.Ipv4Prefixes ?? []).filter((p) => p.Ipv4Prefix).map((p): AddressBlock => ({ cidr: p.Ipv4Prefix!, kind: 'prefix' }));
+  const prefixes = (n.Ipv4Prefixes ?? [])
+    .filter((p) => p.Ipv4Prefix)
+    .map((p): AddressBlock => ({ cidr: p.Ipv4Prefix!, kind: 'prefix' }));
   return [...ips, ...prefixes];
 }
 

@@ -125,13 +125,17 @@ export class LeakedEniCollector {
   /** Runs a pass every `intervalMs` until `signal` aborts; a failed pass is logged and retried next time. */
   async run(intervalMs: number, signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      await this.runPass().catch((err: unknown) => this.o.log?.warn({ err: (err as Error).message }, 'leaked-ENI sweep pass failed'));
+      await this.runPass().catch((err: unknown) =>
+        this.o.log?.warn({ err: (err as Error).message }, 'leaked-ENI sweep pass failed'),
+      );
       await this.o.clock.sleep(intervalMs, signal).catch(() => {});
     }
   }
 
   private async tag(ids: string[], key: string, value: string): Promise<void> {
-    await this.api.call('CreateTags', (c) => c.send(new CreateTagsCommand({ Resources: ids, Tags: [{ Key: key, Value: value }] })));
+    await this.api.call('CreateTags', (c) =>
+      c.send(new CreateTagsCommand({ Resources: ids, Tags: [{ Key: key, Value: value }] })),
+    );
   }
 
   private async delete(id: string, report: GcPassReport): Promise<void> {
@@ -140,7 +144,9 @@ export class LeakedEniCollector {
       return;
     }
     try {
-      await this.api.call('DeleteNetworkInterface', (c) => c.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: id })));
+      await this.api.call('DeleteNetworkInterface', (c) =>
+        c.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: id })),
+      );
       report.deleted.push(id);
     } catch (err) {
       if (CloudError.isCloud(err) && err.code === 'CLOUD_NOT_FOUND') report.deleted.push(id);

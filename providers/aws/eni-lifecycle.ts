@@ -364,7 +364,7 @@ export async function detachAndDelete(d: LifecycleDeps, eniId: string): Promise<
  */
 async function awaitDetached(d: LifecycleDeps, eniId: string): Promise<void> {
   const Filters = [{ Name: 'network-interface-id', Values: [eniId] }];
-  for (let spent = 0; spent <= 15_000; ) {
+  for (let spent = 0; spent <= 15_000;) {
     let nic: Ec2Interface | undefined;
     try {
       [nic] = await d.api.describeInterfaces({ Filters });

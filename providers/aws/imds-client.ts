@@ -69,13 +69,19 @@ export class ImdsClient {
   private async sessionToken(forceNew: boolean): Promise<string> {
     const now = this.clock.now();
     if (!forceNew && this.token && this.token.renewAt > now) return this.token.value;
-    const res = await this.request('PUT', '/latest/api/token', { 'x-aws-ec2-metadata-token-ttl-seconds': String(TOKEN_TTL_S) });
+    const res = await this.request('PUT', '/latest/api/token', {
+      'x-aws-ec2-metadata-token-ttl-seconds': String(TOKEN_TTL_S),
+    });
     if (res.status !== 200 || res.body.length === 0) throw this.failure('/latest/api/token', `HTTP ${res.status}`);
     this.token = { value: res.body, renewAt: now + TOKEN_TTL_S * 1000 - RENEW_MARGIN_MS };
     return res.body;
   }
 
-  private async request(method: string, path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  private async request(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+  ): Promise<{ status: number; body: string }> {
     this.requests++;
     const ac = new AbortController();
     const timer = new AbortController();
@@ -94,7 +100,13 @@ export class ImdsClient {
   }
 
   private failure(path: string, why: string, cause?: unknown): CloudUnavailableError {
-    return new CloudUnavailableError({ provider: 'aws', operation: `IMDS ${path}`, cloudCode: 'ImdsUnavailable', message: `${this.endpoint}${path}: ${why}`, cause });
+    return new CloudUnavailableError({
+      provider: 'aws',
+      operation: `IMDS ${path}`,
+      cloudCode: 'ImdsUnavailable',
+      message: `${this.endpoint}${path}: ${why}`,
+      cause,
+    });
   }
 }
 
@@ -117,15 +129,29 @@ export interface InstanceIdentity {
 export async function discoverInstance(imds: ImdsClient): Promise<InstanceIdentity> {
   const need = async (path: string): Promise<string> => {
     const v = (await imds.metaData(path))?.trim();
-    if (!v) throw new CloudUnavailableError({ provider: 'aws', operation: `IMDS ${path}`, cloudCode: 'ImdsMissing', message: `instance metadata has no ${path}` });
+    if (!v)
+      throw new CloudUnavailableError({
+        provider: 'aws',
+        operation: `IMDS ${path}`,
+        cloudCode: 'ImdsMissing',
+        message: `instance metadata has no ${path}`,
+      });
     return v;
   };
-  const [instanceId, instanceType, zone, mac] = await Promise.all([need('instance-id'), need('instance-type'), need('placement/availability-zone'), need('mac')]);
+  const [instanceId, instanceType, zone, mac] = await Promise.all([
+    need('instance-id'),
+    need('instance-type'),
+    need('placement/availability-zone'),
+    need('mac'),
+  ]);
   const base = `network/interfaces/macs/${mac}/`;
   const [primaryInterfaceId, subnetId, subnetCidr, vpcId] = await Promise.all(
     ['interface-id', 'subnet-id', 'subnet-ipv4-cidr-block', 'vpc-id'].map((f) => need(base + f)),
   );
-  const [securityGroups, vpcCidrs] = await Promise.all([imds.list(`${base}security-group-ids`), imds.list(`${base}vpc-ipv4-cidr-blocks`)]);
+  const [securityGroups, vpcCidrs] = await Promise.all([
+    imds.list(`${base}security-group-ids`),
+    imds.list(`${base}vpc-ipv4-cidr-blocks`),
+  ]);
   return {
     instanceId,
     instanceType,

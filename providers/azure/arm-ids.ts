@@ -42,13 +42,15 @@ export function vnetId(sub: string, rg: string, vnet: string): string {
 }
 
 export function vmId(sub: string, rg: string, vm: string, vmss?: { name: string; instanceId: string }): string {
-  if (vmss) return `${rgPath(sub, rg)}/providers/Microsoft.Compute/virtualMachineScaleSets/${vmss.name}/virtualMachines/${vmss.instanceId}`;
+  if (vmss)
+    return `${rgPath(sub, rg)}/providers/Microsoft.Compute/virtualMachineScaleSets/${vmss.name}/virtualMachines/${vmss.instanceId}`;
   return `${rgPath(sub, rg)}/providers/Microsoft.Compute/virtualMachines/${vm}`;
 }
 
 const NIC_RE =
   /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/(?:Microsoft\.Network\/networkInterfaces\/([^/]+)|Microsoft\.Compute\/virtualMachineScaleSets\/([^/]+)\/virtualMachines\/([^/]+)\/networkInterfaces\/([^/]+))$/i;
-const SUBNET_RE = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Network\/virtualNetworks\/([^/]+)\/subnets\/([^/]+)$/i;
+const SUBNET_RE =
+  /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Network\/virtualNetworks\/([^/]+)\/subnets\/([^/]+)$/i;
 const VM_RE =
   /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Compute\/(?:virtualMachines\/([^/]+)|virtualMachineScaleSets\/([^/]+)\/virtualMachines\/([^/]+))$/i;
 
@@ -76,7 +78,12 @@ export function parseVmId(id: string): VmRef | undefined {
   const m = VM_RE.exec(id);
   if (!m) return undefined;
   if (m[3]) return { subscription: m[1]!, resourceGroup: m[2]!, name: m[3] };
-  return { subscription: m[1]!, resourceGroup: m[2]!, name: `${m[4]}_${m[5]}`, vmss: { name: m[4]!, instanceId: m[5]! } };
+  return {
+    subscription: m[1]!,
+    resourceGroup: m[2]!,
+    name: `${m[4]}_${m[5]}`,
+    vmss: { name: m[4]!, instanceId: m[5]! },
+  };
 }
 
 export function sameId(a: string | undefined, b: string | undefined): boolean {

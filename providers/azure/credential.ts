@@ -35,7 +35,10 @@ export class StaticTestCredential implements TokenCredential {
 /** The structural shape of a core-rest-pipeline policy (kept local: that package is the SDK's, not ours). */
 export interface PipelinePolicyLike {
   name: string;
-  sendRequest(request: { headers: { set(name: string, value: string): void } }, next: (request: never) => Promise<unknown>): Promise<unknown>;
+  sendRequest(
+    request: { headers: { set(name: string, value: string): void } },
+    next: (request: never) => Promise<unknown>,
+  ): Promise<unknown>;
 }
 
 /** Bearer tokens over plain HTTP, allowed only because the endpoint is loopback (checked by the caller). */

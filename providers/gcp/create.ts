@@ -37,7 +37,17 @@ export async function createGcpProvider(s: GcpSettings, clock: GcpClock, log?: L
     clock,
     operationTimeoutMs: s.operationTimeoutMs,
   });
-  log?.info({ ...target, metadata: s.metadataHost, endpoint: s.computeEndpoint ? `${s.computeEndpoint.protocol}://${s.computeEndpoint.host}:${s.computeEndpoint.port}` : 'compute.googleapis.com', auth: s.accessToken !== undefined ? 'static token' : 'application default credentials' }, 'gcp provider ready');
+  log?.info(
+    {
+      ...target,
+      metadata: s.metadataHost,
+      endpoint: s.computeEndpoint
+        ? `${s.computeEndpoint.protocol}://${s.computeEndpoint.host}:${s.computeEndpoint.port}`
+        : 'compute.googleapis.com',
+      auth: s.accessToken !== undefined ? 'static token' : 'application default credentials',
+    },
+    'gcp provider ready',
+  );
   return new GcpProvider({
     compute,
     target,

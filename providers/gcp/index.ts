@@ -6,7 +6,13 @@
  */
 export { createGcpProvider, type GcpSettings } from './create.js';
 export { GcpProvider, type GcpProviderOptions } from './provider.js';
-export { createComputeApi, type ComputeApi, type ComputeEndpoint, type ComputeOptions, type ComputeTarget } from './compute.js';
+export {
+  createComputeApi,
+  type ComputeApi,
+  type ComputeEndpoint,
+  type ComputeOptions,
+  type ComputeTarget,
+} from './compute.js';
 export { GceMetadataClient, type GceIdentity } from './metadata.js';
 export { mapGcpError, operationError } from './errors.js';
 export { isPoolRange, rangeUsage, type PoolRangePolicy } from './ranges.js';

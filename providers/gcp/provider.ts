@@ -21,11 +21,40 @@
  * addresses but no aligned free block (checked with one extra listing).
  */
 import { randomUUID } from 'node:crypto';
-import { CloudError, CloudNotFoundError, ConflictError, InvalidCloudRequestError, IpLimitError, NicLimitError, NoPrefixBlockError, SubnetFullError } from '../errors.js';
-import type { AddressBlock, AssignRequest, CloudProvider, InstanceLimits, NetworkInterface, NodeInventory, Subnet, SubnetAllocations, SubnetFilter } from '../types.js';
+import {
+  CloudError,
+  CloudNotFoundError,
+  ConflictError,
+  InvalidCloudRequestError,
+  IpLimitError,
+  NicLimitError,
+  NoPrefixBlockError,
+  SubnetFullError,
+} from '../errors.js';
+import type {
+  AddressBlock,
+  AssignRequest,
+  CloudProvider,
+  InstanceLimits,
+  NetworkInterface,
+  NodeInventory,
+  Subnet,
+  SubnetAllocations,
+  SubnetFilter,
+} from '../types.js';
 import type { ComputeApi, ComputeTarget } from './compute.js';
 import { operationError } from './errors.js';
-import { isPoolRange, parseSubnetworkUrl, prefixLengthOf, primaryReserved, rangeOf, rangeUsage, subnetsOf, toInventory, type PoolRangePolicy } from './ranges.js';
+import {
+  isPoolRange,
+  parseSubnetworkUrl,
+  prefixLengthOf,
+  primaryReserved,
+  rangeOf,
+  rangeUsage,
+  subnetsOf,
+  toInventory,
+  type PoolRangePolicy,
+} from './ranges.js';
 import type { AliasRange, GcpClock, GceInstance, GceSubnetwork, Logger } from './types.js';
 
 export interface GcpProviderOptions extends PoolRangePolicy {
@@ -93,17 +122,36 @@ export class GcpProvider implements CloudProvider {
     const subnet = await this.subnetwork(inst, true);
     const usage = await this.usage(subnet);
     const u = usage.get(subnetId);
-    if (!u) throw new CloudNotFoundError({ provider: 'gcp', operation: 'describeSubnetAllocations', cloudCode: 'notFound', message: `no range ${subnetId} in subnetwork ${subnet.name} (ranges: ${[...usage.keys()].join(', ')})` });
-    const s = subnetsOf(subnet, inst.zone, parseNetworkName(inst), new Map([[subnetId, u.free]])).find((x) => x.id === subnetId)!;
+    if (!u)
+      throw new CloudNotFoundError({
+        provider: 'gcp',
+        operation: 'describeSubnetAllocations',
+        cloudCode: 'notFound',
+        message: `no range ${subnetId} in subnetwork ${subnet.name} (ranges: ${[...usage.keys()].join(', ')})`,
+      });
+    const s = subnetsOf(subnet, inst.zone, parseNetworkName(inst), new Map([[subnetId, u.free]])).find(
+      (x) => x.id === subnetId,
+    )!;
     return { subnet: s, used: u.used };
   }
 
   async createInterface(): Promise<NetworkInterface> {
-    throw new NicLimitError({ provider: 'gcp', operation: 'createInterface', cloudCode: 'unsupported', message: 'GCE cannot attach network interfaces to a running VM; Pods use alias ranges on nic0' });
+    throw new NicLimitError({
+      provider: 'gcp',
+      operation: 'createInterface',
+      cloudCode: 'unsupported',
+      message: 'GCE cannot attach network interfaces to a running VM; Pods use alias ranges on nic0',
+    });
   }
 
   async deleteInterface(interfaceId: string): Promise<void> {
-    if (interfaceId === NIC) throw new InvalidCloudRequestError({ provider: 'gcp', operation: 'deleteInterface', cloudCode: 'invalid', message: 'nic0 is the node primary interface and cannot be deleted' });
+    if (interfaceId === NIC)
+      throw new InvalidCloudRequestError({
+        provider: 'gcp',
+        operation: 'deleteInterface',
+        cloudCode: 'invalid',
+        message: 'nic0 is the node primary interface and cannot be deleted',
+      });
     // There is no other interface ipamd could have created: nothing to delete is success.
   }
 
@@ -111,28 +159,44 @@ export class GcpProvider implements CloudProvider {
     const op = 'assignAddresses';
     this.checkNic(interfaceId, op);
     if (req.kind !== 'prefix') throw this.invalid(op, 'GCE gives Pods alias IP ranges only; ask for kind "prefix"');
-    if ((req.count === undefined) === (req.cidrs === undefined)) throw this.invalid(op, 'give exactly one of count and cidrs');
-    if (req.count !== undefined && (!Number.isInteger(req.count) || req.count < 0)) throw this.invalid(op, `count must be a non-negative integer, got ${req.count}`);
+    if ((req.count === undefined) === (req.cidrs === undefined))
+      throw this.invalid(op, 'give exactly one of count and cidrs');
+    if (req.count !== undefined && (!Number.isInteger(req.count) || req.count < 0))
+      throw this.invalid(op, `count must be a non-negative integer, got ${req.count}`);
     for (const c of req.cidrs ?? []) {
-      if (!rangeOf(c) || prefixLengthOf(c) !== this.o.blockPrefixLength) throw this.invalid(op, `${c} is not a /${this.o.blockPrefixLength} block`);
+      if (!rangeOf(c) || prefixLengthOf(c) !== this.o.blockPrefixLength)
+        throw this.invalid(op, `${c} is not a /${this.o.blockPrefixLength} block`);
     }
     const n = req.count ?? req.cidrs!.length;
     if (n === 0) return [];
     const len = this.o.blockPrefixLength;
     return this.exclusive(async () => {
-      const { before, after } = await this.rewrite(op, (current) => {
-        const have = new Set(current.map((r) => r.ipCidrRange));
-        const add: AliasRange[] = req.cidrs
-          ? req.cidrs.filter((c) => !have.has(c)).map((c) => ({ ipCidrRange: c, subnetworkRangeName: this.o.podsRangeName }))
-          : Array.from({ length: n }, () => ({ ipCidrRange: `/${len}`, subnetworkRangeName: this.o.podsRangeName }));
-        if (add.length === 0) return undefined;
-        if (current.length + add.length > this.o.maxAliasRanges) {
-          throw new IpLimitError({ provider: 'gcp', operation: op, cloudCode: 'aliasRangeLimit', message: `nic0 would carry ${current.length + add.length} alias ranges, more than the ${this.o.maxAliasRanges} GCE allows per interface` });
-        }
-        return [...current, ...add];
-      }, n);
+      const { before, after } = await this.rewrite(
+        op,
+        (current) => {
+          const have = new Set(current.map((r) => r.ipCidrRange));
+          const add: AliasRange[] = req.cidrs
+            ? req.cidrs
+                .filter((c) => !have.has(c))
+                .map((c) => ({ ipCidrRange: c, subnetworkRangeName: this.o.podsRangeName }))
+            : Array.from({ length: n }, () => ({ ipCidrRange: `/${len}`, subnetworkRangeName: this.o.podsRangeName }));
+          if (add.length === 0) return undefined;
+          if (current.length + add.length > this.o.maxAliasRanges) {
+            throw new IpLimitError({
+              provider: 'gcp',
+              operation: op,
+              cloudCode: 'aliasRangeLimit',
+              message: `nic0 would carry ${current.length + add.length} alias ranges, more than the ${this.o.maxAliasRanges} GCE allows per interface`,
+            });
+          }
+          return [...current, ...add];
+        },
+        n,
+      );
       const had = new Set(before.map((r) => r.ipCidrRange));
-      return after.filter((r) => !had.has(r.ipCidrRange) && isPoolRange(r, this.o)).map((r): AddressBlock => ({ cidr: r.ipCidrRange, kind: 'prefix' }));
+      return after
+        .filter((r) => !had.has(r.ipCidrRange) && isPoolRange(r, this.o))
+        .map((r): AddressBlock => ({ cidr: r.ipCidrRange, kind: 'prefix' }));
     });
   }
 
@@ -160,7 +224,11 @@ export class GcpProvider implements CloudProvider {
    * desired list from the current one, or undefined when there is nothing
    * to do. Returns nic0's ranges before the write that landed and after it.
    */
-  private async rewrite(op: string, build: (current: AliasRange[]) => AliasRange[] | undefined, asked = 0): Promise<{ before: AliasRange[]; after: AliasRange[] }> {
+  private async rewrite(
+    op: string,
+    build: (current: AliasRange[]) => AliasRange[] | undefined,
+    asked = 0,
+  ): Promise<{ before: AliasRange[]; after: AliasRange[] }> {
     const { compute, target } = this.o;
     for (let attempt = 1; ; attempt++) {
       const inst = await compute.getInstance(target);
@@ -179,7 +247,13 @@ export class GcpProvider implements CloudProvider {
           continue;
         }
         if (CloudError.isCloud(err) && err.code === 'CLOUD_CONFLICT') {
-          throw new ConflictError({ provider: 'gcp', operation: op, cloudCode: err.cloudCode, message: `nic0 changed under us ${attempt} times in a row; giving up for now`, cause: err });
+          throw new ConflictError({
+            provider: 'gcp',
+            operation: op,
+            cloudCode: err.cloudCode,
+            message: `nic0 changed under us ${attempt} times in a row; giving up for now`,
+            cause: err,
+          });
         }
         if (err instanceof SubnetFullError && asked > 0) throw await this.classifyExhausted(err, inst, asked);
         throw err;
@@ -199,7 +273,8 @@ export class GcpProvider implements CloudProvider {
       const size = 2 ** (32 - this.o.blockPrefixLength);
       const init = { provider: 'gcp', operation: err.operation, cloudCode: err.cloudCode, cause: err };
       const state = `range '${this.o.podsRangeName}' has ${u.free} free addresses and ${u.freeBlocks} free aligned /${this.o.blockPrefixLength} blocks; asked ${asked}`;
-      if (u.free >= asked * size && u.freeBlocks < asked) return new NoPrefixBlockError({ ...init, message: `fragmented: ${state}` });
+      if (u.free >= asked * size && u.freeBlocks < asked)
+        return new NoPrefixBlockError({ ...init, message: `fragmented: ${state}` });
       return new SubnetFullError({ ...init, message: `exhausted: ${state}` });
     } catch {
       return err; // the original error is what matters; the listing was only to explain it
@@ -207,16 +282,25 @@ export class GcpProvider implements CloudProvider {
   }
 
   /** Used CIDRs and free counts of every range of the subnetwork, from all instances of the project. */
-  private async usage(subnet: GceSubnetwork): Promise<Map<string, { used: string[]; free: number; freeBlocks: number }>> {
+  private async usage(
+    subnet: GceSubnetwork,
+  ): Promise<Map<string, { used: string[]; free: number; freeBlocks: number }>> {
     const instances = await this.o.compute.listInstances(this.o.target.project);
-    const mine = instances.filter((i) => parseSubnetworkUrl(i.nic0.subnetwork)?.name === subnet.name && parseSubnetworkUrl(i.nic0.subnetwork)?.region === subnet.region);
+    const mine = instances.filter(
+      (i) =>
+        parseSubnetworkUrl(i.nic0.subnetwork)?.name === subnet.name &&
+        parseSubnetworkUrl(i.nic0.subnetwork)?.region === subnet.region,
+    );
     const out = new Map<string, { used: string[]; free: number; freeBlocks: number }>();
     const primaryUsed = [...primaryReserved(subnet.ipCidrRange), ...mine.map((i) => `${i.nic0.networkIP}/32`)];
-    for (const i of mine) for (const r of i.nic0.aliasIpRanges) if (!r.subnetworkRangeName) primaryUsed.push(r.ipCidrRange);
+    for (const i of mine)
+      for (const r of i.nic0.aliasIpRanges) if (!r.subnetworkRangeName) primaryUsed.push(r.ipCidrRange);
     const p = rangeUsage(subnet.ipCidrRange, primaryUsed, this.o.blockPrefixLength);
     out.set(subnet.name, { used: sortCidrs(primaryUsed), free: p.free, freeBlocks: p.freeBlocks });
     for (const sr of subnet.secondaryIpRanges) {
-      const used = mine.flatMap((i) => i.nic0.aliasIpRanges.filter((r) => r.subnetworkRangeName === sr.rangeName).map((r) => r.ipCidrRange));
+      const used = mine.flatMap((i) =>
+        i.nic0.aliasIpRanges.filter((r) => r.subnetworkRangeName === sr.rangeName).map((r) => r.ipCidrRange),
+      );
       const u = rangeUsage(sr.ipCidrRange, used, this.o.blockPrefixLength);
       out.set(`${subnet.name}/${sr.rangeName}`, { used: sortCidrs(used), free: u.free, freeBlocks: u.freeBlocks });
     }
@@ -229,19 +313,36 @@ export class GcpProvider implements CloudProvider {
     const where = parseSubnetworkUrl(inst.nic0.subnetwork);
     if (!where) throw this.invalid('subnetworks.get', `cannot parse nic0's subnetwork URL "${inst.nic0.subnetwork}"`);
     // Shared VPC: the subnetwork lives in the host project named in its URL.
-    const value = { ...(await this.o.compute.getSubnetwork(where.project, where.region, where.name)), name: where.name, region: where.region };
+    const value = {
+      ...(await this.o.compute.getSubnetwork(where.project, where.region, where.name)),
+      name: where.name,
+      region: where.region,
+    };
     if (!value.secondaryIpRanges.some((r) => r.rangeName === this.o.podsRangeName)) {
-      throw new CloudNotFoundError({ provider: 'gcp', operation: 'subnetworks.get', cloudCode: 'podsRangeMissing', message: `subnetwork ${where.name} has no secondary range "${this.o.podsRangeName}" (has: ${value.secondaryIpRanges.map((r) => r.rangeName).join(', ') || 'none'}); set GCP_POD_RANGE_NAME` });
+      throw new CloudNotFoundError({
+        provider: 'gcp',
+        operation: 'subnetworks.get',
+        cloudCode: 'podsRangeMissing',
+        message: `subnetwork ${where.name} has no secondary range "${this.o.podsRangeName}" (has: ${value.secondaryIpRanges.map((r) => r.rangeName).join(', ') || 'none'}); set GCP_POD_RANGE_NAME`,
+      });
     }
     this.subnet = { at: now, value };
     return value;
   }
 
   private noteForeign(ranges: AliasRange[]): void {
-    const foreign = ranges.filter((r) => !isPoolRange(r, this.o)).map((r) => `${r.ipCidrRange}${r.subnetworkRangeName ? ` (${r.subnetworkRangeName})` : ''}`);
+    const foreign = ranges
+      .filter((r) => !isPoolRange(r, this.o))
+      .map((r) => `${r.ipCidrRange}${r.subnetworkRangeName ? ` (${r.subnetworkRangeName})` : ''}`);
     this.foreign = foreign.length;
     const key = foreign.join(',');
-    if (key && key !== this.warnedForeign) this.o.log?.warn({ ranges: foreign }, 'nic0 carries alias ranges that are not /' + this.o.blockPrefixLength + ' blocks of the Pods range; they are kept and not used for Pods');
+    if (key && key !== this.warnedForeign)
+      this.o.log?.warn(
+        { ranges: foreign },
+        'nic0 carries alias ranges that are not /' +
+          this.o.blockPrefixLength +
+          ' blocks of the Pods range; they are kept and not used for Pods',
+      );
     this.warnedForeign = key;
   }
 
@@ -253,7 +354,13 @@ export class GcpProvider implements CloudProvider {
   }
 
   private checkNic(id: string, op: string): void {
-    if (id !== NIC) throw new CloudNotFoundError({ provider: 'gcp', operation: op, cloudCode: 'notFound', message: `no interface ${id}: on GCE ipamd manages nic0 only` });
+    if (id !== NIC)
+      throw new CloudNotFoundError({
+        provider: 'gcp',
+        operation: op,
+        cloudCode: 'notFound',
+        message: `no interface ${id}: on GCE ipamd manages nic0 only`,
+      });
   }
 
   private invalid(op: string, message: string): InvalidCloudRequestError {
@@ -277,6 +384,7 @@ function matches(f: SubnetFilter, s: Subnet): boolean {
   if (f.ids && !f.ids.includes(s.id)) return false;
   if (f.vpcId !== undefined && f.vpcId !== s.vpcId) return false;
   if (f.zone !== undefined && f.zone !== s.zone) return false;
-  for (const [k, v] of Object.entries(f.tags ?? {})) if (s.tags[k] === undefined || (v !== '*' && s.tags[k] !== v)) return false;
+  for (const [k, v] of Object.entries(f.tags ?? {}))
+    if (s.tags[k] === undefined || (v !== '*' && s.tags[k] !== v)) return false;
   return true;
 }

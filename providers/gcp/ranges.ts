@@ -54,7 +54,9 @@ export function lastSegment(url: string): string {
 
 /** The node as ipamd sees it: one interface, nic0, whose blocks are the pool's alias ranges. */
 export function toInventory(inst: GceInstance, subnet: GceSubnetwork, mac: string, p: PoolRangePolicy): NodeInventory {
-  const blocks: AddressBlock[] = inst.nic0.aliasIpRanges.filter((r) => isPoolRange(r, p)).map((r) => ({ cidr: r.ipCidrRange, kind: 'prefix' }));
+  const blocks: AddressBlock[] = inst.nic0.aliasIpRanges
+    .filter((r) => isPoolRange(r, p))
+    .map((r) => ({ cidr: r.ipCidrRange, kind: 'prefix' }));
   const nic: NetworkInterface = {
     id: inst.nic0.name,
     deviceIndex: 0,
@@ -89,7 +91,11 @@ export function primaryReserved(cidr: string): string[] {
  * aligned blocks of `prefixLength` with no address used (what GCE can still
  * carve a new alias range of that length from).
  */
-export function rangeUsage(rangeCidr: string, used: string[], prefixLength: number): { size: number; free: number; freeBlocks: number } {
+export function rangeUsage(
+  rangeCidr: string,
+  used: string[],
+  prefixLength: number,
+): { size: number; free: number; freeBlocks: number } {
   const range = rangeOf(rangeCidr)!;
   const blockSize = 1n << BigInt(32 - prefixLength);
   const blocks = prefixLength >= prefixLengthOf(rangeCidr) ? Number(range.size / blockSize) : 0;
@@ -102,16 +108,30 @@ export function rangeUsage(rangeCidr: string, used: string[], prefixLength: numb
     const hi = u.start + u.size < range.start + range.size ? u.start + u.size : range.start + range.size;
     if (hi <= lo) continue;
     usedCount += hi - lo;
-    for (let b = (lo - range.start) / blockSize; b * blockSize < hi - range.start && b < BigInt(blocks); b++) taken[Number(b)] = 1;
+    for (let b = (lo - range.start) / blockSize; b * blockSize < hi - range.start && b < BigInt(blocks); b++)
+      taken[Number(b)] = 1;
   }
-  return { size: Number(range.size), free: Number(range.size - usedCount), freeBlocks: taken.reduce((n, t) => n + (t ? 0 : 1), 0) };
+  return {
+    size: Number(range.size),
+    free: Number(range.size - usedCount),
+    freeBlocks: taken.reduce((n, t) => n + (t ? 0 : 1), 0),
+  };
 }
 
 /** The node subnetwork's ranges as neutral Subnets: the primary range (id = name) and each secondary range (`name/range`). */
 export function subnetsOf(subnet: GceSubnetwork, zone: string, vpcId: string, free: Map<string, number>): Subnet[] {
-  const one = (id: string, cidr: string, tags: Record<string, string>): Subnet => ({ id, cidr, zone, vpcId, availableAddresses: free.get(id) ?? 0, tags });
+  const one = (id: string, cidr: string, tags: Record<string, string>): Subnet => ({
+    id,
+    cidr,
+    zone,
+    vpcId,
+    availableAddresses: free.get(id) ?? 0,
+    tags,
+  });
   return [
     one(subnet.name, subnet.ipCidrRange, { 'gcp:range': 'primary' }),
-    ...subnet.secondaryIpRanges.map((r) => one(`${subnet.name}/${r.rangeName}`, r.ipCidrRange, { 'gcp:range': r.rangeName })),
+    ...subnet.secondaryIpRanges.map((r) =>
+      one(`${subnet.name}/${r.rangeName}`, r.ipCidrRange, { 'gcp:range': r.rangeName }),
+    ),
   ];
 }

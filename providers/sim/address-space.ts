@@ -112,7 +112,8 @@ export class SubnetSpace {
    */
   chooseRandomIps(count: number, prng: Prng): number[] | undefined {
     const candidates: number[] = [];
-    for (let i = 0; i < this.block.size; i++) if (this.state[i] === FREE && this.resv[i] === RESV_NONE) candidates.push(i);
+    for (let i = 0; i < this.block.size; i++)
+      if (this.state[i] === FREE && this.resv[i] === RESV_NONE) candidates.push(i);
     return pickK(candidates, count, prng)?.sort((x, y) => x - y);
   }
 

@@ -39,7 +39,8 @@ export class TokenBucket {
     private readonly clock: TimeSource,
     readonly limit: RateLimit,
   ) {
-    if (!(limit.rate >= 0) || !(limit.burst >= 1)) throw new ConfigError('rateLimit', `need rate >= 0 and burst >= 1, got ${JSON.stringify(limit)}`);
+    if (!(limit.rate >= 0) || !(limit.burst >= 1))
+      throw new ConfigError('rateLimit', `need rate >= 0 and burst >= 1, got ${JSON.stringify(limit)}`);
     this.tokens = limit.burst;
     this.last = clock.now();
   }
@@ -113,7 +114,13 @@ export class FaultInjector {
     this.throttleCode = opts.throttleCode ?? 'RequestLimitExceeded';
     this.defaultError =
       opts.defaultError ??
-      ((action) => new CloudUnavailableError({ provider: this.provider, operation: action, cloudCode: 'InternalError', message: 'An internal error has occurred (injected)' }));
+      ((action) =>
+        new CloudUnavailableError({
+          provider: this.provider,
+          operation: action,
+          cloudCode: 'InternalError',
+          message: 'An internal error has occurred (injected)',
+        }));
   }
 
   /**
@@ -122,7 +129,8 @@ export class FaultInjector {
    * starts after the first is used up. Action-specific faults go first.
    */
   failNext(action: string, count = 1, factory?: ErrorFactory): this {
-    if (!Number.isInteger(count) || count < 1) throw new ConfigError('failNext.count', `must be a positive integer, got ${count}`);
+    if (!Number.isInteger(count) || count < 1)
+      throw new ConfigError('failNext.count', `must be a positive integer, got ${count}`);
     const q = this.queued.get(action) ?? [];
     q.push({ remaining: count, factory: factory ?? this.defaultError });
     this.queued.set(action, q);
@@ -142,7 +150,12 @@ export class FaultInjector {
    */
   setRateLimit(limit: RateLimit, opts: { actions?: readonly string[]; perAction?: boolean } = {}): this {
     new TokenBucket(this.clock, limit); // validates
-    this.rules.push({ limit, actions: opts.actions ? new Set(opts.actions) : undefined, perAction: opts.perAction ?? false, buckets: new Map() });
+    this.rules.push({
+      limit,
+      actions: opts.actions ? new Set(opts.actions) : undefined,
+      perAction: opts.perAction ?? false,
+      buckets: new Map(),
+    });
     return this;
   }
 
@@ -180,7 +193,12 @@ export class FaultInjector {
   }
 
   private throttleError(action: string): CloudError {
-    return new ThrottledError({ provider: this.provider, operation: action, cloudCode: this.throttleCode, message: 'Request limit exceeded.' });
+    return new ThrottledError({
+      provider: this.provider,
+      operation: action,
+      cloudCode: this.throttleCode,
+      message: 'Request limit exceeded.',
+    });
   }
 
   private takeFault(key: string): ErrorFactory | undefined {

@@ -67,7 +67,8 @@ export function interfaceMatches(f: InterfaceFilter, nic: SimInterface): boolean
     (f.ids === undefined || f.ids.includes(nic.id)) &&
     (f.subnetIds === undefined || f.subnetIds.includes(nic.subnetId)) &&
     (f.vpcIds === undefined || f.vpcIds.includes(nic.vpcId)) &&
-    (f.instanceIds === undefined || (nic.attachment !== undefined && f.instanceIds.includes(nic.attachment.instanceId))) &&
+    (f.instanceIds === undefined ||
+      (nic.attachment !== undefined && f.instanceIds.includes(nic.attachment.instanceId))) &&
     (f.status === undefined || f.status.includes(nic.status)) &&
     (f.zones === undefined || f.zones.includes(nic.zone)) &&
     (f.tagKeys === undefined || f.tagKeys.some((k) => Object.hasOwn(nic.tags, k))) &&

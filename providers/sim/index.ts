@@ -11,7 +11,12 @@ export { EC2_RESERVED, type ReservationType } from './address-space.js';
 export { SimCloud, type SimCloudOptions } from './cloud.js';
 export { FaultInjector, TokenBucket, type ErrorFactory, type FaultInjectorOptions, type RateLimit } from './faults.js';
 export type { InterfaceFilter } from './filters.js';
-export { DEFAULT_PREFIX_LENGTH, type CreateInterfaceOptions, type IpRequest, type PrefixRequest } from './interface-ops.js';
+export {
+  DEFAULT_PREFIX_LENGTH,
+  type CreateInterfaceOptions,
+  type IpRequest,
+  type PrefixRequest,
+} from './interface-ops.js';
 export {
   DEFAULT_LATENCY,
   LATENCY_PROFILES,

@@ -111,7 +111,7 @@ export class SimRealism {
    */
   async awaitDetached(stillAttached: () => Promise<boolean>): Promise<void> {
     if (this.t.detachSettleMs <= 0) return;
-    for (let spent = 0; spent <= POLL_FOR_MS; ) {
+    for (let spent = 0; spent <= POLL_FOR_MS;) {
       try {
         if (!(await stillAttached())) return;
       } catch {

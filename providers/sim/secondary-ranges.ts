@@ -43,11 +43,18 @@ const RANGE_NAME = /^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 export const SECONDARY_RANGE_PREFIX = { min: 12, max: 29 } as const;
 
 /** Adds a secondary range to a subnet. It may not overlap any subnet or secondary range of the VPC. */
-export function createSecondaryRange(store: SimStore, opts: { subnetId: string; name: string; cidr: string }): SimSecondaryRange {
+export function createSecondaryRange(
+  store: SimStore,
+  opts: { subnetId: string; name: string; cidr: string },
+): SimSecondaryRange {
   const op = 'AddSecondaryRange';
   const subnet = store.subnet(opts.subnetId, op);
   if (typeof opts.name !== 'string' || !RANGE_NAME.test(opts.name)) {
-    throw store.fail('invalidParameter', op, `Invalid secondary range name '${String(opts.name)}' (RFC 1035: lower-case letter, then letters, digits or dashes, at most 63)`);
+    throw store.fail(
+      'invalidParameter',
+      op,
+      `Invalid secondary range name '${String(opts.name)}' (RFC 1035: lower-case letter, then letters, digits or dashes, at most 63)`,
+    );
   }
   if (store.rangesOf(subnet.id).some((r) => r.name === opts.name)) {
     throw store.fail('invalidParameter', op, `Subnet ${subnet.id} already has a secondary range named '${opts.name}'`);
@@ -55,7 +62,11 @@ export function createSecondaryRange(store: SimStore, opts: { subnetId: string; 
   const cidr = canonicalCidr(opts.cidr);
   const b = cidr ? parseBlock(cidr) : undefined;
   if (!cidr || !b || b.prefixLength < SECONDARY_RANGE_PREFIX.min || b.prefixLength > SECONDARY_RANGE_PREFIX.max) {
-    throw store.fail('invalidParameter', op, `The CIDR '${opts.cidr}' is invalid (want an IPv4 network from /${SECONDARY_RANGE_PREFIX.min} to /${SECONDARY_RANGE_PREFIX.max})`);
+    throw store.fail(
+      'invalidParameter',
+      op,
+      `The CIDR '${opts.cidr}' is invalid (want an IPv4 network from /${SECONDARY_RANGE_PREFIX.min} to /${SECONDARY_RANGE_PREFIX.max})`,
+    );
   }
   for (const s of store.subnets.values()) {
     if (s.vpcId === subnet.vpcId && blocksOverlap(parseBlock(s.cidr)!, b)) {
@@ -64,7 +75,11 @@ export function createSecondaryRange(store: SimStore, opts: { subnetId: string; 
   }
   for (const r of store.secondaryRanges.values()) {
     if (store.subnets.get(r.subnetId)?.vpcId === subnet.vpcId && blocksOverlap(parseBlock(r.cidr)!, b)) {
-      throw store.fail('invalidParameter', op, `The CIDR '${cidr}' conflicts with secondary range '${r.name}' of ${r.subnetId} (${r.cidr})`);
+      throw store.fail(
+        'invalidParameter',
+        op,
+        `The CIDR '${cidr}' conflicts with secondary range '${r.name}' of ${r.subnetId} (${r.cidr})`,
+      );
     }
   }
   const range: SimSecondaryRange = { id: store.newId('range'), subnetId: subnet.id, name: opts.name, cidr };
@@ -97,7 +112,12 @@ export function replaceAliasRanges(store: SimStore, nicId: string, desired: Alia
     let label = `the primary range of ${subnet.id} (${subnet.cidr})`;
     if (spec.rangeName !== undefined) {
       const range = store.rangesOf(subnet.id).find((r) => r.name === spec.rangeName);
-      if (!range) throw store.fail('invalidParameter', op, `${where}: subnet ${subnet.id} has no secondary range named '${spec.rangeName}'`);
+      if (!range)
+        throw store.fail(
+          'invalidParameter',
+          op,
+          `${where}: subnet ${subnet.id} has no secondary range named '${spec.rangeName}'`,
+        );
       spaceId = range.id;
       label = `secondary range '${range.name}' (${range.cidr})`;
     }
@@ -107,8 +127,10 @@ export function replaceAliasRanges(store: SimStore, nicId: string, desired: Alia
     }
     if (spec.cidr !== undefined) {
       const cidr = canonicalCidr(spec.cidr);
-      if (!cidr) throw store.fail('invalidParameter', op, `${where}: '${spec.cidr}' is not an aligned IPv4 CIDR or address`);
-      if (!sp.rangeOf(parseBlock(cidr)!)) throw store.fail('invalidParameter', op, `${where}: ${cidr} is not within ${label}`);
+      if (!cidr)
+        throw store.fail('invalidParameter', op, `${where}: '${spec.cidr}' is not an aligned IPv4 CIDR or address`);
+      if (!sp.rangeOf(parseBlock(cidr)!))
+        throw store.fail('invalidParameter', op, `${where}: ${cidr} is not within ${label}`);
       return { spaceId, label, cidr };
     }
     const len = spec.prefixLength!;
@@ -129,7 +151,11 @@ export function replaceAliasRanges(store: SimStore, nicId: string, desired: Alia
     }
   }
   if (limits && 1 + nic.privateIps.length + resolved.length > limits.ipv4PerInterface) {
-    throw store.fail('addressLimit', op, `Too many alias IP ranges: ${resolved.length} > ${limits.ipv4PerInterface - 1 - nic.privateIps.length} for ${limits.instanceType}`);
+    throw store.fail(
+      'addressLimit',
+      op,
+      `Too many alias IP ranges: ${resolved.length} > ${limits.ipv4PerInterface - 1 - nic.privateIps.length} for ${limits.instanceType}`,
+    );
   }
 
   const added = atomically((claims) => {
@@ -139,9 +165,11 @@ export function replaceAliasRanges(store: SimStore, nicId: string, desired: Alia
       const sp = store.space(r.spaceId, op);
       const at = sp.rangeOf(parseBlock(r.cidr)!)!;
       for (let i = at.start; i < at.start + at.size; i++) {
-        if (sp.isCloudReserved(i)) throw store.fail('invalidParameter', op, `${r.cidr} contains an address reserved by the cloud`);
+        if (sp.isCloudReserved(i))
+          throw store.fail('invalidParameter', op, `${r.cidr} contains an address reserved by the cloud`);
       }
-      if (!sp.isFree(at.start, at.size)) throw store.fail('addressInUse', op, `${r.cidr} overlaps addresses in use in ${r.label}`);
+      if (!sp.isFree(at.start, at.size))
+        throw store.fail('addressInUse', op, `${r.cidr} overlaps addresses in use in ${r.label}`);
       claims.take(sp, at.start, at.size);
       out.push(r.cidr);
     }
@@ -190,7 +218,10 @@ export function findRange(store: SimStore, cidrOrIp: string): SimSecondaryRange 
 }
 
 /** Every interface prefix inside a secondary range, ascending, and the range's free address count. */
-export function rangeAllocations(store: SimStore, rangeId: string): { range: SimSecondaryRange; used: string[]; free: number } {
+export function rangeAllocations(
+  store: SimStore,
+  rangeId: string,
+): { range: SimSecondaryRange; used: string[]; free: number } {
   const op = 'DescribeSubnets';
   const range = store.secondaryRanges.get(rangeId);
   if (!range) throw store.fail('subnetNotFound', op, `The secondary range '${rangeId}' does not exist`);

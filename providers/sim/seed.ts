@@ -54,7 +54,9 @@ export function seedNode(cloud: SeedableCloud, opts: SeedNodeOptions): string {
   if (opts.seed !== undefined) cloud.reseed(opts.seed);
   const vpcCidr = opts.vpcCidr ?? DEFAULT_VPC_CIDR;
   const zone = opts.zone ?? DEFAULT_ZONE;
-  const vpc = cloud.describeVpcs().find((v) => v.cidrs.includes(vpcCidr)) ?? cloud.createVpc({ cidr: vpcCidr, tags: { Name: 'sim-vpc' } });
+  const vpc =
+    cloud.describeVpcs().find((v) => v.cidrs.includes(vpcCidr)) ??
+    cloud.createVpc({ cidr: vpcCidr, tags: { Name: 'sim-vpc' } });
   const subnetId = findOrCreateSubnet(cloud, vpc.id, opts.subnetCidr, zone, { Name: 'sim-nodes' });
   if (opts.podSubnetCidr !== undefined) {
     findOrCreateSubnet(cloud, vpc.id, opts.podSubnetCidr, zone, { Name: 'sim-pods', [POD_SUBNET_TAG]: '1' });

@@ -141,7 +141,13 @@ export class SimProvider implements CloudProvider {
         this.onMutate(action);
       } catch (err) {
         // The change is made but could not be recorded: to the caller that is a cloud outage.
-        throw new CloudUnavailableError({ provider: 'sim', operation: action, cloudCode: 'SimPersistFailed', message: 'onMutate failed', cause: err });
+        throw new CloudUnavailableError({
+          provider: 'sim',
+          operation: action,
+          cloudCode: 'SimPersistFailed',
+          message: 'onMutate failed',
+          cause: err,
+        });
       }
     }
     return out;
@@ -170,7 +176,11 @@ export class SimProvider implements CloudProvider {
     return this.call('DescribeInstanceTypes', () => {
       const l = this.cloud.instanceLimits(instanceType);
       if (!l) {
-        throw this.cloud.makeError('invalidInstanceType', 'DescribeInstanceTypes', `The instance type '${instanceType}' is not in the EC2 limits table nor defined in the sim`);
+        throw this.cloud.makeError(
+          'invalidInstanceType',
+          'DescribeInstanceTypes',
+          `The instance type '${instanceType}' is not in the EC2 limits table nor defined in the sim`,
+        );
       }
       return neutralLimits(l);
     });
@@ -189,15 +199,26 @@ export class SimProvider implements CloudProvider {
     const inst = this.cloud.getInstance(this.instanceId);
     const limits = this.instanceLimits(inst.instanceType, 'CreateNetworkInterface');
     if (!limits.canCreateInterfaces) {
-      throw this.cloud.makeError('operationNotPermitted', 'AttachNetworkInterface', `Interfaces cannot be attached to a running ${inst.instanceType}`);
+      throw this.cloud.makeError(
+        'operationNotPermitted',
+        'AttachNetworkInterface',
+        `Interfaces cannot be attached to a running ${inst.instanceType}`,
+      );
     }
     // Checked up front, like the VPC CNI's hasRoomForEni, so a full node costs no calls.
     if (inst.interfaces.length >= limits.maxInterfaces) {
-      throw this.cloud.makeError('attachmentLimit', 'AttachNetworkInterface', `Interface count ${inst.interfaces.length + 1} exceeds the limit for ${inst.instanceType}`);
+      throw this.cloud.makeError(
+        'attachmentLimit',
+        'AttachNetworkInterface',
+        `Interface count ${inst.interfaces.length + 1} exceeds the limit for ${inst.instanceType}`,
+      );
     }
     const opts: CreateInterfaceOptions = {
       subnetId: req.subnetId,
-      securityGroups: req.securityGroups ?? inst.interfaces.find((n) => n.attachment?.deviceIndex === 0)?.securityGroups ?? inst.securityGroups,
+      securityGroups:
+        req.securityGroups ??
+        inst.interfaces.find((n) => n.attachment?.deviceIndex === 0)?.securityGroups ??
+        inst.securityGroups,
       description: req.description ?? '',
       tags: interfaceTags({ instanceId: this.instanceId, createdAt: this.clock.now(), extra: req.tags }),
     };
@@ -292,7 +313,11 @@ export class SimProvider implements CloudProvider {
     const nic = this.peek(interfaceId);
     if (!nic) return;
     if (nic.attachment && nic.attachment.instanceId !== this.instanceId) {
-      throw this.cloud.makeError('interfaceInUse', 'DetachNetworkInterface', `Interface ${interfaceId} is attached to another instance (${nic.attachment.instanceId})`);
+      throw this.cloud.makeError(
+        'interfaceInUse',
+        'DetachNetworkInterface',
+        `Interface ${interfaceId} is attached to another instance (${nic.attachment.instanceId})`,
+      );
     }
     if (nic.attachment) {
       const gone = await this.call('DetachNetworkInterface', () => {
@@ -374,15 +399,28 @@ export class SimProvider implements CloudProvider {
   /** Rejects an initial request the attach would refuse anyway, before any call is made. */
   private checkInitial(initial: { kind: 'ip' | 'prefix'; count: number }, limits: InstanceLimits): void {
     const op = 'CreateNetworkInterface';
-    if (!Number.isInteger(initial.count)) throw this.cloud.makeError('invalidParameter', op, `count must be an integer, got ${initial.count}`);
+    if (!Number.isInteger(initial.count))
+      throw this.cloud.makeError('invalidParameter', op, `count must be an integer, got ${initial.count}`);
     if (initial.kind === 'prefix' && !limits.supportsPrefixes) {
-      throw this.cloud.makeError('invalidParameter', op, `Instance type ${limits.instanceType} does not support prefix delegation`);
+      throw this.cloud.makeError(
+        'invalidParameter',
+        op,
+        `Instance type ${limits.instanceType} does not support prefix delegation`,
+      );
     }
     if (initial.kind === 'ip' && !limits.supportsIps) {
-      throw this.cloud.makeError('invalidParameter', op, `Instance type ${limits.instanceType} does not support secondary addresses`);
+      throw this.cloud.makeError(
+        'invalidParameter',
+        op,
+        `Instance type ${limits.instanceType} does not support secondary addresses`,
+      );
     }
     if (1 + initial.count > limits.ipv4PerInterface) {
-      throw this.cloud.makeError('addressLimit', op, `Number of private addresses will exceed limit (${1 + initial.count} > ${limits.ipv4PerInterface}).`);
+      throw this.cloud.makeError(
+        'addressLimit',
+        op,
+        `Number of private addresses will exceed limit (${1 + initial.count} > ${limits.ipv4PerInterface}).`,
+      );
     }
   }
 

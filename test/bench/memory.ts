@@ -39,7 +39,9 @@ interface Sample {
 /** Providers the build can run: a setup module and a provider-factory case (sim needs no emulator). */
 function available(): string[] {
   const factory = fs.readFileSync(path.join(REPO, 'ipamd/provider-factory.ts'), 'utf8');
-  return ALL.filter((p) => factory.includes(`case '${p}'`) && fs.existsSync(path.join(REPO, `dist/ipamd/setup/${p}.js`)));
+  return ALL.filter(
+    (p) => factory.includes(`case '${p}'`) && fs.existsSync(path.join(REPO, `dist/ipamd/setup/${p}.js`)),
+  );
 }
 
 function statusKb(pid: number, field: string): number {
@@ -50,7 +52,9 @@ function statusKb(pid: number, field: string): number {
 
 /** Starts `vpc-ipamctl emulate --provider p` and collects the `export K=V` lines it prints. */
 async function startEmulator(p: string): Promise<{ proc: ChildProcess; env: Record<string, string> }> {
-  const proc = spawn(process.execPath, [CTL, 'emulate', '--provider', p, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [CTL, 'emulate', '--provider', p, '--listen', '127.0.0.1:0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const text = await new Promise<string>((resolve, reject) => {
     let out = '';
     let err = '';
@@ -76,10 +80,16 @@ async function startEmulator(p: string): Promise<{ proc: ChildProcess; env: Reco
 async function waitFilled(h: DaemonHandle): Promise<void> {
   const deadline = Date.now() + 120_000;
   for (;;) {
-    const p = await getJson<{ total: number; available: number; growthBlocked: { reason: string } | null; why?: string }>(h, '/v1/pool');
+    const p = await getJson<{
+      total: number;
+      available: number;
+      growthBlocked: { reason: string } | null;
+      why?: string;
+    }>(h, '/v1/pool');
     if (p.available >= FILL) return;
     if (p.growthBlocked) throw new Error(`pool cannot fill: ${p.growthBlocked.reason}`);
-    if (Date.now() > deadline) throw new Error(`pool did not reach ${FILL} free addresses in 120 s: ${p.why ?? JSON.stringify(p)}`);
+    if (Date.now() > deadline)
+      throw new Error(`pool did not reach ${FILL} free addresses in 120 s: ${p.why ?? JSON.stringify(p)}`);
     if (h.proc.exitCode !== null) throw new Error(`daemon exited: ${h.stderr()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -90,7 +100,12 @@ async function measure(p: string): Promise<Sample> {
   const t0 = Date.now();
   let h: DaemonHandle | undefined;
   try {
-    h = await startDaemon({ ...(emu?.env ?? {}), VPC_IPAM_PROVIDER: p, WARM_IP_TARGET: String(FILL), VPC_IPAM_METRICS_ADDRESS: 'off' });
+    h = await startDaemon({
+      ...(emu?.env ?? {}),
+      VPC_IPAM_PROVIDER: p,
+      WARM_IP_TARGET: String(FILL),
+      VPC_IPAM_METRICS_ADDRESS: 'off',
+    });
     const startMs = Date.now() - t0;
     await waitFilled(h);
     const fillMs = Date.now() - t0 - startMs;
@@ -133,7 +148,8 @@ async function main(): Promise<void> {
   assertBuilt();
   const can = available();
   const asked = process.argv.slice(2).filter((a) => a !== '--');
-  for (const a of asked) if (!can.includes(a)) throw new Error(`provider "${a}" cannot run in this build (available: ${can.join(', ')})`);
+  for (const a of asked)
+    if (!can.includes(a)) throw new Error(`provider "${a}" cannot run in this build (available: ${can.join(', ')})`);
   const providers = asked.length ? asked : can;
   const samples = new Map<string, Sample[]>(providers.map((p) => [p, []]));
   const failed = new Map<string, string>();
@@ -143,7 +159,9 @@ async function main(): Promise<void> {
       try {
         const s = await measure(p);
         samples.get(p)!.push(s);
-        process.stdout.write(`run ${run}/${RUNS} ${p}: RSS ${mb(s.rssKb)} MB, peak ${mb(s.hwmKb)} MB, healthy after ${sec(s.startMs)} s, filled ${sec(s.fillMs)} s later\n`);
+        process.stdout.write(
+          `run ${run}/${RUNS} ${p}: RSS ${mb(s.rssKb)} MB, peak ${mb(s.hwmKb)} MB, healthy after ${sec(s.startMs)} s, filled ${sec(s.fillMs)} s later\n`,
+        );
       } catch (err) {
         // One provider's failure must not cost the others' figures; it is reported and fails the run.
         failed.set(p, (err as Error).message);
@@ -156,7 +174,13 @@ async function main(): Promise<void> {
   const env = `${date}, ${os.cpus().length} cores, Node ${process.version}, ${os.platform()} ${os.release()}`;
   const rows = measured.map((p) => {
     const ss = samples.get(p)!;
-    return { p, rss: median(ss.map((s) => s.rssKb)), hwm: median(ss.map((s) => s.hwmKb)), start: median(ss.map((s) => s.startMs)), fill: median(ss.map((s) => s.fillMs)) };
+    return {
+      p,
+      rss: median(ss.map((s) => s.rssKb)),
+      hwm: median(ss.map((s) => s.hwmKb)),
+      start: median(ss.map((s) => s.startMs)),
+      fill: median(ss.map((s) => s.fillMs)),
+    };
   });
   const table = [
     '### Daemon memory by provider (`npm run bench:memory`)',

@@ -26,10 +26,30 @@ export const TRACE_CASES: TraceCase[] = [
     instanceType: 'm5.4xlarge',
     why: 'the shared steady trace; 55 Pods at peak do not fit an m5.large (27 Pod addresses) nor an m5.xlarge (56, no room for addresses in cooldown), so every policy would only be measured waiting for capacity',
   },
-  { name: 'ci-bursty', file: 'test/bench/traces/ci-bursty.csv', instanceType: 'm5.large', why: 'CI jobs: build Pods with services, some matrix fan-outs' },
-  { name: 'diurnal', file: 'test/bench/traces/diurnal.csv', instanceType: 'm5.large', why: 'a web tier under an HPA over a day' },
-  { name: 'rollouts', file: 'test/bench/traces/rollouts.csv', instanceType: 'm5.large', why: 'Deployment rollouts in maxSurge waves, nightly restarts' },
-  { name: 'cron-bursts', file: 'test/bench/traces/cron-bursts.csv', instanceType: 'm5.large', why: 'CronJobs every 5, 15, 60 min and nightly' },
+  {
+    name: 'ci-bursty',
+    file: 'test/bench/traces/ci-bursty.csv',
+    instanceType: 'm5.large',
+    why: 'CI jobs: build Pods with services, some matrix fan-outs',
+  },
+  {
+    name: 'diurnal',
+    file: 'test/bench/traces/diurnal.csv',
+    instanceType: 'm5.large',
+    why: 'a web tier under an HPA over a day',
+  },
+  {
+    name: 'rollouts',
+    file: 'test/bench/traces/rollouts.csv',
+    instanceType: 'm5.large',
+    why: 'Deployment rollouts in maxSurge waves, nightly restarts',
+  },
+  {
+    name: 'cron-bursts',
+    file: 'test/bench/traces/cron-bursts.csv',
+    instanceType: 'm5.large',
+    why: 'CronJobs every 5, 15, 60 min and nightly',
+  },
 ];
 
 export const POLICY_CASES: PolicyCase[] = [
@@ -40,11 +60,23 @@ export const POLICY_CASES: PolicyCase[] = [
     why:
       'WARM_IP_TARGET=1 MINIMUM_IP_TARGET=10: the AWS docs ([eni-and-ip-target.md](' +
       'https://github.com/aws/amazon-vpc-cni-k8s/blob/master/docs/eni-and-ip-target.md)) suggest MINIMUM_IP_TARGET a little above the Pods a node runs and WARM_IP_TARGET=2; ' +
-      'clusters short of subnet space (AWS #2294) go to 1. 10 covers these nodes\' quiet-hour Pods',
+      "clusters short of subnet space (AWS #2294) go to 1. 10 covers these nodes' quiet-hour Pods",
   },
-  { name: 'prefix', env: { ENABLE_PREFIX_DELEGATION: 'true', WARM_PREFIX_TARGET: '1' }, why: 'prefix delegation, one free /28 kept' },
-  { name: 'adaptive', env: { WARM_POOL_POLICY: 'adaptive' }, why: 'WARM_POOL_POLICY=adaptive with its defaults (floor 1, ceiling 64)' },
-  { name: 'adaptive+prefix', env: { WARM_POOL_POLICY: 'adaptive', ENABLE_PREFIX_DELEGATION: 'true' }, why: 'the adaptive policy on /28 prefixes' },
+  {
+    name: 'prefix',
+    env: { ENABLE_PREFIX_DELEGATION: 'true', WARM_PREFIX_TARGET: '1' },
+    why: 'prefix delegation, one free /28 kept',
+  },
+  {
+    name: 'adaptive',
+    env: { WARM_POOL_POLICY: 'adaptive' },
+    why: 'WARM_POOL_POLICY=adaptive with its defaults (floor 1, ceiling 64)',
+  },
+  {
+    name: 'adaptive+prefix',
+    env: { WARM_POOL_POLICY: 'adaptive', ENABLE_PREFIX_DELEGATION: 'true' },
+    why: 'the adaptive policy on /28 prefixes',
+  },
 ];
 
 export interface GoalCheck {

@@ -139,7 +139,12 @@ function comparison(rows: Row[], goalsBefore: Record<string, GoalCheck>, p: Requ
     '',
     `#### Before/after: ${b} → ${m} timings, same run`,
     '',
-    summary(runs, actions.map((k) => ({ k, x: sum(k, (r) => r.before!), y: sum(k, (r) => r.result) })), b, m),
+    summary(
+      runs,
+      actions.map((k) => ({ k, x: sum(k, (r) => r.before!), y: sum(k, (r) => r.result) })),
+      b,
+      m,
+    ),
     '',
     `Each cell is ${b} → ${m} (${m} ÷ ${b}); "new" where the ${b} figure was 0.`,
     '',
@@ -185,7 +190,10 @@ function summary(runs: Row[], calls: Array<{ k: string; x: number; y: number }>,
   const waited = (s: 'before' | 'result') => total((x) => x.podsWaited, s);
   const failed = (s: 'before' | 'result') => total((x) => x.failedAdds, s);
   const allCalls = (s: 'before' | 'result') => total((x) => x.apiCalls.total, s);
-  const grew = calls.filter((c) => c.y > c.x).sort((p, q) => q.y - q.x - (p.y - p.x)).slice(0, 3);
+  const grew = calls
+    .filter((c) => c.y > c.x)
+    .sort((p, q) => q.y - q.x - (p.y - p.x))
+    .slice(0, 3);
   const added = grew.map((c) => `${c.k} +${c.y - c.x}${WHY_MORE[c.k] ? ` (${WHY_MORE[c.k]})` : ''}`).join(', ');
   const [c0, c1] = [allCalls('before'), allCalls('result')];
   const worstText = worst

@@ -63,7 +63,10 @@ async function main(): Promise<void> {
       if (row.before) beforeByPolicy[pc.name] = row.before;
       console.log(describeRow(row, profiles));
       const waits = run.addOutcomes.filter((o) => o.waited).map((o) => o.atMs);
-      const settings = Object.entries(pc.env).map(([k, v]) => `${k}=${v}`).join(' ') || 'WARM_ENI_TARGET=1 (defaults)';
+      const settings =
+        Object.entries(pc.env)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ') || 'WARM_ENI_TARGET=1 (defaults)';
       const note = pc.name.startsWith('adaptive') ? `at the end: ${run.policyExplain}` : pc.why;
       sections.push({ heading: `${pc.name}: ${settings}`, result: row.result, timeline: run.timeline, waits, note });
     }
@@ -141,7 +144,8 @@ function writeSection(section: string): void {
   const old = fs.existsSync(DOC) ? fs.readFileSync(DOC, 'utf8') : '# Benchmarks\n';
   const a = old.indexOf(START);
   const b = old.indexOf(END);
-  const next = a >= 0 && b > a ? old.slice(0, a) + section + old.slice(b + END.length) : `${old.trimEnd()}\n\n${section}\n`;
+  const next =
+    a >= 0 && b > a ? old.slice(0, a) + section + old.slice(b + END.length) : `${old.trimEnd()}\n\n${section}\n`;
   fs.writeFileSync(DOC, next);
   console.log(`wrote ${path.relative(REPO, DOC)} and ${path.relative(REPO, CHART_DIR)}/pool-*.html`);
 }

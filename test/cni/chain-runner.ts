@@ -38,15 +38,35 @@ export class ChainRunner {
     private readonly commandFor: (type: string) => PluginCommand,
   ) {}
 
-  private request(p: ConfList['plugins'][number], extra: Record<string, unknown>, caps?: Record<string, unknown>): Record<string, unknown> {
+  private request(
+    p: ConfList['plugins'][number],
+    extra: Record<string, unknown>,
+    caps?: Record<string, unknown>,
+  ): Record<string, unknown> {
     const { capabilities, ...rest } = p;
     const runtimeConfig: Record<string, unknown> = {};
     for (const [k, on] of Object.entries(capabilities ?? {})) if (on && caps && k in caps) runtimeConfig[k] = caps[k];
-    return { ...rest, cniVersion: this.conf.cniVersion, name: this.conf.name, ...(Object.keys(runtimeConfig).length ? { runtimeConfig } : {}), ...extra };
+    return {
+      ...rest,
+      cniVersion: this.conf.cniVersion,
+      name: this.conf.name,
+      ...(Object.keys(runtimeConfig).length ? { runtimeConfig } : {}),
+      ...extra,
+    };
   }
 
   private env(cmd: string, a?: Attachment): NodeJS.ProcessEnv {
-    return cniEnv(a ? { CNI_COMMAND: cmd, CNI_CONTAINERID: a.containerId, CNI_NETNS: a.netns, CNI_IFNAME: a.ifName, CNI_ARGS: a.args } : { CNI_COMMAND: cmd });
+    return cniEnv(
+      a
+        ? {
+            CNI_COMMAND: cmd,
+            CNI_CONTAINERID: a.containerId,
+            CNI_NETNS: a.netns,
+            CNI_IFNAME: a.ifName,
+            CNI_ARGS: a.args,
+          }
+        : { CNI_COMMAND: cmd },
+    );
   }
 
   /** Returns the final result and each plugin's run (for timing). */
@@ -54,7 +74,11 @@ export class ChainRunner {
     let prev: Record<string, unknown> | undefined;
     const runs: PluginRun[] = [];
     for (const p of this.conf.plugins) {
-      const run = await runPlugin(this.commandFor(p.type), this.env('ADD', a), this.request(p, prev ? { prevResult: prev } : {}, a.capabilityArgs));
+      const run = await runPlugin(
+        this.commandFor(p.type),
+        this.env('ADD', a),
+        this.request(p, prev ? { prevResult: prev } : {}, a.capabilityArgs),
+      );
       runs.push(run);
       if (run.code !== 0 || !run.json) throw new ChainError(p.type, run);
       prev = run.json;
@@ -65,7 +89,11 @@ export class ChainRunner {
   async check(a: Attachment, result: Record<string, unknown>): Promise<PluginRun[]> {
     const runs: PluginRun[] = [];
     for (const p of this.conf.plugins) {
-      const run = await runPlugin(this.commandFor(p.type), this.env('CHECK', a), this.request(p, { prevResult: result }, a.capabilityArgs));
+      const run = await runPlugin(
+        this.commandFor(p.type),
+        this.env('CHECK', a),
+        this.request(p, { prevResult: result }, a.capabilityArgs),
+      );
       runs.push(run);
       if (run.code !== 0) throw new ChainError(p.type, run);
     }
@@ -75,7 +103,11 @@ export class ChainRunner {
   async del(a: Attachment, result?: Record<string, unknown>): Promise<PluginRun[]> {
     const runs: PluginRun[] = [];
     for (const p of [...this.conf.plugins].reverse()) {
-      const run = await runPlugin(this.commandFor(p.type), this.env('DEL', a), this.request(p, result ? { prevResult: result } : {}, a.capabilityArgs));
+      const run = await runPlugin(
+        this.commandFor(p.type),
+        this.env('DEL', a),
+        this.request(p, result ? { prevResult: result } : {}, a.capabilityArgs),
+      );
       runs.push(run);
       if (run.code !== 0) throw new ChainError(p.type, run);
     }
@@ -85,13 +117,21 @@ export class ChainRunner {
   /** GC continues past errors and returns every run (spec: report all errors). */
   async gc(valid: Array<{ containerID: string; ifname: string }>): Promise<PluginRun[]> {
     const runs: PluginRun[] = [];
-    for (const p of this.conf.plugins) runs.push(await runPlugin(this.commandFor(p.type), this.env('GC'), this.request(p, { 'cni.dev/valid-attachments': valid })));
+    for (const p of this.conf.plugins)
+      runs.push(
+        await runPlugin(
+          this.commandFor(p.type),
+          this.env('GC'),
+          this.request(p, { 'cni.dev/valid-attachments': valid }),
+        ),
+      );
     return runs;
   }
 
   async status(): Promise<PluginRun[]> {
     const runs: PluginRun[] = [];
-    for (const p of this.conf.plugins) runs.push(await runPlugin(this.commandFor(p.type), this.env('STATUS'), this.request(p, {})));
+    for (const p of this.conf.plugins)
+      runs.push(await runPlugin(this.commandFor(p.type), this.env('STATUS'), this.request(p, {})));
     return runs;
   }
 }

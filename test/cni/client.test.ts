@@ -48,7 +48,9 @@ describe('SocketIpamdClient', () => {
     expect(res).toMatchObject({ ok: true, status: { ready: true } });
   });
   it('classifies failures', async () => {
-    expect(await failureKind(new SocketIpamdClient(path.join(tmp, 'missing.sock')).call({ op: 'status' }, 500))).toBe('unreachable');
+    expect(await failureKind(new SocketIpamdClient(path.join(tmp, 'missing.sock')).call({ op: 'status' }, 500))).toBe(
+      'unreachable',
+    );
     const silent = await serve('silent.sock', () => undefined);
     expect(await failureKind(new SocketIpamdClient(silent).call({ op: 'status' }, 100))).toBe('timeout');
     const closer = await serve('closer.sock', (_l, sock) => sock.destroy());
@@ -59,7 +61,12 @@ describe('SocketIpamdClient', () => {
     expect(await failureKind(new SocketIpamdClient(noOk).call({ op: 'status' }, 1000))).toBe('protocol');
   });
   it('accepts an error response as a response', async () => {
-    const p = await serve('err.sock', (_l, sock) => sock.end('{"ok":false,"error":{"code":"POOL_EXHAUSTED","msg":"x","retryable":true}}\n'));
-    expect(await new SocketIpamdClient(p).call({ op: 'status' }, 1000)).toMatchObject({ ok: false, error: { code: 'POOL_EXHAUSTED' } });
+    const p = await serve('err.sock', (_l, sock) =>
+      sock.end('{"ok":false,"error":{"code":"POOL_EXHAUSTED","msg":"x","retryable":true}}\n'),
+    );
+    expect(await new SocketIpamdClient(p).call({ op: 'status' }, 1000)).toMatchObject({
+      ok: false,
+      error: { code: 'POOL_EXHAUSTED' },
+    });
   });
 });

@@ -47,7 +47,12 @@ describe('parseConfig', () => {
       logLevel: 'debug',
       timeoutMs: 2000,
       addWaitMs: 0,
-      dns: { nameservers: ['10.100.0.10'], search: ['svc.cluster.local'], options: ['ndots:5'], domain: 'cluster.local' },
+      dns: {
+        nameservers: ['10.100.0.10'],
+        search: ['svc.cluster.local'],
+        options: ['ndots:5'],
+        domain: 'cluster.local',
+      },
       prevResult: { cniVersion: '1.1.0' },
       runtimeConfig: { portMappings: [] },
       'cni.dev/whatever': 1,
@@ -102,7 +107,10 @@ describe('parseConfig', () => {
 
   it('requires the valid-attachments list for GC', () => {
     expect(codeOf(() => parseConfig(base, { forGc: true }))).toBe(CniCode.InvalidNetworkConfig);
-    const c = parseConfig({ ...base, 'cni.dev/valid-attachments': [{ containerID: 'abc', ifname: 'eth0' }] }, { forGc: true });
+    const c = parseConfig(
+      { ...base, 'cni.dev/valid-attachments': [{ containerID: 'abc', ifname: 'eth0' }] },
+      { forGc: true },
+    );
     expect(c.validAttachments).toEqual([{ containerId: 'abc', ifName: 'eth0' }]);
   });
 });

@@ -23,7 +23,9 @@ const probe = (state: NetnsState) => () => state;
 
 describe('parseCniArgs', () => {
   it('parses the Kubernetes keys', () => {
-    const a = parseCniArgs('IgnoreUnknown=1;K8S_POD_NAMESPACE=kube-system;K8S_POD_NAME=coredns-5d78c9869d-abcde;K8S_POD_INFRA_CONTAINER_ID=0123abc;K8S_POD_UID=4f9c-11ee');
+    const a = parseCniArgs(
+      'IgnoreUnknown=1;K8S_POD_NAMESPACE=kube-system;K8S_POD_NAME=coredns-5d78c9869d-abcde;K8S_POD_INFRA_CONTAINER_ID=0123abc;K8S_POD_UID=4f9c-11ee',
+    );
     expect(a).toEqual({
       ignoreUnknown: true,
       podNamespace: 'kube-system',
@@ -54,9 +56,12 @@ describe('identity validation', () => {
   it.each(['abc', 'A1', '0a_b.c-d', 'a..b', 'f'.repeat(64)])('accepts container id %j', (id) => {
     expect(validateContainerId(id)).toBe(id);
   });
-  it.each(['', '..', '../etc', 'a/b', '/abs', '.hidden', '-x', '_x', 'a b', 'a\nb', 'é'])('rejects container id %j', (id) => {
-    expect(codeOf(() => validateContainerId(id))).toBe(CniCode.InvalidEnvironment);
-  });
+  it.each(['', '..', '../etc', 'a/b', '/abs', '.hidden', '-x', '_x', 'a b', 'a\nb', 'é'])(
+    'rejects container id %j',
+    (id) => {
+      expect(codeOf(() => validateContainerId(id))).toBe(CniCode.InvalidEnvironment);
+    },
+  );
   it.each(['eth0', 'net1', 'a', 'x'.repeat(15), 'eth0.100'])('accepts ifname %j', (n) => {
     expect(validateIfName(n)).toBe(n);
   });
@@ -75,9 +80,11 @@ describe('validateNetns', () => {
   });
   it('tolerates a missing netns for DEL without probing', () => {
     expect(validateNetns(undefined, false)).toBe('');
-    expect(validateNetns('/var/run/netns/gone', false, () => {
-      throw new Error('must not probe');
-    })).toBe('/var/run/netns/gone');
+    expect(
+      validateNetns('/var/run/netns/gone', false, () => {
+        throw new Error('must not probe');
+      }),
+    ).toBe('/var/run/netns/gone');
   });
 });
 
@@ -107,7 +114,12 @@ describe('the host namespace as CNI_NETNS', () => {
 describe('parseEnv', () => {
   const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'abc', CNI_IFNAME: 'eth0', CNI_NETNS: '/var/run/netns/p' };
   it('parses ADD', () => {
-    expect(parseEnv(env, probe('ok'))).toMatchObject({ command: 'ADD', containerId: 'abc', ifName: 'eth0', netns: '/var/run/netns/p' });
+    expect(parseEnv(env, probe('ok'))).toMatchObject({
+      command: 'ADD',
+      containerId: 'abc',
+      ifName: 'eth0',
+      netns: '/var/run/netns/p',
+    });
   });
   it('checks the command first', () => {
     expect(codeOf(() => parseEnv({ ...env, CNI_COMMAND: undefined }))).toBe(CniCode.InvalidEnvironment);

@@ -4,7 +4,12 @@ import { CniCode, CniError, fromIpamdError } from '../../cni/errors.js';
 describe('CniError', () => {
   it('serialises to the spec error object', () => {
     const e = new CniError(CniCode.InvalidNetworkConfig, 'mtu: too small');
-    expect(e.toJSON('1.0.0')).toEqual({ cniVersion: '1.0.0', code: 7, msg: 'Invalid network configuration', details: 'mtu: too small' });
+    expect(e.toJSON('1.0.0')).toEqual({
+      cniVersion: '1.0.0',
+      code: 7,
+      msg: 'Invalid network configuration',
+      details: 'mtu: too small',
+    });
   });
 });
 
@@ -26,6 +31,21 @@ describe('fromIpamdError', () => {
     expect(e.details).toContain(body.code);
   });
   it('keeps our codes at 100 and above', () => {
-    for (const [k, v] of Object.entries(CniCode)) if (!['IncompatibleVersion', 'UnsupportedField', 'UnknownContainer', 'InvalidEnvironment', 'IoFailure', 'DecodingFailure', 'InvalidNetworkConfig', 'TryAgainLater', 'NotAvailable', 'NotAvailableLimitedConnectivity'].includes(k)) expect(v).toBeGreaterThanOrEqual(100);
+    for (const [k, v] of Object.entries(CniCode))
+      if (
+        ![
+          'IncompatibleVersion',
+          'UnsupportedField',
+          'UnknownContainer',
+          'InvalidEnvironment',
+          'IoFailure',
+          'DecodingFailure',
+          'InvalidNetworkConfig',
+          'TryAgainLater',
+          'NotAvailable',
+          'NotAvailableLimitedConnectivity',
+        ].includes(k)
+      )
+        expect(v).toBeGreaterThanOrEqual(100);
   });
 });

@@ -51,7 +51,8 @@ export function fakeDeps(client: IpamdClient, over: Partial<PluginDeps> = {}): F
   };
 }
 
-export const down = (kind: 'unreachable' | 'timeout' | 'protocol' = 'unreachable') => new IpamdUnavailableError(kind, `ipamd ${kind}`);
+export const down = (kind: 'unreachable' | 'timeout' | 'protocol' = 'unreachable') =>
+  new IpamdUnavailableError(kind, `ipamd ${kind}`);
 
 /** One allocation as ipamd answers it, for plugin tests that need a successful ADD. */
 export const sampleAllocation: Allocation = {

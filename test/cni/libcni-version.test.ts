@@ -26,7 +26,7 @@ describe('libcni >= 1.2 version selection', () => {
     expect(() => libcniSelectVersion(conf({ cniVersions: '1.1.0' }))).toThrow(/invalid type/);
   });
 
-  it("picks 1.1.0 from the conflist ipamd used to write, where libcni < 1.2 reads 1.0.0", () => {
+  it('picks 1.1.0 from the conflist ipamd used to write, where libcni < 1.2 reads 1.0.0', () => {
     const old = conf({ cniVersion: '1.0.0', cniVersions: ['1.0.0', '1.1.0'] });
     expect(libcniSelectVersion(old)).toBe('1.1.0');
     expect(legacySelectVersion(old)).toBe('1.0.0');

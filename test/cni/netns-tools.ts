@@ -69,8 +69,10 @@ export const routes = (): Promise<RouteJson[]> => ipJson<RouteJson[]>('route', '
 /** Deletes our Pod rules (from-rules at 1536, to-rules at 512) whose address matches. */
 export async function deleteRules(match: (ip: string) => boolean): Promise<void> {
   for (const r of await rules()) {
-    if (r.priority === 1536 && r.src && match(r.src)) await ip('rule', 'del', 'priority', '1536', 'from', r.src).catch(() => undefined);
-    if (r.priority === 512 && r.dst && match(r.dst)) await ip('rule', 'del', 'priority', '512', 'to', r.dst).catch(() => undefined);
+    if (r.priority === 1536 && r.src && match(r.src))
+      await ip('rule', 'del', 'priority', '1536', 'from', r.src).catch(() => undefined);
+    if (r.priority === 512 && r.dst && match(r.dst))
+      await ip('rule', 'del', 'priority', '512', 'to', r.dst).catch(() => undefined);
   }
 }
 

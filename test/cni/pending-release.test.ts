@@ -13,7 +13,14 @@ import {
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vpc-cni-pending-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-const req = (containerId: string, extra: Partial<DelRequest> = {}): DelRequest => ({ v: 1, op: 'del', network: 'vpc-net', containerId, ifName: 'eth0', ...extra });
+const req = (containerId: string, extra: Partial<DelRequest> = {}): DelRequest => ({
+  v: 1,
+  op: 'del',
+  network: 'vpc-net',
+  containerId,
+  ifName: 'eth0',
+  ...extra,
+});
 
 describe('pending releases', () => {
   it('lives next to the socket', () => {
@@ -26,7 +33,9 @@ describe('pending releases', () => {
     const a = pendingReleasePath('/d', { network: 'a', containerId: 'b__c', ifName: 'eth0' });
     const b = pendingReleasePath('/d', { network: 'a__b', containerId: 'c', ifName: 'eth0' });
     expect(a).not.toBe(b);
-    expect(path.basename(pendingReleasePath('/d', { network: 'n', containerId: 'x'.repeat(1000), ifName: 'eth0' })).length).toBeLessThan(255);
+    expect(
+      path.basename(pendingReleasePath('/d', { network: 'n', containerId: 'x'.repeat(1000), ifName: 'eth0' })).length,
+    ).toBeLessThan(255);
   });
   it('refuses unsafe key parts', () => {
     expect(() => pendingReleasePath('/d', { network: 'n', containerId: '..', ifName: 'eth0' })).toThrow();

@@ -27,7 +27,9 @@ beforeAll(async () => {
       if (!buf.includes('\n')) return;
       seen.push(buf.trim());
       const op = (JSON.parse(buf) as { op: string }).op;
-      s.end(`${JSON.stringify(op === 'del' ? { ok: true, released: false } : { ok: false, error: { code: 'INTERNAL', msg: 'unexpected' } })}\n`);
+      s.end(
+        `${JSON.stringify(op === 'del' ? { ok: true, released: false } : { ok: false, error: { code: 'INTERNAL', msg: 'unexpected' } })}\n`,
+      );
     });
   });
   await new Promise<void>((r) => server.listen(sock, r));
@@ -39,7 +41,13 @@ afterAll(() => {
   if (plugin?.[1]) fs.rmSync(path.dirname(plugin[1]), { recursive: true, force: true });
 });
 
-const conf = (extra: Record<string, unknown> = {}) => ({ cniVersion: '1.1.0', name: 'vpc-net', type: 'vpc-ipam', ipamdSocket: sock, ...extra });
+const conf = (extra: Record<string, unknown> = {}) => ({
+  cniVersion: '1.1.0',
+  name: 'vpc-net',
+  type: 'vpc-ipam',
+  ipamdSocket: sock,
+  ...extra,
+});
 // A namespace that is not the host's, so that each case fails at its own field and not at CNI_NETNS.
 const podNs = `vpct-bad-${process.pid}`;
 execFileSync('ip', ['netns', 'add', podNs]);
@@ -61,7 +69,13 @@ const cases: Array<[string, Record<string, string | undefined>, string | object,
   ['container ID with /', { ...add, CNI_CONTAINERID: 'abc/def' }, conf(), 4, 'CNI_CONTAINERID'],
   ['container ID ..', { ...add, CNI_CONTAINERID: '..' }, conf(), 4, 'CNI_CONTAINERID'],
   ['container ID ../../etc', { ...add, CNI_CONTAINERID: '../../etc' }, conf(), 4, 'CNI_CONTAINERID'],
-  ['container ID on DEL with /', { ...add, CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'x/../../y' }, conf(), 4, 'CNI_CONTAINERID'],
+  [
+    'container ID on DEL with /',
+    { ...add, CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'x/../../y' },
+    conf(),
+    4,
+    'CNI_CONTAINERID',
+  ],
   ['missing CNI_IFNAME', { ...add, CNI_IFNAME: undefined }, conf(), 4, 'CNI_IFNAME'],
   ['CNI_IFNAME too long', { ...add, CNI_IFNAME: 'eth0123456789abc' }, conf(), 4, 'CNI_IFNAME'],
   ['CNI_IFNAME ..', { ...add, CNI_IFNAME: '..' }, conf(), 4, 'CNI_IFNAME'],
@@ -111,7 +125,9 @@ describe('the plugin process refuses bad input', () => {
     const r = await runPlugin(plugin, cniEnv({ CNI_COMMAND: 'VERSION' }), '{"cniVersion":"1.0.0"}');
     expect(r.code).toBe(0);
     expect(r.json).toEqual({ cniVersion: '1.0.0', supportedVersions: ['0.4.0', '1.0.0', '1.1.0'] });
-    expect((await runPlugin(plugin, cniEnv({ CNI_COMMAND: 'VERSION' }), '')).json).toMatchObject({ cniVersion: '1.1.0' });
+    expect((await runPlugin(plugin, cniEnv({ CNI_COMMAND: 'VERSION' }), '')).json).toMatchObject({
+      cniVersion: '1.1.0',
+    });
   });
 
   it('lets DEL through for a missing netns and says nothing on stdout', async () => {
@@ -125,7 +141,11 @@ describe('the plugin process refuses bad input', () => {
   });
 
   it('answers ADD with 11 when ipamd is unreachable, and logs only to stderr', async () => {
-    const r = await runPlugin(plugin, cniEnv(add), conf({ ipamdSocket: path.join(tmp, 'nobody', 'ipamd.sock'), logLevel: 'debug' }));
+    const r = await runPlugin(
+      plugin,
+      cniEnv(add),
+      conf({ ipamdSocket: path.join(tmp, 'nobody', 'ipamd.sock'), logLevel: 'debug' }),
+    );
     expect(r.json).toMatchObject({ code: 11 });
     expect(r.stderr).toContain('"level":"debug"');
     expect(r.stdout.trim().split('\n')).toHaveLength(1);

@@ -43,7 +43,11 @@ function newestSource(dir: string): number {
 
 /** The single executable, rebuilt when missing or older than cni/ or ipamd/netns/ sources. */
 export async function seaPlugin(): Promise<PluginCommand> {
-  const srcTime = Math.max(newestSource(path.join(REPO, 'cni')), newestSource(path.join(REPO, 'ipamd/netns')), newestSource(path.join(REPO, 'ipamd/api')));
+  const srcTime = Math.max(
+    newestSource(path.join(REPO, 'cni')),
+    newestSource(path.join(REPO, 'ipamd/netns')),
+    newestSource(path.join(REPO, 'ipamd/api')),
+  );
   if (!fs.existsSync(BINARY) || fs.statSync(BINARY).mtimeMs < srcTime) {
     const [, bundle] = await bundledPlugin();
     try {

@@ -113,7 +113,10 @@ describe('the plugin process', () => {
     }
     expect(r.json).toMatchObject({
       interfaces: [{ name: 'br0' }, { name: 'vpc0123456789a' }, { name: 'eth0', sandbox: netns }],
-      ips: [{ address: '192.0.2.9/24', interface: 0 }, { address: '198.18.0.9/32', interface: 2 }],
+      ips: [
+        { address: '192.0.2.9/24', interface: 0 },
+        { address: '198.18.0.9/32', interface: 2 },
+      ],
       dns: { nameservers: ['192.0.2.53'] },
     });
   });

@@ -78,10 +78,16 @@ describe('parsePrevResult', () => {
   it.each([
     ['an address that is no CIDR', { ips: [{ address: 'banana' }] }, 'prevResult.ips[0].address'],
     ['an address without a prefix', { ips: [{ address: '192.0.2.9' }] }, 'prevResult.ips[0].address'],
-    ['an interface index pointing nowhere',
-      { interfaces: [{ name: 'a' }], ips: [{ address: '192.0.2.9/24', interface: 1 }] }, 'prevResult.ips[0].interface'],
-    ['a negative interface index', { interfaces: [{ name: 'a' }], ips: [{ address: '192.0.2.9/24', interface: -1 }] },
-      'prevResult.ips[0].interface'],
+    [
+      'an interface index pointing nowhere',
+      { interfaces: [{ name: 'a' }], ips: [{ address: '192.0.2.9/24', interface: 1 }] },
+      'prevResult.ips[0].interface',
+    ],
+    [
+      'a negative interface index',
+      { interfaces: [{ name: 'a' }], ips: [{ address: '192.0.2.9/24', interface: -1 }] },
+      'prevResult.ips[0].interface',
+    ],
     ['an interface without a name', { interfaces: [{ mac: '0a:58:0a:00:00:01' }] }, 'prevResult.interfaces[0].name'],
     ['a bad MAC', { interfaces: [{ name: 'a', mac: 'zz' }] }, 'prevResult.interfaces[0].mac'],
     ['a name with a newline', { interfaces: [{ name: 'a\nb' }] }, 'prevResult.interfaces[0].name'],
@@ -89,8 +95,11 @@ describe('parsePrevResult', () => {
     ['a bad gateway', { ips: [{ address: '192.0.2.9/24', gateway: 'x' }] }, 'prevResult.ips[0].gateway'],
     ['interfaces that are not a list', { interfaces: { name: 'a' } }, 'prevResult.interfaces'],
     ['dns nameservers that are not strings', { dns: { nameservers: [1] } }, 'prevResult.dns.nameservers[0]'],
-    ['a 0.4.0 version that contradicts the address', { ips: [{ version: '6', address: '192.0.2.9/24' }] },
-      'prevResult.ips[0].version'],
+    [
+      'a 0.4.0 version that contradicts the address',
+      { ips: [{ version: '6', address: '192.0.2.9/24' }] },
+      'prevResult.ips[0].version',
+    ],
   ])('refuses %s with code 7 naming the field', (_n, prev, field) => {
     const v = field.includes('version') ? '0.4.0' : '1.1.0';
     const r = refusal(() => parseConfig({ ...base, cniVersion: v, prevResult: { cniVersion: v, ...prev } }));

@@ -15,7 +15,15 @@ const alloc: Allocation & { hostMac?: string } = {
   hostIf: 'vpc0123456789a',
   podMac: '0a:00:00:00:00:02',
 };
-const input = { cniVersion: '1.1.0' as const, ifName: 'eth0', netns: '/var/run/netns/p1', mtu: 9001, dns: { nameservers: ['10.100.0.10'] }, allocation: alloc, hostMac: '0a:00:00:00:00:01' };
+const input = {
+  cniVersion: '1.1.0' as const,
+  ifName: 'eth0',
+  netns: '/var/run/netns/p1',
+  mtu: 9001,
+  dns: { nameservers: ['10.100.0.10'] },
+  allocation: alloc,
+  hostMac: '0a:00:00:00:00:01',
+};
 
 describe('buildAddResult', () => {
   it('builds the 1.1.0 result exactly', () => {
@@ -38,7 +46,9 @@ describe('buildAddResult', () => {
     expect(r04.ips![0]).toEqual({ version: '4', address: '198.18.0.7/32', gateway: '169.254.1.1', interface: 1 });
   });
   it('prefers the MAC reported by ipamd, and works without a host interface', () => {
-    expect(buildAddResult({ ...input, allocation: { ...alloc, hostMac: 'aa:aa:aa:aa:aa:aa' } }).interfaces![0]!.mac).toBe('aa:aa:aa:aa:aa:aa');
+    expect(
+      buildAddResult({ ...input, allocation: { ...alloc, hostMac: 'aa:aa:aa:aa:aa:aa' } }).interfaces![0]!.mac,
+    ).toBe('aa:aa:aa:aa:aa:aa');
     const { hostIf: _h, ...noHost } = alloc;
     const r = buildAddResult({ ...input, allocation: noHost });
     expect(r.interfaces).toHaveLength(1);

@@ -262,12 +262,10 @@ describe('vpc-ipamd on Azure (emulated)', () => {
       const saw412 = emu!.log().some((e) => e.action === 'PutNetworkInterface' && e.status === 412);
       if (writes === 1 && !saw412) return;
       writes++;
-      const current = emu!.world
-        .ipConfigs(nic)
-        .map((c) => ({
-          name: c.name,
-          properties: { primary: c.primary, subnet: { id: NODES_ID }, privateIPAddress: c.ip },
-        }));
+      const current = emu!.world.ipConfigs(nic).map((c) => ({
+        name: c.name,
+        properties: { primary: c.primary, subnet: { id: NODES_ID }, privateIPAddress: c.ip },
+      }));
       const body = {
         properties: {
           ipConfigurations: [...current, { name: `other-${writes}`, properties: { subnet: { id: NODES_ID } } }],

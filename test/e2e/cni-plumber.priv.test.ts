@@ -39,7 +39,15 @@ let n = 0;
 async function wiring(extra: Partial<PodWiring> = {}): Promise<PodWiring> {
   const i = n++;
   ids.push(`${CID}${i}`);
-  return { containerId: `${CID}${i}`, netnsPath: await addNetns(`${NS}${i}`), ifName: 'eth0', ip: `198.18.200.${10 + i}`, mtu: 9001, routeTable: 0, ...extra };
+  return {
+    containerId: `${CID}${i}`,
+    netnsPath: await addNetns(`${NS}${i}`),
+    ifName: 'eth0',
+    ip: `198.18.200.${10 + i}`,
+    mtu: 9001,
+    routeTable: 0,
+    ...extra,
+  };
 }
 const inNs = (w: PodWiring, ...args: string[]) => ip('-n', w.netnsPath.split('/').pop()!, ...args);
 const hostState = async (w: PodWiring) => ({
@@ -161,7 +169,13 @@ describe.skipIf(!root)('netlink plumber (root)', () => {
     expect(await hostState(w)).toEqual({ link: false, route: false, rule: false });
     expect(await errorOf(plumber.setUp(w))).toBeInstanceOf(NetnsError);
     expect(await hostState(w)).toEqual({ link: false, route: false, rule: false });
-    for (const bad of [{ ip: '1.2.3' }, { ifName: 'a/b' }, { containerId: '../x' }, { netnsPath: 'relative' }, { routeTable: 255 }]) {
+    for (const bad of [
+      { ip: '1.2.3' },
+      { ifName: 'a/b' },
+      { containerId: '../x' },
+      { netnsPath: 'relative' },
+      { routeTable: 255 },
+    ]) {
       expect(await errorOf(plumber.setUp({ ...w, ...bad }))).toBeInstanceOf(NetnsError);
     }
   });
@@ -183,7 +197,10 @@ describe.skipIf(!root)('netlink plumber (root)', () => {
     expect(await hostState(w)).toEqual({ link: false, route: false, rule: false });
     // Second offline DEL: the veth is gone, so a rule for the address (a newer Pod's) is left alone.
     await ip('rule', 'add', 'priority', '1536', 'from', w.ip, 'lookup', '4');
-    expect(await tearDownHostSide({ hostIf: hostVethName(w.containerId, 'eth0'), ip: w.ip })).toEqual({ linkDeleted: false, rulesDeleted: 0 });
+    expect(await tearDownHostSide({ hostIf: hostVethName(w.containerId, 'eth0'), ip: w.ip })).toEqual({
+      linkDeleted: false,
+      rulesDeleted: 0,
+    });
     expect((await hostState(w)).rule).toBe(true);
     await ip('rule', 'del', 'priority', '1536', 'from', w.ip);
     await expect(tearDownHostSide({ hostIf: 'eth0' })).rejects.toBeInstanceOf(NetnsError);

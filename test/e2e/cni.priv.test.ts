@@ -32,7 +32,8 @@ import { getJson, kill, startDaemon, type DaemonHandle } from '../helpers/daemon
 const root = isRoot();
 if (!root) console.log('skipping test/e2e/cni.priv.test.ts: needs root (network namespaces, veth, ip rules, iptables)');
 const haveDebianPlugins = fs.existsSync('/usr/lib/cni/portmap') && fs.existsSync('/usr/lib/cni/bandwidth');
-if (root && !haveDebianPlugins) console.log('cni.priv: /usr/lib/cni/{portmap,bandwidth} missing: apt-get install containernetworking-plugins');
+if (root && !haveDebianPlugins)
+  console.log('cni.priv: /usr/lib/cni/{portmap,bandwidth} missing: apt-get install containernetworking-plugins');
 
 const NS = podNsPrefix('cni');
 const CID = `e2e${process.pid}-`;
@@ -53,12 +54,23 @@ const daemonEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
 });
 
 function conflist(h: DaemonHandle, version = '1.0.0', chained = true): ConfList {
-  const ours = { type: 'vpc-ipam', ipamdSocket: h.socket, mtu: 9001, logFile: path.join(h.dir, 'cni.log'), logLevel: 'debug', dns: { nameservers: ['10.100.0.10'], search: ['svc.cluster.local'] } };
+  const ours = {
+    type: 'vpc-ipam',
+    ipamdSocket: h.socket,
+    mtu: 9001,
+    logFile: path.join(h.dir, 'cni.log'),
+    logLevel: 'debug',
+    dns: { nameservers: ['10.100.0.10'], search: ['svc.cluster.local'] },
+  };
   return {
     cniVersion: version,
     name: 'vpc-net',
     plugins: chained
-      ? [ours, { type: 'portmap', capabilities: { portMappings: true }, snat: true }, { type: 'bandwidth', capabilities: { bandwidth: true } }]
+      ? [
+          ours,
+          { type: 'portmap', capabilities: { portMappings: true }, snat: true },
+          { type: 'bandwidth', capabilities: { bandwidth: true } },
+        ]
       : [ours],
   };
 }
@@ -87,18 +99,33 @@ async function newPod(): Promise<Attachment> {
     args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=e2e;K8S_POD_NAME=pod-${n};K8S_POD_UID=uid-${n}`,
     capabilityArgs: {
       portMappings: [{ hostPort: 30000 + n, containerPort: 80, protocol: 'tcp' }],
-      bandwidth: { ingressRate: 100_000_000, ingressBurst: 10_000_000, egressRate: 100_000_000, egressBurst: 10_000_000 },
+      bandwidth: {
+        ingressRate: 100_000_000,
+        ingressBurst: 10_000_000,
+        egressRate: 100_000_000,
+        egressBurst: 10_000_000,
+      },
     },
   };
 }
-const podIp = (result: Record<string, unknown>) => ((result.ips as Array<{ address: string }>)[0]!.address).split('/')[0]!;
-const assignments = async (h: DaemonHandle) => (await getJson<{ assignments: Array<{ containerId: string; ip: string }> }>(h, '/v1/assignments')).assignments.filter((a) => a.containerId.startsWith(CID));
+const podIp = (result: Record<string, unknown>) =>
+  (result.ips as Array<{ address: string }>)[0]!.address.split('/')[0]!;
+const assignments = async (h: DaemonHandle) =>
+  (await getJson<{ assignments: Array<{ containerId: string; ip: string }> }>(h, '/v1/assignments')).assignments.filter(
+    (a) => a.containerId.startsWith(CID),
+  );
 
 async function leftovers(ids: string[]): Promise<string[]> {
   const names = new Set(await linkNames());
-  const out = ids.map((id) => hostVethName(id, 'eth0')).filter((n) => names.has(n)).map((n) => `link ${n}`);
-  for (const r of await routes()) if (r.dev?.startsWith('vpc') && ids.some((id) => hostVethName(id, 'eth0') === r.dev)) out.push(`route ${r.dst} dev ${r.dev}`);
-  for (const r of await rules()) if (r.priority === 1536 && r.src && inSubnet(r.src)) out.push(`rule from ${r.src} lookup ${r.table}`);
+  const out = ids
+    .map((id) => hostVethName(id, 'eth0'))
+    .filter((n) => names.has(n))
+    .map((n) => `link ${n}`);
+  for (const r of await routes())
+    if (r.dev?.startsWith('vpc') && ids.some((id) => hostVethName(id, 'eth0') === r.dev))
+      out.push(`route ${r.dst} dev ${r.dev}`);
+  for (const r of await rules())
+    if (r.priority === 1536 && r.src && inSubnet(r.src)) out.push(`rule from ${r.src} lookup ${r.table}`);
   return out;
 }
 
@@ -133,7 +160,13 @@ describe.skipIf(!root || !haveDebianPlugins)('vpc-ipam CNI plugin end to end (ro
     expect(ifs[2]?.name).toMatch(/^bwp/);
     expect({ ...r0, interfaces: ifs.slice(0, 2) }).toMatchObject({
       cniVersion: '1.0.0',
-      interfaces: [{ name: hostVethName(pods[0]!.containerId, 'eth0'), mac: expect.stringMatching(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/) }, { name: 'eth0', sandbox: pods[0]!.netns, mac: expect.any(String) }],
+      interfaces: [
+        {
+          name: hostVethName(pods[0]!.containerId, 'eth0'),
+          mac: expect.stringMatching(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/),
+        },
+        { name: 'eth0', sandbox: pods[0]!.netns, mac: expect.any(String) },
+      ],
       ips: [{ address: `${ips[0]}/32`, gateway: '169.254.1.1', interface: 1 }],
       routes: [{ dst: '0.0.0.0/0', gw: '169.254.1.1' }],
       dns: { nameservers: ['10.100.0.10'], search: ['svc.cluster.local'] },
@@ -224,28 +257,38 @@ describe.skipIf(!root || !haveDebianPlugins)('vpc-ipam CNI plugin end to end (ro
   }, 90_000);
 
   it('STATUS is 50 when ipamd is unreachable or its pool is empty and cannot grow; ADD is then 11', async () => {
-    const h = await startDaemon(daemonEnv({ VPC_IPAM_SIM_INSTANCE_TYPE: 't3.nano', MAX_ENI: '1', VPC_IPAM_ADD_WAIT_SECONDS: '1' }));
+    const h = await startDaemon(
+      daemonEnv({ VPC_IPAM_SIM_INSTANCE_TYPE: 't3.nano', MAX_ENI: '1', VPC_IPAM_ADD_WAIT_SECONDS: '1' }),
+    );
     daemons.push(h);
     const chain = runner(conflist(h, '1.1.0', false));
     const added: Array<[Attachment, Record<string, unknown>]> = [];
     let exhausted: Record<string, unknown> | undefined;
     for (let i = 0; i < 8 && !exhausted; i++) {
       const pod = await newPod();
-      const run = await runPlugin(plugin, cniEnv({ CNI_COMMAND: 'ADD', CNI_CONTAINERID: pod.containerId, CNI_NETNS: pod.netns, CNI_IFNAME: 'eth0' }), {
-        ...conflist(h, '1.1.0', false).plugins[0],
-        cniVersion: '1.1.0',
-        name: 'vpc-net',
-        addWaitMs: 500,
-      });
+      const run = await runPlugin(
+        plugin,
+        cniEnv({ CNI_COMMAND: 'ADD', CNI_CONTAINERID: pod.containerId, CNI_NETNS: pod.netns, CNI_IFNAME: 'eth0' }),
+        {
+          ...conflist(h, '1.1.0', false).plugins[0],
+          cniVersion: '1.1.0',
+          name: 'vpc-net',
+          addWaitMs: 500,
+        },
+      );
       if (run.code === 0) {
         added.push([pod, run.json!]);
         live.set(pod.containerId, { chain, pod, result: run.json! });
-      }
-      else exhausted = run.json;
+      } else exhausted = run.json;
     }
     expect(exhausted).toMatchObject({ code: 11 });
     const [status] = await chain.status();
-    expect(status!.json).toMatchObject({ cniVersion: '1.1.0', code: 50, msg: expect.any(String), details: expect.stringContaining('not ready') });
+    expect(status!.json).toMatchObject({
+      cniVersion: '1.1.0',
+      code: 50,
+      msg: expect.any(String),
+      details: expect.stringContaining('not ready'),
+    });
     for (const [p, r] of added) await delPod(chain, p, r);
     expect((await chain.status())[0]!.code).toBe(0);
     await kill(h, 'SIGKILL');
@@ -254,7 +297,11 @@ describe.skipIf(!root || !haveDebianPlugins)('vpc-ipam CNI plugin end to end (ro
   }, 90_000);
 
   it('the single executable ignores NODE_OPTIONS and NODE_EXTRA_CA_CERTS', async () => {
-    const env = { ...cniEnv({ CNI_COMMAND: 'VERSION' }), NODE_OPTIONS: '--require /nonexistent/preload.cjs', NODE_EXTRA_CA_CERTS: '/nonexistent/ca.pem' };
+    const env = {
+      ...cniEnv({ CNI_COMMAND: 'VERSION' }),
+      NODE_OPTIONS: '--require /nonexistent/preload.cjs',
+      NODE_EXTRA_CA_CERTS: '/nonexistent/ca.pem',
+    };
     const r = await runPlugin(plugin, env, '{"cniVersion":"1.1.0"}');
     expect(r.code, r.stderr).toBe(0);
     expect(r.json).toMatchObject({ supportedVersions: ['0.4.0', '1.0.0', '1.1.0'] });

@@ -189,7 +189,9 @@ describe('ipamd process under SIGKILL', () => {
     handles.push(h);
     const key = { network: 'vpc-ipam', ifName: 'eth0' };
     for (const id of ['keep', 'gone']) {
-      expect(await callIpamd(h.socket, { v: PROTOCOL_VERSION, op: 'add', ...key, containerId: id })).toMatchObject({ ok: true });
+      expect(await callIpamd(h.socket, { v: PROTOCOL_VERSION, op: 'add', ...key, containerId: id })).toMatchObject({
+        ok: true,
+      });
     }
     await kill(h, 'SIGKILL');
     const spool = pendingReleaseDir(h.socket);

@@ -33,7 +33,12 @@ async function startDev(env: NodeJS.ProcessEnv): Promise<DevRun> {
   proc.stderr!.on('data', (d) => (out += d));
   const run = { proc, out: () => out, introspection: `127.0.0.1:${port}` };
   const deadline = Date.now() + 30_000;
-  while (!(await fetch(`http://${run.introspection}/healthz`).then((r) => r.ok, () => false))) {
+  while (
+    !(await fetch(`http://${run.introspection}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    ))
+  ) {
     if (proc.exitCode !== null) throw new Error(`npm start exited with ${proc.exitCode}:\n${out}`);
     if (Date.now() > deadline) throw new Error(`npm start never became healthy:\n${out}`);
     await new Promise((r) => setTimeout(r, 50));
@@ -104,11 +109,17 @@ describe('npm start', () => {
       // What filled the pool before: every run's Pods piling up under new IDs. Now only the demo's own
       // fixed IDs can hold addresses (a snapshot of 'available' races the demo's own ADDs and growth).
       expect(pool.assigned, `round ${round}: only the demo's IDs may hold addresses`).toBeLessThanOrEqual(DEMO_SLOTS);
-      expect((await demoPods(run)).every((id) => /^demo-\d+$/.test(id)), `round ${round}`).toBe(true);
+      expect(
+        (await demoPods(run)).every((id) => /^demo-\d+$/.test(id)),
+        `round ${round}`,
+      ).toBe(true);
       expect(await stop(run, 'SIGINT'), run.out()).toBe(0);
       expect(run.out()).toMatch(/deleted \d+ demo Pod\(s\)/);
       expect(run.out()).toMatch(new RegExp(`metrics +http://127\\.0\\.0\\.1:${metrics}/metrics\n`));
-      expect(checkpointIds(checkpoint).filter((id) => id.startsWith('demo-')), `round ${round}`).toEqual([]);
+      expect(
+        checkpointIds(checkpoint).filter((id) => id.startsWith('demo-')),
+        `round ${round}`,
+      ).toEqual([]);
     }
     // Socket removed, state kept per provider.
     expect(existsSync(path.join(dir, 'sim', 'ipamd.sock'))).toBe(false);

@@ -46,7 +46,12 @@ let chain: ChainRunner;
 async function newPod(n: number): Promise<Attachment> {
   const containerId = `${CID}${n}`;
   containerIds.add(containerId);
-  return { containerId, netns: await addNetns(`${NS}${n}`), ifName: 'eth0', args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=gc;K8S_POD_NAME=pod-${n}` };
+  return {
+    containerId,
+    netns: await addNetns(`${NS}${n}`),
+    ifName: 'eth0',
+    args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=gc;K8S_POD_NAME=pod-${n}`,
+  };
 }
 
 const podIp = (r: Record<string, unknown>) => (r.ips as Array<{ address: string }>)[0]!.address.split('/')[0]!;
@@ -74,7 +79,11 @@ describe.skipIf(!root)('vpc-ipam CNI plugin on GCE (emulated, root)', () => {
       VPC_IPAM_SHRINK_INTERVAL_SECONDS: '0',
       VPC_IPAM_RECONCILE_INTERVAL_SECONDS: '1',
     });
-    const conf: ConfList = { cniVersion: '1.0.0', name: 'vpc-net', plugins: [{ type: 'vpc-ipam', ipamdSocket: ipamd.socket, mtu: 1460, logFile: path.join(ipamd.dir, 'cni.log') }] };
+    const conf: ConfList = {
+      cniVersion: '1.0.0',
+      name: 'vpc-net',
+      plugins: [{ type: 'vpc-ipam', ipamdSocket: ipamd.socket, mtu: 1460, logFile: path.join(ipamd.dir, 'cni.log') }],
+    };
     chain = new ChainRunner(conf, () => plugin);
   }, 180_000);
 
@@ -89,7 +98,10 @@ describe.skipIf(!root)('vpc-ipam CNI plugin on GCE (emulated, root)', () => {
   }, 60_000);
 
   it('ADD gives Pods addresses of nic0 alias ranges that route; DEL returns them and nic0 shrinks back', async () => {
-    await until(() => getJson<{ total: number }>(ipamd, '/v1/pool'), (p) => p.total === 16);
+    await until(
+      () => getJson<{ total: number }>(ipamd, '/v1/pool'),
+      (p) => p.total === 16,
+    );
     // 20 Pods need two /28s, and WARM_PREFIX_TARGET=1 keeps a third unused.
     const pods = await Promise.all(Array.from({ length: 20 }, (_, i) => newPod(i)));
     const results: Array<Record<string, unknown>> = [];
@@ -97,9 +109,19 @@ describe.skipIf(!root)('vpc-ipam CNI plugin on GCE (emulated, root)', () => {
     const ips = results.map(podIp);
     expect(new Set(ips).size).toBe(20);
     for (const ip of ips) expect(inPods(ip), ip).toBe(true);
-    const ranges = await until(() => cloudRanges(t), (r) => r.length === 3);
-    for (const ip of ips) expect(ranges.some((c) => containsAddress(c, ip)), `${ip} in an alias range of nic0`).toBe(true);
-    expect(results[0]).toMatchObject({ ips: [{ address: `${ips[0]}/32`, gateway: '169.254.1.1' }], routes: [{ dst: '0.0.0.0/0', gw: '169.254.1.1' }] });
+    const ranges = await until(
+      () => cloudRanges(t),
+      (r) => r.length === 3,
+    );
+    for (const ip of ips)
+      expect(
+        ranges.some((c) => containsAddress(c, ip)),
+        `${ip} in an alias range of nic0`,
+      ).toBe(true);
+    expect(results[0]).toMatchObject({
+      ips: [{ address: `${ips[0]}/32`, gateway: '169.254.1.1' }],
+      routes: [{ dst: '0.0.0.0/0', gw: '169.254.1.1' }],
+    });
     for (const ip of [ips[0]!, ips[10]!, ips[19]!]) expect(await ping(ip), `ping ${ip}`).toBe(true);
 
     for (let i = 0; i < pods.length; i++) await chain.del(pods[i]!, results[i]!);
@@ -107,8 +129,14 @@ describe.skipIf(!root)('vpc-ipam CNI plugin on GCE (emulated, root)', () => {
     expect(pods.map((p) => hostVethName(p.containerId, 'eth0')).filter((n) => names.has(n))).toEqual([]);
     expect((await rules()).filter((r) => r.src && ips.includes(r.src))).toEqual([]);
     // Back to one unused /28: the other alias ranges are removed from nic0.
-    await until(() => cloudRanges(t).length, (n) => n === 1);
-    const pool = await until(() => getJson<{ total: number; assigned: number }>(ipamd, '/v1/pool'), (p) => p.total === 16);
+    await until(
+      () => cloudRanges(t).length,
+      (n) => n === 1,
+    );
+    const pool = await until(
+      () => getJson<{ total: number; assigned: number }>(ipamd, '/v1/pool'),
+      (p) => p.total === 16,
+    );
     expect(pool.assigned).toBe(0);
   }, 120_000);
 });

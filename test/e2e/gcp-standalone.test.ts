@@ -19,9 +19,7 @@ afterEach(async () => {
   for (const p of procs.splice(0)) if (p.exitCode === null) p.kill('SIGKILL');
 });
 
-async function emulate(
-  args: string[],
-): Promise<{
+async function emulate(args: string[]): Promise<{
   proc: ChildProcess;
   info: { provider: string; endpoint: string; instanceId: string; env: Record<string, string> };
 }> {

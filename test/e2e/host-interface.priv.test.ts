@@ -40,7 +40,8 @@ interface LinkRow {
 
 const PREFIX = `vpcit${randomBytes(3).toString('hex')}`; // 11 chars; + index + 'p' fits IFNAMSIZ
 const made: string[] = [];
-const tableRoutes = (t: number) => ipJson<RouteRow[]>('route', 'show', 'table', String(t)).catch(() => [] as RouteRow[]);
+const tableRoutes = (t: number) =>
+  ipJson<RouteRow[]>('route', 'show', 'table', String(t)).catch(() => [] as RouteRow[]);
 const link = async (name: string) => (await ipJson<LinkRow[]>('link', 'show', 'dev', name))[0]!;
 
 /** A veth pair whose first end has `mac`; both ends up (so no route is "linkdown"). */
@@ -86,7 +87,13 @@ describe.skipIf(!root)('NetlinkPlumber host interface links (root)', () => {
     const mac = randomMac();
     const name = await testLink(mac);
     expect(await link(name)).toMatchObject({ mtu: 1500 });
-    const spec = { mac: mac.toUpperCase(), deviceIndex: 2, subnetCidr: '198.19.96.0/20', primaryIp: '198.19.96.20', mtu: 9001 };
+    const spec = {
+      mac: mac.toUpperCase(),
+      deviceIndex: 2,
+      subnetCidr: '198.19.96.0/20',
+      primaryIp: '198.19.96.20',
+      mtu: 9001,
+    };
 
     expect(await plumber.setUpInterface(spec)).toBe('configured');
     const l = await link(name);
@@ -124,7 +131,11 @@ describe.skipIf(!root)('NetlinkPlumber host interface links (root)', () => {
 
   it("answers 'absent' for a MAC no link has, and changes nothing", async () => {
     const r = await plumber.configureInterface({
-      mac: randomMac(), deviceIndex: 2, subnetCidr: '198.19.96.0/20', primaryIp: '198.19.96.20', mtu: 9001,
+      mac: randomMac(),
+      deviceIndex: 2,
+      subnetCidr: '198.19.96.0/20',
+      primaryIp: '198.19.96.20',
+      mtu: 9001,
     });
     expect(r).toMatchObject({ state: 'absent', table: 3, changed: [] });
     expect(await tableRoutes(3)).toEqual([]);
@@ -176,7 +187,12 @@ describe.skipIf(!root)('sim daemon configures host links of its interfaces (root
 
     daemon = new IpamDaemon({
       // 20 addresses need a third interface on an m5.large (9 per interface).
-      config: parseConfig({ MINIMUM_IP_TARGET: '20', WARM_IP_TARGET: '1', VPC_IPAM_INTERFACE_MTU: '8000', VPC_IPAM_HOST_INTERFACES: 'true' }),
+      config: parseConfig({
+        MINIMUM_IP_TARGET: '20',
+        WARM_IP_TARGET: '1',
+        VPC_IPAM_INTERFACE_MTU: '8000',
+        VPC_IPAM_HOST_INTERFACES: 'true',
+      }),
       clock,
       provider: new SimProvider({ cloud, instanceId, clock }),
       checkpointer: new MemoryCheckpointer(),
@@ -187,14 +203,20 @@ describe.skipIf(!root)('sim daemon configures host links of its interfaces (root
     });
     await drive(clock, daemon.init());
     expect(await tableRoutes(3)).toEqual(
-      expect.arrayContaining([expect.objectContaining({ dst: 'default', gateway: '10.0.0.1', dev: preLink }), expect.objectContaining({ dst: '10.0.0.1', dev: preLink })]),
+      expect.arrayContaining([
+        expect.objectContaining({ dst: 'default', gateway: '10.0.0.1', dev: preLink }),
+        expect.objectContaining({ dst: '10.0.0.1', dev: preLink }),
+      ]),
     );
     expect((await link(preLink)).mtu).toBe(8000);
-    expect(daemon.hostLinks.list()).toEqual([expect.objectContaining({ interfaceId: pre.id, deviceIndex: 2, routeTable: 3, state: 'configured' })]);
+    expect(daemon.hostLinks.list()).toEqual([
+      expect.objectContaining({ interfaceId: pre.id, deviceIndex: 2, routeTable: 3, state: 'configured' }),
+    ]);
 
     // Growth attaches an interface at device index 1; the kernel shows no link for it yet.
     await drive(clock, daemon.startLoop());
-    for (let i = 0; i < 600 && !daemon.datastore.interfaceList().some((n) => n.deviceIndex === 1); i++) await clock.advance(100);
+    for (let i = 0; i < 600 && !daemon.datastore.interfaceList().some((n) => n.deviceIndex === 1); i++)
+      await clock.advance(100);
     const grown = daemon.datastore.interfaceList().find((n) => n.deviceIndex === 1);
     expect(grown).toBeDefined();
     await daemon.hostLinks.idle();
@@ -206,7 +228,10 @@ describe.skipIf(!root)('sim daemon configures host links of its interfaces (root
     await drive(clock, daemon.reconciler.resync());
     await daemon.hostLinks.idle();
     expect(await tableRoutes(2)).toEqual(
-      expect.arrayContaining([expect.objectContaining({ dst: 'default', gateway: '10.0.0.1', dev: grownLink }), expect.objectContaining({ dst: '10.0.0.1', dev: grownLink })]),
+      expect.arrayContaining([
+        expect.objectContaining({ dst: 'default', gateway: '10.0.0.1', dev: grownLink }),
+        expect.objectContaining({ dst: '10.0.0.1', dev: grownLink }),
+      ]),
     );
     expect(daemon.hostLinks.list().find((s) => s.interfaceId === grown!.id)?.state).toBe('configured');
 

@@ -75,7 +75,9 @@ describe.skipIf(!root)('the plumbing worker never aborts the process (root)', ()
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d));
     child.stderr.on('data', (d: Buffer) => (err += d));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', (c, sig) => resolve(c ?? (sig ? -1 : null))));
+    const code = await new Promise<number | null>((resolve) =>
+      child.on('exit', (c, sig) => resolve(c ?? (sig ? -1 : null))),
+    );
     expect({ code, err: err.split('\n').filter((l) => /terminate|Napi|Error/.test(l)) }).toEqual({ code: 0, err: [] });
     expect(out.trim()).toBe('cycles 15 typed 15');
     // Nothing of the cycles is left: no rule for their addresses here, no link in either Pod namespace.
@@ -133,7 +135,7 @@ describe.skipIf(!root)('ipamd refuses an ADD into its own namespace and changes 
     const h = await startDaemon({ VPC_IPAM_PLUMBING: 'on', VPC_IPAM_METRICS_ADDRESS: 'off' });
     daemons.push(h);
     const pid = h.proc.pid!;
-    const pool = async () => (await getJson<{ assigned: number; cooling: number }>(h, '/v1/pool'));
+    const pool = async () => await getJson<{ assigned: number; cooling: number }>(h, '/v1/pool');
     const before = { host: await hostState(), pool: await pool(), assignments: await getJson(h, '/v1/assignments') };
     for (const netnsPath of [`/proc/${pid}/ns/net`, `/proc/${pid}/task/${pid}/ns/net`, '/proc/self/ns/net']) {
       const r = await callIpamd(h.socket, {

@@ -63,7 +63,7 @@ export function reasonOf(key: string, router: VpcRouter): string {
   }
   if (where === 'igw') {
     if (name === 'src_not_primary') return 'igw: source not a primary address (no public IP to NAT to)';
-    if (name === 'dst_not_public') return 'igw: destination is no instance\'s public address';
+    if (name === 'dst_not_public') return "igw: destination is no instance's public address";
   }
   return `${where}: ${NODE_COUNTERS[name] ?? name}`;
 }

@@ -73,22 +73,37 @@ export class Fabric {
   async start(): Promise<void> {
     this.cloud = await FabricCloud.start(Object.keys(WANTED));
     for (const name of this.cloud.nodes) {
-      this.nodes.set(name, new FabricNode({
-        name, ns: `${this.prefix}${name}`, cloud: this.cloud, plugin: this.plugin, dir: path.join(this.dir, name),
-        env: NODE_ENV[name] ?? {}, podNsPrefix: this.prefix, rpFilter: RP_FILTER,
-      }));
+      this.nodes.set(
+        name,
+        new FabricNode({
+          name,
+          ns: `${this.prefix}${name}`,
+          cloud: this.cloud,
+          plugin: this.plugin,
+          dir: path.join(this.dir, name),
+          env: NODE_ENV[name] ?? {},
+          podNsPrefix: this.prefix,
+          rpFilter: RP_FILTER,
+        }),
+      );
     }
     await this.step('namespaces', async () => {
       for (const n of this.nodes.values()) await n.create();
     });
     this.router = new VpcRouter({
-      ns: `${this.prefix}vpc`, cloud: this.cloud, localAddresses: [IMDS_ADDRESS],
+      ns: `${this.prefix}vpc`,
+      cloud: this.cloud,
+      localAddresses: [IMDS_ADDRESS],
       nodeNs: Object.fromEntries([...this.nodes].map(([k, n]) => [k, n.ns])),
     });
     await this.step('router', () => this.router.start());
     const publicOf = Object.fromEntries(this.cloud.nodes.map((n) => [this.cloud.primaryIpOf(n), PUBLIC_IPS[n]!]));
-    this.igw = new InternetGateway({ igwNs: `${this.prefix}igw`, internetNs: this.internetNs, routerNs: this.router.ns,
-      publicOf });
+    this.igw = new InternetGateway({
+      igwNs: `${this.prefix}igw`,
+      internetNs: this.internetNs,
+      routerNs: this.router.ns,
+      publicOf,
+    });
     await this.step('internet gateway', async () => {
       await this.igw.start();
       await this.router.setUplink(this.igw.routerNextHop.link, this.igw.routerNextHop.gateway);

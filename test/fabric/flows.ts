@@ -29,14 +29,18 @@ export interface Flow {
   expect: { ok: true; answer?: (f: Fabric) => RegExp } | { ok: false; blockedBy: RegExp; where: string };
 }
 
-const pod = (node: string, name: string) => (f: Fabric): End => {
-  const p = f.pod(node, name);
-  return { label: `${node}/${name} (${p.eni.deviceIndex === 0 ? 'primary' : 'secondary'} ENI)`, ns: p.ns, ip: p.ip };
-};
-const node = (name: string) => (f: Fabric): End => {
-  const n = f.node(name);
-  return { label: `${name} (node)`, ns: n.ns, ip: f.cloud.primaryIpOf(name) };
-};
+const pod =
+  (node: string, name: string) =>
+  (f: Fabric): End => {
+    const p = f.pod(node, name);
+    return { label: `${node}/${name} (${p.eni.deviceIndex === 0 ? 'primary' : 'secondary'} ENI)`, ns: p.ns, ip: p.ip };
+  };
+const node =
+  (name: string) =>
+  (f: Fabric): End => {
+    const n = f.node(name);
+    return { label: `${name} (node)`, ns: n.ns, ip: f.cloud.primaryIpOf(name) };
+  };
 const internet = (f: Fabric): End => ({ label: 'Internet host', ns: f.internetNs, ip: INTERNET_HOST });
 const fixed = (label: string, ip: string, port?: number) => () => ({ label, ip, ...(port ? { port } : {}) });
 const ok = { ok: true } as const;
@@ -57,7 +61,11 @@ export const FLOWS: Flow[] = [
   { name: 'across nodes: primary → secondary', from: pod('n1', 'p'), to: pod('n2', 's1'), probes: both, expect: ok },
   { name: 'across nodes: secondary → primary', from: pod('n1', 's1'), to: pod('n2', 'p'), probes: both, expect: ok },
   {
-    name: 'across nodes: secondary → secondary', from: pod('n1', 's1'), to: pod('n2', 's1'), probes: both, expect: ok,
+    name: 'across nodes: secondary → secondary',
+    from: pod('n1', 's1'),
+    to: pod('n2', 's1'),
+    probes: both,
+    expect: ok,
   },
   {
     name: 'Pod → ClusterIP, endpoint on the same node (both secondary)',

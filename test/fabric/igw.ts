@@ -44,13 +44,42 @@ export class InternetGateway {
       await run(['ip', 'netns', 'add', ns]);
       await ipIn(ns, 'link', 'set', 'lo', 'up');
     }
-    await sysctl(igwNs, { 'net.ipv4.ip_forward': 1, 'net.ipv4.conf.all.rp_filter': 0,
-      'net.ipv4.conf.default.rp_filter': 0 });
+    await sysctl(igwNs, {
+      'net.ipv4.ip_forward': 1,
+      'net.ipv4.conf.all.rp_filter': 0,
+      'net.ipv4.conf.default.rp_filter': 0,
+    });
     await sysctl(internetNs, { 'net.ipv4.tcp_synack_retries': QUIET_SERVER_SYNACK_RETRIES });
-    await run(['ip', '-n', routerNs, 'link', 'add', ROUTER_UPLINK.link, 'type', 'veth', 'peer', 'name', IGW_VPC.link,
-      'netns', igwNs]);
-    await run(['ip', '-n', igwNs, 'link', 'add', IGW_INET.link, 'type', 'veth', 'peer', 'name', 'eth0',
-      'netns', internetNs]);
+    await run([
+      'ip',
+      '-n',
+      routerNs,
+      'link',
+      'add',
+      ROUTER_UPLINK.link,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      IGW_VPC.link,
+      'netns',
+      igwNs,
+    ]);
+    await run([
+      'ip',
+      '-n',
+      igwNs,
+      'link',
+      'add',
+      IGW_INET.link,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'eth0',
+      'netns',
+      internetNs,
+    ]);
     await ipBatch(routerNs, [
       `addr add ${ROUTER_UPLINK.address}/30 dev ${ROUTER_UPLINK.link}`,
       `link set ${ROUTER_UPLINK.link} up`,

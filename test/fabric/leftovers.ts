@@ -58,7 +58,10 @@ export async function leftovers(node: FabricNode, pods: Pod[]): Promise<string[]
   }
   const nftRules = (await runRaw(inNs(node.ns, 'nft', 'list', 'ruleset'))).stdout;
   const legacy = (await runRaw(inNs(node.ns, 'iptables-legacy-save'))).stdout;
-  for (const [what, text] of [['nftables', nftRules], ['iptables-legacy', legacy]] as const) {
+  for (const [what, text] of [
+    ['nftables', nftRules],
+    ['iptables-legacy', legacy],
+  ] as const) {
     for (const line of text.split('\n')) {
       const hit = [...ips].find((ip) => new RegExp(`(^|[^0-9.])${ip.replace(/\./g, '\\.')}([^0-9]|$)`).test(line));
       if (hit) out.push(`${what}: ${line.trim()}`);

@@ -50,8 +50,13 @@ function matrix(phase: string): void {
   FLOWS.forEach((flow, i) => {
     it(`${i + 1}. ${flow.name}`, async () => {
       const { pass, why } = await check(flow, fabric!);
-      record(phase, { n: i + 1, flow: flow.name, expected: flow.expect.ok ? 'works' : `blocked (${flow.expect.where})`,
-        result: pass ? 'PASS' : 'FAIL', why });
+      record(phase, {
+        n: i + 1,
+        flow: flow.name,
+        expected: flow.expect.ok ? 'works' : `blocked (${flow.expect.where})`,
+        result: pass ? 'PASS' : 'FAIL',
+        why,
+      });
       expect(pass, `${flow.name}: ${why}`).toBe(true);
     }, 20_000);
   });
@@ -64,8 +69,10 @@ describe.skipIf(!root)('VPC fabric traffic matrix (root)', () => {
     await f.start();
     sources = { router: f.router, igwNs: f.igw.ns, nodes: [...f.nodes.values()] };
     const pods = [...f.nodes.values()].flatMap((n) => [...n.pods.values()]).filter((p) => !p.name.startsWith('fill'));
-    console.log(`fabric up: ${f.timings.join(', ')}\n${f.router.events.join('\n')}\n` +
-      pods.map((p) => `${p.node}/${p.name} ${p.ip} on ${p.eni.id} (eth${p.eni.deviceIndex})`).join('\n'));
+    console.log(
+      `fabric up: ${f.timings.join(', ')}\n${f.router.events.join('\n')}\n` +
+        pods.map((p) => `${p.node}/${p.name} ${p.ip} on ${p.eni.id} (eth${p.eni.deviceIndex})`).join('\n'),
+    );
   }, 180_000);
 
   afterAll(async () => {
@@ -91,8 +98,13 @@ describe.skipIf(!root)('VPC fabric traffic matrix (root)', () => {
       const { pass, why, grew } = await check(flow, f);
       const foreign = grew.filter((h) => /^router\.src_/.test(h.key));
       const ok = pass && foreign.length === 0;
-      record('a new ENI attached mid-run', { n: 1, flow: flow.name, expected: 'works, no foreign source',
-        result: ok ? 'PASS' : 'FAIL', why: `${label}; ${why}` });
+      record('a new ENI attached mid-run', {
+        n: 1,
+        flow: flow.name,
+        expected: 'works, no foreign source',
+        result: ok ? 'PASS' : 'FAIL',
+        why: `${label}; ${why}`,
+      });
       await f.router.settled();
       expect(ok, why).toBe(true);
     }, 30_000);
@@ -126,8 +138,13 @@ describe.skipIf(!root)('VPC fabric traffic matrix (root)', () => {
         await new Promise((r) => setTimeout(r, 200));
         left = await n1().checkPod(s1());
       }
-      record('CHECK, repair and restarts', { n: 1, flow: 'CHECK after flushing VPC-IPAM-SNAT and a to-Pod rule',
-        expected: 'fails naming both, then repaired', result: left ? 'FAIL' : 'PASS', why: left ?? broken!.trim() });
+      record('CHECK, repair and restarts', {
+        n: 1,
+        flow: 'CHECK after flushing VPC-IPAM-SNAT and a to-Pod rule',
+        expected: 'fails naming both, then repaired',
+        result: left ? 'FAIL' : 'PASS',
+        why: left ?? broken!.trim(),
+      });
       expect(left).toBeUndefined();
     }, 60_000);
 
@@ -139,8 +156,13 @@ describe.skipIf(!root)('VPC fabric traffic matrix (root)', () => {
       }
       const after = await ruleCensus(n1());
       const dupes = [...after].filter(([, n]) => n > 1).map(([k, n]) => `${k} ×${n}`);
-      record('CHECK, repair and restarts', { n: 2, flow: 'ten ipamd restarts on n1', expected: 'no duplicate rule',
-        result: dupes.length ? 'FAIL' : 'PASS', why: dupes.join('; ') || `${after.size} rules, one copy each` });
+      record('CHECK, repair and restarts', {
+        n: 2,
+        flow: 'ten ipamd restarts on n1',
+        expected: 'no duplicate rule',
+        result: dupes.length ? 'FAIL' : 'PASS',
+        why: dupes.join('; ') || `${after.size} rules, one copy each`,
+      });
       expect(dupes).toEqual([]);
       expect(after).toEqual(before);
       await fabric!.router.settled();
@@ -159,8 +181,13 @@ describe.skipIf(!root)('VPC fabric traffic matrix (root)', () => {
         await removeKubeProxy(n);
         for (const l of await leftovers(n, pods)) left.push(`${n.name}: ${l}`);
       }
-      record('after DEL of every Pod', { n: 1, flow: 'DEL of every Pod, then look for what names a Pod',
-        expected: 'nothing left', result: left.length ? 'FAIL' : 'PASS', why: left.join('; ') || 'nothing left' });
+      record('after DEL of every Pod', {
+        n: 1,
+        flow: 'DEL of every Pod, then look for what names a Pod',
+        expected: 'nothing left',
+        result: left.length ? 'FAIL' : 'PASS',
+        why: left.join('; ') || 'nothing left',
+      });
       expect(left).toEqual([]);
     }, 60_000);
   });

@@ -12,7 +12,12 @@ import type { Pod } from './node.js';
 /** Adds Pods named `new<i>` until one sits on an ENI that was not attached before; at most `max` ADDs. */
 export async function podOnNewEni(f: Fabric, node: string, max = 15): Promise<{ pod: Pod; adds: number }> {
   const n = f.node(node);
-  const before = new Set(f.cloud.enis().filter((e) => e.node === node).map((e) => e.id));
+  const before = new Set(
+    f.cloud
+      .enis()
+      .filter((e) => e.node === node)
+      .map((e) => e.id),
+  );
   for (let i = 0; i < max; i++) {
     const pod = await n.addPod(`new${i}`);
     if (!before.has(pod.eni.id)) return { pod, adds: i + 1 };

@@ -179,8 +179,15 @@ export class FabricNode {
   }
 
   private conf(): Record<string, unknown> {
-    return { cniVersion: '1.0.0', name: 'vpc-net', type: 'vpc-ipam', ipamdSocket: this.socket, mtu: 9001,
-      logFile: path.join(this.o.dir, 'cni.log'), logLevel: 'debug' };
+    return {
+      cniVersion: '1.0.0',
+      name: 'vpc-net',
+      type: 'vpc-ipam',
+      ipamdSocket: this.socket,
+      mtu: 9001,
+      logFile: path.join(this.o.dir, 'cni.log'),
+      logLevel: 'debug',
+    };
   }
 
   private cni(command: string, p: { containerId: string; ns: string; name: string }): NodeJS.ProcessEnv {
@@ -202,7 +209,7 @@ export class FabricNode {
     await sysctl(ns, { 'net.ipv4.tcp_synack_retries': QUIET_SERVER_SYNACK_RETRIES });
     const r = await runPlugin(this.pluginArgv(), this.cni('ADD', { containerId, ns, name }), this.conf());
     if (r.code !== 0) throw new Error(`${this.name}: ADD ${name} exited ${r.code}: ${r.stdout}${r.stderr}`);
-    const ip = ((r.json!.ips as Array<{ address: string }>)[0]!.address).split('/')[0]!;
+    const ip = (r.json!.ips as Array<{ address: string }>)[0]!.address.split('/')[0]!;
     const eni = this.o.cloud.ownerOf(ip);
     if (!eni) throw new Error(`${this.name}: ADD ${name} got ${ip}, which no ENI owns in EC2`);
     const pod: Pod = { name, node: this.name, ns, containerId, ip, eni, result: r.json! };

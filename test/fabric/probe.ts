@@ -52,7 +52,10 @@ export async function tcp(ns: string, dst: string, port: number): Promise<ProbeR
   const r = await runRaw(argv, undefined, 4000);
   if (r.code === 0 && r.stdout) return { ok: true, detail: r.stdout.trim() };
   if (r.code === 124 || r.code === 137) return { ok: false, detail: 'no answer within 1.5 s (SYN or SYN-ACK lost)' };
-  const why = r.stderr.split('\n').find((l) => /\/dev\/tcp/.test(l))?.replace(/^.*\/dev\/tcp\/[^:]*: /, '');
+  const why = r.stderr
+    .split('\n')
+    .find((l) => /\/dev\/tcp/.test(l))
+    ?.replace(/^.*\/dev\/tcp\/[^:]*: /, '');
   return { ok: false, detail: why ?? (r.stderr.trim() || `exit ${r.code}`) };
 }
 

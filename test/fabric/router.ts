@@ -78,7 +78,10 @@ export class VpcRouter {
       'net.ipv4.conf.default.send_redirects': 0,
     });
     // On lo: ARP for them is answered on every link (arp_ignore 0), as each subnet's .1 is the VPC router.
-    await ipBatch(ns, [...this.gateways(), ...this.o.localAddresses].map((a) => `addr add ${a}/32 dev lo`));
+    await ipBatch(
+      ns,
+      [...this.gateways(), ...this.o.localAddresses].map((a) => `addr add ${a}/32 dev lo`),
+    );
     // No VPC address ever leaves through the default route (to the Internet gateway), owned or not.
     await ipIn(ns, 'route', 'add', 'blackhole', VPC_CIDR);
     await this.sync();
@@ -161,10 +164,13 @@ export class VpcRouter {
       const wait = e.deviceIndex === 0 ? 0 : e.attachedAt + (this.o.hotplugDelayMs ?? 1000) - Date.now();
       if (wait > 0) {
         if (!this.pending.has(e.id)) {
-          this.pending.set(e.id, setTimeout(() => {
-            this.pending.delete(e.id);
-            this.kick();
-          }, wait));
+          this.pending.set(
+            e.id,
+            setTimeout(() => {
+              this.pending.delete(e.id);
+              this.kick();
+            }, wait),
+          );
         }
         continue;
       }
@@ -172,12 +178,26 @@ export class VpcRouter {
       const nodeNs = this.o.nodeNs[e.node];
       if (!nodeNs) continue;
       // The node end is born in the node's namespace, down and unconfigured, with the ENI's MAC.
-      await run(['ip', '-n', ns, 'link', 'add', link, 'mtu', String(MTU), 'type', 'veth', 'peer', 'name',
-        `eth${e.deviceIndex}`, 'address', e.mac, 'netns', nodeNs]);
-      await ipBatch(ns, [
-        `link set ${link} up`,
-        `neigh replace ${ENI_HOP} lladdr ${e.mac} dev ${link} nud permanent`,
+      await run([
+        'ip',
+        '-n',
+        ns,
+        'link',
+        'add',
+        link,
+        'mtu',
+        String(MTU),
+        'type',
+        'veth',
+        'peer',
+        'name',
+        `eth${e.deviceIndex}`,
+        'address',
+        e.mac,
+        'netns',
+        nodeNs,
       ]);
+      await ipBatch(ns, [`link set ${link} up`, `neigh replace ${ENI_HOP} lladdr ${e.mac} dev ${link} nud permanent`]);
       // Linux delays a proxy ARP reply by up to 0.8 s (per link; a namespace has no neigh/default). The VPC
       // answers at once, and a probe waits 1 s.
       await sysctl(ns, { [`net.ipv4.neigh.${link}.proxy_delay`]: 0 });
@@ -209,7 +229,10 @@ export class VpcRouter {
     for (const l of lines.filter((x) => x.startsWith('route del'))) {
       await tryRun(['ip', '-n', this.o.ns, ...l.split(' ')]);
     }
-    await ipBatch(this.o.ns, lines.filter((x) => !x.startsWith('route del')));
+    await ipBatch(
+      this.o.ns,
+      lines.filter((x) => !x.startsWith('route del')),
+    );
     this.routes.clear();
     for (const [dst, link] of want) this.routes.set(dst, link);
   }

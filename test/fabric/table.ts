@@ -22,14 +22,17 @@ function cut(s: string, w: number): string {
 
 /** Rows as a table; the last column wraps instead of being cut, since it is the evidence. */
 export function renderTable(rows: Row[]): string {
-  const head = `${cut('#', WIDTHS.n)} | ${cut('flow', WIDTHS.flow)} | ${cut('expected', WIDTHS.expected)} | ` +
+  const head =
+    `${cut('#', WIDTHS.n)} | ${cut('flow', WIDTHS.flow)} | ${cut('expected', WIDTHS.expected)} | ` +
     `${cut('res', WIDTHS.result)} | observed / why`;
   const out = [head, '-'.repeat(head.length + 30)];
   const indent = ' '.repeat(WIDTHS.n + WIDTHS.flow + WIDTHS.expected + WIDTHS.result + 12);
   for (const r of [...rows].sort((a, b) => a.n - b.n)) {
     const parts = r.why.split('; ');
-    out.push(`${cut(String(r.n), WIDTHS.n)} | ${cut(r.flow, WIDTHS.flow)} | ${cut(r.expected, WIDTHS.expected)} | ` +
-      `${cut(r.result, WIDTHS.result)} | ${parts[0] ?? ''}`);
+    out.push(
+      `${cut(String(r.n), WIDTHS.n)} | ${cut(r.flow, WIDTHS.flow)} | ${cut(r.expected, WIDTHS.expected)} | ` +
+        `${cut(r.result, WIDTHS.result)} | ${parts[0] ?? ''}`,
+    );
     for (const p of parts.slice(1)) out.push(`${indent}${p}`);
   }
   const failed = rows.filter((r) => r.result === 'FAIL').length;

@@ -35,7 +35,8 @@ export interface DaemonHandle {
 }
 
 export function assertBuilt(): void {
-  if (!existsSync(DAEMON_JS)) throw new Error(`${DAEMON_JS} is missing: run "npm run build" (npm test does it in pretest)`);
+  if (!existsSync(DAEMON_JS))
+    throw new Error(`${DAEMON_JS} is missing: run "npm run build" (npm test does it in pretest)`);
 }
 
 /** Starts (or restarts, when `prev` is given: same dir and ports) a daemon and waits for /healthz. */
@@ -72,7 +73,10 @@ export async function startDaemon(extraEnv: NodeJS.ProcessEnv = {}, prev?: Daemo
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`ipamd exited with ${proc.exitCode}: ${err}`);
-    const ok = await fetch(`http://${handle.introspection}/healthz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://${handle.introspection}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return handle;
     if (Date.now() > deadline) throw new Error(`ipamd did not become healthy: ${err}`);
     // Short: crash soaks restart the daemon a hundred times.

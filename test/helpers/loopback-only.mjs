@@ -24,7 +24,9 @@ export const LOOPBACK_GUARD_FILE = fileURLToPath(SELF);
 
 function loopback(host) {
   if (host === undefined || host === null || host === '' || host === 'localhost') return true;
-  const h = String(host).replace(/^\[|\]$/g, '').toLowerCase();
+  const h = String(host)
+    .replace(/^\[|\]$/g, '')
+    .toLowerCase();
   if (h === '::1' || h === '0.0.0.0' || h === '::' || h.endsWith('.localhost')) return true;
   return /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }

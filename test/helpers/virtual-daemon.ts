@@ -36,7 +36,8 @@ export async function virtualNode(
 ): Promise<VirtualNode> {
   const clock = opts.clock ?? new VirtualClock(1_700_000_000_000);
   const cloud = opts.cloud ?? new SimCloud({ seed: 3, clock });
-  if (!opts.cloud) cloud.seedNode({ instanceType: opts.instanceType ?? 'm5.large', subnetCidr: opts.subnetCidr ?? '10.0.0.0/24' });
+  if (!opts.cloud)
+    cloud.seedNode({ instanceType: opts.instanceType ?? 'm5.large', subnetCidr: opts.subnetCidr ?? '10.0.0.0/24' });
   const instanceId = cloud.describeInstances()[0]!.id;
   const provider = new SimProvider({ cloud, instanceId, clock, latency: opts.latency, faults: opts.faults?.(clock) });
   const checkpointer = opts.checkpointer ?? new MemoryCheckpointer();

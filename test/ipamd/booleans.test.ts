@@ -26,8 +26,10 @@ const READERS: Array<[string, (v: string) => boolean]> = [
   ['ENABLE_SUBNET_DISCOVERY', (v) => parseAwsSettings({ ENABLE_SUBNET_DISCOVERY: v }).subnetDiscovery],
   ['VPC_IPAM_AWS_EMBEDDED_EMULATOR', (v) => parseAwsSettings({ VPC_IPAM_AWS_EMBEDDED_EMULATOR: v }).embeddedEmulator],
   ['VPC_IPAM_WRITE_CONFLIST', (v) => parseK8sSettings({ MY_NODE_NAME: 'n', VPC_IPAM_WRITE_CONFLIST: v }).writeConflist],
-  ['VPC_IPAM_MONITOR_KUBERNETES', (v) =>
-    parseClusterMonitorSettings({ VPC_IPAM_MONITOR_KUBERNETES: v }, 'aws').kubernetes],
+  [
+    'VPC_IPAM_MONITOR_KUBERNETES',
+    (v) => parseClusterMonitorSettings({ VPC_IPAM_MONITOR_KUBERNETES: v }, 'aws').kubernetes,
+  ],
   ['VPC_IPAM_DEV_REAL_CLOUD', (v) => devEnvironment({ VPC_IPAM_DEV_REAL_CLOUD: v }, '/tmp').realCloud],
 ];
 

@@ -60,7 +60,11 @@ const broken = cp(
     entry(6, { pod: 'x', blockCidr: 'nope' }), // bookkeeping only
     entry(7, { containerId: 'c5' }), // c5 again, another address
   ],
-  [{ ip: '10.0.0.1', until: 9e15 }, { ip: '10.0.0.9', until: 5 }, { ip: '10.0.0.9', until: 7 }],
+  [
+    { ip: '10.0.0.1', until: 9e15 },
+    { ip: '10.0.0.9', until: 5 },
+    { ip: '10.0.0.9', until: 7 },
+  ],
 );
 
 describe('checkpoint verify', () => {
@@ -156,8 +160,9 @@ describe('checkpoint repair', () => {
     const repaired = JSON.parse(readFileSync(out, 'utf8')) as Copy;
     const held = repaired.assignments.map((a) => `${a.containerId}=${a.ip}`);
     expect(held).toEqual(['c2=10.0.0.1', 'c6=10.0.0.6', 'c5=10.0.0.7']);
-    expect(r.out).toContain('DROPPED assignments[0] vpc-ipam/c1/eth0 "10.0.0.1": '
-      + '10.0.0.1 is also held by assignments[1]');
+    expect(r.out).toContain(
+      'DROPPED assignments[0] vpc-ipam/c1/eth0 "10.0.0.1": ' + '10.0.0.1 is also held by assignments[1]',
+    );
     expect(r.out).not.toContain('QUARANTINED');
     const again = (out: string, ...keep: string[]) =>
       ctl(['repair', '--file', file, '--out', path.join(dir, out), ...keep]);

@@ -42,32 +42,68 @@ async function loadFile(data: unknown): Promise<{ file: string; err: { code?: st
 
 describe('an inconsistent checkpoint is refused, naming the entry', () => {
   it.each([
-    ['two entries with one address', cp([entry(5), entry(6, { ip: '10.0.0.5', blockCidr: '10.0.0.5/32' })]),
-      ['assignments[1]', 'vpc-ipam/c6/eth0', '10.0.0.5 is already held by assignments[0]']],
-    ['a duplicated key with another address', cp([entry(5), entry(7, { containerId: 'c5' })]),
-      ['assignments[1]', 'vpc-ipam/c5/eth0', 'the attachment already holds 10.0.0.5 in assignments[0]']],
+    [
+      'two entries with one address',
+      cp([entry(5), entry(6, { ip: '10.0.0.5', blockCidr: '10.0.0.5/32' })]),
+      ['assignments[1]', 'vpc-ipam/c6/eth0', '10.0.0.5 is already held by assignments[0]'],
+    ],
+    [
+      'a duplicated key with another address',
+      cp([entry(5), entry(7, { containerId: 'c5' })]),
+      ['assignments[1]', 'vpc-ipam/c5/eth0', 'the attachment already holds 10.0.0.5 in assignments[0]'],
+    ],
     ['an exact repeat', cp([entry(5), entry(5)]), ['assignments[1]', 'repeats assignments[0]']],
-    ['ip "banana"', cp([entry(1), entry(2, { ip: 'banana' })]),
-      ['assignments[1]', 'vpc-ipam/c2/eth0', 'ip "banana" is not an IPv4 address']],
-    ['an ip with leading zeros (a second key for one address)', cp([entry(1, { ip: '10.0.0.01' })]),
-      ['assignments[0]', '"10.0.0.01"']],
-    ['containerId "../../etc"', cp([entry(3, { containerId: '../../etc' })]),
-      ['assignments[0]', 'vpc-ipam/../../etc/eth0', 'containerId:', 'BAD_CHARACTER']],
+    [
+      'ip "banana"',
+      cp([entry(1), entry(2, { ip: 'banana' })]),
+      ['assignments[1]', 'vpc-ipam/c2/eth0', 'ip "banana" is not an IPv4 address'],
+    ],
+    [
+      'an ip with leading zeros (a second key for one address)',
+      cp([entry(1, { ip: '10.0.0.01' })]),
+      ['assignments[0]', '"10.0.0.01"'],
+    ],
+    [
+      'containerId "../../etc"',
+      cp([entry(3, { containerId: '../../etc' })]),
+      ['assignments[0]', 'vpc-ipam/../../etc/eth0', 'containerId:', 'BAD_CHARACTER'],
+    ],
     ['a bad ifName', cp([entry(3, { ifName: 'eth0/../x' })]), ['assignments[0]', 'ifName:', 'BAD_CHARACTER']],
     ['an ifName of 16 bytes', cp([entry(3, { ifName: 'x'.repeat(16) })]), ['assignments[0]', 'ifName:', 'TOO_LONG']],
     ['a bad network', cp([entry(3, { network: '' })]), ['assignments[0]', 'network:', 'EMPTY']],
-    ['a missing containerId', cp([entry(3, { containerId: undefined })]),
-      ['assignments[0]', 'containerId:', 'NOT_A_STRING']],
-    ['a block that does not hold the address', cp([entry(3, { blockCidr: '10.0.1.0/28' })]),
-      ['assignments[0]', 'does not contain 10.0.0.3']],
+    [
+      'a missing containerId',
+      cp([entry(3, { containerId: undefined })]),
+      ['assignments[0]', 'containerId:', 'NOT_A_STRING'],
+    ],
+    [
+      'a block that does not hold the address',
+      cp([entry(3, { blockCidr: '10.0.1.0/28' })]),
+      ['assignments[0]', 'does not contain 10.0.0.3'],
+    ],
     ['a pod that is not an object', cp([entry(3, { pod: 'web-0' })]), ['assignments[0]', 'pod "web-0"']],
     ['an entry that is not an object', cp([entry(1), 42]), ['assignments[1] 42: not an object']],
-    ['a cooling entry for an assigned address', cp([entry(4)], [{ ip: '10.0.0.4', until: 5 }]),
-      ['cooling[0]', 'cooling and assigned at once (held by assignments[0])']],
-    ['a repeated cooling entry', cp([], [{ ip: '10.0.0.4', until: 5 }, { ip: '10.0.0.4', until: 9 }]),
-      ['cooling[1]', 'repeats cooling[0]']],
-    ['a cooling entry without an address', cp([], [{ ip: 'x', until: 5 }]),
-      ['cooling[0]', 'ip "x" is not an IPv4 address']],
+    [
+      'a cooling entry for an assigned address',
+      cp([entry(4)], [{ ip: '10.0.0.4', until: 5 }]),
+      ['cooling[0]', 'cooling and assigned at once (held by assignments[0])'],
+    ],
+    [
+      'a repeated cooling entry',
+      cp(
+        [],
+        [
+          { ip: '10.0.0.4', until: 5 },
+          { ip: '10.0.0.4', until: 9 },
+        ],
+      ),
+      ['cooling[1]', 'repeats cooling[0]'],
+    ],
+    [
+      'a cooling entry without an address',
+      cp([], [{ ip: 'x', until: 5 }]),
+      ['cooling[0]', 'ip "x" is not an IPv4 address'],
+    ],
   ])('%s', async (_name, data, want) => {
     const { file, err } = await loadFile(data);
     expect(err?.code).toBe('CHECKPOINT_FAILED');
@@ -117,7 +153,12 @@ describe('the daemon', () => {
     await a.add('a..b');
     await drive(a.clock, a.daemon.stop());
     const b = await virtualNode({}, { checkpointer: saved });
-    expect(b.daemon.datastore.list().map((x) => x.containerId).sort()).toEqual(['a..b', 'x1']);
+    expect(
+      b.daemon.datastore
+        .list()
+        .map((x) => x.containerId)
+        .sort(),
+    ).toEqual(['a..b', 'x1']);
     await drive(b.clock, b.daemon.stop());
   });
 });

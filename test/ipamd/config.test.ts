@@ -29,11 +29,16 @@ describe('parseConfig', () => {
   });
 
   it('rejects prefix delegation with every target at zero (the AWS entrypoint does too)', () => {
-    expect(() => parseConfig({ ENABLE_PREFIX_DELEGATION: 'true', WARM_PREFIX_TARGET: '0' })).toThrow(/WARM_PREFIX_TARGET/);
+    expect(() => parseConfig({ ENABLE_PREFIX_DELEGATION: 'true', WARM_PREFIX_TARGET: '0' })).toThrow(
+      /WARM_PREFIX_TARGET/,
+    );
   });
 
   it('metrics can be turned off and bound anywhere; introspection only on loopback', () => {
     expect(parseConfig({ VPC_IPAM_METRICS_ADDRESS: 'off' }).metrics).toBeUndefined();
-    expect(parseConfig({ INTROSPECTION_BIND_ADDRESS: '127.0.0.2:9000' }).introspection).toEqual({ host: '127.0.0.2', port: 9000 });
+    expect(parseConfig({ INTROSPECTION_BIND_ADDRESS: '127.0.0.2:9000' }).introspection).toEqual({
+      host: '127.0.0.2',
+      port: 9000,
+    });
   });
 });

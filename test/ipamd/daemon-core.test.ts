@@ -11,7 +11,11 @@ describe('daemon core on a virtual clock (sim cloud, documented latencies)', () 
   });
 
   it('an ADD that finds the pool empty waits for the growth it triggered instead of failing', async () => {
-    const n = await virtualNode({ WARM_IP_TARGET: '1', MINIMUM_IP_TARGET: '1', VPC_IPAM_SHRINK_INTERVAL_SECONDS: '3600' });
+    const n = await virtualNode({
+      WARM_IP_TARGET: '1',
+      MINIMUM_IP_TARGET: '1',
+      VPC_IPAM_SHRINK_INTERVAL_SECONDS: '3600',
+    });
     expect(n.daemon.snapshot().total).toBe(1);
     const first = await n.add('a');
     expect(first.waitedMs).toBe(0);
@@ -28,17 +32,26 @@ describe('daemon core on a virtual clock (sim cloud, documented latencies)', () 
   });
 
   it('fails fast with POOL_EXHAUSTED at instance capacity, naming the reason', async () => {
-    const n = await virtualNode({ WARM_IP_TARGET: '1', MAX_ENI: '1', IP_COOLDOWN_PERIOD: '0' }, { instanceType: 't3.medium' });
+    const n = await virtualNode(
+      { WARM_IP_TARGET: '1', MAX_ENI: '1', IP_COOLDOWN_PERIOD: '0' },
+      { instanceType: 't3.medium' },
+    );
     // t3.medium: 6 IPv4 per ENI → 5 secondary IPs on the one interface MAX_ENI allows.
     const got = [];
     for (let i = 0; i < 5; i++) got.push(await drive(n.clock, n.add(`p${i}`)));
     const started = n.clock.now();
-    await expect(drive(n.clock, n.add('p5'))).rejects.toMatchObject({ code: 'POOL_EXHAUSTED', message: expect.stringMatching(/capacity/) });
+    await expect(drive(n.clock, n.add('p5'))).rejects.toMatchObject({
+      code: 'POOL_EXHAUSTED',
+      message: expect.stringMatching(/capacity/),
+    });
     expect(n.clock.now() - started).toBeLessThan(1_000);
   });
 
   it('a cooling address is not reused early; an ADD waits for the cooldown when nothing else can come', async () => {
-    const n = await virtualNode({ WARM_IP_TARGET: '1', MAX_ENI: '1', IP_COOLDOWN_PERIOD: '5' }, { instanceType: 't3.medium' });
+    const n = await virtualNode(
+      { WARM_IP_TARGET: '1', MAX_ENI: '1', IP_COOLDOWN_PERIOD: '5' },
+      { instanceType: 't3.medium' },
+    );
     const ips = [];
     for (let i = 0; i < 5; i++) ips.push((await drive(n.clock, n.add(`p${i}`))).ip);
     await n.del('p0');

@@ -83,7 +83,10 @@ describe('Datastore', () => {
     ds.assign(key('a'), {}, 0);
     ds.assign(key('b'), {}, 0);
     ds.release(key('b'), 0);
-    expect(ds.removeBlocks('eni-0', ['10.0.0.20/32', '10.0.0.21/32', '10.0.0.22/32'], 10)).toEqual(['10.0.0.20/32', '10.0.0.21/32']);
+    expect(ds.removeBlocks('eni-0', ['10.0.0.20/32', '10.0.0.21/32', '10.0.0.22/32'], 10)).toEqual([
+      '10.0.0.20/32',
+      '10.0.0.21/32',
+    ]);
     expect(ds.removeInterface('eni-0', 10)).toBe(false);
   });
 

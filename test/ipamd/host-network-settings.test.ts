@@ -42,10 +42,16 @@ describe('host networking variables', () => {
 
   it('refuses a bad value naming the variable, never a silent default', () => {
     const cases: Array<[Record<string, string>, RegExp]> = [
-      [{ AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS: '10.0.0.0/33' }, /AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS: expected an IPv4 CIDR/],
+      [
+        { AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS: '10.0.0.0/33' },
+        /AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS: expected an IPv4 CIDR/,
+      ],
       [{ AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS: '10.0.0.1/16' }, /not a network address \(did you mean 10\.0\.0\.0\/16/],
       [{ AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS: '1.2.3.0/24;reboot' }, /AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS/],
-      [{ AWS_VPC_K8S_CNI_RANDOMIZESNAT: 'random' }, /AWS_VPC_K8S_CNI_RANDOMIZESNAT: expected one of prng, hashrandom, none/],
+      [
+        { AWS_VPC_K8S_CNI_RANDOMIZESNAT: 'random' },
+        /AWS_VPC_K8S_CNI_RANDOMIZESNAT: expected one of prng, hashrandom, none/,
+      ],
       [{ AWS_VPC_K8S_CNI_CONNMARK: '0' }, /AWS_VPC_K8S_CNI_CONNMARK: expected a non-zero 32-bit mark/],
       [{ AWS_VPC_K8S_CNI_CONNMARK: '0x1ffffffff' }, /AWS_VPC_K8S_CNI_CONNMARK/],
       [{ AWS_VPC_K8S_CNI_EXTERNALSNAT: 'yes' }, /AWS_VPC_K8S_CNI_EXTERNALSNAT: expected true or false/],
@@ -58,7 +64,11 @@ describe('host networking variables', () => {
 describe('from-rule destinations of secondary-interface Pods', () => {
   const base = parseHostNetwork({ AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS: '203.0.113.128/25' });
   it('SNAT on: every VPC CIDR and every exclusion (the rest takes main and is SNATed)', () => {
-    expect(tableDestinations(base, ['10.0.0.0/16', '100.64.0.0/16'])).toEqual(['10.0.0.0/16', '100.64.0.0/16', '203.0.113.128/25']);
+    expect(tableDestinations(base, ['10.0.0.0/16', '100.64.0.0/16'])).toEqual([
+      '10.0.0.0/16',
+      '100.64.0.0/16',
+      '203.0.113.128/25',
+    ]);
   });
   it('external SNAT: everything', () => {
     expect(tableDestinations({ ...base, externalSnat: true }, ['10.0.0.0/16'])).toEqual(['0.0.0.0/0']);
@@ -67,7 +77,15 @@ describe('from-rule destinations of secondary-interface Pods', () => {
 
 describe('Pod rule comparison', () => {
   const rule = (r: Partial<RuleView>): RuleView => ({
-    src: undefined, srcLen: 0, dst: undefined, dstLen: 0, table: 254, priority: 0, fwmark: undefined, fwmask: undefined, ...r,
+    src: undefined,
+    srcLen: 0,
+    dst: undefined,
+    dstLen: 0,
+    table: 254,
+    priority: 0,
+    fwmark: undefined,
+    fwmask: undefined,
+    ...r,
   });
   const ip = '10.0.1.20';
   const to = rule({ priority: 512, dst: ip, dstLen: 32 });

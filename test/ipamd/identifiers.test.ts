@@ -61,7 +61,9 @@ const envFor = (containerId: string, ifName: string) => ({
   CNI_NETNS: '/run/netns/x',
 });
 const conf = (extra: Record<string, unknown> = {}) => ({
-  cniVersion: '1.1.0', name: 'vpc-net', type: 'vpc-ipam',
+  cniVersion: '1.1.0',
+  name: 'vpc-net',
+  type: 'vpc-ipam',
   ...extra,
 });
 

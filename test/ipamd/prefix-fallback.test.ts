@@ -43,14 +43,31 @@ function fragmentedCloud(): SimCloud {
 describe('datastore and planner with fallback IPs', () => {
   it('counts /32s in prefix mode as usable only with fallbackIps, hands them out after prefix addresses', () => {
     const ds = new Datastore('prefix', 0);
-    ds.upsertInterface(nic('eni-1', 0, [{ cidr: '10.0.0.32/28', kind: 'prefix' }, { cidr: '10.0.0.7/32', kind: 'ip' }, { cidr: '10.0.0.8/32', kind: 'ip' }]), 0);
+    ds.upsertInterface(
+      nic('eni-1', 0, [
+        { cidr: '10.0.0.32/28', kind: 'prefix' },
+        { cidr: '10.0.0.7/32', kind: 'ip' },
+        { cidr: '10.0.0.8/32', kind: 'ip' },
+      ]),
+      0,
+    );
     let s = ds.snapshot(0);
     expect([s.total, s.interfaces[0]!.staleBlocks]).toEqual([16, ['10.0.0.7/32', '10.0.0.8/32']]);
     ds.fallbackIps = true;
     s = ds.snapshot(0);
-    expect([s.total, s.available, s.interfaces[0]!.staleBlocks, s.interfaces[0]!.freeBlocks, s.interfaces[0]!.fallbackIps]).toEqual([18, 18, [], ['10.0.0.32/28'], 2]);
+    expect([
+      s.total,
+      s.available,
+      s.interfaces[0]!.staleBlocks,
+      s.interfaces[0]!.freeBlocks,
+      s.interfaces[0]!.fallbackIps,
+    ]).toEqual([18, 18, [], ['10.0.0.32/28'], 2]);
     const ips = Array.from({ length: 18 }, (_, i) => ds.assign(key(`p${i}`), {}, 0)!.assignment.ip);
-    expect(ips.slice(0, 16).every((ip) => ip.startsWith('10.0.0.') && Number(ip.split('.')[3]) >= 32 && Number(ip.split('.')[3]) < 48)).toBe(true);
+    expect(
+      ips
+        .slice(0, 16)
+        .every((ip) => ip.startsWith('10.0.0.') && Number(ip.split('.')[3]) >= 32 && Number(ip.split('.')[3]) < 48),
+    ).toBe(true);
     expect(ips.slice(16)).toEqual(['10.0.0.7', '10.0.0.8']);
     ds.release(key('p17'), 0);
     ds.fallbackIps = false; // prefixes work again: the free /32 is stale, the used one drains
@@ -64,8 +81,12 @@ describe('datastore and planner with fallback IPs', () => {
     ds.upsertInterface(nic('eni-2', 1, []), 0);
     const s = ds.snapshot(0);
     const base = { shrinkIntervalMs: 0, minInterfaceLifetimeMs: 0 };
-    expect(planPool(s, targets, limits, base).actions).toEqual([{ kind: 'assign', interfaceId: 'eni-1', blockKind: 'prefix', count: 1 }]);
-    expect(planPool(s, targets, limits, { ...base, noGrowthOn: new Set(['eni-1']) }).actions).toEqual([{ kind: 'assign', interfaceId: 'eni-2', blockKind: 'prefix', count: 1 }]);
+    expect(planPool(s, targets, limits, base).actions).toEqual([
+      { kind: 'assign', interfaceId: 'eni-1', blockKind: 'prefix', count: 1 },
+    ]);
+    expect(planPool(s, targets, limits, { ...base, noGrowthOn: new Set(['eni-1']) }).actions).toEqual([
+      { kind: 'assign', interfaceId: 'eni-2', blockKind: 'prefix', count: 1 },
+    ]);
     expect(planPool(s, targets, limits, { ...base, growKind: 'ip' }).actions).toEqual([
       { kind: 'assign', interfaceId: 'eni-1', blockKind: 'ip', count: 9 },
       { kind: 'assign', interfaceId: 'eni-2', blockKind: 'ip', count: 7 },
@@ -92,13 +113,24 @@ describe('daemon in prefix mode on a fragmented subnet (sim cloud, virtual clock
     const n = await virtualNode({ ENABLE_PREFIX_DELEGATION: 'true' }, { cloud: fragmentedCloud() });
     expect(n.daemon.snapshot().total).toBe(0);
     expect(n.daemon.reconciler.growthBlocked?.reason).toMatch(/InsufficientCidrBlocks/);
-    await expect(drive(n.clock, n.add('a'))).rejects.toMatchObject({ code: 'POOL_EXHAUSTED', message: expect.stringMatching(/InsufficientCidrBlocks/) });
+    await expect(drive(n.clock, n.add('a'))).rejects.toMatchObject({
+      code: 'POOL_EXHAUSTED',
+      message: expect.stringMatching(/InsufficientCidrBlocks/),
+    });
     expect(n.provider.callCounts().AssignPrivateIpAddresses).toBe(1);
   });
 
   it('with PREFIX_FALLBACK_TO_IPS=true: Pods get /32s; once /28s are free again a prefix comes and the /32s drain', async () => {
     const cloud = fragmentedCloud();
-    const n = await virtualNode({ ENABLE_PREFIX_DELEGATION: 'true', PREFIX_FALLBACK_TO_IPS: 'true', IP_COOLDOWN_PERIOD: '0', VPC_IPAM_SHRINK_INTERVAL_SECONDS: '0' }, { cloud });
+    const n = await virtualNode(
+      {
+        ENABLE_PREFIX_DELEGATION: 'true',
+        PREFIX_FALLBACK_TO_IPS: 'true',
+        IP_COOLDOWN_PERIOD: '0',
+        VPC_IPAM_SHRINK_INTERVAL_SECONDS: '0',
+      },
+      { cloud },
+    );
     const pods = [];
     for (let i = 0; i < 6; i++) pods.push(await drive(n.clock, n.add(`p${i}`)));
     let s = n.daemon.snapshot();

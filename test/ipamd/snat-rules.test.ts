@@ -122,8 +122,10 @@ describe('renderNetfilter', () => {
     expect(off.unwanted.map((u) => u.chain)).toEqual(['VPC-IPAM-NODEPORT']);
     const other = renderNetfilter({ ...SPEC, connmark: 0xc0000, vethPrefix: 'eni' }, FULL);
     expect(other.restore).toContain('--set-xmark 0xc0000/0xc0000');
-    expect(other.restore).toContain('-i eni+ -m comment --comment "vpc-ipam: NodePort reply mark" ' +
-      '-j CONNMARK --restore-mark --nfmask 0xc0000 --ctmask 0xc0000');
+    expect(other.restore).toContain(
+      '-i eni+ -m comment --comment "vpc-ipam: NodePort reply mark" ' +
+        '-j CONNMARK --restore-mark --nfmask 0xc0000 --ctmask 0xc0000',
+    );
   });
 
   it('both off: nothing to install, both chains to remove', () => {
@@ -179,8 +181,12 @@ describe('validateNetfilterSpec', () => {
   });
 
   it('accepts the edges: a 15-character name, every mark bit, 0.0.0.0/0', () => {
-    const v = validateNetfilterSpec({ ...SPEC, primaryIf: 'enp0s31f6.1234x', connmark: 0xffffffff,
-      excludeSnatCidrs: ['0.0.0.0/0'] });
+    const v = validateNetfilterSpec({
+      ...SPEC,
+      primaryIf: 'enp0s31f6.1234x',
+      connmark: 0xffffffff,
+      excludeSnatCidrs: ['0.0.0.0/0'],
+    });
     expect(v.excludeSnatCidrs).toEqual(['0.0.0.0/0']);
   });
 });
@@ -202,7 +208,10 @@ describe('ruleKey: rendered and saved forms of one rule compare equal', () => {
 
   it.each([
     ['-d 10.0.0.0/16 -j RETURN', '-d 10.0.0.0/24 -j RETURN'],
-    ['-m addrtype ! --dst-type LOCAL -j SNAT --to-source 10.0.0.10', '-m addrtype --dst-type LOCAL -j SNAT --to-source 10.0.0.10'],
+    [
+      '-m addrtype ! --dst-type LOCAL -j SNAT --to-source 10.0.0.10',
+      '-m addrtype --dst-type LOCAL -j SNAT --to-source 10.0.0.10',
+    ],
     ['-j SNAT --to-source 10.0.0.10 --random', '-j SNAT --to-source 10.0.0.10 --random-fully'],
     ['-m comment --comment "a" -j RETURN', '-m comment --comment "b" -j RETURN'],
     ['-j CONNMARK --set-xmark 0x80/0x80', '-j CONNMARK --set-xmark 0x80/0xffffffff'],
@@ -221,7 +230,9 @@ describe('ruleKey: rendered and saved forms of one rule compare equal', () => {
       ].join('\n'),
     ).get('nat')!;
     expect([...t.chains]).toEqual(['POSTROUTING', 'VPC-IPAM-SNAT']);
-    expect(t.rules[1]).toEqual({ chain: 'VPC-IPAM-SNAT', args: ['-m', 'comment', '--comment', 'it\'s a "q" \\ z',
-      '-j', 'RETURN'] });
+    expect(t.rules[1]).toEqual({
+      chain: 'VPC-IPAM-SNAT',
+      args: ['-m', 'comment', '--comment', 'it\'s a "q" \\ z', '-j', 'RETURN'],
+    });
   });
 });

@@ -28,7 +28,11 @@ describe('local API over the Unix socket', () => {
   beforeAll(async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'sock-'));
     socket = path.join(dir, 'run', 'ipamd.sock');
-    n = await virtualNode({ VPC_IPAM_SOCKET: socket, INTROSPECTION_BIND_ADDRESS: '127.0.0.1:0', VPC_IPAM_METRICS_ADDRESS: '127.0.0.1:0' });
+    n = await virtualNode({
+      VPC_IPAM_SOCKET: socket,
+      INTROSPECTION_BIND_ADDRESS: '127.0.0.1:0',
+      VPC_IPAM_METRICS_ADDRESS: '127.0.0.1:0',
+    });
     ports = await n.daemon.startServers();
   });
   afterAll(async () => {
@@ -40,7 +44,11 @@ describe('local API over the Unix socket', () => {
   });
 
   it('answers hello with the protocol version', async () => {
-    expect(await callIpamd(socket, { v: PROTOCOL_VERSION, op: 'hello' })).toEqual({ ok: true, protocol: 1, version: 'test' });
+    expect(await callIpamd(socket, { v: PROTOCOL_VERSION, op: 'hello' })).toEqual({
+      ok: true,
+      protocol: 1,
+      version: 'test',
+    });
   });
 
   it.each([
@@ -48,11 +56,27 @@ describe('local API over the Unix socket', () => {
     ['unknown op', JSON.stringify({ v: 1, op: 'steal' }), /op/],
     ['wrong version', JSON.stringify({ v: 9, op: 'hello' }), /version 9 is not supported/],
     ['container id with a slash', JSON.stringify({ ...key, op: 'add', containerId: '../etc/passwd' }), /containerId/],
-    ['container id of 257 characters', JSON.stringify({ ...key, op: 'add', containerId: 'x'.repeat(257) }), /at most 256/],
-    ['interface name with a colon', JSON.stringify({ ...key, op: 'add', containerId: 'c1', ifName: 'eth0:1' }), /ifName.*":"/],
-    ['interface name too long', JSON.stringify({ ...key, op: 'add', containerId: 'c1', ifName: 'x'.repeat(16) }), /ifName/],
+    [
+      'container id of 257 characters',
+      JSON.stringify({ ...key, op: 'add', containerId: 'x'.repeat(257) }),
+      /at most 256/,
+    ],
+    [
+      'interface name with a colon',
+      JSON.stringify({ ...key, op: 'add', containerId: 'c1', ifName: 'eth0:1' }),
+      /ifName.*":"/,
+    ],
+    [
+      'interface name too long',
+      JSON.stringify({ ...key, op: 'add', containerId: 'c1', ifName: 'x'.repeat(16) }),
+      /ifName/,
+    ],
     ['unknown field', JSON.stringify({ ...key, op: 'add', containerId: 'c1', sneaky: true }), /sneaky|Unrecognized/],
-    ['relative netns path', JSON.stringify({ ...key, op: 'add', containerId: 'c1', netns: { path: 'netns/x' } }), /netns/],
+    [
+      'relative netns path',
+      JSON.stringify({ ...key, op: 'add', containerId: 'c1', netns: { path: 'netns/x' } }),
+      /netns/,
+    ],
   ])('rejects %s with a clear error and changes nothing', async (_name, line, msg) => {
     const before = n.daemon.datastore.list().length;
     const res = await rawCall(socket, line);
@@ -62,21 +86,39 @@ describe('local API over the Unix socket', () => {
   });
 
   it('add is idempotent per key, del twice succeeds, check knows the attachment', async () => {
-    const a = await callIpamd(socket, { ...key, op: 'add', containerId: 'c1', pod: { namespace: 'ns', name: 'p', uid: 'u1' } });
+    const a = await callIpamd(socket, {
+      ...key,
+      op: 'add',
+      containerId: 'c1',
+      pod: { namespace: 'ns', name: 'p', uid: 'u1' },
+    });
     const b = await callIpamd(socket, { ...key, op: 'add', containerId: 'c1' });
     if (!a.ok || !('allocation' in a) || !b.ok || !('allocation' in b)) throw new Error('add failed');
     expect(b.allocation.ip).toBe(a.allocation.ip);
     expect(b.existing).toBe(true);
-    expect(a.allocation).toMatchObject({ prefixLength: 32, gateway: '169.254.1.1', routeTable: 0, subnetCidr: '10.0.0.0/24' });
+    expect(a.allocation).toMatchObject({
+      prefixLength: 32,
+      gateway: '169.254.1.1',
+      routeTable: 0,
+      subnetCidr: '10.0.0.0/24',
+    });
     expect(await callIpamd(socket, { ...key, op: 'check', containerId: 'c1' })).toMatchObject({ ok: true });
     expect(await callIpamd(socket, { ...key, op: 'del', containerId: 'c1' })).toEqual({ ok: true, released: true });
     expect(await callIpamd(socket, { ...key, op: 'del', containerId: 'c1' })).toEqual({ ok: true, released: false });
-    expect(await callIpamd(socket, { ...key, op: 'check', containerId: 'c1' })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    expect(await callIpamd(socket, { ...key, op: 'check', containerId: 'c1' })).toMatchObject({
+      ok: false,
+      error: { code: 'NOT_FOUND' },
+    });
   });
 
   it('gc releases every attachment of the network not in the valid list', async () => {
     for (const id of ['g1', 'g2', 'g3']) await callIpamd(socket, { ...key, op: 'add', containerId: id });
-    const res = await callIpamd(socket, { v: PROTOCOL_VERSION, op: 'gc', network: 'vpc-ipam', valid: [{ containerId: 'g2', ifName: 'eth0' }] });
+    const res = await callIpamd(socket, {
+      v: PROTOCOL_VERSION,
+      op: 'gc',
+      network: 'vpc-ipam',
+      valid: [{ containerId: 'g2', ifName: 'eth0' }],
+    });
     expect(res).toEqual({ ok: true, released: 2 });
     expect(n.daemon.datastore.list().map((a) => a.containerId)).toEqual(['g2']);
   });
@@ -87,7 +129,10 @@ describe('local API over the Unix socket', () => {
   });
 
   it('serves introspection on loopback and Prometheus metrics', async () => {
-    const pool = (await (await fetch(`http://127.0.0.1:${ports.introspectionPort}/v1/pool`)).json()) as Record<string, unknown>;
+    const pool = (await (await fetch(`http://127.0.0.1:${ports.introspectionPort}/v1/pool`)).json()) as Record<
+      string,
+      unknown
+    >;
     expect(pool).toMatchObject({ total: 9, assigned: 1 });
     expect(typeof pool.why).toBe('string');
     for (const p of ['/healthz', '/v1/nics', '/v1/assignments', '/v1/config']) {
@@ -99,7 +144,11 @@ describe('local API over the Unix socket', () => {
   });
 
   it('refuses to start a second daemon on a live socket', async () => {
-    const m = await virtualNode({ VPC_IPAM_SOCKET: socket, INTROSPECTION_BIND_ADDRESS: 'off', VPC_IPAM_METRICS_ADDRESS: 'off' });
+    const m = await virtualNode({
+      VPC_IPAM_SOCKET: socket,
+      INTROSPECTION_BIND_ADDRESS: 'off',
+      VPC_IPAM_METRICS_ADDRESS: 'off',
+    });
     await expect(m.daemon.startServers()).rejects.toThrow(/already serving/);
     await drive(m.clock, m.daemon.stop());
     // Stopping the refused daemon must not remove the live daemon's socket.

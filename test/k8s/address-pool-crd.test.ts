@@ -95,7 +95,7 @@ describe('the NodeAddressPool CRD (apiextensions-apiserver)', () => {
     await patch(status());
   });
 
-  it('the garbage collector deletes a Node\'s NodeAddressPool with the Node (owner by uid)', async () => {
+  it("the garbage collector deletes a Node's NodeAddressPool with the Node (owner by uid)", async () => {
     c.server.create('nodes', nodeObject('ap-gc'));
     await publish('ap-gc', status());
     c.server.requestDelete('nodes', 'ap-gc');

@@ -37,8 +37,7 @@ const podInterfaces = (d: K8sDaemon) => d.running.daemon.datastore.interfaceList
 /** The node's NodeAddressPool status, once ipamd has published it. */
 const published = (node: string) =>
   fx.c.server.list('nodeaddresspools').find((o) => o.metadata.name === node)?.status as
-    | { assigned: number }
-    | undefined;
+    { assigned: number } | undefined;
 const publishedAssigned = (node: string) => published(node)?.assigned ?? 0;
 
 const outages = [

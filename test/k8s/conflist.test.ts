@@ -19,13 +19,24 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig as parsePluginConfig } from '../../cni/config.js';
-import { configsBefore, conflistOptionsFromEnv, installConflist, missingBinaries, removeConflist, renderConflist } from '../../ipamd/k8s/conflist.js';
+import {
+  configsBefore,
+  conflistOptionsFromEnv,
+  installConflist,
+  missingBinaries,
+  removeConflist,
+  renderConflist,
+} from '../../ipamd/k8s/conflist.js';
 import { installBinaries, standInPlugin, startK8sDaemon, type K8sDaemon } from './daemon-harness.js';
 import { nodeObject, seedSimCloud, startFakeCluster, until, type FakeCluster } from './helpers.js';
 
 describe('conflist rendering and installation', () => {
   it('renders a list the plugin parses, with the chained plugins', () => {
-    const o = conflistOptionsFromEnv({ POD_MTU: '1500', VPC_IPAM_CNI_CHAIN: 'portmap,bandwidth' }, '/run/vpc-ipam/ipamd.sock', 10_000);
+    const o = conflistOptionsFromEnv(
+      { POD_MTU: '1500', VPC_IPAM_CNI_CHAIN: 'portmap,bandwidth' },
+      '/run/vpc-ipam/ipamd.sock',
+      10_000,
+    );
     const versions = { cniVersion: '1.0.0', cniVersions: ['0.4.0', '1.0.0'] };
     type List = { cniVersion: string; cniVersions: string[]; name: string; plugins: Array<Record<string, unknown>> };
     const list = JSON.parse(renderConflist(o, versions)) as List;
@@ -33,14 +44,24 @@ describe('conflist rendering and installation', () => {
     expect(list.plugins.map((p) => p.type)).toEqual(['vpc-ipam', 'portmap', 'bandwidth']);
     // libcni hands each plugin its entry plus the list's name and cniVersion.
     const cfg = parsePluginConfig({ ...list.plugins[0], name: list.name, cniVersion: list.cniVersion });
-    expect(cfg).toMatchObject({ name: 'vpc-ipam', type: 'vpc-ipam', ipamdSocket: '/run/vpc-ipam/ipamd.sock', mtu: 1500, addWaitMs: 10_000 });
+    expect(cfg).toMatchObject({
+      name: 'vpc-ipam',
+      type: 'vpc-ipam',
+      ipamdSocket: '/run/vpc-ipam/ipamd.sock',
+      mtu: 1500,
+      addWaitMs: 10_000,
+    });
   });
 
   it('rejects bad variables by name', () => {
     expect(() => conflistOptionsFromEnv({ POD_MTU: '100' }, '/s', 1)).toThrow(/POD_MTU/);
-    expect(() => conflistOptionsFromEnv({ VPC_IPAM_CNI_CHAIN: 'flannel' }, '/s', 1)).toThrow(/VPC_IPAM_CNI_CHAIN: unknown plugin "flannel"/);
+    expect(() => conflistOptionsFromEnv({ VPC_IPAM_CNI_CHAIN: 'flannel' }, '/s', 1)).toThrow(
+      /VPC_IPAM_CNI_CHAIN: unknown plugin "flannel"/,
+    );
     expect(() => conflistOptionsFromEnv({ VPC_IPAM_CNI_VERSION: '0.3.1' }, '/s', 1)).toThrow(/VPC_IPAM_CNI_VERSION/);
-    expect(() => conflistOptionsFromEnv({ VPC_IPAM_CNI_LOG_FILE: 'rel/p.log' }, '/s', 1)).toThrow(/VPC_IPAM_CNI_LOG_FILE/);
+    expect(() => conflistOptionsFromEnv({ VPC_IPAM_CNI_LOG_FILE: 'rel/p.log' }, '/s', 1)).toThrow(
+      /VPC_IPAM_CNI_LOG_FILE/,
+    );
   });
 
   it('installs atomically, idempotently, and reports configs that would shadow it', () => {
@@ -74,11 +95,21 @@ describe('conflist lifecycle in the daemon', () => {
     const cloud = seedSimCloud(path.join(dir, 'state'));
     c.server.create('nodes', nodeObject(name, { providerID: `aws:///${cloud.zone}/${cloud.instanceId}` }));
     // The DaemonSet and our Pod, owned by it (what uninstall detection reads).
-    if (!c.server.list('daemonsets', 'kube-system').length) c.server.create('daemonsets', { metadata: { name: 'vpc-ipam-node' }, spec: {} }, 'kube-system');
+    if (!c.server.list('daemonsets', 'kube-system').length)
+      c.server.create('daemonsets', { metadata: { name: 'vpc-ipam-node' }, spec: {} }, 'kube-system');
     const ds = c.server.get('daemonsets', 'vpc-ipam-node', 'kube-system');
     c.server.create(
       'pods',
-      { metadata: { name: `vpc-ipam-node-${name}`, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'vpc-ipam-node', uid: ds.metadata.uid, controller: true }] }, spec: { nodeName: name, hostNetwork: true, containers: [] }, status: { phase: 'Running' } },
+      {
+        metadata: {
+          name: `vpc-ipam-node-${name}`,
+          ownerReferences: [
+            { apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'vpc-ipam-node', uid: ds.metadata.uid, controller: true },
+          ],
+        },
+        spec: { nodeName: name, hostNetwork: true, containers: [] },
+        status: { phase: 'Running' },
+      },
       'kube-system',
     );
     return { dir, env: { MY_POD_NAME: `vpc-ipam-node-${name}`, POD_NAMESPACE: 'kube-system' } };
@@ -91,7 +122,9 @@ describe('conflist lifecycle in the daemon', () => {
     const healthy = await fetch(`http://${d.introspection}/healthz`);
     expect(healthy.status).toBe(200);
     // Healthy, but the init container has not installed the plugin: still no config (node stays NotReady).
-    await until('the agent saw the missing binaries', () => d.running.k8s!.conflistBlockedBy?.includes('plugin binaries missing'));
+    await until('the agent saw the missing binaries', () =>
+      d.running.k8s!.conflistBlockedBy?.includes('plugin binaries missing'),
+    );
     expect(existsSync(file)).toBe(false);
     installBinaries(d.binDir);
     await until('conflist installed', () => existsSync(file));
@@ -125,7 +158,12 @@ describe('conflist lifecycle in the daemon', () => {
 
     const d2 = await startK8sDaemon(c, 'cl-2', { dir, env });
     daemons.push(d2);
-    c.server.mutate('daemonsets', 'vpc-ipam-node', (o) => (o.metadata.deletionTimestamp = new Date().toISOString()), 'kube-system');
+    c.server.mutate(
+      'daemonsets',
+      'vpc-ipam-node',
+      (o) => (o.metadata.deletionTimestamp = new Date().toISOString()),
+      'kube-system',
+    );
     await d2.running.stop();
     daemons.pop();
     expect(existsSync(file)).toBe(false);
@@ -148,10 +186,9 @@ describe('conflist lifecycle in the daemon', () => {
       'upgrade the plugin or drop it from VPC_IPAM_CNI_CHAIN';
     await until('the agent refused the versions', () => d.running.k8s!.conflistBlockedBy === why);
     const ev = await until('Event', () =>
-      c.server.list('events').find(
-        (e) => e.reason === 'CniVersionMismatch' &&
-          (e.involvedObject as { name: string }).name === 'cl-3',
-      ),
+      c.server
+        .list('events')
+        .find((e) => e.reason === 'CniVersionMismatch' && (e.involvedObject as { name: string }).name === 'cl-3'),
     );
     expect(ev.type).toBe('Warning');
     expect(ev.message).toContain('portmap supports 0.1.0, 0.2.0, 0.3.0, 0.3.1');

@@ -30,7 +30,9 @@ describe('fake API server with the real client', () => {
     expect(n.metadata!.labels).toMatchObject({ b: '2' });
     expect(n.metadata!.labels!.a).toBeUndefined();
     expect(n.status!.conditions!.map((x) => x.type)).toEqual(['Ready']);
-    expect(Number(n.metadata!.resourceVersion)).toBeGreaterThan(Number((before.metadata as { resourceVersion: string }).resourceVersion));
+    expect(Number(n.metadata!.resourceVersion)).toBeGreaterThan(
+      Number((before.metadata as { resourceVersion: string }).resourceVersion),
+    );
   });
 
   it('strategic-merges conditions by type on the status subresource', async () => {
@@ -45,13 +47,19 @@ describe('fake API server with the real client', () => {
     const n = await c.apis.core.readNode({ name: 'n1' });
     expect(n.status!.conditions!.map((x) => `${x.type}=${x.status}`)).toEqual(['Ready=True', 'X=False']);
     // A merge patch would have replaced the list: the kubelet's Ready condition must survive only with SMP.
-    expect(c.server.requests.filter((r) => r.path === '/api/v1/nodes/n1/status').every((r) => r.contentType === 'application/strategic-merge-patch+json')).toBe(true);
+    expect(
+      c.server.requests
+        .filter((r) => r.path === '/api/v1/nodes/n1/status')
+        .every((r) => r.contentType === 'application/strategic-merge-patch+json'),
+    ).toBe(true);
   });
 
   it('refuses the client default (JSON patch) only when malformed, and unknown patch types', async () => {
     await c.apis.core.patchNode({ name: 'n1', body: [{ op: 'add', path: '/metadata/labels/j', value: 'p' }] });
     expect((await c.apis.core.readNode({ name: 'n1' })).metadata!.labels!.j).toBe('p');
-    const err = await c.apis.core.patchNode({ name: 'n1', body: [{ op: 'replace', path: '/metadata/nope/x', value: 1 }] }).catch((e) => e);
+    const err = await c.apis.core
+      .patchNode({ name: 'n1', body: [{ op: 'replace', path: '/metadata/nope/x', value: 1 }] })
+      .catch((e) => e);
     expect(httpStatus(err)).toBe(422);
   });
 
@@ -67,20 +75,52 @@ describe('fake API server with the real client', () => {
   it('leases: create once (409 after), update guarded by resourceVersion, MicroTime strictly parsed', async () => {
     const ns = 'kube-system';
     const t = microTime(Date.now());
-    const created = await c.apis.coordination.createNamespacedLease({ namespace: ns, body: { metadata: { name: 'l1' }, spec: { holderIdentity: 'a', renewTime: t, leaseDurationSeconds: 15 } } });
-    expect(httpStatus(await c.apis.coordination.createNamespacedLease({ namespace: ns, body: { metadata: { name: 'l1' }, spec: {} } }).catch((e) => e))).toBe(409);
-    const upd = await c.apis.coordination.replaceNamespacedLease({ name: 'l1', namespace: ns, body: { ...created, spec: { ...created.spec, holderIdentity: 'b' } } });
+    const created = await c.apis.coordination.createNamespacedLease({
+      namespace: ns,
+      body: { metadata: { name: 'l1' }, spec: { holderIdentity: 'a', renewTime: t, leaseDurationSeconds: 15 } },
+    });
+    expect(
+      httpStatus(
+        await c.apis.coordination
+          .createNamespacedLease({ namespace: ns, body: { metadata: { name: 'l1' }, spec: {} } })
+          .catch((e) => e),
+      ),
+    ).toBe(409);
+    const upd = await c.apis.coordination.replaceNamespacedLease({
+      name: 'l1',
+      namespace: ns,
+      body: { ...created, spec: { ...created.spec, holderIdentity: 'b' } },
+    });
     expect(upd.spec!.holderIdentity).toBe('b');
-    const stale = await c.apis.coordination.replaceNamespacedLease({ name: 'l1', namespace: ns, body: { ...created, spec: { ...created.spec, holderIdentity: 'c' } } }).catch((e) => e);
+    const stale = await c.apis.coordination
+      .replaceNamespacedLease({
+        name: 'l1',
+        namespace: ns,
+        body: { ...created, spec: { ...created.spec, holderIdentity: 'c' } },
+      })
+      .catch((e) => e);
     expect(httpStatus(stale)).toBe(409);
-    const millis = await c.apis.coordination.replaceNamespacedLease({ name: 'l1', namespace: ns, body: { ...upd, spec: { ...upd.spec, renewTime: new Date() } } }).catch((e) => e);
+    const millis = await c.apis.coordination
+      .replaceNamespacedLease({
+        name: 'l1',
+        namespace: ns,
+        body: { ...upd, spec: { ...upd.spec, renewTime: new Date() } },
+      })
+      .catch((e) => e);
     expect(httpStatus(millis)).toBe(400);
   });
 });
 
 describe('NodePodWatch against the fake server', () => {
   it('follows adds, binds, deletes; survives dropped watches; re-lists after 410 Gone', async () => {
-    const w = new NodePodWatch({ apis: c.apis, nodeName: 'w1', clock: new SystemClock(), log: silentLogger(), onChange: () => {}, watchTimeoutSeconds: 30 });
+    const w = new NodePodWatch({
+      apis: c.apis,
+      nodeName: 'w1',
+      clock: new SystemClock(),
+      log: silentLogger(),
+      onChange: () => {},
+      watchTimeoutSeconds: 30,
+    });
     c.server.create('pods', podObject({ name: 'p1', nodeName: 'w1' }), 'default');
     await w.start();
     try {

@@ -19,7 +19,15 @@ afterAll(() => c.server.stop());
 const timings = { leaseDurationMs: 1500, renewDeadlineMs: 1000, retryPeriodMs: 100 };
 
 function elector(identity: string, name = 'mon') {
-  return new LeaseLeaderElector({ apis: c.apis, clock: new SystemClock(), namespace: 'kube-system', name, identity, log: silentLogger(), ...timings });
+  return new LeaseLeaderElector({
+    apis: c.apis,
+    clock: new SystemClock(),
+    namespace: 'kube-system',
+    name,
+    identity,
+    log: silentLogger(),
+    ...timings,
+  });
 }
 
 /** Runs an elector; records how many times it led and whether it is working right now. */
@@ -43,7 +51,10 @@ describe('LeaseLeaderElector', () => {
     await until('a leads', () => a.state.working);
     const b = campaign(elector('b'));
     // b keeps trying while a renews; the Lease keeps naming a.
-    await until('b tried several times', () => c.server.count('GET', '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/mon') > 10);
+    await until(
+      'b tried several times',
+      () => c.server.count('GET', '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/mon') > 10,
+    );
     expect(b.state.terms).toBe(0);
     expect((c.server.get('leases', 'mon', 'kube-system').spec as { holderIdentity: string }).holderIdentity).toBe('a');
 
@@ -51,7 +62,10 @@ describe('LeaseLeaderElector', () => {
     await a.done;
     expect(a.state.working).toBe(false);
     await until('b leads', () => b.state.working);
-    const lease = c.server.get('leases', 'mon', 'kube-system').spec as { holderIdentity: string; leaseTransitions: number };
+    const lease = c.server.get('leases', 'mon', 'kube-system').spec as {
+      holderIdentity: string;
+      leaseTransitions: number;
+    };
     expect(lease.holderIdentity).toBe('b');
     expect(lease.leaseTransitions).toBe(1);
     b.ac.abort();
@@ -61,10 +75,24 @@ describe('LeaseLeaderElector', () => {
 
   it('takes over a Lease whose holder stopped renewing, once it expired by our own clock', async () => {
     // A holder that crashed: its record never changes again. (Its renewTime is in the future, as a skewed clock would write.)
-    c.server.create('leases', { metadata: { name: 'crashed' }, spec: { holderIdentity: 'ghost', leaseDurationSeconds: 1, renewTime: microTime(Date.now() + 3_600_000), acquireTime: microTime(Date.now()) } }, 'kube-system');
+    c.server.create(
+      'leases',
+      {
+        metadata: { name: 'crashed' },
+        spec: {
+          holderIdentity: 'ghost',
+          leaseDurationSeconds: 1,
+          renewTime: microTime(Date.now() + 3_600_000),
+          acquireTime: microTime(Date.now()),
+        },
+      },
+      'kube-system',
+    );
     const b = campaign(elector('b', 'crashed'));
     await until('b leads after expiry', () => b.state.working);
-    expect((c.server.get('leases', 'crashed', 'kube-system').spec as { holderIdentity: string }).holderIdentity).toBe('b');
+    expect((c.server.get('leases', 'crashed', 'kube-system').spec as { holderIdentity: string }).holderIdentity).toBe(
+      'b',
+    );
     b.ac.abort();
     await b.done;
   });
@@ -73,7 +101,10 @@ describe('LeaseLeaderElector', () => {
     const x = campaign(elector('x', 'race'));
     const y = campaign(elector('y', 'race'));
     await until('someone leads', () => x.state.working || y.state.working);
-    await until('a few renewals', () => c.server.count('PUT', '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/race') > 5);
+    await until(
+      'a few renewals',
+      () => c.server.count('PUT', '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/race') > 5,
+    );
     expect(Number(x.state.working) + Number(y.state.working)).toBe(1);
     x.ac.abort();
     y.ac.abort();
@@ -95,8 +126,18 @@ describe('LeaseLeaderElector', () => {
   });
 
   it('refuses impossible timings', () => {
-    expect(() => new LeaseLeaderElector({ apis: c.apis, clock: new SystemClock(), namespace: 'n', name: 'l', identity: 'i', log: silentLogger(), leaseDurationMs: 1000, renewDeadlineMs: 2000 })).toThrow(
-      /leaseDuration > renewDeadline > retryPeriod/,
-    );
+    expect(
+      () =>
+        new LeaseLeaderElector({
+          apis: c.apis,
+          clock: new SystemClock(),
+          namespace: 'n',
+          name: 'l',
+          identity: 'i',
+          log: silentLogger(),
+          leaseDurationMs: 1000,
+          renewDeadlineMs: 2000,
+        }),
+    ).toThrow(/leaseDuration > renewDeadline > retryPeriod/);
   });
 });

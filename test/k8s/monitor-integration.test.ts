@@ -79,12 +79,19 @@ describe('cluster monitor with the Kubernetes integration', () => {
     await until('a leads', async () => (await health(a)).leader);
     const b = await startClusterMonitor(monitorEnv(dir, 'mon-b'), { log: silentLogger() });
     running.push(b);
-    await until('b campaigned', () => c.server.count('GET', '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/vpc-ipam-monitor') > 6);
+    await until(
+      'b campaigned',
+      () => c.server.count('GET', '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/vpc-ipam-monitor') > 6,
+    );
     expect((await health(b)).leader).toBe(false);
-    expect((c.server.get('leases', 'vpc-ipam-monitor', 'kube-system').spec as { holderIdentity: string }).holderIdentity).toBe('mon-a');
+    expect(
+      (c.server.get('leases', 'vpc-ipam-monitor', 'kube-system').spec as { holderIdentity: string }).holderIdentity,
+    ).toBe('mon-a');
     await a.stop();
     running.shift();
     await until('b leads', async () => (await health(b)).leader);
-    expect((c.server.get('leases', 'vpc-ipam-monitor', 'kube-system').spec as { holderIdentity: string }).holderIdentity).toBe('mon-b');
+    expect(
+      (c.server.get('leases', 'vpc-ipam-monitor', 'kube-system').spec as { holderIdentity: string }).holderIdentity,
+    ).toBe('mon-b');
   });
 });

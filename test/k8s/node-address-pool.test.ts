@@ -24,8 +24,7 @@ const SUMMARY = 'vpc-ipam.io/pool-summary';
 type PoolStatus = { assigned: number; total: number; maxPods: number; subnets: Array<{ subnetId: string }> };
 const pool = (node: string) =>
   fx.c.server.list('nodeaddresspools').find((o) => o.metadata.name === node) as
-    | { metadata: { ownerReferences?: unknown[] }; status?: PoolStatus }
-    | undefined;
+    { metadata: { ownerReferences?: unknown[] }; status?: PoolStatus } | undefined;
 const annotations = (node: string) =>
   (fx.c.server.get('nodes', node).metadata.annotations ?? {}) as Record<string, string>;
 const nodePatches = (node: string) => fx.c.server.count('PATCH', `/api/v1/nodes/${node}`);

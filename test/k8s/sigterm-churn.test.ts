@@ -26,7 +26,7 @@ afterAll(async () => {
 
 function rng(seed: number) {
   let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 
 describe('SIGTERM during churn, with the Kubernetes integration', () => {
@@ -34,7 +34,17 @@ describe('SIGTERM during churn, with the Kubernetes integration', () => {
     const node = 'sig-1';
     c.server.create('nodes', nodeObject(node));
     const ds = c.server.create('daemonsets', { metadata: { name: 'vpc-ipam-node' }, spec: {} }, 'kube-system');
-    c.server.create('pods', { metadata: { name: 'vpc-ipam-node-x', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'vpc-ipam-node', uid: ds.metadata.uid }] }, spec: { nodeName: node, hostNetwork: true, containers: [] } }, 'kube-system');
+    c.server.create(
+      'pods',
+      {
+        metadata: {
+          name: 'vpc-ipam-node-x',
+          ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'vpc-ipam-node', uid: ds.metadata.uid }],
+        },
+        spec: { nodeName: node, hostNetwork: true, containers: [] },
+      },
+      'kube-system',
+    );
     const hostDir = path.join(c.dir, 'host');
     mkdirSync(path.join(hostDir, 'net.d'), { recursive: true });
     installBinaries(path.join(hostDir, 'bin'));
@@ -63,8 +73,20 @@ describe('SIGTERM during churn, with the Kubernetes integration', () => {
       const live = [...acked.keys()];
       const isAdd = live.length < 3 || (live.length < 20 && random() < 0.6);
       const containerId = isAdd ? `c${next++}` : live[Math.floor(random() * live.length)]!;
-      if (isAdd) c.server.create('pods', podObject({ name: containerId, uid: `uid-${containerId}`, nodeName: node, phase: 'Running' }), 'default');
-      const req = { v: PROTOCOL_VERSION, op: isAdd ? 'add' : 'del', network: 'vpc-ipam', containerId, ifName: 'eth0', ...(isAdd ? { pod: { namespace: 'default', name: containerId, uid: `uid-${containerId}` } } : {}) } as const;
+      if (isAdd)
+        c.server.create(
+          'pods',
+          podObject({ name: containerId, uid: `uid-${containerId}`, nodeName: node, phase: 'Running' }),
+          'default',
+        );
+      const req = {
+        v: PROTOCOL_VERSION,
+        op: isAdd ? 'add' : 'del',
+        network: 'vpc-ipam',
+        containerId,
+        ifName: 'eth0',
+        ...(isAdd ? { pod: { namespace: 'default', name: containerId, uid: `uid-${containerId}` } } : {}),
+      } as const;
       let res: Response;
       try {
         res = await callIpamd(h.socket, req, 20_000);

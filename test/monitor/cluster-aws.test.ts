@@ -18,7 +18,11 @@ let emu: AwsEmulator;
 let running: RunningClusterMonitor;
 const savedEnv = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, deadlineMs = 30_000): Promise<T> {
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  deadlineMs = 30_000,
+): Promise<T> {
   const end = Date.now() + deadlineMs;
   for (;;) {
     const v = await probe();
@@ -56,7 +60,7 @@ afterAll(async () => {
 });
 
 describe('vpc-ipamd monitor on AWS (emulator)', () => {
-  it('serves every subnet of the VPC with the cloud\'s own free counts', async () => {
+  it("serves every subnet of the VPC with the cloud's own free counts", async () => {
     const truth = emu.cloud.describeSubnets();
     const text = await until('both subnets on /metrics', async () => {
       const t = await (await fetch(`http://127.0.0.1:${running.port}/metrics`)).text();
@@ -64,8 +68,12 @@ describe('vpc-ipamd monitor on AWS (emulator)', () => {
     });
     expect(text).toContain('vpc_ipam_monitor_leader 1');
     for (const s of truth) {
-      expect(text).toContain(`vpc_ipam_subnet_free_addresses{subnet_id="${s.id}",zone="${s.zone}",cidr="${s.cidr}"} ${s.availableAddresses}`);
-      expect(text).toContain(`vpc_ipam_subnet_free_prefix_blocks{subnet_id="${s.id}",zone="${s.zone}",cidr="${s.cidr}"} ${emu.cloud.freePrefixBlocks(s.id)}`);
+      expect(text).toContain(
+        `vpc_ipam_subnet_free_addresses{subnet_id="${s.id}",zone="${s.zone}",cidr="${s.cidr}"} ${s.availableAddresses}`,
+      );
+      expect(text).toContain(
+        `vpc_ipam_subnet_free_prefix_blocks{subnet_id="${s.id}",zone="${s.zone}",cidr="${s.cidr}"} ${emu.cloud.freePrefixBlocks(s.id)}`,
+      );
     }
   });
 
@@ -73,13 +81,18 @@ describe('vpc-ipamd monitor on AWS (emulator)', () => {
     const pod = emu.cloud.describeSubnets().find((s) => s.cidr === '10.0.1.0/24')!;
     const leaked = emu.cloud.createInterface({
       subnetId: pod.id,
-      tags: { [TAG_INSTANCE_ID]: 'i-0deadbeef0000000', [TAG_CREATED_AT]: new Date(Date.now() - 3_600_000).toISOString() },
+      tags: {
+        [TAG_INSTANCE_ID]: 'i-0deadbeef0000000',
+        [TAG_CREATED_AT]: new Date(Date.now() - 3_600_000).toISOString(),
+      },
     });
     const young = emu.cloud.createInterface({
       subnetId: pod.id,
       tags: { [TAG_INSTANCE_ID]: 'i-0deadbeef0000000', [TAG_CREATED_AT]: new Date().toISOString() },
     });
-    await until('the leaked ENI to be deleted', () => (emu.cloud.describeInterfaces({}).some((n) => n.id === leaked.id) ? undefined : true));
+    await until('the leaked ENI to be deleted', () =>
+      emu.cloud.describeInterfaces({}).some((n) => n.id === leaked.id) ? undefined : true,
+    );
     // An ENI inside the grace period is left alone.
     expect(emu.cloud.describeInterfaces({}).some((n) => n.id === young.id)).toBe(true);
     expect(running.cluster.passes).toBeGreaterThanOrEqual(2);

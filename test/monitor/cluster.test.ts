@@ -32,11 +32,20 @@ function cluster(n: number) {
     cloud.attachInterface(nic.id, inst.id);
     usage.push({ node: `node-${k}`, subnetId: pods, total: 3, assigned: k % 4, warmTarget: 1 });
   }
-  const provider = new SimProvider({ cloud, instanceId: cloud.describeInstances()[0]!.id, clock, latency: ZERO_LATENCY });
+  const provider = new SimProvider({
+    cloud,
+    instanceId: cloud.describeInstances()[0]!.id,
+    clock,
+    latency: ZERO_LATENCY,
+  });
   return { clock, cloud, provider, vpcId: vpc.id, nodes, pods, usage };
 }
 
-function build(w: ReturnType<typeof cluster>, elector: LeaderElector, maintenance = [] as ConstructorParameters<typeof ClusterMonitor>[0]['maintenance']) {
+function build(
+  w: ReturnType<typeof cluster>,
+  elector: LeaderElector,
+  maintenance = [] as ConstructorParameters<typeof ClusterMonitor>[0]['maintenance'],
+) {
   const monitor = new SubnetMonitor({
     provider: w.provider,
     clock: w.clock,
@@ -45,7 +54,10 @@ function build(w: ReturnType<typeof cluster>, elector: LeaderElector, maintenanc
     subnets: clusterSubnets({ provider: w.provider, subnetIds: [w.nodes], filter: { vpcId: w.vpcId } }),
     mode: () => 'ip',
   });
-  return { monitor, cluster: new ClusterMonitor({ monitor, elector, clock: w.clock, intervalMs: MIN, maintenance, log }) };
+  return {
+    monitor,
+    cluster: new ClusterMonitor({ monitor, elector, clock: w.clock, intervalMs: MIN, maintenance, log }),
+  };
 }
 
 /** A test elector the test hands leadership to and takes it from. */
@@ -105,7 +117,14 @@ describe('cluster-wide monitor', () => {
 
     const pods = large.reports.find((r) => r.subnetId === large.w.pods)!;
     // 300 interfaces × (1 primary + 3 secondaries) in the Pod subnet; pools from the node annotations.
-    expect(pods).toMatchObject({ used: 1200, free: 4091 - 1200, nodes: 300, assigned: 75 * (0 + 1 + 2 + 3), held: 900 - 450, warmReserve: 300 });
+    expect(pods).toMatchObject({
+      used: 1200,
+      free: 4091 - 1200,
+      nodes: 300,
+      assigned: 75 * (0 + 1 + 2 + 3),
+      held: 900 - 450,
+      warmReserve: 300,
+    });
     const nodes = large.reports.find((r) => r.subnetId === large.w.nodes)!;
     expect(nodes).toMatchObject({ used: 300, free: 4091 - 300, nodes: 0 });
   });

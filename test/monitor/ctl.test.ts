@@ -54,14 +54,36 @@ describe('vpc-ipamctl plan', () => {
   });
 
   it('warm settings change the overhead: WARM_IP_TARGET=2 at 10 Pods per node', async () => {
-    const o = await plan(['--subnet', '10.0.0.0/24', '--instance-type', 'm5.large', '--mode', 'ips', '--pods-per-node', '10', '--env', 'WARM_IP_TARGET=2']);
+    const o = await plan([
+      '--subnet',
+      '10.0.0.0/24',
+      '--instance-type',
+      'm5.large',
+      '--mode',
+      'ips',
+      '--pods-per-node',
+      '10',
+      '--env',
+      'WARM_IP_TARGET=2',
+    ]);
     expect(o.plan.full).toMatchObject({ pods: 10, addresses: 12, warm: 2, interfaces: 2, subnetAddresses: 14 });
     expect(o.plan.fit.exact).toEqual({ nodes: 17, pods: 170 }); // 17 × 14 = 238 ≤ 251
     expect(o.settings).toContain('WARM_IP_TARGET=2');
   });
 
   it('prefixes: best and worst case bracket the seeded random placement, which ends on InsufficientCidrBlocks', async () => {
-    const o = await plan(['--subnet', '10.0.0.0/20', '--instance-type', 'm5.large', '--mode', 'prefix', '--nodes', '100', '--seed', '4']);
+    const o = await plan([
+      '--subnet',
+      '10.0.0.0/20',
+      '--instance-type',
+      'm5.large',
+      '--mode',
+      'prefix',
+      '--nodes',
+      '100',
+      '--seed',
+      '4',
+    ]);
     // 108 Pods → 8 prefixes on the primary interface (7 would hold 112 but leave 4 < 16 warm).
     expect(o.plan.full).toMatchObject({ pods: 108, blocks: 8, interfaces: 1, subnetInterfaces: 1 });
     expect(o.plan.subnet).toEqual({ cidr: '10.0.0.0/20', total: 4091, prefixBlocks: 254, edgeFree: 27 });
@@ -79,14 +101,25 @@ describe('vpc-ipamctl plan', () => {
   });
 
   it('custom networking: the primary hosts no Pods and costs the Pod subnet nothing', async () => {
-    const o = await plan(['--subnet', '10.0.0.0/24', '--instance-type', 'm5.large', '--mode', 'ips', '--env', 'AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true']);
+    const o = await plan([
+      '--subnet',
+      '10.0.0.0/24',
+      '--instance-type',
+      'm5.large',
+      '--mode',
+      'ips',
+      '--env',
+      'AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true',
+    ]);
     expect(o.maxPods).toBe(20);
     expect(o.plan.full).toMatchObject({ pods: 18, interfaces: 3, subnetInterfaces: 2, subnetAddresses: 20 });
     expect(o.plan.fit.exact!.nodes).toBe(12);
   });
 
   it('prints a readable plan', async () => {
-    const r = await capture(() => planCommand.run(['--subnet', '10.0.0.0/24', '--instance-type', 'm5.large', '--mode', 'ips', '--nodes', '10'], {}));
+    const r = await capture(() =>
+      planCommand.run(['--subnet', '10.0.0.0/24', '--instance-type', 'm5.large', '--mode', 'ips', '--nodes', '10'], {}),
+    );
     expect(r.out).toContain('Fits 8 nodes = 216 Pods (30 addresses per node at 27 Pods)');
     expect(r.out).toContain('For 10 nodes: a /23 (512 addresses)');
   });
@@ -94,10 +127,18 @@ describe('vpc-ipamctl plan', () => {
   it('rejects bad input with an error naming it', async () => {
     const base = ['--instance-type', 'm5.large', '--mode', 'ips'];
     await expect(planCommand.run(['--subnet', '10.0.0.5/24', ...base], {})).rejects.toThrow(/--subnet: .*host bits/);
-    await expect(planCommand.run(['--subnet', '10.0.0.0/24', '--instance-type', 'm9.huge', '--mode', 'ips'], {})).rejects.toThrow(/m9\.huge is not in the EC2 limits table/);
-    await expect(planCommand.run(['--subnet', '10.0.0.0/24', ...base, '--env', 'WARM_IP_TARGET=lots'], {})).rejects.toThrow(/WARM_IP_TARGET: expected a whole number/);
-    await expect(planCommand.run(['--subnet', '10.0.0.0/24', '--instance-type', 'm5.large', '--mode', 'both'], {})).rejects.toThrow(UsageError);
-    await expect(planCommand.run(['--subnet', '10.0.0.0/24', '--instance-type', 't2.medium', '--mode', 'prefix'], {})).rejects.toThrow(/Nitro/);
+    await expect(
+      planCommand.run(['--subnet', '10.0.0.0/24', '--instance-type', 'm9.huge', '--mode', 'ips'], {}),
+    ).rejects.toThrow(/m9\.huge is not in the EC2 limits table/);
+    await expect(
+      planCommand.run(['--subnet', '10.0.0.0/24', ...base, '--env', 'WARM_IP_TARGET=lots'], {}),
+    ).rejects.toThrow(/WARM_IP_TARGET: expected a whole number/);
+    await expect(
+      planCommand.run(['--subnet', '10.0.0.0/24', '--instance-type', 'm5.large', '--mode', 'both'], {}),
+    ).rejects.toThrow(UsageError);
+    await expect(
+      planCommand.run(['--subnet', '10.0.0.0/24', '--instance-type', 't2.medium', '--mode', 'prefix'], {}),
+    ).rejects.toThrow(/Nitro/);
     await expect(planCommand.run(['--instance-type', 'm5.large'], {})).rejects.toThrow(/--subnet CIDR is required/);
   });
 });
@@ -112,7 +153,7 @@ describe('vpc-ipamctl subnets', () => {
     expect(f!.freePrefixBlocks!).toBeLessThan(14 - 3);
   });
 
-  it('reads a sim daemon\'s state dir and prints the table', async () => {
+  it("reads a sim daemon's state dir and prints the table", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ctl-subnets-'));
     const cloud = new SimCloud({ seed: 2 });
     cloud.seedNode({ instanceType: 'm5.large', subnetCidr: '10.0.1.0/24', podSubnetCidr: '10.0.2.0/24' });
@@ -125,7 +166,9 @@ describe('vpc-ipamctl subnets', () => {
         .map((s) => [s.cidr, s.availableAddresses]),
     );
     const t = await capture(() => subnetsCommand.run(['--state-dir', dir], {}));
-    expect(t.out.split('\n')[0]).toMatch(/^SUBNET +ZONE +CIDR +TOTAL +USED +FREE +FREE\/28 +LARGEST +FRAG +HELD +ASSIGNED +RATE\/H +ETA +HEADROOM$/);
+    expect(t.out.split('\n')[0]).toMatch(
+      /^SUBNET +ZONE +CIDR +TOTAL +USED +FREE +FREE\/28 +LARGEST +FRAG +HELD +ASSIGNED +RATE\/H +ETA +HEADROOM$/,
+    );
     expect(t.out).toMatch(/10\.0\.2\.0\/24 +251 +0 +251 +14 +\/26 +11% +0 +0 +- +- +251/);
   });
 
@@ -148,7 +191,11 @@ describe('vpc-ipamctl subnets', () => {
       expect(rows).toHaveLength(truth.length);
       for (const s of truth) {
         const r = rows.find((x) => x.subnetId === s.id)!;
-        expect([r.cidr, r.free, r.freePrefixBlocks]).toEqual([s.cidr, s.availableAddresses, emu.cloud.freePrefixBlocks(s.id)]);
+        expect([r.cidr, r.free, r.freePrefixBlocks]).toEqual([
+          s.cidr,
+          s.availableAddresses,
+          emu.cloud.freePrefixBlocks(s.id),
+        ]);
       }
     } finally {
       await emu.close();
@@ -158,7 +205,11 @@ describe('vpc-ipamctl subnets', () => {
   it('rejects bad input with an error naming it', async () => {
     await expect(subnetsCommand.run([], {})).rejects.toThrow(/--state-dir DIR .* or --seed N/);
     await expect(subnetsCommand.run(['--provider', 'gcp'], {})).rejects.toThrow(/--provider must be sim or aws/);
-    await expect(subnetsCommand.run(['--seed', '1', '--reserved', 'four'], {})).rejects.toThrow(/VPC_IPAM_MONITOR_RESERVED: expected FIRST,LAST/);
-    await expect(subnetsCommand.run(['--state-dir', '/nonexistent-dir'], {})).rejects.toThrow(/no sim cloud at \/nonexistent-dir\/sim-cloud\.json/);
+    await expect(subnetsCommand.run(['--seed', '1', '--reserved', 'four'], {})).rejects.toThrow(
+      /VPC_IPAM_MONITOR_RESERVED: expected FIRST,LAST/,
+    );
+    await expect(subnetsCommand.run(['--state-dir', '/nonexistent-dir'], {})).rejects.toThrow(
+      /no sim cloud at \/nonexistent-dir\/sim-cloud\.json/,
+    );
   });
 });

@@ -38,7 +38,11 @@ function gaugeLine(text: string, name: string, labels: string): number | undefin
 
 describe('subnet monitor in a running daemon', () => {
   it('serves the gauges on /metrics and the table on /v1/subnets, with held vs assigned from the datastore', async () => {
-    const h = await startDaemon({ VPC_IPAM_MONITOR_INTERVAL_SECONDS: '1', VPC_IPAM_MONITOR_WINDOW_SECONDS: '60', VPC_IPAM_MONITOR_PACE_MS: '0' });
+    const h = await startDaemon({
+      VPC_IPAM_MONITOR_INTERVAL_SECONDS: '1',
+      VPC_IPAM_MONITOR_WINDOW_SECONDS: '60',
+      VPC_IPAM_MONITOR_PACE_MS: '0',
+    });
     started.push(h);
     // The pool fills to one warm interface (9 IPs on m5.large) and the monitor sees it.
     const first = await until('a subnet report with the warm pool', async () => {
@@ -48,10 +52,25 @@ describe('subnet monitor in a running daemon', () => {
     });
     const cloud = loadSimCloud(path.join(h.dir, 'state', 'sim-cloud.json'))!;
     const subnet = cloud.describeSubnets()[0]!;
-    expect(first).toMatchObject({ subnetId: subnet.id, cidr: '10.0.0.0/24', zone: subnet.zone, total: 251, free: subnet.availableAddresses, assigned: 0, nodes: 1, mode: 'ip' });
+    expect(first).toMatchObject({
+      subnetId: subnet.id,
+      cidr: '10.0.0.0/24',
+      zone: subnet.zone,
+      total: 251,
+      free: subnet.availableAddresses,
+      assigned: 0,
+      nodes: 1,
+      mode: 'ip',
+    });
     expect(first.freePrefixBlocks).toBe(cloud.freePrefixBlocks(subnet.id));
 
-    const res = await callIpamd(h.socket, { v: PROTOCOL_VERSION, op: 'add', network: 'vpc-ipam', containerId: 'mon-1', ifName: 'eth0' });
+    const res = await callIpamd(h.socket, {
+      v: PROTOCOL_VERSION,
+      op: 'add',
+      network: 'vpc-ipam',
+      containerId: 'mon-1',
+      ifName: 'eth0',
+    });
     expect(res.ok).toBe(true);
     await until('the ADD counted as assigned', async () => {
       const b = await getJson<{ subnets: SubnetReport[] }>(h, '/v1/subnets');
@@ -74,7 +93,7 @@ describe('subnet monitor in a running daemon', () => {
     expect(gaugeLine(text, 'vpc_ipam_subnet_headroom_pods', labels)).toBe(free + held - 9);
   });
 
-  it('vpc-ipamd monitor serves the whole sim cloud from the daemon\'s file, as leader', async () => {
+  it("vpc-ipamd monitor serves the whole sim cloud from the daemon's file, as leader", async () => {
     const h = started[0]!;
     const port = await freePort();
     const env = {
@@ -112,10 +131,14 @@ describe('subnet monitor in a running daemon', () => {
     }
   });
 
-  it('vpc-ipamctl subnets --from prints the daemon\'s table', async () => {
+  it("vpc-ipamctl subnets --from prints the daemon's table", async () => {
     const h = started[0]!;
     const out = await new Promise<string>((resolve, reject) => {
-      execFile(process.execPath, [path.join(REPO, 'dist/ipamd/ctl/main.js'), 'subnets', '--from', h.introspection], (e, stdout, stderr) => (e ? reject(new Error(stderr)) : resolve(stdout)));
+      execFile(
+        process.execPath,
+        [path.join(REPO, 'dist/ipamd/ctl/main.js'), 'subnets', '--from', h.introspection],
+        (e, stdout, stderr) => (e ? reject(new Error(stderr)) : resolve(stdout)),
+      );
     });
     const [head, row] = out.trim().split('\n');
     expect(head).toMatch(/^SUBNET\s+ZONE\s+CIDR\s+TOTAL\s+USED\s+FREE\s+FREE\/28/);

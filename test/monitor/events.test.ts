@@ -16,7 +16,11 @@ import { ZERO_LATENCY } from '../../providers/sim/latency.js';
 import { SimProvider } from '../../providers/sim/sim-provider.js';
 import { drive } from '../helpers/virtual-daemon.js';
 
-async function node(env: Record<string, string>, subnetCidr: string, crowd: (cloud: SimCloud, subnetId: string) => string[]) {
+async function node(
+  env: Record<string, string>,
+  subnetCidr: string,
+  crowd: (cloud: SimCloud, subnetId: string) => string[],
+) {
   const clock = new VirtualClock(1_700_000_000_000);
   const cloud = new SimCloud({ seed: 5, clock });
   const instanceId = cloud.seedNode({ instanceType: 'm5.large', subnetCidr });
@@ -99,8 +103,23 @@ describe('growth-blocked events', () => {
 
   it('the default sink writes the event to the log', async () => {
     const lines: Array<{ level: string; o: object; m?: string }> = [];
-    const sink = new LoggingEventSink({ warn: (o, m) => lines.push({ level: 'warn', o, m }), info: (o, m) => lines.push({ level: 'info', o, m }) });
-    await sink.emit({ type: 'Warning', reason: 'PoolGrowthBlocked', message: 'IP pool cannot grow: x', node: 'n', at: 1 });
-    expect(lines).toEqual([{ level: 'warn', o: { event: { type: 'Warning', reason: 'PoolGrowthBlocked', node: 'n', at: 1 } }, m: 'IP pool cannot grow: x' }]);
+    const sink = new LoggingEventSink({
+      warn: (o, m) => lines.push({ level: 'warn', o, m }),
+      info: (o, m) => lines.push({ level: 'info', o, m }),
+    });
+    await sink.emit({
+      type: 'Warning',
+      reason: 'PoolGrowthBlocked',
+      message: 'IP pool cannot grow: x',
+      node: 'n',
+      at: 1,
+    });
+    expect(lines).toEqual([
+      {
+        level: 'warn',
+        o: { event: { type: 'Warning', reason: 'PoolGrowthBlocked', node: 'n', at: 1 } },
+        m: 'IP pool cannot grow: x',
+      },
+    ]);
   });
 });

@@ -35,12 +35,29 @@ describe('trend', () => {
   });
 
   it('gives +Infinity when flat or freeing, 0 when empty, and nothing without enough samples', () => {
-    expect(trend([0, 1, 2].map((k) => ({ t: k * MIN, v: 50 })))).toEqual({ ratePerSecond: 0, etaSeconds: Infinity, samples: 3 });
+    expect(trend([0, 1, 2].map((k) => ({ t: k * MIN, v: 50 })))).toEqual({
+      ratePerSecond: 0,
+      etaSeconds: Infinity,
+      samples: 3,
+    });
     const freeing = trend([0, 1, 2].map((k) => ({ t: k * MIN, v: 50 + 6 * k })))!;
     expect([freeing.ratePerSecond, freeing.etaSeconds]).toEqual([-0.1, Infinity]);
     expect(trend([0, 1, 2].map((k) => ({ t: k * MIN, v: 12 - 6 * k })))!.etaSeconds).toBe(0);
-    expect(trend([{ t: 0, v: 5 }, { t: MIN, v: 4 }])).toBeUndefined();
-    expect(trend([{ t: 0, v: 5 }, { t: MIN, v: 4 }], 2)).toEqual({ ratePerSecond: 1 / 60, etaSeconds: 240, samples: 2 });
+    expect(
+      trend([
+        { t: 0, v: 5 },
+        { t: MIN, v: 4 },
+      ]),
+    ).toBeUndefined();
+    expect(
+      trend(
+        [
+          { t: 0, v: 5 },
+          { t: MIN, v: 4 },
+        ],
+        2,
+      ),
+    ).toEqual({ ratePerSecond: 1 / 60, etaSeconds: 240, samples: 2 });
     expect(trend([0, 0, 0].map((t) => ({ t, v: 5 })))).toBeUndefined();
   });
 });

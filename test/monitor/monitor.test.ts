@@ -18,7 +18,13 @@ import { SimProvider } from '../../providers/sim/sim-provider.js';
 import { ThrottledError } from '../../providers/errors.js';
 
 const MIN = 60_000;
-const SETTINGS: MonitorSettings = { intervalMs: MIN, windowMs: 10 * MIN, paceMs: 0, reserved: RESERVED_RULES.aws, prefixLength: 28 };
+const SETTINGS: MonitorSettings = {
+  intervalMs: MIN,
+  windowMs: 10 * MIN,
+  paceMs: 0,
+  reserved: RESERVED_RULES.aws,
+  prefixLength: 28,
+};
 
 function world(opts: { faults?: (clock: VirtualClock) => FaultInjector } = {}) {
   const clock = new VirtualClock(1_700_000_000_000);
@@ -27,14 +33,26 @@ function world(opts: { faults?: (clock: VirtualClock) => FaultInjector } = {}) {
   const inst = cloud.getInstance(instanceId);
   const subnetId = inst.interfaces[0]!.subnetId;
   const eni = inst.interfaces[0]!.id;
-  const provider = new SimProvider({ cloud, instanceId, clock, latency: ZERO_LATENCY, ...(opts.faults ? { faults: opts.faults(clock) } : {}) });
+  const provider = new SimProvider({
+    cloud,
+    instanceId,
+    clock,
+    latency: ZERO_LATENCY,
+    ...(opts.faults ? { faults: opts.faults(clock) } : {}),
+  });
   return { clock, cloud, subnetId, eni, provider };
 }
 
 describe('SubnetMonitor', () => {
   it('measures a steady consumer exactly: 6 IPs a minute → 0.1/s, ETA = free × 10 s', async () => {
     const { clock, cloud, subnetId, provider } = world();
-    const m = new SubnetMonitor({ provider, clock, settings: SETTINGS, subnets: async () => [subnetId], mode: () => 'ip' });
+    const m = new SubnetMonitor({
+      provider,
+      clock,
+      settings: SETTINGS,
+      subnets: async () => [subnetId],
+      mode: () => 'ip',
+    });
     for (let k = 0; k <= 8; k++) {
       // A detached interface with 5 secondaries: 6 addresses a minute.
       if (k > 0) cloud.createInterface({ subnetId, secondaryIps: { count: 5 } });
@@ -44,7 +62,15 @@ describe('SubnetMonitor', () => {
     }
     const r = m.reports()[0]!;
     // 251 usable − the node's primary − 8 interfaces × 6.
-    expect(r).toMatchObject({ subnetId, cidr: '10.0.1.0/24', zone: 'us-east-1a', total: 251, used: 49, free: 202, mode: 'ip' });
+    expect(r).toMatchObject({
+      subnetId,
+      cidr: '10.0.1.0/24',
+      zone: 'us-east-1a',
+      total: 251,
+      used: 49,
+      free: 202,
+      mode: 'ip',
+    });
     expect(r.consumptionPerSecond).toBe(0.1);
     expect(r.etaSeconds).toBe(2020);
     expect(r.addressEtaSeconds).toBe(2020);
@@ -54,7 +80,13 @@ describe('SubnetMonitor', () => {
 
   it('in prefix mode forecasts /28 blocks too, and the ETA is the earlier of the two', async () => {
     const { clock, cloud, subnetId, eni, provider } = world();
-    const m = new SubnetMonitor({ provider, clock, settings: SETTINGS, subnets: async () => [subnetId], mode: () => 'prefix' });
+    const m = new SubnetMonitor({
+      provider,
+      clock,
+      settings: SETTINGS,
+      subnets: async () => [subnetId],
+      mode: () => 'prefix',
+    });
     const blocksAt: number[] = [];
     for (let k = 0; k <= 4; k++) {
       if (k > 0) cloud.assignPrefixes(eni, { count: 1 });
@@ -97,10 +129,26 @@ describe('SubnetMonitor', () => {
   it('keeps the previous numbers with the error when a read fails, and recovers', async () => {
     let faults!: FaultInjector;
     const { clock, subnetId, provider } = world({ faults: (c) => (faults = new FaultInjector({ clock: c })) });
-    const m = new SubnetMonitor({ provider, clock, settings: SETTINGS, subnets: async () => [subnetId], mode: () => 'ip' });
+    const m = new SubnetMonitor({
+      provider,
+      clock,
+      settings: SETTINGS,
+      subnets: async () => [subnetId],
+      mode: () => 'ip',
+    });
     await m.sample();
     await clock.advance(MIN);
-    faults.failNext('DescribeNetworkInterfaces', 1, (op) => new ThrottledError({ provider: 'sim', operation: op, cloudCode: 'RequestLimitExceeded', message: 'Request limit exceeded.' }));
+    faults.failNext(
+      'DescribeNetworkInterfaces',
+      1,
+      (op) =>
+        new ThrottledError({
+          provider: 'sim',
+          operation: op,
+          cloudCode: 'RequestLimitExceeded',
+          message: 'Request limit exceeded.',
+        }),
+    );
     await m.sample();
     const r = m.reports()[0]!;
     expect(r.error).toMatch(/CLOUD_THROTTLED/);
@@ -115,7 +163,14 @@ describe('SubnetMonitor', () => {
     const { clock, cloud, subnetId, provider } = world();
     const vpcId = cloud.getSubnet(subnetId).vpcId;
     const other = cloud.createSubnet({ vpcId, cidr: '10.0.2.0/24', zone: 'us-east-1b' }).id;
-    const m = new SubnetMonitor({ provider, clock, settings: { ...SETTINGS, paceMs: 500 }, subnets: async () => [subnetId, other], mode: () => 'ip', random: () => 0 });
+    const m = new SubnetMonitor({
+      provider,
+      clock,
+      settings: { ...SETTINGS, paceMs: 500 },
+      subnets: async () => [subnetId, other],
+      mode: () => 'ip',
+      random: () => 0,
+    });
     const ac = new AbortController();
     const done = m.run(ac.signal);
     await clock.advance(400);
@@ -131,7 +186,14 @@ describe('SubnetMonitor', () => {
 
   it('serves every gauge with subnet_id, zone and cidr labels', async () => {
     const { clock, cloud, subnetId, eni, provider } = world();
-    const m = new SubnetMonitor({ provider, clock, settings: SETTINGS, subnets: async () => [subnetId], mode: () => 'ip', newNode: () => ({ addresses: 10, blocks: 2 }) });
+    const m = new SubnetMonitor({
+      provider,
+      clock,
+      settings: SETTINGS,
+      subnets: async () => [subnetId],
+      mode: () => 'ip',
+      newNode: () => ({ addresses: 10, blocks: 2 }),
+    });
     for (let k = 0; k < 3; k++) {
       cloud.assignPrivateIps(eni, { count: 2 });
       await m.sample();

@@ -12,7 +12,11 @@ function input(env: Record<string, string>, type = 'm5.large', extra: Partial<Fo
   const c = parseConfig(env);
   const l = lookupEc2Limits(type)!;
   return {
-    limits: { maxInterfaces: Math.min(c.maxInterfaces ?? Infinity, l.maxInterfaces), slotsPerInterface: l.ipv4PerInterface - 1, canCreateInterfaces: true },
+    limits: {
+      maxInterfaces: Math.min(c.maxInterfaces ?? Infinity, l.maxInterfaces),
+      slotsPerInterface: l.ipv4PerInterface - 1,
+      canCreateInterfaces: true,
+    },
     targets: c.targets,
     mode: c.prefixDelegation ? 'prefix' : 'ip',
     blockSize: c.prefixDelegation ? 16 : 1,
@@ -23,19 +27,43 @@ function input(env: Record<string, string>, type = 'm5.large', extra: Partial<Fo
 describe('nodeFootprint', () => {
   it('WARM_ENI_TARGET=1 (default): a full interface of warm IPs, a second one as soon as Pods eat into it', () => {
     const i = input({});
-    expect(nodeFootprint(i, 0)).toMatchObject({ interfaces: 1, blocks: 9, addresses: 9, warm: 9, subnetAddresses: 10, capacity: 27 });
+    expect(nodeFootprint(i, 0)).toMatchObject({
+      interfaces: 1,
+      blocks: 9,
+      addresses: 9,
+      warm: 9,
+      subnetAddresses: 10,
+      capacity: 27,
+    });
     expect(nodeFootprint(i, 5)).toMatchObject({ interfaces: 2, blocks: 18, warm: 13, subnetAddresses: 20 });
     expect(nodeFootprint(i, 10)).toMatchObject({ interfaces: 3, blocks: 27, warm: 17, subnetAddresses: 30 });
   });
 
   it('WARM_IP_TARGET and MINIMUM_IP_TARGET keep exactly what they say', () => {
-    expect(nodeFootprint(input({ WARM_IP_TARGET: '5' }), 0)).toMatchObject({ interfaces: 1, blocks: 5, warm: 5, subnetAddresses: 6 });
-    expect(nodeFootprint(input({ WARM_IP_TARGET: '2', MINIMUM_IP_TARGET: '12' }), 3)).toMatchObject({ interfaces: 2, blocks: 12, warm: 9, subnetAddresses: 14 });
+    expect(nodeFootprint(input({ WARM_IP_TARGET: '5' }), 0)).toMatchObject({
+      interfaces: 1,
+      blocks: 5,
+      warm: 5,
+      subnetAddresses: 6,
+    });
+    expect(nodeFootprint(input({ WARM_IP_TARGET: '2', MINIMUM_IP_TARGET: '12' }), 3)).toMatchObject({
+      interfaces: 2,
+      blocks: 12,
+      warm: 9,
+      subnetAddresses: 14,
+    });
   });
 
   it('prefix delegation: WARM_PREFIX_TARGET=1 keeps a whole free /28', () => {
     const i = input({ ENABLE_PREFIX_DELEGATION: 'true' });
-    expect(nodeFootprint(i, 0)).toMatchObject({ interfaces: 1, blocks: 1, addresses: 16, warm: 16, subnetAddresses: 17, capacity: 27 * 16 });
+    expect(nodeFootprint(i, 0)).toMatchObject({
+      interfaces: 1,
+      blocks: 1,
+      addresses: 16,
+      warm: 16,
+      subnetAddresses: 17,
+      capacity: 27 * 16,
+    });
     expect(nodeFootprint(i, 20)).toMatchObject({ blocks: 3, addresses: 48, warm: 28 });
   });
 

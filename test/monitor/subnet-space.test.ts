@@ -44,7 +44,16 @@ function oracle(cidr: string, used: string[], first: number, last: number, prefi
 describe('analyzeSubnet', () => {
   it('counts an empty AWS /24 exactly: 251 free, 14 /28s (first and last touch reserved), largest /26', () => {
     const s = analyzeSubnet('10.0.1.0/24', [], AWS);
-    expect(s).toMatchObject({ size: 256, reserved: 5, total: 251, used: 0, free: 251, freePrefixBlocks: 14, freeRuns: 1, outside: 0 });
+    expect(s).toMatchObject({
+      size: 256,
+      reserved: 5,
+      total: 251,
+      used: 0,
+      free: 251,
+      freePrefixBlocks: 14,
+      freeRuns: 1,
+      outside: 0,
+    });
     expect(s.largestFreeBlock).toEqual({ cidr: '10.0.1.64/26', prefixLength: 26, addresses: 64 });
     expect(s.fragmentation).toBe((251 - 14 * 16) / 251);
     expect(maxPrefixBlocks('10.0.0.0/20', AWS)).toBe(256 - 2);
@@ -119,10 +128,19 @@ describe('analyzeSubnet', () => {
   });
 
   it('counts overlapping and duplicate used entries once, and clips entries outside the subnet', () => {
-    const s = analyzeSubnet('10.0.1.0/24', ['10.0.1.16/28', '10.0.1.20/32', '10.0.1.20', '10.0.1.0/32', '10.0.0.9/32'], AWS);
+    const s = analyzeSubnet(
+      '10.0.1.0/24',
+      ['10.0.1.16/28', '10.0.1.20/32', '10.0.1.20', '10.0.1.0/32', '10.0.0.9/32'],
+      AWS,
+    );
     expect([s.used, s.free, s.outside]).toEqual([16, 235, 1]);
     const whole = analyzeSubnet('10.0.1.0/24', ['10.0.0.0/16'], AWS);
-    expect([whole.free, whole.freePrefixBlocks, whole.largestFreeBlock, whole.fragmentation]).toEqual([0, 0, undefined, 0]);
+    expect([whole.free, whole.freePrefixBlocks, whole.largestFreeBlock, whole.fragmentation]).toEqual([
+      0,
+      0,
+      undefined,
+      0,
+    ]);
   });
 
   it('rejects bad input with an error that names it', () => {
@@ -130,6 +148,8 @@ describe('analyzeSubnet', () => {
     expect(() => analyzeSubnet('fd00::/64', [], AWS)).toThrow(/subnet CIDR "fd00::\/64" is not an IPv4/);
     expect(() => analyzeSubnet('10.0.1.0/24', ['banana'], AWS)).toThrow(/used CIDR "banana"/);
     expect(() => analyzeSubnet('10.0.1.0/30', [], AWS)).toThrow(/4 addresses, not more than the 5/);
-    expect(() => analyzeSubnet('10.0.1.0/24', [], { reserved: { first: -1, last: 0 }, prefixLength: 28 })).toThrow(/reserved rule/);
+    expect(() => analyzeSubnet('10.0.1.0/24', [], { reserved: { first: -1, last: 0 }, prefixLength: 28 })).toThrow(
+      /reserved rule/,
+    );
   });
 });

@@ -39,15 +39,16 @@ function primaryOf(inv: NodeInventory) {
 
 /** Registers the contract suite for one provider implementation. */
 export function runProviderContract(name: string, make: () => Promise<ContractSubject>): void {
-  const withSubject = (fn: (s: ContractSubject, limits: InstanceLimits, inv: NodeInventory) => Promise<void>) => async () => {
-    const s = await make();
-    try {
-      const inv = await s.provider.describeNode();
-      await fn(s, await s.provider.getLimits(inv.instanceType), inv);
-    } finally {
-      await s.close();
-    }
-  };
+  const withSubject =
+    (fn: (s: ContractSubject, limits: InstanceLimits, inv: NodeInventory) => Promise<void>) => async () => {
+      const s = await make();
+      try {
+        const inv = await s.provider.describeNode();
+        await fn(s, await s.provider.getLimits(inv.instanceType), inv);
+      } finally {
+        await s.close();
+      }
+    };
 
   describe(`CloudProvider contract: ${name}`, () => {
     it(
@@ -91,7 +92,9 @@ export function runProviderContract(name: string, make: () => Promise<ContractSu
         await s.provider.unassignAddresses(primary.id, [added[0]!]);
         await s.provider.unassignAddresses(primary.id, added); // one already gone: not an error
         await s.provider.unassignAddresses(primary.id, added); // none left: not an error
-        expect(primaryOf(await s.provider.describeNode()).blocks.filter((b) => added.some((a) => a.cidr === b.cidr))).toEqual([]);
+        expect(
+          primaryOf(await s.provider.describeNode()).blocks.filter((b) => added.some((a) => a.cidr === b.cidr)),
+        ).toEqual([]);
       }),
     );
 
@@ -116,7 +119,9 @@ export function runProviderContract(name: string, make: () => Promise<ContractSu
       'rejects malformed requests and unknown interfaces with typed errors',
       withSubject(async (s, _l, inv) => {
         const primary = primaryOf(inv);
-        expect(await codeOf(s.provider.assignAddresses(primary.id, { kind: 'ip', count: 1, cidrs: ['10.0.0.9/32'] }))).toBe('CLOUD_INVALID');
+        expect(
+          await codeOf(s.provider.assignAddresses(primary.id, { kind: 'ip', count: 1, cidrs: ['10.0.0.9/32'] })),
+        ).toBe('CLOUD_INVALID');
         expect(await codeOf(s.provider.assignAddresses(primary.id, { kind: 'ip', count: -1 }))).toBe('CLOUD_INVALID');
         const unknown = await codeOf(s.provider.assignAddresses('eni-0000000000000beef', { kind: 'ip', count: 1 }));
         expect(['CLOUD_NOT_FOUND', 'CLOUD_INVALID']).toContain(unknown);

@@ -4,7 +4,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AdaptivePolicy, type AdaptivePolicyOptions } from '../../ipamd/pool/adaptive-policy.js';
-import { ArrivalLog, DecayingRate, LatencyEstimate, poissonQuantile, RecurringBursts } from '../../ipamd/pool/adaptive-signals.js';
+import {
+  ArrivalLog,
+  DecayingRate,
+  LatencyEstimate,
+  poissonQuantile,
+  RecurringBursts,
+} from '../../ipamd/pool/adaptive-signals.js';
 import type { InterfaceView, PoolSnapshot } from '../../ipamd/datastore/types.js';
 import { iface as makeInterface, M5_LARGE, snap as makeSnapshot } from '../helpers/pool-snapshots.js';
 
@@ -16,7 +22,11 @@ function iface(id: string, deviceIndex: number, p: Partial<InterfaceView> = {}):
 }
 
 /** Default: two interfaces with plenty of room (7 + 9 slots), so growth is an assign call. */
-function snap(now: number, interfaces: InterfaceView[] = [iface('eni-0', 0, { blocks: 2 }), iface('eni-1', 1)], mode: 'ip' | 'prefix' = 'ip'): PoolSnapshot {
+function snap(
+  now: number,
+  interfaces: InterfaceView[] = [iface('eni-0', 0, { blocks: 2 }), iface('eni-1', 1)],
+  mode: 'ip' | 'prefix' = 'ip',
+): PoolSnapshot {
   return makeSnapshot(interfaces, { now, mode, blockSize: mode === 'prefix' ? 16 : 1 });
 }
 
@@ -138,7 +148,9 @@ describe('AdaptivePolicy.targets', () => {
     const p = policy();
     const t = p.targets(snap(20 * MIN));
     expect(t).toEqual({ warmInterfaces: 0, warmIps: 1, minimumIps: 0, warmPrefixes: 0, keepInterfaces: 1 });
-    expect(p.explain()).toContain('adaptive: warm target 1 = max(rate 0, burst 0, scheduled 0) within floor 1..ceiling 64');
+    expect(p.explain()).toContain(
+      'adaptive: warm target 1 = max(rate 0, burst 0, scheduled 0) within floor 1..ceiling 64',
+    );
     expect(p.explain()).toContain('refill 0.30 s per assign, 3.40 s per new interface; horizon 0.60 s');
   });
 
@@ -149,8 +161,20 @@ describe('AdaptivePolicy.targets', () => {
     ['floor 0, one ADD 10 min ago: one kept ready', { floor: 0 }, [10 * MIN], 20 * MIN, 1],
     ['floor 0, one ADD 3 h ago: none likely any more', { floor: 0 }, [10 * MIN], 3 * HOUR + 10 * MIN, 0],
     ['a burst of 4 within 0.6 s', {}, [15 * MIN, 15 * MIN + 100, 15 * MIN + 200, 15 * MIN + 300], 20 * MIN, 4],
-    ['the burst clamped by the ceiling', { ceiling: 2 }, [15 * MIN, 15 * MIN + 100, 15 * MIN + 200, 15 * MIN + 300], 20 * MIN, 2],
-    ['a burst forgotten after the burst memory', { burstMemoryMs: HOUR }, [15 * MIN, 15 * MIN + 100, 15 * MIN + 200], 2 * HOUR, 1],
+    [
+      'the burst clamped by the ceiling',
+      { ceiling: 2 },
+      [15 * MIN, 15 * MIN + 100, 15 * MIN + 200, 15 * MIN + 300],
+      20 * MIN,
+      2,
+    ],
+    [
+      'a burst forgotten after the burst memory',
+      { burstMemoryMs: HOUR },
+      [15 * MIN, 15 * MIN + 100, 15 * MIN + 200],
+      2 * HOUR,
+      1,
+    ],
     // One ADD every 2 s for 10 min: λ ≈ 0.51/s; horizon 0.6 s → μ ≈ 0.3 → 3 more may come → 1 + 3.
     ['a steady 30 ADDs/min', {}, Array.from({ length: 300 }, (_, i) => 15 * MIN + i * 2000), 15 * MIN + 299 * 2000, 4],
   ])('%s', (_name, o, adds, at, warm) => {
@@ -170,7 +194,11 @@ describe('AdaptivePolicy.targets', () => {
     const d = p.decide(snap(now, full));
     // λ ≈ 0.51/s over 3.4 + 0.3 s → μ ≈ 1.88 → 7 more → 8.
     expect(d).toMatchObject({ needsInterface: true, horizonMs: 3700, rate: 8, warm: 8, room: 0 });
-    const atMax = [iface('eni-0', 0, { blocks: 9, assigned: 8 }), iface('eni-1', 1, { blocks: 9, assigned: 9 }), iface('eni-2', 2, { blocks: 9, assigned: 9 })];
+    const atMax = [
+      iface('eni-0', 0, { blocks: 9, assigned: 8 }),
+      iface('eni-1', 1, { blocks: 9, assigned: 9 }),
+      iface('eni-2', 2, { blocks: 9, assigned: 9 }),
+    ];
     expect(p.decide(snap(now, atMax))).toMatchObject({ needsInterface: false, horizonMs: 600, warm: 4 });
   });
 
@@ -199,7 +227,9 @@ describe('AdaptivePolicy.targets', () => {
     expect(p.targets(snap(next - 60_000)).warmIps).toBeLessThan(6); // the first three bursts count as bursts: 3
     expect(p.targets(snap(next - 10_000)).warmIps).toBe(6);
     expect(p.explain()).toContain('scheduled 6');
-    expect(p.explain()).toContain('recurring bursts every 5 min: 6 ADDs expected in 10 s (every 5 min), warming up for them');
+    expect(p.explain()).toContain(
+      'recurring bursts every 5 min: 6 ADDs expected in 10 s (every 5 min), warming up for them',
+    );
     // After the memory of the unpredicted bursts is gone, predicted bursts leave the everyday target alone.
     const q = policy({ burstMemoryMs: 20 * MIN });
     for (let i = 0; i < 8; i++) for (let k = 0; k < 6; k++) q.observeAdd(20 * MIN + i * 5 * MIN + k * 300);
@@ -217,7 +247,9 @@ describe('AdaptivePolicy.targets', () => {
   });
 
   it('explains itself before its first decision, and rejects a floor above the ceiling', () => {
-    expect(new AdaptivePolicy({ floor: 1, ceiling: 64 }).explain()).toBe('adaptive: no decision yet (floor 1, ceiling 64)');
+    expect(new AdaptivePolicy({ floor: 1, ceiling: 64 }).explain()).toBe(
+      'adaptive: no decision yet (floor 1, ceiling 64)',
+    );
     expect(() => new AdaptivePolicy({ floor: 5, ceiling: 4 })).toThrow(/floor 5 is above ceiling 4/);
   });
 

@@ -42,7 +42,9 @@ describe('daemon with WARM_POOL_POLICY=adaptive', () => {
     await n.add('pod-1');
     await n.clock.advance(11 * 60_000);
     expect(n.daemon.snapshot().available).toBe(2); // floor 2: one ADD in 11 min asks for less
-    expect(n.daemon.policy.explain()).toMatch(/^adaptive: warm target 2 = max\(rate 1, burst 0, scheduled 0\) within floor 2\.\.ceiling 20/);
+    expect(n.daemon.policy.explain()).toMatch(
+      /^adaptive: warm target 2 = max\(rate 1, burst 0, scheduled 0\) within floor 2\.\.ceiling 20/,
+    );
   });
 
   it('/v1/pool and the status line carry the explanation', async () => {

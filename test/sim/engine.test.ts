@@ -122,7 +122,11 @@ describe('simulate: hand-computed traces', () => {
     expect(r.idleIpSeconds).toBeCloseTo(139.4, 9);
     expect(r.result.avgIdleIps).toBe(13.94);
     expect(r.result.peakIpsHeld).toBe(18);
-    expect(r.result.apiCalls.byAction).toMatchObject({ AssignPrivateIpAddresses: 1, CreateNetworkInterface: 1, AttachNetworkInterface: 1 });
+    expect(r.result.apiCalls.byAction).toMatchObject({
+      AssignPrivateIpAddresses: 1,
+      CreateNetworkInterface: 1,
+      AttachNetworkInterface: 1,
+    });
   });
 
   it('a DEL of a Pod whose ADD is still waiting runs after that ADD returns', async () => {
@@ -220,6 +224,8 @@ describe('simulate: determinism', () => {
   });
 
   it('rejects settings the daemon would reject, naming the variable', async () => {
-    await expect(simulate({ trace: steady, instanceType: 'm5.large', env: { WARM_IP_TARGET: 'lots' } })).rejects.toThrow(/WARM_IP_TARGET/);
+    await expect(
+      simulate({ trace: steady, instanceType: 'm5.large', env: { WARM_IP_TARGET: 'lots' } }),
+    ).rejects.toThrow(/WARM_IP_TARGET/);
   });
 });

@@ -76,7 +76,11 @@ describe('simulate replays with the policy WARM_POOL_POLICY names', () => {
     const file = path.join(dir, 'policies.csv');
     const sim = (...args: string[]) => ctl('simulate', '--trace', file, '--instance-type', 'm5.large', ...args);
     const peaks: Record<string, number> = {};
-    const policies = [['static', []], ['adaptive', []], ['azure-batch', ['--env', 'AZURE_IP_BATCH_SIZE=4']]] as const;
+    const policies = [
+      ['static', []],
+      ['adaptive', []],
+      ['azure-batch', ['--env', 'AZURE_IP_BATCH_SIZE=4']],
+    ] as const;
     for (const [policy, extra] of policies) {
       const r = await sim('--env', `WARM_POOL_POLICY=${policy}`, ...extra, '--json');
       expect(r.stderr).toBe('');

@@ -38,7 +38,12 @@ describe('parseTrace', () => {
     ['unknown op', 't_seconds,op,pod\n0,ADD,a\n', 2, /op must be "add" or "del", got "ADD"/],
     ['empty pod', 't_seconds,op,pod\n0,add,\n', 2, /pod must be a name/],
     ['pod with a space', 't_seconds,op,pod\n0,add,my pod\n', 2, /pod must be a name/],
-    ['add twice', 't_seconds,op,pod\n0,add,a\n1,add,b\n2,add,a\n', 4, /pod "a" is added again without a del \(added on line 2\)/],
+    [
+      'add twice',
+      't_seconds,op,pod\n0,add,a\n1,add,b\n2,add,a\n',
+      4,
+      /pod "a" is added again without a del \(added on line 2\)/,
+    ],
     ['del of an unknown pod', 't_seconds,op,pod\n0,add,a\n1,del,b\n', 3, /pod "b" is deleted but was never added/],
     ['del twice', 't_seconds,op,pod\n0,add,a\n1,del,a\n2,del,a\n', 4, /pod "a" is deleted twice/],
   ];

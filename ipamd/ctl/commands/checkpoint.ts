@@ -72,7 +72,10 @@ async function verify(file: string, json: boolean): Promise<number> {
 
 /** `ipam.json.repaired-20250102T030405Z`: sorts by time, and is not a temp name the daemon sweeps. */
 function defaultOut(file: string, now: Date): string {
-  return `${file}.repaired-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+  return `${file}.repaired-${now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}`;
 }
 
 async function writeNew(out: string, text: string): Promise<void> {
@@ -104,11 +107,14 @@ function report(file: string, out: string, plan: RepairPlan, total: number): str
   }
   if (lost.length) {
     const n = `${lost.length} entr${lost.length === 1 ? 'y' : 'ies'}`;
-    lines.push(`  ${n} dropped with a Pod that may exist: re-add those Pods ` +
-      '(delete them; controllers recreate them) or choose with --keep.');
+    lines.push(
+      `  ${n} dropped with a Pod that may exist: re-add those Pods ` +
+        '(delete them; controllers recreate them) or choose with --keep.',
+    );
   }
-  lines.push(`The original is unchanged. To use the copy: stop ipamd, review ${out}, move it over ${file}, ` +
-    'start ipamd.');
+  lines.push(
+    `The original is unchanged. To use the copy: stop ipamd, review ${out}, move it over ${file}, ` + 'start ipamd.',
+  );
   return `${lines.join('\n')}\n`;
 }
 
@@ -136,7 +142,7 @@ async function repair(file: string, flags: Record<string, unknown>, json: boolea
 
 export const checkpointCommand: CtlCommand = {
   name: 'checkpoint',
-  summary: 'verify ipamd\'s checkpoint, or write a reviewed, consistent copy of it',
+  summary: "verify ipamd's checkpoint, or write a reviewed, consistent copy of it",
   usage: USAGE,
   async run(argv, env) {
     const { flags, rest } = parseFlags(argv, {

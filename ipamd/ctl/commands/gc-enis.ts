@@ -17,14 +17,16 @@ import { parseFlags, UsageError, type CtlCommand } from '../command.js';
 function wholeNumber(raw: unknown, name: string, min: number, max: number, def: number): number {
   if (raw === undefined) return def;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${String(raw)}"`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${String(raw)}"`);
   return n;
 }
 
 export const gcEnisCommand: CtlCommand = {
   name: 'gc-enis',
   summary: 'leaked ENIs: a pass marks detached ones, the next pass deletes them (--passes 2 does both)',
-  usage: 'vpc-ipamctl gc-enis [--vpc-id vpc-…] [--cluster NAME] [--grace 300] [--passes 1] [--interval 0] [--dry-run] [--json]',
+  usage:
+    'vpc-ipamctl gc-enis [--vpc-id vpc-…] [--cluster NAME] [--grace 300] [--passes 1] [--interval 0] [--dry-run] [--json]',
   async run(argv, env) {
     const { flags, rest } = parseFlags(argv, {
       'vpc-id': 'string',
@@ -37,20 +39,29 @@ export const gcEnisCommand: CtlCommand = {
     });
     if (rest.length) throw new UsageError(`unexpected argument "${rest[0]}"`);
     const vpcId = flags['vpc-id'] as string | undefined;
-    if (vpcId !== undefined && !/^vpc-[0-9a-f]{1,32}$/.test(vpcId)) throw new UsageError(`--vpc-id must look like vpc-0123abcd, got "${vpcId}"`);
+    if (vpcId !== undefined && !/^vpc-[0-9a-f]{1,32}$/.test(vpcId))
+      throw new UsageError(`--vpc-id must look like vpc-0123abcd, got "${vpcId}"`);
     const graceS = wholeNumber(flags.grace, 'grace', 0, 7 * 86400, 300);
     const passes = wholeNumber(flags.passes, 'passes', 1, 10, 1);
     const intervalS = wholeNumber(flags.interval, 'interval', 0, 86400, 0);
     const s = parseAwsSettings(env);
-    if (!s.region && !s.ec2Endpoint) throw new UsageError('set AWS_REGION (or AWS_EC2_ENDPOINT) so the command knows which EC2 to ask');
-    const ec2 = createEc2Client({ region: s.region ?? 'us-east-1', endpoint: s.ec2Endpoint, maxAttempts: s.maxAttempts, httpTimeoutMs: s.httpTimeoutMs });
+    if (!s.region && !s.ec2Endpoint)
+      throw new UsageError('set AWS_REGION (or AWS_EC2_ENDPOINT) so the command knows which EC2 to ask');
+    const ec2 = createEc2Client({
+      region: s.region ?? 'us-east-1',
+      endpoint: s.ec2Endpoint,
+      maxAttempts: s.maxAttempts,
+      httpTimeoutMs: s.httpTimeoutMs,
+    });
     const clock = new SystemClock();
     const gc = new LeakedEniCollector({
       ec2,
       clock,
       graceMs: graceS * 1000,
       ...(vpcId ? { vpcId } : {}),
-      ...(flags.cluster || s.clusterName ? { clusterName: (flags.cluster as string | undefined) ?? s.clusterName } : {}),
+      ...(flags.cluster || s.clusterName
+        ? { clusterName: (flags.cluster as string | undefined) ?? s.clusterName }
+        : {}),
       dryRun: flags['dry-run'] === true,
     });
     const reports: GcPassReport[] = [];

@@ -32,7 +32,8 @@ type Flags = Record<string, string | boolean | string[] | undefined>;
 function int(flags: Flags, name: string, min: number, max: number): number | undefined {
   const raw = flags[name];
   if (raw === undefined) return undefined;
-  if (typeof raw !== 'string' || !/^\d+$/.test(raw)) throw new UsageError(`--${name} expects a whole number, got "${String(raw)}"`);
+  if (typeof raw !== 'string' || !/^\d+$/.test(raw))
+    throw new UsageError(`--${name} expects a whole number, got "${String(raw)}"`);
   const n = Number(raw);
   if (n < min || n > max) throw new UsageError(`--${name} must be ${min}..${max}, got ${n}`);
   return n;
@@ -105,7 +106,10 @@ function text(o: PlanOutput, p: PlanResult, sizes: NodeFootprint[]): string {
   }
   if (p.need) {
     const n = p.need;
-    const fmt = (len: number | undefined) => (len === undefined ? 'more than a /8' : `a /${len} (${analyzeSubnet(`10.0.0.0/${len}`, [], { reserved: { first: 0, last: 0 }, prefixLength: 28 }).size} addresses)`);
+    const fmt = (len: number | undefined) =>
+      len === undefined
+        ? 'more than a /8'
+        : `a /${len} (${analyzeSubnet(`10.0.0.0/${len}`, [], { reserved: { first: 0, last: 0 }, prefixLength: 28 }).size} addresses)`;
     const forN = `For ${count(n.nodes, 'node')}`;
     if (o.mode !== 'prefix') lines.push(`${forN}: ${fmt(n.exact)}`);
     else lines.push(`${forN}: ${fmt(n.best)} with a prefix CIDR reservation, ${fmt(n.worst)} without one (worst case)`);
@@ -119,8 +123,15 @@ export const planCommand: CtlCommand = {
   usage: USAGE,
   async run(argv) {
     const { flags, rest } = parseFlags(argv, {
-      subnet: 'string', 'instance-type': 'string', mode: 'string', nodes: 'string', 'pods-per-node': 'string',
-      env: 'multi', provider: 'string', seed: 'string', json: 'boolean',
+      subnet: 'string',
+      'instance-type': 'string',
+      mode: 'string',
+      nodes: 'string',
+      'pods-per-node': 'string',
+      env: 'multi',
+      provider: 'string',
+      seed: 'string',
+      json: 'boolean',
     });
     if (rest.length) throw new UsageError(`unexpected argument "${rest[0]}"`);
     const cidr = flags.subnet;
@@ -128,13 +139,16 @@ export const planCommand: CtlCommand = {
     const type = flags['instance-type'];
     if (typeof type !== 'string') throw new UsageError('--instance-type TYPE is required');
     const modeFlag = (flags.mode as string | undefined) ?? 'ips';
-    if (modeFlag !== 'ips' && modeFlag !== 'prefix') throw new UsageError(`--mode must be ips or prefix, got "${modeFlag}"`);
+    if (modeFlag !== 'ips' && modeFlag !== 'prefix')
+      throw new UsageError(`--mode must be ips or prefix, got "${modeFlag}"`);
     const mode = modeFlag === 'prefix' ? 'prefix' : 'ip';
     const provider = (flags.provider as string | undefined) ?? 'aws';
-    if (provider !== 'aws' && provider !== 'azure' && provider !== 'gcp') throw new UsageError(`--provider must be aws, azure or gcp, got "${provider}"`);
+    if (provider !== 'aws' && provider !== 'azure' && provider !== 'gcp')
+      throw new UsageError(`--provider must be aws, azure or gcp, got "${provider}"`);
     const limits = lookupEc2Limits(type);
     if (!limits) throw new UsageError(`--instance-type ${type} is not in the EC2 limits table`);
-    if (mode === 'prefix' && !limits.supportsPrefixes) throw new UsageError(`--mode prefix: ${type} cannot take delegated prefixes (Nitro instances only)`);
+    if (mode === 'prefix' && !limits.supportsPrefixes)
+      throw new UsageError(`--mode prefix: ${type} cannot take delegated prefixes (Nitro instances only)`);
     const env = envOf((flags.env as string[] | undefined) ?? []);
     let config;
     try {
@@ -151,9 +165,17 @@ export const planCommand: CtlCommand = {
       if (err instanceof ConfigError) throw new UsageError(`--env ${err.message}`);
       throw err;
     }
-    const maxPods = ec2MaxPods(limits, { prefixDelegation: mode === 'prefix', customNetworking, ...(config.maxInterfaces ? { maxEnis: config.maxInterfaces } : {}) });
+    const maxPods = ec2MaxPods(limits, {
+      prefixDelegation: mode === 'prefix',
+      customNetworking,
+      ...(config.maxInterfaces ? { maxEnis: config.maxInterfaces } : {}),
+    });
     const footprint: FootprintInput = {
-      limits: { maxInterfaces: Math.min(config.maxInterfaces ?? Infinity, limits.maxInterfaces), slotsPerInterface: limits.ipv4PerInterface - 1, canCreateInterfaces: true },
+      limits: {
+        maxInterfaces: Math.min(config.maxInterfaces ?? Infinity, limits.maxInterfaces),
+        slotsPerInterface: limits.ipv4PerInterface - 1,
+        canCreateInterfaces: true,
+      },
       targets: config.targets,
       mode,
       blockSize: mode === 'prefix' ? 16 : 1,
@@ -199,7 +221,9 @@ export const planCommand: CtlCommand = {
       process.stdout.write(JSON.stringify(out, null, 2) + '\n');
       return 0;
     }
-    const sizes = [...new Set([0, Math.floor(podsPerNode / 2), podsPerNode])].map((p) => (p === podsPerNode ? plan.full : p === 0 ? plan.empty : nodeFootprint(footprint, p)));
+    const sizes = [...new Set([0, Math.floor(podsPerNode / 2), podsPerNode])].map((p) =>
+      p === podsPerNode ? plan.full : p === 0 ? plan.empty : nodeFootprint(footprint, p),
+    );
     process.stdout.write(text(out, plan, sizes) + '\n');
     return 0;
   },

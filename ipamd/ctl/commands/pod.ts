@@ -11,10 +11,16 @@ import { callIpamd } from '../socket-client.js';
 function podCommand(op: 'add' | 'del'): CtlCommand {
   return {
     name: op,
-    summary: op === 'add' ? 'assign an address to a container ID (no netns plumbing)' : 'release a container ID\'s address',
+    summary:
+      op === 'add' ? 'assign an address to a container ID (no netns plumbing)' : "release a container ID's address",
     usage: `vpc-ipamctl ${op} --container ID [--network vpc-ipam] [--ifname eth0] [--socket ${DEFAULT_SOCKET_PATH}]`,
     async run(argv, env) {
-      const { flags } = parseFlags(argv, { container: 'string', network: 'string', ifname: 'string', socket: 'string' });
+      const { flags } = parseFlags(argv, {
+        container: 'string',
+        network: 'string',
+        ifname: 'string',
+        socket: 'string',
+      });
       if (!flags.container) throw new UsageError('--container is required');
       const socket = (flags.socket as string | undefined) ?? env.VPC_IPAM_SOCKET ?? DEFAULT_SOCKET_PATH;
       const res = await callIpamd(socket, {

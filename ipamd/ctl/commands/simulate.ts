@@ -59,7 +59,10 @@ export const simulateCommand: CtlCommand = {
       const wallMs = performance.now() - started;
       if (flags.chart) {
         const waits = run.addOutcomes.filter((o) => o.waited).map((o) => o.atMs);
-        const settings = Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ') || 'defaults (WARM_ENI_TARGET=1)';
+        const settings =
+          Object.entries(env)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ') || 'defaults (WARM_ENI_TARGET=1)';
         const html = renderChartPage(`Warm pool replay: ${file} on ${type}`, [
           { heading: settings, result: run.result, timeline: run.timeline, waits, note: run.policyExplain },
         ]);
@@ -67,7 +70,13 @@ export const simulateCommand: CtlCommand = {
       }
       if (flags.json) process.stdout.write(JSON.stringify(run.result) + '\n');
       else {
-        const summary = formatSummary(run, { trace: file, instanceType: type, subnetCidr: subnetCidr ?? run.config.sim.subnetCidr, env, wallMs });
+        const summary = formatSummary(run, {
+          trace: file,
+          instanceType: type,
+          subnetCidr: subnetCidr ?? run.config.sim.subnetCidr,
+          env,
+          wallMs,
+        });
         process.stdout.write(summary + (flags.chart ? `\nChart written to ${flags.chart as string}` : '') + '\n');
       }
       return 0;

@@ -27,7 +27,7 @@ async function fromSocket(socket: string, json: boolean): Promise<number> {
 
 export const statusCommand: CtlCommand = {
   name: 'status',
-  summary: 'show the running daemon\'s pool, and why it has its size',
+  summary: "show the running daemon's pool, and why it has its size",
   usage: 'vpc-ipamctl status [--json] [--introspection 127.0.0.1:61679 | --socket /run/vpc-ipam/ipamd.sock]',
   async run(argv, env) {
     const { flags, rest } = parseFlags(argv, { json: 'boolean', introspection: 'string', socket: 'string' });

@@ -42,7 +42,8 @@ type Flags = Record<string, string | boolean | string[] | undefined>;
 function int(flags: Flags, name: string, def: number, min: number, max: number): number {
   const raw = flags[name];
   if (raw === undefined) return def;
-  if (typeof raw !== 'string' || !/^\d+$/.test(raw)) throw new UsageError(`--${name} expects a whole number, got "${String(raw)}"`);
+  if (typeof raw !== 'string' || !/^\d+$/.test(raw))
+    throw new UsageError(`--${name} expects a whole number, got "${String(raw)}"`);
   const n = Number(raw);
   if (n < min || n > max) throw new UsageError(`--${name} must be ${min}..${max}, got ${n}`);
   return n;
@@ -59,7 +60,11 @@ function demoCloud(flags: Flags, mode: 'ip' | 'prefix'): { cloud: SimCloud; inst
   const config = parseConfig({ ENABLE_PREFIX_DELEGATION: String(mode === 'prefix') });
   const fp = nodeFootprint(
     {
-      limits: { maxInterfaces: limits.maxInterfaces, slotsPerInterface: limits.ipv4PerInterface - 1, canCreateInterfaces: true },
+      limits: {
+        maxInterfaces: limits.maxInterfaces,
+        slotsPerInterface: limits.ipv4PerInterface - 1,
+        canCreateInterfaces: true,
+      },
       targets: config.targets,
       mode,
       blockSize: mode === 'prefix' ? 16 : 1,
@@ -73,7 +78,7 @@ function demoCloud(flags: Flags, mode: 'ip' | 'prefix'): { cloud: SimCloud; inst
     const eni = cloud.getInstance(id).interfaces[0]!.id;
     // The warm pool a fresh node takes: fp.blocks on the primary (one interface's worth at most, as the footprint says).
     const count = Math.min(fp.blocks, limits.ipv4PerInterface - 1);
-    if (count > 0) (mode === 'prefix' ? cloud.assignPrefixes(eni, { count }) : cloud.assignPrivateIps(eni, { count }));
+    if (count > 0) mode === 'prefix' ? cloud.assignPrefixes(eni, { count }) : cloud.assignPrivateIps(eni, { count });
   }
   const subnetId = cloud.describeSubnets().find((s) => s.cidr === subnetCidr)!.id;
   const occupy = int(flags, 'occupy', 0, 0, 1 << 16);
@@ -104,7 +109,12 @@ function filterOf(flags: Flags): SubnetFilter | undefined {
   return Object.keys(f).length ? f : undefined;
 }
 
-async function readOnce(reader: SubnetReader, ids: string[], mode: 'ip' | 'prefix', reserved: { first: number; last: number }): Promise<SubnetReport[]> {
+async function readOnce(
+  reader: SubnetReader,
+  ids: string[],
+  mode: 'ip' | 'prefix',
+  reserved: { first: number; last: number },
+): Promise<SubnetReport[]> {
   const m = new SubnetMonitor({
     provider: reader,
     clock: new SystemClock(),
@@ -124,17 +134,34 @@ export const subnetsCommand: CtlCommand = {
   usage: USAGE,
   async run(argv, env) {
     const { flags, rest } = parseFlags(argv, {
-      provider: 'string', json: 'boolean', mode: 'string', subnet: 'multi', 'vpc-id': 'string', tag: 'multi', reserved: 'string',
-      'state-dir': 'string', seed: 'string', 'subnet-cidr': 'string', 'instance-type': 'string', nodes: 'string', occupy: 'string',
-      endpoint: 'string', from: 'string',
+      provider: 'string',
+      json: 'boolean',
+      mode: 'string',
+      subnet: 'multi',
+      'vpc-id': 'string',
+      tag: 'multi',
+      reserved: 'string',
+      'state-dir': 'string',
+      seed: 'string',
+      'subnet-cidr': 'string',
+      'instance-type': 'string',
+      nodes: 'string',
+      occupy: 'string',
+      endpoint: 'string',
+      from: 'string',
     });
     if (rest.length) throw new UsageError(`unexpected argument "${rest[0]}"`);
     const modeFlag = (flags.mode as string | undefined) ?? 'ips';
-    if (modeFlag !== 'ips' && modeFlag !== 'prefix') throw new UsageError(`--mode must be ips or prefix, got "${modeFlag}"`);
+    if (modeFlag !== 'ips' && modeFlag !== 'prefix')
+      throw new UsageError(`--mode must be ips or prefix, got "${modeFlag}"`);
     const mode = modeFlag === 'prefix' ? 'prefix' : 'ip';
     const provider = (flags.provider as string | undefined) ?? 'sim';
-    if (provider !== 'sim' && provider !== 'aws') throw new UsageError(`--provider must be sim or aws, got "${provider}"`);
-    const reserved = readReserved(flags.reserved === undefined ? {} : { VPC_IPAM_MONITOR_RESERVED: flags.reserved as string }, provider);
+    if (provider !== 'sim' && provider !== 'aws')
+      throw new UsageError(`--provider must be sim or aws, got "${provider}"`);
+    const reserved = readReserved(
+      flags.reserved === undefined ? {} : { VPC_IPAM_MONITOR_RESERVED: flags.reserved as string },
+      provider,
+    );
     let filter = filterOf(flags);
 
     let reports: SubnetReport[];
@@ -150,7 +177,7 @@ export const subnetsCommand: CtlCommand = {
         if (!dir) {
           throw new UsageError(
             'give --from 127.0.0.1:61679 to read a running ipamd (its introspection), --state-dir DIR for a sim ' +
-              'daemon\'s VPC_IPAM_STATE_DIR, or --seed N for a demo cloud',
+              "daemon's VPC_IPAM_STATE_DIR, or --seed N for a demo cloud",
           );
         }
         reader = new SimFileReader(path.join(dir, 'sim-cloud.json'));
@@ -158,7 +185,11 @@ export const subnetsCommand: CtlCommand = {
       const ids = filter?.ids ?? (await reader.listSubnets(filter)).map((s) => s.id);
       reports = await readOnce(reader, ids, mode, reserved);
     } else {
-      const e: Record<string, string | undefined> = { ...env, VPC_IPAM_PROVIDER: 'aws', VPC_IPAM_AWS_EMBEDDED_EMULATOR: 'false' };
+      const e: Record<string, string | undefined> = {
+        ...env,
+        VPC_IPAM_PROVIDER: 'aws',
+        VPC_IPAM_AWS_EMBEDDED_EMULATOR: 'false',
+      };
       if (typeof flags.endpoint === 'string') {
         e.AWS_EC2_ENDPOINT = flags.endpoint;
         e.AWS_EC2_METADATA_SERVICE_ENDPOINT ??= flags.endpoint;

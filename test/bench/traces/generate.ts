@@ -106,7 +106,13 @@ class TraceBuilder {
     }
     // Same instant: DELs first (an address freed and asked for at once is the harder case for cooldown anyway).
     rows.sort((a, b) => a.t - b.t || (a.op === b.op ? (a.pod < b.pod ? -1 : 1) : a.op === 'del' ? -1 : 1));
-    return [...description.map((d) => `# ${d}`), 't_seconds,op,pod', ...rows.map((e) => `${e.t.toFixed(3)},${e.op},${e.pod}`)].join('\n') + '\n';
+    return (
+      [
+        ...description.map((d) => `# ${d}`),
+        't_seconds,op,pod',
+        ...rows.map((e) => `${e.t.toFixed(3)},${e.op},${e.pod}`),
+      ].join('\n') + '\n'
+    );
   }
 }
 
@@ -201,12 +207,16 @@ function rollouts(seed: number): string {
   }
   // Release train: 8-12 rollouts in working hours, plus a nightly restart of every Deployment from 03:00.
   const plan: Array<{ t: number; d: (typeof deployments)[number] }> = [];
-  for (let i = b.int(8, 12); i > 0; i--) plan.push({ t: b.uniform(9 * HOUR, 18 * HOUR), d: deployments[b.rng.int(deployments.length)]! });
+  for (let i = b.int(8, 12); i > 0; i--)
+    plan.push({ t: b.uniform(9 * HOUR, 18 * HOUR), d: deployments[b.rng.int(deployments.length)]! });
   deployments.forEach((d, i) => plan.push({ t: 3 * HOUR + i * 10 * MIN, d }));
   // Background: a Pod restarts about twice an hour (a new sandbox: DEL, then ADD a moment later).
   const restarts: number[] = [];
   for (let t = b.exp(30 * MIN); t < DAY - 60; t += b.exp(30 * MIN)) restarts.push(t);
-  const work = [...plan.map((p) => ({ ...p, kind: 'rollout' as const })), ...restarts.map((t) => ({ t, d: deployments[b.rng.int(deployments.length)]!, kind: 'restart' as const }))];
+  const work = [
+    ...plan.map((p) => ({ ...p, kind: 'rollout' as const })),
+    ...restarts.map((t) => ({ t, d: deployments[b.rng.int(deployments.length)]!, kind: 'restart' as const })),
+  ];
   work.sort((x, y) => x.t - y.t);
   let busyUntil = 0;
   for (const w of work) {
@@ -291,7 +301,8 @@ function main(): number {
   const opt = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
   const dir = opt('--out') ?? path.dirname(fileURLToPath(import.meta.url));
   const seed = opt('--seed') === undefined ? SEED : Number(opt('--seed'));
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`--seed must be a non-negative integer, got ${opt('--seed')}`);
+  if (!Number.isSafeInteger(seed) || seed < 0)
+    throw new Error(`--seed must be a non-negative integer, got ${opt('--seed')}`);
   const check = args.includes('--check');
   let differs = 0;
   for (const [name, gen] of Object.entries(TRACES)) {

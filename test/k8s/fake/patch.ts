@@ -84,7 +84,8 @@ function mergeList(target: Json[], patch: Json[], key: string, keys: MergeKeys, 
   }
   const out = target.map((x) => clone(x));
   for (const item of patch) {
-    if (!isObj(item) || item[key] === undefined) throw new PatchError(422, `${path}: every item needs the merge key "${key}"`);
+    if (!isObj(item) || item[key] === undefined)
+      throw new PatchError(422, `${path}: every item needs the merge key "${key}"`);
     const idx = out.findIndex((x) => isObj(x) && x[key] === item[key]);
     if (item.$patch === 'delete') {
       if (idx >= 0) out.splice(idx, 1);
@@ -120,7 +121,8 @@ function parentOf(doc: Json, segs: string[], op: string): { parent: Obj | Json[]
     if (next === undefined) throw new PatchError(422, `${op}: path /${segs.join('/')} does not exist`);
     cur = next;
   }
-  if (!Array.isArray(cur) && !isObj(cur)) throw new PatchError(422, `${op}: parent of /${segs.join('/')} is not a container`);
+  if (!Array.isArray(cur) && !isObj(cur))
+    throw new PatchError(422, `${op}: parent of /${segs.join('/')} is not a container`);
   return { parent: cur, last: segs[segs.length - 1]! };
 }
 
@@ -130,7 +132,8 @@ export function jsonPatch(doc: Json, ops: unknown): Json {
   for (const raw of ops) {
     const o = raw as { op?: string; path?: string; value?: Json; from?: string };
     const segs = pointer(o.path ?? '');
-    const get = (p: string[]): Json | undefined => p.reduce<Json | undefined>((c, s) => (Array.isArray(c) ? c[Number(s)] : isObj(c) ? c[s] : undefined), out);
+    const get = (p: string[]): Json | undefined =>
+      p.reduce<Json | undefined>((c, s) => (Array.isArray(c) ? c[Number(s)] : isObj(c) ? c[s] : undefined), out);
     const put = (p: string[], value: Json, insert: boolean) => {
       if (p.length === 0) {
         out = value;
@@ -162,7 +165,8 @@ export function jsonPatch(doc: Json, ops: unknown): Json {
         remove(segs);
         break;
       case 'test':
-        if (JSON.stringify(get(segs)) !== JSON.stringify(o.value)) throw new PatchError(422, `test failed at ${o.path}`);
+        if (JSON.stringify(get(segs)) !== JSON.stringify(o.value))
+          throw new PatchError(422, `test failed at ${o.path}`);
         break;
       case 'move':
       case 'copy': {

@@ -72,7 +72,10 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Aw
   return emu;
 }
 
-export async function awsDaemon(env: Record<string, string>, opts: { emu: AwsEmulator; checkpointer?: MemoryCheckpointer }): Promise<AwsDaemon> {
+export async function awsDaemon(
+  env: Record<string, string>,
+  opts: { emu: AwsEmulator; checkpointer?: MemoryCheckpointer },
+): Promise<AwsDaemon> {
   const { emu } = opts;
   const config = parseConfig({
     VPC_IPAM_PROVIDER: 'aws',
@@ -87,7 +90,16 @@ export async function awsDaemon(env: Record<string, string>, opts: { emu: AwsEmu
   const log = silentLogger();
   const built = await createNodeProvider(config, clock, log);
   const checkpointer = opts.checkpointer ?? new MemoryCheckpointer();
-  const daemon = new IpamDaemon({ config, clock, provider: built.provider, checkpointer, plumber: new NoopPlumber(), log, version: 'test', ...built.daemonHooks });
+  const daemon = new IpamDaemon({
+    config,
+    clock,
+    provider: built.provider,
+    checkpointer,
+    plumber: new NoopPlumber(),
+    log,
+    version: 'test',
+    ...built.daemonHooks,
+  });
   await daemon.init();
   await daemon.startLoop();
   const key = (id: string) => ({ network: 'vpc-ipam', containerId: id, ifName: 'eth0' });

@@ -53,7 +53,10 @@ describe('CreateNetworkInterface InterfaceType and create-time tags', () => {
     const out = await n.ec2.send(new DescribeInstancesCommand({ InstanceIds: [n.instanceId] }));
     const nics = out.Reservations![0]!.Instances![0]!.NetworkInterfaces!;
     expect(nics.map((x) => [x.NetworkInterfaceId, x.InterfaceType])).toEqual(
-      expect.arrayContaining([[id, type], [n.cloud.getInstance(n.instanceId).interfaces[0]!.id, 'interface']]),
+      expect.arrayContaining([
+        [id, type],
+        [n.cloud.getInstance(n.instanceId).interfaces[0]!.id, 'interface'],
+      ]),
     );
   });
 

@@ -21,7 +21,10 @@ afterEach(async () => {
 const HOUR = 3_600_000;
 const exists = (n: AwsNode, id: string) => n.cloud.describeInterfaces().some((x) => x.id === id);
 const mutations = (n: AwsNode, from: number) =>
-  n.emu.requests.slice(from).filter((r) => !r.action.startsWith('Describe')).map((r) => r.action);
+  n.emu.requests
+    .slice(from)
+    .filter((r) => !r.action.startsWith('Describe'))
+    .map((r) => r.action);
 
 describe('deleteInterface (the empty-ENI path)', () => {
   it('refuses an excluded ENI before any mutating call, and still deletes an ordinary one', async () => {
@@ -34,7 +37,12 @@ describe('deleteInterface (the empty-ENI path)', () => {
     const untagged = await foreignEni(n, { at: 4 });
     const strict = await AwsProvider.create({ ec2: n.ec2, imds: n.imds, clock: n.clock, manageUntaggedEni: false });
     const mark = n.emu.requests.length;
-    const cases = [[n.provider, trunk], [n.provider, efa], [n.provider, noManage], [strict, untagged]] as const;
+    const cases = [
+      [n.provider, trunk],
+      [n.provider, efa],
+      [n.provider, noManage],
+      [strict, untagged],
+    ] as const;
     for (const [p, id] of cases) {
       const refused = await failure(p.deleteInterface(id));
       expect(refused).toMatchObject({ code: 'CLOUD_INVALID', cloudCode: 'OperationNotPermitted' });

@@ -24,7 +24,9 @@ async function leak(n: AwsNode, tags: Record<string, string>): Promise<string> {
       SubnetId: n.podSubnetId,
       Groups: [TEST_GROUP],
       SecondaryPrivateIpAddressCount: 2,
-      TagSpecifications: [{ ResourceType: 'network-interface', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }],
+      TagSpecifications: [
+        { ResourceType: 'network-interface', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) },
+      ],
     }),
   );
   return out.NetworkInterface!.NetworkInterfaceId!;
@@ -37,14 +39,28 @@ describe('leaked-ENI sweep', () => {
     node = await awsNode();
     const old = new Date(Date.now() - HOUR).toISOString();
     const leaked = await leak(node, { [TAG_INSTANCE_ID]: 'i-0dead', [TAG_CREATED_AT]: old, [TAG_CLUSTER]: 'blue' });
-    const young = await leak(node, { [TAG_INSTANCE_ID]: 'i-0dead', [TAG_CREATED_AT]: new Date().toISOString(), [TAG_CLUSTER]: 'blue' });
+    const young = await leak(node, {
+      [TAG_INSTANCE_ID]: 'i-0dead',
+      [TAG_CREATED_AT]: new Date().toISOString(),
+      [TAG_CLUSTER]: 'blue',
+    });
     const undated = await leak(node, { [TAG_INSTANCE_ID]: 'i-0dead', [TAG_CLUSTER]: 'blue' });
     const foreign = await leak(node, { owner: 'someone-else' });
-    const otherCluster = await leak(node, { [TAG_INSTANCE_ID]: 'i-0dead', [TAG_CREATED_AT]: old, [TAG_CLUSTER]: 'green' });
+    const otherCluster = await leak(node, {
+      [TAG_INSTANCE_ID]: 'i-0dead',
+      [TAG_CREATED_AT]: old,
+      [TAG_CLUSTER]: 'green',
+    });
     const reattached = await leak(node, { [TAG_INSTANCE_ID]: 'i-0dead', [TAG_CREATED_AT]: old, [TAG_CLUSTER]: 'blue' });
     const inUse = (await node.provider.createInterface({ subnetId: node.podSubnetId })).id;
     await settle(node); // dead nodes' leaks: EC2 has long seen them
-    const gc = new LeakedEniCollector({ ec2: node.ec2, clock: node.clock, graceMs: 5 * 60_000, vpcId: node.provider.identity.vpcId, clusterName: 'blue' });
+    const gc = new LeakedEniCollector({
+      ec2: node.ec2,
+      clock: node.clock,
+      graceMs: 5 * 60_000,
+      vpcId: node.provider.identity.vpcId,
+      clusterName: 'blue',
+    });
 
     const mark = node.emu.requests.length;
     const first = await gc.runPass();
@@ -55,7 +71,12 @@ describe('leaked-ENI sweep', () => {
     expect(node.cloud.getInterface(leaked).tags[TAG_GC_MARKED_AT]).toBeTruthy();
     expect(node.cloud.getInterface(undated).tags[TAG_CREATED_AT]).toBeTruthy(); // its grace starts now
     // One Describe, and one CreateTags per kind of tag (all ENIs at once): no per-ENI storm.
-    expect(node.emu.requests.slice(mark).map((r) => r.action).sort()).toEqual(['CreateTags', 'CreateTags', 'DescribeNetworkInterfaces']);
+    expect(
+      node.emu.requests
+        .slice(mark)
+        .map((r) => r.action)
+        .sort(),
+    ).toEqual(['CreateTags', 'CreateTags', 'DescribeNetworkInterfaces']);
 
     // Someone attached one of them between the passes: it is no longer a leak.
     const attach = { NetworkInterfaceId: reattached, InstanceId: node.instanceId, DeviceIndex: 2 };
@@ -71,7 +92,10 @@ describe('leaked-ENI sweep', () => {
 
   it('dry-run reports and changes nothing', async () => {
     node = await awsNode();
-    const leaked = await leak(node, { [TAG_INSTANCE_ID]: 'i-0dead', [TAG_CREATED_AT]: new Date(Date.now() - HOUR).toISOString() });
+    const leaked = await leak(node, {
+      [TAG_INSTANCE_ID]: 'i-0dead',
+      [TAG_CREATED_AT]: new Date(Date.now() - HOUR).toISOString(),
+    });
     await settle(node); // a dead node's leak: EC2 has long seen it
     const gc = new LeakedEniCollector({ ec2: node.ec2, clock: node.clock, dryRun: true });
     expect((await gc.runPass()).marked).toEqual([leaked]);
@@ -81,14 +105,25 @@ describe('leaked-ENI sweep', () => {
 
   it('vpc-ipamctl gc-enis --passes 2 deletes what it marked, and says so', async () => {
     node = await awsNode();
-    const leaked = await leak(node, { [TAG_INSTANCE_ID]: 'i-0dead', [TAG_CREATED_AT]: new Date(Date.now() - HOUR).toISOString() });
+    const leaked = await leak(node, {
+      [TAG_INSTANCE_ID]: 'i-0dead',
+      [TAG_CREATED_AT]: new Date(Date.now() - HOUR).toISOString(),
+    });
     await settle(node); // a dead node's leak: EC2 has long seen it
     const out: string[] = [];
     vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => (out.push(String(chunk)), true));
-    const env = { AWS_EC2_ENDPOINT: node.emu.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'x' };
+    const env = {
+      AWS_EC2_ENDPOINT: node.emu.endpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'x',
+    };
     process.env.AWS_ACCESS_KEY_ID = env.AWS_ACCESS_KEY_ID;
     process.env.AWS_SECRET_ACCESS_KEY = env.AWS_SECRET_ACCESS_KEY;
-    const code = await gcEnisCommand.run(['--passes', '2', '--grace', '60', '--vpc-id', node.provider.identity.vpcId, '--json'], env);
+    const code = await gcEnisCommand.run(
+      ['--passes', '2', '--grace', '60', '--vpc-id', node.provider.identity.vpcId, '--json'],
+      env,
+    );
     expect(code).toBe(0);
     const report = JSON.parse(out.join(''));
     expect(report.passes.map((p: { marked: string[]; deleted: string[] }) => [p.marked, p.deleted])).toEqual([

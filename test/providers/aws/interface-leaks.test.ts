@@ -69,7 +69,11 @@ describe('AWS createInterface: a failure at any step leaves nothing detached', (
     await new Promise((r) => setTimeout(r, 5)); // the restart happens after the dead run's last change
     daemon = await awsDaemon({}, { emu: n.emu });
     expect(n.cloud.describeInterfaces().map((x) => x.id)).not.toContain(left!.id);
-    expect(detached(n.cloud).map((x) => x.id).sort()).toEqual([foreign.id, untagged.id].sort());
+    expect(
+      detached(n.cloud)
+        .map((x) => x.id)
+        .sort(),
+    ).toEqual([foreign.id, untagged.id].sort());
   });
 
   it('a dead run’s ENI made moments before the restart: EC2 lagging with NotFound is not taken for gone', async () => {

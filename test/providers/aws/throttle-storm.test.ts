@@ -72,7 +72,12 @@ const ENI_CHURN: Scenario = {
   holdMs: 65_000,
   finalEnis: 1,
   // At most 35 tokens for 40 creates and 40 attaches at once, and at most 25 for 40 detaches and deletes.
-  drained: { CreateNetworkInterface: 10, AttachNetworkInterface: 10, DetachNetworkInterface: 0, DeleteNetworkInterface: 0 },
+  drained: {
+    CreateNetworkInterface: 10,
+    AttachNetworkInterface: 10,
+    DetachNetworkInterface: 0,
+    DeleteNetworkInterface: 0,
+  },
 };
 
 const key = (id: string): AttachmentKey => ({ network: 'vpc-ipam', containerId: id, ifName: 'eth0' });
@@ -185,6 +190,7 @@ describe('throttle storm: 20 nodes of one account at EC2 default bucket sizes, i
     expect(tally.failed).toEqual([]);
     expect(why).toBeUndefined();
     expect(c.cloud.describeInterfaces()).toHaveLength(NODES * ENI_CHURN.finalEnis);
-    for (const action of Object.keys(ENI_CHURN.drained!)) expect(figures.throttled[action] ?? 0, action).toBeGreaterThan(0);
+    for (const action of Object.keys(ENI_CHURN.drained!))
+      expect(figures.throttled[action] ?? 0, action).toBeGreaterThan(0);
   });
 });

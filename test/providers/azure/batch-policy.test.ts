@@ -5,11 +5,19 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../ipamd/config.js';
 import type { InterfaceView, PoolSnapshot } from '../../../ipamd/datastore/types.js';
-import { AzureBatchPolicy, parseAzureBatchSettings, AZURE_BATCH_DEFAULTS } from '../../../ipamd/pool/azure-batch-policy.js';
+import {
+  AzureBatchPolicy,
+  parseAzureBatchSettings,
+  AZURE_BATCH_DEFAULTS,
+} from '../../../ipamd/pool/azure-batch-policy.js';
 import { planPool } from '../../../ipamd/pool/planner.js';
 import { ConfigError } from '../../../providers/errors.js';
 
-function snap(total: number, assigned: number, opts: { cooling?: number; waiting?: number; now?: number } = {}): PoolSnapshot {
+function snap(
+  total: number,
+  assigned: number,
+  opts: { cooling?: number; waiting?: number; now?: number } = {},
+): PoolSnapshot {
   const cooling = opts.cooling ?? 0;
   const free = total - assigned - cooling;
   const iface: InterfaceView = {
@@ -28,7 +36,18 @@ function snap(total: number, assigned: number, opts: { cooling?: number; waiting
     staleBlocks: [],
     staleAssigned: 0,
   };
-  return { now: opts.now ?? 1_000_000, mode: 'ip', blockSize: 1, total, assigned, cooling, available: free, nextCoolingExpiry: undefined, interfaces: [iface], waiting: opts.waiting ?? 0 };
+  return {
+    now: opts.now ?? 1_000_000,
+    mode: 'ip',
+    blockSize: 1,
+    total,
+    assigned,
+    cooling,
+    available: free,
+    nextCoolingExpiry: undefined,
+    interfaces: [iface],
+    waiting: opts.waiting ?? 0,
+  };
 }
 
 const limits = { maxInterfaces: 1, slotsPerInterface: 255, canCreateInterfaces: false };
@@ -37,7 +56,12 @@ const ctx = { shrinkIntervalMs: 0, minInterfaceLifetimeMs: 0 };
 describe('settings', () => {
   it('defaults to CNS production values: batch 16, request 50 %, release 150 %, max 250', () => {
     expect(parseAzureBatchSettings({})).toEqual(AZURE_BATCH_DEFAULTS);
-    expect(new AzureBatchPolicy(AZURE_BATCH_DEFAULTS).scaler(0)).toEqual({ batch: 16, minFree: 8, maxFree: 24, scarce: false });
+    expect(new AzureBatchPolicy(AZURE_BATCH_DEFAULTS).scaler(0)).toEqual({
+      batch: 16,
+      minFree: 8,
+      maxFree: 24,
+      scarce: false,
+    });
   });
 
   it('rejects bad values with a ConfigError naming the variable', () => {
@@ -120,6 +144,8 @@ describe('decisions', () => {
     expect(grow.actions).toEqual([{ kind: 'assign', interfaceId: 'nic0', blockKind: 'ip', count: 16 }]);
     const s = snap(48, 20);
     const shrink = planPool(s, pol.targets(s), limits, ctx);
-    expect(shrink.actions).toEqual([{ kind: 'release', interfaceId: 'nic0', cidrs: s.interfaces[0]!.freeBlocks.slice(0, 16) }]);
+    expect(shrink.actions).toEqual([
+      { kind: 'release', interfaceId: 'nic0', cidrs: s.interfaces[0]!.freeBlocks.slice(0, 16) },
+    ]);
   });
 });

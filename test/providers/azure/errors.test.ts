@@ -28,38 +28,90 @@ describe('mapAzureError on real SDK errors', () => {
     emu = await emulator({}, { retryAfterMs: 3000 });
     const net = await sdk(emu);
     const cases: Array<[() => Error, string, unknown, Record<string, unknown>]> = [
-      [() => new ThrottledError({ provider: 'azure', operation: 'x', cloudCode: 'TooManyRequests', message: 'm' }), 'TooManyRequests', ThrottledError, { retryAfterMs: 3000 }],
-      [() => new ConflictError({ provider: 'azure', operation: 'x', cloudCode: 'AnotherOperationInProgress', message: 'm' }), 'AnotherOperationInProgress', ConflictError, {}],
-      [() => new UnauthorizedError({ provider: 'azure', operation: 'x', cloudCode: 'AuthorizationFailed', message: 'm' }), 'AuthorizationFailed', UnauthorizedError, {}],
-      [() => new CloudUnavailableError({ provider: 'azure', operation: 'x', cloudCode: 'InternalServerError', message: 'm' }), 'InternalServerError', CloudUnavailableError, {}],
+      [
+        () => new ThrottledError({ provider: 'azure', operation: 'x', cloudCode: 'TooManyRequests', message: 'm' }),
+        'TooManyRequests',
+        ThrottledError,
+        { retryAfterMs: 3000 },
+      ],
+      [
+        () =>
+          new ConflictError({
+            provider: 'azure',
+            operation: 'x',
+            cloudCode: 'AnotherOperationInProgress',
+            message: 'm',
+          }),
+        'AnotherOperationInProgress',
+        ConflictError,
+        {},
+      ],
+      [
+        () =>
+          new UnauthorizedError({ provider: 'azure', operation: 'x', cloudCode: 'AuthorizationFailed', message: 'm' }),
+        'AuthorizationFailed',
+        UnauthorizedError,
+        {},
+      ],
+      [
+        () =>
+          new CloudUnavailableError({
+            provider: 'azure',
+            operation: 'x',
+            cloudCode: 'InternalServerError',
+            message: 'm',
+          }),
+        'InternalServerError',
+        CloudUnavailableError,
+        {},
+      ],
     ];
     for (const [make, code, Cls, extra] of cases) {
       emu.faults.failNext('GetNetworkInterface', 1, make);
       const raw = await net.networkInterfaces.get(RG, 'node1-nic').catch((e: unknown) => e);
       const mapped = mapAzureError(raw, 'networkInterfaces.get');
       expect(mapped).toBeInstanceOf(Cls);
-      expect(mapped).toMatchObject({ cloudCode: code, provider: 'azure', operation: 'networkInterfaces.get', ...extra });
+      expect(mapped).toMatchObject({
+        cloudCode: code,
+        provider: 'azure',
+        operation: 'networkInterfaces.get',
+        ...extra,
+      });
     }
-    const missing = mapAzureError(await net.networkInterfaces.get(RG, 'nope').catch((e: unknown) => e), 'networkInterfaces.get');
+    const missing = mapAzureError(
+      await net.networkInterfaces.get(RG, 'nope').catch((e: unknown) => e),
+      'networkInterfaces.get',
+    );
     expect(missing).toBeInstanceOf(CloudNotFoundError);
     expect(missing.cloudCode).toBe('NotFound');
   });
 
   it('maps a failed long-running operation by its captured code, or by the core-lro message', () => {
-    const lroErr = new Error('The long-running operation has failed. SubnetIsFull. Subnet nodes with address prefix 10.0.0.0/28 does not have enough capacity for 3 IP addresses.');
+    const lroErr = new Error(
+      'The long-running operation has failed. SubnetIsFull. Subnet nodes with address prefix 10.0.0.0/28 does not have enough capacity for 3 IP addresses.',
+    );
     const parsed = mapAzureError(lroErr, 'op');
     expect(parsed).toBeInstanceOf(SubnetFullError);
-    expect(parsed.message).toBe('azure op: SubnetIsFull: Subnet nodes with address prefix 10.0.0.0/28 does not have enough capacity for 3 IP addresses.');
-    const captured = mapAzureError(new Error('The long-running operation has failed'), 'op', { code: 'AnotherOperationInProgress', message: 'busy' });
+    expect(parsed.message).toBe(
+      'azure op: SubnetIsFull: Subnet nodes with address prefix 10.0.0.0/28 does not have enough capacity for 3 IP addresses.',
+    );
+    const captured = mapAzureError(new Error('The long-running operation has failed'), 'op', {
+      code: 'AnotherOperationInProgress',
+      message: 'busy',
+    });
     expect(captured).toBeInstanceOf(ConflictError);
-    expect(mapAzureError(new Error('The long-running operation has failed. Weird. x'), 'op')).toBeInstanceOf(CloudUnavailableError);
+    expect(mapAzureError(new Error('The long-running operation has failed. Weird. x'), 'op')).toBeInstanceOf(
+      CloudUnavailableError,
+    );
   });
 
   it('treats connection failures as unavailable and invalid requests as not retryable', async () => {
     emu = await emulator();
     const net = await sdk(emu);
     const nic = await net.networkInterfaces.get(RG, 'node1-nic');
-    const bad = await net.networkInterfaces.beginCreateOrUpdateAndWait(RG, 'node1-nic', { ...nic, ipConfigurations: [] }).catch((e: unknown) => e);
+    const bad = await net.networkInterfaces
+      .beginCreateOrUpdateAndWait(RG, 'node1-nic', { ...nic, ipConfigurations: [] })
+      .catch((e: unknown) => e);
     const mapped = mapAzureError(bad, 'put');
     expect(mapped).toBeInstanceOf(InvalidCloudRequestError);
     expect(mapped.retryable).toBe(false);

@@ -290,12 +290,10 @@ describe('errors', () => {
       const body = {
         properties: {
           ipConfigurations: [
-            ...emu!.world
-              .ipConfigs(nic)
-              .map((c) => ({
-                name: c.name,
-                properties: { primary: c.primary, subnet: { id: NODES_ID }, privateIPAddress: c.ip },
-              })),
+            ...emu!.world.ipConfigs(nic).map((c) => ({
+              name: c.name,
+              properties: { primary: c.primary, subnet: { id: NODES_ID }, privateIPAddress: c.ip },
+            })),
             { name: 'other-writer', properties: { subnet: { id: NODES_ID } } },
           ],
         },

@@ -45,7 +45,11 @@ describe('readGcpSettings', () => {
       fingerprintRetries: 8,
       operationTimeoutMs: 60_000,
     });
-    expect(readGcpSettings({ GCP_COMPUTE_ENDPOINT: 'https://compute.example.test' }).computeEndpoint).toEqual({ protocol: 'https', host: 'compute.example.test', port: 443 });
+    expect(readGcpSettings({ GCP_COMPUTE_ENDPOINT: 'https://compute.example.test' }).computeEndpoint).toEqual({
+      protocol: 'https',
+      host: 'compute.example.test',
+      port: 443,
+    });
   });
 
   it.each([

@@ -23,7 +23,9 @@ function node(podsCidr = '10.4.0.0/24', seed = 3) {
   const id = seedGceNode(cloud, { podsCidr, extraRanges: { services: '10.8.0.0/20' } });
   const inst = cloud.getInstance(id);
   const nic = inst.interfaces[0]!;
-  const [pods, services] = ['pods', 'services'].map((n) => cloud.describeSecondaryRanges(nic.subnetId).find((r) => r.name === n)!);
+  const [pods, services] = ['pods', 'services'].map((n) =>
+    cloud.describeSecondaryRanges(nic.subnetId).find((r) => r.name === n)!,
+  );
   return { cloud, id, nic, subnetId: nic.subnetId, pods: pods!, services: services! };
 }
 
@@ -38,17 +40,29 @@ describe('secondary ranges', () => {
     expect(cloud.freePrefixBlocks(pods.id, 28)).toBe(16);
     // GCE's primary range: first two and last two reserved, and nic0's address in use.
     expect(cloud.getSubnet(subnetId).availableAddresses).toBe(4096 - 4 - 1);
-    expect(cloud.subnetAllocations(subnetId).used).toEqual(expect.arrayContaining(['10.128.0.0/32', '10.128.0.1/32', '10.128.15.254/32', '10.128.15.255/32']));
+    expect(cloud.subnetAllocations(subnetId).used).toEqual(
+      expect.arrayContaining(['10.128.0.0/32', '10.128.0.1/32', '10.128.15.254/32', '10.128.15.255/32']),
+    );
   });
 
   it('refuse bad names, duplicates, sizes and overlaps, changing nothing', () => {
     const { cloud, subnetId } = node();
     const before = cloud.revision;
-    expect(failure(() => cloud.createSecondaryRange({ subnetId, name: 'Pods!', cidr: '10.9.0.0/24' })).message).toMatch(/Invalid secondary range name/);
-    expect(failure(() => cloud.createSecondaryRange({ subnetId, name: 'pods', cidr: '10.9.0.0/24' })).message).toMatch(/already has a secondary range named 'pods'/);
-    expect(failure(() => cloud.createSecondaryRange({ subnetId, name: 'huge', cidr: '10.0.0.0/8' })).message).toMatch(/from \/12 to \/29/);
-    expect(failure(() => cloud.createSecondaryRange({ subnetId, name: 'x', cidr: '10.4.0.128/25' })).message).toMatch(/conflicts with secondary range 'pods'/);
-    expect(failure(() => cloud.createSecondaryRange({ subnetId, name: 'x', cidr: '10.128.8.0/21' })).message).toMatch(/conflicts with subnet/);
+    expect(failure(() => cloud.createSecondaryRange({ subnetId, name: 'Pods!', cidr: '10.9.0.0/24' })).message).toMatch(
+      /Invalid secondary range name/,
+    );
+    expect(failure(() => cloud.createSecondaryRange({ subnetId, name: 'pods', cidr: '10.9.0.0/24' })).message).toMatch(
+      /already has a secondary range named 'pods'/,
+    );
+    expect(failure(() => cloud.createSecondaryRange({ subnetId, name: 'huge', cidr: '10.0.0.0/8' })).message).toMatch(
+      /from \/12 to \/29/,
+    );
+    expect(failure(() => cloud.createSecondaryRange({ subnetId, name: 'x', cidr: '10.4.0.128/25' })).message).toMatch(
+      /conflicts with secondary range 'pods'/,
+    );
+    expect(failure(() => cloud.createSecondaryRange({ subnetId, name: 'x', cidr: '10.128.8.0/21' })).message).toMatch(
+      /conflicts with subnet/,
+    );
     expect(cloud.revision).toBe(before);
   });
 });
@@ -103,8 +117,16 @@ describe('replaceAliasRanges', () => {
   it('tells a fragmented range (addresses but no aligned block) from a full one', () => {
     const { cloud, nic } = node('10.4.0.0/26');
     // Four /29s, one in each /28: 32 addresses free, but no free /28.
-    cloud.replaceAliasRanges(nic.id, ['10.4.0.0/29', '10.4.0.16/29', '10.4.0.32/29', '10.4.0.48/29'].map((cidr) => ({ cidr, rangeName: 'pods' })));
-    const f = failure(() => cloud.replaceAliasRanges(nic.id, [...cloud.getInterface(nic.id).prefixes.map((cidr) => ({ cidr, rangeName: 'pods' })), { prefixLength: 28, rangeName: 'pods' }]));
+    cloud.replaceAliasRanges(
+      nic.id,
+      ['10.4.0.0/29', '10.4.0.16/29', '10.4.0.32/29', '10.4.0.48/29'].map((cidr) => ({ cidr, rangeName: 'pods' })),
+    );
+    const f = failure(() =>
+      cloud.replaceAliasRanges(nic.id, [
+        ...cloud.getInterface(nic.id).prefixes.map((cidr) => ({ cidr, rangeName: 'pods' })),
+        { prefixLength: 28, rangeName: 'pods' },
+      ]),
+    );
     expect(f.code).toBe('CLOUD_NO_PREFIX_BLOCK');
   });
 
@@ -113,14 +135,38 @@ describe('replaceAliasRanges', () => {
     const other = cloud.getInstance(seedGceNode(cloud, { instanceName: 'gke-node-2' })).interfaces[0]!;
     cloud.replaceAliasRanges(other.id, [{ cidr: '10.4.0.0/28', rangeName: 'pods' }]);
     const before = cloud.revision;
-    expect(failure(() => cloud.replaceAliasRanges(nic.id, [{ prefixLength: 28, rangeName: 'nope' }])).message).toMatch(/no secondary range named 'nope'/);
-    expect(failure(() => cloud.replaceAliasRanges(nic.id, [{ cidr: '10.9.0.0/28', rangeName: 'pods' }])).message).toMatch(/not within secondary range 'pods'/);
-    expect(failure(() => cloud.replaceAliasRanges(nic.id, [{ cidr: '10.4.0.0/28', rangeName: 'pods' }]))).toMatchObject({ code: 'CLOUD_INVALID', message: expect.stringMatching(/overlaps addresses in use/) });
-    expect(failure(() => cloud.replaceAliasRanges(nic.id, [{ cidr: '10.4.0.16/28', rangeName: 'pods' }, { cidr: '10.4.0.16/28', rangeName: 'pods' }])).message).toMatch(/listed twice/);
-    expect(failure(() => cloud.replaceAliasRanges(nic.id, [{ prefixLength: 20, rangeName: 'pods' }])).message).toMatch(/cannot be carved/);
-    expect(failure(() => cloud.replaceAliasRanges(nic.id, Array.from({ length: 151 }, () => ({ prefixLength: 32, rangeName: 'pods' })))).code).toBe('CLOUD_IP_LIMIT');
+    expect(failure(() => cloud.replaceAliasRanges(nic.id, [{ prefixLength: 28, rangeName: 'nope' }])).message).toMatch(
+      /no secondary range named 'nope'/,
+    );
+    expect(
+      failure(() => cloud.replaceAliasRanges(nic.id, [{ cidr: '10.9.0.0/28', rangeName: 'pods' }])).message,
+    ).toMatch(/not within secondary range 'pods'/);
+    expect(failure(() => cloud.replaceAliasRanges(nic.id, [{ cidr: '10.4.0.0/28', rangeName: 'pods' }]))).toMatchObject(
+      { code: 'CLOUD_INVALID', message: expect.stringMatching(/overlaps addresses in use/) },
+    );
+    expect(
+      failure(() =>
+        cloud.replaceAliasRanges(nic.id, [
+          { cidr: '10.4.0.16/28', rangeName: 'pods' },
+          { cidr: '10.4.0.16/28', rangeName: 'pods' },
+        ]),
+      ).message,
+    ).toMatch(/listed twice/);
+    expect(failure(() => cloud.replaceAliasRanges(nic.id, [{ prefixLength: 20, rangeName: 'pods' }])).message).toMatch(
+      /cannot be carved/,
+    );
+    expect(
+      failure(() =>
+        cloud.replaceAliasRanges(
+          nic.id,
+          Array.from({ length: 151 }, () => ({ prefixLength: 32, rangeName: 'pods' })),
+        ),
+      ).code,
+    ).toBe('CLOUD_IP_LIMIT');
     // Primary-range aliases may not take GCE's reserved addresses.
-    expect(failure(() => cloud.replaceAliasRanges(nic.id, [{ cidr: '10.128.0.1' }])).message).toMatch(/reserved by the cloud/);
+    expect(failure(() => cloud.replaceAliasRanges(nic.id, [{ cidr: '10.128.0.1' }])).message).toMatch(
+      /reserved by the cloud/,
+    );
     expect(cloud.revision).toBe(before);
   });
 });
@@ -136,7 +182,9 @@ describe('persistence', () => {
     // The copy allocates from the same state: the taken block stays taken for another node.
     const taken = copy.getInterface(nic.id).prefixes[0]!;
     const other = copy.getInstance(seedGceNode(copy, { instanceName: 'gke-node-2' })).interfaces[0]!;
-    expect(failure(() => copy.replaceAliasRanges(other.id, [{ cidr: taken, rangeName: 'pods' }])).message).toMatch(/overlaps addresses in use/);
+    expect(failure(() => copy.replaceAliasRanges(other.id, [{ cidr: taken, rangeName: 'pods' }])).message).toMatch(
+      /overlaps addresses in use/,
+    );
   });
 
   it('loads a state saved before secondary ranges existed (EC2 reserved counts)', () => {
@@ -150,7 +198,7 @@ describe('persistence', () => {
     expect(loaded.describeSubnets()[0]!.availableAddresses).toBe(250);
   });
 
-  it('rejects a prefix that lies in no range of its interface\'s subnet', () => {
+  it("rejects a prefix that lies in no range of its interface's subnet", () => {
     const { cloud, nic } = node();
     const state = cloud.toJSON();
     state.interfaces.find((n) => n.id === nic.id)!.prefixes = ['10.77.0.0/28'];

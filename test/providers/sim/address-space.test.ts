@@ -34,7 +34,9 @@ describe('reserved addresses (first four and last of every subnet)', () => {
     const nic = cloud.createInterface({ subnetId: subnet.id, secondaryIps: { count: 10 } });
     const all = [nic.primaryIp, ...nic.privateIps];
     expect(all).toHaveLength(11);
-    expect(new Set(all)).toEqual(new Set(['4', '5', '6', '7', '8', '9', '10', '11', '12', '13', '14'].map((h) => `10.0.0.${h}`)));
+    expect(new Set(all)).toEqual(
+      new Set(['4', '5', '6', '7', '8', '9', '10', '11', '12', '13', '14'].map((h) => `10.0.0.${h}`)),
+    );
     expect(cloud.getSubnet(subnet.id).availableAddresses).toBe(0);
   });
 });

@@ -45,7 +45,12 @@ describe('token bucket on a VirtualClock', () => {
       err = e;
     }
     expect(CloudError.isCloud(err)).toBe(true);
-    expect(err).toMatchObject({ code: 'CLOUD_THROTTLED', cloudCode: 'RequestLimitExceeded', retryable: true, operation: 'CreateTags' });
+    expect(err).toMatchObject({
+      code: 'CLOUD_THROTTLED',
+      cloudCode: 'RequestLimitExceeded',
+      retryable: true,
+      operation: 'CreateTags',
+    });
   });
 
   it('per-action buckets are independent; a shared bucket is not', () => {
@@ -86,7 +91,9 @@ describe('failNext', () => {
     const f = new FaultInjector({ clock: new VirtualClock() });
     f.failNext('AttachNetworkInterface', 2);
     expect(() => f.check('CreateNetworkInterface')).not.toThrow();
-    expect(() => f.check('AttachNetworkInterface')).toThrow(expect.objectContaining({ code: 'CLOUD_UNAVAILABLE', cloudCode: 'InternalError' }));
+    expect(() => f.check('AttachNetworkInterface')).toThrow(
+      expect.objectContaining({ code: 'CLOUD_UNAVAILABLE', cloudCode: 'InternalError' }),
+    );
     expect(f.pending('AttachNetworkInterface')).toBe(1);
     expect(() => f.check('AttachNetworkInterface')).toThrow();
     expect(() => f.check('AttachNetworkInterface')).not.toThrow();
@@ -95,7 +102,8 @@ describe('failNext', () => {
 
   it('uses the factory, queues in order, and * matches any action after specific faults', () => {
     const f = new FaultInjector({ clock: new VirtualClock() });
-    const conflict = (op: string) => new ConflictError({ provider: 'sim', operation: op, cloudCode: 'IncorrectState', message: 'busy' });
+    const conflict = (op: string) =>
+      new ConflictError({ provider: 'sim', operation: op, cloudCode: 'IncorrectState', message: 'busy' });
     f.failNext('X', 1, conflict).failNext('X', 1).failNext('*', 1, conflict);
     expect(() => f.check('X')).toThrow(ConflictError);
     expect(() => f.check('X')).toThrow(expect.objectContaining({ cloudCode: 'InternalError' }));

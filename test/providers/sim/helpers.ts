@@ -63,7 +63,9 @@ export interface NodeFixture {
 }
 
 /** A cloud with one node (node subnet 10.0.1.0/24, Pod subnet 10.0.2.0/24) and its provider. */
-export function node(opts: { instanceType?: string; seed?: number; provider?: Partial<SimProviderOptions>; podSubnetCidr?: string } = {}): NodeFixture {
+export function node(
+  opts: { instanceType?: string; seed?: number; provider?: Partial<SimProviderOptions>; podSubnetCidr?: string } = {},
+): NodeFixture {
   const clock = new VirtualClock(1_000_000);
   const cloud = new SimCloud({ seed: opts.seed ?? 7, clock });
   const instanceId = cloud.seedNode({

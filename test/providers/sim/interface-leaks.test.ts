@@ -103,7 +103,11 @@ describe('sim createInterface: a failure at any step leaves nothing detached', (
     expect((await drive(clock, provider.reclaimLeakedInterfaces())).deleted).toEqual([]);
     const nic = await drive(clock, creating);
     expect(cloud.getInterface(nic.id).attachment).toBeDefined();
-    expect(detached(cloud).map((x) => x.id).sort()).toEqual([foreign.id, untagged.id].sort());
+    expect(
+      detached(cloud)
+        .map((x) => x.id)
+        .sort(),
+    ).toEqual([foreign.id, untagged.id].sort());
   });
 });
 

@@ -34,7 +34,9 @@ describe('saveSimCloud / loadSimCloud', () => {
   });
 
   it('fails with CHECKPOINT_FAILED when the directory does not exist', () => {
-    expect(syncFailure(() => saveSimCloud(new SimCloud(), join(dir, 'no', 'such', 'dir.json'))).code).toBe('CHECKPOINT_FAILED');
+    expect(syncFailure(() => saveSimCloud(new SimCloud(), join(dir, 'no', 'such', 'dir.json'))).code).toBe(
+      'CHECKPOINT_FAILED',
+    );
   });
 
   it('openSimCloud initialises once, then reloads', () => {
@@ -58,7 +60,11 @@ describe('a daemon restart over a persisted sim cloud', () => {
     const path = join(dir, 'cloud.json');
     const clock = new VirtualClock();
     const cloud = new SimCloud({ seed: 8, clock });
-    const instanceId = cloud.seedNode({ instanceType: 'm5.large', subnetCidr: '10.0.1.0/24', podSubnetCidr: '10.0.2.0/24' });
+    const instanceId = cloud.seedNode({
+      instanceType: 'm5.large',
+      subnetCidr: '10.0.1.0/24',
+      podSubnetCidr: '10.0.2.0/24',
+    });
     saveSimCloud(cloud, path);
     const podSubnetId = cloud.describeSubnets({ tags: POD_TAG })[0]!.id;
     // The daemon saves after every mutation.

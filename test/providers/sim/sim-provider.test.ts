@@ -28,15 +28,33 @@ describe('createInterface', () => {
   it('takes exactly create + attach + metadata propagation of virtual time and makes three calls', async () => {
     const { provider, clock, podSubnetId, cloud, instanceId } = node(legacy);
     const t0 = clock.now();
-    const nic = await drive(clock, provider.createInterface({ subnetId: podSubnetId, tags: { owner: 'ipamd' }, description: 'test' }));
+    const nic = await drive(
+      clock,
+      provider.createInterface({ subnetId: podSubnetId, tags: { owner: 'ipamd' }, description: 'test' }),
+    );
     const lag = LEGACY_LATENCY.metadataPropagationMs;
     expect(clock.now() - t0).toBe(L.CreateNetworkInterface + L.AttachNetworkInterface + lag);
     expect(clock.now() - t0).toBe(3400);
-    expect(provider.callCounts()).toEqual({ CreateNetworkInterface: 1, AttachNetworkInterface: 1, ModifyNetworkInterfaceAttribute: 1 });
+    expect(provider.callCounts()).toEqual({
+      CreateNetworkInterface: 1,
+      AttachNetworkInterface: 1,
+      ModifyNetworkInterfaceAttribute: 1,
+    });
     expect(provider.totalCalls()).toBe(3);
     const primary = cloud.getInterface(cloud.getInstance(instanceId).primaryInterfaceId);
-    expect(nic).toMatchObject({ deviceIndex: 1, subnetId: podSubnetId, subnetCidr: '10.0.2.0/24', securityGroups: primary.securityGroups, tags: { owner: 'ipamd' }, blocks: [] });
-    expect(cloud.getInterface(nic.id)).toMatchObject({ description: 'test', status: 'in-use', attachment: { deleteOnTermination: true, instanceId } });
+    expect(nic).toMatchObject({
+      deviceIndex: 1,
+      subnetId: podSubnetId,
+      subnetCidr: '10.0.2.0/24',
+      securityGroups: primary.securityGroups,
+      tags: { owner: 'ipamd' },
+      blocks: [],
+    });
+    expect(cloud.getInterface(nic.id)).toMatchObject({
+      description: 'test',
+      status: 'in-use',
+      attachment: { deleteOnTermination: true, instanceId },
+    });
   });
 
   it('by default waits a 1-5 s metadata lag drawn per attach from its seed; NotFound after it is retried', async () => {
@@ -63,10 +81,16 @@ describe('createInterface', () => {
 
   it('takes initial addresses in the create call', async () => {
     const { provider, clock, podSubnetId } = node();
-    const ips = await drive(clock, provider.createInterface({ subnetId: podSubnetId, initial: { kind: 'ip', count: 9 } }));
+    const ips = await drive(
+      clock,
+      provider.createInterface({ subnetId: podSubnetId, initial: { kind: 'ip', count: 9 } }),
+    );
     expect(ips.blocks).toHaveLength(9);
     expect(ips.blocks.every((b) => b.kind === 'ip' && b.cidr.endsWith('/32'))).toBe(true);
-    const pfx = await drive(clock, provider.createInterface({ subnetId: podSubnetId, initial: { kind: 'prefix', count: 2 } }));
+    const pfx = await drive(
+      clock,
+      provider.createInterface({ subnetId: podSubnetId, initial: { kind: 'prefix', count: 2 } }),
+    );
     expect(pfx.deviceIndex).toBe(2);
     expect(pfx.blocks.map((b) => b.kind)).toEqual(['prefix', 'prefix']);
     expect(pfx.blocks.every((b) => b.cidr.endsWith('/28'))).toBe(true);
@@ -77,29 +101,50 @@ describe('createInterface', () => {
     await drive(clock, provider.createInterface({ subnetId: podSubnetId }));
     await drive(clock, provider.createInterface({ subnetId: podSubnetId }));
     provider.resetCallCounts();
-    expect(await failure(provider.createInterface({ subnetId: podSubnetId }))).toMatchObject({ code: 'CLOUD_NIC_LIMIT', cloudCode: 'AttachmentLimitExceeded' });
+    expect(await failure(provider.createInterface({ subnetId: podSubnetId }))).toMatchObject({
+      code: 'CLOUD_NIC_LIMIT',
+      cloudCode: 'AttachmentLimitExceeded',
+    });
     expect(provider.totalCalls()).toBe(0);
   });
 
   it('refuses to hot-attach on types that cannot (Azure-like), before any call', async () => {
     const clock = new VirtualClock();
     const cloud = new SimCloud();
-    cloud.defineInstanceType({ instanceType: 'Standard_D4s_v5', maxInterfaces: 2, ipv4PerInterface: 256, supportsIps: true, supportsPrefixes: false, prefixLength: 32, canCreateInterfaces: false });
+    cloud.defineInstanceType({
+      instanceType: 'Standard_D4s_v5',
+      maxInterfaces: 2,
+      ipv4PerInterface: 256,
+      supportsIps: true,
+      supportsPrefixes: false,
+      prefixLength: 32,
+      canCreateInterfaces: false,
+    });
     const instanceId = cloud.seedNode({ instanceType: 'Standard_D4s_v5', subnetCidr: '10.0.1.0/24' });
     const provider = new SimProvider({ cloud, instanceId, clock });
-    expect(await failure(provider.createInterface({ subnetId: cloud.getInstance(instanceId).subnetId }))).toMatchObject({
-      code: 'CLOUD_INVALID',
-      cloudCode: 'OperationNotPermitted',
-    });
+    expect(await failure(provider.createInterface({ subnetId: cloud.getInstance(instanceId).subnetId }))).toMatchObject(
+      {
+        code: 'CLOUD_INVALID',
+        cloudCode: 'OperationNotPermitted',
+      },
+    );
     expect(provider.totalCalls()).toBe(0);
   });
 
   it('rejects initial requests the instance cannot take, before any call', async () => {
     const { provider, clock, podSubnetId } = node({ instanceType: 't2.medium' });
-    expect(await failure(drive(clock, provider.createInterface({ subnetId: podSubnetId, initial: { kind: 'prefix', count: 1 } })))).toMatchObject({
+    expect(
+      await failure(
+        drive(clock, provider.createInterface({ subnetId: podSubnetId, initial: { kind: 'prefix', count: 1 } })),
+      ),
+    ).toMatchObject({
       code: 'CLOUD_INVALID',
     });
-    expect(await failure(drive(clock, provider.createInterface({ subnetId: podSubnetId, initial: { kind: 'ip', count: 6 } })))).toMatchObject({
+    expect(
+      await failure(
+        drive(clock, provider.createInterface({ subnetId: podSubnetId, initial: { kind: 'ip', count: 6 } })),
+      ),
+    ).toMatchObject({
       code: 'CLOUD_IP_LIMIT',
     });
     expect(provider.totalCalls()).toBe(0);
@@ -109,7 +154,11 @@ describe('createInterface', () => {
     const { provider, clock, podSubnetId, cloud, faults } = node({ provider: { latency } });
     faults.failNext('AttachNetworkInterface', 1);
     const before = cloud.getSubnet(podSubnetId).availableAddresses;
-    expect(await failure(drive(clock, provider.createInterface({ subnetId: podSubnetId, initial: { kind: 'ip', count: 4 } })))).toMatchObject({
+    expect(
+      await failure(
+        drive(clock, provider.createInterface({ subnetId: podSubnetId, initial: { kind: 'ip', count: 4 } })),
+      ),
+    ).toMatchObject({
       code: 'CLOUD_UNAVAILABLE',
       operation: 'AttachNetworkInterface',
     });
@@ -137,7 +186,11 @@ describe('createInterface', () => {
   it('passes subnet-full through as SubnetFullError and leaks nothing', async () => {
     const { provider, clock, cloud, podSubnetId } = node({ podSubnetCidr: '10.0.2.0/28' });
     await drive(clock, provider.createInterface({ subnetId: podSubnetId, initial: { kind: 'ip', count: 9 } })); // 10 of 11
-    expect(await failure(drive(clock, provider.createInterface({ subnetId: podSubnetId, initial: { kind: 'ip', count: 1 } })))).toMatchObject({
+    expect(
+      await failure(
+        drive(clock, provider.createInterface({ subnetId: podSubnetId, initial: { kind: 'ip', count: 1 } })),
+      ),
+    ).toMatchObject({
       code: 'CLOUD_SUBNET_FULL',
       cloudCode: 'InsufficientFreeAddressesInSubnet',
     });
@@ -146,7 +199,10 @@ describe('createInterface', () => {
 
   it('gives concurrent creates distinct device indexes', async () => {
     const { provider, clock, podSubnetId } = node({ instanceType: 'm5.xlarge' });
-    const both = Promise.all([provider.createInterface({ subnetId: podSubnetId }), provider.createInterface({ subnetId: podSubnetId })]);
+    const both = Promise.all([
+      provider.createInterface({ subnetId: podSubnetId }),
+      provider.createInterface({ subnetId: podSubnetId }),
+    ]);
     const [a, b] = await drive(clock, both);
     expect([a.deviceIndex, b.deviceIndex].sort()).toEqual([1, 2]);
   });
@@ -214,11 +270,15 @@ describe('deleteInterface', () => {
   it('refuses the primary interface and interfaces of other instances', async () => {
     const { provider, clock, cloud, instanceId, podSubnetId } = node();
     const primary = cloud.getInstance(instanceId).primaryInterfaceId;
-    expect(await failure(drive(clock, provider.deleteInterface(primary)))).toMatchObject({ cloudCode: 'OperationNotPermitted' });
+    expect(await failure(drive(clock, provider.deleteInterface(primary)))).toMatchObject({
+      cloudCode: 'OperationNotPermitted',
+    });
     const other = cloud.seedNode({ instanceType: 'm5.large', subnetCidr: '10.0.1.0/24' });
     const theirs = cloud.createInterface({ subnetId: podSubnetId });
     cloud.attachInterface(theirs.id, other);
-    expect(await failure(drive(clock, provider.deleteInterface(theirs.id)))).toMatchObject({ cloudCode: 'InvalidNetworkInterface.InUse' });
+    expect(await failure(drive(clock, provider.deleteInterface(theirs.id)))).toMatchObject({
+      cloudCode: 'InvalidNetworkInterface.InUse',
+    });
     expect(cloud.getInterface(theirs.id).status).toBe('in-use');
   });
 });
@@ -226,7 +286,10 @@ describe('deleteInterface', () => {
 describe('assignAddresses / unassignAddresses', () => {
   it('returns exactly the blocks added, after the assign latency', async () => {
     const { provider, clock, podSubnetId, cloud } = node();
-    const nic = await drive(clock, provider.createInterface({ subnetId: podSubnetId, initial: { kind: 'ip', count: 2 } }));
+    const nic = await drive(
+      clock,
+      provider.createInterface({ subnetId: podSubnetId, initial: { kind: 'ip', count: 2 } }),
+    );
     const t0 = clock.now();
     const added = await drive(clock, provider.assignAddresses(nic.id, { kind: 'ip', count: 3 }));
     expect(clock.now() - t0).toBe(L.AssignPrivateIpAddresses);
@@ -314,10 +377,16 @@ describe('throttling and faults through the provider', () => {
 
   it('a throttled call fails at once, without latency or effect', async () => {
     const { provider, clock, faults, cloud, instanceId } = node();
-    faults.failNext('AssignPrivateIpAddresses', 1, (op) => new ThrottledError({ provider: 'sim', operation: op, cloudCode: 'RequestLimitExceeded', message: 'x' }));
+    faults.failNext(
+      'AssignPrivateIpAddresses',
+      1,
+      (op) => new ThrottledError({ provider: 'sim', operation: op, cloudCode: 'RequestLimitExceeded', message: 'x' }),
+    );
     const primary = cloud.getInstance(instanceId).primaryInterfaceId;
     const t0 = clock.now();
-    expect(await failure(provider.assignAddresses(primary, { kind: 'ip', count: 1 }))).toMatchObject({ code: 'CLOUD_THROTTLED' });
+    expect(await failure(provider.assignAddresses(primary, { kind: 'ip', count: 1 }))).toMatchObject({
+      code: 'CLOUD_THROTTLED',
+    });
     expect(clock.now()).toBe(t0);
     expect(cloud.getInterface(primary).privateIps).toEqual([]);
     expect(await drive(clock, provider.assignAddresses(primary, { kind: 'ip', count: 1 }))).toHaveLength(1);
@@ -327,7 +396,10 @@ describe('throttling and faults through the provider', () => {
 describe('reads', () => {
   it('describeNode returns the inventory in one DescribeInstances', async () => {
     const { provider, clock, podSubnetId, instanceId } = node();
-    const nic = await drive(clock, provider.createInterface({ subnetId: podSubnetId, initial: { kind: 'prefix', count: 1 } }));
+    const nic = await drive(
+      clock,
+      provider.createInterface({ subnetId: podSubnetId, initial: { kind: 'prefix', count: 1 } }),
+    );
     provider.resetCallCounts();
     const t0 = clock.now();
     const inv = await drive(clock, provider.describeNode());
@@ -353,26 +425,43 @@ describe('reads', () => {
       canCreateInterfaces: true,
     });
     expect(provider.totalCalls()).toBe(0);
-    cloud.defineInstanceType({ instanceType: 'Standard_D4s_v5', maxInterfaces: 2, ipv4PerInterface: 256, supportsIps: true, supportsPrefixes: false, prefixLength: 32, canCreateInterfaces: false });
+    cloud.defineInstanceType({
+      instanceType: 'Standard_D4s_v5',
+      maxInterfaces: 2,
+      ipv4PerInterface: 256,
+      supportsIps: true,
+      supportsPrefixes: false,
+      prefixLength: 32,
+      canCreateInterfaces: false,
+    });
     expect((await drive(clock, provider.getLimits('Standard_D4s_v5'))).canCreateInterfaces).toBe(false);
-    expect(await failure(drive(clock, provider.getLimits('m99.mega')))).toMatchObject({ code: 'CLOUD_INVALID', cloudCode: 'InvalidInstanceType' });
+    expect(await failure(drive(clock, provider.getLimits('m99.mega')))).toMatchObject({
+      code: 'CLOUD_INVALID',
+      cloudCode: 'InvalidInstanceType',
+    });
     expect(provider.callCounts()).toEqual({ DescribeInstanceTypes: 2 });
   });
 
   it('listSubnets filters by id, VPC, zone and tags with *', async () => {
     const { provider, clock, podSubnetId, nodeSubnetId, cloud } = node();
     const vpcId = cloud.getSubnet(podSubnetId).vpcId;
-    const ids = async (f: Parameters<SimProvider['listSubnets']>[0]) => (await drive(clock, provider.listSubnets(f))).map((s) => s.id);
+    const ids = async (f: Parameters<SimProvider['listSubnets']>[0]) =>
+      (await drive(clock, provider.listSubnets(f))).map((s) => s.id);
     expect(await ids({ tags: { 'kubernetes.io/role/cni': '*' } })).toEqual([podSubnetId]);
     expect(await ids({ tags: POD_TAG, zone: 'us-east-1b' })).toEqual([]);
     expect(await ids({ vpcId })).toEqual([nodeSubnetId, podSubnetId]);
     expect(await ids({ ids: [nodeSubnetId] })).toEqual([nodeSubnetId]);
-    expect(await failure(drive(clock, provider.listSubnets({ ids: ['subnet-nope'] })))).toMatchObject({ cloudCode: 'InvalidSubnetID.NotFound' });
+    expect(await failure(drive(clock, provider.listSubnets({ ids: ['subnet-nope'] })))).toMatchObject({
+      cloudCode: 'InvalidSubnetID.NotFound',
+    });
   });
 
   it('describeSubnetAllocations lists used space', async () => {
     const { provider, clock, podSubnetId } = node();
-    const nic = await drive(clock, provider.createInterface({ subnetId: podSubnetId, initial: { kind: 'prefix', count: 1 } }));
+    const nic = await drive(
+      clock,
+      provider.createInterface({ subnetId: podSubnetId, initial: { kind: 'prefix', count: 1 } }),
+    );
     const alloc = await drive(clock, provider.describeSubnetAllocations(podSubnetId));
     expect(alloc.used).toContain(`${nic.primaryIp}/32`);
     expect(alloc.used).toContain(nic.blocks[0]!.cidr);
@@ -390,7 +479,13 @@ describe('onMutate', () => {
     faults.failNext('AssignPrivateIpAddresses', 1);
     await failure(drive(clock, provider.assignAddresses(nic.id, { kind: 'ip', count: 1 })));
     await drive(clock, provider.deleteInterface(nic.id));
-    expect(seen).toEqual(['CreateNetworkInterface', 'AttachNetworkInterface', 'ModifyNetworkInterfaceAttribute', 'DetachNetworkInterface', 'DeleteNetworkInterface']);
+    expect(seen).toEqual([
+      'CreateNetworkInterface',
+      'AttachNetworkInterface',
+      'ModifyNetworkInterfaceAttribute',
+      'DetachNetworkInterface',
+      'DeleteNetworkInterface',
+    ]);
   });
 
   it('turns a failing hook into a retryable cloud error', async () => {
@@ -402,13 +497,18 @@ describe('onMutate', () => {
       },
     });
     const primary = cloud.getInstance(instanceId).primaryInterfaceId;
-    expect(await failure(drive(clock, provider.assignAddresses(primary, { kind: 'ip', count: 1 })))).toMatchObject({ code: 'CLOUD_UNAVAILABLE', cloudCode: 'SimPersistFailed' });
+    expect(await failure(drive(clock, provider.assignAddresses(primary, { kind: 'ip', count: 1 })))).toMatchObject({
+      code: 'CLOUD_UNAVAILABLE',
+      cloudCode: 'SimPersistFailed',
+    });
   });
 });
 
 describe('latency overrides and determinism', () => {
   it('honours per-action overrides', async () => {
-    const { provider, clock, cloud, instanceId } = node({ provider: { latency: { actions: { AssignPrivateIpAddresses: 1234 } } } });
+    const { provider, clock, cloud, instanceId } = node({
+      provider: { latency: { actions: { AssignPrivateIpAddresses: 1234 } } },
+    });
     const primary = cloud.getInstance(instanceId).primaryInterfaceId;
     const t0 = clock.now();
     await drive(clock, provider.assignAddresses(primary, { kind: 'ip', count: 1 }));
@@ -418,7 +518,10 @@ describe('latency overrides and determinism', () => {
   it('replays the same addresses from the same seed', async () => {
     const run = async (seed: number) => {
       const { provider, clock, podSubnetId } = node({ seed });
-      const nic = await drive(clock, provider.createInterface({ subnetId: podSubnetId, initial: { kind: 'ip', count: 3 } }));
+      const nic = await drive(
+        clock,
+        provider.createInterface({ subnetId: podSubnetId, initial: { kind: 'ip', count: 3 } }),
+      );
       const more = await drive(clock, provider.assignAddresses(nic.id, { kind: 'prefix', count: 2 }));
       return [nic.primaryIp, ...nic.blocks.map((b) => b.cidr), ...more.map((b) => b.cidr)];
     };
