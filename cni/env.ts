@@ -55,7 +55,8 @@ export function parseCniArgs(raw: string | undefined): CniArgs {
     const key = pair.slice(0, eq);
     const value = pair.slice(eq + 1);
     if (!/^[A-Za-z0-9_.-]+$/.test(key)) throw envError('CNI_ARGS', `invalid key ${JSON.stringify(key)}`);
-    if (/[\u0000-\u001f]/.test(value)) throw envError('CNI_ARGS', `control character in value of ${key}`);
+    if ([...value].some((c) => c.charCodeAt(0) < 0x20))
+      throw envError('CNI_ARGS', `control character in value of ${key}`);
     if (key === 'IgnoreUnknown') {
       // libcni refuses a value it cannot read as a boolean; so do we, with the parser ipamd uses.
       const b = parseBool(value);

@@ -30,7 +30,7 @@ export interface ParsedPrevResult {
 type Obj = Record<string, unknown>;
 
 const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5,19}$/; // Ethernet (6 bytes) up to InfiniBand (20)
-const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/;
+const CONTROL_RE = /\p{Cc}/u; // C0 and C1 controls and DEL: U+0000-001F, U+007F-009F
 
 class Reader {
   readonly dropped: string[] = [];

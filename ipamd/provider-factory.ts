@@ -10,7 +10,6 @@
  * daemon builds it (pool/policy-factory.ts), so the simulator gets it too.
  */
 import type { PodSubnetSource } from '../providers/pod-subnets.js';
-import type { CloudProvider } from '../providers/types.js';
 import type { DaemonConfig } from './config.js';
 import type { Logger } from './observability/logger.js';
 import { podSubnetHooks } from './setup/pod-subnets.js';

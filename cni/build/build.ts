@@ -146,7 +146,8 @@ function verify(bin: string, patched: boolean): void {
       NODE_EXTRA_CA_CERTS: '/nonexistent/ca.pem',
     });
   } catch (err) {
-    throw new Error(`binary still honours NODE_OPTIONS or NODE_EXTRA_CA_CERTS: ${(err as Error).message}`);
+    const why = (err as Error).message;
+    throw new Error(`binary still honours NODE_OPTIONS or NODE_EXTRA_CA_CERTS: ${why}`, { cause: err });
   }
   if (dirty !== want) throw new Error(`with NODE_OPTIONS set, VERSION answered ${JSON.stringify(dirty)}`);
 }

@@ -10,14 +10,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
+import * as sea from 'node:sea'; // Node >= 20.12; isSea() is false outside a SEA binary
 
 const NETLINK_ASSET = 'netlink.node';
 
 function load(dir: string): unknown {
-  // node:sea exists on Node >= 20.12; isSea() is false outside a SEA binary.
-  const sea = require('node:sea') as { isSea(): boolean; getRawAsset(k: string): ArrayBuffer };
   if (sea.isSea()) {
-    const bytes = Buffer.from(sea.getRawAsset(NETLINK_ASSET));
+    const bytes = Buffer.from(sea.getRawAsset(NETLINK_ASSET) as ArrayBuffer); // no encoding asked: bytes
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vpc-ipam-netlink-'));
     const file = path.join(tmp, NETLINK_ASSET);
     try {

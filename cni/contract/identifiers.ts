@@ -37,8 +37,9 @@ export const MAX_NETWORK_NAME = 128;
 /** IFNAMSIZ (16) minus the terminating NUL. */
 export const MAX_IFNAME_BYTES = 15;
 
-// Whitespace (\s covers the ASCII and Unicode spaces), C0/C1 controls and DEL, and the three refused ASCII signs.
-const IFNAME_BAD_CHAR = /[\s\u0000-\u001f\u007f-\u009f/:%]/u;
+// Whitespace (\s covers the ASCII and Unicode spaces), C0/C1 controls and DEL (\p{Cc}: U+0000-001F, U+007F-009F),
+// and the three refused ASCII signs.
+const IFNAME_BAD_CHAR = /[\s\p{Cc}/:%]/u;
 
 const show = (s: string) => JSON.stringify(s.length > 80 ? `${s.slice(0, 80)}…` : s);
 const issue = (kind: IdentifierKind, problem: IdentifierProblem, message: string): IdentifierIssue => ({

@@ -82,9 +82,25 @@ function node(name = 'node-1'): Json {
     status: { capacity: { cpu: '2', pods: '29' }, allocatable: { cpu: '2', pods: '29' }, conditions: [ready] },
   };
 }
-const edit = (o: Json, f: (x: any) => void): Json => {
+/** The fields the cases edit, of a Node or a NodeAddressPool as JSON. */
+interface EditableDoc {
+  metadata: {
+    name?: string;
+    labels: Record<string, string>;
+    annotations: Record<string, string>;
+    finalizers?: string[];
+    ownerReferences?: unknown[];
+  };
+  spec: Record<string, unknown>;
+  status: {
+    conditions?: Array<Record<string, unknown>>;
+    capacity?: Record<string, string>;
+    [field: string]: unknown;
+  };
+}
+const edit = (o: Json, f: (x: EditableDoc) => void): Json => {
   const c = structuredClone(o);
-  f(c);
+  f(c as unknown as EditableDoc);
   return c;
 };
 
@@ -124,9 +140,9 @@ describe('node admission policy (optional component)', () => {
     expect(admit({ oldObject: published, object: again })).toBeUndefined();
     expect(admit({ oldObject: published, object: old })).toBeUndefined();
     const condition = { type: POOL_EXHAUSTED_CONDITION, status: 'True', reason: 'AtCapacity', message: 'full' };
-    const exhausted = edit(old, (n) => n.status.conditions.push(condition));
+    const exhausted = edit(old, (n) => n.status.conditions!.push(condition));
     expect(admit({ subResource: 'status', oldObject: old, object: exhausted })).toBeUndefined();
-    const cleared = edit(exhausted, (n) => (n.status.conditions[1].status = 'False'));
+    const cleared = edit(exhausted, (n) => (n.status.conditions![1]!.status = 'False'));
     expect(admit({ subResource: 'status', oldObject: exhausted, object: cleared })).toBeUndefined();
   });
 
@@ -141,7 +157,7 @@ describe('node admission policy (optional component)', () => {
 
   it('denies foreign labels, annotations, spec, finalizers and owners', () => {
     const old = node();
-    const cases: Array<[(n: any) => void, RegExp]> = [
+    const cases: Array<[(n: EditableDoc) => void, RegExp]> = [
       [(n) => (n.metadata.labels['node-role.kubernetes.io/control-plane'] = ''), /labels under vpc-ipam\.io/],
       [(n) => delete n.metadata.labels['node-role.kubernetes.io/worker'], /labels under vpc-ipam\.io/],
       [(n) => (n.metadata.labels['kubernetes.io/hostname'] = 'evil'), /labels under vpc-ipam\.io/],
@@ -155,11 +171,11 @@ describe('node admission policy (optional component)', () => {
 
   it("denies changes to the kubelet's conditions and to any other status field", () => {
     const old = node();
-    const cases: Array<[(n: any) => void, RegExp]> = [
-      [(n) => (n.status.conditions[0].status = 'False'), /conditions of type VpcIpam/],
-      [(n) => n.status.conditions.splice(0, 1), /conditions of type VpcIpam/],
-      [(n) => n.status.conditions.push({ type: 'NetworkUnavailable', status: 'True' }), /conditions of type VpcIpam/],
-      [(n) => (n.status.capacity.pods = '250'), /conditions in a Node's status/],
+    const cases: Array<[(n: EditableDoc) => void, RegExp]> = [
+      [(n) => (n.status.conditions![0]!.status = 'False'), /conditions of type VpcIpam/],
+      [(n) => n.status.conditions!.splice(0, 1), /conditions of type VpcIpam/],
+      [(n) => n.status.conditions!.push({ type: 'NetworkUnavailable', status: 'True' }), /conditions of type VpcIpam/],
+      [(n) => (n.status.capacity!.pods = '250'), /conditions in a Node's status/],
       [(n) => (n.status.addresses = [{ type: 'InternalIP', address: '10.0.0.1' }]), /conditions in a Node's status/],
     ];
     for (const [f, msg] of cases) {

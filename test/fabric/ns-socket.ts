@@ -65,10 +65,11 @@ export function listenFdIn(ns: string, host: string, port: number): { fd: number
   const l = c();
   const home = fs.openSync('/proc/thread-self/ns/net', 'r');
   const target = fs.openSync(`/run/netns/${ns}`, 'r');
-  let fd = -1;
+  let fd!: number; // set inside the try below, which throws when it cannot
   let err: string | undefined;
   try {
     if (l.setns(target, CLONE_NEWNET) !== 0) throw new Error(`setns(${ns}) failed: errno ${koffi.errno()}`);
+    let thrown: { error: unknown } | undefined;
     try {
       fd = l.socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
       if (fd < 0) err = `socket: errno ${koffi.errno()}`;
@@ -77,10 +78,13 @@ export function listenFdIn(ns: string, host: string, port: number): { fd: number
       if (!err && l.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, one, 4) !== 0) err = `setsockopt: errno ${koffi.errno()}`;
       if (!err && l.bind(fd, sockaddr(host, port), 16) !== 0) err = `bind ${host}:${port}: errno ${koffi.errno()}`;
       if (!err && l.listen(fd, 128) !== 0) err = `listen: errno ${koffi.errno()}`;
-    } finally {
-      // Home before anything else can run: a failed way back would leave the whole worker in the fabric.
-      if (l.setns(home, CLONE_NEWNET) !== 0) throw new Error(`setns(home) failed: errno ${koffi.errno()}`);
+    } catch (error) {
+      thrown = { error };
     }
+    // Home before anything else can run, whatever happened: a failed way back would leave the whole worker in the
+    // fabric, and that outranks any error from inside.
+    if (l.setns(home, CLONE_NEWNET) !== 0) throw new Error(`setns(home) failed: errno ${koffi.errno()}`);
+    if (thrown) throw thrown.error;
   } finally {
     fs.closeSync(target);
     fs.closeSync(home);

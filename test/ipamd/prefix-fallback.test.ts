@@ -133,7 +133,7 @@ describe('daemon in prefix mode on a fragmented subnet (sim cloud, virtual clock
     );
     const pods = [];
     for (let i = 0; i < 6; i++) pods.push(await drive(n.clock, n.add(`p${i}`)));
-    let s = n.daemon.snapshot();
+    const s = n.daemon.snapshot();
     expect(s.mode).toBe('prefix');
     expect(s.assigned).toBe(6);
     expect(s.interfaces[0]!.fallbackIps).toBeGreaterThanOrEqual(9);
@@ -145,7 +145,6 @@ describe('daemon in prefix mode on a fragmented subnet (sim cloud, virtual clock
     await n.clock.advance(125_000);
     for (let i = 6; i < 12; i++) pods.push(await drive(n.clock, n.add(`p${i}`)));
     await n.clock.advance(10_000);
-    s = n.daemon.snapshot();
     expect(n.daemon.datastore.fallbackIps).toBe(false);
     const onNode = () => cloud.getInstance(cloud.describeInstances()[0]!.id).interfaces;
     expect(onNode().flatMap((i) => i.prefixes).length).toBeGreaterThanOrEqual(1);

@@ -49,7 +49,7 @@ describe('a Pod that ends, seen by the watch and the reaper', () => {
       return c.server.create('pods', { ...body, metadata }, 'default');
     };
     const held = mk('held', 'Running', ['example.com/hold']);
-    const leaving = mk('leaving', 'Pending');
+    mk('leaving', 'Pending'); // deleted gracefully below, by name
     const done = mk('done', 'Succeeded');
     const failed = mk('failed', 'Running');
     await w.start();

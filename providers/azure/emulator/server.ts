@@ -30,7 +30,7 @@ import { imdsReply } from './imds-route.js';
 import { nicJson, subnetJson, usagesJson, vnetJson } from './json-views.js';
 import { NicOperations, REALISTIC_LRO, type OperationOptions } from './operations.js';
 import { plainVm, updateVm, vmJson } from './vm-views.js';
-import { ROUTES, type AzureAction } from './routes.js';
+import { ROUTES } from './routes.js';
 import { putVmssVm, scaleSetVm, vmssVmJson } from './vmss-views.js';
 
 export { AZURE_ACTIONS, type AzureAction } from './routes.js';

@@ -27,12 +27,6 @@ const MIN = 60;
  */
 const MAX_PODS = 20;
 
-interface Ev {
-  t: number;
-  op: 'add' | 'del';
-  pod: string;
-}
-
 /** Builds a trace: pods with a start and an end, a live-count cap, and deterministic randomness. */
 class TraceBuilder {
   private readonly spans = new Map<string, { start: number; end: number }>();

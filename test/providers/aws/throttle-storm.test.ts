@@ -138,12 +138,17 @@ function unsettled(c: StormCluster, sc: Scenario): string | undefined {
 }
 
 const ANY = new QueryParams('');
+/** Tokens the other client of the account has spent. */
+let spentByNeighbour = 0;
 /** Another client of the account spends these buckets every 5 s, down to the tokens it leaves, until `done`. */
 async function neighbour(c: StormCluster, left: Record<string, number>, done: { value: boolean }): Promise<void> {
   const buckets = c.nodes[0]!.emu.account.buckets;
   while (!done.value) {
-    for (const [action, n] of Object.entries(left))
-      while ((buckets.available(action) ?? Infinity) > n && buckets.take(action, ANY)) {}
+    for (const [action, n] of Object.entries(left)) {
+      let spent = 0;
+      while ((buckets.available(action) ?? Infinity) > n && buckets.take(action, ANY)) spent++;
+      spentByNeighbour += spent;
+    }
     await c.clock.sleep(5_000);
   }
 }
@@ -172,7 +177,10 @@ async function storm(sc: Scenario) {
       if (r.code === 'RequestLimitExceeded') throttled[r.action] = (throttled[r.action] ?? 0) + 1;
   const figures = { throttled, buckets, calls: c.calls(), imds, virtualSeconds };
   const wallMs = Math.round(performance.now() - started);
-  console.info(`throttle storm: ${JSON.stringify({ ...figures, maxAddWaitMs: tally.maxWaitMs, wallMs })}`);
+  const neighbourTokens = spentByNeighbour;
+  console.info(
+    `throttle storm: ${JSON.stringify({ ...figures, neighbourTokens, maxAddWaitMs: tally.maxWaitMs, wallMs })}`,
+  );
   return { c, tally, why, figures };
 }
 

@@ -115,8 +115,7 @@ describe('sim createInterface: a crash after any change, then a restart of the n
   it.each(SCENARIOS)('%s: the restarted node deletes what the crash left detached', async (_name, faults) => {
     // The dead run: a node fixture whose every cloud change is saved, as the daemon saves sim-cloud.json.
     const saved: unknown[] = [];
-    let n: NodeFixture | undefined;
-    n = node({ provider: { onMutate: () => saved.push(n!.cloud.toJSON()) } });
+    const n: NodeFixture = node({ provider: { onMutate: () => saved.push(n.cloud.toJSON()) } });
     const podSubnet = n.podSubnetId;
     saved.push(n.cloud.toJSON());
     faults(n.faults);
@@ -138,8 +137,9 @@ describe('sim createInterface: a crash after any change, then a restart of the n
 
   it('a crash between create and attach: the detached 6-address interface is gone after the restart', async () => {
     const saved: unknown[] = [];
-    let n: NodeFixture | undefined;
-    n = node({ provider: { onMutate: (a) => a === 'CreateNetworkInterface' && saved.push(n!.cloud.toJSON()) } });
+    const n: NodeFixture = node({
+      provider: { onMutate: (a) => a === 'CreateNetworkInterface' && saved.push(n.cloud.toJSON()) },
+    });
     const nic = await drive(n.clock, n.provider.createInterface(six(n.podSubnetId)));
     const clock = new VirtualClock(1_700_000_000_000);
     const cloud = SimCloud.fromJSON(saved[0], { clock });
