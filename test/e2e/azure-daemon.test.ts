@@ -13,6 +13,7 @@ import { CloudUnavailableError, ThrottledError } from '../../providers/errors.js
 import type { AzureEmulator } from '../../providers/azure/emulator/index.js';
 import { getJson, kill, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
 import { cloudIpconfigs, emulator, NODES_ID, PODS_ID, subnetFree, withPodNic } from '../providers/azure/helpers.js';
+import { eventuallyHolds } from '../helpers/eventually.js';
 
 let emu: AzureEmulator | undefined;
 const daemons: DaemonHandle[] = [];
@@ -59,14 +60,9 @@ function cloudIps(e: AzureEmulator): string[] {
     .sort();
 }
 
-/** Polls until `pred` holds (no time limit of its own: the test timeout bounds it). */
-async function until<T>(what: () => Promise<T> | T, pred: (v: T) => boolean): Promise<T> {
-  for (;;) {
-    const v = await what();
-    if (pred(v)) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** Polls `read` until `holds` (the deadline only guards a hang, under the test's own timeout). */
+const until = <T>(read: () => Promise<T> | T, holds: (v: T) => boolean): Promise<T> =>
+  eventuallyHolds('the condition', read, holds, { timeoutMs: 55_000, everyMs: 50 });
 
 const pool = (h: DaemonHandle) =>
   getJson<{

@@ -17,6 +17,7 @@ import { containsAddress } from '../../ipamd/util/cidr.js';
 import { EMULATOR_ACCESS_TOKEN } from '../../providers/gcp/emulator/index.js';
 import { getJson, kill, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
 import { cloudRanges, gce, internal, throttled, type TestEmulator } from '../providers/gcp/helpers.js';
+import { eventuallyHolds } from '../helpers/eventually.js';
 
 let t: TestEmulator | undefined;
 const daemons: DaemonHandle[] = [];
@@ -46,14 +47,9 @@ async function daemon(e: TestEmulator, extra: Record<string, string> = {}): Prom
   return h;
 }
 
-/** Polls until `pred` holds (the test timeout bounds it). */
-async function until<T>(what: () => Promise<T> | T, pred: (v: T) => boolean): Promise<T> {
-  for (;;) {
-    const v = await what();
-    if (pred(v)) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** Polls `read` until `holds` (the deadline only guards a hang, under the test's own timeout). */
+const until = <T>(read: () => Promise<T> | T, holds: (v: T) => boolean): Promise<T> =>
+  eventuallyHolds('the condition', read, holds, { timeoutMs: 55_000, everyMs: 50 });
 
 type Pool = {
   total: number;

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { getJson, kill, REPO, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
+import { eventuallyHolds } from '../helpers/eventually.js';
 
 const CTL = path.join(REPO, 'dist/ipamd/ctl/main.js');
 const daemons: DaemonHandle[] = [];
@@ -40,13 +41,9 @@ async function emulate(args: string[]): Promise<{
   return { proc, info: JSON.parse(line) };
 }
 
-async function until<T>(what: () => Promise<T>, pred: (v: T) => boolean): Promise<T> {
-  for (;;) {
-    const v = await what();
-    if (pred(v)) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** Polls `read` until `holds` (the deadline only guards a hang, under the test's own timeout). */
+const until = <T>(read: () => Promise<T> | T, holds: (v: T) => boolean): Promise<T> =>
+  eventuallyHolds('the condition', read, holds, { timeoutMs: 55_000, everyMs: 50 });
 
 const ranges = async (h: DaemonHandle) =>
   (await getJson<{ interfaces: Array<{ blocks: Array<{ cidr: string }> }> }>(h, '/v1/nics')).interfaces

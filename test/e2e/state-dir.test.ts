@@ -31,6 +31,7 @@ import {
   startDaemon,
   type DaemonHandle,
 } from '../helpers/daemon-process.js';
+import { eventually } from '../helpers/eventually.js';
 
 const handles: DaemonHandle[] = [];
 const children: ChildProcess[] = [];
@@ -54,15 +55,9 @@ function deadPid(): number {
   return r.pid!;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms: number): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** Polls `probe` until it gives a value (the deadline only guards a hung process). */
+const until = <T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 30_000): Promise<T> =>
+  eventually(what, probe, { timeoutMs: ms, everyMs: 100 });
 
 describe('checkpoint temp files and consistency at start', () => {
   it('sweeps stale temp files of ours only, and keeps the checkpoint', async () => {

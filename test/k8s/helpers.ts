@@ -3,6 +3,7 @@
  * kubeconfig, the real client APIs pointed at it, object builders, and a
  * pre-seeded sim cloud (several subnets) for daemons started on it.
  */
+import { eventually } from '../helpers/eventually.js';
 import { mkdtempSync, mkdirSync } from 'node:fs';
 import { expect } from 'vitest';
 import { tmpdir } from 'node:os';
@@ -179,17 +180,6 @@ export async function until<T>(
   ms = 20_000,
   everyMs = 25,
 ): Promise<NonNullable<T>> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v as NonNullable<T>;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+  // Truthy, as these tests have always read it (0 and '' mean "not yet").
+  return eventually(what, async () => (await fn()) || undefined, { timeoutMs: ms, everyMs }) as Promise<NonNullable<T>>;
 }

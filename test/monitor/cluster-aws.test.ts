@@ -13,24 +13,15 @@ import { silentLogger } from '../../ipamd/observability/logger.js';
 import { startEmulatedNode } from '../../providers/aws/emulator/node.js';
 import type { AwsEmulator } from '../../providers/aws/emulator/server.js';
 import { TAG_CREATED_AT, TAG_INSTANCE_ID } from '../../providers/aws/tags.js';
+import { eventually } from '../helpers/eventually.js';
 
 let emu: AwsEmulator;
 let running: RunningClusterMonitor;
 const savedEnv = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
 
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  deadlineMs = 30_000,
-): Promise<T> {
-  const end = Date.now() + deadlineMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Polls `probe` until it gives a value (the deadline only guards a hung process). */
+const until = <T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 30_000): Promise<T> =>
+  eventually(what, probe, { timeoutMs: ms, everyMs: 100 });
 
 beforeAll(async () => {
   emu = await startEmulatedNode({ instanceType: 'm5.large', subnetCidr: '10.0.0.0/24', cloudSeed: 8 });

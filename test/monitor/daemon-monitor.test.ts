@@ -14,22 +14,16 @@ import { SUBNET_GAUGES } from '../../ipamd/monitor/metrics.js';
 import type { SubnetReport } from '../../ipamd/monitor/report.js';
 import { loadSimCloud } from '../../providers/sim/persist.js';
 import { DAEMON_JS, REPO, freePort, getJson, kill, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
+import { eventually } from '../helpers/eventually.js';
 
 const started: DaemonHandle[] = [];
 afterAll(async () => {
   for (const h of started) await kill(h, 'SIGTERM');
 });
 
-/** Polls `probe` until it returns a value (bounded; the deadline only guards a hung process). */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, deadlineMs = 30_000): Promise<T> {
-  const end = Date.now() + deadlineMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Polls `probe` until it gives a value (the deadline only guards a hung process). */
+const until = <T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 30_000): Promise<T> =>
+  eventually(what, probe, { timeoutMs: ms, everyMs: 100 });
 
 function gaugeLine(text: string, name: string, labels: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${name}${labels} `));

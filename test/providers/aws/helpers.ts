@@ -12,6 +12,7 @@
  * every run. A test that drives EC2 itself waits the way a real client would,
  * on that clock: {@link waitOnClock}, {@link pastNotFound}, {@link settle}.
  */
+import { eventually } from '../../helpers/eventually.js';
 import { SystemClock, type Clock } from '../../../ipamd/util/clock.js';
 import { AwsProvider } from '../../../providers/aws/aws-provider.js';
 import { createEc2Client, EMULATOR_CREDENTIALS } from '../../../providers/aws/ec2-client.js';
@@ -209,26 +210,14 @@ export function until<T>(
  * once `ms` of that clock have passed: how a client waits on EC2 (an attachment to finish, IMDS to show a change).
  * With the strict default it is a JumpClock, so the emulator's seconds pass at once, the same way on every run.
  */
-export async function waitOnClock<T>(
+export function waitOnClock<T>(
   n: { clock: Clock },
   what: string,
   check: () => T | undefined | false | Promise<T | undefined | false>,
   ms = 60_000,
   stepMs = 100,
 ): Promise<T> {
-  const deadline = n.clock.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v as T;
-    } catch (err) {
-      last = err;
-    }
-    if (n.clock.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await n.clock.sleep(stepMs);
-  }
+  return eventually(what, check, { clock: n.clock, timeoutMs: ms, everyMs: stepMs });
 }
 
 /**
