@@ -12,7 +12,6 @@
  * healthy.
  */
 import { ConfigError } from '../providers/errors.js';
-import type { InstanceLimits, NodeInventory } from '../providers/types.js';
 import { Allocator, type GrowthState } from './allocator.js';
 import { ApiHandler } from './api/handler.js';
 import type { PoolStatus } from '../cni/contract/protocol.js';
@@ -29,19 +28,19 @@ import { DaemonMetrics } from './observability/metrics.js';
 import { cloudCallCounts, poolStatus } from './observability/pool-status.js';
 import { formatStatusLine } from './observability/status-line.js';
 import { growthState, poolLimitsFor } from './pool/capacity.js';
-import type { PoolLimits } from './pool/planner.js';
 import type { PoolPolicy } from './pool/policy.js';
 import { createPoolPolicy } from './pool/policy-factory.js';
 import { PoolReconciler } from './pool/reconciler.js';
 import { replayPendingReleases } from './api/pending-release.js';
 import { DaemonServers } from './server/daemon-servers.js';
+import { InitParts } from './daemon-parts.js';
 import type { HttpPorts } from './server/endpoints.js';
 import { NodeMonitor } from './monitor/node-monitor.js';
 
 // What builds a daemon, importable with it.
 export type { DaemonDeps } from './daemon-deps.js';
 
-export class IpamDaemon {
+export class IpamDaemon extends InitParts {
   readonly datastore: Datastore;
   readonly metrics: DaemonMetrics;
   readonly caller: CloudCaller;
@@ -54,14 +53,6 @@ export class IpamDaemon {
   readonly leaks: LeakReclaimRunner;
   /** The checkpointer as the daemon uses it: remembers whether the last write worked (readiness). */
   readonly persistence: PersistenceHealth;
-  allocator!: Allocator;
-  reconciler!: PoolReconciler;
-  handler!: ApiHandler;
-  node!: NodeInventory;
-  instanceLimits!: InstanceLimits;
-  poolLimits!: PoolLimits;
-  /** Subnet exhaustion monitor (ipamd/monitor): samples from startServers(), stopped in stop(). */
-  monitor!: NodeMonitor;
   private initialised = false;
   private expected = 0;
   private readonly loop = new AbortController();
@@ -72,16 +63,17 @@ export class IpamDaemon {
   serving = false;
 
   constructor(readonly d: DaemonDeps) {
+    super();
     const c = d.config;
     this.datastore = new Datastore(c.prefixDelegation ? 'prefix' : 'ip', c.cooldownMs);
     this.persistence = new PersistenceHealth(d.checkpointer, d.clock);
     // The one policy factory (also what the simulator replays); limits are read lazily, known after init().
-    this.policy = createPoolPolicy(c, { limits: () => this.poolLimits as PoolLimits | undefined });
+    this.policy = createPoolPolicy(c, { limits: () => this.parts.poolLimits });
     this.metrics = new DaemonMetrics({
       snapshot: () => this.snapshot(),
-      growthBlocked: () => this.reconciler?.growthBlocked,
+      growthBlocked: () => this.parts.reconciler?.growthBlocked,
       orphaned: () => this.datastore.orphaned().length,
-      shortAddresses: () => this.reconciler?.plan?.shortAddresses ?? 0,
+      shortAddresses: () => this.parts.reconciler?.plan?.shortAddresses ?? 0,
     });
     this.caller = new CloudCaller({
       clock: d.clock,
@@ -96,7 +88,7 @@ export class IpamDaemon {
       log: d.log,
       clock: d.clock,
       // ADDs waiting for an address look again: this interface's addresses can be handed out now.
-      onConfigured: () => this.allocator?.notify(),
+      onConfigured: () => this.parts.allocator?.notify(),
     });
     // Host networking is real only with the netlink plumber (address-only mode has no kernel state).
     this.nodeNetwork =
@@ -127,7 +119,7 @@ export class IpamDaemon {
     if (!Number.isInteger(n) || n < 0) throw new RangeError(`expected demand must be an integer >= 0, got ${n}`);
     const rose = n > this.expected;
     this.expected = n;
-    if (rose) this.reconciler?.trigger();
+    if (rose) this.parts.reconciler?.trigger();
   }
 
   get ready(): boolean {
@@ -135,14 +127,14 @@ export class IpamDaemon {
   }
 
   snapshot(): PoolSnapshot {
-    return this.datastore.snapshot(this.d.clock.now(), this.allocator?.waiting ?? 0);
+    return this.datastore.snapshot(this.d.clock.now(), this.parts.allocator?.waiting ?? 0);
   }
 
   /** Reads the node, restores the checkpoint, prepares the pool. No servers, no loop. */
   async init(): Promise<void> {
     const { config: c, clock, provider, log } = this.d;
-    this.node = await this.caller.call('describeNode', () => provider.describeNode());
-    this.instanceLimits = await this.caller.call('getLimits', () => provider.getLimits(this.node.instanceType));
+    this.parts.node = await this.caller.call('describeNode', () => provider.describeNode());
+    this.parts.instanceLimits = await this.caller.call('getLimits', () => provider.getLimits(this.node.instanceType));
     // Before the pool grows, so a leak's addresses are back in the subnet first.
     await this.leaks.run(true);
     const L = this.instanceLimits;
@@ -155,8 +147,8 @@ export class IpamDaemon {
     // A cloud that has only prefix blocks (GCP alias ranges) runs in prefix mode whatever the variable says.
     this.datastore.mode = c.prefixDelegation || !L.supportsIps ? 'prefix' : 'ip';
     this.datastore.defaultPrefixSize = 2 ** (32 - L.prefixLength);
-    this.poolLimits = poolLimitsFor(c, L);
-    this.monitor = new NodeMonitor(this);
+    this.parts.poolLimits = poolLimitsFor(c, L);
+    this.parts.monitor = new NodeMonitor(this);
     const now = clock.now();
     if (this.nodeNetwork) {
       // New-ENI window: a secondary interface's addresses go to Pods only once its link, table and rule exist.
@@ -177,7 +169,7 @@ export class IpamDaemon {
         );
       }
     }
-    this.allocator = new Allocator({
+    this.parts.allocator = new Allocator({
       datastore: this.datastore,
       checkpointer: this.persistence,
       clock,
@@ -194,7 +186,7 @@ export class IpamDaemon {
       .persist()
       .catch((err) => log.error({ err }, 'cannot write the checkpoint; not ready until a write succeeds'));
     const ev = this.d.events ?? {};
-    this.reconciler = new PoolReconciler({
+    this.parts.reconciler = new PoolReconciler({
       datastore: this.datastore,
       provider,
       caller: this.caller,
@@ -232,7 +224,7 @@ export class IpamDaemon {
           // A CIDR block added to the VPC: SNAT must not translate it, and secondary Pods must route it by their table.
           if (inv && inv.vpcCidrs.join() !== this.node.vpcCidrs.join()) {
             log.info({ before: this.node.vpcCidrs, now: inv.vpcCidrs }, 'VPC CIDR blocks changed');
-            this.node = { ...this.node, vpcCidrs: [...inv.vpcCidrs] };
+            this.parts.node = { ...this.node, vpcCidrs: [...inv.vpcCidrs] };
           }
           // The plugin may have spooled a DEL during a short socket outage: replay on every resync too.
           void this.replaySpool();
@@ -260,7 +252,7 @@ export class IpamDaemon {
         },
       },
     });
-    this.handler = new ApiHandler({
+    this.parts.handler = new ApiHandler({
       allocator: this.allocator,
       datastore: this.datastore,
       plumber: this.d.plumber,
@@ -330,7 +322,7 @@ export class IpamDaemon {
     this.serving = true;
     const out = await this.startHttp();
     // The monitor's only readers are /metrics and /v1/subnets, so it samples only when they exist.
-    this.monitor?.start();
+    this.parts.monitor?.start();
     return out;
   }
 
@@ -341,14 +333,14 @@ export class IpamDaemon {
 
   /** Graceful stop: no new growth, finish in-flight requests and calls, write the checkpoint. */
   async stop(): Promise<void> {
-    this.reconciler?.pauseGrowth();
-    this.allocator?.notify(); // ADDs waiting for growth that will not come give up before the socket closes
+    this.parts.reconciler?.pauseGrowth();
+    this.parts.allocator?.notify(); // ADDs waiting for growth that will not come give up before the socket closes
     this.serving = false;
     await this.servers.closeSocket();
     this.loop.abort();
     await this.loopDone?.catch(() => {});
     await this.persistWatch;
-    await this.monitor?.stop();
+    await this.parts.monitor?.stop();
     if (this.allocator)
       await this.allocator.persist().catch((err) => this.d.log.error({ err }, 'final checkpoint failed'));
     await this.servers.closeHttp();
@@ -372,10 +364,10 @@ export class IpamDaemon {
     const snapshot = this.snapshot();
     return formatStatusLine({
       snapshot,
-      why: this.reconciler?.preview(snapshot)?.summary,
+      why: this.parts.reconciler?.preview(snapshot)?.summary,
       policy: this.policy.name === 'static' ? undefined : this.policy.name,
       cloudCalls: calls,
-      growthBlocked: this.reconciler?.growthBlocked !== undefined,
+      growthBlocked: this.parts.reconciler?.growthBlocked !== undefined,
       expected: this.expected,
     });
   }
@@ -389,8 +381,8 @@ export class IpamDaemon {
     return growthState({
       snapshot: this.snapshot(),
       limits: this.poolLimits,
-      growthBlocked: this.reconciler?.growthBlocked,
-      stopping: this.reconciler?.stopping ?? false,
+      growthBlocked: this.parts.reconciler?.growthBlocked,
+      stopping: this.parts.reconciler?.stopping ?? false,
       linkPending: (i) => {
         const nic = this.datastore.interfaceById(i.id);
         return nic !== undefined && !this.datastore.handOutFrom(nic);
