@@ -39,7 +39,9 @@ export interface AdaptiveSettings {
 
 /** The AWS VPC CNI's host-networking variables (pkg/networkutils/network.go), same names and defaults. */
 export interface HostNetworkSettings {
-  /** AWS_VPC_K8S_CNI_EXTERNALSNAT: true = no SNAT here; Pods on secondary interfaces route everything by their table. */
+  /**
+   * AWS_VPC_K8S_CNI_EXTERNALSNAT: true = no SNAT here; Pods on secondary interfaces route everything by their table.
+   */
   externalSnat: boolean;
   /** AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS: destinations (besides the VPC) that keep the Pod's own source. */
   excludeSnatCidrs: string[];

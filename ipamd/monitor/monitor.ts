@@ -176,7 +176,10 @@ export class SubnetMonitor {
     return this.reports();
   }
 
-  /** Samples every `intervalMs` until `signal` aborts; the first pass after a random fraction of a tenth of the interval. */
+  /**
+   * Samples every `intervalMs` until `signal` aborts; the first pass after a random fraction of a tenth of the
+   * interval.
+   */
   async run(signal: AbortSignal): Promise<void> {
     const { intervalMs } = this.o.settings;
     if (intervalMs <= 0) return;

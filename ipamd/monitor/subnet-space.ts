@@ -134,7 +134,9 @@ export function alignedBlocksIn(a: number, b: number, size: number): number {
   return Math.max(0, Math.floor(b / size) - Math.ceil(a / size));
 }
 
-/** Largest aligned power-of-two block inside [a, b): greedy walk from a, each step the biggest aligned block that fits. */
+/**
+ * Largest aligned power-of-two block inside [a, b): greedy walk from a, each step the biggest aligned block that fits.
+ */
 function largestAlignedIn(a: number, b: number): { start: number; size: number } | undefined {
   let best: { start: number; size: number } | undefined;
   let x = a;

@@ -140,7 +140,10 @@ export class NetlinkPlumber implements PodNetworkPlumber {
     return (await this.configureInterface(i)).state;
   }
 
-  /** {@link setUpInterface} with the details: link name, table, gateway, and what changed (empty = it was already right). */
+  /**
+   * {@link setUpInterface} with the details: link name, table, gateway, and what changed (empty = it was already
+   * right).
+   */
   async configureInterface(i: HostInterface): Promise<HostInterfaceResult> {
     const spec = validateHostInterface(i);
     const key = `table:${routeTableFor(spec.deviceIndex)}`;

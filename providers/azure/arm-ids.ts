@@ -10,7 +10,10 @@ export interface NicRef {
   subscription: string;
   resourceGroup: string;
   name: string;
-  /** Set for a uniform scale-set VM's NIC (`…/virtualMachineScaleSets/{vmss}/virtualMachines/{i}/networkInterfaces/{nic}`). */
+  /**
+   * Set for a uniform scale-set VM's NIC
+   * (`…/virtualMachineScaleSets/{vmss}/virtualMachines/{i}/networkInterfaces/{nic}`).
+   */
   vmss?: { name: string; instanceId: string };
 }
 

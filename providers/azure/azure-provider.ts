@@ -234,7 +234,10 @@ export class AzureProvider implements CloudProvider {
     );
   }
 
-  /** Used addresses of a subnet for the monitor: Azure's 5 reserved plus every ipConfiguration (`$expand=ipConfigurations`). */
+  /**
+   * Used addresses of a subnet for the monitor: Azure's 5 reserved plus every ipConfiguration
+   * (`$expand=ipConfigurations`).
+   */
   async describeSubnetAllocations(subnetId: string): Promise<SubnetAllocations> {
     const { arm } = await this.client();
     const s = await arm.getSubnet(subnetId, true);

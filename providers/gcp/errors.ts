@@ -132,7 +132,9 @@ function parse(raw: unknown): Parsed {
   };
 }
 
-/** Maps any failure of a GCP call (SDK, REST or metadata) to a typed CloudError. Typed errors pass through unchanged. */
+/**
+ * Maps any failure of a GCP call (SDK, REST or metadata) to a typed CloudError. Typed errors pass through unchanged.
+ */
 export function mapGcpError(raw: unknown, operation: string): CloudError {
   if (CloudError.isCloud(raw)) return raw;
   if (IpamError.is(raw))

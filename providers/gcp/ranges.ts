@@ -118,7 +118,10 @@ export function rangeUsage(
   };
 }
 
-/** The node subnetwork's ranges as neutral Subnets: the primary range (id = name) and each secondary range (`name/range`). */
+/**
+ * The node subnetwork's ranges as neutral Subnets: the primary range (id = name) and each secondary range
+ * (`name/range`).
+ */
 export function subnetsOf(subnet: GceSubnetwork, zone: string, vpcId: string, free: Map<string, number>): Subnet[] {
   const one = (id: string, cidr: string, tags: Record<string, string>): Subnet => ({
     id,

@@ -180,7 +180,10 @@ export class SimCloud {
     return r ? copy(r) : undefined;
   }
 
-  /** GCE updateNetworkInterface on the model: `desired` replaces the interface's alias ranges (see `secondary-ranges.ts`). */
+  /**
+   * GCE updateNetworkInterface on the model: `desired` replaces the interface's alias ranges (see
+   * `secondary-ranges.ts`).
+   */
   replaceAliasRanges(interfaceId: string, desired: AliasRangeSpec[]): AliasRangeChange {
     return this.mutate(() => ranges.replaceAliasRanges(this.store, interfaceId, desired));
   }
@@ -364,7 +367,10 @@ export class SimCloud {
     return { subnet: this.subnetView(subnet), used };
   }
 
-  /** Aligned, entirely free blocks of `prefixLength` the cloud could delegate now (EC2: /28), in a subnet or a secondary range. */
+  /**
+   * Aligned, entirely free blocks of `prefixLength` the cloud could delegate now (EC2: /28), in a subnet or a secondary
+   * range.
+   */
   freePrefixBlocks(subnetId: string, prefixLength = ops.DEFAULT_PREFIX_LENGTH): number {
     const op = 'DescribeSubnets';
     const id = this.store.secondaryRanges.has(subnetId) ? subnetId : this.store.subnet(subnetId, op).id;

@@ -137,7 +137,8 @@ describe('RBAC against real usage', () => {
           VPC_IPAM_K8S_REAP_CONFIRM_SECONDS: '1',
         },
       });
-      // The named config is missing: repeated PoolGrowth/PodSubnetConfigInvalid Events (create, then patch to aggregate).
+      // The named config is missing: repeated PoolGrowth/PodSubnetConfigInvalid Events (create, then patch to
+      // aggregate).
       await until(
         'an aggregated Event',
         () => c.server.requests.some((r) => r.method === 'PATCH' && r.path.includes('/events/')),

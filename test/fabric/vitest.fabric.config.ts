@@ -1,6 +1,7 @@
 /**
  * `npm run test:fabric`: the VPC fabric traffic matrix (test/fabric/README.md) alone, as root. `npm test`
- * runs it too (it is a `*.priv.test.ts`); this config is for iterating on the data plane. Everything else is the main config's: the global setup (scratch TMPDIR, sweep of dead workers' namespaces,
+ * runs it too (it is a `*.priv.test.ts`); this config is for iterating on the data plane. Everything else is the main
+ * config's: the global setup (scratch TMPDIR, sweep of dead workers' namespaces,
  * real-host diff) and the setup files (loopback-only guard, throwaway host namespace for privileged files).
  */
 import { fileURLToPath } from 'node:url';

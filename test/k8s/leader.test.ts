@@ -74,7 +74,8 @@ describe('LeaseLeaderElector', () => {
   });
 
   it('takes over a Lease whose holder stopped renewing, once it expired by our own clock', async () => {
-    // A holder that crashed: its record never changes again. (Its renewTime is in the future, as a skewed clock would write.)
+    // A holder that crashed: its record never changes again. (Its renewTime is in the future, as a skewed clock would
+    // write.)
     c.server.create(
       'leases',
       {

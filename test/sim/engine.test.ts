@@ -32,7 +32,8 @@ describe('simulate: hand-computed traces', () => {
   it('WARM_IP_TARGET=1, assign 1 s: the second of two simultaneous ADDs waits exactly one assign', async () => {
     // Start: one assign (1 s) fills the warm IP, so the trace starts at virtual 1000 ms.
     // t=0: a takes the warm IP and triggers an assign (done at 1 s); b finds nothing and waits for it: 1000 ms.
-    // t=1: b takes the new IP; the pool refills to 1 free by t=2. Idle: 0 until 2 s, then 1 until the end (10 s) = 8 IP·s.
+    // t=1: b takes the new IP; the pool refills to 1 free by t=2. Idle: 0 until 2 s, then 1 until the end (10 s) = 8
+    // IP·s.
     const r = await run({
       instanceType: 'm5.large',
       env: { WARM_IP_TARGET: '1' },

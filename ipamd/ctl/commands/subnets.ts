@@ -76,7 +76,8 @@ function demoCloud(flags: Flags, mode: 'ip' | 'prefix'): { cloud: SimCloud; inst
     const id = cloud.seedNode({ instanceType, subnetCidr });
     first ||= id;
     const eni = cloud.getInstance(id).interfaces[0]!.id;
-    // The warm pool a fresh node takes: fp.blocks on the primary (one interface's worth at most, as the footprint says).
+    // The warm pool a fresh node takes: fp.blocks on the primary (one interface's worth at most, as the footprint
+    // says).
     const count = Math.min(fp.blocks, limits.ipv4PerInterface - 1);
     if (count > 0 && mode === 'prefix') cloud.assignPrefixes(eni, { count });
     else if (count > 0) cloud.assignPrivateIps(eni, { count });

@@ -52,7 +52,10 @@ export interface Ec2Realism {
    * "Request throttling for the Amazon EC2 API"); an empty bucket answers 503 `RequestLimitExceeded`.
    */
   requestBuckets: boolean;
-  /** Security groups checked on Create/ModifyNetworkInterface: they exist, share the VPC, at most 5 (security-groups.ts). */
+  /**
+   * Security groups checked on Create/ModifyNetworkInterface: they exist, share the VPC, at most 5
+   * (security-groups.ts).
+   */
   validateGroups: boolean;
 }
 

@@ -49,7 +49,9 @@ export function statusOf(err: CloudError): number {
   }
 }
 
-/** The ARM response for a typed cloud error; throttling always carries Retry-After (the SDK retries 429 only with it). */
+/**
+ * The ARM response for a typed cloud error; throttling always carries Retry-After (the SDK retries 429 only with it).
+ */
 export function fromCloudError(err: CloudError, defaultRetryAfterMs: number): ArmError {
   const status = statusOf(err);
   const headers: Record<string, string> = {};

@@ -119,7 +119,10 @@ function daemonSets(b: TraceBuilder, n: number): void {
   for (let i = 0; i < n; i++) b.pod('ds', i * b.uniform(0.4, 1.2));
 }
 
-/** CI runner node: jobs arrive as a Poisson process, busier in working hours; each job is a build Pod plus services, some fan out. */
+/**
+ * CI runner node: jobs arrive as a Poisson process, busier in working hours; each job is a build Pod plus services,
+ * some fan out.
+ */
 function ciBursty(seed: number): string {
   const b = new TraceBuilder(new Prng(seed), MAX_PODS);
   daemonSets(b, 3);
@@ -146,7 +149,9 @@ function ciBursty(seed: number): string {
   ]);
 }
 
-/** A web tier under an HPA: replica count follows the day; the HPA adds or removes a few Pods at once every few minutes. */
+/**
+ * A web tier under an HPA: replica count follows the day; the HPA adds or removes a few Pods at once every few minutes.
+ */
 function diurnal(seed: number): string {
   const b = new TraceBuilder(new Prng(seed), MAX_PODS);
   daemonSets(b, 3);
@@ -186,7 +191,9 @@ function diurnal(seed: number): string {
   ]);
 }
 
-/** Deployments on a node being rolled out: each rollout replaces the node's Pods of one Deployment in maxSurge waves. */
+/**
+ * Deployments on a node being rolled out: each rollout replaces the node's Pods of one Deployment in maxSurge waves.
+ */
 function rollouts(seed: number): string {
   const b = new TraceBuilder(new Prng(seed), MAX_PODS);
   daemonSets(b, 3);

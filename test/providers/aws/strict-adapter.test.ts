@@ -1,7 +1,8 @@
 /**
  * The AWS adapter against the strict EC2 emulator (issue 13), with the real `@aws-sdk/client-ec2` and no
  * SDK call mocked: each path the strict behaviours used to break. Delete right after detach waits for the
- * detach (and, when it takes longer than that wait, retries EC2's in-use answer); a create followed by NotFound leaks nothing, and an ENI EC2 never shows is
+ * detach (and, when it takes longer than that wait, retries EC2's in-use answer); a create followed by NotFound leaks
+ * nothing, and an ENI EC2 never shows is
  * left, tagged, to the leak reclaim with a log; an unassign right after an assign is not taken as done;
  * the generic "no room" wording means a full subnet for /32 requests and no block for prefixes.
  */
