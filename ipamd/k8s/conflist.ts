@@ -17,7 +17,7 @@
 import { accessSync, constants, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { isSupported, SUPPORTED_VERSIONS } from '../../cni/contract/spec-versions.js';
-import { fsyncDirSync, writeFileAtomicSync } from '../../providers/atomic-file.js';
+import { fsyncDirSync, writeFileAtomicSync } from '../../cni/contract/atomic-file.js';
 import { ConfigError } from '../../providers/errors.js';
 import type { NegotiatedVersions } from './cni-versions.js';
 import { CONFLIST_NAME, NETWORK_NAME, PLUGIN_TYPE } from './names.js';

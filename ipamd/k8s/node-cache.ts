@@ -16,7 +16,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { V1Node } from '@kubernetes/client-node';
-import { writeFileAtomicSync } from '../../providers/atomic-file.js';
+import { writeFileAtomicSync } from '../../cni/contract/atomic-file.js';
 import { ZONE_LABEL } from './names.js';
 import { parsePodSubnetConfig, type ConfigSource, type PodSubnetConfigSpec } from './pod-subnet-config.js';
 

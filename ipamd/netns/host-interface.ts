@@ -36,7 +36,7 @@ import {
   step,
   type RouteView,
   type RtSocket,
-} from './netlink-ops.js';
+} from '../../cni/contract/netlink-ops.js';
 import { deleteInterfaceRulesOfTable, ensureInterfaceRule } from './policy-rules.js';
 
 export interface HostInterfaceSpec {

@@ -12,7 +12,7 @@ import {
   type HostTeardownResult,
 } from '../../cni/contract/host-teardown.js';
 import { NetnsError } from '../../providers/errors.js';
-import type { RtSocket } from './netlink-ops.js';
+import type { RtSocket } from '../../cni/contract/netlink-ops.js';
 
 export type { HostSideTarget, HostTeardownResult };
 

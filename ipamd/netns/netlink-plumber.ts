@@ -30,7 +30,7 @@ import {
 import { validateNodeRouting } from './node-routing.js';
 import type { WorkerJob, WorkerOp, WorkerReply } from './netlink-worker.js';
 import { checkDeviceIndex, routeTableFor, validateHostInterface, type HostInterfaceResult } from './host-interface.js';
-import { isIPv4 } from './netlink-ops.js';
+import { isIPv4 } from '../../cni/contract/netlink-ops.js';
 import { Address4 } from 'ip-address';
 import { containerIdIssue, ifNameIssue } from '../../cni/contract/identifiers.js';
 

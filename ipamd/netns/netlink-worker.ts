@@ -21,7 +21,7 @@ import koffi from 'koffi';
 import type { NodeRouting, PodRules, PodWiring } from './plumber.js';
 import { hostVethName } from '../../cni/contract/veth-name.js';
 import { tearDownHostSide } from './host-teardown.js';
-import { NetlinkStepError, OPTS, type RtSocket } from './netlink-ops.js';
+import { NetlinkStepError, OPTS, type RtSocket } from '../../cni/contract/netlink-ops.js';
 import { NetnsGuard, NetnsRefusal } from './netns-guard.js';
 import { checkPod, openPodNetns, podRuleSpec, wirePod, type WiringContext } from './pod-wiring.js';
 import { podRulesPass } from './policy-rules.js';

@@ -9,7 +9,7 @@
 
 import { NetnsError } from '../../providers/errors.js';
 import { linksByMac } from './host-interface.js';
-import { RT_TABLE_MAIN, step, type RtSocket } from './netlink-ops.js';
+import { RT_TABLE_MAIN, step, type RtSocket } from '../../cni/contract/netlink-ops.js';
 import { NODEPORT_RULE_PRIORITY, deleteFwmarkRules, ensureFwmarkRule, listRules } from './policy-rules.js';
 import type { NodeRouting, NodeRoutingResult } from './plumber.js';
 

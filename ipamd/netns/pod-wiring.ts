@@ -36,7 +36,7 @@ import {
   step,
   vethLinkinfo,
   type RtSocket,
-} from './netlink-ops.js';
+} from '../../cni/contract/netlink-ops.js';
 import { listRules, podRuleProblems, replacePodRules, type PodRuleSpec } from './policy-rules.js';
 
 /**

@@ -27,7 +27,7 @@ import {
   ip4ToString,
   step,
   type RtSocket,
-} from './netlink-ops.js';
+} from '../../cni/contract/netlink-ops.js';
 
 export const NODEPORT_RULE_PRIORITY = 1024;
 export const FROM_INTERFACE_RULE_PRIORITY = 32765;

@@ -22,7 +22,7 @@ import { EventEmitter } from 'node:events';
 import * as util from 'node:util';
 import koffi from 'koffi';
 import { NetlinkSocket, RtNetlinkSocket } from 'netlink';
-import type { RtSocket } from './netlink-ops.js';
+import type { RtSocket } from '../../cni/contract/netlink-ops.js';
 
 const AF_NETLINK = 16;
 const SOCK_RAW = 3;

@@ -15,7 +15,7 @@
  * (tens of KB), so the blocking is negligible next to simulated latencies.
  */
 import { readFileSync } from 'node:fs';
-import { writeFileAtomicSync } from '../atomic-file.js';
+import { writeFileAtomicSync } from '../../cni/contract/atomic-file.js';
 import { CheckpointError } from '../errors.js';
 import { SimCloud, type SimCloudOptions } from './cloud.js';
 
