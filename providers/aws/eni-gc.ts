@@ -113,11 +113,12 @@ export class LeakedEniCollector {
         toMark.push(id);
       }
     }
+    let marked = toMark;
     if (!this.o.dryRun) {
       if (untaggedAge.length) await this.tag(untaggedAge, TAG_CREATED_AT, stamp);
-      if (toMark.length) await this.tag(toMark, TAG_GC_MARKED_AT, stamp);
+      if (toMark.length) marked = await this.tag(toMark, TAG_GC_MARKED_AT, stamp);
     }
-    report.marked.push(...toMark);
+    report.marked.push(...marked);
     this.o.log?.info({ ...report, dryRun: this.o.dryRun ?? false }, 'leaked-ENI sweep pass');
     return report;
   }
@@ -132,10 +133,34 @@ export class LeakedEniCollector {
     }
   }
 
-  private async tag(ids: string[], key: string, value: string): Promise<void> {
-    await this.api.call('CreateTags', (c) =>
-      c.send(new CreateTagsCommand({ Resources: ids, Tags: [{ Key: key, Value: value }] })),
-    );
+  /**
+   * Tags `ids` in one call, and returns those tagged. EC2 refuses the whole call when one id no longer exists
+   * (someone deleted it since the Describe): the pass then tags the others one by one, skipping the gone ones,
+   * instead of losing its work. These are ENIs past the grace period, so a NotFound is not EC2 lagging behind
+   * a fresh create.
+   */
+  private async tag(ids: string[], key: string, value: string): Promise<string[]> {
+    const send = (Resources: string[]) =>
+      this.api.call('CreateTags', (c) =>
+        c.send(new CreateTagsCommand({ Resources, Tags: [{ Key: key, Value: value }] })),
+      );
+    const gone = (err: unknown) => CloudError.isCloud(err) && err.code === 'CLOUD_NOT_FOUND';
+    try {
+      await send(ids);
+      return ids;
+    } catch (err) {
+      if (!gone(err)) throw err;
+    }
+    const tagged: string[] = [];
+    for (const id of ids) {
+      try {
+        await send([id]);
+        tagged.push(id);
+      } catch (err) {
+        if (!gone(err)) throw err;
+      }
+    }
+    return tagged;
   }
 
   private async delete(id: string, report: GcPassReport): Promise<void> {

@@ -7,6 +7,7 @@ import { AttachNetworkInterfaceCommand, CreateNetworkInterfaceCommand } from '@a
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { gcEnisCommand } from '../../../ipamd/ctl/commands/gc-enis.js';
 import { LeakedEniCollector } from '../../../providers/aws/eni-gc.js';
+import { CloudNotFoundError } from '../../../providers/errors.js';
 import { TAG_CLUSTER, TAG_CREATED_AT, TAG_GC_MARKED_AT, TAG_INSTANCE_ID } from '../../../providers/aws/tags.js';
 import { awsNode, pastNotFound, settle, TEST_GROUP, type AwsNode } from './helpers.js';
 
@@ -88,6 +89,32 @@ describe('leaked-ENI sweep', () => {
     for (const id of [young, undated, foreign, otherCluster, reattached, inUse]) expect(exists(node, id)).toBe(true);
     const third = await gc.runPass();
     expect(third.deleted).toEqual([]);
+  });
+
+  it('an ENI deleted by someone else between the Describe and the mark: the others are still marked', async () => {
+    node = await awsNode();
+    const old = new Date(Date.now() - HOUR).toISOString();
+    const kept = await leak(node, { [TAG_INSTANCE_ID]: 'i-0dead', [TAG_CREATED_AT]: old });
+    const gone = await leak(node, { [TAG_INSTANCE_ID]: 'i-0dead', [TAG_CREATED_AT]: old });
+    await settle(node); // dead nodes' leaks: EC2 has long seen them
+    const n = node;
+    // Its owner deletes it just before our CreateTags lands: EC2 refuses the whole batch naming it.
+    n.emu.faults.failNext('CreateTags', 1, (operation) => {
+      n.cloud.deleteInterface(gone);
+      const message = `The networkInterface ID '${gone}' does not exist`;
+      return new CloudNotFoundError({
+        provider: 'aws',
+        operation,
+        cloudCode: 'InvalidNetworkInterfaceID.NotFound',
+        message,
+      });
+    });
+    const gc = new LeakedEniCollector({ ec2: n.ec2, clock: n.clock });
+    expect((await gc.runPass()).marked).toEqual([kept]);
+    expect(n.cloud.getInterface(kept).tags[TAG_GC_MARKED_AT]).toBeDefined();
+    await n.clock.sleep(60_000); // the next pass, a minute later
+    expect((await gc.runPass()).deleted).toEqual([kept]);
+    expect(exists(n, kept)).toBe(false);
   });
 
   it('dry-run reports and changes nothing', async () => {
