@@ -199,7 +199,8 @@ export function parseConfig(env: Env): DaemonConfig {
   if (prefixDelegation && targets.warmIps === 0 && targets.minimumIps === 0 && targets.warmPrefixes === 0) {
     throw new ConfigError(
       'WARM_PREFIX_TARGET',
-      'with ENABLE_PREFIX_DELEGATION=true at least one of WARM_PREFIX_TARGET, WARM_IP_TARGET or MINIMUM_IP_TARGET must be > 0',
+      'with ENABLE_PREFIX_DELEGATION=true at least one of WARM_PREFIX_TARGET, WARM_IP_TARGET or MINIMUM_IP_TARGET ' +
+        'must be > 0',
     );
   }
   const maxEni = readInt(env, 'MAX_ENI', -1, { min: -1, max: 100 });

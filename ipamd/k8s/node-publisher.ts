@@ -280,8 +280,9 @@ export class NodePublisher {
     const st = this.o.host.status();
     const exhausted = !st.ready;
     if (exhausted === this.exhausted) return;
+    const why = st.reason ?? 'pool empty and cannot grow';
     const message = exhausted
-      ? `no Pod address can be handed out: ${st.reason ?? 'pool empty and cannot grow'} (${st.assigned} assigned, ${st.cooling} cooling of ${st.total})`
+      ? `no Pod address can be handed out: ${why} (${st.assigned} assigned, ${st.cooling} cooling of ${st.total})`
       : `Pod addresses available: ${st.available} free, ${st.assigned} assigned of ${st.total}`;
     const reason = exhausted ? EVENT_REASONS.poolExhausted : EVENT_REASONS.poolRecovered;
     const condition = {

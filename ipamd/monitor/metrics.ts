@@ -48,7 +48,9 @@ export const SUBNET_GAUGES: ReadonlyArray<{
   },
   {
     name: 'vpc_ipam_subnet_largest_free_block_addresses',
-    help: 'Addresses in the largest aligned free CIDR block of the subnet (fragmentation: small while free_addresses is large).',
+    help:
+      'Addresses in the largest aligned free CIDR block of the subnet (fragmentation: small while free_addresses ' +
+      'is large).',
     value: (r) => (r.freePrefixBlocks === undefined ? undefined : (r.largestFreeBlock?.addresses ?? 0)),
   },
   {
@@ -68,12 +70,16 @@ export const SUBNET_GAUGES: ReadonlyArray<{
   },
   {
     name: 'vpc_ipam_subnet_consumption_rate',
-    help: 'Addresses consumed per second: least-squares slope of free addresses over the forecast window, negated (negative = freeing).',
+    help:
+      'Addresses consumed per second: least-squares slope of free addresses over the forecast window, negated ' +
+      '(negative = freeing).',
     value: (r) => r.consumptionPerSecond,
   },
   {
     name: 'vpc_ipam_subnet_exhaustion_eta_seconds',
-    help: 'Seconds until the subnet runs out at the current consumption rate (prefix mode: the earlier of addresses and prefix blocks); +Inf when not being consumed.',
+    help:
+      'Seconds until the subnet runs out at the current consumption rate (prefix mode: the earlier of addresses ' +
+      'and prefix blocks); +Inf when not being consumed.',
     value: (r) => r.etaSeconds,
   },
   {
@@ -88,7 +94,9 @@ export const SUBNET_GAUGES: ReadonlyArray<{
   },
   {
     name: 'vpc_ipam_subnet_headroom_pods',
-    help: 'Pods that can still get an address from the subnet at the current pool settings: capacity + held − warm reserve (docs/capacity.md).',
+    help:
+      'Pods that can still get an address from the subnet at the current pool settings: capacity + held − warm ' +
+      'reserve (docs/capacity.md).',
     value: (r) => r.headroomPods,
   },
   {
@@ -103,7 +111,9 @@ export const SUBNET_GAUGES: ReadonlyArray<{
   },
   {
     name: 'vpc_ipam_subnet_prefix_delegation',
-    help: '1 when the monitor counts this subnet in prefix mode (ENABLE_PREFIX_DELEGATION), so no free prefix block means Pods cannot start.',
+    help:
+      '1 when the monitor counts this subnet in prefix mode (ENABLE_PREFIX_DELEGATION), so no free prefix block ' +
+      'means Pods cannot start.',
     value: (r) => (r.mode === 'prefix' ? 1 : 0),
   },
   {

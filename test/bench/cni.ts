@@ -205,8 +205,10 @@ async function main(): Promise<void> {
       `### CNI plugin: ADD/DEL latency (\`npm run bench:cni\`)`,
       '',
       `Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} cores (1-min load average at the end: ${load}), Node ${process.version}, ${PODS} Pods per plugin, interleaved; each value is one`,
-      'plugin process from exec to exit (spawned by Node, env = CNI_* + PATH only, NODE_OPTIONS / NODE_EXTRA_CA_CERTS unset).',
-      'vpc-ipam = single executable + warm ipamd (sim cloud, pool pre-warmed, netlink plumbing on). ptp = Debian containernetworking-plugins ptp + host-local.',
+      'plugin process from exec to exit (spawned by Node, env = CNI_* + PATH only, NODE_OPTIONS / ' +
+        'NODE_EXTRA_CA_CERTS unset).',
+      'vpc-ipam = single executable + warm ipamd (sim cloud, pool pre-warmed, netlink plumbing on). ptp = Debian ' +
+        'containernetworking-plugins ptp + host-local.',
       '',
       '| plugin | ADD median ms | ADD p99 ms | DEL median ms | DEL p99 ms |',
       '|---|---|---|---|---|',

@@ -188,7 +188,8 @@ async function main(): Promise<void> {
     `Measured ${env}. One real \`vpc-ipamd\` process per provider against that cloud's emulator (a separate`,
     `process, not counted), pool filled to ${FILL} free addresses (\`WARM_IP_TARGET=${FILL}\`), ${SETTLE_MS / 1000} s settle, then`,
     `/proc/<pid>/status; median of ${RUNS} runs, providers interleaved. Only the selected provider's SDK is loaded.`,
-    'ipamd reports healthy after its first pool tick, so "start to healthy" includes the first fill; "pool fill" is what remained after.',
+    'ipamd reports healthy after its first pool tick, so "start to healthy" includes the first fill; "pool fill" is ' +
+      'what remained after.',
     '',
     '| provider | RSS after start + fill (MB) | peak RSS, VmHWM (MB) | start to healthy (s) | pool fill (s) |',
     '|---|---|---|---|---|',

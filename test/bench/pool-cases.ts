@@ -24,7 +24,9 @@ export const TRACE_CASES: TraceCase[] = [
     name: 'steady',
     file: 'test/bench/traces/steady.csv',
     instanceType: 'm5.4xlarge',
-    why: 'the shared steady trace; 55 Pods at peak do not fit an m5.large (27 Pod addresses) nor an m5.xlarge (56, no room for addresses in cooldown), so every policy would only be measured waiting for capacity',
+    why:
+      'the shared steady trace; 55 Pods at peak do not fit an m5.large (27 Pod addresses) nor an m5.xlarge (56, ' +
+      'no room for addresses in cooldown), so every policy would only be measured waiting for capacity',
   },
   {
     name: 'ci-bursty',
@@ -59,7 +61,8 @@ export const POLICY_CASES: PolicyCase[] = [
     env: { WARM_IP_TARGET: '1', MINIMUM_IP_TARGET: '10' },
     why:
       'WARM_IP_TARGET=1 MINIMUM_IP_TARGET=10: the AWS docs ([eni-and-ip-target.md](' +
-      'https://github.com/aws/amazon-vpc-cni-k8s/blob/master/docs/eni-and-ip-target.md)) suggest MINIMUM_IP_TARGET a little above the Pods a node runs and WARM_IP_TARGET=2; ' +
+      'https://github.com/aws/amazon-vpc-cni-k8s/blob/master/docs/eni-and-ip-target.md)) suggest MINIMUM_IP_TARGET a ' +
+      'little above the Pods a node runs and WARM_IP_TARGET=2; ' +
       "clusters short of subnet space (AWS #2294) go to 1. 10 covers these nodes' quiet-hour Pods",
   },
   {

@@ -147,20 +147,23 @@ describe('aws daemon: prefix exhaustion', () => {
     expect(emu.requests.filter((r) => r.code === 'InsufficientCidrBlocks')).toHaveLength(1);
   });
 
-  it('no /28 anywhere (EC2 saying InvalidParameterValue): PREFIX_FALLBACK_TO_IPS=true serves Pods from /32s', async () => {
-    const emu = await startEmulator({ realism: { capacityWording: 'generic' } });
-    emulators.push(emu);
-    for (const s of emu.cloud.describeSubnets()) fragment(emu, s.id, Number(s.cidr.split('.')[2]));
-    const d = await start({ ENABLE_PREFIX_DELEGATION: 'true', PREFIX_FALLBACK_TO_IPS: 'true' }, {}, emu);
-    const ips = [];
-    for (let i = 0; i < 10; i++) ips.push(await d.add(`p${i}`));
-    expect(new Set(ips).size).toBe(10);
-    const secondaries = new Set(nodeNics(d).flatMap((n) => n.privateIps));
-    for (const ip of ips) expect(secondaries.has(ip)).toBe(true);
-    expect(pool(d).mode).toBe('prefix');
-    expect(d.daemon.reconciler.growthBlocked).toBeUndefined();
-    expect(emu.requests.some((r) => r.code === 'InvalidParameterValue')).toBe(true);
-  });
+  it(
+    'no /28 anywhere (EC2 saying InvalidParameterValue): PREFIX_FALLBACK_TO_IPS=true serves Pods from ' + '/32s',
+    async () => {
+      const emu = await startEmulator({ realism: { capacityWording: 'generic' } });
+      emulators.push(emu);
+      for (const s of emu.cloud.describeSubnets()) fragment(emu, s.id, Number(s.cidr.split('.')[2]));
+      const d = await start({ ENABLE_PREFIX_DELEGATION: 'true', PREFIX_FALLBACK_TO_IPS: 'true' }, {}, emu);
+      const ips = [];
+      for (let i = 0; i < 10; i++) ips.push(await d.add(`p${i}`));
+      expect(new Set(ips).size).toBe(10);
+      const secondaries = new Set(nodeNics(d).flatMap((n) => n.privateIps));
+      for (const ip of ips) expect(secondaries.has(ip)).toBe(true);
+      expect(pool(d).mode).toBe('prefix');
+      expect(d.daemon.reconciler.growthBlocked).toBeUndefined();
+      expect(emu.requests.some((r) => r.code === 'InvalidParameterValue')).toBe(true);
+    },
+  );
 
   it('no /28 anywhere and no fallback: growth pauses, the ADD fails naming the cause', async () => {
     const emu = await startEmulator();
@@ -202,43 +205,46 @@ describe('aws daemon: custom networking', () => {
 });
 
 describe('aws daemon: failures', () => {
-  it('a 30 % RequestLimitExceeded storm: the pool converges, every call is bounded, nothing is duplicated', async () => {
-    const emu = await startEmulator({ throttleRatio: 0.3, seed: 11 });
-    emulators.push(emu);
-    const d = await start({ WARM_IP_TARGET: '4', MINIMUM_IP_TARGET: '8' }, {}, emu);
-    // Three waves of 20 Pods arriving and leaving: growth, shrink, ENI creation, all under throttling.
-    for (let wave = 0; wave < 3; wave++) {
-      for (let i = 0; i < 20; i++) await d.add(`w${wave}-${i}`);
+  it(
+    'a 30 % RequestLimitExceeded storm: the pool converges, every call is bounded, nothing is ' + 'duplicated',
+    async () => {
+      const emu = await startEmulator({ throttleRatio: 0.3, seed: 11 });
+      emulators.push(emu);
+      const d = await start({ WARM_IP_TARGET: '4', MINIMUM_IP_TARGET: '8' }, {}, emu);
+      // Three waves of 20 Pods arriving and leaving: growth, shrink, ENI creation, all under throttling.
+      for (let wave = 0; wave < 3; wave++) {
+        for (let i = 0; i < 20; i++) await d.add(`w${wave}-${i}`);
+        await until('4 free with 20 assigned', () => pool(d).available >= 4 && pool(d).assigned === 20, 60_000);
+        for (let i = 0; i < 20; i++) await d.del(`w${wave}-${i}`);
+        await until('back to the floor', () => pool(d).total <= 8 + 4 && pool(d).assigned === 0, 60_000);
+      }
+      for (let i = 0; i < 20; i++) await d.add(`p${i}`);
       await until('4 free with 20 assigned', () => pool(d).available >= 4 && pool(d).assigned === 20, 60_000);
-      for (let i = 0; i < 20; i++) await d.del(`w${wave}-${i}`);
-      await until('back to the floor', () => pool(d).total <= 8 + 4 && pool(d).assigned === 0, 60_000);
-    }
-    for (let i = 0; i < 20; i++) await d.add(`p${i}`);
-    await until('4 free with 20 assigned', () => pool(d).available >= 4 && pool(d).assigned === 20, 60_000);
-    const reqs = emu.requests;
-    const ok = reqs.filter((r) => r.status === 200).length;
-    const throttled = reqs.filter((r) => r.code === 'RequestLimitExceeded').length;
-    const perInvocation = new Map<string, number>();
-    for (const r of reqs)
-      if (r.invocationId) perInvocation.set(r.invocationId, (perInvocation.get(r.invocationId) ?? 0) + 1);
-    console.log(
-      `throttle storm: ${reqs.length} EC2 requests, ${ok} succeeded, ${throttled} throttled, ${perInvocation.size} SDK calls, max ${Math.max(...perInvocation.values())} attempts per call`,
-    );
-    // Bound 1: the SDK never retries past AWS_MAX_ATTEMPTS=2 (CloudCaller adds its own, separately bounded, retries).
-    expect(Math.max(...perInvocation.values())).toBeLessThanOrEqual(2);
-    // Bound 2: every failure was the storm or EC2 not seeing a just-changed ENI yet (eventual consistency),
-    // and requests per success stay near 1/(1-0.3) ≈ 1.43: a retry loop that multiplied attempts would blow past 2.
-    const notYet = reqs.filter((r) => r.code === 'InvalidNetworkInterfaceID.NotFound').length;
-    expect(ok + throttled + notYet).toBe(reqs.length);
-    expect(reqs.length / ok).toBeLessThan(2);
-    // No duplicated or leaked work: every ENI created and not deleted (shrinks may delete an emptied ENI
-    // once it is past its minimum lifetime) is attached to the node and known to the daemon.
-    const created = reqs.filter((r) => r.action === 'CreateNetworkInterface' && r.status === 200).length;
-    const deleted = reqs.filter((r) => r.action === 'DeleteNetworkInterface' && r.status === 200).length;
-    expect(created).toBeGreaterThan(0);
-    expect(ourInterfaces(d.cloud)).toHaveLength(created - deleted);
-    expect(pool(d).interfaces).toHaveLength(created - deleted + 1);
-  });
+      const reqs = emu.requests;
+      const ok = reqs.filter((r) => r.status === 200).length;
+      const throttled = reqs.filter((r) => r.code === 'RequestLimitExceeded').length;
+      const perInvocation = new Map<string, number>();
+      for (const r of reqs)
+        if (r.invocationId) perInvocation.set(r.invocationId, (perInvocation.get(r.invocationId) ?? 0) + 1);
+      console.log(
+        `throttle storm: ${reqs.length} EC2 requests, ${ok} succeeded, ${throttled} throttled, ${perInvocation.size} SDK calls, max ${Math.max(...perInvocation.values())} attempts per call`,
+      );
+      // Bound 1: the SDK never retries past AWS_MAX_ATTEMPTS=2 (CloudCaller adds its own, separately bounded, retries).
+      expect(Math.max(...perInvocation.values())).toBeLessThanOrEqual(2);
+      // Bound 2: every failure was the storm or EC2 not seeing a just-changed ENI yet (eventual consistency),
+      // and requests per success stay near 1/(1-0.3) ≈ 1.43: a retry loop that multiplied attempts would blow past 2.
+      const notYet = reqs.filter((r) => r.code === 'InvalidNetworkInterfaceID.NotFound').length;
+      expect(ok + throttled + notYet).toBe(reqs.length);
+      expect(reqs.length / ok).toBeLessThan(2);
+      // No duplicated or leaked work: every ENI created and not deleted (shrinks may delete an emptied ENI
+      // once it is past its minimum lifetime) is attached to the node and known to the daemon.
+      const created = reqs.filter((r) => r.action === 'CreateNetworkInterface' && r.status === 200).length;
+      const deleted = reqs.filter((r) => r.action === 'DeleteNetworkInterface' && r.status === 200).length;
+      expect(created).toBeGreaterThan(0);
+      expect(ourInterfaces(d.cloud)).toHaveLength(created - deleted);
+      expect(pool(d).interfaces).toHaveLength(created - deleted + 1);
+    },
+  );
 
   it('an attach that fails mid-creation leaves no ENI behind, and the retry succeeds', async () => {
     const emu = await startEmulator();

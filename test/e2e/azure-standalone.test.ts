@@ -92,30 +92,33 @@ describe('Azure without a cloud', () => {
     expect(await new Promise((r) => emu.once('exit', r))).toBe(0);
   });
 
-  it('VPC_IPAM_AZURE_EMBEDDED_EMULATOR=true runs the emulator in the daemon and keeps its cloud across restarts', async () => {
-    // With a Pod subnet: the seeded VM gets its second NIC there, and Pod addresses go on it.
-    const embedded = {
-      VPC_IPAM_PROVIDER: 'azure',
-      VPC_IPAM_AZURE_EMBEDDED_EMULATOR: 'true',
-      VPC_IPAM_AZURE_EMULATOR_POD_SUBNET_CIDR: '10.240.16.0/24',
-    };
-    let h = await startDaemon({ ...embedded, WARM_IP_TARGET: '3' });
-    daemons.push(h);
-    await until(
-      () => pool(h),
-      (p) => p.total === 3,
-    );
-    const before = (await nics(h)).interfaces;
-    expect(before.find((i) => i.deviceIndex === 1)!.blocks.every((b) => b.cidr.startsWith('10.240.16.'))).toBe(true);
-    expect(existsSync(path.join(h.dir, 'state', 'azure-cloud.json'))).toBe(true);
-    await kill(h, 'SIGTERM');
-    h = await startDaemon({}, h);
-    daemons.push(h);
-    const after = (await nics(h)).interfaces;
-    expect(after.map((i) => [i.id, i.blocks.map((b) => b.cidr).sort()])).toEqual(
-      before.map((i) => [i.id, i.blocks.map((b) => b.cidr).sort()]),
-    );
-  });
+  it(
+    'VPC_IPAM_AZURE_EMBEDDED_EMULATOR=true runs the emulator in the daemon and keeps its cloud across ' + 'restarts',
+    async () => {
+      // With a Pod subnet: the seeded VM gets its second NIC there, and Pod addresses go on it.
+      const embedded = {
+        VPC_IPAM_PROVIDER: 'azure',
+        VPC_IPAM_AZURE_EMBEDDED_EMULATOR: 'true',
+        VPC_IPAM_AZURE_EMULATOR_POD_SUBNET_CIDR: '10.240.16.0/24',
+      };
+      let h = await startDaemon({ ...embedded, WARM_IP_TARGET: '3' });
+      daemons.push(h);
+      await until(
+        () => pool(h),
+        (p) => p.total === 3,
+      );
+      const before = (await nics(h)).interfaces;
+      expect(before.find((i) => i.deviceIndex === 1)!.blocks.every((b) => b.cidr.startsWith('10.240.16.'))).toBe(true);
+      expect(existsSync(path.join(h.dir, 'state', 'azure-cloud.json'))).toBe(true);
+      await kill(h, 'SIGTERM');
+      h = await startDaemon({}, h);
+      daemons.push(h);
+      const after = (await nics(h)).interfaces;
+      expect(after.map((i) => [i.id, i.blocks.map((b) => b.cidr).sort()])).toEqual(
+        before.map((i) => [i.id, i.blocks.map((b) => b.cidr).sort()]),
+      );
+    },
+  );
 
   it('rejects a bad embedded-emulator setting by name', async () => {
     await expect(

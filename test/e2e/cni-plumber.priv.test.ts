@@ -101,40 +101,43 @@ describe.skipIf(!root)('netlink plumber (root)', () => {
     await plumber.tearDown({ ...w, ip: '' });
   });
 
-  it('host rules as the AWS VPC CNI makes them: to-Pod at 512, from-Pod per VPC destination, a set host MAC', async () => {
-    const w = await wiring({ routeTable: 3, tableDestinations: ['10.0.0.0/16', '100.64.0.0/16'] });
-    const wired = await plumber.setUp(w);
-    const mine = (await rules()).filter((r) => r.src === w.ip || r.dst === w.ip);
-    expect(mine).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({ priority: 512, dst: w.ip, table: 'main' }),
-        expect.objectContaining({ priority: 1536, src: w.ip, dst: '10.0.0.0', dstlen: 16, table: '3' }),
-        expect.objectContaining({ priority: 1536, src: w.ip, dst: '100.64.0.0', dstlen: 16, table: '3' }),
-      ]),
-    );
-    expect(mine).toHaveLength(3);
-    // NET_ADDR_SET (3), not NET_ADDR_RANDOM (1): udev's MACAddressPolicy=persistent leaves it alone.
-    const hostIf = hostVethName(w.containerId, 'eth0');
-    expect(fs.readFileSync(`/sys/class/net/${hostIf}/addr_assign_type`, 'utf8').trim()).toBe('3');
-    expect(fs.readFileSync(`/sys/class/net/${hostIf}/address`, 'utf8').trim()).toBe(wired.hostMac);
-    await plumber.check(w);
-    // SNAT switched off (EXTERNALSNAT=true): the resync repair finds the rules stale and rewrites them.
-    const external = { ip: w.ip, routeTable: 3, tableDestinations: ['0.0.0.0/0'], hostIf };
-    const found = await plumber.podRules([external], true);
-    expect(found[0]!.problems.join('; ')).toMatch(/missing.*stale/);
-    expect(await plumber.podRules([external], false)).toEqual([]);
-    const after = (await rules()).filter((r) => r.priority === 1536 && r.src === w.ip);
-    expect(after).toEqual([expect.objectContaining({ table: '3' })]);
-    expect(after[0]!.dst).toBeUndefined();
-    // Ten repairs and re-wirings leave one copy of each rule.
-    for (let i = 0; i < 10; i++) await plumber.podRules([external], true);
-    await plumber.setUp({ ...w, tableDestinations: ['0.0.0.0/0'] });
-    expect((await rules()).filter((r) => r.src === w.ip || r.dst === w.ip)).toHaveLength(2);
-    // A Pod whose host veth is gone is not looked at (nothing to keep for it).
-    expect(await plumber.podRules([{ ...external, hostIf: 'vpc00000000000' }], false)).toEqual([]);
-    await plumber.tearDown(w);
-    expect(await hostState(w)).toEqual({ link: false, route: false, rule: false });
-  });
+  it(
+    'host rules as the AWS VPC CNI makes them: to-Pod at 512, from-Pod per VPC destination, a set host ' + 'MAC',
+    async () => {
+      const w = await wiring({ routeTable: 3, tableDestinations: ['10.0.0.0/16', '100.64.0.0/16'] });
+      const wired = await plumber.setUp(w);
+      const mine = (await rules()).filter((r) => r.src === w.ip || r.dst === w.ip);
+      expect(mine).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ priority: 512, dst: w.ip, table: 'main' }),
+          expect.objectContaining({ priority: 1536, src: w.ip, dst: '10.0.0.0', dstlen: 16, table: '3' }),
+          expect.objectContaining({ priority: 1536, src: w.ip, dst: '100.64.0.0', dstlen: 16, table: '3' }),
+        ]),
+      );
+      expect(mine).toHaveLength(3);
+      // NET_ADDR_SET (3), not NET_ADDR_RANDOM (1): udev's MACAddressPolicy=persistent leaves it alone.
+      const hostIf = hostVethName(w.containerId, 'eth0');
+      expect(fs.readFileSync(`/sys/class/net/${hostIf}/addr_assign_type`, 'utf8').trim()).toBe('3');
+      expect(fs.readFileSync(`/sys/class/net/${hostIf}/address`, 'utf8').trim()).toBe(wired.hostMac);
+      await plumber.check(w);
+      // SNAT switched off (EXTERNALSNAT=true): the resync repair finds the rules stale and rewrites them.
+      const external = { ip: w.ip, routeTable: 3, tableDestinations: ['0.0.0.0/0'], hostIf };
+      const found = await plumber.podRules([external], true);
+      expect(found[0]!.problems.join('; ')).toMatch(/missing.*stale/);
+      expect(await plumber.podRules([external], false)).toEqual([]);
+      const after = (await rules()).filter((r) => r.priority === 1536 && r.src === w.ip);
+      expect(after).toEqual([expect.objectContaining({ table: '3' })]);
+      expect(after[0]!.dst).toBeUndefined();
+      // Ten repairs and re-wirings leave one copy of each rule.
+      for (let i = 0; i < 10; i++) await plumber.podRules([external], true);
+      await plumber.setUp({ ...w, tableDestinations: ['0.0.0.0/0'] });
+      expect((await rules()).filter((r) => r.src === w.ip || r.dst === w.ip)).toHaveLength(2);
+      // A Pod whose host veth is gone is not looked at (nothing to keep for it).
+      expect(await plumber.podRules([{ ...external, hostIf: 'vpc00000000000' }], false)).toEqual([]);
+      await plumber.tearDown(w);
+      expect(await hostState(w)).toEqual({ link: false, route: false, rule: false });
+    },
+  );
 
   it('check names every broken piece', async () => {
     const w = await wiring({ routeTable: 5 });

@@ -145,69 +145,75 @@ describe.skipIf(!root || !haveDebianPlugins)('vpc-ipam CNI plugin end to end (ro
     for (const h of daemons) fs.rmSync(h.dir, { recursive: true, force: true });
   }, 60_000);
 
-  it('wires Pods through a portmap+bandwidth chain: unique sim-subnet IPs, ping, CHECK, DEL twice, nothing left', async () => {
-    const chain = runner(conflist(ipamd));
-    const bwpBefore = (await linkNames()).filter((n) => n.startsWith('bwp'));
-    const pods = [await newPod(), await newPod(), await newPod()];
-    const results = [];
-    for (const p of pods) results.push(await addPod(chain, p));
-    const ips = results.map(podIp);
-    expect(new Set(ips).size).toBe(3);
-    for (const ip of ips) expect(inSubnet(ip), ip).toBe(true);
-    const r0 = results[0]!;
-    const ifs = r0.interfaces as Array<{ name: string }>;
-    // bandwidth appends its ifb device after ours: proof it found our host veth in prevResult.
-    expect(ifs[2]?.name).toMatch(/^bwp/);
-    expect({ ...r0, interfaces: ifs.slice(0, 2) }).toMatchObject({
-      cniVersion: '1.0.0',
-      interfaces: [
-        {
-          name: hostVethName(pods[0]!.containerId, 'eth0'),
-          mac: expect.stringMatching(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/),
-        },
-        { name: 'eth0', sandbox: pods[0]!.netns, mac: expect.any(String) },
-      ],
-      ips: [{ address: `${ips[0]}/32`, gateway: '169.254.1.1', interface: 1 }],
-      routes: [{ dst: '0.0.0.0/0', gw: '169.254.1.1' }],
-      dns: { nameservers: ['10.100.0.10'], search: ['svc.cluster.local'] },
-    });
-    for (const ip of ips) expect(await ping(ip), `ping ${ip}`).toBe(true);
-    // CHECK without portmap: Debian's portmap 1.1.1 fails CHECK on IPv4-only Pods
-    // ("could not check ipv6 dnat"), a bug of that plugin, not of the chain.
-    const c = conflist(ipamd);
-    const checker = runner({ ...c, plugins: c.plugins.filter((p) => p.type !== 'portmap') });
-    for (let i = 0; i < pods.length; i++) await checker.check(pods[i]!, results[i]!);
-    expect((await assignments(ipamd)).map((a) => a.ip).sort()).toEqual([...ips].sort());
+  it(
+    'wires Pods through a portmap+bandwidth chain: unique sim-subnet IPs, ping, CHECK, DEL twice, nothing ' + 'left',
+    async () => {
+      const chain = runner(conflist(ipamd));
+      const bwpBefore = (await linkNames()).filter((n) => n.startsWith('bwp'));
+      const pods = [await newPod(), await newPod(), await newPod()];
+      const results = [];
+      for (const p of pods) results.push(await addPod(chain, p));
+      const ips = results.map(podIp);
+      expect(new Set(ips).size).toBe(3);
+      for (const ip of ips) expect(inSubnet(ip), ip).toBe(true);
+      const r0 = results[0]!;
+      const ifs = r0.interfaces as Array<{ name: string }>;
+      // bandwidth appends its ifb device after ours: proof it found our host veth in prevResult.
+      expect(ifs[2]?.name).toMatch(/^bwp/);
+      expect({ ...r0, interfaces: ifs.slice(0, 2) }).toMatchObject({
+        cniVersion: '1.0.0',
+        interfaces: [
+          {
+            name: hostVethName(pods[0]!.containerId, 'eth0'),
+            mac: expect.stringMatching(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/),
+          },
+          { name: 'eth0', sandbox: pods[0]!.netns, mac: expect.any(String) },
+        ],
+        ips: [{ address: `${ips[0]}/32`, gateway: '169.254.1.1', interface: 1 }],
+        routes: [{ dst: '0.0.0.0/0', gw: '169.254.1.1' }],
+        dns: { nameservers: ['10.100.0.10'], search: ['svc.cluster.local'] },
+      });
+      for (const ip of ips) expect(await ping(ip), `ping ${ip}`).toBe(true);
+      // CHECK without portmap: Debian's portmap 1.1.1 fails CHECK on IPv4-only Pods
+      // ("could not check ipv6 dnat"), a bug of that plugin, not of the chain.
+      const c = conflist(ipamd);
+      const checker = runner({ ...c, plugins: c.plugins.filter((p) => p.type !== 'portmap') });
+      for (let i = 0; i < pods.length; i++) await checker.check(pods[i]!, results[i]!);
+      expect((await assignments(ipamd)).map((a) => a.ip).sort()).toEqual([...ips].sort());
 
-    for (let i = 0; i < pods.length; i++) {
-      await delPod(chain, pods[i]!, results[i]!);
-      await delPod(chain, pods[i]!, results[i]!);
-    }
-    expect(await leftovers(pods.map((p) => p.containerId))).toEqual([]);
-    expect((await linkNames()).filter((n) => n.startsWith('bwp'))).toEqual(bwpBefore);
-    expect(await assignments(ipamd)).toEqual([]);
-  });
+      for (let i = 0; i < pods.length; i++) {
+        await delPod(chain, pods[i]!, results[i]!);
+        await delPod(chain, pods[i]!, results[i]!);
+      }
+      expect(await leftovers(pods.map((p) => p.containerId))).toEqual([]);
+      expect((await linkNames()).filter((n) => n.startsWith('bwp'))).toEqual(bwpBefore);
+      expect(await assignments(ipamd)).toEqual([]);
+    },
+  );
 
-  it('speaks 1.1.0 on its own: interface MTUs in the result, STATUS ready, GC releases what is not listed', async () => {
-    const chain = runner(conflist(ipamd, '1.1.0', false));
-    const pods = [await newPod(), await newPod(), await newPod()];
-    const results = [];
-    for (const p of pods) results.push(await addPod(chain, p));
-    expect((results[0]!.interfaces as Array<{ mtu?: number }>).every((i) => i.mtu === 9001)).toBe(true);
-    const [status] = await chain.status();
-    expect(status!.code, status!.stdout).toBe(0);
-    expect(status!.stdout).toBe('');
+  it(
+    'speaks 1.1.0 on its own: interface MTUs in the result, STATUS ready, GC releases what is not ' + 'listed',
+    async () => {
+      const chain = runner(conflist(ipamd, '1.1.0', false));
+      const pods = [await newPod(), await newPod(), await newPod()];
+      const results = [];
+      for (const p of pods) results.push(await addPod(chain, p));
+      expect((results[0]!.interfaces as Array<{ mtu?: number }>).every((i) => i.mtu === 9001)).toBe(true);
+      const [status] = await chain.status();
+      expect(status!.code, status!.stdout).toBe(0);
+      expect(status!.stdout).toBe('');
 
-    const [gc] = await chain.gc([{ containerID: pods[0]!.containerId, ifname: 'eth0' }]);
-    expect(gc!.code, gc!.stdout).toBe(0);
-    expect((await assignments(ipamd)).map((a) => a.containerId)).toEqual([pods[0]!.containerId]);
-    expect(await leftovers([pods[1]!.containerId, pods[2]!.containerId])).toEqual([]);
-    expect(await ping(podIp(results[0]!))).toBe(true);
-    live.delete(pods[1]!.containerId);
-    live.delete(pods[2]!.containerId);
-    await delPod(chain, pods[0]!, results[0]!);
-    expect(await assignments(ipamd)).toEqual([]);
-  });
+      const [gc] = await chain.gc([{ containerID: pods[0]!.containerId, ifname: 'eth0' }]);
+      expect(gc!.code, gc!.stdout).toBe(0);
+      expect((await assignments(ipamd)).map((a) => a.containerId)).toEqual([pods[0]!.containerId]);
+      expect(await leftovers([pods[1]!.containerId, pods[2]!.containerId])).toEqual([]);
+      expect(await ping(podIp(results[0]!))).toBe(true);
+      live.delete(pods[1]!.containerId);
+      live.delete(pods[2]!.containerId);
+      await delPod(chain, pods[0]!, results[0]!);
+      expect(await assignments(ipamd)).toEqual([]);
+    },
+  );
 
   it('keeps the pool consistent through 50 concurrent ADDs then 50 concurrent DELs', async () => {
     const chain = runner(conflist(ipamd, '1.1.0', false));

@@ -51,37 +51,40 @@ const ranges = async (h: DaemonHandle) =>
     .sort();
 
 describe('GCE without a cloud', () => {
-  it('vpc-ipamctl emulate --provider gcp serves a daemon configured from its --json output, and keeps state', async () => {
-    const state = path.join(mkdtempSync(path.join(tmpdir(), 'gce-emulate-')), 'cloud.json');
-    let { proc, info } = await emulate(['--listen', '127.0.0.1:0', '--pod-subnet', '10.60.0.0/20', '--state', state]);
-    expect(info).toMatchObject({ provider: 'gcp', instanceId: 'gke-node-1' });
-    expect(info.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(info.env).toMatchObject({
-      VPC_IPAM_PROVIDER: 'gcp',
-      GCP_COMPUTE_ENDPOINT: info.endpoint,
-      GCE_METADATA_HOST: info.endpoint.replace('http://', ''),
-    });
-    const h = await startDaemon({ ...info.env, WARM_PREFIX_TARGET: '2' });
-    daemons.push(h);
-    await until(
-      () => getJson<{ total: number }>(h, '/v1/pool'),
-      (p) => p.total === 32,
-    );
-    const before = await ranges(h);
-    expect(before.every((c) => c.startsWith('10.60.') && c.endsWith('/28'))).toBe(true);
-    await kill(h, 'SIGKILL');
-    proc.kill('SIGTERM');
-    expect(await new Promise((r) => proc.once('exit', r))).toBe(0);
-    const saved = JSON.parse(readFileSync(state, 'utf8')) as { interfaces: Array<{ prefixes: string[] }> };
-    expect(saved.interfaces[0]!.prefixes).toEqual(before);
-    // A new emulator on the same state file still has nic0's ranges.
-    ({ proc, info } = await emulate(['--listen', '127.0.0.1:0', '--state', state]));
-    const res = await fetch(
-      `${info.endpoint}/computeMetadata/v1/instance/network-interfaces/0/ip-aliases/?recursive=true`,
-      { headers: { 'Metadata-Flavor': 'Google' } },
-    );
-    expect(await res.json()).toEqual(before);
-  });
+  it(
+    'vpc-ipamctl emulate --provider gcp serves a daemon configured from its --json output, and keeps ' + 'state',
+    async () => {
+      const state = path.join(mkdtempSync(path.join(tmpdir(), 'gce-emulate-')), 'cloud.json');
+      let { proc, info } = await emulate(['--listen', '127.0.0.1:0', '--pod-subnet', '10.60.0.0/20', '--state', state]);
+      expect(info).toMatchObject({ provider: 'gcp', instanceId: 'gke-node-1' });
+      expect(info.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(info.env).toMatchObject({
+        VPC_IPAM_PROVIDER: 'gcp',
+        GCP_COMPUTE_ENDPOINT: info.endpoint,
+        GCE_METADATA_HOST: info.endpoint.replace('http://', ''),
+      });
+      const h = await startDaemon({ ...info.env, WARM_PREFIX_TARGET: '2' });
+      daemons.push(h);
+      await until(
+        () => getJson<{ total: number }>(h, '/v1/pool'),
+        (p) => p.total === 32,
+      );
+      const before = await ranges(h);
+      expect(before.every((c) => c.startsWith('10.60.') && c.endsWith('/28'))).toBe(true);
+      await kill(h, 'SIGKILL');
+      proc.kill('SIGTERM');
+      expect(await new Promise((r) => proc.once('exit', r))).toBe(0);
+      const saved = JSON.parse(readFileSync(state, 'utf8')) as { interfaces: Array<{ prefixes: string[] }> };
+      expect(saved.interfaces[0]!.prefixes).toEqual(before);
+      // A new emulator on the same state file still has nic0's ranges.
+      ({ proc, info } = await emulate(['--listen', '127.0.0.1:0', '--state', state]));
+      const res = await fetch(
+        `${info.endpoint}/computeMetadata/v1/instance/network-interfaces/0/ip-aliases/?recursive=true`,
+        { headers: { 'Metadata-Flavor': 'Google' } },
+      );
+      expect(await res.json()).toEqual(before);
+    },
+  );
 
   it('refuses flags it cannot honour and bad CIDRs, by name', () => {
     const run = (args: string[]) =>

@@ -62,21 +62,24 @@ describe('daemon core on a virtual clock (sim cloud, documented latencies)', () 
     expect(r.waitedMs).toBeGreaterThanOrEqual(5_000);
   });
 
-  it('shrinks back to target after churn and deletes the emptied interface (bin-packing makes it possible)', async () => {
-    const n = await virtualNode({ WARM_IP_TARGET: '2', VPC_IPAM_SHRINK_INTERVAL_SECONDS: '10' });
-    const ids = Array.from({ length: 14 }, (_, i) => `p${i}`);
-    await drive(n.clock, Promise.all(ids.map((id) => n.add(id))));
-    expect(n.daemon.snapshot().interfaces.length).toBe(2);
-    for (const id of ids) await n.del(id);
-    await n.clock.advance(5 * 60_000);
-    const s = n.daemon.snapshot();
-    expect(s.assigned).toBe(0);
-    expect(s.total).toBe(2);
-    expect(s.interfaces.length).toBe(1);
-    // One interface detached; its Delete is refused "in use" while the detach completes (3 s) and retried.
-    expect(n.provider.callCounts().DetachNetworkInterface).toBe(1);
-    expect(n.provider.callCounts().DeleteNetworkInterface).toBeGreaterThanOrEqual(1);
-  });
+  it(
+    'shrinks back to target after churn and deletes the emptied interface (bin-packing makes it ' + 'possible)',
+    async () => {
+      const n = await virtualNode({ WARM_IP_TARGET: '2', VPC_IPAM_SHRINK_INTERVAL_SECONDS: '10' });
+      const ids = Array.from({ length: 14 }, (_, i) => `p${i}`);
+      await drive(n.clock, Promise.all(ids.map((id) => n.add(id))));
+      expect(n.daemon.snapshot().interfaces.length).toBe(2);
+      for (const id of ids) await n.del(id);
+      await n.clock.advance(5 * 60_000);
+      const s = n.daemon.snapshot();
+      expect(s.assigned).toBe(0);
+      expect(s.total).toBe(2);
+      expect(s.interfaces.length).toBe(1);
+      // One interface detached; its Delete is refused "in use" while the detach completes (3 s) and retried.
+      expect(n.provider.callCounts().DetachNetworkInterface).toBe(1);
+      expect(n.provider.callCounts().DeleteNetworkInterface).toBeGreaterThanOrEqual(1);
+    },
+  );
 
   it('a failed checkpoint write fails the ADD and changes nothing', async () => {
     const n = await virtualNode({ WARM_IP_TARGET: '2' });

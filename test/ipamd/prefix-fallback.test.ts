@@ -120,41 +120,44 @@ describe('daemon in prefix mode on a fragmented subnet (sim cloud, virtual clock
     expect(n.provider.callCounts().AssignPrivateIpAddresses).toBe(1);
   });
 
-  it('with PREFIX_FALLBACK_TO_IPS=true: Pods get /32s; once /28s are free again a prefix comes and the /32s drain', async () => {
-    const cloud = fragmentedCloud();
-    const n = await virtualNode(
-      {
-        ENABLE_PREFIX_DELEGATION: 'true',
-        PREFIX_FALLBACK_TO_IPS: 'true',
-        IP_COOLDOWN_PERIOD: '0',
-        VPC_IPAM_SHRINK_INTERVAL_SECONDS: '0',
-      },
-      { cloud },
-    );
-    const pods = [];
-    for (let i = 0; i < 6; i++) pods.push(await drive(n.clock, n.add(`p${i}`)));
-    const s = n.daemon.snapshot();
-    expect(s.mode).toBe('prefix');
-    expect(s.assigned).toBe(6);
-    expect(s.interfaces[0]!.fallbackIps).toBeGreaterThanOrEqual(9);
-    expect(n.daemon.datastore.fallbackIps).toBe(true);
-    const fallbackIps = new Set(cloud.getInterface(s.interfaces[0]!.id).privateIps);
-    for (const p of pods) expect(fallbackIps.has(p.ip)).toBe(true);
-    // The other tenant leaves; after the backoff the pool asks for a /28 again and gets it.
-    for (const r of cloud.describeReservations()) cloud.releaseReservation(r.id);
-    await n.clock.advance(125_000);
-    for (let i = 6; i < 12; i++) pods.push(await drive(n.clock, n.add(`p${i}`)));
-    await n.clock.advance(10_000);
-    expect(n.daemon.datastore.fallbackIps).toBe(false);
-    const onNode = () => cloud.getInstance(cloud.describeInstances()[0]!.id).interfaces;
-    expect(onNode().flatMap((i) => i.prefixes).length).toBeGreaterThanOrEqual(1);
-    // Nobody lost an address: all twelve Pods still hold theirs, on the node.
-    const held = new Set(onNode().flatMap((i) => i.privateIps));
-    for (const p of pods) expect(held.has(p.ip)).toBe(true);
-    // The fallback /32s go back as their Pods leave; prefixes serve from now on.
-    for (let i = 0; i < 12; i++) await n.del(`p${i}`);
-    await n.clock.advance(60_000);
-    expect(onNode().flatMap((i) => i.privateIps)).toEqual([]);
-    expect(n.daemon.snapshot().available).toBeGreaterThanOrEqual(16);
-  });
+  it(
+    'with PREFIX_FALLBACK_TO_IPS=true: Pods get /32s; once /28s are free again a prefix comes and the /32s ' + 'drain',
+    async () => {
+      const cloud = fragmentedCloud();
+      const n = await virtualNode(
+        {
+          ENABLE_PREFIX_DELEGATION: 'true',
+          PREFIX_FALLBACK_TO_IPS: 'true',
+          IP_COOLDOWN_PERIOD: '0',
+          VPC_IPAM_SHRINK_INTERVAL_SECONDS: '0',
+        },
+        { cloud },
+      );
+      const pods = [];
+      for (let i = 0; i < 6; i++) pods.push(await drive(n.clock, n.add(`p${i}`)));
+      const s = n.daemon.snapshot();
+      expect(s.mode).toBe('prefix');
+      expect(s.assigned).toBe(6);
+      expect(s.interfaces[0]!.fallbackIps).toBeGreaterThanOrEqual(9);
+      expect(n.daemon.datastore.fallbackIps).toBe(true);
+      const fallbackIps = new Set(cloud.getInterface(s.interfaces[0]!.id).privateIps);
+      for (const p of pods) expect(fallbackIps.has(p.ip)).toBe(true);
+      // The other tenant leaves; after the backoff the pool asks for a /28 again and gets it.
+      for (const r of cloud.describeReservations()) cloud.releaseReservation(r.id);
+      await n.clock.advance(125_000);
+      for (let i = 6; i < 12; i++) pods.push(await drive(n.clock, n.add(`p${i}`)));
+      await n.clock.advance(10_000);
+      expect(n.daemon.datastore.fallbackIps).toBe(false);
+      const onNode = () => cloud.getInstance(cloud.describeInstances()[0]!.id).interfaces;
+      expect(onNode().flatMap((i) => i.prefixes).length).toBeGreaterThanOrEqual(1);
+      // Nobody lost an address: all twelve Pods still hold theirs, on the node.
+      const held = new Set(onNode().flatMap((i) => i.privateIps));
+      for (const p of pods) expect(held.has(p.ip)).toBe(true);
+      // The fallback /32s go back as their Pods leave; prefixes serve from now on.
+      for (let i = 0; i < 12; i++) await n.del(`p${i}`);
+      await n.clock.advance(60_000);
+      expect(onNode().flatMap((i) => i.privateIps)).toEqual([]);
+      expect(n.daemon.snapshot().available).toBeGreaterThanOrEqual(16);
+    },
+  );
 });

@@ -115,36 +115,39 @@ describe('conflist lifecycle in the daemon', () => {
     return { dir, env: { MY_POD_NAME: `vpc-ipam-node-${name}`, POD_NAMESPACE: 'kube-system' } };
   }
 
-  it('is written only once ipamd is healthy and the binaries are installed; kept on restart; removed on uninstall', async () => {
-    const { dir, env } = prepare('cl-1');
-    const d = await startK8sDaemon(c, 'cl-1', { dir, env, binaries: false });
-    const file = path.join(d.confDir, '10-vpc-ipam.conflist');
-    const healthy = await fetch(`http://${d.introspection}/healthz`);
-    expect(healthy.status).toBe(200);
-    // Healthy, but the init container has not installed the plugin: still no config (node stays NotReady).
-    await until('the agent saw the missing binaries', () =>
-      d.running.k8s!.conflistBlockedBy?.includes('plugin binaries missing'),
-    );
-    expect(existsSync(file)).toBe(false);
-    installBinaries(d.binDir);
-    await until('conflist installed', () => existsSync(file));
-    type List = { cniVersion: string; cniVersions: string[]; plugins: Array<{ ipamdSocket: string }> };
-    const list = JSON.parse(readFileSync(file, 'utf8')) as List;
-    expect(list.plugins[0]!.ipamdSocket).toBe(d.socket);
-    // The stand-in portmap answers VERSION like Debian's 1.1.1: nothing above 1.0.0 is offered.
-    expect(list).toMatchObject({ cniVersion: '1.0.0', cniVersions: ['0.4.0', '1.0.0'] });
-    expect(d.running.k8s!.conflistInstalledAt).toBeDefined();
+  it(
+    'is written only once ipamd is healthy and the binaries are installed; kept on restart; removed on ' + 'uninstall',
+    async () => {
+      const { dir, env } = prepare('cl-1');
+      const d = await startK8sDaemon(c, 'cl-1', { dir, env, binaries: false });
+      const file = path.join(d.confDir, '10-vpc-ipam.conflist');
+      const healthy = await fetch(`http://${d.introspection}/healthz`);
+      expect(healthy.status).toBe(200);
+      // Healthy, but the init container has not installed the plugin: still no config (node stays NotReady).
+      await until('the agent saw the missing binaries', () =>
+        d.running.k8s!.conflistBlockedBy?.includes('plugin binaries missing'),
+      );
+      expect(existsSync(file)).toBe(false);
+      installBinaries(d.binDir);
+      await until('conflist installed', () => existsSync(file));
+      type List = { cniVersion: string; cniVersions: string[]; plugins: Array<{ ipamdSocket: string }> };
+      const list = JSON.parse(readFileSync(file, 'utf8')) as List;
+      expect(list.plugins[0]!.ipamdSocket).toBe(d.socket);
+      // The stand-in portmap answers VERSION like Debian's 1.1.1: nothing above 1.0.0 is offered.
+      expect(list).toMatchObject({ cniVersion: '1.0.0', cniVersions: ['0.4.0', '1.0.0'] });
+      expect(d.running.k8s!.conflistInstalledAt).toBeDefined();
 
-    // Restart (rolling update): the DaemonSet still exists, the file stays.
-    await d.running.stop();
-    expect(existsSync(file)).toBe(true);
+      // Restart (rolling update): the DaemonSet still exists, the file stays.
+      await d.running.stop();
+      expect(existsSync(file)).toBe(true);
 
-    // Uninstall: the DaemonSet is deleted, then its Pods get SIGTERM.
-    const d2 = await startK8sDaemon(c, 'cl-1', { dir, env });
-    c.server.remove('daemonsets', 'vpc-ipam-node', 'kube-system');
-    await d2.running.stop();
-    expect(existsSync(file)).toBe(false);
-  });
+      // Uninstall: the DaemonSet is deleted, then its Pods get SIGTERM.
+      const d2 = await startK8sDaemon(c, 'cl-1', { dir, env });
+      c.server.remove('daemonsets', 'vpc-ipam-node', 'kube-system');
+      await d2.running.stop();
+      expect(existsSync(file)).toBe(false);
+    },
+  );
 
   it('a DaemonSet being deleted (foreground) is an uninstall; an unreachable API server is not', async () => {
     const { dir, env } = prepare('cl-2');

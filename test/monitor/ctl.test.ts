@@ -71,34 +71,37 @@ describe('vpc-ipamctl plan', () => {
     expect(o.settings).toContain('WARM_IP_TARGET=2');
   });
 
-  it('prefixes: best and worst case bracket the seeded random placement, which ends on InsufficientCidrBlocks', async () => {
-    const o = await plan([
-      '--subnet',
-      '10.0.0.0/20',
-      '--instance-type',
-      'm5.large',
-      '--mode',
-      'prefix',
-      '--nodes',
-      '100',
-      '--seed',
-      '4',
-    ]);
-    // 108 Pods → 8 prefixes on the primary interface (7 would hold 112 but leave 4 < 16 warm).
-    expect(o.plan.full).toMatchObject({ pods: 108, blocks: 8, interfaces: 1, subnetInterfaces: 1 });
-    expect(o.plan.subnet).toEqual({ cidr: '10.0.0.0/20', total: 4091, prefixBlocks: 254, edgeFree: 27 });
-    // Worst: 254 / (8 + 1) = 28. Best: 31 × 8 + ⌈(31 − 27)/16⌉ = 249 ≤ 254, 32 × 8 = 256 > 254.
-    expect(o.plan.fit.worst).toEqual({ nodes: 28, pods: 28 * 108 });
-    expect(o.plan.fit.best).toEqual({ nodes: 31, pods: 31 * 108 });
-    const sim = o.placement!;
-    expect(sim.nodes).toBeGreaterThanOrEqual(28);
-    expect(sim.nodes).toBeLessThanOrEqual(31);
-    expect(sim.stoppedBy?.cloudCode).toBe('InsufficientCidrBlocks');
-    expect(sim.end.freePrefixBlocks).toBeLessThan(8);
-    expect(sim.end.free).toBeGreaterThan(sim.end.freePrefixBlocks * 16); // stranded addresses
-    // 100 nodes: best needs 800 + 5 blocks → /18 (1022 blocks); worst 900 blocks → /18 too.
-    expect(o.plan.need).toEqual({ nodes: 100, best: 18, worst: 18 });
-  });
+  it(
+    'prefixes: best and worst case bracket the seeded random placement, which ends on ' + 'InsufficientCidrBlocks',
+    async () => {
+      const o = await plan([
+        '--subnet',
+        '10.0.0.0/20',
+        '--instance-type',
+        'm5.large',
+        '--mode',
+        'prefix',
+        '--nodes',
+        '100',
+        '--seed',
+        '4',
+      ]);
+      // 108 Pods → 8 prefixes on the primary interface (7 would hold 112 but leave 4 < 16 warm).
+      expect(o.plan.full).toMatchObject({ pods: 108, blocks: 8, interfaces: 1, subnetInterfaces: 1 });
+      expect(o.plan.subnet).toEqual({ cidr: '10.0.0.0/20', total: 4091, prefixBlocks: 254, edgeFree: 27 });
+      // Worst: 254 / (8 + 1) = 28. Best: 31 × 8 + ⌈(31 − 27)/16⌉ = 249 ≤ 254, 32 × 8 = 256 > 254.
+      expect(o.plan.fit.worst).toEqual({ nodes: 28, pods: 28 * 108 });
+      expect(o.plan.fit.best).toEqual({ nodes: 31, pods: 31 * 108 });
+      const sim = o.placement!;
+      expect(sim.nodes).toBeGreaterThanOrEqual(28);
+      expect(sim.nodes).toBeLessThanOrEqual(31);
+      expect(sim.stoppedBy?.cloudCode).toBe('InsufficientCidrBlocks');
+      expect(sim.end.freePrefixBlocks).toBeLessThan(8);
+      expect(sim.end.free).toBeGreaterThan(sim.end.freePrefixBlocks * 16); // stranded addresses
+      // 100 nodes: best needs 800 + 5 blocks → /18 (1022 blocks); worst 900 blocks → /18 too.
+      expect(o.plan.need).toEqual({ nodes: 100, best: 18, worst: 18 });
+    },
+  );
 
   it('custom networking: the primary hosts no Pods and costs the Pod subnet nothing', async () => {
     const o = await plan([

@@ -31,61 +31,64 @@ function gaugeLine(text: string, name: string, labels: string): number | undefin
 }
 
 describe('subnet monitor in a running daemon', () => {
-  it('serves the gauges on /metrics and the table on /v1/subnets, with held vs assigned from the datastore', async () => {
-    const h = await startDaemon({
-      VPC_IPAM_MONITOR_INTERVAL_SECONDS: '1',
-      VPC_IPAM_MONITOR_WINDOW_SECONDS: '60',
-      VPC_IPAM_MONITOR_PACE_MS: '0',
-    });
-    started.push(h);
-    // The pool fills to one warm interface (9 IPs on m5.large) and the monitor sees it.
-    const first = await until('a subnet report with the warm pool', async () => {
-      const b = await getJson<{ enabled: boolean; subnets: SubnetReport[] }>(h, '/v1/subnets');
-      const r = b.subnets[0];
-      return b.enabled && r && r.held === 9 && r.consumptionPerSecond !== undefined ? r : undefined;
-    });
-    const cloud = loadSimCloud(path.join(h.dir, 'state', 'sim-cloud.json'))!;
-    const subnet = cloud.describeSubnets()[0]!;
-    expect(first).toMatchObject({
-      subnetId: subnet.id,
-      cidr: '10.0.0.0/24',
-      zone: subnet.zone,
-      total: 251,
-      free: subnet.availableAddresses,
-      assigned: 0,
-      nodes: 1,
-      mode: 'ip',
-    });
-    expect(first.freePrefixBlocks).toBe(cloud.freePrefixBlocks(subnet.id));
+  it(
+    'serves the gauges on /metrics and the table on /v1/subnets, with held vs assigned from the ' + 'datastore',
+    async () => {
+      const h = await startDaemon({
+        VPC_IPAM_MONITOR_INTERVAL_SECONDS: '1',
+        VPC_IPAM_MONITOR_WINDOW_SECONDS: '60',
+        VPC_IPAM_MONITOR_PACE_MS: '0',
+      });
+      started.push(h);
+      // The pool fills to one warm interface (9 IPs on m5.large) and the monitor sees it.
+      const first = await until('a subnet report with the warm pool', async () => {
+        const b = await getJson<{ enabled: boolean; subnets: SubnetReport[] }>(h, '/v1/subnets');
+        const r = b.subnets[0];
+        return b.enabled && r && r.held === 9 && r.consumptionPerSecond !== undefined ? r : undefined;
+      });
+      const cloud = loadSimCloud(path.join(h.dir, 'state', 'sim-cloud.json'))!;
+      const subnet = cloud.describeSubnets()[0]!;
+      expect(first).toMatchObject({
+        subnetId: subnet.id,
+        cidr: '10.0.0.0/24',
+        zone: subnet.zone,
+        total: 251,
+        free: subnet.availableAddresses,
+        assigned: 0,
+        nodes: 1,
+        mode: 'ip',
+      });
+      expect(first.freePrefixBlocks).toBe(cloud.freePrefixBlocks(subnet.id));
 
-    const res = await callIpamd(h.socket, {
-      v: PROTOCOL_VERSION,
-      op: 'add',
-      network: 'vpc-ipam',
-      containerId: 'mon-1',
-      ifName: 'eth0',
-    });
-    expect(res.ok).toBe(true);
-    await until('the ADD counted as assigned', async () => {
-      const b = await getJson<{ subnets: SubnetReport[] }>(h, '/v1/subnets');
-      return b.subnets[0]?.assigned === 1 ? true : undefined;
-    });
+      const res = await callIpamd(h.socket, {
+        v: PROTOCOL_VERSION,
+        op: 'add',
+        network: 'vpc-ipam',
+        containerId: 'mon-1',
+        ifName: 'eth0',
+      });
+      expect(res.ok).toBe(true);
+      await until('the ADD counted as assigned', async () => {
+        const b = await getJson<{ subnets: SubnetReport[] }>(h, '/v1/subnets');
+        return b.subnets[0]?.assigned === 1 ? true : undefined;
+      });
 
-    const text = await (await fetch(`http://${h.metrics}/metrics`)).text();
-    const labels = `{subnet_id="${subnet.id}",zone="${subnet.zone}",cidr="10.0.0.0/24"}`;
-    for (const g of SUBNET_GAUGES) {
-      expect(text, g.name).toContain(`# TYPE ${g.name} gauge`);
-      expect(gaugeLine(text, g.name, labels), `${g.name}${labels}`).toBeTypeOf('number');
-    }
-    expect(gaugeLine(text, 'vpc_ipam_subnet_total_addresses', labels)).toBe(251);
-    expect(gaugeLine(text, 'vpc_ipam_subnet_assigned_addresses', labels)).toBe(1);
-    expect(gaugeLine(text, 'vpc_ipam_subnet_prefix_delegation', labels)).toBe(0);
-    expect(text).toMatch(/vpc_ipam_cloud_calls_total\{operation="describeSubnetAllocations",result="ok"\} \d+/);
-    // headroom = free + held − warm target (9 for WARM_ENI_TARGET=1 on m5.large).
-    const free = gaugeLine(text, 'vpc_ipam_subnet_free_addresses', labels)!;
-    const held = gaugeLine(text, 'vpc_ipam_subnet_held_addresses', labels)!;
-    expect(gaugeLine(text, 'vpc_ipam_subnet_headroom_pods', labels)).toBe(free + held - 9);
-  });
+      const text = await (await fetch(`http://${h.metrics}/metrics`)).text();
+      const labels = `{subnet_id="${subnet.id}",zone="${subnet.zone}",cidr="10.0.0.0/24"}`;
+      for (const g of SUBNET_GAUGES) {
+        expect(text, g.name).toContain(`# TYPE ${g.name} gauge`);
+        expect(gaugeLine(text, g.name, labels), `${g.name}${labels}`).toBeTypeOf('number');
+      }
+      expect(gaugeLine(text, 'vpc_ipam_subnet_total_addresses', labels)).toBe(251);
+      expect(gaugeLine(text, 'vpc_ipam_subnet_assigned_addresses', labels)).toBe(1);
+      expect(gaugeLine(text, 'vpc_ipam_subnet_prefix_delegation', labels)).toBe(0);
+      expect(text).toMatch(/vpc_ipam_cloud_calls_total\{operation="describeSubnetAllocations",result="ok"\} \d+/);
+      // headroom = free + held − warm target (9 for WARM_ENI_TARGET=1 on m5.large).
+      const free = gaugeLine(text, 'vpc_ipam_subnet_free_addresses', labels)!;
+      const held = gaugeLine(text, 'vpc_ipam_subnet_held_addresses', labels)!;
+      expect(gaugeLine(text, 'vpc_ipam_subnet_headroom_pods', labels)).toBe(free + held - 9);
+    },
+  );
 
   it("vpc-ipamd monitor serves the whole sim cloud from the daemon's file, as leader", async () => {
     const h = started[0]!;

@@ -96,21 +96,24 @@ describe('simulate: hand-computed traces', () => {
     expect(r.idleIpSeconds).toBe(0);
   });
 
-  it('on a full node an ADD fails at once when nothing is cooling, and waits for a cooling address otherwise', async () => {
-    // t3.nano holds 2 Pod addresses: a on the primary, b on the interface the refill attached (ready at 3.4 s).
-    // t=20: c finds none, the node is at capacity and nothing cools: it fails without waiting.
-    // t=30: a leaves (its address cools until 60 s). t=55: d waits for that address: 5000 ms (< the 10 s ADD wait).
-    const r = await run({
-      instanceType: 't3.nano',
-      env: { WARM_IP_TARGET: '1' },
-      latency: only({ CreateNetworkInterface: 400, AttachNetworkInterface: 2000 }, 1000),
-      rows: '0,add,a\n10,add,b\n20,add,c\n30,del,a\n55,add,d\n70,del,b',
-    });
-    const by = Object.fromEntries(r.addOutcomes.map((o) => [o.pod, o]));
-    expect(by.c).toMatchObject({ failed: true, waited: true, waitMs: 0 });
-    expect(by.d).toMatchObject({ failed: false, waited: true, waitMs: 5000 });
-    expect(r.result).toMatchObject({ failedAdds: 1, podsWaited: 2, podWaitMaxMs: 5000 });
-  });
+  it(
+    'on a full node an ADD fails at once when nothing is cooling, and waits for a cooling address ' + 'otherwise',
+    async () => {
+      // t3.nano holds 2 Pod addresses: a on the primary, b on the interface the refill attached (ready at 3.4 s).
+      // t=20: c finds none, the node is at capacity and nothing cools: it fails without waiting.
+      // t=30: a leaves (its address cools until 60 s). t=55: d waits for that address: 5000 ms (< the 10 s ADD wait).
+      const r = await run({
+        instanceType: 't3.nano',
+        env: { WARM_IP_TARGET: '1' },
+        latency: only({ CreateNetworkInterface: 400, AttachNetworkInterface: 2000 }, 1000),
+        rows: '0,add,a\n10,add,b\n20,add,c\n30,del,a\n55,add,d\n70,del,b',
+      });
+      const by = Object.fromEntries(r.addOutcomes.map((o) => [o.pod, o]));
+      expect(by.c).toMatchObject({ failed: true, waited: true, waitMs: 0 });
+      expect(by.d).toMatchObject({ failed: false, waited: true, waitMs: 5000 });
+      expect(r.result).toMatchObject({ failedAdds: 1, podsWaited: 2, podWaitMaxMs: 5000 });
+    },
+  );
 
   it('the AWS default on m5.large: one Pod makes it attach a second interface of 9 IPs', async () => {
     // Start: the primary gets 9 IPs. t=0: a takes one, 8 free < 9, so an interface with 9 more is created (3.4 s).

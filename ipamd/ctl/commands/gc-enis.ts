@@ -26,7 +26,8 @@ export const gcEnisCommand: CtlCommand = {
   name: 'gc-enis',
   summary: 'leaked ENIs: a pass marks detached ones, the next pass deletes them (--passes 2 does both)',
   usage:
-    'vpc-ipamctl gc-enis [--vpc-id vpc-…] [--cluster NAME] [--grace 300] [--passes 1] [--interval 0] [--dry-run] [--json]',
+    'vpc-ipamctl gc-enis [--vpc-id vpc-…] [--cluster NAME] [--grace 300] [--passes 1] [--interval 0] [--dry-run] ' +
+    '[--json]',
   async run(argv, env) {
     const { flags, rest } = parseFlags(argv, {
       'vpc-id': 'string',

@@ -75,7 +75,8 @@ export function differences(
   }
   if (o.pd && pdWorks && l.hypervisor !== 'nitro') {
     notes.push(
-      'bare metal: the EKS calculator counts no prefixes (it tests hypervisor=nitro), but vpc-ipam delegates prefixes here, like the VPC CNI.',
+      'bare metal: the EKS calculator counts no prefixes (it tests hypervisor=nitro), but vpc-ipam delegates ' +
+        'prefixes here, like the VPC CNI.',
     );
   }
   const capacity = enis * (l.ipv4PerInterface - 1) * (o.pd && pdWorks ? 16 : 1);
@@ -93,7 +94,8 @@ export function differences(
     }
   }
   notes.push(
-    'addresses in IP_COOLDOWN_PERIOD are not handed out (the VPC CNI counts them as free): under heavy churn fewer than this many Pods may start at once.',
+    'addresses in IP_COOLDOWN_PERIOD are not handed out (the VPC CNI counts them as free): under heavy churn fewer ' +
+      'than this many Pods may start at once.',
   );
   return notes;
 }
@@ -102,7 +104,8 @@ export const maxPodsCommand: CtlCommand = {
   name: 'max-pods',
   summary: 'the kubelet --max-pods EKS publishes for an instance type, and where vpc-ipam differs',
   usage:
-    'vpc-ipamctl max-pods --instance-type TYPE [--prefix-delegation] [--custom-networking] [--max-eni N] [--show-max-allowed] [--json]',
+    'vpc-ipamctl max-pods --instance-type TYPE [--prefix-delegation] [--custom-networking] [--max-eni N] ' +
+    '[--show-max-allowed] [--json]',
   async run(argv, env) {
     const { flags, rest } = parseFlags(argv, {
       'instance-type': 'string',

@@ -21,7 +21,8 @@ import { parseTrace } from '../../sim/trace.js';
 import { parseFlags, UsageError, type CtlCommand } from '../command.js';
 
 const USAGE =
-  'vpc-ipamctl simulate --trace FILE --instance-type TYPE [--subnet CIDR] [--env NAME=VALUE ...] [--latency ACTION=MS ...] [--json] [--chart OUT.html]';
+  'vpc-ipamctl simulate --trace FILE --instance-type TYPE [--subnet CIDR] [--env NAME=VALUE ...] [--latency ' +
+  'ACTION=MS ...] [--json] [--chart OUT.html]';
 
 export const simulateCommand: CtlCommand = {
   name: 'simulate',

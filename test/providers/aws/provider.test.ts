@@ -77,75 +77,83 @@ describe('AwsProvider', () => {
     expect(node.emu.counts().DescribeInstanceTypes).toBeUndefined(); // from the built-in table
   });
 
-  it('resyncs from IMDS while it is unchanged, and asks EC2 when IMDS changes or after its own mutations (no Describe storm)', async () => {
-    node = await awsNode();
-    const p = node.provider;
-    const describes = () => node.emu.counts().DescribeNetworkInterfaces ?? 0;
-    const first = await p.describeNode();
-    expect(describes()).toBe(1);
-    for (let i = 0; i < 5; i++) expect(await p.describeNode()).toEqual(first);
-    expect(describes()).toBe(1); // five resyncs served from the unchanged IMDS view
-    expect(p.stats.servedFromImds).toBe(5);
-    // Someone else changes the node (IMDS shows it): EC2 is asked.
-    const primary = node.cloud.getInstance(node.instanceId).interfaces[0]!;
-    node.cloud.assignPrivateIps(primary.id, { count: 2 });
-    await waitOnClock(
-      node,
-      'IMDS shows the new addresses',
-      async () =>
-        (await node.imds.list(`network/interfaces/macs/${primary.mac}/local-ipv4s`)).length === 3 || undefined,
-    );
-    expect((await p.describeNode()).interfaces[0]!.blocks).toHaveLength(2);
-    expect(describes()).toBe(2);
-    // Our own mutation invalidates the cached read even before IMDS shows it.
-    await p.assignAddresses(primary.id, { kind: 'ip', count: 1 });
-    expect((await p.describeNode()).interfaces[0]!.blocks).toHaveLength(3);
-    expect(describes()).toBe(3);
-  });
+  it(
+    'resyncs from IMDS while it is unchanged, and asks EC2 when IMDS changes or after its own mutations (no ' +
+      'Describe storm)',
+    async () => {
+      node = await awsNode();
+      const p = node.provider;
+      const describes = () => node.emu.counts().DescribeNetworkInterfaces ?? 0;
+      const first = await p.describeNode();
+      expect(describes()).toBe(1);
+      for (let i = 0; i < 5; i++) expect(await p.describeNode()).toEqual(first);
+      expect(describes()).toBe(1); // five resyncs served from the unchanged IMDS view
+      expect(p.stats.servedFromImds).toBe(5);
+      // Someone else changes the node (IMDS shows it): EC2 is asked.
+      const primary = node.cloud.getInstance(node.instanceId).interfaces[0]!;
+      node.cloud.assignPrivateIps(primary.id, { count: 2 });
+      await waitOnClock(
+        node,
+        'IMDS shows the new addresses',
+        async () =>
+          (await node.imds.list(`network/interfaces/macs/${primary.mac}/local-ipv4s`)).length === 3 || undefined,
+      );
+      expect((await p.describeNode()).interfaces[0]!.blocks).toHaveLength(2);
+      expect(describes()).toBe(2);
+      // Our own mutation invalidates the cached read even before IMDS shows it.
+      await p.assignAddresses(primary.id, { kind: 'ip', count: 1 });
+      expect((await p.describeNode()).interfaces[0]!.blocks).toHaveLength(3);
+      expect(describes()).toBe(3);
+    },
+  );
 
-  it('creates a tagged ENI with its first addresses, attached at the next device, DeleteOnTermination set, visible in IMDS', async () => {
-    node = await awsNode({ clusterName: 'prod-1', groups: ['sg-0abc'] });
-    const started = node.clock.now(); // the provider stamps created-at from its clock
-    const nic = await node.provider.createInterface({
-      subnetId: node.podSubnetId,
-      initial: { kind: 'prefix', count: 2 },
-      tags: { team: 'net' },
-    });
-    expect(nic).toMatchObject({ deviceIndex: 1, subnetId: node.podSubnetId, subnetCidr: '10.0.2.0/24' });
-    expect(nic.blocks.map((b) => b.kind)).toEqual(['prefix', 'prefix']);
-    const inCloud = node.cloud.getInterface(nic.id);
-    expect(inCloud.attachment).toMatchObject({
-      instanceId: node.instanceId,
-      deviceIndex: 1,
-      deleteOnTermination: true,
-    });
-    expect(inCloud.tags).toMatchObject({ [TAG_INSTANCE_ID]: node.instanceId, [TAG_CLUSTER]: 'prod-1', team: 'net' });
-    expect(Date.parse(inCloud.tags[TAG_CREATED_AT]!)).toBeGreaterThanOrEqual(started - 1000);
-    expect(inCloud.securityGroups).toEqual(node.cloud.getInstance(node.instanceId).interfaces[0]!.securityGroups); // node's groups by default
-    // It returned only once IMDS listed it (IMDS lags EC2 by 1-5 s, and the attach takes 2 s).
-    expect(await node.imds.list('network/interfaces/macs/')).toContain(inCloud.mac);
-    expect(succeeded(node)).toMatchObject({
-      DescribeInstances: 1,
-      CreateNetworkInterface: 1,
-      AttachNetworkInterface: 1,
-      ModifyNetworkInterfaceAttribute: 1,
-    });
-    // Any other answer was EC2 not seeing the new ENI yet, and retried (eventual consistency).
-    const refused = node.emu.requests.filter((r) => r.status !== 200).map((r) => r.code);
-    expect(refused.filter((code) => code !== 'InvalidNetworkInterfaceID.NotFound')).toEqual([]);
-    const second = await node.provider.createInterface({
-      subnetId: node.nodeSubnetId,
-      securityGroups: ['sg-0abc'],
-      initial: { kind: 'ip', count: 9 },
-    });
-    expect(second.deviceIndex).toBe(2);
-    expect(second.securityGroups).toEqual(['sg-0abc']);
-    expect(second.blocks).toHaveLength(9);
-    const full = await failure(node.provider.createInterface({ subnetId: node.nodeSubnetId }));
-    expect(full).toMatchObject({ code: 'CLOUD_NIC_LIMIT' });
-    expect(succeeded(node).CreateNetworkInterface).toBe(2); // refused before any mutating call
-    expect(node.emu.counts().CreateNetworkInterface).toBe(2);
-  });
+  it(
+    'creates a tagged ENI with its first addresses, attached at the next device, DeleteOnTermination set, visible ' +
+      'in IMDS',
+    async () => {
+      node = await awsNode({ clusterName: 'prod-1', groups: ['sg-0abc'] });
+      const started = node.clock.now(); // the provider stamps created-at from its clock
+      const nic = await node.provider.createInterface({
+        subnetId: node.podSubnetId,
+        initial: { kind: 'prefix', count: 2 },
+        tags: { team: 'net' },
+      });
+      expect(nic).toMatchObject({ deviceIndex: 1, subnetId: node.podSubnetId, subnetCidr: '10.0.2.0/24' });
+      expect(nic.blocks.map((b) => b.kind)).toEqual(['prefix', 'prefix']);
+      const inCloud = node.cloud.getInterface(nic.id);
+      expect(inCloud.attachment).toMatchObject({
+        instanceId: node.instanceId,
+        deviceIndex: 1,
+        deleteOnTermination: true,
+      });
+      expect(inCloud.tags).toMatchObject({ [TAG_INSTANCE_ID]: node.instanceId, [TAG_CLUSTER]: 'prod-1', team: 'net' });
+      expect(Date.parse(inCloud.tags[TAG_CREATED_AT]!)).toBeGreaterThanOrEqual(started - 1000);
+      expect(inCloud.securityGroups).toEqual(node.cloud.getInstance(node.instanceId).interfaces[0]!.securityGroups); // node's groups by default
+      // It returned only once IMDS listed it (IMDS lags EC2 by 1-5 s, and the attach takes 2 s).
+      expect(await node.imds.list('network/interfaces/macs/')).toContain(inCloud.mac);
+      expect(succeeded(node)).toMatchObject({
+        DescribeInstances: 1,
+        CreateNetworkInterface: 1,
+        AttachNetworkInterface: 1,
+        ModifyNetworkInterfaceAttribute: 1,
+      });
+      // Any other answer was EC2 not seeing the new ENI yet, and retried (eventual consistency).
+      const refused = node.emu.requests.filter((r) => r.status !== 200).map((r) => r.code);
+      expect(refused.filter((code) => code !== 'InvalidNetworkInterfaceID.NotFound')).toEqual([]);
+      const second = await node.provider.createInterface({
+        subnetId: node.nodeSubnetId,
+        securityGroups: ['sg-0abc'],
+        initial: { kind: 'ip', count: 9 },
+      });
+      expect(second.deviceIndex).toBe(2);
+      expect(second.securityGroups).toEqual(['sg-0abc']);
+      expect(second.blocks).toHaveLength(9);
+      const full = await failure(node.provider.createInterface({ subnetId: node.nodeSubnetId }));
+      expect(full).toMatchObject({ code: 'CLOUD_NIC_LIMIT' });
+      expect(succeeded(node).CreateNetworkInterface).toBe(2); // refused before any mutating call
+      expect(node.emu.counts().CreateNetworkInterface).toBe(2);
+    },
+  );
 
   it.each([
     ['attach fails', 'AttachNetworkInterface'],
@@ -317,29 +325,32 @@ describe('AWS subnet choice', () => {
     expect((await select(undefined)).map((c) => c.subnetId)).toEqual([big.id, node.podSubnetId]);
   });
 
-  it('custom networking: the config subnets in the zone, in order, full ones last; the primary hosts no Pods', async () => {
-    node = await awsNode();
-    const vpcId = node.provider.identity.vpcId;
-    const big = node.cloud.createSubnet({ vpcId, cidr: '10.0.8.0/22', zone: 'us-east-1a' });
-    const full = node.cloud.createSubnet({ vpcId, cidr: '10.0.12.0/28', zone: 'us-east-1a' });
-    node.cloud.occupyRandom(full.id, node.cloud.getSubnet(full.id).availableAddresses, 'other tenant');
-    const far = node.cloud.createSubnet({ vpcId, cidr: '10.0.20.0/24', zone: 'us-east-1b' });
-    const ids = [full.id, node.podSubnetId, far.id, big.id];
-    let cfg: PodSubnetSource | undefined = staticPodSubnets('POD_SUBNET_IDS', ids, ['sg-0pods']);
-    const source: PodSubnetSource = { read: async () => cfg?.read(), remedy: 'set POD_SUBNET_IDS' };
-    const custom = { variable: 'AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG' };
-    const where = { provider: node.provider, vpcId, zone: 'us-east-1a', nodeSubnetId: node.nodeSubnetId };
-    const select = createSubnetSelector({ ...where, customNetworking: custom, podSubnets: source });
-    expect(await select(undefined)).toEqual([
-      { subnetId: node.podSubnetId, securityGroups: ['sg-0pods'] },
-      { subnetId: big.id, securityGroups: ['sg-0pods'] },
-      { subnetId: full.id, securityGroups: ['sg-0pods'] },
-    ]);
-    cfg = undefined; // no config (yet): no interface anywhere, and the error says what to do
-    const refused =
-      /AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: custom networking is on, but this node has no Pod subnet config: set POD/;
-    await expect(select(undefined)).rejects.toThrow(refused);
-    expect(usableUnderCustomNetworking({ deviceIndex: 0 })).toBe(false);
-    expect(usableUnderCustomNetworking({ deviceIndex: 1 })).toBe(true);
-  });
+  it(
+    'custom networking: the config subnets in the zone, in order, full ones last; the primary hosts no ' + 'Pods',
+    async () => {
+      node = await awsNode();
+      const vpcId = node.provider.identity.vpcId;
+      const big = node.cloud.createSubnet({ vpcId, cidr: '10.0.8.0/22', zone: 'us-east-1a' });
+      const full = node.cloud.createSubnet({ vpcId, cidr: '10.0.12.0/28', zone: 'us-east-1a' });
+      node.cloud.occupyRandom(full.id, node.cloud.getSubnet(full.id).availableAddresses, 'other tenant');
+      const far = node.cloud.createSubnet({ vpcId, cidr: '10.0.20.0/24', zone: 'us-east-1b' });
+      const ids = [full.id, node.podSubnetId, far.id, big.id];
+      let cfg: PodSubnetSource | undefined = staticPodSubnets('POD_SUBNET_IDS', ids, ['sg-0pods']);
+      const source: PodSubnetSource = { read: async () => cfg?.read(), remedy: 'set POD_SUBNET_IDS' };
+      const custom = { variable: 'AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG' };
+      const where = { provider: node.provider, vpcId, zone: 'us-east-1a', nodeSubnetId: node.nodeSubnetId };
+      const select = createSubnetSelector({ ...where, customNetworking: custom, podSubnets: source });
+      expect(await select(undefined)).toEqual([
+        { subnetId: node.podSubnetId, securityGroups: ['sg-0pods'] },
+        { subnetId: big.id, securityGroups: ['sg-0pods'] },
+        { subnetId: full.id, securityGroups: ['sg-0pods'] },
+      ]);
+      cfg = undefined; // no config (yet): no interface anywhere, and the error says what to do
+      const refused =
+        /AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: custom networking is on, but this node has no Pod subnet config: set POD/;
+      await expect(select(undefined)).rejects.toThrow(refused);
+      expect(usableUnderCustomNetworking({ deviceIndex: 0 })).toBe(false);
+      expect(usableUnderCustomNetworking({ deviceIndex: 1 })).toBe(true);
+    },
+  );
 });

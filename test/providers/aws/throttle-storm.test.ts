@@ -185,13 +185,16 @@ async function storm(sc: Scenario) {
 }
 
 describe('throttle storm: 20 nodes of one account at EC2 default bucket sizes, ipamd defaults', () => {
-  it('address churn converges: every ADD served, no ENI leaked, RequestLimitExceeded answered and waited out', async () => {
-    const { c, tally, why, figures } = await storm(ADDRESS_CHURN);
-    expect(tally.failed).toEqual([]);
-    expect(why).toBeUndefined();
-    expect(c.cloud.describeInterfaces()).toHaveLength(NODES * ADDRESS_CHURN.finalEnis);
-    expect(figures.throttled.AssignPrivateIpAddresses ?? 0).toBeGreaterThan(0); // the buckets were really in play
-  });
+  it(
+    'address churn converges: every ADD served, no ENI leaked, RequestLimitExceeded answered and waited ' + 'out',
+    async () => {
+      const { c, tally, why, figures } = await storm(ADDRESS_CHURN);
+      expect(tally.failed).toEqual([]);
+      expect(why).toBeUndefined();
+      expect(c.cloud.describeInterfaces()).toHaveLength(NODES * ADDRESS_CHURN.finalEnis);
+      expect(figures.throttled.AssignPrivateIpAddresses ?? 0).toBeGreaterThan(0); // the buckets were really in play
+    },
+  );
 
   it('ENI churn in a busy account converges: Create/Attach/Detach/Delete throttled, nothing leaked', async () => {
     const { c, tally, why, figures } = await storm(ENI_CHURN);

@@ -88,12 +88,14 @@ describe('mapAzureError on real SDK errors', () => {
 
   it('maps a failed long-running operation by its captured code, or by the core-lro message', () => {
     const lroErr = new Error(
-      'The long-running operation has failed. SubnetIsFull. Subnet nodes with address prefix 10.0.0.0/28 does not have enough capacity for 3 IP addresses.',
+      'The long-running operation has failed. SubnetIsFull. Subnet nodes with address prefix 10.0.0.0/28 does not ' +
+        'have enough capacity for 3 IP addresses.',
     );
     const parsed = mapAzureError(lroErr, 'op');
     expect(parsed).toBeInstanceOf(SubnetFullError);
     expect(parsed.message).toBe(
-      'azure op: SubnetIsFull: Subnet nodes with address prefix 10.0.0.0/28 does not have enough capacity for 3 IP addresses.',
+      'azure op: SubnetIsFull: Subnet nodes with address prefix 10.0.0.0/28 does not have enough capacity for 3 IP ' +
+        'addresses.',
     );
     const captured = mapAzureError(new Error('The long-running operation has failed'), 'op', {
       code: 'AnotherOperationInProgress',

@@ -199,22 +199,28 @@ describe('grow and shrink', () => {
 });
 
 describe('exhaustion monitor input', () => {
-  it('gives the monitor used addresses that agree with ARM usage, other tenants and Pod-subnet addresses included', async () => {
-    emu = await emulator({ secondaryIps: 3, ...withPodNic('10.240.16.0/26') });
-    const pods = emu.world.subnet('vnet1', 'pods')!;
-    emu.world.cloud.occupyRandom(pods.id, 7, 'another tenant');
-    const p = provider(emu, { AZURE_POD_SUBNET_ID: PODS_ID });
-    const inv = await p.describeNode();
-    await p.assignAddresses(inv.interfaces[1]!.id, { kind: 'ip', count: 5 });
-    for (const id of [NODES_ID, PODS_ID]) {
-      const alloc = await p.describeSubnetAllocations!(id);
-      const space = analyzeSubnet(alloc.subnet.cidr, alloc.used, { reserved: RESERVED_RULES.azure, prefixLength: 28 });
-      expect(space.free).toBe(alloc.subnet.availableAddresses);
-    }
-    const pod = await p.describeSubnetAllocations!(PODS_ID);
-    // 64 - Azure's 5 - the other tenant's 7 - the Pod NIC's own address - our 5.
-    expect(pod.subnet.availableAddresses).toBe(64 - 5 - 7 - 1 - 5);
-  });
+  it(
+    'gives the monitor used addresses that agree with ARM usage, other tenants and Pod-subnet addresses ' + 'included',
+    async () => {
+      emu = await emulator({ secondaryIps: 3, ...withPodNic('10.240.16.0/26') });
+      const pods = emu.world.subnet('vnet1', 'pods')!;
+      emu.world.cloud.occupyRandom(pods.id, 7, 'another tenant');
+      const p = provider(emu, { AZURE_POD_SUBNET_ID: PODS_ID });
+      const inv = await p.describeNode();
+      await p.assignAddresses(inv.interfaces[1]!.id, { kind: 'ip', count: 5 });
+      for (const id of [NODES_ID, PODS_ID]) {
+        const alloc = await p.describeSubnetAllocations!(id);
+        const space = analyzeSubnet(alloc.subnet.cidr, alloc.used, {
+          reserved: RESERVED_RULES.azure,
+          prefixLength: 28,
+        });
+        expect(space.free).toBe(alloc.subnet.availableAddresses);
+      }
+      const pod = await p.describeSubnetAllocations!(PODS_ID);
+      // 64 - Azure's 5 - the other tenant's 7 - the Pod NIC's own address - our 5.
+      expect(pod.subnet.availableAddresses).toBe(64 - 5 - 7 - 1 - 5);
+    },
+  );
 });
 
 describe('errors', () => {
@@ -277,44 +283,47 @@ describe('errors', () => {
     expect(getAfter.at - throttled!.at).toBeGreaterThanOrEqual(990); // Retry-After honoured (a lower bound)
   });
 
-  it('resolves a second writer between our GET and PUT (412) by re-reading: nothing lost, nothing duplicated', async () => {
-    emu = await emulator({ secondaryIps: 1 }, { lro: { mode: 'sync' } });
-    const p = provider(emu);
-    await p.describeNode();
-    let armed = true;
-    emu.afterNicRead = (name) => {
-      if (!armed) return;
-      armed = false;
-      // Someone else (the AKS RP, another tool) adds an ipConfiguration right after our read.
-      const nic = emu!.world.nic(name)!;
-      const body = {
-        properties: {
-          ipConfigurations: [
-            ...emu!.world.ipConfigs(nic).map((c) => ({
-              name: c.name,
-              properties: { primary: c.primary, subnet: { id: NODES_ID }, privateIPAddress: c.ip },
-            })),
-            { name: 'other-writer', properties: { subnet: { id: NODES_ID } } },
-          ],
-        },
+  it(
+    'resolves a second writer between our GET and PUT (412) by re-reading: nothing lost, nothing ' + 'duplicated',
+    async () => {
+      emu = await emulator({ secondaryIps: 1 }, { lro: { mode: 'sync' } });
+      const p = provider(emu);
+      await p.describeNode();
+      let armed = true;
+      emu.afterNicRead = (name) => {
+        if (!armed) return;
+        armed = false;
+        // Someone else (the AKS RP, another tool) adds an ipConfiguration right after our read.
+        const nic = emu!.world.nic(name)!;
+        const body = {
+          properties: {
+            ipConfigurations: [
+              ...emu!.world.ipConfigs(nic).map((c) => ({
+                name: c.name,
+                properties: { primary: c.primary, subnet: { id: NODES_ID }, privateIPAddress: c.ip },
+              })),
+              { name: 'other-writer', properties: { subnet: { id: NODES_ID } } },
+            ],
+          },
+        };
+        emu!.operations.put(nic, body, undefined, 'sync');
       };
-      emu!.operations.put(nic, body, undefined, 'sync');
-    };
-    const added = await caller().call('assignAddresses', () => p.assignAddresses(NIC, { kind: 'ip', count: 2 }));
-    expect(
-      emu
-        .log()
-        .filter((e) => e.action === 'PutNetworkInterface')
-        .map((e) => e.status),
-    ).toEqual([412, 200]);
-    const cloud = cloudIpconfigs(emu);
-    expect([...cloud.keys()]).toEqual(expect.arrayContaining(['ipconfig2', 'other-writer']));
-    expect(cloud.size).toBe(4);
-    expect(uniq([...cloud.values()].map((c) => c.ip))).toBe(true);
-    expect(added.map((b) => b.cidr.replace('/32', ''))).toEqual(
-      [...cloud.entries()].filter(([n]) => n.startsWith(IPCONFIG_PREFIX)).map(([, c]) => c.ip),
-    );
-  });
+      const added = await caller().call('assignAddresses', () => p.assignAddresses(NIC, { kind: 'ip', count: 2 }));
+      expect(
+        emu
+          .log()
+          .filter((e) => e.action === 'PutNetworkInterface')
+          .map((e) => e.status),
+      ).toEqual([412, 200]);
+      const cloud = cloudIpconfigs(emu);
+      expect([...cloud.keys()]).toEqual(expect.arrayContaining(['ipconfig2', 'other-writer']));
+      expect(cloud.size).toBe(4);
+      expect(uniq([...cloud.values()].map((c) => c.ip))).toBe(true);
+      expect(added.map((b) => b.cidr.replace('/32', ''))).toEqual(
+        [...cloud.entries()].filter(([n]) => n.startsWith(IPCONFIG_PREFIX)).map(([, c]) => c.ip),
+      );
+    },
+  );
 
   it('maps 409 AnotherOperationInProgress to ConflictError and succeeds once the other operation ends', async () => {
     emu = await emulator();

@@ -130,45 +130,49 @@ describe('replaceAliasRanges', () => {
     expect(f.code).toBe('CLOUD_NO_PREFIX_BLOCK');
   });
 
-  it('rejects unknown ranges, CIDRs outside their range, overlaps with another node, duplicates and too many ranges', () => {
-    const { cloud, nic } = node();
-    const other = cloud.getInstance(seedGceNode(cloud, { instanceName: 'gke-node-2' })).interfaces[0]!;
-    cloud.replaceAliasRanges(other.id, [{ cidr: '10.4.0.0/28', rangeName: 'pods' }]);
-    const before = cloud.revision;
-    expect(failure(() => cloud.replaceAliasRanges(nic.id, [{ prefixLength: 28, rangeName: 'nope' }])).message).toMatch(
-      /no secondary range named 'nope'/,
-    );
-    expect(
-      failure(() => cloud.replaceAliasRanges(nic.id, [{ cidr: '10.9.0.0/28', rangeName: 'pods' }])).message,
-    ).toMatch(/not within secondary range 'pods'/);
-    expect(failure(() => cloud.replaceAliasRanges(nic.id, [{ cidr: '10.4.0.0/28', rangeName: 'pods' }]))).toMatchObject(
-      { code: 'CLOUD_INVALID', message: expect.stringMatching(/overlaps addresses in use/) },
-    );
-    expect(
-      failure(() =>
-        cloud.replaceAliasRanges(nic.id, [
-          { cidr: '10.4.0.16/28', rangeName: 'pods' },
-          { cidr: '10.4.0.16/28', rangeName: 'pods' },
-        ]),
-      ).message,
-    ).toMatch(/listed twice/);
-    expect(failure(() => cloud.replaceAliasRanges(nic.id, [{ prefixLength: 20, rangeName: 'pods' }])).message).toMatch(
-      /cannot be carved/,
-    );
-    expect(
-      failure(() =>
-        cloud.replaceAliasRanges(
-          nic.id,
-          Array.from({ length: 151 }, () => ({ prefixLength: 32, rangeName: 'pods' })),
-        ),
-      ).code,
-    ).toBe('CLOUD_IP_LIMIT');
-    // Primary-range aliases may not take GCE's reserved addresses.
-    expect(failure(() => cloud.replaceAliasRanges(nic.id, [{ cidr: '10.128.0.1' }])).message).toMatch(
-      /reserved by the cloud/,
-    );
-    expect(cloud.revision).toBe(before);
-  });
+  it(
+    'rejects unknown ranges, CIDRs outside their range, overlaps with another node, duplicates and too many ' +
+      'ranges',
+    () => {
+      const { cloud, nic } = node();
+      const other = cloud.getInstance(seedGceNode(cloud, { instanceName: 'gke-node-2' })).interfaces[0]!;
+      cloud.replaceAliasRanges(other.id, [{ cidr: '10.4.0.0/28', rangeName: 'pods' }]);
+      const before = cloud.revision;
+      expect(
+        failure(() => cloud.replaceAliasRanges(nic.id, [{ prefixLength: 28, rangeName: 'nope' }])).message,
+      ).toMatch(/no secondary range named 'nope'/);
+      expect(
+        failure(() => cloud.replaceAliasRanges(nic.id, [{ cidr: '10.9.0.0/28', rangeName: 'pods' }])).message,
+      ).toMatch(/not within secondary range 'pods'/);
+      expect(
+        failure(() => cloud.replaceAliasRanges(nic.id, [{ cidr: '10.4.0.0/28', rangeName: 'pods' }])),
+      ).toMatchObject({ code: 'CLOUD_INVALID', message: expect.stringMatching(/overlaps addresses in use/) });
+      expect(
+        failure(() =>
+          cloud.replaceAliasRanges(nic.id, [
+            { cidr: '10.4.0.16/28', rangeName: 'pods' },
+            { cidr: '10.4.0.16/28', rangeName: 'pods' },
+          ]),
+        ).message,
+      ).toMatch(/listed twice/);
+      expect(
+        failure(() => cloud.replaceAliasRanges(nic.id, [{ prefixLength: 20, rangeName: 'pods' }])).message,
+      ).toMatch(/cannot be carved/);
+      expect(
+        failure(() =>
+          cloud.replaceAliasRanges(
+            nic.id,
+            Array.from({ length: 151 }, () => ({ prefixLength: 32, rangeName: 'pods' })),
+          ),
+        ).code,
+      ).toBe('CLOUD_IP_LIMIT');
+      // Primary-range aliases may not take GCE's reserved addresses.
+      expect(failure(() => cloud.replaceAliasRanges(nic.id, [{ cidr: '10.128.0.1' }])).message).toMatch(
+        /reserved by the cloud/,
+      );
+      expect(cloud.revision).toBe(before);
+    },
+  );
 });
 
 describe('persistence', () => {
