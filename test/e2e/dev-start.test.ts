@@ -94,9 +94,13 @@ describe('npm start', () => {
 
     // A crash first: the Pods stay in the checkpoint under the demo's fixed IDs.
     const crashed = await startDev(env);
-    const left = await untilDemoHolds(crashed, 4);
+    await untilDemoHolds(crashed, 4);
     expect(await stop(crashed, 'SIGKILL')).toBe(null);
-    expect(checkpointIds(checkpoint)).toEqual(expect.arrayContaining(left.slice(0, 1)));
+    // The demo keeps churning until the kill, so which IDs survive is chance; how many is not: once it holds
+    // four it only deletes from four or more, and every acknowledged change is in the checkpoint.
+    const left = checkpointIds(checkpoint).filter((id) => id.startsWith('demo-'));
+    expect(left.length, left.join(' ')).toBeGreaterThanOrEqual(3);
+    expect(left.every((id) => /^demo-\d+$/.test(id))).toBe(true);
 
     for (let round = 1; round <= 3; round++) {
       const run = await startDev(env);
