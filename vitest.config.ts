@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -12,5 +13,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Vitest's default (cores - 1) runs one file at a time on 2 cores, and most of a file's time is spent waiting
+    // (child daemons, emulator latency, timers), not computing: one file more than cores keeps both busy.
+    maxWorkers: Math.max(2, availableParallelism() + 1),
   },
 });

@@ -78,6 +78,8 @@ describe('DaemonSet probes against a real daemon', () => {
     for (;;) {
       if (proc.exitCode !== null) throw new Error(`ipamd exited with ${proc.exitCode}: ${stderr}`);
       if (Date.now() > deadline) throw new Error(`no readiness in 60 s: ${JSON.stringify(samples.slice(-3))}`);
+      // Looked at before the probes: the daemon may move on while they are in flight, never backwards.
+      const socketBefore = existsSync(socket);
       const [startup, liveness, readiness, pool] = await Promise.all([
         get(ipamd.startupProbe),
         get(ipamd.livenessProbe),
@@ -92,7 +94,7 @@ describe('DaemonSet probes against a real daemon', () => {
         liveness: liveness.status,
         readiness: readiness.status,
         ...(readiness.body.reason ? { reason: readiness.body.reason } : {}),
-        socket: existsSync(socket),
+        socket: socketBefore,
         pool,
       };
       // Nothing listens yet: the process is still starting (the startup probe's budget covers this).
@@ -105,9 +107,17 @@ describe('DaemonSet probes against a real daemon', () => {
     expect(during.length, 'samples taken during the first fill').toBeGreaterThan(3);
     // Startup and liveness never failed once listening: the kubelet would not have restarted ipamd.
     expect(samples.every((s) => s.startup === 200 && s.liveness === 200)).toBe(true);
-    // Not ready while initialising, and the plugin socket did not exist then; views said 503, not 500.
-    expect(during.every((s) => s.readiness === 503 && s.reason === 'initialising' && !s.socket)).toBe(true);
-    expect(during.every((s) => s.pool === 503)).toBe(true);
+    // Not ready while initialising, and the plugin socket did not exist then; views said 503, not 500. Between
+    // the end of init and the socket's listen (a few ms, longer on a busy machine) the reason says so.
+    const initialising = during.filter((s) => s.reason === 'initialising');
+    expect(initialising.length).toBeGreaterThan(3);
+    expect(initialising.every((s) => s.readiness === 503 && !s.socket)).toBe(true);
+    const why = (s: Sample) => s.reason === 'initialising' || s.reason === 'plugin socket not serving';
+    expect(
+      during.every((s) => s.readiness === 503 && why(s)),
+      JSON.stringify(during.filter((s) => !why(s))),
+    ).toBe(true);
+    expect(initialising.every((s) => s.pool === 503)).toBe(true);
     // Ready: the socket serves; the first fill attached a second interface (more than the primary's 9).
     const r = await callIpamd(socket, { v: PROTOCOL_VERSION, op: 'status' });
     expect(r).toMatchObject({ ok: true, status: { ready: true } });
