@@ -14,7 +14,12 @@ import {
   type Response,
 } from './contract/protocol.js';
 import { hostVethName } from './contract/veth-name.js';
-import { IpamdUnavailableError, type IpamdClient, type RequestBody } from './client.js';
+import {
+  addReplyBudgetMs,
+  IpamdUnavailableError,
+  type IpamdClient,
+  type RequestBody,
+} from './contract/socket-client.js';
 import type { PluginConfig } from './config.js';
 import type { CniEnv } from './env.js';
 import { CniCode, CniError, fromIpamdError } from './errors.js';
@@ -108,8 +113,7 @@ async function cmdAdd(env: CniEnv, cfg: PluginConfig, deps: PluginDeps): Promise
     netns: { path: env.netns, mtu: cfg.mtu },
     waitMs: cfg.addWaitMs,
   };
-  // ipamd may wait up to addWaitMs for the pool, then needs time to wire the Pod.
-  const res = await ask(deps, req, cfg.addWaitMs + cfg.timeoutMs, tryLater);
+  const res = await ask(deps, req, addReplyBudgetMs(cfg.addWaitMs, cfg.timeoutMs), tryLater);
   const a = allocationOf(res, 'add');
   if (!a || typeof a.ip !== 'string' || !IPV4_RE.test(a.ip))
     throw new CniError(CniCode.IpamdProtocol, 'ipamd add reply has no valid allocation');
@@ -239,7 +243,8 @@ async function cmdStatus(cfg: PluginConfig, deps: PluginDeps): Promise<undefined
   const s = res.status;
   if (!s.ready)
     throw notReady(
-      `ipamd not ready: ${s.reason ?? 'no reason given'} (available ${s.available}, assigned ${s.assigned}, total ${s.total})`,
+      `ipamd not ready: ${s.reason ?? 'no reason given'} ` +
+        `(available ${s.available}, assigned ${s.assigned}, total ${s.total})`,
     );
   return undefined;
 }

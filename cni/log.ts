@@ -49,7 +49,15 @@ export function createLogger(o: LoggerOptions): Logger {
   const log = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (RANK[level] < min) return;
     sink(
-      `${JSON.stringify({ time: new Date(now()).toISOString(), level, plugin: 'vpc-ipam', pid: process.pid, msg, ...bound, ...fields })}\n`,
+      `${JSON.stringify({
+        time: new Date(now()).toISOString(),
+        level,
+        plugin: 'vpc-ipam',
+        pid: process.pid,
+        msg,
+        ...bound,
+        ...fields,
+      })}\n`,
     );
   };
   return {

@@ -14,7 +14,7 @@
  */
 
 import * as fs from 'node:fs';
-import { SocketIpamdClient } from './client.js';
+import { SocketIpamdClient } from './contract/socket-client.js';
 import { runCommand, type PluginDeps } from './commands.js';
 import { decodeConfig, parseConfig } from './config.js';
 import { parseEnv } from './env.js';
@@ -69,7 +69,8 @@ export async function runCli(io: CliIo = realIo()): Promise<number> {
     } catch (err) {
       throw new CniError(
         CniCode.IoFailure,
-        `reading the network configuration from stdin: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        'reading the network configuration from stdin: ' +
+          `${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
       );
     }
     if (stdin.length > MAX_STDIN)

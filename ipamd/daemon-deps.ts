@@ -1,6 +1,7 @@
 /**
  * @module daemon deps
- * What an the node daemon (daemon.ts) is built from. Its own module so the provider setups (setup/types.ts), which
+ * What the node daemon (daemon.ts) is built from; the node's composition root (compose-node.ts) assembles it.
+ * Its own module so the provider setups (setup/types.ts), which
  * contribute some of these hooks, depend on the daemon's inputs and not on the daemon.
  */
 import type { CloudProvider, NodeInventory } from '../providers/types.js';
@@ -26,7 +27,11 @@ export interface DaemonDeps {
   interfaceTags?: () => Record<string, string>;
   /** Interfaces that must not host Pods (e.g. the primary under custom networking). */
   isUsable?: (nic: NodeInventory['interfaces'][number]) => boolean;
-  events?: ReconcilerEvents;
+  /**
+   * Who else hears the reconciler's events (the Kubernetes integration), called directly after the daemon's own
+   * handlers, in this order (pool/event-fan-out.ts).
+   */
+  subscribers?: readonly ReconcilerEvents[];
   /** Directory the plugin spools DELs into while ipamd is down. */
   pendingReleaseDir?: string;
   /**

@@ -30,7 +30,8 @@ import { formatStatusLine } from './observability/status-line.js';
 import { growthState, poolLimitsFor } from './pool/capacity.js';
 import type { PoolPolicy } from './pool/policy.js';
 import { createPoolPolicy } from './pool/policy-factory.js';
-import { PoolReconciler } from './pool/reconciler.js';
+import { fanOutEvents } from './pool/event-fan-out.js';
+import { PoolReconciler, type ReconcilerEvents } from './pool/reconciler.js';
 import { replayPendingReleases } from './api/pending-release.js';
 import { DaemonServers } from './server/daemon-servers.js';
 import { InitParts } from './daemon-parts.js';
@@ -185,7 +186,6 @@ export class IpamDaemon extends InitParts {
     await this.allocator
       .persist()
       .catch((err) => log.error({ err }, 'cannot write the checkpoint; not ready until a write succeeds'));
-    const ev = this.d.events ?? {};
     this.parts.reconciler = new PoolReconciler({
       datastore: this.datastore,
       provider,
@@ -203,54 +203,8 @@ export class IpamDaemon extends InitParts {
       waiting: () => this.allocator.waiting,
       expectedDemand: () => this.expected,
       log,
-      events: {
-        ...ev,
-        onPlan: (plan, s) => {
-          this.monitor.onPlan(plan);
-          ev.onPlan?.(plan, s);
-        },
-        onPoolChanged: () => {
-          this.allocator.notify();
-          ev.onPoolChanged?.();
-        },
-        onGrowthBlocked: (reason, code, until, typed) => {
-          // The typed code, so a policy reacts to "subnet full" the same way on every cloud.
-          this.policy.observeGrowthBlocked?.(typed ?? code, clock.now());
-          this.metrics.growthBlocked(code);
-          this.monitor.onGrowthBlocked(reason, code, until);
-          ev.onGrowthBlocked?.(reason, code, until, typed);
-        },
-        onSync: (report, inv) => {
-          // A CIDR block added to the VPC: SNAT must not translate it, and secondary Pods must route it by their table.
-          if (inv && inv.vpcCidrs.join() !== this.node.vpcCidrs.join()) {
-            log.info({ before: this.node.vpcCidrs, now: inv.vpcCidrs }, 'VPC CIDR blocks changed');
-            this.parts.node = { ...this.node, vpcCidrs: [...inv.vpcCidrs] };
-          }
-          // The plugin may have spooled a DEL during a short socket outage: replay on every resync too.
-          void this.replaySpool();
-          // A failed undo or a lost create answer since the last one (free when nothing is due).
-          void this.leaks.run(false);
-          // Also retries host links the kernel did not show yet, and empties tables of interfaces gone.
-          void this.syncHostLinks();
-          // SNAT / NodePort rules and every Pod's policy rules: verified, and rewritten where wrong.
-          void this.nodeNetwork?.ensure(this.node);
-          void this.handler.repairPodRules();
-          ev.onSync?.(report, inv);
-        },
-        onInterfaceAttached: (nic) => {
-          void this.syncHostLinks();
-          ev.onInterfaceAttached?.(nic);
-        },
-        onInterfaceDeleted: (nic) => {
-          void this.syncHostLinks();
-          ev.onInterfaceDeleted?.(nic);
-        },
-        onActionError: (a, err) => {
-          this.metrics.error((err as { code?: string }).code ?? 'INTERNAL');
-          this.monitor.onActionError(a, err);
-          ev.onActionError?.(a, err);
-        },
-      },
+      // The daemon's own handlers first (the allocator wakes before anyone reports), then the other subscribers.
+      events: fanOutEvents([this.ownEvents(), ...(this.d.subscribers ?? [])]),
     });
     this.parts.handler = new ApiHandler({
       allocator: this.allocator,
@@ -271,6 +225,43 @@ export class IpamDaemon extends InitParts {
     await this.nodeNetwork?.ensure(this.node);
     // A changed SNAT setting or VPC CIDR list since the last run reaches the restored Pods' rules.
     await this.handler.repairPodRules();
+  }
+
+  /** What the daemon itself does on each reconciler event. */
+  private ownEvents(): ReconcilerEvents {
+    const { clock, log } = this.d;
+    return {
+      onPlan: (plan) => this.monitor.onPlan(plan),
+      onPoolChanged: () => this.allocator.notify(),
+      onGrowthBlocked: (reason, code, until, typed) => {
+        // The typed code, so a policy reacts to "subnet full" the same way on every cloud.
+        this.policy.observeGrowthBlocked?.(typed ?? code, clock.now());
+        this.metrics.growthBlocked(code);
+        this.monitor.onGrowthBlocked(reason, code, until);
+      },
+      onSync: (_report, inv) => {
+        // A CIDR block added to the VPC: SNAT must not translate it, and secondary Pods must route it by their table.
+        if (inv && inv.vpcCidrs.join() !== this.node.vpcCidrs.join()) {
+          log.info({ before: this.node.vpcCidrs, now: inv.vpcCidrs }, 'VPC CIDR blocks changed');
+          this.parts.node = { ...this.node, vpcCidrs: [...inv.vpcCidrs] };
+        }
+        // The plugin may have spooled a DEL during a short socket outage: replay on every resync too.
+        void this.replaySpool();
+        // A failed undo or a lost create answer since the last one (free when nothing is due).
+        void this.leaks.run(false);
+        // Also retries host links the kernel did not show yet, and empties tables of interfaces gone.
+        void this.syncHostLinks();
+        // SNAT / NodePort rules and every Pod's policy rules: verified, and rewritten where wrong.
+        void this.nodeNetwork?.ensure(this.node);
+        void this.handler.repairPodRules();
+      },
+      onInterfaceAttached: () => void this.syncHostLinks(),
+      onInterfaceDeleted: () => void this.syncHostLinks(),
+      onActionError: (a, err) => {
+        this.metrics.error((err as { code?: string }).code ?? 'INTERNAL');
+        this.monitor.onActionError(a, err);
+      },
+    };
   }
 
   /** Brings host links and route tables in line with the datastore's interfaces. Never rejects. */

@@ -8,7 +8,7 @@
  * times the runner starts.
  */
 import { PROTOCOL_VERSION } from '../cni/contract/protocol.js';
-import { callIpamd } from './ctl/socket-client.js';
+import { callIpamd } from '../cni/contract/socket-client.js';
 import type { Assignment } from './datastore/types.js';
 
 export const DEMO_NETWORK = 'vpc-ipam';

@@ -12,8 +12,9 @@
  */
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError, IpamError } from '../providers/errors.js';
-import { readInt } from './config.js';
+import { IpamError } from '../providers/errors.js';
+import { parseConfig, type DaemonConfig } from './config.js';
+import { parseDemoInterval } from './config/dev.js';
 import { startDemo, type Demo } from './dev-demo.js';
 import { devEnvironment, type DevEnvironment } from './dev-env.js';
 import { installSignalHandlers, startDaemon, type RunningDaemon } from './run.js';
@@ -60,12 +61,12 @@ async function main(): Promise<void> {
   // `npm start | head` closes stdout early; the status line must not take the process (and its Ctrl-C cleanup) down.
   process.stdout.on('error', () => {});
   let dev: DevEnvironment;
-  let demoMs = 0;
+  let demoMs: number | undefined;
+  let config: DaemonConfig;
   try {
     dev = devEnvironment(process.env);
-    const demo = dev.env.VPC_IPAM_DEMO?.trim() || 'on';
-    if (demo !== 'on' && demo !== 'off') throw new ConfigError('VPC_IPAM_DEMO', `expected on or off, got "${demo}"`);
-    if (demo === 'on') demoMs = readInt(dev.env, 'VPC_IPAM_DEMO_INTERVAL_MS', 1500, { min: 10, max: 600_000 });
+    demoMs = parseDemoInterval(dev.env);
+    config = parseConfig(dev.env);
   } catch (err) {
     fail(err);
   }
@@ -78,7 +79,7 @@ async function main(): Promise<void> {
     process.stdout.write(`note: ${shared} (once shared by all providers) is no longer used; delete it when done\n`);
   }
 
-  const running = await startDaemon(dev.env).catch(fail);
+  const running = await startDaemon(config).catch(fail);
   const { daemon } = running;
   process.stdout.write(banner(running, dev));
   let last = '';

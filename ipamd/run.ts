@@ -1,19 +1,20 @@
 /**
  * @module run
- * Builds and starts a daemon from an environment (the entry point and the dev
- * runner both use this), and the graceful-stop signal handling: SIGTERM stops
+ * Starts a daemon from its parsed configuration (the entry point and the dev
+ * runner both use this; the node itself is put together by compose-node.ts),
+ * and the graceful-stop signal handling: SIGTERM stops
  * growth, lets in-flight requests and cloud calls finish, writes the
  * checkpoint, then exits.
  */
 import * as path from 'node:path';
 import { ConfigError } from '../providers/errors.js';
 import { pendingReleaseDir } from './api/pending-release.js';
-import { parseConfig, type DaemonConfig } from './config.js';
+import { composeNode, type ComposedNode } from './compose-node.js';
+import type { DaemonConfig } from './config.js';
 import { IpamDaemon } from './daemon.js';
 import { JsonFileCheckpointer } from './datastore/checkpoint.js';
 import { NoopPlumber, type PodNetworkPlumber } from './netns/plumber.js';
 import { createLogger, type Logger } from './observability/logger.js';
-import { createNodeProvider, type BuiltProvider } from './provider-factory.js';
 import { SystemClock } from './util/clock.js';
 import { prepareSocketPath } from './server/socket-server.js';
 import { ensureDirSync } from './util/ensure-dir.js';
@@ -28,20 +29,17 @@ export interface RunningDaemon {
   stop(): Promise<void>;
 }
 
-/** VPC_IPAM_PLUMBING: `on` (root required), `off`, or unset (on when root). */
-function plumbingSetting(env: DaemonConfig['env']): 'on' | 'off' | undefined {
-  const raw = env.VPC_IPAM_PLUMBING?.trim();
-  if (!raw) return undefined;
-  if (raw !== 'on' && raw !== 'off') throw new ConfigError('VPC_IPAM_PLUMBING', `expected on or off, got "${raw}"`);
+/** VPC_IPAM_PLUMBING=on promises Pod networking, which only root can do: refuse now rather than run without it. */
+function checkPlumbingAllowed(config: DaemonConfig): void {
   const uid = process.getuid?.();
-  if (raw === 'on' && uid !== 0) throw new ConfigError('VPC_IPAM_PLUMBING', `on needs root; running as uid ${uid}`);
-  return raw;
+  if (config.plumbing === 'on' && uid !== 0) {
+    throw new ConfigError('VPC_IPAM_PLUMBING', `on needs root; running as uid ${uid}`);
+  }
 }
 
 async function createPlumber(config: DaemonConfig, log: Logger): Promise<PodNetworkPlumber> {
-  const setting = plumbingSetting(config.env);
   const uid = process.getuid?.();
-  if (setting === 'off') {
+  if (config.plumbing === 'off') {
     log.warn('Pod network plumbing off (VPC_IPAM_PLUMBING=off): ADD assigns addresses only');
     return new NoopPlumber();
   }
@@ -59,10 +57,9 @@ async function createPlumber(config: DaemonConfig, log: Logger): Promise<PodNetw
   }
 }
 
-/** Starts a daemon from an environment; used by main and by the dev runner. */
-export async function startDaemon(env: NodeJS.ProcessEnv, log?: Logger): Promise<RunningDaemon> {
-  const config = parseConfig(env);
-  plumbingSetting(config.env); // a bad value stops the start before the cloud is touched
+/** Starts a daemon from its configuration (parseConfig); used by main and by the dev runner. */
+export async function startDaemon(config: DaemonConfig, log?: Logger): Promise<RunningDaemon> {
+  checkPlumbingAllowed(config); // before the cloud is touched
   // Local paths first, before any cloud call: a path ipamd cannot use stops it now, naming the variable.
   ensureDirSync(config.stateDir, 'VPC_IPAM_STATE_DIR');
   // A second daemon on this node stops here, before it reads the cloud or writes the checkpoint the first one owns.
@@ -71,43 +68,42 @@ export async function startDaemon(env: NodeJS.ProcessEnv, log?: Logger): Promise
   const clock = new SystemClock();
   // Kubernetes integration only with MY_NODE_NAME; imported lazily so other runs never load the client (~700 ms).
   // Before the provider: the node's PodSubnetConfig is one of the sources its subnet choice is built from.
-  const k8s = config.env.MY_NODE_NAME
-    ? await (await import('./k8s/agent.js')).K8sNodeAgent.create({ config, clock, log: logger })
+  const kubernetes = config.kubernetes;
+  const k8s = kubernetes
+    ? await (await import('./k8s/agent.js')).K8sNodeAgent.create({ config, kubernetes, clock, log: logger })
     : undefined;
-  let built: BuiltProvider;
+  let node: ComposedNode;
   let daemon: IpamDaemon;
-  try {
-    built = await createNodeProvider(config, clock, logger, k8s ? { kubernetesPodSubnets: k8s.podSubnets } : {});
-  } catch (err) {
-    await k8s?.stop();
-    throw err;
-  }
   const plumber = await createPlumber(config, logger);
   try {
-    daemon = new IpamDaemon({
+    node = await composeNode({
       config,
       clock,
-      provider: built.provider,
+      log: logger,
       checkpointer: new JsonFileCheckpointer(path.join(config.stateDir, 'ipam.json')),
       plumber,
-      log: logger,
       version: VERSION,
-      ...built.daemonHooks,
-      ...k8s?.hooks(),
       pendingReleaseDir: pendingReleaseDir(config.socketPath),
+      ...(k8s ? { kubernetes: k8s } : {}),
     });
   } catch (err) {
-    // A bad policy setting (AZURE_*) is found when the daemon builds its policy: stop what was started.
     await k8s?.stop();
     await plumber.close().catch(() => {});
-    await built.provider.close?.();
-    await built.close?.();
+    throw err;
+  }
+  try {
+    daemon = new IpamDaemon(node.deps);
+  } catch (err) {
+    await k8s?.stop();
+    await plumber.close().catch(() => {});
+    await node.provider.close?.();
+    await node.close();
     throw err;
   }
   const abandon = async (err: unknown): Promise<never> => {
     await k8s?.stop();
     await daemon.stop().catch(() => {});
-    await built.close?.();
+    await node.close();
     throw err;
   };
   // Probes and metrics answer from now on, through a first pool fill that may take minutes (docs/install.md).
@@ -119,7 +115,7 @@ export async function startDaemon(env: NodeJS.ProcessEnv, log?: Logger): Promise
     // e.g. the Node is another machine: release what init opened before giving up.
     await k8s?.stop();
     await daemon.stop().catch(() => {});
-    await built.close?.();
+    await node.close();
     throw err;
   }
   await daemon.startLoop();
@@ -127,7 +123,7 @@ export async function startDaemon(env: NodeJS.ProcessEnv, log?: Logger): Promise
     // A socket or port that cannot be had (EADDRINUSE…): stop what runs, so the process can exit with the error.
     await k8s?.stop();
     await daemon.stop().catch(() => {});
-    await built.close?.();
+    await node.close();
     throw err;
   });
   k8s?.serve(daemon);
@@ -149,7 +145,7 @@ export async function startDaemon(env: NodeJS.ProcessEnv, log?: Logger): Promise
         logger.info({ removed }, 'uninstalling: removed the node-wide host networking rules');
       }
       await daemon.stop();
-      await built.close?.();
+      await node.close();
     },
   };
 }

@@ -69,7 +69,8 @@ export function parseRequest(line: string): Request {
   if (typeof raw === 'object' && raw !== null && 'v' in raw && (raw as { v: unknown }).v !== PROTOCOL_VERSION) {
     throw Object.assign(
       new BadRequestError(
-        `protocol version ${JSON.stringify((raw as { v: unknown }).v)} is not supported; ipamd speaks ${PROTOCOL_VERSION}`,
+        `protocol version ${JSON.stringify((raw as { v: unknown }).v)} is not supported; ` +
+          `ipamd speaks ${PROTOCOL_VERSION}`,
       ),
       {
         badVersion: true,

@@ -1,3 +1,5 @@
+import type { CtlSettings } from '../config/ctl.js';
+
 /**
  * @module ctl command contract
  * Each `vpc-ipamctl` verb is one module exporting a {@link CtlCommand}; the
@@ -9,7 +11,8 @@ export interface CtlCommand {
   /** One line for `vpc-ipamctl help`. */
   summary: string;
   usage: string;
-  run(argv: string[], env: NodeJS.ProcessEnv): Promise<number>;
+  /** `settings`: what the entry point read from the environment for commands (ipamd/config/ctl.ts). */
+  run(argv: string[], settings: CtlSettings): Promise<number>;
 }
 
 /** A command-line mistake: printed with the command's usage, exit code 2. */

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 /**
  * @module vpc-ipamctl entry point
- * Routes a verb to its command module. Heavy commands (simulate, emulate) are
- * imported only when used.
+ * Routes a verb to its command module, with what commands read from the
+ * environment parsed here, once (ipamd/config/ctl.ts). Heavy commands
+ * (simulate, emulate) are imported only when used.
  */
+import { parseCtlSettings } from '../config/ctl.js';
 import { quietAwsSdkNodeWarning } from '../util/sdk-warnings.js';
 import { UsageError, type CtlCommand } from './command.js';
 
@@ -27,8 +29,9 @@ async function main(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
   if (!verb || verb === 'help' || verb === '--help' || verb === '-h') {
     const lines = await Promise.all(Object.values(COMMANDS).map(async (load) => load()));
+    const verbs = lines.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n');
     process.stdout.write(
-      `vpc-ipamctl: operate and plan vpc-ipam\n\n${lines.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n')}\n\nRun "vpc-ipamctl VERB --help" for a verb's options.\n`,
+      `vpc-ipamctl: operate and plan vpc-ipam\n\n${verbs}\n\nRun "vpc-ipamctl VERB --help" for a verb's options.\n`,
     );
     return verb ? 0 : 2;
   }
@@ -43,7 +46,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    return await cmd.run(rest, process.env);
+    return await cmd.run(rest, parseCtlSettings(process.env));
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`vpc-ipamctl ${verb}: ${err.message}\nusage: ${cmd.usage}\n`);

@@ -12,7 +12,7 @@
  */
 import { CheckpointError } from '../../providers/errors.js';
 import { containerIdIssue, ifNameIssue, networkNameIssue } from '../../cni/contract/identifiers.js';
-import { containsAddress } from '../util/cidr.js';
+import { containsAddress } from '../../providers/net/cidr.js';
 import { keyString } from './types.js';
 
 export const CHECKPOINT_VERSION = 'vpc-ipam/1';

@@ -5,14 +5,24 @@
  * files; the allocator persists a checkpoint around each change. Time comes in
  * as arguments so the same code runs under the simulator's virtual clock.
  *
- * Assignment is bin-packed: the fullest interface, then the fullest block,
- * then the lowest address. Empty interfaces and prefixes can then be released
- * after churn (the AWS VPC CNI picks at random and cannot shrink).
+ * Assignment is bin-packed (./free-address.ts). Blocks are ranges with
+ * allocation state by offset (./state.ts), so a block costs the same whether
+ * it is a /32 or an IPv6 /80.
  */
 import type { AttachmentKey, PodRef } from '../../cni/contract/protocol.js';
 import type { AddressBlock, BlockKind, NetworkInterface } from '../../providers/types.js';
-import { addressesOf } from '../util/cidr.js';
-import { interfaceView, type AddressState, type BlockState, type InterfaceState, type ViewContext } from './state.js';
+import { addressAt, offsetOf, parseCidr } from '../../providers/net/cidr.js';
+import { pickFree } from './free-address.js';
+import {
+  coolingOf,
+  expireCooling,
+  interfaceView,
+  locateAddress,
+  type BlockState,
+  type Binding,
+  type InterfaceState,
+  type ViewContext,
+} from './state.js';
 import { keyString, type Assignment, type InterfaceView, type PoolSnapshot } from './types.js';
 
 export interface SyncReport {
@@ -26,8 +36,9 @@ export interface SyncReport {
 
 export class Datastore {
   private readonly interfaces = new Map<string, InterfaceState>();
-  private readonly byIp = new Map<string, AddressState>();
-  private readonly byKey = new Map<string, Assignment>();
+  /** Every block of every interface, in the order they were added (the checkpoint lists cooldowns so). */
+  private readonly blocks = new Set<BlockState>();
+  private readonly byKey = new Map<string, Binding>();
   /** Restored assignments whose address the cloud does not show (yet): kept so nothing is lost. */
   private readonly orphans = new Map<string, Assignment>();
   /**
@@ -77,12 +88,9 @@ export class Datastore {
     const added: string[] = [];
     for (const b of blocks) {
       if (iface.blocks.has(b.cidr)) continue;
-      const block: BlockState = { cidr: b.cidr, kind: b.kind, iface, addresses: [], assigned: 0 };
-      for (const ip of addressesOf(b.cidr)) {
-        const st: AddressState = { ip, block };
-        block.addresses.push(st);
-        this.byIp.set(ip, st);
-      }
+      const range = parseCidr(b.cidr);
+      const block: BlockState = { cidr: b.cidr, kind: b.kind, iface, range, assigned: new Map(), cooling: new Map() };
+      this.blocks.add(block);
       iface.blocks.set(b.cidr, block);
       added.push(b.cidr);
       this.adoptOrphans(block);
@@ -98,11 +106,11 @@ export class Datastore {
     for (const cidr of cidrs) {
       const b = iface.blocks.get(cidr);
       if (!b) continue;
-      if (b.assigned > 0 || b.addresses.some((a) => this.isCooling(a, now))) {
+      if (b.assigned.size > 0 || expireCooling(b, now) > 0) {
         refused.push(cidr);
         continue;
       }
-      for (const a of b.addresses) this.byIp.delete(a.ip);
+      this.blocks.delete(b);
       iface.blocks.delete(cidr);
     }
     return refused;
@@ -165,7 +173,7 @@ export class Datastore {
 
   find(key: AttachmentKey): Assignment | undefined {
     const k = keyString(key);
-    return this.byKey.get(k) ?? this.orphans.get(k);
+    return this.byKey.get(k)?.assignment ?? this.orphans.get(k);
   }
 
   /**
@@ -175,9 +183,14 @@ export class Datastore {
   assign(key: AttachmentKey, pod: PodRef, now: number): { assignment: Assignment; existing: boolean } | undefined {
     const held = this.find(key);
     if (held) return { assignment: held, existing: true };
-    const addr = this.pickFree(now);
-    if (!addr) return undefined;
-    return { assignment: this.bind(addr, key, pod, now), existing: false };
+    const free = pickFree(this.interfaces.values(), {
+      mode: this.mode,
+      isFallback: (b) => this.isFallback(b),
+      handOutFrom: this.handOutFrom,
+      now,
+    });
+    if (!free) return undefined;
+    return { assignment: this.bind(free.block, free.offset, key, pod, now), existing: false };
   }
 
   /**
@@ -186,17 +199,7 @@ export class Datastore {
    * released and assigned again meanwhile), nothing changes and the result is undefined.
    */
   unassign(key: AttachmentKey, expected?: Assignment): Assignment | undefined {
-    const k = keyString(key);
-    const a = this.byKey.get(k);
-    if (!a || (expected !== undefined && a !== expected)) return undefined;
-    this.byKey.delete(k);
-    const st = this.byIp.get(a.ip);
-    if (st?.assignment === a) {
-      st.assignment = undefined;
-      st.block.assigned--;
-      st.block.iface.assigned--;
-    }
-    return a;
+    return this.unbind(key, expected)?.assignment;
   }
 
   /** Releases `key`'s address into cooldown. Unknown keys return undefined (DEL is idempotent). */
@@ -207,12 +210,11 @@ export class Datastore {
       this.orphans.delete(k);
       return orphan;
     }
-    const a = this.unassign(key);
-    if (a) {
-      const st = this.byIp.get(a.ip);
-      if (st && this.cooldownMs > 0) st.coolingUntil = now + this.cooldownMs;
+    const held = this.unbind(key);
+    if (held && this.cooldownMs > 0) {
+      held.block.cooling.set(held.offset, { until: now + this.cooldownMs, ip: held.assignment.ip });
     }
-    return a;
+    return held?.assignment;
   }
 
   /**
@@ -223,23 +225,24 @@ export class Datastore {
    */
   restoreAssignment(a: Assignment): Assignment | undefined {
     const k = keyString(a);
-    const mine = this.byKey.get(k) ?? this.orphans.get(k);
+    const mine = this.byKey.get(k)?.assignment ?? this.orphans.get(k);
     if (mine) return mine === a ? undefined : mine;
-    const st = this.byIp.get(a.ip);
-    if (!st) {
+    const at = locateAddress(this.blocks, a.ip);
+    if (!at) {
       const other = [...this.orphans.values()].find((o) => o.ip === a.ip);
       if (other) return other;
       this.orphans.set(k, a);
       return undefined;
     }
-    if (st.assignment) return st.assignment;
-    st.coolingUntil = undefined;
-    this.bindExisting(st, a);
+    const holder = at.block.assigned.get(at.offset);
+    if (holder) return holder;
+    at.block.cooling.delete(at.offset);
+    this.bindExisting(at.block, at.offset, a);
     return undefined;
   }
 
   list(): Assignment[] {
-    return [...this.byKey.values(), ...this.orphans.values()];
+    return [...[...this.byKey.values()].map((b) => b.assignment), ...this.orphans.values()];
   }
 
   orphaned(): Assignment[] {
@@ -248,9 +251,7 @@ export class Datastore {
 
   /** Cooling addresses and when each becomes free (for the checkpoint). */
   coolingEntries(now: number): Array<{ ip: string; until: number }> {
-    const out: Array<{ ip: string; until: number }> = [];
-    for (const st of this.byIp.values()) if (this.isCooling(st, now)) out.push({ ip: st.ip, until: st.coolingUntil! });
-    return out;
+    return [...this.blocks].flatMap((b) => coolingOf(b, now));
   }
 
   /** Loads checkpointed assignments and cooldowns over the interfaces already known. */
@@ -261,17 +262,18 @@ export class Datastore {
   ): { restored: number; orphaned: number } {
     let restored = 0;
     for (const a of assignments) {
-      const st = this.byIp.get(a.ip);
-      if (st && !st.assignment) {
-        this.bindExisting(st, a);
+      const at = locateAddress(this.blocks, a.ip);
+      if (at && !at.block.assigned.has(at.offset)) {
+        this.bindExisting(at.block, at.offset, a);
         restored++;
       } else {
         this.orphans.set(keyString(a), a);
       }
     }
     for (const c of cooling) {
-      const st = this.byIp.get(c.ip);
-      if (st && !st.assignment && c.until > now) st.coolingUntil = c.until;
+      const at = locateAddress(this.blocks, c.ip);
+      if (!at || at.block.assigned.has(at.offset) || c.until <= now) continue;
+      at.block.cooling.set(at.offset, { until: c.until, ip: addressAt(at.block.range, at.offset) });
     }
     return { restored, orphaned: assignments.length - restored };
   }
@@ -298,11 +300,7 @@ export class Datastore {
     let assigned = 0;
     let cooling = 0;
     let nextCoolingExpiry: number | undefined;
-    const ctx: ViewContext = {
-      mode: this.mode,
-      isFallback: (b) => this.isFallback(b),
-      isCooling: (a) => this.isCooling(a, now),
-    };
+    const ctx: ViewContext = { mode: this.mode, isFallback: (b) => this.isFallback(b), now };
     for (const i of this.interfaces.values()) {
       const { view: v, nextCoolingExpiry: next } = interfaceView(i, ctx);
       if (next !== undefined) nextCoolingExpiry = Math.min(nextCoolingExpiry ?? Infinity, next);
@@ -335,7 +333,7 @@ export class Datastore {
 
   private prefixBlockSize(): number {
     for (const i of this.interfaces.values()) {
-      for (const b of i.blocks.values()) if (b.kind === 'prefix') return b.addresses.length;
+      for (const b of i.blocks.values()) if (b.kind === 'prefix') return Number(b.range.size);
     }
     return this.defaultPrefixSize;
   }
@@ -345,67 +343,49 @@ export class Datastore {
     return this.fallbackIps && this.mode === 'prefix' && b.kind === 'ip';
   }
 
-  private isCooling(a: AddressState, now: number): boolean {
-    if (a.coolingUntil === undefined) return false;
-    if (a.coolingUntil <= now) {
-      a.coolingUntil = undefined;
-      return false;
-    }
-    return true;
-  }
-
-  private pickFree(now: number): AddressState | undefined {
-    const ifaces = [...this.interfaces.values()]
-      .filter((i) => i.usable && this.handOutFrom(i.nic))
-      .sort((a, b) => b.assigned - a.assigned || a.nic.deviceIndex - b.nic.deviceIndex);
-    for (const i of ifaces) {
-      // Fallback /32s come after the mode's blocks, so they empty first and can drain.
-      const blocks = [...i.blocks.values()]
-        .filter((b) => (b.kind === this.mode || this.isFallback(b)) && b.assigned < b.addresses.length)
-        .sort(
-          (a, b) =>
-            Number(a.kind !== this.mode) - Number(b.kind !== this.mode) ||
-            b.assigned - a.assigned ||
-            (a.cidr < b.cidr ? -1 : 1),
-        );
-      for (const b of blocks) {
-        for (const a of b.addresses) if (!a.assignment && !this.isCooling(a, now)) return a;
-      }
-    }
-    return undefined;
-  }
-
-  private bind(st: AddressState, key: AttachmentKey, pod: PodRef, now: number): Assignment {
+  private bind(block: BlockState, offset: bigint, key: AttachmentKey, pod: PodRef, now: number): Assignment {
     const a: Assignment = {
       network: key.network,
       containerId: key.containerId,
       ifName: key.ifName,
-      ip: st.ip,
-      interfaceId: st.block.iface.nic.id,
-      blockCidr: st.block.cidr,
+      ip: addressAt(block.range, offset),
+      interfaceId: block.iface.nic.id,
+      blockCidr: block.cidr,
       pod: { ...pod },
       assignedAt: now,
     };
-    this.bindExisting(st, a);
+    this.bindExisting(block, offset, a);
     return a;
   }
 
-  private bindExisting(st: AddressState, a: Assignment): void {
-    a.interfaceId = st.block.iface.nic.id;
-    a.blockCidr = st.block.cidr;
-    st.assignment = a;
-    st.block.assigned++;
-    st.block.iface.assigned++;
-    this.byKey.set(keyString(a), a);
+  private bindExisting(block: BlockState, offset: bigint, a: Assignment): void {
+    a.interfaceId = block.iface.nic.id;
+    a.blockCidr = block.cidr;
+    block.assigned.set(offset, a);
+    block.iface.assigned++;
+    this.byKey.set(keyString(a), { assignment: a, block, offset });
+  }
+
+  /** Takes `key`'s address back (without cooldown); with `expected`, only if `key` still holds that one. */
+  private unbind(key: AttachmentKey, expected?: Assignment): Binding | undefined {
+    const k = keyString(key);
+    const held = this.byKey.get(k);
+    if (!held || (expected !== undefined && held.assignment !== expected)) return undefined;
+    this.byKey.delete(k);
+    if (held.block.assigned.get(held.offset) === held.assignment) {
+      held.block.assigned.delete(held.offset);
+      held.block.iface.assigned--;
+    }
+    return held;
   }
 
   private adoptOrphans(block: BlockState): void {
     if (this.orphans.size === 0) return;
     for (const [k, a] of this.orphans) {
-      const st = block.addresses.find((x) => x.ip === a.ip);
-      if (st && !st.assignment) {
+      const offset = offsetOf(block.range, a.ip);
+      if (offset !== undefined && !block.assigned.has(offset)) {
         this.orphans.delete(k);
-        this.bindExisting(st, a);
+        this.bindExisting(block, offset, a);
       }
     }
   }

@@ -1,7 +1,9 @@
 /**
  * @module datastore types
  * The node's address model: interfaces → blocks (a /32 secondary IP or a
- * delegated prefix) → addresses → assignments.
+ * delegated prefix, of either address family) → assignments. A block is a
+ * range; its addresses are offsets from its first one, and only those that
+ * are not free are recorded (see ./state.ts).
  *
  * An address is in exactly one state:
  * - assigned: held by an attachment, keyed like the CNI cache by

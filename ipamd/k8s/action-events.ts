@@ -7,6 +7,7 @@
  * subnet had no room, PoolGrowthFailed otherwise.
  */
 import type { IpamEvent } from '../monitor/events.js';
+import { isNoRoom } from '../pool/classify-failure.js';
 import type { PoolAction } from '../pool/planner.js';
 import { CloudError, ConfigError, IpamError } from '../../providers/errors.js';
 import { EVENT_REASONS } from './names.js';
@@ -19,7 +20,7 @@ export function actionErrorEvent(action: PoolAction, err: unknown, node: string,
   const reason =
     err instanceof ConfigError && err.variable.startsWith('PodSubnetConfig')
       ? EVENT_REASONS.podSubnetConfigInvalid
-      : code === 'CLOUD_SUBNET_FULL' || code === 'CLOUD_NO_PREFIX_BLOCK'
+      : isNoRoom(code)
         ? EVENT_REASONS.subnetExhausted
         : EVENT_REASONS.poolGrowthFailed;
   const what = action.kind === 'assign' ? 'adding addresses to an interface' : 'creating an interface';

@@ -27,7 +27,8 @@
  */
 import * as path from 'node:path';
 import { PROTOCOL_VERSION } from '../../cni/contract/protocol.js';
-import type { DaemonConfig } from '../config.js';
+import type { DaemonConfig, KubernetesConfig } from '../config.js';
+import type { K8sSettings } from '../config/kubernetes.js';
 import type { DaemonDeps, IpamDaemon } from '../daemon.js';
 import type { Logger } from '../observability/logger.js';
 import type { ReconcilerEvents } from '../pool/reconciler.js';
@@ -36,7 +37,6 @@ import { ConfigError } from '../../providers/errors.js';
 import type { Clock } from '../util/clock.js';
 import { actionErrorEvent } from './action-events.js';
 import { createApis, describeError, loadKubeConfig, retryFloorMs, type K8sApis } from './client.js';
-import { conflistOptionsFromEnv } from './conflist.js';
 import { ConflistKeeper } from './conflist-keeper.js';
 import { registerEventErrorMetric } from './event-metrics.js';
 import { K8sEventSink } from './events.js';
@@ -47,12 +47,13 @@ import { NodeSubnets } from './node-subnets.js';
 import { expectedDemand } from './pod-demand.js';
 import { NodePodWatch } from './pod-watch.js';
 import { StaleAssignmentReaper } from './reaper.js';
-import { parseK8sSettings, type K8sSettings } from './settings.js';
 import { watchOwnDaemonSet, type OwnDaemonSetWatch } from './daemonset-watch.js';
 import { removeIfUninstalling } from './uninstall.js';
 
 export interface K8sNodeAgentOptions {
-  config: DaemonConfig;
+  /** The daemon's settings it shares (state dir, socket) and its own (ipamd/config/kubernetes.ts). */
+  config: Pick<DaemonConfig, 'stateDir' | 'socketPath'>;
+  kubernetes: KubernetesConfig;
   clock: Clock;
   log: Logger;
 }
@@ -116,7 +117,7 @@ export class K8sNodeAgent {
       binDir: s.binDir,
       nodeName: s.nodeName,
       socketPath: o.config.socketPath,
-      options: conflistOptionsFromEnv(o.config.env, o.config.socketPath, o.config.addWaitMs),
+      options: o.kubernetes.conflist,
       sink: this.sink,
       identityProblem: () => this.identityProblem,
       signal: this.stopper.signal,
@@ -129,10 +130,10 @@ export class K8sNodeAgent {
     return this.podSubnets.facts ?? {};
   }
 
-  /** Parses the settings (ConfigError on a bad one) and tries the Node once; never waits for the API server. */
+  /** Builds the client (ConfigError on a bad kubeconfig) and tries the Node once; never waits for the API server. */
   static async create(o: K8sNodeAgentOptions): Promise<K8sNodeAgent> {
-    const settings = parseK8sSettings(o.config.env);
-    const apis = createApis(loadKubeConfig(o.config.env), o.clock, settings.timeoutMs);
+    const settings = o.kubernetes.settings;
+    const apis = createApis(loadKubeConfig(o.kubernetes.connection), o.clock, settings.timeoutMs);
     const cache = new NodeCache(path.join(o.config.stateDir, NODE_CACHE_FILE), settings.nodeName, o.log);
     const podSubnets = new NodeSubnets({
       apis,
@@ -159,24 +160,19 @@ export class K8sNodeAgent {
     return new K8sNodeAgent(o, settings, apis, podSubnets);
   }
 
-  /** Daemon hooks: put these into DaemonDeps; `providerEvents` (if any) are chained before ours. */
-  hooks(providerEvents: ReconcilerEvents = {}): Pick<DaemonDeps, 'eventSink' | 'nodeName' | 'events'> {
+  /** What the daemon takes from Kubernetes: where its events go, the node's name, and a reconciler subscriber. */
+  hooks(): Required<Pick<DaemonDeps, 'eventSink' | 'nodeName'>> & { subscriber: ReconcilerEvents } {
     const node = this.settings.nodeName;
-    const pe = providerEvents;
     return {
       eventSink: this.sink,
       nodeName: () => node,
-      events: {
-        ...pe,
+      subscriber: {
         onActionError: (action, err) => {
-          pe.onActionError?.(action, err);
           const e = actionErrorEvent(action, err, node, this.o.clock.now());
           if (e) void this.sink.emit(e);
         },
-        onGrowthBlocked: (reason, code, until) => {
-          pe.onGrowthBlocked?.(reason, code, until);
-          this.publisher?.poke();
-        },
+        // The pool can no longer grow: publish it now rather than at the next interval.
+        onGrowthBlocked: () => this.publisher?.poke(),
       },
     };
   }
@@ -342,7 +338,8 @@ export class K8sNodeAgent {
     if (!providerIdMatches(pid, inv.instanceId)) {
       throw new ConfigError(
         'MY_NODE_NAME',
-        `Node ${this.settings.nodeName} has providerID ${pid}, but this machine is ${inv.instanceId}: ipamd would publish on the wrong Node`,
+        `Node ${this.settings.nodeName} has providerID ${pid}, but this machine is ${inv.instanceId}: ` +
+          'ipamd would publish on the wrong Node',
       );
     }
   }

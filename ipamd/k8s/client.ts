@@ -1,27 +1,18 @@
 /**
  * @module k8s client
- * Builds the `@kubernetes/client-node` APIs from the daemon's environment
- * (never `process.env` directly: only entry points read it). This module is
- * imported lazily by run.ts: the client costs ~700 ms of start-up, which
- * a daemon started without `MY_NODE_NAME` must not pay.
- *
- * Connection, in order of precedence:
- * - `KUBECONFIG`: a kubeconfig file (tests, running outside the cluster);
- * - `CLUSTER_ENDPOINT` (as in the AWS VPC CNI) or `KUBERNETES_SERVICE_HOST`/
- *   `_PORT`, with the mounted service account token and CA from
- *   /var/run/secrets/kubernetes.io/serviceaccount (`VPC_IPAM_SERVICEACCOUNT_DIR`
- *   points elsewhere: tests, or a token projected to another path). The token
- *   is read again whenever the kubelet rotates the file (token-file.ts), the
- *   CA file on every connection (client-node reads `caFile` per request).
+ * Builds the `@kubernetes/client-node` APIs from the typed connection settings
+ * (ipamd/config/kube-connection.ts: KUBECONFIG, or the in-cluster service
+ * account). This module is imported lazily by run.ts: the client costs
+ * ~700 ms of start-up, which a daemon started without `MY_NODE_NAME` must not
+ * pay. In-cluster, the token is read again whenever the kubelet rotates the
+ * file (token-file.ts), the CA file on every connection (client-node reads
+ * `caFile` per request).
  */
 import * as k8s from '@kubernetes/client-node';
 import { ConfigError } from '../../providers/errors.js';
+import type { KubeConnection } from '../config/kube-connection.js';
 import type { Clock } from '../util/clock.js';
 import { PROJECTED_TOKEN_PROVIDER, ProjectedTokenAuth } from './token-file.js';
-
-type Env = Readonly<Record<string, string | undefined>>;
-
-const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 export interface K8sApis {
   kc: k8s.KubeConfig;
@@ -34,15 +25,10 @@ export interface K8sApis {
   call<T>(what: string, fn: () => Promise<T>): Promise<T>;
 }
 
-function present(env: Env, name: string): string | undefined {
-  const v = env[name];
-  return v === undefined || v.trim() === '' ? undefined : v.trim();
-}
-
-export function loadKubeConfig(env: Env): k8s.KubeConfig {
+export function loadKubeConfig(conn: KubeConnection): k8s.KubeConfig {
   const kc = new k8s.KubeConfig();
-  const file = present(env, 'KUBECONFIG');
-  if (file) {
+  if (conn.kind === 'kubeconfig') {
+    const file = conn.file;
     try {
       kc.loadFromFile(file);
     } catch (err) {
@@ -51,24 +37,11 @@ export function loadKubeConfig(env: Env): k8s.KubeConfig {
     if (!kc.getCurrentCluster()) throw new ConfigError('KUBECONFIG', `${file} has no current context with a cluster`);
     return kc;
   }
-  let server = present(env, 'CLUSTER_ENDPOINT');
-  if (!server) {
-    const host = present(env, 'KUBERNETES_SERVICE_HOST');
-    const port = present(env, 'KUBERNETES_SERVICE_PORT') ?? '443';
-    if (!host) {
-      const why = 'is set but no API server is known: set KUBECONFIG or CLUSTER_ENDPOINT, or run in a Pod';
-      throw new ConfigError('MY_NODE_NAME', `${why} (KUBERNETES_SERVICE_HOST)`);
-    }
-    server = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  }
-  if (!/^https?:\/\/[^\s/]+/.test(server)) {
-    throw new ConfigError('CLUSTER_ENDPOINT', `expected an http(s) URL, got "${server}"`);
-  }
-  const saDir = present(env, 'VPC_IPAM_SERVICEACCOUNT_DIR') ?? SA_DIR;
+  const saDir = conn.serviceAccountDir;
   // Not client-node's `tokenFile` provider: it re-reads the file once a minute at best (token-file.ts).
   kc.addAuthenticator(new ProjectedTokenAuth());
   kc.loadFromClusterAndUser(
-    { name: 'in-cluster', server, caFile: `${saDir}/ca.crt`, skipTLSVerify: false },
+    { name: 'in-cluster', server: conn.server, caFile: `${saDir}/ca.crt`, skipTLSVerify: false },
     {
       name: 'service-account',
       authProvider: { name: PROJECTED_TOKEN_PROVIDER, config: { path: `${saDir}/token` } },

@@ -6,7 +6,7 @@
  * then checked every minute; a working conflist is never removed because of a later doubt.
  */
 import { PROTOCOL_VERSION } from '../../cni/contract/protocol.js';
-import { callIpamd } from '../ctl/socket-client.js';
+import { callIpamd } from '../../cni/contract/socket-client.js';
 import type { IpamDaemon } from '../daemon.js';
 import type { Logger } from '../observability/logger.js';
 import type { Clock } from '../util/clock.js';

@@ -16,9 +16,7 @@
  */
 import { accessSync, constants, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { isSupported, SUPPORTED_VERSIONS } from '../../cni/contract/spec-versions.js';
 import { fsyncDirSync, writeFileAtomicSync } from '../../cni/contract/atomic-file.js';
-import { ConfigError } from '../../providers/errors.js';
 import type { NegotiatedVersions } from './cni-versions.js';
 import { CONFLIST_NAME, NETWORK_NAME, PLUGIN_TYPE } from './names.js';
 
@@ -43,42 +41,8 @@ const CHAINED: Record<string, Record<string, unknown>> = {
   bandwidth: { type: 'bandwidth', capabilities: { bandwidth: true } },
 };
 
-type Env = Readonly<Record<string, string | undefined>>;
-
-function present(env: Env, name: string): string | undefined {
-  const v = env[name];
-  return v === undefined || v.trim() === '' ? undefined : v.trim();
-}
-
-/** Reads the VPC_IPAM_CNI_* variables; invalid values name the variable. */
-export function conflistOptionsFromEnv(env: Env, socketPath: string, addWaitMs: number): ConflistOptions {
-  const mtuRaw = present(env, 'POD_MTU') ?? '9001';
-  const mtu = Number(mtuRaw);
-  if (!/^\d+$/.test(mtuRaw) || mtu < 576 || mtu > 9216)
-    throw new ConfigError('POD_MTU', `expected 576..9216, got "${mtuRaw}"`);
-  const logLevel = (present(env, 'VPC_IPAM_CNI_LOG_LEVEL') ?? 'info') as ConflistOptions['logLevel'];
-  if (!['debug', 'info', 'warn', 'error', 'off'].includes(logLevel))
-    throw new ConfigError('VPC_IPAM_CNI_LOG_LEVEL', `expected debug, info, warn, error or off, got "${logLevel}"`);
-  const cniVersion = present(env, 'VPC_IPAM_CNI_VERSION') ?? '1.0.0';
-  if (!isSupported(cniVersion)) {
-    const expected = SUPPORTED_VERSIONS.join(', ');
-    throw new ConfigError('VPC_IPAM_CNI_VERSION', `expected one of ${expected}, got "${cniVersion}"`);
-  }
-  const chain = (present(env, 'VPC_IPAM_CNI_CHAIN') ?? 'portmap')
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '' && s !== 'none');
-  for (const c of chain)
-    if (!CHAINED[c])
-      throw new ConfigError(
-        'VPC_IPAM_CNI_CHAIN',
-        `unknown plugin "${c}" (known: ${Object.keys(CHAINED).join(', ')}, none)`,
-      );
-  const logFile = present(env, 'VPC_IPAM_CNI_LOG_FILE') ?? '/var/log/vpc-ipam/plugin.log';
-  if (!path.isAbsolute(logFile))
-    throw new ConfigError('VPC_IPAM_CNI_LOG_FILE', `must be an absolute host path, got "${logFile}"`);
-  return { socketPath, mtu, logFile, logLevel, cniVersion, chain, addWaitMs };
-}
+/** The chained plugins a conflist may name (VPC_IPAM_CNI_CHAIN, ipamd/config/conflist.ts). */
+export const CHAINED_PLUGINS: readonly string[] = Object.keys(CHAINED);
 
 /** The conflist, with versions from {@link ChainVersionProber.negotiate} (never unchecked ones). */
 export function renderConflist(o: ConflistOptions, v: Pick<NegotiatedVersions, 'cniVersion' | 'cniVersions'>): string {

@@ -50,7 +50,8 @@ export class LeaseLeaderElector implements LeaderElector {
     this.retryMs = o.retryPeriodMs ?? 2_000;
     if (!(this.leaseMs > this.renewMs && this.renewMs > this.retryMs && this.retryMs > 0)) {
       throw new Error(
-        `lease timings must satisfy leaseDuration > renewDeadline > retryPeriod > 0 (got ${this.leaseMs}/${this.renewMs}/${this.retryMs} ms)`,
+        'lease timings must satisfy leaseDuration > renewDeadline > retryPeriod > 0 ' +
+          `(got ${this.leaseMs}/${this.renewMs}/${this.retryMs} ms)`,
       );
     }
   }

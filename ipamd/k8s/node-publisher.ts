@@ -41,6 +41,7 @@ import {
   POOL_USAGE_ANNOTATION,
 } from './names.js';
 import { AddressPoolWriter, NAP_CRD_NOT_INSTALLED, poolStatus, type PoolTotals } from './node-address-pool.js';
+import { addressCount } from '../../providers/net/cidr.js';
 
 export { POOL_SUMMARY_ANNOTATION };
 
@@ -125,8 +126,12 @@ export class NodePublisher {
   private readonly stopper = new AbortController();
   private loopDone: Promise<void> | undefined;
   private wake: (() => void) | undefined;
-  /** `patches`: Node metadata patches (rare by design); `poolWrites`: pool publications, wherever they went. */
-  readonly stats = { patches: 0, poolWrites: 0, errors: 0 };
+  /**
+   * `patches`: Node metadata patches (rare by design); `poolWrites`: pool publications, wherever they went;
+   * `passes`: publication passes run (one per interval, or sooner when poked); `crdMisses`: writes the missing CRD
+   * refused.
+   */
+  readonly stats = { patches: 0, poolWrites: 0, errors: 0, passes: 0, crdMisses: 0 };
 
   constructor(private readonly o: NodePublisherOptions) {
     this.writer = new AddressPoolWriter({ apis: o.apis, nodeName: o.nodeName, ownerUid: o.nodeUid });
@@ -149,6 +154,7 @@ export class NodePublisher {
           this.stats.errors++;
           this.o.log.warn({ err: describeError(err) }, 'could not publish the pool state');
         });
+        this.stats.passes++;
         const ac = new AbortController();
         this.wake = () => ac.abort();
         const onStop = () => ac.abort();
@@ -176,7 +182,7 @@ export class NodePublisher {
     if (!host.ready) return;
     const s = host.snapshot();
     const mp = this.o.maxPods();
-    const blockSize = s.mode === 'prefix' ? 2 ** (32 - host.instanceLimits.prefixLength) : 1;
+    const blockSize = s.mode === 'prefix' ? addressCount(4, host.instanceLimits.prefixLength) : 1;
     const primaryUnusable = s.interfaces.some((i) => i.primary && !i.usable);
     const targets = host.policy.targets(s);
     const warm = nodeFootprint({ limits: host.poolLimits, targets, mode: s.mode, blockSize, primaryUnusable }, 0).warm;
@@ -239,6 +245,7 @@ export class NodePublisher {
         log.warn({ node: nodeName }, `${NAP_CRD_NOT_INSTALLED}: ${what} (${why})`);
       }
       this.target = 'annotation';
+      this.stats.crdMisses++;
       // Soon after a fresh install (the CRD may not be served yet), then no more often than the heartbeat.
       this.crdRetryAt = now + Math.min(this.o.heartbeatMs, this.o.intervalMs * 2 ** this.crdRetries++);
     }

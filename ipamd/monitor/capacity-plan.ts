@@ -23,6 +23,7 @@
  */
 import { nodeFootprint, type FootprintInput, type NodeFootprint } from './node-footprint.js';
 import { analyzeSubnet, type ReservedRule } from './subnet-space.js';
+import { addressCount } from '../../providers/net/cidr.js';
 
 export interface PlanInput {
   subnetCidr: string;
@@ -58,7 +59,7 @@ interface Space {
 
 function spaceOf(cidr: string, reserved: ReservedRule, prefixLength: number): Space {
   const s = analyzeSubnet(cidr, [], { reserved, prefixLength });
-  const blockSize = 2 ** (32 - prefixLength);
+  const blockSize = addressCount(4, prefixLength);
   return { total: s.total, blocks: s.freePrefixBlocks, edgeFree: s.free - s.freePrefixBlocks * blockSize };
 }
 
@@ -100,7 +101,7 @@ function smallestSubnet(
 
 export function planCapacity(input: PlanInput): PlanResult {
   const fp = input.footprint;
-  const blockSize = fp.mode === 'prefix' ? 2 ** (32 - input.prefixLength) : 1;
+  const blockSize = fp.mode === 'prefix' ? addressCount(4, input.prefixLength) : 1;
   const empty = nodeFootprint(fp, 0);
   const full = nodeFootprint(fp, input.podsPerNode);
   const sp = spaceOf(input.subnetCidr, input.reserved, input.prefixLength);

@@ -1,9 +1,9 @@
 /**
  * @module cluster monitor entry
- * `vpc-ipamd monitor`: builds the cluster-wide monitor from an environment
- * and runs it until SIGTERM. Same variables as the daemon for the provider,
- * logs and pool settings (WARM_*, ENABLE_PREFIX_DELEGATION: they decide the
- * headroom figures), plus the VPC_IPAM_MONITOR_* ones (settings.ts).
+ * `vpc-ipamd monitor`: builds the cluster-wide monitor from its configuration
+ * (ipamd/config/cluster-monitor.ts: the daemon's variables for the provider,
+ * logs and pool settings, plus the VPC_IPAM_MONITOR_* ones) and runs it until
+ * SIGTERM.
  *
  * With VPC_IPAM_PROVIDER=sim the monitor reads the sim cloud file a sim
  * daemon keeps under VPC_IPAM_STATE_DIR, afresh on every call, and never
@@ -13,12 +13,14 @@ import { poolLimitsFor } from '../pool/capacity.js';
 import * as path from 'node:path';
 import * as client from 'prom-client';
 import { lookupEc2Limits } from '../../providers/limits/ec2-limits.js';
-import type { AwsProvider } from '../../providers/aws/aws-provider.js';
 import type { CloudProvider, InstanceLimits } from '../../providers/types.js';
 import { CloudCaller } from '../cloud/cloud-caller.js';
-import { parseConfig, readInt, type DaemonConfig } from '../config.js';
+import type { DaemonConfig } from '../config.js';
+import type { ClusterMonitorConfig } from '../config/cluster-monitor.js';
+import type { ClusterMonitorSettings } from '../config/monitor.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { createProvider } from '../provider-factory.js';
+import type { BuiltProvider } from '../setup/types.js';
 import { HttpEndpoint } from '../server/http.js';
 import { SystemClock, type Clock } from '../util/clock.js';
 import { ClusterMonitor, clusterSubnets, leakSweepTask, type MaintenanceTask } from './cluster.js';
@@ -28,7 +30,6 @@ import { MonitorCallMetrics, registerLeaderMetric, registerSubnetMetrics } from 
 import { SubnetMonitor, type SubnetReader } from './monitor.js';
 import { nodeFootprint } from './node-footprint.js';
 import type { NewNodeCost } from './report.js';
-import { parseClusterMonitorSettings, type ClusterMonitorSettings } from './settings.js';
 import { SimFileReader } from './sim-reader.js';
 
 export interface RunningClusterMonitor {
@@ -78,61 +79,51 @@ async function limitsOf(
 }
 
 /**
- * The AWS leaked-ENI sweep (providers/aws/eni-gc.ts) as a leader task, loaded
- * only for the AWS provider. VPC_IPAM_MONITOR_ENI_GC_INTERVAL_SECONDS (default
- * 300, 0 = off) sets its period; one pass is one paginated Describe.
+ * The provider's account-wide leak sweep (AWS: providers/aws/eni-gc.ts, built by setup/aws.ts) as a leader task.
+ * VPC_IPAM_MONITOR_ENI_GC_INTERVAL_SECONDS (default 300, 0 = off) sets its period; one pass is one paginated
+ * Describe.
  */
-async function awsLeakSweep(
-  provider: CloudProvider,
-  config: DaemonConfig,
+function providerLeakSweep(
+  built: BuiltProvider | undefined,
+  c: ClusterMonitorConfig,
   clock: Clock,
   log: Logger,
-): Promise<MaintenanceTask | undefined> {
-  const everyS = readInt(config.env, 'VPC_IPAM_MONITOR_ENI_GC_INTERVAL_SECONDS', 300, { min: 0, max: 86_400 });
-  if (config.provider !== 'aws' || everyS === 0) return undefined;
-  const aws = provider as Partial<Pick<AwsProvider, 'api' | 'identity'>>;
-  if (!aws.api || !aws.identity) return undefined;
-  const [{ LeakedEniCollector }, { parseAwsSettings }] = await Promise.all([
-    import('../../providers/aws/eni-gc.js'),
-    import('../../providers/aws/settings.js'),
-  ]);
-  const gc = new LeakedEniCollector({
-    ec2: aws.api,
-    clock,
-    vpcId: aws.identity.vpcId,
-    clusterName: parseAwsSettings(config.env).clusterName,
-    log,
-  });
-  return { name: 'leaked-interface-sweep', everyMs: everyS * 1000, run: () => gc.runPass() };
+): MaintenanceTask | undefined {
+  const everyMs = c.monitor.eniGcIntervalMs;
+  if (!built?.leakSweep || everyMs === 0) return undefined;
+  const p = c.daemon.providerSettings;
+  const gc = built.leakSweep({ clusterName: p.name === 'aws' ? p.settings.clusterName : undefined, clock, log });
+  return { name: 'leaked-interface-sweep', everyMs, run: () => gc.runPass() };
 }
 
 export async function startClusterMonitor(
-  env: NodeJS.ProcessEnv,
+  c: ClusterMonitorConfig,
   deps: ClusterMonitorDeps = {},
 ): Promise<RunningClusterMonitor> {
-  const config = parseConfig(env);
-  const settings = parseClusterMonitorSettings(config.env, config.provider);
+  const { daemon: config, monitor: settings } = c;
   const log = deps.log ?? createLogger(config.logLevel, config.logFile).child({ component: 'monitor' });
   const clock = deps.clock ?? new SystemClock();
 
   let reader: SubnetReader;
   let provider: CloudProvider | undefined;
+  let built: BuiltProvider | undefined;
   let closeProvider: (() => Promise<void>) | undefined;
   if (config.provider === 'sim') {
     reader = new SimFileReader(path.join(config.stateDir, 'sim-cloud.json'));
   } else {
-    const built = await createProvider(config, clock, log);
-    provider = built.provider;
-    reader = built.provider;
+    const b = await createProvider(config, clock, log);
+    built = b;
+    provider = b.provider;
+    reader = b.provider;
     closeProvider = async () => {
-      await built.provider.close?.();
-      await built.close?.();
+      await b.provider.close?.();
+      await b.close?.();
     };
   }
 
   const integration =
-    deps.integration ?? (settings.kubernetes ? await loadKubernetesIntegration({ env: config.env, clock, log }) : {});
-  const elector = integration.elector ?? new AlwaysLeader(env.HOSTNAME ?? 'monitor');
+    deps.integration ?? (c.kubernetes ? await loadKubernetesIntegration({ settings: c.kubernetes, clock, log }) : {});
+  const elector = integration.elector ?? new AlwaysLeader(settings.identity);
   const registry = new client.Registry();
   const caller = new CloudCaller({
     clock,
@@ -163,9 +154,7 @@ export async function startClusterMonitor(
   });
   const maintenance: MaintenanceTask[] = [];
   // A provider that offers a sweep itself wins; otherwise the AWS sweep when on AWS.
-  const sweep = provider
-    ? (leakSweepTask(provider, log) ?? (await awsLeakSweep(provider, config, clock, log)))
-    : undefined;
+  const sweep = provider ? (leakSweepTask(provider, log) ?? providerLeakSweep(built, c, clock, log)) : undefined;
   if (sweep) maintenance.push(sweep);
   const cluster = new ClusterMonitor({ monitor, elector, clock, intervalMs: settings.intervalMs, maintenance, log });
   registerSubnetMetrics(registry, monitor);
@@ -215,8 +204,8 @@ export async function startClusterMonitor(
 }
 
 /** `vpc-ipamd monitor`: start, then stop cleanly on SIGTERM/SIGINT. */
-export async function mainMonitor(env: NodeJS.ProcessEnv): Promise<void> {
-  const running = await startClusterMonitor(env);
+export async function mainMonitor(c: ClusterMonitorConfig): Promise<void> {
+  const running = await startClusterMonitor(c);
   let stopping = false;
   const onSignal = () => {
     if (stopping) return;

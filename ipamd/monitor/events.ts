@@ -35,7 +35,7 @@ export interface IpamEvent {
   at: number;
   /** The subnet that could not serve, when known. */
   subnetId?: string;
-  /** The cloud's own error code (e.g. InsufficientFreeAddressesInSubnet). */
+  /** The cloud's own error code (e.g. InsufficientFreeAddressesInSubnet); the neutral code when it gave none. */
   cloudCode?: string;
   /** Growth is paused until then (epoch ms). */
   until?: number;

@@ -14,6 +14,7 @@
  */
 import type { Registry } from 'prom-client';
 import { ConfigError } from '../../providers/errors.js';
+import type { MonitorKubernetesSettings } from '../config/monitor-kubernetes.js';
 import type { Clock } from '../util/clock.js';
 import type { EventSink } from './events.js';
 import type { LeaderElector } from './leader.js';
@@ -30,7 +31,7 @@ export interface MonitorIntegration {
 }
 
 export interface MonitorIntegrationContext {
-  env: Readonly<Record<string, string | undefined>>;
+  settings: MonitorKubernetesSettings;
   clock: Clock;
   log: { info(o: object, m?: string): void; warn(o: object, m?: string): void; error(o: object, m?: string): void };
 }

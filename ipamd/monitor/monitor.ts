@@ -21,7 +21,7 @@ import type { Clock } from '../util/clock.js';
 import { SampleWindow } from './forecast.js';
 import { aggregateUsage, type NodePoolUsage, type PoolUsageSource } from './pool-usage.js';
 import { buildReport, type AddressMode, type NewNodeCost, type SubnetReport } from './report.js';
-import type { MonitorSettings } from './settings.js';
+import type { MonitorSettings } from '../config/monitor.js';
 import { analyzeSubnet } from './subnet-space.js';
 
 /** The two read-only provider calls the monitor needs. */

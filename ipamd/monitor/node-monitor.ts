@@ -27,8 +27,9 @@ import { SubnetMonitor, type MonitorLog } from './monitor.js';
 import { nodeFootprint, type FootprintInput } from './node-footprint.js';
 import { DatastoreUsageSource } from './pool-usage.js';
 import type { NewNodeCost, SubnetReport } from './report.js';
-import { parseMonitorSettings, type MonitorSettings } from './settings.js';
+import type { MonitorSettings } from '../config/monitor.js';
 import type * as client from 'prom-client';
+import { addressCount } from '../../providers/net/cidr.js';
 
 /** What the node monitor reads from the daemon (all public on IpamDaemon). */
 export interface NodeMonitorHost {
@@ -64,7 +65,7 @@ export class NodeMonitor {
   /** Parses the monitor variables (ConfigError on a bad one) and registers the gauges. */
   constructor(private readonly host: NodeMonitorHost) {
     const { d } = host;
-    this.settings = parseMonitorSettings(d.config.env, d.config.provider);
+    this.settings = d.config.monitor;
     const nodeName = () => d.nodeName?.() ?? host.node.instanceId;
     this.events = new GrowthBlockedReporter(d.eventSink ?? new LoggingEventSink(d.log), nodeName, d.clock);
     const usage = new DatastoreUsageSource(
@@ -151,7 +152,7 @@ export class NodeMonitor {
       limits: h.poolLimits,
       targets: h.policy.targets(s),
       mode: s.mode,
-      blockSize: s.mode === 'prefix' ? 2 ** (32 - h.instanceLimits.prefixLength) : 1,
+      blockSize: s.mode === 'prefix' ? addressCount(4, h.instanceLimits.prefixLength) : 1,
       primaryUnusable: s.interfaces.some((i) => i.primary && !i.usable),
     };
   }

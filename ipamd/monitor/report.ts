@@ -23,6 +23,7 @@ import type { Subnet } from '../../providers/types.js';
 import type { Trend } from './forecast.js';
 import type { SubnetUsage } from './pool-usage.js';
 import type { SubnetSpace } from './subnet-space.js';
+import { addressCount } from '../../providers/net/cidr.js';
 
 export type AddressMode = 'ip' | 'prefix';
 
@@ -87,7 +88,7 @@ export interface ReportInput {
 }
 
 export function buildReport(i: ReportInput): SubnetReport {
-  const blockSize = 2 ** (32 - i.prefixLength);
+  const blockSize = addressCount(4, i.prefixLength);
   const free = i.space?.free ?? i.subnet.availableAddresses;
   const total = i.space?.total ?? i.fallbackTotal?.total ?? free;
   const reserved = i.space?.reserved ?? i.fallbackTotal?.reserved ?? 0;

@@ -18,6 +18,7 @@
 import { Address4 } from 'ip-address';
 import { BadRequestError } from '../../providers/errors.js';
 import type { ProviderName } from '../../providers/types.js';
+import { addressCount } from '../../providers/net/cidr.js';
 
 /** Addresses a cloud keeps for itself at the start and the end of every subnet. */
 export interface ReservedRule {
@@ -108,7 +109,7 @@ function rangeOf(cidr: string, what: string): Interval {
   const hit = RANGE_CACHE.get(cidr);
   if (hit) return hit;
   const a = parseV4(cidr, what);
-  const size = 2 ** (32 - a.subnetMask);
+  const size = addressCount(4, a.subnetMask);
   const n = Number(a.bigInt());
   // The block's first address: host bits cleared (a used entry may carry them, e.g. `10.0.1.7/28`).
   const start = n - (n % size);
@@ -208,7 +209,7 @@ export function analyzeSubnet(cidr: string, used: readonly string[], opts: Space
   }
   if (cursor < end) gaps.push([cursor, end]);
 
-  const blockSize = 2 ** (32 - opts.prefixLength);
+  const blockSize = addressCount(4, opts.prefixLength);
   // A block longer than the subnet can never be delegated from it.
   const blocksFit = opts.prefixLength >= net.subnetMask;
   let freePrefixBlocks = 0;

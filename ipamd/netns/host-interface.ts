@@ -85,12 +85,14 @@ export function checkDeviceIndex(deviceIndex: unknown): asserts deviceIndex is n
     deviceIndex > 0x7ffffffe
   ) {
     throw new NetnsError(
-      `invalid host interface request: deviceIndex must be an integer >= 1 (the primary interface is not managed here), got ${String(deviceIndex)}`,
+      'invalid host interface request: deviceIndex must be an integer >= 1 ' +
+        `(the primary interface is not managed here), got ${String(deviceIndex)}`,
     );
   }
   if (RESERVED_TABLES.has(routeTableFor(deviceIndex))) {
     throw new NetnsError(
-      `invalid host interface request: deviceIndex ${deviceIndex} maps to reserved route table ${routeTableFor(deviceIndex)}`,
+      `invalid host interface request: deviceIndex ${deviceIndex} maps to reserved route table ` +
+        `${routeTableFor(deviceIndex)}`,
     );
   }
 }
@@ -264,7 +266,8 @@ export async function tearDownHostInterface(
   routes.sort((a, b) => Number(!!b.gateway) - Number(!!a.gateway));
   let routesDeleted = 0;
   for (const r of routes) {
-    const what = `${r.dstLen === 0 ? 'default' : `${r.dst}/${r.dstLen}`}${r.gateway ? ` via ${r.gateway}` : ''} table ${table}`;
+    const dst = r.dstLen === 0 ? 'default' : `${r.dst}/${r.dstLen}`;
+    const what = `${dst}${r.gateway ? ` via ${r.gateway}` : ''} table ${table}`;
     try {
       await step(`delete route ${what}`, () =>
         s.delRoute(

@@ -116,7 +116,8 @@ export function podRuleProblems(rules: readonly RuleView[], r: PodRuleSpec): str
     const known = wanted.some((d) => x.dstLen === d.len && (d.len === 0 || x.dst === d.dst) && x.table === r.table);
     if (!known) {
       problems.push(
-        `rule ${FROM_POD_RULE_PRIORITY}: stale from ${r.ip}${x.dstLen ? ` to ${x.dst}/${x.dstLen}` : ''} lookup ${x.table}`,
+        `rule ${FROM_POD_RULE_PRIORITY}: stale from ${r.ip}` +
+          `${x.dstLen ? ` to ${x.dst}/${x.dstLen}` : ''} lookup ${x.table}`,
       );
     }
   }

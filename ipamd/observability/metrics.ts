@@ -27,7 +27,9 @@ export class DaemonMetrics implements CallObserver {
     const r = this.registry;
     new client.Gauge({
       name: 'vpc_ipam_pool_addresses',
-      help: 'Addresses in the node warm pool by state (total, assigned, available, cooling). Cooling addresses are not available.',
+      help:
+        'Addresses in the node warm pool by state (total, assigned, available, cooling). ' +
+        'Cooling addresses are not available.',
       labelNames: ['state'],
       registers: [r],
       collect() {

@@ -151,10 +151,18 @@ export class AdaptivePolicy implements PoolPolicy {
     (kind === 'assign' ? this.assign : this.create).observe(ms);
   }
 
+  /** The reconciler plans from `s`: note the first run (the warm-up), the interfaces in use, the decision. */
+  observeTick(s: PoolSnapshot): void {
+    this.startedAt ??= s.now;
+    const inUse = this.interfacesInUse(s);
+    for (let k = 1; k <= inUse; k++) this.lastUsed[k] = s.now;
+    this.last = this.decide(s);
+    this.lastAt = s.now;
+  }
+
+  /** Pure: asking (GET /v1/pool, the publisher, the monitor) changes nothing the next answer depends on. */
   targets(s: PoolSnapshot): WarmTargets {
     const d = this.decide(s);
-    this.last = d;
-    this.lastAt = s.now;
     return {
       warmInterfaces: 0,
       warmIps: d.warm,
@@ -165,8 +173,8 @@ export class AdaptivePolicy implements PoolPolicy {
   }
 
   /**
-   * The whole computation. Side effects: it forgets history older than the memories, notes the first time it ran
-   * (the warm-up) and which interfaces are in use (see keepInterfaces).
+   * The whole computation, from what was observed. It only forgets history older than every window it reads,
+   * which no answer depends on; the first run and the interfaces in use are noted by observeTick.
    */
   decide(s: PoolSnapshot): AdaptiveDecision {
     const now = s.now;
@@ -190,8 +198,7 @@ export class AdaptivePolicy implements PoolPolicy {
     const burst = b >= 2 ? b : 0;
     const due = this.recurring?.due(now, this.leadMs()) ?? [];
     const scheduled = due[0]?.size ?? 0;
-    this.startedAt ??= now;
-    const warmingUp = now - this.startedAt < this.warmupMs;
+    const warmingUp = now - (this.startedAt ?? now) < this.warmupMs;
     const L = this.o.limits?.();
     // A new node gets its DaemonSets and pending Pods at once, before there is any history to size from: keep what
     // the AWS default would keep free (an interface's worth of IPs, or one prefix) until there is.
@@ -245,11 +252,15 @@ export class AdaptivePolicy implements PoolPolicy {
    * an empty interface holds no Pod addresses, only its own primary address.
    */
   private keepInterfaces(s: PoolSnapshot): number {
-    const inUse = s.interfaces.filter((i) => i.usable && (i.blocks > 0 || i.assigned > 0)).length;
-    for (let k = 1; k <= inUse; k++) this.lastUsed[k] = s.now;
-    let keep = 0;
-    for (let k = 1; k < this.lastUsed.length; k++) if (s.now - (this.lastUsed[k] ?? -Infinity) <= this.keepMs) keep = k;
+    let keep = this.interfacesInUse(s);
+    for (let k = keep + 1; k < this.lastUsed.length; k++) {
+      if (s.now - (this.lastUsed[k] ?? -Infinity) <= this.keepMs) keep = k;
+    }
     return keep;
+  }
+
+  private interfacesInUse(s: PoolSnapshot): number {
+    return s.interfaces.filter((i) => i.usable && (i.blocks > 0 || i.assigned > 0)).length;
   }
 
   private room(s: PoolSnapshot): number {
@@ -274,10 +285,14 @@ export function explainDecision(
   d: AdaptiveDecision,
   o: Pick<AdaptivePolicyOptions, 'floor' | 'ceiling' | 'minimumIps' | 'keepInterfaceMs'>,
 ): string {
+  const warmUp = d.warmingUp ? `, warm-up ${d.warmup}` : '';
+  const room = d.needsInterface ? ` (interfaces nearly full: room for ${d.room})` : '';
   const parts = [
-    `adaptive: warm target ${d.warm} = max(rate ${d.rate}, burst ${d.burst}, scheduled ${d.scheduled}${d.warmingUp ? `, warm-up ${d.warmup}` : ''}) within floor ${o.floor}..ceiling ${o.ceiling}`,
-    `ADDs ${perMin(d.addsPerMin.fast)}/min (1 min), ${perMin(d.addsPerMin.slow)}/min (15 min); DELs ${perMin(d.delsPerMin)}/min`,
-    `refill ${secs(d.assignMs)} per assign, ${secs(d.createMs)} per new interface; horizon ${secs(d.horizonMs)}${d.needsInterface ? ` (interfaces nearly full: room for ${d.room})` : ''}`,
+    `adaptive: warm target ${d.warm} = max(rate ${d.rate}, burst ${d.burst}, scheduled ${d.scheduled}${warmUp}) ` +
+      `within floor ${o.floor}..ceiling ${o.ceiling}`,
+    `ADDs ${perMin(d.addsPerMin.fast)}/min (1 min), ${perMin(d.addsPerMin.slow)}/min (15 min); ` +
+      `DELs ${perMin(d.delsPerMin)}/min`,
+    `refill ${secs(d.assignMs)} per assign, ${secs(d.createMs)} per new interface; horizon ${secs(d.horizonMs)}${room}`,
   ];
   const r = d.recurring;
   if (r.periodsMs.length) {
@@ -285,7 +300,8 @@ export function explainDecision(
     parts.push(
       `recurring bursts every ${every}` +
         (r.next
-          ? `: ${r.next.size} ADDs expected ${r.next.inMs >= 0 ? `in ${secs(r.next.inMs)}` : 'now'} (every ${Math.round(r.next.periodMs / 60_000)} min), warming up for them`
+          ? `: ${r.next.size} ADDs expected ${r.next.inMs >= 0 ? `in ${secs(r.next.inMs)}` : 'now'} ` +
+            `(every ${Math.round(r.next.periodMs / 60_000)} min), warming up for them`
           : ''),
     );
   }

@@ -16,6 +16,7 @@
  *   a release can never cause the next request: no oscillation.
  * - otherwise hold.
  * The request is capped at AZURE_MAX_IP_COUNT (CNS maxIPCount, default 250).
+ * The variables are read with the rest of the configuration (ipamd/config/azure-batch.ts).
  *
  * Demand is what an ADD cannot have: assigned, cooling and waiting addresses.
  * When growth fails with subnet-full, the policy enters CNS's "subnet
@@ -26,71 +27,10 @@
  * The output is planner targets: `MINIMUM_IP_TARGET` = the requested count,
  * no other target, so the planner grows to it and releases free IPs above it.
  */
-import { ConfigError } from '../../providers/errors.js';
+import type { AzureBatchSettings } from '../config/azure-batch.js';
 import type { WarmTargets } from '../config.js';
 import type { PoolSnapshot } from '../datastore/types.js';
 import type { PoolPolicy } from './policy.js';
-
-type Env = Readonly<Record<string, string | undefined>>;
-
-export interface AzureBatchSettings {
-  batchSize: number;
-  requestThresholdPercent: number;
-  releaseThresholdPercent: number;
-  maxIpCount: number;
-  scarcityHoldMs: number;
-}
-
-export const AZURE_BATCH_DEFAULTS: AzureBatchSettings = {
-  batchSize: 16,
-  requestThresholdPercent: 50,
-  releaseThresholdPercent: 150,
-  maxIpCount: 250,
-  scarcityHoldMs: 600_000,
-};
-
-function readWhole(env: Env, name: string, def: number, min: number, max: number): number {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return def;
-  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `expected a whole number, got "${raw}"`);
-  const n = Number(raw);
-  if (n < min || n > max) throw new ConfigError(name, `must be from ${min} to ${max}, got ${n}`);
-  return n;
-}
-
-/** Parses the AZURE_* pool variables with CNS's constraints (`clampScaler`), as errors instead of silent clamps. */
-export function parseAzureBatchSettings(env: Env): AzureBatchSettings {
-  const maxIpCount = readWhole(env, 'AZURE_MAX_IP_COUNT', AZURE_BATCH_DEFAULTS.maxIpCount, 1, 4096);
-  const batchSize = readWhole(env, 'AZURE_IP_BATCH_SIZE', AZURE_BATCH_DEFAULTS.batchSize, 1, 4096);
-  if (batchSize > maxIpCount)
-    throw new ConfigError(
-      'AZURE_IP_BATCH_SIZE',
-      `must not exceed AZURE_MAX_IP_COUNT (${maxIpCount}), got ${batchSize}`,
-    );
-  const requestThresholdPercent = readWhole(
-    env,
-    'AZURE_REQUEST_THRESHOLD_PERCENT',
-    AZURE_BATCH_DEFAULTS.requestThresholdPercent,
-    1,
-    100,
-  );
-  const releaseThresholdPercent = readWhole(
-    env,
-    'AZURE_RELEASE_THRESHOLD_PERCENT',
-    AZURE_BATCH_DEFAULTS.releaseThresholdPercent,
-    1,
-    10_000,
-  );
-  if (releaseThresholdPercent < requestThresholdPercent + 100) {
-    throw new ConfigError(
-      'AZURE_RELEASE_THRESHOLD_PERCENT',
-      `must be at least AZURE_REQUEST_THRESHOLD_PERCENT + 100 (${requestThresholdPercent + 100}), got ${releaseThresholdPercent}: otherwise a release can trigger the next request`,
-    );
-  }
-  const scarcityHoldMs =
-    readWhole(env, 'AZURE_SUBNET_SCARCITY_HOLD_SECONDS', AZURE_BATCH_DEFAULTS.scarcityHoldMs / 1000, 0, 86_400) * 1000;
-  return { batchSize, requestThresholdPercent, releaseThresholdPercent, maxIpCount, scarcityHoldMs };
-}
 
 /** CNS rounds half up. */
 function roundHalfUp(x: number): number {
@@ -121,7 +61,17 @@ export class AzureBatchPolicy implements PoolPolicy {
     };
   }
 
+  /** Pure: asking (GET /v1/pool, the publisher, the monitor) changes nothing. */
   targets(snap: PoolSnapshot): WarmTargets {
+    return this.decide(snap).targets;
+  }
+
+  /** The reconciler plans from `snap`: its reasoning is what explain() reports. */
+  observeTick(snap: PoolSnapshot): void {
+    this.last = this.decide(snap).why;
+  }
+
+  private decide(snap: PoolSnapshot): { targets: WarmTargets; why: string } {
     const { batch, minFree, maxFree, scarce } = this.scaler(snap.now);
     const demand = snap.assigned + snap.cooling + snap.waiting;
     const current = snap.total;
@@ -145,12 +95,18 @@ export class AzureBatchPolicy implements PoolPolicy {
     }
     // At least one address keeps the planner in IP-target mode (both targets 0 would mean warm-interface mode).
     requested = Math.max(1, requested);
-    this.last = `${scarce ? 'subnet scarcity: ' : ''}batch ${batch}, demand ${demand}, ${why}`;
-    return { warmInterfaces: 0, warmIps: 0, minimumIps: requested, warmPrefixes: 0 };
+    return {
+      targets: { warmInterfaces: 0, warmIps: 0, minimumIps: requested, warmPrefixes: 0 },
+      why: `${scarce ? 'subnet scarcity: ' : ''}batch ${batch}, demand ${demand}, ${why}`,
+    };
   }
 
   explain(): string {
     const s = this.settings;
-    return `azure-batch (AZURE_IP_BATCH_SIZE=${s.batchSize}, AZURE_REQUEST_THRESHOLD_PERCENT=${s.requestThresholdPercent}, AZURE_RELEASE_THRESHOLD_PERCENT=${s.releaseThresholdPercent}): ${this.last}`;
+    return (
+      `azure-batch (AZURE_IP_BATCH_SIZE=${s.batchSize}, ` +
+      `AZURE_REQUEST_THRESHOLD_PERCENT=${s.requestThresholdPercent}, ` +
+      `AZURE_RELEASE_THRESHOLD_PERCENT=${s.releaseThresholdPercent}): ${this.last}`
+    );
   }
 }

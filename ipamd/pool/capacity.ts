@@ -2,7 +2,7 @@
  * @module pool capacity
  * The node's pool limits, and "can this node's pool get more addresses now?", as pure functions over what the
  * daemon knows: a waiting ADD keeps waiting while the answer is yes, and `status()` reports not-ready when it is
- * no and nothing is free. The room checks are shared with the adaptive policy and the reconciler, so they all
+ * no and nothing is free. The room checks are shared with the adaptive policy and the plan preparation, so they all
  * mean the same by "room".
  */
 import type { InstanceLimits } from '../../providers/types.js';

@@ -14,6 +14,7 @@
  *   interface once empty, which bin-packed assignment makes possible.
  */
 import type { WarmTargets } from '../config.js';
+import type { SubnetCandidate } from '../../providers/pod-subnets.js';
 import type { BlockKind } from '../../providers/types.js';
 import type { InterfaceView, PoolSnapshot } from '../datastore/types.js';
 
@@ -47,7 +48,15 @@ export interface PlanContext {
 
 export type PoolAction =
   | { kind: 'assign'; interfaceId: string; blockKind: BlockKind; count: number }
-  | { kind: 'createInterface'; blockKind: BlockKind; count: number }
+  | {
+      kind: 'createInterface';
+      blockKind: BlockKind;
+      count: number;
+      /** Where to create it: set by `placeInterface` once the candidates are read (place-interface.ts). */
+      subnet?: SubnetCandidate;
+      /** The candidates to try after `subnet`, in order, when it has no room. */
+      otherSubnets?: SubnetCandidate[];
+    }
   | { kind: 'release'; interfaceId: string; cidrs: string[] }
   | { kind: 'deleteInterface'; interfaceId: string };
 
@@ -81,7 +90,8 @@ export function planPool(
   for (const i of s.interfaces)
     if (i.staleBlocks.length) actions.push({ kind: 'release', interfaceId: i.id, cidrs: i.staleBlocks });
 
-  const counts = `${s.available} free, ${s.assigned} assigned, ${s.cooling} cooling of ${s.total}${s.waiting ? `, ${s.waiting} ADDs waiting` : ''}`;
+  const waiting = s.waiting ? `, ${s.waiting} ADDs waiting` : '';
+  const counts = `${s.available} free, ${s.assigned} assigned, ${s.cooling} cooling of ${s.total}${waiting}`;
   let targetMode: TargetMode;
   let need = 0; // blocks
   let excess = 0; // blocks
@@ -127,7 +137,9 @@ export function planPool(
   let decision: string;
   const blocked = ctx.growthBlockedUntil !== undefined && ctx.growthBlockedUntil > s.now;
   if (need > 0 && blocked) {
-    decision = `short ${shortAddresses} but growth paused for ${Math.ceil((ctx.growthBlockedUntil! - s.now) / 1000)} s: ${ctx.growthBlockedReason ?? 'backing off'}`;
+    const seconds = Math.ceil((ctx.growthBlockedUntil! - s.now) / 1000);
+    const why = ctx.growthBlockedReason ?? 'backing off';
+    decision = `short ${shortAddresses} but growth paused for ${seconds} s: ${why}`;
   } else if (need > 0) {
     const kind = ctx.growKind ?? s.mode;
     // In blocks of the kind grown: a prefix shortfall asked for as /32s is blockSize times as many.
@@ -241,7 +253,9 @@ function placeShrink(
   if (sinceChange < ctx.shrinkIntervalMs) {
     return {
       actions: [],
-      why: `${excessBlocks * s.blockSize} over target; holding for ${Math.ceil((ctx.shrinkIntervalMs - sinceChange) / 1000)} s after the last change`,
+      why:
+        `${excessBlocks * s.blockSize} over target; ` +
+        `holding for ${Math.ceil((ctx.shrinkIntervalMs - sinceChange) / 1000)} s after the last change`,
     };
   }
   const actions: PoolAction[] = [];

@@ -15,7 +15,8 @@
 import { ConfigError } from '../../providers/errors.js';
 import type { DaemonConfig } from '../config.js';
 import { AdaptivePolicy } from './adaptive-policy.js';
-import { AzureBatchPolicy, parseAzureBatchSettings } from './azure-batch-policy.js';
+import { AZURE_BATCH_DEFAULTS } from '../config/azure-batch.js';
+import { AzureBatchPolicy } from './azure-batch-policy.js';
 import type { PoolLimits } from './planner.js';
 import { StaticPolicy, type PoolPolicy } from './policy.js';
 
@@ -25,9 +26,9 @@ export interface PolicyFacts {
   limits: () => PoolLimits | undefined;
 }
 
-export type PolicyConfig = Pick<DaemonConfig, 'policy' | 'targets' | 'adaptive' | 'reconcileIntervalMs' | 'env'>;
+export type PolicyConfig = Pick<DaemonConfig, 'policy' | 'targets' | 'adaptive' | 'reconcileIntervalMs' | 'azureBatch'>;
 
-/** Builds the policy WARM_POOL_POLICY names. A bad policy setting (AZURE_*) is a ConfigError naming it. */
+/** Builds the policy WARM_POOL_POLICY names, from settings parseConfig has validated (AZURE_* included). */
 export function createPoolPolicy(config: PolicyConfig, facts: PolicyFacts): PoolPolicy {
   const name = config.policy;
   switch (name) {
@@ -41,7 +42,8 @@ export function createPoolPolicy(config: PolicyConfig, facts: PolicyFacts): Pool
         limits: facts.limits,
       });
     case 'azure-batch':
-      return new AzureBatchPolicy(parseAzureBatchSettings(config.env));
+      // parseConfig always sets it for this policy; a config written out by hand may leave the defaults implied.
+      return new AzureBatchPolicy(config.azureBatch ?? AZURE_BATCH_DEFAULTS);
     default: {
       // parseConfig only lets the three names through; a new name must be added here.
       const unknown: never = name;

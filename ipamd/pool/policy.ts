@@ -11,8 +11,13 @@ import type { PoolSnapshot } from '../datastore/types.js';
 
 export interface PoolPolicy {
   readonly name: string;
-  /** Targets for this moment. Pure with respect to its inputs and what it has observed. */
+  /**
+   * Targets for this snapshot, from what was observed. Pure: GET /v1/pool, the node publisher and the monitor ask
+   * too, and asking must not change what the reconciler gets next.
+   */
   targets(s: PoolSnapshot): WarmTargets;
+  /** The reconciler is about to plan from `s` (once per tick): what the next targets and explain() depend on. */
+  observeTick?(s: PoolSnapshot): void;
   /** Why the targets are what they are, for /v1/pool and the status line. */
   explain(): string;
   /** An ADD asked for an address at `now`. */
@@ -33,6 +38,9 @@ export class StaticPolicy implements PoolPolicy {
   }
   explain(): string {
     const t = this.t;
-    return `static targets: WARM_ENI_TARGET=${t.warmInterfaces} WARM_IP_TARGET=${t.warmIps} MINIMUM_IP_TARGET=${t.minimumIps} WARM_PREFIX_TARGET=${t.warmPrefixes}`;
+    return (
+      `static targets: WARM_ENI_TARGET=${t.warmInterfaces} WARM_IP_TARGET=${t.warmIps} ` +
+      `MINIMUM_IP_TARGET=${t.minimumIps} WARM_PREFIX_TARGET=${t.warmPrefixes}`
+    );
   }
 }

@@ -1,9 +1,13 @@
 /**
  * @module pool reconciler
- * Keeps the node's pool at its targets. Each tick: snapshot the datastore,
- * ask the policy for targets, ask the planner for actions, execute them one by
- * one through the CloudCaller, and record the outcome. Ticks run on a timer
- * and immediately when demand appears (an ADD found nothing free).
+ * Keeps the node's pool at its targets: prepare, then execute. Each tick:
+ * snapshot the datastore, ask the policy for targets, prepare the plan
+ * (prepare-plan.ts, pure, with the prefix fallback's state as input), then
+ * execute its actions one by one, one provider call each, through the
+ * CloudCaller. A failure goes to `classifyFailure` (pure), and the outcome is
+ * applied to the state held here (growth block, fallback, resync due); the
+ * executor decides nothing itself. Ticks run on a timer and immediately when
+ * demand appears (an ADD found nothing free).
  *
  * Safety rules that live here rather than in the planner, because they need
  * the datastore at execution time: a block is removed from the datastore
@@ -12,22 +16,28 @@
  */
 import type { SubnetSelector } from '../../providers/pod-subnets.js';
 import type { CloudProvider, NetworkInterface, NodeInventory } from '../../providers/types.js';
-import { CloudError, IpamError, NoPrefixBlockError } from '../../providers/errors.js';
+import { CloudError, IpamError } from '../../providers/errors.js';
 import type { CloudCaller } from '../cloud/cloud-caller.js';
 import type { WarmTargets } from '../config.js';
 import type { Datastore, SyncReport } from '../datastore/datastore.js';
 import type { PoolSnapshot } from '../datastore/types.js';
 import type { Clock } from '../util/clock.js';
-import { planPool, type PlanContext, type PoolAction, type PoolLimits, type PoolPlan } from './planner.js';
+import type { PlanContext, PoolAction, PoolLimits, PoolPlan } from './planner.js';
+import { classifyFailure, type FailureOutcome, type NoPrefixIn } from './classify-failure.js';
 import { withExpectedDemand } from './demand.js';
-import { hasFreeSlot } from './capacity.js';
+import { noPrefixLeftStep, type GrowthStep } from './growth-step.js';
+import { placeInterface, type CreateInterfaceAction } from './place-interface.js';
 import type { PoolPolicy } from './policy.js';
 import { PrefixFallback } from './prefix-fallback.js';
+import { preparePlan, type PlanInput } from './prepare-plan.js';
 
 export interface ReconcilerEvents {
   onPlan?(plan: PoolPlan, s: PoolSnapshot): void;
   onActionError?(action: PoolAction, err: unknown): void;
-  /** `code` is the typed error code (CLOUD_SUBNET_FULL...), the same on every cloud; `cloudCode` the cloud's own. */
+  /**
+   * `code` is the typed error code (CLOUD_SUBNET_FULL...), the same on every cloud; `cloudCode` the cloud's own
+   * for the refusal behind it, or `code` again when the cloud gave none (never a code borrowed from another cloud).
+   */
   onGrowthBlocked?(reason: string, cloudCode: string, untilMs: number, code?: string): void;
   onPoolChanged?(): void;
   /** After each resync, with what the cloud said about the node (VPC CIDR blocks can be added at any time). */
@@ -100,7 +110,8 @@ export class PoolReconciler {
    */
   preview(s: PoolSnapshot): PoolPlan | undefined {
     if (!this.lastTargets) return undefined;
-    return planPool(withExpectedDemand(s, this.o.expectedDemand?.() ?? 0), this.lastTargets, this.o.limits, this.ctx);
+    const planned = withExpectedDemand(s, this.o.expectedDemand?.() ?? 0);
+    return preparePlan(this.planInput(planned, this.lastTargets)).plan;
   }
 
   get growthBlocked(): { until: number; reason: string } | undefined {
@@ -140,7 +151,7 @@ export class PoolReconciler {
     }
   }
 
-  /** One pass: resync if due, plan, execute. */
+  /** One pass: resync if due, prepare the plan (pure), execute it. */
   async tick(): Promise<PoolPlan> {
     this.stats.ticks++;
     const now = this.o.clock.now();
@@ -149,20 +160,16 @@ export class PoolReconciler {
       this.o.datastore.snapshot(this.o.clock.now(), this.o.waiting()),
       this.o.expectedDemand?.() ?? 0,
     );
-    const plan = this.planWithFallback(s);
+    this.o.policy.observeTick?.(s);
+    const targets = this.o.policy.targets(s);
+    this.lastTargets = targets;
+    const { plan, step } = preparePlan(this.planInput(s, targets));
+    if (step) this.applyStep(step, s.now);
     this.lastPlan = plan;
     this.o.events?.onPlan?.(plan, s);
     for (const action of plan.actions) {
       if (this.growthPaused && (action.kind === 'assign' || action.kind === 'createInterface')) continue;
-      try {
-        await this.execute(action);
-        this.stats.actions++;
-      } catch (err) {
-        this.stats.errors++;
-        this.o.events?.onActionError?.(action, err);
-        this.handleError(action, err);
-        break;
-      }
+      if (!(await this.attempt(action))) break;
     }
     return plan;
   }
@@ -187,77 +194,10 @@ export class PoolReconciler {
     return report;
   }
 
-  /**
-   * planPool, steered in prefix mode by {@link PrefixFallback}: no prefix
-   * requests on interfaces whose subnet just had no free block, and /32s
-   * instead of prefixes inside an IP-fallback window. When the only
-   * interfaces with room are in such subnets and no new interface can be
-   * added, that is "no prefix left": fall back now, or pause growth.
-   */
-  private planWithFallback(s: PoolSnapshot): PoolPlan {
-    const targets = this.o.policy.targets(s);
-    this.lastTargets = targets;
-    const fb = this.prefixFallback;
-    if (s.mode !== 'prefix') return planPool(s, targets, this.o.limits, this.ctx);
-    this.ctx.growKind = fb.growKind(s.now);
-    const exhausted = fb.exhaustedSubnets(s.now);
-    this.ctx.noGrowthOn = this.ctx.growKind
-      ? undefined
-      : new Set(s.interfaces.filter((i) => exhausted.has(i.subnetId)).map((i) => i.id));
-    let plan = planPool(s, targets, this.o.limits, this.ctx);
-    const grows = plan.actions.some((a) => a.kind === 'assign' || a.kind === 'createInterface');
-    const skippedRoom = s.interfaces.some(
-      (i) => i.usable && this.ctx.noGrowthOn?.has(i.id) && hasFreeSlot(i, this.o.limits),
-    );
-    if (plan.shortAddresses > 0 && !grows && skippedRoom && !this.growthBlocked) {
-      if (
-        this.noPrefixLeft(
-          s.now,
-          'every interface with room is in a subnet without free prefix blocks, and no interface can be added',
-        )
-      ) {
-        this.ctx.growKind = 'ip';
-        this.ctx.noGrowthOn = undefined;
-        plan = planPool(s, targets, this.o.limits, this.ctx);
-      }
-    } else if (
-      !this.ctx.growKind &&
-      this.o.datastore.fallbackIps &&
-      plan.shortAddresses > 0 &&
-      !grows &&
-      !this.growthBlocked
-    ) {
-      // The IP window is over but every slot holds a fallback /32: give one free /32 back to probe for a prefix.
-      const i = s.interfaces.find((v) => v.usable && v.freeFallbackIps?.length && !this.ctx.noGrowthOn?.has(v.id));
-      if (i) {
-        plan = {
-          ...plan,
-          actions: [
-            ...plan.actions,
-            { kind: 'release', interfaceId: i.id, cidrs: [i.freeFallbackIps![0]!] },
-            { kind: 'assign', interfaceId: i.id, blockKind: 'prefix', count: 1 },
-          ],
-          reason: `${plan.reason}; probing for a prefix block in place of a fallback /32`,
-          summary: `${plan.summary}; probing for a prefix block in place of a fallback /32`,
-        };
-      }
-    }
-    return plan;
-  }
-
-  /** No prefix block anywhere: start the IP fallback (true), or pause growth when it is off (false). */
-  private noPrefixLeft(now: number, reason: string): boolean {
-    if (this.prefixFallback.enterIpMode(now)) {
-      this.o.datastore.fallbackIps = true;
-      this.o.log?.warn(
-        { until: this.prefixFallback.ipModeEndsAt, reason },
-        'no free prefix block in any candidate subnet: growing with secondary IPs (PREFIX_FALLBACK_TO_IPS)',
-      );
-      return true;
-    }
-    const why = `InsufficientCidrBlocks: no free prefix block in any candidate subnet (${reason})`;
-    this.blockGrowth(now, 'InsufficientCidrBlocks', why, 'CLOUD_NO_PREFIX_BLOCK');
-    return false;
+  private planInput(s: PoolSnapshot, targets: WarmTargets): PlanInput {
+    const { limits, datastore } = this.o;
+    const fallback = this.prefixFallback.view(s.now);
+    return { snapshot: s, targets, limits, ctx: this.ctx, fallback, fallbackIps: datastore.fallbackIps };
   }
 
   /** A prefix was obtained: prefixes work again, the fallback /32s drain from now on. */
@@ -272,26 +212,14 @@ export class PoolReconciler {
     this.o.datastore.fallbackIps = false;
   }
 
-  private blockGrowth(now: number, cloudCode: string, reason: string, code: string): void {
-    this.ctx.growthBlockedUntil = now + this.o.subnetFullBackoffMs;
-    this.ctx.growthBlockedReason = reason;
-    this.o.events?.onGrowthBlocked?.(reason, cloudCode, this.ctx.growthBlockedUntil, code);
-    this.o.events?.onPoolChanged?.(); // waiters may now fail fast instead of waiting out their timeout
-  }
-
   private async execute(a: PoolAction): Promise<void> {
     const { datastore, provider, caller, clock } = this.o;
     switch (a.kind) {
       case 'assign': {
         const started = clock.now();
-        const blocks = await caller
-          .call('assignAddresses', () => provider.assignAddresses(a.interfaceId, { kind: a.blockKind, count: a.count }))
-          .catch((err: unknown) => {
-            const subnetId = datastore.interfaceById(a.interfaceId)?.subnetId;
-            if (a.blockKind === 'prefix' && subnetId && IpamError.is(err) && err.code === 'CLOUD_NO_PREFIX_BLOCK')
-              this.prefixFallback.recordShortage([subnetId], clock.now());
-            throw err;
-          });
+        const blocks = await caller.call('assignAddresses', () =>
+          provider.assignAddresses(a.interfaceId, { kind: a.blockKind, count: a.count }),
+        );
         this.o.policy.observeGrowLatency?.('assign', clock.now() - started);
         this.prefixObtained(a.blockKind);
         datastore.addBlocks(a.interfaceId, blocks);
@@ -301,57 +229,28 @@ export class PoolReconciler {
         return;
       }
       case 'createInterface': {
-        const primary = datastore.interfaceList().find((i) => i.deviceIndex === 0);
-        const candidates = this.o.selectSubnets
-          ? await this.o.selectSubnets(primary)
-          : primary
-            ? [{ subnetId: primary.subnetId }]
-            : [];
-        if (candidates.length === 0) throw new IpamError('INTERNAL', 'no subnet to create an interface in');
-        const prefixGrowth = a.blockKind === 'prefix' && datastore.mode === 'prefix';
-        const exhausted = prefixGrowth ? this.prefixFallback.exhaustedSubnets(clock.now()) : new Set<string>();
-        const usableCandidates = candidates.filter((c) => !exhausted.has(c.subnetId));
-        if (usableCandidates.length === 0) {
-          throw new NoPrefixBlockError({
-            provider: provider.name,
-            operation: 'createInterface',
-            cloudCode: 'InsufficientCidrBlocks',
-            message: `no free prefix block in any candidate subnet (${candidates.map((c) => c.subnetId).join(', ')})`,
-          });
-        }
-        let lastErr: unknown;
-        for (const c of usableCandidates) {
-          try {
-            const started = clock.now();
-            const nic = await caller.call('createInterface', () =>
-              provider.createInterface({
-                subnetId: c.subnetId,
-                securityGroups: c.securityGroups,
-                tags: this.o.interfaceTags?.(),
-                initial: { kind: a.blockKind, count: a.count },
-              }),
-            );
-            this.o.policy.observeGrowLatency?.('createInterface', clock.now() - started);
-            this.prefixObtained(a.blockKind);
-            datastore.upsertInterface(nic, clock.now());
-            this.ctx.lastGrowAt = clock.now();
-            this.o.log?.info(
-              { interfaceId: nic.id, subnetId: c.subnetId, blocks: nic.blocks.length },
-              'interface attached',
-            );
-            this.o.events?.onInterfaceAttached?.(nic);
-            this.o.events?.onPoolChanged?.();
-            return;
-          } catch (err) {
-            lastErr = err;
-            if (prefixGrowth && IpamError.is(err) && err.code === 'CLOUD_NO_PREFIX_BLOCK')
-              this.prefixFallback.recordShortage([c.subnetId], clock.now());
-            // Only a full subnet is worth trying the next candidate for.
-            if (!(IpamError.is(err) && (err.code === 'CLOUD_SUBNET_FULL' || err.code === 'CLOUD_NO_PREFIX_BLOCK')))
-              throw err;
-          }
-        }
-        throw lastErr;
+        const c = a.subnet;
+        if (!c) throw new IpamError('INTERNAL', 'createInterface executed before it was placed in a subnet');
+        const started = clock.now();
+        const nic = await caller.call('createInterface', () =>
+          provider.createInterface({
+            subnetId: c.subnetId,
+            securityGroups: c.securityGroups,
+            tags: this.o.interfaceTags?.(),
+            initial: { kind: a.blockKind, count: a.count },
+          }),
+        );
+        this.o.policy.observeGrowLatency?.('createInterface', clock.now() - started);
+        this.prefixObtained(a.blockKind);
+        datastore.upsertInterface(nic, clock.now());
+        this.ctx.lastGrowAt = clock.now();
+        this.o.log?.info(
+          { interfaceId: nic.id, subnetId: c.subnetId, blocks: nic.blocks.length },
+          'interface attached',
+        );
+        this.o.events?.onInterfaceAttached?.(nic);
+        this.o.events?.onPoolChanged?.();
+        return;
       }
       case 'release': {
         const now = clock.now();
@@ -391,26 +290,98 @@ export class PoolReconciler {
     }
   }
 
-  private handleError(action: PoolAction, err: unknown): void {
-    const now = this.o.clock.now();
-    const code = IpamError.is(err) ? err.code : 'INTERNAL';
-    const cloudCode = CloudError.isCloud(err) ? err.cloudCode : code;
-    const growth = action.kind === 'assign' || action.kind === 'createInterface';
-    const prefixGrowth = growth && action.blockKind === 'prefix' && this.o.datastore.mode === 'prefix';
-    if (prefixGrowth && code === 'CLOUD_NO_PREFIX_BLOCK') {
-      // The subnet is recorded as without prefixes. One interface refused: the next tick tries the
-      // others, then a new interface in a sibling subnet; a new interface refused everywhere: fall back.
-      if (action.kind === 'assign' || this.noPrefixLeft(now, (err as Error).message)) this.trigger();
-    } else if (
-      growth &&
-      (code === 'CLOUD_SUBNET_FULL' || code === 'CLOUD_NO_PREFIX_BLOCK' || code === 'CLOUD_UNAUTHORIZED')
-    ) {
-      this.blockGrowth(now, cloudCode, `${cloudCode}: ${(err as Error).message}`, code);
-    } else if (code === 'CLOUD_IP_LIMIT' || code === 'CLOUD_NIC_LIMIT' || code === 'CLOUD_NOT_FOUND') {
-      // Our view is out of date (someone else attached or removed things): re-read before the next plan.
-      this.lastResyncAt = -Infinity;
+  /**
+   * Executes one planned action, one provider call at a time. A failure is classified and its outcome applied;
+   * a new interface that found no room moves on to its next candidate subnet (bounded by the candidates).
+   * False: the rest of the plan is dropped (the next tick plans from what is true then).
+   */
+  private async attempt(planned: PoolAction): Promise<boolean> {
+    let action = planned;
+    for (;;) {
+      try {
+        if (action.kind === 'createInterface' && !action.subnet) action = await this.place(action);
+        await this.execute(action);
+        this.stats.actions++;
+        return true;
+      } catch (err) {
+        const outcome = classifyFailure(action, err);
+        if (outcome.kind === 'tryNextSubnet') {
+          this.recordNoPrefix(outcome.noPrefixIn);
+          action = outcome.next;
+          continue;
+        }
+        this.stats.errors++;
+        this.o.events?.onActionError?.(planned, err);
+        this.apply(outcome);
+        const code = IpamError.is(err) ? err.code : 'INTERNAL';
+        const cloudCode = CloudError.isCloud(err) ? err.cloudCode : code;
+        this.o.log?.warn({ action: planned, code, cloudCode, err: (err as Error).message }, 'pool action failed');
+        return false;
+      }
     }
-    this.o.log?.warn({ action, code, cloudCode, err: (err as Error).message }, 'pool action failed');
+  }
+
+  /** Reads the subnet candidates now (a changed Pod subnet config applies to the next interface) and places `a`. */
+  private async place(a: CreateInterfaceAction): Promise<CreateInterfaceAction> {
+    const { datastore, provider, clock } = this.o;
+    const primary = datastore.interfaceList().find((i) => i.deviceIndex === 0);
+    const candidates = this.o.selectSubnets
+      ? await this.o.selectSubnets(primary)
+      : primary
+        ? [{ subnetId: primary.subnetId }]
+        : [];
+    const placed = placeInterface(a, candidates, this.prefixFallback.view(clock.now()), provider.name);
+    if (!placed.ok) throw placed.error;
+    return placed.action;
+  }
+
+  private apply(outcome: FailureOutcome): void {
+    const now = this.o.clock.now();
+    switch (outcome.kind) {
+      case 'retryLater':
+      case 'tryNextSubnet':
+        return;
+      case 'resyncFirst':
+        this.lastResyncAt = -Infinity;
+        return;
+      case 'blockGrowth':
+        this.applyStep(outcome, now);
+        return;
+      case 'tryOtherInterfaces': {
+        const subnetId = this.o.datastore.interfaceById(outcome.interfaceId)?.subnetId;
+        if (subnetId) this.recordNoPrefix({ subnetId, cloudCode: outcome.cloudCode });
+        this.trigger();
+        return;
+      }
+      case 'noPrefixLeft': {
+        this.recordNoPrefix(outcome.noPrefixIn);
+        const step = noPrefixLeftStep(this.prefixFallback.enabled, outcome.cloudCode, outcome.detail);
+        this.applyStep(step, now);
+        if (step.kind === 'enterIpMode') this.trigger();
+        return;
+      }
+    }
+  }
+
+  private recordNoPrefix(r: NoPrefixIn | undefined): void {
+    if (r) this.prefixFallback.recordShortage([r.subnetId], this.o.clock.now(), r.cloudCode);
+  }
+
+  /** Makes the growth state change a plan or a failure asked for. */
+  private applyStep(step: GrowthStep, now: number): void {
+    if (step.kind === 'blockGrowth') {
+      this.ctx.growthBlockedUntil = now + this.o.subnetFullBackoffMs;
+      this.ctx.growthBlockedReason = step.reason;
+      this.o.events?.onGrowthBlocked?.(step.reason, step.cloudCode, this.ctx.growthBlockedUntil, step.code);
+      this.o.events?.onPoolChanged?.(); // waiters may now fail fast instead of waiting out their timeout
+      return;
+    }
+    this.prefixFallback.enterIpMode(now);
+    this.o.datastore.fallbackIps = true;
+    this.o.log?.warn(
+      { until: this.prefixFallback.ipModeEndsAt, reason: step.reason },
+      'no free prefix block in any candidate subnet: growing with secondary IPs (PREFIX_FALLBACK_TO_IPS)',
+    );
   }
 
   private idle(signal: AbortSignal): Promise<void> {

@@ -18,11 +18,12 @@
 import * as path from 'node:path';
 import { ConfigError, IpamError } from '../../providers/errors.js';
 import { AwsProvider } from '../../providers/aws/aws-provider.js';
+import { LeakedEniCollector } from '../../providers/aws/eni-gc.js';
 import { createEc2Client, EMULATOR_CREDENTIALS } from '../../providers/aws/ec2-client.js';
 import type { Ec2Realism } from '../../providers/aws/emulator/realism.js';
 import type { AwsEmulator } from '../../providers/aws/emulator/server.js';
 import { discoverInstance, ImdsClient } from '../../providers/aws/imds-client.js';
-import { parseAwsSettings } from '../../providers/aws/settings.js';
+import type { AwsSettings } from '../../providers/aws/settings.js';
 import { POD_SUBNET_TAG } from '../../providers/aws/tags.js';
 import { staticPodSubnets } from '../../providers/pod-subnets.js';
 import type { DaemonConfig } from '../config.js';
@@ -31,15 +32,12 @@ import type { Clock } from '../util/clock.js';
 import { ensureDirSync } from '../util/ensure-dir.js';
 import type { BuiltProvider } from './types.js';
 
-function latencyScale(raw: string | undefined): number {
-  if (raw === undefined || raw.trim() === '') return 1;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0 || n > 100)
-    throw new ConfigError('VPC_IPAM_SIM_LATENCY_SCALE', `expected a number from 0 to 100, got "${raw}"`);
-  return n;
-}
-
-async function startEmbedded(config: DaemonConfig, realism: Ec2Realism, log: Logger): Promise<AwsEmulator> {
+async function startEmbedded(
+  config: DaemonConfig,
+  realism: Ec2Realism,
+  latencyScale: number,
+  log: Logger,
+): Promise<AwsEmulator> {
   ensureDirSync(config.stateDir, 'VPC_IPAM_STATE_DIR');
   const { startEmulatedNode } = await import('../../providers/aws/emulator/node.js');
   const emu = await startEmulatedNode({
@@ -48,7 +46,7 @@ async function startEmbedded(config: DaemonConfig, realism: Ec2Realism, log: Log
     cloudSeed: config.sim.seed,
     stateFile: path.join(config.stateDir, 'aws-cloud.json'),
     realism,
-    latencyScale: latencyScale(config.env.VPC_IPAM_SIM_LATENCY_SCALE),
+    latencyScale,
   }).catch((err: unknown) => {
     // The emulated node is seeded from two variables only: a refusal (subnet too large, unknown type) is theirs.
     const badSubnet = err instanceof ConfigError && err.variable.includes('subnet');
@@ -60,9 +58,17 @@ async function startEmbedded(config: DaemonConfig, realism: Ec2Realism, log: Log
   return emu;
 }
 
-export async function setupAws(config: DaemonConfig, clock: Clock, log: Logger): Promise<BuiltProvider> {
-  const s = parseAwsSettings(config.env);
-  const emu = s.embeddedEmulator ? await startEmbedded(config, s.embeddedRealism, log) : undefined;
+/** `p`: the AWS settings parseConfig read (providers/aws/settings.ts), and how to talk to an emulator. */
+export async function setupAws(
+  config: DaemonConfig,
+  p: { settings: AwsSettings; emulatorLatencyScale: number | undefined; emulatorCredentials: boolean },
+  clock: Clock,
+  log: Logger,
+): Promise<BuiltProvider> {
+  const s = p.settings;
+  const emu = s.embeddedEmulator
+    ? await startEmbedded(config, s.embeddedRealism, p.emulatorLatencyScale ?? 1, log)
+    : undefined;
   if (emu && (s.ec2Endpoint || s.imdsEndpoint))
     log.warn({}, 'VPC_IPAM_AWS_EMBEDDED_EMULATOR=true: ignoring AWS_EC2_ENDPOINT / AWS_EC2_METADATA_SERVICE_ENDPOINT');
   let provider: AwsProvider | undefined;
@@ -72,7 +78,7 @@ export async function setupAws(config: DaemonConfig, clock: Clock, log: Logger):
     const ec2 = createEc2Client({
       region: s.region ?? identity.region,
       endpoint: emu?.endpoint ?? s.ec2Endpoint,
-      ...(emu ? { credentials: EMULATOR_CREDENTIALS } : {}),
+      ...(emu || p.emulatorCredentials ? { credentials: EMULATOR_CREDENTIALS } : {}),
       maxAttempts: s.maxAttempts,
       httpTimeoutMs: s.httpTimeoutMs,
     });
@@ -104,7 +110,8 @@ export async function setupAws(config: DaemonConfig, clock: Clock, log: Logger):
     const podSubnets = staticPodSubnets('POD_SUBNET_IDS', s.podSubnetIds, s.podSecurityGroups);
     return {
       provider: aws,
-      daemonHooks: { interfaceTags: () => s.additionalTags },
+      interfaceTags: () => s.additionalTags,
+      leakSweep: (o) => new LeakedEniCollector({ ec2: aws.api, vpcId: identity.vpcId, ...o }),
       subnets: {
         vpcId: identity.vpcId,
         zone: identity.zone,

@@ -21,33 +21,23 @@
  */
 import * as path from 'node:path';
 import { ConfigError } from '../../providers/errors.js';
-import { readBool, type DaemonConfig } from '../config.js';
+import type { AzureSettings } from '../../providers/azure/config.js';
+import type { DaemonConfig } from '../config.js';
+import type { AzureConfig } from '../config/providers.js';
 import type { Logger } from '../observability/logger.js';
 import type { Clock } from '../util/clock.js';
 import { ensureDirSync } from '../util/ensure-dir.js';
 import type { BuiltProvider } from './types.js';
 
-function readCidr(env: DaemonConfig['env'], name: string): string | undefined {
-  const raw = env[name]?.trim();
-  if (!raw) return undefined;
-  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(raw)) throw new ConfigError(name, `expected an IPv4 CIDR, got "${raw}"`);
-  return raw;
-}
-
-function readWhole(env: DaemonConfig['env'], name: string, max: number): number | undefined {
-  const raw = env[name]?.trim();
-  if (!raw) return undefined;
-  if (!/^\d+$/.test(raw) || Number(raw) > max) {
-    throw new ConfigError(name, `expected a whole number from 0 to ${max}, got "${raw}"`);
-  }
-  return Number(raw);
-}
-
-export async function setupAzure(config: DaemonConfig, clock: Clock, log: Logger): Promise<BuiltProvider> {
-  const { AzureProvider, parseAzureSettings } = await import('../../providers/azure/index.js');
-  const env = config.env;
-  if (!readBool(env, 'VPC_IPAM_AZURE_EMBEDDED_EMULATOR', false)) {
-    const settings = parseAzureSettings(env);
+export async function setupAzure(
+  config: DaemonConfig,
+  azure: AzureConfig,
+  clock: Clock,
+  log: Logger,
+): Promise<BuiltProvider> {
+  const { AzureProvider } = await import('../../providers/azure/index.js');
+  if (!azure.embedded) {
+    const settings = azure.settings;
     log.info(
       {
         arm: settings.armEndpoint,
@@ -59,14 +49,7 @@ export async function setupAzure(config: DaemonConfig, clock: Clock, log: Logger
     );
     return { provider: new AzureProvider({ settings, clock }) };
   }
-  const lro = (env.VPC_IPAM_AZURE_EMULATOR_LRO ?? 'async').trim();
-  if (lro !== 'async' && lro !== 'sync')
-    throw new ConfigError('VPC_IPAM_AZURE_EMULATOR_LRO', `expected async or sync, got "${lro}"`);
-  const subnetCidr = readCidr(env, 'VPC_IPAM_AZURE_EMULATOR_SUBNET_CIDR');
-  const podSubnetCidr = readCidr(env, 'VPC_IPAM_AZURE_EMULATOR_POD_SUBNET_CIDR');
-  const vmSize = env.VPC_IPAM_AZURE_EMULATOR_VM_SIZE?.trim();
-  const operationMs = readWhole(env, 'VPC_IPAM_AZURE_EMULATOR_OPERATION_MS', 600_000);
-  const retryAfterSeconds = readWhole(env, 'VPC_IPAM_AZURE_EMULATOR_RETRY_AFTER_SECONDS', 3600);
+  const e = azure.embedded;
   ensureDirSync(config.stateDir, 'VPC_IPAM_STATE_DIR');
   const stateFile = path.join(config.stateDir, 'azure-cloud.json');
   const { startEmulatedAzureNode } = await import('../../providers/azure/emulator/node.js');
@@ -74,12 +57,12 @@ export async function setupAzure(config: DaemonConfig, clock: Clock, log: Logger
   try {
     node = await startEmulatedAzureNode({
       stateFile,
-      lro,
-      ...(subnetCidr ? { subnetCidr } : {}),
-      ...(podSubnetCidr ? { podSubnetCidr } : {}),
-      ...(vmSize ? { vmSize } : {}),
-      ...(operationMs !== undefined ? { operationMs } : {}),
-      ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
+      lro: e.lro,
+      ...(e.subnetCidr ? { subnetCidr: e.subnetCidr } : {}),
+      ...(e.podSubnetCidr ? { podSubnetCidr: e.podSubnetCidr } : {}),
+      ...(e.vmSize ? { vmSize: e.vmSize } : {}),
+      ...(e.operationMs !== undefined ? { operationMs: e.operationMs } : {}),
+      ...(e.retryAfterSeconds !== undefined ? { retryAfterSeconds: e.retryAfterSeconds } : {}),
     });
   } catch (err) {
     // A CIDR the cloud refuses (outside the VNet, too small) is a configuration mistake.
@@ -87,15 +70,15 @@ export async function setupAzure(config: DaemonConfig, clock: Clock, log: Logger
       throw new ConfigError('VPC_IPAM_AZURE_EMULATOR_SUBNET_CIDR', (err as Error).message);
     throw err;
   }
-  const settings = parseAzureSettings({
-    ...env,
-    ...node.env,
-    AZURE_CREDENTIAL: 'static',
-    ...(env.AZURE_LRO_POLL_INTERVAL_MS ? { AZURE_LRO_POLL_INTERVAL_MS: env.AZURE_LRO_POLL_INTERVAL_MS } : {}),
-    ...(env.AZURE_POD_SUBNET_ID ? { AZURE_POD_SUBNET_ID: env.AZURE_POD_SUBNET_ID } : {}),
-  });
+  // The emulator's endpoints; a Pod subnet the operator named wins over the one the emulator seeded.
+  const settings: AzureSettings = {
+    ...azure.settings,
+    armEndpoint: node.endpoint,
+    imdsEndpoint: node.endpoint,
+    podSubnetId: azure.settings.podSubnetId ?? node.podSubnetId,
+  };
   log.info(
-    { url: node.endpoint, stateFile, vm: node.vmName, lro },
+    { url: node.endpoint, stateFile, vm: node.vmName, lro: e.lro },
     'embedded Azure emulator started (ARM + IMDS on loopback)',
   );
   return { provider: new AzureProvider({ settings, clock }), close: () => node.close() };

@@ -1,7 +1,7 @@
 /**
  * @module pod subnet composition
  * The one seam through which a node learns where its Pod interfaces go, built
- * in one place: `createNodeProvider` (provider-factory.ts) calls
+ * in one place: the node's composition (ipamd/compose-node.ts) calls
  * {@link podSubnetHooks} once, after the provider and before the daemon, with
  * every source the node has:
  *
@@ -10,11 +10,10 @@
  * 2. the provider's static list (AWS: POD_SUBNET_IDS / POD_SECURITY_GROUPS),
  *    used when the node has no PodSubnetConfig, or alone without Kubernetes.
  *
- * Custom networking (`VPC_IPAM_CUSTOM_NETWORKING`, or the AWS VPC CNI's
- * `AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG`) is read here and only here, so the
- * provider, the subnet choice and the Kubernetes integration (max Pods)
- * cannot disagree about it. With it on and no source at all, start fails
- * with a ConfigError naming the variable. The rules of the choice itself are
+ * Custom networking comes read once from the configuration
+ * (ipamd/config/pod-subnets.ts), so the subnet choice and the Kubernetes
+ * integration (max Pods) cannot disagree about it. With it on and no source
+ * at all, start fails with a ConfigError naming the variable. The rules of the choice itself are
  * in providers/pod-subnets.ts.
  */
 import { ConfigError } from '../../providers/errors.js';
@@ -25,10 +24,8 @@ import {
   type PodSubnetSource,
 } from '../../providers/pod-subnets.js';
 import type { CloudProvider } from '../../providers/types.js';
-import { readBool } from '../config.js';
+import type { CustomNetworking } from '../config/pod-subnets.js';
 import type { DaemonDeps } from '../daemon-deps.js';
-
-type Env = Readonly<Record<string, string | undefined>>;
 
 /** What the subnet choice needs from a provider that creates interfaces (BuiltProvider.subnets). */
 export interface ProviderSubnetFacts {
@@ -41,22 +38,8 @@ export interface ProviderSubnetFacts {
   discoveryTag?: string;
 }
 
-export interface CustomNetworking {
-  enabled: boolean;
-  /** The variable that decided it, named in errors. */
-  variable: string;
-}
-
-/** VPC_IPAM_CUSTOM_NETWORKING when set, else AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG (migrated DaemonSets keep working). */
-export function readCustomNetworking(env: Env): CustomNetworking {
-  const own = 'VPC_IPAM_CUSTOM_NETWORKING';
-  const aws = 'AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG';
-  if (env[own] !== undefined && env[own].trim() !== '') return { enabled: readBool(env, own, false), variable: own };
-  return { enabled: readBool(env, aws, false), variable: aws };
-}
-
 export interface PodSubnetInputs {
-  env: Env;
+  customNetworking: CustomNetworking;
   provider: Pick<CloudProvider, 'name' | 'listSubnets'>;
   /** Undefined: the provider cannot create interfaces (Azure, GCP), so subnet choice does not apply. */
   facts: ProviderSubnetFacts | undefined;
@@ -67,7 +50,7 @@ export interface PodSubnetInputs {
 
 /** The daemon hooks for subnet choice and interface usability; throws ConfigError when they cannot work. */
 export function podSubnetHooks(i: PodSubnetInputs): Partial<Pick<DaemonDeps, 'selectSubnets' | 'isUsable'>> {
-  const custom = readCustomNetworking(i.env);
+  const custom = i.customNetworking;
   const source = firstPodSubnetSource(i.kubernetes, i.facts?.static);
   if (custom.enabled && !i.facts) {
     const why = `custom networking moves Pods to other interfaces, which ${i.provider.name} cannot attach`;

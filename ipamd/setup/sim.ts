@@ -41,16 +41,13 @@ export function scaledLatency(scale: number): LatencyOverrides {
   };
 }
 
-function readScale(raw: string | undefined): number {
-  if (raw === undefined || raw.trim() === '') return 1;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0 || n > 100)
-    throw new ConfigError('VPC_IPAM_SIM_LATENCY_SCALE', `expected a number from 0 to 100, got "${raw}"`);
-  return n;
-}
-
-export async function setupSim(config: DaemonConfig, clock: Clock, log: Logger): Promise<BuiltProvider> {
-  const scale = readScale(config.env.VPC_IPAM_SIM_LATENCY_SCALE);
+/** `latencyScale`: VPC_IPAM_SIM_LATENCY_SCALE, read with the rest of the configuration. */
+export async function setupSim(
+  config: DaemonConfig,
+  latencyScale: number,
+  clock: Clock,
+  log: Logger,
+): Promise<BuiltProvider> {
   ensureDirSync(config.stateDir, 'VPC_IPAM_STATE_DIR');
   const file = path.join(config.stateDir, 'sim-cloud.json');
   const { instanceType, subnetCidr, seed } = config.sim;
@@ -84,7 +81,7 @@ export async function setupSim(config: DaemonConfig, clock: Clock, log: Logger):
     cloud,
     instanceId: instance.id,
     clock,
-    latency: scaledLatency(scale),
+    latency: scaledLatency(latencyScale),
     onMutate: () => saveSimCloud(cloud, file),
   });
   // The sim attaches interfaces like EC2, so the node's subnet choice (and custom networking) applies to it.

@@ -95,7 +95,8 @@ export function renderSvg(section: ChartSection, yMax?: number): string {
   const ys = niceStep(top, 5);
   for (let v = 0; v <= top + 1e-9; v += ys) {
     parts.push(
-      `<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${y(v)}" y2="${y(v)}" class="grid"/><text x="${PAD.left - 6}" y="${y(v) + 4}" class="ax" text-anchor="end">${v}</text>`,
+      `<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${y(v)}" y2="${y(v)}" class="grid"/>` +
+        `<text x="${PAD.left - 6}" y="${y(v) + 4}" class="ax" text-anchor="end">${v}</text>`,
     );
   }
   const hours = endMs / 3_600_000;
@@ -104,17 +105,20 @@ export function renderSvg(section: ChartSection, yMax?: number): string {
     const px = x((h / hours) * plotW);
     const label = hours >= 2 ? `${+h.toFixed(2)} h` : `${+(h * 60).toFixed(1)} min`;
     parts.push(
-      `<line x1="${px}" x2="${px}" y1="${PAD.top}" y2="${PAD.top + plotH}" class="grid"/><text x="${px}" y="${H - 8}" class="ax" text-anchor="middle">${label}</text>`,
+      `<line x1="${px}" x2="${px}" y1="${PAD.top}" y2="${PAD.top + plotH}" class="grid"/>` +
+        `<text x="${px}" y="${H - 8}" class="ax" text-anchor="middle">${label}</text>`,
     );
   }
   for (const t of section.waits) {
     const px = x(Math.min(plotW - 1, (t / endMs) * plotW));
     parts.push(
-      `<line x1="${px}" x2="${px}" y1="${PAD.top + plotH}" y2="${PAD.top + plotH - 8}" stroke="${COLORS.wait}" stroke-width="1.5"/>`,
+      `<line x1="${px}" x2="${px}" y1="${PAD.top + plotH}" y2="${PAD.top + plotH - 8}" ` +
+        `stroke="${COLORS.wait}" stroke-width="1.5"/>`,
     );
   }
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(section.heading)}">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" ` +
+      `role="img" aria-label="${esc(section.heading)}">`,
     ...parts,
     `<path d="${band}" fill="${COLORS.peak}" stroke="none"/>`,
     `<path d="${line('held')}" fill="none" stroke="${COLORS.held}" stroke-width="1.5"/>`,
@@ -136,14 +140,26 @@ function figures(r: SimulationResult): string {
   return `<table>${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</table>`;
 }
 
+/** The figures table's style, one CSS line of the page. */
+const TABLE_CSS =
+  'table{border-collapse:collapse;font-size:13px}' +
+  'th{text-align:left;font-weight:normal;color:#57606a;padding:2px 12px 2px 0}' +
+  'td{text-align:right;font-variant-numeric:tabular-nums}';
+
 /** The whole page; sections share one y scale so policies compare at a glance. */
 export function renderChartPage(title: string, sections: ChartSection[], intro?: string): string {
   const yMax = Math.max(1, ...sections.flatMap((s) => s.timeline.map((p) => p.held)));
-  const legend = `<p class="legend"><span style="color:${COLORS.held}">━ IPs held</span> <span style="color:${COLORS.assigned}">━ assigned to Pods</span> <span style="color:${COLORS.cooling}">━ cooling down</span> <span style="color:#1f6feb88">▇ up to the most held within a column</span> <span style="color:${COLORS.wait}">| an ADD waited</span></p>`;
+  const legend =
+    `<p class="legend"><span style="color:${COLORS.held}">━ IPs held</span> ` +
+    `<span style="color:${COLORS.assigned}">━ assigned to Pods</span> ` +
+    `<span style="color:${COLORS.cooling}">━ cooling down</span> ` +
+    '<span style="color:#1f6feb88">▇ up to the most held within a column</span> ' +
+    `<span style="color:${COLORS.wait}">| an ADD waited</span></p>`;
   const body = sections
     .map(
       (s) =>
-        `<section><h2>${esc(s.heading)}</h2>${s.note ? `<p class="note">${esc(s.note)}</p>` : ''}<div class="row">${renderSvg(s, yMax)}${figures(s.result)}</div></section>`,
+        `<section><h2>${esc(s.heading)}</h2>${s.note ? `<p class="note">${esc(s.note)}</p>` : ''}` +
+        `<div class="row">${renderSvg(s, yMax)}${figures(s.result)}</div></section>`,
     )
     .join('\n');
   return `<!doctype html>
@@ -153,7 +169,7 @@ body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#1f2328}
 h1{font-size:20px}h2{font-size:16px;margin:20px 0 4px}
 .row{display:flex;gap:16px;align-items:flex-start;flex-wrap:wrap}
 .grid{stroke:#d0d7de;stroke-width:0.5}.ax{font-size:11px;fill:#57606a}
-table{border-collapse:collapse;font-size:13px}th{text-align:left;font-weight:normal;color:#57606a;padding:2px 12px 2px 0}td{text-align:right;font-variant-numeric:tabular-nums}
+${TABLE_CSS}
 .note{color:#57606a;font-size:12px;margin:0 0 6px;max-width:1200px}.legend span{margin-right:14px}
 </style></head><body>
 <h1>${esc(title)}</h1>

@@ -3,7 +3,8 @@
  * Replays a Pod churn trace through the daemon's real core, in virtual time.
  *
  * Nothing here re-implements the pool: an {@link IpamDaemon} is built exactly
- * as `run.ts` builds it, from `parseConfig(env)`, with a {@link VirtualClock},
+ * as `run.ts` builds it, by the node's composition root (compose-node.ts)
+ * from `parseConfig(env)`, with a {@link VirtualClock},
  * an in-memory checkpoint, no netns plumbing, and a {@link SimProvider} over a
  * fresh {@link SimCloud} holding one node. Its allocator serves the trace's
  * ADDs and DELs; its reconciler, planner, policy, CloudCaller and datastore
@@ -22,6 +23,7 @@
 import { Prng } from '../../providers/sim/prng.js';
 import { DEFAULT_VPC_CIDR, SimCloud, SimProvider, type LatencyOverrides } from '../../providers/sim/index.js';
 import { IpamError } from '../../providers/errors.js';
+import { composeNode } from '../compose-node.js';
 import { parseConfig, type DaemonConfig } from '../config.js';
 import { IpamDaemon } from '../daemon.js';
 import { MemoryCheckpointer } from '../datastore/checkpoint.js';
@@ -105,16 +107,20 @@ export async function simulate(o: SimulationOptions): Promise<SimulationRun> {
   });
   const provider = new SimProvider({ cloud, instanceId, clock, latency: o.latency, seed: config.sim.seed });
   const prng = new Prng(config.sim.seed);
-  const daemon = new IpamDaemon({
+  const instance = cloud.getInstance(instanceId);
+  // The sim attaches interfaces like EC2: the same subnet facts setup/sim.ts hands a sim daemon.
+  const subnets = { vpcId: instance.vpcId, zone: instance.zone, nodeSubnetId: instance.subnetId };
+  const node = await composeNode({
     config,
     clock,
-    provider,
+    log: silentLogger(),
     checkpointer: new MemoryCheckpointer(),
     plumber: new NoopPlumber(),
-    log: silentLogger(),
     version: VERSION,
     random: () => prng.next(),
+    provider: { provider, subnets },
   });
+  const daemon = new IpamDaemon(node.deps);
 
   await drive(clock, daemon.init(), 'ipamd init');
   await drive(clock, daemon.startLoop(), 'first pool tick');

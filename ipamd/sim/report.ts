@@ -30,8 +30,10 @@ export function formatSummary(run: SimulationRun, ctx: ReportContext): string {
     .join(', ');
   const row = (k: string, v: string) => `  ${k.padEnd(34)} ${v}`;
   return [
-    `Replayed ${duration(r.durationS)} of churn from ${ctx.trace} (${run.adds} ADDs) on one ${ctx.instanceType} in ${ctx.subnetCidr}`,
-    `with ${settings.length ? settings.join(' ') : 'the defaults (WARM_ENI_TARGET=1)'}; ipamd was ready after ${(run.startupMs / 1000).toFixed(2)} s (virtual).`,
+    `Replayed ${duration(r.durationS)} of churn from ${ctx.trace} (${run.adds} ADDs) ` +
+      `on one ${ctx.instanceType} in ${ctx.subnetCidr}`,
+    `with ${settings.length ? settings.join(' ') : 'the defaults (WARM_ENI_TARGET=1)'}; ` +
+      `ipamd was ready after ${(run.startupMs / 1000).toFixed(2)} s (virtual).`,
     '',
     row('idle IPs (time-weighted average)', `${r.avgIdleIps}   held but not assigned, cooling included`),
     row('peak IPs held', String(r.peakIpsHeld)),

@@ -118,7 +118,9 @@ export async function createAndAttach(
       provider: 'aws',
       operation: op,
       cloudCode: 'PrivateIpAddressLimitExceeded',
-      message: `${initial.count} addresses do not fit an interface of ${limits.instanceType} (${limits.ipv4PerInterface - 1} slots)`,
+      message:
+        `${initial.count} addresses do not fit an interface of ${limits.instanceType} ` +
+        `(${limits.ipv4PerInterface - 1} slots)`,
     });
   }
   if (initial?.kind === 'prefix' && !limits.supportsPrefixes) {

@@ -7,12 +7,10 @@
  * MANAGE_UNTAGGED_ENI) and the SDK's own names where it
  * has one (AWS_EC2_METADATA_SERVICE_ENDPOINT, AWS_REGION, AWS_MAX_ATTEMPTS).
  */
-import { readBool, readInt } from '../env-settings.js';
+import { readBool, readInt, type Env } from '../env-settings.js';
 import { ConfigError } from '../errors.js';
 import { parseLag, parseRealism, type Ec2Realism } from './emulator/realism.js';
 import { TAG_PREFIX } from './tags.js';
-
-type Env = Readonly<Record<string, string | undefined>>;
 
 export interface AwsSettings {
   /** AWS_EC2_ENDPOINT: EC2 API URL (an emulator, a VPC endpoint). Default: the SDK's regional endpoint. */

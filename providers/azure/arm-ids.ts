@@ -28,10 +28,15 @@ export function rgPath(sub: string, rg: string): string {
   return `/subscriptions/${sub}/resourceGroups/${rg}`;
 }
 
+/** A scale-set VM under a resource group path. */
+function vmssVmPath(base: string, vmss: { name: string; instanceId: string }): string {
+  return `${base}/providers/Microsoft.Compute/virtualMachineScaleSets/${vmss.name}/virtualMachines/${vmss.instanceId}`;
+}
+
 export function nicId(ref: NicRef): string {
   const base = rgPath(ref.subscription, ref.resourceGroup);
   if (ref.vmss) {
-    return `${base}/providers/Microsoft.Compute/virtualMachineScaleSets/${ref.vmss.name}/virtualMachines/${ref.vmss.instanceId}/networkInterfaces/${ref.name}`;
+    return `${vmssVmPath(base, ref.vmss)}/networkInterfaces/${ref.name}`;
   }
   return `${base}/providers/Microsoft.Network/networkInterfaces/${ref.name}`;
 }
@@ -45,17 +50,23 @@ export function vnetId(sub: string, rg: string, vnet: string): string {
 }
 
 export function vmId(sub: string, rg: string, vm: string, vmss?: { name: string; instanceId: string }): string {
-  if (vmss)
-    return `${rgPath(sub, rg)}/providers/Microsoft.Compute/virtualMachineScaleSets/${vmss.name}/virtualMachines/${vmss.instanceId}`;
+  if (vmss) return vmssVmPath(rgPath(sub, rg), vmss);
   return `${rgPath(sub, rg)}/providers/Microsoft.Compute/virtualMachines/${vm}`;
 }
 
-const NIC_RE =
-  /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/(?:Microsoft\.Network\/networkInterfaces\/([^/]+)|Microsoft\.Compute\/virtualMachineScaleSets\/([^/]+)\/virtualMachines\/([^/]+)\/networkInterfaces\/([^/]+))$/i;
-const SUBNET_RE =
-  /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Network\/virtualNetworks\/([^/]+)\/subnets\/([^/]+)$/i;
-const VM_RE =
-  /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Compute\/(?:virtualMachines\/([^/]+)|virtualMachineScaleSets\/([^/]+)\/virtualMachines\/([^/]+))$/i;
+/** `/subscriptions/{sub}/resourceGroups/{rg}/providers/`, capturing sub and rg, anchored at the start. */
+const RG_PREFIX = String.raw`^/subscriptions/([^/]+)/resourceGroups/([^/]+)/providers/`;
+/** A uniform scale-set VM, capturing the scale set and the instance id. */
+const VMSS_VM = String.raw`Microsoft\.Compute/virtualMachineScaleSets/([^/]+)/virtualMachines/([^/]+)`;
+/** An id under a resource group: the prefix, then one of `tails`, to the end; case-insensitive, as ARM is. */
+const armIdPattern = (...tails: string[]) => new RegExp(`${RG_PREFIX}(?:${tails.join('|')})$`, 'i');
+
+const NIC_RE = armIdPattern(
+  String.raw`Microsoft\.Network/networkInterfaces/([^/]+)`,
+  `${VMSS_VM}/networkInterfaces/([^/]+)`,
+);
+const SUBNET_RE = armIdPattern(String.raw`Microsoft\.Network/virtualNetworks/([^/]+)/subnets/([^/]+)`);
+const VM_RE = armIdPattern(String.raw`Microsoft\.Compute/virtualMachines/([^/]+)`, VMSS_VM);
 
 export function parseNicId(id: string): NicRef | undefined {
   const m = NIC_RE.exec(id);

@@ -14,13 +14,8 @@
  * - assignAddresses: read the whole NIC, append N Dynamic ipConfigurations
  *   in the NIC's own subnet (Azure refuses two subnets on one NIC), PUT it
  *   back with `If-Match: <etag>` and wait for the long-running operation,
- *   polling at the server's Retry-After on the injected clock. A 412 (the
- *   NIC changed since our GET) or 409 (another operation in progress) is a
- *   ConflictError: the CloudCaller retries, which re-reads. Nothing is lost
- *   or duplicated: every write is a replacement computed from a fresh read,
- *   guarded by the etag, and names we wrote but never reported (an
- *   ambiguous failure after the PUT) are adopted by the next call instead of
- *   being asked for again.
+ *   polling at the server's Retry-After on the injected clock
+ *   (`ip-config-writer.ts`, which also says why nothing is lost or duplicated).
  * - unassignAddresses: the same read-modify-write, leaving out the named
  *   ipConfigurations that hold the given addresses.
  * - Azure cannot hot-add NICs (canCreateInterfaces false) and has no prefix
@@ -28,14 +23,10 @@
  *
  * A uniform scale-set VM's NIC is read through its VMSS path and changed
  * through the VM's model (Compute RP), see `arm-client.ts`.
- *
- * Writes to one NIC are serialised in-process, so the daemon never races
- * itself; other writers are handled by the etag.
  */
-import { randomBytes } from 'node:crypto';
 import type { TokenCredential } from '@azure/core-auth';
 import type { Clock } from '../clock.js';
-import { ConflictError, InvalidCloudRequestError, IpLimitError } from '../errors.js';
+import { InvalidCloudRequestError } from '../errors.js';
 import type {
   AddressBlock,
   AssignRequest,
@@ -48,18 +39,14 @@ import type {
   SubnetAllocations,
   SubnetFilter,
 } from '../types.js';
-import { ArmClient, type ArmNic, type NewIpConfig } from './arm-client.js';
-import { normalizeMac, parseSubnetId, parseVmId, sameId } from './arm-ids.js';
+import { ArmClient, type ArmNic } from './arm-client.js';
+import { normalizeMac, parseSubnetId, parseVmId, sameId, vnetId } from './arm-ids.js';
 import { choosePodNic, notPodNic } from './pod-nic.js';
 import type { AzureSettings } from './config.js';
 import { defaultCredential, StaticTestCredential } from './credential.js';
 import { readImdsInstance, type ImdsInstance } from './imds.js';
+import { AZURE_IPCONFIGS_PER_NIC, checkAssignRequest, IpConfigWriter } from './ip-config-writer.js';
 import { reservedCidrs, subnetUsable } from './subnet-math.js';
-
-/** Azure: 256 IP configurations per NIC, the primary included (cloud-apis.md §4.3). */
-export const AZURE_IPCONFIGS_PER_NIC = 256;
-/** Prefix of the ipConfigurations this daemon creates. */
-export const IPCONFIG_PREFIX = 'vpcipam-';
 
 export interface AzureProviderOptions {
   settings: AzureSettings;
@@ -77,9 +64,7 @@ export class AzureProvider implements CloudProvider {
   private podNic: { id: string; name: string } | undefined;
   private vnetCidrs: string[] | undefined;
   private readonly subnetCidrs = new Map<string, string>();
-  /** NIC id → names of ipConfigurations we PUT but have not reported as added yet. */
-  private readonly unreported = new Map<string, Set<string>>();
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly ipConfigs = new IpConfigWriter(async () => (await this.client()).arm);
 
   constructor(private readonly o: AzureProviderOptions) {}
 
@@ -146,13 +131,12 @@ export class AzureProvider implements CloudProvider {
     }
     const primarySubnet = parseSubnetId(interfaces[0]!.subnetId)!;
     if (!this.vnetCidrs) this.vnetCidrs = await arm.vnetPrefixes(primarySubnet.resourceGroup, primarySubnet.vnet);
-    // Everything is reported now, so nothing is left to adopt.
-    this.unreported.clear();
+    this.ipConfigs.forgetUnreported();
     return {
       instanceId: me.name,
       instanceType: me.vmSize,
       zone: me.zone || me.location,
-      vpcId: `/subscriptions/${primarySubnet.subscription}/resourceGroups/${primarySubnet.resourceGroup}/providers/Microsoft.Network/virtualNetworks/${primarySubnet.vnet}`,
+      vpcId: vnetId(primarySubnet.subscription, primarySubnet.resourceGroup, primarySubnet.vnet),
       vpcCidrs: [...this.vnetCidrs],
       interfaces,
     };
@@ -204,7 +188,7 @@ export class AzureProvider implements CloudProvider {
     const primary = await arm.getNic(ids[0]!);
     const ref = parseSubnetId((primary.ipConfigurations ?? []).find((c) => c.primary)?.subnet?.id ?? '');
     if (!ref) return [];
-    const vnetId = `/subscriptions/${ref.subscription}/resourceGroups/${ref.resourceGroup}/providers/Microsoft.Network/virtualNetworks/${ref.vnet}`;
+    const vpcId = vnetId(ref.subscription, ref.resourceGroup, ref.vnet);
     const [subnets, usages] = [
       await arm.listSubnets(ref.resourceGroup, ref.vnet),
       await arm.listUsage(ref.resourceGroup, ref.vnet),
@@ -221,7 +205,7 @@ export class AzureProvider implements CloudProvider {
         id: s.id!,
         cidr,
         zone: me.zone || me.location,
-        vpcId: vnetId,
+        vpcId,
         availableAddresses: Math.max(0, available),
         tags: {},
       });
@@ -281,118 +265,18 @@ export class AzureProvider implements CloudProvider {
   }
 
   async assignAddresses(interfaceId: string, req: AssignRequest): Promise<AddressBlock[]> {
-    if (req.kind !== 'ip') {
-      throw new InvalidCloudRequestError({
-        provider: 'azure',
-        operation: 'assignAddresses',
-        cloudCode: 'OperationNotSupported',
-        message: 'Azure NICs take secondary IPs, not prefixes, here',
-      });
-    }
-    const bad = (message: string) =>
-      new InvalidCloudRequestError({
-        provider: 'azure',
-        operation: 'assignAddresses',
-        cloudCode: 'InvalidRequestFormat',
-        message,
-      });
-    if ((req.count === undefined) === (req.cidrs === undefined)) throw bad('give exactly one of count or cidrs');
-    if (req.count !== undefined && (!Number.isInteger(req.count) || req.count < 0))
-      throw bad(`count must be a whole number >= 0, got ${req.count}`);
-    for (const c of req.cidrs ?? [])
-      if (!/^\d{1,3}(\.\d{1,3}){3}(\/32)?$/.test(c)) throw bad(`not an IPv4 address or /32: ${c}`);
-    return this.locked(interfaceId, async () => {
-      const { arm } = await this.client();
-      const nic = await arm.getNic(interfaceId);
-      const ipcs = nic.ipConfigurations ?? [];
-      // Names from an earlier call whose outcome we never saw: count those that exist as added now.
-      const pending = this.unreported.get(interfaceId) ?? new Set<string>();
-      const adopted = ipcs.filter((c) => pending.has(c.name!) && c.provisioningState === 'Succeeded');
-      for (const n of [...pending])
-        if (!ipcs.some((c) => c.name === n && c.provisioningState !== 'Succeeded')) pending.delete(n);
-      const adoptedBlocks = adopted.map((c): AddressBlock => ({ cidr: `${c.privateIPAddress}/32`, kind: 'ip' }));
-      const have = new Set(ipcs.map((c) => c.privateIPAddress));
-      const wanted = req.cidrs ? req.cidrs.map((c) => c.replace(/\/32$/, '')).filter((ip) => !have.has(ip)) : undefined;
-      const want = wanted ? wanted.length : Math.max(0, (req.count ?? 0) - adopted.length);
-      if (want === 0) return adoptedBlocks;
-      if (nic.provisioningState === 'Updating') {
-        throw new ConflictError({
-          provider: 'azure',
-          operation: 'networkInterfaces.createOrUpdate',
-          cloudCode: 'AnotherOperationInProgress',
-          message: `${nic.name} is being updated`,
-        });
-      }
-      if (ipcs.length + want > AZURE_IPCONFIGS_PER_NIC) {
-        throw new IpLimitError({
-          provider: 'azure',
-          operation: 'assignAddresses',
-          cloudCode: 'NetworkInterfaceIpConfigurationCountLimitReached',
-          message: `${nic.name} has ${ipcs.length} of ${AZURE_IPCONFIGS_PER_NIC} IP configurations; cannot add ${want}`,
-        });
-      }
-      // The NIC's own subnet: Azure refuses ipConfigurations of one NIC in two subnets.
-      const primary = ipcs.find((c) => c.primary) ?? ipcs[0];
-      const subnet = { id: primary?.subnet?.id ?? '' };
-      const names = Array.from({ length: want }, () => `${IPCONFIG_PREFIX}${randomBytes(5).toString('hex')}`);
-      const add = names.map((name, i): NewIpConfig => ({
-        name,
-        primary: false,
-        subnet,
-        ...(wanted
-          ? { privateIPAllocationMethod: 'Static', privateIPAddress: wanted[i] }
-          : { privateIPAllocationMethod: 'Dynamic' }),
-      }));
-      for (const n of names) pending.add(n);
-      this.unreported.set(interfaceId, pending);
-      const after = await arm.updateIpConfigs(interfaceId, nic, { add, remove: [] });
-      const mine = new Set(names);
-      const done = (after.ipConfigurations ?? []).filter(
-        (c) => mine.has(c.name!) && c.provisioningState === 'Succeeded' && c.privateIPAddress,
-      );
-      for (const c of done) pending.delete(c.name!);
-      return [...adoptedBlocks, ...done.map((c): AddressBlock => ({ cidr: `${c.privateIPAddress}/32`, kind: 'ip' }))];
-    });
+    checkAssignRequest(req);
+    return this.ipConfigs.add(interfaceId, req);
   }
 
   async unassignAddresses(interfaceId: string, blocks: AddressBlock[]): Promise<void> {
     const drop = new Set(blocks.filter((b) => b.kind === 'ip').map((b) => b.cidr.replace(/\/32$/, '')));
     if (drop.size === 0) return;
-    await this.locked(interfaceId, async () => {
-      const { arm } = await this.client();
-      const nic = await arm.getNic(interfaceId);
-      const ipcs = nic.ipConfigurations ?? [];
-      const keep = ipcs.filter((c) => c.primary || !drop.has(c.privateIPAddress ?? ''));
-      if (keep.length === ipcs.length) return; // already gone
-      if (nic.provisioningState === 'Updating') {
-        throw new ConflictError({
-          provider: 'azure',
-          operation: 'networkInterfaces.createOrUpdate',
-          cloudCode: 'AnotherOperationInProgress',
-          message: `${nic.name} is being updated`,
-        });
-      }
-      const remove = ipcs.filter((c) => !keep.includes(c)).map((c) => c.name!);
-      await arm.updateIpConfigs(interfaceId, nic, { add: [], remove });
-      const pending = this.unreported.get(interfaceId);
-      for (const n of remove) pending?.delete(n);
-    });
+    await this.ipConfigs.remove(interfaceId, drop);
   }
 
   async close(): Promise<void> {
     this.arm = undefined;
-  }
-
-  /** Runs `fn` after every earlier call on the same NIC has finished. */
-  private locked<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(key) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.catch(() => undefined);
-    this.locks.set(key, tail);
-    void tail.then(() => {
-      if (this.locks.get(key) === tail) this.locks.delete(key);
-    });
-    return run;
   }
 }
 

@@ -1,14 +1,13 @@
 /**
  * @module azure adapter settings
  * The `AZURE_*` variables the adapter reads (the pool-sizing ones live in
- * `ipamd/pool/azure-batch-policy.ts`). Each bad value is a ConfigError that
+ * `ipamd/config/azure-batch.ts`). Each bad value is a ConfigError that
  * names the variable. See docs/azure.md.
  */
+import { present, type Env } from '../env-settings.js';
 import { ConfigError } from '../errors.js';
 import { parseSubnetId } from './arm-ids.js';
 import { isLoopbackUrl } from './credential.js';
-
-type Env = Readonly<Record<string, string | undefined>>;
 
 export interface AzureSettings {
   /** ARM base URL (default `https://management.azure.com`). */
@@ -28,11 +27,6 @@ export interface AzureSettings {
   credential: 'default' | 'static';
   /** Client id of a user-assigned managed identity. */
   managedIdentityClientId: string | undefined;
-}
-
-function present(env: Env, name: string): string | undefined {
-  const v = env[name];
-  return v === undefined || v.trim() === '' ? undefined : v.trim();
 }
 
 function readUrl(env: Env, name: string, def: string): string {
@@ -61,7 +55,8 @@ export function parseAzureSettings(env: Env): AzureSettings {
   if (pod !== undefined && !parseSubnetId(pod)) {
     throw new ConfigError(
       'AZURE_POD_SUBNET_ID',
-      `expected /subscriptions/…/resourceGroups/…/providers/Microsoft.Network/virtualNetworks/…/subnets/…, got "${pod}"`,
+      'expected /subscriptions/…/resourceGroups/…/providers/Microsoft.Network/virtualNetworks/…/subnets/…, ' +
+        `got "${pod}"`,
     );
   }
   const pollRaw = present(env, 'AZURE_LRO_POLL_INTERVAL_MS') ?? '2000';

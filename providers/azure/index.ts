@@ -4,13 +4,8 @@
  * `@azure/arm-network` and IMDS, its settings, credential and error mapping.
  * The emulator lives in `./emulator/`. See docs/azure.md.
  */
-export {
-  AzureProvider,
-  AZURE_IPCONFIGS_PER_NIC,
-  IPCONFIG_PREFIX,
-  succeededBlocks,
-  type AzureProviderOptions,
-} from './azure-provider.js';
+export { AzureProvider, succeededBlocks, type AzureProviderOptions } from './azure-provider.js';
+export { AZURE_IPCONFIGS_PER_NIC, IPCONFIG_PREFIX } from './ip-config-writer.js';
 export { parseAzureSettings, type AzureSettings } from './config.js';
 export { StaticTestCredential, isLoopbackUrl, loopbackBearerPolicy } from './credential.js';
 export { mapAzureError, retryAfterMs, type LroFailure } from './errors.js';

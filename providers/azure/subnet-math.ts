@@ -5,13 +5,14 @@
  * (cloud-apis.md §4.5). A /29 therefore has 3 usable addresses.
  */
 import { Address4 } from 'ip-address';
+import { addressCount } from '../net/cidr.js';
 
 export const AZURE_RESERVED_PER_SUBNET = 5;
 
 function bounds(cidr: string): { start: bigint; size: number } | undefined {
   if (!Address4.isValid(cidr) || !cidr.includes('/')) return undefined;
   const a = new Address4(cidr);
-  return { start: a.startAddress().bigInt(), size: 2 ** (32 - a.subnetMask) };
+  return { start: a.startAddress().bigInt(), size: addressCount(4, a.subnetMask) };
 }
 
 /** Addresses Pods can never get in this subnet. 0 for an unparsable CIDR. */

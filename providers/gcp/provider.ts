@@ -56,6 +56,7 @@ import {
   type PoolRangePolicy,
 } from './ranges.js';
 import type { AliasRange, GcpClock, GceInstance, GceSubnetwork, Logger } from './types.js';
+import { addressCount } from '../net/cidr.js';
 
 export interface GcpProviderOptions extends PoolRangePolicy {
   compute: ComputeApi;
@@ -186,7 +187,9 @@ export class GcpProvider implements CloudProvider {
               provider: 'gcp',
               operation: op,
               cloudCode: 'aliasRangeLimit',
-              message: `nic0 would carry ${current.length + add.length} alias ranges, more than the ${this.o.maxAliasRanges} GCE allows per interface`,
+              message:
+                `nic0 would carry ${current.length + add.length} alias ranges, ` +
+                `more than the ${this.o.maxAliasRanges} GCE allows per interface`,
             });
           }
           return [...current, ...add];
@@ -270,9 +273,11 @@ export class GcpProvider implements CloudProvider {
       const subnet = await this.subnetwork(inst);
       const u = (await this.usage(subnet)).get(`${subnet.name}/${this.o.podsRangeName}`);
       if (!u) return err;
-      const size = 2 ** (32 - this.o.blockPrefixLength);
+      const size = addressCount(4, this.o.blockPrefixLength);
       const init = { provider: 'gcp', operation: err.operation, cloudCode: err.cloudCode, cause: err };
-      const state = `range '${this.o.podsRangeName}' has ${u.free} free addresses and ${u.freeBlocks} free aligned /${this.o.blockPrefixLength} blocks; asked ${asked}`;
+      const state =
+        `range '${this.o.podsRangeName}' has ${u.free} free addresses and ${u.freeBlocks} free aligned ` +
+        `/${this.o.blockPrefixLength} blocks; asked ${asked}`;
       if (u.free >= asked * size && u.freeBlocks < asked)
         return new NoPrefixBlockError({ ...init, message: `fragmented: ${state}` });
       return new SubnetFullError({ ...init, message: `exhausted: ${state}` });
@@ -323,7 +328,9 @@ export class GcpProvider implements CloudProvider {
         provider: 'gcp',
         operation: 'subnetworks.get',
         cloudCode: 'podsRangeMissing',
-        message: `subnetwork ${where.name} has no secondary range "${this.o.podsRangeName}" (has: ${value.secondaryIpRanges.map((r) => r.rangeName).join(', ') || 'none'}); set GCP_POD_RANGE_NAME`,
+        message:
+          `subnetwork ${where.name} has no secondary range "${this.o.podsRangeName}" ` +
+          `(has: ${value.secondaryIpRanges.map((r) => r.rangeName).join(', ') || 'none'}); set GCP_POD_RANGE_NAME`,
       });
     }
     this.subnet = { at: now, value };

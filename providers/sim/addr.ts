@@ -6,6 +6,7 @@
  * address strings by hand.
  */
 import { Address4 } from 'ip-address';
+import { addressCount } from '../net/cidr.js';
 
 /** A parsed IPv4 block: first address as a BigInt and its length. */
 export interface Block {
@@ -34,7 +35,7 @@ export function parseBlock(cidrOrIp: string, strict = true): Block | undefined {
   if (!a) return undefined;
   const start = a.startAddress().bigInt();
   if (strict && start !== a.bigInt()) return undefined;
-  return { start, prefixLength: a.subnetMask, size: 2 ** (32 - a.subnetMask) };
+  return { start, prefixLength: a.subnetMask, size: addressCount(4, a.subnetMask) };
 }
 
 /** Dotted form of an address given as a BigInt. */

@@ -14,6 +14,7 @@
  */
 import { cidrOf, ipOf, parseBlock, type Block } from './addr.js';
 import type { Prng } from './prng.js';
+import { addressCount } from '../net/cidr.js';
 
 /**
  * How a subnet CIDR reservation restricts automatic choice.
@@ -123,7 +124,7 @@ export class SubnetSpace {
    * addresses (the subnet's first and last /28 on EC2) never qualify.
    */
   freeAlignedBlocks(prefixLength: number): { preferred: number[]; other: number[] } {
-    const size = 2 ** (32 - prefixLength);
+    const size = addressCount(4, prefixLength);
     const preferred: number[] = [];
     const other: number[] = [];
     if (prefixLength < this.block.prefixLength) return { preferred, other };

@@ -25,27 +25,29 @@
 import type { CloudError } from '../errors.js';
 import type { Subnet, SubnetAllocations, SubnetFilter } from '../types.js';
 import { checkSimCloudState } from './cloud-state.js';
-import { interfaceMatches, subnetMatches, type InterfaceFilter } from './filters.js';
+import type { InterfaceFilter } from './filters.js';
 import * as att from './attachment-ops.js';
 import * as ops from './interface-ops.js';
 import type { CreateInterfaceOptions, IpRequest, PrefixRequest } from './interface-ops.js';
-import {
-  SIM_STATE_VERSION,
-  type SimReservedCounts,
-  type SimSecondaryRange,
-  type SimAttachment,
-  type SimCloudState,
-  type SimInstanceLimits,
-  type SimInstanceView,
-  type SimInterface,
-  type SimReservation,
-  type SimSubnet,
-  type SimVpc,
-  type Tags,
+import type {
+  SimReservedCounts,
+  SimSecondaryRange,
+  SimAttachment,
+  SimCloudState,
+  SimInstanceLimits,
+  SimInstanceView,
+  SimInterface,
+  SimReservation,
+  SimSubnet,
+  SimVpc,
+  Tags,
 } from './model.js';
 import { Prng } from './prng.js';
 import { SimErrorFactory, type SimErrorCodes, type SimErrorKind } from './sim-errors.js';
 import { SimStore } from './store.js';
+import * as reads from './store-reads.js';
+import { copy } from './store-reads.js';
+import { restoreStore, storeToState } from './store-snapshot.js';
 import type { TimeSource } from './time.js';
 import { seedNode, type SeedNodeOptions } from './seed.js';
 import * as ranges from './secondary-ranges.js';
@@ -71,10 +73,6 @@ export interface SimCloudOptions {
 }
 
 const ZERO_CLOCK: TimeSource = { now: () => 0 };
-
-function copy<T>(v: T): T {
-  return structuredClone(v);
-}
 
 export class SimCloud {
   private readonly store: SimStore;
@@ -168,10 +166,7 @@ export class SimCloud {
 
   /** Secondary ranges of one subnet (or of all), by subnet then name. */
   describeSecondaryRanges(subnetId?: string): SimSecondaryRange[] {
-    if (subnetId !== undefined) return this.store.rangesOf(this.store.subnet(subnetId, 'DescribeSubnets').id).map(copy);
-    return [...this.store.secondaryRanges.values()]
-      .sort((a, b) => (a.subnetId + a.name < b.subnetId + b.name ? -1 : 1))
-      .map(copy);
+    return reads.describeSecondaryRanges(this.store, subnetId);
   }
 
   /** The secondary range holding an address or CIDR, if any. */
@@ -314,12 +309,11 @@ export class SimCloud {
   }
 
   getInstance(instanceId: string): SimInstanceView {
-    const inst = this.store.instance(instanceId, 'DescribeInstances');
-    return { ...copy(inst), interfaces: this.store.attachedTo(inst.id).map(copy) };
+    return reads.instanceView(this.store, instanceId);
   }
 
   getSubnet(subnetId: string): Subnet {
-    return this.subnetView(this.store.subnet(subnetId, 'DescribeSubnets'));
+    return reads.subnetView(this.store, this.store.subnet(subnetId, 'DescribeSubnets'));
   }
 
   getVpc(vpcId: string): SimVpc {
@@ -328,17 +322,12 @@ export class SimCloud {
 
   /** DescribeNetworkInterfaces. Naming an unknown id is an error, as in EC2. Sorted by id. */
   describeInterfaces(filter: InterfaceFilter = {}): SimInterface[] {
-    for (const id of filter.ids ?? []) this.store.nic(id, 'DescribeNetworkInterfaces');
-    return [...this.store.interfaces.values()]
-      .filter((n) => interfaceMatches(filter, n))
-      .sort((a, b) => (a.id < b.id ? -1 : 1))
-      .map(copy);
+    return reads.describeInterfaces(this.store, filter);
   }
 
   /** DescribeSubnets with live free-address counts. Naming an unknown id is an error. */
   describeSubnets(filter: SubnetFilter = {}): Subnet[] {
-    for (const id of filter.ids ?? []) this.store.subnet(id, 'DescribeSubnets');
-    return [...this.store.subnets.values()].filter((s) => subnetMatches(filter, s)).map((s) => this.subnetView(s));
+    return reads.describeSubnets(this.store, filter);
   }
 
   describeInstances(ids?: string[]): SimInstanceView[] {
@@ -364,7 +353,7 @@ export class SimCloud {
    */
   subnetAllocations(subnetId: string): SubnetAllocations {
     const { subnet, used } = topo.subnetAllocations(this.store, subnetId);
-    return { subnet: this.subnetView(subnet), used };
+    return { subnet: reads.subnetView(this.store, subnet), used };
   }
 
   /**
@@ -380,45 +369,14 @@ export class SimCloud {
   // ---- persistence ----------------------------------------------------------
 
   toJSON(): SimCloudState {
-    const sortById = <T extends { id: string }>(m: Map<string, T>): T[] =>
-      [...m.values()].sort((a, b) => (a.id < b.id ? -1 : 1)).map(copy);
-    return {
-      version: SIM_STATE_VERSION,
-      prngState: this.store.prng.state,
-      nextId: this.store.nextId,
-      vpcs: sortById(this.store.vpcs),
-      subnets: sortById(this.store.subnets),
-      reservations: sortById(this.store.reservations),
-      instances: sortById(this.store.instances),
-      interfaces: sortById(this.store.interfaces),
-      instanceTypes: [...this.store.instanceTypes.values()].map(copy),
-      secondaryRanges: sortById(this.store.secondaryRanges),
-      subnetReserved: { ...this.store.subnetReserved },
-    };
+    return storeToState(this.store);
   }
 
   /** Rebuilds a cloud saved by {@link toJSON}; throws CheckpointError when the state is malformed or inconsistent. */
   static fromJSON(state: unknown, opts: Omit<SimCloudOptions, 'seed'> = {}): SimCloud {
     const s = checkSimCloudState(state);
     const cloud = new SimCloud({ ...opts, ...(s.subnetReserved ? { subnetReserved: s.subnetReserved } : {}) });
-    const st = cloud.store;
-    st.prng = new Prng(s.prngState);
-    st.nextId = s.nextId;
-    for (const v of s.vpcs) st.vpcs.set(v.id, copy(v));
-    for (const v of s.subnets) st.subnets.set(v.id, copy(v));
-    for (const v of s.reservations) st.reservations.set(v.id, copy(v));
-    for (const v of s.instances) st.instances.set(v.id, copy(v));
-    for (const v of s.interfaces) st.interfaces.set(v.id, copy(v));
-    for (const v of s.instanceTypes) st.instanceTypes.set(v.instanceType, copy(v));
-    for (const v of s.secondaryRanges ?? []) st.secondaryRanges.set(v.id, copy(v));
-    st.rebuildSpaces();
+    restoreStore(cloud.store, s);
     return cloud;
-  }
-
-  // ---- helpers --------------------------------------------------------------
-
-  private subnetView(s: SimSubnet): Subnet {
-    const free = this.store.space(s.id, 'DescribeSubnets').freeCount();
-    return { id: s.id, cidr: s.cidr, zone: s.zone, vpcId: s.vpcId, availableAddresses: free, tags: { ...s.tags } };
   }
 }

@@ -19,6 +19,7 @@ import { canonicalCidr, canonicalIp, compareCidrs, parseBlock } from './addr.js'
 import type { SubnetSpace } from './address-space.js';
 import type { SimInterface, SimInterfaceType, SimSubnet, Tags } from './model.js';
 import type { SimStore } from './store.js';
+import { addressCount } from '../net/cidr.js';
 
 /** Ask for `count` addresses chosen by the cloud, or for these exact ones. */
 export type IpRequest = { count: number } | { ips: string[] };
@@ -91,7 +92,8 @@ export function checkAddressLimit(
     throw store.fail(
       'addressLimit',
       op,
-      `Number of private addresses will exceed limit (${total} > ${limits.ipv4PerInterface} for ${limits.instanceType}).`,
+      'Number of private addresses will exceed limit ' +
+        `(${total} > ${limits.ipv4PerInterface} for ${limits.instanceType}).`,
     );
   }
 }
@@ -113,7 +115,8 @@ function claimIps(
       throw store.fail(
         'subnetFull',
         op,
-        `The specified subnet does not have enough free addresses to satisfy the request (${subnet.id}: asked ${req.count}).`,
+        'The specified subnet does not have enough free addresses to satisfy the request ' +
+          `(${subnet.id}: asked ${req.count}).`,
       );
     }
     for (const o of offsets) claims.take(sp, o, 1);
@@ -151,7 +154,7 @@ function claimPrefixes(
   claims: Claims,
 ): string[] {
   const sp = store.space(subnet.id, op);
-  const size = 2 ** (32 - prefixLength);
+  const size = addressCount(4, prefixLength);
   if ('count' in req) {
     checkCount(store, req.count, op);
     const offsets = sp.chooseRandomBlocks(req.count, prefixLength, store.prng);
@@ -161,13 +164,15 @@ function claimPrefixes(
         throw store.fail(
           'subnetFull',
           op,
-          `The specified subnet does not have enough free addresses to satisfy the request (${subnet.id}: asked ${req.count} /${prefixLength}).`,
+          'The specified subnet does not have enough free addresses to satisfy the request ' +
+            `(${subnet.id}: asked ${req.count} /${prefixLength}).`,
         );
       }
       throw store.fail(
         'noPrefixBlock',
         op,
-        `The specified subnet does not have enough free cidr blocks to satisfy the request (${subnet.id}: asked ${req.count} /${prefixLength}, ${sp.countFreeBlocks(prefixLength)} free).`,
+        'The specified subnet does not have enough free cidr blocks to satisfy the request ' +
+          `(${subnet.id}: asked ${req.count} /${prefixLength}, ${sp.countFreeBlocks(prefixLength)} free).`,
       );
     }
     for (const o of offsets) claims.take(sp, o, size);

@@ -16,6 +16,7 @@ import { blocksOverlap, canonicalCidr, compareCidrs, parseBlock } from './addr.j
 import { atomically } from './interface-ops.js';
 import type { SimSecondaryRange } from './model.js';
 import type { SimStore } from './store.js';
+import { addressCount } from '../net/cidr.js';
 
 /** One entry of the desired alias list: an exact CIDR, or a length for the cloud to place. */
 export interface AliasRangeSpec {
@@ -53,7 +54,8 @@ export function createSecondaryRange(
     throw store.fail(
       'invalidParameter',
       op,
-      `Invalid secondary range name '${String(opts.name)}' (RFC 1035: lower-case letter, then letters, digits or dashes, at most 63)`,
+      `Invalid secondary range name '${String(opts.name)}' ` +
+        '(RFC 1035: lower-case letter, then letters, digits or dashes, at most 63)',
     );
   }
   if (store.rangesOf(subnet.id).some((r) => r.name === opts.name)) {
@@ -65,7 +67,8 @@ export function createSecondaryRange(
     throw store.fail(
       'invalidParameter',
       op,
-      `The CIDR '${opts.cidr}' is invalid (want an IPv4 network from /${SECONDARY_RANGE_PREFIX.min} to /${SECONDARY_RANGE_PREFIX.max})`,
+      `The CIDR '${opts.cidr}' is invalid ` +
+        `(want an IPv4 network from /${SECONDARY_RANGE_PREFIX.min} to /${SECONDARY_RANGE_PREFIX.max})`,
     );
   }
   for (const s of store.subnets.values()) {
@@ -154,7 +157,8 @@ export function replaceAliasRanges(store: SimStore, nicId: string, desired: Alia
     throw store.fail(
       'addressLimit',
       op,
-      `Too many alias IP ranges: ${resolved.length} > ${limits.ipv4PerInterface - 1 - nic.privateIps.length} for ${limits.instanceType}`,
+      `Too many alias IP ranges: ${resolved.length} > ` +
+        `${limits.ipv4PerInterface - 1 - nic.privateIps.length} for ${limits.instanceType}`,
     );
   }
 
@@ -185,10 +189,12 @@ export function replaceAliasRanges(store: SimStore, nicId: string, desired: Alia
     for (const { r, count } of groups.values()) {
       const sp = store.space(r.spaceId, op);
       const len = r.prefixLength!;
-      const size = 2 ** (32 - len);
+      const size = addressCount(4, len);
       const offsets = sp.chooseRandomBlocks(count, len, store.prng);
       if (!offsets) {
-        const what = `${r.label}: asked ${count} /${len}, ${sp.freeCount()} addresses and ${sp.countFreeBlocks(len)} aligned /${len} blocks free`;
+        const what =
+          `${r.label}: asked ${count} /${len}, ${sp.freeCount()} addresses and ` +
+          `${sp.countFreeBlocks(len)} aligned /${len} blocks free`;
         throw store.fail(sp.freeCount() < count * size ? 'subnetFull' : 'noPrefixBlock', op, `IP space of ${what}`);
       }
       for (const o of offsets) {

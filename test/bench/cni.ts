@@ -204,7 +204,9 @@ async function main(): Promise<void> {
       START,
       `### CNI plugin: ADD/DEL latency (\`npm run bench:cni\`)`,
       '',
-      `Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} cores (1-min load average at the end: ${load}), Node ${process.version}, ${PODS} Pods per plugin, interleaved; each value is one`,
+      `Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} cores ` +
+        `(1-min load average at the end: ${load}), Node ${process.version}, ${PODS} Pods per plugin, ` +
+        'interleaved; each value is one',
       'plugin process from exec to exit (spawned by Node, env = CNI_* + PATH only, NODE_OPTIONS / ' +
         'NODE_EXTRA_CA_CERTS unset).',
       'vpc-ipam = single executable + warm ipamd (sim cloud, pool pre-warmed, netlink plumbing on). ptp = Debian ' +
@@ -218,8 +220,10 @@ async function main(): Promise<void> {
       `Ratio vpc-ipam / ptp+host-local: ADD ${ratio(s.oursAdd, s.ptpAdd)}; DEL ${ratio(s.oursDel, s.ptpDel)}.`,
       '',
       startup.some((r) => Number.isNaN(r.cpu))
-        ? 'Start-up alone (`CNI_COMMAND=VERSION`, 40 runs after 3 warm-ups, wall clock; hyperfine not installed, so no CPU time):'
-        : 'Start-up alone (`CNI_COMMAND=VERSION`, hyperfine, 40 runs after 3 warm-ups, env -i; CPU = user + system time of the process):',
+        ? 'Start-up alone (`CNI_COMMAND=VERSION`, 40 runs after 3 warm-ups, wall clock; ' +
+          'hyperfine not installed, so no CPU time):'
+        : 'Start-up alone (`CNI_COMMAND=VERSION`, hyperfine, 40 runs after 3 warm-ups, env -i; ' +
+          'CPU = user + system time of the process):',
       '',
       '| binary | median ms | CPU ms |',
       '|---|---|---|',

@@ -160,7 +160,8 @@ async function main(): Promise<void> {
         const s = await measure(p);
         samples.get(p)!.push(s);
         process.stdout.write(
-          `run ${run}/${RUNS} ${p}: RSS ${mb(s.rssKb)} MB, peak ${mb(s.hwmKb)} MB, healthy after ${sec(s.startMs)} s, filled ${sec(s.fillMs)} s later\n`,
+          `run ${run}/${RUNS} ${p}: RSS ${mb(s.rssKb)} MB, peak ${mb(s.hwmKb)} MB, ` +
+            `healthy after ${sec(s.startMs)} s, filled ${sec(s.fillMs)} s later\n`,
         );
       } catch (err) {
         // One provider's failure must not cost the others' figures; it is reported and fails the run.
@@ -186,7 +187,8 @@ async function main(): Promise<void> {
     '### Daemon memory by provider (`npm run bench:memory`)',
     '',
     `Measured ${env}. One real \`vpc-ipamd\` process per provider against that cloud's emulator (a separate`,
-    `process, not counted), pool filled to ${FILL} free addresses (\`WARM_IP_TARGET=${FILL}\`), ${SETTLE_MS / 1000} s settle, then`,
+    `process, not counted), pool filled to ${FILL} free addresses (\`WARM_IP_TARGET=${FILL}\`), ` +
+      `${SETTLE_MS / 1000} s settle, then`,
     `/proc/<pid>/status; median of ${RUNS} runs, providers interleaved. Only the selected provider's SDK is loaded.`,
     'ipamd reports healthy after its first pool tick, so "start to healthy" includes the first fill; "pool fill" is ' +
       'what remained after.',
@@ -201,7 +203,8 @@ async function main(): Promise<void> {
     doc = replaceBlock(
       doc,
       `memory-${r.p}`,
-      `**${r.p}**: daemon RSS ${mb(r.rss)} MB after start + pool fill of ${FILL} addresses (peak ${mb(r.hwm)} MB; median of ${RUNS}; ${env}; \`npm run bench:memory -- ${r.p}\`).`,
+      `**${r.p}**: daemon RSS ${mb(r.rss)} MB after start + pool fill of ${FILL} addresses ` +
+        `(peak ${mb(r.hwm)} MB; median of ${RUNS}; ${env}; \`npm run bench:memory -- ${r.p}\`).`,
     );
   }
   if (rows.length) fs.writeFileSync(DOC, doc);

@@ -3,7 +3,12 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { IpamdUnavailableError, SocketIpamdClient } from '../../cni/client.js';
+import {
+  addReplyBudgetMs,
+  callIpamd,
+  IpamdUnavailableError,
+  SocketIpamdClient,
+} from '../../cni/contract/socket-client.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vpc-cni-client-'));
 const servers: net.Server[] = [];
@@ -68,5 +73,23 @@ describe('SocketIpamdClient', () => {
       ok: false,
       error: { code: 'POOL_EXHAUSTED' },
     });
+  });
+  it('says what a missing socket means', async () => {
+    const missing = path.join(tmp, 'nobody.sock');
+    await expect(callIpamd(missing, { op: 'hello' })).rejects.toThrow(
+      `no ipamd socket at ${missing} (ENOENT): is ipamd running? is this its VPC_IPAM_SOCKET?`,
+    );
+  });
+  it('lets a caller send its own protocol version', async () => {
+    let got = '';
+    const p = await serve('v.sock', (line, sock) => {
+      got = line;
+      sock.end('{"ok":false,"error":{"code":"BAD_VERSION","msg":"x"}}\n');
+    });
+    await callIpamd(p, { v: 99, op: 'hello' });
+    expect(JSON.parse(got)).toEqual({ v: 99, op: 'hello' });
+  });
+  it("gives an ADD ipamd's pool wait on top of the reply timeout", () => {
+    expect(addReplyBudgetMs(30_000, 5_000)).toBe(35_000);
   });
 });

@@ -24,7 +24,8 @@ const probe = (state: NetnsState) => () => state;
 describe('parseCniArgs', () => {
   it('parses the Kubernetes keys', () => {
     const a = parseCniArgs(
-      'IgnoreUnknown=1;K8S_POD_NAMESPACE=kube-system;K8S_POD_NAME=coredns-5d78c9869d-abcde;K8S_POD_INFRA_CONTAINER_ID=0123abc;K8S_POD_UID=4f9c-11ee',
+      'IgnoreUnknown=1;K8S_POD_NAMESPACE=kube-system;K8S_POD_NAME=coredns-5d78c9869d-abcde;' +
+        'K8S_POD_INFRA_CONTAINER_ID=0123abc;K8S_POD_UID=4f9c-11ee',
     );
     expect(a).toEqual({
       ignoreUnknown: true,

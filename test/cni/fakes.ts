@@ -4,7 +4,7 @@
  */
 import type { Allocation, DelRequest, Response } from '../../cni/contract/protocol.js';
 import { hostVethName } from '../../cni/contract/veth-name.js';
-import { IpamdUnavailableError, type IpamdClient, type RequestBody } from '../../cni/client.js';
+import { IpamdUnavailableError, type IpamdClient, type RequestBody } from '../../cni/contract/socket-client.js';
 import type { PluginDeps } from '../../cni/commands.js';
 import { createLogger } from '../../cni/log.js';
 

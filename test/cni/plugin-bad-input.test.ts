@@ -27,9 +27,9 @@ beforeAll(async () => {
       if (!buf.includes('\n')) return;
       seen.push(buf.trim());
       const op = (JSON.parse(buf) as { op: string }).op;
-      s.end(
-        `${JSON.stringify(op === 'del' ? { ok: true, released: false } : { ok: false, error: { code: 'INTERNAL', msg: 'unexpected' } })}\n`,
-      );
+      const reply =
+        op === 'del' ? { ok: true, released: false } : { ok: false, error: { code: 'INTERNAL', msg: 'unexpected' } };
+      s.end(`${JSON.stringify(reply)}\n`);
     });
   });
   await new Promise<void>((r) => server.listen(sock, r));

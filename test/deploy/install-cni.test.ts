@@ -5,7 +5,16 @@
  * sysctls, and refuses bad input without changing anything.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -25,7 +34,13 @@ function scratch() {
     writeFileSync(path.join(proc, f), '0\n');
   }
   for (const p of ['vpc-ipam', 'portmap', 'bandwidth']) writeFileSync(path.join(src, p), `#!/bin/sh\necho ${p} v2\n`);
-  const env = { PATH: process.env.PATH, VPC_IPAM_CNI_SRC: src, HOST_CNI_BIN_PATH: dest, PROC_SYS: proc, VPC_IPAM_PRIMARY_IF: 'eth0' };
+  const env = {
+    PATH: process.env.PATH,
+    VPC_IPAM_CNI_SRC: src,
+    HOST_CNI_BIN_PATH: dest,
+    PROC_SYS: proc,
+    VPC_IPAM_PRIMARY_IF: 'eth0',
+  };
   return { root, src, dest, proc, env };
 }
 
@@ -49,7 +64,10 @@ describe('install-cni.sh', () => {
 
   it('a missing plugin fails the init container and leaves no temp file', () => {
     const s = scratch();
-    const r = spawnSync('sh', [SCRIPT], { env: { ...s.env, VPC_IPAM_CNI_PLUGINS: 'vpc-ipam nonexistent' }, encoding: 'utf8' });
+    const r = spawnSync('sh', [SCRIPT], {
+      env: { ...s.env, VPC_IPAM_CNI_PLUGINS: 'vpc-ipam nonexistent' },
+      encoding: 'utf8',
+    });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('plugin');
     expect(r.stderr).toContain('nonexistent is missing from the image');
@@ -63,7 +81,8 @@ describe('install-cni.sh', () => {
     const r = spawnSync('sh', [SCRIPT], { env: { ...s.env, VPC_IPAM_PRIMARY_IF: '../../x' }, encoding: 'utf8' });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain("invalid interface name '../../x'");
-    expect(spawnSync('sh', [SCRIPT], { env: { ...s.env, HOST_CNI_BIN_PATH: path.join(s.root, 'nope') } }).status).not.toBe(0);
+    const noBinDir = spawnSync('sh', [SCRIPT], { env: { ...s.env, HOST_CNI_BIN_PATH: path.join(s.root, 'nope') } });
+    expect(noBinDir.status).not.toBe(0);
   });
 
   it('VPC_IPAM_SKIP_SYSCTL installs binaries only', () => {

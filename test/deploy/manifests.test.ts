@@ -15,12 +15,12 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { parseConfig } from '../../ipamd/config.js';
-import { conflistOptionsFromEnv } from '../../ipamd/k8s/conflist.js';
+import { conflistOptionsFromEnv } from '../../ipamd/config/conflist.js';
 import { CRD_GROUP, CRD_VERSION, NAP_CRD_NAME, NAP_KIND, NAP_PLURAL } from '../../ipamd/k8s/names.js';
 import { PSC_KIND, PSC_PLURAL } from '../../ipamd/k8s/names.js';
 import { poolStatus, usageFromAddressPool } from '../../ipamd/k8s/node-address-pool.js';
 import { parsePodSubnetConfig } from '../../ipamd/k8s/pod-subnet-config.js';
-import { parseK8sSettings } from '../../ipamd/k8s/settings.js';
+import { parseK8sSettings } from '../../ipamd/config/kubernetes.js';
 import { REPO } from '../helpers/daemon-process.js';
 import { crdValidator, servedPoolCrd } from '../k8s/helpers.js';
 import { find, kubectlProblem, OVERLAYS, parseYamlFile, render, type Obj } from './render.js';
@@ -164,6 +164,8 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
       MY_NODE_NAME: 'ip-10-0-0-1.ec2.internal',
       MY_POD_NAME: 'vpc-ipam-node-abcde',
       POD_NAMESPACE: 'kube-system',
+      // What the kubelet sets in every Pod: the API server the in-cluster connection uses.
+      KUBERNETES_SERVICE_HOST: '10.100.0.1',
     };
     const config = parseConfig(env);
     expect(config.provider).toBe(overlay);
@@ -184,7 +186,8 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
         }>
       ).map(
         (r) =>
-          `${r.apiGroups.join(',')}|${r.resources.join(',')}|${r.verbs.join(',')}${r.resourceNames ? `|${r.resourceNames.join(',')}` : ''}`,
+          `${r.apiGroups.join(',')}|${r.resources.join(',')}|${r.verbs.join(',')}` +
+          `${r.resourceNames ? `|${r.resourceNames.join(',')}` : ''}`,
       );
     expect(rules('ClusterRole', 'vpc-ipam-node')).toEqual([
       '|nodes|get,patch',

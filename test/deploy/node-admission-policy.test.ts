@@ -7,8 +7,10 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { evaluate } from '@marcbachmann/cel-js';
-import { ValidatingAdmissionPolicy } from 'kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy';
-import { ValidatingAdmissionPolicyBinding } from 'kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding';
+import {
+  ValidatingAdmissionPolicy,
+  ValidatingAdmissionPolicyBinding,
+} from 'kubernetes-models/admissionregistration.k8s.io/v1';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { MAX_PODS_KEY, POOL_EXHAUSTED_CONDITION, POOL_USAGE_ANNOTATION } from '../../ipamd/k8s/names.js';
@@ -209,7 +211,10 @@ describe('node admission policy (optional component)', () => {
     expect(owner({ apiVersion: 'v1', kind: 'Node', name: 'node-2', uid: 'u2' })).toMatch(/owned by its own Node/);
     expect(owner({ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'node-1', uid: 'u' })).toMatch(/owned by its/);
     expect(create(pool('node-1', []))).toMatch(/owned by its own Node/);
-    const extra = [{ apiVersion: 'v1', kind: 'Node', name: 'node-1', uid: 'u1' }, { apiVersion: 'v1', kind: 'X' }];
+    const extra = [
+      { apiVersion: 'v1', kind: 'Node', name: 'node-1', uid: 'u1' },
+      { apiVersion: 'v1', kind: 'X' },
+    ];
     expect(create(pool('node-1', extra))).toMatch(/and by nothing else/);
     const orphaned = edit(pool(), (p) => delete p.metadata.ownerReferences);
     expect(admit({ oldObject: pool(), object: orphaned }, poolPolicy)).toMatch(/may not change a NodeAddressPool's/);

@@ -5,6 +5,7 @@
  * and it must be allowed by the rendered Role/ClusterRole of its service
  * account; and every rule the manifests grant must have been used.
  */
+import { parseMonitorKubernetesSettings } from '../../ipamd/config/monitor-kubernetes.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -165,14 +166,14 @@ describe('RBAC against real usage', () => {
       c.server.create('nodes', nodeObject('rb-m'));
       c.server.requests.length = 0;
       const integ = await createMonitorIntegration({
-        env: {
+        settings: parseMonitorKubernetesSettings({
           KUBECONFIG: c.kubeconfig,
           POD_NAMESPACE: 'kube-system',
           MY_POD_NAME: 'mon-1',
           VPC_IPAM_MONITOR_LEASE_DURATION_SECONDS: '3',
           VPC_IPAM_MONITOR_RENEW_DEADLINE_SECONDS: '2',
           VPC_IPAM_MONITOR_RETRY_PERIOD_SECONDS: '1',
-        },
+        }),
         clock: new SystemClock(),
         log: silentLogger(),
       });

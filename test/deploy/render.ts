@@ -8,7 +8,12 @@ import * as path from 'node:path';
 import YAML from 'yaml';
 import { REPO } from '../helpers/daemon-process.js';
 
-export type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [k: string]: unknown };
+export type Obj = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [k: string]: unknown;
+};
 
 export const OVERLAYS = ['aws', 'azure', 'gcp'] as const;
 
@@ -23,13 +28,17 @@ export const OVERLAYS = ['aws', 'azure', 'gcp'] as const;
 export function kubectlProblem(): string | undefined {
   let out: string;
   try {
-    out = execFileSync('kubectl', ['version', '--client', '-o', 'json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    out = execFileSync('kubectl', ['version', '--client', '-o', 'json'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
   } catch {
     return 'kubectl is not installed (kubectl >= 1.22 renders the manifests; see docs/install.md)';
   }
   const v = (JSON.parse(out) as { kustomizeVersion?: string }).kustomizeVersion ?? '';
   const major = Number(/^v(\d+)\./.exec(v)?.[1] ?? 0);
-  return major >= 4 ? undefined : `kubectl embeds kustomize ${v || '(unknown)'}; the manifests need kustomize >= v4.2 (kubectl >= 1.22)`;
+  if (major >= 4) return undefined;
+  return `kubectl embeds kustomize ${v || '(unknown)'}; the manifests need kustomize >= v4.2 (kubectl >= 1.22)`;
 }
 
 export function render(overlay: string): Obj[] {
@@ -42,7 +51,9 @@ export function render(overlay: string): Obj[] {
 
 export function parseYamlFile(file: string): Obj[] {
   const text = readFileSync(path.join(REPO, file), 'utf8');
-  return YAML.parseAllDocuments(text).map((d) => d.toJS() as Obj).filter((o) => o);
+  return YAML.parseAllDocuments(text)
+    .map((d) => d.toJS() as Obj)
+    .filter((o) => o);
 }
 
 export function find(objs: Obj[], kind: string, name: string): Obj {

@@ -33,7 +33,7 @@ import {
 import { bundledPlugin, type PluginCommand } from '../cni/plugin-process.js';
 import { getJson, kill, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
 import { cloudIpconfigs, emulator, PODS_ID, withPodNic } from '../providers/azure/helpers.js';
-import { eventuallyHolds } from '../helpers/eventually.js';
+import { until } from '../helpers/eventually.js';
 
 const root = isRoot();
 if (!root) console.log('skipping test/e2e/azure-cni.priv.test.ts: needs root (network namespaces, veth, ip rules)');
@@ -64,9 +64,6 @@ const podIp = (r: Record<string, unknown>) => (r.ips as Array<{ address: string 
 const cloudIps = () => [...cloudIpconfigs(emu).values()].filter((c) => c.state === 'Succeeded').map((c) => c.ip);
 
 /** Polls `read` until `holds` (the deadline only guards a hang, under the test's own timeout). */
-const until = <T>(read: () => Promise<T> | T, holds: (v: T) => boolean): Promise<T> =>
-  eventuallyHolds('the condition', read, holds, { timeoutMs: 55_000, everyMs: 50 });
-
 /** ipamd with netlink plumbing against `e`, and a CNI chain of the bundled plugin that talks to it. */
 async function plumbedDaemon(e: AzureEmulator, bundle: PluginCommand, extra: Record<string, string> = {}) {
   const daemon = await startDaemon({

@@ -8,12 +8,12 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION, type Response } from '../../cni/contract/protocol.js';
-import { callIpamd } from '../../ipamd/ctl/socket-client.js';
+import { callIpamd } from '../../cni/contract/socket-client.js';
 import { CloudUnavailableError, ThrottledError } from '../../providers/errors.js';
 import type { AzureEmulator } from '../../providers/azure/emulator/index.js';
 import { getJson, kill, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
 import { cloudIpconfigs, emulator, NODES_ID, PODS_ID, subnetFree, withPodNic } from '../providers/azure/helpers.js';
-import { eventuallyHolds } from '../helpers/eventually.js';
+import { until } from '../helpers/eventually.js';
 
 let emu: AzureEmulator | undefined;
 const daemons: DaemonHandle[] = [];
@@ -61,9 +61,6 @@ function cloudIps(e: AzureEmulator): string[] {
 }
 
 /** Polls `read` until `holds` (the deadline only guards a hang, under the test's own timeout). */
-const until = <T>(read: () => Promise<T> | T, holds: (v: T) => boolean): Promise<T> =>
-  eventuallyHolds('the condition', read, holds, { timeoutMs: 55_000, everyMs: 50 });
-
 const pool = (h: DaemonHandle) =>
   getJson<{
     total: number;

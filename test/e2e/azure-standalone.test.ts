@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { getJson, kill, REPO, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
-import { eventuallyHolds } from '../helpers/eventually.js';
+import { until } from '../helpers/eventually.js';
 
 const CTL = path.join(REPO, 'dist/ipamd/ctl/main.js');
 const daemons: DaemonHandle[] = [];
@@ -21,9 +21,6 @@ afterEach(async () => {
 });
 
 /** Polls `read` until `holds` (the deadline only guards a hang, under the test's own timeout). */
-const until = <T>(read: () => Promise<T> | T, holds: (v: T) => boolean): Promise<T> =>
-  eventuallyHolds('the condition', read, holds, { timeoutMs: 55_000, everyMs: 50 });
-
 const pool = (h: DaemonHandle) => getJson<{ total: number }>(h, '/v1/pool');
 interface NicView {
   id: string;

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION, type Response } from '../../cni/contract/protocol.js';
 import { pendingReleaseDir, writePendingRelease } from '../../cni/contract/pending-release.js';
-import { callIpamd } from '../../ipamd/ctl/socket-client.js';
+import { callIpamd } from '../../cni/contract/socket-client.js';
 import { AckLedger, type Held, type Outcome } from '../helpers/ack-ledger.js';
 import { getJson, kill, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
 import { rng } from '../helpers/rng.js';

@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostVethName } from '../../cni/contract/veth-name.js';
-import { containsAddress } from '../../ipamd/util/cidr.js';
+import { containsAddress } from '../../providers/net/cidr.js';
 import { ChainRunner, type Attachment, type ConfList } from '../cni/chain-runner.js';
 import {
   addNetns,
@@ -28,7 +28,7 @@ import {
 import { bundledPlugin, type PluginCommand } from '../cni/plugin-process.js';
 import { getJson, kill, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
 import { cloudRanges, gce, type TestEmulator } from '../providers/gcp/helpers.js';
-import { eventuallyHolds } from '../helpers/eventually.js';
+import { until } from '../helpers/eventually.js';
 
 const root = isRoot();
 if (!root) console.log('skipping test/e2e/gcp-cni.priv.test.ts: needs root (network namespaces, veth, ip rules)');
@@ -58,9 +58,6 @@ async function newPod(n: number): Promise<Attachment> {
 const podIp = (r: Record<string, unknown>) => (r.ips as Array<{ address: string }>)[0]!.address.split('/')[0]!;
 
 /** Polls `read` until `holds` (the deadline only guards a hang, under the test's own timeout). */
-const until = <T>(read: () => Promise<T> | T, holds: (v: T) => boolean): Promise<T> =>
-  eventuallyHolds('the condition', read, holds, { timeoutMs: 55_000, everyMs: 50 });
-
 describe.skipIf(!root)('vpc-ipam CNI plugin on GCE (emulated, root)', () => {
   beforeAll(async () => {
     plugin = await bundledPlugin();

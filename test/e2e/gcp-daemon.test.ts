@@ -12,12 +12,12 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION, type Response } from '../../cni/contract/protocol.js';
-import { callIpamd } from '../../ipamd/ctl/socket-client.js';
-import { containsAddress } from '../../ipamd/util/cidr.js';
+import { callIpamd } from '../../cni/contract/socket-client.js';
+import { containsAddress } from '../../providers/net/cidr.js';
 import { EMULATOR_ACCESS_TOKEN } from '../../providers/gcp/emulator/index.js';
 import { getJson, kill, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
 import { cloudRanges, gce, internal, throttled, type TestEmulator } from '../providers/gcp/helpers.js';
-import { eventuallyHolds } from '../helpers/eventually.js';
+import { until } from '../helpers/eventually.js';
 
 let t: TestEmulator | undefined;
 const daemons: DaemonHandle[] = [];
@@ -48,9 +48,6 @@ async function daemon(e: TestEmulator, extra: Record<string, string> = {}): Prom
 }
 
 /** Polls `read` until `holds` (the deadline only guards a hang, under the test's own timeout). */
-const until = <T>(read: () => Promise<T> | T, holds: (v: T) => boolean): Promise<T> =>
-  eventuallyHolds('the condition', read, holds, { timeoutMs: 55_000, everyMs: 50 });
-
 type Pool = {
   total: number;
   assigned: number;

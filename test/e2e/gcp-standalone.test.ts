@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { getJson, kill, REPO, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
-import { eventuallyHolds } from '../helpers/eventually.js';
+import { until } from '../helpers/eventually.js';
 
 const CTL = path.join(REPO, 'dist/ipamd/ctl/main.js');
 const daemons: DaemonHandle[] = [];
@@ -42,9 +42,6 @@ async function emulate(args: string[]): Promise<{
 }
 
 /** Polls `read` until `holds` (the deadline only guards a hang, under the test's own timeout). */
-const until = <T>(read: () => Promise<T> | T, holds: (v: T) => boolean): Promise<T> =>
-  eventuallyHolds('the condition', read, holds, { timeoutMs: 55_000, everyMs: 50 });
-
 const ranges = async (h: DaemonHandle) =>
   (await getJson<{ interfaces: Array<{ blocks: Array<{ cidr: string }> }> }>(h, '/v1/nics')).interfaces
     .flatMap((i) => i.blocks.map((b) => b.cidr))

@@ -9,8 +9,9 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { eventually } from '../helpers/eventually.js';
 import { PROTOCOL_VERSION } from '../../cni/contract/protocol.js';
-import { callIpamd } from '../../ipamd/ctl/socket-client.js';
+import { callIpamd } from '../../cni/contract/socket-client.js';
 import { TAG_INSTANCE_ID } from '../../providers/interface-tags.js';
 import { kill, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
 
@@ -37,15 +38,9 @@ function savedInterfaces(file: string): SavedInterface[] {
 /** The saved cloud holds only this node: every detached interface in it is one ipamd made. */
 const detached = (file: string) => savedInterfaces(file).filter((n) => n.status === 'available');
 
-async function poll<T>(what: string, fn: () => T | undefined, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+/** Polls `fn` often (the kill must land inside a one-second window); the deadline only guards a hang. */
+const poll = <T>(what: string, fn: () => T | undefined, ms = 20_000): Promise<T> =>
+  eventually(what, fn, { timeoutMs: ms, everyMs: 5 });
 
 // Latency scale 0.5: an attach takes a second, so the kill lands between create and attach.
 const CASES: Array<[string, Record<string, string>, string]> = [

@@ -105,7 +105,7 @@ describe.skipIf(!root)('node netfilter rules with the real iptables', () => {
       expect(ownLines(backend === 'nft' ? 'legacy' : 'nft')).toEqual([]);
     });
 
-    it('a fresh process verifies what another installed; a deleted rule or jump is named, and apply repairs it', async () => {
+    it('a fresh process verifies what another installed; names a deleted rule or jump; apply repairs it', async () => {
       await new NodeNetfilter({ mode: backend }).apply(SPEC);
       const fresh = new NodeNetfilter({ mode: backend });
       expect(await fresh.verify(SPEC)).toEqual([]);

@@ -17,7 +17,7 @@ import { NetnsRefusedError } from '../../providers/errors.js';
 import { NetlinkPlumber } from '../../ipamd/netns/netlink-plumber.js';
 import { addNetns, deleteNetnsWithPrefix, ip, isRoot } from '../cni/netns-tools.js';
 import { PROTOCOL_VERSION } from '../../cni/contract/protocol.js';
-import { callIpamd } from '../../ipamd/ctl/socket-client.js';
+import { callIpamd } from '../../cni/contract/socket-client.js';
 import { REPO, getJson, kill, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
 import { podNsPrefix } from '../helpers/test-netns.js';
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION } from '../../cni/contract/protocol.js';
-import { callIpamd } from '../../ipamd/ctl/socket-client.js';
+import { callIpamd } from '../../cni/contract/socket-client.js';
 import { find, render } from '../deploy/render.js';
 import { DAEMON_JS, LOOPBACK_GUARD, assertBuilt, freePort } from '../helpers/daemon-process.js';
 

@@ -18,7 +18,7 @@ import * as path from 'node:path';
 import { mkdtempSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION, type Response } from '../../cni/contract/protocol.js';
-import { callIpamd } from '../../ipamd/ctl/socket-client.js';
+import { callIpamd } from '../../cni/contract/socket-client.js';
 import { PERSIST_RETRY_MS } from '../../ipamd/datastore/persist-health.js';
 import {
   DAEMON_JS,

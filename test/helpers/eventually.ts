@@ -58,3 +58,11 @@ export function eventuallyHolds<T>(
     o,
   ).then((box) => box.v);
 }
+
+/**
+ * The end-to-end tests' wait for a daemon or emulator on the wall clock: {@link eventuallyHolds} with a
+ * deadline just under the suite's 60 s test timeout, so a hang is reported as the condition, not as a timeout.
+ */
+export function until<T>(read: () => Promise<T> | T, holds: (v: T) => boolean): Promise<T> {
+  return eventuallyHolds('the condition', read, holds, { timeoutMs: 55_000, everyMs: 50 });
+}

@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { parseCniArgs } from '../../cni/env.js';
 import { parseConfig } from '../../ipamd/config.js';
 import { devEnvironment } from '../../ipamd/dev-env.js';
-import { parseK8sSettings } from '../../ipamd/k8s/settings.js';
-import { parseClusterMonitorSettings } from '../../ipamd/monitor/settings.js';
+import { parseK8sSettings } from '../../ipamd/config/kubernetes.js';
+import { parseClusterMonitorSettings } from '../../ipamd/config/monitor.js';
 import { parseBool } from '../../cni/contract/bool.js';
 import { parseAwsSettings } from '../../providers/aws/settings.js';
 

@@ -4,6 +4,7 @@
  * to the original, original untouched, every drop and change printed, no
  * Pod dropped silently, the operator's --keep honoured).
  */
+import { parseCtlSettings } from '../../ipamd/config/ctl.js';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -43,7 +44,7 @@ async function ctl(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code:
     return true;
   });
   try {
-    return { code: await checkpointCommand.run(args, env), out };
+    return { code: await checkpointCommand.run(args, parseCtlSettings(env)), out };
   } finally {
     vi.restoreAllMocks();
   }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseCheckpoint } from '../../ipamd/datastore/checkpoint.js';
 import { Datastore } from '../../ipamd/datastore/datastore.js';
 import type { NetworkInterface } from '../../providers/types.js';
 
@@ -141,5 +142,72 @@ describe('Datastore', () => {
     expect(ds.find(key('a'))).toBe(again);
     expect(ds.unassign(key('a'), again)).toBe(again);
     expect(ds.list()).toEqual([]);
+  });
+});
+
+const PREFIX_80 = '2001:db8:0:1:2::/80';
+
+describe('Datastore blocks are ranges', () => {
+  it('assigns from and releases into an IPv6 /80 without listing its 2^48 addresses', () => {
+    const ds = new Datastore('prefix', 30_000);
+    ds.upsertInterface(nic('eni-0', 0, [PREFIX_80]), 0);
+    const ips = ['a', 'b', 'c'].map((c) => ds.assign(key(c), {}, 0)!.assignment);
+    expect(ips.map((a) => a.ip)).toEqual(['2001:db8:0:1:2::', '2001:db8:0:1:2::1', '2001:db8:0:1:2::2']);
+    expect(ips[0]).toMatchObject({ interfaceId: 'eni-0', blockCidr: PREFIX_80 });
+
+    ds.release(key('b'), 1_000);
+    let s = ds.snapshot(1_000);
+    expect(s).toMatchObject({ total: 2 ** 48, assigned: 2, cooling: 1, nextCoolingExpiry: 31_000 });
+    expect(s.available).toBe(2 ** 48 - 3);
+    expect(s.blockSize).toBe(2 ** 48);
+    expect(ds.coolingEntries(1_000)).toEqual([{ ip: '2001:db8:0:1:2::1', until: 31_000 }]);
+    // The cooling address is skipped, then handed out again once its cooldown ends.
+    expect(ds.assign(key('d'), {}, 2_000)!.assignment.ip).toBe('2001:db8:0:1:2::3');
+    expect(ds.assign(key('e'), {}, 31_000)!.assignment.ip).toBe('2001:db8:0:1:2::1');
+
+    expect(ds.removeBlocks('eni-0', [PREFIX_80], 40_000)).toEqual([PREFIX_80]);
+    for (const c of ['a', 'c', 'd', 'e']) ds.release(key(c), 40_000);
+    s = ds.snapshot(40_000);
+    expect([s.assigned, s.cooling]).toEqual([0, 4]);
+    expect(ds.removeBlocks('eni-0', [PREFIX_80], 70_000)).toEqual([]);
+    expect(ds.snapshot(70_000)).toMatchObject({ total: 0, interfaces: [{ blocks: 0, freeBlocks: [] }] });
+  });
+
+  it('restores IPv6 assignments and cooldowns by address, whatever their spelling', () => {
+    const ds = new Datastore('prefix', 30_000);
+    ds.upsertInterface(nic('eni-0', 0, [PREFIX_80]), 0);
+    const held = { ...key('a'), ip: '2001:db8:0:1:2::7', interfaceId: '?', blockCidr: '?', pod: {}, assignedAt: 0 };
+    const cooling = [{ ip: '2001:0db8:0:1:2:0:0:8', until: 50 }];
+    expect(ds.restore([held], cooling, 10)).toEqual({ restored: 1, orphaned: 0 });
+    expect(ds.find(key('a'))).toMatchObject({ interfaceId: 'eni-0', blockCidr: PREFIX_80 });
+    expect(ds.coolingEntries(10)).toEqual([{ ip: '2001:db8:0:1:2::8', until: 50 }]);
+    expect(ds.snapshot(10)).toMatchObject({ assigned: 1, cooling: 1 });
+  });
+
+  it('loads a checkpoint as the list-based datastore wrote it and hands out the same addresses', () => {
+    // Written by the version that kept every address of a block: cooldowns in block order, lowest first.
+    const text = JSON.stringify({
+      version: 'vpc-ipam/1',
+      assignments: [
+        { ...key('a'), ip: '10.0.1.17', interfaceId: 'eni-0', blockCidr: '10.0.1.16/28', pod: {}, assignedAt: 5 },
+        { ...key('b'), ip: '10.0.0.40', interfaceId: 'eni-1', blockCidr: '10.0.0.40/32', pod: {}, assignedAt: 6 },
+      ],
+      cooling: [
+        { ip: '10.0.1.16', until: 100 },
+        { ip: '10.0.1.20', until: 90 },
+        { ip: '10.0.0.41', until: 80 },
+      ],
+    });
+    const data = parseCheckpoint(text, 'fixture');
+    const ds = new Datastore('prefix', 30_000);
+    ds.fallbackIps = true;
+    ds.upsertInterface(nic('eni-0', 0, ['10.0.1.16/28']), 0);
+    ds.upsertInterface(nic('eni-1', 1, ['10.0.0.40/32', '10.0.0.41/32']), 0);
+    expect(ds.restore(data.assignments, data.cooling, 10)).toEqual({ restored: 2, orphaned: 0 });
+    expect(ds.coolingEntries(10)).toEqual(data.cooling);
+    const s = ds.snapshot(10);
+    expect(s).toMatchObject({ total: 18, assigned: 2, cooling: 3, available: 13, nextCoolingExpiry: 80 });
+    // Bin-packing: the fullest interface first, lowest free address of its fullest block.
+    expect(ds.assign(key('c'), {}, 10)!.assignment.ip).toBe('10.0.1.18');
   });
 });

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION } from '../../cni/contract/protocol.js';
-import { callIpamd } from '../../ipamd/ctl/socket-client.js';
+import { callIpamd } from '../../cni/contract/socket-client.js';
 import { MemoryCheckpointer } from '../../ipamd/datastore/checkpoint.js';
 import { PERSIST_RETRY_MS } from '../../ipamd/datastore/persist-health.js';
 import { CheckpointError } from '../../providers/errors.js';

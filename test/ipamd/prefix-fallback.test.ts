@@ -28,8 +28,8 @@ const targets = { warmInterfaces: 1, warmIps: 0, minimumIps: 0, warmPrefixes: 1 
 const limits = { maxInterfaces: 3, slotsPerInterface: 9, canCreateInterfaces: true };
 
 /** A subnet where every aligned /28 holds one taken address: addresses left, no prefix block. */
-function fragmentedCloud(): SimCloud {
-  const cloud = new SimCloud({ seed: 3 });
+function fragmentedCloud(errorCodes?: { noPrefixBlock: string }): SimCloud {
+  const cloud = new SimCloud({ seed: 3, ...(errorCodes ? { errorCodes } : {}) });
   cloud.seedNode({ instanceType: 'm5.large', subnetCidr: '10.0.0.0/24' });
   const subnet = cloud.describeSubnets()[0]!;
   const used = new Set(cloud.subnetAllocations(subnet.id).used);
@@ -118,6 +118,17 @@ describe('daemon in prefix mode on a fragmented subnet (sim cloud, virtual clock
       message: expect.stringMatching(/InsufficientCidrBlocks/),
     });
     expect(n.provider.callCounts().AssignPrivateIpAddresses).toBe(1);
+  });
+
+  it('names the code the cloud gave, not the EC2 one: a cloud saying IP_SPACE_EXHAUSTED is reported so', async () => {
+    const cloud = fragmentedCloud({ noPrefixBlock: 'IP_SPACE_EXHAUSTED' });
+    const n = await virtualNode({ ENABLE_PREFIX_DELEGATION: 'true' }, { cloud });
+    const reason = n.daemon.reconciler.growthBlocked?.reason;
+    expect(reason).toMatch(/^IP_SPACE_EXHAUSTED: no free prefix block in any candidate subnet/);
+    expect(reason).not.toMatch(/InsufficientCidrBlocks/);
+    const { body } = await n.daemon.metrics.render();
+    expect(body).toMatch(/vpc_ipam_growth_blocked_total\{cloud_code="IP_SPACE_EXHAUSTED"\} 1/);
+    expect(body).not.toMatch(/InsufficientCidrBlocks/);
   });
 
   it(

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION } from '../../cni/contract/protocol.js';
-import { callIpamd } from '../../ipamd/ctl/socket-client.js';
+import { callIpamd } from '../../cni/contract/socket-client.js';
 import { drive, virtualNode, type VirtualNode } from '../helpers/virtual-daemon.js';
 
 function rawCall(socket: string, line: string): Promise<Record<string, unknown>> {

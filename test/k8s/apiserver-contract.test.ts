@@ -11,6 +11,7 @@
  * - fault knobs: 429 with Retry-After, 5xx, slow answers (fake/faults.ts);
  * - and the earlier ones: Events (422), list options, a half-open watch.
  */
+import { parseKubeConnection } from '../../ipamd/config/kube-connection.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -256,11 +257,11 @@ describe('TLS and a rotating projected token: the in-cluster path', () => {
   it('verifies the server against ca.crt; a rotated token is used from the next request (old: 401)', async () => {
     const sa = mkdtempSync(path.join(tmpdir(), 'sa-'));
     const env = tls.server.writeServiceAccount(sa);
-    const apis = createApis(loadKubeConfig(env), new SystemClock(), 5000);
+    const apis = createApis(loadKubeConfig(parseKubeConnection(env)), new SystemClock(), 5000);
     expect((await apis.core.readNode({ name: 'tls-1' })).metadata!.name).toBe('tls-1');
     const before = tls.server.token;
     const kubeconfig = tls.server.writeKubeconfig(mkdtempSync(path.join(tmpdir(), 'kc-')));
-    const oldClient = createApis(loadKubeConfig({ KUBECONFIG: kubeconfig }), new SystemClock());
+    const oldClient = createApis(loadKubeConfig(parseKubeConnection({ KUBECONFIG: kubeconfig })), new SystemClock());
     const after = tls.server.rotateToken();
     expect(after).not.toBe(before);
     expect((await apis.core.readNode({ name: 'tls-1' })).metadata!.name).toBe('tls-1');
@@ -276,7 +277,7 @@ describe('TLS and a rotating projected token: the in-cluster path', () => {
     const env2 = other.server.writeServiceAccount(sa2);
     await other.server.stop();
     const wrongCaEnv = { ...env2, KUBERNETES_SERVICE_PORT: env.KUBERNETES_SERVICE_PORT! };
-    const wrongCa = createApis(loadKubeConfig(wrongCaEnv), new SystemClock());
+    const wrongCa = createApis(loadKubeConfig(parseKubeConnection(wrongCaEnv)), new SystemClock());
     const err = await wrongCa.core.readNode({ name: 'tls-1' }).catch((e: unknown) => e);
     expect(String((err as Error).message)).toMatch(/certificate/i);
   });

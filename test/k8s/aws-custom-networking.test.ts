@@ -6,6 +6,7 @@
  * primary ENI; without Kubernetes, POD_SUBNET_IDS is the source, and with
  * neither the start fails naming the variable. AWS emulator + fake API server.
  */
+import { parseConfig } from '../../ipamd/config.js';
 import { Address4 } from 'ip-address';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -91,8 +92,8 @@ describe('AWS custom networking (AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true)', () =
       VPC_IPAM_PLUMBING: 'off',
     };
     const refused = /AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: custom networking needs Pod subnets/;
-    await expect(startDaemon(base, silentLogger())).rejects.toThrow(refused);
-    const r = await startDaemon({ ...base, POD_SUBNET_IDS: custom.id }, silentLogger());
+    await expect(startDaemon(parseConfig(base), silentLogger())).rejects.toThrow(refused);
+    const r = await startDaemon(parseConfig({ ...base, POD_SUBNET_IDS: custom.id }), silentLogger());
     running.push(r);
     const a = await r.daemon.allocator.add({ network: 'vpc-ipam', containerId: 'c1', ifName: 'eth0' }, {});
     expect(inSubnet(a.assignment.ip, '10.0.5.0/24')).toBe(true);

@@ -30,8 +30,10 @@ import {
   probePluginVersions,
   resolvePluginBinary,
 } from '../../ipamd/k8s/cni-versions.js';
-import { conflistOptionsFromEnv, renderConflist } from '../../ipamd/k8s/conflist.js';
+import { conflistOptionsFromEnv } from '../../ipamd/config/conflist.js';
+import { renderConflist } from '../../ipamd/k8s/conflist.js';
 import { legacySelectVersion, libcniSelectVersion } from '../cni/libcni-version.js';
+import { eventually } from '../helpers/eventually.js';
 import { DEBIAN_PLUGIN_VERSIONS, standInPlugin } from './daemon-harness.js';
 
 const haveDebian = existsSync('/usr/lib/cni/portmap') && existsSync('/usr/lib/cni/bandwidth');
@@ -209,13 +211,12 @@ describe('probePluginVersions', () => {
     script(bin, 'chatty', `yes '{"supportedVersions":["1.0.0"]}'`);
     script(bin, 'silent', 'exit 0');
     const fail = async (type: string, timeoutMs = 5_000) => {
-      const t0 = Date.now();
       const err = await probePluginVersions(resolvePluginBinary([bin], type), { timeoutMs, cniPath: bin }).then(
         () => undefined,
         (e: unknown) => e,
       );
       expect(err).toBeInstanceOf(PluginVersionProbeError);
-      return { message: (err as Error).message, ms: Date.now() - t0 };
+      return { message: (err as Error).message };
     };
     expect((await fail('errors')).message).toBe('errors VERSION failed (exit 1): boom: why');
     expect((await fail('stderr')).message).toBe('stderr VERSION failed (exit 2): panic: oops');
@@ -224,18 +225,16 @@ describe('probePluginVersions', () => {
     expect((await fail('silent')).message).toMatch(/^silent answered VERSION with no JSON/);
     const hang = await fail('hangs', 300);
     expect(hang.message).toBe('hangs did not answer VERSION within 300 ms');
-    expect(hang.ms).toBeLessThan(3_000);
     const grandchild = Number(readFileSync(pidFile, 'utf8'));
-    await new Promise((r) => setTimeout(r, 100));
-    // Gone, or a zombie waiting for whoever reaps orphans here.
-    const state = (() => {
+    // Gone, or a zombie waiting for whoever reaps orphans here (the kill is sent, its delivery is the kernel's).
+    const state = () => {
       try {
         return readFileSync(`/proc/${grandchild}/stat`, 'utf8').split(') ')[1]![0];
       } catch {
         return 'gone';
       }
-    })();
-    expect(['gone', 'Z']).toContain(state);
+    };
+    await eventually('the hung plugin gone', () => state() === 'gone' || state() === 'Z');
     expect((await fail('chatty')).message).toBe('chatty wrote more than 65536 bytes for VERSION');
   });
 });

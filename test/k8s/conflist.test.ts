@@ -19,9 +19,9 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig as parsePluginConfig } from '../../cni/config.js';
+import { conflistOptionsFromEnv } from '../../ipamd/config/conflist.js';
 import {
   configsBefore,
-  conflistOptionsFromEnv,
   installConflist,
   missingBinaries,
   removeConflist,

@@ -3,11 +3,12 @@
  * code the vpc-ipamd binary runs) in the test process, on a pre-seeded sim
  * cloud, with `MY_NODE_NAME` and a kubeconfig for the fake API server.
  */
+import { parseConfig } from '../../ipamd/config.js';
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PROTOCOL_VERSION, type Response } from '../../cni/contract/protocol.js';
-import { callIpamd } from '../../ipamd/ctl/socket-client.js';
+import { callIpamd } from '../../cni/contract/socket-client.js';
 import { createLogger } from '../../ipamd/observability/logger.js';
 import { startDaemon, type RunningDaemon } from '../../ipamd/run.js';
 import { afterAll, beforeAll } from 'vitest';
@@ -79,7 +80,7 @@ export async function startK8sDaemon(
   const env = k8sDaemonEnv(c, node, dir, o.env);
   mkdirSync(env.HOST_CNI_CONFDIR_PATH!, { recursive: true });
   if (o.binaries !== false) installBinaries(env.HOST_CNI_BIN_PATH!);
-  const running = await startDaemon(env, createLogger('debug', path.join(dir, 'ipamd.log')));
+  const running = await startDaemon(parseConfig(env), createLogger('debug', path.join(dir, 'ipamd.log')));
   return {
     running,
     dir,

@@ -6,6 +6,7 @@
  * pass, in the namespace the rule allows; and what the sink cannot write is
  * counted in vpc_ipam_k8s_event_errors_total{reason} and logged once a minute.
  */
+import { parseMonitorKubernetesSettings } from '../../ipamd/config/monitor-kubernetes.js';
 import * as client from 'prom-client';
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -181,7 +182,11 @@ describe('K8sEventSink writes Events the API server accepts', () => {
 describe("the cluster monitor's sink", () => {
   it('posts valid Events as vpc-ipam-monitor and exports its failures on the monitor registry', async () => {
     const env = { KUBECONFIG: c.kubeconfig, POD_NAMESPACE: 'kube-system', MY_POD_NAME: 'mon-ev' };
-    const integ = await createMonitorIntegration({ env, clock, log: silentLogger() });
+    const integ = await createMonitorIntegration({
+      settings: parseMonitorKubernetesSettings(env),
+      clock,
+      log: silentLogger(),
+    });
     const at = clock.now();
     await integ.events!.emit({ type: 'Warning', reason: 'SubnetNearlyFull', message: 'm', node: 'ev-1', at });
     expect(events('kube-system').find((x) => x.reason === 'SubnetNearlyFull')).toMatchObject({

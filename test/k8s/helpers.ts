@@ -8,6 +8,7 @@ import { mkdtempSync, mkdirSync } from 'node:fs';
 import { expect } from 'vitest';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { parseKubeConnection } from '../../ipamd/config/kube-connection.js';
 import { createApis, loadKubeConfig, type K8sApis } from '../../ipamd/k8s/client.js';
 import { SimCloud, saveSimCloud } from '../../providers/sim/index.js';
 import { SystemClock } from '../../ipamd/util/clock.js';
@@ -51,7 +52,7 @@ export async function startFakeCluster(opts: FakeClusterOptions = {}): Promise<F
   const server = await new FakeApiServer({ crds: [servedCrd(), servedPoolCrd()], ...opts }).start();
   const dir = mkdtempSync(path.join(tmpdir(), 'k8s-'));
   const kubeconfig = server.writeKubeconfig(dir);
-  const apis = createApis(loadKubeConfig({ KUBECONFIG: kubeconfig }), new SystemClock(), 5000);
+  const apis = createApis(loadKubeConfig(parseKubeConnection({ KUBECONFIG: kubeconfig })), new SystemClock(), 5000);
   return { server, dir, kubeconfig, apis };
 }
 

@@ -6,6 +6,8 @@
  * leader hands over on stop, and node pools come from NodeAddressPools (and,
  * in the upgrade window, Node annotations).
  */
+import { parseClusterMonitorConfig } from '../../ipamd/config/cluster-monitor.js';
+import { parseMonitorKubernetesSettings } from '../../ipamd/config/monitor-kubernetes.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -58,7 +60,8 @@ describe('cluster monitor with the Kubernetes integration', () => {
     const subnets = [{ subnetId: 'subnet-1', total: 9, assigned: 2 }];
     const status = { observedAt: new Date().toISOString(), mode: 'ip', subnets };
     c.server.create('nodeaddresspools', { metadata: { name: 'mon-n2', ownerReferences: [owner] }, spec: {}, status });
-    const ctx = { env: monitorEnv('/tmp', 'x'), clock: new SystemClock(), log: silentLogger() };
+    const env = monitorEnv('/tmp', 'x');
+    const ctx = { settings: parseMonitorKubernetesSettings(env), clock: new SystemClock(), log: silentLogger() };
     const integ = await loadKubernetesIntegration(ctx);
     expect(integ.elector!.identity).toBe('x');
     expect(await integ.usage!.usage()).toEqual([
@@ -66,18 +69,18 @@ describe('cluster monitor with the Kubernetes integration', () => {
       expect.objectContaining({ node: 'mon-n1', subnetId: 'subnet-1', total: 20, assigned: 7 }),
     ]);
     // After the upgrade window: the annotation is no longer read.
-    const env = { ...ctx.env, VPC_IPAM_MONITOR_NODE_ANNOTATIONS: 'false' };
-    const later = await loadKubernetesIntegration({ ...ctx, env });
+    const settings = parseMonitorKubernetesSettings({ ...env, VPC_IPAM_MONITOR_NODE_ANNOTATIONS: 'false' });
+    const later = await loadKubernetesIntegration({ ...ctx, settings });
     expect((await later.usage!.usage()).map((u) => u.node)).toEqual(['mon-n2']);
   });
 
   it('two replicas: one leader, handover when it stops', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'mon-'));
     seedSimCloud(dir);
-    const a = await startClusterMonitor(monitorEnv(dir, 'mon-a'), { log: silentLogger() });
+    const a = await startClusterMonitor(parseClusterMonitorConfig(monitorEnv(dir, 'mon-a')), { log: silentLogger() });
     running.push(a);
     await until('a leads', async () => (await health(a)).leader);
-    const b = await startClusterMonitor(monitorEnv(dir, 'mon-b'), { log: silentLogger() });
+    const b = await startClusterMonitor(parseClusterMonitorConfig(monitorEnv(dir, 'mon-b')), { log: silentLogger() });
     running.push(b);
     await until(
       'b campaigned',

@@ -79,10 +79,25 @@ describe('the pool goes to the NodeAddressPool', () => {
     // At most one write per interval (plus the one a poke brings forward), however many changes.
     expect(writes).toBeLessThanOrEqual(intervals + 2);
     expect(nodePatches('pa-1')).toBe(nodeBefore);
-    // Unchanged pool: nothing is written until the heartbeat.
-    const idle = statusPatches('pa-1');
-    await new Promise((r) => setTimeout(r, 2500));
-    expect(statusPatches('pa-1')).toBe(idle);
+    // Unchanged pool: passes go by (one a second here), nothing is written until the heartbeat. The pool may still
+    // move on its own (cooldowns ending, the warm target's top-up): only a window in which it did not counts.
+    const publisher = d.running.k8s!.publisher!;
+    const pooled = () => {
+      const s = d.running.daemon.snapshot();
+      return `${s.total}/${s.assigned}/${s.available}/${s.cooling}`;
+    };
+    const passes = async (n: number) => {
+      const from = publisher.stats.passes;
+      await until(`${n} more publication passes`, () => publisher.stats.passes >= from + n);
+    };
+    const idle = await until('two passes over an unchanged pool', async () => {
+      const before = pooled();
+      await passes(2); // what changed just before is written by now
+      const writes = statusPatches('pa-1');
+      await passes(2);
+      return pooled() === before ? { written: statusPatches('pa-1') - writes } : undefined;
+    });
+    expect(idle.written).toBe(0);
     expect(d.running.k8s!.publisher!.poolTarget).toBe('resource');
 
     // The monitor's reader sees what ipamd published.
@@ -113,7 +128,8 @@ describe('the NodeAddressPool CRD not installed', () => {
       });
       expect(annotations('pa-nocrd')[SUMMARY]).toMatch(/^total=\d+ assigned=1 /);
       expect((await monitorSource().usage()).filter((u) => u.node === 'pa-nocrd')).toEqual(JSON.parse(ann));
-      await new Promise((r) => setTimeout(r, 3000)); // a few retries of the CRD
+      const publisher = d.running.k8s!.publisher!;
+      await until('a few retries of the CRD', () => publisher.stats.crdMisses >= 3);
       const log = readFileSync(path.join(d.dir, 'ipamd.log'), 'utf8');
       const said = log.split('\n').filter((l) => l.includes('CRD nodeaddresspools.vpc-ipam.io is not installed'));
       expect(said).toHaveLength(1);

@@ -115,7 +115,7 @@ describe('PodSubnetConfig selection (custom networking)', () => {
     expect(d.running.daemon.status().ready).toBe(true);
   });
 
-  it('a named config that does not exist: no interface anywhere, a PodSubnetConfigInvalid Event, no conflist', async () => {
+  it('a missing named config: no interface anywhere, a PodSubnetConfigInvalid Event, no conflist', async () => {
     const { dir } = prepareNode('missing-1', { labels: { 'vpc-ipam.io/pod-subnet-config': 'nope' } });
     const d = await startK8sDaemon(c, 'missing-1', { dir, env: custom });
     daemons.push(d);
@@ -194,7 +194,7 @@ describe('PodSubnetConfig selection (custom networking)', () => {
 });
 
 describe('without custom networking', () => {
-  it('uses a node config when present and the primary interface stays usable; otherwise the primary subnet', async () => {
+  it('uses a node config if present and the primary interface stays usable; else the primary subnet', async () => {
     const { dir, cloud } = prepareNode('plain-1', { labels: { 'vpc-ipam.io/pod-subnet-config': 'cfg-plain' } });
     psc('cfg-plain', { subnetIds: [cloud.subnets.a] });
     const d = await startK8sDaemon(c, 'plain-1', { dir, env: { WARM_IP_TARGET: '2', MINIMUM_IP_TARGET: '2' } });

@@ -13,7 +13,7 @@ import { providerIdMatches } from '../../ipamd/k8s/agent.js';
 import { expectedDemand, liveUids, staleAssignments } from '../../ipamd/k8s/pod-demand.js';
 import { chooseConfig } from '../../ipamd/k8s/pod-subnet-config.js';
 import type { PodInfo } from '../../ipamd/k8s/pod-watch.js';
-import { parseK8sSettings } from '../../ipamd/k8s/settings.js';
+import { parseK8sSettings } from '../../ipamd/config/kubernetes.js';
 import { withExpectedDemand } from '../../ipamd/pool/demand.js';
 import { planPool } from '../../ipamd/pool/planner.js';
 import { strategicMergePatch, MERGE_KEYS } from './fake/patch.js';

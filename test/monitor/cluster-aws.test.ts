@@ -4,6 +4,7 @@
  * VPC on its metrics port as leader, and its leader runs the leaked-ENI
  * sweep, which marks and then deletes a detached ENI ipamd left behind.
  */
+import { parseClusterMonitorConfig } from '../../ipamd/config/cluster-monitor.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -30,7 +31,7 @@ beforeAll(async () => {
   process.env.AWS_SECRET_ACCESS_KEY = 'vpc-ipam-emulator-secret';
   const dir = mkdtempSync(path.join(tmpdir(), 'monitor-aws-'));
   running = await startClusterMonitor(
-    {
+    parseClusterMonitorConfig({
       VPC_IPAM_PROVIDER: 'aws',
       AWS_EC2_ENDPOINT: emu.endpoint,
       AWS_EC2_METADATA_SERVICE_ENDPOINT: emu.endpoint,
@@ -38,7 +39,7 @@ beforeAll(async () => {
       VPC_IPAM_MONITOR_INTERVAL_SECONDS: '1',
       VPC_IPAM_MONITOR_ENI_GC_INTERVAL_SECONDS: '1',
       VPC_IPAM_MONITOR_METRICS_ADDRESS: '127.0.0.1:0',
-    },
+    }),
     { log: silentLogger() },
   );
 });
@@ -63,7 +64,8 @@ describe('vpc-ipamd monitor on AWS (emulator)', () => {
         `vpc_ipam_subnet_free_addresses{subnet_id="${s.id}",zone="${s.zone}",cidr="${s.cidr}"} ${s.availableAddresses}`,
       );
       expect(text).toContain(
-        `vpc_ipam_subnet_free_prefix_blocks{subnet_id="${s.id}",zone="${s.zone}",cidr="${s.cidr}"} ${emu.cloud.freePrefixBlocks(s.id)}`,
+        `vpc_ipam_subnet_free_prefix_blocks{subnet_id="${s.id}",zone="${s.zone}",cidr="${s.cidr}"} ` +
+          `${emu.cloud.freePrefixBlocks(s.id)}`,
       );
     }
   });

@@ -4,6 +4,7 @@
  * source of the subnet table (demo sim, a sim state dir, the AWS provider
  * against the EC2 emulator), and clear errors for bad input.
  */
+import { parseCtlSettings } from '../../ipamd/config/ctl.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -30,13 +31,13 @@ async function capture(run: () => Promise<number>): Promise<{ code: number; out:
 }
 
 async function plan(args: string[]): Promise<PlanOutput> {
-  const r = await capture(() => planCommand.run([...args, '--json'], {}));
+  const r = await capture(() => planCommand.run([...args, '--json'], parseCtlSettings({})));
   expect(r.code).toBe(0);
   return JSON.parse(r.out) as PlanOutput;
 }
 
 async function subnets(args: string[], env: NodeJS.ProcessEnv = {}): Promise<SubnetReport[]> {
-  const r = await capture(() => subnetsCommand.run([...args, '--json'], env));
+  const r = await capture(() => subnetsCommand.run([...args, '--json'], parseCtlSettings(env)));
   expect(r.code).toBe(0);
   return (JSON.parse(r.out) as { subnets: SubnetReport[] }).subnets;
 }
@@ -121,7 +122,10 @@ describe('vpc-ipamctl plan', () => {
 
   it('prints a readable plan', async () => {
     const r = await capture(() =>
-      planCommand.run(['--subnet', '10.0.0.0/24', '--instance-type', 'm5.large', '--mode', 'ips', '--nodes', '10'], {}),
+      planCommand.run(
+        ['--subnet', '10.0.0.0/24', '--instance-type', 'm5.large', '--mode', 'ips', '--nodes', '10'],
+        parseCtlSettings({}),
+      ),
     );
     expect(r.out).toContain('Fits 8 nodes = 216 Pods (30 addresses per node at 27 Pods)');
     expect(r.out).toContain('For 10 nodes: a /23 (512 addresses)');
@@ -129,20 +133,30 @@ describe('vpc-ipamctl plan', () => {
 
   it('rejects bad input with an error naming it', async () => {
     const base = ['--instance-type', 'm5.large', '--mode', 'ips'];
-    await expect(planCommand.run(['--subnet', '10.0.0.5/24', ...base], {})).rejects.toThrow(/--subnet: .*host bits/);
+    await expect(planCommand.run(['--subnet', '10.0.0.5/24', ...base], parseCtlSettings({}))).rejects.toThrow(
+      /--subnet: .*host bits/,
+    );
     await expect(
-      planCommand.run(['--subnet', '10.0.0.0/24', '--instance-type', 'm9.huge', '--mode', 'ips'], {}),
+      planCommand.run(['--subnet', '10.0.0.0/24', '--instance-type', 'm9.huge', '--mode', 'ips'], parseCtlSettings({})),
     ).rejects.toThrow(/m9\.huge is not in the EC2 limits table/);
     await expect(
-      planCommand.run(['--subnet', '10.0.0.0/24', ...base, '--env', 'WARM_IP_TARGET=lots'], {}),
+      planCommand.run(['--subnet', '10.0.0.0/24', ...base, '--env', 'WARM_IP_TARGET=lots'], parseCtlSettings({})),
     ).rejects.toThrow(/WARM_IP_TARGET: expected a whole number/);
     await expect(
-      planCommand.run(['--subnet', '10.0.0.0/24', '--instance-type', 'm5.large', '--mode', 'both'], {}),
+      planCommand.run(
+        ['--subnet', '10.0.0.0/24', '--instance-type', 'm5.large', '--mode', 'both'],
+        parseCtlSettings({}),
+      ),
     ).rejects.toThrow(UsageError);
     await expect(
-      planCommand.run(['--subnet', '10.0.0.0/24', '--instance-type', 't2.medium', '--mode', 'prefix'], {}),
+      planCommand.run(
+        ['--subnet', '10.0.0.0/24', '--instance-type', 't2.medium', '--mode', 'prefix'],
+        parseCtlSettings({}),
+      ),
     ).rejects.toThrow(/Nitro/);
-    await expect(planCommand.run(['--instance-type', 'm5.large'], {})).rejects.toThrow(/--subnet CIDR is required/);
+    await expect(planCommand.run(['--instance-type', 'm5.large'], parseCtlSettings({}))).rejects.toThrow(
+      /--subnet CIDR is required/,
+    );
   });
 });
 
@@ -168,7 +182,7 @@ describe('vpc-ipamctl subnets', () => {
         .sort((a, b) => (a.id < b.id ? -1 : 1))
         .map((s) => [s.cidr, s.availableAddresses]),
     );
-    const t = await capture(() => subnetsCommand.run(['--state-dir', dir], {}));
+    const t = await capture(() => subnetsCommand.run(['--state-dir', dir], parseCtlSettings({})));
     expect(t.out.split('\n')[0]).toMatch(
       /^SUBNET +ZONE +CIDR +TOTAL +USED +FREE +FREE\/28 +LARGEST +FRAG +HELD +ASSIGNED +RATE\/H +ETA +HEADROOM$/,
     );
@@ -206,12 +220,14 @@ describe('vpc-ipamctl subnets', () => {
   });
 
   it('rejects bad input with an error naming it', async () => {
-    await expect(subnetsCommand.run([], {})).rejects.toThrow(/--state-dir DIR .* or --seed N/);
-    await expect(subnetsCommand.run(['--provider', 'gcp'], {})).rejects.toThrow(/--provider must be sim or aws/);
-    await expect(subnetsCommand.run(['--seed', '1', '--reserved', 'four'], {})).rejects.toThrow(
+    await expect(subnetsCommand.run([], parseCtlSettings({}))).rejects.toThrow(/--state-dir DIR .* or --seed N/);
+    await expect(subnetsCommand.run(['--provider', 'gcp'], parseCtlSettings({}))).rejects.toThrow(
+      /--provider must be sim or aws/,
+    );
+    await expect(subnetsCommand.run(['--seed', '1', '--reserved', 'four'], parseCtlSettings({}))).rejects.toThrow(
       /VPC_IPAM_MONITOR_RESERVED: expected FIRST,LAST/,
     );
-    await expect(subnetsCommand.run(['--state-dir', '/nonexistent-dir'], {})).rejects.toThrow(
+    await expect(subnetsCommand.run(['--state-dir', '/nonexistent-dir'], parseCtlSettings({}))).rejects.toThrow(
       /no sim cloud at \/nonexistent-dir\/sim-cloud\.json/,
     );
   });

@@ -9,7 +9,7 @@ import { spawn, execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION } from '../../cni/contract/protocol.js';
-import { callIpamd } from '../../ipamd/ctl/socket-client.js';
+import { callIpamd } from '../../cni/contract/socket-client.js';
 import { SUBNET_GAUGES } from '../../ipamd/monitor/metrics.js';
 import type { SubnetReport } from '../../ipamd/monitor/report.js';
 import { loadSimCloud } from '../../providers/sim/persist.js';

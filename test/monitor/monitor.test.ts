@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { registerSubnetMetrics, SUBNET_GAUGES } from '../../ipamd/monitor/metrics.js';
 import { SubnetMonitor } from '../../ipamd/monitor/monitor.js';
 import { ListUsageSource, type NodePoolUsage } from '../../ipamd/monitor/pool-usage.js';
-import type { MonitorSettings } from '../../ipamd/monitor/settings.js';
+import type { MonitorSettings } from '../../ipamd/config/monitor.js';
 import { RESERVED_RULES } from '../../ipamd/monitor/subnet-space.js';
 import { VirtualClock } from '../../ipamd/util/clock.js';
 import { SimCloud } from '../../providers/sim/cloud.js';

@@ -5,21 +5,12 @@
  * Offline checks keep the rules honest against the code and the manifests:
  * only metrics the code exports (or kube-state-metrics' and Prometheus' own),
  * the job/node labels the ServiceMonitor produces, throttling codes as the
- * providers map them, and a runbook section in docs/alerts.md per alert.
+ * providers map them (the runbooks are checked in runbooks.test.ts).
  * Skips the promtool runs with a printed reason only when promtool is not
  * installed (`apt-get install -y prometheus`; listed in .ci/packages.txt).
  */
 import { execFile } from 'node:child_process';
-import {
-  accessSync,
-  constants,
-  copyFileSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  writeFileSync,
-} from 'node:fs';
+import { accessSync, constants, copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -28,15 +19,9 @@ import { mapEc2Error } from '../../providers/aws/errors.js';
 import { mapAzureError } from '../../providers/azure/errors.js';
 import { mapGcpError, operationError } from '../../providers/gcp/errors.js';
 import type { CloudError } from '../../providers/errors.js';
+import { doc, exportedMetrics, EXTERNAL_METRICS, metricsIn, REPO, rule, rules } from './alert-rules.js';
 
-const REPO = path.resolve(new URL('../..', import.meta.url).pathname);
-const RULES = path.join(REPO, 'deploy/prometheus/vpc-ipam-rules.yaml');
 const TESTS = path.join(REPO, 'test/monitor/promtool/vpc-ipam-rules.test.yaml');
-const RUNBOOK = 'docs/alerts.md';
-/** Where runbook_url points: the runbook on the project's GitHub (image ghcr.io/vpc-ipam/vpc-ipam). */
-const RUNBOOK_BASE = `https://github.com/vpc-ipam/vpc-ipam/blob/main/${RUNBOOK}`;
-/** Metrics the rules may use that vpc-ipam does not export: Prometheus' own and kube-state-metrics'. */
-const EXTERNAL_METRICS = new Set(['up', 'kube_daemonset_status_number_unavailable']);
 
 function findPromtool(): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter).concat('/usr/bin')) {
@@ -52,6 +37,7 @@ function findPromtool(): string | undefined {
 }
 
 const promtool = findPromtool();
+
 if (!promtool) {
   process.stdout.write('SKIP promtool tests: promtool not found on PATH (apt-get install -y prometheus)\n');
 }
@@ -64,26 +50,9 @@ function run(args: string[], cwd: string): Promise<{ code: number; out: string }
   });
 }
 
-interface Rule {
-  alert: string;
-  expr: string;
-  for?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-}
 interface UnitTests {
   tests: Array<{ alert_rule_test: Array<{ alertname: string; exp_alerts: unknown[] }> }>;
 }
-interface RuleDoc {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string };
-  spec: { groups: Array<{ name: string; rules: Rule[] }> };
-}
-
-const doc = YAML.parse(readFileSync(RULES, 'utf8')) as RuleDoc;
-const rules = doc.spec.groups.flatMap((g) => g.rules);
-const rule = (alert: string): Rule => rules.find((r) => r.alert === alert)!;
 
 /**
  * The rules file and a copy of the unit tests in a fresh directory, as promtool wants them side by side;
@@ -100,58 +69,6 @@ function workdir(spec: unknown = doc.spec, only?: string): string {
   }
   return dir;
 }
-
-/** Metric names the code registers (`name: 'vpc_ipam_…'`, or a `…_METRIC = 'vpc_ipam_…'` constant). */
-function exportedMetrics(): Set<string> {
-  const out = new Set<string>();
-  const walk = (dir: string) => {
-    for (const f of readdirSync(path.join(REPO, dir), { withFileTypes: true })) {
-      if (f.isDirectory()) walk(path.join(dir, f.name));
-      else if (f.name.endsWith('.ts')) {
-        const src = readFileSync(path.join(REPO, dir, f.name), 'utf8');
-        for (const m of src.matchAll(/(?:name:|_METRIC =) '(vpc_ipam_[a-z_]+)'/g)) out.add(m[1]!);
-      }
-    }
-  };
-  walk('ipamd');
-  return out;
-}
-
-/** Metric names a PromQL expression reads (ours, kube-state-metrics', and `up`). */
-function metricsIn(expr: string): string[] {
-  const names = [...expr.matchAll(/\b(vpc_ipam_[a-z_]+|kube_[a-z_]+)\b/g)].map((m) => m[1]!);
-  if (/\bup\s*\{/.test(expr)) names.push('up');
-  return names;
-}
-
-/** GitHub's anchor for a Markdown heading. */
-function slug(heading: string): string {
-  return heading
-    .trim()
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
-    .replace(/\s/g, '-');
-}
-
-/** Headings outside code fences, with their anchors and the text up to the next heading of the same level. */
-function sections(markdown: string): Array<{ level: number; title: string; anchor: string; body: string }> {
-  const out: Array<{ level: number; title: string; anchor: string; body: string }> = [];
-  const seen = new Map<string, number>();
-  let fenced = false;
-  for (const line of markdown.split('\n')) {
-    if (/^\s*```/.test(line)) fenced = !fenced;
-    const h = !fenced && /^(#{1,6}) (.+)$/.exec(line);
-    if (h) {
-      const base = slug(h[2]!);
-      const n = seen.get(base) ?? 0;
-      seen.set(base, n + 1);
-      out.push({ level: h[1]!.length, title: h[2]!, anchor: n ? `${base}-${n}` : base, body: '' });
-    } else if (out.length) out[out.length - 1]!.body += `${line}\n`;
-  }
-  return out;
-}
-
-const runbook = readFileSync(path.join(REPO, RUNBOOK), 'utf8');
 
 describe('PrometheusRule deploy/prometheus/vpc-ipam-rules.yaml', () => {
   it('is a PrometheusRule whose alerts use only metrics we (or Prometheus, kube-state-metrics) export', () => {
@@ -356,62 +273,5 @@ describe('PrometheusRule deploy/prometheus/vpc-ipam-rules.yaml', () => {
     broken.groups[0]!.rules[0]!.expr = 'min by (subnet_id (vpc_ipam_subnet_headroom_pods)';
     const r = await run(['check', 'rules', 'rules.yaml'], workdir(broken));
     expect(r.code).not.toBe(0);
-  });
-});
-
-describe(`runbooks (${RUNBOOK})`, () => {
-  const all = sections(runbook);
-  const alertSections = all.filter((s) => s.level === 2 && /^VpcIpam\w+$/.test(s.title));
-
-  it('every alert links to its own section by an absolute URL, and every section is an alert', () => {
-    for (const r of rules) {
-      const url = r.annotations?.runbook_url ?? '';
-      expect(url, r.alert).toBe(`${RUNBOOK_BASE}#${slug(r.alert)}`);
-      const anchor = new URL(url).hash.slice(1);
-      expect(
-        all.map((s) => s.anchor),
-        `${r.alert}: #${anchor} in ${RUNBOOK}`,
-      ).toContain(anchor);
-    }
-    expect(alertSections.map((s) => s.title).sort()).toEqual(rules.map((r) => r.alert).sort());
-  });
-
-  it('each section says what the alert means, its likely causes, what to check and what to do', () => {
-    for (const s of alertSections) {
-      for (const part of ['**Means.**', '**Likely causes.**', '**Check.**', '**Do.**']) {
-        expect(s.body, `${s.title} ${part}`).toContain(part);
-      }
-    }
-  });
-
-  it('names only metrics, endpoints and anchors that exist', async () => {
-    const exported = exportedMetrics();
-    const ksm = new Set([...EXTERNAL_METRICS, 'kube_daemonset_status_desired_number_scheduled']);
-    for (const m of runbook.matchAll(/\b(vpc_ipam_[a-z_]+|kube_[a-z_]+)\b/g)) {
-      const name = m[1]!.replace(/_(bucket|count|sum)$/, '');
-      expect(exported.has(name) || ksm.has(name), name).toBe(true);
-    }
-    // ipamd's introspection routes and the cluster monitor's.
-    const ipamdRoutes = readFileSync(path.join(REPO, 'ipamd/server/introspection-routes.ts'), 'utf8');
-    const monitorRoutes = readFileSync(path.join(REPO, 'ipamd/monitor/cluster-run.ts'), 'utf8');
-    for (const [port, src] of [
-      ['61679', ipamdRoutes],
-      ['61680', monitorRoutes],
-    ] as const) {
-      const paths = [...runbook.matchAll(new RegExp(`127\\.0\\.0\\.1:${port}(/[\\w/-]+)`, 'g'))].map((m) => m[1]!);
-      expect(paths.length, port).toBeGreaterThan(0);
-      for (const p of paths) expect(src, `${port}${p}`).toContain(`'${p}':`);
-    }
-    expect(runbook).toContain('127.0.0.1:61678/metrics');
-    // Links into this file and into the other docs land on a heading.
-    for (const m of runbook.matchAll(/\]\(([\w./-]*?)(?:#([\w-]+))?\)/g)) {
-      const file = m[1] ? path.join(REPO, 'docs', m[1]) : path.join(REPO, RUNBOOK);
-      expect(existsSync(file), m[0]).toBe(true);
-      if (m[2])
-        expect(
-          sections(readFileSync(file, 'utf8')).map((s) => s.anchor),
-          m[0],
-        ).toContain(m[2]);
-    }
   });
 });

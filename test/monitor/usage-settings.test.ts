@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PoolSnapshot } from '../../ipamd/datastore/types.js';
 import { aggregateUsage, parseNodePoolUsage, usageFromSnapshot } from '../../ipamd/monitor/pool-usage.js';
-import { parseClusterMonitorSettings, parseMonitorSettings } from '../../ipamd/monitor/settings.js';
+import { parseClusterMonitorSettings, parseMonitorSettings } from '../../ipamd/config/monitor.js';
 
 function nic(id: string, subnetId: string, addresses: number, assigned: number, usable = true) {
   return {

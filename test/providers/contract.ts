@@ -58,7 +58,8 @@ export function runProviderContract(name: string, make: () => Promise<ContractSu
         expect(inv.vpcCidrs.length).toBeGreaterThan(0);
         const primary = primaryOf(inv);
         expect(primary.primaryIp).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
-        expect(primary.blocks.some((b) => b.cidr === `${primary.primaryIp}/32`)).toBe(false); // the primary is never a block
+        // The primary is never a block.
+        expect(primary.blocks.some((b) => b.cidr === `${primary.primaryIp}/32`)).toBe(false);
         expect(limits.instanceType).toBe(inv.instanceType);
         expect(limits.maxInterfaces).toBeGreaterThanOrEqual(1);
         expect(limits.ipv4PerInterface).toBeGreaterThanOrEqual(2);

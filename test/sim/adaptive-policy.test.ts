@@ -3,6 +3,8 @@
  * are fed: no daemon, no clock, hand-computed expectations.
  */
 import { describe, expect, it } from 'vitest';
+import type { WarmTargets } from '../../ipamd/config.js';
+import type { PoolPolicy } from '../../ipamd/pool/policy.js';
 import { AdaptivePolicy, type AdaptivePolicyOptions } from '../../ipamd/pool/adaptive-policy.js';
 import {
   ArrivalLog,
@@ -13,6 +15,12 @@ import {
 } from '../../ipamd/pool/adaptive-signals.js';
 import type { InterfaceView, PoolSnapshot } from '../../ipamd/datastore/types.js';
 import { iface as makeInterface, M5_LARGE, snap as makeSnapshot } from '../helpers/pool-snapshots.js';
+
+/** What the reconciler does each tick: tell the policy what it plans from, then ask for the targets. */
+function tick(p: PoolPolicy, s: PoolSnapshot): WarmTargets {
+  p.observeTick?.(s);
+  return p.targets(s);
+}
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -35,7 +43,7 @@ function policy(o: Partial<AdaptivePolicyOptions> = {}): AdaptivePolicy {
   const p = new AdaptivePolicy({ floor: 1, ceiling: 64, limits: () => M5_LARGE, ...o });
   p.observeGrowLatency('assign', 300);
   p.observeGrowLatency('createInterface', 3400);
-  p.targets(snap(0));
+  tick(p, snap(0));
   return p;
 }
 
@@ -146,7 +154,7 @@ describe('RecurringBursts', () => {
 describe('AdaptivePolicy.targets', () => {
   it('keeps the IP-target mode and reports its inputs', () => {
     const p = policy();
-    const t = p.targets(snap(20 * MIN));
+    const t = tick(p, snap(20 * MIN));
     expect(t).toEqual({ warmInterfaces: 0, warmIps: 1, minimumIps: 0, warmPrefixes: 0, keepInterfaces: 1 });
     expect(p.explain()).toContain(
       'adaptive: warm target 1 = max(rate 0, burst 0, scheduled 0) within floor 1..ceiling 64',
@@ -180,7 +188,7 @@ describe('AdaptivePolicy.targets', () => {
   ])('%s', (_name, o, adds, at, warm) => {
     const p = policy(o as Partial<AdaptivePolicyOptions>);
     for (const t of adds as number[]) p.observeAdd(t);
-    const t = p.targets(snap(at as number));
+    const t = tick(p, snap(at as number));
     expect(t.warmIps).toBe(warm);
     expect(t.minimumIps).toBe(warm === 0 ? 1 : 0);
   });
@@ -204,16 +212,16 @@ describe('AdaptivePolicy.targets', () => {
 
   it('honours MINIMUM_IP_TARGET as a floor on the addresses held', () => {
     const p = policy({ minimumIps: 12 });
-    expect(p.targets(snap(20 * MIN)).minimumIps).toBe(12);
+    expect(tick(p, snap(20 * MIN)).minimumIps).toBe(12);
   });
 
   it('warms up like the AWS default until there is history: an interface of IPs, or one prefix', () => {
     const ip = new AdaptivePolicy({ floor: 1, ceiling: 64, limits: () => M5_LARGE });
-    expect(ip.targets(snap(0)).warmIps).toBe(9);
+    expect(tick(ip, snap(0)).warmIps).toBe(9);
     expect(ip.explain()).toContain('warm-up 9');
-    expect(ip.targets(snap(10 * MIN)).warmIps).toBe(1);
+    expect(tick(ip, snap(10 * MIN)).warmIps).toBe(1);
     const pd = new AdaptivePolicy({ floor: 1, ceiling: 64, limits: () => M5_LARGE });
-    expect(pd.targets(snap(0, [iface('eni-0', 0)], 'prefix')).warmIps).toBe(16);
+    expect(tick(pd, snap(0, [iface('eni-0', 0)], 'prefix')).warmIps).toBe(16);
   });
 
   it('warms up just before a predicted CronJob burst, and does not let its ADDs raise the everyday target', () => {
@@ -224,8 +232,8 @@ describe('AdaptivePolicy.targets', () => {
     // 6 ADDs every 5 min from 20 min on (within 1.5 s: a burst of 3 per 0.6 s).
     for (let i = 0; i < 3; i++) cron(20 * MIN + i * 5 * MIN, 6);
     const next = 35 * MIN;
-    expect(p.targets(snap(next - 60_000)).warmIps).toBeLessThan(6); // the first three bursts count as bursts: 3
-    expect(p.targets(snap(next - 10_000)).warmIps).toBe(6);
+    expect(tick(p, snap(next - 60_000)).warmIps).toBeLessThan(6); // the first three bursts count as bursts: 3
+    expect(tick(p, snap(next - 10_000)).warmIps).toBe(6);
     expect(p.explain()).toContain('scheduled 6');
     expect(p.explain()).toContain(
       'recurring bursts every 5 min: 6 ADDs expected in 10 s (every 5 min), warming up for them',
@@ -239,11 +247,27 @@ describe('AdaptivePolicy.targets', () => {
   it('keeps interfaces the pool used in the last hour attached, even empty', () => {
     const p = policy();
     const two = [iface('eni-0', 0, { blocks: 9, assigned: 9 }), iface('eni-1', 1, { blocks: 2, assigned: 1 })];
-    expect(p.targets(snap(20 * MIN, two)).keepInterfaces).toBe(2);
+    expect(tick(p, snap(20 * MIN, two)).keepInterfaces).toBe(2);
     const emptied = [iface('eni-0', 0, { blocks: 3, assigned: 2 }), iface('eni-1', 1)];
-    expect(p.targets(snap(50 * MIN, emptied)).keepInterfaces).toBe(2);
+    expect(tick(p, snap(50 * MIN, emptied)).keepInterfaces).toBe(2);
     expect(p.explain()).toContain('2 interfaces kept attached');
-    expect(p.targets(snap(20 * MIN + HOUR + 1, emptied)).keepInterfaces).toBe(1);
+    expect(tick(p, snap(20 * MIN + HOUR + 1, emptied)).keepInterfaces).toBe(1);
+  });
+
+  it('asking for the targets changes nothing: only the ticks of the reconciler are remembered', () => {
+    const p = new AdaptivePolicy({ floor: 1, ceiling: 64, limits: () => M5_LARGE });
+    const two = [iface('eni-0', 0, { blocks: 9, assigned: 9 }), iface('eni-1', 1, { blocks: 2, assigned: 1 })];
+    const emptied = [iface('eni-0', 0, { blocks: 3, assigned: 2 }), iface('eni-1', 1)];
+    // GET /v1/pool, the publisher and the monitor ask as often as they like, with whatever snapshot they hold.
+    for (let i = 0; i < 5; i++) p.targets(snap(20 * MIN, two));
+    expect(p.explain()).toBe('adaptive: no decision yet (floor 1, ceiling 64)');
+    expect(p.targets(snap(50 * MIN, emptied)).keepInterfaces).toBe(1);
+    // The same questions after a tick that saw both interfaces in use: that tick is what keeps the second one.
+    p.observeTick(snap(20 * MIN, two));
+    const before = p.explain();
+    for (let i = 0; i < 5; i++) p.targets(snap(30 * MIN, emptied));
+    expect(p.explain()).toBe(before);
+    expect(p.targets(snap(50 * MIN, emptied)).keepInterfaces).toBe(2);
   });
 
   it('explains itself before its first decision, and rejects a floor above the ceiling', () => {

@@ -23,10 +23,10 @@ const USAGE = [
     '[--quarantine SECONDS] [--json]',
 ].join('\n');
 
-function checkpointFile(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): string {
+function checkpointFile(flags: Record<string, unknown>, stateDir: string | undefined): string {
   if (flags.file && flags['state-dir']) throw new UsageError('give --file or --state-dir, not both');
   if (typeof flags.file === 'string') return path.resolve(flags.file);
-  const dir = (flags['state-dir'] as string | undefined) ?? env.VPC_IPAM_STATE_DIR ?? '/run/vpc-ipam';
+  const dir = (flags['state-dir'] as string | undefined) ?? stateDir ?? '/run/vpc-ipam';
   return path.resolve(dir, 'ipam.json');
 }
 
@@ -144,7 +144,7 @@ export const checkpointCommand: CtlCommand = {
   name: 'checkpoint',
   summary: "verify ipamd's checkpoint, or write a reviewed, consistent copy of it",
   usage: USAGE,
-  async run(argv, env) {
+  async run(argv, settings) {
     const { flags, rest } = parseFlags(argv, {
       file: 'string',
       'state-dir': 'string',
@@ -155,7 +155,7 @@ export const checkpointCommand: CtlCommand = {
     });
     const [sub, ...extra] = rest;
     if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
-    const file = checkpointFile(flags, env);
+    const file = checkpointFile(flags, settings.stateDir);
     const json = flags.json === true;
     if (sub === 'verify') {
       if (flags.out || flags.keep || flags.quarantine) {

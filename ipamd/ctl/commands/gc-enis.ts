@@ -10,7 +10,6 @@
  */
 import { LeakedEniCollector, type GcPassReport } from '../../../providers/aws/eni-gc.js';
 import { createEc2Client } from '../../../providers/aws/ec2-client.js';
-import { parseAwsSettings } from '../../../providers/aws/settings.js';
 import { SystemClock } from '../../util/clock.js';
 import { parseFlags, UsageError, type CtlCommand } from '../command.js';
 
@@ -28,7 +27,7 @@ export const gcEnisCommand: CtlCommand = {
   usage:
     'vpc-ipamctl gc-enis [--vpc-id vpc-…] [--cluster NAME] [--grace 300] [--passes 1] [--interval 0] [--dry-run] ' +
     '[--json]',
-  async run(argv, env) {
+  async run(argv, settings) {
     const { flags, rest } = parseFlags(argv, {
       'vpc-id': 'string',
       cluster: 'string',
@@ -45,7 +44,7 @@ export const gcEnisCommand: CtlCommand = {
     const graceS = wholeNumber(flags.grace, 'grace', 0, 7 * 86400, 300);
     const passes = wholeNumber(flags.passes, 'passes', 1, 10, 1);
     const intervalS = wholeNumber(flags.interval, 'interval', 0, 86400, 0);
-    const s = parseAwsSettings(env);
+    const s = settings.aws();
     if (!s.region && !s.ec2Endpoint)
       throw new UsageError('set AWS_REGION (or AWS_EC2_ENDPOINT) so the command knows which EC2 to ask');
     const ec2 = createEc2Client({
@@ -79,10 +78,11 @@ export const gcEnisCommand: CtlCommand = {
     } else {
       reports.forEach((r, i) => {
         const verb = flags['dry-run'] ? 'would ' : '';
+        const ids = (list: string[]) => (list.length ? ` (${list.join(', ')})` : '');
+        const failed = r.failed.length ? `; failed ${r.failed.map((f) => `${f.id}: ${f.code}`).join(', ')}` : '';
         process.stdout.write(
-          `pass ${i + 1}: ${r.scanned} detached vpc-ipam ENIs; ${verb}marked ${r.marked.length}${r.marked.length ? ` (${r.marked.join(', ')})` : ''}; ` +
-            `${verb}deleted ${r.deleted.length}${r.deleted.length ? ` (${r.deleted.join(', ')})` : ''}; within grace ${r.young.length}` +
-            `${r.failed.length ? `; failed ${r.failed.map((f) => `${f.id}: ${f.code}`).join(', ')}` : ''}\n`,
+          `pass ${i + 1}: ${r.scanned} detached vpc-ipam ENIs; ${verb}marked ${r.marked.length}${ids(r.marked)}; ` +
+            `${verb}deleted ${r.deleted.length}${ids(r.deleted)}; within grace ${r.young.length}${failed}\n`,
         );
       });
     }

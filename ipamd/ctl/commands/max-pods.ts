@@ -16,7 +16,7 @@ import { ec2MaxPods, lookupEc2Limits, type Ec2InstanceLimits } from '../../../pr
 import { createEc2Client } from '../../../providers/aws/ec2-client.js';
 import { mapEc2Error } from '../../../providers/aws/errors.js';
 import { toInstanceLimits } from '../../../providers/aws/convert.js';
-import { parseAwsSettings } from '../../../providers/aws/settings.js';
+import type { AwsSettings } from '../../../providers/aws/settings.js';
 import { parseFlags, UsageError, type CtlCommand } from '../command.js';
 
 type Limits = Pick<
@@ -24,11 +24,11 @@ type Limits = Pick<
   'instanceType' | 'maxInterfaces' | 'ipv4PerInterface' | 'vcpus' | 'hypervisor' | 'bareMetal'
 >;
 
-async function describeType(instanceType: string, env: NodeJS.ProcessEnv): Promise<Limits> {
-  const s = parseAwsSettings(env);
+async function describeType(instanceType: string, s: AwsSettings): Promise<Limits> {
   if (!s.region && !s.ec2Endpoint) {
     throw new UsageError(
-      `instance type "${instanceType}" is not in the built-in table; set AWS_REGION (and credentials) or AWS_EC2_ENDPOINT to ask EC2`,
+      `instance type "${instanceType}" is not in the built-in table; ` +
+        'set AWS_REGION (and credentials) or AWS_EC2_ENDPOINT to ask EC2',
     );
   }
   const ec2 = createEc2Client({
@@ -70,7 +70,8 @@ export function differences(
   const pdWorks = l.hypervisor === 'nitro' || l.bareMetal;
   if (o.pd && !pdWorks) {
     notes.push(
-      `${l.instanceType} is not Nitro: EKS silently uses the secondary-IP formula; vpc-ipam refuses to start with ENABLE_PREFIX_DELEGATION=true on it.`,
+      `${l.instanceType} is not Nitro: EKS silently uses the secondary-IP formula; ` +
+        'vpc-ipam refuses to start with ENABLE_PREFIX_DELEGATION=true on it.',
     );
   }
   if (o.pd && pdWorks && l.hypervisor !== 'nitro') {
@@ -82,14 +83,16 @@ export function differences(
   const capacity = enis * (l.ipv4PerInterface - 1) * (o.pd && pdWorks ? 16 : 1);
   if (capacity + 2 > maxPods) {
     notes.push(
-      `vpc-ipam can hold ${capacity} Pod addresses here; the value is capped at ${maxPods} for the kubelet, not by addresses.`,
+      `vpc-ipam can hold ${capacity} Pod addresses here; ` +
+        `the value is capped at ${maxPods} for the kubelet, not by addresses.`,
     );
   }
   if (o.pd && pdWorks) {
     const fallback = enis * (l.ipv4PerInterface - 1);
     if (fallback + 2 < maxPods) {
       notes.push(
-        `with PREFIX_FALLBACK_TO_IPS=true and no free /28 left, the node grows with /32s: at most ${fallback} Pod addresses (${fallback + 2} pods) until prefixes return.`,
+        'with PREFIX_FALLBACK_TO_IPS=true and no free /28 left, the node grows with /32s: ' +
+          `at most ${fallback} Pod addresses (${fallback + 2} pods) until prefixes return.`,
       );
     }
   }
@@ -106,7 +109,7 @@ export const maxPodsCommand: CtlCommand = {
   usage:
     'vpc-ipamctl max-pods --instance-type TYPE [--prefix-delegation] [--custom-networking] [--max-eni N] ' +
     '[--show-max-allowed] [--json]',
-  async run(argv, env) {
+  async run(argv, settings) {
     const { flags, rest } = parseFlags(argv, {
       'instance-type': 'string',
       'prefix-delegation': 'boolean',
@@ -124,7 +127,7 @@ export const maxPodsCommand: CtlCommand = {
       if (!Number.isInteger(maxEni) || maxEni < 1)
         throw new UsageError(`--max-eni must be a whole number >= 1, got "${flags['max-eni']}"`);
     }
-    const limits: Limits = lookupEc2Limits(type) ?? (await describeType(type, env));
+    const limits: Limits = lookupEc2Limits(type) ?? (await describeType(type, settings.aws()));
     const pd = flags['prefix-delegation'] === true;
     const custom = flags['custom-networking'] === true;
     const maxPods = ec2MaxPods(limits, {

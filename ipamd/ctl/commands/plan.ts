@@ -13,11 +13,10 @@ import { Address4 } from 'ip-address';
 import { ConfigError } from '../../../providers/errors.js';
 import { ec2MaxPods, lookupEc2Limits } from '../../../providers/limits/ec2-limits.js';
 import { parseConfig } from '../../config.js';
-import { readCustomNetworking } from '../../setup/pod-subnets.js';
 import { planCapacity, type PlanResult } from '../../monitor/capacity-plan.js';
 import { nodeFootprint, type FootprintInput, type NodeFootprint } from '../../monitor/node-footprint.js';
 import { simulatePlacement, type PlacementResult } from '../../monitor/placement-sim.js';
-import { readReserved } from '../../monitor/settings.js';
+import { readReserved } from '../../config/monitor.js';
 import { analyzeSubnet } from '../../monitor/subnet-space.js';
 import { parseFlags, UsageError, type CtlCommand } from '../command.js';
 
@@ -50,7 +49,14 @@ function envOf(list: string[]): Record<string, string> {
 }
 
 function row(f: NodeFootprint): string {
-  return `${String(f.pods).padStart(5)}  ${String(f.interfaces).padStart(10)}  ${String(f.addresses).padStart(5)}  ${String(f.warm).padStart(5)}  ${String(f.subnetAddresses).padStart(16)}`;
+  const cells = [
+    String(f.pods).padStart(5),
+    String(f.interfaces).padStart(10),
+    String(f.addresses).padStart(5),
+    String(f.warm).padStart(5),
+    String(f.subnetAddresses).padStart(16),
+  ];
+  return cells.join('  ');
 }
 
 export interface PlanOutput {
@@ -61,6 +67,11 @@ export interface PlanOutput {
   settings: string;
   plan: PlanResult;
   placement?: PlacementResult;
+}
+
+/** Addresses in a /len, all usable (no cloud reservation): what a subnet of that size holds. */
+function subnetSize(len: number): number {
+  return analyzeSubnet(`10.0.0.0/${len}`, [], { reserved: { first: 0, last: 0 }, prefixLength: 28 }).size;
 }
 
 /** `1 node`, `3 nodes`: counts in sentences read as English. */
@@ -74,7 +85,8 @@ function text(o: PlanOutput, p: PlanResult, sizes: NodeFootprint[]): string {
     `Instance ${o.instanceType}: ${p.full.capacity / (o.mode === 'prefix' ? 16 : 1)} ${unit} slots ` +
       `(${p.full.capacity} Pod addresses), max pods ${o.maxPods}; planning ${count(o.podsPerNode, 'Pod')} per node`,
     `Pool settings: ${o.settings}`,
-    `Per node (warm-pool overhead = addresses held beyond the Pods; subnet addresses include one primary per interface):`,
+    'Per node (warm-pool overhead = addresses held beyond the Pods; ' +
+      'subnet addresses include one primary per interface):',
     `  pods  interfaces   pool   warm  subnet addresses`,
     ...sizes.map((f) => `  ${row(f)}`),
     `Subnet ${p.subnet.cidr}: ${p.subnet.total} usable addresses, ${p.subnet.prefixBlocks} delegable /28s`,
@@ -107,9 +119,7 @@ function text(o: PlanOutput, p: PlanResult, sizes: NodeFootprint[]): string {
   if (p.need) {
     const n = p.need;
     const fmt = (len: number | undefined) =>
-      len === undefined
-        ? 'more than a /8'
-        : `a /${len} (${analyzeSubnet(`10.0.0.0/${len}`, [], { reserved: { first: 0, last: 0 }, prefixLength: 28 }).size} addresses)`;
+      len === undefined ? 'more than a /8' : `a /${len} (${subnetSize(len)} addresses)`;
     const forN = `For ${count(n.nodes, 'node')}`;
     if (o.mode !== 'prefix') lines.push(`${forN}: ${fmt(n.exact)}`);
     else lines.push(`${forN}: ${fmt(n.best)} with a prefix CIDR reservation, ${fmt(n.worst)} without one (worst case)`);
@@ -158,13 +168,7 @@ export const planCommand: CtlCommand = {
       throw err;
     }
     // The daemon's own reading (either variable), so the plan and a node agree.
-    let customNetworking: boolean;
-    try {
-      customNetworking = readCustomNetworking(env).enabled;
-    } catch (err) {
-      if (err instanceof ConfigError) throw new UsageError(`--env ${err.message}`);
-      throw err;
-    }
+    const customNetworking = config.customNetworking.enabled;
     const maxPods = ec2MaxPods(limits, {
       prefixDelegation: mode === 'prefix',
       customNetworking,
@@ -201,7 +205,10 @@ export const planCommand: CtlCommand = {
       mode,
       maxPods,
       podsPerNode,
-      settings: `WARM_ENI_TARGET=${t.warmInterfaces} WARM_IP_TARGET=${t.warmIps} MINIMUM_IP_TARGET=${t.minimumIps} WARM_PREFIX_TARGET=${t.warmPrefixes}${config.maxInterfaces ? ` MAX_ENI=${config.maxInterfaces}` : ''}${customNetworking ? ' custom networking' : ''}`,
+      settings:
+        `WARM_ENI_TARGET=${t.warmInterfaces} WARM_IP_TARGET=${t.warmIps} MINIMUM_IP_TARGET=${t.minimumIps} ` +
+        `WARM_PREFIX_TARGET=${t.warmPrefixes}${config.maxInterfaces ? ` MAX_ENI=${config.maxInterfaces}` : ''}` +
+        `${customNetworking ? ' custom networking' : ''}`,
       plan,
     };
     const subnetLen = new Address4(plan.subnet.cidr).subnetMask;

@@ -6,7 +6,10 @@
  */
 import { DEFAULT_SOCKET_PATH, PROTOCOL_VERSION } from '../../../cni/contract/protocol.js';
 import { parseFlags, UsageError, type CtlCommand } from '../command.js';
-import { callIpamd } from '../socket-client.js';
+import { addReplyBudgetMs, callIpamd } from '../../../cni/contract/socket-client.js';
+
+/** What the CLI gives ipamd to answer, on top of the pool wait for an ADD (the CNI plugin's default too). */
+const CALL_TIMEOUT_MS = 30_000;
 
 function podCommand(op: 'add' | 'del'): CtlCommand {
   return {
@@ -14,7 +17,7 @@ function podCommand(op: 'add' | 'del'): CtlCommand {
     summary:
       op === 'add' ? 'assign an address to a container ID (no netns plumbing)' : "release a container ID's address",
     usage: `vpc-ipamctl ${op} --container ID [--network vpc-ipam] [--ifname eth0] [--socket ${DEFAULT_SOCKET_PATH}]`,
-    async run(argv, env) {
+    async run(argv, settings) {
       const { flags } = parseFlags(argv, {
         container: 'string',
         network: 'string',
@@ -22,14 +25,19 @@ function podCommand(op: 'add' | 'del'): CtlCommand {
         socket: 'string',
       });
       if (!flags.container) throw new UsageError('--container is required');
-      const socket = (flags.socket as string | undefined) ?? env.VPC_IPAM_SOCKET ?? DEFAULT_SOCKET_PATH;
-      const res = await callIpamd(socket, {
-        v: PROTOCOL_VERSION,
-        op,
-        network: (flags.network as string | undefined) ?? 'vpc-ipam',
-        containerId: flags.container as string,
-        ifName: (flags.ifname as string | undefined) ?? 'eth0',
-      });
+      const socket = (flags.socket as string | undefined) ?? settings.socketPath ?? DEFAULT_SOCKET_PATH;
+      const res = await callIpamd(
+        socket,
+        {
+          v: PROTOCOL_VERSION,
+          op,
+          network: (flags.network as string | undefined) ?? 'vpc-ipam',
+          containerId: flags.container as string,
+          ifName: (flags.ifname as string | undefined) ?? 'eth0',
+        },
+        // An ADD may wait for the pool to grow before it is answered: not a dead daemon.
+        op === 'add' ? addReplyBudgetMs(settings.addWaitMs, CALL_TIMEOUT_MS) : CALL_TIMEOUT_MS,
+      );
       process.stdout.write(JSON.stringify(res) + '\n');
       return res.ok ? 0 : 1;
     },

@@ -8,12 +8,10 @@
  */
 import { PROTOCOL_VERSION, type PoolStatus } from '../../../cni/contract/protocol.js';
 import { parseFlags, UsageError, type CtlCommand } from '../command.js';
-import { callIpamd } from '../socket-client.js';
+import { callIpamd } from '../../../cni/contract/socket-client.js';
 
 async function fromSocket(socket: string, json: boolean): Promise<number> {
-  const res = await callIpamd(socket, { v: PROTOCOL_VERSION, op: 'status' }).catch((err: Error) => {
-    throw new Error(`cannot reach ipamd at ${socket}: ${err.message} (is ipamd running? is this its VPC_IPAM_SOCKET?)`);
-  });
+  const res = await callIpamd(socket, { v: PROTOCOL_VERSION, op: 'status' });
   if (!res.ok) throw new Error(`ipamd answered ${res.error.code}: ${res.error.msg}`);
   const s = (res as { status: PoolStatus }).status;
   if (json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
@@ -29,14 +27,14 @@ export const statusCommand: CtlCommand = {
   name: 'status',
   summary: "show the running daemon's pool, and why it has its size",
   usage: 'vpc-ipamctl status [--json] [--introspection 127.0.0.1:61679 | --socket /run/vpc-ipam/ipamd.sock]',
-  async run(argv, env) {
+  async run(argv, settings) {
     const { flags, rest } = parseFlags(argv, { json: 'boolean', introspection: 'string', socket: 'string' });
     if (rest.length) throw new UsageError(`unexpected argument "${rest[0]}"`);
     if (flags.socket !== undefined && flags.introspection !== undefined) {
       throw new UsageError('give --introspection or --socket, not both');
     }
     if (typeof flags.socket === 'string') return fromSocket(flags.socket, flags.json === true);
-    const addr = (flags.introspection as string | undefined) ?? env.INTROSPECTION_BIND_ADDRESS ?? '127.0.0.1:61679';
+    const addr = (flags.introspection as string | undefined) ?? settings.introspection ?? '127.0.0.1:61679';
     const res = await fetch(`http://${addr}/v1/pool`).catch((err: Error) => {
       throw new Error(`cannot reach ipamd introspection at ${addr}: ${err.message} (is ipamd running? try --socket)`);
     });

@@ -18,7 +18,7 @@ import { parseConfig } from '../../config.js';
 import type { SubnetReport } from '../../monitor/report.js';
 import { SubnetMonitor, type SubnetReader } from '../../monitor/monitor.js';
 import { nodeFootprint } from '../../monitor/node-footprint.js';
-import { readReserved } from '../../monitor/settings.js';
+import { readReserved } from '../../config/monitor.js';
 import { SimFileReader } from '../../monitor/sim-reader.js';
 import { formatSubnetTable } from '../../monitor/table.js';
 import { silentLogger } from '../../observability/logger.js';
@@ -134,7 +134,7 @@ export const subnetsCommand: CtlCommand = {
   name: 'subnets',
   summary: 'subnet headroom table: free addresses, free /28s, fragmentation (--from HOST:PORT: a running ipamd)',
   usage: USAGE,
-  async run(argv, env) {
+  async run(argv, settings) {
     const { flags, rest } = parseFlags(argv, {
       provider: 'string',
       json: 'boolean',
@@ -175,7 +175,7 @@ export const subnetsCommand: CtlCommand = {
         const { cloud, instanceId } = demoCloud(flags, mode);
         reader = new SimProvider({ cloud, instanceId, clock: new SystemClock(), latency: ZERO_LATENCY });
       } else {
-        const dir = (flags['state-dir'] as string | undefined) ?? env.VPC_IPAM_STATE_DIR;
+        const dir = (flags['state-dir'] as string | undefined) ?? settings.stateDir;
         if (!dir) {
           throw new UsageError(
             'give --from 127.0.0.1:61679 to read a running ipamd (its introspection), --state-dir DIR for a sim ' +
@@ -187,22 +187,8 @@ export const subnetsCommand: CtlCommand = {
       const ids = filter?.ids ?? (await reader.listSubnets(filter)).map((s) => s.id);
       reports = await readOnce(reader, ids, mode, reserved);
     } else {
-      const e: Record<string, string | undefined> = {
-        ...env,
-        VPC_IPAM_PROVIDER: 'aws',
-        VPC_IPAM_AWS_EMBEDDED_EMULATOR: 'false',
-      };
-      if (typeof flags.endpoint === 'string') {
-        e.AWS_EC2_ENDPOINT = flags.endpoint;
-        e.AWS_EC2_METADATA_SERVICE_ENDPOINT ??= flags.endpoint;
-        // The emulator checks no signature, but the SDK wants credentials to sign with, and its
-        // default chain reads them from the process environment (which `env` is, from main).
-        if (env.AWS_ACCESS_KEY_ID === undefined && env.AWS_PROFILE === undefined) {
-          env.AWS_ACCESS_KEY_ID = 'AKIDEXAMPLE';
-          env.AWS_SECRET_ACCESS_KEY = 'vpc-ipam-emulator-secret';
-        }
-      }
-      const built = await createProvider(parseConfig(e), new SystemClock(), silentLogger());
+      const endpoint = typeof flags.endpoint === 'string' ? flags.endpoint : undefined;
+      const built = await createProvider(settings.awsDaemonConfig(endpoint), new SystemClock(), silentLogger());
       try {
         filter ??= { vpcId: (await built.provider.describeNode()).vpcId };
         const ids = filter.ids ?? (await built.provider.listSubnets(filter)).map((s) => s.id);

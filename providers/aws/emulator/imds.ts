@@ -6,8 +6,9 @@
  *
  * Real IMDS is eventually consistent: it reflects EC2 changes seconds later
  * (amazon-ecs-cni-plugins#66 saw up to 18 s). The emulator keeps a timeline
- * of views (one per cloud revision), each visible after its own lag drawn
- * from [min, max] (seeded), and answers from the newest visible one. An
+ * of views (one per cloud revision, emulator-kit/metadata-timeline.ts), each
+ * visible after its own lag drawn from [min, max] (seeded), and answers from
+ * the newest visible one. An
  * interface still `attaching` is not in any view: the instance does not have
  * it yet. {@link ImdsService.pin} freezes an arbitrary earlier view, to stage
  * the stale-after-reboot case of amazon-vpc-cni-k8s#1967.
@@ -21,8 +22,8 @@
  * is allowed. Unknown paths are 404 with an HTML body, as on EC2.
  */
 import { randomBytes } from 'node:crypto';
+import { MetadataTimeline } from '../../emulator-kit/metadata-timeline.js';
 import type { SimCloud } from '../../sim/cloud.js';
-import { Prng } from '../../sim/prng.js';
 import { EMULATOR_ACCOUNT_ID } from './render.js';
 
 export interface ImdsInterface {
@@ -71,10 +72,12 @@ export interface ImdsOptions {
 const TOKEN_HEADER = 'x-aws-ec2-metadata-token';
 const TTL_HEADER = 'x-aws-ec2-metadata-token-ttl-seconds';
 const MAX_TTL_S = 21600;
-const MAX_HISTORY = 10_000;
 
 const NOT_FOUND_HTML =
-  '<?xml version="1.0" encoding="iso-8859-1"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN"\n"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">\n<html><head><title>404 - Not Found</title></head><body><h1>404 - Not Found</h1></body></html>\n';
+  '<?xml version="1.0" encoding="iso-8859-1"?>\n' +
+  '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN"\n' +
+  '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">\n' +
+  '<html><head><title>404 - Not Found</title></head><body><h1>404 - Not Found</h1></body></html>\n';
 
 function text(status: number, body: string, extra: Record<string, string> = {}): ImdsResponse {
   return { status, headers: { 'content-type': 'text/plain', ...extra }, body };
@@ -83,14 +86,10 @@ function text(status: number, body: string, extra: Record<string, string> = {}):
 export class ImdsService {
   private readonly cloud: SimCloud;
   readonly instanceId: string;
-  private lag: { min: number; max: number };
-  private readonly lagDice: Prng;
+  private readonly timeline: MetadataTimeline<ImdsView>;
   private readonly allowV1: boolean;
   private readonly now: () => number;
   private readonly tokens = new Map<string, number>();
-  private history: Array<{ visibleAt: number; revision: number; view: ImdsView }> = [];
-  /** When the newest view's change happened (views are stamped in order). */
-  private lastAt = -Infinity;
   private pinned: ImdsView | undefined;
   /** Requests served, for tests and the emulator's counters. */
   requests = 0;
@@ -98,14 +97,12 @@ export class ImdsService {
   constructor(o: ImdsOptions) {
     this.cloud = o.cloud;
     this.instanceId = o.instanceId;
-    this.lag = { min: 0, max: 0 };
-    this.setLag(o.lagMs ?? { min: o.delayMs ?? 0, max: o.delayMs ?? 0 });
-    this.lagDice = new Prng(o.seed ?? 1);
     this.allowV1 = o.allowV1 ?? false;
     this.now = o.now ?? Date.now;
+    const lag = o.lagMs ?? { min: o.delayMs ?? 0, max: o.delayMs ?? 0 };
+    // What the instance saw before the emulator started (the first view) is visible at once.
+    this.timeline = new MetadataTimeline(this.now, lag, o.seed ?? 1);
     this.observe();
-    // What the instance saw before the emulator started is visible at once.
-    if (this.history[0]) this.history[0].visibleAt = -Infinity;
   }
 
   /** Changes how far IMDS lags EC2 from now on (a fixed lag). */
@@ -115,10 +112,7 @@ export class ImdsService {
 
   /** Each later change becomes visible after a lag drawn uniformly from [min, max] ms. */
   setLag(lag: { min: number; max: number }): void {
-    if (!(Number.isFinite(lag.min) && lag.min >= 0 && lag.max >= lag.min && Number.isFinite(lag.max))) {
-      throw new RangeError(`IMDS lag must be 0 <= min <= max ms, got ${JSON.stringify(lag)}`);
-    }
-    this.lag = { ...lag };
+    this.timeline.setLag(lag);
   }
 
   /** Serves `view` until {@link unpin} (a stale view after a reboot); undefined unpins. */
@@ -164,36 +158,21 @@ export class ImdsService {
   observe(): void {
     const now = this.now();
     const settledAt = this.cloud.settle(now);
-    const last = this.history[this.history.length - 1];
-    if (last && last.revision === this.cloud.revision) return;
+    if (this.timeline.latestRevision === this.cloud.revision) return;
     let view: ImdsView;
     try {
       view = this.liveView();
     } catch {
       return; // instance terminated: IMDS keeps answering with what it last knew
     }
-    const at = Math.max(this.lastAt, settledAt ?? now);
-    this.lastAt = at;
-    const jitter = Math.floor(this.lagDice.next() * (this.lag.max - this.lag.min + 1));
-    this.history.push({ visibleAt: at + this.lag.min + jitter, revision: this.cloud.revision, view });
-    if (this.history.length > MAX_HISTORY) this.history.shift();
+    this.timeline.record(this.cloud.revision, view, settledAt ?? now);
   }
 
   /** The view IMDS serves at this moment: the newest one whose lag has passed. */
   currentView(): ImdsView {
     this.observe();
     if (this.pinned) return this.pinned;
-    const now = this.now();
-    let idx = 0;
-    for (let i = this.history.length - 1; i > 0; i--) {
-      if (this.history[i]!.visibleAt <= now) {
-        idx = i;
-        break;
-      }
-    }
-    // Older views can no longer be served; dropping them keeps the timeline short.
-    if (idx > 0) this.history = this.history.slice(idx);
-    return this.history[0]!.view;
+    return this.timeline.current()!;
   }
 
   handle(method: string, rawPath: string, headers: Record<string, string | string[] | undefined>): ImdsResponse {

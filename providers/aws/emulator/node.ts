@@ -95,7 +95,8 @@ export async function startEmulatedNode(o: EmulatedNodeOptions): Promise<AwsEmul
   const podSubnetCidr = o.podSubnetCidr ?? defaultPodSubnet(o.subnetCidr);
   network(podSubnetCidr, 'pod subnet');
   const vpcCidr = o.vpcCidr ?? defaultVpc(o.subnetCidr, podSubnetCidr);
-  const clock = { now: Date.now };
+  // The cloud stamps its records on the emulator's clock, so a test's clock moves both.
+  const clock = o.clock ?? { now: Date.now };
   const init = () => {
     const c = new SimCloud({ seed: o.cloudSeed ?? 1, clock, provider: 'aws' });
     c.seedNode({

@@ -11,7 +11,7 @@
  * `RequestLimitExceeded`) → the account's per-API token buckets at EC2's
  * documented sizes (throttle.ts) → `DryRun` (412 `DryRunOperation`, no
  * change) → the sim's {@link FaultInjector} (`failNext`, injected buckets)
- * → latency (real timers: this is a server) → due attaches/detaches
+ * → latency (on `clock`, emulator-kit/latency.ts) → due attaches/detaches
  * complete → eventual consistency (a still-propagating ENI may be NotFound,
  * consistency.ts) → the action on the cloud → `onMutate` after a successful
  * change → a response lost on the way back, if a test asked for one
@@ -23,11 +23,18 @@
  * "no room", the token buckets, security-group checks. All of it runs on
  * `clock`, which tests share with the adapter to go through seconds of
  * emulated time at once. Emulators over one cloud share its account
- * (account.ts): buckets, client tokens and security groups.
+ * (account.ts): buckets, client tokens and security groups. The listener,
+ * the request log and the latency come from the emulator kit
+ * (providers/emulator-kit/), shared with the Azure and GCE emulators.
  */
 import { randomUUID } from 'node:crypto';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Clock } from '../../clock.js';
+import type { EmulatedNode } from '../../emulator-kit/emulated-node.js';
+import { HttpFront, type FrontReply, type FrontRequest } from '../../emulator-kit/http-front.js';
+import { injectLatency, scaledLatencyMs } from '../../emulator-kit/latency.js';
+import { RequestLog } from '../../emulator-kit/request-log.js';
+import { withSleep } from '../../emulator-kit/system-clock.js';
 import { MUTATING_ACTIONS, type SimAction } from '../../sim/actions.js';
 import type { SimCloud } from '../../sim/cloud.js';
 import { FaultInjector } from '../../sim/faults.js';
@@ -69,8 +76,11 @@ export interface AwsEmulatorOptions {
   allowImdsV1?: boolean;
   /** How unkind to be, over {@link INSTANT} (an instantly consistent EC2); `startEmulatedNode` uses EMULATE_REALISM. */
   realism?: Partial<Ec2Realism>;
-  /** The emulator's time (default Date.now): attach/detach delays, the consistency window, IMDS lag, token buckets. */
-  clock?: TimeSource;
+  /**
+   * The emulator's time (default the system clock): attach/detach delays, the consistency window, IMDS lag,
+   * token buckets, and the injected latency when it can sleep (a time source alone waits on system timers).
+   */
+  clock?: TimeSource & { sleep?: Clock['sleep'] };
   /**
    * The caller's IAM policy (iam-policy.ts): what it does not allow, for any resource a request touches, is
    * refused with 403 UnauthorizedOperation. Default: everything allowed. `allowOnly([...])` for a plain list.
@@ -97,28 +107,28 @@ export interface EmulatorRequest {
   dropped?: true;
 }
 
-type Answer = { status: number; headers: Record<string, string>; body: string; drop?: true };
+type Answer = FrontReply & { body: string };
 
-const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/;
-
-export class AwsEmulator {
+export class AwsEmulator implements EmulatedNode {
   readonly imds: ImdsService;
   readonly faults: FaultInjector;
-  readonly requests: EmulatorRequest[] = [];
+  /** Every EC2 request, oldest first (IMDS requests are counted by {@link ImdsService.requests}). */
+  readonly requests: EmulatorRequest[];
+  private readonly log = new RequestLog<EmulatorRequest>();
+  private readonly clock: Clock;
   private readonly ctx: ActionContext;
   private readonly prng: Prng;
   private readonly consistency: ConsistencyWindow;
   private readonly drops = new Map<string, number>();
   private throttleRatio: number;
   private policy: IamPolicy | undefined;
-  private server: http.Server | undefined;
-  private port = 0;
-  private host: string;
+  private front: HttpFront | undefined;
+  private origin = '';
 
   private constructor(private readonly o: AwsEmulatorOptions) {
-    this.host = o.host ?? '127.0.0.1';
-    if (!LOOPBACK.test(this.host)) throw new RangeError(`the emulator listens on loopback only, not ${this.host}`);
-    const clock = o.clock ?? { now: Date.now };
+    this.requests = this.log.entries;
+    const clock = withSleep(o.clock);
+    this.clock = clock;
     const now = () => clock.now();
     const realism: Ec2Realism = { ...INSTANT, ...o.realism };
     if (o.imdsDelayMs !== undefined) realism.imdsLagMs = { min: o.imdsDelayMs, max: o.imdsDelayMs };
@@ -147,7 +157,9 @@ export class AwsEmulator {
   /** Starts listening; resolves once the port is bound. */
   static async start(o: AwsEmulatorOptions): Promise<AwsEmulator> {
     const emu = new AwsEmulator(o);
-    await emu.listen(o.port ?? 0);
+    const front = await HttpFront.listen({ host: o.host, port: o.port, handle: (req) => emu.route(req) });
+    emu.front = front;
+    emu.origin = front.origin;
     return emu;
   }
 
@@ -157,10 +169,21 @@ export class AwsEmulator {
 
   /** `http://127.0.0.1:PORT`: both AWS_EC2_ENDPOINT and AWS_EC2_METADATA_SERVICE_ENDPOINT. */
   get endpoint(): string {
-    return `http://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port}`;
+    return this.origin;
+  }
+
+  /** Variables that point ipamd at this emulator (the shape every emulated node has, emulator-kit). */
+  get env(): Record<string, string> {
+    const e = this.origin;
+    return { VPC_IPAM_PROVIDER: 'aws', AWS_EC2_ENDPOINT: e, AWS_EC2_METADATA_SERVICE_ENDPOINT: e };
   }
 
   get instanceId(): string {
+    return this.o.instanceId;
+  }
+
+  /** The instance IMDS describes (the {@link EmulatedNode} name for {@link instanceId}). */
+  get instance(): string {
     return this.o.instanceId;
   }
 
@@ -213,56 +236,24 @@ export class AwsEmulator {
   }
 
   async close(): Promise<void> {
-    const s = this.server;
-    this.server = undefined;
-    if (!s) return;
-    await new Promise<void>((resolve) => {
-      s.close(() => resolve());
-      s.closeAllConnections();
-    });
+    const front = this.front;
+    this.front = undefined;
+    await front?.close();
   }
 
-  private listen(port: number): Promise<void> {
-    const server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        this.route(req, Buffer.concat(chunks).toString('utf8')).then(
-          (r) => {
-            if (r.drop) return void req.socket.destroy();
-            res.writeHead(r.status, r.headers);
-            res.end(req.method === 'HEAD' ? undefined : r.body);
-          },
-          () => {
-            res.writeHead(500, { 'content-type': 'text/plain' });
-            res.end('emulator failure');
-          },
-        );
-      });
-    });
-    this.server = server;
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, this.host, () => {
-        this.port = (server.address() as AddressInfo).port;
-        resolve();
-      });
-    });
-  }
-
-  private async route(req: http.IncomingMessage, body: string): Promise<Answer> {
-    const url = (req.url ?? '/').replace(/\/{2,}/g, '/');
-    if (url.startsWith('/latest/') || url === '/latest') return this.imds.handle(req.method ?? 'GET', url, req.headers);
+  private async route(req: FrontRequest): Promise<Answer> {
+    const url = req.url.replace(/\/{2,}/g, '/');
+    if (url.startsWith('/latest/') || url === '/latest') return this.imds.handle(req.method, url, req.headers);
     if (req.method !== 'POST')
       return { status: 404, headers: { 'content-type': 'text/plain' }, body: 'not an EC2 or IMDS path' };
-    return this.ec2(req, body);
+    return this.ec2(req.headers, req.body());
   }
 
-  private async ec2(req: http.IncomingMessage, body: string): Promise<Answer> {
+  private async ec2(headers: IncomingHttpHeaders, body: string): Promise<Answer> {
     const requestId = randomUUID();
     const p = new QueryParams(body);
     const action = p.action;
-    const rec = this.record(req, p);
+    const rec = this.record(headers, p);
     const reply = (status: number, xml: string) => {
       rec.status = status;
       const headers = { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-requestid': requestId, server: 'AmazonEC2' };
@@ -281,7 +272,7 @@ export class AwsEmulator {
       if (!handler) {
         return fail(400, 'InvalidAction', `The action ${action || '(none)'} is not valid for this web service.`);
       }
-      if (!String(req.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256')) {
+      if (!String(headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256')) {
         return fail(401, 'AuthFailure', 'AWS was not able to validate the provided access credentials');
       }
       const denial = this.policy && firstDenial(this.policy, authorizationRequests(this.ctx, action, p));
@@ -293,8 +284,10 @@ export class AwsEmulator {
       }
       answerDryRun(p);
       this.faults.check(action);
-      const ms = Math.round((DEFAULT_LATENCY.actions[action as SimAction] ?? 0) * (this.o.latencyScale ?? 0));
-      if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+      await injectLatency(
+        this.clock,
+        scaledLatencyMs(DEFAULT_LATENCY.actions[action as SimAction], this.o.latencyScale),
+      );
       this.imds.observe(); // attaches and detaches due by now complete before the action sees the cloud
       this.consistency.check(this.o.cloud, action, p);
       const out = handler(this.ctx, p);
@@ -310,17 +303,16 @@ export class AwsEmulator {
     }
   }
 
-  private record(req: http.IncomingMessage, p: QueryParams): EmulatorRequest {
+  private record(headers: IncomingHttpHeaders, p: QueryParams): EmulatorRequest {
     const rec: EmulatorRequest = { action: p.action, status: 200 };
-    const inv = req.headers['amz-sdk-invocation-id'];
+    const inv = headers['amz-sdk-invocation-id'];
     if (typeof inv === 'string') rec.invocationId = inv;
-    const attempt = /attempt=(\d+)/.exec(String(req.headers['amz-sdk-request'] ?? ''));
+    const attempt = /attempt=(\d+)/.exec(String(headers['amz-sdk-request'] ?? ''));
     if (attempt) rec.attempt = Number(attempt[1]);
     const token = p.str('ClientToken');
     if (token !== undefined) rec.clientToken = token;
     if (p.str('DryRun') === 'true') rec.dryRun = true;
-    this.requests.push(rec);
-    return rec;
+    return this.log.push(rec);
   }
 
   private takeDrop(action: string): boolean {

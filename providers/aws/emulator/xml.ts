@@ -44,12 +44,16 @@ export function tagSet(tags: Record<string, string>): string {
   );
 }
 
+const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n';
+
 /** A success response: `<{Action}Response xmlns=…><requestId>…</requestId>…</{Action}Response>`. */
 export function responseXml(action: string, requestId: string, body: string): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response xmlns="${EC2_XMLNS}">${leaf('requestId', requestId)}${body}</${action}Response>`;
+  const open = `<${action}Response xmlns="${EC2_XMLNS}">`;
+  return `${XML_DECLARATION}${open}${leaf('requestId', requestId)}${body}</${action}Response>`;
 }
 
 /** The EC2 error envelope; note `RequestID` (capital ID) here, unlike success responses. */
 export function errorXml(code: string, message: string, requestId: string): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error>${leaf('Code', code)}${leaf('Message', message)}</Error></Errors>${leaf('RequestID', requestId)}</Response>`;
+  const error = `<Error>${leaf('Code', code)}${leaf('Message', message)}</Error>`;
+  return `${XML_DECLARATION}<Response><Errors>${error}</Errors>${leaf('RequestID', requestId)}</Response>`;
 }

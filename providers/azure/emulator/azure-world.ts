@@ -317,7 +317,9 @@ export class AzureWorld {
       if (r.type !== 'blocked') continue;
       const ip = r.cidr.endsWith('/32') ? r.cidr.slice(0, -3) : undefined;
       if (ip && owned.has(ip)) continue;
-      const other = `/subscriptions/${this.scope.subscription}/resourceGroups/other-tenant/providers/Microsoft.Network/networkInterfaces/${r.id}`;
+      const other =
+        `/subscriptions/${this.scope.subscription}/resourceGroups/other-tenant` +
+        `/providers/Microsoft.Network/networkInterfaces/${r.id}`;
       out.push({
         id: `${other}/ipConfigurations/${r.cidr.replace(/[./]/g, '-')}`,
         ip: r.cidr,

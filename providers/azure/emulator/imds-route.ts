@@ -12,7 +12,7 @@
  *   newest versions in `newest-versions`;
  * - `/metadata/versions` needs no api-version and lists them all.
  */
-import type * as http from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { AzureWorld } from './azure-world.js';
 import { imdsJson } from './json-views.js';
 
@@ -64,13 +64,22 @@ export interface ImdsReply {
   body: unknown;
 }
 
-function header(req: http.IncomingMessage, name: string): string | undefined {
+function header(req: { headers: IncomingHttpHeaders }, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** Answers an IMDS request for `vmName` (undefined: the world has no VM). */
-export function imdsReply(world: AzureWorld, url: URL, req: http.IncomingMessage, vmName?: string): ImdsReply {
+/**
+ * Answers an IMDS request for `vmName` (undefined: the world has no VM). `document` is what IMDS knows of the
+ * VM right now: by default the live view; the server passes a lagging one (emulator-kit/metadata-timeline.ts).
+ */
+export function imdsReply(
+  world: AzureWorld,
+  url: URL,
+  req: { headers: IncomingHttpHeaders },
+  vmName?: string,
+  document: (vm: string) => Record<string, unknown> = (vm) => imdsJson(world, vm),
+): ImdsReply {
   const bad = (error: string): ImdsReply => ({ status: 400, body: { error } });
   if (header(req, 'x-forwarded-for') !== undefined) return bad('Bad request. X-Forwarded-For header is not allowed.');
   const metadata = header(req, 'metadata')?.toLowerCase() === 'true';
@@ -81,7 +90,7 @@ export function imdsReply(world: AzureWorld, url: URL, req: http.IncomingMessage
     return { status: 400, body: { error: IMDS_BAD_VERSION, 'newest-versions': IMDS_API_VERSIONS.slice(0, 3) } };
   }
   if (!vmName) return { status: 404, body: { error: 'Not found' } };
-  const all = imdsJson(world, vmName);
+  const all = document(vmName);
   const sub = path.replace(/^\/metadata\/instance\/?/, '');
   if (sub === '') return { status: 200, body: all };
   if (sub === 'compute' || sub === 'network') return { status: 200, body: all[sub] };

@@ -56,7 +56,8 @@ export function planNicPut(world: AzureWorld, nic: SimInterface, body: unknown):
   if (!Array.isArray(list) || list.length === 0) throw bad('properties.ipConfigurations must be a non-empty array');
   if (list.length > AZURE_MAX_IPCONFIGS) {
     throw bad(
-      `Network interface ${nic.tags[TAG.name]} has ${list.length} IP configurations; at most ${AZURE_MAX_IPCONFIGS} are allowed.`,
+      `Network interface ${nic.tags[TAG.name]} has ${list.length} IP configurations; ` +
+        `at most ${AZURE_MAX_IPCONFIGS} are allowed.`,
       world.cloud.errorCodes.addressLimit,
     );
   }
@@ -98,7 +99,8 @@ export function planNicPut(world: AzureWorld, nic: SimInterface, body: unknown):
     if (primary) {
       if (!existing?.primary)
         throw bad(
-          `The primary IP configuration of ${nic.tags[TAG.name]} is ${primaryNow.name}; changing it is not supported by this emulator.`,
+          `The primary IP configuration of ${nic.tags[TAG.name]} is ${primaryNow.name}; ` +
+            'changing it is not supported by this emulator.',
           'OperationNotSupported',
         );
       if ((ip && ip !== existing.ip) || subnet.id !== existing.subnet)
@@ -117,7 +119,8 @@ export function planNicPut(world: AzureWorld, nic: SimInterface, body: unknown):
       // The SimCloud treats an address the NIC already has as a no-op; ARM refuses a second ipConfiguration with it.
       if (ownIps.has(ip) || staticIps.has(ip)) {
         throw bad(
-          `Private static IP address ${ip} of IP configuration ${name} is already allocated to another IP configuration.`,
+          `Private static IP address ${ip} of IP configuration ${name} ` +
+            'is already allocated to another IP configuration.',
           world.cloud.errorCodes.addressInUse,
         );
       }
@@ -152,7 +155,8 @@ function resolveSubnet(world: AzureWorld, ref: string, nic: SimInterface): SimSu
     new ArmError(
       400,
       'InvalidResourceReference',
-      `Resource ${ref} referenced by resource ${world.nicArmId(nic)} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.`,
+      `Resource ${ref} referenced by resource ${world.nicArmId(nic)} was not found. ` +
+        'Please make sure that the referenced resource exists, and that both resources are in the same region.',
     );
   if (!r || !sameId(r.subscription, world.scope.subscription) || !sameId(r.resourceGroup, world.scope.resourceGroup))
     throw notFound();
@@ -167,7 +171,8 @@ function checkStatic(subnet: SimSubnet, ip: string, name: string): void {
   const a = parseBlock(ip)!;
   if (a.start < b.start || a.start >= b.start + BigInt(b.size)) {
     throw bad(
-      `Private static IP address ${ip} of IP configuration ${name} does not belong to the range of subnet prefix ${subnet.cidr}.`,
+      `Private static IP address ${ip} of IP configuration ${name} ` +
+        `does not belong to the range of subnet prefix ${subnet.cidr}.`,
       'PrivateIPAddressNotInSubnet',
     );
   }
@@ -182,7 +187,8 @@ function checkStatic(subnet: SimSubnet, ip: string, name: string): void {
 
 function subnetFull(world: AzureWorld, subnet: SimSubnet, count: number): ArmError {
   return bad(
-    `Subnet ${subnet.tags[TAG.name]} with address prefix ${subnet.cidr} does not have enough capacity for ${count} IP addresses.`,
+    `Subnet ${subnet.tags[TAG.name]} with address prefix ${subnet.cidr} ` +
+      `does not have enough capacity for ${count} IP addresses.`,
     world.cloud.errorCodes.subnetFull,
   );
 }

@@ -4,6 +4,8 @@
  * what `vpc-ipamctl emulate --provider azure` and the daemon's embedded mode
  * run. Returns the endpoint and the environment that points ipamd at it.
  */
+import type { EmulatedNode } from '../../emulator-kit/emulated-node.js';
+import type { SimClock } from '../../sim/index.js';
 import { AzureWorld } from './azure-world.js';
 import { DEFAULT_SCOPE, openAzureWorld } from './world-file.js';
 import type { LroMode } from './operations.js';
@@ -35,9 +37,13 @@ export interface EmulatedAzureNodeOptions {
   retryAfterSeconds?: number;
   /** Fraction of ARM calls answered 429 with Retry-After (0-1). */
   throttleRatio?: number;
+  /** How far IMDS lags ARM, ms (default 0). */
+  imdsDelayMs?: number;
+  /** The emulator's clock (default the system clock): operation timing, IMDS lag, the request log. */
+  clock?: SimClock;
 }
 
-export interface EmulatedAzureNode {
+export interface EmulatedAzureNode extends EmulatedNode {
   emulator: AzureEmulator;
   endpoint: string;
   vmName: string;
@@ -70,6 +76,8 @@ export async function startEmulatedAzureNode(o: EmulatedAzureNodeOptions = {}): 
     ...(o.host ? { host: o.host } : {}),
     ...(o.port !== undefined ? { port: o.port } : {}),
     ...(o.throttleRatio ? { throttleRatio: o.throttleRatio } : {}),
+    ...(o.imdsDelayMs ? { imdsDelayMs: o.imdsDelayMs } : {}),
+    ...(o.clock ? { clock: o.clock } : {}),
   });
   const world = opened.world;
   const pods = world
@@ -77,10 +85,12 @@ export async function startEmulatedAzureNode(o: EmulatedAzureNodeOptions = {}): 
     .flatMap((v) => world.subnetsOf(v))
     .find((s) => s.tags['azure:name'] === 'pods');
   const podSubnetId = pods ? world.subnetArmId(pods) : undefined;
+  const name = world.vms()[0]?.tags['azure:name'] ?? vmName;
   return {
     emulator,
     endpoint: emulator.url,
-    vmName: world.vms()[0]?.tags['azure:name'] ?? vmName,
+    vmName: name,
+    instance: name,
     podSubnetId,
     env: {
       VPC_IPAM_PROVIDER: 'azure',

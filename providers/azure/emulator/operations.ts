@@ -12,7 +12,8 @@
  *   show `Updating` and polls answer `InProgress` (with the same Retry-After)
  *   until `durationMs` has passed on the emulator's clock, then `Succeeded`,
  *   or `Failed` with `{error:{code,message}}`. The clock is injected, so a
- *   test on a virtual clock decides when an operation ends, with no waiting.
+ *   test on a virtual clock decides when an operation ends, with no waiting
+ *   (the timing is the emulator kit's operation store, shared with GCE).
  *
  * Addresses are taken when the PUT is accepted and ipConfigurations removed
  * by it keep theirs until it succeeds, so nobody else can take them meanwhile.
@@ -26,6 +27,7 @@
  * with the injected error's code and message.
  */
 import { randomUUID } from 'node:crypto';
+import { OperationStore } from '../../emulator-kit/operation-store.js';
 import { CloudError } from '../../errors.js';
 import type { FaultInjector, SimClock, SimInterface } from '../../sim/index.js';
 import { ArmError, fromCloudError } from './arm-error.js';
@@ -66,9 +68,10 @@ export interface OperationRecord {
   endTime?: string;
   /** Emulator-clock ms at which it ends by itself. */
   endsAt?: number;
-  /** Cancels the timer that ends it. */
-  timer?: AbortController;
 }
+
+/** Finished operations kept for late polls. */
+const KEEP_OPERATIONS = 10_000;
 
 export interface PutResult {
   nic: SimInterface;
@@ -77,7 +80,7 @@ export interface PutResult {
 }
 
 export class NicOperations {
-  readonly ops = new Map<string, OperationRecord>();
+  private readonly store: OperationStore<OperationRecord>;
   /** Runs after an operation ends, with its record (tests check the cloud there). */
   onOperationDone: ((op: OperationRecord) => void) | undefined;
 
@@ -88,6 +91,7 @@ export class NicOperations {
     private readonly clock: SimClock,
     private readonly onChange: () => void,
   ) {
+    this.store = new OperationStore({ clock, complete: (op) => this.end(op), keep: KEEP_OPERATIONS });
     // An operation can only be in progress in this process: finish any a saved cloud still shows.
     for (const nic of world.nics()) if (world.pending(nic)) this.finish(nic, world.pending(nic)!, undefined);
   }
@@ -149,13 +153,11 @@ export class NicOperations {
 
   /** GET of an operation's status: counts the poll, and ends the operation when it is due. */
   poll(opId: string): OperationRecord {
-    const op = this.ops.get(opId);
+    const op = this.store.peek(opId);
     if (!op) throw new ArmError(404, 'NotFound', `Operation ${opId} was not found.`);
-    if (op.status === 'InProgress') {
-      op.polls++;
-      // Its timer may not have fired yet at the due time (a virtual clock set, not run): end it here.
-      if (op.endsAt !== undefined && this.clock.now() >= op.endsAt) this.end(op);
-    }
+    if (op.status === 'InProgress') op.polls++;
+    // Its timer may not have fired yet at the due time (a virtual clock set, not run): the store ends it here.
+    this.store.settle(opId);
     return op;
   }
 
@@ -171,33 +173,26 @@ export class NicOperations {
 
   /** Ends every operation still running (emulator shutdown). */
   drain(): void {
-    for (const op of this.ops.values()) if (op.status === 'InProgress') this.end(op);
+    this.store.flush();
   }
 
   private newOp(nic: SimInterface, status: OperationRecord['status'], ms: number, error?: OperationRecord['error']) {
     const now = new Date(this.clock.now()).toISOString();
     const ended = error ? { error, endTime: now } : {};
     const op: OperationRecord = { id: randomUUID(), nicSimId: nic.id, status, polls: 0, startTime: now, ...ended };
-    this.ops.set(op.id, op);
     if (status === 'InProgress') {
       op.endsAt = this.clock.now() + Math.max(0, ms);
-      op.timer = new AbortController();
-      this.clock.sleep(Math.max(0, ms), op.timer.signal).then(
-        () => this.end(op),
-        () => undefined,
-      );
+      this.store.schedule(op.id, op, ms);
     } else {
+      this.store.record(op.id, op);
       this.onOperationDone?.(op);
     }
-    // Finished operations are kept for late polls, but not forever.
-    if (this.ops.size > 10_000) this.ops.delete(this.ops.keys().next().value!);
     return op;
   }
 
   /** The outcome: an injected `CompleteOperation` fault fails it, otherwise it succeeds. */
   private end(op: OperationRecord): void {
     if (op.status !== 'InProgress') return;
-    op.timer?.abort();
     let error: { code: string; message: string } | undefined;
     try {
       this.faults.check('CompleteOperation');

@@ -18,14 +18,20 @@
  * local emulator; the check proves the SDK's credential was used). Every
  * call is first checked by the FaultInjector under its action name (see
  * {@link AZURE_ACTIONS}); throttling answers 429 with `Retry-After`.
+ *
+ * The listener, the body limit, the request log and the LROs' timing are the
+ * emulator kit's (providers/emulator-kit/), on the injected clock.
  */
 import { randomUUID } from 'node:crypto';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
+import { HttpFront, type FrontReply, type FrontRequest } from '../../emulator-kit/http-front.js';
+import { RequestLog } from '../../emulator-kit/request-log.js';
+import { EMULATOR_SYSTEM_CLOCK } from '../../emulator-kit/system-clock.js';
 import { ThrottledError } from '../../errors.js';
 import { FaultInjector, type SimClock } from '../../sim/index.js';
 import { ArmError, toArmError } from './arm-error.js';
 import type { AzureWorld } from './azure-world.js';
+import { LaggedImds } from './imds-lag.js';
 import { imdsReply } from './imds-route.js';
 import { nicJson, subnetJson, usagesJson, vnetJson } from './json-views.js';
 import { NicOperations, REALISTIC_LRO, type OperationOptions } from './operations.js';
@@ -45,6 +51,11 @@ export interface AzureEmulatorOptions {
   clock?: SimClock;
   /** VM whose metadata IMDS serves (default: the first VM). */
   imdsVm?: string;
+  /**
+   * How far IMDS lags ARM, ms on `clock` (default 0): a NIC change shows in `/metadata/instance/network` this
+   * long after ARM has it. Azure documents no figure; EC2's IMDS is seconds behind (aws/emulator/imds.ts).
+   */
+  imdsDelayMs?: number;
   /** Retry-After sent with throttling errors that carry none (default 1000 ms). */
   retryAfterMs?: number;
   /** Omit a subnet's ipConfigurations above this many (ARM's behaviour on large subnets). */
@@ -78,7 +89,7 @@ export interface AzureEmulator {
 }
 
 export interface RequestLogEntry {
-  /** Wall-clock ms when the answer was sent. */
+  /** Emulator-clock ms when the answer was sent (the wall clock unless the emulator was given a clock). */
   at: number;
   method: string;
   action: string;
@@ -92,17 +103,22 @@ export interface RequestLogEntry {
 type Reply = { status: number; body: unknown; headers?: Record<string, string> };
 
 const MAX_BODY = 4 * 1024 * 1024;
+const MAX_LOGGED = 5000;
 
 export async function startAzureEmulator(o: AzureEmulatorOptions): Promise<AzureEmulator> {
   const world = o.world;
-  const clock = o.clock ?? WALL_CLOCK;
+  const clock = o.clock ?? EMULATOR_SYSTEM_CLOCK;
   const faults = o.faults ?? new FaultInjector({ clock, provider: 'azure', throttleCode: 'TooManyRequests' });
   const retryAfterMs = o.retryAfterMs ?? 1000;
   const lro: OperationOptions = { ...REALISTIC_LRO, ...o.lro };
-  const onChange = o.onChange ?? (() => {});
+  const imds = new LaggedImds(world, clock, o.imdsDelayMs ?? 0, o.imdsVm);
+  imds.note(); // what the VM saw before the emulator started is visible at once
+  const onChange = () => {
+    o.onChange?.();
+    imds.note();
+  };
   const operations = new NicOperations(world, faults, lro, clock, onChange);
-  const counts: Record<string, number> = {};
-  const requestLog: RequestLogEntry[] = [];
+  const requestLog = new RequestLog<RequestLogEntry>(MAX_LOGGED);
   let baseUrl = '';
 
   const emulator: AzureEmulator = {
@@ -115,17 +131,16 @@ export async function startAzureEmulator(o: AzureEmulatorOptions): Promise<Azure
     world,
     faults,
     operations,
-    calls: () => ({ ...counts }),
-    log: () => [...requestLog],
+    calls: () => requestLog.countsByKey(),
+    log: () => requestLog.list(),
     afterNicRead: undefined,
     close: async () => {
       operations.drain();
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
+      await front.close();
     },
   };
 
-  const count = (action: string) => (counts[action] = (counts[action] ?? 0) + 1);
+  const count = (action: string) => requestLog.count(action);
 
   function scopeMatches(sub: string, rg?: string): boolean {
     return (
@@ -156,13 +171,7 @@ export async function startAzureEmulator(o: AzureEmulatorOptions): Promise<Azure
     return nic;
   }
 
-  function arm(
-    route: (typeof ROUTES)[number],
-    m: RegExpExecArray,
-    url: URL,
-    req: http.IncomingMessage,
-    body: unknown,
-  ): Reply {
+  function arm(route: (typeof ROUTES)[number], m: RegExpExecArray, url: URL, req: FrontRequest, body: unknown): Reply {
     const g = m.slice(1);
     if (!scopeMatches(g[0]!, route.name === 'operation' ? undefined : g[1])) throw notFound(url.pathname);
     switch (route.name) {
@@ -271,25 +280,24 @@ export async function startAzureEmulator(o: AzureEmulatorOptions): Promise<Azure
     return { 'azure-asyncoperation': opUrl, ...operations.retryAfterHeader() };
   }
 
-  function handle(req: http.IncomingMessage, rawBody: string): Reply {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  function handle(req: FrontRequest): Reply {
+    const rawBody = req.body(); // over the limit: 413, before anything else is looked at
+    const url = new URL(req.url, 'http://127.0.0.1');
     if (/^\/metadata\/(instance|versions)(\/|$)/i.test(url.pathname)) {
       count('GetMetadata');
       faults.check('GetMetadata');
-      return imdsReply(world, url, req, o.imdsVm ?? world.vms()[0]?.tags['azure:name']);
+      return imdsReply(world, url, req, imds.vm(), (vm) => imds.document(vm));
     }
     const route = ROUTES.find((r) => r.method === req.method && r.re.test(url.pathname));
     if (!route) {
-      const status = ['GET', 'PUT', 'PATCH'].includes(req.method ?? '') ? 404 : 405;
+      const status = ['GET', 'PUT', 'PATCH'].includes(req.method) ? 404 : 405;
       throw new ArmError(status, 'NotFound', `No route for ${req.method} ${url.pathname} in this emulator.`);
     }
     count(route.action);
-    if (!url.searchParams.get('api-version'))
-      throw new ArmError(
-        400,
-        'MissingApiVersionParameter',
-        'The api-version query parameter (?api-version=) is required for all requests.',
-      );
+    if (!url.searchParams.get('api-version')) {
+      const message = 'The api-version query parameter (?api-version=) is required for all requests.';
+      throw new ArmError(400, 'MissingApiVersionParameter', message);
+    }
     if ((o.requireAuth ?? true) && !/^Bearer \S+/.test(header(req, 'authorization') ?? '')) {
       throw new ArmError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.");
     }
@@ -307,80 +315,62 @@ export async function startAzureEmulator(o: AzureEmulatorOptions): Promise<Azure
       try {
         body = JSON.parse(rawBody);
       } catch {
-        throw new ArmError(
-          400,
-          'InvalidRequestContent',
-          'The request content was invalid and could not be deserialized.',
-        );
+        const message = 'The request content was invalid and could not be deserialized.';
+        throw new ArmError(400, 'InvalidRequestContent', message);
       }
     }
     return arm(route, route.re.exec(url.pathname)!, url, req, body);
   }
 
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size <= MAX_BODY) chunks.push(c);
+  /** Answers one request as ARM (or IMDS) would, and logs it. */
+  function serve(req: FrontRequest): FrontReply {
+    let reply: Reply;
+    try {
+      reply = handle(req);
+    } catch (err) {
+      const e = toArmError(err, retryAfterMs);
+      reply = { status: e.status, body: e.body(), headers: e.headers };
+    }
+    imds.note();
+    const text = JSON.stringify(reply.body);
+    const path = req.url.split('?')[0]!;
+    const route = ROUTES.find((r) => r.method === req.method && r.re.test(path));
+    const code = (reply.body as { error?: { code?: string } } | undefined)?.error?.code;
+    const action = route?.action ?? (path.startsWith('/metadata') ? 'GetMetadata' : 'unknown');
+    const retryAfter = reply.headers?.['retry-after'];
+    requestLog.push({
+      at: clock.now(),
+      method: req.method,
+      action,
+      path,
+      status: reply.status,
+      ...(typeof code === 'string' ? { code } : {}),
+      ...(retryAfter !== undefined ? { retryAfter } : {}),
     });
-    req.on('end', () => {
-      let reply: Reply;
-      try {
-        if (size > MAX_BODY) throw new ArmError(413, 'RequestEntityTooLarge', 'The request body is too large.');
-        reply = handle(req, Buffer.concat(chunks).toString('utf8'));
-      } catch (err) {
-        const e = toArmError(err, retryAfterMs);
-        reply = { status: e.status, body: e.body(), headers: e.headers };
-      }
-      const text = JSON.stringify(reply.body);
-      const path = (req.url ?? '/').split('?')[0]!;
-      const route = ROUTES.find((r) => r.method === req.method && r.re.test(path));
-      const code = (reply.body as { error?: { code?: string } } | undefined)?.error?.code;
-      const action = route?.action ?? (path.startsWith('/metadata') ? 'GetMetadata' : 'unknown');
-      const retryAfter = reply.headers?.['retry-after'];
-      requestLog.push({
-        at: Date.now(),
-        method: req.method ?? '',
-        action,
-        path,
-        status: reply.status,
-        ...(typeof code === 'string' ? { code } : {}),
-        ...(retryAfter !== undefined ? { retryAfter } : {}),
-      });
-      if (requestLog.length > 5000) requestLog.shift();
-      const id = randomUUID();
-      res.writeHead(reply.status, {
-        'content-type': 'application/json; charset=utf-8',
-        'content-length': Buffer.byteLength(text),
-        'x-ms-request-id': id,
-        'x-ms-correlation-request-id': id,
-        ...reply.headers,
-      });
-      res.end(text);
-    });
+    const id = randomUUID();
+    const headers = {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(text),
+      'x-ms-request-id': id,
+      'x-ms-correlation-request-id': id,
+      ...reply.headers,
+    };
+    return { status: reply.status, headers, body: text };
+  }
+
+  const tooLarge = () => new ArmError(413, 'RequestEntityTooLarge', 'The request body is too large.');
+  const front = await HttpFront.listen({
+    host: o.host,
+    port: o.port,
+    maxBodyBytes: MAX_BODY,
+    tooLarge,
+    handle: serve,
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port ?? 0, o.host ?? '127.0.0.1', () => resolve());
-  });
-  const addr = server.address() as AddressInfo;
-  baseUrl = `http://${addr.address}:${addr.port}`;
+  baseUrl = `http://${front.boundHost}:${front.port}`;
   return emulator;
 }
 
-/** The wall clock; its timers do not keep the process alive (an emulator inside a test or a daemon). */
-const WALL_CLOCK: SimClock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve, reject) => {
-      const t = setTimeout(resolve, Math.max(0, ms));
-      t.unref();
-      signal?.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason)), { once: true });
-    }),
-};
-
-function header(req: http.IncomingMessage, name: string): string | undefined {
+function header(req: { headers: IncomingHttpHeaders }, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
 }

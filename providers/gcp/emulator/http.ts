@@ -5,7 +5,7 @@
  * synchronous HTTP errors (`{"error":{code,message,errors:[{reason}]}}`,
  * cloud-apis.md §5.4-5.5) and operation errors (`IP_SPACE_EXHAUSTED`, …).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FrontReply } from '../../emulator-kit/http-front.js';
 import { CloudError, IpamError } from '../../errors.js';
 
 /** A response the routes decided on; thrown to unwind, rendered by the server. */
@@ -45,29 +45,27 @@ export function fingerprintMismatch(): HttpReply {
   return gceError(412, 'conditionNotMet', 'Invalid fingerprint.', {}, {}, where);
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: HeaderMap = {}): void {
+export function jsonReply(status: number, body: unknown, headers: HeaderMap = {}): FrontReply {
   const text = JSON.stringify(body);
   const type = 'application/json; charset=UTF-8';
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
+  return {
+    status,
+    headers: { 'content-type': type, 'content-length': Buffer.byteLength(text), ...headers },
+    body: text,
+  };
 }
 
-export function sendText(res: ServerResponse, status: number, text: string, headers: HeaderMap = {}): void {
-  res.writeHead(status, { 'content-type': 'application/text', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
+export function textReply(status: number, text: string, headers: HeaderMap = {}): FrontReply {
+  const length = Buffer.byteLength(text);
+  return { status, headers: { 'content-type': 'application/text', 'content-length': length, ...headers }, body: text };
 }
 
-const MAX_BODY = 1 << 20;
+/** The largest request body the emulator reads. */
+export const MAX_BODY = 1 << 20;
 
-export async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > MAX_BODY) throw gceError(413, 'invalid', 'Request body too large');
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+/** What GCE answers a body over {@link MAX_BODY}. */
+export function bodyTooLarge(): HttpReply {
+  return gceError(413, 'invalid', 'Request body too large');
 }
 
 export interface ThrottleStyle {

@@ -22,6 +22,9 @@ import { parseBlock } from '../../sim/addr.js';
 
 type Tree = string | number | Tree[] | { [k: string]: Tree };
 
+/** The metadata server's tree of one node (what `recursive=true` shows of `/computeMetadata/v1/`). */
+export type MetadataTree = Tree;
+
 export interface MetadataReply {
   status: number;
   contentType: string;
@@ -33,7 +36,8 @@ const PREFIX = '/computeMetadata/v1/';
 /** The bearer token the metadata server hands out (what ADC uses on GCE). */
 export const EMULATOR_ACCESS_TOKEN = 'emulator-metadata-token';
 
-function tree(view: GceView, n: GceNode): Tree {
+/** The node's metadata as Compute has it now. */
+export function metadataTree(view: GceView, n: GceNode): Tree {
   const num = view.p.projectNumber;
   const primaryLen = parseBlock(n.subnet.cidr)!.prefixLength;
   return {
@@ -123,8 +127,17 @@ export function metadataRefusal(headers: IncomingHttpHeaders, gate: MetadataGate
   return undefined;
 }
 
-/** Answers one metadata request for node `n` (already checked for `Metadata-Flavor`). */
-export function metadataReply(view: GceView, n: GceNode, path: string, query: URLSearchParams): MetadataReply {
+/**
+ * Answers one metadata request for node `n` (already checked for `Metadata-Flavor`), from `known`: what the
+ * metadata server knows of it (default: the live tree; the server passes one that lags Compute).
+ */
+export function metadataReply(
+  view: GceView,
+  n: GceNode,
+  path: string,
+  query: URLSearchParams,
+  known: Tree = metadataTree(view, n),
+): MetadataReply {
   if (!path.startsWith(PREFIX) && path !== PREFIX.slice(0, -1)) return notFound();
   if (query.has('wait_for_change')) return text(400, 'wait_for_change is not supported by the vpc-ipam GCE emulator\n');
   const keys = path.slice(PREFIX.length).split('/');
@@ -134,7 +147,7 @@ export function metadataReply(view: GceView, n: GceNode, path: string, query: UR
     const body = JSON.stringify({ access_token: EMULATOR_ACCESS_TOKEN, expires_in: 3599, token_type: 'Bearer' });
     return { status: 200, contentType: 'application/json', body };
   }
-  let node: Tree = tree(view, n);
+  let node: Tree = known;
   for (const k of keys) {
     const next: Tree | undefined = Array.isArray(node)
       ? node[Number(k)]

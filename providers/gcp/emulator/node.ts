@@ -5,6 +5,7 @@
  * (`VPC_IPAM_GCP_EMBEDDED_EMULATOR=true`) run. Returns the endpoint and the
  * environment that points ipamd at it.
  */
+import type { EmulatedNode } from '../../emulator-kit/emulated-node.js';
 import { FaultInjector, openSimCloud, saveSimCloud, type SimClock, type SimCloud } from '../../sim/index.js';
 import { WALL_CLOCK, type OperationTiming } from './operations.js';
 import { GCE_SEED_DEFAULTS, newGceCloud, seedGceNode } from './seed.js';
@@ -30,9 +31,11 @@ export interface EmulatedGceNodeOptions {
   clock?: SimClock;
   /** Zone operation timing; default GCE-like (several seconds, see operations.ts). */
   operations?: OperationTiming;
+  /** How far the metadata server lags Compute, ms (default 0). */
+  metadataDelayMs?: number;
 }
 
-export interface EmulatedGceNode {
+export interface EmulatedGceNode extends EmulatedNode {
   emulator: GceEmulator;
   cloud: SimCloud;
   faults: FaultInjector;
@@ -69,6 +72,7 @@ export async function startEmulatedGceNode(o: EmulatedGceNodeOptions = {}): Prom
     ...clock,
     ...(o.operations ? { operations: o.operations } : {}),
     ...(o.throttleRatio ? { throttleRatio: o.throttleRatio } : {}),
+    ...(o.metadataDelayMs ? { metadataDelayMs: o.metadataDelayMs } : {}),
   });
   await emulator.listen(o.port ?? 0, o.host ?? '127.0.0.1');
   const name = emulator.view.nodes()[0]?.name ?? instanceName;
@@ -78,6 +82,7 @@ export async function startEmulatedGceNode(o: EmulatedGceNodeOptions = {}): Prom
     faults,
     endpoint: emulator.url,
     instanceName: name,
+    instance: name,
     env: {
       VPC_IPAM_PROVIDER: 'gcp',
       GCP_COMPUTE_ENDPOINT: emulator.url,

@@ -21,9 +21,13 @@
  * gcloud users see. The VPC docs only warn that alias changes can be slow
  * ("Adding or removing a large number of alias IP ranges at the same time
  * can take a long time", docs.cloud.google.com/vpc/docs/configure-alias-ip-ranges,
- * Limitations). Pending operations live in memory only.
+ * Limitations). Pending operations live in memory only; when each is due is
+ * the emulator kit's operation store (providers/emulator-kit/), which also
+ * keeps `wait` from answering RUNNING for an operation that is due.
  */
 import { randomUUID } from 'node:crypto';
+import { OperationStore as TimedOperations } from '../../emulator-kit/operation-store.js';
+import { EMULATOR_SYSTEM_CLOCK } from '../../emulator-kit/system-clock.js';
 import type { SimClock } from '../../sim/index.js';
 import { operationErrorOf } from './http.js';
 
@@ -44,16 +48,7 @@ export const GCE_OPERATION_DEFAULTS = { durationMs: 4_000, waitTimeoutMs: 120_00
  * The wall clock, for an emulator given none. Its timers are unref'd: a
  * pending operation must not keep a process alive (close() lands it).
  */
-export const WALL_CLOCK: SimClock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      const timer = setTimeout(resolve, Math.max(0, ms));
-      timer.unref();
-      signal?.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason)), { once: true });
-    }),
-};
+export const WALL_CLOCK: SimClock = EMULATOR_SYSTEM_CLOCK;
 
 export interface ZoneOperation {
   id: string;
@@ -74,9 +69,6 @@ export interface ZoneOperation {
   /** Clock times at which it turns RUNNING and DONE. */
   runningAt: number;
   doneAt: number;
-  /** Resolves when it is DONE; aborting `stop` cancels its own timer. */
-  done: Promise<void>;
-  stop: AbortController;
 }
 
 type Init = Pick<
@@ -87,10 +79,10 @@ type Init = Pick<
 const KEEP_DONE = 1000;
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** GCE's zone operations over the emulator kit's store, which decides when each is DONE (on the clock). */
 export class OperationStore {
-  private readonly ops = new Map<string, ZoneOperation>();
+  private readonly timed: TimedOperations<ZoneOperation>;
   private readonly byRequestId = new Map<string, string>();
-  private readonly resolvers = new WeakMap<ZoneOperation, () => void>();
   private seq = 0;
   private readonly durationMs: number;
   private readonly pendingMs: number;
@@ -105,13 +97,17 @@ export class OperationStore {
     this.durationMs = Math.max(0, timing.durationMs ?? GCE_OPERATION_DEFAULTS.durationMs);
     this.pendingMs = Math.min(this.durationMs, Math.max(0, timing.pendingMs ?? this.durationMs / 4));
     this.waitTimeoutMs = Math.max(0, timing.waitTimeoutMs ?? GCE_OPERATION_DEFAULTS.waitTimeoutMs);
+    this.timed = new TimedOperations<ZoneOperation>({
+      clock,
+      complete: (op) => this.complete(op),
+      keep: KEEP_DONE,
+      forget: (op) => op.requestId && this.byRequestId.delete(op.requestId),
+    });
   }
 
   /** A new PENDING operation that will run `apply` when it completes; an exception from `apply` becomes its error. */
   start(init: Init): ZoneOperation {
     const now = this.clock.now();
-    let resolveDone = () => {};
-    const done = new Promise<void>((r) => (resolveDone = r));
     const op: ZoneOperation = {
       ...init,
       id: (7n * 10n ** 17n + BigInt(++this.seq)).toString(),
@@ -120,24 +116,16 @@ export class OperationStore {
       insertTime: iso(now),
       runningAt: now + this.pendingMs,
       doneAt: now + this.durationMs,
-      done,
-      stop: new AbortController(),
     };
-    this.resolvers.set(op, resolveDone);
-    this.ops.set(op.name, op);
     if (op.requestId) this.byRequestId.set(op.requestId, op.name);
     // Lands on time even if nobody asks; a request arriving later settles it first anyway.
-    this.clock.sleep(this.durationMs, op.stop.signal).then(
-      () => this.complete(op),
-      () => {},
-    );
-    this.trim();
+    this.timed.schedule(op.name, op, this.durationMs);
     return op;
   }
 
   get(name: string): ZoneOperation | undefined {
-    const op = this.ops.get(name);
-    if (op) this.settleOne(op);
+    const op = this.timed.get(name);
+    if (op) this.markRunning(op);
     return op;
   }
 
@@ -150,41 +138,31 @@ export class OperationStore {
   /** An unfinished operation on the same target, if any. */
   pendingFor(targetKey: string): ZoneOperation | undefined {
     this.settle();
-    for (const op of this.ops.values()) if (op.targetKey === targetKey && op.status !== 'DONE') return op;
-    return undefined;
+    return this.timed.values().find((op) => op.targetKey === targetKey && op.status !== 'DONE');
   }
 
   /** `zoneOperations.wait`: until DONE or `waitTimeoutMs`, whichever comes first; then the operation as it is. */
   async wait(op: ZoneOperation): Promise<ZoneOperation> {
-    this.settleOne(op);
-    const untilDone = op.doneAt - this.clock.now();
-    const ms = Math.min(this.waitTimeoutMs, untilDone);
-    if (op.status === 'DONE' || ms <= 0) return op;
-    const timer = new AbortController();
-    await Promise.race([op.done, this.clock.sleep(ms, timer.signal).catch(() => undefined)]);
-    timer.abort();
-    // Slept until it was due: complete it, even if this timer fired a millisecond before `doneAt` by the wall
-    // clock (Node's timers do not follow Date.now()), which would answer RUNNING for a due operation.
-    if (ms === untilDone) this.complete(op);
-    else this.settleOne(op);
+    await this.timed.wait(op.name, this.waitTimeoutMs);
+    this.markRunning(op);
     return op;
   }
 
   /** Brings every operation up to the clock (the server calls it before serving a request). */
   settle(): void {
-    for (const op of this.ops.values()) this.settleOne(op);
+    this.timed.settleAll();
+    for (const op of this.timed.values()) this.markRunning(op);
   }
 
   /** Completes every pending operation now (server shutdown): their changes land and are saved. */
   flush(): void {
-    for (const op of this.ops.values()) this.complete(op);
+    this.timed.flush();
   }
 
-  private settleOne(op: ZoneOperation): void {
-    if (op.status === 'DONE') return;
+  /** PENDING turns RUNNING at `runningAt` (a DONE one is left alone). */
+  private markRunning(op: ZoneOperation): void {
     const now = this.clock.now();
-    if (now >= op.doneAt) this.complete(op);
-    else if (now >= op.runningAt) this.run(op, now);
+    if (op.status === 'PENDING' && now >= op.runningAt) this.run(op, now);
   }
 
   private run(op: ZoneOperation, now: number): void {
@@ -197,7 +175,6 @@ export class OperationStore {
     if (op.status === 'DONE') return;
     const now = this.clock.now();
     this.run(op, now);
-    op.stop.abort();
     try {
       op.apply();
     } catch (err) {
@@ -205,18 +182,7 @@ export class OperationStore {
     }
     op.status = 'DONE';
     op.endTime = iso(now);
-    this.resolvers.get(op)?.();
     this.onComplete(op);
-  }
-
-  private trim(): void {
-    if (this.ops.size <= KEEP_DONE) return;
-    for (const [name, op] of this.ops) {
-      if (this.ops.size <= KEEP_DONE) break;
-      if (op.status !== 'DONE') continue;
-      this.ops.delete(name);
-      if (op.requestId) this.byRequestId.delete(op.requestId);
-    }
   }
 }
 

@@ -19,16 +19,30 @@
  * Every strict behaviour is on by default and has a knob: operation timing
  * (`operations`, on `clock`), `fingerprints`, alias `limits`,
  * `refuseForwardedFor`. docs/sim-cloud.md lists them with their sources.
+ *
+ * The listener, the body limit, the request log and the operations' timing
+ * are the emulator kit's (providers/emulator-kit/), on the injected clock.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
+import { HttpFront, type FrontReply, type FrontRequest } from '../../emulator-kit/http-front.js';
+import { RequestLog } from '../../emulator-kit/request-log.js';
 import { ThrottledError } from '../../errors.js';
 import type { FaultInjector, SimCloud, SimClock } from '../../sim/index.js';
 import { routeOf } from './compute-api.js';
 import { NicFingerprints, type FingerprintMode } from './fingerprints.js';
 import { GceView, type GceProject } from './gce-view.js';
-import { gceError, httpErrorOf, HttpReply, readBody, sendJson, sendText, type ThrottleStyle } from './http.js';
+import {
+  bodyTooLarge,
+  gceError,
+  httpErrorOf,
+  HttpReply,
+  jsonReply,
+  MAX_BODY,
+  textReply,
+  type ThrottleStyle,
+} from './http.js';
 import { metadataHeaders, metadataRefusal, metadataReply, type MetadataReply } from './metadata-api.js';
+import { LaggedMetadata } from './metadata-lag.js';
 import { OperationStore, WALL_CLOCK, type OperationTiming } from './operations.js';
 import { GCE_MAX_ALIAS_RANGES_PER_NIC } from './seed.js';
 import type { AliasLimits } from './update-nic.js';
@@ -58,6 +72,11 @@ export interface GceEmulatorOptions {
   metadataInstance?: string;
   /** Fraction (0-1) of Compute calls answered as throttled, at random: a throttling storm for demos. */
   throttleRatio?: number;
+  /**
+   * How far the metadata server lags Compute, ms on `clock` (default 0): a new alias range shows in
+   * `ip-aliases` this long after `instances.get` has it. Google publishes no figure (an estimate knob).
+   */
+  metadataDelayMs?: number;
 }
 
 export interface RecordedRequest {
@@ -79,12 +98,13 @@ export class GceEmulator {
   readonly ops: OperationStore;
   readonly limits: AliasLimits;
   private readonly clock: SimClock;
-  private readonly server: Server;
+  private front: HttpFront | undefined;
   private readonly throttle: ThrottleStyle;
-  private readonly counts = new Map<string, number>();
   private readonly hooks = new Map<string, Array<() => unknown>>();
-  private readonly recorded: RecordedRequest[] = [];
+  private readonly recorded = new RequestLog<RecordedRequest>(MAX_RECORDED);
   private metadataInstance: string | undefined;
+  /** What the metadata server knows, behind Compute by `metadataDelayMs`. */
+  private readonly metadata: LaggedMetadata;
   private port = 0;
   private boundHost = '127.0.0.1';
 
@@ -95,14 +115,14 @@ export class GceEmulator {
     };
     this.clock = o.clock ?? WALL_CLOCK;
     this.view = new GceView(o.cloud, project, new NicFingerprints(o.fingerprints));
-    this.ops = new OperationStore(o.operations, this.clock);
+    this.metadata = new LaggedMetadata(this.view, this.clock, o.metadataDelayMs ?? 0);
+    this.metadata.note();
+    this.ops = new OperationStore(o.operations, this.clock, () => this.metadata.note());
     this.limits = { perNic: GCE_MAX_ALIAS_RANGES_PER_NIC, ...o.limits };
     const retryAfter = o.throttle?.retryAfterSeconds;
     const status = o.throttle?.status ?? 429;
     this.throttle = { status, ...(retryAfter !== undefined ? { retryAfterSeconds: retryAfter } : {}) };
     this.metadataInstance = o.metadataInstance;
-    this.server = createServer((req, res) => void this.handle(req, res));
-    this.server.keepAliveTimeout = 5_000;
   }
 
   get cloud(): SimCloud {
@@ -115,11 +135,10 @@ export class GceEmulator {
 
   /** Listens on loopback; returns the port (0 picks a free one). */
   async listen(port = 0, host = '127.0.0.1'): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => resolve());
-    });
-    this.port = (this.server.address() as AddressInfo).port;
+    const handle = (req: FrontRequest) => this.handle(req);
+    const options = { host, port, maxBodyBytes: MAX_BODY, tooLarge: bodyTooLarge, keepAliveTimeoutMs: 5_000, handle };
+    this.front = await HttpFront.listen(options);
+    this.port = this.front.port;
     this.boundHost = host.includes(':') ? `[${host}]` : host;
     return this.port;
   }
@@ -137,20 +156,19 @@ export class GceEmulator {
   /** Finishes pending operations (so their changes land and are saved), then closes. */
   async close(): Promise<void> {
     this.ops.flush();
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    const front = this.front;
+    this.front = undefined;
+    await front?.close();
   }
 
   /** Requests per API method (`instances.get`, `zoneOperations.wait`, `metadata`, …), including failed ones. */
   calls(): Record<string, number> {
-    return Object.fromEntries(this.counts);
+    return this.recorded.countsByKey();
   }
 
   /** The last requests (up to 500), oldest first, with their bodies: what the SDK really sent. */
   requests(api?: string): RecordedRequest[] {
-    return this.recorded.filter((r) => api === undefined || r.api === api);
+    return this.recorded.list((r) => api === undefined || r.api === api);
   }
 
   /**
@@ -168,26 +186,26 @@ export class GceEmulator {
     this.metadataInstance = name;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://emulator');
-    const method = req.method ?? 'GET';
+  private async handle(req: FrontRequest): Promise<FrontReply> {
+    const url = new URL(req.url, 'http://emulator');
+    const method = req.method;
     const at = this.clock.now();
     let api = 'unknown';
     let body = '';
-    let status = 500;
+    let reply: FrontReply | undefined;
     try {
-      body = await readBody(req);
+      body = req.body();
       // Operations due by now land before anything is read, whatever the timers did.
       this.ops.settle();
       if (url.pathname.startsWith('/computeMetadata/')) {
         api = 'metadata';
-        status = this.serveMetadata(req, res, url);
-        return;
+        reply = this.serveMetadata(req.headers, url);
+        return reply;
       }
       const route = routeOf(method, url.pathname);
       if (!route) throw gceError(404, 'notFound', `Unknown Compute API path ${method} ${url.pathname}`);
       api = route.api;
-      this.counts.set(api, (this.counts.get(api) ?? 0) + 1);
+      this.recorded.count(api);
       const hook = this.hooks.get(api)?.shift();
       if (hook) await hook();
       this.o.faults?.check(api);
@@ -195,7 +213,7 @@ export class GceEmulator {
         const message = 'Quota exceeded (emulated throttling storm)';
         throw new ThrottledError({ provider: 'gcp', operation: api, cloudCode: 'rateLimitExceeded', message });
       }
-      this.checkAuth(req);
+      this.checkAuth(req.headers);
       const deps = {
         view: this.view,
         ops: this.ops,
@@ -204,19 +222,21 @@ export class GceEmulator {
         ...(this.o.onMutate ? { onMutate: this.o.onMutate } : {}),
       };
       const out = await route.run(deps, { method, path: url.pathname, query: url.searchParams, body });
-      status = 200;
-      sendJson(res, 200, out);
+      reply = jsonReply(200, out);
+      return reply;
     } catch (err) {
-      const reply = httpErrorOf(err, this.throttle);
-      status = reply.status;
-      if (!res.headersSent) sendJson(res, reply.status, reply.body, reply.headers);
+      const e = httpErrorOf(err, this.throttle);
+      reply = jsonReply(e.status, e.body, e.headers);
+      return reply;
     } finally {
-      this.record({ api, method, path: url.pathname, query: url.search, body, status, at });
+      this.metadata.note();
+      const status = reply?.status ?? 500;
+      this.recorded.push({ api, method, path: url.pathname, query: url.search, body, status, at });
     }
   }
 
-  private checkAuth(req: IncomingMessage): void {
-    const auth = req.headers.authorization ?? '';
+  private checkAuth(headers: IncomingHttpHeaders): void {
+    const auth = headers.authorization ?? '';
     const want = this.o.requiredToken;
     const ok = want !== undefined ? auth === `Bearer ${want}` : /^Bearer \S+$/.test(auth);
     if (!ok) {
@@ -235,29 +255,21 @@ export class GceEmulator {
     }
   }
 
-  private serveMetadata(req: IncomingMessage, res: ServerResponse, url: URL): number {
-    this.counts.set('metadata', (this.counts.get('metadata') ?? 0) + 1);
-    const refused = metadataRefusal(req.headers, { refuseForwardedFor: this.o.refuseForwardedFor ?? true });
-    if (refused) return this.sendMetadata(res, refused);
+  private serveMetadata(headers: IncomingHttpHeaders, url: URL): FrontReply {
+    this.recorded.count('metadata');
+    const refused = metadataRefusal(headers, { refuseForwardedFor: this.o.refuseForwardedFor ?? true });
+    if (refused) return metadataAnswer(refused);
     this.o.faults?.check('metadata');
     const nodes = this.view.nodes();
     const n = this.metadataInstance === undefined ? nodes[0] : nodes.find((x) => x.name === this.metadataInstance);
-    if (!n) {
-      sendText(res, 503, 'no instance to describe\n', { 'metadata-flavor': 'Google' });
-      return 503;
-    }
-    return this.sendMetadata(res, metadataReply(this.view, n, url.pathname, url.searchParams));
+    if (!n) return textReply(503, 'no instance to describe\n', { 'metadata-flavor': 'Google' });
+    const known = this.metadata.tree(n);
+    return metadataAnswer(metadataReply(this.view, n, url.pathname, url.searchParams, known));
   }
+}
 
-  private sendMetadata(res: ServerResponse, r: MetadataReply): number {
-    const length = Buffer.byteLength(r.body);
-    res.writeHead(r.status, { 'content-type': r.contentType, 'content-length': length, ...metadataHeaders(r.body) });
-    res.end(r.body);
-    return r.status;
-  }
-
-  private record(r: RecordedRequest): void {
-    this.recorded.push(r);
-    if (this.recorded.length > MAX_RECORDED) this.recorded.shift();
-  }
+function metadataAnswer(r: MetadataReply): FrontReply {
+  const length = Buffer.byteLength(r.body);
+  const headers = { 'content-type': r.contentType, 'content-length': length, ...metadataHeaders(r.body) };
+  return { status: r.status, headers, body: r.body };
 }

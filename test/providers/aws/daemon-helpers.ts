@@ -1,7 +1,7 @@
 /**
  * @module aws daemon test helpers
  * The real IpamDaemon (no socket servers) built exactly as `vpc-ipamd` builds
- * it for VPC_IPAM_PROVIDER=aws (`createNodeProvider`: settings, IMDS
+ * it for VPC_IPAM_PROVIDER=aws (`composeNode`: settings, IMDS
  * discovery, EC2 client, the subnet choice hooks), pointed at an emulator this
  * test owns, so the test can inject faults and read the cloud directly.
  */
@@ -13,7 +13,7 @@ import { IpamDaemon } from '../../../ipamd/daemon.js';
 import { MemoryCheckpointer } from '../../../ipamd/datastore/checkpoint.js';
 import { NoopPlumber } from '../../../ipamd/netns/plumber.js';
 import { silentLogger } from '../../../ipamd/observability/logger.js';
-import { createNodeProvider } from '../../../ipamd/provider-factory.js';
+import { composeNode } from '../../../ipamd/compose-node.js';
 import { SystemClock } from '../../../ipamd/util/clock.js';
 import type { AwsProvider } from '../../../providers/aws/aws-provider.js';
 import { EMULATE_REALISM, scaleRealism, type Ec2Realism } from '../../../providers/aws/emulator/realism.js';
@@ -88,18 +88,9 @@ export async function awsDaemon(
   });
   const clock = new SystemClock();
   const log = silentLogger();
-  const built = await createNodeProvider(config, clock, log);
   const checkpointer = opts.checkpointer ?? new MemoryCheckpointer();
-  const daemon = new IpamDaemon({
-    config,
-    clock,
-    provider: built.provider,
-    checkpointer,
-    plumber: new NoopPlumber(),
-    log,
-    version: 'test',
-    ...built.daemonHooks,
-  });
+  const built = await composeNode({ config, clock, log, checkpointer, plumber: new NoopPlumber(), version: 'test' });
+  const daemon = new IpamDaemon(built.deps);
   await daemon.init();
   await daemon.startLoop();
   const key = (id: string) => ({ network: 'vpc-ipam', containerId: id, ifName: 'eth0' });

@@ -3,6 +3,7 @@
  * next if still detached; grace period, foreign and attached ENIs, cluster
  * scoping; the cost of a pass; and `vpc-ipamctl gc-enis` doing the same.
  */
+import { parseCtlSettings } from '../../../ipamd/config/ctl.js';
 import { AttachNetworkInterfaceCommand, CreateNetworkInterfaceCommand } from '@aws-sdk/client-ec2';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { gcEnisCommand } from '../../../ipamd/ctl/commands/gc-enis.js';
@@ -149,7 +150,7 @@ describe('leaked-ENI sweep', () => {
     process.env.AWS_SECRET_ACCESS_KEY = env.AWS_SECRET_ACCESS_KEY;
     const code = await gcEnisCommand.run(
       ['--passes', '2', '--grace', '60', '--vpc-id', node.provider.identity.vpcId, '--json'],
-      env,
+      parseCtlSettings(env),
     );
     expect(code).toBe(0);
     const report = JSON.parse(out.join(''));
@@ -158,7 +159,9 @@ describe('leaked-ENI sweep', () => {
       [[], [leaked]],
     ]);
     expect(exists(node, leaked)).toBe(false);
-    await expect(gcEnisCommand.run(['--grace', 'soon'], env)).rejects.toThrow(/--grace must be a whole number/);
-    await expect(gcEnisCommand.run([], {})).rejects.toThrow(/AWS_REGION/);
+    await expect(gcEnisCommand.run(['--grace', 'soon'], parseCtlSettings(env))).rejects.toThrow(
+      /--grace must be a whole number/,
+    );
+    await expect(gcEnisCommand.run([], parseCtlSettings({}))).rejects.toThrow(/AWS_REGION/);
   });
 });

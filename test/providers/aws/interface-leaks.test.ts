@@ -76,7 +76,7 @@ describe('AWS createInterface: a failure at any step leaves nothing detached', (
     ).toEqual([foreign.id, untagged.id].sort());
   });
 
-  it('a dead run’s ENI made moments before the restart: EC2 lagging with NotFound is not taken for gone', async () => {
+  it('a dead run’s ENI made just before the restart: EC2 lagging with NotFound is not taken for gone', async () => {
     node = await awsNode({ strict: { notFoundRatio: 1 } }); // every by-id call inside the window: NotFound
     const n = node;
     n.emu.setIamPolicy(allowOnly(allBut('AttachNetworkInterface', 'DeleteNetworkInterface')));

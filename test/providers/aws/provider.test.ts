@@ -128,7 +128,8 @@ describe('AwsProvider', () => {
       });
       expect(inCloud.tags).toMatchObject({ [TAG_INSTANCE_ID]: node.instanceId, [TAG_CLUSTER]: 'prod-1', team: 'net' });
       expect(Date.parse(inCloud.tags[TAG_CREATED_AT]!)).toBeGreaterThanOrEqual(started - 1000);
-      expect(inCloud.securityGroups).toEqual(node.cloud.getInstance(node.instanceId).interfaces[0]!.securityGroups); // node's groups by default
+      // The node's groups by default.
+      expect(inCloud.securityGroups).toEqual(node.cloud.getInstance(node.instanceId).interfaces[0]!.securityGroups);
       // It returned only once IMDS listed it (IMDS lags EC2 by 1-5 s, and the attach takes 2 s).
       expect(await node.imds.list('network/interfaces/macs/')).toContain(inCloud.mac);
       expect(succeeded(node)).toMatchObject({

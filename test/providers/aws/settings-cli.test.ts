@@ -3,11 +3,14 @@
  * nothing); `vpc-ipamctl max-pods` prints EKS's published values, its JSON
  * form, the DescribeInstanceTypes fallback, and where vpc-ipam differs.
  */
+import { parseCtlSettings } from '../../../ipamd/config/ctl.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../../ipamd/config.js';
 import { maxPodsCommand } from '../../../ipamd/ctl/commands/max-pods.js';
 import { silentLogger } from '../../../ipamd/observability/logger.js';
-import { createNodeProvider } from '../../../ipamd/provider-factory.js';
+import { composeNode } from '../../../ipamd/compose-node.js';
+import { MemoryCheckpointer } from '../../../ipamd/datastore/checkpoint.js';
+import { NoopPlumber } from '../../../ipamd/netns/plumber.js';
 import { SystemClock } from '../../../ipamd/util/clock.js';
 import { EMULATE_REALISM, INSTANT } from '../../../providers/aws/emulator/realism.js';
 import { parseAwsSettings } from '../../../providers/aws/settings.js';
@@ -23,7 +26,7 @@ afterEach(async () => {
 async function ctl(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string }> {
   const out: string[] = [];
   vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => (out.push(String(chunk)), true));
-  const code = await maxPodsCommand.run(args, env);
+  const code = await maxPodsCommand.run(args, parseCtlSettings(env));
   vi.restoreAllMocks();
   return { code, out: out.join('') };
 }
@@ -64,7 +67,7 @@ describe('AWS settings', () => {
     expect(scaled.embeddedRealism).toMatchObject({ attachMs: 200, detachMs: 300, imdsLagMs: { min: 300, max: 300 } });
   });
 
-  it('setup refuses custom networking without Pod subnets, and Pod subnets that do not exist or sit in another zone', async () => {
+  it('setup refuses custom networking without Pod subnets, or with them missing or in another zone', async () => {
     node = await awsNode();
     const base = {
       VPC_IPAM_PROVIDER: 'aws',
@@ -75,7 +78,14 @@ describe('AWS settings', () => {
     process.env.AWS_ACCESS_KEY_ID = 'AKIDEXAMPLE';
     process.env.AWS_SECRET_ACCESS_KEY = 'x';
     const setup = (env: Record<string, string>) =>
-      createNodeProvider(parseConfig({ ...base, ...env }), new SystemClock(), silentLogger());
+      composeNode({
+        config: parseConfig({ ...base, ...env }),
+        clock: new SystemClock(),
+        log: silentLogger(),
+        checkpointer: new MemoryCheckpointer(),
+        plumber: new NoopPlumber(),
+        version: 'test',
+      });
     await expect(setup({ AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'true' })).rejects.toThrow(
       /AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: custom networking needs Pod subnets/,
     );

@@ -18,7 +18,7 @@ import { CAPACITY_SHORTAGE_MESSAGE } from '../../../providers/aws/emulator/conte
 import { startEmulatedNode } from '../../../providers/aws/emulator/node.js';
 import { EMULATE_REALISM, INSTANT, parseRealism } from '../../../providers/aws/emulator/realism.js';
 import type { AwsEmulator } from '../../../providers/aws/emulator/server.js';
-import { awsNode, sdkAnswer, type AwsNode } from './helpers.js';
+import { awsNode, sdkAnswer, waitOnClock, type AwsNode } from './helpers.js';
 
 let node: AwsNode | undefined;
 let emu: AwsEmulator | undefined;
@@ -160,7 +160,7 @@ describe('strict EC2 emulator: IMDS lags EC2', () => {
     for (let i = 1; i <= 5; i++) {
       await assignOne(ec2, primary.id);
       const start = clock.now();
-      while ((await imds.list(path)).length < 1 + i) await clock.sleep(100);
+      await waitOnClock(node, `IMDS shows address ${i}`, async () => (await imds.list(path)).length >= 1 + i);
       lags.push(clock.now() - start);
     }
     for (const lag of lags) {

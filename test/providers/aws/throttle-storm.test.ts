@@ -171,7 +171,8 @@ async function storm(sc: Scenario) {
   const buckets = c.nodes[0]!.emu.account.buckets.throttled();
   const imds = c.nodes.reduce((k, n) => k + n.emu.imds.requests, 0);
   const virtualSeconds = Math.round((c.clock.now() - t0) / 1000);
-  const throttled: Record<string, number> = {}; // the nodes' own throttled requests (buckets counts the neighbour's too)
+  // The nodes' own throttled requests (buckets counts the neighbour's too).
+  const throttled: Record<string, number> = {};
   for (const n of c.nodes)
     for (const r of n.emu.requests)
       if (r.code === 'RequestLimitExceeded') throttled[r.action] = (throttled[r.action] ?? 0) + 1;

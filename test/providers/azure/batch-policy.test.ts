@@ -3,15 +3,20 @@
  * §A.4), its variables, and what the planner makes of its targets.
  */
 import { describe, expect, it } from 'vitest';
+import type { WarmTargets } from '../../../ipamd/config.js';
+import type { PoolPolicy } from '../../../ipamd/pool/policy.js';
 import { parseConfig } from '../../../ipamd/config.js';
 import type { InterfaceView, PoolSnapshot } from '../../../ipamd/datastore/types.js';
-import {
-  AzureBatchPolicy,
-  parseAzureBatchSettings,
-  AZURE_BATCH_DEFAULTS,
-} from '../../../ipamd/pool/azure-batch-policy.js';
+import { AZURE_BATCH_DEFAULTS, parseAzureBatchSettings } from '../../../ipamd/config/azure-batch.js';
+import { AzureBatchPolicy } from '../../../ipamd/pool/azure-batch-policy.js';
 import { planPool } from '../../../ipamd/pool/planner.js';
 import { ConfigError } from '../../../providers/errors.js';
+
+/** What the reconciler does each tick: tell the policy what it plans from, then ask for the targets. */
+function tick(p: PoolPolicy, s: PoolSnapshot): WarmTargets {
+  p.observeTick?.(s);
+  return p.targets(s);
+}
 
 function snap(
   total: number,
@@ -96,36 +101,36 @@ describe('decisions', () => {
   const p = () => new AzureBatchPolicy(AZURE_BATCH_DEFAULTS);
 
   it('requests the next batch-aligned amount when free falls below minFree', () => {
-    expect(p().targets(snap(0, 0)).minimumIps).toBe(16);
-    expect(p().targets(snap(16, 9)).minimumIps).toBe(32); // free 7 < 8
-    expect(p().targets(snap(16, 8)).minimumIps).toBe(16); // free 8: hold
+    expect(tick(p(), snap(0, 0)).minimumIps).toBe(16);
+    expect(tick(p(), snap(16, 9)).minimumIps).toBe(32); // free 7 < 8
+    expect(tick(p(), snap(16, 8)).minimumIps).toBe(16); // free 8: hold
   });
 
   it('jumps straight to the aligned target for a burst (v2 math), counting waiting ADDs and cooling addresses', () => {
     // CNS doc example: B=16, 50 %, demand 25 → 48.
-    expect(p().targets(snap(16, 16, { waiting: 9 })).minimumIps).toBe(48);
-    expect(p().targets(snap(32, 20, { cooling: 5 })).minimumIps).toBe(48);
+    expect(tick(p(), snap(16, 16, { waiting: 9 })).minimumIps).toBe(48);
+    expect(tick(p(), snap(32, 20, { cooling: 5 })).minimumIps).toBe(48);
   });
 
   it('releases one batch when free reaches maxFree, never below what keeps minFree', () => {
-    expect(p().targets(snap(48, 24)).minimumIps).toBe(32); // free 24 >= 24 → -16, leaves 8 free
-    expect(p().targets(snap(48, 25)).minimumIps).toBe(48); // free 23: hold
-    expect(p().targets(snap(40, 0)).minimumIps).toBe(32); // off alignment: down to 32 first
+    expect(tick(p(), snap(48, 24)).minimumIps).toBe(32); // free 24 >= 24 → -16, leaves 8 free
+    expect(tick(p(), snap(48, 25)).minimumIps).toBe(48); // free 23: hold
+    expect(tick(p(), snap(40, 0)).minimumIps).toBe(32); // off alignment: down to 32 first
   });
 
   it('never oscillates: after any release the next decision is hold or another release', () => {
     const pol = p();
     for (let assigned = 0; assigned <= 100; assigned++) {
       for (let total = assigned; total <= assigned + 64; total++) {
-        const r = pol.targets(snap(total, assigned)).minimumIps;
-        if (r < total) expect(pol.targets(snap(r, assigned)).minimumIps).toBeLessThanOrEqual(r);
+        const r = tick(pol, snap(total, assigned)).minimumIps;
+        if (r < total) expect(tick(pol, snap(r, assigned)).minimumIps).toBeLessThanOrEqual(r);
       }
     }
   });
 
   it('caps the request at AZURE_MAX_IP_COUNT', () => {
     const pol = new AzureBatchPolicy({ ...AZURE_BATCH_DEFAULTS, maxIpCount: 30 });
-    expect(pol.targets(snap(16, 16)).minimumIps).toBe(30);
+    expect(tick(pol, snap(16, 16)).minimumIps).toBe(30);
     expect(pol.explain()).toContain('capped by AZURE_MAX_IP_COUNT=30');
   });
 
@@ -133,17 +138,17 @@ describe('decisions', () => {
     const pol = p();
     pol.observeGrowthBlocked('CLOUD_SUBNET_FULL', 1000);
     expect(pol.scaler(1000)).toEqual({ batch: 1, minFree: 1, maxFree: 2, scarce: true });
-    expect(pol.targets(snap(32, 10, { now: 2000 })).minimumIps).toBe(11);
+    expect(tick(pol, snap(32, 10, { now: 2000 })).minimumIps).toBe(11);
     expect(pol.explain()).toContain('subnet scarcity');
-    expect(pol.targets(snap(32, 10, { now: 1000 + AZURE_BATCH_DEFAULTS.scarcityHoldMs })).minimumIps).toBe(32);
+    expect(tick(pol, snap(32, 10, { now: 1000 + AZURE_BATCH_DEFAULTS.scarcityHoldMs })).minimumIps).toBe(32);
   });
 
   it('drives the planner: grow to the request, release free addresses above it', () => {
     const pol = p();
-    const grow = planPool(snap(16, 12), pol.targets(snap(16, 12)), limits, ctx);
+    const grow = planPool(snap(16, 12), tick(pol, snap(16, 12)), limits, ctx);
     expect(grow.actions).toEqual([{ kind: 'assign', interfaceId: 'nic0', blockKind: 'ip', count: 16 }]);
     const s = snap(48, 20);
-    const shrink = planPool(s, pol.targets(s), limits, ctx);
+    const shrink = planPool(s, tick(pol, s), limits, ctx);
     expect(shrink.actions).toEqual([
       { kind: 'release', interfaceId: 'nic0', cidrs: s.interfaces[0]!.freeBlocks.slice(0, 16) },
     ]);

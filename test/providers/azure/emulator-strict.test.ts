@@ -40,7 +40,9 @@ describe('one NIC, one subnet', () => {
     const err = await fail(net.networkInterfaces.beginCreateOrUpdateAndWait(RG, 'node1-nic', plus(nic, 'p', PODS_ID)));
     expect(err).toMatchObject({ statusCode: 400, code: 'IpConfigurationsOnSameNicCannotUseDifferentSubnets' });
     const id = nicIdOf('node1-nic');
-    const message = `IPConfigurations on a Nic ${id} cannot belong to different subnets. Subnets referred: ${NODES_ID};${PODS_ID}`;
+    const message =
+      `IPConfigurations on a Nic ${id} cannot belong to different subnets. ` +
+      `Subnets referred: ${NODES_ID};${PODS_ID}`;
     expect(err!.message).toBe(message);
     expect(subnetFree(emu, 'pods')).toBe(free);
     expect(cloudIpconfigs(emu).size).toBe(0);

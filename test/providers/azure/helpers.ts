@@ -3,7 +3,7 @@
  * pointed at it, and the adapter on top.
  */
 import type { ComputeManagementClient } from '@azure/arm-compute';
-import type { NetworkManagementClient } from '@azure/arm-network';
+import type { NetworkInterface, NetworkManagementClient } from '@azure/arm-network';
 import { SystemClock, type Clock } from '../../../ipamd/util/clock.js';
 import {
   AzureProvider,
@@ -23,8 +23,9 @@ import {
 
 export const SUB = DEFAULT_SCOPE.subscription;
 export const RG = DEFAULT_SCOPE.resourceGroup;
-export const NODES_ID = `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Network/virtualNetworks/vnet1/subnets/nodes`;
-export const PODS_ID = `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Network/virtualNetworks/vnet1/subnets/pods`;
+const VNET1_ID = `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Network/virtualNetworks/vnet1`;
+export const NODES_ID = `${VNET1_ID}/subnets/nodes`;
+export const PODS_ID = `${VNET1_ID}/subnets/pods`;
 export const ETAG_RE = /^W\/"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"$/;
 export const nicIdOf = (name: string) =>
   `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Network/networkInterfaces/${name}`;
@@ -112,3 +113,9 @@ export function cloudIpconfigs(emu: AzureEmulator, nicName = 'node1-nic'): Map<s
 export function subnetFree(emu: AzureEmulator, name = 'nodes'): number {
   return emu.world.cloud.getSubnet(emu.world.subnet('vnet1', name)!.id).availableAddresses;
 }
+
+/** `nic` with more ipConfigurations appended, as a PUT body. */
+export const withIpc = (nic: NetworkInterface, ...extra: Array<Record<string, unknown>>): NetworkInterface => ({
+  ...nic,
+  ipConfigurations: [...(nic.ipConfigurations ?? []), ...(extra as NetworkInterface['ipConfigurations'] & object[])],
+});

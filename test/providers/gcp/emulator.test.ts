@@ -269,6 +269,19 @@ describe('metadata server', () => {
   const md = (e: TestEmulator, p: string, flavor = true) =>
     fetch(`http://${e.emu.host}/computeMetadata/v1/${p}`, { headers: flavor ? { 'Metadata-Flavor': 'Google' } : {} });
 
+  it('lags Compute by metadataDelayMs on the emulator clock, when asked to', async () => {
+    const clock = new VirtualClock(Date.parse('2026-05-01T12:00:00Z'));
+    t = await gce({}, { clock, metadataDelayMs: 2_000 });
+    const aliases = async () => (await md(t!, 'instance/network-interfaces/0/ip-aliases/')).text();
+    expect(await aliases()).toBe('');
+    t.cloud.replaceAliasRanges(t.nicId, [{ cidr: '10.4.0.48/28', rangeName: 'pods' }]);
+    expect(await aliases()).toBe(''); // Compute has it; the metadata server not yet
+    await clock.advance(1_999);
+    expect(await aliases()).toBe('');
+    await clock.advance(1);
+    expect(await aliases()).toBe('0\n');
+  });
+
   it('answers leaves, listings and recursive JSON with Metadata-Flavor: Google; follows alias changes', async () => {
     t = await gce();
     const nic = t.cloud.getInterface(t.nicId);

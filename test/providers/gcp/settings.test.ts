@@ -3,7 +3,7 @@
  * refused with the variable's name.
  */
 import { describe, expect, it } from 'vitest';
-import { readGcpSettings } from '../../../ipamd/setup/gcp.js';
+import { readGcpSettings } from '../../../providers/gcp/settings.js';
 import { ConfigError } from '../../../providers/errors.js';
 
 describe('readGcpSettings', () => {

@@ -8,6 +8,7 @@
 import { createServer, request, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../../ipamd/util/clock.js';
+import { eventually } from '../../helpers/eventually.js';
 import type { CloudError } from '../../../providers/errors.js';
 import type { ComputeApi, GcpClock, GcpProvider, GcpSettings } from '../../../providers/gcp/index.js';
 import { seedGceNode } from '../../../providers/gcp/emulator/index.js';
@@ -64,9 +65,12 @@ const blocks = (n: number, len = 28) => Array.from({ length: n }, () => ({ ipCid
 const opName = (lro: { latestResponse: unknown }) => (lro.latestResponse as { name: string }).name;
 const virtualClock = () => new VirtualClock(Date.parse('2026-05-01T12:00:00Z'));
 
-/** Resolves once the virtual clock holds `n` timers: the operations' own and those of blocked waits. */
+/**
+ * Resolves once the virtual clock holds `n` timers: the operations' own and those of blocked waits. It waits on
+ * the wall clock, for a request to reach the emulator over loopback.
+ */
 async function timers(clock: VirtualClock, n: number): Promise<void> {
-  while (clock.pending() < n) await new Promise((r) => setImmediate(r));
+  await eventually(`${n} timers on the virtual clock`, () => clock.pending() >= n, { everyMs: 1 });
 }
 
 describe('a new NIC fingerprint on every update', () => {

@@ -68,7 +68,8 @@ describe('token bucket on a VirtualClock', () => {
       .setRateLimit({ rate: 0, burst: 2 }, { actions: ['AttachNetworkInterface', 'CreateNetworkInterface'] })
       .setRateLimit({ rate: 0, burst: 3 });
     expect(burst(f, 'DescribeSubnets', 1).ok).toBe(1); // global: 2 left
-    expect(burst(f, 'AttachNetworkInterface', 3)).toEqual({ ok: 2, throttled: 1 }); // mutating bucket empty, global: 0 left
+    // The mutating bucket is empty; the global one has 0 left.
+    expect(burst(f, 'AttachNetworkInterface', 3)).toEqual({ ok: 2, throttled: 1 });
     expect(burst(f, 'DescribeSubnets', 1).ok).toBe(0);
   });
 

@@ -8,6 +8,7 @@ import { VirtualClock } from '../../../ipamd/util/clock.js';
 import { IpamError } from '../../../providers/errors.js';
 import { SimCloud } from '../../../providers/sim/cloud.js';
 import { FaultInjector } from '../../../providers/sim/faults.js';
+import { LEGACY_LATENCY } from '../../../providers/sim/latency.js';
 import { SimProvider, type SimProviderOptions } from '../../../providers/sim/sim-provider.js';
 
 export const POD_TAG = { 'kubernetes.io/role/cni': '1' };
@@ -79,3 +80,27 @@ export function node(
   const podSubnetId = cloud.describeSubnets({ tags: POD_TAG })[0]!.id;
   return { cloud, clock, faults, provider, instanceId, nodeSubnetId, podSubnetId };
 }
+
+/** A cloud with a VPC, one large subnet and an instance of `type`. */
+export function big(type: string, seed = 11) {
+  const cloud = new SimCloud({ seed });
+  const instanceId = cloud.seedNode({ instanceType: type, subnetCidr: '10.0.16.0/20' });
+  const subnetId = cloud.getInstance(instanceId).subnetId;
+  return { cloud, instanceId, subnetId };
+}
+
+/** The legacy table's latencies, per action. */
+export const L = LEGACY_LATENCY.actions;
+/** The legacy table: fixed metadata lag, detach done when it answers, a consistent cloud; exact times. */
+export const legacy = { provider: { latency: LEGACY_LATENCY } };
+
+/** An instance type like an Azure VM size: no prefixes, and no interface can be attached while it runs. */
+export const AZURE_LIKE_TYPE = {
+  instanceType: 'Standard_D4s_v5',
+  maxInterfaces: 2,
+  ipv4PerInterface: 256,
+  supportsIps: true,
+  supportsPrefixes: false,
+  prefixLength: 32,
+  canCreateInterfaces: false,
+};

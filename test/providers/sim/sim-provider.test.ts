@@ -1,16 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../../ipamd/util/clock.js';
-import { ThrottledError } from '../../../providers/errors.js';
 import type { CloudProvider } from '../../../providers/types.js';
 import { SimCloud } from '../../../providers/sim/cloud.js';
-import { FaultInjector } from '../../../providers/sim/faults.js';
 import { LEGACY_LATENCY, REALISTIC_LATENCY, ZERO_LATENCY } from '../../../providers/sim/latency.js';
 import { SimProvider } from '../../../providers/sim/sim-provider.js';
-import { drive, failure, node, POD_TAG } from './helpers.js';
+import { AZURE_LIKE_TYPE, drive, failure, L, legacy, node } from './helpers.js';
 
-const L = LEGACY_LATENCY.actions;
-/** The legacy table: fixed metadata lag, detach done when it answers, a consistent cloud; exact times. */
-const legacy = { provider: { latency: LEGACY_LATENCY } };
 const PROFILES = [
   ['legacy', LEGACY_LATENCY],
   ['realistic', REALISTIC_LATENCY],
@@ -111,15 +106,7 @@ describe('createInterface', () => {
   it('refuses to hot-attach on types that cannot (Azure-like), before any call', async () => {
     const clock = new VirtualClock();
     const cloud = new SimCloud();
-    cloud.defineInstanceType({
-      instanceType: 'Standard_D4s_v5',
-      maxInterfaces: 2,
-      ipv4PerInterface: 256,
-      supportsIps: true,
-      supportsPrefixes: false,
-      prefixLength: 32,
-      canCreateInterfaces: false,
-    });
+    cloud.defineInstanceType(AZURE_LIKE_TYPE);
     const instanceId = cloud.seedNode({ instanceType: 'Standard_D4s_v5', subnetCidr: '10.0.1.0/24' });
     const provider = new SimProvider({ cloud, instanceId, clock });
     expect(await failure(provider.createInterface({ subnetId: cloud.getInstance(instanceId).subnetId }))).toMatchObject(
@@ -185,7 +172,8 @@ describe('createInterface', () => {
 
   it('passes subnet-full through as SubnetFullError and leaks nothing', async () => {
     const { provider, clock, cloud, podSubnetId } = node({ podSubnetCidr: '10.0.2.0/28' });
-    await drive(clock, provider.createInterface({ subnetId: podSubnetId, initial: { kind: 'ip', count: 9 } })); // 10 of 11
+    // 10 of 11.
+    await drive(clock, provider.createInterface({ subnetId: podSubnetId, initial: { kind: 'ip', count: 9 } }));
     expect(
       await failure(
         drive(clock, provider.createInterface({ subnetId: podSubnetId, initial: { kind: 'ip', count: 1 } })),
@@ -280,253 +268,5 @@ describe('deleteInterface', () => {
       cloudCode: 'InvalidNetworkInterface.InUse',
     });
     expect(cloud.getInterface(theirs.id).status).toBe('in-use');
-  });
-});
-
-describe('assignAddresses / unassignAddresses', () => {
-  it('returns exactly the blocks added, after the assign latency', async () => {
-    const { provider, clock, podSubnetId, cloud } = node();
-    const nic = await drive(
-      clock,
-      provider.createInterface({ subnetId: podSubnetId, initial: { kind: 'ip', count: 2 } }),
-    );
-    const t0 = clock.now();
-    const added = await drive(clock, provider.assignAddresses(nic.id, { kind: 'ip', count: 3 }));
-    expect(clock.now() - t0).toBe(L.AssignPrivateIpAddresses);
-    expect(added).toHaveLength(3);
-    expect(added.every((b) => b.kind === 'ip')).toBe(true);
-    expect(added.some((b) => nic.blocks.some((o) => o.cidr === b.cidr))).toBe(false);
-    expect(cloud.getInterface(nic.id).privateIps).toHaveLength(5);
-    // Exact addresses: one already held (skipped) and one free one (added).
-    const used = new Set(cloud.subnetAllocations(podSubnetId).used);
-    const free = Array.from({ length: 200 }, (_, i) => `10.0.2.${i + 10}/32`).find((c) => !used.has(c))!;
-    const exact = await drive(clock, provider.assignAddresses(nic.id, { kind: 'ip', cidrs: [free, added[0]!.cidr] }));
-    expect(exact).toEqual([{ cidr: free, kind: 'ip' }]);
-  });
-
-  it('assigns prefixes on the primary interface and unassigns both kinds in one call', async () => {
-    const { provider, clock, cloud, instanceId } = node(legacy);
-    const primary = cloud.getInstance(instanceId).primaryInterfaceId;
-    const pfx = await drive(clock, provider.assignAddresses(primary, { kind: 'prefix', count: 2 }));
-    const ips = await drive(clock, provider.assignAddresses(primary, { kind: 'ip', count: 2 }));
-    expect(pfx.every((b) => b.kind === 'prefix' && b.cidr.endsWith('/28'))).toBe(true);
-    provider.resetCallCounts();
-    const t0 = clock.now();
-    await drive(clock, provider.unassignAddresses(primary, [pfx[0]!, ips[1]!, { cidr: '10.0.1.250/32', kind: 'ip' }]));
-    expect(clock.now() - t0).toBe(L.UnassignPrivateIpAddresses);
-    expect(provider.callCounts()).toEqual({ UnassignPrivateIpAddresses: 1 });
-    const after = cloud.getInterface(primary);
-    expect(after.prefixes).toEqual([pfx[1]!.cidr]);
-    expect(after.privateIps.map((ip) => `${ip}/32`)).toEqual([ips[0]!.cidr]);
-  });
-
-  it('by default retries a call that meets NotFound right after a change, as the AWS provider does', async () => {
-    const latency = { ...LEGACY_LATENCY, consistencyWindowMs: 1500, notFoundRatio: 1 };
-    const { provider, clock, cloud, instanceId } = node({ provider: { latency } });
-    const primary = cloud.getInstance(instanceId).primaryInterfaceId;
-    await drive(clock, provider.assignAddresses(primary, { kind: 'ip', count: 1 }));
-    provider.resetCallCounts();
-    const t0 = clock.now();
-    const ips = await drive(clock, provider.assignAddresses(primary, { kind: 'ip', count: 1 }));
-    // Every try inside the 1.5 s window is NotFound (100, 200, 400 ms... apart); the first after it lands.
-    expect(ips).toHaveLength(1);
-    expect(clock.now() - t0).toBeGreaterThanOrEqual(1500);
-    expect(provider.callCounts().AssignPrivateIpAddresses).toBeGreaterThan(2);
-    expect(cloud.getInterface(primary).privateIps).toHaveLength(2);
-  });
-
-  it('does nothing, without calls, for empty requests and blocks already gone', async () => {
-    const { provider, clock, cloud, instanceId } = node();
-    const primary = cloud.getInstance(instanceId).primaryInterfaceId;
-    expect(await drive(clock, provider.assignAddresses(primary, { kind: 'ip', count: 0 }))).toEqual([]);
-    await drive(clock, provider.unassignAddresses(primary, [{ cidr: '10.0.1.99/32', kind: 'ip' }]));
-    await drive(clock, provider.unassignAddresses('eni-gone', [{ cidr: '10.0.1.99/32', kind: 'ip' }]));
-    expect(provider.totalCalls()).toBe(0);
-  });
-
-  it('reports fragmentation as NoPrefixBlockError', async () => {
-    const { provider, clock, cloud, instanceId, podSubnetId } = node({ instanceType: 'm5.24xlarge' });
-    for (let k = 1; k <= 14; k++) cloud.reserveCidr(podSubnetId, `10.0.2.${16 * k + 1}/32`);
-    const nic = await drive(clock, provider.createInterface({ subnetId: podSubnetId }));
-    expect(await failure(drive(clock, provider.assignAddresses(nic.id, { kind: 'prefix', count: 1 })))).toMatchObject({
-      code: 'CLOUD_NO_PREFIX_BLOCK',
-      cloudCode: 'InsufficientCidrBlocks',
-    });
-    expect(cloud.getInstance(instanceId).interfaces).toHaveLength(2);
-  });
-});
-
-describe('throttling and faults through the provider', () => {
-  it('30 concurrent calls against burst 10 / 2 per s: 20 throttled; after 5 s, 10 more pass', async () => {
-    const clock = new VirtualClock();
-    const cloud = new SimCloud();
-    const instanceId = cloud.seedNode({ instanceType: 'm5.large', subnetCidr: '10.0.1.0/24' });
-    const faults = new FaultInjector({ clock }).setRateLimit({ rate: 2, burst: 10 }, { perAction: true });
-    const provider = new SimProvider({ cloud, instanceId, clock, faults, latency: ZERO_LATENCY });
-    const settle = async (n: number) => {
-      const results = await Promise.allSettled(Array.from({ length: n }, () => provider.listSubnets()));
-      return results.filter((r) => r.status === 'rejected' && r.reason instanceof ThrottledError).length;
-    };
-    expect(await settle(30)).toBe(20);
-    await clock.advance(5000);
-    expect(await settle(10)).toBe(0);
-    expect(await settle(1)).toBe(1);
-    expect(provider.callCounts()).toEqual({ DescribeSubnets: 41 });
-    expect(faults.throttled()).toEqual({ DescribeSubnets: 21 });
-  });
-
-  it('a throttled call fails at once, without latency or effect', async () => {
-    const { provider, clock, faults, cloud, instanceId } = node();
-    faults.failNext(
-      'AssignPrivateIpAddresses',
-      1,
-      (op) => new ThrottledError({ provider: 'sim', operation: op, cloudCode: 'RequestLimitExceeded', message: 'x' }),
-    );
-    const primary = cloud.getInstance(instanceId).primaryInterfaceId;
-    const t0 = clock.now();
-    expect(await failure(provider.assignAddresses(primary, { kind: 'ip', count: 1 }))).toMatchObject({
-      code: 'CLOUD_THROTTLED',
-    });
-    expect(clock.now()).toBe(t0);
-    expect(cloud.getInterface(primary).privateIps).toEqual([]);
-    expect(await drive(clock, provider.assignAddresses(primary, { kind: 'ip', count: 1 }))).toHaveLength(1);
-  });
-});
-
-describe('reads', () => {
-  it('describeNode returns the inventory in one DescribeInstances', async () => {
-    const { provider, clock, podSubnetId, instanceId } = node();
-    const nic = await drive(
-      clock,
-      provider.createInterface({ subnetId: podSubnetId, initial: { kind: 'prefix', count: 1 } }),
-    );
-    provider.resetCallCounts();
-    const t0 = clock.now();
-    const inv = await drive(clock, provider.describeNode());
-    expect(clock.now() - t0).toBe(L.DescribeInstances);
-    expect(provider.callCounts()).toEqual({ DescribeInstances: 1 });
-    expect(inv).toMatchObject({ instanceId, instanceType: 'm5.large', zone: 'us-east-1a', vpcCidrs: ['10.0.0.0/16'] });
-    expect(inv.interfaces.map((n) => [n.deviceIndex, n.subnetCidr])).toEqual([
-      [0, '10.0.1.0/24'],
-      [1, '10.0.2.0/24'],
-    ]);
-    expect(inv.interfaces[1]).toEqual(nic);
-  });
-
-  it('getLimits: table types cost no call; run-time types cost one; unknown types fail clearly', async () => {
-    const { provider, clock, cloud } = node();
-    expect(await provider.getLimits('c5.4xlarge')).toEqual({
-      instanceType: 'c5.4xlarge',
-      maxInterfaces: 8,
-      ipv4PerInterface: 30,
-      supportsIps: true,
-      supportsPrefixes: true,
-      prefixLength: 28,
-      canCreateInterfaces: true,
-    });
-    expect(provider.totalCalls()).toBe(0);
-    cloud.defineInstanceType({
-      instanceType: 'Standard_D4s_v5',
-      maxInterfaces: 2,
-      ipv4PerInterface: 256,
-      supportsIps: true,
-      supportsPrefixes: false,
-      prefixLength: 32,
-      canCreateInterfaces: false,
-    });
-    expect((await drive(clock, provider.getLimits('Standard_D4s_v5'))).canCreateInterfaces).toBe(false);
-    expect(await failure(drive(clock, provider.getLimits('m99.mega')))).toMatchObject({
-      code: 'CLOUD_INVALID',
-      cloudCode: 'InvalidInstanceType',
-    });
-    expect(provider.callCounts()).toEqual({ DescribeInstanceTypes: 2 });
-  });
-
-  it('listSubnets filters by id, VPC, zone and tags with *', async () => {
-    const { provider, clock, podSubnetId, nodeSubnetId, cloud } = node();
-    const vpcId = cloud.getSubnet(podSubnetId).vpcId;
-    const ids = async (f: Parameters<SimProvider['listSubnets']>[0]) =>
-      (await drive(clock, provider.listSubnets(f))).map((s) => s.id);
-    expect(await ids({ tags: { 'kubernetes.io/role/cni': '*' } })).toEqual([podSubnetId]);
-    expect(await ids({ tags: POD_TAG, zone: 'us-east-1b' })).toEqual([]);
-    expect(await ids({ vpcId })).toEqual([nodeSubnetId, podSubnetId]);
-    expect(await ids({ ids: [nodeSubnetId] })).toEqual([nodeSubnetId]);
-    expect(await failure(drive(clock, provider.listSubnets({ ids: ['subnet-nope'] })))).toMatchObject({
-      cloudCode: 'InvalidSubnetID.NotFound',
-    });
-  });
-
-  it('describeSubnetAllocations lists used space', async () => {
-    const { provider, clock, podSubnetId } = node();
-    const nic = await drive(
-      clock,
-      provider.createInterface({ subnetId: podSubnetId, initial: { kind: 'prefix', count: 1 } }),
-    );
-    const alloc = await drive(clock, provider.describeSubnetAllocations(podSubnetId));
-    expect(alloc.used).toContain(`${nic.primaryIp}/32`);
-    expect(alloc.used).toContain(nic.blocks[0]!.cidr);
-    expect(alloc.used).toHaveLength(5 + 2);
-    expect(alloc.subnet.availableAddresses).toBe(251 - 17);
-  });
-});
-
-describe('onMutate', () => {
-  it('fires after each successful mutation, in order, and not for reads or failures', async () => {
-    const seen: string[] = [];
-    const { provider, clock, podSubnetId, faults } = node({ provider: { onMutate: (a) => seen.push(a) } });
-    const nic = await drive(clock, provider.createInterface({ subnetId: podSubnetId }));
-    await drive(clock, provider.describeNode());
-    faults.failNext('AssignPrivateIpAddresses', 1);
-    await failure(drive(clock, provider.assignAddresses(nic.id, { kind: 'ip', count: 1 })));
-    await drive(clock, provider.deleteInterface(nic.id));
-    expect(seen).toEqual([
-      'CreateNetworkInterface',
-      'AttachNetworkInterface',
-      'ModifyNetworkInterfaceAttribute',
-      'DetachNetworkInterface',
-      'DeleteNetworkInterface',
-    ]);
-  });
-
-  it('turns a failing hook into a retryable cloud error', async () => {
-    const { provider, clock, cloud, instanceId } = node({
-      provider: {
-        onMutate: () => {
-          throw new Error('disk full');
-        },
-      },
-    });
-    const primary = cloud.getInstance(instanceId).primaryInterfaceId;
-    expect(await failure(drive(clock, provider.assignAddresses(primary, { kind: 'ip', count: 1 })))).toMatchObject({
-      code: 'CLOUD_UNAVAILABLE',
-      cloudCode: 'SimPersistFailed',
-    });
-  });
-});
-
-describe('latency overrides and determinism', () => {
-  it('honours per-action overrides', async () => {
-    const { provider, clock, cloud, instanceId } = node({
-      provider: { latency: { actions: { AssignPrivateIpAddresses: 1234 } } },
-    });
-    const primary = cloud.getInstance(instanceId).primaryInterfaceId;
-    const t0 = clock.now();
-    await drive(clock, provider.assignAddresses(primary, { kind: 'ip', count: 1 }));
-    expect(clock.now() - t0).toBe(1234);
-  });
-
-  it('replays the same addresses from the same seed', async () => {
-    const run = async (seed: number) => {
-      const { provider, clock, podSubnetId } = node({ seed });
-      const nic = await drive(
-        clock,
-        provider.createInterface({ subnetId: podSubnetId, initial: { kind: 'ip', count: 3 } }),
-      );
-      const more = await drive(clock, provider.assignAddresses(nic.id, { kind: 'prefix', count: 2 }));
-      return [nic.primaryIp, ...nic.blocks.map((b) => b.cidr), ...more.map((b) => b.cidr)];
-    };
-    const a = await run(99);
-    expect(await run(99)).toEqual(a);
-    expect(await run(100)).not.toEqual(a);
   });
 });

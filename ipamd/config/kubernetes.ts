@@ -1,14 +1,14 @@
 /**
- * @module k8s settings
- * The Kubernetes integration's variables, parsed once at start from the raw
- * environment the daemon config keeps. Invalid values are errors naming the
- * variable. Documented in docs/install.md ("Settings").
+ * @module kubernetes settings
+ * The Kubernetes integration's variables (`MY_NODE_NAME` enables it), parsed
+ * once at start with the rest of the configuration. Invalid values are errors
+ * naming the variable. Documented in docs/install.md ("Settings").
  *
  * | Variable | Default | Meaning |
  * |---|---|---|
  * | MY_NODE_NAME | — | the Node this ipamd serves (downward API); enables the integration |
- * | MY_POD_NAME, POD_NAMESPACE | — | own Pod (downward API): Events namespace (if default/kube-system), uninstall detection |
- * | VPC_IPAM_CUSTOM_NETWORKING | false | Pods off the primary interface; a PodSubnetConfig is required (`AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG` also accepted) |
+ * | MY_POD_NAME, POD_NAMESPACE | — | own Pod (downward API): Events namespace (default/kube-system), uninstall |
+ * | VPC_IPAM_CUSTOM_NETWORKING | false | Pods off the primary interface; needs a PodSubnetConfig (pod-subnets.ts) |
  * | VPC_IPAM_POD_SUBNET_CONFIG_KEY | vpc-ipam.io/pod-subnet-config | node label/annotation naming the PodSubnetConfig |
  * | VPC_IPAM_K8S_REAP_INTERVAL_SECONDS | 300 | period of the stale-assignment check |
  * | VPC_IPAM_K8S_REAP_CONFIRM_SECONDS | 60 | a stale assignment is released when still stale this much later |
@@ -21,12 +21,10 @@
  * | VPC_IPAM_K8S_TIMEOUT_SECONDS | 10 | bound on one API call |
  * | VPC_IPAM_K8S_EVENT_INTERVAL_SECONDS | 30 | at most one write per repeated Event in this window |
  */
-import { readBool, readInt } from '../config.js';
-import { readCustomNetworking } from '../setup/pod-subnets.js';
-import { DEFAULT_CNI_BIN_DIR, DEFAULT_CNI_CONF_DIR, PSC_SELECT_KEY } from './names.js';
 import { ConfigError } from '../../providers/errors.js';
-
-type Env = Readonly<Record<string, string | undefined>>;
+import { DEFAULT_CNI_BIN_DIR, DEFAULT_CNI_CONF_DIR, PSC_SELECT_KEY } from '../k8s/names.js';
+import { readCustomNetworking } from './pod-subnets.js';
+import { present, readBool, readInt, type Env } from './readers.js';
 
 export interface K8sSettings {
   nodeName: string;
@@ -46,11 +44,6 @@ export interface K8sSettings {
   eventIntervalMs: number;
 }
 
-function present(env: Env, name: string): string | undefined {
-  const v = env[name];
-  return v === undefined || v.trim() === '' ? undefined : v.trim();
-}
-
 /** DNS-1123 subdomain: what a Node name can be. */
 const NODE_NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 /** A qualified label key: optional DNS prefix + "/" + name. */
@@ -65,7 +58,7 @@ export function parseK8sSettings(env: Env): K8sSettings {
   const selectKey = present(env, 'VPC_IPAM_POD_SUBNET_CONFIG_KEY') ?? PSC_SELECT_KEY;
   if (!LABEL_KEY_RE.test(selectKey))
     throw new ConfigError('VPC_IPAM_POD_SUBNET_CONFIG_KEY', `"${selectKey}" is not a valid label key`);
-  // Read where the subnet choice reads it (setup/pod-subnets.ts), so max Pods and the pool agree.
+  // The one reading of custom networking (pod-subnets.ts), so max Pods and the pool agree.
   const custom = readCustomNetworking(env).enabled;
   const ceilingRaw = present(env, 'VPC_IPAM_MAX_PODS_CEILING');
   return {

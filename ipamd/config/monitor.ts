@@ -1,8 +1,9 @@
 /**
  * @module monitor settings
- * The monitor's variables, parsed once at start from the raw environment the
- * daemon config keeps (`DaemonConfig.env`). Invalid values are errors naming
- * the variable, like every other setting.
+ * The subnet monitor's variables, in the node daemon and in the cluster-wide
+ * monitor (`vpc-ipamd monitor`), parsed once at start with the rest of the
+ * configuration. Invalid values are errors naming the variable, like every
+ * other setting.
  *
  * | Variable | Default | Meaning |
  * |---|---|---|
@@ -16,15 +17,13 @@
  * | VPC_IPAM_MONITOR_VPC_ID | — | cluster mode: watch every subnet of this VPC |
  * | VPC_IPAM_MONITOR_METRICS_ADDRESS | :61680 | cluster mode: metrics and /v1/subnets listener |
  * | VPC_IPAM_MONITOR_INSTANCE_TYPE | — | cluster mode: type of new nodes, for headroom in nodes |
- * | VPC_IPAM_MONITOR_ENI_GC_INTERVAL_SECONDS | 300 | cluster mode on AWS: leaked-ENI sweep period; 0 = off (read in cluster-run.ts) |
- * | VPC_IPAM_MONITOR_KUBERNETES | false | cluster mode: Lease leader election and node pools from NodeAddressPools (`integration.ts`) |
+ * | VPC_IPAM_MONITOR_ENI_GC_INTERVAL_SECONDS | 300 | cluster mode on AWS: leaked-ENI sweep period; 0 = off |
+ * | VPC_IPAM_MONITOR_KUBERNETES | false | cluster mode: Lease election, node pools from NodeAddressPools |
  */
 import { ConfigError } from '../../providers/errors.js';
 import type { ProviderName, SubnetFilter } from '../../providers/types.js';
-import { readBool, readInt, readListen } from '../config.js';
-import { RESERVED_RULES, type ReservedRule } from './subnet-space.js';
-
-type Env = Readonly<Record<string, string | undefined>>;
+import { RESERVED_RULES, type ReservedRule } from '../monitor/subnet-space.js';
+import { present, readBool, readInt, readListen, type Env } from './readers.js';
 
 export interface MonitorSettings {
   /** 0 = off (in-node only). */
@@ -42,11 +41,10 @@ export interface ClusterMonitorSettings extends MonitorSettings {
   instanceType: string | undefined;
   /** Load the Kubernetes integration: Lease election + node pool usage. */
   kubernetes: boolean;
-}
-
-function present(env: Env, name: string): string | undefined {
-  const v = env[name];
-  return v === undefined || v.trim() === '' ? undefined : v.trim();
+  /** VPC_IPAM_MONITOR_ENI_GC_INTERVAL_SECONDS in ms (AWS only); 0 = no leaked-ENI sweep. */
+  eniGcIntervalMs: number;
+  /** Who leads when there is no election (HOSTNAME, else `monitor`). */
+  identity: string;
 }
 
 export function readReserved(env: Env, provider: ProviderName): ReservedRule {
@@ -109,5 +107,7 @@ export function parseClusterMonitorSettings(env: Env, provider: ProviderName): C
     listen: readListen(env, 'VPC_IPAM_MONITOR_METRICS_ADDRESS', ':61680', false),
     instanceType: present(env, 'VPC_IPAM_MONITOR_INSTANCE_TYPE'),
     kubernetes: readBool(env, 'VPC_IPAM_MONITOR_KUBERNETES', false),
+    eniGcIntervalMs: readInt(env, 'VPC_IPAM_MONITOR_ENI_GC_INTERVAL_SECONDS', 300, { min: 0, max: 86_400 }) * 1000,
+    identity: env.HOSTNAME ?? 'monitor',
   };
 }
