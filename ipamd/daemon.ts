@@ -37,6 +37,7 @@ import { DaemonServers } from './server/daemon-servers.js';
 import { InitParts } from './daemon-parts.js';
 import type { HttpPorts } from './server/endpoints.js';
 import { NodeMonitor } from './monitor/node-monitor.js';
+import { addressCount } from '../providers/net/cidr.js';
 
 // What builds a daemon, importable with it.
 export type { DaemonDeps } from './daemon-deps.js';
@@ -147,7 +148,7 @@ export class IpamDaemon extends InitParts {
     }
     // A cloud that has only prefix blocks (GCP alias ranges) runs in prefix mode whatever the variable says.
     this.datastore.mode = c.prefixDelegation || !L.supportsIps ? 'prefix' : 'ip';
-    this.datastore.defaultPrefixSize = 2 ** (32 - L.prefixLength);
+    this.datastore.defaultPrefixSize = addressCount(4, L.prefixLength);
     this.parts.poolLimits = poolLimitsFor(c, L);
     this.parts.monitor = new NodeMonitor(this);
     const now = clock.now();

@@ -49,6 +49,7 @@ import { NodePodWatch } from './pod-watch.js';
 import { StaleAssignmentReaper } from './reaper.js';
 import { watchOwnDaemonSet, type OwnDaemonSetWatch } from './daemonset-watch.js';
 import { removeIfUninstalling } from './uninstall.js';
+import { addressCount } from '../../providers/net/cidr.js';
 
 export interface K8sNodeAgentOptions {
   /** The daemon's settings it shares (state dir, socket) and its own (ipamd/config/kubernetes.ts). */
@@ -302,7 +303,7 @@ export class K8sNodeAgent {
     return computeMaxPods({
       limits: daemon.poolLimits,
       attachedInterfaces: s.interfaces.length,
-      blockSize: s.mode === 'prefix' ? 2 ** (32 - daemon.instanceLimits.prefixLength) : 1,
+      blockSize: s.mode === 'prefix' ? addressCount(4, daemon.instanceLimits.prefixLength) : 1,
       customNetworking: this.settings.customNetworking,
       cpus: this.nodeMeta.cpus,
       ...(this.settings.maxPodsCeiling !== undefined ? { ceiling: this.settings.maxPodsCeiling } : {}),

@@ -31,6 +31,7 @@ import { SubnetMonitor, type SubnetReader } from './monitor.js';
 import { nodeFootprint } from './node-footprint.js';
 import type { NewNodeCost } from './report.js';
 import { SimFileReader } from './sim-reader.js';
+import { addressCount } from '../../providers/net/cidr.js';
 
 export interface RunningClusterMonitor {
   cluster: ClusterMonitor;
@@ -55,7 +56,7 @@ function newNodeCost(config: DaemonConfig, l: InstanceLimits): NewNodeCost {
       limits: poolLimitsFor(config, l),
       targets: config.targets,
       mode: prefix ? 'prefix' : 'ip',
-      blockSize: prefix ? 2 ** (32 - l.prefixLength) : 1,
+      blockSize: prefix ? addressCount(4, l.prefixLength) : 1,
     },
     0,
   );

@@ -7,6 +7,7 @@ import type { SimInterface, SimSubnet, SimVpc } from '../../sim/index.js';
 import { armMac, imdsMac } from '../arm-ids.js';
 import { TAG, type AzureWorld } from './azure-world.js';
 import { etagHeader, stableGuid } from './etag.js';
+import { addressCount } from '../../net/cidr.js';
 
 export function nicJson(world: AzureWorld, nic: SimInterface): Record<string, unknown> {
   const id = world.nicArmId(nic);
@@ -108,7 +109,7 @@ export function usagesJson(world: AzureWorld, vnet: SimVpc): Record<string, unkn
   return {
     value: world.subnetsOf(vnet).map((s) => {
       const view = world.cloud.getSubnet(s.id);
-      const size = 2 ** (32 - Number(s.cidr.split('/')[1]));
+      const size = addressCount(4, Number(s.cidr.split('/')[1]));
       const limit = size - 5;
       return {
         currentValue: limit - view.availableAddresses,
