@@ -12,6 +12,8 @@ import { ConfigError } from '../providers/errors.js';
 import type { ProviderName } from '../providers/types.js';
 import { DEFAULT_SOCKET_PATH } from '../cni/contract/protocol.js';
 import type { ConflistOptions } from './k8s/conflist.js';
+import { checkAwsCniVariables } from './config/aws-cni-compat.js';
+import { awsLogFile, awsLogLevel, disabledByAws, interfaceMtu } from './config/aws-cni-settings.js';
 import { conflistOptionsFromEnv } from './config/conflist.js';
 import { parseHostNetwork, type HostNetworkSettings } from './config/host-network.js';
 import { parseKubeConnection, type KubeConnection } from './config/kube-connection.js';
@@ -72,6 +74,8 @@ export interface DaemonConfig extends PoolSettings {
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
   /** `stdout`, `stderr`, or a file path. */
   logFile: string;
+  /** The variable that chose logFile (VPC_IPAM_LOG_FILE, or AWS_VPC_K8S_CNI_LOG_FILE), named when it cannot open. */
+  logFileVariable?: string;
   sim: { instanceType: string; subnetCidr: string; seed: number };
 }
 
@@ -93,6 +97,8 @@ function parseKubernetes(env: Env, socketPath: string, addWaitMs: number): Kuber
 }
 
 export function parseConfig(env: Env): DaemonConfig {
+  // First: an AWS VPC CNI variable we cannot honour stops the start before anything else is read or called.
+  checkAwsCniVariables(env);
   const pool = parsePoolSettings(env);
   const provider = readEnum(env, 'VPC_IPAM_PROVIDER', ['sim', 'aws', 'azure', 'gcp'] as const, 'sim');
   const socketPath = present(env, 'VPC_IPAM_SOCKET') ?? DEFAULT_SOCKET_PATH;
@@ -104,8 +110,12 @@ export function parseConfig(env: Env): DaemonConfig {
     providerSettings: parseProviderSettings(env, provider),
     stateDir: present(env, 'VPC_IPAM_STATE_DIR') ?? '/run/vpc-ipam',
     socketPath,
-    introspection: readListen(env, 'INTROSPECTION_BIND_ADDRESS', '127.0.0.1:61679', true),
-    metrics: readListen(env, 'VPC_IPAM_METRICS_ADDRESS', ':61678', false),
+    introspection: disabledByAws(env, 'DISABLE_INTROSPECTION')
+      ? undefined
+      : readListen(env, 'INTROSPECTION_BIND_ADDRESS', '127.0.0.1:61679', true),
+    metrics: disabledByAws(env, 'DISABLE_METRICS')
+      ? undefined
+      : readListen(env, 'VPC_IPAM_METRICS_ADDRESS', ':61678', false),
     cooldownMs: seconds('IP_COOLDOWN_PERIOD', 30, 0, 3600),
     addWaitMs,
     reconcileIntervalMs: seconds('VPC_IPAM_RECONCILE_INTERVAL_SECONDS', 5, 1, 600),
@@ -114,8 +124,7 @@ export function parseConfig(env: Env): DaemonConfig {
     subnetFullBackoffMs: seconds('VPC_IPAM_SUBNET_FULL_BACKOFF_SECONDS', 120, 1, 3600),
     cloudConcurrency: readInt(env, 'VPC_IPAM_CLOUD_CONCURRENCY', 2, { min: 1, max: 16 }),
     cloudMaxAttempts: readInt(env, 'VPC_IPAM_CLOUD_MAX_ATTEMPTS', 6, { min: 1, max: 20 }),
-    // AWS_VPC_ENI_MTU's range: 576 is the IPv4 minimum, 9001 the VPC jumbo-frame maximum.
-    interfaceMtu: readInt(env, 'VPC_IPAM_INTERFACE_MTU', 9001, { min: 576, max: 9001 }),
+    interfaceMtu: interfaceMtu(env),
     hostInterfaces: readBool(
       env,
       'VPC_IPAM_HOST_INTERFACES',
@@ -130,9 +139,13 @@ export function parseConfig(env: Env): DaemonConfig {
       env,
       'VPC_IPAM_LOG_LEVEL',
       ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const,
-      'info',
+      awsLogLevel(env) ?? 'info',
     ),
-    logFile: present(env, 'VPC_IPAM_LOG_FILE') ?? 'stdout',
+    logFile: present(env, 'VPC_IPAM_LOG_FILE') ?? awsLogFile(env) ?? 'stdout',
+    logFileVariable:
+      present(env, 'VPC_IPAM_LOG_FILE') === undefined && awsLogFile(env) !== undefined
+        ? 'AWS_VPC_K8S_CNI_LOG_FILE'
+        : 'VPC_IPAM_LOG_FILE',
     sim: Object.freeze({
       instanceType: present(env, 'VPC_IPAM_SIM_INSTANCE_TYPE') ?? 'm5.large',
       subnetCidr: readCidr(env, 'VPC_IPAM_SIM_SUBNET_CIDR', '10.0.0.0/24'),

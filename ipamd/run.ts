@@ -64,7 +64,7 @@ export async function startDaemon(config: DaemonConfig, log?: Logger): Promise<R
   ensureDirSync(config.stateDir, 'VPC_IPAM_STATE_DIR');
   // A second daemon on this node stops here, before it reads the cloud or writes the checkpoint the first one owns.
   await prepareSocketPath(config.socketPath, 'VPC_IPAM_SOCKET');
-  const logger = log ?? createLogger(config.logLevel, config.logFile);
+  const logger = log ?? createLogger(config.logLevel, config.logFile, config.logFileVariable);
   const clock = new SystemClock();
   // Kubernetes integration only with MY_NODE_NAME; imported lazily so other runs never load the client (~700 ms).
   // Before the provider: the node's PodSubnetConfig is one of the sources its subnet choice is built from.

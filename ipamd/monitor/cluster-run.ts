@@ -102,7 +102,8 @@ export async function startClusterMonitor(
   deps: ClusterMonitorDeps = {},
 ): Promise<RunningClusterMonitor> {
   const { daemon: config, monitor: settings } = c;
-  const log = deps.log ?? createLogger(config.logLevel, config.logFile).child({ component: 'monitor' });
+  const log =
+    deps.log ?? createLogger(config.logLevel, config.logFile, config.logFileVariable).child({ component: 'monitor' });
   const clock = deps.clock ?? new SystemClock();
 
   let reader: SubnetReader;

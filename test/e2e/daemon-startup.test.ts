@@ -95,6 +95,19 @@ describe('vpc-ipamd refuses what it cannot use, naming the variable', () => {
     }
   });
 
+  it('an AWS VPC CNI variable it cannot honour stops it before the cloud or the checkpoint', async () => {
+    const state = path.join(dir, 'aws-refused-state');
+    const r = await run({ ...env, VPC_IPAM_STATE_DIR: state, ENABLE_POD_ENI: 'true' });
+    expectCleanRefusal(r, 'ENABLE_POD_ENI', /security groups for Pods .*, which vpc-ipam does not support yet/);
+    expect(existsSync(state)).toBe(false);
+  });
+
+  it('an AWS log file it cannot open names AWS_VPC_K8S_CNI_LOG_FILE', async () => {
+    const { VPC_IPAM_LOG_FILE: _own, ...rest } = env;
+    const r = await run({ ...rest, AWS_VPC_K8S_CNI_LOG_FILE: '/proc/nope/ipamd.log' });
+    expectCleanRefusal(r, 'AWS_VPC_K8S_CNI_LOG_FILE', /\/proc\/nope/);
+  });
+
   describe('ports in use (EADDRINUSE)', () => {
     let blocker: net.Server;
     let port: number;
