@@ -32,14 +32,18 @@ export interface AwsCniVariable {
   note: string;
   /** refused: what is not supported, for the message. */
   unsupported?: string;
+  /** Read by the AWS provider's schema only: set on a node that runs another provider, it is refused. */
+  awsOnly?: true;
 }
 
+const awsOnly = true;
+const AWS = 'providers/aws/settings.ts (VPC_IPAM_PROVIDER=aws)';
 const bool = (def: boolean): ValueForm => ({ kind: 'bool', def });
 const text = (...accepts: string[]): ValueForm => ({ kind: 'text', accepts });
 const any: ValueForm = { kind: 'text', accepts: [] };
 
 function honoured(name: string, awsDefault: string, where: string): AwsCniVariable {
-  return { name, awsDefault, behaviour: 'honoured', value: any, note: where };
+  return { name, awsDefault, behaviour: 'honoured', value: any, note: where, ...(where === AWS ? { awsOnly } : {}) };
 }
 function here(name: string, awsDefault: string, value: ValueForm, note: string): AwsCniVariable {
   return { name, awsDefault, behaviour: 'honoured-here', value, note };
@@ -56,7 +60,6 @@ function refused(
 
 const POOL = 'ipamd/config/pool.ts';
 const HOST = 'ipamd/config/host-network.ts';
-const AWS = 'providers/aws/settings.ts (VPC_IPAM_PROVIDER=aws)';
 const ENICONFIG = 'set VPC_IPAM_CUSTOM_NETWORKING=true and select a PodSubnetConfig (docs/configuration.md)';
 
 /** The AWS VPC CNI README's variables, in its order. */
@@ -253,7 +256,17 @@ function accepted(v: AwsCniVariable, raw: string): boolean {
  * set of values does not take. Runs first in parseConfig, before any cloud call.
  */
 export function checkAwsCniVariables(env: Env): void {
+  const provider = present(env, 'VPC_IPAM_PROVIDER') ?? 'sim';
   for (const v of AWS_CNI_VARIABLES) {
+    if (v.awsOnly && provider !== 'aws' && present(env, v.name) !== undefined) {
+      // Most likely an aws-node manifest without VPC_IPAM_PROVIDER=aws: the node would run another provider.
+      const runs = present(env, 'VPC_IPAM_PROVIDER') ? `VPC_IPAM_PROVIDER=${provider}` : 'VPC_IPAM_PROVIDER unset: sim';
+      throw new ConfigError(
+        v.name,
+        `is read only with VPC_IPAM_PROVIDER=aws, and this ipamd runs another provider (${runs}): ` +
+          `set VPC_IPAM_PROVIDER=aws, or unset ${v.name}`,
+      );
+    }
     if (v.behaviour === 'honoured') continue;
     const raw = present(env, v.name);
     if (raw === undefined || accepted(v, raw)) continue;

@@ -304,6 +304,32 @@ describe('precedence: our own variable wins over the AWS one', () => {
   });
 });
 
+describe('AWS-only variables on a node that runs another provider', () => {
+  const awsOnly = AWS_CNI_VARIABLES.filter((v) => v.awsOnly).map((v) => v.name);
+
+  it("are the AWS provider schema's own", () => {
+    expect(awsOnly.sort()).toEqual(
+      [
+        'ADDITIONAL_ENI_TAGS',
+        'AWS_EC2_ENDPOINT',
+        'CLUSTER_NAME',
+        'ENABLE_SUBNET_DISCOVERY',
+        'HTTP_TIMEOUT',
+        'MANAGE_UNTAGGED_ENI',
+      ].sort(),
+    );
+  });
+
+  it.each(awsOnly)('%s is refused without VPC_IPAM_PROVIDER=aws (an aws-node manifest left as it was)', (name) => {
+    const value = name === 'AWS_EC2_ENDPOINT' ? 'http://127.0.0.1:1' : name === 'HTTP_TIMEOUT' ? '10' : 'true';
+    expect(() => parseConfig({ [name]: value })).toThrow(
+      new RegExp(`^${name}: is read only with VPC_IPAM_PROVIDER=aws.*\\(VPC_IPAM_PROVIDER unset: sim\\)`),
+    );
+    expect(() => parseConfig({ VPC_IPAM_PROVIDER: 'azure', [name]: value })).toThrow(/VPC_IPAM_PROVIDER=azure/);
+    expect(() => parseConfig({ ...BASE, [name]: value })).not.toThrow(/is read only with/);
+  });
+});
+
 describe('docs/configuration.md', () => {
   it('its AWS table lists every variable of the table with its behaviour', () => {
     const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
