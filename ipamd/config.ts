@@ -96,13 +96,18 @@ function parseKubernetes(env: Env, socketPath: string, addWaitMs: number): Kuber
   return Object.freeze({ settings, connection, conflist: conflistOptionsFromEnv(env, socketPath, addWaitMs) });
 }
 
+/** VPC_IPAM_ADD_WAIT_SECONDS, in ms: how long ipamd may hold an ADD waiting for the pool (the CLI waits it out). */
+export function readAddWaitMs(env: Env): number {
+  return readInt(env, 'VPC_IPAM_ADD_WAIT_SECONDS', 30, { min: 0, max: 300 }) * 1000;
+}
+
 export function parseConfig(env: Env): DaemonConfig {
   // First: an AWS VPC CNI variable we cannot honour stops the start before anything else is read or called.
   checkAwsCniVariables(env);
   const pool = parsePoolSettings(env);
   const provider = readEnum(env, 'VPC_IPAM_PROVIDER', ['sim', 'aws', 'azure', 'gcp'] as const, 'sim');
   const socketPath = present(env, 'VPC_IPAM_SOCKET') ?? DEFAULT_SOCKET_PATH;
-  const addWaitMs = readInt(env, 'VPC_IPAM_ADD_WAIT_SECONDS', 30, { min: 0, max: 300 }) * 1000;
+  const addWaitMs = readAddWaitMs(env);
   const seconds = (name: string, def: number, min: number, max: number) => readInt(env, name, def, { min, max }) * 1000;
   return Object.freeze({
     ...pool,
@@ -125,11 +130,7 @@ export function parseConfig(env: Env): DaemonConfig {
     cloudConcurrency: readInt(env, 'VPC_IPAM_CLOUD_CONCURRENCY', 2, { min: 1, max: 16 }),
     cloudMaxAttempts: readInt(env, 'VPC_IPAM_CLOUD_MAX_ATTEMPTS', 6, { min: 1, max: 20 }),
     interfaceMtu: interfaceMtu(env),
-    hostInterfaces: readBool(
-      env,
-      'VPC_IPAM_HOST_INTERFACES',
-      present(env, 'VPC_IPAM_PROVIDER') !== undefined && present(env, 'VPC_IPAM_PROVIDER') !== 'sim',
-    ),
+    hostInterfaces: readBool(env, 'VPC_IPAM_HOST_INTERFACES', provider !== 'sim'),
     hostNetwork: parseHostNetwork(env),
     plumbing: readPlumbing(env),
     customNetworking: readCustomNetworking(env),

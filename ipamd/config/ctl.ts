@@ -5,8 +5,8 @@
  * are parsed when a command asks EC2, so a bad AWS_* value never fails `vpc-ipamctl status`.
  */
 import { parseAwsSettings, type AwsSettings } from '../../providers/aws/settings.js';
-import { parseConfig, type DaemonConfig } from '../config.js';
-import { present, readInt, type Env } from './readers.js';
+import { parseConfig, readAddWaitMs, type DaemonConfig } from '../config.js';
+import { present, type Env } from './readers.js';
 
 export interface CtlSettings {
   /** VPC_IPAM_SOCKET, the daemon's socket (default of `--socket`). */
@@ -37,7 +37,7 @@ export function parseCtlSettings(env: Env): CtlSettings {
     socketPath: present(env, 'VPC_IPAM_SOCKET'),
     stateDir: present(env, 'VPC_IPAM_STATE_DIR'),
     introspection: present(env, 'INTROSPECTION_BIND_ADDRESS'),
-    addWaitMs: readInt(env, 'VPC_IPAM_ADD_WAIT_SECONDS', 30, { min: 0, max: 300 }) * 1000,
+    addWaitMs: readAddWaitMs(env),
     aws: () => (aws ??= Object.freeze(parseAwsSettings(env))),
     awsDaemonConfig: (endpoint: string | undefined) => {
       const pointed = endpoint
