@@ -13,7 +13,7 @@ import {
   type DelRequest,
   type Response,
 } from './contract/protocol.js';
-import { hostVethName } from './contract/veth-name.js';
+import { hostVethNameFor, hostVethSuffixes, isAttachmentNamed } from './contract/veth-name.js';
 import {
   addReplyBudgetMs,
   IpamdUnavailableError,
@@ -21,11 +21,19 @@ import {
   type RequestBody,
 } from './contract/socket-client.js';
 import type { PluginConfig } from './config.js';
+import type { HostSideTarget } from './contract/host-teardown.js';
 import type { CniEnv } from './env.js';
 import { CniCode, CniError, fromIpamdError } from './errors.js';
 import type { Logger } from './log.js';
 import { pendingReleaseDir } from './contract/pending-release.js';
-import { buildAddResult, expectedFromPrev, mergeWithPrev, podIpFromPrev, type CniResult } from './result.js';
+import {
+  buildAddResult,
+  expectedFromPrev,
+  hostInterfaceOf,
+  mergeWithPrev,
+  podIpFromPrev,
+  type CniResult,
+} from './result.js';
 import { requireAtLeast } from './version.js';
 
 export interface PluginDeps {
@@ -34,7 +42,7 @@ export interface PluginDeps {
   /** Current MAC of a host interface (sysfs), undefined when it does not exist. */
   readHostMac(ifName: string): string | undefined;
   /** Removes the host veth and, when `ip` is known, its policy rule; used only when ipamd is unreachable. */
-  offlineTearDown(t: { hostIf: string; ip?: string }): Promise<void>;
+  offlineTearDown(t: HostSideTarget): Promise<void>;
   /** Atomically records a release for ipamd to replay; returns the file written. */
   writePendingRelease(dir: string, req: DelRequest): string;
 }
@@ -177,7 +185,10 @@ async function offlineDel(
   req: DelRequest,
   why: IpamdUnavailableError,
 ): Promise<void> {
-  const hostIf = hostVethName(env.containerId, env.ifName);
+  const pod = { namespace: env.args.podNamespace, name: env.args.podName };
+  const key = { containerId: env.containerId, ifName: env.ifName, pod };
+  // ADD's own answer names the veth, whatever the prefix was then; else the name under the conflist's prefix.
+  const hostIf = hostInterfaceOf(cfg.prevResult)?.name ?? hostVethNameFor(key, { prefix: cfg.vethPrefix });
   if (cfg.prevResultIgnored) {
     deps.log.warn('prevResult unusable, ignored: the Pod address is left to ipamd', { why: cfg.prevResultIgnored });
   }
@@ -188,7 +199,12 @@ async function offlineDel(
     ip,
   });
   try {
-    await deps.offlineTearDown(ip ? { hostIf, ip } : { hostIf });
+    await deps.offlineTearDown({
+      hostIf,
+      ...(ip ? { ip } : {}),
+      ...(isAttachmentNamed(hostIf, env.containerId, env.ifName) ? {} : { podNamed: true }),
+      formerSuffixes: hostVethSuffixes(key),
+    });
   } catch (err) {
     // ipamd's replay of the note tears down again, so this is not fatal.
     deps.log.warn('offline teardown incomplete', { error: (err as Error).message });

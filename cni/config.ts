@@ -8,9 +8,11 @@
 
 import * as path from 'node:path';
 import { containerIdIssue, ifNameIssue, networkNameIssue } from './contract/identifiers.js';
+import { DEFAULT_PLUGIN_LOG_ROTATION, MEBIBYTE, type LogRotation } from './contract/log-backups.js';
 import { DEFAULT_SOCKET_PATH } from './contract/protocol.js';
 import { PLUGIN_TYPE } from './contract/plugin-name.js';
 import type { CniVersion } from './contract/spec-versions.js';
+import { DEFAULT_VETH_PREFIX, vethPrefixProblem } from './contract/veth-name.js';
 import { CniCode, CniError, CniIdentifierError, configError, unsupportedField } from './errors.js';
 import { parsePrevResult } from './prev-result.js';
 import type { CniResult, DnsConfig } from './result.js';
@@ -32,7 +34,14 @@ export interface PluginConfig {
   ipamdSocket: string;
   mtu: number;
   logFile?: string;
+  /** `logMaxSizeMB` and `logMaxBackups`: the log file's rotation (cni/log-file.ts). */
+  logRotation: LogRotation;
   logLevel: LogLevel;
+  /**
+   * `vethPrefix` (the AWS CNI's field, written by ipamd from AWS_VPC_K8S_CNI_VETHPREFIX): how the offline DEL
+   * names the host veth. Absent (or `vpc`): our own naming.
+   */
+  vethPrefix?: string;
   /** Socket round-trip budget for everything but the pool wait of ADD. */
   timeoutMs: number;
   /** How long ADD lets ipamd wait for the pool to grow before "try again later". */
@@ -184,9 +193,19 @@ export function parseConfig(raw: Record<string, unknown>, opts: ParseOptions = {
     timeoutMs: int(raw, 'timeoutMs', DEFAULTS.timeoutMs, 100, 120_000),
     addWaitMs: int(raw, 'addWaitMs', DEFAULTS.addWaitMs, 0, 300_000),
     dns: parseDns(raw.dns),
+    logRotation: Object.freeze({
+      maxBytes: int(raw, 'logMaxSizeMB', DEFAULT_PLUGIN_LOG_ROTATION.maxBytes / MEBIBYTE, 1, 10_240) * MEBIBYTE,
+      maxBackups: int(raw, 'logMaxBackups', DEFAULT_PLUGIN_LOG_ROTATION.maxBackups, 1, 100),
+    }),
   };
   const logFile = absPath(raw, 'logFile');
   if (logFile) cfg.logFile = logFile;
+  const vethPrefix = raw.vethPrefix;
+  if (vethPrefix !== undefined && vethPrefix !== DEFAULT_VETH_PREFIX) {
+    const problem = typeof vethPrefix === 'string' ? vethPrefixProblem(vethPrefix) : 'must be a string';
+    if (problem) throw configError('vethPrefix', problem);
+    cfg.vethPrefix = vethPrefix as string;
+  }
   if (prev) cfg.prevResult = prev.result;
   if (prev?.dropped.length) cfg.prevResultDropped = prev.dropped;
   if (prevIgnored) cfg.prevResultIgnored = prevIgnored;

@@ -1,12 +1,14 @@
 /**
  * @module plugin logging
- * One JSON object per line to `logFile` (appended, 0600) or to stderr, never
- * stdout (stdout carries the CNI result). Hand-rolled rather than pino: the
- * plugin is a short-lived process and pino's import alone costs ~40 ms.
+ * One JSON object per line to `logFile` (appended, 0600, rotated by size when opened: ./log-file.ts) or to
+ * stderr, never stdout (stdout carries the CNI result). Hand-rolled rather than pino: the plugin is a
+ * short-lived process and pino's import alone costs ~40 ms.
  */
 
 import * as fs from 'node:fs';
+import type { LogRotation } from './contract/log-backups.js';
 import type { LogLevel } from './config.js';
+import { openLogFile } from './log-file.js';
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, off: 100 };
 
@@ -22,6 +24,8 @@ export interface Logger {
 export interface LoggerOptions {
   level: LogLevel;
   file?: string;
+  /** The file's size limit and backups; none: never rotated. */
+  rotation?: LogRotation;
   /** Injected for tests; defaults to stderr when no file is set. */
   write?: (line: string) => void;
   now?: () => number;
@@ -30,21 +34,7 @@ export interface LoggerOptions {
 export function createLogger(o: LoggerOptions): Logger {
   const min = RANK[o.level];
   const bound: Record<string, unknown> = {};
-  let write = o.write;
-  if (!write) {
-    if (o.file) {
-      const file = o.file;
-      write = (line) => {
-        try {
-          fs.appendFileSync(file, line, { mode: 0o600 });
-        } catch {
-          // A broken log file must not fail the CNI call; fall back to stderr.
-          process.stderr.write(line);
-        }
-      };
-    } else write = (line) => process.stderr.write(line);
-  }
-  const sink = write;
+  const sink = o.write ?? (o.file ? fileWriter(o.file, o.rotation) : (line: string) => process.stderr.write(line));
   const now = o.now ?? (() => performance.timeOrigin + performance.now());
   const log = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (RANK[level] < min) return;
@@ -66,6 +56,30 @@ export function createLogger(o: LoggerOptions): Logger {
     warn: (m, f) => log('warn', m, f),
     error: (m, f) => log('error', m, f),
     bind: (f) => Object.assign(bound, f),
+  };
+}
+
+/**
+ * Appends to `file`, opened at the first line. A file that cannot be opened or written must not fail the CNI
+ * call: the lines go to stderr (the runtime's log) after one line saying why, so a missing /var/log/vpc-ipam
+ * (created by install-cni) is visible instead of a silently empty log.
+ */
+function fileWriter(file: string, rotation: LogRotation | undefined): (line: string) => void {
+  let fd: number | undefined;
+  let broken = false;
+  return (line) => {
+    if (!broken) {
+      try {
+        fd ??= openLogFile(file, rotation);
+        fs.writeSync(fd, line);
+        return;
+      } catch (err) {
+        broken = true;
+        const why = (err as NodeJS.ErrnoException).code ?? String(err);
+        process.stderr.write(`vpc-ipam: cannot write log file ${file} (${why}); logging to stderr\n`);
+      }
+    }
+    process.stderr.write(line);
   };
 }
 

@@ -93,7 +93,13 @@ export async function runCli(io: CliIo = realIo()): Promise<number> {
     const env = parseEnv(io.env);
     const cfg = parseConfig(raw, { forGc: env.command === 'GC', lenientPrevResult: env.command === 'DEL' });
     outVersion = cfg.cniVersion;
-    if (!io.deps?.log) log = createLogger({ level: cfg.logLevel, ...(cfg.logFile ? { file: cfg.logFile } : {}) });
+    if (!io.deps?.log) {
+      log = createLogger({
+        level: cfg.logLevel,
+        rotation: cfg.logRotation,
+        ...(cfg.logFile ? { file: cfg.logFile } : {}),
+      });
+    }
     log.bind({
       cmd: env.command,
       network: cfg.name,

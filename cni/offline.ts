@@ -6,7 +6,9 @@
  * every other call pays nothing for it.
  */
 
-export async function offlineTearDown(t: { hostIf: string; ip?: string }): Promise<void> {
+import type { HostSideTarget } from './contract/host-teardown.js';
+
+export async function offlineTearDown(t: HostSideTarget): Promise<void> {
   const { tearDownHostSide } = await import('./contract/host-teardown.js');
   await tearDownHostSide(t);
 }

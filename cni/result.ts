@@ -11,6 +11,7 @@
  */
 
 import type { Allocation } from './contract/protocol.js';
+import { HOST_VETH_NAME_RE } from './contract/veth-name.js';
 import { CniCode, CniError } from './errors.js';
 import { compareVersions, type CniVersion } from './contract/spec-versions.js';
 
@@ -166,13 +167,17 @@ export function expectedFromPrev(prev: CniResult | undefined, ifName: string, ne
   const out: Expected = { ip: ip.address.slice(0, -3) };
   const podMac = ifs[podIdx]?.mac;
   if (podMac) out.podMac = podMac;
-  // Our host veth is the host-side (no sandbox) interface with our name pattern.
-  const host = ifs.find((x) => !x.sandbox && /^vpc[0-9a-f]{11}$/.test(x.name));
+  const host = hostInterfaceOf(prev);
   if (host) {
     out.hostIf = host.name;
     if (host.mac) out.hostMac = host.mac;
   }
   return out;
+}
+
+/** Our host veth in a result: the host-side (no sandbox) interface with a name of our pattern (any prefix). */
+export function hostInterfaceOf(prev: CniResult | undefined): { name: string; mac?: string } | undefined {
+  return (prev?.interfaces ?? []).find((x) => !x.sandbox && HOST_VETH_NAME_RE.test(x.name));
 }
 
 /** The Pod address recorded in a DEL's prevResult, if any (used by the offline DEL). */

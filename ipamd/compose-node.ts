@@ -14,6 +14,8 @@
  * node a DaemonSet would run.
  */
 import type { CloudProvider } from '../providers/types.js';
+import { adoptionHooks } from './adopt/adoption-hooks.js';
+import { RollbackCheckpointer } from './adopt/rollback-checkpointer.js';
 import type { DaemonConfig } from './config.js';
 import type { DaemonDeps } from './daemon-deps.js';
 import type { Checkpointer } from './datastore/checkpoint.js';
@@ -21,9 +23,12 @@ import type { K8sNodeAgent } from './k8s/agent.js';
 import type { PodNetworkPlumber } from './netns/plumber.js';
 import type { Logger } from './observability/logger.js';
 import { createProvider } from './provider-factory.js';
+import { NETWORK_NAME } from '../cni/contract/plugin-name.js';
+import { DEFAULT_VETH_PREFIX } from '../cni/contract/veth-name.js';
 import { podSubnetHooks } from './setup/pod-subnets.js';
 import type { BuiltProvider } from './setup/types.js';
 import type { Clock } from './util/clock.js';
+import { eniConfigNameFrom } from './server/aws-introspection-routes.js';
 
 export interface NodeInputs {
   config: DaemonConfig;
@@ -36,7 +41,7 @@ export interface NodeInputs {
   /** Directory the plugin spools DELs into while ipamd is down. */
   pendingReleaseDir?: string;
   /** The Kubernetes integration, created before the provider (its PodSubnetConfig is a subnet source). */
-  kubernetes?: Pick<K8sNodeAgent, 'podSubnets' | 'hooks'>;
+  kubernetes?: Pick<K8sNodeAgent, 'podSubnets' | 'eniConfigs' | 'hooks'>;
   /** A provider built by the caller (the simulator's, over its in-memory cloud); default: from the configuration. */
   provider?: BuiltProvider;
 }
@@ -63,6 +68,7 @@ export async function composeNode(i: NodeInputs): Promise<ComposedNode> {
       provider: built.provider,
       facts: built.subnets,
       kubernetes: kubernetes?.podSubnets,
+      eniConfig: kubernetes?.eniConfigs,
       log,
     });
     // 4. Kubernetes: its sink and node name replace the daemon's defaults (the log, the instance id).
@@ -72,7 +78,10 @@ export async function composeNode(i: NodeInputs): Promise<ComposedNode> {
       config,
       clock,
       provider: built.provider,
-      checkpointer: i.checkpointer,
+      // Adopting aws-node: its checkpoint is kept current beside ours, so it can come back (rollback).
+      checkpointer: config.adoption
+        ? new RollbackCheckpointer(i.checkpointer, config.adoption.checkpointFile)
+        : i.checkpointer,
       plumber: i.plumber,
       log,
       version: i.version,
@@ -83,7 +92,22 @@ export async function composeNode(i: NodeInputs): Promise<ComposedNode> {
       // Only the subnet source chooses subnets and says which interfaces may host Pods.
       ...(subnets.selectSubnets ? { selectSubnets: subnets.selectSubnets } : {}),
       ...(subnets.isUsable ? { isUsable: subnets.isUsable } : {}),
+      // The prefix our rules match (`-i <prefix>+`): the one every adopted veth must carry.
+      ...(config.adoption
+        ? {
+            adoption: adoptionHooks(config.adoption, {
+              network: NETWORK_NAME,
+              vethPrefix: vethPrefixOf(config),
+              log,
+              clock,
+            }),
+          }
+        : {}),
       ...(k8s ? { eventSink: k8s.eventSink, nodeName: k8s.nodeName, subscribers: [k8s.subscriber] } : {}),
+      // Only Kubernetes hears of a Pod's address (ANNOTATE_POD_IP).
+      ...(k8s?.podAddresses ? { podAddresses: k8s.podAddresses } : {}),
+      // The AWS introspection path /v1/eni-configs: the ENIConfig this node names.
+      ...(kubernetes ? { eniConfigName: eniConfigNameFrom(() => kubernetes.eniConfigs.view()) } : {}),
     };
     return { deps, provider: built.provider, close };
   } catch (err) {
@@ -92,3 +116,5 @@ export async function composeNode(i: NodeInputs): Promise<ComposedNode> {
     throw err;
   }
 }
+
+const vethPrefixOf = (c: DaemonConfig): string => c.hostNetwork.vethPrefix ?? DEFAULT_VETH_PREFIX;

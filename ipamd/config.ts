@@ -12,10 +12,14 @@ import { ConfigError } from '../providers/errors.js';
 import type { ProviderName } from '../providers/types.js';
 import { DEFAULT_SOCKET_PATH } from '../cni/contract/protocol.js';
 import type { ConflistOptions } from './k8s/conflist.js';
+import { parseAdoption, type AdoptionSettings } from './config/adoption.js';
 import { checkAwsCniVariables } from './config/aws-cni-compat.js';
 import { awsLogFile, awsLogLevel, disabledByAws, interfaceMtu } from './config/aws-cni-settings.js';
+import { ipamdLogRotation } from './config/log-rotation.js';
+import type { LogRotation } from '../cni/contract/log-backups.js';
 import { conflistOptionsFromEnv } from './config/conflist.js';
 import { parseHostNetwork, type HostNetworkSettings } from './config/host-network.js';
+import { readIntrospectionAddress, type IntrospectionAddress } from './config/introspection-address.js';
 import { parseKubeConnection, type KubeConnection } from './config/kube-connection.js';
 import { parseK8sSettings, type K8sSettings } from './config/kubernetes.js';
 import { parseMonitorSettings, type MonitorSettings } from './config/monitor.js';
@@ -41,9 +45,11 @@ export interface DaemonConfig extends PoolSettings {
   providerSettings: ProviderSettings;
   stateDir: string;
   socketPath: string;
-  /** host:port on loopback, or undefined when disabled. */
-  introspection: { host: string; port: number } | undefined;
+  /** host:port on loopback, a Unix socket (`unix:<path>`), or undefined when disabled. */
+  introspection: IntrospectionAddress | undefined;
   metrics: { host: string; port: number } | undefined;
+  /** VPC_IPAM_AWSCNI_METRICS: also serve the AWS VPC CNI's `awscni_*` families (observability/awscni-metrics.ts). */
+  awscniMetrics: boolean;
   cooldownMs: number;
   addWaitMs: number;
   /** Pool check period; growth is also triggered immediately by demand. */
@@ -71,11 +77,15 @@ export interface DaemonConfig extends PoolSettings {
   /** The in-node subnet monitor. */
   monitor: MonitorSettings;
   kubernetes: KubernetesConfig | undefined;
+  /** VPC_IPAM_ADOPT_AWS_NODE: in-place migration from aws-node (ipamd/adopt/); undefined when off. */
+  adoption?: AdoptionSettings;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
   /** `stdout`, `stderr`, or a file path. */
   logFile: string;
   /** The variable that chose logFile (VPC_IPAM_LOG_FILE, or AWS_VPC_K8S_CNI_LOG_FILE), named when it cannot open. */
   logFileVariable?: string;
+  /** VPC_IPAM_LOG_MAX_SIZE_MB / VPC_IPAM_LOG_MAX_BACKUPS: when logFile is a file, its rotation. */
+  logRotation: LogRotation;
   sim: { instanceType: string; subnetCidr: string; seed: number };
 }
 
@@ -115,12 +125,11 @@ export function parseConfig(env: Env): DaemonConfig {
     providerSettings: parseProviderSettings(env, provider),
     stateDir: present(env, 'VPC_IPAM_STATE_DIR') ?? '/run/vpc-ipam',
     socketPath,
-    introspection: disabledByAws(env, 'DISABLE_INTROSPECTION')
-      ? undefined
-      : readListen(env, 'INTROSPECTION_BIND_ADDRESS', '127.0.0.1:61679', true),
+    introspection: disabledByAws(env, 'DISABLE_INTROSPECTION') ? undefined : readIntrospectionAddress(env),
     metrics: disabledByAws(env, 'DISABLE_METRICS')
       ? undefined
       : readListen(env, 'VPC_IPAM_METRICS_ADDRESS', ':61678', false),
+    awscniMetrics: readBool(env, 'VPC_IPAM_AWSCNI_METRICS', false),
     cooldownMs: seconds('IP_COOLDOWN_PERIOD', 30, 0, 3600),
     addWaitMs,
     reconcileIntervalMs: seconds('VPC_IPAM_RECONCILE_INTERVAL_SECONDS', 5, 1, 600),
@@ -136,6 +145,7 @@ export function parseConfig(env: Env): DaemonConfig {
     customNetworking: readCustomNetworking(env),
     monitor: Object.freeze(parseMonitorSettings(env, provider)),
     kubernetes: parseKubernetes(env, socketPath, addWaitMs),
+    adoption: parseAdoption(env, provider),
     logLevel: readEnum(
       env,
       'VPC_IPAM_LOG_LEVEL',
@@ -147,6 +157,7 @@ export function parseConfig(env: Env): DaemonConfig {
       present(env, 'VPC_IPAM_LOG_FILE') === undefined && awsLogFile(env) !== undefined
         ? 'AWS_VPC_K8S_CNI_LOG_FILE'
         : 'VPC_IPAM_LOG_FILE',
+    logRotation: ipamdLogRotation(env),
     sim: Object.freeze({
       instanceType: present(env, 'VPC_IPAM_SIM_INSTANCE_TYPE') ?? 'm5.large',
       subnetCidr: readCidr(env, 'VPC_IPAM_SIM_SUBNET_CIDR', '10.0.0.0/24'),

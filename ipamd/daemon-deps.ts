@@ -5,6 +5,8 @@
  * contribute some of these hooks, depend on the daemon's inputs and not on the daemon.
  */
 import type { CloudProvider, NodeInventory } from '../providers/types.js';
+import type { AdoptionHooks } from './adopt/adoption-hooks.js';
+import type { PodAddressHook } from './api/pod-address-hook.js';
 import type { DaemonConfig } from './config.js';
 import type { Checkpointer } from './datastore/checkpoint.js';
 import type { EventSink } from './monitor/events.js';
@@ -13,6 +15,7 @@ import type { NetfilterPort } from './netns/node-network.js';
 import type { Logger } from './observability/logger.js';
 import type { ReconcilerEvents, SubnetSelector } from './pool/reconciler.js';
 import type { Clock } from './util/clock.js';
+import type { EniConfigNameSource } from './server/aws-introspection-routes.js';
 
 export interface DaemonDeps {
   config: DaemonConfig;
@@ -43,6 +46,12 @@ export interface DaemonDeps {
   nodeName?: () => string;
   /** `false` keeps the subnet monitor from sampling even with servers running (events still flow). */
   monitor?: boolean;
+  /** Hears each Pod's address given and released, inside the request (Kubernetes: ANNOTATE_POD_IP). */
+  podAddresses?: PodAddressHook;
+  /** The ENIConfig this node names (AWS custom networking), for the introspection path /v1/eni-configs. */
+  eniConfigName?: EniConfigNameSource;
   /** Netfilter programming (default: iptables-restore through netns/netfilter.ts). */
   netfilter?: NetfilterPort;
+  /** VPC_IPAM_ADOPT_AWS_NODE: take over the Pods aws-node wired (adopt/adoption-hooks.ts). */
+  adoption?: AdoptionHooks;
 }

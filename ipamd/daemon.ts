@@ -25,6 +25,7 @@ import { HostInterfaceSync } from './netns/interface-sync.js';
 import { NodeNetfilter } from './netns/netfilter.js';
 import { NodeNetworkSync, tableDestinations } from './netns/node-network.js';
 import { DaemonMetrics } from './observability/metrics.js';
+import { awsCniSources } from './observability/awscni-sources.js';
 import { cloudCallCounts, poolStatus } from './observability/pool-status.js';
 import { formatStatusLine } from './observability/status-line.js';
 import { growthState, poolLimitsFor } from './pool/capacity.js';
@@ -76,6 +77,7 @@ export class IpamDaemon extends InitParts {
       growthBlocked: () => this.parts.reconciler?.growthBlocked,
       orphaned: () => this.datastore.orphaned().length,
       shortAddresses: () => this.parts.reconciler?.plan?.shortAddresses ?? 0,
+      awscni: c.awscniMetrics ? awsCniSources(this, () => this.parts.poolLimits) : undefined,
     });
     this.caller = new CloudCaller({
       clock: d.clock,
@@ -101,6 +103,7 @@ export class IpamDaemon extends InitParts {
             settings: c.hostNetwork,
             log: d.log,
             now: () => d.clock.now(),
+            assigned: () => this.datastore.list(),
           })
         : undefined;
     this.leaks = new LeakReclaimRunner(d.provider, this.caller, d.log);
@@ -171,6 +174,8 @@ export class IpamDaemon extends InitParts {
         );
       }
     }
+    // aws-node's Pods, before the first write and before anything is served (a refusal stops the start).
+    await this.d.adoption?.adopt(this.datastore, this.node);
     this.parts.allocator = new Allocator({
       datastore: this.datastore,
       checkpointer: this.persistence,
@@ -213,17 +218,20 @@ export class IpamDaemon extends InitParts {
       plumber: this.d.plumber,
       vpcCidrs: () => this.node.vpcCidrs,
       tableDestinations: () => tableDestinations(c.hostNetwork, this.node.vpcCidrs),
+      vethNaming: { ...(c.hostNetwork.vethPrefix ? { prefix: c.hostNetwork.vethPrefix } : {}) },
       ...(this.nodeNetwork ? { nodeProblems: () => this.nodeNetwork!.problems() } : {}),
       log,
       status: () => this.status(),
       version: this.d.version,
       onError: (code) => this.metrics.error(code),
+      ...(this.d.podAddresses ? { podAddresses: this.d.podAddresses } : {}),
     });
     await this.replaySpool();
     // Interfaces attached before this start (never rejects; an absent link is retried shortly).
     await this.syncHostLinks();
     // Before the socket serves: SNAT and the NodePort path exist before the first Pod (never rejects).
     await this.nodeNetwork?.ensure(this.node);
+    await this.d.adoption?.hostNetworkReady(this.nodeNetwork?.state().problems ?? ['no host networking']);
     // A changed SNAT setting or VPC CIDR list since the last run reaches the restored Pods' rules.
     await this.handler.repairPodRules();
   }
@@ -240,7 +248,8 @@ export class IpamDaemon extends InitParts {
         this.metrics.growthBlocked(code);
         this.monitor.onGrowthBlocked(reason, code, until);
       },
-      onSync: (_report, inv) => {
+      onSync: (report, inv) => {
+        this.metrics.awscni?.resynced(report);
         // A CIDR block added to the VPC: SNAT must not translate it, and secondary Pods must route it by their table.
         if (inv && inv.vpcCidrs.join() !== this.node.vpcCidrs.join()) {
           log.info({ before: this.node.vpcCidrs, now: inv.vpcCidrs }, 'VPC CIDR blocks changed');
@@ -260,6 +269,7 @@ export class IpamDaemon extends InitParts {
       onInterfaceDeleted: () => void this.syncHostLinks(),
       onActionError: (a, err) => {
         this.metrics.error((err as { code?: string }).code ?? 'INTERNAL');
+        this.metrics.awscni?.actionFailed(a);
         this.monitor.onActionError(a, err);
       },
     };
@@ -278,7 +288,7 @@ export class IpamDaemon extends InitParts {
   private replaySpool(): Promise<void> {
     const dir = this.d.pendingReleaseDir;
     if (!dir || !this.handler) return Promise.resolve();
-    this.replaying ??= replayPendingReleases(dir, (req) => this.handler.handle(req), this.d.log)
+    this.replaying ??= replayPendingReleases(dir, (req) => this.handler.handle(this.metrics.counted(req)), this.d.log)
       .then((n) => {
         if (n > 0) this.d.log.info({ replayed: n }, 'replayed DELs spooled by the plugin while ipamd was unreachable');
       })
@@ -305,7 +315,7 @@ export class IpamDaemon extends InitParts {
   /** The plugin socket (and the HTTP endpoints, when not started yet); after init() and startLoop(). */
   async startServers(): Promise<HttpPorts> {
     await this.servers.openSocket({
-      handle: (req) => this.handler.handle(req),
+      handle: (req) => this.handler.handle(this.metrics.counted(req)),
       onBadRequest: (msg) => {
         this.metrics.error('BAD_REQUEST');
         this.d.log.warn({ msg }, 'bad request on the socket');

@@ -34,6 +34,7 @@ function fail(err: unknown): never {
 function listenerLine(kind: 'introspection' | 'metrics', r: RunningDaemon, pathName: string): string {
   const c = r.daemon.d.config[kind];
   const port = kind === 'metrics' ? r.ports.metricsPort : r.ports.introspectionPort;
+  if (c && 'socketPath' in c) return `curl --unix-socket ${c.socketPath} http://localhost${pathName}`;
   if (!c || port === undefined) return 'off';
   const wildcard = c.host === '0.0.0.0' || c.host === '::';
   const host = wildcard ? '127.0.0.1' : c.host.includes(':') ? `[${c.host}]` : c.host;

@@ -64,7 +64,7 @@ export async function startDaemon(config: DaemonConfig, log?: Logger): Promise<R
   ensureDirSync(config.stateDir, 'VPC_IPAM_STATE_DIR');
   // A second daemon on this node stops here, before it reads the cloud or writes the checkpoint the first one owns.
   await prepareSocketPath(config.socketPath, 'VPC_IPAM_SOCKET');
-  const logger = log ?? createLogger(config.logLevel, config.logFile, config.logFileVariable);
+  const logger = log ?? createLogger(config.logLevel, config.logFile, config.logFileVariable, config.logRotation);
   const clock = new SystemClock();
   // Kubernetes integration only with MY_NODE_NAME; imported lazily so other runs never load the client (~700 ms).
   // Before the provider: the node's PodSubnetConfig is one of the sources its subnet choice is built from.
@@ -108,7 +108,7 @@ export async function startDaemon(config: DaemonConfig, log?: Logger): Promise<R
   };
   // Probes and metrics answer from now on, through a first pool fill that may take minutes (docs/install.md).
   await daemon.startHttp().catch(abandon);
-  await daemon.init().catch(abandon);
+  await daemon.metrics.nodeInit(() => daemon.init()).catch(abandon);
   try {
     await k8s?.attach(daemon);
   } catch (err) {
@@ -127,6 +127,7 @@ export async function startDaemon(config: DaemonConfig, log?: Logger): Promise<R
     throw err;
   });
   k8s?.serve(daemon);
+  daemon.metrics.started(process.uptime(), k8s !== undefined);
   logger.info(
     { provider: config.provider, socket: config.socketPath, ...ports, node: daemon.node.instanceId },
     'ipamd ready',

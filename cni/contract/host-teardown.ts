@@ -15,10 +15,13 @@ import {
   deleteHostRoute,
   findLink,
   isIPv4,
+  listRoutes,
+  OPTS,
   step,
   type RtSocket,
 } from './netlink-ops.js';
 import { deletePodRules } from './pod-rules.js';
+import { HOST_VETH_NAME_RE } from './veth-name.js';
 
 /** A teardown that was refused or left something behind; the message says what. */
 export class HostTeardownError extends Error {
@@ -28,12 +31,23 @@ export class HostTeardownError extends Error {
   }
 }
 
-/** Names made by `hostVethName`: nothing else may be deleted through this path. */
-const HOST_VETH_RE = /^vpc[0-9a-f]{11}$/;
-
 export interface HostSideTarget {
-  /** Host veth name, from `hostVethName(containerId, ifName)`. */
+  /**
+   * Host veth name, from `hostVethNameFor` (cni/contract/veth-name.ts): a name of `HOST_VETH_NAME_RE` (any valid
+   * prefix), so nothing else may be deleted through this path.
+   */
   hostIf: string;
+  /**
+   * `hostIf` is named after the Pod (AWS naming), which an older sandbox of a same-named Pod shares: then, as for
+   * a veth found by {@link formerSuffixes}, the link is deleted only when it routes `ip` (the address this
+   * attachment holds), and without `ip` it is left to the kernel, which deletes it with the Pod's namespace.
+   */
+  podNamed?: boolean;
+  /**
+   * The suffixes of `hostVethSuffixes`: when no link is named `hostIf`, the veth named by one of them under
+   * another prefix (a Pod wired before AWS_VPC_K8S_CNI_VETHPREFIX changed) is torn down instead.
+   */
+  formerSuffixes?: string[];
   /** Pod address without prefix; when known, its policy rules are removed too. */
   ip?: string;
   /**
@@ -56,7 +70,7 @@ export interface HostTeardownResult {
  * every step has been tried, so one failure does not leave the rest behind.
  */
 export async function tearDownHostSide(t: HostSideTarget, socket?: RtSocket): Promise<HostTeardownResult> {
-  if (!HOST_VETH_RE.test(t.hostIf)) {
+  if (!HOST_VETH_NAME_RE.test(t.hostIf)) {
     throw new HostTeardownError(`refusing to delete link ${JSON.stringify(t.hostIf)}: not a vpc-ipam host veth name`);
   }
   if (t.ip !== undefined && !isIPv4(t.ip)) throw new HostTeardownError(`invalid Pod address ${JSON.stringify(t.ip)}`);
@@ -64,15 +78,15 @@ export async function tearDownHostSide(t: HostSideTarget, socket?: RtSocket): Pr
   const problems: string[] = [];
   const result: HostTeardownResult = { linkDeleted: false, rulesDeleted: 0 };
   try {
-    let link: Awaited<ReturnType<typeof findLink>>;
+    let link: FoundVeth | undefined;
     try {
-      link = await step(`look up host veth ${t.hostIf}`, () => findLink(s, t.hostIf));
+      link = await findOwnVeth(s, t);
     } catch (err) {
       problems.push((err as Error).message);
     }
     if (link) {
       try {
-        await step(`delete host veth ${t.hostIf}`, () => s.delLink({ index: link!.index }, {}, { timeout: 2000 }));
+        await step(`delete host veth ${link.name}`, () => s.delLink({ index: link!.index }, {}, { timeout: 2000 }));
         result.linkDeleted = true;
       } catch (err) {
         const gone = err instanceof NetlinkStepError && (err.errno === 'ENODEV' || err.errno === 'ENOENT');
@@ -98,4 +112,28 @@ export async function tearDownHostSide(t: HostSideTarget, socket?: RtSocket): Pr
   }
   if (problems.length) throw new HostTeardownError(`host teardown of ${t.hostIf}: ${problems.join('; ')}`);
   return result;
+}
+
+type FoundVeth = NonNullable<Awaited<ReturnType<typeof findLink>>> & { name: string };
+
+/** The veth this target may delete (see {@link HostSideTarget}); undefined when there is none. */
+async function findOwnVeth(s: RtSocket, t: HostSideTarget): Promise<FoundVeth | undefined> {
+  const named = await step(`look up host veth ${t.hostIf}`, () => findLink(s, t.hostIf));
+  if (named) return !t.podNamed || (await routesIp(s, named.index, t.ip)) ? { ...named, name: t.hostIf } : undefined;
+  if (!t.formerSuffixes?.length) return undefined;
+  const links = await step('list host links', () => s.getLinks({}, {}, OPTS));
+  for (const m of links) {
+    const name = m.attrs.ifname ?? '';
+    if (name === t.hostIf || !HOST_VETH_NAME_RE.test(name) || !t.formerSuffixes.some((x) => name.endsWith(x))) continue;
+    const found = await step(`look up host veth ${name}`, () => findLink(s, name));
+    if (found?.kind === 'veth' && (await routesIp(s, found.index, t.ip))) return { ...found, name };
+  }
+  return undefined;
+}
+
+/** Whether the main table routes `ip`/32 out of link `index`: the veth is this address's. */
+async function routesIp(s: RtSocket, index: number, ip: string | undefined): Promise<boolean> {
+  if (!ip) return false;
+  const routes = await step('list host routes', () => listRoutes(s));
+  return routes.some((r) => r.dst === ip && r.dstLen === 32 && r.oif === index);
 }

@@ -7,7 +7,11 @@
 #    runtime exec'ing the plugin at that moment gets the old or the new binary,
 #    never a partial one (and overwriting a running binary in place would fail
 #    with ETXTBSY).
-# 2. Sets the host sysctls Pod routing needs. A container's own /proc/sys is
+# 2. Creates the host log directory (/var/log/vpc-ipam, 0755 root) where the
+#    plugin, which runs on the host, writes plugin.log; without it the plugin
+#    logs to stderr (the runtime's log), saying so. A failure here warns and
+#    goes on: logs are not worth a node without Pod networking.
+# 3. Sets the host sysctls Pod routing needs. A container's own /proc/sys is
 #    read-only, so the DaemonSet mounts the host's /proc/sys/net at
 #    /host/proc/sys/net and sets PROC_SYS=/host/proc/sys; root with NET_ADMIN in
 #    the host network namespace may then write it (no privileged container).
@@ -17,6 +21,7 @@
 #   VPC_IPAM_CNI_SRC [/opt/vpc-ipam/cni]       where the image keeps the plugins
 #   HOST_CNI_BIN_PATH [/host/opt/cni/bin]      host CNI bin dir as mounted
 #   VPC_IPAM_CNI_PLUGINS ["vpc-ipam portmap bandwidth"]
+#   VPC_IPAM_LOG_DIR [/host/var/log/vpc-ipam]  host log dir as mounted
 #   PROC_SYS [/proc/sys]                       (tests point it at a scratch dir)
 #   VPC_IPAM_PRIMARY_IF [interface of the default route]
 #   VPC_IPAM_SKIP_SYSCTL [false]               true: only install binaries
@@ -45,6 +50,13 @@ for p in $PLUGINS; do
   trap - EXIT
   log "installed $DEST/$p"
 done
+
+LOG_DIR=${VPC_IPAM_LOG_DIR:-/host/var/log/vpc-ipam}
+if mkdir -p "$LOG_DIR" 2>/dev/null && chmod 0755 "$LOG_DIR" 2>/dev/null; then
+  log "log dir $LOG_DIR"
+else
+  log "warning: cannot create log dir $LOG_DIR (is the hostPath mounted?); the plugin will log to stderr"
+fi
 
 set_sysctl() {
   # $1: key with slashes (net/ipv4/ip_forward), $2: value

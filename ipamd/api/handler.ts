@@ -11,7 +11,13 @@ import { IpamError, NetnsError } from '../../providers/errors.js';
 import type { Allocator } from '../allocator.js';
 import type { Datastore } from '../datastore/datastore.js';
 import type { Assignment } from '../datastore/types.js';
-import { hostVethName } from '../../cni/contract/veth-name.js';
+import {
+  hostVethNameFor,
+  hostVethSuffixes,
+  isAttachmentNamed,
+  type VethKey,
+  type VethNaming,
+} from '../../cni/contract/veth-name.js';
 import { type PodNetworkPlumber } from '../netns/plumber.js';
 import type {
   Allocation,
@@ -23,6 +29,10 @@ import type {
 } from '../../cni/contract/protocol.js';
 import { PROTOCOL_VERSION } from '../../cni/contract/protocol.js';
 import { AttachmentLanes } from './attachment-lanes.js';
+import type { PodAddressHook } from './pod-address-hook.js';
+
+/** A veth key with the host veth name the assignment recorded, when it has one. */
+type RecordedVeth = VethKey & { hostIf?: string };
 
 export const POD_GATEWAY = '169.254.1.1';
 const DEFAULT_MTU = 9001;
@@ -39,7 +49,11 @@ export interface HandlerDeps {
   status: () => PoolStatus;
   version: string;
   onError?: (code: string) => void;
+  /** Hears each Pod's address given and released, inside the request (ANNOTATE_POD_IP). */
+  podAddresses?: PodAddressHook;
   log?: { info(o: object, m?: string): void; warn(o: object, m?: string): void };
+  /** AWS_VPC_K8S_CNI_VETHPREFIX (HostNetworkSettings.vethPrefix); absent: the attachment naming. */
+  vethNaming?: VethNaming;
 }
 
 export function routeTableFor(deviceIndex: number): number {
@@ -90,8 +104,8 @@ export class ApiHandler {
             () => true,
             () => false,
           );
-          if (!ok) await this.d.plumber.tearDown(w);
-          wired = ok ? { hostIf: hostVethName(w.containerId, w.ifName) } : await this.d.plumber.setUp(w);
+          if (!ok) await this.d.plumber.tearDown({ ...w, ...this.vethTarget(assignment) });
+          wired = ok ? { hostIf: w.hostIf } : await this.d.plumber.setUp(w);
         } else {
           wired = await this.d.plumber.setUp(w);
         }
@@ -102,7 +116,18 @@ export class ApiHandler {
           : new NetnsError(`wiring ${req.netns.path} failed: ${(err as Error).message}`, { cause: err });
       }
     }
+    await this.announce(req, assignment, existing);
     return { ok: true, allocation: this.allocation(assignment, wired), existing };
+  }
+
+  /** PodAddressHook.added; when it fails, this ADD is undone (a repeated ADD's address and veth stay). */
+  private async announce(req: Extract<Request, { op: 'add' }>, a: Assignment, existing: boolean): Promise<void> {
+    try {
+      await this.d.podAddresses?.added(a);
+    } catch (err) {
+      if (!existing) await this.release(req, req.netns?.path, false).catch(() => {});
+      throw err;
+    }
   }
 
   private async del(req: Extract<Request, { op: 'del' }>): Promise<Response> {
@@ -110,17 +135,26 @@ export class ApiHandler {
   }
 
   /** Tears down, then releases `key`'s address (whichever it holds now). Runs in `key`'s lane. */
-  private async release(key: AttachmentKey, netnsPath?: string): Promise<boolean> {
+  private async release(key: AttachmentKey, netnsPath?: string, announce = true): Promise<boolean> {
     const a = this.d.datastore.find(key);
     // Tear down first: an address must not be reused while a veth still routes to it.
+    const veth: RecordedVeth = {
+      containerId: key.containerId,
+      ifName: key.ifName,
+      ...(a ? { pod: a.pod } : {}),
+      ...(a?.hostIf ? { hostIf: a.hostIf } : {}),
+    };
     await this.d.plumber.tearDown({
       containerId: key.containerId,
       ifName: key.ifName,
       netnsPath,
       ip: a?.ip ?? '',
       routeTable: a ? this.routeTableOf(a) : 0,
+      ...this.vethTarget(veth),
     });
-    return (await this.d.allocator.del(key)) !== undefined;
+    const released = (await this.d.allocator.del(key)) !== undefined;
+    if (released && a && announce) await this.d.podAddresses?.released(a).catch(() => {});
+    return released;
   }
 
   /**
@@ -207,7 +241,24 @@ export class ApiHandler {
       ip: a.ip,
       routeTable: this.routeTableOf(a),
       tableDestinations,
-      hostIf: hostVethName(a.containerId, a.ifName),
+      hostIf: this.hostIf(a),
+      formerSuffixes: hostVethSuffixes(a),
+    };
+  }
+
+  /** The name recorded for the attachment (an adopted aws-node Pod), else the one our naming gives. */
+  private hostIf(key: RecordedVeth): string {
+    return key.hostIf ?? hostVethNameFor(key, this.d.vethNaming);
+  }
+
+  /** What a teardown of `key`'s veth needs to find it and to know whether it may delete it (host-teardown.ts). */
+  private vethTarget(key: RecordedVeth): { hostIf: string; podNamed?: true; formerSuffixes: string[] } {
+    const hostIf = this.hostIf(key);
+    return {
+      hostIf,
+      ...(isAttachmentNamed(hostIf, key.containerId, key.ifName) ? {} : { podNamed: true as const }),
+      // A Pod wired under an earlier AWS_VPC_K8S_CNI_VETHPREFIX: found by its name's suffix.
+      formerSuffixes: hostVethSuffixes(key),
     };
   }
 
@@ -225,6 +276,7 @@ export class ApiHandler {
       tableDestinations: this.d.tableDestinations?.() ?? ['0.0.0.0/0'],
       netnsPath: '',
       mtu: DEFAULT_MTU,
+      hostIf: this.hostIf(a),
     };
   }
 

@@ -11,8 +11,10 @@ import { CloudError, IpamError } from '../../providers/errors.js';
 import type { Clock } from '../util/clock.js';
 
 export interface CallObserver {
-  /** One per attempt: the operation, `ok` or the error code, and its duration. */
-  onAttempt(operation: string, result: string, seconds: number): void;
+  /** One per attempt, before it is sent (what is in flight). */
+  onStart?(operation: string): void;
+  /** One per attempt: the operation, `ok` or the error code, its duration, and the error when it failed. */
+  onAttempt(operation: string, result: string, seconds: number, err?: unknown): void;
 }
 
 export interface CloudCallerOptions {
@@ -51,6 +53,7 @@ export class CloudCaller {
       // After a throttle, every queued call waits: retrying in parallel only deepens the storm.
       const wait = this.throttledUntil - this.o.clock.now();
       if (wait > 0) await this.o.clock.sleep(wait, signal);
+      this.o.observer?.onStart?.(operation);
       const started = this.o.clock.now();
       try {
         const out = await fn();
@@ -62,6 +65,7 @@ export class CloudCaller {
           operation,
           CloudError.isCloud(err) ? err.cloudCode : code,
           (this.o.clock.now() - started) / 1000,
+          err,
         );
         if (!CloudError.isCloud(err) || !err.retryable || attempt >= this.o.maxAttempts) throw err;
         const backoff = Math.min(this.o.maxDelayMs, this.o.baseDelayMs * 2 ** (attempt - 1));

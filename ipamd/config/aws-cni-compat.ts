@@ -60,7 +60,7 @@ function refused(
 
 const POOL = 'ipamd/config/pool.ts';
 const HOST = 'ipamd/config/host-network.ts';
-const ENICONFIG = 'set VPC_IPAM_CUSTOM_NETWORKING=true and select a PodSubnetConfig (docs/configuration.md)';
+const ENICONFIG = 'ipamd/config/kubernetes.ts (ENIConfig under custom networking, ipamd/k8s/node-eni-config.ts)';
 
 /** The AWS VPC CNI README's variables, in its order. */
 export const AWS_CNI_README_VARIABLES: readonly AwsCniVariable[] = Object.freeze([
@@ -72,20 +72,8 @@ export const AWS_CNI_README_VARIABLES: readonly AwsCniVariable[] = Object.freeze
   ),
   honoured('AWS_VPC_CNI_NODE_PORT_SUPPORT', 'true', HOST),
   honoured('AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG', 'false', 'ipamd/config/pod-subnets.ts (PodSubnetConfig)'),
-  refused(
-    'ENI_CONFIG_ANNOTATION_DEF',
-    'k8s.amazonaws.com/eniConfig',
-    text('k8s.amazonaws.com/eniConfig'),
-    'choosing an ENIConfig by another node annotation',
-    `unset it; ${ENICONFIG}, chosen by VPC_IPAM_POD_SUBNET_CONFIG_KEY`,
-  ),
-  refused(
-    'ENI_CONFIG_LABEL_DEF',
-    'k8s.amazonaws.com/eniConfig',
-    text('k8s.amazonaws.com/eniConfig'),
-    'choosing an ENIConfig by another node label',
-    `unset it; ${ENICONFIG}, chosen by VPC_IPAM_POD_SUBNET_CONFIG_KEY`,
-  ),
+  honoured('ENI_CONFIG_ANNOTATION_DEF', 'k8s.amazonaws.com/eniConfig', ENICONFIG),
+  honoured('ENI_CONFIG_LABEL_DEF', 'k8s.amazonaws.com/eniConfig', ENICONFIG),
   honoured('HOST_CNI_BIN_PATH', '/host/opt/cni/bin', 'ipamd/config/kubernetes.ts'),
   honoured('HOST_CNI_CONFDIR_PATH', '/host/etc/cni/net.d', 'ipamd/config/kubernetes.ts'),
   here('AWS_VPC_ENI_MTU', '9001', any, 'secondary interface MTU when VPC_IPAM_INTERFACE_MTU is unset; POD_MTU default'),
@@ -106,16 +94,10 @@ export const AWS_CNI_README_VARIABLES: readonly AwsCniVariable[] = Object.freeze
     'plugin log (VPC_IPAM_CNI_LOG_FILE wins)',
   ),
   here('AWS_VPC_K8S_PLUGIN_LOG_LEVEL', 'DEBUG', any, 'plugin log level (VPC_IPAM_CNI_LOG_LEVEL wins)'),
-  honoured('INTROSPECTION_BIND_ADDRESS', '127.0.0.1:61679', 'ipamd/config.ts (host:port; unix: not yet)'),
+  honoured('INTROSPECTION_BIND_ADDRESS', '127.0.0.1:61679', 'ipamd/config/introspection-address.ts'),
   here('DISABLE_INTROSPECTION', 'false', bool(false), 'true turns the introspection listener off'),
   here('DISABLE_METRICS', 'false', bool(false), 'true turns the metrics listener off'),
-  refused(
-    'AWS_VPC_K8S_CNI_VETHPREFIX',
-    'eni',
-    text('vpc'),
-    'a host veth prefix other than vpc-ipam\'s "vpc"',
-    'unset it (host veths are named vpc<hash>) and point host tools such as Calico at the "vpc" prefix',
-  ),
+  honoured('AWS_VPC_K8S_CNI_VETHPREFIX', 'eni', HOST),
   honoured('ADDITIONAL_ENI_TAGS', '{}', AWS),
   here(
     'AWS_VPC_K8S_CNI_CONFIGURE_RPFILTER',
@@ -138,13 +120,7 @@ export const AWS_CNI_README_VARIABLES: readonly AwsCniVariable[] = Object.freeze
     text('strict', 'standard'),
     'only acts with ENABLE_POD_ENI=true (refused), as in the AWS CNI; strict and standard accepted',
   ),
-  refused(
-    'DISABLE_TCP_EARLY_DEMUX',
-    'false',
-    bool(false),
-    'setting net.ipv4.tcp_early_demux (needed only for Pod ENIs)',
-    'unset it, or set the sysctl on the host',
-  ),
+  honoured('DISABLE_TCP_EARLY_DEMUX', 'false', HOST),
   honoured('ENABLE_SUBNET_DISCOVERY', 'true', AWS),
   honoured('ENABLE_PREFIX_DELEGATION', 'false', POOL),
   honoured('WARM_PREFIX_TARGET', '0 (manifest 1)', POOL),
@@ -156,13 +132,7 @@ export const AWS_CNI_README_VARIABLES: readonly AwsCniVariable[] = Object.freeze
     'unset it; bound growth with MAX_ENI and the warm targets instead',
   ),
   here('ENABLE_BANDWIDTH_PLUGIN', 'false', bool(false), 'true chains the bandwidth plugin (VPC_IPAM_CNI_CHAIN)'),
-  refused(
-    'ANNOTATE_POD_IP',
-    'false',
-    bool(false),
-    'the vpc.amazonaws.com/pod-ips Pod annotation',
-    'unset it; Calico can read the Pod IP from the Pod status',
-  ),
+  honoured('ANNOTATE_POD_IP', 'false', 'ipamd/config/kubernetes.ts (ipamd/k8s/pod-ip-annotation.ts)'),
   refused(
     'ENABLE_IPv4',
     'true',
@@ -180,12 +150,11 @@ export const AWS_CNI_README_VARIABLES: readonly AwsCniVariable[] = Object.freeze
     'unset it; with AWS_VPC_K8S_CNI_EXTERNALSNAT=false, Pods reach off-VPC destinations through the primary',
   ),
   honoured('AWS_EC2_ENDPOINT', '', AWS),
-  refused(
+  here(
     'DISABLE_LEAKED_ENI_CLEANUP',
     'false',
     bool(false),
-    'turning off the leaked-interface sweep',
-    'unset it; the sweep only deletes available interfaces tagged for this cluster',
+    "true turns off the monitor leader's sweep of leaked tagged ENIs (ipamd/config/monitor.ts); on a node, a no-op",
   ),
   refused(
     'ENABLE_V6_EGRESS',

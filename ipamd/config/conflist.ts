@@ -8,6 +8,8 @@ import { isSupported, SUPPORTED_VERSIONS } from '../../cni/contract/spec-version
 import { ConfigError } from '../../providers/errors.js';
 import { CHAINED_PLUGINS, type ConflistOptions } from '../k8s/conflist.js';
 import { pluginLogFile, pluginLogLevel, podMtuSource, withBandwidth } from './aws-cni-settings.js';
+import { pluginLogRotation } from './log-rotation.js';
+import { vethPrefixSetting } from './host-network.js';
 import { present, type Env } from './readers.js';
 
 const LOG_LEVELS: readonly ConflistOptions['logLevel'][] = ['debug', 'info', 'warn', 'error', 'off'];
@@ -38,6 +40,16 @@ export function conflistOptionsFromEnv(env: Env, socketPath: string, addWaitMs: 
   const { name: logVar, file: logFile } = pluginLogFile(env, '/var/log/vpc-ipam/plugin.log');
   if (logFile !== undefined && !path.isAbsolute(logFile))
     throw new ConfigError(logVar, `must be an absolute host path, got "${logFile}"`);
-  const base = { socketPath, mtu, logLevel, cniVersion, chain, addWaitMs };
+  const rotationSet = ['VPC_IPAM_CNI_LOG_MAX_SIZE_MB', 'VPC_IPAM_CNI_LOG_MAX_BACKUPS'].some((v) => present(env, v));
+  const base = {
+    socketPath,
+    mtu,
+    logLevel,
+    cniVersion,
+    chain,
+    addWaitMs,
+    ...vethPrefixSetting(env),
+    ...(rotationSet ? { logRotation: pluginLogRotation(env) } : {}),
+  };
   return Object.freeze(logFile === undefined ? base : { ...base, logFile });
 }

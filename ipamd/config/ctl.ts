@@ -5,7 +5,7 @@
  * are parsed when a command asks EC2, so a bad AWS_* value never fails `vpc-ipamctl status`.
  */
 import { parseAwsSettings, type AwsSettings } from '../../providers/aws/settings.js';
-import { parseConfig, readAddWaitMs, type DaemonConfig } from '../config.js';
+import { parseConfig, publicConfig, readAddWaitMs, type DaemonConfig } from '../config.js';
 import { present, type Env } from './readers.js';
 
 export interface CtlSettings {
@@ -29,6 +29,10 @@ export interface CtlSettings {
    * with the emulator's static credentials instead of the SDK's credential chain.
    */
   awsDaemonConfig(endpoint: string | undefined): DaemonConfig;
+  /** The environment vpc-ipamctl runs in, for `support-bundle`, which redacts it before writing it. */
+  environment: ReadonlyArray<readonly [string, string]>;
+  /** The daemon's settings as this environment gives them (publicConfig); throws the ConfigError parseConfig does. */
+  daemonSettings(): DaemonConfig;
 }
 
 export function parseCtlSettings(env: Env): CtlSettings {
@@ -39,6 +43,12 @@ export function parseCtlSettings(env: Env): CtlSettings {
     introspection: present(env, 'INTROSPECTION_BIND_ADDRESS'),
     addWaitMs: readAddWaitMs(env),
     aws: () => (aws ??= Object.freeze(parseAwsSettings(env))),
+    environment: Object.freeze(
+      Object.entries(env)
+        .filter((e): e is [string, string] => e[1] !== undefined)
+        .sort(([a], [b]) => a.localeCompare(b)),
+    ),
+    daemonSettings: () => publicConfig(parseConfig(env)),
     awsDaemonConfig: (endpoint: string | undefined) => {
       const pointed = endpoint
         ? {

@@ -2,7 +2,9 @@
  * @module host network settings
  * The AWS VPC CNI's host-networking variables (pkg/networkutils/network.go), same names and defaults.
  */
-import { readBool, readCidrList, readEnum, readMark, type Env } from './readers.js';
+import { DEFAULT_VETH_PREFIX, vethPrefixProblem } from '../../cni/contract/veth-name.js';
+import { ConfigError } from '../../providers/errors.js';
+import { present, readBool, readCidrList, readEnum, readMark, type Env } from './readers.js';
 
 export interface HostNetworkSettings {
   /**
@@ -19,6 +21,17 @@ export interface HostNetworkSettings {
   connmark: number;
   /** VPC_IPAM_IPTABLES_MODE: auto (what the host uses, as kube-proxy decides), nft or legacy. */
   iptablesMode: 'auto' | 'nft' | 'legacy';
+  /**
+   * AWS_VPC_K8S_CNI_VETHPREFIX: host veths are `<prefix>` + the AWS CNI's hash of the Pod's name
+   * (cni/contract/veth-name.ts). Undefined when unset or `vpc`: our own `vpc<hash of the attachment>` names,
+   * which nodes had before, not the AWS default `eni`.
+   */
+  vethPrefix?: string;
+  /**
+   * DISABLE_TCP_EARLY_DEMUX: true sets net.ipv4.tcp_early_demux to 0, false to 1 (as the AWS CNI's init
+   * container); undefined when unset, and the host's value is left alone.
+   */
+  disableTcpEarlyDemux?: boolean;
 }
 
 export function parseHostNetwork(env: Env): HostNetworkSettings {
@@ -29,5 +42,19 @@ export function parseHostNetwork(env: Env): HostNetworkSettings {
     nodePortSupport: readBool(env, 'AWS_VPC_CNI_NODE_PORT_SUPPORT', true),
     connmark: readMark(env, 'AWS_VPC_K8S_CNI_CONNMARK', 0x80),
     iptablesMode: readEnum(env, 'VPC_IPAM_IPTABLES_MODE', ['auto', 'nft', 'legacy'] as const, 'auto'),
+    ...vethPrefixSetting(env),
+    ...(present(env, 'DISABLE_TCP_EARLY_DEMUX') === undefined
+      ? {}
+      : { disableTcpEarlyDemux: readBool(env, 'DISABLE_TCP_EARLY_DEMUX', false) }),
   });
+}
+
+/** AWS_VPC_K8S_CNI_VETHPREFIX, validated; `{}` for our own naming. The conflist's `vethPrefix` reads it too. */
+export function vethPrefixSetting(env: Env): Pick<HostNetworkSettings, 'vethPrefix'> {
+  const name = 'AWS_VPC_K8S_CNI_VETHPREFIX';
+  const raw = present(env, name);
+  if (raw === undefined || raw === DEFAULT_VETH_PREFIX) return {};
+  const problem = vethPrefixProblem(raw);
+  if (problem) throw new ConfigError(name, problem);
+  return { vethPrefix: raw };
 }

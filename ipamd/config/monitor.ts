@@ -17,7 +17,8 @@
  * | VPC_IPAM_MONITOR_VPC_ID | — | cluster mode: watch every subnet of this VPC |
  * | VPC_IPAM_MONITOR_METRICS_ADDRESS | :61680 | cluster mode: metrics and /v1/subnets listener |
  * | VPC_IPAM_MONITOR_INSTANCE_TYPE | — | cluster mode: type of new nodes, for headroom in nodes |
- * | VPC_IPAM_MONITOR_ENI_GC_INTERVAL_SECONDS | 300 | cluster mode on AWS: leaked-ENI sweep period; 0 = off |
+ * | VPC_IPAM_MONITOR_ENI_GC_INTERVAL_SECONDS | 300 | cluster mode on AWS: leaked-ENI sweep period; 0 = off (also |
+ * | | | DISABLE_LEAKED_ENI_CLEANUP=true when this is unset) |
  * | VPC_IPAM_MONITOR_KUBERNETES | false | cluster mode: Lease election, node pools from NodeAddressPools |
  */
 import { ConfigError } from '../../providers/errors.js';
@@ -88,6 +89,16 @@ function readTags(env: Env): Record<string, string> | undefined {
   return tags;
 }
 
+/**
+ * The leaked-ENI sweep's period. DISABLE_LEAKED_ENI_CLEANUP=true (the AWS CNI's switch for its sweep) turns it off
+ * unless VPC_IPAM_MONITOR_ENI_GC_INTERVAL_SECONDS is set, which wins as our own variables always do.
+ */
+function readEniGcIntervalMs(env: Env): number {
+  const name = 'VPC_IPAM_MONITOR_ENI_GC_INTERVAL_SECONDS';
+  const def = present(env, name) === undefined && readBool(env, 'DISABLE_LEAKED_ENI_CLEANUP', false) ? 0 : 300;
+  return readInt(env, name, def, { min: 0, max: 86_400 }) * 1000;
+}
+
 export function parseClusterMonitorSettings(env: Env, provider: ProviderName): ClusterMonitorSettings {
   const base = parseMonitorSettings(env, provider);
   if (base.intervalMs === 0)
@@ -107,7 +118,7 @@ export function parseClusterMonitorSettings(env: Env, provider: ProviderName): C
     listen: readListen(env, 'VPC_IPAM_MONITOR_METRICS_ADDRESS', ':61680', false),
     instanceType: present(env, 'VPC_IPAM_MONITOR_INSTANCE_TYPE'),
     kubernetes: readBool(env, 'VPC_IPAM_MONITOR_KUBERNETES', false),
-    eniGcIntervalMs: readInt(env, 'VPC_IPAM_MONITOR_ENI_GC_INTERVAL_SECONDS', 300, { min: 0, max: 86_400 }) * 1000,
+    eniGcIntervalMs: readEniGcIntervalMs(env),
     identity: env.HOSTNAME ?? 'monitor',
   };
 }

@@ -22,6 +22,7 @@ const COMMANDS: Record<string, Loader> = {
   simulate: async () => (await import('./commands/simulate.js')).simulateCommand,
   subnets: async () => (await import('./commands/subnets.js')).subnetsCommand,
   plan: async () => (await import('./commands/plan.js')).planCommand,
+  'support-bundle': async () => (await import('./commands/support-bundle.js')).supportBundleCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -23,6 +23,8 @@ export interface Assignment extends AttachmentKey {
   pod: PodRef;
   /** Epoch ms. */
   assignedAt: number;
+  /** Host veth name when it is not ours to compute (a Pod adopted from aws-node: ipamd/adopt/). */
+  hostIf?: string;
 }
 
 /** Per-interface numbers the pool planner works from (current address mode only, unless said). */

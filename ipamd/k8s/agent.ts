@@ -11,7 +11,10 @@
  *    composition (ipamd/setup/pod-subnets.ts) hands to the provider's subnet
  *    choice; so the agent is created before the provider. It falls back to
  *    the last good Node and config on anything but a 404 (node-subnets.ts).
- *    `hooks()`: the Event sink, the node name, action-error Events.
+ *    `eniConfigs`: its AWS ENIConfig, the source after it under custom
+ *    networking (node-eni-config.ts), over the same Node reads.
+ *    `hooks()`: the Event sink, the node name, action-error Events, and with
+ *    ANNOTATE_POD_IP the Pod address hook (pod-ip-annotation.ts).
  * 3. `attach(daemon)` after `init()`: checks the Node is this machine (when
  *    it is known), and starts the Pod list/watch (demand) in the background
  *    and the stale-assignment reaper, before the first pool tick.
@@ -29,6 +32,7 @@ import * as path from 'node:path';
 import { PROTOCOL_VERSION } from '../../cni/contract/protocol.js';
 import type { DaemonConfig, KubernetesConfig } from '../config.js';
 import type { K8sSettings } from '../config/kubernetes.js';
+import type { PodAddressHook } from '../api/pod-address-hook.js';
 import type { DaemonDeps, IpamDaemon } from '../daemon.js';
 import type { Logger } from '../observability/logger.js';
 import type { ReconcilerEvents } from '../pool/reconciler.js';
@@ -43,17 +47,20 @@ import { K8sEventSink } from './events.js';
 import { EVENT_REASONS } from './names.js';
 import { computeMaxPods, NodePublisher } from './node-publisher.js';
 import { NODE_CACHE_FILE, NodeCache } from './node-cache.js';
+import { eniConfigNodeKeys, NodeEniConfigs } from './node-eni-config.js';
 import { NodeSubnets } from './node-subnets.js';
+import { PodIpAnnotator } from './pod-ip-annotation.js';
 import { expectedDemand } from './pod-demand.js';
 import { NodePodWatch } from './pod-watch.js';
 import { StaleAssignmentReaper } from './reaper.js';
 import { watchOwnDaemonSet, type OwnDaemonSetWatch } from './daemonset-watch.js';
 import { removeIfUninstalling } from './uninstall.js';
 import { addressCount } from '../../providers/net/cidr.js';
+import { awsConflistSwap } from '../adopt/aws-conflist.js';
 
 export interface K8sNodeAgentOptions {
   /** The daemon's settings it shares (state dir, socket) and its own (ipamd/config/kubernetes.ts). */
-  config: Pick<DaemonConfig, 'stateDir' | 'socketPath'>;
+  config: Pick<DaemonConfig, 'stateDir' | 'socketPath' | 'adoption'>;
   kubernetes: KubernetesConfig;
   clock: Clock;
   log: Logger;
@@ -69,6 +76,10 @@ export class K8sNodeAgent {
   readonly sink: K8sEventSink;
   /** This node's PodSubnetConfig, read at every interface creation (last good copy on outages). */
   readonly podSubnets: NodeSubnets;
+  /** This node's AWS ENIConfig (custom networking), read at every interface creation; also /v1/eni-configs. */
+  readonly eniConfigs: NodeEniConfigs;
+  /** ANNOTATE_POD_IP: the Pod's vpc.amazonaws.com/pod-ips annotation; undefined when off. */
+  readonly podIpAnnotator: PodIpAnnotator | undefined;
   podWatch: NodePodWatch | undefined;
   reaper: StaleAssignmentReaper | undefined;
   publisher: NodePublisher | undefined;
@@ -111,6 +122,15 @@ export class K8sNodeAgent {
       minWriteIntervalMs: s.eventIntervalMs,
     });
     this.podSubnets = podSubnets;
+    this.eniConfigs = new NodeEniConfigs({
+      apis,
+      nodeName: s.nodeName,
+      keys: s.eniConfigKeys,
+      customNetworking: s.customNetworking,
+      readNode: () => podSubnets.readNode(),
+      log: o.log,
+    });
+    this.podIpAnnotator = s.annotatePodIp ? new PodIpAnnotator({ apis, log: o.log }) : undefined;
     this.conflist = new ConflistKeeper({
       clock: o.clock,
       log: o.log,
@@ -122,6 +142,7 @@ export class K8sNodeAgent {
       sink: this.sink,
       identityProblem: () => this.identityProblem,
       signal: this.stopper.signal,
+      ...(o.config.adoption ? { afterInstall: awsConflistSwap(s.confDir, o.log) } : {}),
     });
     this.ownDaemonSet = watchOwnDaemonSet(s, { apis, clock: o.clock, log: o.log });
   }
@@ -140,6 +161,7 @@ export class K8sNodeAgent {
       apis,
       nodeName: settings.nodeName,
       selectKey: settings.selectKey,
+      alsoKeys: eniConfigNodeKeys(settings.eniConfigKeys),
       cache,
       log: o.log,
       now: () => o.clock.now(),
@@ -161,10 +183,14 @@ export class K8sNodeAgent {
     return new K8sNodeAgent(o, settings, apis, podSubnets);
   }
 
-  /** What the daemon takes from Kubernetes: where its events go, the node's name, and a reconciler subscriber. */
-  hooks(): Required<Pick<DaemonDeps, 'eventSink' | 'nodeName'>> & { subscriber: ReconcilerEvents } {
+  /** What the daemon takes from Kubernetes: where its events go, the node's name, a reconciler subscriber. */
+  hooks(): Required<Pick<DaemonDeps, 'eventSink' | 'nodeName'>> & {
+    subscriber: ReconcilerEvents;
+    podAddresses?: PodAddressHook;
+  } {
     const node = this.settings.nodeName;
     return {
+      ...(this.podIpAnnotator ? { podAddresses: this.podIpAnnotator } : {}),
       eventSink: this.sink,
       nodeName: () => node,
       subscriber: {

@@ -27,6 +27,8 @@ export interface ConflistKeeperOptions {
   /** Set when the Node turned out to be another machine: nothing is written then. */
   identityProblem: () => string | undefined;
   signal: AbortSignal;
+  /** Each round ours is in place (adoption: aws-node's conflist is moved aside, ipamd/adopt/aws-conflist.ts). */
+  afterInstall?: () => void;
 }
 
 export class ConflistKeeper {
@@ -89,6 +91,7 @@ export class ConflistKeeper {
                 'other CNI configs sort before ours; the runtime uses the first one, so Pods will not use vpc-ipam',
               );
           }
+          this.o.afterInstall?.();
         } catch (err) {
           log.error({ err: (err as Error).message, confDir }, 'cannot write the CNI config');
         }

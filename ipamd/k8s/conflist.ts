@@ -17,6 +17,7 @@
 import { accessSync, constants, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { fsyncDirSync, writeFileAtomicSync } from '../../cni/contract/atomic-file.js';
+import { MEBIBYTE, type LogRotation } from '../../cni/contract/log-backups.js';
 import type { NegotiatedVersions } from './cni-versions.js';
 import { CONFLIST_NAME, NETWORK_NAME, PLUGIN_TYPE } from './names.js';
 
@@ -24,6 +25,8 @@ export interface ConflistOptions {
   socketPath: string;
   mtu: number;
   logFile?: string;
+  /** VPC_IPAM_CNI_LOG_MAX_SIZE_MB / _MAX_BACKUPS, when set (the plugin has the same defaults). */
+  logRotation?: LogRotation;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'off';
   /**
    * VPC_IPAM_CNI_VERSION: the highest `cniVersion` to write, for runtimes that
@@ -33,6 +36,8 @@ export interface ConflistOptions {
   /** Chained plugins after ours, e.g. portmap (hostPort) and bandwidth. */
   chain: string[];
   addWaitMs: number;
+  /** AWS_VPC_K8S_CNI_VETHPREFIX, written as the AWS CNI's `vethPrefix` field: the plugin's offline DEL names by it. */
+  vethPrefix?: string;
 }
 
 /** Chained plugins we know how to configure (the runtime fills their capabilities). */
@@ -54,6 +59,11 @@ export function renderConflist(o: ConflistOptions, v: Pick<NegotiatedVersions, '
     addWaitMs: o.addWaitMs,
   };
   if (o.logFile) ours.logFile = o.logFile;
+  if (o.vethPrefix) ours.vethPrefix = o.vethPrefix;
+  if (o.logRotation) {
+    ours.logMaxSizeMB = o.logRotation.maxBytes / MEBIBYTE;
+    ours.logMaxBackups = o.logRotation.maxBackups;
+  }
   // libcni >= 1.2 takes the highest of cniVersions + cniVersion it implements; older ones read cniVersion.
   // Both come from the negotiation, so whichever a runtime picks, every plugin of the chain speaks it.
   const list: Record<string, unknown> = {

@@ -23,6 +23,23 @@ export const PSC_SELECT_KEY = 'vpc-ipam.io/pod-subnet-config';
 /** The zone label: a PodSubnetConfig named after the node's zone is the default. */
 export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 
+/**
+ * The AWS VPC CNI's ENIConfig (crd.k8s.amazonaws.com/v1alpha1, cluster-scoped), read under custom networking as
+ * an alternative to the PodSubnetConfig (eni-config.ts). Its CRD is the aws-node installation's, never ours.
+ */
+export const ENICONFIG_GROUP = 'crd.k8s.amazonaws.com';
+export const ENICONFIG_VERSION = 'v1alpha1';
+export const ENICONFIG_PLURAL = 'eniconfigs';
+export const ENICONFIG_CRD_NAME = `${ENICONFIG_PLURAL}.${ENICONFIG_GROUP}`;
+/** Set out of band (kubelet flags, node bootstrap): wins over every other way of naming the ENIConfig. */
+export const EXTERNAL_ENICONFIG_LABEL = 'vpc.amazonaws.com/externalEniConfig';
+/** ENI_CONFIG_ANNOTATION_DEF and ENI_CONFIG_LABEL_DEF default to the same key. */
+export const DEFAULT_ENICONFIG_KEY = 'k8s.amazonaws.com/eniConfig';
+/** The ENIConfig a node names by none of its keys. */
+export const DEFAULT_ENICONFIG_NAME = 'default';
+/** ANNOTATE_POD_IP: the Pod's IP on ADD, blank after DEL (read by Calico, projectcalico/calico#3530). */
+export const POD_IPS_ANNOTATION = 'vpc.amazonaws.com/pod-ips';
+
 /** Computed max Pods (label and annotation; the label makes it selectable). */
 export const MAX_PODS_KEY = 'vpc-ipam.io/max-pods';
 /**

@@ -46,8 +46,11 @@ export interface CachedNode {
   config?: ResolvedConfig | null;
 }
 
-/** The facts of a Node as the API returned it; `selectKey` is the label/annotation naming its config. */
-export function nodeFacts(n: V1Node, selectKey: string): NodeFacts {
+/**
+ * The facts of a Node as the API returned it; `selectKey` is the label/annotation naming its config, `alsoKeys`
+ * the other labels/annotations a config choice reads (the ENIConfig's, eni-config.ts).
+ */
+export function nodeFacts(n: V1Node, selectKey: string, alsoKeys: readonly string[] = []): NodeFacts {
   const cpuRaw = n.status?.capacity?.cpu;
   // Kubernetes quantities: "2" or "2500m".
   const cpus =
@@ -55,8 +58,8 @@ export function nodeFacts(n: V1Node, selectKey: string): NodeFacts {
   const pick = (m: Record<string, string> | undefined, keys: string[]) =>
     Object.fromEntries(keys.filter((k) => typeof m?.[k] === 'string').map((k) => [k, m![k]!]));
   const facts: NodeFacts = {
-    labels: pick(n.metadata?.labels, [selectKey, ZONE_LABEL]),
-    annotations: pick(n.metadata?.annotations, [selectKey]),
+    labels: pick(n.metadata?.labels, [selectKey, ZONE_LABEL, ...alsoKeys]),
+    annotations: pick(n.metadata?.annotations, [selectKey, ...alsoKeys]),
   };
   if (n.metadata?.uid) facts.uid = n.metadata.uid;
   if (n.spec?.providerID) facts.providerId = n.spec.providerID;

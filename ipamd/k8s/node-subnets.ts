@@ -48,6 +48,8 @@ export interface NodeSubnetsOptions {
   nodeName: string;
   /** Label/annotation key naming the config (default vpc-ipam.io/pod-subnet-config). */
   selectKey?: string;
+  /** Other node labels/annotations kept with the Node (the ENIConfig's keys, node-eni-config.ts). */
+  alsoKeys?: readonly string[];
   /** Keeps the last good Node and config across restarts; without it, in memory only. */
   cache?: NodeCache;
   log?: {
@@ -128,7 +130,7 @@ export class NodeSubnets implements PodSubnetSource {
     try {
       const n = await apis.call('read node', () => apis.core.readNode({ name: nodeName }));
       this.stats.reads++;
-      this.node = nodeFacts(n, this.selectKey);
+      this.node = nodeFacts(n, this.selectKey, this.o.alsoKeys);
       this.freshAt = this.now();
       if (this.degraded) {
         this.o.log?.info({ node: nodeName }, 'the API server answers again; Node and PodSubnetConfig are read fresh');

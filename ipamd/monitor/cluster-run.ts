@@ -103,7 +103,10 @@ export async function startClusterMonitor(
 ): Promise<RunningClusterMonitor> {
   const { daemon: config, monitor: settings } = c;
   const log =
-    deps.log ?? createLogger(config.logLevel, config.logFile, config.logFileVariable).child({ component: 'monitor' });
+    deps.log ??
+    createLogger(config.logLevel, config.logFile, config.logFileVariable, config.logRotation).child({
+      component: 'monitor',
+    });
   const clock = deps.clock ?? new SystemClock();
 
   let reader: SubnetReader;
@@ -168,8 +171,7 @@ export async function startClusterMonitor(
   let port: number | undefined;
   if (settings.listen) {
     endpoint = new HttpEndpoint(
-      settings.listen.host,
-      settings.listen.port,
+      settings.listen,
       {
         '/metrics': async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
         '/healthz': async () => ({ body: { ok: true, leader: cluster.isLeader(), identity: elector.identity } }),

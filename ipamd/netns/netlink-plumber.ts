@@ -17,13 +17,14 @@
 import { Worker } from 'node:worker_threads';
 import { NetnsError, NetnsRefusedError } from '../../providers/errors.js';
 import { SystemClock, type Clock } from '../util/clock.js';
-import { hostVethName } from '../../cni/contract/veth-name.js';
+import { HOST_VETH_NAME_RE, hostVethName } from '../../cni/contract/veth-name.js';
 import {
   type HostInterface,
   type NodeRouting,
   type NodeRoutingResult,
   type PodNetworkPlumber,
   type PodRules,
+  type PodUnwiring,
   type PodWiring,
   type WiredPod,
 } from './plumber.js';
@@ -60,7 +61,7 @@ interface Pending {
 }
 
 /** Defence in depth: the socket server validated already, but this is where paths meet the kernel. */
-export function validateWiring(w: Partial<PodWiring>, needNetns: boolean, ipOptional = false): void {
+export function validateWiring(w: Partial<PodWiring & PodUnwiring>, needNetns: boolean, ipOptional = false): void {
   const bad = (m: string): never => {
     throw new NetnsError(`invalid wiring request: ${m}`);
   };
@@ -77,6 +78,17 @@ export function validateWiring(w: Partial<PodWiring>, needNetns: boolean, ipOpti
   if (t !== undefined && (!Number.isInteger(t) || t < 0 || t > 0x7fffffff || t === 253 || t === 255)) bad('routeTable');
   const issue = cidrListIssue(w.tableDestinations);
   if (issue) bad(`tableDestinations: ${issue}`);
+  if (w.hostIf !== undefined && (typeof w.hostIf !== 'string' || !HOST_VETH_NAME_RE.test(w.hostIf))) bad('hostIf');
+  const sfx = suffixesIssue(w.formerSuffixes);
+  if (sfx) bad(sfx);
+}
+
+/** `hostVethSuffixes` output only: at most two suffixes of 11 hex. */
+function suffixesIssue(sfx: unknown): string | undefined {
+  if (sfx === undefined) return undefined;
+  const ok =
+    Array.isArray(sfx) && sfx.length <= 2 && sfx.every((x) => typeof x === 'string' && /^[0-9a-f]{11}$/.test(x));
+  return ok ? undefined : 'formerSuffixes';
 }
 
 /** Rule destinations reach the kernel: IPv4 CIDRs only, and a bounded number of them. */
@@ -117,7 +129,7 @@ export class NetlinkPlumber implements PodNetworkPlumber {
   }
 
   /** Idempotent; `ip` may be empty when ipamd has no record (then only the veth is looked for). */
-  async tearDown(w: Omit<PodWiring, 'mtu'> & { netnsPath?: string }): Promise<void> {
+  async tearDown(w: PodUnwiring): Promise<void> {
     validateWiring(w, false, true);
     await this.submit('tearDown', { ...w, netnsPath: w.netnsPath ?? '', mtu: 0 });
   }
@@ -164,7 +176,8 @@ export class NetlinkPlumber implements PodNetworkPlumber {
   /** Checks (and with `repair`, rewrites) the policy rules of assigned addresses from one rule dump. */
   async podRules(rules: PodRules[], repair: boolean): Promise<Array<{ ip: string; problems: string[] }>> {
     for (const r of rules) {
-      const badIf = r.hostIf !== undefined && !/^vpc[0-9a-f]{11}$/.test(r.hostIf);
+      const badIf =
+        (r.hostIf !== undefined && !HOST_VETH_NAME_RE.test(r.hostIf)) || suffixesIssue(r.formerSuffixes) !== undefined;
       const issue = !isIPv4(r.ip)
         ? `ip ${JSON.stringify(r.ip)}`
         : badIf

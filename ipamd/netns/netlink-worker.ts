@@ -18,8 +18,8 @@
 import * as fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import koffi from 'koffi';
-import type { NodeRouting, PodRules, PodWiring } from './plumber.js';
-import { hostVethName } from '../../cni/contract/veth-name.js';
+import { HOST_VETH_NAME_RE } from '../../cni/contract/veth-name.js';
+import { hostIfOf, type NodeRouting, type PodRules, type PodUnwiring, type PodWiring } from './plumber.js';
 import { tearDownHostSide } from './host-teardown.js';
 import { NetlinkStepError, OPTS, type RtSocket } from '../../cni/contract/netlink-ops.js';
 import { NetnsGuard, NetnsRefusal } from './netns-guard.js';
@@ -45,7 +45,7 @@ export type WorkerOp =
 export interface WorkerJob {
   id: number;
   op: WorkerOp;
-  w?: Partial<PodWiring>;
+  w?: Partial<PodWiring & PodUnwiring>;
   /** Host interface jobs (host netns only: they never enter the setns window). */
   i?: HostInterfaceSpec;
   r?: { rules: PodRules[]; repair: boolean };
@@ -127,8 +127,11 @@ async function run(ctx: WiringContext, job: WorkerJob): Promise<unknown> {
       return tearDownHostInterface(ctx.host, job.i!);
     case 'podRules': {
       // Only Pods that were wired: an address handed out without a netns has no rules to keep.
-      const links = new Set((await ctx.host.getLinks({}, {}, OPTS)).map((m) => m.attrs.ifname));
-      const wired = job.r!.rules.filter((r) => !r.hostIf || links.has(r.hostIf));
+      const names = (await ctx.host.getLinks({}, {}, OPTS)).map((m) => m.attrs.ifname ?? '');
+      const links = new Set(names);
+      const veths = names.filter((n) => HOST_VETH_NAME_RE.test(n));
+      const former = (r: PodRules) => !!r.formerSuffixes?.some((x) => veths.some((n) => n.endsWith(x)));
+      const wired = job.r!.rules.filter((r) => !r.hostIf || links.has(r.hostIf) || former(r));
       return podRulesPass(ctx.host, wired.map(podRuleSpec), job.r!.repair);
     }
     case 'setUpNodeRouting':
@@ -138,12 +141,15 @@ async function run(ctx: WiringContext, job: WorkerJob): Promise<unknown> {
     case 'tearDownNodeRouting':
       return tearDownNodeRouting(ctx.host);
     case 'tearDown': {
-      const w = job.w as PodWiring;
+      const w = job.w as PodUnwiring;
       // ipamd vouches for the address (it is still assigned to this attachment).
-      return tearDownHostSide(
-        { hostIf: hostVethName(w.containerId, w.ifName), ...(w.ip ? { ip: w.ip, ownsAddress: true } : {}) },
-        ctx.host,
-      );
+      const target = {
+        hostIf: hostIfOf(w),
+        ...(w.ip ? { ip: w.ip, ownsAddress: true } : {}),
+        ...(w.podNamed ? { podNamed: true } : {}),
+        ...(w.formerSuffixes ? { formerSuffixes: w.formerSuffixes } : {}),
+      };
+      return tearDownHostSide(target, ctx.host);
     }
   }
 }

@@ -8,7 +8,11 @@
  *   otherwise get no answer from the Internet);
  * - loose reverse-path filtering on the primary interface (a NodePort reply or an externally-SNATed Pod's
  *   traffic arrives on one interface and is routed back by another; the AWS CNI's init container does
- *   the same, and ours too: here it is only repaired when /proc/sys is writable).
+ *   the same, and ours too: here it is only repaired when /proc/sys is writable);
+ * - net.ipv4.tcp_early_demux as DISABLE_TCP_EARLY_DEMUX asks (the AWS CNI's init container sets it 0 when
+ *   true, 1 otherwise; here only when the variable is set, and left alone on a kernel without it).
+ * The connmark restore matches `-i <prefix>+` for AWS_VPC_K8S_CNI_VETHPREFIX, and for every other prefix that
+ * host veths of assigned Pods still carry (wired before the prefix changed), until those Pods are gone.
  *
  * {@link NodeNetworkSync.ensure} runs after init and on every resync: it verifies first and rewrites only
  * what is missing or wrong, so ten restarts leave one copy of everything. It never rejects: a failure is
@@ -16,6 +20,7 @@
  */
 
 import * as fs from 'node:fs';
+import { DEFAULT_VETH_PREFIX, hostVethSuffixes, vethPrefixOf, type VethKey } from '../../cni/contract/veth-name.js';
 import type { NodeInventory } from '../../providers/types.js';
 import type { HostNetworkSettings } from '../config.js';
 import type { PodNetworkPlumber } from './plumber.js';
@@ -42,8 +47,6 @@ export interface NodeNetworkState {
   lastPassAt?: number;
 }
 
-/** Host veth prefix (plumber.ts's hostVethName): the connmark restore matches `-i vpc+`. */
-const VETH_PREFIX = 'vpc';
 const IFNAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
 
 /**
@@ -72,6 +75,10 @@ export class NodeNetworkSync {
       now: () => number;
       /** Where sysctls live (tests point it elsewhere). */
       procSys?: string;
+      /** The host's links (read synchronously: sysfs shows the namespace of the thread that mounted it). */
+      sysClassNet?: string;
+      /** Every assigned attachment (the datastore's): their veths under an earlier prefix are recognised. */
+      assigned?: () => readonly VethKey[];
     },
   ) {}
 
@@ -143,8 +150,27 @@ export class NodeNetworkSync {
       randomizeSnat: s.randomizeSnat,
       nodePortSupport: s.nodePortSupport && primaryIf !== undefined,
       connmark: s.connmark,
-      vethPrefix: VETH_PREFIX,
+      vethPrefix: s.vethPrefix ?? DEFAULT_VETH_PREFIX,
+      formerVethPrefixes: this.formerVethPrefixes(s.vethPrefix ?? DEFAULT_VETH_PREFIX),
     };
+  }
+
+  /** Prefixes of host veths of assigned Pods other than `current` (see the module comment), sorted. */
+  private formerVethPrefixes(current: string): string[] {
+    const suffixes = new Set((this.o.assigned?.() ?? []).flatMap((a) => hostVethSuffixes(a)));
+    if (suffixes.size === 0) return [];
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.o.sysClassNet ?? '/sys/class/net');
+    } catch {
+      return [];
+    }
+    const found = new Set<string>();
+    for (const name of names) {
+      const prefix = vethPrefixOf(name);
+      if (prefix !== undefined && prefix !== current && suffixes.has(name.slice(prefix.length))) found.add(prefix);
+    }
+    return [...found].sort();
   }
 
   private async pass(node: NodeInventory): Promise<void> {
@@ -162,6 +188,7 @@ export class NodeNetworkSync {
       }
     }
     if (primaryIf) this.looseRpFilter(primaryIf, problems);
+    this.tcpEarlyDemux(problems);
     const spec = this.spec(node, primaryIf);
     let backend = this.st.backend;
     if (spec) {
@@ -189,6 +216,30 @@ export class NodeNetworkSync {
     if (problems.length && problems.join('; ') !== before) {
       log.error({ problems }, 'node host networking incomplete; retrying on every resync');
     } else if (!problems.length && before) log.info({}, 'node host networking repaired');
+  }
+
+  /** DISABLE_TCP_EARLY_DEMUX, when set: 0 for true, 1 for false; written only when it differs. */
+  private tcpEarlyDemux(problems: string[]): void {
+    const disable = this.o.settings.disableTcpEarlyDemux;
+    if (disable === undefined) return;
+    const file = `${this.o.procSys ?? '/proc/sys'}/net/ipv4/tcp_early_demux`;
+    const want = disable ? '0' : '1';
+    let value: string;
+    try {
+      value = fs.readFileSync(file, 'utf8').trim();
+    } catch {
+      return; // older kernels have no such sysctl: the AWS CNI checks first too
+    }
+    if (value === want) return;
+    try {
+      fs.writeFileSync(file, `${want}\n`);
+      this.o.log.info({ value: want }, 'net.ipv4.tcp_early_demux set (DISABLE_TCP_EARLY_DEMUX)');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      problems.push(
+        `net.ipv4.tcp_early_demux is ${value} and cannot be set to ${want} (${code}): DISABLE_TCP_EARLY_DEMUX`,
+      );
+    }
   }
 
   /**

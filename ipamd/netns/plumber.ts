@@ -25,6 +25,8 @@ export interface PodWiring {
    * Unused with routeTable 0; absent means `['0.0.0.0/0']`.
    */
   tableDestinations?: string[];
+  /** The host veth's name (`hostVethNameFor` under the node's naming); absent: the attachment naming. */
+  hostIf?: string;
 }
 
 /** What DEL knows: the address may be unknown ('') and the netns may be gone. */
@@ -34,6 +36,15 @@ export interface PodUnwiring {
   ip: string;
   routeTable: number;
   netnsPath?: string;
+  /** As in {@link PodWiring}; with the two below, what cni/contract/host-teardown.ts's target says. */
+  hostIf?: string;
+  podNamed?: boolean;
+  formerSuffixes?: string[];
+}
+
+/** The host veth of `w`: the name ipamd chose, else the attachment naming (callers that predate the prefix). */
+export function hostIfOf(w: { containerId: string; ifName: string; hostIf?: string }): string {
+  return w.hostIf ?? hostVethName(w.containerId, w.ifName);
 }
 
 /** The host rules of one assigned address, for the resync repair ({@link PodNetworkPlumber.podRules}). */
@@ -43,6 +54,8 @@ export interface PodRules {
   tableDestinations: string[];
   /** When given, the address is only looked at if this host veth exists (a Pod wired by ADD). */
   hostIf?: string;
+  /** Or a host veth of the Pod under an earlier prefix: a name of HOST_VETH_NAME_RE ending with one of these. */
+  formerSuffixes?: string[];
 }
 
 export interface WiredPod {
@@ -114,7 +127,7 @@ export interface PodNetworkPlumber {
 /** Used when ipamd runs without root or in the simulator: addresses only, no kernel state. */
 export class NoopPlumber implements PodNetworkPlumber {
   async setUp(w: PodWiring): Promise<WiredPod> {
-    return { hostIf: hostVethName(w.containerId, w.ifName), podMac: '00:00:00:00:00:00' };
+    return { hostIf: hostIfOf(w), podMac: '00:00:00:00:00:00' };
   }
   async tearDown(): Promise<void> {}
   async check(): Promise<void> {}

@@ -15,8 +15,7 @@
 import { randomBytes } from 'node:crypto';
 
 import * as fs from 'node:fs';
-import type { PodWiring } from './plumber.js';
-import { hostVethName } from '../../cni/contract/veth-name.js';
+import { hostIfOf, type PodWiring } from './plumber.js';
 import { tearDownHostSide } from './host-teardown.js';
 import {
   AF_INET,
@@ -97,14 +96,14 @@ export function openPodNetns(ctx: Pick<WiringContext, 'vet'>, path: string): num
  * veth of the same name (a crashed earlier attempt) is replaced.
  */
 export async function wirePod(ctx: WiringContext, w: PodWiring): Promise<WiredPodFull> {
-  const hostIf = hostVethName(w.containerId, w.ifName);
+  const hostIf = hostIfOf(w);
   const h = ctx.host;
   const podNsFd = openPodNetns(ctx, w.netnsPath);
   let pod: RtSocket | undefined;
   let created = false;
   try {
-    // A same-named host veth can only be a leftover of this very attachment
-    // (the name hashes the key): replace it, as the AWS plugin does.
+    // A same-named host veth is a leftover of this very attachment (the name hashes the key) or, named
+    // after the Pod, of an older sandbox of the same Pod: replace it, as the AWS plugin does.
     await step(`delete stale host veth ${hostIf}`, () => deleteLinkByName(h, hostIf));
     await step(`create veth ${hostIf} with peer ${w.ifName} in ${w.netnsPath}`, () =>
       h.newLink(
@@ -176,7 +175,7 @@ export async function wirePod(ctx: WiringContext, w: PodWiring): Promise<WiredPo
  * that are missing or wrong (the caller turns it into a NetnsError).
  */
 export async function checkPod(ctx: WiringContext, w: PodWiring): Promise<void> {
-  const hostIf = hostVethName(w.containerId, w.ifName);
+  const hostIf = hostIfOf(w);
   const h = ctx.host;
   const problems: string[] = [];
   const host = await findLink(h, hostIf);

@@ -38,8 +38,10 @@ export interface NodeNetfilterSpec {
   nodePortSupport: boolean;
   /** AWS_VPC_K8S_CNI_CONNMARK (default 0x80): used as mark and as mask. */
   connmark: number;
-  /** Host veth name prefix ('vpc': host veths are vpc<11 hex>). */
+  /** AWS_VPC_K8S_CNI_VETHPREFIX ('vpc' when unset: host veths are vpc<11 hex>). */
   vethPrefix: string;
+  /** Prefixes host veths of assigned Pods still carry from before the prefix changed: restored on too. */
+  formerVethPrefixes?: string[];
 }
 
 export type NetfilterTable = 'nat' | 'mangle';
@@ -174,6 +176,11 @@ export function validateNetfilterSpec(s: NodeNetfilterSpec): NodeNetfilterSpec {
   if (typeof s.vethPrefix !== 'string' || !VETH_PREFIX_RE.test(s.vethPrefix)) {
     throw new NetfilterSpecError('vethPrefix', `${JSON.stringify(s.vethPrefix)}: 1 to 8 of a-z, 0-9`);
   }
+  const former = s.formerVethPrefixes ?? [];
+  if (!Array.isArray(former) || former.length > 16 || former.some((p) => !VETH_PREFIX_RE.test(p))) {
+    throw new NetfilterSpecError('formerVethPrefixes', `${JSON.stringify(former)}: at most 16 of 1 to 8 of a-z, 0-9`);
+  }
+  const formerVethPrefixes = [...new Set(former)].filter((p) => p !== s.vethPrefix);
   return Object.freeze({
     primaryIp: ipv4('primaryIp', s.primaryIp),
     primaryIf: ifName('primaryIf', s.primaryIf),
@@ -184,6 +191,7 @@ export function validateNetfilterSpec(s: NodeNetfilterSpec): NodeNetfilterSpec {
     nodePortSupport: bool('nodePortSupport', s.nodePortSupport),
     connmark: s.connmark,
     vethPrefix: s.vethPrefix,
+    ...(formerVethPrefixes.length ? { formerVethPrefixes } : {}),
   });
 }
 
@@ -236,9 +244,9 @@ function nodePortRules(s: NodeNetfilterSpec): string[][] {
     // Replies from a Pod get the mark back onto the packet: the ip rule `fwmark <m>/<m> lookup main` (1024)
     // then sends them out of the primary interface they came in on, not the Pod's interface table, whose
     // interface EC2's source/destination check would drop them on (wrong source for that interface).
-    [
+    ...[s.vethPrefix, ...(s.formerVethPrefixes ?? [])].map((prefix) => [
       '-i',
-      `${s.vethPrefix}+`,
+      `${prefix}+`,
       ...comment('NodePort reply mark'),
       '-j',
       'CONNMARK',
@@ -247,7 +255,7 @@ function nodePortRules(s: NodeNetfilterSpec): string[][] {
       m,
       '--ctmask',
       m,
-    ],
+    ]),
   ];
 }
 

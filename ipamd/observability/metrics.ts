@@ -7,16 +7,22 @@
 import * as client from 'prom-client';
 import type { PoolSnapshot } from '../datastore/types.js';
 import type { CallObserver } from '../cloud/cloud-caller.js';
+import type { Request } from '../../cni/contract/protocol.js';
+import { AwsCniMetrics, type AwsCniSources } from './awscni-metrics.js';
 
 export interface PoolReadings {
   snapshot(): PoolSnapshot;
   growthBlocked(): { reason: string } | undefined;
   orphaned(): number;
   shortAddresses(): number;
+  /** VPC_IPAM_AWSCNI_METRICS on: the AWS VPC CNI's families are served too, from these. */
+  awscni?: AwsCniSources | undefined;
 }
 
 export class DaemonMetrics implements CallObserver {
   readonly registry = new client.Registry();
+  /** The `awscni_*` families, on the same registry; undefined while VPC_IPAM_AWSCNI_METRICS is off. */
+  readonly awscni: AwsCniMetrics | undefined;
   private readonly cloudCalls: client.Counter<'operation' | 'result'>;
   private readonly cloudLatency: client.Histogram<'operation'>;
   private readonly addLatency: client.Histogram<'waited'>;
@@ -112,11 +118,32 @@ export class DaemonMetrics implements CallObserver {
       labelNames: ['cloud_code'],
       registers: [r],
     });
+    this.awscni = readings.awscni && new AwsCniMetrics(r, readings.awscni);
   }
 
-  onAttempt(operation: string, result: string, seconds: number): void {
+  onStart(operation: string): void {
+    this.awscni?.onStart(operation);
+  }
+
+  onAttempt(operation: string, result: string, seconds: number, err?: unknown): void {
     this.cloudCalls.inc({ operation, result });
     this.cloudLatency.observe({ operation }, seconds);
+    this.awscni?.onAttempt(operation, result, seconds, err);
+  }
+
+  /** A request on the plugin socket, counted (awscni_add_ip_req_count…); returned as is. */
+  counted(req: Request): Request {
+    return this.awscni ? this.awscni.counted(req) : req;
+  }
+
+  /** Runs init(), timed as the AWS CNI's node initialisation when its families are on. */
+  nodeInit<T>(init: () => Promise<T>): Promise<T> {
+    return this.awscni ? this.awscni.nodeInit(init) : init();
+  }
+
+  /** ipamd serves, `seconds` after its process started (awscni_ipamd_startup_duration_seconds). */
+  started(seconds: number, withApiServer: boolean): void {
+    this.awscni?.started(seconds, withApiServer);
   }
 
   observeAdd(ms: number, waited: boolean): void {
@@ -125,6 +152,7 @@ export class DaemonMetrics implements CallObserver {
 
   error(code: string): void {
     this.errors.inc({ code });
+    this.awscni?.error(code);
   }
 
   growthBlocked(cloudCode: string): void {

@@ -1,8 +1,8 @@
 /**
  * @module http endpoints of a daemon
- * Opens the loopback introspection endpoint and the metrics endpoint a daemon's config asks for. Kept apart
- * from the plugin socket: these start before init() (probes and metrics must answer during a first pool
- * fill that can take minutes under throttling), the socket only once the pool can serve.
+ * Opens the introspection endpoint (loopback, or a Unix socket) and the metrics endpoint a daemon's config asks
+ * for. Kept apart from the plugin socket: these start before init() (probes and metrics must answer during a first
+ * pool fill that can take minutes under throttling), the socket only once the pool can serve.
  */
 import type { DaemonConfig } from '../config.js';
 import { HttpEndpoint } from './http.js';
@@ -15,6 +15,8 @@ export interface EndpointHost extends IntrospectionSource {
 
 export interface HttpPorts {
   introspectionPort?: number;
+  /** INTROSPECTION_BIND_ADDRESS=unix:<path>: the socket file introspection listens on instead of a port. */
+  introspectionSocket?: string;
   metricsPort?: number;
 }
 
@@ -27,21 +29,18 @@ export async function openHttpEndpoints(
   const ports: HttpPorts = {};
   try {
     if (c.introspection) {
-      const ep = new HttpEndpoint(
-        c.introspection.host,
-        c.introspection.port,
-        introspectionRoutes(d),
-        'INTROSPECTION_BIND_ADDRESS',
-      );
-      ports.introspectionPort = await ep.listen();
+      const ep = new HttpEndpoint(c.introspection, introspectionRoutes(d), 'INTROSPECTION_BIND_ADDRESS');
+      const port = await ep.listen();
       endpoints.push(ep);
+      if ('socketPath' in c.introspection) ports.introspectionSocket = c.introspection.socketPath;
+      else ports.introspectionPort = port;
     }
     if (c.metrics) {
       const render = async () => {
         const m = await d.metrics.render();
         return { contentType: m.contentType, body: m.body };
       };
-      const ep = new HttpEndpoint(c.metrics.host, c.metrics.port, { '/metrics': render }, 'VPC_IPAM_METRICS_ADDRESS');
+      const ep = new HttpEndpoint(c.metrics, { '/metrics': render }, 'VPC_IPAM_METRICS_ADDRESS');
       ports.metricsPort = await ep.listen();
       endpoints.push(ep);
     }

@@ -1,34 +1,57 @@
 /**
  * @module http endpoints
- * Introspection (JSON, loopback only: it lists Pods and addresses) and
+ * Introspection (JSON, loopback or a root-only Unix socket: it lists Pods and addresses) and
  * Prometheus metrics. Read-only; GET and HEAD only.
  */
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
 import { ConfigError } from '../../providers/errors.js';
+import { listenOnSocketFile, replaceStaleSocket } from './socket-file.js';
 
 export type Route = () => Promise<{ status?: number; contentType?: string; body: unknown }>;
+
+/** A TCP host and port, or a Unix socket file (introspection's `unix:<path>`). */
+export type ListenTarget = { host: string; port: number } | { socketPath: string };
+
+/**
+ * Read and write timeouts of the AWS VPC CNI's introspection and metrics servers (5 s each: pkg/ipamd/introspect.go
+ * and utils/prometheusmetrics/prometheusmetrics.go, v1.23.1): a client that stalls cannot hold a connection open.
+ */
+export const HTTP_IO_TIMEOUT_MS = 5_000;
 
 export class HttpEndpoint {
   private server: http.Server | undefined;
 
   constructor(
-    private readonly host: string,
-    private readonly port: number,
+    private readonly target: ListenTarget,
     private readonly routes: Record<string, Route>,
-    /** The setting that chose host and port, named when they cannot be bound. */
+    /** The setting that chose the address, named when it cannot be bound. */
     private readonly variable?: string,
   ) {}
 
-  async listen(): Promise<number> {
+  /** Resolves with the TCP port listened on; undefined on a Unix socket. */
+  async listen(): Promise<number | undefined> {
     const server = http.createServer((req, res) => void this.serve(req, res));
+    // Go's ReadTimeout: the whole request within 5 s. Its WriteTimeout: here, 5 s without progress on the socket
+    // (a socket without a 'timeout' listener is destroyed), which also ends idle keep-alive connections.
+    server.headersTimeout = HTTP_IO_TIMEOUT_MS;
+    server.requestTimeout = HTTP_IO_TIMEOUT_MS;
+    server.setTimeout(HTTP_IO_TIMEOUT_MS);
+    if ('socketPath' in this.target) {
+      await this.listenOnSocket(server, this.target.socketPath);
+      this.server = server;
+      return undefined;
+    }
+    const { host, port } = this.target;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.port, this.host, () => resolve());
+      server.listen(port, host, () => resolve());
     }).catch((err: NodeJS.ErrnoException) => {
       if (!this.variable) throw err;
       const why = err.code === 'EADDRINUSE' ? ' (another process uses it: choose another port, or off)' : '';
-      const what = `cannot listen on ${this.host}:${this.port}: ${err.code ?? err.message}`;
+      const what = `cannot listen on ${host}:${port}: ${err.code ?? err.message}`;
       throw new ConfigError(this.variable, `${what}${why}`);
     });
     this.server = server;
@@ -38,9 +61,24 @@ export class HttpEndpoint {
   async close(): Promise<void> {
     const s = this.server;
     this.server = undefined;
-    if (!s) return;
+    if (!s) return; // never listened: a socket file there belongs to someone else
     s.closeAllConnections();
     await new Promise<void>((resolve) => s.close(() => resolve()));
+    if ('socketPath' in this.target) await fs.promises.rm(this.target.socketPath, { force: true });
+  }
+
+  /** The directory must exist (never created: a typo must not make directories as root), the file may be stale. */
+  private async listenOnSocket(server: http.Server, socketPath: string): Promise<void> {
+    const variable = this.variable ?? 'socket path';
+    const dir = path.dirname(socketPath);
+    const st = await fs.promises.stat(dir).catch((err: NodeJS.ErrnoException) => {
+      throw new ConfigError(variable, `cannot listen on ${socketPath}: directory ${dir}: ${err.code ?? err.message}`);
+    });
+    if (!st.isDirectory()) {
+      throw new ConfigError(variable, `cannot listen on ${socketPath}: ${dir} is not a directory`);
+    }
+    await replaceStaleSocket(socketPath, variable);
+    await listenOnSocketFile(server, socketPath, variable);
   }
 
   private async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

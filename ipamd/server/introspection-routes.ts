@@ -6,7 +6,7 @@
  */
 import type { PoolStatus } from '../../cni/contract/protocol.js';
 import type { NodeInventory } from '../../providers/types.js';
-import { publicConfig, type DaemonConfig } from '../config.js';
+import { publicConfig } from '../config.js';
 import type { Datastore } from '../datastore/datastore.js';
 import type { PoolSnapshot } from '../datastore/types.js';
 import type { NodeMonitor } from '../monitor/node-monitor.js';
@@ -14,13 +14,14 @@ import type { HostInterfaceSync } from '../netns/interface-sync.js';
 import type { NodeNetworkSync } from '../netns/node-network.js';
 import type { PoolLimits, PoolPlan } from '../pool/planner.js';
 import type { PoolPolicy } from '../pool/policy.js';
+import { AWS_CONFIG_PATHS, awsIntrospectionRoutes, type AwsIntrospectionSource } from './aws-introspection-routes.js';
 import type { Route } from './http.js';
 
 /**
  * What the routes read from the daemon (all public on IpamDaemon, which has it structurally). Declared here so
  * the server depends on what it shows, not on the daemon that starts it.
  */
-export interface IntrospectionSource {
+export interface IntrospectionSource extends AwsIntrospectionSource {
   readonly ready: boolean;
   readonly serving: boolean;
   readonly persistence: { readonly problem: string | undefined };
@@ -36,15 +37,14 @@ export interface IntrospectionSource {
   readonly policy: Pick<PoolPolicy, 'name' | 'explain' | 'targets'>;
   readonly poolLimits: PoolLimits;
   readonly node: NodeInventory;
-  readonly datastore: Pick<Datastore, 'interfaceList' | 'list' | 'orphaned'>;
+  readonly datastore: Pick<Datastore, 'interfaceList' | 'list' | 'orphaned' | 'coolingEntries'>;
   readonly hostLinks: Pick<HostInterfaceSync, 'list'>;
   readonly nodeNetwork: Pick<NodeNetworkSync, 'state' | 'problems'> | undefined;
   readonly monitor: Pick<NodeMonitor, 'enabled' | 'settings' | 'reports'>;
-  readonly d: { readonly config: DaemonConfig };
 }
 
 /** Views that need the node and pool, which exist only after init(): 503 until then, never a 500. */
-const DURING_INIT = new Set(['/v1/config']);
+const DURING_INIT = new Set(['/v1/config', ...AWS_CONFIG_PATHS]);
 
 export function introspectionRoutes(d: IntrospectionSource): Record<string, Route> {
   // Readiness: initialised, the plugin socket serving, and able to persist (an ADD is answered only after
@@ -53,12 +53,12 @@ export function introspectionRoutes(d: IntrospectionSource): Record<string, Rout
     const why = !d.ready ? 'initialising' : !d.serving ? 'plugin socket not serving' : d.persistence.problem;
     return why ? { status: 503, body: { ok: false, reason: why } } : { body: { ok: true } };
   };
-  const views = viewRoutes(d);
+  const views = { ...awsIntrospectionRoutes(d), ...viewRoutes(d) };
   for (const [path, route] of Object.entries(views)) {
     if (DURING_INIT.has(path)) continue;
     views[path] = async () => (d.ready ? route() : { status: 503, body: { ok: false, reason: 'initialising' } });
   }
-  return {
+  const routes: Record<string, Route> = {
     '/healthz': readiness,
     '/readyz': readiness,
     // Liveness: only what a restart fixes (a hung netlink worker). A slow cloud or a read-only disk is not.
@@ -68,6 +68,11 @@ export function introspectionRoutes(d: IntrospectionSource): Record<string, Rout
     },
     ...views,
   };
+  // The AWS CNI's `GET /` lists its paths as `{"AvailableCommands": [...]}`; ours too, under the `paths` key the
+  // answer to an unknown path has always carried.
+  const paths = Object.keys(routes);
+  routes['/'] = async () => ({ body: { AvailableCommands: paths, paths } });
+  return routes;
 }
 
 function viewRoutes(d: IntrospectionSource): Record<string, Route> {

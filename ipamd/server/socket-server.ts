@@ -10,12 +10,12 @@
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as path from 'node:path';
-import { ConfigError } from '../../providers/errors.js';
 import { errorBody } from '../api/handler.js';
 import { MAX_GC_LINE_BYTES, MAX_REQUEST_LINE_BYTES, type Request, type Response } from '../../cni/contract/protocol.js';
 import { parseRequest } from '../api/validate.js';
-import { ensureDirSync } from '../util/ensure-dir.js';
+import { listenOnSocketFile, prepareSocketPath } from './socket-file.js';
+
+export { prepareSocketPath };
 
 export interface SocketServerOptions {
   path: string;
@@ -50,20 +50,7 @@ export class SocketServer {
   async listen(): Promise<void> {
     await prepareSocketPath(this.o.path, this.variable);
     const server = net.createServer((sock) => this.serve(sock));
-    // umask closes the window between bind() and chmod() in which the socket would be world-writable.
-    const oldMask = process.umask(0o177);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(this.o.path, () => resolve());
-      });
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? String(err);
-      throw new ConfigError(this.variable, `cannot listen on ${this.o.path}: ${code}`);
-    } finally {
-      process.umask(oldMask);
-    }
-    await fs.promises.chmod(this.o.path, 0o600);
+    await listenOnSocketFile(server, this.o.path, this.variable);
     this.server = server;
   }
 
@@ -141,35 +128,4 @@ export class SocketServer {
     }
     return this.o.handle(req);
   }
-}
-
-/**
- * Makes `socketPath` ready to listen on: its directory exists, and a socket file left by a daemon that died is
- * removed. A live socket means another ipamd; anything that is not a socket is refused, never removed (a typo in
- * the variable must not delete the file it happens to name). Run before the daemon touches its cloud or its
- * checkpoint too (ipamd/run.ts): a second daemon on a node must stop before it writes anything.
- */
-export async function prepareSocketPath(socketPath: string, variable: string): Promise<void> {
-  ensureDirSync(path.dirname(socketPath), variable, 0o755);
-  let st: fs.Stats;
-  try {
-    st = await fs.promises.lstat(socketPath);
-  } catch {
-    return;
-  }
-  if (!st.isSocket()) {
-    throw new ConfigError(variable, `${socketPath} exists and is not a socket; refusing to replace it`);
-  }
-  const alive = await new Promise<boolean>((resolve) => {
-    const c = net.connect(socketPath);
-    c.once('connect', () => {
-      c.destroy();
-      resolve(true);
-    });
-    c.once('error', () => resolve(false));
-  });
-  if (alive) {
-    throw new ConfigError(variable, `another ipamd is already serving ${socketPath} (stop it, or use another path)`);
-  }
-  await fs.promises.rm(socketPath, { force: true });
 }

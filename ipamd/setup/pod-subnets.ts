@@ -6,9 +6,14 @@
  * every source the node has:
  *
  * 1. the Kubernetes integration's PodSubnetConfig (node label/annotation →
- *    CRD, ipamd/k8s/node-subnets.ts), when MY_NODE_NAME is set;
- * 2. the provider's static list (AWS: POD_SUBNET_IDS / POD_SECURITY_GROUPS),
- *    used when the node has no PodSubnetConfig, or alone without Kubernetes.
+ *    CRD, ipamd/k8s/node-subnets.ts), when MY_NODE_NAME is set and the node
+ *    selects one (its VPC_IPAM_POD_SUBNET_CONFIG_KEY, or one named after its zone);
+ * 2. else, under custom networking only, the node's AWS ENIConfig
+ *    (ipamd/k8s/node-eni-config.ts) when the cluster serves that CRD: a
+ *    cluster moved over from aws-node keeps its ENIConfigs, and a
+ *    PodSubnetConfig is how one node is moved off them;
+ * 3. the provider's static list (AWS: POD_SUBNET_IDS / POD_SECURITY_GROUPS),
+ *    used when the node has neither, or alone without Kubernetes.
  *
  * Custom networking comes read once from the configuration
  * (ipamd/config/pod-subnets.ts), so the subnet choice and the Kubernetes
@@ -45,13 +50,16 @@ export interface PodSubnetInputs {
   facts: ProviderSubnetFacts | undefined;
   /** The Kubernetes integration's PodSubnetConfig source (MY_NODE_NAME). */
   kubernetes?: PodSubnetSource;
+  /** The node's AWS ENIConfig (MY_NODE_NAME); read only under custom networking. */
+  eniConfig?: PodSubnetSource;
   log?: { warn(o: object, m?: string): void };
 }
 
 /** The daemon hooks for subnet choice and interface usability; throws ConfigError when they cannot work. */
 export function podSubnetHooks(i: PodSubnetInputs): Partial<Pick<DaemonDeps, 'selectSubnets' | 'isUsable'>> {
   const custom = i.customNetworking;
-  const source = firstPodSubnetSource(i.kubernetes, i.facts?.static);
+  const eniConfig = custom.enabled ? i.eniConfig : undefined;
+  const source = firstPodSubnetSource(i.kubernetes, eniConfig, i.facts?.static);
   if (custom.enabled && !i.facts) {
     const why = `custom networking moves Pods to other interfaces, which ${i.provider.name} cannot attach`;
     throw new ConfigError(custom.variable, why);

@@ -87,8 +87,17 @@ describe('parseConfig', () => {
     [{ cniVersion: '0.3.1' }, CniCode.IncompatibleVersion],
     [{ cniVersion: undefined }, CniCode.IncompatibleVersion],
     [{ cniVersions: '1.1.0' }, CniCode.InvalidNetworkConfig],
+    [{ vethPrefix: 'eth' }, CniCode.InvalidNetworkConfig],
+    [{ vethPrefix: 'toolong' }, CniCode.InvalidNetworkConfig],
+    [{ vethPrefix: 7 }, CniCode.InvalidNetworkConfig],
   ])('rejects %j with code %i', (patch, code) => {
     expect(codeOf(() => parseConfig({ ...base, ...patch }))).toBe(code);
+  });
+
+  it("reads the AWS CNI's vethPrefix field; absent or vpc is our own naming", () => {
+    expect(parseConfig({ ...base, vethPrefix: 'eni' }).vethPrefix).toBe('eni');
+    expect(parseConfig({ ...base, vethPrefix: 'vpc' }).vethPrefix).toBeUndefined();
+    expect(parseConfig(base).vethPrefix).toBeUndefined();
   });
 
   it('names the key and value of an unsupported field', () => {

@@ -61,6 +61,10 @@ describe('deploy/Dockerfile', () => {
     expect(runtime).toContain(`COPY deploy/scripts/install-cni.sh ${pod.initContainers[0]!.command[0]}`);
     expect(runtime).toMatch(/^ENTRYPOINT \["node", "\/app\/dist\/ipamd\/main\.js"\]$/m);
     expect(runtime).toContain('COPY --from=build /src/dist/ipamd ./dist/ipamd');
+    // Every directory the daemon's and vpc-ipamctl's code reach from their entry points is in the image.
+    for (const dir of [...importedDirs('ipamd/main.ts'), ...importedDirs('ipamd/ctl/main.ts')]) {
+      expect(runtime, dir).toContain(`COPY --from=build /src/dist/${dir} ./dist/${dir}`);
+    }
     expect(pod.containers.find((c) => c.name === 'ipamd')!.args).toEqual(['run']);
     // install-cni.sh's default plugin list, each copied into its source directory.
     const script = readFileSync(path.join(REPO, 'deploy/scripts/install-cni.sh'), 'utf8');
@@ -71,6 +75,23 @@ describe('deploy/Dockerfile', () => {
     expect(copied.sort()).toEqual(plugins.sort());
   });
 });
+
+/** The source directories (ipamd, providers, cni/contract) reached from `entry` by relative imports. */
+function importedDirs(entry: string): Set<string> {
+  const seen = new Set<string>();
+  const dirs = new Set<string>();
+  const queue = [entry];
+  for (let file = queue.pop(); file !== undefined; file = queue.pop()) {
+    if (seen.has(file)) continue;
+    seen.add(file);
+    dirs.add(file.startsWith('cni/contract/') ? 'cni/contract' : file.split('/')[0]!);
+    const text = readFileSync(path.join(REPO, file), 'utf8');
+    for (const m of text.matchAll(/(?:from |import\()'(\.{1,2}\/[^']+)\.js'/g)) {
+      queue.push(path.posix.normalize(path.posix.join(path.posix.dirname(file), `${m[1]}.ts`)));
+    }
+  }
+  return dirs;
+}
 
 describe('deploy/scripts/build-image.sh', () => {
   it('refuses an unset or floating base image, naming the variable and the fix', async () => {

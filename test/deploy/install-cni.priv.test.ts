@@ -34,6 +34,7 @@ function runInit(caps: string): { code: number | null; stderr: string } {
     VPC_IPAM_CNI_SRC: src,
     HOST_CNI_BIN_PATH: dest,
     PROC_SYS: path.join(dir, 'proc/sys'),
+    VPC_IPAM_LOG_DIR: path.join(dir, 'host-log/vpc-ipam'),
   };
   const r = spawnSync('unshare', [...args, ...setpriv, '--no-new-privs', 'sh', SCRIPT], { encoding: 'utf8', env });
   return { code: r.status, stderr: r.stderr };

@@ -40,6 +40,7 @@ function scratch() {
     HOST_CNI_BIN_PATH: dest,
     PROC_SYS: proc,
     VPC_IPAM_PRIMARY_IF: 'eth0',
+    VPC_IPAM_LOG_DIR: path.join(root, 'host-log/vpc-ipam'),
   };
   return { root, src, dest, proc, env };
 }
@@ -83,6 +84,22 @@ describe('install-cni.sh', () => {
     expect(r.stderr).toContain("invalid interface name '../../x'");
     const noBinDir = spawnSync('sh', [SCRIPT], { env: { ...s.env, HOST_CNI_BIN_PATH: path.join(s.root, 'nope') } });
     expect(noBinDir.status).not.toBe(0);
+  });
+
+  it('creates the host log directory 0755, and only warns when it cannot', () => {
+    const s = scratch();
+    execFileSync('sh', [SCRIPT], { env: s.env, stdio: 'pipe' });
+    expect(statSync(s.env.VPC_IPAM_LOG_DIR).mode & 0o7777).toBe(0o755);
+    // A file where the directory should be: the plugin will log to stderr, the node still gets its plugins.
+    const blocked = path.join(s.root, 'not-a-dir');
+    writeFileSync(blocked, '');
+    const r = spawnSync('sh', [SCRIPT], {
+      env: { ...s.env, VPC_IPAM_LOG_DIR: path.join(blocked, 'x') },
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`warning: cannot create log dir ${path.join(blocked, 'x')}`);
+    expect(readFileSync(path.join(s.proc, 'net/ipv4/ip_forward'), 'utf8')).toBe('1\n');
   });
 
   it('VPC_IPAM_SKIP_SYSCTL installs binaries only', () => {

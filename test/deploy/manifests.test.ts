@@ -137,7 +137,15 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
     expect(caps).toEqual(['NET_ADMIN', 'SYS_ADMIN', 'NET_RAW']);
     expect(podSpec(find(objs, 'Deployment', 'vpc-ipam-monitor')).hostNetwork ?? false).toBe(false);
     expect(new Set(ds.volumes!.map((v) => v.hostPath?.path))).toEqual(
-      new Set(['/run/vpc-ipam', '/etc/cni/net.d', '/opt/cni/bin', '/run/netns', '/run/xtables.lock', '/proc/sys/net']),
+      new Set([
+        '/run/vpc-ipam',
+        '/etc/cni/net.d',
+        '/opt/cni/bin',
+        '/run/netns',
+        '/run/xtables.lock',
+        '/proc/sys/net',
+        '/var/log/vpc-ipam',
+      ]),
     );
     const mounts = (c: Container) =>
       (c as unknown as { volumeMounts: Array<{ name: string; readOnly?: boolean }> }).volumeMounts;
@@ -194,6 +202,8 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
       '|nodes/status|patch',
       '|pods|list,watch',
       `${CRD_GROUP}|${PSC_PLURAL}|get`,
+      // The AWS VPC CNI's ENIConfig, under custom networking (its CRD is aws-node's, never shipped here).
+      'crd.k8s.amazonaws.com|eniconfigs|get',
       `${CRD_GROUP}|${NAP_PLURAL}|create`,
       `${CRD_GROUP}|${NAP_PLURAL}/status|patch`,
     ]);

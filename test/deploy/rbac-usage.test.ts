@@ -14,9 +14,9 @@ import { createMonitorIntegration } from '../../ipamd/k8s/monitor-integration.js
 import { silentLogger } from '../../ipamd/observability/logger.js';
 import { SystemClock } from '../../ipamd/util/clock.js';
 import type { RequestRecord } from '../k8s/fake-apiserver.js';
-import { startK8sDaemon } from '../k8s/daemon-harness.js';
+import { add, del, ipOf, startK8sDaemon } from '../k8s/daemon-harness.js';
 import { nodeObject, podObject, seedSimCloud, startFakeCluster, until } from '../k8s/helpers.js';
-import { find, render, type Obj } from './render.js';
+import { find, parseYamlFile, render, type Obj } from './render.js';
 
 interface Access {
   group: string;
@@ -56,6 +56,9 @@ function access(r: RequestRecord): Access {
     ...(name ? { name } : {}),
   };
 }
+
+/** The grant components/annotate-pod-ip adds to the node's, with the variable. */
+const ANNOTATE_RBAC = 'deploy/kustomize/components/annotate-pod-ip/rbac.yaml';
 
 type Rule = { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] };
 
@@ -106,10 +109,8 @@ describe('RBAC against real usage', () => {
       const cloud = seedSimCloud(path.join(dir, 'state'), { pods: '10.0.8.0/24' });
       c.server.create(
         'nodes',
-        nodeObject('rb-1', {
-          providerID: `aws:///${cloud.zone}/${cloud.instanceId}`,
-          labels: { 'vpc-ipam.io/pod-subnet-config': 'later' },
-        }),
+        // No PodSubnetConfig named yet: under custom networking the node's ENIConfig is read (its CRD absent here).
+        nodeObject('rb-1', { providerID: `aws:///${cloud.zone}/${cloud.instanceId}` }),
       );
       const ds = c.server.create('daemonsets', { metadata: { name: 'vpc-ipam-node' }, spec: {} }, 'kube-system');
       c.server.create(
@@ -136,15 +137,19 @@ describe('RBAC against real usage', () => {
           VPC_IPAM_CUSTOM_NETWORKING: 'true',
           VPC_IPAM_K8S_REAP_INTERVAL_SECONDS: '1',
           VPC_IPAM_K8S_REAP_CONFIRM_SECONDS: '1',
+          // What components/annotate-pod-ip sets, with the grant it adds (checked below with the base's).
+          ANNOTATE_POD_IP: 'true',
         },
       });
-      // The named config is missing: repeated PoolGrowth/PodSubnetConfigInvalid Events (create, then patch to
-      // aggregate).
+      // No config at all: repeated PoolGrowthFailed Events (create, then patch to aggregate).
       await until(
         'an aggregated Event',
         () => c.server.requests.some((r) => r.method === 'PATCH' && r.path.includes('/events/')),
         30_000,
       );
+      c.server.mutate('nodes', 'rb-1', (o) => {
+        (o.metadata as { labels: Record<string, string> }).labels['vpc-ipam.io/pod-subnet-config'] = 'later';
+      });
       c.server.create('podsubnetconfigs', { metadata: { name: 'later' }, spec: { subnetIds: [cloud.subnets.pods] } });
       await until(
         'conflist and publication',
@@ -153,8 +158,15 @@ describe('RBAC against real usage', () => {
         30_000,
       );
       await until('a reaper pass', () => (d.running.k8s!.reaper!.stats.passes ?? 0) > 1, 30_000);
+      // ANNOTATE_POD_IP: the Pod's annotation patched on ADD and on DEL.
+      ipOf(await add(d, 'c-pending', { namespace: 'default', name: 'pending' }));
+      await del(d, 'c-pending');
       await d.running.stop(); // uninstall check: own Pod, DaemonSet (read, and the watch kept on it)
-      check(c.server.requests, rulesOf(objs, 'vpc-ipam-node'));
+      const annotate = find(parseYamlFile(ANNOTATE_RBAC), 'ClusterRole', 'vpc-ipam-node-pod-ips');
+      check(c.server.requests, [
+        ...rulesOf(objs, 'vpc-ipam-node'),
+        ...(annotate.rules as Rule[]).map((rule) => ({ rule })),
+      ]);
     } finally {
       await c.server.stop();
     }

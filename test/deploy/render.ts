@@ -3,7 +3,8 @@
  * test code only) and parses the YAML stream.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import YAML from 'yaml';
 import { REPO } from '../helpers/daemon-process.js';
@@ -41,12 +42,27 @@ export function kubectlProblem(): string | undefined {
   return `kubectl embeds kustomize ${v || '(unknown)'}; the manifests need kustomize >= v4.2 (kubectl >= 1.22)`;
 }
 
+/** An overlay by name, or a kustomization directory by absolute path. */
 export function render(overlay: string): Obj[] {
-  const dir = path.join(REPO, 'deploy/kustomize/overlays', overlay);
+  const dir = path.isAbsolute(overlay) ? overlay : path.join(REPO, 'deploy/kustomize/overlays', overlay);
   const out = execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8', maxBuffer: 32 * 1024 * 1024 });
   return YAML.parseAllDocuments(out)
     .map((d) => d.toJS() as Obj)
     .filter((o) => o);
+}
+
+/** An overlay with optional components added, as a user's own overlay would add them. */
+export function renderWithComponents(overlay: string, components: string[]): Obj[] {
+  const dir = mkdtempSync(path.join(tmpdir(), 'overlay-'));
+  const rel = (p: string) => path.relative(dir, path.join(REPO, 'deploy/kustomize', p));
+  const kustomization = {
+    apiVersion: 'kustomize.config.k8s.io/v1beta1',
+    kind: 'Kustomization',
+    resources: [rel(`overlays/${overlay}`)],
+    components: components.map((c) => rel(`components/${c}`)),
+  };
+  writeFileSync(path.join(dir, 'kustomization.yaml'), YAML.stringify(kustomization));
+  return render(dir);
 }
 
 export function parseYamlFile(file: string): Obj[] {

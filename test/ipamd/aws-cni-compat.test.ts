@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseConfig, type DaemonConfig } from '../../ipamd/config.js';
+import { parseClusterMonitorConfig } from '../../ipamd/config/cluster-monitor.js';
 import {
   AWS_CNI_EXTRA_VARIABLES,
   AWS_CNI_README_VARIABLES,
@@ -105,6 +106,8 @@ const HONOURED: Record<string, Probe> = {
   INTROSPECTION_BIND_ADDRESS: ['127.0.0.1:7000', (c) => c.introspection, { host: '127.0.0.1', port: 7000 }],
   DISABLE_INTROSPECTION: ['true', (c) => c.introspection, undefined],
   DISABLE_METRICS: ['true', (c) => c.metrics, undefined],
+  AWS_VPC_K8S_CNI_VETHPREFIX: ['eni', (c) => [c.hostNetwork.vethPrefix, k8s(c)?.conflist.vethPrefix], ['eni', 'eni']],
+  DISABLE_TCP_EARLY_DEMUX: ['true', (c) => c.hostNetwork.disableTcpEarlyDemux, true],
   ADDITIONAL_ENI_TAGS: ['{"team":"net"}', (c) => aws(c)?.additionalTags, { team: 'net' }],
   CLUSTER_NAME: ['prod', (c) => aws(c)?.clusterName, 'prod'],
   CLUSTER_ENDPOINT: [
@@ -120,6 +123,17 @@ const HONOURED: Record<string, Probe> = {
   IP_COOLDOWN_PERIOD: ['60', (c) => c.cooldownMs, 60_000],
   MANAGE_UNTAGGED_ENI: ['false', (c) => aws(c)?.manageUntaggedEni, false],
   HTTP_TIMEOUT: ['20', (c) => aws(c)?.httpTimeoutMs, 20_000],
+  ENI_CONFIG_ANNOTATION_DEF: [
+    'example.com/eni-config',
+    (c) => k8s(c)?.settings.eniConfigKeys.annotation,
+    'example.com/eni-config',
+  ],
+  ENI_CONFIG_LABEL_DEF: [
+    'topology.kubernetes.io/zone',
+    (c) => k8s(c)?.settings.eniConfigKeys.label,
+    'topology.kubernetes.io/zone',
+  ],
+  ANNOTATE_POD_IP: ['true', (c) => k8s(c)?.settings.annotatePodIp, true],
 };
 
 /**
@@ -133,21 +147,17 @@ const NO_OP: Record<string, string> = {
   ENABLE_NFTABLES: 'true',
   ENABLE_V4_EGRESS: 'false',
   POD_SECURITY_GROUP_ENFORCING_MODE: 'standard',
+  // The sweep it turns off runs in the cluster monitor, not on a node: tested below on the monitor's settings.
+  DISABLE_LEAKED_ENI_CLEANUP: 'true',
 };
 
 /** For each refused variable: a non-default value. */
 const REFUSED: Record<string, string> = {
-  ENI_CONFIG_ANNOTATION_DEF: 'example.com/eni-config',
-  ENI_CONFIG_LABEL_DEF: 'topology.kubernetes.io/zone',
-  AWS_VPC_K8S_CNI_VETHPREFIX: 'eni',
   ENABLE_POD_ENI: 'true',
-  DISABLE_TCP_EARLY_DEMUX: 'true',
   DISABLE_NETWORK_RESOURCE_PROVISIONING: 'true',
-  ANNOTATE_POD_IP: 'true',
   ENABLE_IPv4: 'false',
   ENABLE_IPv6: 'true',
   AWS_EXTERNAL_SERVICE_CIDRS: '10.100.0.0/16',
-  DISABLE_LEAKED_ENI_CLEANUP: 'true',
   ENABLE_V6_EGRESS: 'true',
   DISABLE_POD_V6: 'true',
   NETWORK_POLICY_ENFORCING_MODE: 'strict',
@@ -234,7 +244,7 @@ describe('AWS VPC CNI variables at their default', () => {
     expect(() => parseConfig({ DISABLE_METRICS: 'on' })).toThrow(/DISABLE_METRICS: expected true or false/);
   });
 
-  it("the AWS manifest's own environment starts, but for its eni veth prefix", () => {
+  it("the AWS manifest's own environment starts, with its eni veth prefix", () => {
     // config/master/aws-k8s-cni.yaml at v1.23.1, the aws-node container (log paths as there).
     const manifest = {
       ADDITIONAL_ENI_TAGS: '{}',
@@ -265,9 +275,7 @@ describe('AWS VPC CNI variables at their default', () => {
     expect(c.logLevel).toBe('debug');
     expect(c.logFile).toBe('/host/var/log/aws-routed-eni/ipamd.log');
     expect(c.kubernetes?.conflist.logFile).toBe('/var/log/aws-routed-eni/plugin.log');
-    expect(() => parseConfig({ ...BASE, ...manifest, AWS_VPC_K8S_CNI_VETHPREFIX: 'eni' })).toThrow(
-      /AWS_VPC_K8S_CNI_VETHPREFIX: "eni"/,
-    );
+    expect(parseConfig({ ...BASE, ...manifest, AWS_VPC_K8S_CNI_VETHPREFIX: 'eni' }).hostNetwork.vethPrefix).toBe('eni');
   });
 });
 
@@ -339,5 +347,19 @@ describe('docs/configuration.md', () => {
       expect(row, v.name).toBeDefined();
       expect(row, v.name).toContain(v.behaviour);
     }
+  });
+});
+
+describe('DISABLE_LEAKED_ENI_CLEANUP', () => {
+  const sweep = (env: Record<string, string>) => parseClusterMonitorConfig({ ...BASE, ...env }).monitor.eniGcIntervalMs;
+
+  it("turns the monitor leader's leaked-ENI sweep off, as the AWS CNI's switch turns its sweep off", () => {
+    expect(sweep({})).toBe(300_000);
+    expect(sweep({ DISABLE_LEAKED_ENI_CLEANUP: 'true' })).toBe(0);
+    expect(sweep({ DISABLE_LEAKED_ENI_CLEANUP: 'f' })).toBe(300_000);
+  });
+
+  it('yields to VPC_IPAM_MONITOR_ENI_GC_INTERVAL_SECONDS', () => {
+    expect(sweep({ DISABLE_LEAKED_ENI_CLEANUP: 'true', VPC_IPAM_MONITOR_ENI_GC_INTERVAL_SECONDS: '60' })).toBe(60_000);
   });
 });

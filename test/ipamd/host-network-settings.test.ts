@@ -40,6 +40,14 @@ describe('host networking variables', () => {
     expect(parseHostNetwork({ AWS_VPC_K8S_CNI_CONNMARK: '128' }).connmark).toBe(128);
   });
 
+  it('AWS_VPC_K8S_CNI_VETHPREFIX and DISABLE_TCP_EARLY_DEMUX: absent when unset (vpc is our own naming)', () => {
+    expect(parseHostNetwork({ AWS_VPC_K8S_CNI_VETHPREFIX: 'eni' }).vethPrefix).toBe('eni');
+    expect(parseHostNetwork({ AWS_VPC_K8S_CNI_VETHPREFIX: 'vpc' })).toEqual(parseHostNetwork({}));
+    expect(parseHostNetwork({ DISABLE_TCP_EARLY_DEMUX: 'true' }).disableTcpEarlyDemux).toBe(true);
+    expect(parseHostNetwork({ DISABLE_TCP_EARLY_DEMUX: 'f' }).disableTcpEarlyDemux).toBe(false);
+    expect(parseHostNetwork({}).disableTcpEarlyDemux).toBeUndefined();
+  });
+
   it('refuses a bad value naming the variable, never a silent default', () => {
     const cases: Array<[Record<string, string>, RegExp]> = [
       [
@@ -56,6 +64,12 @@ describe('host networking variables', () => {
       [{ AWS_VPC_K8S_CNI_CONNMARK: '0x1ffffffff' }, /AWS_VPC_K8S_CNI_CONNMARK/],
       [{ AWS_VPC_K8S_CNI_EXTERNALSNAT: 'yes' }, /AWS_VPC_K8S_CNI_EXTERNALSNAT: expected true or false/],
       [{ VPC_IPAM_IPTABLES_MODE: 'nftables' }, /VPC_IPAM_IPTABLES_MODE: expected one of auto, nft, legacy/],
+      [{ AWS_VPC_K8S_CNI_VETHPREFIX: 'abcde' }, /AWS_VPC_K8S_CNI_VETHPREFIX: expected 1 to 4 characters/],
+      [{ AWS_VPC_K8S_CNI_VETHPREFIX: 'eth' }, /AWS_VPC_K8S_CNI_VETHPREFIX: "eth" is reserved/],
+      [{ AWS_VPC_K8S_CNI_VETHPREFIX: 'lo' }, /AWS_VPC_K8S_CNI_VETHPREFIX: "lo" is reserved/],
+      [{ AWS_VPC_K8S_CNI_VETHPREFIX: 'vlan' }, /AWS_VPC_K8S_CNI_VETHPREFIX: "vlan" is reserved/],
+      [{ AWS_VPC_K8S_CNI_VETHPREFIX: 'ENI' }, /AWS_VPC_K8S_CNI_VETHPREFIX: expected 1 to 4 characters of a-z/],
+      [{ DISABLE_TCP_EARLY_DEMUX: 'yes' }, /DISABLE_TCP_EARLY_DEMUX: expected true or false/],
     ];
     for (const [env, msg] of cases) expect(() => parseHostNetwork(env)).toThrow(msg);
   });

@@ -115,6 +115,14 @@ describe('renderNetfilter', () => {
     expect(snat.slice(snat.indexOf('SNAT') + 1)).toEqual(tail);
   });
 
+  it('restores the mark on veths of every former prefix still in use, after the current one', () => {
+    const r = renderNetfilter({ ...SPEC, vethPrefix: 'eni', formerVethPrefixes: ['vpc', 'eni', 'vpc'] }, FULL);
+    const restores = r.chains.find((c) => c.chain === 'VPC-IPAM-NODEPORT')!.rules.filter((x) => x[0] === '-i');
+    expect(restores.map((x) => x[1])).toEqual(['ens5', 'eni+', 'vpc+']);
+    expect(validateNetfilterSpec({ ...SPEC, formerVethPrefixes: ['vpc'] })).not.toHaveProperty('formerVethPrefixes');
+    expect(fieldOf(() => validateNetfilterSpec({ ...SPEC, formerVethPrefixes: ['e+'] }))).toBe('formerVethPrefixes');
+  });
+
   it('nodePortSupport off: no mangle chain or jump; another mark is written in hex, as mark and mask', () => {
     const off = renderNetfilter({ ...SPEC, nodePortSupport: false }, FULL);
     expect(off.restore).not.toContain('*mangle');

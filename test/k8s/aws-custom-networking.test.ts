@@ -17,7 +17,7 @@ import { startDaemon, type RunningDaemon } from '../../ipamd/run.js';
 import { AwsEmulator } from '../../providers/aws/emulator/server.js';
 import { seedCloud } from '../providers/aws/helpers.js';
 import { add, ipOf, startK8sDaemon } from './daemon-harness.js';
-import { nodeObject, startFakeCluster, type FakeCluster } from './helpers.js';
+import { awsCustomNetworkingEnv, nodeObject, startFakeCluster, type FakeCluster } from './helpers.js';
 
 // The SDK's default credential chain reads these; the emulator checks no signature.
 process.env.AWS_ACCESS_KEY_ID = 'AKIDEXAMPLE';
@@ -44,16 +44,7 @@ async function awsCloud() {
   const custom = cloud.createSubnet({ vpcId, cidr: '10.0.5.0/24', zone: 'us-east-1a', tags: { Name: 'pods-custom' } });
   const emu = await AwsEmulator.start({ cloud, instanceId });
   emus.push(emu);
-  const env = {
-    VPC_IPAM_PROVIDER: 'aws',
-    AWS_EC2_ENDPOINT: emu.endpoint,
-    AWS_EC2_METADATA_SERVICE_ENDPOINT: emu.endpoint,
-    AWS_REGION: 'us-east-1',
-    AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'true',
-    WARM_IP_TARGET: '1',
-    MINIMUM_IP_TARGET: '1',
-    VPC_IPAM_AWS_ATTACH_WAIT_SECONDS: '5',
-  };
+  const env = awsCustomNetworkingEnv(emu.endpoint);
   return { cloud, instanceId, emu, custom, env };
 }
 

@@ -53,6 +53,20 @@ describe('conflist rendering and installation', () => {
     });
   });
 
+  it('writes AWS_VPC_K8S_CNI_VETHPREFIX as the vethPrefix the plugin names veths by (absent for our own)', () => {
+    const versions = { cniVersion: '1.0.0', cniVersions: ['1.0.0'] };
+    const entry = (env: Record<string, string>) =>
+      (JSON.parse(renderConflist(conflistOptionsFromEnv(env, '/s', 1), versions)) as { plugins: object[] }).plugins[0]!;
+    expect(entry({ AWS_VPC_K8S_CNI_VETHPREFIX: 'eni' })).toMatchObject({ vethPrefix: 'eni' });
+    const list = { ...entry({ AWS_VPC_K8S_CNI_VETHPREFIX: 'eni' }), name: 'vpc-ipam', cniVersion: '1.0.0' };
+    expect(parsePluginConfig(list).vethPrefix).toBe('eni');
+    expect(entry({})).not.toHaveProperty('vethPrefix');
+    expect(entry({ AWS_VPC_K8S_CNI_VETHPREFIX: 'vpc' })).not.toHaveProperty('vethPrefix');
+    expect(() => conflistOptionsFromEnv({ AWS_VPC_K8S_CNI_VETHPREFIX: 'vlan' }, '/s', 1)).toThrow(
+      /AWS_VPC_K8S_CNI_VETHPREFIX: "vlan" is reserved/,
+    );
+  });
+
   it('rejects bad variables by name', () => {
     expect(() => conflistOptionsFromEnv({ POD_MTU: '100' }, '/s', 1)).toThrow(/POD_MTU/);
     expect(() => conflistOptionsFromEnv({ VPC_IPAM_CNI_CHAIN: 'flannel' }, '/s', 1)).toThrow(

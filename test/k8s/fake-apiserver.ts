@@ -84,6 +84,8 @@ export class FakeApiServer {
   blackholeWatches = false;
   /** CRDs (`<plural>.<group>`) not installed: their paths 404, their resources are not in discovery. */
   readonly notInstalled = new Set<string>();
+  /** Other projects' CRDs (the ENIConfig's) that this cluster does not have: served only when `crds` gives them. */
+  private readonly foreignAbsent: Set<string>;
   /** Injected failures and delays, per path (fake/faults.ts). */
   readonly faults = new Faults();
   readonly auth: TokenAuth;
@@ -100,6 +102,9 @@ export class FakeApiServer {
     this.auth = new TokenAuth(o.token ?? 'fake-token');
     this.pki = o.tls === true ? makeTestPki() : o.tls || undefined;
     this.registry = new Registry({ store: this.store, crds: o.crds, validators: o.validators });
+    const given = new Set((o.crds ?? []).map((c) => c.name));
+    const foreign = RESOURCES.filter((d) => d.custom && d.group !== 'vpc-ipam.io').map(crdName);
+    this.foreignAbsent = new Set(foreign.filter((n) => !given.has(n)));
     const terminationMs = o.podTerminationMs ?? ((s: number) => s * 1000);
     this.kubelet = new KubeletStandIn({ store: this.store, now: () => Date.now() }, terminationMs);
     const remove = (def: ResourceDef, ns: string | undefined, name: string) =>
@@ -285,7 +290,7 @@ export class FakeApiServer {
         res.writeHead(fault.reply.status, fault.reply.headers);
         return void res.end(fault.reply.body);
       }
-      const r = resolve(url.pathname, (d) => !this.notInstalled.has(crdName(d)));
+      const r = resolve(url.pathname, (d) => !this.notInstalled.has(crdName(d)) && !this.foreignAbsent.has(crdName(d)));
       if (r.kind === 'unserved') {
         res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
         return void res.end(NOT_FOUND);

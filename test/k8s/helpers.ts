@@ -34,6 +34,11 @@ export function servedPoolCrd(): ServedCrd {
   return loadCrd(path.join(REPO, 'deploy/kustomize/base/crd-nodeaddresspool.yaml'));
 }
 
+/** The AWS VPC CNI's ENIConfig CRD, as aws-node installs it (a cluster moved over from aws-node has it). */
+export function servedEniConfigCrd(): ServedCrd {
+  return loadCrd(path.join(REPO, 'test/k8s/fake/eniconfig-crd.yaml'));
+}
+
 /** Validator for PodSubnetConfig built from the CRD in deploy/ (what the real API server enforces). */
 export function crdValidator(): (obj: K8sObject) => string | undefined {
   return servedCrd().validate;
@@ -46,10 +51,28 @@ export interface FakeClusterOptions {
   /** HTTPS with a CA made now; the client still reads a kubeconfig (see `inCluster` for the Pod's path). */
   tls?: boolean;
   podTerminationMs?: FakeApiServerOptions['podTerminationMs'];
+  /** Also serve the AWS VPC CNI's ENIConfig CRD (a cluster that ran aws-node). */
+  eniConfigCrd?: boolean;
+}
+
+/** A daemon on the AWS emulator at `endpoint` under AWS custom networking, growing one address at a time. */
+export function awsCustomNetworkingEnv(endpoint: string): Record<string, string> {
+  return {
+    VPC_IPAM_PROVIDER: 'aws',
+    AWS_EC2_ENDPOINT: endpoint,
+    AWS_EC2_METADATA_SERVICE_ENDPOINT: endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'true',
+    WARM_IP_TARGET: '1',
+    MINIMUM_IP_TARGET: '1',
+    VPC_IPAM_AWS_ATTACH_WAIT_SECONDS: '5',
+  };
 }
 
 export async function startFakeCluster(opts: FakeClusterOptions = {}): Promise<FakeCluster> {
-  const server = await new FakeApiServer({ crds: [servedCrd(), servedPoolCrd()], ...opts }).start();
+  const { eniConfigCrd, ...rest } = opts;
+  const crds = [servedCrd(), servedPoolCrd(), ...(eniConfigCrd ? [servedEniConfigCrd()] : [])];
+  const server = await new FakeApiServer({ crds, ...rest }).start();
   const dir = mkdtempSync(path.join(tmpdir(), 'k8s-'));
   const kubeconfig = server.writeKubeconfig(dir);
   const apis = createApis(loadKubeConfig(parseKubeConnection({ KUBECONFIG: kubeconfig })), new SystemClock(), 5000);

@@ -30,12 +30,13 @@ import { SimProvider } from '../../../providers/sim/sim-provider.js';
 import { lookupEc2Limits } from '../../../providers/limits/ec2-limits.js';
 import type { SubnetFilter } from '../../../providers/types.js';
 import { parseFlags, UsageError, type CtlCommand } from '../command.js';
+import { introspectionGet } from '../introspection-get.js';
 
 const USAGE = `vpc-ipamctl subnets [--provider sim|aws] [--json] [--mode ips|prefix]
     [--subnet ID]... [--vpc-id ID] [--tag KEY=VALUE]... [--reserved FIRST,LAST]
   sim:  [--state-dir DIR] | --seed N [--subnet-cidr CIDR] [--instance-type TYPE] [--nodes N] [--occupy N]
   aws:  [--endpoint URL]   (EC2 + IMDS of an emulator, e.g. vpc-ipamctl emulate)
-  running daemon: --from 127.0.0.1:61679   (its introspection; or a cluster monitor's :61680): /v1/subnets`;
+  running daemon: --from 127.0.0.1:61679 or unix:PATH (its introspection; or a cluster monitor's :61680): /v1/subnets`;
 
 type Flags = Record<string, string | boolean | string[] | undefined>;
 
@@ -89,11 +90,11 @@ function demoCloud(flags: Flags, mode: 'ip' | 'prefix'): { cloud: SimCloud; inst
 }
 
 async function fromEndpoint(addr: string): Promise<SubnetReport[]> {
-  const res = await fetch(`http://${addr}/v1/subnets`).catch((err: Error) => {
+  const res = await introspectionGet(addr, '/v1/subnets').catch((err: Error) => {
     throw new Error(`cannot reach ${addr}: ${err.message} (is ipamd or the cluster monitor running?)`);
   });
-  if (!res.ok) throw new Error(`${addr}/v1/subnets answered ${res.status}`);
-  const body = (await res.json()) as { subnets?: SubnetReport[] };
+  if (res.status !== 200) throw new Error(`${addr}/v1/subnets answered ${res.status}`);
+  const body = JSON.parse(res.body) as { subnets?: SubnetReport[] };
   if (!Array.isArray(body.subnets)) throw new Error(`${addr}/v1/subnets did not return a subnet table`);
   return body.subnets;
 }

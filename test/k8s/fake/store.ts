@@ -85,6 +85,7 @@ const unconditional = { unconditionalUpdate: true, createOnUpdate: false };
 const EVENT_STRATEGY = { ...unconditional, createOnUpdate: true };
 const PSC = { resource: 'podsubnetconfigs', namespaced: false, hasStatus: false };
 const NAP = { resource: 'nodeaddresspools', namespaced: false, hasStatus: true };
+const ENICONFIG = { resource: 'eniconfigs', namespaced: false, hasStatus: false };
 const CUSTOM = { unconditionalUpdate: false, createOnUpdate: false, custom: true };
 
 export const RESOURCES: ResourceDef[] = [
@@ -122,6 +123,8 @@ export const RESOURCES: ResourceDef[] = [
   // staging/src/k8s.io/apiextensions-apiserver/pkg/registry/customresource/strategy.go
   served('vpc-ipam.io/v1alpha1', 'PodSubnetConfig', PSC, CUSTOM),
   served('vpc-ipam.io/v1alpha1', 'NodeAddressPool', NAP, CUSTOM),
+  // The AWS VPC CNI's (aws-node installs its CRD): served only when a test gives that CRD (fake-apiserver.ts).
+  served('crd.k8s.amazonaws.com/v1alpha1', 'ENIConfig', ENICONFIG, CUSTOM),
 ];
 
 /** The CRD that serves a custom resource: `<plural>.<group>`. */
