@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import { SocketIpamdClient } from './contract/socket-client.js';
 import { runCommand, type PluginDeps } from './commands.js';
 import { decodeConfig, parseConfig } from './config.js';
-import { parseEnv } from './env.js';
+import { parseEnv, type NetnsState } from './env.js';
 import { CniCode, CniError } from './errors.js';
 import { bootstrapLogger, createLogger, type Logger } from './log.js';
 import { offlineTearDown } from './offline.js';
@@ -31,6 +31,8 @@ export interface CliIo {
   writeStdout(s: string): void;
   /** Overrides for tests (fake ipamd client, captured logs). */
   deps?: Partial<PluginDeps>;
+  /** Replaces the CNI_NETNS probe (statfs/stat), for the snapshot warm-up, which must touch no namespace. */
+  probeNetns?: (path: string) => NetnsState;
 }
 
 /** Stdin larger than this is refused: a prevResult is a few KB. */
@@ -90,7 +92,7 @@ export async function runCli(io: CliIo = realIo()): Promise<number> {
 
     const raw = decodeConfig(stdin);
     outVersion = versionForOutput(raw.cniVersion);
-    const env = parseEnv(io.env);
+    const env = parseEnv(io.env, io.probeNetns);
     const cfg = parseConfig(raw, { forGc: env.command === 'GC', lenientPrevResult: env.command === 'DEL' });
     outVersion = cfg.cniVersion;
     if (!io.deps?.log) {

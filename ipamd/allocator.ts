@@ -1,7 +1,8 @@
 /**
  * @module allocator
  * The ADD/DEL path. An assignment is persisted before it is answered (and
- * rolled back if the checkpoint cannot be written). A miss does not fail at
+ * rolled back if the checkpoint cannot be written); the Pod's wiring runs
+ * beside that write ({@link AlongsideWork}), and so may a DEL's teardown. A miss does not fail at
  * once: when the pool can still grow, or a cooling address will soon be free,
  * the ADD waits (bounded) for the growth it triggered, instead of making the
  * kubelet retry the whole sandbox.
@@ -41,10 +42,24 @@ export interface AllocatorOptions {
   log?: { warn(o: object, m?: string): void };
 }
 
-export interface AddOutcome {
+export interface AddOutcome<R = undefined> {
   assignment: Assignment;
   existing: boolean;
   waitedMs: number;
+  /** What `alongside.run` returned (a fresh assignment only). */
+  alongside?: R;
+  /** How long the checkpoint write took (a fresh assignment only). */
+  durableMs?: number;
+}
+
+/**
+ * Work an ADD does for a fresh assignment at the same time as its checkpoint write (the Pod's wiring), so the
+ * answer waits for the slower of the two, not their sum. Either failing fails the ADD and undoes both: the work
+ * by `undo`, before the address is given back, so it is never handed out while still wired.
+ */
+export interface AlongsideWork<R> {
+  run(a: Assignment): Promise<R>;
+  undo(a: Assignment, result: R): Promise<void>;
 }
 
 export class Allocator {
@@ -71,7 +86,13 @@ export class Allocator {
    * When none is free it waits, bounded, unless `cancel` fires: a DEL for the same attachment
    * arrived, and the runtime no longer wants this address.
    */
-  async add(key: AttachmentKey, pod: PodRef, waitMs = this.o.addWaitMs, cancel?: AbortSignal): Promise<AddOutcome> {
+  async add<R = undefined>(
+    key: AttachmentKey,
+    pod: PodRef,
+    waitMs = this.o.addWaitMs,
+    cancel?: AbortSignal,
+    alongside?: AlongsideWork<R>,
+  ): Promise<AddOutcome<R>> {
     const { clock, datastore } = this.o;
     const started = clock.now();
     const deadline = started + Math.min(waitMs, this.o.addWaitMs);
@@ -82,16 +103,11 @@ export class Allocator {
         const got = datastore.assign(key, pod, clock.now());
         if (got) {
           const mine = got.assignment;
-          if (!got.existing) {
-            await this.persistOrUndo(() => {
-              if (datastore.unassign(key, mine)) return undefined;
-              return `${who(mine)} no longer holds ${mine.ip} as this ADD left it`;
-            });
-          }
+          const side = got.existing ? undefined : await this.persistAlongside(key, mine, alongside);
           const waitedMs = clock.now() - started;
           this.o.onAddLatency?.(waitedMs, waited);
           this.o.trigger(); // planning is cheap and pure; the planner decides whether anything is due
-          return { assignment: got.assignment, existing: got.existing, waitedMs };
+          return { assignment: got.assignment, existing: got.existing, waitedMs, ...side };
         }
         const now = clock.now();
         const snap = datastore.snapshot(now);
@@ -126,17 +142,45 @@ export class Allocator {
    * after a refused rollback memory is ahead of the disk: then the no-op writes first, so its
    * acknowledgement, too, means "on disk".
    */
-  async del(key: AttachmentKey): Promise<Assignment | undefined> {
+  async del(
+    key: AttachmentKey,
+    timing?: { durableMs?: number },
+    alongside?: () => Promise<void>,
+  ): Promise<Assignment | undefined> {
     const { clock, datastore } = this.o;
     const a = datastore.release(key, clock.now());
+    const t0 = performance.now();
+    const durable = () => {
+      if (timing) timing.durableMs = performance.now() - t0;
+    };
     if (!a) {
       if (this.refusedRollbacks > this.durableRollbacks) await this.persist();
+      durable();
+      await alongside?.();
       return undefined;
     }
-    await this.persistOrUndo(() => {
+    const undo = () => {
       const holder = datastore.restoreAssignment(a);
       return holder && `${a.ip} is now held by ${who(holder)}, so ${who(a)} stays released`;
-    });
+    };
+    if (!alongside) {
+      await this.persistOrUndo(undo);
+      durable();
+    } else {
+      // The caller's teardown beside the write; the address is cooling meanwhile, so nobody gets it yet.
+      const persisted = this.persistOrUndo(undo).then(durable, (err: unknown) => ({ err }));
+      const side = alongside().then(
+        () => undefined,
+        (err: unknown) => ({ err }),
+      );
+      const [p, w] = await Promise.all([persisted, side]);
+      if (p) throw p.err;
+      if (w) {
+        // Not unwired, so not released: put it back, durably, for the runtime's retried DEL.
+        if (datastore.restoreAssignment(a) === undefined) await this.persist().catch(() => {});
+        throw w.err;
+      }
+    }
     this.o.onDel?.(clock.now());
     this.o.trigger();
     return a;
@@ -162,10 +206,47 @@ export class Allocator {
     if (covered !== undefined && covered > this.durableRollbacks) this.durableRollbacks = covered;
   }
 
+  /** A fresh assignment: its checkpoint write and `alongside` concurrently; either failing undoes both. */
+  private async persistAlongside<R>(
+    key: AttachmentKey,
+    mine: Assignment,
+    alongside?: AlongsideWork<R>,
+  ): Promise<{ alongside?: R; durableMs: number }> {
+    // Wall time for the phase metric (sub-ms), not the injected clock, which drives pool decisions only.
+    const t0 = performance.now();
+    let durableMs = 0;
+    const persisted = this.persist().then(
+      () => {
+        durableMs = performance.now() - t0;
+        return undefined;
+      },
+      (err: unknown) => ({ err }),
+    );
+    const side = alongside?.run(mine).then(
+      (value) => ({ value }),
+      (err: unknown) => ({ err }),
+    );
+    const [p, w] = await Promise.all([persisted, side]);
+    if (p) {
+      // Not durable: unwire first (the address must not be free while a veth routes it), then take it back.
+      if (w && 'value' in w) await alongside!.undo(mine, w.value).catch(() => {});
+      await this.persistOrUndo(
+        () => (this.o.datastore.unassign(key, mine) ? undefined : `${who(mine)} no longer holds ${mine.ip}`),
+        Promise.reject(p.err),
+      );
+    }
+    if (w && 'err' in w) {
+      // Durable but not wired (setUp undid its own steps): release it like the DEL the runtime will send.
+      await this.del(key).catch(() => {});
+      throw w.err;
+    }
+    return { ...(w ? { alongside: w.value } : {}), durableMs };
+  }
+
   /** Persists; if that fails, runs `undo`, which returns why it refused to roll back (or undefined). */
-  private async persistOrUndo(undo: () => string | undefined): Promise<void> {
+  private async persistOrUndo(undo: () => string | undefined, write = this.persist()): Promise<void> {
     try {
-      await this.persist();
+      await write;
     } catch (err) {
       const refused = undo();
       if (refused === undefined) throw err;

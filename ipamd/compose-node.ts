@@ -28,6 +28,8 @@ import { DEFAULT_VETH_PREFIX } from '../cni/contract/veth-name.js';
 import { podSubnetHooks } from './setup/pod-subnets.js';
 import type { BuiltProvider } from './setup/types.js';
 import type { Clock } from './util/clock.js';
+import type { NodeCacheStore } from './node-cache.js';
+import type { StartTimeline } from './start-timeline.js';
 import { eniConfigNameFrom } from './server/aws-introspection-routes.js';
 
 export interface NodeInputs {
@@ -44,6 +46,9 @@ export interface NodeInputs {
   kubernetes?: Pick<K8sNodeAgent, 'podSubnets' | 'eniConfigs' | 'hooks'>;
   /** A provider built by the caller (the simulator's, over its in-memory cloud); default: from the configuration. */
   provider?: BuiltProvider;
+  /** The node as the cloud last described it, so a restart serves before the cloud answers (node-cache.ts). */
+  nodeCache?: NodeCacheStore;
+  timeline?: StartTimeline;
 }
 
 export interface ComposedNode {
@@ -87,6 +92,8 @@ export async function composeNode(i: NodeInputs): Promise<ComposedNode> {
       version: i.version,
       ...(i.random ? { random: i.random } : {}),
       ...(i.pendingReleaseDir ? { pendingReleaseDir: i.pendingReleaseDir } : {}),
+      ...(i.nodeCache ? { nodeCache: i.nodeCache } : {}),
+      ...(i.timeline ? { timeline: i.timeline } : {}),
       // Only the provider tags interfaces (AWS ADDITIONAL_ENI_TAGS).
       ...(built.interfaceTags ? { interfaceTags: built.interfaceTags } : {}),
       // Only the subnet source chooses subnets and says which interfaces may host Pods.

@@ -26,6 +26,7 @@ import { parseMonitorSettings, type MonitorSettings } from './config/monitor.js'
 import { readCustomNetworking, type CustomNetworking } from './config/pod-subnets.js';
 import { parsePoolSettings, type PoolSettings } from './config/pool.js';
 import { parseProviderSettings, type ProviderSettings } from './config/providers.js';
+import { readSocketPath } from './config/socket-path.js';
 import { present, readBool, readCidr, readEnum, readInt, readListen, type Env } from './config/readers.js';
 
 export type { HostNetworkSettings } from './config/host-network.js';
@@ -116,7 +117,7 @@ export function parseConfig(env: Env): DaemonConfig {
   checkAwsCniVariables(env);
   const pool = parsePoolSettings(env);
   const provider = readEnum(env, 'VPC_IPAM_PROVIDER', ['sim', 'aws', 'azure', 'gcp'] as const, 'sim');
-  const socketPath = present(env, 'VPC_IPAM_SOCKET') ?? DEFAULT_SOCKET_PATH;
+  const socketPath = readSocketPath(env) ?? DEFAULT_SOCKET_PATH;
   const addWaitMs = readAddWaitMs(env);
   const seconds = (name: string, def: number, min: number, max: number) => readInt(env, name, def, { min, max }) * 1000;
   return Object.freeze({

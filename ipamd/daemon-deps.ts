@@ -16,6 +16,8 @@ import type { Logger } from './observability/logger.js';
 import type { ReconcilerEvents, SubnetSelector } from './pool/reconciler.js';
 import type { Clock } from './util/clock.js';
 import type { EniConfigNameSource } from './server/aws-introspection-routes.js';
+import type { NodeCacheStore } from './node-cache.js';
+import type { StartTimeline } from './start-timeline.js';
 
 export interface DaemonDeps {
   config: DaemonConfig;
@@ -54,4 +56,11 @@ export interface DaemonDeps {
   netfilter?: NetfilterPort;
   /** VPC_IPAM_ADOPT_AWS_NODE: take over the Pods aws-node wired (adopt/adoption-hooks.ts). */
   adoption?: AdoptionHooks;
+  /**
+   * The node as the cloud last described it (node-cache.ts): with it, a restart serves DELs and repeated ADDs
+   * before any cloud call completes. Without it (the simulator, tests), init() reads the cloud first.
+   */
+  nodeCache?: NodeCacheStore;
+  /** Where the start's steps are recorded (run.ts marks the process start); default: a timeline of its own. */
+  timeline?: StartTimeline;
 }

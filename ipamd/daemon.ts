@@ -4,26 +4,26 @@
  * config, a provider, a clock and a checkpointer, and runs them. The same
  * core (without servers) runs in the simulator on a virtual clock.
  *
- * Start order matters for "no lost state": read the node from the cloud,
- * delete the interfaces an earlier run left detached (a crash between create
- * and attach), restore the checkpoint over it (assignments the cloud does not
- * show are kept as orphans, never dropped), write it back, replay DELs the
- * plugin spooled while we were down, and only then open the socket and report
- * healthy.
+ * Start order matters for "no lost state" (docs/troubleshooting.md, "Start-up"). init(), before the socket
+ * serves: know the node (the node cache's copy of the cloud's last description, else the cloud), restore the
+ * checkpoint over it (assignments the node does not show are kept as orphans, never dropped), write it back,
+ * replay DELs the plugin spooled while we were down, repair host networking. Then the socket serves: a DEL or a
+ * repeated ADD is answered from the checkpoint alone. startLoop(), in the background: read the cloud (no new
+ * address is handed out before its view is applied: someone may have unassigned one while ipamd was down),
+ * delete the interfaces an earlier run left detached, and fill the pool.
  */
 import { ConfigError } from '../providers/errors.js';
 import { Allocator, type GrowthState } from './allocator.js';
-import { ApiHandler } from './api/handler.js';
 import type { PoolStatus } from '../cni/contract/protocol.js';
 import { CloudCaller } from './cloud/cloud-caller.js';
 import { LeakReclaimRunner } from './cloud/leak-reclaim.js';
 import type { DaemonDeps } from './daemon-deps.js';
 import { Datastore } from './datastore/datastore.js';
 import { PersistenceHealth } from './datastore/persist-health.js';
-import type { PoolSnapshot } from './datastore/types.js';
+import type { Assignment, PoolSnapshot } from './datastore/types.js';
 import { HostInterfaceSync } from './netns/interface-sync.js';
 import { NodeNetfilter } from './netns/netfilter.js';
-import { NodeNetworkSync, tableDestinations } from './netns/node-network.js';
+import { NodeNetworkSync } from './netns/node-network.js';
 import { DaemonMetrics } from './observability/metrics.js';
 import { awsCniSources } from './observability/awscni-sources.js';
 import { cloudCallCounts, poolStatus } from './observability/pool-status.js';
@@ -31,14 +31,15 @@ import { formatStatusLine } from './observability/status-line.js';
 import { growthState, poolLimitsFor } from './pool/capacity.js';
 import type { PoolPolicy } from './pool/policy.js';
 import { createPoolPolicy } from './pool/policy-factory.js';
-import { fanOutEvents } from './pool/event-fan-out.js';
-import { PoolReconciler, type ReconcilerEvents } from './pool/reconciler.js';
+import { buildHandler, buildReconciler } from './daemon-build.js';
 import { replayPendingReleases } from './api/pending-release.js';
 import { DaemonServers } from './server/daemon-servers.js';
 import { InitParts } from './daemon-parts.js';
 import type { HttpPorts } from './server/endpoints.js';
 import { NodeMonitor } from './monitor/node-monitor.js';
 import { addressCount } from '../providers/net/cidr.js';
+import { StartTimeline } from './start-timeline.js';
+import { applyCloudView, cachedNodeFor, checkCachedNode, nodeForCache } from './start-node.js';
 
 // What builds a daemon, importable with it.
 export type { DaemonDeps } from './daemon-deps.js';
@@ -57,6 +58,12 @@ export class IpamDaemon extends InitParts {
   /** The checkpointer as the daemon uses it: remembers whether the last write worked (readiness). */
   readonly persistence: PersistenceHealth;
   private initialised = false;
+  /** The cloud's own view of the node is applied: only then are new addresses handed out. */
+  private cloudRead = false;
+  /** init() took the node from the node cache; startLoop() replaces it by the cloud's description. */
+  private fromCache = false;
+  private orphansAtStart: readonly Assignment[] = [];
+  readonly timeline: StartTimeline;
   private expected = 0;
   private readonly loop = new AbortController();
   private loopDone: Promise<void> | undefined;
@@ -70,6 +77,7 @@ export class IpamDaemon extends InitParts {
     const c = d.config;
     this.datastore = new Datastore(c.prefixDelegation ? 'prefix' : 'ip', c.cooldownMs);
     this.persistence = new PersistenceHealth(d.checkpointer, d.clock);
+    this.timeline = d.timeline ?? new StartTimeline(() => d.clock.now());
     // The one policy factory (also what the simulator replays); limits are read lazily, known after init().
     this.policy = createPoolPolicy(c, { limits: () => this.parts.poolLimits });
     this.metrics = new DaemonMetrics({
@@ -84,7 +92,7 @@ export class IpamDaemon extends InitParts {
       concurrency: c.cloudConcurrency,
       maxAttempts: c.cloudMaxAttempts,
       random: d.random,
-      observer: this.metrics,
+      observer: this.timeline.observe(this.metrics),
     });
     this.hostLinks = new HostInterfaceSync({
       plumber: d.plumber,
@@ -135,13 +143,29 @@ export class IpamDaemon extends InitParts {
     return this.datastore.snapshot(this.d.clock.now(), this.parts.allocator?.waiting ?? 0);
   }
 
-  /** Reads the node, restores the checkpoint, prepares the pool. No servers, no loop. */
-  async init(): Promise<void> {
-    const { config: c, clock, provider, log } = this.d;
+  /** The node as the cloud describes it now, and its limits (two cloud calls). */
+  private async describe(): Promise<void> {
+    const { provider } = this.d;
     this.parts.node = await this.caller.call('describeNode', () => provider.describeNode());
     this.parts.instanceLimits = await this.caller.call('getLimits', () => provider.getLimits(this.node.instanceType));
-    // Before the pool grows, so a leak's addresses are back in the subnet first.
-    await this.leaks.run(true);
+  }
+
+  /**
+   * Knows the node (node cache, else the cloud), restores the checkpoint, prepares the pool and host networking:
+   * what the socket needs to answer correctly. No servers, no loop; with the node cache, no cloud call either.
+   */
+  async init(): Promise<void> {
+    const { config: c, clock, log } = this.d;
+    const cached = cachedNodeFor(this.d);
+    if (cached) {
+      this.parts.node = cached.node;
+      this.parts.instanceLimits = cached.limits;
+      this.fromCache = true;
+    } else {
+      await this.describe();
+      this.cloudRead = true;
+    }
+    this.timeline.mark('node');
     const L = this.instanceLimits;
     if (c.prefixDelegation && !L.supportsPrefixes) {
       throw new ConfigError(
@@ -155,10 +179,10 @@ export class IpamDaemon extends InitParts {
     this.parts.poolLimits = poolLimitsFor(c, L);
     this.parts.monitor = new NodeMonitor(this);
     const now = clock.now();
-    if (this.nodeNetwork) {
-      // New-ENI window: a secondary interface's addresses go to Pods only once its link, table and rule exist.
-      this.datastore.handOutFrom = (nic) => nic.deviceIndex === 0 || this.hostLinks.ready(nic.id);
-    }
+    // Before the cloud is read, no address is handed out that no Pod holds (docs/troubleshooting.md, "Start-up").
+    // New-ENI window: a secondary interface's addresses go to Pods only once its link, table and rule exist.
+    const linked = (nic: { id: string; deviceIndex: number }) => nic.deviceIndex === 0 || this.hostLinks.ready(nic.id);
+    this.datastore.handOutFrom = (nic) => this.cloudRead && (!this.nodeNetwork || linked(nic));
     for (const nic of this.node.interfaces) this.datastore.upsertInterface(nic, now, this.d.isUsable?.(nic) ?? true);
     // Before the first write: crashed writes' temp files go, and a real write proves the state dir works.
     const swept = await this.persistence.prepare();
@@ -174,6 +198,8 @@ export class IpamDaemon extends InitParts {
         );
       }
     }
+    this.orphansAtStart = this.datastore.orphaned();
+    this.timeline.mark('checkpoint');
     // aws-node's Pods, before the first write and before anything is served (a refusal stops the start).
     await this.d.adoption?.adopt(this.datastore, this.node);
     this.parts.allocator = new Allocator({
@@ -192,40 +218,8 @@ export class IpamDaemon extends InitParts {
     await this.allocator
       .persist()
       .catch((err) => log.error({ err }, 'cannot write the checkpoint; not ready until a write succeeds'));
-    this.parts.reconciler = new PoolReconciler({
-      datastore: this.datastore,
-      provider,
-      caller: this.caller,
-      clock,
-      policy: this.policy,
-      limits: this.poolLimits,
-      intervalMs: c.reconcileIntervalMs,
-      resyncIntervalMs: c.resyncIntervalMs,
-      shrinkIntervalMs: c.shrinkIntervalMs,
-      subnetFullBackoffMs: c.subnetFullBackoffMs,
-      prefixFallbackToIps: c.prefixFallbackToIps,
-      selectSubnets: this.d.selectSubnets,
-      interfaceTags: this.d.interfaceTags,
-      waiting: () => this.allocator.waiting,
-      expectedDemand: () => this.expected,
-      log,
-      // The daemon's own handlers first (the allocator wakes before anyone reports), then the other subscribers.
-      events: fanOutEvents([this.ownEvents(), ...(this.d.subscribers ?? [])]),
-    });
-    this.parts.handler = new ApiHandler({
-      allocator: this.allocator,
-      datastore: this.datastore,
-      plumber: this.d.plumber,
-      vpcCidrs: () => this.node.vpcCidrs,
-      tableDestinations: () => tableDestinations(c.hostNetwork, this.node.vpcCidrs),
-      vethNaming: { ...(c.hostNetwork.vethPrefix ? { prefix: c.hostNetwork.vethPrefix } : {}) },
-      ...(this.nodeNetwork ? { nodeProblems: () => this.nodeNetwork!.problems() } : {}),
-      log,
-      status: () => this.status(),
-      version: this.d.version,
-      onError: (code) => this.metrics.error(code),
-      ...(this.d.podAddresses ? { podAddresses: this.d.podAddresses } : {}),
-    });
+    this.parts.reconciler = buildReconciler(this);
+    this.parts.handler = buildHandler(this);
     await this.replaySpool();
     // Interfaces attached before this start (never rejects; an absent link is retried shortly).
     await this.syncHostLinks();
@@ -234,45 +228,34 @@ export class IpamDaemon extends InitParts {
     await this.d.adoption?.hostNetworkReady(this.nodeNetwork?.state().problems ?? ['no host networking']);
     // A changed SNAT setting or VPC CIDR list since the last run reaches the restored Pods' rules.
     await this.handler.repairPodRules();
+    if (this.cloudRead) this.saveNodeCache();
+    this.initialised = true;
   }
 
-  /** What the daemon itself does on each reconciler event. */
-  private ownEvents(): ReconcilerEvents {
-    const { clock, log } = this.d;
-    return {
-      onPlan: (plan) => this.monitor.onPlan(plan),
-      onPoolChanged: () => this.allocator.notify(),
-      onGrowthBlocked: (reason, code, until, typed) => {
-        // The typed code, so a policy reacts to "subnet full" the same way on every cloud.
-        this.policy.observeGrowthBlocked?.(typed ?? code, clock.now());
-        this.metrics.growthBlocked(code);
-        this.monitor.onGrowthBlocked(reason, code, until);
-      },
-      onSync: (report, inv) => {
-        this.metrics.awscni?.resynced(report);
-        // A CIDR block added to the VPC: SNAT must not translate it, and secondary Pods must route it by their table.
-        if (inv && inv.vpcCidrs.join() !== this.node.vpcCidrs.join()) {
-          log.info({ before: this.node.vpcCidrs, now: inv.vpcCidrs }, 'VPC CIDR blocks changed');
-          this.parts.node = { ...this.node, vpcCidrs: [...inv.vpcCidrs] };
-        }
-        // The plugin may have spooled a DEL during a short socket outage: replay on every resync too.
-        void this.replaySpool();
-        // A failed undo or a lost create answer since the last one (free when nothing is due).
-        void this.leaks.run(false);
-        // Also retries host links the kernel did not show yet, and empties tables of interfaces gone.
-        void this.syncHostLinks();
-        // SNAT / NodePort rules and every Pod's policy rules: verified, and rewritten where wrong.
-        void this.nodeNetwork?.ensure(this.node);
-        void this.handler.repairPodRules();
-      },
-      onInterfaceAttached: () => void this.syncHostLinks(),
-      onInterfaceDeleted: () => void this.syncHostLinks(),
-      onActionError: (a, err) => {
-        this.metrics.error((err as { code?: string }).code ?? 'INTERNAL');
-        this.metrics.awscni?.actionFailed(a);
-        this.monitor.onActionError(a, err);
-      },
-    };
+  /** After a start from the node cache: the cloud's description replaces it (start-node.ts applyCloudView). */
+  private async readCloud(): Promise<void> {
+    if (!this.fromCache) return;
+    const cached = { node: this.node, limits: this.instanceLimits };
+    await this.describe();
+    checkCachedNode(this.d, cached, { node: this.node, limits: this.instanceLimits });
+    this.fromCache = false;
+    await applyCloudView(this, cached.node, this.orphansAtStart);
+    this.orphansAtStart = [];
+  }
+
+  /** Writes the node cache when what it holds changed (a hint: a failed write is only logged). */
+  saveNodeCache(): void {
+    try {
+      this.d.nodeCache?.save({ node: nodeForCache(this.node, this.datastore), limits: this.instanceLimits });
+    } catch (err) {
+      // A hint only: without it the next start reads the cloud first.
+      this.d.log.warn({ err, file: this.d.nodeCache?.location }, 'cannot write the node cache');
+    }
+  }
+
+  /** A CIDR block added to the VPC (seen at a resync): SNAT and the Pods' rules follow (daemon-events.ts). */
+  setVpcCidrs(cidrs: readonly string[]): void {
+    this.parts.node = { ...this.node, vpcCidrs: [...cidrs] };
   }
 
   /** Brings host links and route tables in line with the datastore's interfaces. Never rejects. */
@@ -285,7 +268,7 @@ export class IpamDaemon extends InitParts {
   private replaying: Promise<void> | undefined;
 
   /** Replays DELs the plugin spooled while ipamd was unreachable (never two replays at once). */
-  private replaySpool(): Promise<void> {
+  replaySpool(): Promise<void> {
     const dir = this.d.pendingReleaseDir;
     if (!dir || !this.handler) return Promise.resolve();
     this.replaying ??= replayPendingReleases(dir, (req) => this.handler.handle(this.metrics.counted(req)), this.d.log)
@@ -296,10 +279,29 @@ export class IpamDaemon extends InitParts {
     return this.replaying;
   }
 
-  /** Runs the pool loop in the background; the first tick fills the pool. */
-  async startLoop(): Promise<void> {
+  /**
+   * The start's cloud part, then the pool loop in the background: reads the cloud (after a start from the node
+   * cache), sweeps interfaces a crash left detached, opens hand-out, and the first tick fills the pool. Rejects
+   * only when the cloud cannot be read or is another node than the cache's (the start fails).
+   */
+  startLoop(): Promise<void> {
+    this.starting ??= this.finishStart();
+    return this.starting;
+  }
+
+  private starting: Promise<void> | undefined;
+  private async finishStart(): Promise<void> {
+    await this.readCloud();
+    this.cloudRead = true;
+    this.timeline.mark('cloud');
+    this.saveNodeCache();
+    this.allocator.notify(); // ADDs waiting for an address look again: hand-out is open
+    // Before the pool grows, so a leak's addresses are back in the subnet first.
+    await this.leaks.run(true);
     await this.reconciler.tick().catch((err) => this.d.log.error({ err }, 'first pool tick failed'));
-    this.initialised = true;
+    this.timeline.mark('filled');
+    this.saveNodeCache();
+    if (this.loop.signal.aborted) return; // stopped during the first fill
     this.loopDone = this.reconciler.run(this.loop.signal);
     this.persistWatch = this.persistence.watch(() => this.allocator.persist(), this.loop.signal);
   }
@@ -340,6 +342,7 @@ export class IpamDaemon extends InitParts {
     this.serving = false;
     await this.servers.closeSocket();
     this.loop.abort();
+    await this.starting?.catch(() => {}); // a cloud read or first fill in flight finishes first
     await this.loopDone?.catch(() => {});
     await this.persistWatch;
     await this.parts.monitor?.stop();
@@ -380,6 +383,8 @@ export class IpamDaemon extends InitParts {
   }
 
   private growthState(): GrowthState {
+    // Until the cloud is read, an ADD that finds no address waits for it (hand-out opens then), within its wait.
+    if (!this.cloudRead && !this.parts.reconciler?.stopping) return { canGrow: true, reason: 'reading the cloud' };
     return growthState({
       snapshot: this.snapshot(),
       limits: this.poolLimits,

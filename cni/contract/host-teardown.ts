@@ -57,11 +57,20 @@ export interface HostSideTarget {
    * not remove the rule of a newer Pod that reuses the address.
    */
   ownsAddress?: boolean;
+  /**
+   * Leave the veth itself, removing only its /32 host route (and the rules): deleting a link costs the kernel
+   * ~20 ms (synchronize_net), and the runtime's deletion of the Pod's namespace destroys the pair anyway, as
+   * the AWS VPC CNI relies on. The daemon's DEL sets it and deletes a link that outlives the namespace later
+   * ({@link HostTeardownResult.keptLink}); the plugin's offline DEL never does.
+   */
+  keepLink?: boolean;
 }
 
 export interface HostTeardownResult {
   linkDeleted: boolean;
   rulesDeleted: number;
+  /** With `keepLink`: the veth left in place (its index identifies this very link, whatever its name later). */
+  keptLink?: { index: number; name: string };
 }
 
 /**
@@ -84,7 +93,14 @@ export async function tearDownHostSide(t: HostSideTarget, socket?: RtSocket): Pr
     } catch (err) {
       problems.push((err as Error).message);
     }
-    if (link) {
+    if (link && t.keepLink) {
+      if (t.ip) {
+        await step(`delete host route ${t.ip}/32`, () => deleteHostRoute(s, t.ip!, link!.index)).catch((e: Error) =>
+          problems.push(e.message),
+        );
+      }
+      result.keptLink = { index: link.index, name: link.name };
+    } else if (link) {
       try {
         await step(`delete host veth ${link.name}`, () => s.delLink({ index: link!.index }, {}, { timeout: 2000 }));
         result.linkDeleted = true;

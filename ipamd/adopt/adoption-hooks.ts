@@ -11,9 +11,8 @@ import type { NodeInventory } from '../../providers/types.js';
 import type { AdoptionSettings } from '../config/adoption.js';
 import type { Datastore } from '../datastore/datastore.js';
 import type { Logger } from '../observability/logger.js';
-import { adoptAwsNode } from './adopt-aws-node.js';
 import { removeAwsNetfilter } from './aws-netfilter.js';
-import { netlinkHostWiring, type HostWiringPort } from './host-wiring.js';
+import type { HostWiringPort } from './host-wiring.js';
 import type { ExecFn } from '../netns/netfilter.js';
 import type { Clock } from '../util/clock.js';
 import { awsNodeProbe, waitForAwsNodeGone, type AwsNodeProbe } from './aws-node-liveness.js';
@@ -43,7 +42,9 @@ export function adoptionHooks(s: AdoptionSettings, o: AdoptionHookOptions): Adop
   return {
     async adopt(datastore, node) {
       await waitForAwsNodeGone(o.probe ?? awsNodeProbe(s.checkpointFile), o.clock, AWS_NODE_STOP_WAIT_MS);
-      const host = o.host ?? netlinkHostWiring;
+      // Lazy: the adoption code and netlink (its native addon) load only on a node that adopts aws-node's Pods.
+      const { adoptAwsNode } = await import('./adopt-aws-node.js');
+      const host = o.host ?? (await import('./host-wiring.js')).netlinkHostWiring;
       const r = await adoptAwsNode({ ...s, network: o.network, vethPrefix: o.vethPrefix, host, datastore, node });
       o.log.info({ file: s.checkpointFile, ...r }, r.found ? 'adopted aws-node Pods' : 'no aws-node checkpoint');
     },

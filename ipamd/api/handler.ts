@@ -19,6 +19,7 @@ import {
   type VethNaming,
 } from '../../cni/contract/veth-name.js';
 import { type PodNetworkPlumber } from '../netns/plumber.js';
+import { routeTableFor } from '../netns/route-table.js';
 import type {
   Allocation,
   AttachmentKey,
@@ -30,11 +31,16 @@ import type {
 import { PROTOCOL_VERSION } from '../../cni/contract/protocol.js';
 import { AttachmentLanes } from './attachment-lanes.js';
 import type { PodAddressHook } from './pod-address-hook.js';
+import { KeptVeths } from './kept-veths.js';
+import type { AlongsideWork } from '../allocator.js';
+import type { PhaseRecorder, RequestCommand } from '../observability/request-phases.js';
 
 /** A veth key with the host veth name the assignment recorded, when it has one. */
 type RecordedVeth = VethKey & { hostIf?: string };
 
 export const POD_GATEWAY = '169.254.1.1';
+/** The longest a Pod teardown can run: the plumbing worker's job timeout (netns/netlink-plumber.ts). */
+export const TEARDOWN_BOUND_MS = 30_000;
 const DEFAULT_MTU = 9001;
 
 export interface HandlerDeps {
@@ -54,20 +60,38 @@ export interface HandlerDeps {
   log?: { info(o: object, m?: string): void; warn(o: object, m?: string): void };
   /** AWS_VPC_K8S_CNI_VETHPREFIX (HostNetworkSettings.vethPrefix); absent: the attachment naming. */
   vethNaming?: VethNaming;
+  /** vpc_ipam_cni_request_phase_seconds (observability/request-phases.ts). */
+  phases?: PhaseRecorder;
+  /** How long a DEL's kept host veth may outlive the answer before ipamd deletes it (kept-veths.ts). */
+  keptVethGraceMs?: number;
 }
 
-export function routeTableFor(deviceIndex: number): number {
-  // Primary-interface addresses use the main table; secondary interface n uses table n+1 (as the AWS VPC CNI does).
-  return deviceIndex > 0 ? deviceIndex + 1 : 0;
-}
+type Wired = { hostIf?: string; hostMac?: string; podMac?: string };
+type AddReq = Extract<Request, { op: 'add' }>;
+
+/** Wall-clock ms for the phase metric. */
+const now = () => performance.now();
 
 export class ApiHandler {
   /** Serialises ADD/DEL/CHECK/GC per attachment; other attachments stay concurrent. */
   readonly lanes = new AttachmentLanes();
+  /** Host veths DEL left for the namespace's deletion (kept-veths.ts). */
+  readonly keptVeths: KeptVeths;
 
-  constructor(private readonly d: HandlerDeps) {}
+  constructor(private readonly d: HandlerDeps) {
+    const remove = d.plumber.deleteKeptLink?.bind(d.plumber) ?? (async () => false);
+    this.keptVeths = new KeptVeths(remove, d.keptVethGraceMs, d.log);
+  }
 
   async handle(req: Request): Promise<Response> {
+    const t0 = now();
+    const res = await this.dispatch(req, (cmd) => this.d.phases?.observe(cmd, 'queue', now() - t0));
+    if (req.op === 'add' || req.op === 'del')
+      this.d.phases?.observe(req.op === 'add' ? 'ADD' : 'DEL', 'total', now() - t0);
+    return res;
+  }
+
+  private async dispatch(req: Request, queued: (cmd: RequestCommand) => void): Promise<Response> {
     try {
       switch (req.op) {
         case 'hello':
@@ -75,9 +99,9 @@ export class ApiHandler {
         case 'status':
           return { ok: true, status: this.d.status() };
         case 'add':
-          return await this.lanes.add(req, (cancel) => this.add(req, cancel));
+          return await this.lanes.add(req, (cancel) => (queued('ADD'), this.add(req, cancel)));
         case 'del':
-          return await this.lanes.del(req, () => this.del(req));
+          return await this.lanes.del(req, () => (queued('DEL'), this.del(req)));
         case 'check':
           return await this.lanes.run(req, () => this.check(req));
         case 'gc':
@@ -90,34 +114,68 @@ export class ApiHandler {
     }
   }
 
-  private async add(req: Extract<Request, { op: 'add' }>, cancel?: AbortSignal): Promise<Response> {
+  private async add(req: AddReq, cancel?: AbortSignal): Promise<Response> {
     // A target that is the host's (or ipamd's) namespace is refused before an address is taken from the pool.
     if (req.netns) await this.d.plumber.vetNetns?.(req.netns.path);
-    const { assignment, existing } = await this.d.allocator.add(req, req.pod ?? {}, req.waitMs, cancel);
-    let wired: { hostIf?: string; hostMac?: string; podMac?: string } = {};
-    if (req.netns) {
+    const t0 = now();
+    let assignedAt: number | undefined;
+    const alongside = req.netns ? this.wireAlongside(req, req.netns, () => (assignedAt = now())) : undefined;
+    const out = await this.d.allocator.add(req, req.pod ?? {}, req.waitMs, cancel, alongside);
+    const { assignment, existing } = out;
+    this.d.phases?.observe('ADD', 'allocate', (assignedAt ?? now()) - t0);
+    if (out.durableMs !== undefined) this.d.phases?.observe('ADD', 'durability', out.durableMs);
+    let wired: Wired = out.alongside ?? {};
+    if (req.netns && existing) {
       const w = { ...this.wiring(assignment), netnsPath: req.netns.path, mtu: req.netns.mtu ?? DEFAULT_MTU };
+      const t1 = now();
       try {
-        if (existing) {
-          // A repeated ADD: keep working plumbing, rebuild broken plumbing.
-          const ok = await this.d.plumber.check(w).then(
-            () => true,
-            () => false,
-          );
-          if (!ok) await this.d.plumber.tearDown({ ...w, ...this.vethTarget(assignment) });
-          wired = ok ? { hostIf: w.hostIf } : await this.d.plumber.setUp(w);
-        } else {
-          wired = await this.d.plumber.setUp(w);
-        }
+        // A repeated ADD: keep working plumbing, rebuild broken plumbing.
+        const ok = await this.d.plumber.check(w).then(
+          () => true,
+          () => false,
+        );
+        if (!ok) await this.d.plumber.tearDown({ ...w, ...this.vethTarget(assignment) });
+        wired = ok ? { hostIf: w.hostIf } : await this.d.plumber.setUp(w);
       } catch (err) {
-        if (!existing) await this.d.allocator.del(req).catch(() => {});
-        throw err instanceof IpamError
-          ? err
-          : new NetnsError(`wiring ${req.netns.path} failed: ${(err as Error).message}`, { cause: err });
+        throw asNetnsError(err, req.netns.path);
       }
+      this.d.phases?.observe('ADD', 'wiring', now() - t1);
     }
     await this.announce(req, assignment, existing);
     return { ok: true, allocation: this.allocation(assignment, wired), existing };
+  }
+
+  /**
+   * A fresh assignment's wiring, run by the allocator beside its checkpoint write (allocator.ts AlongsideWork):
+   * the ADD is answered once both are done, and either failing undoes both.
+   */
+  private wireAlongside(req: AddReq, netns: NonNullable<AddReq['netns']>, started: () => void): AlongsideWork<Wired> {
+    return {
+      run: async (a) => {
+        started();
+        const t1 = now();
+        const w = { ...this.wiring(a), netnsPath: netns.path, mtu: netns.mtu ?? DEFAULT_MTU };
+        try {
+          // A DEL's kept veth of the same name goes first: the new one replaces it (kept-veths.ts).
+          await this.keptVeths.settle(w.hostIf);
+          return await this.d.plumber.setUp(w);
+        } catch (err) {
+          throw asNetnsError(err, netns.path);
+        } finally {
+          this.d.phases?.observe('ADD', 'wiring', now() - t1);
+        }
+      },
+      undo: async (a) => {
+        await this.d.plumber.tearDown({
+          containerId: req.containerId,
+          ifName: req.ifName,
+          netnsPath: netns.path,
+          ip: a.ip,
+          routeTable: this.routeTableOf(a),
+          ...this.vethTarget(a),
+        });
+      },
+    };
   }
 
   /** PodAddressHook.added; when it fails, this ADD is undone (a repeated ADD's address and veth stay). */
@@ -144,15 +202,36 @@ export class ApiHandler {
       ...(a ? { pod: a.pod } : {}),
       ...(a?.hostIf ? { hostIf: a.hostIf } : {}),
     };
-    await this.d.plumber.tearDown({
-      containerId: key.containerId,
-      ifName: key.ifName,
-      netnsPath,
-      ip: a?.ip ?? '',
-      routeTable: a ? this.routeTableOf(a) : 0,
-      ...this.vethTarget(veth),
-    });
-    const released = (await this.d.allocator.del(key)) !== undefined;
+    // The veth itself is left for the namespace's deletion (kept-veths.ts); its route and rules go now.
+    const t0 = now();
+    let wiringMs = 0;
+    const tearDown = async () => {
+      const torn = await this.d.plumber.tearDown({
+        containerId: key.containerId,
+        ifName: key.ifName,
+        netnsPath,
+        ip: a?.ip ?? '',
+        routeTable: a ? this.routeTableOf(a) : 0,
+        ...this.vethTarget(veth),
+        keepLink: true,
+      });
+      wiringMs = now() - t0;
+      if (torn?.keptLink) this.keptVeths.keep(torn.keptLink);
+    };
+    const timing: { durableMs?: number } = {};
+    // Beside the release's write only while the cooldown outlasts any teardown (a plumbing job's timeout):
+    // the released address cannot be handed out, and so routed twice, before its teardown is over.
+    const beside = a !== undefined && this.d.datastore.cooldownMs >= TEARDOWN_BOUND_MS;
+    if (!beside) await tearDown();
+    const released = (await this.d.allocator.del(key, timing, beside ? tearDown : undefined)) !== undefined;
+    this.d.phases?.observe('DEL', 'wiring', wiringMs);
+    this.d.phases?.observe('DEL', 'durability', timing.durableMs ?? 0);
+    const d = timing.durableMs ?? 0;
+    this.d.phases?.observe(
+      'DEL',
+      'allocate',
+      Math.max(0, now() - t0 - (beside ? Math.max(wiringMs, d) : wiringMs + d)),
+    );
     if (released && a && announce) await this.d.podAddresses?.released(a).catch(() => {});
     return released;
   }
@@ -296,6 +375,12 @@ export class ApiHandler {
       ...(wired.podMac ? { podMac: wired.podMac } : {}),
     };
   }
+}
+
+function asNetnsError(err: unknown, netnsPath: string): Error {
+  return err instanceof IpamError
+    ? err
+    : new NetnsError(`wiring ${netnsPath} failed: ${(err as Error).message}`, { cause: err });
 }
 
 export function errorBody(err: unknown): ErrorBody {

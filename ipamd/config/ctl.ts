@@ -7,6 +7,7 @@
 import { parseAwsSettings, type AwsSettings } from '../../providers/aws/settings.js';
 import { parseConfig, publicConfig, readAddWaitMs, type DaemonConfig } from '../config.js';
 import { present, type Env } from './readers.js';
+import { readSocketPath } from './socket-path.js';
 
 export interface CtlSettings {
   /** VPC_IPAM_SOCKET, the daemon's socket (default of `--socket`). */
@@ -38,7 +39,7 @@ export interface CtlSettings {
 export function parseCtlSettings(env: Env): CtlSettings {
   let aws: AwsSettings | undefined;
   return Object.freeze({
-    socketPath: present(env, 'VPC_IPAM_SOCKET'),
+    socketPath: readSocketPath(env),
     stateDir: present(env, 'VPC_IPAM_STATE_DIR'),
     introspection: present(env, 'INTROSPECTION_BIND_ADDRESS'),
     addWaitMs: readAddWaitMs(env),

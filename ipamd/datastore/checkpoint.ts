@@ -9,12 +9,17 @@
  * Writes are group-committed: while one write is in flight, later changes
  * wait and are written together, so 50 concurrent ADDs cost a few fsyncs, not
  * fifty, and every caller still returns only after its change is on disk.
+ *
+ * This file format is also the daemon's snapshot; the daemon itself writes
+ * through ./journal-checkpointer.ts (one appended record per change instead of
+ * the whole file). The whole-file writer stays for tools, tests and benchmarks.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { CheckpointError } from '../../providers/errors.js';
 import { assertCheckpointConsistent, CHECKPOINT_VERSION } from './checkpoint-verify.js';
 import { probeWritable, removeStaleTemps, tempName } from './checkpoint-temp.js';
+import { GroupCommit } from './group-commit.js';
 import type { Assignment } from './types.js';
 
 export { CHECKPOINT_VERSION };
@@ -54,10 +59,7 @@ export function parseCheckpoint(text: string, source: string): CheckpointData {
 }
 
 export class JsonFileCheckpointer implements Checkpointer {
-  private chain: Promise<void> = Promise.resolve();
-  /** A write that has been queued but not started: later changes ride on it. */
-  private pending: Promise<void> | undefined;
-  private latest: (() => CheckpointData) | undefined;
+  private readonly queue = new GroupCommit<CheckpointData>((data) => this.write(data));
   private seq = 0;
 
   constructor(readonly file: string) {}
@@ -86,15 +88,7 @@ export class JsonFileCheckpointer implements Checkpointer {
   }
 
   save(read: () => CheckpointData): Promise<void> {
-    this.latest = read;
-    if (this.pending) return this.pending;
-    const p = this.chain.then(() => {
-      this.pending = undefined;
-      return this.write(this.latest!());
-    });
-    this.pending = p;
-    this.chain = p.catch(() => {});
-    return p;
+    return this.queue.save(read);
   }
 
   private async write(data: CheckpointData): Promise<void> {

@@ -54,7 +54,7 @@ export class Datastore {
 
   constructor(
     public mode: BlockKind,
-    private readonly cooldownMs: number,
+    readonly cooldownMs: number,
   ) {}
 
   // ---- interfaces and blocks -------------------------------------------------

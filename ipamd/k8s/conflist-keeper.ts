@@ -121,10 +121,11 @@ export class ConflistKeeper {
     if (identity) return identity;
     if (!daemon.ready) return 'ipamd is initialising';
     if (!st.ready) return st.reason ?? 'pool not ready';
-    // Empty, short, and the first growth did not work (e.g. no PodSubnetConfig under custom networking).
+    // Empty, short, and the first growth did not work (e.g. no PodSubnetConfig under custom networking). Ready
+    // comes before the first pool tick (issue 17): an empty pool with no plan yet has not tried to grow.
     const snap = daemon.snapshot();
     const short = daemon.reconciler?.plan?.shortAddresses ?? 0;
-    if (snap.total === 0 && short > 0)
+    if (snap.total === 0 && (short > 0 || !daemon.reconciler?.plan))
       return `pool is empty and could not grow yet (${daemon.reconciler.plan?.reason ?? 'no plan'})`;
     const missing = missingBinaries(binDir, this.o.options);
     if (missing.length) return `plugin binaries missing in ${binDir}: ${missing.join(', ')}`;

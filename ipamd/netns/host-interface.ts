@@ -38,6 +38,9 @@ import {
   type RtSocket,
 } from '../../cni/contract/netlink-ops.js';
 import { deleteInterfaceRulesOfTable, ensureInterfaceRule } from './policy-rules.js';
+import { routeTableFor } from './route-table.js';
+
+export { routeTableFor };
 
 export interface HostInterfaceSpec {
   /** The cloud interface's MAC (`NetworkInterface.mac`), any case. */
@@ -64,11 +67,6 @@ export interface HostInterfaceResult {
 const MAC_RE = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/;
 /** The kernel's reserved tables (default 253, main 254, local 255) are never an interface table. */
 const RESERVED_TABLES = new Set([253, RT_TABLE_MAIN, 255]);
-
-/** Route table of a secondary interface: AWS's `CalculateRouteTableId` for network card 0. */
-export function routeTableFor(deviceIndex: number): number {
-  return deviceIndex + 1;
-}
 
 /** The subnet's first usable address (network + 1): the VPC router on AWS. */
 export function subnetGateway(subnetCidr: string): string {

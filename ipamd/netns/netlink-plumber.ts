@@ -20,6 +20,7 @@ import { SystemClock, type Clock } from '../util/clock.js';
 import { HOST_VETH_NAME_RE, hostVethName } from '../../cni/contract/veth-name.js';
 import {
   type HostInterface,
+  type KeptLink,
   type NodeRouting,
   type NodeRoutingResult,
   type PodNetworkPlumber,
@@ -129,9 +130,20 @@ export class NetlinkPlumber implements PodNetworkPlumber {
   }
 
   /** Idempotent; `ip` may be empty when ipamd has no record (then only the veth is looked for). */
-  async tearDown(w: PodUnwiring): Promise<void> {
+  async tearDown(w: PodUnwiring): Promise<{ keptLink?: KeptLink }> {
     validateWiring(w, false, true);
-    await this.submit('tearDown', { ...w, netnsPath: w.netnsPath ?? '', mtu: 0 });
+    const r = (await this.submit('tearDown', { ...w, netnsPath: w.netnsPath ?? '', mtu: 0 })) as {
+      keptLink?: KeptLink;
+    };
+    return r?.keptLink ? { keptLink: r.keptLink } : {};
+  }
+
+  async deleteKeptLink(k: KeptLink): Promise<boolean> {
+    if (!Number.isInteger(k.index) || k.index < 1 || !HOST_VETH_NAME_RE.test(k.name)) {
+      throw new NetnsError('invalid kept link');
+    }
+    const link = { index: k.index, name: k.name };
+    return (await this.enqueue(k.name, () => this.post('deleteKeptLink', { k: link }, k.name))) as boolean;
   }
 
   async check(w: PodWiring): Promise<void> {
@@ -295,7 +307,7 @@ export class NetlinkPlumber implements PodNetworkPlumber {
     }
   }
 
-  private post(op: WorkerOp, payload: Pick<WorkerJob, 'w' | 'i' | 'r' | 'n'>, label: string): Promise<unknown> {
+  private post(op: WorkerOp, payload: Pick<WorkerJob, 'w' | 'i' | 'r' | 'n' | 'k'>, label: string): Promise<unknown> {
     if (op !== 'shutdown' && this.closed && !this.worker) return Promise.reject(new NetnsError('plumber closed'));
     const worker = this.ensureWorker();
     const id = this.nextId++;

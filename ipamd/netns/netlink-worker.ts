@@ -5,7 +5,8 @@
  * the daemon's main thread (and libuv's pool threads) in the host netns
  * forever. See README.md in this folder for the full hazard note.
  *
- * Messages: `{ id, op: 'setUp'|'tearDown'|'check'|'ping', w }`, `{ id, op: 'vetNetns', w: { netnsPath } }`,
+ * Messages: `{ id, op: 'setUp'|'tearDown'|'check'|'ping', w }`, `{ id, op: 'deleteKeptLink', k }`,
+ * `{ id, op: 'vetNetns', w: { netnsPath } }`,
  * `{ id, op: 'setUpInterface'|'tearDownInterface', i }`, `{ id, op: 'podRules', r }`,
  * `{ id, op: 'setUpNodeRouting'|'checkNodeRouting'|'tearDownNodeRouting', n }` or `{ id, op: 'shutdown' }` in,
  * `{ id, ok: true, value }` or `{ id, ok: false, error: { message, step?, errno?, code? } }` out.
@@ -19,8 +20,15 @@ import * as fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import koffi from 'koffi';
 import { HOST_VETH_NAME_RE } from '../../cni/contract/veth-name.js';
-import { hostIfOf, type NodeRouting, type PodRules, type PodUnwiring, type PodWiring } from './plumber.js';
-import { tearDownHostSide } from './host-teardown.js';
+import {
+  hostIfOf,
+  type KeptLink,
+  type NodeRouting,
+  type PodRules,
+  type PodUnwiring,
+  type PodWiring,
+} from './plumber.js';
+import { deleteKeptLink, tearDownHostSide } from './host-teardown.js';
 import { NetlinkStepError, OPTS, type RtSocket } from '../../cni/contract/netlink-ops.js';
 import { NetnsGuard, NetnsRefusal } from './netns-guard.js';
 import { checkPod, openPodNetns, podRuleSpec, wirePod, type WiringContext } from './pod-wiring.js';
@@ -32,6 +40,7 @@ import { setUpHostInterface, tearDownHostInterface, type HostInterfaceSpec } fro
 export type WorkerOp =
   | 'setUp'
   | 'tearDown'
+  | 'deleteKeptLink'
   | 'check'
   | 'ping'
   | 'vetNetns'
@@ -50,6 +59,7 @@ export interface WorkerJob {
   i?: HostInterfaceSpec;
   r?: { rules: PodRules[]; repair: boolean };
   n?: NodeRouting;
+  k?: KeptLink;
 }
 export type WorkerReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: WorkerError };
 export interface WorkerError {
@@ -148,9 +158,12 @@ async function run(ctx: WiringContext, job: WorkerJob): Promise<unknown> {
         ...(w.ip ? { ip: w.ip, ownsAddress: true } : {}),
         ...(w.podNamed ? { podNamed: true } : {}),
         ...(w.formerSuffixes ? { formerSuffixes: w.formerSuffixes } : {}),
+        ...(w.keepLink ? { keepLink: true } : {}),
       };
       return tearDownHostSide(target, ctx.host);
     }
+    case 'deleteKeptLink':
+      return deleteKeptLink(job.k!, ctx.host);
   }
 }
 

@@ -40,6 +40,14 @@ export interface PodUnwiring {
   hostIf?: string;
   podNamed?: boolean;
   formerSuffixes?: string[];
+  /** Remove the host route and rules only; the veth is left for the namespace's deletion (host-teardown.ts). */
+  keepLink?: boolean;
+}
+
+/** A host veth a DEL left in place (`keepLink`), identified by its index. */
+export interface KeptLink {
+  index: number;
+  name: string;
 }
 
 /** The host veth of `w`: the name ipamd chose, else the attachment naming (callers that predate the prefix). */
@@ -94,8 +102,13 @@ export interface HostInterface {
 export interface PodNetworkPlumber {
   /** Creates veth, address, routes, neighbour, host route and rule. Undoes its own steps on failure. */
   setUp(w: PodWiring): Promise<WiredPod>;
-  /** Removes whatever exists of the above; succeeds when nothing is left (idempotent, tolerates a missing netns). */
-  tearDown(w: PodUnwiring): Promise<void>;
+  /**
+   * Removes whatever exists of the above; succeeds when nothing is left (idempotent, tolerates a missing netns).
+   * With `keepLink`, may return the veth it left ({@link deleteKeptLink} removes it if it outlives its netns).
+   */
+  tearDown(w: PodUnwiring): Promise<void | { keptLink?: KeptLink }>;
+  /** Optional: deletes a kept veth if it still exists as that very link; false when it was already gone. */
+  deleteKeptLink?(link: KeptLink): Promise<boolean>;
   /** Throws a NetnsError naming what is missing or wrong. */
   check(w: PodWiring): Promise<void>;
   /**

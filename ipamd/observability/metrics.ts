@@ -9,6 +9,7 @@ import type { PoolSnapshot } from '../datastore/types.js';
 import type { CallObserver } from '../cloud/cloud-caller.js';
 import type { Request } from '../../cni/contract/protocol.js';
 import { AwsCniMetrics, type AwsCniSources } from './awscni-metrics.js';
+import { RequestPhases } from './request-phases.js';
 
 export interface PoolReadings {
   snapshot(): PoolSnapshot;
@@ -23,6 +24,8 @@ export class DaemonMetrics implements CallObserver {
   readonly registry = new client.Registry();
   /** The `awscni_*` families, on the same registry; undefined while VPC_IPAM_AWSCNI_METRICS is off. */
   readonly awscni: AwsCniMetrics | undefined;
+  /** vpc_ipam_cni_request_phase_seconds: the API handler reports each ADD's and DEL's phases here. */
+  readonly requestPhases: RequestPhases;
   private readonly cloudCalls: client.Counter<'operation' | 'result'>;
   private readonly cloudLatency: client.Histogram<'operation'>;
   private readonly addLatency: client.Histogram<'waited'>;
@@ -118,6 +121,7 @@ export class DaemonMetrics implements CallObserver {
       labelNames: ['cloud_code'],
       registers: [r],
     });
+    this.requestPhases = new RequestPhases(r);
     this.awscni = readings.awscni && new AwsCniMetrics(r, readings.awscni);
   }
 

@@ -39,6 +39,7 @@ import {
   RecurringBursts,
   type RecurringBurstOptions,
 } from './adaptive-signals.js';
+import { BurstTracker, startupPrior } from './adaptive-reserve.js';
 import { canAddInterface } from './capacity.js';
 import type { PoolLimits } from './planner.js';
 import type { PoolPolicy } from './policy.js';
@@ -69,6 +70,20 @@ export interface AdaptivePolicyOptions {
   /** Assumed latencies until the first ones are measured. */
   priorAssignMs?: number;
   priorCreateMs?: number;
+  /**
+   * 'v2' (default, issue 17): the burst reserve is the largest burst of the last day (a sliding maximum, not a
+   * quantile) and a start-up reserve decays over `priorDecayMs`; 'v1' is the issue-5 policy (a 0.5% quantile of
+   * 6 hours, no start-up reserve after the warm-up), kept so the benchmark compares both in one run.
+   */
+  design?: 'v1' | 'v2';
+  /** v2: after the warm-up, the start-up reserve falls from one interface of addresses to 0 over this long. */
+  priorDecayMs?: number;
+  /** v2: the refill window a burst is counted in, in assign latencies. */
+  burstWindowAssigns?: number;
+  /** v2: ADDs closer than this belong to one burst; while one is in progress the rest of it is asked for at once. */
+  burstGapMs?: number;
+  /** v2 study knob: while a burst is in progress ask for the rest of the largest ('total'), as many again, or both. */
+  burstFollow?: 'total' | 'double' | 'both';
 }
 
 /** Everything the target was computed from; `explain()` prints it. */
@@ -120,9 +135,17 @@ export class AdaptivePolicy implements PoolPolicy {
   private readonly share: number;
   private readonly warmupMs: number;
   private startedAt: number | undefined;
+  private readonly v1: boolean;
+  private readonly bursts: BurstTracker;
+  private readonly priorDecayMs: number;
+  private readonly windowAssigns: number;
 
   constructor(private readonly o: AdaptivePolicyOptions) {
     if (o.floor > o.ceiling) throw new RangeError(`adaptive policy: floor ${o.floor} is above ceiling ${o.ceiling}`);
+    this.v1 = o.design === 'v1';
+    this.bursts = new BurstTracker(o.burstMemoryMs ?? 24 * 60 * 60_000, o.burstGapMs ?? 2_000);
+    this.priorDecayMs = this.v1 ? 0 : (o.priorDecayMs ?? 60 * 60_000);
+    this.windowAssigns = o.burstWindowAssigns ?? 1.5;
     this.arrivals = new ArrivalLog(o.burstMemoryMs ?? 6 * 60 * 60_000);
     this.share = o.burstShare ?? 0.005;
     this.warmupMs = o.warmupMs ?? 10 * 60_000;
@@ -140,7 +163,11 @@ export class AdaptivePolicy implements PoolPolicy {
     // An ADD a recurring burst accounts for is expected: it must not also raise the everyday target.
     const expected = this.recurring?.expectedAdd(now, this.leadMs()) ?? false;
     this.recurring?.record(now);
-    if (!expected) this.arrivals.record(now);
+    // A node's first minutes (DaemonSets, the Pods waiting for it) are what the warm-up covers, not a burst to expect.
+    // v2 counts the ADDs of predicted bursts too: schedules that fire together make bursts larger than predicted.
+    if (!this.v1 && now - (this.startedAt ?? now) >= this.warmupMs)
+      this.bursts.record(now, this.windowAssigns * this.assign.value);
+    if (this.v1 && !expected) this.arrivals.record(now);
   }
 
   observeDel(now: number): void {
@@ -194,15 +221,22 @@ export class AdaptivePolicy implements PoolPolicy {
     const likely = 1 - Math.exp(-lambda * LOOKAHEAD_MS) > this.eps;
     const rate = likely ? 1 + poissonQuantile(lambda * horizonMs, this.eps) : 0;
     // A single ADD at a time is what the rate covers; a burst is two or more inside one refill.
-    const b = this.arrivals.burstQuantile(2 * la, now, this.share);
-    const burst = b >= 2 ? b : 0;
+    const b = this.v1 ? this.arrivals.burstQuantile(2 * la, now, this.share) : this.burstReserve(now);
+    // v2: while ADDs are likely at all, two may come within one refill: the first pair after a quiet spell must not
+    // wait either (nothing has been learnt from it yet), and one more address is cheap beside a whole interface.
+    const burst = b >= 2 ? b : !this.v1 && likely ? 2 : 0;
     const due = this.recurring?.due(now, this.leadMs()) ?? [];
     const scheduled = due[0]?.size ?? 0;
-    const warmingUp = now - (this.startedAt ?? now) < this.warmupMs;
+    const age = now - (this.startedAt ?? now);
     const L = this.o.limits?.();
     // A new node gets its DaemonSets and pending Pods at once, before there is any history to size from: keep what
     // the AWS default would keep free (an interface's worth of IPs, or one prefix) until there is.
-    const warmup = warmingUp && L ? (s.mode === 'prefix' ? s.blockSize : L.slotsPerInterface) : 0;
+    // WARM_ENI_TARGET=1 keeps a whole free interface beside the partly used one: at start that is about one and a
+    // half interfaces of free addresses, and the Pods waiting for a new node come at once (v1 kept one interface).
+    const one = L ? (s.mode === 'prefix' ? s.blockSize : L.slotsPerInterface) : 0;
+    const full = this.v1 || s.mode === 'prefix' ? one : Math.ceil(1.5 * one);
+    const warmup = startupPrior(age, full, this.warmupMs, this.priorDecayMs);
+    const warmingUp = warmup > 0 || age < this.warmupMs;
     const warm = Math.min(this.o.ceiling, Math.max(this.o.floor, rate, burst, scheduled, warmup));
     // MINIMUM_IP_TARGET keeps its meaning; at least 1 keeps the planner in IP-target mode even with floor 0.
     const minimum = Math.max(this.o.minimumIps ?? 0, warm === 0 ? 1 : 0);
@@ -233,7 +267,28 @@ export class AdaptivePolicy implements PoolPolicy {
     const d = this.last;
     if (!d) return `adaptive: no decision yet (floor ${this.o.floor}, ceiling ${this.o.ceiling})`;
     const periodsMs = this.recurring?.periods(this.lastAt ?? 0) ?? [];
-    return explainDecision({ ...d, recurring: { ...d.recurring, periodsMs } }, this.o);
+    return explainDecision(
+      { ...d, recurring: { ...d.recurring, periodsMs } },
+      {
+        ...this.o,
+        priorDecayMs: this.priorDecayMs,
+      },
+    );
+  }
+
+  /**
+   * v2: ready for the ADDs of one refill window of the largest burst seen; while a burst is in progress, also for
+   * the rest of the largest one (asked for at once, so it lands one assign after the burst started).
+   */
+  private burstReserve(now: number): number {
+    const short = this.bursts.short(now);
+    const going = this.bursts.inProgress(now);
+    if (going === 0) return short;
+    const f = this.o.burstFollow ?? 'both';
+    const rest = f === 'double' ? 0 : this.bursts.total(now) - going;
+    // A burst already as large as any seen may be a larger one: expect as many again (it doubles, like slow start).
+    const more = f === 'total' ? 0 : going;
+    return Math.max(short, rest, more);
   }
 
   /** How early a predicted burst must be acted on: one idle reconcile period, an interface create, the jitter. */
@@ -283,7 +338,7 @@ const secs = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 0)} s`;
 /** One sentence per input: what was measured, what each demand asks for, and the clamp. */
 export function explainDecision(
   d: AdaptiveDecision,
-  o: Pick<AdaptivePolicyOptions, 'floor' | 'ceiling' | 'minimumIps' | 'keepInterfaceMs'>,
+  o: Pick<AdaptivePolicyOptions, 'floor' | 'ceiling' | 'minimumIps' | 'keepInterfaceMs' | 'priorDecayMs'>,
 ): string {
   const warmUp = d.warmingUp ? `, warm-up ${d.warmup}` : '';
   const room = d.needsInterface ? ` (interfaces nearly full: room for ${d.room})` : '';
@@ -306,7 +361,10 @@ export function explainDecision(
     );
   }
   if (d.warmingUp)
-    parts.push('warm-up after start: as many free as WARM_ENI_TARGET=1 / WARM_PREFIX_TARGET=1 until there is history');
+    parts.push(
+      'warm-up after start: as many free as WARM_ENI_TARGET=1 / WARM_PREFIX_TARGET=1 until there is history ' +
+        `(then less${o.priorDecayMs ? `, none ${Math.round(o.priorDecayMs / 60_000)} min later` : ''})`,
+    );
   const keepMin = Math.round((o.keepInterfaceMs ?? 3_600_000) / 60_000);
   if (d.keepInterfaces > 1)
     parts.push(

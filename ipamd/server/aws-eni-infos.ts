@@ -20,7 +20,7 @@
  */
 import type { NetworkInterface } from '../../providers/types.js';
 import { containsAddress, parseCidr } from '../../providers/net/cidr.js';
-import { routeTableFor } from '../api/handler.js';
+import { routeTableFor } from '../netns/route-table.js';
 import type { Assignment } from '../datastore/types.js';
 import { goIPNet, goSortedKeys, goTime, type GoIPNet } from './go-json.js';
 

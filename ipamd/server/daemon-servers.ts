@@ -1,8 +1,9 @@
 /**
  * @module daemon servers
  * The listeners of one daemon: the loopback HTTP endpoints, opened once by whoever asks first (run.ts before
- * init(), so probes and metrics answer during a long first fill), and the plugin socket, opened only once the
- * pool can serve. Closing is split the same way: the socket goes first in a stop, the HTTP endpoints last.
+ * init(), so liveness and metrics answer while it runs), and the plugin socket, opened once init() can answer
+ * correctly (the first fill goes on after it). Closing is split the same way: the socket goes first in a stop,
+ * the HTTP endpoints last.
  */
 import type { DaemonConfig } from '../config.js';
 import { openHttpEndpoints, type EndpointHost, type HttpPorts } from './endpoints.js';

@@ -1,8 +1,8 @@
 /**
  * @module http endpoints of a daemon
  * Opens the introspection endpoint (loopback, or a Unix socket) and the metrics endpoint a daemon's config asks
- * for. Kept apart from the plugin socket: these start before init() (probes and metrics must answer during a first
- * pool fill that can take minutes under throttling), the socket only once the pool can serve.
+ * for. Kept apart from the plugin socket: these start before init() (liveness and metrics answer while it runs),
+ * the socket once init() is done (a first fill that can take minutes under throttling goes on after it).
  */
 import type { DaemonConfig } from '../config.js';
 import { HttpEndpoint } from './http.js';

@@ -24,6 +24,8 @@ import type { Route } from './http.js';
 export interface IntrospectionSource extends AwsIntrospectionSource {
   readonly ready: boolean;
   readonly serving: boolean;
+  /** The start's steps (ipamd/start-timeline.ts), for /v1/startup. */
+  readonly timeline: { view(): unknown };
   readonly persistence: { readonly problem: string | undefined };
   liveness(): Promise<string | undefined>;
   snapshot(): PoolSnapshot;
@@ -47,8 +49,9 @@ export interface IntrospectionSource extends AwsIntrospectionSource {
 const DURING_INIT = new Set(['/v1/config', ...AWS_CONFIG_PATHS]);
 
 export function introspectionRoutes(d: IntrospectionSource): Record<string, Route> {
-  // Readiness: initialised, the plugin socket serving, and able to persist (an ADD is answered only after
-  // its write). The endpoints answer from before init(), so this is what tells a first fill from a ready node.
+  // Readiness: initialised (node known, checkpoint restored: init()), the plugin socket serving, and able to persist
+  // (an ADD is answered only after its write). Not the first fill: it continues in the background and an ADD
+  // waits for it (docs/troubleshooting.md, "Start-up"). The endpoints answer from before init().
   const readiness: Route = async () => {
     const why = !d.ready ? 'initialising' : !d.serving ? 'plugin socket not serving' : d.persistence.problem;
     return why ? { status: 503, body: { ok: false, reason: why } } : { body: { ok: true } };
@@ -66,6 +69,8 @@ export function introspectionRoutes(d: IntrospectionSource): Record<string, Rout
       const why = await d.liveness();
       return why ? { status: 503, body: { ok: false, reason: why } } : { body: { ok: true } };
     },
+    // Answered from the first moment: when each start step happened, and the first cloud answer.
+    '/v1/startup': async () => ({ body: d.timeline.view() }),
     ...views,
   };
   // The AWS CNI's `GET /` lists its paths as `{"AvailableCommands": [...]}`; ours too, under the `paths` key the

@@ -26,6 +26,7 @@ import { IpamError } from '../../providers/errors.js';
 import { composeNode } from '../compose-node.js';
 import { parseConfig, type DaemonConfig } from '../config.js';
 import { IpamDaemon } from '../daemon.js';
+import type { AdaptivePolicyOptions } from '../pool/adaptive-policy.js';
 import { MemoryCheckpointer } from '../datastore/checkpoint.js';
 import { NoopPlumber } from '../netns/plumber.js';
 import { silentLogger } from '../observability/logger.js';
@@ -44,6 +45,11 @@ export interface SimulationOptions {
   env?: Record<string, string>;
   /** Timings (a profile or overrides of the default); default `REALISTIC_LATENCY`, the same for every policy. */
   latency?: LatencyOverrides;
+  /**
+   * Adaptive-policy options beyond WARM_POOL_FLOOR/CEILING (the constants a policy study varies, or `design: 'v1'`
+   * to replay the issue-5 policy beside the current one in one benchmark run). The env cannot carry them.
+   */
+  adaptive?: Partial<AdaptivePolicyOptions>;
   /** Called after every sample with the daemon and the trace time (ms): for tests and policy studies. */
   observe?: (daemon: IpamDaemon, tMs: number) => void;
 }
@@ -90,12 +96,14 @@ const IFNAME = 'eth0';
 export async function simulate(o: SimulationOptions): Promise<SimulationRun> {
   const env = { ...o.env };
   // The simulator is always the sim provider; nothing it builds listens on a socket or port.
-  const config = parseConfig({
+  const parsed = parseConfig({
     ...env,
     VPC_IPAM_PROVIDER: 'sim',
     INTROSPECTION_BIND_ADDRESS: 'off',
     VPC_IPAM_METRICS_ADDRESS: 'off',
   });
+  // The policy factory spreads config.adaptive into the policy's options: the study's overrides ride along.
+  const config: DaemonConfig = o.adaptive ? { ...parsed, adaptive: { ...parsed.adaptive, ...o.adaptive } } : parsed;
   const subnetCidr = o.subnetCidr ?? config.sim.subnetCidr;
   const clock = new VirtualClock(0);
   const cloud = new SimCloud({ seed: config.sim.seed, clock });

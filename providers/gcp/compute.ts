@@ -94,16 +94,24 @@ const WAIT_PAUSE_MAX_MS = 2_000;
 
 /** Loads the SDK and builds the clients. */
 export async function createComputeApi(o: ComputeOptions): Promise<ComputeApi> {
-  const [{ InstancesClient }, { ZoneOperationsClient }, { SubnetworksClient }] = await Promise.all([
-    import('@google-cloud/compute/build/src/v1/instances_client.js'),
-    import('@google-cloud/compute/build/src/v1/zone_operations_client.js'),
-    import('@google-cloud/compute/build/src/v1/subnetworks_client.js'),
-  ]);
+  // `.default` (module.exports) for these CommonJS modules: Node also offers named exports, the daemon bundle
+  // (ipamd/build/bundle.ts) only the default.
+  const [{ InstancesClient }, { ZoneOperationsClient }, { SubnetworksClient }] = (
+    await Promise.all([
+      import('@google-cloud/compute/build/src/v1/instances_client.js'),
+      import('@google-cloud/compute/build/src/v1/zone_operations_client.js'),
+      import('@google-cloud/compute/build/src/v1/subnetworks_client.js'),
+    ])
+  ).map((m) => m.default) as [
+    typeof import('@google-cloud/compute/build/src/v1/instances_client.js'),
+    typeof import('@google-cloud/compute/build/src/v1/zone_operations_client.js'),
+    typeof import('@google-cloud/compute/build/src/v1/subnetworks_client.js'),
+  ];
   type ClientOptions = NonNullable<ConstructorParameters<typeof InstancesClient>[0]>;
   const opts: ClientOptions = { fallback: true, projectId: o.projectId };
   const e = o.endpoint;
   if (e) Object.assign(opts, { apiEndpoint: e.host, port: e.port, protocol: e.protocol });
-  const { GoogleAuth, OAuth2Client } = await import('google-auth-library');
+  const { GoogleAuth, OAuth2Client } = (await import('google-auth-library')).default;
   if (o.accessToken !== undefined) {
     const authClient = new OAuth2Client();
     // No expiry_date: the token is used as is and never refreshed (there is nothing to refresh it with).

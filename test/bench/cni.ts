@@ -5,11 +5,13 @@
  * same job (veth, /32-style point-to-point address, routes), interleaved Pod
  * by Pod so background noise hits both alike. Every run is a fresh process
  * exec'd as a runtime would, with NODE_OPTIONS / NODE_EXTRA_CA_CERTS unset.
- * Also times bare start-up (VERSION) with those variables unset and set, and the per-Pod ip rule cost
- * (pod-rules.ts, in a namespace of its own).
- * Results go to docs/benchmarks.md between the bench:cni markers.
+ * Headline: ADD+DEL per Pod as a ratio to ptp+host-local (median and p99). Then, as a separate pass, where
+ * one ADD and one DEL spend their time (cni-breakdown.ts, through a timestamping proxy); bare start-up
+ * (VERSION) with those variables unset and set; and the per-Pod ip rule cost (pod-rules.ts, in a namespace of
+ * its own). Results go to $BENCH_DOC (default docs/benchmarks.md) between the bench:cni markers.
  *
- * BENCH_PODS (default 100) sets the number of Pods per plugin.
+ * BENCH_PODS (default 100) sets the number of Pods per plugin; BENCH_BREAKDOWN_PODS (default 50) those of the
+ * breakdown pass.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -18,27 +20,20 @@ import * as path from 'node:path';
 import { hostVethName } from '../../cni/contract/veth-name.js';
 import { ChainRunner, type Attachment } from '../cni/chain-runner.js';
 import { addNetns, deleteLinks, deleteNetnsWithPrefix, deleteRules, isRoot, runSubnet } from '../cni/netns-tools.js';
+import { buildBinary } from '../../cni/build/build.js';
 import { bundledPlugin, cniEnv, REPO, runPlugin, seaPlugin, type PluginCommand } from '../cni/plugin-process.js';
-import { kill, startDaemon } from '../helpers/daemon-process.js';
+import { kill, PRODUCTION_LAUNCH, startDaemon } from '../helpers/daemon-process.js';
+import { writeBlock } from './bench-doc.js';
+import { runBreakdown } from './cni-breakdown.js';
+import { TimingProxy } from './cni-proxy.js';
+import { breakdownSection, headlineSection, stats, type Stats } from './cni-report.js';
 import { measureRuleCost, ruleCostSection } from './pod-rules.js';
 
 const PODS = Number(process.env.BENCH_PODS ?? 100);
+const BREAKDOWN_PODS = Number(process.env.BENCH_BREAKDOWN_PODS ?? 50);
 const NS = `vpcb${process.pid}-`;
-const DOC = path.join(REPO, 'docs/benchmarks.md');
-const START = '<!-- bench:cni:start -->';
-const END = '<!-- bench:cni:end -->';
+const DOC = path.resolve(REPO, process.env.BENCH_DOC ?? 'docs/benchmarks.md');
 
-interface Stats {
-  n: number;
-  median: number;
-  p99: number;
-  min: number;
-}
-function stats(xs: number[]): Stats {
-  const s = [...xs].sort((a, b) => a - b);
-  const rank = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
-  return { n: s.length, median: rank(0.5), p99: rank(0.99), min: s[0]! };
-}
 const f = (x: number) => x.toFixed(1);
 
 async function timeRuns(cmd: PluginCommand, env: NodeJS.ProcessEnv, stdin: string, n: number): Promise<Stats> {
@@ -104,25 +99,30 @@ async function main(): Promise<void> {
   for (const k of ['NODE_OPTIONS', 'NODE_EXTRA_CA_CERTS']) delete process.env[k];
   const sea = await seaPlugin();
   const bundle = await bundledPlugin();
+  // The same sources built as before issue 17 (V8 code cache instead of the start-up snapshot), timed in the
+  // same run: what the snapshot bought, free of the load of the moment.
+  const codeCache = [await buildBinary('codecache', true, bundle[1], path.join(path.dirname(bundle[1]!), 'vpc-cc'))];
   const subnet = runSubnet(7);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vpc-bench-hostlocal-'));
   // Pre-warmed pool: the benchmark measures the plugin path, not the simulated cloud's growth.
-  const ipamd = await startDaemon({
-    VPC_IPAM_PLUMBING: 'on',
-    VPC_IPAM_SIM_SUBNET_CIDR: subnet.cidr,
-    VPC_IPAM_SIM_INSTANCE_TYPE: 'm5.4xlarge',
-    VPC_IPAM_METRICS_ADDRESS: 'off',
-    MINIMUM_IP_TARGET: String(PODS + 10),
-    VPC_IPAM_LOG_LEVEL: 'warn',
-  });
-  const ours = new ChainRunner(
+  // The daemon runs as the image runs it (the bundle, its V8 flags): the flags shape its latency too.
+  const ipamd = await startDaemon(
     {
-      cniVersion: '1.1.0',
-      name: 'vpc-net',
-      plugins: [{ type: 'vpc-ipam', ipamdSocket: ipamd.socket, mtu: 9001, logLevel: 'warn' }],
+      VPC_IPAM_PLUMBING: 'on',
+      VPC_IPAM_SIM_SUBNET_CIDR: subnet.cidr,
+      VPC_IPAM_SIM_INSTANCE_TYPE: 'm5.4xlarge',
+      // Both passes' Pods: a released address cools down before reuse, so the breakdown pass needs its own.
+      MINIMUM_IP_TARGET: String(2 * PODS + BREAKDOWN_PODS + 10),
+      VPC_IPAM_LOG_LEVEL: 'warn',
     },
-    () => sea,
+    undefined,
+    PRODUCTION_LAUNCH,
   );
+  const oursPlugin = (socket: string) => ({ type: 'vpc-ipam', ipamdSocket: socket, mtu: 9001, logLevel: 'warn' });
+  const oursConf = { cniVersion: '1.1.0', name: 'vpc-net', plugins: [oursPlugin(ipamd.socket)] };
+  const ours = new ChainRunner(oursConf, () => sea);
+  const oursCc = new ChainRunner(oursConf, () => codeCache);
+  const proxy = new TimingProxy(path.join(ipamd.dir, 'proxy.sock'), ipamd.socket);
   const ptp = new ChainRunner(
     {
       cniVersion: '1.0.0',
@@ -138,33 +138,52 @@ async function main(): Promise<void> {
     },
     (type) => [`/usr/lib/cni/${type}`],
   );
-  const pods: Array<{ a: Attachment; b: Attachment }> = [];
-  const t: Record<string, number[]> = { oursAdd: [], oursDel: [], ptpAdd: [], ptpDel: [] };
+  const pods: Array<{ a: Attachment; b: Attachment; c: Attachment }> = [];
+  const breakdownPod = (a: Attachment): Attachment => ({ ...a, containerId: `${a.containerId}-bd` });
+  const t: Record<string, number[]> = { oursAdd: [], oursDel: [], ccAdd: [], ccDel: [], ptpAdd: [], ptpDel: [] };
   try {
     // Wait until the pool holds the Pods (not timed).
     for (let i = 0; i < 600; i++) {
       const pool = (await (await fetch(`http://${ipamd.introspection}/v1/pool`)).json()) as { available: number };
-      if (pool.available >= PODS) break;
+      if (pool.available >= 2 * PODS + BREAKDOWN_PODS) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     for (let i = 0; i < PODS; i++) {
       pods.push({
         a: { containerId: `bench${process.pid}-v${i}`, netns: await addNetns(`${NS}v${i}`), ifName: 'eth0' },
         b: { containerId: `bench${process.pid}-p${i}`, netns: await addNetns(`${NS}p${i}`), ifName: 'eth0' },
+        c: { containerId: `bench${process.pid}-c${i}`, netns: await addNetns(`${NS}c${i}`), ifName: 'eth0' },
       });
     }
-    const results: Array<{ a: Record<string, unknown>; b: Record<string, unknown> }> = [];
-    for (const { a, b } of pods) {
+    const results: Array<Record<'a' | 'b' | 'c', Record<string, unknown>>> = [];
+    for (const { a, b, c } of pods) {
       const ra = await ours.add(a);
+      const rc = await oursCc.add(c);
       const rb = await ptp.add(b);
       t.oursAdd!.push(ra.runs[0]!.ms);
+      t.ccAdd!.push(rc.runs[0]!.ms);
       t.ptpAdd!.push(rb.runs[0]!.ms);
-      results.push({ a: ra.result, b: rb.result });
+      results.push({ a: ra.result, b: rb.result, c: rc.result });
     }
     for (let i = 0; i < pods.length; i++) {
       t.oursDel!.push((await ours.del(pods[i]!.a, results[i]!.a))[0]!.ms);
+      t.ccDel!.push((await oursCc.del(pods[i]!.c, results[i]!.c))[0]!.ms);
       t.ptpDel!.push((await ptp.del(pods[i]!.b, results[i]!.b))[0]!.ms);
     }
+
+    await proxy.start();
+    const breakdown = await runBreakdown({
+      plugin: sea,
+      proxy,
+      request: (prevResult) => ({
+        cniVersion: '1.1.0',
+        name: 'vpc-net',
+        ...oursPlugin(proxy.path),
+        ...(prevResult ? { prevResult } : {}),
+      }),
+      pods: pods.slice(0, BREAKDOWN_PODS).map(({ a }) => breakdownPod(a)),
+      metricsUrl: ipamd.metrics ? `http://${ipamd.metrics}/metrics` : undefined,
+    });
 
     const stdinFile = path.join(dataDir, 'version.json');
     fs.writeFileSync(stdinFile, '{"cniVersion":"1.1.0"}');
@@ -179,6 +198,11 @@ async function main(): Promise<void> {
           label: 'vpc-ipam single executable, NODE_OPTIONS + NODE_EXTRA_CA_CERTS set',
           cmd: sea,
           env: { CNI_COMMAND: 'VERSION', ...dirty },
+        },
+        {
+          label: 'vpc-ipam single executable, code-cache build (before issue 17), clean env',
+          cmd: codeCache,
+          env: { CNI_COMMAND: 'VERSION' },
         },
         { label: '`node vpc-ipam.cjs` (plain Node), clean env', cmd: bundle, env: { CNI_COMMAND: 'VERSION' } },
         {
@@ -197,11 +221,16 @@ async function main(): Promise<void> {
       oursDel: stats(t.oursDel!),
       ptpAdd: stats(t.ptpAdd!),
       ptpDel: stats(t.ptpDel!),
+      oursPod: stats(t.oursAdd!.map((x, i) => x + t.oursDel![i]!)),
+      ccAdd: stats(t.ccAdd!),
+      ccDel: stats(t.ccDel!),
+      ccPod: stats(t.ccAdd!.map((x, i) => x + t.ccDel![i]!)),
+      ptpPod: stats(t.ptpAdd!.map((x, i) => x + t.ptpDel![i]!)),
     };
+    const row = (...xs: Stats[]) => xs.map((x) => `${f(x.median)} | ${f(x.p99)}`).join(' | ');
     const ratio = (a: Stats, b: Stats) =>
       `${(a.median / b.median).toFixed(2)}× median, ${(a.p99 / b.p99).toFixed(2)}× p99`;
     const lines = [
-      START,
       `### CNI plugin: ADD/DEL latency (\`npm run bench:cni\`)`,
       '',
       `Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} cores ` +
@@ -212,12 +241,17 @@ async function main(): Promise<void> {
       'vpc-ipam = single executable + warm ipamd (sim cloud, pool pre-warmed, netlink plumbing on). ptp = Debian ' +
         'containernetworking-plugins ptp + host-local.',
       '',
-      '| plugin | ADD median ms | ADD p99 ms | DEL median ms | DEL p99 ms |',
-      '|---|---|---|---|---|',
-      `| vpc-ipam | ${f(s.oursAdd.median)} | ${f(s.oursAdd.p99)} | ${f(s.oursDel.median)} | ${f(s.oursDel.p99)} |`,
-      `| ptp + host-local | ${f(s.ptpAdd.median)} | ${f(s.ptpAdd.p99)} | ${f(s.ptpDel.median)} | ${f(s.ptpDel.p99)} |`,
+      '| plugin | ADD median ms | ADD p99 ms | DEL median ms | DEL p99 ms | ADD+DEL per Pod median ms | p99 ms |',
+      '|---|---|---|---|---|---|---|',
+      `| vpc-ipam | ${row(s.oursAdd, s.oursDel, s.oursPod)} |`,
+      `| vpc-ipam, code-cache build (before issue 17) | ${row(s.ccAdd, s.ccDel, s.ccPod)} |`,
+      `| ptp + host-local | ${row(s.ptpAdd, s.ptpDel, s.ptpPod)} |`,
       '',
       `Ratio vpc-ipam / ptp+host-local: ADD ${ratio(s.oursAdd, s.ptpAdd)}; DEL ${ratio(s.oursDel, s.ptpDel)}.`,
+      '',
+      ...headlineSection({ ...s, versionStartup: startup[0]!.median, versionStartupCc: startup[2]!.median }),
+      '',
+      ...breakdownSection(breakdown),
       '',
       startup.some((r) => Number.isNaN(r.cpu))
         ? 'Start-up alone (`CNI_COMMAND=VERSION`, 40 runs after 3 warm-ups, wall clock; ' +
@@ -230,35 +264,29 @@ async function main(): Promise<void> {
       ...startup.map((r) => `| ${r.label} | ${f(r.median)} | ${Number.isNaN(r.cpu) ? 'n/a' : f(r.cpu)} |`),
       '',
       ...ruleCost,
-      END,
     ];
     const section = lines.join('\n');
     console.log(section);
-    writeSection(section);
+    writeBlock(DOC, 'cni', section);
+    console.log(`wrote ${path.relative(REPO, DOC)}`);
   } finally {
     for (let i = 0; i < pods.length; i++) {
       await ours.del(pods[i]!.a).catch(() => undefined);
       await ptp.del(pods[i]!.b).catch(() => undefined);
+      await oursCc.del(pods[i]!.c).catch(() => undefined);
+      if (i < BREAKDOWN_PODS) await ours.del(breakdownPod(pods[i]!.a)).catch(() => undefined);
     }
+    await proxy.close();
     await kill(ipamd, 'SIGKILL');
-    await deleteLinks(pods.map((p) => hostVethName(p.a.containerId, 'eth0')));
+    await deleteLinks(
+      pods.flatMap((p) => [p.a, p.c, breakdownPod(p.a)].map((a) => hostVethName(a.containerId, 'eth0'))),
+    );
     await deleteRules(subnet.contains);
     await deleteNetnsWithPrefix(NS);
     fs.rmSync(dataDir, { recursive: true, force: true });
     fs.rmSync(ipamd.dir, { recursive: true, force: true });
     fs.rmSync(path.dirname(bundle[1]!), { recursive: true, force: true });
   }
-}
-
-/** Replaces only the text between the markers; creates the file or the section when missing. */
-function writeSection(section: string): void {
-  const old = fs.existsSync(DOC) ? fs.readFileSync(DOC, 'utf8') : '# Benchmarks\n';
-  const a = old.indexOf(START);
-  const b = old.indexOf(END);
-  const next =
-    a >= 0 && b > a ? old.slice(0, a) + section + old.slice(b + END.length) : `${old.trimEnd()}\n\n${section}\n`;
-  fs.writeFileSync(DOC, next);
-  console.log(`wrote ${path.relative(REPO, DOC)}`);
 }
 
 main().catch((err: unknown) => {

@@ -10,24 +10,54 @@
  * the median is reported; providers are interleaved run by run so
  * background noise hits them alike.
  *
- * Results go to docs/benchmarks.md: one table for the providers of this run
+ * The daemon runs as in production: the bundle (dist/bundle/ipamd/main.js,
+ * `npm run build:daemon`) under the V8 flags of ipamd/build/node-flags.ts.
+ * With BENCH_COMPARE=1 (default) each run also measures the tsc output
+ * (dist/ipamd/main.js) without flags, the way the daemon ran before, so the
+ * table shows what the bundle and the flags bought, as ratios from one run;
+ * the figures of the last run before them (2026-11-27) stand beside both.
+ *
+ * Results go to $BENCH_DOC (default docs/benchmarks.md): one table for the providers of this run
  * between `<!-- bench:memory:start -->`/`<!-- bench:memory:end -->`, and
  * one line per provider between `<!-- bench:memory-<provider>:start/end -->`
  * (blocks that do not exist yet are appended).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { assertBuilt, getJson, kill, REPO, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
+import { median, replaceBlock } from './bench-doc.js';
+import { startEmulator } from '../helpers/emulator-process.js';
+import { DAEMON_ENV, DAEMON_NODE_FLAGS } from '../../ipamd/build/node-flags.js';
+import {
+  assertBuilt,
+  DAEMON_JS,
+  getJson,
+  kill,
+  REPO,
+  startDaemon,
+  type DaemonHandle,
+  type DaemonLaunch,
+} from '../helpers/daemon-process.js';
 
 const ALL = ['sim', 'aws', 'azure', 'gcp'] as const;
 // 16 fits every provider's default node (the sim's m5.large holds 27 secondary IPs).
 const FILL = Number(process.env.BENCH_FILL ?? 16);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SETTLE_MS = 3000;
-const DOC = path.join(REPO, 'docs/benchmarks.md');
-const CTL = path.join(REPO, 'dist/ipamd/ctl/main.js');
+const DOC = path.resolve(REPO, process.env.BENCH_DOC ?? 'docs/benchmarks.md');
+const COMPARE = process.env.BENCH_COMPARE !== '0';
+/** Production's launch (deploy/Dockerfile ENTRYPOINT), and the one before the bundle, for comparison. */
+const BUNDLE: DaemonLaunch = { entry: path.join(REPO, 'dist/bundle/ipamd/main.js'), nodeArgs: DAEMON_NODE_FLAGS };
+const TSC: DaemonLaunch = { entry: DAEMON_JS, nodeArgs: [] };
+/** The last figures before the bundle and the V8 limits (docs/benchmarks.md, 2026-11-27): RSS and peak, MB. */
+const PREVIOUS: Record<string, { rss: number; hwm: number }> = {
+  sim: { rss: 59.2, hwm: 59.2 },
+  aws: { rss: 157.4, hwm: 185.5 },
+  azure: { rss: 104.3, hwm: 109.5 },
+  gcp: { rss: 196.3, hwm: 197.3 },
+};
+/** The issue's targets (MiB): RSS after start and fill. */
+const TARGET: Record<string, number> = { aws: 64, azure: 64, gcp: 96 };
 
 interface Sample {
   rssKb: number;
@@ -50,33 +80,6 @@ function statusKb(pid: number, field: string): number {
   return Number(m[1]);
 }
 
-/** Starts `vpc-ipamctl emulate --provider p` and collects the `export K=V` lines it prints. */
-async function startEmulator(p: string): Promise<{ proc: ChildProcess; env: Record<string, string> }> {
-  const proc = spawn(process.execPath, [CTL, 'emulate', '--provider', p, '--listen', '127.0.0.1:0'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const text = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    let err = '';
-    proc.stdout!.on('data', (d) => {
-      out += d;
-      if (out.includes('Ctrl-C stops it.')) resolve(out);
-    });
-    proc.stderr!.on('data', (d) => (err += d));
-    proc.once('exit', (code) => reject(new Error(`emulate --provider ${p} exited with ${code}: ${err}`)));
-  });
-  const env: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    const m = /^\s*export\s+(.*)$/.exec(line);
-    if (!m) continue;
-    for (const tok of m[1]!.split(/\s+/)) {
-      const eq = tok.indexOf('=');
-      if (eq > 0) env[tok.slice(0, eq)] = tok.slice(eq + 1);
-    }
-  }
-  return { proc, env };
-}
-
 async function waitFilled(h: DaemonHandle): Promise<void> {
   const deadline = Date.now() + 120_000;
   for (;;) {
@@ -95,17 +98,22 @@ async function waitFilled(h: DaemonHandle): Promise<void> {
   }
 }
 
-async function measure(p: string): Promise<Sample> {
+async function measure(p: string, launch: DaemonLaunch, env: Record<string, string>): Promise<Sample> {
   const emu = p === 'sim' ? undefined : await startEmulator(p);
   const t0 = Date.now();
   let h: DaemonHandle | undefined;
   try {
-    h = await startDaemon({
-      ...(emu?.env ?? {}),
-      VPC_IPAM_PROVIDER: p,
-      WARM_IP_TARGET: String(FILL),
-      VPC_IPAM_METRICS_ADDRESS: 'off',
-    });
+    h = await startDaemon(
+      {
+        ...env,
+        ...(emu?.env ?? {}),
+        VPC_IPAM_PROVIDER: p,
+        WARM_IP_TARGET: String(FILL),
+        VPC_IPAM_METRICS_ADDRESS: 'off',
+      },
+      undefined,
+      launch,
+    );
     const startMs = Date.now() - t0;
     await waitFilled(h);
     const fillMs = Date.now() - t0 - startMs;
@@ -119,86 +127,113 @@ async function measure(p: string): Promise<Sample> {
     return { rssKb: median(rss), hwmKb: statusKb(pid, 'VmHWM'), startMs, fillMs };
   } finally {
     if (h) await kill(h, 'SIGTERM');
-    if (emu) {
-      emu.proc.kill('SIGTERM');
-      await new Promise((r) => (emu.proc.exitCode !== null ? r(undefined) : emu.proc.once('exit', r)));
-    }
+    await emu?.close();
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)]!;
 }
 
 const mb = (kb: number) => (kb / 1024).toFixed(1);
 const sec = (ms: number) => (ms / 1000).toFixed(2);
 
-function replaceBlock(doc: string, name: string, body: string): string {
-  const start = `<!-- bench:${name}:start -->`;
-  const end = `<!-- bench:${name}:end -->`;
-  const block = `${start}\n${body.trim()}\n${end}`;
-  const i = doc.indexOf(start);
-  const j = doc.indexOf(end);
-  if (i >= 0 && j > i) return doc.slice(0, i) + block + doc.slice(j + end.length);
-  return `${doc.trimEnd()}\n\n${block}\n`;
+interface Row {
+  p: string;
+  rss: number;
+  hwm: number;
+  start: number;
+  fill: number;
 }
 
-async function main(): Promise<void> {
-  assertBuilt();
-  const can = available();
-  const asked = process.argv.slice(2).filter((a) => a !== '--');
-  for (const a of asked)
-    if (!can.includes(a)) throw new Error(`provider "${a}" cannot run in this build (available: ${can.join(', ')})`);
-  const providers = asked.length ? asked : can;
-  const samples = new Map<string, Sample[]>(providers.map((p) => [p, []]));
-  const failed = new Map<string, string>();
-  for (let run = 1; run <= RUNS; run++) {
-    for (const p of providers) {
-      if (failed.has(p)) continue;
-      try {
-        const s = await measure(p);
-        samples.get(p)!.push(s);
-        process.stdout.write(
-          `run ${run}/${RUNS} ${p}: RSS ${mb(s.rssKb)} MB, peak ${mb(s.hwmKb)} MB, ` +
-            `healthy after ${sec(s.startMs)} s, filled ${sec(s.fillMs)} s later\n`,
-        );
-      } catch (err) {
-        // One provider's failure must not cost the others' figures; it is reported and fails the run.
-        failed.set(p, (err as Error).message);
-        process.stderr.write(`run ${run}/${RUNS} ${p}: FAILED: ${(err as Error).message}\n`);
-      }
-    }
-  }
-  const measured = providers.filter((p) => !failed.has(p));
-  const date = new Date().toISOString().slice(0, 10);
-  const env = `${date}, ${os.cpus().length} cores, Node ${process.version}, ${os.platform()} ${os.release()}`;
-  const rows = measured.map((p) => {
-    const ss = samples.get(p)!;
-    return {
-      p,
-      rss: median(ss.map((s) => s.rssKb)),
-      hwm: median(ss.map((s) => s.hwmKb)),
-      start: median(ss.map((s) => s.startMs)),
-      fill: median(ss.map((s) => s.fillMs)),
-    };
-  });
-  const table = [
+function summarise(p: string, ss: Sample[]): Row {
+  const m = (f: (s: Sample) => number) => median(ss.map(f));
+  return { p, rss: m((s) => s.rssKb), hwm: m((s) => s.hwmKb), start: m((s) => s.startMs), fill: m((s) => s.fillMs) };
+}
+
+/** "157.4 → 64.0 (0.41×)": a figure beside the one it replaces, in MB. */
+function beside(before: number | undefined, afterKb: number): string {
+  if (before === undefined) return '–';
+  return `${before.toFixed(1)} (${(afterKb / 1024 / before).toFixed(2)}×)`;
+}
+
+function table(rows: Row[], tsc: Map<string, Row>, env: string): string {
+  const cmp = tsc.size > 0;
+  const head = cmp ? ' tsc output, no flags: RSS / peak (MB) |' : '';
+  return [
     '### Daemon memory by provider (`npm run bench:memory`)',
     '',
     `Measured ${env}. One real \`vpc-ipamd\` process per provider against that cloud's emulator (a separate`,
     `process, not counted), pool filled to ${FILL} free addresses (\`WARM_IP_TARGET=${FILL}\`), ` +
       `${SETTLE_MS / 1000} s settle, then`,
-    `/proc/<pid>/status; median of ${RUNS} runs, providers interleaved. Only the selected provider's SDK is loaded.`,
-    'ipamd reports healthy after its first pool tick, so "start to healthy" includes the first fill; "pool fill" is ' +
-      'what remained after.',
+    `/proc/<pid>/status; median of ${RUNS} runs, providers interleaved. The daemon runs as the image runs it: ` +
+      `\`${Object.entries(DAEMON_ENV)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')} ` +
+      `node ${DAEMON_NODE_FLAGS.join(' ')} dist/bundle/ipamd/main.js\`.`,
+    'ipamd is healthy once it can answer (node known, checkpoint loaded, socket serving; the fill runs after), so ' +
+      `"start to healthy" excludes the fill; "pool fill" is healthy to ${FILL} free addresses. ` +
+      '"2026-11-27" is the last run before the bundle and the V8 limits, with the ratio now/then' +
+      (cmp ? '; "tsc output, no flags" is the old launch (`node dist/ipamd/main.js`), measured in this run.' : '.'),
     '',
-    '| provider | RSS after start + fill (MB) | peak RSS, VmHWM (MB) | start to healthy (s) | pool fill (s) |',
-    '|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.p} | ${mb(r.rss)} | ${mb(r.hwm)} | ${sec(r.start)} | ${sec(r.fill)} |`),
+    `| provider | RSS after start + fill (MB) | peak RSS, VmHWM (MB) | target (MiB) | start to healthy (s) | ` +
+      `pool fill (s) | 2026-11-27 RSS (MB) | 2026-11-27 peak (MB) |${head}`,
+    `|---|---|---|---|---|---|---|---|${cmp ? '---|' : ''}`,
+    ...rows.map((r) => {
+      const was = PREVIOUS[r.p];
+      const t = tsc.get(r.p);
+      const old = cmp ? ` ${t ? `${mb(t.rss)} / ${mb(t.hwm)} (${(r.rss / t.rss).toFixed(2)}×)` : '–'} |` : '';
+      return (
+        `| ${r.p} | ${mb(r.rss)} | ${mb(r.hwm)} | ${TARGET[r.p] ? `≤ ${TARGET[r.p]}` : '–'} | ${sec(r.start)} | ` +
+        `${sec(r.fill)} | ${beside(was?.rss, r.rss)} | ${beside(was?.hwm, r.hwm)} |${old}`
+      );
+    }),
   ].join('\n');
+}
+
+async function main(): Promise<void> {
+  assertBuilt();
+  if (!fs.existsSync(BUNDLE.entry)) throw new Error(`${BUNDLE.entry} is missing: run "npm run build:daemon"`);
+  const can = available();
+  const asked = process.argv.slice(2).filter((a) => a !== '--');
+  for (const a of asked)
+    if (!can.includes(a)) throw new Error(`provider "${a}" cannot run in this build (available: ${can.join(', ')})`);
+  const providers = asked.length ? asked : can;
+  const launches: Array<[string, DaemonLaunch]> = [
+    ['bundle', BUNDLE],
+    ...(COMPARE ? [['tsc', TSC] as [string, DaemonLaunch]] : []),
+  ];
+  const samples = new Map<string, Sample[]>();
+  const failed = new Map<string, string>();
+  for (let run = 1; run <= RUNS; run++) {
+    for (const p of providers) {
+      for (const [name, launch] of launches) {
+        const key = `${name}:${p}`;
+        if (failed.has(key)) continue;
+        try {
+          const s = await measure(p, launch, launch === BUNDLE ? { ...DAEMON_ENV } : {});
+          samples.set(key, [...(samples.get(key) ?? []), s]);
+          process.stdout.write(
+            `run ${run}/${RUNS} ${p} (${name}): RSS ${mb(s.rssKb)} MB, peak ${mb(s.hwmKb)} MB, ` +
+              `healthy after ${sec(s.startMs)} s, filled ${sec(s.fillMs)} s later\n`,
+          );
+        } catch (err) {
+          // One provider's failure must not cost the others' figures; it is reported and fails the run.
+          failed.set(key, (err as Error).message);
+          process.stderr.write(`run ${run}/${RUNS} ${p} (${name}): FAILED: ${(err as Error).message}\n`);
+        }
+      }
+    }
+  }
+  const date = new Date().toISOString().slice(0, 10);
+  const env = `${date}, ${os.cpus().length} cores, Node ${process.version}, ${os.platform()} ${os.release()}`;
+  const rows = providers
+    .filter((p) => !failed.has(`bundle:${p}`))
+    .map((p) => summarise(p, samples.get(`bundle:${p}`)!));
+  const tsc = new Map(
+    providers
+      .filter((p) => samples.has(`tsc:${p}`) && !failed.has(`tsc:${p}`))
+      .map((p) => [p, summarise(p, samples.get(`tsc:${p}`)!)]),
+  );
+  const text = table(rows, tsc, env);
   let doc = fs.existsSync(DOC) ? fs.readFileSync(DOC, 'utf8') : '# Benchmarks\n';
-  doc = replaceBlock(doc, 'memory', table);
+  doc = replaceBlock(doc, 'memory', text);
   for (const r of rows) {
     doc = replaceBlock(
       doc,
@@ -208,7 +243,7 @@ async function main(): Promise<void> {
     );
   }
   if (rows.length) fs.writeFileSync(DOC, doc);
-  process.stdout.write(`${table}\n\nwritten to ${DOC}\n`);
+  process.stdout.write(`${text}\n\nwritten to ${DOC}\n`);
   if (failed.size) throw new Error(`not measured: ${[...failed].map(([p, m]) => `${p} (${m})`).join('; ')}`);
 }
 

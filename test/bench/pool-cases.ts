@@ -3,6 +3,7 @@
  * The traces and policies `npm run bench:pool` compares, and the goal of
  * issue 5 as a check over measured results (never over hand-entered ones).
  */
+import type { AdaptivePolicyOptions } from '../../ipamd/pool/adaptive-policy.js';
 import type { SimulationResult } from '../../ipamd/sim/engine.js';
 
 export interface TraceCase {
@@ -16,6 +17,8 @@ export interface TraceCase {
 export interface PolicyCase {
   name: string;
   env: Record<string, string>;
+  /** Options of the adaptive policy the environment cannot carry (simulate's `adaptive`). */
+  adaptive?: Partial<AdaptivePolicyOptions>;
   why: string;
 }
 
@@ -80,6 +83,20 @@ export const POLICY_CASES: PolicyCase[] = [
     env: { WARM_POOL_POLICY: 'adaptive', ENABLE_PREFIX_DELEGATION: 'true' },
     why: 'the adaptive policy on /28 prefixes',
   },
+];
+
+/** The issue-5 adaptive policy (before issue 17's redesign), replayed beside the current one in the same run. */
+export const ADAPTIVE_V1: PolicyCase = {
+  name: 'adaptive-v1',
+  env: { WARM_POOL_POLICY: 'adaptive' },
+  adaptive: { design: 'v1' },
+  why: "the adaptive policy as issue 5 left it (design 'v1'): the before column",
+};
+
+/** What the family sweep replays on every family trace: the goal's policies, and every policy for the bound. */
+export const SWEEP_POLICY_CASES: PolicyCase[] = [
+  ...POLICY_CASES.filter((p) => p.name !== 'adaptive+prefix'),
+  ADAPTIVE_V1,
 ];
 
 export interface GoalCheck {

@@ -84,7 +84,7 @@ function misses(checks: Checked[], main: string, before?: string): string[] {
     }
   }
   if (out.length === 0) return ['', `Every part of the goal is met with the ${main} timings, on every trace above.`];
-  return ['', `Not met with the ${main} timings (as measured; the policy was not retuned for them):`, '', ...out];
+  return ['', `Not met with the ${main} timings (as measured):`, '', ...out];
 }
 
 /** The profile in one sentence, for the block's header. */

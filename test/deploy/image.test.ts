@@ -6,11 +6,15 @@
  * and provenance.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { validate } from 'dockerfile-utils';
 import { describe, expect, it } from 'vitest';
+import { buildDaemonBundle, EXTERNAL } from '../../ipamd/build/bundle.js';
+import { DAEMON_ENV, DAEMON_NODE_FLAGS } from '../../ipamd/build/node-flags.js';
 import { REPO } from '../helpers/daemon-process.js';
 import { find, render } from './render.js';
 
@@ -59,10 +63,27 @@ describe('deploy/Dockerfile', () => {
     const ds = find(render('aws'), 'DaemonSet', 'vpc-ipam-node') as unknown as { spec: { template: { spec: Pod } } };
     const pod = ds.spec.template.spec;
     expect(runtime).toContain(`COPY deploy/scripts/install-cni.sh ${pod.initContainers[0]!.command[0]}`);
-    expect(runtime).toMatch(/^ENTRYPOINT \["node", "\/app\/dist\/ipamd\/main\.js"\]$/m);
+    // The daemon: its bundle, under the V8 limits of ipamd/build/node-flags.ts (the bench measures that launch).
+    const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(runtime)![1]!) as string[];
+    expect(entrypoint).toEqual(['node', ...DAEMON_NODE_FLAGS, '/app/dist/bundle/ipamd/main.js']);
+    expect(DF).toMatch(/&& npm run build:daemon \\\n && test -f dist\/bundle\/ipamd\/main\.js/);
+    expect(runtime).toContain('COPY --from=build /src/dist/bundle ./dist/bundle');
+    // Its externals come from node_modules, production dependencies (npm prune --omit=dev keeps them).
+    expect(runtime).toContain('COPY --from=build /src/node_modules ./node_modules');
+    const pkg = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+      scripts: Record<string, string>;
+    };
+    for (const dep of EXTERNAL) expect(Object.keys(pkg.dependencies), dep).toContain(dep);
+    // `npm start` runs the bundle the same way.
+    const env = Object.entries(DAEMON_ENV).map(([k, v]) => `${k}=${v}`);
+    expect(pkg.scripts.start).toContain(
+      `${env.join(' ')} node ${DAEMON_NODE_FLAGS.join(' ')} dist/bundle/ipamd/dev-start.js`,
+    );
+    for (const e of env) expect(runtime).toMatch(new RegExp(`^ENV ${e.replace(/[.]/g, '\\.')}$`, 'm'));
+    // vpc-ipamctl: every directory its code reaches from its entry point is in the image (tsc output).
     expect(runtime).toContain('COPY --from=build /src/dist/ipamd ./dist/ipamd');
-    // Every directory the daemon's and vpc-ipamctl's code reach from their entry points is in the image.
-    for (const dir of [...importedDirs('ipamd/main.ts'), ...importedDirs('ipamd/ctl/main.ts')]) {
+    for (const dir of importedDirs('ipamd/ctl/main.ts')) {
       expect(runtime, dir).toContain(`COPY --from=build /src/dist/${dir} ./dist/${dir}`);
     }
     expect(pod.containers.find((c) => c.name === 'ipamd')!.args).toEqual(['run']);
@@ -74,6 +95,33 @@ describe('deploy/Dockerfile', () => {
     );
     expect(copied.sort()).toEqual(plugins.sort());
   });
+});
+
+describe('daemon bundle (ipamd/build/bundle.ts)', () => {
+  it('loads at run time only node builtins, its own files and the externals the image copies', async () => {
+    const out = mkdtempSync(path.join(tmpdir(), 'ipamd-bundle-'));
+    try {
+      const { metafile, files } = await buildDaemonBundle(path.join(out, 'bundle'), true);
+      const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
+      const external = new Set<string>();
+      for (const o of Object.values(metafile.outputs))
+        for (const i of o.imports) if (i.external && !builtins.has(i.path)) external.add(i.path);
+      // A variable specifier (monitor/integration.ts) shows as no path; every named one is an allowed package.
+      for (const spec of external)
+        expect(
+          EXTERNAL.some((e) => spec === e || spec.startsWith(`${e}/`)),
+          spec,
+        ).toBe(true);
+      // The runtime-relative paths the daemon opens (see the module comment of bundle.ts) exist in the bundle.
+      for (const f of ['ipamd/main.js', 'ipamd/dev-start.js', 'ipamd/netlink-worker.js', 'k8s/monitor-integration.js'])
+        expect(Object.keys(files), f).toContain(f);
+      expect(existsSync(path.join(out, 'bundle/ipamd/main.js'))).toBe(true);
+      // No chunk outside ipamd/ but the monitor's integration: chunks resolve './netlink-worker.js' beside them.
+      expect(Object.keys(files).filter((f) => !f.startsWith('ipamd/'))).toEqual(['k8s/monitor-integration.js']);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 /** The source directories (ipamd, providers, cni/contract) reached from `entry` by relative imports. */

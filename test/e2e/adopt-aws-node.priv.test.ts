@@ -31,6 +31,7 @@ import {
   writeAwsNodeCheckpoint,
   type AwsPod,
 } from './adopt/aws-node-wiring.js';
+import { keptVethsGone } from '../helpers/kept-veths.js';
 
 const run = promisify(execFile);
 const root = isRoot();
@@ -172,6 +173,7 @@ describe.skipIf(!root)('adopting an aws-node node (root)', () => {
     const p = pods[1]!;
     const r = await cni('DEL', p);
     expect(r.code, r.stderr).toBe(0);
+    await keptVethsGone(linkNames, [p.hostIf]);
     expect(await linkNames()).not.toContain(p.hostIf);
     const left = (await rules()).filter((x) => x.src === p.ip || x.dst === p.ip);
     expect(left).toEqual([]);

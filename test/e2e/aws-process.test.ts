@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION } from '../../cni/contract/protocol.js';
 import { callIpamd } from '../../cni/contract/socket-client.js';
 import { assertBuilt, getJson, kill, REPO, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
+import { startDone } from '../helpers/start-done.js';
 
 const handles: DaemonHandle[] = [];
 const children: ChildProcess[] = [];
@@ -120,6 +121,7 @@ describe('vpc-ipamctl emulate', () => {
       WARM_ENI_TARGET: '1',
     });
     handles.push(h);
+    await startDone(h); // ready comes before the first fill since issue 17
     const pool = await getJson<{ total: number; interfaces: number }>(h, '/v1/pool');
     expect(pool).toMatchObject({ total: 14, interfaces: 1 }); // m5.xlarge: 15 IPv4 per ENI, primary excluded
     const ip = await add(h, 'x');

@@ -34,6 +34,7 @@ import { bundledPlugin, type PluginCommand } from '../cni/plugin-process.js';
 import { getJson, kill, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
 import { cloudIpconfigs, emulator, PODS_ID, withPodNic } from '../providers/azure/helpers.js';
 import { until } from '../helpers/eventually.js';
+import { keptVethsGone } from '../helpers/kept-veths.js';
 
 const root = isRoot();
 if (!root) console.log('skipping test/e2e/azure-cni.priv.test.ts: needs root (network namespaces, veth, ip rules)');
@@ -138,6 +139,10 @@ describe.skipIf(!root)('vpc-ipam CNI plugin on Azure (emulated, root)', () => {
     );
 
     for (let i = 0; i < pods.length; i++) await chain.del(pods[i]!, results[i]!);
+    await keptVethsGone(
+      linkNames,
+      pods.map((p) => hostVethName(p.containerId, 'eth0')),
+    );
     const names = new Set(await linkNames());
     expect(pods.map((p) => hostVethName(p.containerId, 'eth0')).filter((n) => names.has(n))).toEqual([]);
     expect((await rules()).filter((r) => r.src && ips.includes(r.src))).toEqual([]);

@@ -12,6 +12,7 @@ import { callIpamd } from '../../cni/contract/socket-client.js';
 import { CloudUnavailableError, ThrottledError } from '../../providers/errors.js';
 import type { AzureEmulator } from '../../providers/azure/emulator/index.js';
 import { getJson, kill, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
+import { startDone } from '../helpers/start-done.js';
 import { cloudIpconfigs, emulator, NODES_ID, PODS_ID, subnetFree, withPodNic } from '../providers/azure/helpers.js';
 import { until } from '../helpers/eventually.js';
 
@@ -292,6 +293,7 @@ describe('vpc-ipamd on Azure (emulated)', () => {
     await kill(h, 'SIGTERM');
     h = await startDaemon({}, h);
     daemons.push(h);
+    await startDone(h); // ready comes from the node cache; the cloud's view follows (issue 17)
     expect(await poolIps(h)).toEqual(cloudIps(emu));
   });
 

@@ -37,6 +37,7 @@ import {
 } from '../cni/netns-tools.js';
 import { bundledPlugin, cniEnv, runPlugin, type PluginCommand } from '../cni/plugin-process.js';
 import { getJson, kill, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
+import { keptVethsGone } from '../helpers/kept-veths.js';
 
 const root = isRoot();
 const haveDebian = fs.existsSync('/usr/lib/cni/portmap') && fs.existsSync('/usr/lib/cni/bandwidth');
@@ -94,6 +95,10 @@ const assignments = async () => {
   return all.filter((a) => a.containerId.startsWith(CID));
 };
 const hostVeths = async (ids: string[]) => {
+  await keptVethsGone(
+    linkNames,
+    ids.map((id) => hostVethName(id, 'eth0')),
+  );
   const names = new Set(await linkNames());
   return ids.map((id) => hostVethName(id, 'eth0')).filter((n) => names.has(n));
 };

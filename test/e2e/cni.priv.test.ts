@@ -28,6 +28,7 @@ import {
 } from '../cni/netns-tools.js';
 import { cniEnv, runPlugin, seaPlugin, type PluginCommand } from '../cni/plugin-process.js';
 import { getJson, kill, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
+import { keptVethsGone } from '../helpers/kept-veths.js';
 
 const root = isRoot();
 if (!root) console.log('skipping test/e2e/cni.priv.test.ts: needs root (network namespaces, veth, ip rules, iptables)');
@@ -116,17 +117,23 @@ const assignments = async (h: DaemonHandle) =>
   );
 
 async function leftovers(ids: string[]): Promise<string[]> {
-  const names = new Set(await linkNames());
-  const out = ids
-    .map((id) => hostVethName(id, 'eth0'))
-    .filter((n) => names.has(n))
-    .map((n) => `link ${n}`);
+  const out: string[] = [];
+  // Routes and rules are gone when DEL answers; the host veths may still be waiting for their grace.
   for (const r of await routes())
     if (r.dev?.startsWith('vpc') && ids.some((id) => hostVethName(id, 'eth0') === r.dev))
       out.push(`route ${r.dst} dev ${r.dev}`);
   for (const r of await rules())
     if (r.priority === 1536 && r.src && inSubnet(r.src)) out.push(`rule from ${r.src} lookup ${r.table}`);
-  return out;
+  await keptVethsGone(
+    linkNames,
+    ids.map((id) => hostVethName(id, 'eth0')),
+  );
+  const names = new Set(await linkNames());
+  const links = ids
+    .map((id) => hostVethName(id, 'eth0'))
+    .filter((n) => names.has(n))
+    .map((n) => `link ${n}`);
+  return [...links, ...out];
 }
 
 describe.skipIf(!root || !haveDebianPlugins)('vpc-ipam CNI plugin end to end (root)', () => {

@@ -3,17 +3,19 @@
  * ADD/DELs through its real socket, including the requests runtimes really
  * send together (an ADD retried while the first is still running, a DEL
  * racing the ADD of the same container), SIGKILLed 100 times at random
- * moments. After every kill the checkpoint it left, and after every restart
+ * moments. After every kill the checkpoint it left (the snapshot and its
+ * journal, read as ipamd restores them), and after every restart
  * /v1/assignments, must keep every acknowledged assignment with its address,
  * keep every acknowledged release, and give no address to two containers.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION, type Response } from '../../cni/contract/protocol.js';
 import { pendingReleaseDir, writePendingRelease } from '../../cni/contract/pending-release.js';
 import { callIpamd } from '../../cni/contract/socket-client.js';
 import { AckLedger, type Held, type Outcome } from '../helpers/ack-ledger.js';
+import { checkpointAssignments } from '../helpers/checkpoint-file.js';
 import { getJson, kill, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
 import { rng } from '../helpers/rng.js';
 
@@ -132,9 +134,14 @@ class Churn {
   }
 }
 
-function checkpointOf(h: DaemonHandle): Held[] {
-  const file = path.join(h.env.VPC_IPAM_STATE_DIR!, 'ipam.json');
-  return (JSON.parse(readFileSync(file, 'utf8')) as { assignments: Held[] }).assignments;
+/** Records in the journal beside the checkpoint (0 when absent or just compacted). */
+function journalRecords(h: DaemonHandle): number {
+  const file = path.join(h.env.VPC_IPAM_STATE_DIR!, 'ipam.json.journal');
+  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).length - 1 : 0;
+}
+
+function checkpointOf(h: DaemonHandle): Promise<Held[]> {
+  return checkpointAssignments<Held>(path.join(h.env.VPC_IPAM_STATE_DIR!, 'ipam.json'));
 }
 
 describe('ipamd process under SIGKILL', () => {
@@ -146,6 +153,7 @@ describe('ipamd process under SIGKILL', () => {
     const random = rng(7);
     const churn = new Churn(ledger, random);
     let kills = 0;
+    let replayedKills = 0;
     while (kills < KILLS) {
       await churn.batch(h); // some state that is surely acknowledged
       let dying = false;
@@ -157,7 +165,8 @@ describe('ipamd process under SIGKILL', () => {
       await kill(h, 'SIGKILL');
       kills++;
       await running;
-      ledger.verify(checkpointOf(h), `kill ${kills}, checkpoint left behind`);
+      ledger.verify(await checkpointOf(h), `kill ${kills}, checkpoint left behind`);
+      if (journalRecords(h) > 0) replayedKills++; // the state left behind was the snapshot plus journal records
       h = await startDaemon({}, h);
       handles.push(h);
       const after = await getJson<{ assignments: Held[]; orphaned: Held[] }>(h, '/v1/assignments');
@@ -170,6 +179,8 @@ describe('ipamd process under SIGKILL', () => {
     expect(ledger.violations.slice(0, 20)).toEqual([]);
     expect(ledger.ackedAdd).toBeGreaterThan(KILLS);
     expect(ledger.ackedDel).toBeGreaterThan(KILLS);
+    // The kills hit the journal, not only freshly compacted snapshots.
+    expect(replayedKills).toBeGreaterThan(KILLS / 2);
 
     const final = await getJson<{ assignments: Held[] }>(h, '/v1/assignments');
     expect(new Map(final.assignments.map((a) => [a.containerId, a.ip]))).toEqual(ledger.live);

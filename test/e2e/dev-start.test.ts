@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_SLOTS } from '../../ipamd/dev-demo.js';
+import { checkpointAssignments } from '../helpers/checkpoint-file.js';
 import { assertBuilt, freePort, LOOPBACK_GUARD, REPO } from '../helpers/daemon-process.js';
 
 const DEV_START = path.join(REPO, 'dist/ipamd/dev-start.js');
@@ -72,9 +73,8 @@ function stop(run: DevRun, signal: NodeJS.Signals): Promise<number | null> {
   });
 }
 
-function checkpointIds(file: string): string[] {
-  const cp = JSON.parse(readFileSync(file, 'utf8')) as { assignments: Array<{ containerId: string }> };
-  return cp.assignments.map((a) => a.containerId);
+async function checkpointIds(file: string): Promise<string[]> {
+  return (await checkpointAssignments(file)).map((a) => a.containerId);
 }
 
 describe('npm start', () => {
@@ -98,7 +98,7 @@ describe('npm start', () => {
     expect(await stop(crashed, 'SIGKILL')).toBe(null);
     // The demo keeps churning until the kill, so which IDs survive is chance; how many is not: once it holds
     // four it only deletes from four or more, and every acknowledged change is in the checkpoint.
-    const left = checkpointIds(checkpoint).filter((id) => id.startsWith('demo-'));
+    const left = (await checkpointIds(checkpoint)).filter((id) => id.startsWith('demo-'));
     expect(left.length, left.join(' ')).toBeGreaterThanOrEqual(3);
     expect(left.every((id) => /^demo-\d+$/.test(id))).toBe(true);
 
@@ -121,7 +121,7 @@ describe('npm start', () => {
       expect(run.out()).toMatch(/deleted \d+ demo Pod\(s\)/);
       expect(run.out()).toMatch(new RegExp(`metrics +http://127\\.0\\.0\\.1:${metrics}/metrics\n`));
       expect(
-        checkpointIds(checkpoint).filter((id) => id.startsWith('demo-')),
+        (await checkpointIds(checkpoint)).filter((id) => id.startsWith('demo-')),
         `round ${round}`,
       ).toEqual([]);
     }

@@ -29,6 +29,7 @@ import { bundledPlugin, type PluginCommand } from '../cni/plugin-process.js';
 import { getJson, kill, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
 import { cloudRanges, gce, type TestEmulator } from '../providers/gcp/helpers.js';
 import { until } from '../helpers/eventually.js';
+import { keptVethsGone } from '../helpers/kept-veths.js';
 
 const root = isRoot();
 if (!root) console.log('skipping test/e2e/gcp-cni.priv.test.ts: needs root (network namespaces, veth, ip rules)');
@@ -119,6 +120,10 @@ describe.skipIf(!root)('vpc-ipam CNI plugin on GCE (emulated, root)', () => {
     for (const ip of [ips[0]!, ips[10]!, ips[19]!]) expect(await ping(ip), `ping ${ip}`).toBe(true);
 
     for (let i = 0; i < pods.length; i++) await chain.del(pods[i]!, results[i]!);
+    await keptVethsGone(
+      linkNames,
+      pods.map((p) => hostVethName(p.containerId, 'eth0')),
+    );
     const names = new Set(await linkNames());
     expect(pods.map((p) => hostVethName(p.containerId, 'eth0')).filter((n) => names.has(n))).toEqual([]);
     expect((await rules()).filter((r) => r.src && ips.includes(r.src))).toEqual([]);

@@ -14,6 +14,7 @@ import { PROTOCOL_VERSION } from '../../cni/contract/protocol.js';
 import { callIpamd } from '../../cni/contract/socket-client.js';
 import { TAG_INSTANCE_ID } from '../../providers/interface-tags.js';
 import { kill, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
+import { startDone } from '../helpers/start-done.js';
 
 const handles: DaemonHandle[] = [];
 afterAll(async () => {
@@ -62,6 +63,7 @@ describe('SIGKILL between create and attach', () => {
   it.each(CASES)('%s: the restarted daemon deletes the interface the kill left detached', async (_n, env, file0) => {
     let h = await startDaemon(env);
     handles.push(h);
+    await startDone(h);
     const file = path.join(h.dir, 'state', file0);
     expect(detached(file)).toEqual([]);
     // Three Pods leave fewer than one interface's worth free (WARM_ENI_TARGET=1): the pool adds an interface.
@@ -81,7 +83,8 @@ describe('SIGKILL between create and attach', () => {
 
     h = await startDaemon({}, h);
     handles.push(h);
-    // Deleted during init, before the daemon reported healthy.
+    await startDone(h);
+    // Deleted during the start, before its first pool tick (after ready: the sweep is in the background).
     expect(savedInterfaces(file).map((n) => n.id)).not.toContain(leak!.id);
     await poll('no detached interface', () => (detached(file).length === 0 ? true : undefined));
     expect(await kill(h, 'SIGTERM')).toBe(0);

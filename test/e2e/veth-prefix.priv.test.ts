@@ -31,6 +31,7 @@ import {
 } from '../cni/netns-tools.js';
 import { seaPlugin, type PluginCommand } from '../cni/plugin-process.js';
 import { kill, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
+import { keptVethsGone } from '../helpers/kept-veths.js';
 
 const root = isRoot();
 if (!root) console.log('skipping test/e2e/veth-prefix.priv.test.ts: needs root (netns, veth, routes, iptables)');
@@ -108,6 +109,7 @@ describe.skipIf(!root)('host veth prefix eni (root)', () => {
     expect(hostIf).toBe(awsName(pod.name));
     expect(await wiredOn(hostIf, result)).toBe(true);
     await chain.del(pod, result);
+    await keptVethsGone(linkNames, [hostIf]);
     expect(await linkNames()).not.toContain(hostIf);
   }, 60_000);
 
@@ -123,6 +125,7 @@ describe.skipIf(!root)('host veth prefix eni (root)', () => {
     await chain.del(first, r1);
     expect(await wiredOn(hostIf, r2)).toBe(true);
     await chain.del(second, r2);
+    await keptVethsGone(linkNames, [hostIf]);
     expect(await linkNames()).not.toContain(hostIf);
   }, 60_000);
 
@@ -202,8 +205,9 @@ describe.skipIf(!root)('host veth prefix eni (root)', () => {
     daemons.push(after);
     // No prevResult: ipamd alone has to find the veth, whose name it no longer computes.
     await runner(conflist(after, 'eni')).del(pod);
-    expect(await linkNames()).not.toContain(oldIf);
     expect((await routes()).some((r) => r.dst === podIp(result))).toBe(false);
+    await keptVethsGone(linkNames, [oldIf]);
+    expect(await linkNames()).not.toContain(oldIf);
   }, 120_000);
 
   it("the plugin's offline DEL (ipamd down) removes an eni veth too", async () => {

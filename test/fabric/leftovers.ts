@@ -6,6 +6,7 @@
  * fabric's and are removed first, as kube-proxy would once the endpoint is gone.
  */
 import { hostVethName } from '../../cni/contract/veth-name.js';
+import { keptVethsGone } from '../helpers/kept-veths.js';
 import { inNs, ipJson, run, runRaw } from './exec.js';
 import type { FabricNode, Pod } from './node.js';
 
@@ -51,7 +52,14 @@ export async function leftovers(node: FabricNode, pods: Pod[]): Promise<string[]
   for (const r of await ipJson<RouteJson[]>(node.ns, 'route', 'show', 'table', 'all')) {
     if (ips.has(r.dst)) out.push(`route ${r.dst} dev ${r.dev ?? '?'} table ${r.table ?? 'main'}`);
   }
-  const links = new Set((await ipJson<Array<{ ifname: string }>>(node.ns, 'link', 'show')).map((l) => l.ifname));
+  const linkNames = async () => (await ipJson<Array<{ ifname: string }>>(node.ns, 'link', 'show')).map((l) => l.ifname);
+  // DEL leaves the host veth to the Pod's namespace (as the AWS CNI does); these namespaces outlive DEL, so
+  // ipamd deletes the veth after a grace: wait for that, then judge.
+  await keptVethsGone(
+    linkNames,
+    pods.map((p) => hostVethName(p.containerId, 'eth0')),
+  );
+  const links = new Set(await linkNames());
   for (const p of pods) {
     const veth = hostVethName(p.containerId, 'eth0');
     if (links.has(veth)) out.push(`link ${veth} (host veth of ${p.node}/${p.name})`);

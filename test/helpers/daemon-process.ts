@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { DAEMON_ENV, DAEMON_NODE_FLAGS } from '../../ipamd/build/node-flags.js';
 
 export const REPO = path.resolve(new URL('../..', import.meta.url).pathname);
 export const DAEMON_JS = path.join(REPO, 'dist/ipamd/main.js');
@@ -39,13 +40,38 @@ export function assertBuilt(): void {
     throw new Error(`${DAEMON_JS} is missing: run "npm run build" (npm test does it in pretest)`);
 }
 
+/** How to launch the daemon: default `node dist/ipamd/main.js` (tsc output); the memory bench runs the bundle. */
+export interface DaemonLaunch {
+  /** The script node runs. */
+  entry: string;
+  /** Node/V8 flags before it (never through NODE_OPTIONS, which stays the loopback guard's). */
+  nodeArgs: readonly string[];
+  /** Variables the launch itself needs (the image's ENV), under the test's own. */
+  env?: Readonly<Record<string, string>>;
+}
+
+/** Production's launch: the bundle with the image's node flags and ENV (deploy/Dockerfile ENTRYPOINT). */
+export const PRODUCTION_LAUNCH: DaemonLaunch = Object.freeze({
+  entry: path.join(REPO, 'dist/bundle/ipamd/main.js'),
+  nodeArgs: DAEMON_NODE_FLAGS,
+  env: DAEMON_ENV,
+});
+
 /** Starts (or restarts, when `prev` is given: same dir and ports) a daemon and waits for /healthz. */
-export async function startDaemon(extraEnv: NodeJS.ProcessEnv = {}, prev?: DaemonHandle): Promise<DaemonHandle> {
-  assertBuilt();
+export async function startDaemon(
+  extraEnv: NodeJS.ProcessEnv = {},
+  prev?: DaemonHandle,
+  launch: DaemonLaunch = { entry: DAEMON_JS, nodeArgs: [] },
+): Promise<DaemonHandle> {
+  if (launch.entry === DAEMON_JS) assertBuilt();
+  else if (!existsSync(launch.entry)) {
+    throw new Error(`${launch.entry} is missing: build it first (npm run build:daemon for the bundle)`);
+  }
   const dir = prev?.dir ?? mkdtempSync(path.join(tmpdir(), 'ipamd-'));
   const iport = prev ? Number(prev.introspection.split(':').pop()) : await freePort();
   const mport = prev?.metrics ? Number(prev.metrics.split(':').pop()) : await freePort();
   const env: NodeJS.ProcessEnv = prev?.env ?? {
+    ...launch.env,
     PATH: process.env.PATH,
     VPC_IPAM_PROVIDER: 'sim',
     VPC_IPAM_STATE_DIR: path.join(dir, 'state'),
@@ -59,7 +85,10 @@ export async function startDaemon(extraEnv: NodeJS.ProcessEnv = {}, prev?: Daemo
     ...extraEnv,
   };
   let err = '';
-  const proc = spawn(process.execPath, [DAEMON_JS], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, [...launch.nodeArgs, launch.entry], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   proc.stderr!.on('data', (d) => (err += d));
   const handle: DaemonHandle = {
     proc,

@@ -81,6 +81,8 @@ export async function startK8sDaemon(
   mkdirSync(env.HOST_CNI_CONFDIR_PATH!, { recursive: true });
   if (o.binaries !== false) installBinaries(env.HOST_CNI_BIN_PATH!);
   const running = await startDaemon(parseConfig(env), createLogger('debug', path.join(dir, 'ipamd.log')));
+  // Ready comes before the first fill since issue 17; these tests look at the node as the first fill left it.
+  await running.started;
   return {
     running,
     dir,

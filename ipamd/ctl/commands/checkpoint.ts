@@ -15,6 +15,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { inspectCheckpoint, formatProblem } from '../../datastore/checkpoint-verify.js';
 import { planRepair, type RepairPlan } from '../../datastore/checkpoint-repair.js';
+import { readJournaled } from '../../datastore/journal-checkpointer.js';
 import { parseFlags, UsageError, type CtlCommand } from '../command.js';
 
 const USAGE = [
@@ -30,18 +31,11 @@ function checkpointFile(flags: Record<string, unknown>, stateDir: string | undef
   return path.resolve(dir, 'ipam.json');
 }
 
+/** The state ipamd would restore: the snapshot with its journal's records (datastore/journal-checkpointer.ts). */
 async function readJson(file: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (err) {
-    throw new Error(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new Error(`${file}: not valid JSON (${(err as Error).message})`, { cause: err });
-  }
+  const r = await readJournaled(file);
+  if (!r) throw new Error(`cannot read ${file}: ENOENT: no such file or directory`);
+  return r.data;
 }
 
 function wholeNumber(raw: unknown, name: string): number {
