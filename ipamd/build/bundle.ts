@@ -107,25 +107,40 @@ function ec2SchemasPlugin(): esbuild.Plugin {
 
 /** The operation groups of NetworkManagementClient that providers/azure/arm-client.ts uses. */
 export const AZURE_NETWORK_OPERATION_GROUPS = ['networkInterfaces', 'subnets', 'virtualNetworks'];
+/** The operation groups of ComputeManagementClient it uses (scale-set NICs, loaded on AKS-style nodes only). */
+export const AZURE_COMPUTE_OPERATION_GROUPS = ['virtualMachineScaleSetVMs'];
 
 /**
- * NetworkManagementClient's constructor builds all 147 operation groups (`this.x = new XImpl(this)`),
- * so none can be tree-shaken; the daemon uses three. Dropping the other assignments lets esbuild
- * drop their classes and operation specs (the Mappers stay: the serializer looks them up by name).
- * A group used without being listed is undefined, and fails every Azure test at once.
+ * The ARM clients' constructors build every operation group (`this.x = new XImpl(this)`: 147 in
+ * NetworkManagementClient, 54 in ComputeManagementClient), so none can be tree-shaken; the daemon uses four.
+ * Dropping the other assignments lets esbuild drop their classes and operation specs (the Mappers stay: the
+ * serializer looks them up by name). A group used without being listed is undefined: every Azure test fails at
+ * once for the network groups, and test/deploy/image.test.ts checks the lists against arm-client.ts's uses.
  */
-function azureNetworkPlugin(): esbuild.Plugin {
+function azureClientsPlugin(): esbuild.Plugin {
+  const clients = [
+    {
+      file: /@azure[\\/]arm-network[\\/]dist[\\/]esm[\\/]networkManagementClient\.js$/,
+      keep: AZURE_NETWORK_OPERATION_GROUPS,
+    },
+    {
+      file: /@azure[\\/]arm-compute[\\/]dist[\\/]esm[\\/]computeManagementClient\.js$/,
+      keep: AZURE_COMPUTE_OPERATION_GROUPS,
+    },
+  ];
   return {
-    name: 'vpc-ipam-azure-network',
+    name: 'vpc-ipam-azure-clients',
     setup(b) {
-      b.onLoad({ filter: /@azure[\\/]arm-network[\\/]dist[\\/]esm[\\/]networkManagementClient\.js$/ }, (a) => {
-        const src = fs.readFileSync(a.path, 'utf8');
-        const keep = new Set(AZURE_NETWORK_OPERATION_GROUPS);
-        const contents = src.replace(/^\s*this\.(\w+) = new \w+Impl\(this\);$/gm, (line, g: string) =>
-          keep.has(g) ? line : '',
-        );
-        return { contents, loader: 'js' };
-      });
+      for (const c of clients) {
+        b.onLoad({ filter: c.file }, (a) => {
+          const src = fs.readFileSync(a.path, 'utf8');
+          const keep = new Set(c.keep);
+          const contents = src.replace(/^\s*this\.(\w+) = new \w+Impl\(this\);$/gm, (line, g: string) =>
+            keep.has(g) ? line : '',
+          );
+          return { contents, loader: 'js' };
+        });
+      }
     },
   };
 }
@@ -160,7 +175,7 @@ export async function buildDaemonBundle(outDir = BUNDLE_DIR, quiet = false): Pro
       mainFields: ['module', 'main'],
       external: EXTERNAL,
       banner: { js: BANNER },
-      plugins: [gcpPlugin(prunedProtos), ec2SchemasPlugin(), azureNetworkPlugin()],
+      plugins: [gcpPlugin(prunedProtos), ec2SchemasPlugin(), azureClientsPlugin()],
       minifySyntax: true,
       minifyWhitespace: true,
       legalComments: 'none',

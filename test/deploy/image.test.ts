@@ -13,7 +13,12 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { validate } from 'dockerfile-utils';
 import { describe, expect, it } from 'vitest';
-import { buildDaemonBundle, EXTERNAL } from '../../ipamd/build/bundle.js';
+import {
+  AZURE_COMPUTE_OPERATION_GROUPS,
+  AZURE_NETWORK_OPERATION_GROUPS,
+  buildDaemonBundle,
+  EXTERNAL,
+} from '../../ipamd/build/bundle.js';
 import { DAEMON_ENV, DAEMON_NODE_FLAGS } from '../../ipamd/build/node-flags.js';
 import { REPO } from '../helpers/daemon-process.js';
 import { find, render } from './render.js';
@@ -98,6 +103,14 @@ describe('deploy/Dockerfile', () => {
 });
 
 describe('daemon bundle (ipamd/build/bundle.ts)', () => {
+  it('keeps exactly the Azure operation groups arm-client.ts calls (the others are cut from the bundle)', () => {
+    // The scale-set path (compute) runs only on VMSS nodes, which no process test starts: this is its guard.
+    const src = readFileSync(path.join(REPO, 'providers/azure/arm-client.ts'), 'utf8');
+    const used = (re: RegExp) => [...new Set([...src.matchAll(re)].map((m) => m[1]!))].sort();
+    expect(used(/this\.net\.(\w+)/g)).toEqual([...AZURE_NETWORK_OPERATION_GROUPS].sort());
+    expect(used(/compute\.(\w+)/g)).toEqual([...AZURE_COMPUTE_OPERATION_GROUPS].sort());
+  });
+
   it('loads at run time only node builtins, its own files and the externals the image copies', async () => {
     const out = mkdtempSync(path.join(tmpdir(), 'ipamd-bundle-'));
     try {
