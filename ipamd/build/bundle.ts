@@ -75,7 +75,8 @@ function gcpPlugin(prunedProtos: string): esbuild.Plugin {
           `const f = require(${JSON.stringify(fallback)});`,
           // The two members the clients take from the package index itself.
           "const { decodeAnyProtosInArray } = require('./util');",
-          "module.exports = { ...f, fallback: f, decodeAnyProtosInArray, loggingUtils: require('google-logging-utils') };",
+          'module.exports = { ...f, fallback: f, decodeAnyProtosInArray,',
+          "  loggingUtils: require('google-logging-utils') };",
         ].join('\n'),
         loader: 'js',
         resolveDir: path.dirname(fallback),

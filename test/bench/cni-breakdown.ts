@@ -2,9 +2,9 @@
  * @module CNI time breakdown (part of `npm run bench:cni`; not a test)
  * A separate pass after the headline one: the plugin talks to ipamd through {@link TimingProxy}, and each ADD and
  * DEL is cut into plugin start (exec → connect), request write, ipamd's handling as the socket sees it (request
- * complete → first reply byte), reply read (→ the plugin closes the socket) and exit (→ process exit). ipamd's own
- * phases come from its histogram `vpc_ipam_cni_request_phase_seconds{command,phase}` on /metrics, scraped before
- * and after the pass; a daemon without it prints "n/a".
+ * complete → first reply byte), reply read (→ the plugin closes the socket) and exit (→ process exit).
+ * ipamd's own phases come from its histogram `vpc_ipam_cni_request_phase_seconds{command,phase}` on /metrics,
+ * scraped before and after the pass; a daemon without it prints "n/a".
  */
 import { spawn } from 'node:child_process';
 import type { Attachment } from '../cni/chain-runner.js';

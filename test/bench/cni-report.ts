@@ -102,7 +102,8 @@ export function breakdownSection(b: BreakdownResult): string[] {
       'around the pass; p50 interpolated in the histogram bucket, on ADD durability and wiring overlap' +
       (b.phases ? '.' : '; n/a: the daemon does not export the histogram.'),
     '',
-    `ipamd's handling p50 (socket view, request line → first reply byte): ADD ${p50('ADD')} ms, DEL ${p50('DEL')} ms.`,
+    `ipamd's handling p50 (socket view, request line → first reply byte): ` +
+      `ADD ${p50('ADD')} ms, DEL ${p50('DEL')} ms.`,
     '',
     '| segment | ADD p50 ms | ADD mean ms | DEL p50 ms | DEL mean ms |',
     '|---|---|---|---|---|',

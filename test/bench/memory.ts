@@ -33,6 +33,7 @@ import {
   DAEMON_JS,
   getJson,
   kill,
+  PRODUCTION_LAUNCH,
   REPO,
   startDaemon,
   type DaemonHandle,
@@ -47,7 +48,7 @@ const SETTLE_MS = 3000;
 const DOC = path.resolve(REPO, process.env.BENCH_DOC ?? 'docs/benchmarks.md');
 const COMPARE = process.env.BENCH_COMPARE !== '0';
 /** Production's launch (deploy/Dockerfile ENTRYPOINT), and the one before the bundle, for comparison. */
-const BUNDLE: DaemonLaunch = { entry: path.join(REPO, 'dist/bundle/ipamd/main.js'), nodeArgs: DAEMON_NODE_FLAGS };
+const BUNDLE = PRODUCTION_LAUNCH;
 const TSC: DaemonLaunch = { entry: DAEMON_JS, nodeArgs: [] };
 /** The last figures before the bundle and the V8 limits (docs/benchmarks.md, 2026-11-27): RSS and peak, MB. */
 const PREVIOUS: Record<string, { rss: number; hwm: number }> = {
@@ -98,14 +99,13 @@ async function waitFilled(h: DaemonHandle): Promise<void> {
   }
 }
 
-async function measure(p: string, launch: DaemonLaunch, env: Record<string, string>): Promise<Sample> {
+async function measure(p: string, launch: DaemonLaunch): Promise<Sample> {
   const emu = p === 'sim' ? undefined : await startEmulator(p);
   const t0 = Date.now();
   let h: DaemonHandle | undefined;
   try {
     h = await startDaemon(
       {
-        ...env,
         ...(emu?.env ?? {}),
         VPC_IPAM_PROVIDER: p,
         WARM_IP_TARGET: String(FILL),
@@ -207,7 +207,7 @@ async function main(): Promise<void> {
         const key = `${name}:${p}`;
         if (failed.has(key)) continue;
         try {
-          const s = await measure(p, launch, launch === BUNDLE ? { ...DAEMON_ENV } : {});
+          const s = await measure(p, launch);
           samples.set(key, [...(samples.get(key) ?? []), s]);
           process.stdout.write(
             `run ${run}/${RUNS} ${p} (${name}): RSS ${mb(s.rssKb)} MB, peak ${mb(s.hwmKb)} MB, ` +

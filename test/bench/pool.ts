@@ -171,7 +171,8 @@ async function main(): Promise<void> {
     '',
     ...engineTable(engine),
     '',
-    `The whole benchmark: ${jobs.length} replays on ${workers} worker processes in ${wallS.toFixed(0)} s of wall time ` +
+    `The whole benchmark: ${jobs.length} replays on ${workers} worker processes ` +
+      `in ${wallS.toFixed(0)} s of wall time ` +
       `(${(cpuMs / 1000).toFixed(0)} s of replay CPU summed over the workers).`,
   ];
   const base = withCsv
