@@ -19,6 +19,8 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
   /** Fields added to every later line (command, container, network). */
   bind(fields: Record<string, unknown>): void;
+  /** Closes the log file, if one was opened: ipamd runs the plugin many times in one process (plugin-host.ts). */
+  close(): void;
 }
 
 export interface LoggerOptions {
@@ -34,7 +36,8 @@ export interface LoggerOptions {
 export function createLogger(o: LoggerOptions): Logger {
   const min = RANK[o.level];
   const bound: Record<string, unknown> = {};
-  const sink = o.write ?? (o.file ? fileWriter(o.file, o.rotation) : (line: string) => process.stderr.write(line));
+  const file = !o.write && o.file ? fileWriter(o.file, o.rotation) : undefined;
+  const sink = o.write ?? file?.write ?? ((line: string) => process.stderr.write(line));
   const now = o.now ?? (() => performance.timeOrigin + performance.now());
   const log = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (RANK[level] < min) return;
@@ -56,6 +59,7 @@ export function createLogger(o: LoggerOptions): Logger {
     warn: (m, f) => log('warn', m, f),
     error: (m, f) => log('error', m, f),
     bind: (f) => Object.assign(bound, f),
+    close: () => file?.close(),
   };
 }
 
@@ -64,10 +68,14 @@ export function createLogger(o: LoggerOptions): Logger {
  * call: the lines go to stderr (the runtime's log) after one line saying why, so a missing /var/log/vpc-ipam
  * (created by install-cni) is visible instead of a silently empty log.
  */
-function fileWriter(file: string, rotation: LogRotation | undefined): (line: string) => void {
+function fileWriter(file: string, rotation: LogRotation | undefined): { write(line: string): void; close(): void } {
   let fd: number | undefined;
   let broken = false;
-  return (line) => {
+  const close = () => {
+    if (fd !== undefined) fs.closeSync(fd);
+    fd = undefined;
+  };
+  const write = (line: string) => {
     if (!broken) {
       try {
         fd ??= openLogFile(file, rotation);
@@ -81,6 +89,7 @@ function fileWriter(file: string, rotation: LogRotation | undefined): (line: str
     }
     process.stderr.write(line);
   };
+  return { write, close };
 }
 
 /** Used before the configuration (and so the log settings) is known: warnings and errors to stderr. */

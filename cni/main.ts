@@ -129,5 +129,8 @@ export async function runCli(io: CliIo = realIo()): Promise<number> {
     log.error(e.message, { code: e.code, details: e.details });
     io.writeStdout(`${JSON.stringify(e.toJSON(outVersion))}\n`);
     return 1;
+  } finally {
+    // A log file this run opened; ipamd runs many (ipamd/api/plugin-host.ts), the process exits after one.
+    if (log !== io.deps?.log) log.close();
   }
 }

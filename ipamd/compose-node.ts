@@ -28,7 +28,7 @@ import { DEFAULT_VETH_PREFIX } from '../cni/contract/veth-name.js';
 import { podSubnetHooks } from './setup/pod-subnets.js';
 import type { BuiltProvider } from './setup/types.js';
 import type { Clock } from './util/clock.js';
-import type { NodeCacheStore } from './node-cache.js';
+import type { NodeCacheStore } from './cloud-node-cache.js';
 import type { StartTimeline } from './start-timeline.js';
 import { eniConfigNameFrom } from './server/aws-introspection-routes.js';
 
@@ -46,7 +46,7 @@ export interface NodeInputs {
   kubernetes?: Pick<K8sNodeAgent, 'podSubnets' | 'eniConfigs' | 'hooks'>;
   /** A provider built by the caller (the simulator's, over its in-memory cloud); default: from the configuration. */
   provider?: BuiltProvider;
-  /** The node as the cloud last described it, so a restart serves before the cloud answers (node-cache.ts). */
+  /** The node as the cloud last described it, so a restart serves before the cloud answers (cloud-node-cache.ts). */
   nodeCache?: NodeCacheStore;
   timeline?: StartTimeline;
 }

@@ -16,7 +16,7 @@ import type { Logger } from './observability/logger.js';
 import type { ReconcilerEvents, SubnetSelector } from './pool/reconciler.js';
 import type { Clock } from './util/clock.js';
 import type { EniConfigNameSource } from './server/aws-introspection-routes.js';
-import type { NodeCacheStore } from './node-cache.js';
+import type { NodeCacheStore } from './cloud-node-cache.js';
 import type { StartTimeline } from './start-timeline.js';
 
 export interface DaemonDeps {
@@ -57,7 +57,7 @@ export interface DaemonDeps {
   /** VPC_IPAM_ADOPT_AWS_NODE: take over the Pods aws-node wired (adopt/adoption-hooks.ts). */
   adoption?: AdoptionHooks;
   /**
-   * The node as the cloud last described it (node-cache.ts): with it, a restart serves DELs and repeated ADDs
+   * The node as the cloud last described it (cloud-node-cache.ts): with it, a restart serves DELs and repeated ADDs
    * before any cloud call completes. Without it (the simulator, tests), init() reads the cloud first.
    */
   nodeCache?: NodeCacheStore;

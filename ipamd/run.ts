@@ -24,7 +24,7 @@ import { prepareSocketPath } from './server/socket-server.js';
 import { ensureDirSync } from './util/ensure-dir.js';
 import { VERSION } from './version.js';
 import type { K8sNodeAgent } from './k8s/agent.js';
-import { NodeCacheFile } from './node-cache.js';
+import { NodeCacheFile } from './cloud-node-cache.js';
 import type { BuiltProvider } from './setup/types.js';
 import { StartTimeline } from './start-timeline.js';
 

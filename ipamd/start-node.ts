@@ -1,6 +1,6 @@
 /**
  * @module start node
- * Where a start takes the node from before the cloud answers (the node cache, node-cache.ts), and the check that
+ * Where a start takes the node from before the cloud answers (the node cache, cloud-node-cache.ts), and the check that
  * the cloud's answer is the same machine. Kept apart from daemon.ts, which only sequences the start.
  */
 import { ConfigError } from '../providers/errors.js';
@@ -9,7 +9,7 @@ import type { DaemonDeps } from './daemon-deps.js';
 import type { Datastore } from './datastore/datastore.js';
 import type { Assignment } from './datastore/types.js';
 import type { DaemonView } from './daemon-view.js';
-import type { CachedNode } from './node-cache.js';
+import type { CachedNode } from './cloud-node-cache.js';
 
 /**
  * The cached node a start may serve from, or undefined: read the cloud first. Adopting aws-node's Pods

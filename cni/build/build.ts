@@ -12,8 +12,12 @@
  *    postject behind the SEA fuse.
  * 4. The result is verified: VERSION answers, and answers identically with a
  *    NODE_OPTIONS preload that would fail and a bogus NODE_EXTRA_CA_CERTS.
+ * 5. The compiled shim (cni/shim/, ./shim.ts) is built beside it as dist/cni/vpc-ipam, the file the runtime
+ *    execs; the single executable is dist/cni/vpc-ipam-node, its fallback. Verified: the shim's VERSION is the
+ *    single executable's (the shim hands it over by execve).
  *
- * Flags: `--js-only` (step 1 only, for tests), `--variant=snapshot|codecache|plain`
+ * Flags: `--js-only` (step 1 only, for tests), `--no-shim` (skip 5: the image builds the shim in a stage with a
+ * compiler, deploy/Dockerfile), `--variant=snapshot|codecache|plain`
  * (SEA start-up mode, default {@link DEFAULT_VARIANT}), `--no-patch` (skip 3's
  * env patch; then the binary honours both variables, as plain Node does).
  * Build code may exec the local node binary with fixed arguments; shipped code never execs.
@@ -26,6 +30,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { patchNodeEnvNames } from './patch-node-env.js';
+import { buildShim } from './shim.js';
 
 export type Variant = 'snapshot' | 'codecache' | 'plain';
 /** Chosen by measurement (snapshot + warm-up: ~30% less CPU per ADD than code cache), docs/cni.md "Start-up cost". */
@@ -35,7 +40,10 @@ export const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const outDir = path.join(root, 'dist/cni');
 export const BUNDLE = path.join(outDir, 'vpc-ipam.cjs');
-export const BINARY = path.join(outDir, 'vpc-ipam');
+/** The single executable: the shim's fallback (the name is fixed in cni/shim/vpc-ipam-shim.c). */
+export const BINARY = path.join(outDir, 'vpc-ipam-node');
+/** The compiled shim: what the runtime execs as `type: vpc-ipam` (docs/cni.md "The shim"). */
+export const SHIM = path.join(outDir, 'vpc-ipam');
 
 /** Step 1: the bundle. Fast (~100 ms); tests build their own copy into a temp directory. */
 export async function buildBundle(outfile = BUNDLE, quiet = false): Promise<string> {
@@ -168,6 +176,11 @@ async function main(): Promise<void> {
   await buildBundle();
   if (args.includes('--js-only')) return;
   await buildBinary(variant, !args.includes('--no-patch'));
+  if (args.includes('--no-shim')) return;
+  buildShim(SHIM);
+  // The shim hands VERSION to the single executable beside it: the answer is the same.
+  const viaShim = runVersion(SHIM, {});
+  if (viaShim !== runVersion(BINARY, {})) throw new Error(`the shim answered VERSION with ${viaShim}`);
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

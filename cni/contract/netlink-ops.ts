@@ -120,11 +120,13 @@ export function isIPv4(s: string): boolean {
 /**
  * IFLA_LINKINFO for a veth whose peer is created directly inside another
  * netns (IFLA_NET_NS_FD inside VETH_INFO_PEER), so no link is ever moved.
+ * `address` sets the peer's MAC, so the caller knows it without a lookup. (The peer cannot be brought up in
+ * the same request: veth_open answers ENOTCONN until both ends are joined.)
  */
-export function vethLinkinfo(peerName: string, peerNsFd: number, mtu: number): Buffer {
+export function vethLinkinfo(peerName: string, peerNsFd: number, mtu: number, address?: Buffer): Buffer {
   const peer = Buffer.concat([
     rt.formatLink({}),
-    toBuf(ifla.formatLinkAttrs({ ifname: peerName, netNsFd: peerNsFd, mtu })),
+    toBuf(ifla.formatLinkAttrs({ ifname: peerName, netNsFd: peerNsFd, mtu, ...(address ? { address } : {}) })),
   ]);
   return toBuf(ifla.formatInfo({ kind: 'veth', data: toBuf(ifla.formatVethInfo({ peer })) }));
 }

@@ -21,6 +21,23 @@ export const DEFAULT_SOCKET_PATH = '/run/vpc-ipam/ipamd.sock';
 export const MAX_REQUEST_LINE_BYTES = 8 * 1024;
 export const MAX_GC_ATTACHMENTS = 1024;
 export const MAX_GC_LINE_BYTES = 320 * 1024;
+/**
+ * `exec` carries a whole network configuration (the plugin's stdin, prevResult included) as a JSON string.
+ * The shim (cni/shim/) sends it only when the escaped line fits this limit and runs the Node plugin otherwise,
+ * so a large configuration still works, at the single executable's cost. ipamd refuses a longer exec line as
+ * soon as it knows (server/socket-server.ts), before parsing it.
+ */
+export const MAX_EXEC_LINE_BYTES = 1024 * 1024;
+/** The only variables an `exec` request may carry: what the plugin reads (cni/env.ts), nothing of the host's. */
+export const EXEC_ENV_KEYS = [
+  'CNI_COMMAND',
+  'CNI_CONTAINERID',
+  'CNI_NETNS',
+  'CNI_IFNAME',
+  'CNI_ARGS',
+  'CNI_PATH',
+] as const;
+export type ExecEnvKey = (typeof EXEC_ENV_KEYS)[number];
 
 /** CNI cache key: (network name, container ID, interface name). */
 export interface AttachmentKey {
@@ -81,7 +98,22 @@ export interface HelloRequest {
   op: 'hello';
 }
 
-export type Request = AddRequest | DelRequest | CheckRequest | StatusRequest | GcRequest | HelloRequest;
+/**
+ * One CNI invocation run by ipamd itself (ipamd/api/plugin-host.ts), for the compiled shim the runtime execs
+ * (cni/shim/vpc-ipam-shim.c): the plugin's environment and stdin, as the runtime gave them. ipamd runs the same
+ * plugin code on them as the single executable would, validation first; the answer is the plugin's exit status
+ * and stdout ({@link ExecResponse}). An ipamd that does not know the op answers BAD_REQUEST and the shim runs the
+ * single executable instead.
+ */
+export interface ExecRequest {
+  v: number;
+  op: 'exec';
+  env: Partial<Record<ExecEnvKey, string>>;
+  /** The network configuration, the bytes of the plugin's stdin read as UTF-8. */
+  stdin: string;
+}
+
+export type Request = AddRequest | DelRequest | CheckRequest | StatusRequest | GcRequest | HelloRequest | ExecRequest;
 
 /** What ipamd tells the plugin about an assigned address. */
 export interface Allocation {
@@ -127,4 +159,12 @@ export type Response =
   | { ok: true; status: PoolStatus }
   | { ok: true; released: number }
   | { ok: true; protocol: number; version: string }
+  | ExecResponse
   | { ok: false; error: ErrorBody };
+
+/** What the plugin would have done: its exit status and everything it wrote to stdout. */
+export interface ExecResponse {
+  ok: true;
+  exitCode: number;
+  stdout: string;
+}

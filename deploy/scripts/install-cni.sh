@@ -6,7 +6,9 @@
 #    renamed over the old one. rename(2) within one filesystem is atomic, so a
 #    runtime exec'ing the plugin at that moment gets the old or the new binary,
 #    never a partial one (and overwriting a running binary in place would fail
-#    with ETXTBSY).
+#    with ETXTBSY). vpc-ipam-node (the Node plugin) goes before vpc-ipam (the
+#    compiled shim, which execs vpc-ipam-node beside it when it cannot forward
+#    a call to ipamd), so a shim is never installed without its fallback.
 # 2. Creates the host log directory (/var/log/vpc-ipam, 0755 root) where the
 #    plugin, which runs on the host, writes plugin.log; without it the plugin
 #    logs to stderr (the runtime's log), saying so. A failure here warns and
@@ -20,7 +22,7 @@
 # Variables (defaults in brackets):
 #   VPC_IPAM_CNI_SRC [/opt/vpc-ipam/cni]       where the image keeps the plugins
 #   HOST_CNI_BIN_PATH [/host/opt/cni/bin]      host CNI bin dir as mounted
-#   VPC_IPAM_CNI_PLUGINS ["vpc-ipam portmap bandwidth"]
+#   VPC_IPAM_CNI_PLUGINS ["vpc-ipam-node vpc-ipam portmap bandwidth"]
 #   VPC_IPAM_LOG_DIR [/host/var/log/vpc-ipam]  host log dir as mounted
 #   PROC_SYS [/proc/sys]                       (tests point it at a scratch dir)
 #   VPC_IPAM_PRIMARY_IF [interface of the default route]
@@ -29,7 +31,7 @@ set -eu
 
 SRC=${VPC_IPAM_CNI_SRC:-/opt/vpc-ipam/cni}
 DEST=${HOST_CNI_BIN_PATH:-/host/opt/cni/bin}
-PLUGINS=${VPC_IPAM_CNI_PLUGINS:-"vpc-ipam portmap bandwidth"}
+PLUGINS=${VPC_IPAM_CNI_PLUGINS:-"vpc-ipam-node vpc-ipam portmap bandwidth"}
 PROC_SYS=${PROC_SYS:-/proc/sys}
 
 log() { printf 'install-cni: %s\n' "$*" >&2; }

@@ -106,6 +106,8 @@ export class ApiHandler {
           return await this.lanes.run(req, () => this.check(req));
         case 'gc':
           return await this.gc(req);
+        case 'exec': // runs the plugin, whose requests come back here: server/socket-server.ts → plugin-host.ts
+          throw new IpamError('BAD_REQUEST', 'exec is served by the socket server, not the handler');
       }
     } catch (err) {
       const body = errorBody(err);

@@ -8,7 +8,13 @@
 import { z } from 'zod';
 import { BadRequestError, InvalidIdentifierError } from '../../providers/errors.js';
 import { IDENTIFIER_CHECKS, type IdentifierKind, type IdentifierProblem } from '../../cni/contract/identifiers.js';
-import { MAX_GC_ATTACHMENTS, PROTOCOL_VERSION, type Request } from '../../cni/contract/protocol.js';
+import {
+  EXEC_ENV_KEYS,
+  MAX_EXEC_LINE_BYTES,
+  MAX_GC_ATTACHMENTS,
+  PROTOCOL_VERSION,
+  type Request,
+} from '../../cni/contract/protocol.js';
 
 /** A zod field judged by the shared rule book; the problem code rides in the params. */
 function identifier(kind: IdentifierKind) {
@@ -32,6 +38,16 @@ const pod = z
   })
   .strict();
 const key = { v: z.literal(PROTOCOL_VERSION), network, containerId, ifName };
+/**
+ * exec's envelope only: the variables and stdin are the plugin's to judge (cni/env.ts, cni/config.ts), with its
+ * own messages and CNI error codes, before anything touches a path or the kernel. Here: no variable beyond the
+ * CNI_* the plugin reads, none longer than the plugin accepts (CNI_ARGS 8192, a path 4096), no NUL.
+ */
+const envValue = z
+  .string()
+  .max(8192)
+  .refine((s) => !s.includes('\0'), 'contains a NUL character');
+const execEnv = z.object(Object.fromEntries(EXEC_ENV_KEYS.map((k) => [k, envValue.optional()]))).strict();
 
 const schema = z.discriminatedUnion('op', [
   z
@@ -47,6 +63,14 @@ const schema = z.discriminatedUnion('op', [
   z.object({ ...key, op: z.literal('check'), netns: netns.optional() }).strict(),
   z.object({ v: z.literal(PROTOCOL_VERSION), op: z.literal('status') }).strict(),
   z.object({ v: z.literal(PROTOCOL_VERSION), op: z.literal('hello') }).strict(),
+  z
+    .object({
+      v: z.literal(PROTOCOL_VERSION),
+      op: z.literal('exec'),
+      env: execEnv,
+      stdin: z.string().max(MAX_EXEC_LINE_BYTES),
+    })
+    .strict(),
   z
     .object({
       v: z.literal(PROTOCOL_VERSION),

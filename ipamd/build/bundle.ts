@@ -23,7 +23,8 @@
  * its 11.7 MB protos.json becomes the part our five calls reach, and
  * `google-gax` resolves to its REST-only `google-gax/fallback` build, so
  * neither gRPC nor the descriptors of the other ~1,000 Compute methods are
- * loaded.
+ * loaded. Azure's network client keeps 3 of its operation groups
+ * (azureClientsPlugin) and the mappers they reach (azure-mappers.ts).
  * Build code may exec nothing and read no environment; the CLI is at the bottom.
  */
 import * as fs from 'node:fs';
@@ -31,6 +32,7 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { azureMappersPlugin } from './azure-mappers.js';
 import { writePrunedComputeProtos } from './gcp-protos.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -176,7 +178,12 @@ export async function buildDaemonBundle(outDir = BUNDLE_DIR, quiet = false): Pro
       mainFields: ['module', 'main'],
       external: EXTERNAL,
       banner: { js: BANNER },
-      plugins: [gcpPlugin(prunedProtos), ec2SchemasPlugin(), azureClientsPlugin()],
+      plugins: [
+        gcpPlugin(prunedProtos),
+        ec2SchemasPlugin(),
+        azureClientsPlugin(),
+        azureMappersPlugin(AZURE_NETWORK_OPERATION_GROUPS),
+      ],
       minifySyntax: true,
       minifyWhitespace: true,
       legalComments: 'none',

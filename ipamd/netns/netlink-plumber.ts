@@ -1,17 +1,14 @@
 /**
  * @module netlink plumber (main-thread side)
- * The real {@link PodNetworkPlumber}: validates each request, then hands it to
- * the single plumbing worker thread (netlink-worker.ts), which does the setns
- * and netlink work. The daemon's main thread never changes namespace.
+ * The real {@link PodNetworkPlumber}: validates each request, then hands it to the single plumbing worker thread
+ * (netlink-worker.ts), which does the setns and netlink work. The daemon's main thread never changes namespace.
  *
- * Concurrency: jobs for the same attachment (same host veth name) run one
- * after another; different Pods run concurrently in the worker, up to
- * `maxInFlight` (the kernel's rtnl lock serialises most of the work anyway).
+ * Concurrency: jobs for the same attachment (same host veth name) run one after another; different Pods run
+ * concurrently in the worker, up to `maxInFlight` (the kernel's rtnl lock serialises most of the work anyway).
  *
- * Host interface links (setUpInterface/tearDownInterface) need no setns, yet
- * they run on the same worker: the main thread then does no netlink I/O at
- * all (netlink 0.3.0 calls can hang; here the job timeout bounds them), and
- * jobs for one route table are serialised like those of one Pod.
+ * Host interface links (setUpInterface/tearDownInterface) need no setns, yet they run on the same worker: the
+ * main thread then does no netlink I/O at all (netlink 0.3.0 calls can hang; here the job timeout bounds them),
+ * and jobs for one route table are serialised like those of one Pod.
  */
 
 import { Worker } from 'node:worker_threads';
@@ -30,6 +27,7 @@ import {
   type WiredPod,
 } from './plumber.js';
 import { validateNodeRouting } from './node-routing.js';
+import { NetnsGuard, NetnsRefusal, vetNetnsPath } from './netns-guard.js';
 import type { WorkerJob, WorkerOp, WorkerReply } from './netlink-worker.js';
 import { checkDeviceIndex, routeTableFor, validateHostInterface, type HostInterfaceResult } from './host-interface.js';
 import { isIPv4 } from '../../cni/contract/netlink-ops.js';
@@ -38,9 +36,8 @@ import { containerIdIssue, ifNameIssue } from '../../cni/contract/identifiers.js
 
 export interface NetlinkPlumberOptions {
   /**
-   * Where the worker entry lives. Defaults to netlink-worker.{js,ts} beside
-   * this module; a daemon bundled into one file must ship the worker as its
-   * own bundle and pass its URL here.
+   * Where the worker entry lives. Defaults to netlink-worker.{js,ts} beside this module; a daemon bundled
+   * into one file must ship the worker as its own bundle and pass its URL here.
    */
   workerUrl?: URL;
   /** Jobs running at once in the worker (default 8). */
@@ -115,6 +112,7 @@ export class NetlinkPlumber implements PodNetworkPlumber {
   private readonly maxInFlight: number;
   private readonly jobTimeoutMs: number;
   private readonly clock: Clock;
+  private guard: NetnsGuard | undefined;
 
   constructor(opts: NetlinkPlumberOptions = {}) {
     const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
@@ -151,12 +149,21 @@ export class NetlinkPlumber implements PodNetworkPlumber {
     await this.submit('check', w);
   }
 
-  /** Refuses (NetnsRefusedError) a path that is not a network namespace, or is the host's or ipamd's own. */
+  /**
+   * Refuses (NetnsRefusedError) a path that is not a network namespace, or the host's or ipamd's own. Here, on
+   * the main thread (open, ioctl, fstat; no setns): cheaper than a worker round trip. The worker checks again.
+   */
   async vetNetns(netnsPath: string): Promise<void> {
     if (typeof netnsPath !== 'string' || !netnsPath.startsWith('/'))
       throw new NetnsError('invalid netns path: must be absolute');
     if (this.closed) throw new NetnsError('plumber closed');
-    await this.withSlot(() => this.post('vetNetns', { w: { netnsPath } }, netnsPath));
+    this.guard ??= new NetnsGuard();
+    try {
+      vetNetnsPath(this.guard, netnsPath);
+    } catch (err) {
+      if (err instanceof NetnsRefusal) throw new NetnsRefusedError(err.message);
+      throw new NetnsError((err as Error).message, { cause: err });
+    }
   }
 
   /** Configures the host link of a secondary interface (host-interface.ts). */

@@ -6,7 +6,6 @@
  * forever. See README.md in this folder for the full hazard note.
  *
  * Messages: `{ id, op: 'setUp'|'tearDown'|'check'|'ping', w }`, `{ id, op: 'deleteKeptLink', k }`,
- * `{ id, op: 'vetNetns', w: { netnsPath } }`,
  * `{ id, op: 'setUpInterface'|'tearDownInterface', i }`, `{ id, op: 'podRules', r }`,
  * `{ id, op: 'setUpNodeRouting'|'checkNodeRouting'|'tearDownNodeRouting', n }` or `{ id, op: 'shutdown' }` in,
  * `{ id, ok: true, value }` or `{ id, ok: false, error: { message, step?, errno?, code? } }` out.
@@ -30,8 +29,8 @@ import {
 } from './plumber.js';
 import { deleteKeptLink, tearDownHostSide } from './host-teardown.js';
 import { NetlinkStepError, OPTS, type RtSocket } from '../../cni/contract/netlink-ops.js';
-import { NetnsGuard, NetnsRefusal } from './netns-guard.js';
-import { checkPod, openPodNetns, podRuleSpec, wirePod, type WiringContext } from './pod-wiring.js';
+import { NetnsGuard, NetnsRefusal, NS_GET_NSTYPE } from './netns-guard.js';
+import { checkPod, podRuleSpec, wirePod, type WiringContext } from './pod-wiring.js';
 import { podRulesPass } from './policy-rules.js';
 import { checkNodeRouting, setUpNodeRouting, tearDownNodeRouting } from './node-routing.js';
 import { createSyncRtNetlink } from './sync-netlink.js';
@@ -43,7 +42,6 @@ export type WorkerOp =
   | 'deleteKeptLink'
   | 'check'
   | 'ping'
-  | 'vetNetns'
   | 'setUpInterface'
   | 'tearDownInterface'
   | 'podRules'
@@ -91,7 +89,14 @@ function main(): void {
       setns(hostNsFd);
     }
   };
-  const guard = new NetnsGuard(hostNsFd);
+  const ioctl = koffi.load('libc.so.6').func('int ioctl(int fd, unsigned long request)') as (
+    fd: number,
+    req: number,
+  ) => number;
+  const guard = new NetnsGuard(hostNsFd, (fd) => {
+    const type = ioctl(fd, NS_GET_NSTYPE);
+    return type < 0 ? { type, errno: koffi.errno() } : { type };
+  });
   const vet = (fd: number, path: string) => guard.check(fd, path);
 
   port.on('message', (job: WorkerJob) => {
@@ -127,9 +132,6 @@ async function run(ctx: WiringContext, job: WorkerJob): Promise<unknown> {
       return checkPod(ctx, job.w as PodWiring);
     case 'ping':
     case 'shutdown':
-      return true;
-    case 'vetNetns':
-      fs.closeSync(openPodNetns(ctx, job.w!.netnsPath!));
       return true;
     case 'setUpInterface':
       return setUpHostInterface(ctx.host, job.i!);

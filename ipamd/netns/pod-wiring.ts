@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 
 import * as fs from 'node:fs';
 import { hostIfOf, type PodWiring } from './plumber.js';
+import { openNetnsPath } from './netns-guard.js';
 import { tearDownHostSide } from './host-teardown.js';
 import {
   AF_INET,
@@ -31,12 +32,13 @@ import {
   linkRoute,
   listRoutes,
   macToString,
-  setUp,
   step,
   vethLinkinfo,
   type RtSocket,
 } from '../../cni/contract/netlink-ops.js';
-import { listRules, podRuleProblems, replacePodRules, type PodRuleSpec } from './policy-rules.js';
+import { podRuleDeletes } from '../../cni/contract/pod-rules.js';
+import { listRules, podRuleAdds, podRuleProblems, replacePodRules, type PodRuleSpec } from './policy-rules.js';
+import { NLM_F_ECHO, RTM, body, echoedLink, mustAll, runBatch, type BatchRequest } from './netlink-batch.js';
 
 /**
  * A random locally administered unicast MAC for the host veth, set at creation. The kernel's own random
@@ -72,14 +74,7 @@ export interface WiredPodFull {
 
 /** Opens a Pod's namespace and vets it before anything is touched; closes it again when refused. */
 export function openPodNetns(ctx: Pick<WiringContext, 'vet'>, path: string): number {
-  let fd: number;
-  try {
-    fd = fs.openSync(path, 'r');
-  } catch (err) {
-    throw new Error(`open netns ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
-      cause: err,
-    });
-  }
+  const fd = openNetnsPath(path);
   try {
     ctx.vet(fd, path);
   } catch (err) {
@@ -90,10 +85,11 @@ export function openPodNetns(ctx: Pick<WiringContext, 'vet'>, path: string): num
 }
 
 /**
- * Creates the wiring. On any failure it deletes the host veth (which removes
- * the Pod end, its addresses and routes, and the host route) and the rule,
- * then rethrows: the kernel is left as it was found, except that a stale host
- * veth of the same name (a crashed earlier attempt) is replaced.
+ * Creates the wiring in three batched round trips (netlink-batch.ts): the veth, made up and with both MACs
+ * set, its peer already in the Pod; the Pod's address, routes and neighbour; the host route and rules. On
+ * any failure it deletes the host veth (which removes the Pod end, its addresses and routes, and the host
+ * route) and the rule, then rethrows: the kernel is left as it was found, except that a stale host veth of
+ * the same name (a crashed earlier attempt) is replaced.
  */
 export async function wirePod(ctx: WiringContext, w: PodWiring): Promise<WiredPodFull> {
   const hostIf = hostIfOf(w);
@@ -101,63 +97,19 @@ export async function wirePod(ctx: WiringContext, w: PodWiring): Promise<WiredPo
   const podNsFd = openPodNetns(ctx, w.netnsPath);
   let pod: RtSocket | undefined;
   let created = false;
+  // Both MACs are ours, so the neighbour entry and the answer need no lookup.
+  const hostMac = randomHostMac();
+  const podMac = randomHostMac();
   try {
-    // A same-named host veth is a leftover of this very attachment (the name hashes the key) or, named
-    // after the Pod, of an older sandbox of the same Pod: replace it, as the AWS plugin does.
-    await step(`delete stale host veth ${hostIf}`, () => deleteLinkByName(h, hostIf));
-    await step(`create veth ${hostIf} with peer ${w.ifName} in ${w.netnsPath}`, () =>
-      h.newLink(
-        {},
-        { ifname: hostIf, mtu: w.mtu, address: randomHostMac(), linkinfo: vethLinkinfo(w.ifName, podNsFd, w.mtu) },
-        { flags: CREATE_EXCL, ...OPTS },
-      ),
-    );
+    const link = await createVeth(h, w, podNsFd, hostMac, podMac);
     created = true;
-    const host = await step(`look up ${hostIf}`, () => findLink(h, hostIf));
-    if (!host) throw new Error(`host veth ${hostIf} vanished after creation`);
-    await step(`set ${hostIf} up`, () => setUp(h, host.index));
-
     pod = ctx.openIn(podNsFd);
     const p = pod;
-    const podLink = await step(`look up ${w.ifName} in Pod`, () => findLink(p, w.ifName));
-    if (!podLink) throw new Error(`Pod interface ${w.ifName} vanished after creation`);
-    const lo = await step('look up lo in Pod', () => findLink(p, 'lo'));
-    await step(`address ${w.ip}/32 on ${w.ifName}`, () =>
-      p.newAddress(
-        { family: AF_INET, prefixlen: 32, index: podLink.index },
-        { local: ip4(w.ip), address: ip4(w.ip) },
-        { flags: CREATE_EXCL, ...OPTS },
-      ),
-    );
-    await step(`set ${w.ifName} up`, () => setUp(p, podLink.index));
-    if (lo && !lo.up) await step('set lo up', () => setUp(p, lo.index));
-    const [gwHdr, gwAttrs] = linkRoute(POD_GATEWAY, podLink.index);
-    await step(`route ${POD_GATEWAY} dev ${w.ifName}`, () =>
-      p.newRoute({ ...gwHdr }, { ...gwAttrs }, { flags: CREATE_EXCL, ...OPTS }),
-    );
-    await step(`default route via ${POD_GATEWAY}`, () =>
-      p.newRoute(
-        { family: AF_INET, dstLen: 0, table: RT_TABLE_MAIN, protocol: 'BOOT', scope: 'UNIVERSE', type: 'UNICAST' },
-        { gateway: ip4(POD_GATEWAY), oif: podLink.index },
-        { flags: CREATE_EXCL, ...OPTS },
-      ),
-    );
-    await step(`neighbour ${POD_GATEWAY} -> ${host.mac}`, () =>
-      p.newNeighbor(
-        { family: AF_INET, ifindex: podLink.index, state: { permanent: true } },
-        { dst: ip4(POD_GATEWAY), lladdr: Buffer.from(host.mac.split(':').map((x) => parseInt(x, 16))) },
-        { flags: CREATE_REPLACE, ...OPTS },
-      ),
-    );
-
-    // REPLACE, not EXCL: ipamd has just assigned this address to this Pod, so
-    // any other /32 route to it is stale by definition.
-    const [hrHdr, hrAttrs] = linkRoute(w.ip, host.index);
-    await step(`host route ${w.ip}/32 dev ${hostIf}`, () =>
-      h.newRoute({ ...hrHdr }, { ...hrAttrs }, { flags: CREATE_REPLACE, ...OPTS }),
-    );
-    await replacePodRules(h, podRuleSpec(w));
-    return { hostIf, podMac: podLink.mac, hostMac: host.mac };
+    const podIndex = link.peerIndex ?? (await step(`look up ${w.ifName} in Pod`, () => findLink(p, w.ifName)))?.index;
+    if (!podIndex) throw new Error(`Pod interface ${w.ifName} vanished after creation`);
+    mustAll(runBatch(pod, podSide(w, podIndex, hostMac)));
+    await hostSide(h, w, link.index);
+    return { hostIf, podMac: macToString(podMac)!, hostMac: macToString(hostMac)! };
   } catch (err) {
     if (created) {
       // Best effort: report the original failure, not a rollback hiccup.
@@ -168,6 +120,109 @@ export async function wirePod(ctx: WiringContext, w: PodWiring): Promise<WiredPo
     pod?.socket.close();
     fs.closeSync(podNsFd);
   }
+}
+
+const UP = { flags: { up: true }, change: { up: true } } as const;
+
+/** Makes the veth (host end up, both MACs set, the peer inside the Pod); answers the host index and the peer's. */
+async function createVeth(h: RtSocket, w: PodWiring, podNsFd: number, hostMac: Buffer, podMac: Buffer) {
+  const hostIf = hostIfOf(w);
+  // The peer cannot come up in the same request (veth_open answers ENOTCONN before the pair is joined).
+  const linkinfo = vethLinkinfo(w.ifName, podNsFd, w.mtu, podMac);
+  const req: BatchRequest = {
+    step: `create veth ${hostIf} with peer ${w.ifName} in ${w.netnsPath}`,
+    type: RTM.NEWLINK,
+    flags: CREATE_EXCL | NLM_F_ECHO,
+    body: body.link(UP, { ifname: hostIf, mtu: w.mtu, address: hostMac, linkinfo }),
+  };
+  let [made] = runBatch(h, [req]);
+  // A same-named host veth is a leftover of this very attachment (the name hashes the key) or, named after the
+  // Pod, of an older sandbox of the same Pod: replace it, as the AWS plugin does. When EEXIST is the Pod's
+  // ifName instead, nothing is deleted and the error stands.
+  if (made!.errno === 'EEXIST' && (await step(`delete stale host veth ${hostIf}`, () => deleteLinkByName(h, hostIf))))
+    [made] = runBatch(h, [req]);
+  mustAll([made!]);
+  const echoed = echoedLink(made!);
+  if (echoed) return echoed;
+  // Kernels before 6.1 do not echo a NEWLINK: look the link up by name (the Pod end, then, too).
+  const host = await step(`look up ${hostIf}`, () => findLink(h, hostIf));
+  if (!host) throw new Error(`host veth ${hostIf} vanished after creation`);
+  return { index: host.index };
+}
+
+/** The Pod end: up, its /32, lo up, the gateway and default routes, the gateway's PERMANENT neighbour entry. */
+function podSide(w: PodWiring, index: number, hostMac: Buffer): BatchRequest[] {
+  const [gwHdr, gwAttrs] = linkRoute(POD_GATEWAY, index);
+  const defaultRoute = {
+    family: AF_INET,
+    dstLen: 0,
+    table: RT_TABLE_MAIN,
+    protocol: 'BOOT',
+    scope: 'UNIVERSE',
+  } as const;
+  return [
+    {
+      step: `address ${w.ip}/32 on ${w.ifName}`,
+      type: RTM.NEWADDR,
+      flags: CREATE_EXCL,
+      body: body.address({ family: AF_INET, prefixlen: 32, index }, { local: ip4(w.ip), address: ip4(w.ip) }),
+    },
+    // Before the routes: a route out of a link that is down is refused (ENETDOWN).
+    { step: `set ${w.ifName} up`, type: RTM.SETLINK, body: body.link({ ...UP, index }, {}) },
+    // A new namespace's lo is down. By name, so it needs no lookup; setting an up link up changes nothing.
+    { step: 'set lo up', type: RTM.SETLINK, body: body.link(UP, { ifname: 'lo' }) },
+    {
+      step: `route ${POD_GATEWAY} dev ${w.ifName}`,
+      type: RTM.NEWROUTE,
+      flags: CREATE_EXCL,
+      body: body.route({ ...gwHdr }, { ...gwAttrs }),
+    },
+    {
+      step: `default route via ${POD_GATEWAY}`,
+      type: RTM.NEWROUTE,
+      flags: CREATE_EXCL,
+      body: body.route({ ...defaultRoute, type: 'UNICAST' }, { gateway: ip4(POD_GATEWAY), oif: index }),
+    },
+    {
+      step: `neighbour ${POD_GATEWAY} -> ${macToString(hostMac)}`,
+      type: RTM.NEWNEIGH,
+      flags: CREATE_REPLACE,
+      body: body.neighbor(
+        { family: AF_INET, ifindex: index, state: { permanent: true } },
+        { dst: ip4(POD_GATEWAY), lladdr: hostMac },
+      ),
+    },
+  ];
+}
+
+/** The host route (REPLACE: ipamd has just assigned the address, so any other /32 to it is stale) and rules. */
+async function hostSide(h: RtSocket, w: PodWiring, index: number): Promise<void> {
+  const [hrHdr, hrAttrs] = linkRoute(w.ip, index);
+  const spec = podRuleSpec(w);
+  const deletes = podRuleDeletes(w.ip).map(([data, attrs]): BatchRequest => ({
+    step: `delete old rules of ${w.ip}`,
+    type: RTM.DELRULE,
+    body: body.rule(data, attrs),
+  }));
+  const adds = podRuleAdds(spec).map(([name, data, attrs]): BatchRequest => ({
+    step: name,
+    type: RTM.NEWRULE,
+    flags: CREATE_EXCL,
+    body: body.rule(data, attrs),
+  }));
+  const route: BatchRequest = {
+    step: `host route ${w.ip}/32 dev ${hostIfOf(w)}`,
+    type: RTM.NEWROUTE,
+    flags: CREATE_REPLACE,
+    body: body.route({ ...hrHdr }, { ...hrAttrs }),
+  };
+  const answers = runBatch(h, [route, ...deletes, ...adds]);
+  mustAll(answers.slice(0, 1 + deletes.length), ['ENOENT', 'ESRCH']);
+  // A rule deleted here may have had a copy (an older version appended rules without EXCL): the add then meets
+  // EEXIST, and the one-call-at-a-time path deletes until none is left.
+  const added = answers.slice(1 + deletes.length);
+  if (added.some((a) => a.errno === 'EEXIST')) await replacePodRules(h, spec);
+  else mustAll(added);
 }
 
 /**

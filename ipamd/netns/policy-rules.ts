@@ -74,26 +74,30 @@ export interface PodRuleSpec {
 
 const table8 = (t: number) => (t < 256 ? t : 252);
 
+/** The rules {@link PodRuleSpec} wants, each as [step name, rule header, attributes], added with EXCL. */
+export function podRuleAdds(r: PodRuleSpec) {
+  const to = [
+    `rule to ${r.ip} lookup main`,
+    { family: AF_INET, dstLen: 32, table: RT_TABLE_MAIN, action: 'toTbl' },
+    { dst: ip4(r.ip), priority: TO_POD_RULE_PRIORITY, table: RT_TABLE_MAIN },
+  ] as const;
+  if (r.table <= 0) return [to];
+  const from = r.destinations.map((cidr) => {
+    const d = ruleDestination(cidr);
+    return [
+      `rule from ${r.ip}${d.len ? ` to ${cidr}` : ''} lookup ${r.table}`,
+      { family: AF_INET, srcLen: 32, dstLen: d.len, table: table8(r.table), action: 'toTbl' },
+      { src: ip4(r.ip), ...(d.len ? { dst: ip4(d.dst) } : {}), priority: FROM_POD_RULE_PRIORITY, table: r.table },
+    ] as const;
+  });
+  return [to, ...from];
+}
+
 /** Replaces whatever rules `ip` has with exactly {@link PodRuleSpec}'s (stale copies first, then EXCL adds). */
 export async function replacePodRules(s: RtSocket, r: PodRuleSpec): Promise<void> {
   await step(`delete old rules of ${r.ip}`, () => deletePodRules(s, r.ip));
-  await step(`rule to ${r.ip} lookup main`, () =>
-    s.newRule(
-      { family: AF_INET, dstLen: 32, table: RT_TABLE_MAIN, action: 'toTbl' },
-      { dst: ip4(r.ip), priority: TO_POD_RULE_PRIORITY, table: RT_TABLE_MAIN },
-      { flags: CREATE_EXCL, ...OPTS },
-    ),
-  );
-  if (r.table <= 0) return;
-  for (const cidr of r.destinations) {
-    const d = ruleDestination(cidr);
-    await step(`rule from ${r.ip}${d.len ? ` to ${cidr}` : ''} lookup ${r.table}`, () =>
-      s.newRule(
-        { family: AF_INET, srcLen: 32, dstLen: d.len, table: table8(r.table), action: 'toTbl' },
-        { src: ip4(r.ip), ...(d.len ? { dst: ip4(d.dst) } : {}), priority: FROM_POD_RULE_PRIORITY, table: r.table },
-        { flags: CREATE_EXCL, ...OPTS },
-      ),
-    );
+  for (const [name, data, attrs] of podRuleAdds(r)) {
+    await step(name, () => s.newRule(data, attrs, { flags: CREATE_EXCL, ...OPTS }));
   }
 }
 

@@ -142,6 +142,30 @@ export class SyncRawNetlinkSocket extends EventEmitter {
     });
   }
 
+  /**
+   * Sends several requests in one datagram and reads until the kernel has acknowledged (NLMSG_ERROR, 0 or an
+   * errno) every sequence in `seqs`; returns every datagram read, echoes included. rtnetlink handles the
+   * messages of one datagram in order and goes on after a failed one, so each request gets its own answer.
+   */
+  exchange(buf: Buffer, seqs: ReadonlySet<number>): Buffer[] {
+    if (this.fd < 0) throw new Error('netlink socket is closed');
+    this.sendAll(buf);
+    const open = new Set(seqs);
+    const out: Buffer[] = [];
+    for (let i = 0; i < MAX_DATAGRAMS && open.size > 0; i++) {
+      const d = this.recvOne();
+      out.push(d);
+      for (let off = 0; off + NLMSG_HDRLEN <= d.length;) {
+        const len = d.readUInt32LE(off);
+        if (d.readUInt16LE(off + 4) === NLMSG_ERROR) open.delete(d.readUInt32LE(off + 8));
+        if (len < NLMSG_HDRLEN) break;
+        off += (len + 3) & ~3;
+      }
+    }
+    if (open.size > 0) throw new Error(`netlink batch: no answer to sequences ${[...open].join(', ')}`);
+    return out;
+  }
+
   close(): void {
     if (this.fd < 0) return;
     this.c.close(this.fd);

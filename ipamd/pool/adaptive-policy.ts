@@ -14,8 +14,8 @@
  *   each the ADDs inside one refill horizon before it;
  * - scheduled: the size of a CronJob-like burst predicted to start within the
  *   lead time, so a recurring burst is met without holding it all day (and
- *   its ADDs do not count as bursts).
- *
+ *   its ADDs do not count as bursts). Design 'v1' only unless asked for: v2
+ *   holds the day's largest burst anyway (measured: docs/tuning.md). *
  * The horizon comes from measured cloud latency: two assign calls (one in
  * flight, the next queued) while the node's interfaces have room; an
  * interface create plus an assign when they are nearly full, so the slow
@@ -65,7 +65,7 @@ export interface AdaptivePolicyOptions {
   keepInterfaceMs?: number;
   /** Accepted chance that an ADD finds nothing ready, for Poisson-like arrivals. */
   missProbability?: number;
-  /** Recurring-burst detection; `false` turns it off. */
+  /** Recurring-burst detection; `false` turns it off. Default: on for 'v1', off for 'v2' (see the constructor). */
   recurring?: RecurringBurstOptions | false;
   /** Assumed latencies until the first ones are measured. */
   priorAssignMs?: number;
@@ -84,6 +84,10 @@ export interface AdaptivePolicyOptions {
   burstGapMs?: number;
   /** v2 study knob: while a burst is in progress ask for the rest of the largest ('total'), as many again, or both. */
   burstFollow?: 'total' | 'double' | 'both';
+  /** v2: bursts are learnt from this long after start (default: the warm-up); earlier ADDs are the node's start. */
+  learnAfterMs?: number;
+  /** v2 study knob: count the ADDs a predicted recurring burst accounts for in the burst reserve too (default true). */
+  burstCountsExpected?: boolean;
 }
 
 /** Everything the target was computed from; `explain()` prints it. */
@@ -149,7 +153,11 @@ export class AdaptivePolicy implements PoolPolicy {
     this.arrivals = new ArrivalLog(o.burstMemoryMs ?? 6 * 60 * 60_000);
     this.share = o.burstShare ?? 0.005;
     this.warmupMs = o.warmupMs ?? 10 * 60_000;
-    this.recurring = o.recurring === false ? undefined : new RecurringBursts(o.recurring ?? DEFAULT_RECURRING);
+    // v2 holds the largest burst of the day, predicted ones included, so pre-warming for a predicted burst only
+    // added idle: on the tuning traces (issue 17 round two) cron idle fell and its waits did not rise without it.
+    // Predicting instead of holding (burstCountsExpected: false) made Pods wait where schedules fire together.
+    const recurring = o.recurring ?? (this.v1 ? DEFAULT_RECURRING : false);
+    this.recurring = recurring === false ? undefined : new RecurringBursts(recurring);
     this.assign = new LatencyEstimate(o.priorAssignMs ?? 1_000);
     this.create = new LatencyEstimate(o.priorCreateMs ?? 5_000);
     this.eps = o.missProbability ?? 0.002;
@@ -165,7 +173,8 @@ export class AdaptivePolicy implements PoolPolicy {
     this.recurring?.record(now);
     // A node's first minutes (DaemonSets, the Pods waiting for it) are what the warm-up covers, not a burst to expect.
     // v2 counts the ADDs of predicted bursts too: schedules that fire together make bursts larger than predicted.
-    if (!this.v1 && now - (this.startedAt ?? now) >= this.warmupMs)
+    const counted = !expected || (this.o.burstCountsExpected ?? true);
+    if (!this.v1 && counted && now - (this.startedAt ?? now) >= (this.o.learnAfterMs ?? this.warmupMs))
       this.bursts.record(now, this.windowAssigns * this.assign.value);
     if (this.v1 && !expected) this.arrivals.record(now);
   }

@@ -11,8 +11,15 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { errorBody } from '../api/handler.js';
-import { MAX_GC_LINE_BYTES, MAX_REQUEST_LINE_BYTES, type Request, type Response } from '../../cni/contract/protocol.js';
+import {
+  MAX_EXEC_LINE_BYTES,
+  MAX_GC_LINE_BYTES,
+  MAX_REQUEST_LINE_BYTES,
+  type Request,
+  type Response,
+} from '../../cni/contract/protocol.js';
 import { parseRequest } from '../api/validate.js';
+import { runExec } from '../api/plugin-host.js';
 import { listenOnSocketFile, prepareSocketPath } from './socket-file.js';
 
 export { prepareSocketPath };
@@ -30,11 +37,21 @@ function opOf(head: string): string | undefined {
   return /"op"\s*:\s*"([^"\\]*)"/.exec(head)?.[1];
 }
 
+/**
+ * The longest line `op` may take. A line whose op is not in its first {@link MAX_REQUEST_LINE_BYTES} bytes gets
+ * gc's limit, as before exec existed: only an exec named early (the shim writes `op` second) may reach 1 MiB.
+ */
+function limitOf(op: string | undefined): number {
+  if (op === 'exec') return MAX_EXEC_LINE_BYTES;
+  return op === 'gc' || op === undefined ? MAX_GC_LINE_BYTES : MAX_REQUEST_LINE_BYTES;
+}
+
 function tooLong(op: string | undefined): string {
+  if (op === 'exec') return `request line longer than ${MAX_EXEC_LINE_BYTES} bytes, the most an exec request can take`;
   return op === 'gc' || op === undefined
     ? `request line longer than ${MAX_GC_LINE_BYTES} bytes, the most a gc request can take`
     : `request line longer than ${MAX_REQUEST_LINE_BYTES} bytes, the most a "${op}" request can take ` +
-        `(only gc may be longer, up to ${MAX_GC_LINE_BYTES})`;
+        `(only gc and exec may be longer, up to ${MAX_GC_LINE_BYTES} and ${MAX_EXEC_LINE_BYTES})`;
 }
 
 export class SocketServer {
@@ -69,6 +86,7 @@ export class SocketServer {
     let size = 0;
     let done = false;
     let checkedOp = false;
+    let limit = MAX_GC_LINE_BYTES;
     sock.setTimeout(5 * 60_000, () => sock.destroy());
     sock.on('error', () => {});
     sock.on('data', (chunk: Buffer) => {
@@ -78,17 +96,18 @@ export class SocketServer {
       chunks.push(part);
       size += part.length;
       if (size > MAX_REQUEST_LINE_BYTES && !checkedOp) {
-        // Only gc carries a list: a line past every other op's limit is refused now when its op is not gc.
+        // Only gc (a list) and exec (a configuration) are long: any other op past its limit is refused now.
         checkedOp = true;
         const op = opOf(Buffer.concat(chunks).subarray(0, MAX_REQUEST_LINE_BYTES).toString('utf8'));
-        if (op !== undefined && op !== 'gc') {
+        limit = limitOf(op);
+        if (size > limit) {
           done = true;
           return this.refuse(sock, tooLong(op));
         }
       }
-      if (size > MAX_GC_LINE_BYTES) {
+      if (size > limit) {
         done = true;
-        return this.refuse(sock, tooLong(undefined));
+        return this.refuse(sock, tooLong(limit === MAX_EXEC_LINE_BYTES ? 'exec' : undefined));
       }
       if (nl >= 0) {
         done = true;
@@ -121,11 +140,13 @@ export class SocketServer {
       this.o.onBadRequest?.(body.msg);
       return { ok: false, error: body };
     }
-    if (req.op !== 'gc' && bytes > MAX_REQUEST_LINE_BYTES) {
+    if (bytes > limitOf(req.op)) {
       const msg = tooLong(req.op);
       this.o.onBadRequest?.(msg);
       return { ok: false, error: { code: 'BAD_REQUEST', msg } };
     }
+    // The plugin's verbs, run here for the shim; their requests go to the handler as a socket request would.
+    if (req.op === 'exec') return runExec(req, (r) => this.o.handle(r));
     return this.o.handle(req);
   }
 }

@@ -12,6 +12,7 @@
  */
 import type { Clock } from '../clock.js';
 import { CloudUnavailableError } from '../errors.js';
+import { httpRequest } from '../http-request.js';
 
 export const DEFAULT_IMDS_ENDPOINT = 'http://169.254.169.254';
 const TOKEN_TTL_S = 21600;
@@ -90,8 +91,9 @@ export class ImdsClient {
       () => {},
     );
     try {
-      const res = await fetch(`${this.endpoint}${path}`, { method, headers, signal: ac.signal });
-      return { status: res.status, body: await res.text() };
+      // Not fetch: it would load undici for these few reads (../http-request.ts).
+      const res = await httpRequest(`${this.endpoint}${path}`, { method, headers, signal: ac.signal });
+      return { status: res.status, body: res.text };
     } catch (err) {
       throw this.failure(path, (err as Error).message, err);
     } finally {

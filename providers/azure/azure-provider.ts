@@ -43,7 +43,7 @@ import { ArmClient, type ArmNic } from './arm-client.js';
 import { normalizeMac, parseSubnetId, parseVmId, sameId, vnetId } from './arm-ids.js';
 import { choosePodNic, notPodNic } from './pod-nic.js';
 import type { AzureSettings } from './config.js';
-import { defaultCredential, StaticTestCredential } from './credential.js';
+import { credentialFor } from './credential-factory.js';
 import { readImdsInstance, type ImdsInstance } from './imds.js';
 import { AZURE_IPCONFIGS_PER_NIC, checkAssignRequest, IpConfigWriter } from './ip-config-writer.js';
 import { reservedCidrs, subnetUsable } from './subnet-math.js';
@@ -77,11 +77,7 @@ export class AzureProvider implements CloudProvider {
       );
     if (!this.arm) {
       const s = this.o.settings;
-      const credential =
-        this.o.credential ??
-        (s.credential === 'static'
-          ? new StaticTestCredential(undefined, undefined, () => this.o.clock.now())
-          : await defaultCredential(s.managedIdentityClientId));
+      const credential = this.o.credential ?? (await credentialFor(s, this.o.clock));
       this.arm = await ArmClient.create({
         endpoint: s.armEndpoint,
         subscriptionId: this.identity.subscriptionId,

@@ -23,10 +23,36 @@ export interface AzureSettings {
   podSubnetId: string | undefined;
   /** Poll interval of long-running operations when the server sends no Retry-After. */
   lroPollIntervalMs: number;
-  /** `default`: DefaultAzureCredential (managed identity). `static`: the test token, loopback endpoints only. */
-  credential: 'default' | 'static';
+  /**
+   * `managed-identity`: the VM's identity through IMDS's token endpoint (`managed-identity.ts`, no MSAL).
+   * `default`: DefaultAzureCredential (workload identity, a service principal, then managed identity).
+   * `static`: the test token, loopback endpoints only.
+   */
+  credential: AzureCredentialKind;
   /** Client id of a user-assigned managed identity. */
   managedIdentityClientId: string | undefined;
+  /** Base URL of the managed-identity token endpoint: AZURE_POD_IDENTITY_AUTHORITY_HOST, else `imdsEndpoint`. */
+  identityEndpoint: string;
+}
+
+export type AzureCredentialKind = 'managed-identity' | 'default' | 'static';
+const CREDENTIALS: readonly string[] = ['managed-identity', 'default', 'static'];
+
+/**
+ * The variables with which DefaultAzureCredential would pick a credential before managed identity
+ * (workload identity's token file, a service principal's secret or certificate, a user): with any of
+ * them set, an unset AZURE_CREDENTIAL means `default`, so such a deployment keeps its credential.
+ */
+const BEFORE_MANAGED_IDENTITY = [
+  'AZURE_FEDERATED_TOKEN_FILE',
+  'AZURE_CLIENT_SECRET',
+  'AZURE_CLIENT_CERTIFICATE_PATH',
+  'AZURE_USERNAME',
+];
+
+function defaultCredentialKind(env: Env, loopback: boolean): AzureCredentialKind {
+  if (loopback) return 'static';
+  return BEFORE_MANAGED_IDENTITY.some((k) => present(env, k) !== undefined) ? 'default' : 'managed-identity';
 }
 
 function readUrl(env: Env, name: string, def: string): string {
@@ -67,9 +93,9 @@ export function parseAzureSettings(env: Env): AzureSettings {
     );
   }
   const loopback = isLoopbackUrl(armEndpoint);
-  const cred = present(env, 'AZURE_CREDENTIAL') ?? (loopback ? 'static' : 'default');
-  if (cred !== 'default' && cred !== 'static')
-    throw new ConfigError('AZURE_CREDENTIAL', `expected default or static, got "${cred}"`);
+  const cred = (present(env, 'AZURE_CREDENTIAL') ?? defaultCredentialKind(env, loopback)) as AzureCredentialKind;
+  if (!CREDENTIALS.includes(cred))
+    throw new ConfigError('AZURE_CREDENTIAL', `expected ${CREDENTIALS.join(', ')}, got "${cred}"`);
   if (cred === 'static' && !loopback) {
     throw new ConfigError(
       'AZURE_CREDENTIAL',
@@ -87,5 +113,6 @@ export function parseAzureSettings(env: Env): AzureSettings {
     lroPollIntervalMs: Number(pollRaw),
     credential: cred,
     managedIdentityClientId: present(env, 'AZURE_CLIENT_ID'),
+    identityEndpoint: readUrl(env, 'AZURE_POD_IDENTITY_AUTHORITY_HOST', imdsEndpoint),
   };
 }

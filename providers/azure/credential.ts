@@ -2,9 +2,9 @@
  * @module azure credential
  * Authentication for the ARM client.
  *
- * - Production: `DefaultAzureCredential` from `@azure/identity` (on a node:
- *   the VM's managed identity; `AZURE_CLIENT_ID` picks a user-assigned one),
- *   loaded only when used.
+ * - Production: `managed-identity.ts` (the VM's identity straight from IMDS)
+ *   or `DefaultAzureCredential`; `credential-factory.ts` picks by
+ *   `AZURE_CREDENTIAL`.
  * - Emulator: {@link StaticTestCredential}, a real `@azure/core-auth`
  *   TokenCredential that hands out a fixed token. It is only ever used with a
  *   loopback endpoint, so the token cannot reach Azure.
@@ -63,10 +63,4 @@ export function isLoopbackUrl(url: string): boolean {
   }
   const h = u.hostname.replace(/^\[|\]$/g, '');
   return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
-}
-
-/** DefaultAzureCredential, imported lazily so the emulator path never loads MSAL. */
-export async function defaultCredential(managedIdentityClientId?: string): Promise<TokenCredential> {
-  const { DefaultAzureCredential } = await import('@azure/identity');
-  return new DefaultAzureCredential(managedIdentityClientId ? { managedIdentityClientId } : {});
 }

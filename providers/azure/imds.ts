@@ -1,9 +1,10 @@
 /**
  * @module azure IMDS client
  * Reads `/metadata/instance` (cloud-apis.md §4.7). There is no Azure JS SDK
- * client for instance metadata, so this is a plain `fetch` with the
- * mandatory `Metadata: true` header and a configurable base URL (the
- * emulator serves IMDS on its own listener). IMDS tells who we are (VM,
+ * client for instance metadata, so this is a plain GET (`../http-request.ts`: not
+ * `fetch`, which would load undici for this one call) with the mandatory
+ * `Metadata: true` header and a configurable base URL (the emulator serves
+ * IMDS on its own listener). IMDS tells who we are (VM,
  * scale set, subscription, resource group, NIC MACs); ARM is the authority
  * for everything the daemon would act on.
  *
@@ -17,6 +18,7 @@
  */
 import { ConfigError } from '../errors.js';
 import { mapAzureError } from './errors.js';
+import { httpRequest, type HttpAnswer } from '../http-request.js';
 import { normalizeMac } from './arm-ids.js';
 import type { Clock } from '../clock.js';
 
@@ -51,18 +53,17 @@ export async function readImdsInstance(baseUrl: string, apiVersion: string, cloc
     () => timeout.abort(new Error(`IMDS did not answer within ${TIMEOUT_MS} ms`)),
     () => undefined,
   );
-  let res: Response;
-  let text: string;
+  let res: HttpAnswer;
   try {
-    res = await fetch(url, { headers: { Metadata: 'true' }, signal: timeout.signal });
-    text = await res.text();
+    res = await httpRequest(url, { headers: { Metadata: 'true' }, signal: timeout.signal });
   } catch (err) {
     throw mapAzureError(err, 'imds.instance');
   } finally {
     done.abort();
   }
+  const text = res.text;
   if (res.status === 400) refuseVersion(text, apiVersion);
-  if (!res.ok) {
+  if (res.status < 200 || res.status > 299) {
     throw mapAzureError(
       {
         name: 'RestError',

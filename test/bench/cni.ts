@@ -1,12 +1,13 @@
 /**
  * CNI benchmark (`npm run bench:cni`, root only; not a test).
- * Times ADD and DEL of this plugin (single executable, real ipamd on the sim
- * cloud, netlink plumbing on) against Debian's `ptp` + `host-local` doing the
+ * Times ADD and DEL of this plugin (real ipamd on the sim cloud, netlink plumbing on) as the runtime runs it, the
+ * compiled shim (dist/cni/vpc-ipam, ipamd runs the verb), and as the single executable alone (vpc-ipam-node: what
+ * the shim's fallback costs), against Debian's `ptp` + `host-local` doing the
  * same job (veth, /32-style point-to-point address, routes), interleaved Pod
- * by Pod so background noise hits both alike. Every run is a fresh process
+ * by Pod so background noise hits all three alike. Every run is a fresh process
  * exec'd as a runtime would, with NODE_OPTIONS / NODE_EXTRA_CA_CERTS unset.
  * Headline: ADD+DEL per Pod as a ratio to ptp+host-local (median and p99). Then, as a separate pass, where
- * one ADD and one DEL spend their time (cni-breakdown.ts, through a timestamping proxy); bare start-up
+ * one ADD and one DEL of the shim spend their time (cni-breakdown.ts, through a timestamping proxy); bare start-up
  * (VERSION) with those variables unset and set; and the per-Pod ip rule cost (pod-rules.ts, in a namespace of
  * its own). Results go to $BENCH_DOC (default docs/benchmarks.md) between the bench:cni markers.
  *
@@ -20,11 +21,19 @@ import * as path from 'node:path';
 import { hostVethName } from '../../cni/contract/veth-name.js';
 import { ChainRunner, type Attachment } from '../cni/chain-runner.js';
 import { addNetns, deleteLinks, deleteNetnsWithPrefix, deleteRules, isRoot, runSubnet } from '../cni/netns-tools.js';
-import { buildBinary } from '../../cni/build/build.js';
-import { bundledPlugin, cniEnv, REPO, runPlugin, seaPlugin, type PluginCommand } from '../cni/plugin-process.js';
+import {
+  bundledPlugin,
+  cniEnv,
+  REPO,
+  runPlugin,
+  seaPlugin,
+  shimPlugin,
+  type PluginCommand,
+} from '../cni/plugin-process.js';
 import { kill, PRODUCTION_LAUNCH, startDaemon } from '../helpers/daemon-process.js';
 import { writeBlock } from './bench-doc.js';
 import { runBreakdown } from './cni-breakdown.js';
+import { measureHosted } from './cni-hosted.js';
 import { TimingProxy } from './cni-proxy.js';
 import { breakdownSection, headlineSection, stats, type Stats } from './cni-report.js';
 import { measureRuleCost, ruleCostSection } from './pod-rules.js';
@@ -98,10 +107,8 @@ async function main(): Promise<void> {
   }
   for (const k of ['NODE_OPTIONS', 'NODE_EXTRA_CA_CERTS']) delete process.env[k];
   const sea = await seaPlugin();
+  const shim = await shimPlugin();
   const bundle = await bundledPlugin();
-  // The same sources built as before issue 17 (V8 code cache instead of the start-up snapshot), timed in the
-  // same run: what the snapshot bought, free of the load of the moment.
-  const codeCache = [await buildBinary('codecache', true, bundle[1], path.join(path.dirname(bundle[1]!), 'vpc-cc'))];
   const subnet = runSubnet(7);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vpc-bench-hostlocal-'));
   // Pre-warmed pool: the benchmark measures the plugin path, not the simulated cloud's growth.
@@ -120,8 +127,9 @@ async function main(): Promise<void> {
   );
   const oursPlugin = (socket: string) => ({ type: 'vpc-ipam', ipamdSocket: socket, mtu: 9001, logLevel: 'warn' });
   const oursConf = { cniVersion: '1.1.0', name: 'vpc-net', plugins: [oursPlugin(ipamd.socket)] };
-  const ours = new ChainRunner(oursConf, () => sea);
-  const oursCc = new ChainRunner(oursConf, () => codeCache);
+  // The shim forwards to the configuration's ipamdSocket (a plain absolute path), so both run the same conf.
+  const ours = new ChainRunner(oursConf, () => shim);
+  const oursSea = new ChainRunner(oursConf, () => sea);
   const proxy = new TimingProxy(path.join(ipamd.dir, 'proxy.sock'), ipamd.socket);
   const ptp = new ChainRunner(
     {
@@ -140,7 +148,7 @@ async function main(): Promise<void> {
   );
   const pods: Array<{ a: Attachment; b: Attachment; c: Attachment }> = [];
   const breakdownPod = (a: Attachment): Attachment => ({ ...a, containerId: `${a.containerId}-bd` });
-  const t: Record<string, number[]> = { oursAdd: [], oursDel: [], ccAdd: [], ccDel: [], ptpAdd: [], ptpDel: [] };
+  const t: Record<string, number[]> = { oursAdd: [], oursDel: [], seaAdd: [], seaDel: [], ptpAdd: [], ptpDel: [] };
   try {
     // Wait until the pool holds the Pods (not timed).
     for (let i = 0; i < 600; i++) {
@@ -158,22 +166,22 @@ async function main(): Promise<void> {
     const results: Array<Record<'a' | 'b' | 'c', Record<string, unknown>>> = [];
     for (const { a, b, c } of pods) {
       const ra = await ours.add(a);
-      const rc = await oursCc.add(c);
+      const rc = await oursSea.add(c);
       const rb = await ptp.add(b);
       t.oursAdd!.push(ra.runs[0]!.ms);
-      t.ccAdd!.push(rc.runs[0]!.ms);
+      t.seaAdd!.push(rc.runs[0]!.ms);
       t.ptpAdd!.push(rb.runs[0]!.ms);
       results.push({ a: ra.result, b: rb.result, c: rc.result });
     }
     for (let i = 0; i < pods.length; i++) {
       t.oursDel!.push((await ours.del(pods[i]!.a, results[i]!.a))[0]!.ms);
-      t.ccDel!.push((await oursCc.del(pods[i]!.c, results[i]!.c))[0]!.ms);
+      t.seaDel!.push((await oursSea.del(pods[i]!.c, results[i]!.c))[0]!.ms);
       t.ptpDel!.push((await ptp.del(pods[i]!.b, results[i]!.b))[0]!.ms);
     }
 
     await proxy.start();
     const breakdown = await runBreakdown({
-      plugin: sea,
+      plugin: shim,
       proxy,
       request: (prevResult) => ({
         cniVersion: '1.1.0',
@@ -185,6 +193,7 @@ async function main(): Promise<void> {
       metricsUrl: ipamd.metrics ? `http://${ipamd.metrics}/metrics` : undefined,
     });
 
+    const hosted = await measureHosted(pods[0]!.a.netns);
     const stdinFile = path.join(dataDir, 'version.json');
     fs.writeFileSync(stdinFile, '{"cniVersion":"1.1.0"}');
     const dirty = {
@@ -200,8 +209,8 @@ async function main(): Promise<void> {
           env: { CNI_COMMAND: 'VERSION', ...dirty },
         },
         {
-          label: 'vpc-ipam single executable, code-cache build (before issue 17), clean env',
-          cmd: codeCache,
+          label: 'vpc-ipam shim handing VERSION to the single executable (the fallback path), clean env',
+          cmd: shim,
           env: { CNI_COMMAND: 'VERSION' },
         },
         { label: '`node vpc-ipam.cjs` (plain Node), clean env', cmd: bundle, env: { CNI_COMMAND: 'VERSION' } },
@@ -222,9 +231,9 @@ async function main(): Promise<void> {
       ptpAdd: stats(t.ptpAdd!),
       ptpDel: stats(t.ptpDel!),
       oursPod: stats(t.oursAdd!.map((x, i) => x + t.oursDel![i]!)),
-      ccAdd: stats(t.ccAdd!),
-      ccDel: stats(t.ccDel!),
-      ccPod: stats(t.ccAdd!.map((x, i) => x + t.ccDel![i]!)),
+      seaAdd: stats(t.seaAdd!),
+      seaDel: stats(t.seaDel!),
+      seaPod: stats(t.seaAdd!.map((x, i) => x + t.seaDel![i]!)),
       ptpPod: stats(t.ptpAdd!.map((x, i) => x + t.ptpDel![i]!)),
     };
     const row = (...xs: Stats[]) => xs.map((x) => `${f(x.median)} | ${f(x.p99)}`).join(' | ');
@@ -238,20 +247,26 @@ async function main(): Promise<void> {
         'interleaved; each value is one',
       'plugin process from exec to exit (spawned by Node, env = CNI_* + PATH only, NODE_OPTIONS / ' +
         'NODE_EXTRA_CA_CERTS unset).',
-      'vpc-ipam = single executable + warm ipamd (sim cloud, pool pre-warmed, netlink plumbing on). ptp = Debian ' +
+      'vpc-ipam = the compiled shim, ipamd running the verb (warm ipamd: sim cloud, pool pre-warmed, netlink ' +
+        'plumbing on); vpc-ipam-node = the single executable alone, what the shim falls back to; ptp = Debian ' +
         'containernetworking-plugins ptp + host-local.',
       '',
       '| plugin | ADD median ms | ADD p99 ms | DEL median ms | DEL p99 ms | ADD+DEL per Pod median ms | p99 ms |',
       '|---|---|---|---|---|---|---|',
-      `| vpc-ipam | ${row(s.oursAdd, s.oursDel, s.oursPod)} |`,
-      `| vpc-ipam, code-cache build (before issue 17) | ${row(s.ccAdd, s.ccDel, s.ccPod)} |`,
+      `| vpc-ipam (shim) | ${row(s.oursAdd, s.oursDel, s.oursPod)} |`,
+      `| vpc-ipam-node (single executable, the fallback) | ${row(s.seaAdd, s.seaDel, s.seaPod)} |`,
       `| ptp + host-local | ${row(s.ptpAdd, s.ptpDel, s.ptpPod)} |`,
       '',
       `Ratio vpc-ipam / ptp+host-local: ADD ${ratio(s.oursAdd, s.ptpAdd)}; DEL ${ratio(s.oursDel, s.ptpDel)}.`,
       '',
-      ...headlineSection({ ...s, versionStartup: startup[0]!.median, versionStartupCc: startup[2]!.median }),
+      ...headlineSection({ ...s, versionStartup: startup[0]!.median, versionStartupShim: startup[2]!.median }),
       '',
       ...breakdownSection(breakdown),
+      '',
+      `The plugin's own code run in ipamd for the shim (plugin-host.ts runExec in the bench's process, a handler ` +
+        `answering at once, ${hosted.add.n} runs each): ADD ${hosted.add.median.toFixed(2)} ms p50 ` +
+        `(${hosted.add.p99.toFixed(2)} p99), DEL ${hosted.del.median.toFixed(2)} ms p50 ` +
+        `(${hosted.del.p99.toFixed(2)} p99).`,
       '',
       startup.some((r) => Number.isNaN(r.cpu))
         ? 'Start-up alone (`CNI_COMMAND=VERSION`, 40 runs after 3 warm-ups, wall clock; ' +
@@ -273,7 +288,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < pods.length; i++) {
       await ours.del(pods[i]!.a).catch(() => undefined);
       await ptp.del(pods[i]!.b).catch(() => undefined);
-      await oursCc.del(pods[i]!.c).catch(() => undefined);
+      await oursSea.del(pods[i]!.c).catch(() => undefined);
       if (i < BREAKDOWN_PODS) await ours.del(breakdownPod(pods[i]!.a)).catch(() => undefined);
     }
     await proxy.close();

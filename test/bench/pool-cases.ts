@@ -4,6 +4,7 @@
  * issue 5 as a check over measured results (never over hand-entered ones).
  */
 import type { AdaptivePolicyOptions } from '../../ipamd/pool/adaptive-policy.js';
+import { DEFAULT_RECURRING } from '../../ipamd/pool/adaptive-signals.js';
 import type { SimulationResult } from '../../ipamd/sim/engine.js';
 
 export interface TraceCase {
@@ -93,10 +94,22 @@ export const ADAPTIVE_V1: PolicyCase = {
   why: "the adaptive policy as issue 5 left it (design 'v1'): the before column",
 };
 
+/**
+ * The issue-17 policy as round one left it: the v2 design with the recurring-burst prediction on (round two turned
+ * it off by default). Replayed in the family sweep so round two's change is measured before → after in one run.
+ */
+export const ADAPTIVE_R1: PolicyCase = {
+  name: 'adaptive-r1',
+  env: { WARM_POOL_POLICY: 'adaptive' },
+  adaptive: { recurring: DEFAULT_RECURRING },
+  why: 'the adaptive policy as issue 17 round one left it (v2, recurring-burst prediction on)',
+};
+
 /** What the family sweep replays on every family trace: the goal's policies, and every policy for the bound. */
 export const SWEEP_POLICY_CASES: PolicyCase[] = [
   ...POLICY_CASES.filter((p) => p.name !== 'adaptive+prefix'),
   ADAPTIVE_V1,
+  ADAPTIVE_R1,
 ];
 
 export interface GoalCheck {

@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { clairvoyantBound } from '../../ipamd/sim/clairvoyant.js';
+import { reserveCurve, type ReserveCurve } from '../../ipamd/sim/reserve-bound.js';
 import { simulate, type SimulationResult } from '../../ipamd/sim/engine.js';
 import type { PoolSample } from '../../ipamd/sim/recorder.js';
 import { parseTrace } from '../../ipamd/sim/trace.js';
@@ -35,6 +36,8 @@ export interface JobResult {
   adds: number;
   /** Clairvoyant bound's average idle for this trace (configured assign latency and cooldown). */
   bound: number;
+  /** The online bound's inputs (reserve-bound.ts): waits against a constant reserve, a perfect learner's waits. */
+  curve: ReserveCurve;
   wallMs: number;
   cpuMs: number;
   explain: string;
@@ -68,11 +71,19 @@ export async function runJob(j: Job): Promise<JobResult> {
     cooldownMs: run.config.cooldownMs,
     durationMs: trace.durationMs,
   }).avgIdle;
+  const curve = reserveCurve(trace.events, {
+    assignMs: latency.actions.AssignPrivateIpAddresses,
+    cooldownMs: run.config.cooldownMs,
+    durationMs: trace.durationMs,
+    // The node's start is what every policy's warm-up covers (adaptive's: 10 min): the learner does not wait there.
+    learnAfterMs: 10 * 60_000,
+  });
   return {
     id: j.id,
     result: run.result,
     adds: run.adds,
     bound,
+    curve,
     wallMs,
     cpuMs: (used.user + used.system) / 1000,
     explain: run.policyExplain,

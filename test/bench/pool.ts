@@ -24,7 +24,15 @@ import { fileURLToPath } from 'node:url';
 import { renderChartPage, type ChartSection } from '../../ipamd/sim/chart.js';
 import type { SimulationResult } from '../../ipamd/sim/engine.js';
 import { engineTable, measureEngine } from './engine.js';
-import { ADAPTIVE_V1, checkGoal, POLICY_CASES, SWEEP_POLICY_CASES, TRACE_CASES, type GoalCheck } from './pool-cases.js';
+import {
+  ADAPTIVE_R1,
+  ADAPTIVE_V1,
+  checkGoal,
+  POLICY_CASES,
+  SWEEP_POLICY_CASES,
+  TRACE_CASES,
+  type GoalCheck,
+} from './pool-cases.js';
 import { familyCases, HELD_OUT_SEEDS, TUNING_SEEDS, type FamilyCase } from './pool-families.js';
 import { renderFamilies, type FamilyRow } from './pool-family-report.js';
 import { END, render, START, type Row } from './pool-report.js';
@@ -151,16 +159,18 @@ async function main(): Promise<void> {
   const famRows: FamilyRow[] = cases.map((c) => {
     const by: Record<string, SimulationResult> = {};
     let bound = 0;
+    let curve: JobResult['curve'] = { waits: [0], learnerWaits: 0, coolingIdle: 0 };
     for (const x of famJobs.filter((f) => f.c === c)) {
       const r = results.get(x.id)!;
       by[x.policy] = r.result;
       bound = r.bound;
+      curve = r.curve;
     }
-    return { c, bound, by };
+    return { c, bound, curve, by };
   });
   const policies = SWEEP_POLICY_CASES.map((p) => p.name);
   const fam = famRows.length
-    ? renderFamilies(famRows, policies, 'adaptive', ADAPTIVE_V1.name, TUNING_SEEDS, HELD_OUT_SEEDS)
+    ? renderFamilies(famRows, policies, 'adaptive', ADAPTIVE_V1.name, TUNING_SEEDS, HELD_OUT_SEEDS, ADAPTIVE_R1.name)
     : undefined;
 
   const wallS = (performance.now() - t0) / 1000;

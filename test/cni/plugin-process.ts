@@ -8,7 +8,8 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BINARY, buildBinary, buildBundle, DEFAULT_VARIANT } from '../../cni/build/build.js';
+import { BINARY, buildBinary, buildBundle, DEFAULT_VARIANT, SHIM } from '../../cni/build/build.js';
+import { buildShim, SHIM_SOURCE } from '../../cni/build/shim.js';
 
 export const REPO = path.resolve(new URL('../..', import.meta.url).pathname);
 
@@ -41,7 +42,7 @@ function newestSource(dir: string): number {
   return t;
 }
 
-/** The single executable, rebuilt when missing or older than cni/ or ipamd/netns/ sources. */
+/** The single executable (vpc-ipam-node), rebuilt when missing or older than cni/ or ipamd/netns/ sources. */
 export async function seaPlugin(): Promise<PluginCommand> {
   const srcTime = Math.max(
     newestSource(path.join(REPO, 'cni')),
@@ -57,6 +58,16 @@ export async function seaPlugin(): Promise<PluginCommand> {
     }
   }
   return [BINARY];
+}
+
+/**
+ * The compiled shim (dist/cni/vpc-ipam, what a runtime execs), with the single executable beside it as its
+ * fallback; each rebuilt when missing or stale.
+ */
+export async function shimPlugin(): Promise<PluginCommand> {
+  await seaPlugin();
+  if (!fs.existsSync(SHIM) || fs.statSync(SHIM).mtimeMs < fs.statSync(SHIM_SOURCE).mtimeMs) buildShim(SHIM, {}, true);
+  return [SHIM];
 }
 
 /** The environment a runtime would give: CNI_* only, plus PATH; never NODE_OPTIONS. */

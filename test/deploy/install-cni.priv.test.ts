@@ -24,7 +24,8 @@ function runInit(caps: string): { code: number | null; stderr: string } {
   mkdirSync(src);
   mkdirSync(dest);
   mkdirSync(path.join(dir, 'proc/sys/net'), { recursive: true });
-  for (const p of ['vpc-ipam', 'portmap', 'bandwidth']) writeFileSync(path.join(src, p), '#!/bin/sh\n');
+  for (const p of ['vpc-ipam-node', 'vpc-ipam', 'portmap', 'bandwidth'])
+    writeFileSync(path.join(src, p), '#!/bin/sh\n');
   const setpriv = ['setpriv', `--bounding-set=-all${caps}`, `--inh-caps=-all${caps}`, `--ambient-caps=-all${caps}`];
   // $1: where the host's /proc/sys/net goes; the rest: the capability-limited command.
   const inner = 'mount --bind /proc/sys/net "$1" && shift && exec "$@"';

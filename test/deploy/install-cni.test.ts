@@ -33,7 +33,8 @@ function scratch() {
     mkdirSync(path.dirname(path.join(proc, f)), { recursive: true });
     writeFileSync(path.join(proc, f), '0\n');
   }
-  for (const p of ['vpc-ipam', 'portmap', 'bandwidth']) writeFileSync(path.join(src, p), `#!/bin/sh\necho ${p} v2\n`);
+  for (const p of ['vpc-ipam-node', 'vpc-ipam', 'portmap', 'bandwidth'])
+    writeFileSync(path.join(src, p), `#!/bin/sh\necho ${p} v2\n`);
   const env = {
     PATH: process.env.PATH,
     VPC_IPAM_CNI_SRC: src,
@@ -53,7 +54,7 @@ describe('install-cni.sh', () => {
     chmodSync(path.join(s.dest, 'vpc-ipam'), 0o755);
     const oldIno = statSync(path.join(s.dest, 'vpc-ipam')).ino;
     execFileSync('sh', [SCRIPT], { env: s.env, stdio: 'pipe' });
-    expect(readdirSync(s.dest).sort()).toEqual(['bandwidth', 'portmap', 'vpc-ipam']);
+    expect(readdirSync(s.dest).sort()).toEqual(['bandwidth', 'portmap', 'vpc-ipam', 'vpc-ipam-node']);
     for (const p of ['vpc-ipam', 'portmap', 'bandwidth']) {
       expect(statSync(path.join(s.dest, p)).mode & 0o777).toBe(0o755);
       expect(execFileSync(path.join(s.dest, p), { encoding: 'utf8' })).toBe(`${p} v2\n`);
@@ -106,6 +107,6 @@ describe('install-cni.sh', () => {
     const s = scratch();
     execFileSync('sh', [SCRIPT], { env: { ...s.env, VPC_IPAM_SKIP_SYSCTL: 'true' }, stdio: 'pipe' });
     expect(readFileSync(path.join(s.proc, 'net/ipv4/ip_forward'), 'utf8')).toBe('0\n');
-    expect(readdirSync(s.dest)).toHaveLength(3);
+    expect(readdirSync(s.dest)).toHaveLength(4);
   });
 });

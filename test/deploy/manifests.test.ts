@@ -373,7 +373,9 @@ describe('Dockerfile', () => {
     expect(df).toContain('npm run build:cni');
     // The runtime stage (after the last FROM) installs iptables: the daemon writes the node's SNAT rules.
     expect(df.slice(df.lastIndexOf('\nFROM '))).toMatch(/apt-get install -y --no-install-recommends iptables\b/);
-    expect(df).toContain('COPY --from=build /src/dist/cni/vpc-ipam /opt/vpc-ipam/cni/vpc-ipam');
+    // The shim (its own stage, a compiler there) as vpc-ipam, the single executable beside it (docs/cni.md).
+    expect(df).toContain('COPY --from=shim /out/vpc-ipam /opt/vpc-ipam/cni/vpc-ipam');
+    expect(df).toContain('COPY --from=build /src/plugin/vpc-ipam-node /opt/vpc-ipam/cni/vpc-ipam-node');
     const ds = podSpec(find(rendered.aws, 'DaemonSet', 'vpc-ipam-node')) as PodSpec & {
       initContainers: Array<{ command: string[] }>;
     };

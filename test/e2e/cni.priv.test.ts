@@ -1,6 +1,6 @@
 /**
  * Privileged end-to-end run of the CNI plugin: the real ipamd (sim cloud,
- * netlink plumbing on) and the built single executable, executed exactly as a
+ * netlink plumbing on) and the built shim (with the single executable beside it), executed exactly as a
  * runtime does, in a conflist chained with Debian's portmap and bandwidth.
  * Needs root (netns, veth, rules, iptables); skips with a reason otherwise.
  * Runs in a throwaway host netns (test/priv-setup.ts). Every Pod netns is named
@@ -26,7 +26,7 @@ import {
   rules,
   runSubnet,
 } from '../cni/netns-tools.js';
-import { cniEnv, runPlugin, seaPlugin, type PluginCommand } from '../cni/plugin-process.js';
+import { cniEnv, runPlugin, shimPlugin, type PluginCommand } from '../cni/plugin-process.js';
 import { getJson, kill, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
 import { keptVethsGone } from '../helpers/kept-veths.js';
 
@@ -138,7 +138,7 @@ async function leftovers(ids: string[]): Promise<string[]> {
 
 describe.skipIf(!root || !haveDebianPlugins)('vpc-ipam CNI plugin end to end (root)', () => {
   beforeAll(async () => {
-    plugin = await seaPlugin();
+    plugin = await shimPlugin(); // what the runtime execs: the shim, ipamd running the verb
     ipamd = await startDaemon(daemonEnv());
     daemons.push(ipamd);
   }, 180_000);

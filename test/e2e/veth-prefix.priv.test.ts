@@ -29,7 +29,7 @@ import {
   routes,
   runSubnet,
 } from '../cni/netns-tools.js';
-import { seaPlugin, type PluginCommand } from '../cni/plugin-process.js';
+import { shimPlugin, type PluginCommand } from '../cni/plugin-process.js';
 import { kill, startDaemon, type DaemonHandle } from '../helpers/daemon-process.js';
 import { keptVethsGone } from '../helpers/kept-veths.js';
 
@@ -87,7 +87,7 @@ describe.skipIf(!root)('host veth prefix eni (root)', () => {
 
   beforeAll(async () => {
     // The single executable: its offline DEL loads netlink's native addon, which a bare bundle cannot.
-    plugin = await seaPlugin();
+    plugin = await shimPlugin(); // what the runtime execs
     eni = await startDaemon(daemonEnv({ AWS_VPC_K8S_CNI_VETHPREFIX: 'eni' }));
     daemons.push(eni);
   }, 180_000);

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { WarmTargets } from '../../ipamd/config.js';
 import { AdaptivePolicy, type AdaptivePolicyOptions } from '../../ipamd/pool/adaptive-policy.js';
 import { BurstTracker, startupPrior } from '../../ipamd/pool/adaptive-reserve.js';
+import { DEFAULT_RECURRING } from '../../ipamd/pool/adaptive-signals.js';
 import type { PoolSnapshot } from '../../ipamd/datastore/types.js';
 import { iface, M5_LARGE, snap as makeSnapshot } from '../helpers/pool-snapshots.js';
 
@@ -106,5 +107,15 @@ describe('AdaptivePolicy v2', () => {
     expect(warmAt(p, 3 * HOUR + 100).warmIps).toBe(7);
     // The burst is over 2 s after its last ADD: back to the everyday reserve.
     expect(warmAt(p, 3 * HOUR + 2_500).warmIps).toBeLessThan(7);
+  });
+
+  it("predicts recurring bursts only when asked: it holds the day's largest burst, predicted ones included", () => {
+    const cron = (p: AdaptivePolicy) => {
+      // 6 ADDs every 5 min from 20 min on, 300 ms apart: the fifth is due at 40 min.
+      for (let i = 0; i < 4; i++) for (let k = 0; k < 6; k++) p.observeAdd(20 * MIN + i * 5 * MIN + k * 300);
+      return p.decide(snap(40 * MIN - 10_000));
+    };
+    expect(cron(policy())).toMatchObject({ scheduled: 0, recurring: { periodsMs: [] } });
+    expect(cron(policy({ recurring: DEFAULT_RECURRING }))).toMatchObject({ scheduled: 6 });
   });
 });

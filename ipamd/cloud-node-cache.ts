@@ -1,5 +1,5 @@
 /**
- * @module node cache
+ * @module cloud node cache
  * The node as the cloud last described it (its interfaces, its instance type's limits), kept beside the
  * checkpoint so a restart can serve before any cloud call completes: a DEL needs the route table of the
  * Pod's interface, a repeated ADD must answer the subnet and VPC CIDRs the first one did.
