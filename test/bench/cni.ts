@@ -147,7 +147,9 @@ async function main(): Promise<void> {
     (type) => [`/usr/lib/cni/${type}`],
   );
   const pods: Array<{ a: Attachment; b: Attachment; c: Attachment }> = [];
-  const breakdownPod = (a: Attachment): Attachment => ({ ...a, containerId: `${a.containerId}-bd` });
+  // Each breakdown Pod gets a namespace of its own, as a real Pod does: reusing the main pass's would find its eth0
+  // still there (a DEL leaves the veth to the namespace's deletion) and time a stale-veth replacement instead.
+  const breakdownPods: Attachment[] = [];
   const t: Record<string, number[]> = { oursAdd: [], oursDel: [], seaAdd: [], seaDel: [], ptpAdd: [], ptpDel: [] };
   try {
     // Wait until the pool holds the Pods (not timed).
@@ -162,6 +164,12 @@ async function main(): Promise<void> {
         b: { containerId: `bench${process.pid}-p${i}`, netns: await addNetns(`${NS}p${i}`), ifName: 'eth0' },
         c: { containerId: `bench${process.pid}-c${i}`, netns: await addNetns(`${NS}c${i}`), ifName: 'eth0' },
       });
+      if (i < BREAKDOWN_PODS)
+        breakdownPods.push({
+          containerId: `bench${process.pid}-bd${i}`,
+          netns: await addNetns(`${NS}b${i}`),
+          ifName: 'eth0',
+        });
     }
     const results: Array<Record<'a' | 'b' | 'c', Record<string, unknown>>> = [];
     for (const { a, b, c } of pods) {
@@ -189,7 +197,7 @@ async function main(): Promise<void> {
         ...oursPlugin(proxy.path),
         ...(prevResult ? { prevResult } : {}),
       }),
-      pods: pods.slice(0, BREAKDOWN_PODS).map(({ a }) => breakdownPod(a)),
+      pods: breakdownPods,
       metricsUrl: ipamd.metrics ? `http://${ipamd.metrics}/metrics` : undefined,
     });
 
@@ -289,12 +297,12 @@ async function main(): Promise<void> {
       await ours.del(pods[i]!.a).catch(() => undefined);
       await ptp.del(pods[i]!.b).catch(() => undefined);
       await oursSea.del(pods[i]!.c).catch(() => undefined);
-      if (i < BREAKDOWN_PODS) await ours.del(breakdownPod(pods[i]!.a)).catch(() => undefined);
     }
+    for (const a of breakdownPods) await ours.del(a).catch(() => undefined);
     await proxy.close();
     await kill(ipamd, 'SIGKILL');
     await deleteLinks(
-      pods.flatMap((p) => [p.a, p.c, breakdownPod(p.a)].map((a) => hostVethName(a.containerId, 'eth0'))),
+      [...pods.flatMap((p) => [p.a, p.c]), ...breakdownPods].map((a) => hostVethName(a.containerId, 'eth0')),
     );
     await deleteRules(subnet.contains);
     await deleteNetnsWithPrefix(NS);
