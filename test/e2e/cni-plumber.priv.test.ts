@@ -12,8 +12,8 @@ import { tearDownHostSide } from '../../ipamd/netns/host-teardown.js';
 import { NetlinkPlumber } from '../../ipamd/netns/netlink-plumber.js';
 import { hostVethName } from '../../cni/contract/veth-name.js';
 import type { PodWiring } from '../../ipamd/netns/plumber.js';
+import { podWirings } from '../helpers/pod-wirings.js';
 import {
-  addNetns,
   deleteLinks,
   deleteNetnsWithPrefix,
   deleteRules,
@@ -32,23 +32,10 @@ if (!root) console.log('skipping test/e2e/cni-plumber.priv.test.ts: needs root (
 const NS = podNsPrefix('plumb');
 const CID = `plumb${process.pid}-`;
 const ours = (src: string) => src.startsWith('198.18.200.');
-const ids: string[] = [];
+const pods = podWirings(NS, CID, '198.18.200.');
+const ids = pods.ids;
+const wiring = (extra: Partial<PodWiring> = {}) => pods.next(extra);
 let plumber: NetlinkPlumber;
-let n = 0;
-
-async function wiring(extra: Partial<PodWiring> = {}): Promise<PodWiring> {
-  const i = n++;
-  ids.push(`${CID}${i}`);
-  return {
-    containerId: `${CID}${i}`,
-    netnsPath: await addNetns(`${NS}${i}`),
-    ifName: 'eth0',
-    ip: `198.18.200.${10 + i}`,
-    mtu: 9001,
-    routeTable: 0,
-    ...extra,
-  };
-}
 const inNs = (w: PodWiring, ...args: string[]) => ip('-n', w.netnsPath.split('/').pop()!, ...args);
 const hostState = async (w: PodWiring) => ({
   link: (await linkNames()).includes(hostVethName(w.containerId, w.ifName)),

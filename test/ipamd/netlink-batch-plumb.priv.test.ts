@@ -19,8 +19,8 @@ import koffi from 'koffi';
 import { AF_INET, ip4, linkRoute, type RtSocket } from '../../cni/contract/netlink-ops.js';
 import { hostVethName } from '../../cni/contract/veth-name.js';
 import type { PodWiring } from '../../ipamd/netns/plumber.js';
+import { podWirings } from '../helpers/pod-wirings.js';
 import {
-  addNetns,
   deleteLinks,
   deleteNetnsWithPrefix,
   deleteRules,
@@ -36,23 +36,10 @@ if (!root) console.log('skipping test/ipamd/netlink-batch-plumb.priv.test.ts: ne
 
 const NS = podNsPrefix('nlb');
 const CID = `nlb${process.pid}-`;
-const ids: string[] = [];
+const pods = podWirings(NS, CID, '198.18.201.');
+const ids = pods.ids;
+const wiring = (extra: Partial<PodWiring> = {}) => pods.next(extra);
 let plumber: NetlinkPlumber;
-let n = 0;
-
-async function wiring(extra: Partial<PodWiring> = {}): Promise<PodWiring> {
-  const i = n++;
-  ids.push(`${CID}${i}`);
-  return {
-    containerId: `${CID}${i}`,
-    netnsPath: await addNetns(`${NS}${i}`),
-    ifName: 'eth0',
-    ip: `198.18.201.${10 + i}`,
-    mtu: 9001,
-    routeTable: 0,
-    ...extra,
-  };
-}
 const nsOf = (w: PodWiring) => w.netnsPath.split('/').pop()!;
 
 describe.skipIf(!root)('batched netlink wiring (root)', () => {
